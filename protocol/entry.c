@@ -1,0 +1,234 @@
+/*
+ * entry.c: encoding, decoding, hashing and signing of log entries
+ * (docs/FORMAT.md section 1).
+ *
+ * The hash covers the encoded bytes of elements 0..6 together with the
+ * array header, so seal() streams exactly the bytes encode() writes before
+ * the signature into BLAKE2b, and decode() hashes the bytes it received.
+ */
+#include "entry.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "error.h"
+
+#define ENTRY_FIELDS 8
+#define ENTRY_SIG_FIELD 7
+#define SIG_CONTEXT "cairn-head-v1"
+#define SIG_CONTEXT_LEN (sizeof SIG_CONTEXT - 1)
+
+/* Packs the array header and elements 0..6: everything the hash covers. */
+static int pack_hashed_prefix(msgpack_packer *pk, const cairn_entry *e) {
+  if (msgpack_pack_array(pk, ENTRY_FIELDS) != 0 || msgpack_pack_uint64(pk, CAIRN_FORMAT_VERSION) != 0 ||
+      msgpack_pack_bin_with_body(pk, e->author, CAIRN_KEY_BYTES) != 0 || msgpack_pack_uint64(pk, e->seq) != 0 ||
+      msgpack_pack_uint64(pk, e->hlc) != 0 || msgpack_pack_bin_with_body(pk, e->prev, CAIRN_HASH_BYTES) != 0 ||
+      msgpack_pack_uint32(pk, e->kind) != 0 || msgpack_pack_bin_with_body(pk, e->body, e->body_len) != 0)
+    return CAIRN_ENOMEM;
+  return 0;
+}
+
+/* msgpack_packer sink that feeds a BLAKE2b state instead of a buffer. */
+static int hash_write(void *data, const char *buf, size_t len) {
+  crypto_generichash_update(data, (const unsigned char *)buf, len);
+  return 0;
+}
+
+int cairn_entry_seal(cairn_entry *e) {
+  crypto_generichash_state st;
+  msgpack_packer pk;
+
+  if (e->body_len > CAIRN_BODY_MAX)
+    return CAIRN_ETOOBIG;
+  crypto_generichash_init(&st, NULL, 0, CAIRN_HASH_BYTES);
+  msgpack_packer_init(&pk, &st, hash_write);
+  (void)pack_hashed_prefix(&pk, e); /* cannot fail: hash_write never does */
+  crypto_generichash_final(&st, e->hash, CAIRN_HASH_BYTES);
+  return 0;
+}
+
+/* The 45 signed bytes: context string, then the entry hash. */
+static void head_message(const cairn_entry *e, uint8_t msg[SIG_CONTEXT_LEN + CAIRN_HASH_BYTES]) {
+  memcpy(msg, SIG_CONTEXT, SIG_CONTEXT_LEN);
+  memcpy(msg + SIG_CONTEXT_LEN, e->hash, CAIRN_HASH_BYTES);
+}
+
+void cairn_entry_sign(cairn_entry *e, const uint8_t sk[CAIRN_SECRET_BYTES]) {
+  uint8_t msg[SIG_CONTEXT_LEN + CAIRN_HASH_BYTES];
+
+  head_message(e, msg);
+  crypto_sign_detached(e->sig, NULL, msg, sizeof msg, sk);
+  e->has_sig = 1;
+}
+
+int cairn_entry_verify_sig(const cairn_entry *e) {
+  uint8_t msg[SIG_CONTEXT_LEN + CAIRN_HASH_BYTES];
+
+  if (!e->has_sig)
+    return CAIRN_EBADSIG;
+  head_message(e, msg);
+  if (crypto_sign_verify_detached(e->sig, msg, sizeof msg, e->author) != 0)
+    return CAIRN_EBADSIG;
+  return 0;
+}
+
+int cairn_entry_follows(const cairn_entry *e, const cairn_entry *prev) {
+  static const uint8_t zero[CAIRN_HASH_BYTES];
+
+  if (prev == NULL) {
+    if (e->seq != 1)
+      return CAIRN_EGAP;
+    return memcmp(e->prev, zero, CAIRN_HASH_BYTES) == 0 ? 0 : CAIRN_EBADCHAIN;
+  }
+  if (memcmp(e->author, prev->author, CAIRN_KEY_BYTES) != 0)
+    return CAIRN_EBADCHAIN;
+  if (prev->seq == UINT64_MAX || e->seq != prev->seq + 1)
+    return CAIRN_EGAP;
+  return memcmp(e->prev, prev->hash, CAIRN_HASH_BYTES) == 0 ? 0 : CAIRN_EBADCHAIN;
+}
+
+int cairn_entry_encode(const cairn_entry *e, msgpack_sbuffer *out) {
+  msgpack_packer pk;
+  size_t start = out->size;
+  int rc;
+
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  rc = pack_hashed_prefix(&pk, e);
+  if (rc == 0 && (e->has_sig ? msgpack_pack_bin_with_body(&pk, e->sig, CAIRN_SIG_BYTES) : msgpack_pack_nil(&pk)) != 0)
+    rc = CAIRN_ENOMEM;
+  if (rc != 0)
+    out->size = start; /* append all or nothing */
+  return rc;
+}
+
+/* Every element of an entry is a scalar or a bin. A container tag is refused
+ * before msgpack-c sees it: unpacking one allocates (its declared element
+ * count, up to 2^32, before the elements arrive), and it is malformed here
+ * anyway. Tags: fixmap 0x80-0x8f, fixarray 0x90-0x9f, array16/32 0xdc-0xdd,
+ * map16/32 0xde-0xdf. */
+static int is_container_tag(uint8_t tag) {
+  return (tag >= 0x80 && tag <= 0x9f) || (tag >= 0xdc && tag <= 0xdf);
+}
+
+/* Unpacks the element at buf[*off..len) into *obj with msgpack-c and moves
+ * *off past it. Returns 0, CAIRN_EAGAIN (element incomplete) or
+ * CAIRN_EMALFORMED. Scalars and bins are referenced in place, so nothing is
+ * allocated and obj's bin pointers point into buf. */
+static int unpack_element(msgpack_unpacked *u, const uint8_t *buf, size_t len, size_t *off, msgpack_object *obj) {
+  size_t next = *off;
+
+  if (next >= len)
+    return CAIRN_EAGAIN;
+  if (is_container_tag(buf[next]))
+    return CAIRN_EMALFORMED;
+  switch (msgpack_unpack_next(u, (const char *)buf, len, &next)) {
+  case MSGPACK_UNPACK_SUCCESS:
+  case MSGPACK_UNPACK_EXTRA_BYTES:
+    *obj = u->data;
+    *off = next;
+    return 0;
+  case MSGPACK_UNPACK_CONTINUE:
+    return CAIRN_EAGAIN;
+  default: /* parse error; no-memory cannot happen without containers */
+    return CAIRN_EMALFORMED;
+  }
+}
+
+static int get_uint(const msgpack_object *o, uint64_t max, uint64_t *v) {
+  if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max)
+    return CAIRN_EMALFORMED;
+  *v = o->via.u64;
+  return 0;
+}
+
+static int get_bin(const msgpack_object *o, size_t want, uint8_t *dst) {
+  if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != want)
+    return CAIRN_EMALFORMED;
+  memcpy(dst, o->via.bin.ptr, want);
+  return 0;
+}
+
+/* Stores element i of an entry into e. Returns 0, CAIRN_EVERSION,
+ * CAIRN_ETOOBIG or CAIRN_EMALFORMED. */
+static int store_field(cairn_entry *e, unsigned i, const msgpack_object *o) {
+  uint64_t v;
+  int rc;
+
+  switch (i) {
+  case 0:
+    if ((rc = get_uint(o, UINT64_MAX, &v)) != 0)
+      return rc;
+    return v == CAIRN_FORMAT_VERSION ? 0 : CAIRN_EVERSION;
+  case 1:
+    return get_bin(o, CAIRN_KEY_BYTES, e->author);
+  case 2:
+    if ((rc = get_uint(o, UINT64_MAX, &e->seq)) != 0)
+      return rc;
+    return e->seq == 0 ? CAIRN_EMALFORMED : 0; /* chains start at 1 */
+  case 3:
+    return get_uint(o, UINT64_MAX, &e->hlc);
+  case 4:
+    return get_bin(o, CAIRN_HASH_BYTES, e->prev);
+  case 5:
+    if ((rc = get_uint(o, UINT32_MAX, &v)) != 0)
+      return rc;
+    e->kind = (uint32_t)v;
+    return 0;
+  case 6:
+    if (o->type != MSGPACK_OBJECT_BIN)
+      return CAIRN_EMALFORMED;
+    if (o->via.bin.size > CAIRN_BODY_MAX)
+      return CAIRN_ETOOBIG;
+    e->body = (const uint8_t *)o->via.bin.ptr;
+    e->body_len = o->via.bin.size;
+    return 0;
+  default:
+    if (o->type == MSGPACK_OBJECT_NIL) {
+      e->has_sig = 0;
+      return 0;
+    }
+    e->has_sig = 1;
+    return get_bin(o, CAIRN_SIG_BYTES, e->sig);
+  }
+}
+
+int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *consumed) {
+  /* Never look past CAIRN_ENTRY_MAX: an entry still incomplete there is
+   * too big, not waiting for more. */
+  size_t limit = len < CAIRN_ENTRY_MAX ? len : CAIRN_ENTRY_MAX;
+  size_t off = 1, hashed_len = 0;
+  msgpack_unpacked u;
+  msgpack_object obj;
+  cairn_entry out;
+  int rc = 0;
+
+  if (len == 0)
+    return CAIRN_EAGAIN;
+  if (buf[0] != 0x90 + ENTRY_FIELDS) /* canonical fixarray header of 8 elements */
+    return CAIRN_EMALFORMED;
+  memset(&out, 0, sizeof out);
+  msgpack_unpacked_init(&u);
+  for (unsigned i = 0; i < ENTRY_FIELDS && rc == 0; i++) {
+    if (i == ENTRY_SIG_FIELD)
+      hashed_len = off;
+    rc = unpack_element(&u, buf, limit, &off, &obj);
+    if (rc == 0)
+      rc = store_field(&out, i, &obj);
+  }
+  msgpack_unpacked_destroy(&u);
+  if (rc == CAIRN_EAGAIN && limit == CAIRN_ENTRY_MAX)
+    rc = CAIRN_ETOOBIG;
+  if (rc != 0)
+    return rc;
+  crypto_generichash(out.hash, CAIRN_HASH_BYTES, buf, hashed_len, NULL, 0);
+  *e = out;
+  *consumed = off;
+  return 0;
+}
+
+void cairn_entry_id(const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq, char *out) {
+  snprintf(out, CAIRN_ENTRY_ID_MAX, "%02x%02x%02x%02x-%" PRIu64, author[0], author[1], author[2], author[3], seq);
+}

@@ -1,0 +1,73 @@
+/*
+ * entry.h: the signed, hash-chained log entry (docs/FORMAT.md section 1).
+ *
+ * Pure functions over bytes: no LMDB, no sockets, no globals beyond
+ * libsodium's (call sodium_init() once before use).
+ */
+#ifndef CAIRN_ENTRY_H
+#define CAIRN_ENTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#define CAIRN_FORMAT_VERSION 1
+#define CAIRN_KEY_BYTES 32     /* Ed25519 public key = device id */
+#define CAIRN_SECRET_BYTES 64  /* Ed25519 secret key (libsodium layout) */
+#define CAIRN_HASH_BYTES 32    /* BLAKE2b-256 */
+#define CAIRN_SIG_BYTES 64
+#define CAIRN_ENTRY_MAX (64 * 1024)
+#define CAIRN_BODY_MAX (60 * 1024)
+
+typedef struct cairn_entry {
+  uint8_t author[CAIRN_KEY_BYTES];
+  uint64_t seq;
+  uint64_t hlc;
+  uint8_t prev[CAIRN_HASH_BYTES];
+  uint32_t kind;
+  const uint8_t *body; /* borrowed: points into the decoded buffer or the caller's bytes */
+  size_t body_len;
+  int has_sig;
+  uint8_t sig[CAIRN_SIG_BYTES];
+  uint8_t hash[CAIRN_HASH_BYTES]; /* set by cairn_entry_decode / cairn_entry_seal */
+} cairn_entry;
+
+/* Computes e->hash from the other fields (everything but sig). Returns 0, or
+ * CAIRN_ETOOBIG when the body is over CAIRN_BODY_MAX. Allocates nothing:
+ * the encoding is streamed into the hash. */
+int cairn_entry_seal(cairn_entry *e);
+
+/* Signs the chain head at e (e->hash must be current) with the author's
+ * secret key; sets e->has_sig. The key is only read. */
+void cairn_entry_sign(cairn_entry *e, const uint8_t sk[CAIRN_SECRET_BYTES]);
+
+/* Verifies e->sig over e->hash with e->author. Returns 0, or CAIRN_EBADSIG
+ * (also when e has no signature). */
+int cairn_entry_verify_sig(const cairn_entry *e) __attribute__((warn_unused_result));
+
+/* Checks that e follows prev in its author's chain: same author,
+ * seq == prev->seq + 1 and e->prev == prev->hash. When prev is NULL, e must
+ * be seq 1 with an all-zero prev. Returns 0, CAIRN_EGAP (seq does not
+ * follow) or CAIRN_EBADCHAIN (hash or author mismatch). */
+int cairn_entry_follows(const cairn_entry *e, const cairn_entry *prev) __attribute__((warn_unused_result));
+
+/* Appends the encoding of e (sealed; signed or not) to out. Returns 0 or
+ * CAIRN_ENOMEM. */
+int cairn_entry_encode(const cairn_entry *e, msgpack_sbuffer *out);
+
+/* Decodes one entry from the front of buf. On success returns 0, fills *e
+ * (e->body borrows from buf), computes e->hash, and sets *consumed. Returns
+ * CAIRN_EAGAIN when buf holds only a prefix of an entry (nothing consumed),
+ * CAIRN_EVERSION for another format version, CAIRN_ETOOBIG for an entry over
+ * CAIRN_ENTRY_MAX, CAIRN_EMALFORMED for anything else. Does not verify the
+ * signature or the chain. */
+int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *consumed)
+    __attribute__((warn_unused_result));
+
+/* Writes the generated record id for (author, seq), "3fa2c1d9-42", into out
+ * (at least CAIRN_ENTRY_ID_MAX bytes). */
+#define CAIRN_ENTRY_ID_MAX 32
+void cairn_entry_id(const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq, char *out);
+
+#endif

@@ -1,0 +1,153 @@
+/* text.c: validation of UTF-8, dates and student ids. */
+#include "text.h"
+
+#include <time.h>
+
+#include "error.h"
+
+#define YEAR_MIN 1900
+#define YEAR_MAX 9999
+
+int cairn_text_utf8_valid(const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+
+  while (i < len) {
+    unsigned char c = p[i];
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the 2nd byte */
+    size_t n;                           /* bytes in the sequence */
+
+    if (c == 0)
+      return 0;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    /* Unicode 15, table 3-7: the second byte's range excludes overlongs
+     * (E0, F0), surrogates (ED) and code points above U+10FFFF (F4). */
+    if (c >= 0xc2 && c <= 0xdf)
+      n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 3;
+      if (c == 0xe0)
+        lo = 0xa0;
+      else if (c == 0xed)
+        hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 4;
+      if (c == 0xf0)
+        lo = 0x90;
+      else if (c == 0xf4)
+        hi = 0x8f;
+    } else
+      return 0; /* continuation byte, C0/C1 overlong lead, or F5..FF */
+    if (len - i < n)
+      return 0; /* truncated sequence */
+    if (p[i + 1] < lo || p[i + 1] > hi)
+      return 0;
+    for (size_t k = 2; k < n; k++)
+      if (p[i + k] < 0x80 || p[i + k] > 0xbf)
+        return 0;
+    i += n;
+  }
+  return 1;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil; exact for any year, no libc involved). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  unsigned yoe = (unsigned)(y - era * 400);
+  unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* The inverse: civil date of a day number. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = (unsigned)(z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static int is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static unsigned days_in_month(unsigned y, unsigned m) {
+  static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+}
+
+/* Reads n ASCII digits at s; returns -1 if any is not a digit. */
+static int read_digits(const char *s, unsigned n) {
+  int v = 0;
+  for (unsigned i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+int cairn_text_date_parse(const char *s, size_t len, int32_t *day) {
+  int y, m, d;
+
+  if (len != 10 || s[4] != '-' || s[7] != '-')
+    return CAIRN_EDATE;
+  y = read_digits(s, 4);
+  m = read_digits(s + 5, 2);
+  d = read_digits(s + 8, 2);
+  if (y < YEAR_MIN || y > YEAR_MAX || m < 1 || m > 12 || d < 1 || (unsigned)d > days_in_month((unsigned)y, (unsigned)m))
+    return CAIRN_EDATE;
+  *day = (int32_t)days_from_civil(y, (unsigned)m, (unsigned)d);
+  return 0;
+}
+
+static void write_digits(char *out, unsigned v, unsigned n) {
+  while (n-- > 0) {
+    out[n] = (char)('0' + v % 10);
+    v /= 10;
+  }
+}
+
+void cairn_text_date_format(int32_t day, char out[11]) {
+  static const int32_t first = -719528; /* 0000-01-01 */
+  static const int32_t last = 2932896;  /* 9999-12-31 */
+  int64_t y;
+  unsigned m, d;
+
+  civil_from_days(day < first ? first : day > last ? last : day, &y, &m, &d);
+  write_digits(out, (unsigned)y, 4);
+  out[4] = '-';
+  write_digits(out + 5, m, 2);
+  out[7] = '-';
+  write_digits(out + 8, d, 2);
+  out[10] = '\0';
+}
+
+int32_t cairn_text_today(void) {
+  time_t now = time(NULL);
+  struct tm tm;
+
+  if (localtime_r(&now, &tm) == NULL)
+    return (int32_t)(now / 86400); /* no usable local time: UTC */
+  return (int32_t)days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday);
+}
+
+int cairn_text_id_valid(const char *s, size_t len) {
+  if (len < 1 || len > 64)
+    return 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+          c == '-'))
+      return 0;
+  }
+  return 1;
+}
