@@ -1,0 +1,33 @@
+/*
+ * log.h: cairnd's log, one line per event on stderr.
+ *
+ * Each line starts with the sd-daemon priority prefix ("<6>"), which
+ * journald turns into the entry's priority; under a terminal the prefix is
+ * left out. Fields follow as key=value. At info level and above nothing
+ * personal is logged: ids, types and counts only, never student names or
+ * notes (the fields marked CAIRN_F_PERSONAL in protocol/record.h).
+ */
+#ifndef CAIRN_LOG_H
+#define CAIRN_LOG_H
+
+#include "config.h"
+
+/* Sets the most verbose level that is written (default CAIRN_LOG_INFO). */
+void cairn_log_set_level(cairn_log_level level);
+
+/* Returns 1 when lines at level would be written. */
+int cairn_log_enabled(cairn_log_level level);
+
+/* Writes one line at level: printf-style, no trailing newline needed. */
+void cairn_log(cairn_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define cairn_log_err(...) cairn_log(CAIRN_LOG_ERR, __VA_ARGS__)
+#define cairn_log_warn(...) cairn_log(CAIRN_LOG_WARNING, __VA_ARGS__)
+#define cairn_log_info(...) cairn_log(CAIRN_LOG_INFO, __VA_ARGS__)
+#define cairn_log_debug(...)                                                   \
+  do {                                                                         \
+    if (cairn_log_enabled(CAIRN_LOG_DEBUG))                                    \
+      cairn_log(CAIRN_LOG_DEBUG, __VA_ARGS__);                                 \
+  } while (0)
+
+#endif

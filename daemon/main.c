@@ -1,0 +1,264 @@
+/*
+ * main.c: cairnd, the local daemon. Reads DATA/cairn.conf and
+ * DATA/device.key, locks DATA, opens the store, serves DATA/cairnd.sock on
+ * one libuv loop, tells systemd when ready, and stops cleanly on SIGTERM.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <uv.h>
+
+#include "config.h"
+#include "error.h"
+#include "keyfile.h"
+#include "log.h"
+#include "rpc.h"
+#include "server.h"
+#include "store.h"
+#include "writer.h"
+
+static const char usage[] =
+    "usage: cairnd --data DIR [--log-level error|warning|info|debug]\n"
+    "\n"
+    "Runs the cairn daemon in the foreground for the data directory DIR made by\n"
+    "`cairn init`. Clients talk to it on DIR/cairnd.sock (mode 0660).\n"
+    "\n"
+    "  -d, --data DIR        data directory (or set CAIRN_DATA)\n"
+    "  -l, --log-level L     most verbose log level written to stderr; overrides\n"
+    "                        log_level in DIR/cairn.conf (default info). Nothing\n"
+    "                        personal (student names, notes) is logged at info.\n"
+    "  -h, --help            this help\n"
+    "  -V, --version         print the version\n"
+    "\n"
+    "SIGTERM or SIGINT stops it cleanly: writes in progress finish and are\n"
+    "answered first. Under systemd (Type=notify) it reports READY=1 once the\n"
+    "socket accepts connections.\n"
+    "\n"
+    "Exit status: 0 after a clean stop, 1 when it cannot start (the reason is\n"
+    "printed), 2 for a usage error.\n";
+
+typedef struct cairnd {
+  uv_loop_t loop;
+  uv_signal_t sigterm, sigint;
+  cairn_store *store;
+  cairn_writer *writer;
+  cairn_server *server;
+  cairn_rpc rpc;
+  cairn_config config;
+  int stopping;
+} cairnd;
+
+/* Holds DATA/cairnd.lock for the life of the process. Returns the fd, or -1
+ * with a message printed. */
+static int lock_data_dir(const char *dir) {
+  char path[PATH_MAX], pid[32];
+  int fd;
+
+  snprintf(path, sizeof path, "%s/cairnd.lock", dir);
+  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    cairn_log_err("%s: %s", path, strerror(errno));
+    return -1;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ssize_t n = read(fd, pid, sizeof pid - 1);
+    pid[n > 0 ? n : 0] = '\0';
+    pid[strcspn(pid, "\n")] = '\0';
+    cairn_log_err("%s is in use by another cairnd (pid %s)", dir, pid[0] ? pid : "unknown");
+    close(fd);
+    return -1;
+  }
+  if (ftruncate(fd, 0) == 0) {
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (write(fd, pid, (size_t)n) != n)
+      cairn_log_warn("%s: cannot record pid", path);
+  }
+  return fd;
+}
+
+/* The data directory must exist, be a directory made by `cairn init`, and
+ * admit nobody but owner and group: the socket inside it is the API. */
+static int check_data_dir(const char *dir) {
+  struct stat st;
+
+  if (stat(dir, &st) != 0) {
+    cairn_log_err("%s: %s (create it with: cairn init --data %s)", dir, strerror(errno), dir);
+    return -1;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    cairn_log_err("%s: not a directory", dir);
+    return -1;
+  }
+  if (st.st_mode & S_IRWXO) {
+    cairn_log_err("%s: mode %04o lets other users in; run: chmod 750 %s", dir,
+                  (unsigned)(st.st_mode & 07777), dir);
+    return -1;
+  }
+  return 0;
+}
+
+static void on_drained(void *arg) {
+  cairnd *d = arg;
+
+  cairn_server_close(d->server);
+  uv_close((uv_handle_t *)&d->sigterm, NULL);
+  uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  cairnd *d = h->data;
+
+  if (d->stopping)
+    return;
+  d->stopping = 1;
+  sd_notify(0, "STOPPING=1");
+  cairn_log_info("signal %d: stopping after writes in progress", signum);
+  cairn_server_stop_reading(d->server);
+  cairn_writer_drain(d->writer, on_drained, d);
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+                                       {"log-level", required_argument, NULL, 'l'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {"version", no_argument, NULL, 'V'},
+                                       {NULL, 0, NULL, 0}};
+  const char *dir = getenv("CAIRN_DATA"), *level = NULL;
+  char path[PATH_MAX], why[512] = "";
+  uint8_t *sk = NULL;
+  cairnd d;
+  int c, rc, lock_fd = -1, status = 1;
+  uint64_t batches, puts;
+
+  while ((c = getopt_long(argc, argv, "d:l:hV", opts, NULL)) != -1) {
+    switch (c) {
+    case 'd':
+      dir = optarg;
+      break;
+    case 'l':
+      level = optarg;
+      break;
+    case 'h':
+      fputs(usage, stdout);
+      return 0;
+    case 'V':
+      printf("cairnd %s\n", CAIRN_VERSION);
+      return 0;
+    default:
+      fputs(usage, stderr);
+      return 2;
+    }
+  }
+  if (optind != argc || dir == NULL || *dir == '\0') {
+    fprintf(stderr, "cairnd: %s\n\n%s",
+            optind != argc ? "unexpected argument" : "no data directory: give --data DIR or set CAIRN_DATA",
+            usage);
+    return 2;
+  }
+
+  memset(&d, 0, sizeof d);
+  if (sodium_init() < 0) {
+    cairn_log_err("libsodium failed to initialise");
+    return 1;
+  }
+  if (check_data_dir(dir) != 0)
+    return 1;
+  snprintf(path, sizeof path, "%s/cairn.conf", dir);
+  rc = cairn_config_load(path, &d.config, why, sizeof why);
+  if (rc != 0) {
+    if (rc == CAIRN_ENOTFOUND)
+      cairn_log_err("%s: missing; is %s a data directory? (make one with: cairn init --data %s)",
+                    path, dir, dir);
+    else
+      cairn_log_err("%s", why);
+    return 1;
+  }
+  if (level) {
+    static const struct { const char *name; cairn_log_level level; } levels[] = {
+        {"error", CAIRN_LOG_ERR}, {"warning", CAIRN_LOG_WARNING},
+        {"info", CAIRN_LOG_INFO}, {"debug", CAIRN_LOG_DEBUG}};
+    size_t i;
+    for (i = 0; i < sizeof levels / sizeof levels[0]; i++)
+      if (strcmp(level, levels[i].name) == 0)
+        break;
+    if (i == sizeof levels / sizeof levels[0]) {
+      fprintf(stderr, "cairnd: --log-level: must be one of error, warning, info, debug\n");
+      return 2;
+    }
+    d.config.log_level = levels[i].level;
+  }
+  cairn_log_set_level(d.config.log_level);
+
+  lock_fd = lock_data_dir(dir);
+  if (lock_fd < 0)
+    return 1;
+  snprintf(path, sizeof path, "%s/device.key", dir);
+  rc = cairn_keyfile_load(path, &sk, why, sizeof why);
+  if (rc != 0) {
+    cairn_log_err("%s", why[0] ? why : cairn_strerror(rc));
+    goto out;
+  }
+  {
+    cairn_store_opts so = {d.config.map_size_mb << 20, d.config.clock_offset_ms};
+    rc = cairn_store_open(&d.store, dir, sk, &so);
+  }
+  if (rc != 0) {
+    cairn_log_err("%s/store: cannot open: %s", dir, cairn_strerror(rc));
+    goto out;
+  }
+  sodium_bin2hex(d.rpc.device_hex, sizeof d.rpc.device_hex, cairn_store_device(d.store),
+                 CAIRN_KEY_BYTES);
+
+  uv_loop_init(&d.loop);
+  if (cairn_writer_init(&d.writer, &d.loop, d.store) != 0) {
+    cairn_log_err("out of memory");
+    goto out_loop;
+  }
+  d.rpc.store = d.store;
+  d.rpc.writer = d.writer;
+  d.rpc.config = &d.config;
+  snprintf(path, sizeof path, "%s/cairnd.sock", dir);
+  rc = cairn_server_start(&d.server, &d.loop, path, cairn_rpc_handle, cairn_rpc_detach, &d.rpc,
+                          why, sizeof why);
+  if (rc != 0) {
+    cairn_log_err("cannot listen: %s", why);
+    uv_run(&d.loop, UV_RUN_DEFAULT); /* let the listener's close finish */
+    goto out_loop;
+  }
+  uv_signal_init(&d.loop, &d.sigterm);
+  uv_signal_init(&d.loop, &d.sigint);
+  d.sigterm.data = d.sigint.data = &d;
+  uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+  uv_signal_start(&d.sigint, on_signal, SIGINT);
+
+  cairn_log_info("ready: device %.8s role %s, %llu own entries, socket %s", d.rpc.device_hex,
+                 cairn_config_role_name(d.config.role),
+                 (unsigned long long)cairn_store_own_seq(d.store), path);
+  sd_notify(0, "READY=1\nSTATUS=serving");
+  uv_run(&d.loop, UV_RUN_DEFAULT);
+
+  cairn_writer_stats(d.writer, &batches, &puts);
+  cairn_log_info("stopped: %llu records written in %llu commits", (unsigned long long)puts,
+                 (unsigned long long)batches);
+  status = 0;
+out_loop:
+  cairn_writer_free(d.writer);
+  if (uv_loop_close(&d.loop) != 0)
+    cairn_log_warn("event loop closed with handles still open");
+out:
+  cairn_store_close(d.store);
+  cairn_keyfile_free(sk);
+  if (lock_fd >= 0)
+    close(lock_fd);
+  return status;
+}

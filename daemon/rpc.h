@@ -1,0 +1,33 @@
+/*
+ * rpc.h: the local request handlers (docs/FORMAT.md section 5).
+ *
+ * Decodes one request, checks its shape, and answers it: reads straight
+ * from the store on the loop thread, writes through the group-commit
+ * writer, replying only after the commit returned. A request that is not
+ * one msgpack map with a string "op" breaks the protocol and closes the
+ * connection; a well-formed request with bad arguments gets an error reply
+ * and the connection stays.
+ */
+#ifndef CAIRN_RPC_H
+#define CAIRN_RPC_H
+
+#include "config.h"
+#include "server.h"
+#include "store.h"
+#include "writer.h"
+
+typedef struct cairn_rpc {
+  cairn_store *store;         /* borrowed */
+  cairn_writer *writer;       /* borrowed */
+  const cairn_config *config; /* borrowed */
+  char device_hex[65];
+} cairn_rpc;
+
+/* A cairn_server_handler; arg is a cairn_rpc. */
+cairn_handled cairn_rpc_handle(void *arg, cairn_conn *c, const uint8_t *payload, size_t len,
+                               msgpack_sbuffer *frame);
+
+/* A cairn_server_detach: the connection of a pending write closed. */
+void cairn_rpc_detach(void *pending);
+
+#endif

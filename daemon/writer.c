@@ -1,0 +1,179 @@
+/* writer.c: group commit on the libuv thread pool. */
+#include "writer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+
+struct cairn_writer {
+  uv_loop_t *loop;
+  cairn_store *store;
+  cairn_write_req *head, *tail; /* queued, not yet in a batch */
+  cairn_write_req **batch;      /* the batch in flight */
+  cairn_put *puts;              /* its puts, contiguous for the store */
+  size_t batch_n;
+  int running;
+  int rc;                       /* result of the batch in flight */
+  uv_work_t work;
+  void (*drain_cb)(void *);
+  void *drain_arg;
+  uint64_t batches, written;
+};
+
+int cairn_writer_init(cairn_writer **out, uv_loop_t *loop, cairn_store *store) {
+  cairn_writer *w = calloc(1, sizeof *w);
+
+  if (w == NULL)
+    return CAIRN_ENOMEM;
+  w->batch = calloc(CAIRN_WRITER_BATCH, sizeof *w->batch);
+  w->puts = calloc(CAIRN_WRITER_BATCH, sizeof *w->puts);
+  if (w->batch == NULL || w->puts == NULL) {
+    cairn_writer_free(w);
+    return CAIRN_ENOMEM;
+  }
+  w->loop = loop;
+  w->store = store;
+  w->work.data = w;
+  *out = w;
+  return 0;
+}
+
+void cairn_writer_free(cairn_writer *w) {
+  if (w == NULL)
+    return;
+  free(w->batch);
+  free(w->puts);
+  free(w);
+}
+
+cairn_write_req *cairn_writer_req_new(int type, const char *id, int edit, const uint8_t *set,
+                                      size_t set_len, const char *why) {
+  size_t id_len = id ? strlen(id) + 1 : 0;
+  size_t why_len = why ? strlen(why) + 1 : 0;
+  cairn_write_req *req = calloc(1, sizeof *req + id_len + why_len + set_len);
+  char *p;
+
+  if (req == NULL)
+    return NULL;
+  p = (char *)(req + 1);
+  req->put.type = type;
+  req->put.edit = edit;
+  if (id) {
+    memcpy(p, id, id_len);
+    req->put.id = p;
+    p += id_len;
+  }
+  if (why) {
+    memcpy(p, why, why_len);
+    req->put.why = p;
+    p += why_len;
+  }
+  memcpy(p, set, set_len);
+  req->put.set = (const uint8_t *)p;
+  req->put.set_len = set_len;
+  return req;
+}
+
+static void start_batch(cairn_writer *w);
+
+static void work_cb(uv_work_t *work) {
+  cairn_writer *w = work->data;
+
+  w->rc = cairn_store_write_batch(w->store, w->puts, w->batch_n);
+}
+
+static void finish(cairn_writer *w) {
+  void (*cb)(void *) = w->drain_cb;
+
+  if (w->running || w->head != NULL || cb == NULL)
+    return;
+  w->drain_cb = NULL;
+  cb(w->drain_arg);
+}
+
+static void after_work_cb(uv_work_t *work, int status) {
+  cairn_writer *w = work->data;
+  size_t i, n = w->batch_n;
+
+  if (status == 0 && w->rc == CAIRN_EMAPFULL) {
+    /* No read transaction is open on the loop thread between callbacks,
+     * and the writer thread is idle: the one moment the map may grow. */
+    int rc = cairn_store_grow(w->store);
+    if (rc == 0) {
+      cairn_log_info("database map full: grown, retrying %zu writes", n);
+      for (i = 0; i < n; i++)
+        w->puts[i].result = 0;
+      uv_queue_work(w->loop, &w->work, work_cb, after_work_cb);
+      return;
+    }
+    cairn_log_err("database map full and cannot grow: %s", cairn_strerror(rc));
+  }
+  if (status != 0) /* the work was cancelled: only at loop teardown */
+    for (i = 0; i < n; i++)
+      w->puts[i].result = CAIRN_EINTERNAL;
+  if (w->rc != 0 && w->rc != CAIRN_EMAPFULL)
+    cairn_log_err("write of %zu records failed: %s", n, cairn_strerror(w->rc));
+  else if (w->rc == 0)
+    w->batches++;
+
+  w->running = 0;
+  w->batch_n = 0;
+  for (i = 0; i < n; i++) {
+    cairn_write_req *req = w->batch[i];
+    req->put = w->puts[i];
+    if (req->put.result == 0)
+      w->written++;
+    req->done(req, req->arg);
+    free(req);
+  }
+  start_batch(w);
+  finish(w);
+}
+
+static void start_batch(cairn_writer *w) {
+  size_t n = 0;
+
+  if (w->running || w->head == NULL)
+    return;
+  while (w->head != NULL && n < CAIRN_WRITER_BATCH) {
+    cairn_write_req *req = w->head;
+    w->head = req->next;
+    req->next = NULL;
+    w->batch[n] = req;
+    w->puts[n] = req->put;
+    n++;
+  }
+  if (w->head == NULL)
+    w->tail = NULL;
+  w->batch_n = n;
+  w->running = 1;
+  uv_queue_work(w->loop, &w->work, work_cb, after_work_cb);
+}
+
+void cairn_writer_submit(cairn_writer *w, cairn_write_req *req, cairn_writer_done_cb done,
+                         void *arg) {
+  req->done = done;
+  req->arg = arg;
+  req->next = NULL;
+  if (w->tail)
+    w->tail->next = req;
+  else
+    w->head = req;
+  w->tail = req;
+  start_batch(w);
+}
+
+void cairn_writer_detach(cairn_write_req *req) { req->arg = NULL; }
+
+void cairn_writer_drain(cairn_writer *w, void (*cb)(void *arg), void *arg) {
+  w->drain_cb = cb;
+  w->drain_arg = arg;
+  finish(w);
+}
+
+void cairn_writer_stats(const cairn_writer *w, uint64_t *batches, uint64_t *puts) {
+  *batches = w->batches;
+  *puts = w->written;
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The main job: installs what is missing, builds, starts cairnd on a fresh
+# data directory, walks through a classroom scenario with the cairn CLI
+# (three students, milestones of every type including the seed article's
+# worked examples, several weeks of evidence, an amendment, a retraction, a
+# review, a celebration), shows statuses, traffic lights and due reviews, and
+# stops the daemon cleanly.
+#
+# usage: scripts/demo.sh [DATA_DIR]      (default: ./demo-data, recreated)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+data=${1:-$root/demo-data}
+
+scripts/deps.sh
+echo "== building"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+cairn=$root/build/client/cairn
+cairnd=$root/build/daemon/cairnd
+
+rm -rf "$data"
+echo "== cairn init --data $data"
+$cairn init --data "$data" --role classroom --campus north-ms --classroom room-12 --name "Room 12 laptop"
+export CAIRN_DATA=$data
+
+echo "== starting cairnd"
+$cairnd --data "$data" 2>"$data/cairnd.log" &
+pid=$!
+stop() { kill -TERM "$pid" 2>/dev/null && wait "$pid" || true; }
+trap stop EXIT
+for _ in $(seq 100); do
+  [ -S "$data/cairnd.sock" ] && break
+  sleep 0.05
+done
+
+d() { date -d "$1" +%F; }          # a date relative to today
+new_id() { sed -n 's/.*"id": *"\([^"]*\)".*/\1/p'; }   # the id from an add --json
+start=$(d "-35 days")
+
+echo "== students"
+$cairn student add --id ana-8 --name "Ana Lopez" --grade 8 --campus north-ms --classroom room-12 \
+  --accommodation "extended time on written responses"
+$cairn student add --id ben-6 --name "Ben Okafor" --grade 6 --campus north-ms --classroom room-12 \
+  --accommodation "preferential seating"
+$cairn student add --id cai-10 --name "Cai Nguyen" --grade 10 --campus north-ms --classroom room-12 \
+  --accommodation "break card" --accommodation "extended time"
+
+echo "== milestones"
+ela=$($cairn milestone add --student ana-8 --type academic --json \
+  --statement "I will include a clear claim and at least 2 pieces of evidence in a 3-paragraph response." \
+  --scale 0-4 --baseline 1.5 --target 3 --rule "4 of 5" --start "$start" --end "$(d "$start + 42 days")" \
+  --method "rubric check per assignment + quick conferencing notes" \
+  --source "teacher rubric, student drafts in the LMS" \
+  --support "small-group writing workshop twice weekly + sentence stems for claim/evidence" \
+  --if-then "If a student scores below the target on the next check-in, then add a 20-minute small-group session twice weekly." \
+  --cadence weekly --alignment "W.8.1 claim and evidence" | new_id)
+offtask=$($cairn milestone add --student ben-6 --type behavior --json \
+  --statement "I will start seatwork within 5 minutes and stay on task for 80% of class time." \
+  --scale count --baseline 7 --target 2 --direction down --rule "4 of 5" \
+  --start "$start" --end "$(d "$start + 28 days")" \
+  --method "10-minute interval checks (2 intervals per class block)" \
+  --source "teacher behavior log + seating chart notes" \
+  --support "visual checklist, preferential seating, 2-minute reset routine after transitions" \
+  --if-then "If behavior targets aren't met for two consecutive weeks, then revise the classroom supports (visual cues, transition routines, reinforcement schedule)." \
+  --cadence weekly | new_id)
+attend=$($cairn milestone add --student ben-6 --type academic --json \
+  --statement "I will be at school 95% of days this grading period." \
+  --scale percent --baseline 88 --target 95 --start "$start" --end "$(d "$start + 63 days")" \
+  --method "weekly attendance rate" --source "student information system" \
+  --if-then "If attendance drops below 92%, then schedule a family meeting and coordinate a support plan." \
+  --cadence monthly | new_id)
+coping=$($cairn milestone add --student cai-10 --type social-emotional --json \
+  --statement "I will use a coping strategy (breathing, break card, or help request) when stress hits." \
+  --scale yesno --baseline pending --target 1 --rule "3 of 4" \
+  --start "$start" --end "$(d "$start + 35 days")" \
+  --method "student self-check + staff observation checklist" \
+  --source "short reflection form + brief teacher notes" \
+  --support "pre-teach coping steps, provide a break card, teach a help request sentence" \
+  --cadence biweekly | new_id)
+career=$($cairn milestone add --student cai-10 --type future-readiness --json \
+  --statement "I will finish a career interest inventory and name two pathways I want to explore." \
+  --scale 0-2 --baseline 0 --target 2 --horizon long --start "$start" --end "$(d "$start + 120 days")" \
+  --method "counselor checklist" --cadence monthly | new_id)
+echo "ELA writing $ela; off-task $offtask; attendance $attend; coping $coping; career $career"
+
+echo "== five weeks of evidence"
+i=0
+for v in 1.5 2 2 2.5 3 3; do
+  $cairn evidence add "$ela" "$v" --observed "$(d "$start + $((i * 7 + 3)) days")" --by "Ms. Rivera" \
+    --source "teacher rubric" >/dev/null
+  i=$((i + 1))
+done
+i=0
+for v in 7 8 6 6 5 5 4 4 3 3 3 2 2 3; do
+  $cairn evidence add "$offtask" "$v" --observed "$(d "$start + $((i * 2 + 1)) days")" --by "Mr. Hale" >/dev/null
+  i=$((i + 1))
+done
+i=0
+for v in 89 93 90 91; do
+  $cairn evidence add "$attend" "$v" --observed "$(d "$start + $((i * 7 + 6)) days")" >/dev/null
+  i=$((i + 1))
+done
+i=0
+for v in no no yes no yes yes yes; do
+  $cairn evidence add "$coping" "$v" --observed "$(d "$start + $((i * 4 + 2)) days")" \
+    --note "self-check matched staff observation" >/dev/null
+  i=$((i + 1))
+done
+$cairn evidence add "$career" 1 --observed "$(d "$start + 20 days")" >/dev/null
+
+echo "== a mistaken entry is amended, another retracted; history stays"
+typo=$($cairn evidence add "$ela" 0.5 --observed "$(d "-2 days")" --json | new_id)
+$cairn evidence amend "$typo" 3.5 --reason "typed 0.5 for 3.5"
+dup=$($cairn evidence add "$offtask" 9 --observed "$(d "-1 days")" --json | new_id)
+$cairn evidence retract "$dup" --reason "recorded for the wrong student"
+$cairn show "$typo"
+
+echo "== a weekly review, a support change, a celebration"
+$cairn review add "$ela" --kind weekly --decision continue --note "claims are clear; evidence still thin"
+$cairn support add "$offtask" --support "move reset routine to before independent work"
+$cairn celebrate "$coping" --text "used the break card on her own 3 times in a row"
+
+echo "== a bad entry is refused with a clear error, and nothing is written"
+$cairn evidence add "$ela" 7 && exit 1 || true
+
+echo "== status: levels, traffic lights, trends, due reviews, triggered if/then"
+$cairn status
+
+stop
+trap - EXIT
+echo "== cairnd stopped cleanly; its log:"
+cat "$data/cairnd.log"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what cairn needs to build and test on Debian 12, if missing.
+# Runs apt-get update once, and only when something is missing.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libuv1-dev libmsgpack-dev liblmdb-dev
+      libsodium-dev libcmocka-dev libsystemd-dev libinih-dev libjansson-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
