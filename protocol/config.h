@@ -1,0 +1,41 @@
+/*
+ * config.h: DATA/cairn.conf, an INI file read with inih.
+ *
+ * Every option is one row of a table (section, name, type, bounds, default,
+ * help) that drives parsing, validation, the written file and --help alike.
+ */
+#ifndef CAIRN_CONFIG_H
+#define CAIRN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { CAIRN_ROLE_CLASSROOM, CAIRN_ROLE_HUB, CAIRN_ROLE_CENTRAL } cairn_role;
+typedef enum { CAIRN_LOG_ERR = 3, CAIRN_LOG_WARNING = 4, CAIRN_LOG_INFO = 6, CAIRN_LOG_DEBUG = 7 } cairn_log_level;
+
+typedef struct cairn_config {
+  cairn_role role;          /* [device] role = classroom|hub|central */
+  char campus[65];          /* [device] campus */
+  char classroom[65];       /* [device] classroom */
+  char name[201];           /* [device] name: a label for people */
+  cairn_log_level log_level;/* [daemon] log_level = error|warning|info|debug */
+  uint64_t map_size_mb;     /* [daemon] map_size_mb: initial LMDB map, grows when full */
+  int64_t clock_offset_ms;  /* [test] clock_offset_ms: test-only clock skew for the HLC */
+} cairn_config;
+
+/* Fills c with the defaults of the table. */
+void cairn_config_defaults(cairn_config *c);
+
+/* Reads path into c (defaults first). Returns 0; CAIRN_ENOTFOUND when the
+ * file is missing; CAIRN_ECONFIG with why = "cairn.conf:7: log_level: must be
+ * one of error, warning, info, debug" on the first bad line. */
+int cairn_config_load(const char *path, cairn_config *c, char *why, size_t whylen);
+
+/* Writes c to path atomically (temp file, fsync, rename, fsync dir), mode
+ * 0640, with a comment line per option. Returns 0 or a negative code. */
+int cairn_config_save(const char *path, const cairn_config *c);
+
+const char *cairn_config_role_name(cairn_role r);         /* "classroom" */
+int cairn_config_role_parse(const char *s, cairn_role *r); /* 0 or CAIRN_EINVAL */
+
+#endif

@@ -1,0 +1,178 @@
+/* keyfile.c: create and load DATA/device.key (64 raw bytes, mode 0600). */
+#include "keyfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "error.h"
+
+#define SK_LEN crypto_sign_SECRETKEYBYTES
+
+_Static_assert(crypto_sign_SECRETKEYBYTES == 64, "device.key holds a 64-byte Ed25519 key");
+_Static_assert(crypto_sign_PUBLICKEYBYTES == 32, "the device id is 32 bytes");
+
+/* fsyncs the directory holding path, so a new name in it is durable. */
+static int fsync_parent_dir(const char *path) {
+  char dir[PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  int fd, rc = 0;
+  if (!slash) {
+    strcpy(dir, ".");
+  } else if (slash == path) {
+    strcpy(dir, "/");
+  } else {
+    if ((size_t)(slash - path) >= sizeof dir)
+      return CAIRN_EINVAL;
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+  }
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return cairn_err_from_errno(errno);
+  if (fsync(fd) != 0)
+    rc = cairn_err_from_errno(errno);
+  close(fd);
+  return rc;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return cairn_err_from_errno(errno);
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Reads exactly n bytes; a short file is CAIRN_ECORRUPT. */
+static int read_all(int fd, uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t r = read(fd, p, n);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return cairn_err_from_errno(errno);
+    }
+    if (r == 0)
+      return CAIRN_ECORRUPT;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+int cairn_keyfile_create(const char *path, uint8_t pk[32]) {
+  uint8_t sk[SK_LEN];
+  uint8_t pk_new[crypto_sign_PUBLICKEYBYTES];
+  int fd, rc;
+
+  if (sodium_init() < 0)
+    return CAIRN_EINTERNAL;
+  fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return errno == EEXIST ? CAIRN_EEXISTS : cairn_err_from_errno(errno);
+  crypto_sign_keypair(pk_new, sk);
+  rc = write_all(fd, sk, sizeof sk);
+  sodium_memzero(sk, sizeof sk);
+  if (rc == 0 && fsync(fd) != 0)
+    rc = cairn_err_from_errno(errno);
+  if (close(fd) != 0 && rc == 0)
+    rc = cairn_err_from_errno(errno);
+  if (rc == 0)
+    rc = fsync_parent_dir(path);
+  if (rc != 0) {
+    unlink(path);
+    return rc;
+  }
+  memcpy(pk, pk_new, sizeof pk_new);
+  return 0;
+}
+
+static int load_fd(int fd, const char *path, uint8_t **sk_out, char *why, size_t whylen) {
+  struct stat st;
+  uint8_t pk_derived[crypto_sign_PUBLICKEYBYTES], pk_stored[crypto_sign_PUBLICKEYBYTES];
+  uint8_t sk_derived[SK_LEN];
+  uint8_t *sk;
+  int rc;
+
+  if (fstat(fd, &st) != 0) {
+    rc = cairn_err_from_errno(errno);
+    snprintf(why, whylen, "%s: %s", path, cairn_strerror(rc));
+    return rc;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    snprintf(why, whylen, "%s: not a regular file", path);
+    return CAIRN_ECORRUPT;
+  }
+  if ((st.st_mode & 077) != 0) {
+    snprintf(why, whylen, "%s: %s by group or others (mode %04o); run chmod 600 %s", path,
+             (st.st_mode & 044) ? "readable" : "accessible", (unsigned)(st.st_mode & 07777),
+             path);
+    return CAIRN_EPERM;
+  }
+  if (st.st_size != SK_LEN) {
+    snprintf(why, whylen, "%s: %lld bytes, a device key is %d", path, (long long)st.st_size,
+             SK_LEN);
+    return CAIRN_ECORRUPT;
+  }
+  sk = sodium_malloc(SK_LEN);
+  if (!sk) {
+    snprintf(why, whylen, "%s: out of memory", path);
+    return CAIRN_ENOMEM;
+  }
+  rc = read_all(fd, sk, SK_LEN);
+  if (rc != 0) {
+    snprintf(why, whylen, "%s: %s", path, cairn_strerror(rc));
+    sodium_free(sk);
+    return rc;
+  }
+  crypto_sign_seed_keypair(pk_derived, sk_derived, sk);
+  crypto_sign_ed25519_sk_to_pk(pk_stored, sk);
+  rc = sodium_memcmp(pk_derived, pk_stored, sizeof pk_stored) == 0 ? 0 : CAIRN_ECORRUPT;
+  sodium_memzero(sk_derived, sizeof sk_derived);
+  if (rc != 0) {
+    snprintf(why, whylen, "%s: the public half does not match the secret key", path);
+    sodium_free(sk);
+    return rc;
+  }
+  sodium_mprotect_readonly(sk);
+  *sk_out = sk;
+  return 0;
+}
+
+int cairn_keyfile_load(const char *path, uint8_t **sk_out, char *why, size_t whylen) {
+  int fd, rc;
+
+  *sk_out = NULL;
+  if (sodium_init() < 0) {
+    snprintf(why, whylen, "%s: libsodium failed to initialise", path);
+    return CAIRN_EINTERNAL;
+  }
+  /* O_NONBLOCK: a FIFO planted at path is refused by fstat, not waited on. */
+  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    rc = errno == ENOENT ? CAIRN_ENOKEY : cairn_err_from_errno(errno);
+    snprintf(why, whylen, "%s: %s", path, cairn_strerror(rc));
+    return rc;
+  }
+  rc = load_fd(fd, path, sk_out, why, whylen);
+  close(fd);
+  return rc;
+}
+
+void cairn_keyfile_free(uint8_t *sk) {
+  if (sk)
+    sodium_free(sk); /* wipes before unmapping, read-only or not */
+}

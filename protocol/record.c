@@ -1,0 +1,562 @@
+/* record.c: the field schema of docs/FORMAT.md section 3.2 and the check
+ * of a `set` map against it. */
+#include "record.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "text.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The values of the enum fields. */
+static const char *const milestone_types[] = {"academic", "behavior", "social-emotional",
+                                              "future-readiness", NULL};
+static const char *const horizons[] = {"short", "long", NULL};
+static const char *const directions[] = {"up", "down", NULL};
+static const char *const cadences[] = {"weekly", "biweekly", "monthly", "quarterly", NULL};
+static const char *const review_kinds[] = {"weekly", "monthly", "quarterly", NULL};
+static const char *const decisions[] = {"continue",     "adjust-supports", "change-timeframe",
+                                        "raise-target", "smaller-steps",   "change-method",
+                                        NULL};
+
+#define F(n, t, fl) {.name = (n), .type = (t), .flags = (fl)}
+#define F_STR(n, len, fl) {.name = (n), .type = CAIRN_FT_STR, .flags = (fl), .max_len = (len)}
+#define F_STRS(n, len, items, fl)                                                            \
+  {.name = (n), .type = CAIRN_FT_STRS, .flags = (fl), .max_len = (len), .max_items = (items)}
+#define F_ENUM(n, vals, fl) {.name = (n), .type = CAIRN_FT_ENUM, .flags = (fl), .enum_values = (vals)}
+#define F_REF(n, rt, fl) {.name = (n), .type = CAIRN_FT_REF, .flags = (fl), .ref_type = (rt)}
+
+/* The ref that places a record under its parent. */
+#define F_PARENT_REF(n, rt) F_REF(n, rt, CAIRN_F_PARENT | CAIRN_F_FIXED | CAIRN_F_REQUIRED)
+
+/* FORMAT.md gives no bound for `checks`; 64 covers weekly checks for a year. */
+#define CHECKS_MAX 64
+
+static const cairn_field_def student_fields[] = {
+    F_STR("name", 200, CAIRN_F_REQUIRED | CAIRN_F_PERSONAL | CAIRN_F_NONEMPTY),
+    F_STR("grade", 20, 0),
+    F_STR("campus", 64, 0),
+    F_STR("classroom", 64, 0),
+    F_STRS("accommodations", 500, 32, 0),
+    F("deleted", CAIRN_FT_BOOL, 0),
+};
+
+static const cairn_field_def milestone_fields[] = {
+    F_PARENT_REF("student", CAIRN_REC_STUDENT),
+    F_ENUM("type", milestone_types, CAIRN_F_REQUIRED),
+    F_STR("statement", 1000, CAIRN_F_REQUIRED | CAIRN_F_NONEMPTY),
+    F_ENUM("horizon", horizons, 0),
+    F_REF("parent", CAIRN_REC_MILESTONE, 0),
+    F_STR("scale", 32, CAIRN_F_REQUIRED),
+    F("baseline", CAIRN_FT_NUMNIL, CAIRN_F_REQUIRED),
+    F("baseline_date", CAIRN_FT_DATE, 0),
+    F_STR("baseline_how", 500, 0),
+    F("target", CAIRN_FT_NUM, CAIRN_F_REQUIRED),
+    F_ENUM("direction", directions, 0),
+    F_STR("rule", 32, 0),
+    F("start", CAIRN_FT_DATE, CAIRN_F_REQUIRED),
+    F("end", CAIRN_FT_DATE, CAIRN_F_REQUIRED),
+    F_STRS("checks", 10, CHECKS_MAX, 0), /* each a date: see check_milestone() */
+    F_STR("method", 500, 0),
+    F_STR("source", 500, 0),
+    F_STR("support", 1000, 0),
+    F_STRS("if_then", 1000, 16, 0),
+    F_ENUM("cadence", cadences, 0),
+    F_STR("alignment", 500, 0),
+    F_STRS("agreed_by", 200, 16, CAIRN_F_PERSONAL), /* names of the student and family */
+    F("wrong_side_n", CAIRN_FT_INT, 0),
+    F("trend_points", CAIRN_FT_INT, 0),
+    F("developing_at", CAIRN_FT_NUM, 0),
+    F("exceed_margin", CAIRN_FT_NUM, 0),
+    F("deleted", CAIRN_FT_BOOL, 0),
+};
+
+static const cairn_field_def evidence_fields[] = {
+    F_PARENT_REF("milestone", CAIRN_REC_MILESTONE),
+    F("observed", CAIRN_FT_DATE, CAIRN_F_REQUIRED | CAIRN_F_FIXED),
+    F("value", CAIRN_FT_NUM, CAIRN_F_REQUIRED),
+    F_STR("note", 2000, CAIRN_F_PERSONAL),
+    F_STR("link", 1000, 0),
+    F_STR("source", 500, 0),
+    F_STR("by", 200, 0),
+    F("retracted", CAIRN_FT_BOOL, 0),
+};
+
+static const cairn_field_def review_fields[] = {
+    F_PARENT_REF("milestone", CAIRN_REC_MILESTONE),
+    F("date", CAIRN_FT_DATE, CAIRN_F_REQUIRED),
+    F_ENUM("kind", review_kinds, CAIRN_F_REQUIRED),
+    F_STR("showed", 1000, 0),
+    F_ENUM("decision", decisions, CAIRN_F_REQUIRED),
+    F_STR("note", 2000, CAIRN_F_PERSONAL),
+};
+
+static const cairn_field_def support_change_fields[] = {
+    F_PARENT_REF("milestone", CAIRN_REC_MILESTONE),
+    F("date", CAIRN_FT_DATE, CAIRN_F_REQUIRED),
+    F_STR("support", 1000, CAIRN_F_REQUIRED | CAIRN_F_NONEMPTY),
+    F_STR("note", 2000, CAIRN_F_PERSONAL),
+};
+
+static const cairn_field_def celebration_fields[] = {
+    F_PARENT_REF("milestone", CAIRN_REC_MILESTONE),
+    F("date", CAIRN_FT_DATE, CAIRN_F_REQUIRED),
+    F_STR("text", 1000, CAIRN_F_REQUIRED | CAIRN_F_NONEMPTY),
+};
+
+/* check_set() tracks the fields seen in one bit each. */
+_Static_assert(ARRAY_LEN(milestone_fields) <= 64, "a record type has at most 64 fields");
+
+typedef struct record_schema {
+  const char *name;
+  const cairn_field_def *fields;
+  size_t n;
+} record_schema;
+
+#define SCHEMA(n, f) {(n), (f), ARRAY_LEN(f)}
+static const record_schema schemas[CAIRN_REC_MAX + 1] = {
+    [CAIRN_REC_STUDENT] = SCHEMA("student", student_fields),
+    [CAIRN_REC_MILESTONE] = SCHEMA("milestone", milestone_fields),
+    [CAIRN_REC_EVIDENCE] = SCHEMA("evidence", evidence_fields),
+    [CAIRN_REC_REVIEW] = SCHEMA("review", review_fields),
+    [CAIRN_REC_SUPPORT_CHANGE] = SCHEMA("support_change", support_change_fields),
+    [CAIRN_REC_CELEBRATION] = SCHEMA("celebration", celebration_fields),
+};
+
+static const record_schema *schema_of(int type) {
+  if (type < 1 || type > CAIRN_REC_MAX)
+    return NULL;
+  return &schemas[type];
+}
+
+const char *cairn_record_type_name(int type) {
+  const record_schema *rs = schema_of(type);
+  return rs ? rs->name : NULL;
+}
+
+int cairn_record_type_from_name(const char *name, size_t len) {
+  for (int t = 1; t <= CAIRN_REC_MAX; t++)
+    if (strlen(schemas[t].name) == len && memcmp(schemas[t].name, name, len) == 0)
+      return t;
+  return CAIRN_EINVAL;
+}
+
+const cairn_field_def *cairn_record_fields(int type, size_t *n) {
+  const record_schema *rs = schema_of(type);
+  if (!rs)
+    return NULL;
+  *n = rs->n;
+  return rs->fields;
+}
+
+/* Returns the index of name in rs, or -1. */
+static int field_index(const record_schema *rs, const char *name, size_t len) {
+  for (size_t i = 0; i < rs->n; i++)
+    if (strlen(rs->fields[i].name) == len && memcmp(rs->fields[i].name, name, len) == 0)
+      return (int)i;
+  return -1;
+}
+
+const cairn_field_def *cairn_record_field(int type, const char *name, size_t len) {
+  const record_schema *rs = schema_of(type);
+  int i = rs ? field_index(rs, name, len) : -1;
+  return i < 0 ? NULL : &rs->fields[i];
+}
+
+const msgpack_object *cairn_record_map_get(const msgpack_object *map, const char *key) {
+  size_t klen = strlen(key);
+  if (!map || map->type != MSGPACK_OBJECT_MAP)
+    return NULL;
+  for (uint32_t i = 0; i < map->via.map.size; i++) {
+    const msgpack_object *k = &map->via.map.ptr[i].key;
+    if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
+        memcmp(k->via.str.ptr, key, klen) == 0)
+      return &map->via.map.ptr[i].val;
+  }
+  return NULL;
+}
+
+/* ---- scales and rules ---- */
+
+/* Scans [-]DIGITS[.DIGITS] (at most 15 digits, so the value is exact before
+ * the one rounding division) at s[*pos]. Locale-independent, unlike strtod. */
+static int scan_decimal(const char *s, size_t len, size_t *pos, double *out) {
+  size_t p = *pos;
+  int neg = 0, digits = 0, frac_digits = 0, in_frac = 0;
+  double mant = 0, scale = 1;
+  if (p < len && s[p] == '-') {
+    neg = 1;
+    p++;
+  }
+  for (; p < len; p++) {
+    if (s[p] >= '0' && s[p] <= '9') {
+      if (++digits > 15)
+        return CAIRN_EINVAL;
+      mant = mant * 10 + (s[p] - '0');
+      if (in_frac) {
+        frac_digits++;
+        scale *= 10;
+      }
+    } else if (s[p] == '.' && !in_frac && digits > 0) {
+      in_frac = 1;
+    } else {
+      break;
+    }
+  }
+  if (digits == 0 || (in_frac && frac_digits == 0))
+    return CAIRN_EINVAL;
+  *out = (neg ? -mant : mant) / scale;
+  *pos = p;
+  return 0;
+}
+
+int cairn_record_scale_parse(const char *s, size_t len, cairn_scale *out) {
+  static const struct {
+    const char *name;
+    cairn_scale scale;
+  } named[] = {
+      {"percent", {0, 100, 0}},
+      {"count", {0, 1e9, 1}},
+      {"yesno", {0, 1, 1}},
+  };
+  size_t pos = 0;
+  double lo, hi;
+  for (size_t i = 0; i < ARRAY_LEN(named); i++) {
+    if (strlen(named[i].name) == len && memcmp(named[i].name, s, len) == 0) {
+      *out = named[i].scale;
+      return 0;
+    }
+  }
+  if (scan_decimal(s, len, &pos, &lo) != 0 || pos >= len || s[pos] != '-')
+    return CAIRN_EINVAL;
+  pos++;
+  if (scan_decimal(s, len, &pos, &hi) != 0 || pos != len || !(lo < hi))
+    return CAIRN_EINVAL;
+  out->min = lo;
+  out->max = hi;
+  out->integer = 0;
+  return 0;
+}
+
+int cairn_record_scale_check(const cairn_scale *sc, double v) {
+  if (!isfinite(v) || v < sc->min || v > sc->max)
+    return CAIRN_ERANGE;
+  if (sc->integer && v != floor(v))
+    return CAIRN_ERANGE;
+  return 0;
+}
+
+/* Scans 1..2 digits without a leading zero. */
+static int scan_small(const char *s, size_t len, size_t *pos, int *out) {
+  size_t p = *pos;
+  int v = 0;
+  while (p < len && p - *pos < 2 && s[p] >= '0' && s[p] <= '9')
+    v = v * 10 + (s[p++] - '0');
+  if (p == *pos || s[*pos] == '0')
+    return CAIRN_EINVAL;
+  *pos = p;
+  *out = v;
+  return 0;
+}
+
+int cairn_record_rule_parse(const char *s, size_t len, int *k, int *n) {
+  size_t pos = 0;
+  int kk, nn;
+  if (scan_small(s, len, &pos, &kk) != 0 || len - pos < 4 || memcmp(s + pos, " of ", 4) != 0)
+    return CAIRN_EINVAL;
+  pos += 4;
+  if (scan_small(s, len, &pos, &nn) != 0 || pos != len || kk > nn || nn > 50)
+    return CAIRN_EINVAL;
+  *k = kk;
+  *n = nn;
+  return 0;
+}
+
+/* ---- checking a set ---- */
+
+static int fail(char *why, size_t whylen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Writes one line to why (when there is room) and returns code. */
+static int fail(char *why, size_t whylen, int code, const char *fmt, ...) {
+  if (why && whylen > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+/* Copies an untrusted name into out for a message: printable ASCII only,
+ * at most 32 bytes, so the message stays one readable line. */
+static void shown_name(char out[40], const char *s, size_t len) {
+  size_t n = len < 32 ? len : 32, i;
+  for (i = 0; i < n; i++)
+    out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\'') ? s[i] : '?';
+  strcpy(out + i, len > 32 ? "..." : "");
+}
+
+/* "YYYY-MM-DD" in shape, so it is safe to repeat in a message. */
+static int date_shaped(const char *s, size_t len) {
+  if (len != 10)
+    return 0;
+  for (size_t i = 0; i < len; i++)
+    if ((i == 4 || i == 7) ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
+      return 0;
+  return 1;
+}
+
+/* Generated id (FORMAT.md 3.1): 8 lowercase hex, '-', seq >= 1 in decimal. */
+static int generated_id_valid(const char *s, size_t len) {
+  static const char seq_max[] = "18446744073709551615";
+  size_t nd = len > 9 ? len - 9 : 0;
+  if (len < 10 || nd > 20 || s[8] != '-' || s[9] == '0')
+    return 0;
+  for (size_t i = 0; i < 8; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return 0;
+  for (size_t i = 9; i < len; i++)
+    if (s[i] < '0' || s[i] > '9')
+      return 0;
+  return nd < 20 || memcmp(s + 9, seq_max, 20) <= 0;
+}
+
+/* Reads a num into *v. Returns 0, CAIRN_EINVAL (not a number) or CAIRN_ERANGE. */
+static int num_value(const msgpack_object *o, double *v) {
+  switch (o->type) {
+  case MSGPACK_OBJECT_POSITIVE_INTEGER:
+    *v = (double)o->via.u64;
+    return 0;
+  case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+    *v = (double)o->via.i64;
+    return 0;
+  case MSGPACK_OBJECT_FLOAT32:
+  case MSGPACK_OBJECT_FLOAT64:
+    *v = o->via.f64;
+    return isfinite(*v) ? 0 : CAIRN_ERANGE;
+  default:
+    return CAIRN_EINVAL;
+  }
+}
+
+static int check_num(const char *label, const msgpack_object *o, char *why, size_t whylen) {
+  double v;
+  int rc = num_value(o, &v);
+  if (rc == CAIRN_ERANGE)
+    return fail(why, whylen, rc, "%s: not a finite number", label);
+  if (rc != 0)
+    return fail(why, whylen, rc, "%s: must be a number", label);
+  return 0;
+}
+
+static int blank(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (!strchr(" \t\n\r\v\f", s[i]))
+      return 0;
+  return 1;
+}
+
+/* A string of at most max_len bytes of valid UTF-8. The text itself never
+ * enters why: it may be a student's name or a note. */
+static int check_str(const char *label, const msgpack_object *o, uint32_t max_len, int nonempty,
+                     char *why, size_t whylen) {
+  if (o->type != MSGPACK_OBJECT_STR)
+    return fail(why, whylen, CAIRN_EINVAL, "%s: must be a string", label);
+  if (o->via.str.size > max_len)
+    return fail(why, whylen, CAIRN_ETOOBIG, "%s: longer than %u bytes", label, (unsigned)max_len);
+  if (!cairn_text_utf8_valid(o->via.str.ptr, o->via.str.size))
+    return fail(why, whylen, CAIRN_EUTF8, "%s: invalid UTF-8", label);
+  if (nonempty && blank(o->via.str.ptr, o->via.str.size))
+    return fail(why, whylen, CAIRN_EINVAL, "%s: must not be empty", label);
+  return 0;
+}
+
+static int check_date(const char *label, const msgpack_object *o, int32_t *day, char *why,
+                      size_t whylen) {
+  if (o->type != MSGPACK_OBJECT_STR)
+    return fail(why, whylen, CAIRN_EINVAL, "%s: must be a date YYYY-MM-DD", label);
+  if (cairn_text_date_parse(o->via.str.ptr, o->via.str.size, day) == 0)
+    return 0;
+  if (date_shaped(o->via.str.ptr, o->via.str.size))
+    return fail(why, whylen, CAIRN_EDATE, "%s: %.10s is not a real date", label, o->via.str.ptr);
+  return fail(why, whylen, CAIRN_EDATE, "%s: must be a date YYYY-MM-DD", label);
+}
+
+static int check_enum(const cairn_field_def *f, const msgpack_object *o, char *why,
+                      size_t whylen) {
+  char allowed[200] = "";
+  size_t used = 0;
+  for (const char *const *e = f->enum_values; *e; e++) {
+    if (o->type == MSGPACK_OBJECT_STR && strlen(*e) == o->via.str.size &&
+        memcmp(*e, o->via.str.ptr, o->via.str.size) == 0)
+      return 0;
+    used += (size_t)snprintf(allowed + used, sizeof allowed - used, "%s%s",
+                             e == f->enum_values ? "" : ", ", *e);
+  }
+  return fail(why, whylen, CAIRN_EINVAL, "%s: must be one of %s", f->name, allowed);
+}
+
+static int check_ref(const cairn_field_def *f, const msgpack_object *o, char *why,
+                     size_t whylen) {
+  int ok = o->type == MSGPACK_OBJECT_STR &&
+           (f->ref_type == CAIRN_REC_STUDENT
+                ? cairn_text_id_valid(o->via.str.ptr, o->via.str.size)
+                : generated_id_valid(o->via.str.ptr, o->via.str.size));
+  if (ok)
+    return 0;
+  if (f->ref_type == CAIRN_REC_STUDENT)
+    return fail(why, whylen, CAIRN_EINVAL,
+                "%s: not a student id (1 to 64 of A-Z a-z 0-9 . _ -)", f->name);
+  return fail(why, whylen, CAIRN_EINVAL, "%s: not a %s id (like 3fa2c1d9-42)", f->name,
+              cairn_record_type_name((int)f->ref_type));
+}
+
+static int check_strs(const cairn_field_def *f, const msgpack_object *o, char *why,
+                      size_t whylen) {
+  char label[64];
+  if (o->type != MSGPACK_OBJECT_ARRAY)
+    return fail(why, whylen, CAIRN_EINVAL, "%s: must be a list of strings", f->name);
+  if (o->via.array.size > f->max_items)
+    return fail(why, whylen, CAIRN_ETOOBIG, "%s: more than %u items", f->name,
+                (unsigned)f->max_items);
+  for (uint32_t i = 0; i < o->via.array.size; i++) {
+    int rc;
+    snprintf(label, sizeof label, "%s item %u", f->name, (unsigned)i + 1);
+    rc = check_str(label, &o->via.array.ptr[i], f->max_len, 0, why, whylen);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+static int check_value(const cairn_field_def *f, const msgpack_object *o, char *why,
+                       size_t whylen) {
+  int32_t day;
+  switch (f->type) {
+  case CAIRN_FT_STR:
+    return check_str(f->name, o, f->max_len, (f->flags & CAIRN_F_NONEMPTY) != 0, why, whylen);
+  case CAIRN_FT_NUMNIL:
+    if (o->type == MSGPACK_OBJECT_NIL)
+      return 0;
+    return check_num(f->name, o, why, whylen);
+  case CAIRN_FT_NUM:
+    return check_num(f->name, o, why, whylen);
+  case CAIRN_FT_INT:
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 >= 1 && o->via.u64 <= 1000)
+      return 0;
+    return fail(why, whylen, CAIRN_ERANGE, "%s: must be a whole number from 1 to 1000", f->name);
+  case CAIRN_FT_DATE:
+    return check_date(f->name, o, &day, why, whylen);
+  case CAIRN_FT_ENUM:
+    return check_enum(f, o, why, whylen);
+  case CAIRN_FT_STRS:
+    return check_strs(f, o, why, whylen);
+  case CAIRN_FT_BOOL:
+    if (o->type == MSGPACK_OBJECT_BOOLEAN)
+      return 0;
+    return fail(why, whylen, CAIRN_EINVAL, "%s: must be true or false", f->name);
+  case CAIRN_FT_REF:
+    return check_ref(f, o, why, whylen);
+  }
+  return fail(why, whylen, CAIRN_EINTERNAL, "%s: field type %d has no check", f->name,
+              (int)f->type);
+}
+
+static int check_on_scale(const char *name, const msgpack_object *o, const cairn_scale *sc,
+                          const msgpack_object *scale, char *why, size_t whylen) {
+  double v;
+  if (!o || o->type == MSGPACK_OBJECT_NIL || num_value(o, &v) != 0 ||
+      cairn_record_scale_check(sc, v) == 0)
+    return 0;
+  return fail(why, whylen, CAIRN_ERANGE, "%s: %g is off the scale %.*s%s", name, v,
+              (int)scale->via.str.size, scale->via.str.ptr,
+              sc->integer ? " (whole numbers only)" : "");
+}
+
+/* Milestone rules that span fields of the same set. Each field's own type is
+ * already checked. Fields absent from the set are the store's to compare. */
+static int check_milestone(const msgpack_object *set, char *why, size_t whylen) {
+  const msgpack_object *scale = cairn_record_map_get(set, "scale");
+  const msgpack_object *rule = cairn_record_map_get(set, "rule");
+  const msgpack_object *start = cairn_record_map_get(set, "start");
+  const msgpack_object *end = cairn_record_map_get(set, "end");
+  const msgpack_object *checks = cairn_record_map_get(set, "checks");
+  int32_t start_day = 0, end_day = 0;
+  int rc, k, n;
+
+  if (rule && cairn_record_rule_parse(rule->via.str.ptr, rule->via.str.size, &k, &n) != 0)
+    return fail(why, whylen, CAIRN_EINVAL, "rule: must be \"K of N\" with 1 <= K <= N <= 50");
+  if (start && end) {
+    (void)cairn_text_date_parse(start->via.str.ptr, start->via.str.size, &start_day);
+    (void)cairn_text_date_parse(end->via.str.ptr, end->via.str.size, &end_day);
+    if (end_day < start_day)
+      return fail(why, whylen, CAIRN_EDATE, "end: before start");
+  }
+  for (uint32_t i = 0; checks && i < checks->via.array.size; i++) {
+    char label[32];
+    int32_t day;
+    snprintf(label, sizeof label, "checks item %u", (unsigned)i + 1);
+    rc = check_date(label, &checks->via.array.ptr[i], &day, why, whylen);
+    if (rc != 0)
+      return rc;
+    if (start && end && (day < start_day || day > end_day))
+      return fail(why, whylen, CAIRN_EDATE, "%s: outside start..end", label);
+  }
+  if (scale) {
+    cairn_scale sc;
+    if (cairn_record_scale_parse(scale->via.str.ptr, scale->via.str.size, &sc) != 0)
+      return fail(why, whylen, CAIRN_EINVAL,
+                  "scale: must be MIN-MAX (e.g. 0-4), percent, count or yesno");
+    rc = check_on_scale("baseline", cairn_record_map_get(set, "baseline"), &sc, scale, why,
+                        whylen);
+    if (rc == 0)
+      rc = check_on_scale("target", cairn_record_map_get(set, "target"), &sc, scale, why,
+                          whylen);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+int cairn_record_check_set(int type, const msgpack_object *set, int creating, char *why,
+                           size_t whylen) {
+  const record_schema *rs = schema_of(type);
+  uint64_t seen = 0;
+  if (!rs)
+    return fail(why, whylen, CAIRN_EINVAL, "record type %d is unknown", type);
+  if (!set || set->type != MSGPACK_OBJECT_MAP)
+    return fail(why, whylen, CAIRN_EINVAL, "set: must be a map");
+  for (uint32_t i = 0; i < set->via.map.size; i++) {
+    const msgpack_object *key = &set->via.map.ptr[i].key;
+    const cairn_field_def *f;
+    int idx, rc;
+    if (key->type != MSGPACK_OBJECT_STR)
+      return fail(why, whylen, CAIRN_EINVAL, "set: field names must be strings");
+    idx = field_index(rs, key->via.str.ptr, key->via.str.size);
+    if (idx < 0) {
+      char shown[40];
+      shown_name(shown, key->via.str.ptr, key->via.str.size);
+      return fail(why, whylen, CAIRN_EINVAL, "unknown field '%s' for %s", shown, rs->name);
+    }
+    f = &rs->fields[idx];
+    if (seen & (UINT64_C(1) << idx))
+      return fail(why, whylen, CAIRN_EINVAL, "%s: set twice", f->name);
+    seen |= UINT64_C(1) << idx;
+    if (!creating && (f->flags & CAIRN_F_FIXED))
+      return fail(why, whylen, CAIRN_EINVAL, "%s: cannot be changed", f->name);
+    rc = check_value(f, &set->via.map.ptr[i].val, why, whylen);
+    if (rc != 0)
+      return rc;
+  }
+  for (size_t i = 0; creating && i < rs->n; i++)
+    if ((rs->fields[i].flags & CAIRN_F_REQUIRED) && !(seen & (UINT64_C(1) << i)))
+      return fail(why, whylen, CAIRN_EINVAL, "%s: required", rs->fields[i].name);
+  if (type == CAIRN_REC_MILESTONE)
+    return check_milestone(set, why, whylen);
+  return 0;
+}

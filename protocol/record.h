@@ -1,0 +1,95 @@
+/*
+ * record.h: the record types and the schema of their fields
+ * (docs/FORMAT.md section 3). One table drives validation, export and help.
+ *
+ * Pure: checks the shape of a `set` map (field names, types, lengths, UTF-8,
+ * dates, enums). Checks that need other records (does the milestone exist,
+ * is the value on its scale) belong to the store.
+ */
+#ifndef CAIRN_RECORD_H
+#define CAIRN_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+typedef enum cairn_record_type {
+  CAIRN_REC_STUDENT = 1,
+  CAIRN_REC_MILESTONE = 2,
+  CAIRN_REC_EVIDENCE = 3,
+  CAIRN_REC_REVIEW = 4,
+  CAIRN_REC_SUPPORT_CHANGE = 5,
+  CAIRN_REC_CELEBRATION = 6,
+  CAIRN_REC_MAX = 6
+} cairn_record_type;
+
+typedef enum cairn_field_type {
+  CAIRN_FT_STR,    /* UTF-8 string, max_len bytes */
+  CAIRN_FT_NUM,    /* float64 or int, finite */
+  CAIRN_FT_NUMNIL, /* num or nil */
+  CAIRN_FT_INT,    /* integer, 1..1000 */
+  CAIRN_FT_DATE,   /* "YYYY-MM-DD", a real day */
+  CAIRN_FT_ENUM,   /* one of enum_values */
+  CAIRN_FT_STRS,   /* array (<= max_items) of strings of max_len bytes */
+  CAIRN_FT_BOOL,
+  CAIRN_FT_REF /* id of a record of type ref_type */
+} cairn_field_type;
+
+#define CAIRN_F_REQUIRED 0x1u /* must be set when the record is created */
+#define CAIRN_F_FIXED 0x2u    /* may not change after creation */
+#define CAIRN_F_PERSONAL 0x4u /* names and notes: never logged at info level */
+#define CAIRN_F_NONEMPTY 0x8u /* a string that may not be empty or blank */
+#define CAIRN_F_PARENT 0x10u  /* the ref that places the record under its parent */
+
+typedef struct cairn_field_def {
+  const char *name;
+  cairn_field_type type;
+  unsigned flags;
+  uint32_t max_len;                /* STR, STRS: bytes per string */
+  uint32_t max_items;              /* STRS */
+  const char *const *enum_values;  /* ENUM: NULL-terminated */
+  cairn_record_type ref_type;      /* REF */
+} cairn_field_def;
+
+/* Returns the static name of a type ("evidence"), or NULL if unknown. */
+const char *cairn_record_type_name(int type);
+
+/* Returns the type for a name, or CAIRN_EINVAL. */
+int cairn_record_type_from_name(const char *name, size_t len);
+
+/* Returns the field table of a type (static storage) and its length in *n,
+ * or NULL for an unknown type. */
+const cairn_field_def *cairn_record_fields(int type, size_t *n);
+
+/* Returns the definition of field name in type, or NULL. */
+const cairn_field_def *cairn_record_field(int type, const char *name, size_t len);
+
+/* Checks a `set` map for type. creating is 1 when the record is new (all
+ * REQUIRED fields must be present) and 0 for an edit (FIXED fields may not
+ * appear). Returns 0, or a negative code with one line in why that names the
+ * field ("value: not a finite number"): CAIRN_EINVAL, CAIRN_EUTF8,
+ * CAIRN_EDATE, CAIRN_ETOOBIG, CAIRN_ERANGE. */
+int cairn_record_check_set(int type, const msgpack_object *set, int creating, char *why,
+                           size_t whylen) __attribute__((warn_unused_result));
+
+/* A milestone scale. */
+typedef struct cairn_scale {
+  double min, max;
+  int integer; /* count and yesno take whole numbers only */
+} cairn_scale;
+
+/* Parses "MIN-MAX", "percent", "count" or "yesno". Returns 0 or CAIRN_EINVAL. */
+int cairn_record_scale_parse(const char *s, size_t len, cairn_scale *out);
+
+/* Returns 0 when v is finite and on the scale, else CAIRN_ERANGE. */
+int cairn_record_scale_check(const cairn_scale *sc, double v);
+
+/* Parses "K of N" (1 <= K <= N <= 50). Returns 0 or CAIRN_EINVAL. */
+int cairn_record_rule_parse(const char *s, size_t len, int *k, int *n);
+
+/* Looks up key in a msgpack map (string keys). Returns the value or NULL.
+ * Borrowed from the map. */
+const msgpack_object *cairn_record_map_get(const msgpack_object *map, const char *key);
+
+#endif
