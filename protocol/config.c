@@ -1,6 +1,7 @@
 /* config.c: DATA/cairn.conf. One table of options drives the defaults,
  * parsing and validation on load, and the commented file written on save. */
 #include "config.h"
+#include "file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -340,30 +341,6 @@ int cairn_config_load(const char *path, cairn_config *c, char *why, size_t whyle
 
 /* ---- save ---- */
 
-/* fsyncs the directory holding path, so a rename into it is durable. */
-static int fsync_parent_dir(const char *path) {
-  char dir[PATH_MAX];
-  const char *slash = strrchr(path, '/');
-  int fd, rc = 0;
-  if (!slash) {
-    strcpy(dir, ".");
-  } else if (slash == path) {
-    strcpy(dir, "/");
-  } else {
-    if ((size_t)(slash - path) >= sizeof dir)
-      return CAIRN_EINVAL;
-    memcpy(dir, path, (size_t)(slash - path));
-    dir[slash - path] = '\0';
-  }
-  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return cairn_err_from_errno(errno);
-  if (fsync(fd) != 0)
-    rc = cairn_err_from_errno(errno);
-  close(fd);
-  return rc;
-}
-
 /* Appends to a fixed buffer; *used past len means it did not fit. */
 static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -483,5 +460,5 @@ int cairn_config_save(const char *path, const cairn_config *c) {
     unlink(tmp);
     return rc;
   }
-  return fsync_parent_dir(path);
+  return cairn_file_sync_parent(path);
 }

@@ -1,5 +1,6 @@
 /* keyfile.c: create and load DATA/device.key (64 raw bytes, mode 0600). */
 #include "keyfile.h"
+#include "file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,30 +18,6 @@
 
 _Static_assert(crypto_sign_SECRETKEYBYTES == 64, "device.key holds a 64-byte Ed25519 key");
 _Static_assert(crypto_sign_PUBLICKEYBYTES == 32, "the device id is 32 bytes");
-
-/* fsyncs the directory holding path, so a new name in it is durable. */
-static int fsync_parent_dir(const char *path) {
-  char dir[PATH_MAX];
-  const char *slash = strrchr(path, '/');
-  int fd, rc = 0;
-  if (!slash) {
-    strcpy(dir, ".");
-  } else if (slash == path) {
-    strcpy(dir, "/");
-  } else {
-    if ((size_t)(slash - path) >= sizeof dir)
-      return CAIRN_EINVAL;
-    memcpy(dir, path, (size_t)(slash - path));
-    dir[slash - path] = '\0';
-  }
-  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return cairn_err_from_errno(errno);
-  if (fsync(fd) != 0)
-    rc = cairn_err_from_errno(errno);
-  close(fd);
-  return rc;
-}
 
 static int write_all(int fd, const uint8_t *p, size_t n) {
   while (n > 0) {
@@ -91,7 +68,7 @@ int cairn_keyfile_create(const char *path, uint8_t pk[32]) {
   if (close(fd) != 0 && rc == 0)
     rc = cairn_err_from_errno(errno);
   if (rc == 0)
-    rc = fsync_parent_dir(path);
+    rc = cairn_file_sync_parent(path);
   if (rc != 0) {
     unlink(path);
     return rc;
