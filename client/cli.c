@@ -1,0 +1,905 @@
+/*
+ * cli.c: `cairn`, the command-line tool for the local cairnd.
+ *
+ * Every command is one row of the command table, and its flags one table of
+ * rows (name, value type, destination, required, repeatable, help). The same
+ * tables drive argument parsing, packing the request and --help, so the help
+ * cannot drift from what is parsed. Data validation (scales, dates, UTF-8,
+ * finiteness) is the daemon's: it is authoritative, and its message names
+ * the field.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cairn.h"
+#include "cli.h"
+#include "config.h"
+#include "keyfile.h"
+#include "text.h"
+
+#ifndef CAIRN_VERSION
+#define CAIRN_VERSION "unknown"
+#endif
+
+enum exit_code { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOTRUNNING = 3 };
+
+/* Where a flag's value goes in the request. */
+typedef enum {
+  TO_FIELD, /* the put's set map, under .key */
+  TO_ID,    /* the put's record id */
+  TO_WHY,   /* the put's why */
+  TO_ARG,   /* a top-level request argument named .key (status, show) */
+  TO_INIT   /* init's own settings, handled locally */
+} dest;
+
+/* How a value is packed. */
+typedef enum {
+  V_STR,    /* string as given */
+  V_STRS,   /* repeatable; an array of strings */
+  V_NUM,    /* float64; "yes"/"no" are 1/0 */
+  V_NUMNIL, /* V_NUM, or "pending" for nil */
+  V_INT     /* whole number */
+} vtype;
+
+#define F_REQ 0x1u       /* required (when creating) */
+#define F_POS 0x2u       /* a positional argument, named .meta; always required */
+#define F_ADD_ONLY 0x4u  /* not offered by an edit ("milestone set") */
+#define F_EDIT_ONLY 0x8u /* offered only by an edit */
+#define F_TODAY 0x10u    /* defaults to today's date */
+
+typedef struct flag {
+  const char *name; /* "--name" without dashes; NULL for positionals */
+  const char *meta; /* "TEXT", "YYYY-MM-DD"; the positional's name */
+  dest to;
+  const char *key;
+  vtype type;
+  unsigned opts;
+  const char *help;
+} flag;
+
+typedef enum { DO_INIT, DO_PUT, DO_READ } action;
+
+typedef struct command {
+  const char *group; /* first word */
+  const char *verb;  /* second word, NULL for one-word commands */
+  action act;
+  const char *op;    /* request op */
+  const char *type;  /* record type of a put */
+  int edit;          /* put with edit: true */
+  int retract;       /* put sets retracted: true */
+  const char *done;  /* "added", "updated" ... for the text reply */
+  const char *reply; /* the reply key printed by a read */
+  const flag *flags;
+  const char *summary;
+} command;
+
+#define END {NULL, NULL, TO_FIELD, NULL, V_STR, 0, NULL}
+
+static const flag init_flags[] = {
+    {"role", "classroom|hub|central", TO_INIT, "role", V_STR, 0,
+     "what this node is (default: classroom)"},
+    {"campus", "C", TO_INIT, "campus", V_STR, 0, "the campus it serves (at most 64 bytes)"},
+    {"classroom", "R", TO_INIT, "classroom", V_STR, 0,
+     "the classroom it serves (at most 64 bytes)"},
+    {"name", "N", TO_INIT, "name", V_STR, 0, "a label for people (at most 200 bytes)"},
+    END};
+
+static const flag student_flags[] = {
+    {"id", "ID", TO_ID, NULL, V_STR, F_REQ, "local id: 1-64 of A-Z a-z 0-9 . _ -"},
+    {"name", "NAME", TO_FIELD, "name", V_STR, F_REQ, "display name"},
+    {"grade", "G", TO_FIELD, "grade", V_STR, 0, "grade"},
+    {"campus", "C", TO_FIELD, "campus", V_STR, 0, "campus"},
+    {"classroom", "R", TO_FIELD, "classroom", V_STR, 0, "classroom"},
+    {"accommodation", "TEXT", TO_FIELD, "accommodations", V_STRS, 0,
+     "an IEP/504 accommodation measurement must respect (repeatable)"},
+    END};
+
+/* Shared by "milestone add" and "milestone set". */
+static const flag milestone_flags[] = {
+    {NULL, "MILESTONE", TO_ID, NULL, V_STR, F_POS | F_EDIT_ONLY, "the milestone to change"},
+    {"student", "ID", TO_FIELD, "student", V_STR, F_REQ | F_ADD_ONLY, "the student"},
+    {"type", "academic|behavior|social-emotional|future-readiness", TO_FIELD, "type", V_STR, F_REQ,
+     "kind of milestone"},
+    {"statement", "TEXT", TO_FIELD, "statement", V_STR, F_REQ,
+     "what the student will do, in words they can repeat"},
+    {"scale", "MIN-MAX|percent|count|yesno", TO_FIELD, "scale", V_STR, F_REQ,
+     "measurement scale"},
+    {"baseline", "V|pending", TO_FIELD, "baseline", V_NUMNIL, F_REQ,
+     "starting value, or pending (taken in the first weeks)"},
+    {"target", "V", TO_FIELD, "target", V_NUM, F_REQ, "the value that means success"},
+    {"direction", "up|down", TO_FIELD, "direction", V_STR, 0,
+     "raise or lower the value (default: up)"},
+    {"rule", "\"K of N\"", TO_FIELD, "rule", V_STR, 0,
+     "met when K of the last N points meet the target (default: 1 of 1)"},
+    {"start", "YYYY-MM-DD", TO_FIELD, "start", V_STR, F_REQ, "first day"},
+    {"end", "YYYY-MM-DD", TO_FIELD, "end", V_STR, F_REQ, "last day"},
+    {"horizon", "short|long", TO_FIELD, "horizon", V_STR, 0, "short- or long-term (default: short)"},
+    {"parent", "MILESTONE", TO_FIELD, "parent", V_STR, 0, "the long-term milestone this leads to"},
+    {"method", "TEXT", TO_FIELD, "method", V_STR, 0, "measurement method"},
+    {"source", "TEXT", TO_FIELD, "source", V_STR, 0, "data source"},
+    {"support", "TEXT", TO_FIELD, "support", V_STR, 0, "the intervention lever"},
+    {"if-then", "TEXT", TO_FIELD, "if_then", V_STRS, 0, "a planned if/then rule (repeatable)"},
+    {"cadence", "weekly|biweekly|monthly|quarterly", TO_FIELD, "cadence", V_STR, 0,
+     "review cadence (default: monthly)"},
+    {"alignment", "TEXT", TO_FIELD, "alignment", V_STR, 0, "the standard or rubric row"},
+    {"agreed-by", "NAME", TO_FIELD, "agreed_by", V_STRS, 0, "who agreed it (repeatable)"},
+    {"baseline-date", "YYYY-MM-DD", TO_FIELD, "baseline_date", V_STR, 0,
+     "when the baseline was taken"},
+    {"baseline-how", "TEXT", TO_FIELD, "baseline_how", V_STR, 0, "how the baseline was obtained"},
+    {"check", "YYYY-MM-DD", TO_FIELD, "checks", V_STRS, 0, "a check date (repeatable)"},
+    {"wrong-side", "N", TO_FIELD, "wrong_side_n", V_INT, 0,
+     "points in a row below the aimline that turn the light red (default: 4)"},
+    {"trend-points", "N", TO_FIELD, "trend_points", V_INT, 0,
+     "recent points the trend is fitted to (default: 6)"},
+    {"developing-at", "F", TO_FIELD, "developing_at", V_NUM, 0,
+     "share of the way to the target that counts as developing (default: 0.25)"},
+    {"exceed-margin", "F", TO_FIELD, "exceed_margin", V_NUM, 0,
+     "share of the scale beyond the target that counts as exceeding (default: 0.10)"},
+    {"reason", "TEXT", TO_WHY, NULL, V_STR, F_EDIT_ONLY, "why it changed"},
+    END};
+
+static const flag evidence_add_flags[] = {
+    {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone"},
+    {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS, "the value on its scale (yes/no: 1/0)"},
+    {"observed", "YYYY-MM-DD", TO_FIELD, "observed", V_STR, F_TODAY, "when it was seen"},
+    {"note", "TEXT", TO_FIELD, "note", V_STR, 0, "a short note"},
+    {"source", "TEXT", TO_FIELD, "source", V_STR, 0, "where it came from"},
+    {"by", "NAME", TO_FIELD, "by", V_STR, 0, "who recorded it"},
+    {"link", "URL", TO_FIELD, "link", V_STR, 0, "a link to the work"},
+    END};
+
+static const flag evidence_amend_flags[] = {
+    {NULL, "ENTRY", TO_ID, NULL, V_STR, F_POS, "the evidence entry"},
+    {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS, "the corrected value"},
+    {"reason", "TEXT", TO_WHY, NULL, V_STR, F_REQ, "why it is corrected"},
+    END};
+
+static const flag evidence_retract_flags[] = {
+    {NULL, "ENTRY", TO_ID, NULL, V_STR, F_POS, "the evidence entry"},
+    {"reason", "TEXT", TO_WHY, NULL, V_STR, F_REQ, "why it is withdrawn"},
+    END};
+
+static const flag review_flags[] = {
+    {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone reviewed"},
+    {"kind", "weekly|monthly|quarterly", TO_FIELD, "kind", V_STR, F_REQ, "kind of review"},
+    {"decision", "DECISION", TO_FIELD, "decision", V_STR, F_REQ,
+     "what was decided: continue, adjust-supports, change-timeframe, raise-target, "
+     "smaller-steps or change-method"},
+    {"note", "TEXT", TO_FIELD, "note", V_STR, 0, "a note"},
+    {"showed", "TEXT", TO_FIELD, "showed", V_STR, 0,
+     "what the data showed (default: cairnd's summary)"},
+    {"date", "YYYY-MM-DD", TO_FIELD, "date", V_STR, F_TODAY, "when"},
+    END};
+
+static const flag support_flags[] = {
+    {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone"},
+    {"support", "TEXT", TO_FIELD, "support", V_STR, F_REQ, "the support now in place"},
+    {"date", "YYYY-MM-DD", TO_FIELD, "date", V_STR, F_TODAY, "when it changed"},
+    {"note", "TEXT", TO_FIELD, "note", V_STR, 0, "a note"},
+    END};
+
+static const flag celebrate_flags[] = {
+    {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone"},
+    {"text", "TEXT", TO_FIELD, "text", V_STR, F_REQ,
+     "what was reached, specifically (\"evidence use improved from 1 to 3\")"},
+    {"date", "YYYY-MM-DD", TO_FIELD, "date", V_STR, F_TODAY, "when"},
+    END};
+
+static const flag status_flags[] = {
+    {"student", "ID", TO_ARG, "student", V_STR, 0, "only this student"},
+    {"today", "YYYY-MM-DD", TO_ARG, "today", V_STR, 0, "compute as of this day (default: today)"},
+    END};
+
+static const flag show_flags[] = {
+    {NULL, "ID", TO_ARG, "id", V_STR, F_POS, "any record id"},
+    END};
+
+static const flag no_flags[] = {END};
+
+static const command commands[] = {
+    {"init", NULL, DO_INIT, NULL, NULL, 0, 0, NULL, NULL, init_flags,
+     "create DIR (0750) with a new device key (DIR/device.key, 0600) and DIR/cairn.conf; "
+     "print the device id. Refuses if DIR/device.key exists. Needs no cairnd."},
+    {"student", "add", DO_PUT, "put", "student", 0, 0, "added", NULL, student_flags,
+     "add a student"},
+    {"milestone", "add", DO_PUT, "put", "milestone", 0, 0, "added", NULL, milestone_flags,
+     "add a milestone for a student"},
+    {"milestone", "set", DO_PUT, "put", "milestone", 1, 0, "updated", NULL, milestone_flags,
+     "change fields of a milestone (the old values stay in its history)"},
+    {"evidence", "add", DO_PUT, "put", "evidence", 0, 0, "added", NULL, evidence_add_flags,
+     "record one observation"},
+    {"evidence", "amend", DO_PUT, "put", "evidence", 1, 0, "amended", NULL, evidence_amend_flags,
+     "correct the value of an entry (the original stays in its history)"},
+    {"evidence", "retract", DO_PUT, "put", "evidence", 1, 1, "retracted", NULL,
+     evidence_retract_flags, "withdraw an entry (it stays in the history)"},
+    {"review", "add", DO_PUT, "put", "review", 0, 0, "added", NULL, review_flags,
+     "record a review and its decision"},
+    {"support", "add", DO_PUT, "put", "support_change", 0, 0, "added", NULL, support_flags,
+     "record a change of support"},
+    {"celebrate", NULL, DO_PUT, "put", "celebration", 0, 0, "added", NULL, celebrate_flags,
+     "record a celebration"},
+    {"status", NULL, DO_READ, "status", NULL, 0, 0, NULL, "milestones", status_flags,
+     "each milestone's level, traffic light, last value, trend per week, next review "
+     "(OVERDUE when past) and triggered if/then supports"},
+    {"show", NULL, DO_READ, "show", NULL, 0, 0, NULL, "record", show_flags,
+     "one record and its full history (amendments, retractions, who and why)"},
+    {"conflicts", NULL, DO_READ, "conflicts", NULL, 0, 0, NULL, "conflicts", no_flags,
+     "fields changed on two devices at once: the value shown and the others"},
+    {"export", NULL, DO_READ, "export", NULL, 0, 0, NULL, "records", no_flags,
+     "every record as canonical JSON (always JSON): the same data prints the same bytes "
+     "on every node"},
+    {"ping", NULL, DO_READ, "ping", NULL, 0, 0, NULL, NULL, no_flags,
+     "check that cairnd answers; print its version, device id and role"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const char json_help[] =
+    "JSON output (--json; keys sorted, 2-space indent; bin as hex, nil as null):\n"
+    "  add, set, amend, retract, celebrate: {\"id\": ID}   init: {\"device\": HEX}\n"
+    "  ping: {\"version\", \"device\", \"role\", \"campus\", \"name\"}\n"
+    "  status: {\"milestones\": [{\"id\", \"student\", \"student_name\", \"type\",\n"
+    "    \"statement\", \"scale\", \"direction\", \"baseline\" (null: pending),\n"
+    "    \"target\", \"rule\", \"start\", \"end\", \"cadence\", \"level\", \"light\",\n"
+    "    \"why\", \"points\", \"last_value\", \"last_observed\", \"trend_per_week\",\n"
+    "    \"aim_per_week\", \"next_review\", \"overdue\",\n"
+    "    \"triggered\": [{\"rule\", \"action\"}], \"conflicts\"}]}\n"
+    "  show: {\"record\": {\"type\", \"id\", \"fields\", \"history\", \"conflicts\"}}\n"
+    "  export: {\"records\": [records shaped as show's, sorted by type then id]}\n"
+    "  conflicts: {\"conflicts\": [{\"type\", \"id\", \"field\", \"value\",\n"
+    "    \"losers\": [{\"value\", \"author\", \"seq\", \"hlc\"}]}]}\n";
+
+static const char general_help[] =
+    "Options for every command:\n"
+    "  --data DIR   the data directory (or set CAIRN_DATA); may come before or after\n"
+    "               the command words\n"
+    "  --json       print the result as JSON\n"
+    "  --help, -h   print help (cairn COMMAND --help: that command only)\n"
+    "  --version    print the version\n"
+    "Give a flag's value as --flag VALUE or --flag=VALUE; \"--\" ends the flags.\n"
+    "\n"
+    "Environment:\n"
+    "  CAIRN_DATA   the data directory when --data is not given\n"
+    "\n"
+    "Exit status:\n"
+    "  0  done\n"
+    "  1  cairnd refused or failed (its one-line reason is printed), or local error\n"
+    "  2  usage error: unknown command or flag, missing or malformed argument\n"
+    "  3  cairnd is not running on DIR\n";
+
+/* Parsed command line. Value i is vals[i], for flag who[i] of cmd->flags. */
+typedef struct args {
+  const command *cmd;
+  const char *data;
+  int json;
+  int nvals;
+  const char **vals;
+  int *who;
+} args;
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...) {
+  va_list ap;
+  fputs("cairn: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return EXIT_USAGE;
+}
+
+static const char *cmd_name(const command *c, char *buf, size_t n) {
+  snprintf(buf, n, "%s%s%s", c->group, c->verb ? " " : "", c->verb ? c->verb : "");
+  return buf;
+}
+
+/* Is flag f offered by command c (the milestone table serves add and set)? */
+static int flag_offered(const command *c, const flag *f) {
+  if (f->opts & F_ADD_ONLY)
+    return !c->edit;
+  if (f->opts & F_EDIT_ONLY)
+    return c->edit;
+  return 1;
+}
+
+static int flag_required(const command *c, const flag *f) {
+  return (f->opts & F_POS) || ((f->opts & F_REQ) && !(c->edit && f->to == TO_FIELD));
+}
+
+/* Prints text word-wrapped to 79 columns, starting at column col, with
+ * continuation lines indented by indent spaces. */
+static void print_wrapped(FILE *out, const char *text, int col, int indent) {
+  while (*text != '\0') {
+    size_t word = strcspn(text, " ");
+    if (col > indent && col + 1 + (int)word > 79) {
+      fprintf(out, "\n%*s", indent, "");
+      col = indent;
+    } else if (col > indent) {
+      fputc(' ', out);
+      col++;
+    }
+    col += fprintf(out, "%.*s", (int)word, text);
+    text += word;
+    text += strspn(text, " ");
+  }
+  fputc('\n', out);
+}
+
+/* The earlier command sharing c's (non-empty) flag table ("milestone add"
+ * for "milestone set"), or NULL. */
+static const command *shares_flags_with(const command *c) {
+  const command *k;
+  if (c->flags[0].meta == NULL)
+    return NULL;
+  for (k = commands; k < c; k++)
+    if (k->flags == c->flags)
+      return k;
+  return NULL;
+}
+
+/* Prints the usage line, summary and flags of c. With brief, flags already
+ * described by an earlier command of the same table are not repeated. */
+static void print_command_help(FILE *out, const command *c, int brief) {
+  const command *twin = brief ? shares_flags_with(c) : NULL;
+  const flag *f;
+  char name[64];
+  int col;
+
+  col = fprintf(out, "  cairn %s", cmd_name(c, name, sizeof name));
+  if (c->act == DO_INIT)
+    col += fprintf(out, " --data DIR");
+  for (f = c->flags; f->meta != NULL; f++) {
+    char item[160];
+    if (!flag_offered(c, f))
+      continue;
+    if (f->opts & F_POS)
+      snprintf(item, sizeof item, " %s", f->meta);
+    else
+      snprintf(item, sizeof item, flag_required(c, f) ? " --%s %s%s" : " [--%s %s]%s", f->name,
+               f->meta, f->type == V_STRS ? "..." : "");
+    if (col + (int)strlen(item) > 79) {
+      fputs("\n     ", out);
+      col = 5;
+    }
+    col += fprintf(out, "%s", item);
+  }
+  fputs("\n     ", out);
+  print_wrapped(out, c->summary, 5, 5);
+  for (f = c->flags; f->meta != NULL; f++) {
+    char lhs[160], text[256];
+    if (!flag_offered(c, f) || (twin != NULL && flag_offered(twin, f)))
+      continue;
+    if (f->opts & F_POS)
+      snprintf(lhs, sizeof lhs, "%s", f->meta);
+    else
+      snprintf(lhs, sizeof lhs, "--%s %s", f->name, f->meta);
+    if (strlen(lhs) > 24)
+      fprintf(out, "       %s\n       %-24s", lhs, "");
+    else
+      fprintf(out, "       %-24s", lhs);
+    snprintf(text, sizeof text, "%s%s", f->help, f->opts & F_TODAY ? " (default: today)" : "");
+    fputc(' ', out);
+    print_wrapped(out, text, 32, 32);
+  }
+  if (twin != NULL)
+    fprintf(out, "       (the other flags as for cairn %s)\n", cmd_name(twin, name, sizeof name));
+}
+
+/* Full help, or only the commands of one group when group is not NULL. */
+static void print_help(FILE *out, const char *group) {
+  size_t i;
+
+  if (group == NULL)
+    fprintf(out, "cairn %s: student milestones and the evidence behind them.\n"
+                 "Every command but init talks to the cairnd running on the data directory.\n\n"
+                 "Usage: cairn [--data DIR] COMMAND [ARGUMENTS] [--json]\n\n"
+                 "Commands:\n",
+            CAIRN_VERSION);
+  for (i = 0; i < NCOMMANDS; i++) {
+    if (group != NULL && strcmp(commands[i].group, group) != 0)
+      continue;
+    print_command_help(out, &commands[i], 1);
+    fputc('\n', out);
+  }
+  fputs(general_help, out);
+  if (group == NULL)
+    fprintf(out, "\n%s", json_help);
+}
+
+static int find_flag(const command *c, const char *name, size_t len) {
+  int i;
+  for (i = 0; c->flags[i].meta != NULL; i++) {
+    const flag *f = &c->flags[i];
+    if (f->name != NULL && flag_offered(c, f) && strlen(f->name) == len &&
+        strncmp(f->name, name, len) == 0)
+      return i;
+  }
+  return -1;
+}
+
+static int flag_count(const args *a, int fi) {
+  int i, n = 0;
+  for (i = 0; i < a->nvals; i++)
+    n += a->who[i] == fi;
+  return n;
+}
+
+static const char *flag_value(const args *a, int fi) {
+  int i;
+  for (i = 0; i < a->nvals; i++)
+    if (a->who[i] == fi)
+      return a->vals[i];
+  return NULL;
+}
+
+/* An option token: "--x", or "-x" that is not a negative number. */
+static int is_option(const char *s) {
+  return s[0] == '-' && s[1] != '\0' && !isdigit((unsigned char)s[1]) && s[1] != '.';
+}
+
+/* Parses argv into a. Returns -1 to go on, or an exit code (help printed:
+ * EXIT_OK; usage error: EXIT_USAGE). */
+static int parse_args(int argc, char **argv, args *a) {
+  const char *group = NULL;
+  int i, npos = 0, no_more_flags = 0;
+  char name[64];
+
+  for (i = 1; i < argc; i++) {
+    const char *tok = argv[i], *eq, *value = NULL;
+    size_t nlen;
+    int fi;
+
+    if (!no_more_flags && strcmp(tok, "--") == 0) {
+      no_more_flags = 1;
+      continue;
+    }
+    if (!no_more_flags && (strcmp(tok, "--help") == 0 || strcmp(tok, "-h") == 0)) {
+      if (a->cmd != NULL) {
+        print_command_help(stdout, a->cmd, 0);
+        fputc('\n', stdout);
+        fputs(general_help, stdout);
+      } else {
+        print_help(stdout, group);
+      }
+      return EXIT_OK;
+    }
+    if (!no_more_flags && strcmp(tok, "--version") == 0) {
+      printf("cairn %s\n", CAIRN_VERSION);
+      return EXIT_OK;
+    }
+    if (!no_more_flags && strcmp(tok, "--json") == 0) {
+      a->json = 1;
+      continue;
+    }
+    if (!no_more_flags && is_option(tok)) {
+      if (tok[1] != '-')
+        return usage_error("unknown option %s (see cairn --help)", tok);
+      eq = strchr(tok, '=');
+      nlen = eq ? (size_t)(eq - tok - 2) : strlen(tok + 2);
+      if (eq != NULL)
+        value = eq + 1;
+      fi = -1;
+      if (!(nlen == 4 && strncmp(tok + 2, "data", 4) == 0)) {
+        if (a->cmd == NULL)
+          return usage_error("unknown option %.*s before the command (see cairn --help)",
+                             (int)(nlen + 2), tok);
+        fi = find_flag(a->cmd, tok + 2, nlen);
+        if (fi < 0)
+          return usage_error("%s: unknown option %.*s (see cairn %s --help)",
+                             cmd_name(a->cmd, name, sizeof name), (int)(nlen + 2), tok, name);
+      }
+      if (value == NULL) {
+        if (i + 1 >= argc)
+          return usage_error("%.*s needs a value", (int)(nlen + 2), tok);
+        value = argv[++i];
+      }
+      if (fi < 0) {
+        a->data = value;
+        continue;
+      }
+      if (a->cmd->flags[fi].type != V_STRS && flag_count(a, fi) > 0)
+        return usage_error("%s: %.*s given twice", cmd_name(a->cmd, name, sizeof name),
+                           (int)(nlen + 2), tok);
+      a->vals[a->nvals] = value;
+      a->who[a->nvals++] = fi;
+      continue;
+    }
+    /* A word: the command's, or a positional argument. */
+    if (a->cmd == NULL) {
+      size_t c;
+      int known = 0;
+      for (c = 0; c < NCOMMANDS; c++) {
+        const command *k = &commands[c];
+        if (group == NULL && strcmp(k->group, tok) == 0) {
+          known = 1;
+          if (k->verb == NULL)
+            a->cmd = k;
+        } else if (group != NULL && strcmp(k->group, group) == 0 && strcmp(k->verb, tok) == 0) {
+          known = 1;
+          a->cmd = k;
+        }
+      }
+      if (!known && group != NULL)
+        return usage_error("%s: unknown command '%s' (see cairn %s --help)", group, tok, group);
+      if (!known)
+        return usage_error("unknown command '%s' (see cairn --help)", tok);
+      if (a->cmd == NULL)
+        group = tok;
+      continue;
+    }
+    for (;; npos++) {
+      const flag *f = &a->cmd->flags[npos];
+      if (f->meta == NULL)
+        return usage_error("%s: unexpected argument '%s'", cmd_name(a->cmd, name, sizeof name),
+                           tok);
+      if ((f->opts & F_POS) && flag_offered(a->cmd, f))
+        break;
+    }
+    a->vals[a->nvals] = tok;
+    a->who[a->nvals++] = npos++;
+  }
+
+  if (a->cmd == NULL && group != NULL)
+    return usage_error("%s: which one? (see cairn %s --help)", group, group);
+  if (a->cmd == NULL)
+    return usage_error("no command given (see cairn --help)");
+  for (i = 0; a->cmd->flags[i].meta != NULL; i++) {
+    const flag *f = &a->cmd->flags[i];
+    if (!flag_offered(a->cmd, f) || !flag_required(a->cmd, f) || flag_count(a, i) > 0)
+      continue;
+    if (f->opts & F_POS)
+      return usage_error("%s: %s is required", cmd_name(a->cmd, name, sizeof name), f->meta);
+    return usage_error("%s: --%s is required", cmd_name(a->cmd, name, sizeof name), f->name);
+  }
+  if (a->data == NULL)
+    a->data = getenv("CAIRN_DATA");
+  if (a->data == NULL || a->data[0] == '\0')
+    return usage_error("no data directory: give --data DIR or set CAIRN_DATA");
+  return -1;
+}
+
+/* Parses a V_NUM value; "yes"/"no" are 1/0. "nan" and "inf" pass: the
+ * daemon refuses them with a message naming the field. */
+static int parse_num(const char *s, const char *field, double *out) {
+  char *end;
+  if (strcmp(s, "yes") == 0 || strcmp(s, "no") == 0) {
+    *out = s[0] == 'y';
+    return 0;
+  }
+  *out = strtod(s, &end);
+  if (end == s || *end != '\0' || isspace((unsigned char)s[0]))
+    return usage_error("%s: '%s' is not a number", field, s);
+  return 0;
+}
+
+/* Packs one flag's value(s). Returns 0 or EXIT_USAGE. */
+static int pack_value(msgpack_packer *pk, const args *a, int fi) {
+  const flag *f = &a->cmd->flags[fi];
+  const char *v = flag_value(a, fi);
+  const char *field = f->key ? f->key : "id";
+  double d;
+  char *end;
+  long long n;
+  int i;
+
+  switch (f->type) {
+  case V_STRS:
+    msgpack_pack_array(pk, (size_t)flag_count(a, fi));
+    for (i = 0; i < a->nvals; i++)
+      if (a->who[i] == fi)
+        msgpack_pack_str_with_body(pk, a->vals[i], strlen(a->vals[i]));
+    return 0;
+  case V_NUMNIL:
+    if (strcmp(v, "pending") == 0) {
+      msgpack_pack_nil(pk);
+      return 0;
+    }
+    /* fall through */
+  case V_NUM:
+    if (parse_num(v, field, &d) != 0)
+      return EXIT_USAGE;
+    msgpack_pack_double(pk, d);
+    return 0;
+  case V_INT:
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (end == v || *end != '\0' || errno != 0)
+      return usage_error("%s: '%s' is not a whole number", field, v);
+    msgpack_pack_int64(pk, n);
+    return 0;
+  case V_STR:
+    break;
+  }
+  msgpack_pack_str_with_body(pk, v, strlen(v));
+  return 0;
+}
+
+static void pack_cstr(msgpack_packer *pk, const char *s) {
+  msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+/* Packs a's request into pk. Returns 0 or EXIT_USAGE. */
+static int pack_request(msgpack_packer *pk, const args *a) {
+  const command *c = a->cmd;
+  size_t top = 1, nset = 0;
+  char today[11];
+  int i, rc;
+
+  cairn_text_date_format(cairn_text_today(), today);
+  for (i = 0; c->flags[i].meta != NULL; i++) {
+    const flag *f = &c->flags[i];
+    int given = flag_count(a, i) > 0;
+    if (f->to == TO_FIELD && (given || (f->opts & F_TODAY)))
+      nset++;
+    else if (given)
+      top++;
+  }
+  if (c->act == DO_PUT)
+    top += 3; /* type, edit, set */
+  nset += (size_t)c->retract;
+  if (c->act == DO_PUT && nset == 0) {
+    char name[64];
+    return usage_error("%s: nothing to change (see cairn %s --help)",
+                       cmd_name(c, name, sizeof name), name);
+  }
+
+  msgpack_pack_map(pk, top);
+  pack_cstr(pk, "op");
+  pack_cstr(pk, c->op);
+  if (c->act == DO_PUT) {
+    pack_cstr(pk, "type");
+    pack_cstr(pk, c->type);
+    pack_cstr(pk, "edit");
+    if (c->edit)
+      msgpack_pack_true(pk);
+    else
+      msgpack_pack_false(pk);
+  }
+  for (i = 0; c->flags[i].meta != NULL; i++) {
+    const flag *f = &c->flags[i];
+    if (f->to == TO_FIELD || flag_count(a, i) == 0)
+      continue;
+    pack_cstr(pk, f->to == TO_ID ? "id" : f->to == TO_WHY ? "why" : f->key);
+    if ((rc = pack_value(pk, a, i)) != 0)
+      return rc;
+  }
+  if (c->act != DO_PUT)
+    return 0;
+  pack_cstr(pk, "set");
+  msgpack_pack_map(pk, nset);
+  for (i = 0; c->flags[i].meta != NULL; i++) {
+    const flag *f = &c->flags[i];
+    if (f->to != TO_FIELD)
+      continue;
+    if (flag_count(a, i) > 0) {
+      pack_cstr(pk, f->key);
+      if ((rc = pack_value(pk, a, i)) != 0)
+        return rc;
+    } else if (f->opts & F_TODAY) {
+      pack_cstr(pk, f->key);
+      pack_cstr(pk, today);
+    }
+  }
+  if (c->retract) {
+    pack_cstr(pk, "retracted");
+    msgpack_pack_true(pk);
+  }
+  return 0;
+}
+
+static int print_json_owned(json_t *j) {
+  int rc = j != NULL ? cairn__cli_print_json(j) : -1;
+  json_decref(j);
+  if (rc != 0)
+    fprintf(stderr, "cairn: could not print the reply as JSON\n");
+  return rc != 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+/* Prints a successful reply for command c. Returns an exit code. */
+static int print_reply(const args *a, const cairn_reply *r) {
+  const command *c = a->cmd;
+  const msgpack_object *v;
+  json_t *j;
+
+  if (c->act == DO_PUT) {
+    v = cairn_reply_get(r, "id");
+    if (v == NULL || v->type != MSGPACK_OBJECT_STR) {
+      fprintf(stderr, "cairn: cairnd's reply has no id\n");
+      return EXIT_FAIL;
+    }
+    if (a->json)
+      return print_json_owned(json_pack("{s:s%}", "id", v->via.str.ptr, (size_t)v->via.str.size));
+    printf("%s %s %.*s\n", c->done, c->type, (int)v->via.str.size, v->via.str.ptr);
+    return EXIT_OK;
+  }
+  if (a->json || strcmp(c->op, "export") == 0) {
+    j = cairn__cli_to_json(cairn_reply_root(r));
+    if (j != NULL)
+      json_object_del(j, "ok");
+    return print_json_owned(j);
+  }
+  v = c->reply ? cairn_reply_get(r, c->reply) : NULL;
+  if (strcmp(c->op, "status") == 0) {
+    cairn__cli_print_status(v);
+  } else if (strcmp(c->op, "show") == 0) {
+    cairn__cli_print_record(v);
+  } else if (strcmp(c->op, "conflicts") == 0) {
+    cairn__cli_print_conflicts(v);
+  } else {
+    static const char *const keys[] = {"version", "device", "role", "campus", "name", NULL};
+    int i;
+    printf("cairnd is running on %s\n", a->data);
+    for (i = 0; keys[i] != NULL; i++) {
+      if ((v = cairn_reply_get(r, keys[i])) == NULL)
+        continue;
+      printf("  %-8s ", keys[i]);
+      cairn__cli_print_value(stdout, v);
+      putchar('\n');
+    }
+  }
+  return EXIT_OK;
+}
+
+/* Sends a's request to cairnd and prints the reply. Returns an exit code. */
+static int run_request(const args *a) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  cairn_client *c = NULL;
+  cairn_reply *r = NULL;
+  int rc, ex;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  ex = pack_request(&pk, a);
+  if (ex != 0)
+    goto out;
+  rc = cairn_client_open(&c, a->data);
+  if (rc == CAIRN_ENOTRUNNING) {
+    fprintf(stderr, "cairn: cairnd is not running on %s (start it with: cairnd --data %s)\n",
+            a->data, a->data);
+    ex = EXIT_NOTRUNNING;
+    goto out;
+  }
+  if (rc != 0) {
+    fprintf(stderr, "cairn: %s/cairnd.sock: %s\n", a->data, cairn_strerror(rc));
+    ex = EXIT_FAIL;
+    goto out;
+  }
+  rc = cairn_client_call(c, sb.data, sb.size, 0, &r);
+  if (r == NULL) {
+    fprintf(stderr, "cairn: talking to cairnd on %s: %s\n", a->data, cairn_strerror(rc));
+    ex = EXIT_FAIL;
+  } else if (rc != 0) {
+    fprintf(stderr, "cairn: %s\n", cairn_reply_message(r));
+    ex = EXIT_FAIL;
+  } else {
+    ex = print_reply(a, r);
+  }
+out:
+  cairn_reply_free(r);
+  cairn_client_close(c);
+  msgpack_sbuffer_destroy(&sb);
+  return ex;
+}
+
+/* Copies an init setting into a fixed field, refusing one too long. */
+static int init_copy(char *dst, size_t size, const char *v, const char *flagname) {
+  if (strlen(v) >= size)
+    return usage_error("init: --%s: at most %zu bytes", flagname, size - 1);
+  memcpy(dst, v, strlen(v) + 1);
+  return 0;
+}
+
+/* Creates path and any missing parents, mode 0750 (like mkdir -p).
+ * Returns 0, or -1 with errno set. */
+static int make_dirs(const char *path) {
+  char buf[4096];
+  size_t i, n = strlen(path);
+
+  if (n == 0 || n >= sizeof buf) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(buf, path, n + 1);
+  for (i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != '\0')
+      continue;
+    buf[i] = '\0';
+    if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+      return -1;
+    buf[i] = path[i];
+  }
+  return 0;
+}
+
+/* cairn init: a new device key and configuration, no daemon involved. */
+static int run_init(const args *a) {
+  cairn_config cfg;
+  char key[4096], conf[4096], hex[65];
+  uint8_t pk[32];
+  struct stat st;
+  int i, rc;
+
+  cairn_config_defaults(&cfg);
+  for (i = 0; i < a->nvals; i++) {
+    const flag *f = &a->cmd->flags[a->who[i]];
+    const char *v = a->vals[i];
+    if (strcmp(f->key, "role") == 0)
+      rc = cairn_config_role_parse(v, &cfg.role) == 0
+               ? 0
+               : usage_error("init: --role: must be classroom, hub or central, not '%s'", v);
+    else if (strcmp(f->key, "campus") == 0)
+      rc = init_copy(cfg.campus, sizeof cfg.campus, v, f->name);
+    else if (strcmp(f->key, "classroom") == 0)
+      rc = init_copy(cfg.classroom, sizeof cfg.classroom, v, f->name);
+    else
+      rc = init_copy(cfg.name, sizeof cfg.name, v, f->name);
+    if (rc != 0)
+      return rc;
+  }
+  if (snprintf(key, sizeof key, "%s/device.key", a->data) >= (int)sizeof key ||
+      snprintf(conf, sizeof conf, "%s/cairn.conf", a->data) >= (int)sizeof conf)
+    return usage_error("init: %s: path too long", a->data);
+
+  if (make_dirs(a->data) != 0) {
+    fprintf(stderr, "cairn: init: cannot create %s: %s\n", a->data, strerror(errno));
+    return EXIT_FAIL;
+  }
+  if (stat(a->data, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "cairn: init: %s is not a directory\n", a->data);
+    return EXIT_FAIL;
+  }
+  if (sodium_init() < 0) {
+    fprintf(stderr, "cairn: init: libsodium failed to initialise\n");
+    return EXIT_FAIL;
+  }
+  rc = cairn_keyfile_create(key, pk);
+  if (rc == CAIRN_EEXISTS) {
+    fprintf(stderr, "cairn: init: %s already exists; this directory is already initialised\n",
+            key);
+    return EXIT_FAIL;
+  }
+  if (rc != 0) {
+    fprintf(stderr, "cairn: init: %s: %s\n", key, cairn_strerror(rc));
+    return EXIT_FAIL;
+  }
+  rc = cairn_config_save(conf, &cfg);
+  if (rc != 0) {
+    fprintf(stderr, "cairn: init: %s: %s\n", conf, cairn_strerror(rc));
+    return EXIT_FAIL;
+  }
+  sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
+  if (a->json)
+    return print_json_owned(json_pack("{s:s}", "device", hex));
+  printf("%s\n", hex);
+  return EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+  args a = {0};
+  int ex;
+
+  a.vals = calloc((size_t)argc, sizeof *a.vals);
+  a.who = calloc((size_t)argc, sizeof *a.who);
+  if (a.vals == NULL || a.who == NULL) {
+    fprintf(stderr, "cairn: out of memory\n");
+    ex = EXIT_FAIL;
+  } else {
+    ex = parse_args(argc, argv, &a);
+    if (ex < 0)
+      ex = a.cmd->act == DO_INIT ? run_init(&a) : run_request(&a);
+  }
+  free(a.vals);
+  free(a.who);
+  if (fflush(stdout) != 0 && ex == EXIT_OK) {
+    fprintf(stderr, "cairn: writing output: %s\n", strerror(errno));
+    ex = EXIT_FAIL;
+  }
+  return ex;
+}

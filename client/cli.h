@@ -1,0 +1,42 @@
+/*
+ * cli.h: the parts of the `cairn` command-line tool shared between its
+ * files: msgpack replies turned into JSON (cli_json.c) and into readable
+ * text (cli_print.c). The commands and their flags live in cli.c.
+ */
+#ifndef CAIRN_CLI_H
+#define CAIRN_CLI_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+
+/* Converts o to a new jansson value (caller frees with json_decref): nil is
+ * null, bin a lowercase hex string, ints integers, floats reals (a
+ * non-finite float is null), maps objects (keys must be strings).
+ * Returns NULL when o cannot be expressed (a non-string key, invalid
+ * UTF-8) or memory ran out. */
+json_t *cairn__cli_to_json(const msgpack_object *o);
+
+/* Prints j on stdout with 2-space indent and sorted keys, then a newline,
+ * so that equal values print identical bytes. Returns 0 or -1. */
+int cairn__cli_print_json(const json_t *j);
+
+/* Prints v for a person: strings as they are, numbers with %g, nil as
+ * "-", booleans as yes/no, arrays joined with "; ", bin as hex, maps as
+ * compact JSON. */
+void cairn__cli_print_value(FILE *f, const msgpack_object *v);
+
+/* Prints the milestones array of a status reply as one table per student.
+ * Fields missing from an element print as "-". */
+void cairn__cli_print_status(const msgpack_object *milestones);
+
+/* Prints the record of a show reply: its fields, then its history (author
+ * prefix, seq, time from the HLC, what was set and why), then any
+ * conflicts. */
+void cairn__cli_print_record(const msgpack_object *record);
+
+/* Prints the conflicts array of a conflicts reply, one field per line. */
+void cairn__cli_print_conflicts(const msgpack_object *conflicts);
+
+#endif

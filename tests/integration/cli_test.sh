@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Integration test of the cairn CLI against a real cairnd on a temp dir:
+# the documented command forms, --json, canonical export, and bad input
+# refused with one line naming the field, exit != 0, and nothing written.
+# usage: cli_test.sh CAIRN CAIRND
+set -uo pipefail
+cairn=$1
+cairnd=$2
+dir=$(mktemp -d /tmp/cairn-cli-XXXXXX)
+export CAIRN_DATA=$dir/data
+pass=0
+fail=0
+pid=
+
+cleanup() {
+  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+check() { # check DESCRIPTION COMMAND...: the command must succeed
+  local what=$1; shift
+  if "$@" >"$dir/out" 2>"$dir/err"; then ok; else bad "$what: $(cat "$dir/err")"; fi
+}
+refused() { # refused DESCRIPTION FIELD COMMAND...: fails, one stderr line naming FIELD, nothing written
+  local what=$1 field=$2; shift 2
+  "$cairn" export --json >"$dir/before" 2>/dev/null
+  if "$@" >"$dir/out" 2>"$dir/err"; then bad "$what: accepted"; return; fi
+  [ "$(wc -l <"$dir/err")" -eq 1 ] || { bad "$what: error is not one line: $(cat "$dir/err")"; return; }
+  grep -q -- "$field" "$dir/err" || { bad "$what: error does not name '$field': $(cat "$dir/err")"; return; }
+  "$cairn" export --json >"$dir/after" 2>/dev/null
+  cmp -s "$dir/before" "$dir/after" || { bad "$what: something was written"; return; }
+  ok
+}
+id_of() { sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' "$dir/out"; }
+
+# --- set-up through the documented forms
+check "init" "$cairn" init --data "$CAIRN_DATA" --campus north --classroom r12 --name "test laptop"
+grep -Eq '^[0-9a-f]{64}$' "$dir/out" && ok || bad "init prints a 64-hex device id: $(cat "$dir/out")"
+[ "$(stat -c %a "$CAIRN_DATA/device.key")" = 600 ] && ok || bad "device.key is not 0600"
+"$cairn" init --data "$CAIRN_DATA" >/dev/null 2>&1 && bad "second init accepted" || ok
+
+"$cairn" status >/dev/null 2>"$dir/err"; rc=$?
+[ $rc -eq 3 ] && grep -q "not running" "$dir/err" && ok || bad "status without daemon: rc=$rc $(cat "$dir/err")"
+
+"$cairnd" --data "$CAIRN_DATA" 2>"$dir/cairnd.log" &
+pid=$!
+for _ in $(seq 200); do [ -S "$CAIRN_DATA/cairnd.sock" ] && break; sleep 0.05; done
+[ "$(stat -c %a "$CAIRN_DATA/cairnd.sock")" = 660 ] && ok || bad "socket mode is not 0660"
+
+check "student add" "$cairn" student add --id ana-8 --name "Ana Lopez" --grade 8 --campus north \
+  --classroom r12 --accommodation "extended time" --accommodation "sentence stems"
+check "student add --json" "$cairn" student add --id ben-6 --name "Ben Okafor" --grade 6 --json
+[ "$(id_of)" = ben-6 ] && ok || bad "student add --json prints {\"id\": \"ben-6\"}: $(cat "$dir/out")"
+check "milestone add" "$cairn" --data "$CAIRN_DATA" milestone add --student ana-8 --type academic \
+  --statement "I will include a clear claim and 2 pieces of evidence." --scale 0-4 --baseline 1.5 \
+  --target 3 --rule "4 of 5" --start 2026-10-05 --end 2026-11-16 --method "rubric check" \
+  --source "teacher rubric" --support "small-group workshop" \
+  --if-then "If a student scores below the target on the next check-in, then add a 20-minute small-group session twice weekly." \
+  --cadence weekly --json
+ela=$(id_of)
+[ -n "$ela" ] && ok || bad "milestone add --json gives an id"
+check "milestone add (down)" "$cairn" milestone add --student ben-6 --type behavior \
+  --statement "I will start seatwork within 5 minutes." --scale count --baseline 7 --target 2 \
+  --direction down --start 2026-10-05 --end 2026-11-02 --json
+tally=$(id_of)
+
+i=0
+for v in 1.5 1.5 1.5 1.5; do
+  check "evidence add" "$cairn" evidence add "$ela" $v --observed "2026-10-$((12 + i * 7))" --by "Ms R" --json
+  i=$((i + 1))
+done
+first=$(id_of)
+check "status --json" "$cairn" status --student ana-8 --today 2026-11-10 --json
+grep -q '"light": "red"' "$dir/out" && ok || bad "flat 1.5s under a rising aimline are red: $(cat "$dir/out")"
+grep -q '"level": "beginning"' "$dir/out" && ok || bad "level beginning"
+grep -q 'small-group session' "$dir/out" && ok || bad "the if/then support is triggered"
+check "status text" "$cairn" status --today 2026-11-10
+grep -q "Ana Lopez" "$dir/out" && grep -qi "red" "$dir/out" && ok || bad "status text shows the student and light"
+
+check "amend" "$cairn" evidence amend "$first" 3 --reason "scored the wrong row"
+check "show" "$cairn" show "$first" --json
+grep -q "scored the wrong row" "$dir/out" && grep -q '1.5' "$dir/out" && ok || bad "history keeps the original and the reason"
+check "retract" "$cairn" evidence retract "$first" --reason "wrong student"
+check "review" "$cairn" review add "$ela" --kind weekly --decision adjust-supports --note "added stems"
+check "support" "$cairn" support add "$ela" --support "sentence stems on desk"
+check "celebrate" "$cairn" celebrate "$ela" --text "first 3 on the rubric"
+
+# --- canonical export: identical bytes on repeat
+"$cairn" export --json >"$dir/e1"; "$cairn" export --json >"$dir/e2"
+cmp -s "$dir/e1" "$dir/e2" && [ -s "$dir/e1" ] && ok || bad "export is not stable"
+
+# --- bad input: one line naming the field, non-zero exit, nothing written
+refused "unknown student" student "$cairn" milestone add --student nobody --type academic \
+  --statement "x" --scale 0-4 --baseline 1 --target 3 --start 2026-10-05 --end 2026-11-16
+refused "unknown milestone" milestone "$cairn" evidence add 0badc0de-1 2
+refused "off the scale" value "$cairn" evidence add "$ela" 5
+refused "negative tally" value "$cairn" evidence add "$tally" -1
+refused "NaN" value "$cairn" evidence add "$ela" nan
+refused "inf" value "$cairn" evidence add "$ela" inf
+refused "not a number" value "$cairn" evidence add "$ela" abc
+refused "impossible date" observed "$cairn" evidence add "$ela" 2 --observed 2026-02-30
+refused "end before start" end "$cairn" milestone add --student ana-8 --type academic \
+  --statement "x" --scale 0-4 --baseline 1 --target 3 --start 2026-10-05 --end 2026-09-01
+refused "empty statement" statement "$cairn" milestone add --student ana-8 --type academic \
+  --statement "  " --scale 0-4 --baseline 1 --target 3 --start 2026-10-05 --end 2026-11-16
+refused "oversized note" note "$cairn" evidence add "$ela" 2 --note "$(head -c 5000 /dev/zero | tr '\0' x)"
+refused "invalid UTF-8" note "$cairn" evidence add "$ela" 2 --note "$(printf 'bad \xff\xfe bytes')"
+refused "target off scale" target "$cairn" milestone add --student ana-8 --type academic \
+  --statement "x" --scale 0-4 --baseline 1 --target 9 --start 2026-10-05 --end 2026-11-16
+refused "duplicate student" ana-8 "$cairn" student add --id ana-8 --name "Other"
+refused "unreadable if/then" if_then "$cairn" milestone add --student ana-8 --type academic \
+  --statement "x" --scale 0-4 --baseline 1 --target 3 --start 2026-10-05 --end 2026-11-16 \
+  --if-then "when it rains, bring umbrellas"
+
+"$cairn" frobnicate >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] && ok || bad "unknown command exits 2 (got $rc)"
+"$cairn" --help | grep -q "evidence amend" && ok || bad "--help lists evidence amend"
+
+# --- SIGTERM: clean exit, nothing personal in the info log
+kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
+[ $rc -eq 0 ] && ok || bad "cairnd exit status after SIGTERM: $rc"
+grep -q "Ana" "$dir/cairnd.log" && bad "student name in the log" || ok
+grep -q "wrong row" "$dir/cairnd.log" && bad "a reason/note in the log" || ok
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
