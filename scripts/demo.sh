@@ -87,7 +87,7 @@ echo "ELA writing $ela; off-task $offtask; attendance $attend; coping $coping; c
 echo "== five weeks of evidence"
 i=0
 for v in 1.5 2 2 2.5 3 3; do
-  $cairn evidence add "$ela" "$v" --observed "$(d "$start + $((i * 7 + 3)) days")" --by "Ms. Rivera" \
+  $cairn evidence add "$ela" "$v" --observed "$(d "$start + $((i * 6 + 2)) days")" --by "Ms. Rivera" \
     --source "teacher rubric" >/dev/null
   i=$((i + 1))
 done

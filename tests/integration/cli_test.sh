@@ -67,12 +67,11 @@ check "milestone add (down)" "$cairn" milestone add --student ben-6 --type behav
   --direction down --start 2026-10-05 --end 2026-11-02 --json
 tally=$(id_of)
 
-i=0
-for v in 1.5 1.5 1.5 1.5; do
-  check "evidence add" "$cairn" evidence add "$ela" $v --observed "2026-10-$((12 + i * 7))" --by "Ms R" --json
-  i=$((i + 1))
+first=
+for day in 2026-10-12 2026-10-19 2026-10-26 2026-11-02; do
+  check "evidence add" "$cairn" evidence add "$ela" 1.5 --observed $day --by "Ms R" --json
+  [ -n "$first" ] || first=$(id_of)
 done
-first=$(id_of)
 check "status --json" "$cairn" status --student ana-8 --today 2026-11-10 --json
 grep -q '"light": "red"' "$dir/out" && ok || bad "flat 1.5s under a rising aimline are red: $(cat "$dir/out")"
 grep -q '"level": "beginning"' "$dir/out" && ok || bad "level beginning"
@@ -117,7 +116,7 @@ refused "unreadable if/then" if_then "$cairn" milestone add --student ana-8 --ty
 
 "$cairn" frobnicate >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] && ok || bad "unknown command exits 2 (got $rc)"
-"$cairn" --help | grep -q "evidence amend" && ok || bad "--help lists evidence amend"
+"$cairn" --help >"$dir/out" && grep -q "evidence amend" "$dir/out" && ok || bad "--help lists evidence amend"
 
 # --- SIGTERM: clean exit, nothing personal in the info log
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
