@@ -117,17 +117,16 @@ static int is_container_tag(uint8_t tag) {
  * *off past it. Returns 0, CAIRN_EAGAIN (element incomplete) or
  * CAIRN_EMALFORMED. Scalars and bins are referenced in place, so nothing is
  * allocated and obj's bin pointers point into buf. */
-static int unpack_element(msgpack_unpacked *u, const uint8_t *buf, size_t len, size_t *off, msgpack_object *obj) {
+static int unpack_element(msgpack_zone *z, const uint8_t *buf, size_t len, size_t *off, msgpack_object *obj) {
   size_t next = *off;
 
   if (next >= len)
     return CAIRN_EAGAIN;
   if (is_container_tag(buf[next]))
     return CAIRN_EMALFORMED;
-  switch (msgpack_unpack_next(u, (const char *)buf, len, &next)) {
+  switch (msgpack_unpack((const char *)buf, len, &next, z, obj)) {
   case MSGPACK_UNPACK_SUCCESS:
   case MSGPACK_UNPACK_EXTRA_BYTES:
-    *obj = u->data;
     *off = next;
     return 0;
   case MSGPACK_UNPACK_CONTINUE:
@@ -200,7 +199,7 @@ int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *c
    * too big, not waiting for more. */
   size_t limit = len < CAIRN_ENTRY_MAX ? len : CAIRN_ENTRY_MAX;
   size_t off = 1, hashed_len = 0;
-  msgpack_unpacked u;
+  msgpack_zone zone; /* never used by scalars and bins: no allocation */
   msgpack_object obj;
   cairn_entry out;
   int rc = 0;
@@ -210,15 +209,16 @@ int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *c
   if (buf[0] != 0x90 + ENTRY_FIELDS) /* canonical fixarray header of 8 elements */
     return CAIRN_EMALFORMED;
   memset(&out, 0, sizeof out);
-  msgpack_unpacked_init(&u);
+  if (!msgpack_zone_init(&zone, 0))
+    return CAIRN_ENOMEM;
   for (unsigned i = 0; i < ENTRY_FIELDS && rc == 0; i++) {
     if (i == ENTRY_SIG_FIELD)
       hashed_len = off;
-    rc = unpack_element(&u, buf, limit, &off, &obj);
+    rc = unpack_element(&zone, buf, limit, &off, &obj);
     if (rc == 0)
       rc = store_field(&out, i, &obj);
   }
-  msgpack_unpacked_destroy(&u);
+  msgpack_zone_destroy(&zone);
   if (rc == CAIRN_EAGAIN && limit == CAIRN_ENTRY_MAX)
     rc = CAIRN_ETOOBIG;
   if (rc != 0)

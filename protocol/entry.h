@@ -60,8 +60,9 @@ int cairn_entry_encode(const cairn_entry *e, msgpack_sbuffer *out);
  * (e->body borrows from buf), computes e->hash, and sets *consumed. Returns
  * CAIRN_EAGAIN when buf holds only a prefix of an entry (nothing consumed),
  * CAIRN_EVERSION for another format version, CAIRN_ETOOBIG for an entry over
- * CAIRN_ENTRY_MAX, CAIRN_EMALFORMED for anything else. Does not verify the
- * signature or the chain. */
+ * CAIRN_ENTRY_MAX, CAIRN_ENOMEM (one small allocation per call), and
+ * CAIRN_EMALFORMED for anything else. Does not verify the signature or the
+ * chain. */
 int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *consumed)
     __attribute__((warn_unused_result));
 

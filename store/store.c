@@ -1,0 +1,1435 @@
+/*
+ * store.c: the LMDB environment, the one apply path (apply_entry), local
+ * write batches, received entries, the log reader and the self-check.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "error.h"
+#include "record.h"
+#include "store.h"
+#include "store_int.h"
+#include "text.h"
+
+#define DEFAULT_MAP_SIZE (64u * 1024 * 1024)
+#define WHY_MAX 1000
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* LMDB reports a short write on a full disk as EIO: tell the two apart by
+ * the space left for unprivileged users. */
+static int disk_full(const char *dir) {
+  struct statvfs st;
+  return statvfs(dir, &st) == 0 && (uint64_t)st.f_bavail * st.f_frsize < 64u * 1024;
+}
+
+int cairn__store_err(const cairn_store *s, int rc, int committing) {
+  switch (rc) {
+  case 0:
+    return 0;
+  case MDB_MAP_FULL:
+    return CAIRN_EMAPFULL;
+  case MDB_NOTFOUND:
+    return CAIRN_ENOTFOUND;
+  case MDB_CORRUPTED:
+  case MDB_PAGE_NOTFOUND:
+  case MDB_INVALID:
+    return CAIRN_ECORRUPT;
+  case MDB_VERSION_MISMATCH:
+    return CAIRN_EVERSION;
+  case EIO:
+    return committing && disk_full(s->dir) ? CAIRN_ENOSPC : CAIRN_EIO;
+  default:
+    return rc > 0 ? cairn_err_from_errno(rc) : CAIRN_EIO;
+  }
+}
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void log_key(uint8_t key[CAIRN_KEY_BYTES + 8], const uint8_t *author, uint64_t seq) {
+  memcpy(key, author, CAIRN_KEY_BYTES);
+  for (int i = 0; i < 8; i++)
+    key[CAIRN_KEY_BYTES + i] = (uint8_t)(seq >> (56 - 8 * i));
+}
+
+static uint64_t hlc_next(const cairn_store *s, uint64_t last) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + s->clock_offset_ms;
+  uint64_t h = ms > 0 ? (uint64_t)ms << 16 : 0;
+  return h > last ? h : last + 1;
+}
+
+static void author_tag(const uint8_t *author, char out[9]) {
+  sodium_bin2hex(out, 9, author, 4);
+}
+
+/* Compares writes by (hlc, author, seq). */
+static int write_cmp(uint64_t hlc, const uint8_t *author, uint64_t seq,
+                     const cairn__store_write *w) {
+  if (hlc != w->hlc)
+    return hlc < w->hlc ? -1 : 1;
+  int c = memcmp(author, w->author, CAIRN_KEY_BYTES);
+  if (c != 0)
+    return c;
+  return seq == w->seq ? 0 : seq < w->seq ? -1 : 1;
+}
+
+/* Skips one msgpack value at p[*off..len); returns 0, or -1 when it is
+ * truncated or not msgpack. Used to copy spans of a body without
+ * re-encoding them (the body was decoded already). */
+static int mp_skip(const uint8_t *p, size_t len, size_t *off, int depth) {
+  if (*off >= len || depth > 64)
+    return -1;
+  uint8_t t = p[(*off)++];
+  uint64_t n = 0, items = 0;
+  size_t w = 0;
+  if (t <= 0x7f || t >= 0xe0 || (t >= 0xc0 && t <= 0xc3))
+    return 0;
+  if (t >= 0xa0 && t <= 0xbf)
+    n = t & 0x1f;
+  else if (t >= 0x90 && t <= 0x9f)
+    items = t & 0x0f;
+  else if (t >= 0x80 && t <= 0x8f)
+    items = 2u * (t & 0x0f);
+  else
+    switch (t) {
+    case 0xc4: case 0xd9: w = 1; break;                       /* bin8, str8 */
+    case 0xc5: case 0xda: w = 2; break;                       /* bin16, str16 */
+    case 0xc6: case 0xdb: w = 4; break;                       /* bin32, str32 */
+    case 0xcc: case 0xd0: n = 1; break;                       /* 8-bit ints */
+    case 0xcd: case 0xd1: n = 2; break;
+    case 0xca: case 0xce: case 0xd2: n = 4; break;
+    case 0xcb: case 0xcf: case 0xd3: n = 8; break;
+    case 0xd4: n = 2; break;                                  /* fixext */
+    case 0xd5: n = 3; break;
+    case 0xd6: n = 5; break;
+    case 0xd7: n = 9; break;
+    case 0xd8: n = 17; break;
+    case 0xc7: case 0xc8: case 0xc9: {                        /* ext */
+      size_t lw = t == 0xc7 ? 1 : t == 0xc8 ? 2 : 4;
+      if (len - *off < lw)
+        return -1;
+      for (size_t i = 0; i < lw; i++)
+        n = n << 8 | p[*off + i];
+      *off += lw;
+      n += 1;
+      break;
+    }
+    case 0xdc: case 0xdd: case 0xde: case 0xdf: {             /* array, map */
+      size_t lw = t == 0xdc || t == 0xde ? 2 : 4;
+      if (len - *off < lw)
+        return -1;
+      for (size_t i = 0; i < lw; i++)
+        items = items << 8 | p[*off + i];
+      *off += lw;
+      if (t >= 0xde)
+        items *= 2;
+      break;
+    }
+    default:
+      return -1;
+    }
+  if (w > 0) {
+    if (len - *off < w)
+      return -1;
+    for (size_t i = 0; i < w; i++)
+      n = n << 8 | p[*off + i];
+    *off += w;
+  }
+  if (n > len - *off)
+    return -1;
+  *off += (size_t)n;
+  for (uint64_t i = 0; i < items; i++)
+    if (mp_skip(p, len, off, depth + 1) != 0)
+      return -1;
+  return 0;
+}
+
+/* ---- the apply path ------------------------------------------------------ */
+
+typedef struct head {
+  uint8_t author[CAIRN_KEY_BYTES];
+  uint64_t seq;
+  uint8_t hash[CAIRN_HASH_BYTES];
+  uint64_t hlc;
+} head;
+
+/* One transaction's application of entries. The current author's head is
+ * cached and written back once when the author changes or at the end. */
+typedef struct apply_ctx {
+  cairn_store *s;
+  MDB_txn *txn;
+  MDB_dbi heads, records, children;
+  int write_log; /* 0 when rebuilding from the log itself */
+  int have_head, head_dirty;
+  head cur;
+  uint64_t max_hlc;
+  int own_changed;
+  head own; /* this device's head after the txn, when own_changed */
+  char *why;
+  size_t whylen;
+} apply_ctx;
+
+static int set_why(apply_ctx *c, const cairn_entry *e, int rc, const char *what) {
+  if (c->why != NULL && c->whylen > 0) {
+    char tag[9];
+    author_tag(e->author, tag);
+    snprintf(c->why, c->whylen, "author %s seq %llu: %s", tag, (unsigned long long)e->seq, what);
+  }
+  return rc;
+}
+
+static int head_flush(apply_ctx *c) {
+  if (!c->head_dirty)
+    return 0;
+  msgpack_sbuffer *b = &c->s->rec_buf;
+  msgpack_sbuffer_clear(b);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
+  msgpack_pack_array(&pk, 3);
+  msgpack_pack_uint64(&pk, c->cur.seq);
+  msgpack_pack_bin(&pk, CAIRN_HASH_BYTES);
+  msgpack_pack_bin_body(&pk, c->cur.hash, CAIRN_HASH_BYTES);
+  msgpack_pack_uint64(&pk, c->cur.hlc);
+  MDB_val k = {CAIRN_KEY_BYTES, c->cur.author}, v = {b->size, b->data};
+  int rc = mdb_put(c->txn, c->heads, &k, &v, 0);
+  if (rc != 0)
+    return cairn__store_err(c->s, rc, 0);
+  if (memcmp(c->cur.author, c->s->pk, CAIRN_KEY_BYTES) == 0) {
+    c->own = c->cur;
+    c->own_changed = 1;
+  }
+  c->head_dirty = 0;
+  return 0;
+}
+
+/* Parses a heads value [seq, hash, hlc] into h. */
+static int head_parse(const MDB_val *v, head *h) {
+  msgpack_zone z;
+  msgpack_object o;
+  size_t off = 0;
+  if (!msgpack_zone_init(&z, 256))
+    return CAIRN_ENOMEM;
+  int ok = msgpack_unpack(v->mv_data, v->mv_size, &off, &z, &o) == MSGPACK_UNPACK_SUCCESS &&
+           o.type == MSGPACK_OBJECT_ARRAY && o.via.array.size == 3 &&
+           o.via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+           o.via.array.ptr[1].type == MSGPACK_OBJECT_BIN &&
+           o.via.array.ptr[1].via.bin.size == CAIRN_HASH_BYTES &&
+           o.via.array.ptr[2].type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+  if (ok) {
+    h->seq = o.via.array.ptr[0].via.u64;
+    memcpy(h->hash, o.via.array.ptr[1].via.bin.ptr, CAIRN_HASH_BYTES);
+    h->hlc = o.via.array.ptr[2].via.u64;
+  }
+  msgpack_zone_destroy(&z);
+  return ok ? 0 : CAIRN_ECORRUPT;
+}
+
+static int head_get(MDB_txn *txn, MDB_dbi dbi, const cairn_store *s, const uint8_t *author,
+                    head *h) {
+  memset(h, 0, sizeof *h);
+  memcpy(h->author, author, CAIRN_KEY_BYTES);
+  MDB_val k = {CAIRN_KEY_BYTES, (void *)author}, v;
+  int rc = mdb_get(txn, dbi, &k, &v);
+  if (rc == MDB_NOTFOUND)
+    return 0;
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  return head_parse(&v, h);
+}
+
+static int head_load(apply_ctx *c, const uint8_t *author) {
+  if (c->have_head && memcmp(c->cur.author, author, CAIRN_KEY_BYTES) == 0)
+    return 0;
+  int rc = head_flush(c);
+  if (rc == 0)
+    rc = head_get(c->txn, c->heads, c->s, author, &c->cur);
+  c->have_head = rc == 0;
+  return rc;
+}
+
+/* The decoded body of an entry (borrowed from the apply zone). */
+typedef struct body {
+  const char *id;
+  size_t idlen;
+  const msgpack_object *set, *base, *why;
+  int is_new; /* the entry creates its record ("new": true) */
+  const uint8_t *set_raw; /* the set's encoded bytes inside the body */
+  size_t set_raw_len;
+} body;
+
+/* Finds the encoded bytes of the body's `set` value. Returns 0 or -1. */
+static int body_set_span(const cairn_entry *e, body *b) {
+  const uint8_t *p = e->body;
+  size_t len = e->body_len, off = 0;
+  uint64_t n;
+  if (len == 0)
+    return -1;
+  if (p[0] >= 0x80 && p[0] <= 0x8f) {
+    n = p[0] & 0x0f;
+    off = 1;
+  } else if (p[0] == 0xde && len >= 3) {
+    n = (uint64_t)p[1] << 8 | p[2];
+    off = 3;
+  } else {
+    return -1;
+  }
+  for (uint64_t i = 0; i < n; i++) {
+    size_t k = off;
+    if (mp_skip(p, len, &off, 0) != 0)
+      return -1;
+    int is_set = off - k == 4 && memcmp(p + k, "\xa3set", 4) == 0;
+    size_t v = off;
+    if (mp_skip(p, len, &off, 0) != 0)
+      return -1;
+    if (is_set) {
+      b->set_raw = p + v;
+      b->set_raw_len = off - v;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+static int body_parse(apply_ctx *c, const cairn_entry *e, body *b) {
+  msgpack_object root;
+  size_t off = 0;
+  if (msgpack_unpack((const char *)e->body, e->body_len, &off, &c->s->apply_zone, &root) !=
+          MSGPACK_UNPACK_SUCCESS ||
+      root.type != MSGPACK_OBJECT_MAP)
+    return set_why(c, e, CAIRN_EMALFORMED, "body is not one msgpack map");
+  const msgpack_object *id = cairn_record_map_get(&root, "id");
+  const msgpack_object *scope = cairn_record_map_get(&root, "scope");
+  b->set = cairn_record_map_get(&root, "set");
+  b->base = cairn_record_map_get(&root, "base");
+  b->why = cairn_record_map_get(&root, "why");
+  const msgpack_object *is_new = cairn_record_map_get(&root, "new");
+  if (is_new != NULL && is_new->type != MSGPACK_OBJECT_BOOLEAN)
+    return set_why(c, e, CAIRN_EMALFORMED, "new: not a boolean");
+  b->is_new = is_new != NULL && is_new->via.boolean;
+  if (!cairn__store_obj_str(id, &b->id, &b->idlen) || !cairn_text_id_valid(b->id, b->idlen))
+    return set_why(c, e, CAIRN_EMALFORMED, "id: missing or not a valid id");
+  if (b->set == NULL || b->set->type != MSGPACK_OBJECT_MAP || body_set_span(e, b) != 0)
+    return set_why(c, e, CAIRN_EMALFORMED, "set: missing or not a map");
+  if (b->base != NULL && b->base->type == MSGPACK_OBJECT_NIL)
+    b->base = NULL;
+  if (b->base != NULL && b->base->type != MSGPACK_OBJECT_MAP)
+    return set_why(c, e, CAIRN_EMALFORMED, "base: not a map");
+  if (b->base != NULL && b->base->via.map.size == 0)
+    b->base = NULL;
+  for (uint32_t i = 0; b->base != NULL && i < b->base->via.map.size; i++) {
+    const msgpack_object *v = &b->base->via.map.ptr[i].val;
+    if (b->base->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_ARRAY)
+      return set_why(c, e, CAIRN_EMALFORMED, "base: not a map of field to versions");
+    for (uint32_t k = 0; k < v->via.array.size; k++) {
+      const msgpack_object *ver = &v->via.array.ptr[k];
+      if (ver->type != MSGPACK_OBJECT_ARRAY || ver->via.array.size != 2 ||
+          ver->via.array.ptr[0].type != MSGPACK_OBJECT_BIN ||
+          ver->via.array.ptr[0].via.bin.size != CAIRN_KEY_BYTES ||
+          ver->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return set_why(c, e, CAIRN_EMALFORMED, "base: a version is not [author, seq]");
+    }
+  }
+  if (b->why != NULL && b->why->type == MSGPACK_OBJECT_NIL)
+    b->why = NULL;
+  if (b->why != NULL &&
+      (b->why->type != MSGPACK_OBJECT_STR || b->why->via.str.size > WHY_MAX ||
+       !cairn_text_utf8_valid(b->why->via.str.ptr, b->why->via.str.size)))
+    return set_why(c, e, CAIRN_EMALFORMED, "why: not a string of at most 1000 bytes");
+  if (scope == NULL || scope->type != MSGPACK_OBJECT_ARRAY || scope->via.array.size != 2 ||
+      scope->via.array.ptr[0].type != MSGPACK_OBJECT_STR ||
+      scope->via.array.ptr[1].type != MSGPACK_OBJECT_STR)
+    return set_why(c, e, CAIRN_EMALFORMED, "scope: not [campus, classroom]");
+  return 0;
+}
+
+/* Adds the children key for the record's PARENT-flagged ref when the write
+ * sets it (only creations do: the field is fixed). */
+static int index_child(apply_ctx *c, int type, const body *b) {
+  size_t nf;
+  const cairn_field_def *fd = cairn_record_fields(type, &nf);
+  for (size_t i = 0; i < nf; i++) {
+    if (!(fd[i].flags & CAIRN_F_PARENT))
+      continue;
+    const char *pid;
+    size_t plen;
+    if (!cairn__store_obj_str(cairn_record_map_get(b->set, fd[i].name), &pid, &plen) ||
+        !cairn_text_id_valid(pid, plen))
+      return 0;
+    uint8_t key[2 * CAIRN__STORE_KEY_MAX + 1];
+    size_t n = cairn__store_rec_key(key, (int)fd[i].ref_type, pid, plen);
+    key[n++] = 0;
+    n += cairn__store_rec_key(key + n, type, b->id, b->idlen);
+    MDB_val k = {n, key}, v = {0, ""};
+    int rc = mdb_put(c->txn, c->children, &k, &v, 0);
+    return rc != 0 ? cairn__store_err(c->s, rc, 0) : 0;
+  }
+  return 0;
+}
+
+/* Folds the write of entry e into its record's state. */
+static int fold(apply_ctx *c, const cairn_entry *e) {
+  cairn_store *s = c->s;
+  body b;
+  msgpack_zone_clear(&s->apply_zone);
+  int rc = body_parse(c, e, &b);
+  if (rc != 0)
+    return rc;
+  int type = (int)e->kind;
+  cairn__store_rec *r = &s->apply_rec;
+  uint8_t key[CAIRN__STORE_KEY_MAX];
+  MDB_val k = {cairn__store_rec_key(key, type, b.id, b.idlen), key}, old = {0, NULL};
+  rc = mdb_get(c->txn, c->records, &k, &old);
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return cairn__store_err(s, rc, 0);
+  int creating = rc == MDB_NOTFOUND;
+  r->n = 0;
+  if (!creating && (rc = cairn__store_rec_parse(old.mv_data, old.mv_size, &s->apply_zone, r)) != 0)
+    return rc;
+  /* The entry itself says whether it creates the record, so the check does
+   * not depend on arrival order: an edit may arrive before the creation it
+   * edits (another author's), and two devices may create the same student
+   * id. An edit may never carry a fixed field. */
+  char msg[200];
+  if (cairn_record_check_set(type, b.set, b.is_new, msg, sizeof msg) != 0)
+    return set_why(c, e, CAIRN_EMALFORMED, msg);
+  size_t pos = r->n;
+  while (pos > 0 && write_cmp(e->hlc, e->author, e->seq, &r->w[pos - 1]) <= 0) {
+    if (write_cmp(e->hlc, e->author, e->seq, &r->w[pos - 1]) == 0)
+      return 0; /* already folded */
+    pos--;
+  }
+  /* The new state: the stored writes' bytes as they are, with the new
+   * write's set copied from the body: nothing is re-encoded. */
+  const uint8_t *olds = old.mv_data;
+  size_t off = creating ? 0 : (olds[0] & 0xf0) == 0x90 ? 1 : olds[0] == 0xdc ? 3 : 5;
+  msgpack_sbuffer *out = &s->rec_buf;
+  msgpack_sbuffer_clear(out);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  msgpack_pack_array(&pk, r->n + 1);
+  for (size_t i = 0; i <= r->n; i++) {
+    if (i == pos) {
+      msgpack_pack_array(&pk, 6);
+      msgpack_pack_uint64(&pk, e->hlc);
+      msgpack_pack_bin(&pk, CAIRN_KEY_BYTES);
+      msgpack_pack_bin_body(&pk, e->author, CAIRN_KEY_BYTES);
+      msgpack_pack_uint64(&pk, e->seq);
+      msgpack_sbuffer_write(out, (const char *)b.set_raw, b.set_raw_len);
+      if (b.base != NULL)
+        msgpack_pack_object(&pk, *b.base);
+      else
+        msgpack_pack_nil(&pk);
+      if (b.why != NULL)
+        msgpack_pack_object(&pk, *b.why);
+      else
+        msgpack_pack_nil(&pk);
+    }
+    if (i < r->n) {
+      size_t from = off;
+      if (mp_skip(olds, old.mv_size, &off, 0) != 0)
+        return CAIRN_ECORRUPT;
+      msgpack_sbuffer_write(out, (const char *)olds + from, off - from);
+    }
+  }
+  MDB_val v = {out->size, out->data};
+  rc = mdb_put(c->txn, c->records, &k, &v, 0);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  return index_child(c, type, &b);
+}
+
+/* THE apply path: every entry, local or received, goes through here.
+ * Returns 1 when applied, 0 when already held, or a negative code (with
+ * c->why set for chain and body problems). */
+static int apply_entry(apply_ctx *c, const uint8_t *bytes, size_t len, const cairn_entry *e) {
+  int rc = head_load(c, e->author);
+  if (rc != 0)
+    return rc;
+  if (e->seq <= c->cur.seq)
+    return 0;
+  if (e->kind < 1 || e->kind > CAIRN_REC_MAX)
+    return set_why(c, e, CAIRN_EMALFORMED, "unknown record kind");
+  if (c->cur.seq == 0) {
+    rc = cairn_entry_follows(e, NULL);
+  } else {
+    cairn_entry prev;
+    memcpy(prev.author, c->cur.author, CAIRN_KEY_BYTES);
+    prev.seq = c->cur.seq;
+    memcpy(prev.hash, c->cur.hash, CAIRN_HASH_BYTES);
+    rc = cairn_entry_follows(e, &prev);
+  }
+  if (rc == CAIRN_EGAP)
+    return set_why(c, e, rc, "seq does not follow the last entry held");
+  if (rc != 0)
+    return set_why(c, e, rc, "prev does not match the hash of the last entry held");
+  if (c->write_log) {
+    uint8_t key[CAIRN_KEY_BYTES + 8];
+    log_key(key, e->author, e->seq);
+    MDB_val k = {sizeof key, key}, v = {len, (void *)bytes};
+    /* A run usually extends the log's last author: appending then skips
+     * the search and packs pages full. */
+    rc = mdb_put(c->txn, c->s->log, &k, &v, MDB_APPEND);
+    if (rc == MDB_KEYEXIST)
+      rc = mdb_put(c->txn, c->s->log, &k, &v, 0);
+    if (rc != 0)
+      return cairn__store_err(c->s, rc, 0);
+  }
+  rc = fold(c, e);
+  if (rc != 0)
+    return rc;
+  c->cur.seq = e->seq;
+  memcpy(c->cur.hash, e->hash, CAIRN_HASH_BYTES);
+  c->cur.hlc = e->hlc;
+  c->head_dirty = 1;
+  if (e->hlc > c->max_hlc)
+    c->max_hlc = e->hlc;
+  return 1;
+}
+
+static void apply_init(apply_ctx *c, cairn_store *s, MDB_txn *txn) {
+  memset(c, 0, sizeof *c);
+  c->s = s;
+  c->txn = txn;
+  c->heads = s->heads;
+  c->records = s->records;
+  c->children = s->children;
+  c->write_log = 1;
+  c->max_hlc = s->last_hlc;
+}
+
+/* Commits txn and, when that succeeded, publishes what it changed. */
+static int apply_commit(apply_ctx *c) {
+  int rc = head_flush(c);
+  if (rc != 0) {
+    mdb_txn_abort(c->txn);
+    return rc;
+  }
+  rc = mdb_txn_commit(c->txn);
+  if (rc != 0)
+    return cairn__store_err(c->s, rc, 1);
+  c->s->last_hlc = c->max_hlc;
+  if (c->own_changed) {
+    c->s->own_seq = c->own.seq;
+    memcpy(c->s->own_hash, c->own.hash, CAIRN_HASH_BYTES);
+  }
+  return 0;
+}
+
+/* ---- open / close -------------------------------------------------------- */
+
+static int open_dbs(cairn_store *s, MDB_txn *txn) {
+  static const char *const names[] = {"log", "heads", "records", "children", "meta"};
+  MDB_dbi *dbis[] = {&s->log, &s->heads, &s->records, &s->children, &s->meta};
+  for (size_t i = 0; i < 5; i++) {
+    int rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
+    if (rc != 0)
+      return cairn__store_err(s, rc, 0);
+  }
+  MDB_val k = {6, "format"}, v;
+  int rc = mdb_get(txn, s->meta, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    uint8_t one = 1;
+    MDB_val fv = {1, &one}, sk = {4, "self"}, sv = {CAIRN_KEY_BYTES, s->pk};
+    if ((rc = mdb_put(txn, s->meta, &k, &fv, 0)) != 0 ||
+        (rc = mdb_put(txn, s->meta, &sk, &sv, 0)) != 0)
+      return cairn__store_err(s, rc, 0);
+  } else if (rc != 0) {
+    return cairn__store_err(s, rc, 0);
+  } else {
+    if (v.mv_size != 1 || *(const uint8_t *)v.mv_data != 1)
+      return CAIRN_EVERSION;
+    MDB_val sk = {4, "self"};
+    if (mdb_get(txn, s->meta, &sk, &v) != 0 || v.mv_size != CAIRN_KEY_BYTES ||
+        memcmp(v.mv_data, s->pk, CAIRN_KEY_BYTES) != 0)
+      return CAIRN_ECORRUPT; /* another device's store */
+  }
+  head own;
+  if ((rc = head_get(txn, s->heads, s, s->pk, &own)) != 0)
+    return rc;
+  s->own_seq = own.seq;
+  memcpy(s->own_hash, own.hash, CAIRN_HASH_BYTES);
+  MDB_cursor *cur;
+  if ((rc = mdb_cursor_open(txn, s->heads, &cur)) != 0)
+    return cairn__store_err(s, rc, 0);
+  int bad = 0;
+  while (!bad && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+    head h = {0};
+    bad = head_parse(&v, &h);
+    if (h.hlc > s->last_hlc)
+      s->last_hlc = h.hlc;
+  }
+  mdb_cursor_close(cur);
+  if (bad != 0)
+    return bad;
+  return rc == MDB_NOTFOUND ? 0 : cairn__store_err(s, rc, 0);
+}
+
+int cairn_store_open(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_SECRET_BYTES],
+                     const cairn_store_opts *opts) {
+  *out = NULL;
+  struct stat st;
+  if (stat(dir, &st) != 0)
+    return cairn_err_from_errno(errno);
+  if (!S_ISDIR(st.st_mode))
+    return CAIRN_ENOTFOUND;
+  if (sodium_init() < 0)
+    return CAIRN_EINTERNAL;
+  cairn_store *s = calloc(1, sizeof *s);
+  size_t plen = strlen(dir) + sizeof "/store";
+  char *path = malloc(plen);
+  if (s == NULL || path == NULL || (s->dir = strdup(dir)) == NULL) {
+    free(path);
+    free(s);
+    return CAIRN_ENOMEM;
+  }
+  snprintf(path, plen, "%s/store", dir);
+  s->sk = sk;
+  crypto_sign_ed25519_sk_to_pk(s->pk, sk);
+  s->clock_offset_ms = opts != NULL ? opts->clock_offset_ms : 0;
+  msgpack_sbuffer_init(&s->body_buf);
+  msgpack_sbuffer_init(&s->entry_buf);
+  msgpack_sbuffer_init(&s->rec_buf);
+  msgpack_sbuffer_init(&s->last_body);
+  int rc = 0;
+  if (!msgpack_zone_init(&s->apply_zone, 16384) || !msgpack_zone_init(&s->check_zone, 16384))
+    rc = CAIRN_ENOMEM;
+  if (rc == 0 && mkdir(path, 0750) != 0 && errno != EEXIST)
+    rc = cairn_err_from_errno(errno);
+  if (rc == 0 && (rc = mdb_env_create(&s->env)) != 0)
+    rc = cairn__store_err(s, rc, 0);
+  if (rc == 0) {
+    uint64_t map = opts != NULL && opts->map_size != 0 ? opts->map_size : DEFAULT_MAP_SIZE;
+    int r = mdb_env_set_maxdbs(s->env, 8);
+    if (r == 0)
+      r = mdb_env_set_mapsize(s->env, (size_t)map);
+    if (r == 0)
+      r = mdb_env_open(s->env, path, MDB_NOTLS, 0640);
+    rc = cairn__store_err(s, r, 0);
+  }
+  MDB_txn *txn = NULL;
+  if (rc == 0 && (rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+    rc = cairn__store_err(s, rc, 0);
+  if (rc == 0) {
+    rc = open_dbs(s, txn);
+    if (rc == 0)
+      rc = cairn__store_err(s, mdb_txn_commit(txn), 1);
+    else
+      mdb_txn_abort(txn);
+  }
+  free(path);
+  if (rc != 0) {
+    cairn_store_close(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void cairn_store_close(cairn_store *s) {
+  if (s == NULL)
+    return;
+  if (s->env != NULL)
+    mdb_env_close(s->env);
+  msgpack_zone_destroy(&s->apply_zone);
+  msgpack_zone_destroy(&s->check_zone);
+  msgpack_sbuffer_destroy(&s->body_buf);
+  msgpack_sbuffer_destroy(&s->entry_buf);
+  msgpack_sbuffer_destroy(&s->rec_buf);
+  msgpack_sbuffer_destroy(&s->last_body);
+  cairn__store_rec_free(&s->apply_rec);
+  free(s->ents);
+  free(s->dir);
+  free(s);
+}
+
+const uint8_t *cairn_store_device(const cairn_store *s) { return s->pk; }
+
+uint64_t cairn_store_own_seq(const cairn_store *s) { return s->own_seq; }
+
+int cairn_store_grow(cairn_store *s) {
+  MDB_envinfo info;
+  int rc = mdb_env_info(s->env, &info);
+  if (rc == 0)
+    rc = mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
+  return rc == 0 ? 0 : rc == ENOMEM ? CAIRN_ENOMEM : CAIRN_EIO;
+}
+
+/* ---- local writes -------------------------------------------------------- */
+
+typedef struct batch {
+  cairn_store *s;
+  apply_ctx ac;
+  uint64_t seq; /* this device's head while the batch is built */
+  uint8_t hash[CAIRN_HASH_BYTES];
+  cairn__store_rec rec, ref; /* the put's record; a record it refers to */
+  size_t *idx;
+  size_t idx_cap;
+  /* The last milestone looked up (many evidence puts name the same one);
+   * dropped when a student or milestone is written. */
+  int ms_valid;
+  char ms_id[CAIRN__STORE_ID_MAX];
+  size_t ms_idlen;
+  cairn_scale ms_scale;
+  char ms_campus[65], ms_classroom[65];
+  /* The put being built. */
+  char campus[65], classroom[65];
+  char gen_id[CAIRN_ENTRY_ID_MAX];
+  char showed[256];
+  cairn_entry last;
+  int have_last;
+} batch;
+
+static int refuse(cairn_put *p, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int refuse(cairn_put *p, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p->message, sizeof p->message, fmt, ap);
+  va_end(ap);
+  p->result = code;
+  return code;
+}
+
+/* The value of field after set is applied over record r (NULL: new). */
+static const msgpack_object *merged(const msgpack_object *set, const cairn__store_rec *r,
+                                    const char *field) {
+  const msgpack_object *v = cairn_record_map_get(set, field);
+  return v != NULL || r == NULL ? v : cairn__store_rec_value(r, field, NULL);
+}
+
+static void copy_str_field(const cairn__store_rec *r, const msgpack_object *set,
+                           const char *field, char out[65]) {
+  const char *v;
+  size_t len;
+  out[0] = '\0';
+  if (cairn__store_obj_str(merged(set, r, field), &v, &len)) {
+    len = len < 64 ? len : 64;
+    memcpy(out, v, len);
+    out[len] = '\0';
+  }
+}
+
+/* Loads student sid into b->ref: it must exist and not be deleted. Sets
+ * the scope of the put being built. */
+static int student_lookup(batch *b, cairn_put *p, const char *sid, size_t sidlen) {
+  int rc = cairn__store_rec_load(b->ac.txn, b->s->records, CAIRN_REC_STUDENT, sid, sidlen,
+                                 &b->s->check_zone, &b->ref);
+  if (rc == CAIRN_ENOTFOUND ||
+      (rc == 0 && cairn__store_obj_true(cairn__store_rec_value(&b->ref, "deleted", NULL))))
+    return refuse(p, CAIRN_ENOTFOUND, "student %.*s: no such student", (int)sidlen, sid);
+  if (rc != 0)
+    return refuse(p, rc, "student %.*s: %s", (int)sidlen, sid, cairn_strerror(rc));
+  copy_str_field(&b->ref, NULL, "campus", b->campus);
+  copy_str_field(&b->ref, NULL, "classroom", b->classroom);
+  return 0;
+}
+
+/* Looks up milestone mid named by field: it must exist and not be deleted.
+ * Caches its scale and its student's scope; sets the put's scope. */
+static int milestone_lookup(batch *b, cairn_put *p, const char *field, const char *mid,
+                            size_t midlen) {
+  if (!b->ms_valid || b->ms_idlen != midlen || memcmp(b->ms_id, mid, midlen) != 0) {
+    b->ms_valid = 0;
+    int rc = cairn__store_rec_load(b->ac.txn, b->s->records, CAIRN_REC_MILESTONE, mid, midlen,
+                                   &b->s->check_zone, &b->ref);
+    const char *sc, *sid;
+    size_t sclen, sidlen;
+    if (rc == CAIRN_ENOTFOUND ||
+        (rc == 0 && (cairn__store_obj_true(cairn__store_rec_value(&b->ref, "deleted", NULL)) ||
+                     !cairn__store_obj_str(cairn__store_rec_value(&b->ref, "scale", NULL), &sc,
+                                           &sclen) ||
+                     !cairn__store_obj_str(cairn__store_rec_value(&b->ref, "student", NULL),
+                                           &sid, &sidlen))))
+      return refuse(p, CAIRN_ENOTFOUND, "%s %.*s: no such milestone", field, (int)midlen, mid);
+    if (rc != 0)
+      return refuse(p, rc, "%s %.*s: %s", field, (int)midlen, mid, cairn_strerror(rc));
+    if (cairn_record_scale_parse(sc, sclen, &b->ms_scale) != 0)
+      return refuse(p, CAIRN_ECORRUPT, "%s %.*s: its scale is unreadable", field, (int)midlen,
+                    mid);
+    if ((rc = student_lookup(b, p, sid, sidlen)) != 0)
+      return rc;
+    memcpy(b->ms_campus, b->campus, sizeof b->campus);
+    memcpy(b->ms_classroom, b->classroom, sizeof b->classroom);
+    memcpy(b->ms_id, mid, midlen);
+    b->ms_idlen = midlen;
+    b->ms_valid = 1;
+  }
+  memcpy(b->campus, b->ms_campus, sizeof b->campus);
+  memcpy(b->classroom, b->ms_classroom, sizeof b->classroom);
+  return 0;
+}
+
+static int on_scale(cairn_put *p, const char *field, const msgpack_object *v,
+                    const cairn_scale *sc, const char *scale_name) {
+  double d;
+  if (v == NULL || v->type == MSGPACK_OBJECT_NIL)
+    return 0;
+  if (!cairn__store_obj_num(v, &d) || cairn_record_scale_check(sc, d) != 0)
+    return refuse(p, CAIRN_ERANGE, "%s: %g is not on the scale %s", field, d, scale_name);
+  return 0;
+}
+
+static int date_of(const msgpack_object *v, int32_t *day) {
+  const char *s;
+  size_t len;
+  return cairn__store_obj_str(v, &s, &len) ? cairn_text_date_parse(s, len, day) : CAIRN_EDATE;
+}
+
+static int check_milestone(batch *b, cairn_put *p, const msgpack_object *set,
+                           const cairn__store_rec *r) {
+  const char *v;
+  size_t len;
+  int rc;
+  if (!cairn__store_obj_str(merged(set, r, "student"), &v, &len))
+    return refuse(p, CAIRN_EINVAL, "student: required");
+  if ((rc = student_lookup(b, p, v, len)) != 0)
+    return rc;
+  if (cairn__store_obj_str(cairn_record_map_get(set, "parent"), &v, &len)) {
+    rc = cairn__store_rec_load(b->ac.txn, b->s->records, CAIRN_REC_MILESTONE, v, len,
+                               &b->s->check_zone, &b->ref);
+    if (rc != 0)
+      return refuse(p, rc, "parent %.*s: no such milestone", (int)len, v);
+  }
+  cairn_scale sc;
+  if (!cairn__store_obj_str(merged(set, r, "scale"), &v, &len) ||
+      cairn_record_scale_parse(v, len, &sc) != 0)
+    return refuse(p, CAIRN_EINVAL, "scale: not MIN-MAX, percent, count or yesno");
+  char scale_name[40];
+  snprintf(scale_name, sizeof scale_name, "%.*s", (int)len, v);
+  if ((rc = on_scale(p, "baseline", merged(set, r, "baseline"), &sc, scale_name)) != 0 ||
+      (rc = on_scale(p, "target", merged(set, r, "target"), &sc, scale_name)) != 0)
+    return rc;
+  int32_t start, end;
+  if (date_of(merged(set, r, "start"), &start) == 0 && date_of(merged(set, r, "end"), &end) == 0 &&
+      end < start)
+    return refuse(p, CAIRN_EINVAL, "end: before start");
+  const msgpack_object *rules = cairn_record_map_get(set, "if_then");
+  for (uint32_t i = 0; rules != NULL && rules->type == MSGPACK_OBJECT_ARRAY &&
+                       i < rules->via.array.size;
+       i++) {
+    const msgpack_object *t = &rules->via.array.ptr[i];
+    char text[1001], why[200];
+    cairn_ifthen rule;
+    if (t->type != MSGPACK_OBJECT_STR || t->via.str.size >= sizeof text)
+      return refuse(p, CAIRN_EINVAL, "if_then: rule %u is not a string", i + 1);
+    memcpy(text, t->via.str.ptr, t->via.str.size);
+    text[t->via.str.size] = '\0';
+    if (cairn_progress_ifthen_parse(text, &rule, why, sizeof why) != 0)
+      return refuse(p, CAIRN_EINVAL, "if_then: rule %u: %s", i + 1, why);
+  }
+  b->ms_valid = 0;
+  return 0;
+}
+
+static int check_evidence(batch *b, cairn_put *p, const msgpack_object *set,
+                          const cairn__store_rec *r) {
+  const char *mid;
+  size_t midlen;
+  int rc;
+  if (r != NULL) {
+    for (uint32_t i = 0; i < set->via.map.size; i++) {
+      const msgpack_object_kv *kv = &set->via.map.ptr[i];
+      const msgpack_object_str *k = &kv->key.via.str;
+      int is_value = k->size == 5 && memcmp(k->ptr, "value", 5) == 0;
+      int is_retract = k->size == 9 && memcmp(k->ptr, "retracted", 9) == 0 &&
+                       cairn__store_obj_true(&kv->val);
+      if (!is_value && !is_retract)
+        return refuse(p, CAIRN_EINVAL,
+                      "%.*s: evidence is never overwritten; amend its value or retract it",
+                      (int)k->size, k->ptr);
+    }
+    if (p->why == NULL || p->why[0] == '\0')
+      return refuse(p, CAIRN_EINVAL, "reason: required to %s evidence",
+                    cairn_record_map_get(set, "value") != NULL ? "amend" : "retract");
+  }
+  if (!cairn__store_obj_str(merged(set, r, "milestone"), &mid, &midlen))
+    return refuse(p, CAIRN_EINVAL, "milestone: required");
+  if ((rc = milestone_lookup(b, p, "milestone", mid, midlen)) != 0)
+    return rc;
+  double d;
+  const msgpack_object *v = cairn_record_map_get(set, "value");
+  if (v != NULL && (!cairn__store_obj_num(v, &d) || cairn_record_scale_check(&b->ms_scale, d)))
+    return refuse(p, CAIRN_ERANGE, "value: %g is not on the milestone's scale %g-%g", d,
+                  b->ms_scale.min, b->ms_scale.max);
+  return 0;
+}
+
+/* A review, support change or celebration: its milestone must exist. A
+ * review given without `showed` gets the milestone's derived status. */
+static int check_milestone_child(batch *b, cairn_put *p, const msgpack_object *set,
+                                 const cairn__store_rec *r) {
+  const char *mid;
+  size_t midlen;
+  if (!cairn__store_obj_str(merged(set, r, "milestone"), &mid, &midlen))
+    return refuse(p, CAIRN_EINVAL, "milestone: required");
+  int rc = milestone_lookup(b, p, "milestone", mid, midlen);
+  if (rc != 0 || p->type != CAIRN_REC_REVIEW || r != NULL ||
+      cairn_record_map_get(set, "showed") != NULL)
+    return rc;
+  rc = cairn__store_rec_load(b->ac.txn, b->s->records, CAIRN_REC_MILESTONE, mid, midlen,
+                             &b->s->check_zone, &b->ref);
+  if (rc == 0)
+    rc = cairn__store_milestone_summary(b->s, b->ac.txn, &b->ref, mid, midlen,
+                                        cairn_text_today(), b->showed, sizeof b->showed);
+  return rc != 0 ? refuse(p, rc, "showed: could not derive the status: %s", cairn_strerror(rc))
+                 : 0;
+}
+
+/* Validates put p (its set decoded into *set). On success *r is the
+ * current record (NULL when creating) and *id its id. */
+static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
+                     const cairn__store_rec **r, const char **id) {
+  const char *tname = cairn_record_type_name(p->type);
+  char msg[200];
+  *r = NULL;
+  b->showed[0] = '\0';
+  b->campus[0] = b->classroom[0] = '\0';
+  if (tname == NULL)
+    return refuse(p, CAIRN_EINVAL, "type: unknown record type %d", p->type);
+  if (p->edit || p->type == CAIRN_REC_STUDENT) {
+    if (p->id == NULL)
+      return refuse(p, CAIRN_EINVAL, "id: required to %s a %s", p->edit ? "edit" : "create",
+                    tname);
+    if (!cairn_text_id_valid(p->id, strlen(p->id)))
+      return refuse(p, CAIRN_EINVAL, "id: \"%.64s\" is not 1-64 of A-Z a-z 0-9 . _ -", p->id);
+    int rc = cairn__store_rec_load(b->ac.txn, b->s->records, p->type, p->id, strlen(p->id),
+                                   &b->s->check_zone, &b->rec);
+    if (rc != 0 && rc != CAIRN_ENOTFOUND)
+      return refuse(p, rc, "%s %s: %s", tname, p->id, cairn_strerror(rc));
+    if (rc == 0 && !p->edit)
+      return refuse(p, CAIRN_EEXISTS, "%s %s already exists", tname, p->id);
+    if (rc != 0 && p->edit)
+      return refuse(p, CAIRN_ENOTFOUND, "%s %s: no such %s", tname, p->id, tname);
+    *id = p->id;
+    *r = p->edit ? &b->rec : NULL;
+  } else if (p->id != NULL) {
+    return refuse(p, CAIRN_EINVAL, "id: a %s's id is generated; leave it out", tname);
+  } else {
+    cairn_entry_id(b->s->pk, b->seq + 1, b->gen_id);
+    *id = b->gen_id;
+  }
+  if (p->why != NULL && strlen(p->why) > WHY_MAX)
+    return refuse(p, CAIRN_ETOOBIG, "reason: longer than %d bytes", WHY_MAX);
+  if (p->why != NULL && !cairn_text_utf8_valid(p->why, strlen(p->why)))
+    return refuse(p, CAIRN_EUTF8, "reason: not valid UTF-8");
+  int rc = cairn_record_check_set(p->type, set, !p->edit, msg, sizeof msg);
+  if (rc != 0)
+    return refuse(p, rc, "%s", msg);
+  switch (p->type) {
+  case CAIRN_REC_STUDENT:
+    copy_str_field(*r, set, "campus", b->campus);
+    copy_str_field(*r, set, "classroom", b->classroom);
+    b->ms_valid = 0;
+    return 0;
+  case CAIRN_REC_MILESTONE:
+    return check_milestone(b, p, set, *r);
+  case CAIRN_REC_EVIDENCE:
+    return check_evidence(b, p, set, *r);
+  default:
+    return check_milestone_child(b, p, set, *r);
+  }
+}
+
+static void pack_cstr(msgpack_packer *pk, const char *s) {
+  size_t n = strlen(s);
+  msgpack_pack_str(pk, n);
+  msgpack_pack_str_body(pk, s, n);
+}
+
+/* Packs the entry body for put p into s->body_buf: id, set (plus the
+ * derived `showed`), base (the heads of each field written), why, scope. */
+static int pack_body(batch *b, const cairn_put *p, const char *id, const msgpack_object *set,
+                     const cairn__store_rec *r) {
+  msgpack_sbuffer *out = &b->s->body_buf;
+  msgpack_sbuffer_clear(out);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  uint32_t nbase = 0;
+  if (r != NULL) {
+    if (r->n > b->idx_cap) {
+      size_t *idx = realloc(b->idx, r->n * sizeof *idx);
+      if (idx == NULL)
+        return CAIRN_ENOMEM;
+      b->idx = idx;
+      b->idx_cap = r->n;
+    }
+    for (uint32_t i = 0; i < set->via.map.size; i++) {
+      char f[64];
+      const msgpack_object_str *k = &set->via.map.ptr[i].key.via.str;
+      snprintf(f, sizeof f, "%.*s", (int)k->size, k->ptr);
+      nbase += cairn__store_rec_heads(r, f, b->idx) > 0;
+    }
+  }
+  msgpack_pack_map(&pk, 3 + (nbase > 0) + (p->why != NULL) + !p->edit);
+  pack_cstr(&pk, "id");
+  pack_cstr(&pk, id);
+  if (!p->edit) {
+    pack_cstr(&pk, "new");
+    msgpack_pack_true(&pk);
+  }
+  pack_cstr(&pk, "set");
+  if (b->showed[0] != '\0') {
+    msgpack_pack_map(&pk, set->via.map.size + 1);
+    for (uint32_t i = 0; i < set->via.map.size; i++) {
+      msgpack_pack_object(&pk, set->via.map.ptr[i].key);
+      msgpack_pack_object(&pk, set->via.map.ptr[i].val);
+    }
+    pack_cstr(&pk, "showed");
+    pack_cstr(&pk, b->showed);
+  } else {
+    msgpack_pack_object(&pk, *set);
+  }
+  if (nbase > 0) {
+    pack_cstr(&pk, "base");
+    msgpack_pack_map(&pk, nbase);
+    for (uint32_t i = 0; i < set->via.map.size; i++) {
+      char f[64];
+      const msgpack_object_str *k = &set->via.map.ptr[i].key.via.str;
+      snprintf(f, sizeof f, "%.*s", (int)k->size, k->ptr);
+      size_t nh = cairn__store_rec_heads(r, f, b->idx);
+      if (nh == 0)
+        continue;
+      msgpack_pack_object(&pk, set->via.map.ptr[i].key);
+      msgpack_pack_array(&pk, nh);
+      for (size_t h = 0; h < nh; h++) {
+        msgpack_pack_array(&pk, 2);
+        msgpack_pack_bin(&pk, CAIRN_KEY_BYTES);
+        msgpack_pack_bin_body(&pk, r->w[b->idx[h]].author, CAIRN_KEY_BYTES);
+        msgpack_pack_uint64(&pk, r->w[b->idx[h]].seq);
+      }
+    }
+  }
+  if (p->why != NULL) {
+    pack_cstr(&pk, "why");
+    pack_cstr(&pk, p->why);
+  }
+  pack_cstr(&pk, "scope");
+  msgpack_pack_array(&pk, 2);
+  pack_cstr(&pk, b->campus);
+  pack_cstr(&pk, b->classroom);
+  return 0;
+}
+
+/* Validates, builds and applies one put. Returns 0 (applied, or refused
+ * with p->result set) or a negative code that fails the whole batch. */
+static int write_one(batch *b, cairn_put *p) {
+  cairn_store *s = b->s;
+  p->result = 0;
+  p->message[0] = '\0';
+  p->id_out[0] = '\0';
+  msgpack_zone_clear(&s->check_zone);
+  msgpack_object set;
+  size_t off = 0;
+  if (p->set == NULL ||
+      msgpack_unpack((const char *)p->set, p->set_len, &off, &s->check_zone, &set) !=
+          MSGPACK_UNPACK_SUCCESS ||
+      set.type != MSGPACK_OBJECT_MAP) {
+    refuse(p, CAIRN_EMALFORMED, "set: not one msgpack map");
+    return 0;
+  }
+  const cairn__store_rec *r;
+  const char *id = NULL;
+  if (put_check(b, p, &set, &r, &id) != 0)
+    return 0;
+  int rc = pack_body(b, p, id, &set, r);
+  if (rc != 0)
+    return rc;
+  cairn_entry e;
+  memset(&e, 0, sizeof e);
+  memcpy(e.author, s->pk, CAIRN_KEY_BYTES);
+  e.seq = b->seq + 1;
+  e.hlc = hlc_next(s, b->ac.max_hlc);
+  memcpy(e.prev, b->hash, CAIRN_HASH_BYTES);
+  e.kind = (uint32_t)p->type;
+  e.body = (const uint8_t *)s->body_buf.data;
+  e.body_len = s->body_buf.size;
+  if ((rc = cairn_entry_seal(&e)) != 0) {
+    refuse(p, rc, "set: the entry is %s", cairn_strerror(rc));
+    return rc == CAIRN_ETOOBIG ? 0 : rc;
+  }
+  msgpack_sbuffer_clear(&s->entry_buf);
+  if ((rc = cairn_entry_encode(&e, &s->entry_buf)) != 0)
+    return rc;
+  rc = apply_entry(&b->ac, (const uint8_t *)s->entry_buf.data, s->entry_buf.size, &e);
+  if (rc < 0)
+    return rc;
+  b->seq = e.seq;
+  memcpy(b->hash, e.hash, CAIRN_HASH_BYTES);
+  msgpack_sbuffer_clear(&s->last_body);
+  msgpack_sbuffer_write(&s->last_body, (const char *)e.body, e.body_len);
+  b->last = e;
+  b->have_last = 1;
+  snprintf(p->id_out, sizeof p->id_out, "%s", id);
+  return 0;
+}
+
+int cairn_store_write_batch(cairn_store *s, cairn_put *puts, size_t n) {
+  batch b;
+  memset(&b, 0, sizeof b);
+  b.s = s;
+  b.seq = s->own_seq;
+  memcpy(b.hash, s->own_hash, CAIRN_HASH_BYTES);
+  MDB_txn *txn;
+  int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+  if (rc != 0) {
+    rc = cairn__store_err(s, rc, 0);
+  } else {
+    apply_init(&b.ac, s, txn);
+    for (size_t i = 0; i < n && rc == 0; i++)
+      rc = write_one(&b, &puts[i]);
+    if (rc == 0 && b.have_last) {
+      /* Sign the batch's last entry: its signature covers the chain. */
+      b.last.body = (const uint8_t *)s->last_body.data;
+      cairn_entry_sign(&b.last, s->sk);
+      msgpack_sbuffer_clear(&s->entry_buf);
+      rc = cairn_entry_encode(&b.last, &s->entry_buf);
+      uint8_t key[CAIRN_KEY_BYTES + 8];
+      log_key(key, s->pk, b.last.seq);
+      MDB_val k = {sizeof key, key}, v = {s->entry_buf.size, s->entry_buf.data};
+      if (rc == 0 && (rc = mdb_put(txn, s->log, &k, &v, 0)) != 0)
+        rc = cairn__store_err(s, rc, 0);
+    }
+    if (rc == 0 && b.have_last)
+      rc = apply_commit(&b.ac);
+    else
+      mdb_txn_abort(txn);
+  }
+  cairn__store_rec_free(&b.rec);
+  cairn__store_rec_free(&b.ref);
+  free(b.idx);
+  if (rc != 0)
+    for (size_t i = 0; i < n; i++) {
+      puts[i].result = rc;
+      snprintf(puts[i].message, sizeof puts[i].message, "not written: %s", cairn_strerror(rc));
+    }
+  return rc;
+}
+
+/* ---- received entries ---------------------------------------------------- */
+
+int cairn_store_apply_entries(cairn_store *s, const uint8_t *buf, size_t len, size_t *applied,
+                              char *why, size_t whylen) {
+  *applied = 0;
+  if (why != NULL && whylen > 0)
+    why[0] = '\0';
+  size_t n = 0, off = 0;
+  while (off < len) {
+    if (n == s->ents_cap) {
+      size_t cap = s->ents_cap ? 2 * s->ents_cap : 256;
+      cairn__store_decoded *d = realloc(s->ents, cap * sizeof *d);
+      if (d == NULL)
+        return CAIRN_ENOMEM;
+      s->ents = d;
+      s->ents_cap = cap;
+    }
+    size_t used;
+    int rc = cairn_entry_decode(buf + off, len - off, &s->ents[n].e, &used);
+    if (rc != 0) {
+      if (why != NULL)
+        snprintf(why, whylen, "entry %zu (byte %zu): %s", n + 1, off,
+                 rc == CAIRN_EAGAIN ? "truncated" : cairn_strerror(rc));
+      return rc == CAIRN_EAGAIN ? CAIRN_EMALFORMED : rc;
+    }
+    s->ents[n].off = off;
+    s->ents[n].len = used;
+    off += used;
+    n++;
+  }
+  if (n == 0)
+    return 0;
+  MDB_txn *txn;
+  int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  apply_ctx c;
+  apply_init(&c, s, txn);
+  c.why = why;
+  c.whylen = whylen;
+  size_t count = 0;
+  for (size_t i = 0; i < n && rc == 0;) {
+    size_t j = i + 1;
+    while (j < n && memcmp(s->ents[j].e.author, s->ents[i].e.author, CAIRN_KEY_BYTES) == 0)
+      j++;
+    const cairn_entry *tail = &s->ents[j - 1].e;
+    if ((rc = head_load(&c, tail->author)) != 0)
+      break;
+    if (tail->seq > c.cur.seq) {
+      if (!tail->has_sig) {
+        rc = set_why(&c, tail, CAIRN_EBADSIG, "the run ends with an unsigned entry");
+        break;
+      }
+      /* The tail's signature covers the run through the hash chain; any
+       * other signature in it must verify too, or check() would flag it. */
+      for (size_t k = i; k < j && rc == 0; k++) {
+        const cairn_entry *e = &s->ents[k].e;
+        if (e->seq > c.cur.seq && e->has_sig && cairn_entry_verify_sig(e) != 0)
+          rc = set_why(&c, e, CAIRN_EBADSIG, "signature does not verify");
+      }
+      for (size_t k = i; k < j && rc == 0; k++) {
+        int a = apply_entry(&c, buf + s->ents[k].off, s->ents[k].len, &s->ents[k].e);
+        if (a < 0)
+          rc = a;
+        else
+          count += (size_t)a;
+      }
+    }
+    i = j;
+  }
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return rc;
+  }
+  rc = apply_commit(&c);
+  if (rc == 0)
+    *applied = count;
+  return rc;
+}
+
+/* ---- reading the log ------------------------------------------------------ */
+
+int cairn_store_read_log(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t from,
+                         size_t max, msgpack_sbuffer *out, size_t *count) {
+  *count = 0;
+  MDB_txn *txn;
+  MDB_cursor *cur;
+  int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  if ((rc = mdb_cursor_open(txn, s->log, &cur)) != 0) {
+    mdb_txn_abort(txn);
+    return cairn__store_err(s, rc, 0);
+  }
+  uint8_t key[CAIRN_KEY_BYTES + 8];
+  log_key(key, author, from);
+  MDB_val k = {sizeof key, key}, v;
+  int last_signed = 0;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  while (rc == 0 && k.mv_size == sizeof key && memcmp(k.mv_data, author, CAIRN_KEY_BYTES) == 0 &&
+         (*count < max || (*count > 0 && !last_signed))) {
+    cairn_entry e;
+    size_t used;
+    if (cairn_entry_decode(v.mv_data, v.mv_size, &e, &used) != 0) {
+      rc = CAIRN_ECORRUPT;
+      break;
+    }
+    if (msgpack_sbuffer_write(out, v.mv_data, v.mv_size) != 0) {
+      rc = CAIRN_ENOMEM;
+      break;
+    }
+    last_signed = e.has_sig;
+    (*count)++;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  mdb_txn_abort(txn);
+  if (rc == 0 || rc == MDB_NOTFOUND)
+    return 0;
+  return rc < 0 && rc >= -CAIRN__P_COUNT ? rc : cairn__store_err(s, rc, 0);
+}
+
+/* ---- the self-check ---------------------------------------------------------- */
+
+typedef struct checker {
+  cairn_store *s;
+  MDB_txn *txn;
+  void (*report)(const char *line, void *arg);
+  void *arg;
+  int problems;
+} checker;
+
+static void problem(checker *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(checker *k, const char *fmt, ...) {
+  char line[300];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  k->problems++;
+  if (k->report != NULL)
+    k->report(line, k->arg);
+}
+
+/* One author's chain as the check walks it. */
+typedef struct chain {
+  int active;
+  cairn_entry last;
+  uint64_t covered; /* highest seq covered by a verified signature */
+} chain;
+
+static void chain_finish(checker *k, chain *ch) {
+  if (!ch->active)
+    return;
+  char tag[9];
+  author_tag(ch->last.author, tag);
+  if (ch->covered < ch->last.seq)
+    problem(k, "Author %s: entries %llu to %llu are not covered by a verified signature.", tag,
+            (unsigned long long)ch->covered + 1, (unsigned long long)ch->last.seq);
+  head h;
+  if (head_get(k->txn, k->s->heads, k->s, ch->last.author, &h) != 0 ||
+      h.seq != ch->last.seq || memcmp(h.hash, ch->last.hash, CAIRN_HASH_BYTES) != 0)
+    problem(k, "Author %s: the recorded head is not the last entry of the log (seq %llu).", tag,
+            (unsigned long long)ch->last.seq);
+  ch->active = 0;
+}
+
+/* Walks every author's chain: links from seq 1, signatures verify, every
+ * entry is covered, heads match. Returns the number of authors seen. */
+static size_t check_chains(checker *k, MDB_cursor *cur) {
+  chain ch = {0};
+  size_t authors = 0;
+  MDB_val key, v;
+  int rc;
+  while ((rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) == 0) {
+    cairn_entry e;
+    size_t used;
+    char tag[9];
+    author_tag(key.mv_data, tag);
+    if (key.mv_size != CAIRN_KEY_BYTES + 8 ||
+        cairn_entry_decode(v.mv_data, v.mv_size, &e, &used) != 0 || used != v.mv_size ||
+        memcmp(e.author, key.mv_data, CAIRN_KEY_BYTES) != 0) {
+      problem(k, "Author %s: a stored log entry does not decode.", tag);
+      continue;
+    }
+    if (!ch.active || memcmp(ch.last.author, e.author, CAIRN_KEY_BYTES) != 0) {
+      chain_finish(k, &ch);
+      authors++;
+      ch.active = 1;
+      ch.covered = 0;
+      if (cairn_entry_follows(&e, NULL) != 0)
+        problem(k, "Author %s: the log does not start at seq 1 with an empty prev.", tag);
+    } else if (cairn_entry_follows(&e, &ch.last) != 0) {
+      problem(k, "Author %s: entry %llu does not follow entry %llu.", tag,
+              (unsigned long long)e.seq, (unsigned long long)ch.last.seq);
+    }
+    if (e.has_sig) {
+      if (cairn_entry_verify_sig(&e) == 0)
+        ch.covered = e.seq;
+      else
+        problem(k, "Author %s: the signature on entry %llu does not verify.", tag,
+                (unsigned long long)e.seq);
+    }
+    ch.last = e;
+  }
+  chain_finish(k, &ch);
+  if (rc != MDB_NOTFOUND)
+    problem(k, "The log could not be read to the end (%s).", mdb_strerror(rc));
+  return authors;
+}
+
+/* Compares two databases key by key; name says what they hold. */
+static void compare_dbs(checker *k, MDB_dbi a, MDB_dbi b, const char *name) {
+  MDB_cursor *ca, *cb;
+  if (mdb_cursor_open(k->txn, a, &ca) != 0 || mdb_cursor_open(k->txn, b, &cb) != 0) {
+    problem(k, "The %s could not be read.", name);
+    return;
+  }
+  MDB_val ka, va, kb, vb;
+  int ra = mdb_cursor_get(ca, &ka, &va, MDB_FIRST), rb = mdb_cursor_get(cb, &kb, &vb, MDB_FIRST);
+  int shown = 0;
+  while ((ra == 0 || rb == 0) && shown < 10) {
+    int c = ra != 0 ? 1 : rb != 0 ? -1 : 0;
+    if (c == 0) {
+      size_t m = ka.mv_size < kb.mv_size ? ka.mv_size : kb.mv_size;
+      c = memcmp(ka.mv_data, kb.mv_data, m);
+      if (c == 0 && ka.mv_size != kb.mv_size)
+        c = ka.mv_size < kb.mv_size ? -1 : 1;
+    }
+    const MDB_val *kk = c <= 0 ? &ka : &kb;
+    const uint8_t *kd = kk->mv_data;
+    const char *tname = cairn_record_type_name(kd[0]);
+    int idlen = (int)strnlen((const char *)kd + 1, kk->mv_size - 1);
+    if (c != 0 || va.mv_size != vb.mv_size || memcmp(va.mv_data, vb.mv_data, va.mv_size) != 0) {
+      problem(k, "The %s of %s %.*s %s a rebuild from the log.", name,
+              tname != NULL ? tname : "record", idlen, (const char *)kd + 1,
+              c < 0 ? "is missing from" : c > 0 ? "is not produced by" : "differs from");
+      shown++;
+    }
+    if (c <= 0)
+      ra = mdb_cursor_get(ca, &ka, &va, MDB_NEXT);
+    if (c >= 0)
+      rb = mdb_cursor_get(cb, &kb, &vb, MDB_NEXT);
+  }
+  mdb_cursor_close(ca);
+  mdb_cursor_close(cb);
+}
+
+/* Rebuilds records and children from the log into scratch databases of
+ * this (to be aborted) transaction and compares them with the stored ones. */
+static int check_rebuild(checker *k, MDB_cursor *cur) {
+  static const char *const names[] = {"check.heads", "check.records", "check.children"};
+  MDB_dbi dbi[3];
+  for (int i = 0; i < 3; i++) {
+    int rc = mdb_dbi_open(k->txn, names[i], MDB_CREATE, &dbi[i]);
+    if (rc == 0)
+      rc = mdb_drop(k->txn, dbi[i], 0);
+    if (rc != 0)
+      return cairn__store_err(k->s, rc, 0);
+  }
+  apply_ctx c;
+  char why[200] = "";
+  apply_init(&c, k->s, k->txn);
+  c.heads = dbi[0];
+  c.records = dbi[1];
+  c.children = dbi[2];
+  c.write_log = 0;
+  c.why = why;
+  c.whylen = sizeof why;
+  MDB_val key, v;
+  int rc;
+  while ((rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) == 0) {
+    cairn_entry e;
+    size_t used;
+    if (cairn_entry_decode(v.mv_data, v.mv_size, &e, &used) != 0)
+      continue; /* reported by check_chains */
+    int a = apply_entry(&c, v.mv_data, v.mv_size, &e);
+    if (a < 0 && a != CAIRN_EGAP && a != CAIRN_EBADCHAIN) {
+      problem(k, "The log cannot be replayed: %s (%s).", why[0] ? why : "error",
+              cairn_strerror(a));
+      return 0;
+    }
+  }
+  if (rc != MDB_NOTFOUND)
+    return cairn__store_err(k->s, rc, 0);
+  if ((rc = head_flush(&c)) != 0)
+    return rc;
+  compare_dbs(k, k->s->records, dbi[1], "state");
+  compare_dbs(k, k->s->children, dbi[2], "child index entry");
+  return 0;
+}
+
+int cairn_store_check(cairn_store *s, void (*report)(const char *line, void *arg), void *arg) {
+  checker k = {.s = s, .report = report, .arg = arg};
+  int rc = mdb_txn_begin(s->env, NULL, 0, &k.txn);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  MDB_cursor *cur;
+  if ((rc = mdb_cursor_open(k.txn, s->log, &cur)) != 0) {
+    mdb_txn_abort(k.txn);
+    return cairn__store_err(s, rc, 0);
+  }
+  size_t authors = check_chains(&k, cur);
+  MDB_stat st;
+  if (mdb_stat(k.txn, s->heads, &st) == 0 && st.ms_entries != authors)
+    problem(&k, "The heads table names %zu authors but the log holds %zu.",
+            (size_t)st.ms_entries, authors);
+  mdb_cursor_close(cur);
+  if ((rc = mdb_cursor_open(k.txn, s->log, &cur)) == 0) {
+    rc = check_rebuild(&k, cur);
+    mdb_cursor_close(cur);
+  } else {
+    rc = cairn__store_err(s, rc, 0);
+  }
+  mdb_txn_abort(k.txn); /* the rebuild is scratch: nothing changes */
+  if (rc != 0)
+    return rc;
+  return k.problems > 0 ? CAIRN_ECORRUPT : 0;
+}

@@ -1,0 +1,127 @@
+/*
+ * store_int.h: what store.c (the log and the write paths) and store_view.c
+ * (record state, merge and the read views) share. Internal to store/.
+ */
+#ifndef CAIRN_STORE_INT_H
+#define CAIRN_STORE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+#include <msgpack.h>
+
+#include "entry.h"
+#include "progress.h"
+#include "record.h"
+
+#define CAIRN__STORE_ID_MAX 64 /* ids are 1..64 bytes of [A-Za-z0-9._-] */
+#define CAIRN__STORE_KEY_MAX (1 + CAIRN__STORE_ID_MAX)
+
+/* One write of a record: [hlc, author, seq, set, base|nil, why|nil]. All
+ * pointers borrow from the zone the record was decoded into. */
+typedef struct cairn__store_write {
+  uint64_t hlc;
+  const uint8_t *author;
+  uint64_t seq;
+  const msgpack_object *set;  /* map */
+  const msgpack_object *base; /* map, or NULL */
+  const msgpack_object *why;  /* str, or NULL */
+  const msgpack_object *obj;  /* the whole write */
+} cairn__store_write;
+
+/* A record's state: its writes sorted by (hlc, author, seq). */
+typedef struct cairn__store_rec {
+  cairn__store_write *w; /* owned: free with cairn__store_rec_free */
+  size_t n, cap;
+} cairn__store_rec;
+
+/* One entry of a received buffer: decoded, and where its bytes are. */
+typedef struct cairn__store_decoded {
+  cairn_entry e;
+  size_t off, len;
+} cairn__store_decoded;
+
+struct cairn_store {
+  MDB_env *env;
+  MDB_dbi log, heads, records, children, meta;
+  char *dir; /* the data directory (for statvfs on a failed commit) */
+  const uint8_t *sk;
+  uint8_t pk[CAIRN_KEY_BYTES];
+  uint64_t own_seq;
+  uint8_t own_hash[CAIRN_HASH_BYTES];
+  uint64_t last_hlc; /* highest HLC written or applied */
+  int64_t clock_offset_ms;
+  /* Writer-thread scratch, reused across batches. */
+  msgpack_zone apply_zone, check_zone;
+  msgpack_sbuffer body_buf, entry_buf, rec_buf, last_body;
+  cairn__store_rec apply_rec;
+  struct cairn__store_decoded *ents; /* entries of one apply_entries buffer */
+  size_t ents_cap;
+};
+
+/* Writes the records key type || id into key (CAIRN__STORE_KEY_MAX bytes)
+ * and returns its length. */
+size_t cairn__store_rec_key(uint8_t *key, int type, const char *id, size_t idlen);
+
+/* Decodes a stored state array (borrowed bytes) into r, allocating objects
+ * in z. Returns 0, CAIRN_ECORRUPT, CAIRN_ENOMEM. r keeps its buffer. */
+int cairn__store_rec_parse(const void *data, size_t len, msgpack_zone *z, cairn__store_rec *r);
+
+/* Loads record (type, id) from dbi records in txn into r (objects in z).
+ * Returns 0, CAIRN_ENOTFOUND, CAIRN_ECORRUPT, CAIRN_ENOMEM, CAIRN_EIO. */
+int cairn__store_rec_load(MDB_txn *txn, MDB_dbi records, int type, const char *id,
+                          size_t idlen, msgpack_zone *z, cairn__store_rec *r);
+
+/* Frees r's buffer (not the zone). NULL-safe fields. */
+void cairn__store_rec_free(cairn__store_rec *r);
+
+/* Returns the current value of field (the version with the greatest
+ * (hlc, author)), or NULL when no write sets it; *wi (may be NULL) gets the
+ * index of that write. Borrowed from r's zone. */
+const msgpack_object *cairn__store_rec_value(const cairn__store_rec *r, const char *field,
+                                             size_t *wi);
+
+/* Writes into idx (room for r->n) the indexes of the field's heads: the
+ * writes setting field that no other write names in its base for field.
+ * Returns their count. */
+size_t cairn__store_rec_heads(const cairn__store_rec *r, const char *field, size_t *idx);
+
+/* Returns 1 when field is in conflict: more than one head, with values that
+ * differ. */
+int cairn__store_rec_conflicted(const cairn__store_rec *r, const char *field, size_t *idx);
+
+/* Helpers over msgpack objects: 1 when o is of that kind (and sets the out
+ * values), else 0. */
+int cairn__store_obj_str(const msgpack_object *o, const char **s, size_t *len);
+int cairn__store_obj_num(const msgpack_object *o, double *v);
+int cairn__store_obj_true(const msgpack_object *o);
+
+/* Returns 1 when str field of r is set and equals the NUL-terminated s. */
+int cairn__store_rec_str_is(const cairn__store_rec *r, const char *field, const char *s);
+
+/* Fills *p from the milestone record m (defaults for what is unset).
+ * Returns 0, or CAIRN_ECORRUPT when a required field is missing or bad. */
+int cairn__store_milestone_params(const cairn__store_rec *m, cairn_milestone_params *p);
+
+/* Loads the active evidence points of milestone id (not retracted, current
+ * values, sorted by observed day then (hlc, author)) into *pts (caller
+ * frees; NULL when none), their count in *n, and the latest review day in
+ * *last_review (-1 when none). Returns 0, CAIRN_ENOMEM, CAIRN_ECORRUPT,
+ * CAIRN_EIO. */
+int cairn__store_milestone_points(cairn_store *s, MDB_txn *txn, const char *id, size_t idlen,
+                                  cairn_point **pts, size_t *n, int32_t *last_review);
+
+/* Writes the one-line derived-status summary of milestone (m, id) into out
+ * ("level developing, light yellow, last 2.5 on 2026-03-02, trend
+ * +0.30/week, 5 points") as of day today. Returns 0 or a negative code. */
+int cairn__store_milestone_summary(cairn_store *s, MDB_txn *txn, const cairn__store_rec *m,
+                                   const char *id, size_t idlen, int32_t today, char *out,
+                                   size_t outlen);
+
+/* Translates an LMDB (or errno) return code into a CAIRN_E* code.
+ * committing: rc came from mdb_txn_commit, where a short write on a full
+ * disk is reported as EIO. */
+int cairn__store_err(const cairn_store *s, int rc, int committing);
+
+#endif

@@ -1,0 +1,769 @@
+/* test_store.c: the LMDB store: writes, refusals, amendments, merge across
+ * devices, received entries (signatures, chains, gaps), map growth, check. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+#include <sodium.h>
+
+#include "error.h"
+#include "record.h"
+#include "store.h"
+#include "text.h"
+
+/* ---- fixtures ------------------------------------------------------------- */
+
+typedef struct device {
+  char dir[64];
+  uint8_t pk[CAIRN_KEY_BYTES];
+  uint8_t sk[CAIRN_SECRET_BYTES];
+  cairn_store *s;
+} device;
+
+static void device_open(device *d, const cairn_store_opts *opts) {
+  assert_int_equal(cairn_store_open(&d->s, d->dir, d->sk, opts), 0);
+}
+
+static void device_new(device *d, const cairn_store_opts *opts) {
+  snprintf(d->dir, sizeof d->dir, "/tmp/cairn-test-store-XXXXXX");
+  assert_non_null(mkdtemp(d->dir));
+  crypto_sign_keypair(d->pk, d->sk);
+  device_open(d, opts);
+}
+
+static void device_free(device *d) {
+  char path[128];
+  cairn_store_close(d->s);
+  d->s = NULL;
+  snprintf(path, sizeof path, "%s/store/data.mdb", d->dir);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/store/lock.mdb", d->dir);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/store", d->dir);
+  rmdir(path);
+  assert_int_equal(rmdir(d->dir), 0);
+}
+
+/* A set map under construction. */
+typedef struct setb {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+} setb;
+
+static void set_begin(setb *b, uint32_t n) {
+  msgpack_sbuffer_init(&b->sb);
+  msgpack_packer_init(&b->pk, &b->sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&b->pk, n);
+}
+
+static void pack_s(msgpack_packer *pk, const char *s) {
+  msgpack_pack_str(pk, strlen(s));
+  msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+static void set_str(setb *b, const char *k, const char *v) {
+  pack_s(&b->pk, k);
+  pack_s(&b->pk, v);
+}
+
+static void set_num(setb *b, const char *k, double v) {
+  pack_s(&b->pk, k);
+  msgpack_pack_double(&b->pk, v);
+}
+
+static void set_true(setb *b, const char *k) {
+  pack_s(&b->pk, k);
+  msgpack_pack_true(&b->pk);
+}
+
+/* Writes one put; returns its result. id_out (may be NULL) gets the id,
+ * message (may be NULL) the refusal. */
+static int put1(cairn_store *s, int type, const char *id, int edit, setb *b, const char *why,
+                char *id_out, char *message) {
+  cairn_put p = {.type = type, .id = id, .set = (const uint8_t *)b->sb.data,
+                 .set_len = b->sb.size, .why = why, .edit = edit};
+  assert_int_equal(cairn_store_write_batch(s, &p, 1), 0);
+  if (id_out != NULL)
+    strcpy(id_out, p.id_out);
+  if (message != NULL)
+    strcpy(message, p.message);
+  msgpack_sbuffer_destroy(&b->sb);
+  return p.result;
+}
+
+static void add_student(cairn_store *s, const char *id) {
+  setb b;
+  set_begin(&b, 4);
+  set_str(&b, "name", "Ava");
+  set_str(&b, "grade", "8");
+  set_str(&b, "campus", "North");
+  set_str(&b, "classroom", "8B");
+  assert_int_equal(put1(s, CAIRN_REC_STUDENT, id, 0, &b, NULL, NULL, NULL), 0);
+}
+
+/* The seed's 8th-grade ELA milestone: 0-4 rubric, 1.5 -> 3, 4 of 5, 6 weeks. */
+static void add_milestone(cairn_store *s, const char *student, char *id) {
+  setb b;
+  set_begin(&b, 11);
+  set_str(&b, "student", student);
+  set_str(&b, "type", "academic");
+  set_str(&b, "statement",
+          "I will include a clear claim and at least 2 pieces of evidence in a 3-paragraph response.");
+  set_str(&b, "scale", "0-4");
+  set_num(&b, "baseline", 1.5);
+  set_num(&b, "target", 3);
+  set_str(&b, "rule", "4 of 5");
+  set_str(&b, "start", "2026-03-02");
+  set_str(&b, "end", "2026-04-13");
+  set_str(&b, "cadence", "weekly");
+  pack_s(&b.pk, "if_then");
+  msgpack_pack_array(&b.pk, 1);
+  pack_s(&b.pk, "If a student scores below the target on the next check-in, then add a "
+                "20-minute small-group session twice weekly.");
+  assert_int_equal(put1(s, CAIRN_REC_MILESTONE, NULL, 0, &b, NULL, id, NULL), 0);
+}
+
+static int add_evidence(cairn_store *s, const char *milestone, const char *observed, double v,
+                        char *id, char *message) {
+  setb b;
+  set_begin(&b, 3);
+  set_str(&b, "milestone", milestone);
+  set_str(&b, "observed", observed);
+  set_num(&b, "value", v);
+  return put1(s, CAIRN_REC_EVIDENCE, NULL, 0, &b, NULL, id, message);
+}
+
+static void edit_statement(cairn_store *s, const char *milestone, const char *text) {
+  setb b;
+  set_begin(&b, 1);
+  set_str(&b, "statement", text);
+  assert_int_equal(put1(s, CAIRN_REC_MILESTONE, milestone, 1, &b, NULL, NULL, NULL), 0);
+}
+
+/* A decoded reply. */
+typedef struct reply {
+  msgpack_sbuffer sb;
+  msgpack_unpacked u;
+} reply;
+
+static const msgpack_object *reply_decode(reply *r) {
+  msgpack_unpacked_init(&r->u);
+  size_t off = 0;
+  assert_int_equal(msgpack_unpack_next(&r->u, r->sb.data, r->sb.size, &off),
+                   MSGPACK_UNPACK_SUCCESS);
+  return &r->u.data;
+}
+
+static const msgpack_object *status_of(cairn_store *s, const char *student, reply *r) {
+  msgpack_sbuffer_init(&r->sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &r->sb, msgpack_sbuffer_write);
+  int32_t today;
+  assert_int_equal(cairn_text_date_parse("2026-04-01", 10, &today), 0);
+  assert_int_equal(cairn_store_status(s, student, today, &pk), 0);
+  return reply_decode(r);
+}
+
+static void reply_free(reply *r) {
+  msgpack_unpacked_destroy(&r->u);
+  msgpack_sbuffer_destroy(&r->sb);
+}
+
+static void assert_str(const msgpack_object *o, const char *want) {
+  assert_non_null(o);
+  assert_int_equal(o->type, MSGPACK_OBJECT_STR);
+  assert_int_equal(o->via.str.size, strlen(want));
+  assert_memory_equal(o->via.str.ptr, want, strlen(want));
+}
+
+static double num_of(const msgpack_object *o) {
+  assert_non_null(o);
+  assert_true(o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
+  return o->type == MSGPACK_OBJECT_FLOAT64 ? o->via.f64 : (double)o->via.u64;
+}
+
+/* The whole log of author held by s. */
+static void log_of(cairn_store *s, const uint8_t *author, uint64_t from, msgpack_sbuffer *out) {
+  size_t count;
+  msgpack_sbuffer_init(out);
+  assert_int_equal(cairn_store_read_log(s, author, from, SIZE_MAX, out, &count), 0);
+}
+
+static size_t apply(cairn_store *s, const msgpack_sbuffer *b) {
+  size_t applied = 99;
+  char why[200];
+  assert_int_equal(cairn_store_apply_entries(s, (const uint8_t *)b->data, b->size, &applied, why,
+                                             sizeof why),
+                   0);
+  return applied;
+}
+
+static void export_of(cairn_store *s, msgpack_sbuffer *out) {
+  msgpack_sbuffer_init(out);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  assert_int_equal(cairn_store_export(s, &pk), 0);
+}
+
+static void count_line(const char *line, void *arg) {
+  print_message("check: %s\n", line);
+  (*(int *)arg)++;
+}
+
+static void assert_check_clean(cairn_store *s) {
+  int lines = 0;
+  assert_int_equal(cairn_store_check(s, count_line, &lines), 0);
+  assert_int_equal(lines, 0);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void test_status_of_seed_example(void **state) {
+  (void)state;
+  device d;
+  char ms[72], ev[72];
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  add_milestone(d.s, "ava-8", ms);
+  assert_int_equal(cairn_store_own_seq(d.s), 2);
+  reply r;
+  const msgpack_object *st = status_of(d.s, "ava-8", &r);
+  assert_int_equal(st->via.array.size, 1);
+  assert_str(cairn_record_map_get(&st->via.array.ptr[0], "level"), "not started");
+  assert_str(cairn_record_map_get(&st->via.array.ptr[0], "light"), "none");
+  assert_int_equal(cairn_record_map_get(&st->via.array.ptr[0], "baseline")->via.f64 == 1.5, 1);
+  reply_free(&r);
+
+  assert_int_equal(add_evidence(d.s, ms, "2026-03-06", 2, ev, NULL), 0);
+  assert_int_equal(add_evidence(d.s, ms, "2026-03-13", 2.5, ev, NULL), 0);
+  st = status_of(d.s, "ava-8", &r);
+  const msgpack_object *m = &st->via.array.ptr[0];
+  assert_str(cairn_record_map_get(m, "level"), "developing");
+  assert_str(cairn_record_map_get(m, "student_name"), "Ava");
+  assert_int_equal(cairn_record_map_get(m, "points")->via.u64, 2);
+  assert_true(num_of(cairn_record_map_get(m, "last_value")) == 2.5);
+  assert_str(cairn_record_map_get(m, "last_observed"), "2026-03-13");
+  /* Below the target on the last check-in: the planned support fires. */
+  assert_int_equal(cairn_record_map_get(m, "triggered")->via.array.size, 1);
+  reply_free(&r);
+
+  for (int i = 0; i < 4; i++) {
+    char day[11];
+    snprintf(day, sizeof day, "2026-03-%02d", 20 + i);
+    assert_int_equal(add_evidence(d.s, ms, day, 3, ev, NULL), 0);
+  }
+  st = status_of(d.s, NULL, &r);
+  m = &st->via.array.ptr[0];
+  assert_str(cairn_record_map_get(m, "level"), "meeting");
+  assert_str(cairn_record_map_get(m, "light"), "green");
+  assert_int_equal(cairn_record_map_get(m, "conflicts")->via.u64, 0);
+  reply_free(&r);
+
+  /* A review without `showed` gets the derived status. */
+  setb b;
+  set_begin(&b, 4);
+  set_str(&b, "milestone", ms);
+  set_str(&b, "date", "2026-03-27");
+  set_str(&b, "kind", "weekly");
+  set_str(&b, "decision", "continue");
+  char rid[72];
+  assert_int_equal(put1(d.s, CAIRN_REC_REVIEW, NULL, 0, &b, NULL, rid, NULL), 0);
+  msgpack_sbuffer_init(&r.sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &r.sb, msgpack_sbuffer_write);
+  assert_int_equal(cairn_store_show(d.s, rid, &pk), 0);
+  const msgpack_object *rec = reply_decode(&r);
+  const msgpack_object *showed =
+      cairn_record_map_get(cairn_record_map_get(rec, "fields"), "showed");
+  assert_non_null(showed);
+  char text[256];
+  snprintf(text, sizeof text, "%.*s", (int)showed->via.str.size, showed->via.str.ptr);
+  print_message("showed: %s\n", text);
+  assert_non_null(strstr(text, "level meeting, light green"));
+  reply_free(&r);
+
+  reply sr;
+  msgpack_sbuffer_init(&sr.sb);
+  msgpack_packer_init(&pk, &sr.sb, msgpack_sbuffer_write);
+  assert_int_equal(cairn_store_status(d.s, "nobody", 0, &pk), CAIRN_ENOTFOUND);
+  msgpack_sbuffer_destroy(&sr.sb);
+  assert_check_clean(d.s);
+  device_free(&d);
+}
+
+static void test_refusals_name_the_field(void **state) {
+  (void)state;
+  device d;
+  char ms[72], ev[72], msg[256];
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  add_milestone(d.s, "ava-8", ms);
+  uint64_t seq = cairn_store_own_seq(d.s);
+
+  setb b;
+  set_begin(&b, 1);
+  set_str(&b, "name", "Other");
+  assert_int_equal(put1(d.s, CAIRN_REC_STUDENT, "ava-8", 0, &b, NULL, NULL, msg), CAIRN_EEXISTS);
+  assert_non_null(strstr(msg, "student ava-8 already exists"));
+
+  set_begin(&b, 8);
+  set_str(&b, "student", "nobody");
+  set_str(&b, "type", "academic");
+  set_str(&b, "statement", "x");
+  set_str(&b, "scale", "0-4");
+  set_num(&b, "baseline", 1);
+  set_num(&b, "target", 3);
+  set_str(&b, "start", "2026-03-02");
+  set_str(&b, "end", "2026-04-13");
+  assert_int_equal(put1(d.s, CAIRN_REC_MILESTONE, NULL, 0, &b, NULL, NULL, msg), CAIRN_ENOTFOUND);
+  assert_non_null(strstr(msg, "student"));
+
+  assert_int_equal(add_evidence(d.s, "3fa2c1d9-7", "2026-03-06", 2, ev, msg), CAIRN_ENOTFOUND);
+  assert_string_equal(msg, "milestone 3fa2c1d9-7: no such milestone");
+  assert_int_equal(add_evidence(d.s, ms, "2026-03-06", 5, ev, msg), CAIRN_ERANGE);
+  assert_non_null(strstr(msg, "value"));
+  assert_int_not_equal(add_evidence(d.s, ms, "2026-03-06", NAN, ev, msg), 0);
+  assert_non_null(strstr(msg, "value"));
+  assert_int_equal(add_evidence(d.s, ms, "2026-02-30", 2, ev, msg), CAIRN_EDATE);
+  assert_non_null(strstr(msg, "observed"));
+
+  set_begin(&b, 1);
+  set_str(&b, "statement", "new words");
+  assert_int_equal(put1(d.s, CAIRN_REC_MILESTONE, "3fa2c1d9-7", 1, &b, NULL, NULL, msg),
+                   CAIRN_ENOTFOUND);
+  assert_string_equal(msg, "milestone 3fa2c1d9-7: no such milestone");
+
+  set_begin(&b, 1);
+  set_str(&b, "if_then", "sometimes, maybe");
+  assert_int_not_equal(put1(d.s, CAIRN_REC_MILESTONE, ms, 1, &b, NULL, NULL, msg), 0);
+  assert_non_null(strstr(msg, "if_then"));
+
+  assert_int_equal(add_evidence(d.s, ms, "2026-03-06", 2, ev, NULL), 0);
+  seq = cairn_store_own_seq(d.s);
+  set_begin(&b, 1);
+  set_num(&b, "value", 3);
+  assert_int_equal(put1(d.s, CAIRN_REC_EVIDENCE, ev, 1, &b, NULL, NULL, msg), CAIRN_EINVAL);
+  assert_string_equal(msg, "reason: required to amend evidence");
+  set_begin(&b, 1);
+  set_str(&b, "note", "rewritten");
+  assert_int_equal(put1(d.s, CAIRN_REC_EVIDENCE, ev, 1, &b, "x", NULL, msg), CAIRN_EINVAL);
+  assert_non_null(strstr(msg, "note"));
+  assert_int_equal(cairn_store_own_seq(d.s), seq);
+  assert_check_clean(d.s);
+  device_free(&d);
+}
+
+static void test_batch_commits_the_good_puts(void **state) {
+  (void)state;
+  device d;
+  char ms[72];
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  add_milestone(d.s, "ava-8", ms);
+  setb b[3];
+  double values[3] = {2, 9, 3};
+  cairn_put p[3];
+  for (int i = 0; i < 3; i++) {
+    set_begin(&b[i], 3);
+    set_str(&b[i], "milestone", ms);
+    set_str(&b[i], "observed", "2026-03-06");
+    set_num(&b[i], "value", values[i]);
+    p[i] = (cairn_put){.type = CAIRN_REC_EVIDENCE, .set = (const uint8_t *)b[i].sb.data,
+                       .set_len = b[i].sb.size};
+  }
+  assert_int_equal(cairn_store_write_batch(d.s, p, 3), 0);
+  assert_int_equal(p[0].result, 0);
+  assert_int_equal(p[1].result, CAIRN_ERANGE);
+  assert_non_null(strstr(p[1].message, "value"));
+  assert_int_equal(p[2].result, 0);
+  assert_string_not_equal(p[0].id_out, p[2].id_out);
+  assert_int_equal(cairn_store_own_seq(d.s), 4);
+  for (int i = 0; i < 3; i++)
+    msgpack_sbuffer_destroy(&b[i].sb);
+  reply r;
+  const msgpack_object *st = status_of(d.s, "ava-8", &r);
+  assert_int_equal(cairn_record_map_get(&st->via.array.ptr[0], "points")->via.u64, 2);
+  reply_free(&r);
+  assert_check_clean(d.s);
+  device_free(&d);
+}
+
+static void test_amend_and_retract_keep_history(void **state) {
+  (void)state;
+  device d;
+  char ms[72], e1[72], e2[72];
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  add_milestone(d.s, "ava-8", ms);
+  assert_int_equal(add_evidence(d.s, ms, "2026-03-06", 2, e1, NULL), 0);
+  assert_int_equal(add_evidence(d.s, ms, "2026-03-13", 1, e2, NULL), 0);
+  setb b;
+  set_begin(&b, 1);
+  set_num(&b, "value", 4);
+  assert_int_equal(put1(d.s, CAIRN_REC_EVIDENCE, e1, 1, &b, "typed 2 for 4", NULL, NULL), 0);
+  set_begin(&b, 1);
+  set_true(&b, "retracted");
+  assert_int_equal(put1(d.s, CAIRN_REC_EVIDENCE, e2, 1, &b, "wrong student", NULL, NULL), 0);
+
+  reply r;
+  const msgpack_object *st = status_of(d.s, "ava-8", &r);
+  const msgpack_object *m = &st->via.array.ptr[0];
+  assert_int_equal(cairn_record_map_get(m, "points")->via.u64, 1);
+  assert_true(num_of(cairn_record_map_get(m, "last_value")) == 4);
+  reply_free(&r);
+
+  msgpack_sbuffer_init(&r.sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &r.sb, msgpack_sbuffer_write);
+  assert_int_equal(cairn_store_show(d.s, e1, &pk), 0);
+  const msgpack_object *rec = reply_decode(&r);
+  const msgpack_object *hist = cairn_record_map_get(rec, "history");
+  assert_int_equal(hist->via.array.size, 2);
+  const msgpack_object *first = cairn_record_map_get(&hist->via.array.ptr[0], "set");
+  assert_true(num_of(cairn_record_map_get(first, "value")) == 2);
+  assert_str(cairn_record_map_get(&hist->via.array.ptr[1], "why"), "typed 2 for 4");
+  assert_non_null(cairn_record_map_get(&hist->via.array.ptr[1], "base"));
+  assert_true(num_of(cairn_record_map_get(cairn_record_map_get(rec, "fields"), "value")) == 4);
+  reply_free(&r);
+
+  msgpack_sbuffer_init(&r.sb);
+  assert_int_equal(cairn_store_show(d.s, "nope", &pk), CAIRN_ENOTFOUND);
+  msgpack_sbuffer_destroy(&r.sb);
+  assert_check_clean(d.s);
+  device_free(&d);
+}
+
+static void test_reopen_keeps_everything(void **state) {
+  (void)state;
+  device d;
+  char ms[72], ev[72];
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  add_milestone(d.s, "ava-8", ms);
+  assert_int_equal(add_evidence(d.s, ms, "2026-03-06", 2, ev, NULL), 0);
+  msgpack_sbuffer before, after;
+  export_of(d.s, &before);
+  cairn_store_close(d.s);
+  device_open(&d, NULL);
+  assert_int_equal(cairn_store_own_seq(d.s), 3);
+  assert_memory_equal(cairn_store_device(d.s), d.pk, CAIRN_KEY_BYTES);
+  export_of(d.s, &after);
+  assert_int_equal(before.size, after.size);
+  assert_memory_equal(before.data, after.data, before.size);
+  /* The chain continues after the reopen. */
+  assert_int_equal(add_evidence(d.s, ms, "2026-03-13", 3, ev, NULL), 0);
+  assert_int_equal(cairn_store_own_seq(d.s), 4);
+  assert_check_clean(d.s);
+  msgpack_sbuffer_destroy(&before);
+  msgpack_sbuffer_destroy(&after);
+  /* Another device's key does not open this store. */
+  cairn_store_close(d.s);
+  uint8_t pk2[CAIRN_KEY_BYTES], sk2[CAIRN_SECRET_BYTES];
+  crypto_sign_keypair(pk2, sk2);
+  cairn_store *other;
+  assert_int_equal(cairn_store_open(&other, d.dir, sk2, NULL), CAIRN_ECORRUPT);
+  device_open(&d, NULL);
+  device_free(&d);
+}
+
+/* The conflicts reply of s. */
+static const msgpack_object *conflicts_of(cairn_store *s, reply *r) {
+  msgpack_sbuffer_init(&r->sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &r->sb, msgpack_sbuffer_write);
+  assert_int_equal(cairn_store_conflicts(s, &pk), 0);
+  return reply_decode(r);
+}
+
+static void test_merge_is_order_independent(void **state) {
+  (void)state;
+  device a, b, c, d;
+  char ms[72];
+  device_new(&a, NULL);
+  /* B's clock runs five hours fast: it still orders by HLC consistently. */
+  cairn_store_opts skew = {.clock_offset_ms = 5 * 3600 * 1000};
+  device_new(&b, &skew);
+  device_new(&c, NULL);
+  device_new(&d, NULL);
+  add_student(a.s, "ava-8");
+  add_milestone(a.s, "ava-8", ms);
+  msgpack_sbuffer la, lb;
+  log_of(a.s, a.pk, 1, &la);
+  assert_int_equal(apply(b.s, &la), 2);
+  assert_int_equal(apply(b.s, &la), 0); /* idempotent */
+  msgpack_sbuffer_destroy(&la);
+
+  edit_statement(a.s, ms, "A's words");
+  edit_statement(b.s, ms, "B's words");
+  log_of(a.s, a.pk, 1, &la);
+  log_of(b.s, b.pk, 1, &lb);
+  /* C: A's entries then B's; D: B's (an edit of a milestone D has not
+   * seen yet) then A's. */
+  assert_int_equal(apply(c.s, &la), 3);
+  assert_int_equal(apply(c.s, &lb), 1);
+  assert_int_equal(apply(d.s, &lb), 1);
+  assert_int_equal(apply(d.s, &la), 3);
+  assert_int_equal(apply(d.s, &la), 0);
+  assert_int_equal(apply(d.s, &lb), 0);
+  msgpack_sbuffer ec, ed;
+  export_of(c.s, &ec);
+  export_of(d.s, &ed);
+  assert_int_equal(ec.size, ed.size);
+  assert_memory_equal(ec.data, ed.data, ec.size);
+  msgpack_sbuffer_destroy(&ec);
+  msgpack_sbuffer_destroy(&ed);
+
+  /* B's HLC is five hours ahead: B wins, and A's value is the loser. */
+  reply r;
+  const msgpack_object *cf = conflicts_of(c.s, &r);
+  assert_int_equal(cf->via.array.size, 1);
+  assert_str(cairn_record_map_get(&cf->via.array.ptr[0], "field"), "statement");
+  assert_str(cairn_record_map_get(&cf->via.array.ptr[0], "value"), "B's words");
+  const msgpack_object *losers = cairn_record_map_get(&cf->via.array.ptr[0], "losers");
+  assert_int_equal(losers->via.array.size, 1);
+  assert_str(cairn_record_map_get(&losers->via.array.ptr[0], "value"), "A's words");
+  reply_free(&r);
+  const msgpack_object *st = status_of(d.s, "ava-8", &r);
+  assert_str(cairn_record_map_get(&st->via.array.ptr[0], "statement"), "B's words");
+  assert_int_equal(cairn_record_map_get(&st->via.array.ptr[0], "conflicts")->via.u64, 1);
+  reply_free(&r);
+
+  /* A receives B's edit; A's clock is behind, yet its next edit orders
+   * after everything it has seen, names both heads, and clears the
+   * conflict everywhere. */
+  assert_int_equal(apply(a.s, &lb), 1);
+  edit_statement(a.s, ms, "agreed words");
+  msgpack_sbuffer_destroy(&la);
+  log_of(a.s, a.pk, 4, &la);
+  assert_int_equal(apply(c.s, &la), 1);
+  assert_int_equal(apply(d.s, &la), 1);
+  cf = conflicts_of(d.s, &r);
+  assert_int_equal(cf->via.array.size, 0);
+  reply_free(&r);
+  st = status_of(c.s, "ava-8", &r);
+  assert_str(cairn_record_map_get(&st->via.array.ptr[0], "statement"), "agreed words");
+  reply_free(&r);
+  export_of(c.s, &ec);
+  export_of(d.s, &ed);
+  assert_int_equal(ec.size, ed.size);
+  assert_memory_equal(ec.data, ed.data, ec.size);
+  msgpack_sbuffer_destroy(&ec);
+  msgpack_sbuffer_destroy(&ed);
+  assert_check_clean(c.s);
+  assert_check_clean(d.s);
+  msgpack_sbuffer_destroy(&la);
+  msgpack_sbuffer_destroy(&lb);
+  device_free(&a);
+  device_free(&b);
+  device_free(&c);
+  device_free(&d);
+}
+
+/* Applies bytes to s, expecting refusal with code; nothing is applied. */
+static void assert_refused(cairn_store *s, const void *bytes, size_t len, int code) {
+  size_t applied = 99;
+  char why[200] = "";
+  int rc = cairn_store_apply_entries(s, bytes, len, &applied, why, sizeof why);
+  if (code == CAIRN_EBADSIG)
+    assert_true(rc == CAIRN_EBADSIG || rc == CAIRN_EBADCHAIN);
+  else
+    assert_int_equal(rc, code);
+  assert_int_equal(applied, 0);
+  assert_non_null(strstr(why, "seq"));
+}
+
+static void test_received_entries_are_checked(void **state) {
+  (void)state;
+  device a, c;
+  char ms[72], ev[72];
+  device_new(&a, NULL);
+  device_new(&c, NULL);
+  add_student(a.s, "ava-8");
+  add_milestone(a.s, "ava-8", ms);
+  assert_int_equal(add_evidence(a.s, ms, "2026-03-06", 2, ev, NULL), 0);
+  msgpack_sbuffer la;
+  log_of(a.s, a.pk, 1, &la);
+
+  /* One flipped byte anywhere in the run: refused whole. */
+  for (size_t at = 40; at < la.size; at += la.size / 7) {
+    char *copy = malloc(la.size);
+    memcpy(copy, la.data, la.size);
+    copy[at] ^= 0x01;
+    size_t applied = 99;
+    int rc = cairn_store_apply_entries(c.s, (const uint8_t *)copy, la.size, &applied, NULL, 0);
+    assert_int_not_equal(rc, 0);
+    assert_int_equal(applied, 0);
+    free(copy);
+  }
+  msgpack_sbuffer empty;
+  export_of(c.s, &empty);
+  assert_int_equal(empty.size, 1); /* [] */
+  msgpack_sbuffer_destroy(&empty);
+
+  /* A tampered signature. */
+  char *copy = malloc(la.size);
+  memcpy(copy, la.data, la.size);
+  copy[la.size - 1] ^= 0x80;
+  assert_refused(c.s, copy, la.size, CAIRN_EBADSIG);
+  free(copy);
+
+  /* A gap: entries 2.. without 1. */
+  cairn_entry e;
+  size_t first;
+  assert_int_equal(cairn_entry_decode((const uint8_t *)la.data, la.size, &e, &first), 0);
+  assert_refused(c.s, la.data + first, la.size - first, CAIRN_EGAP);
+
+  /* An unsigned tail: a batch of two puts signs only its second entry. */
+  device_free(&c);
+  device_new(&c, NULL);
+  assert_int_equal(apply(c.s, &la), 3);
+  setb b[2];
+  cairn_put p[2];
+  for (int i = 0; i < 2; i++) {
+    set_begin(&b[i], 3);
+    set_str(&b[i], "milestone", ms);
+    set_str(&b[i], "observed", "2026-03-13");
+    set_num(&b[i], "value", 3);
+    p[i] = (cairn_put){.type = CAIRN_REC_EVIDENCE, .set = (const uint8_t *)b[i].sb.data,
+                       .set_len = b[i].sb.size};
+  }
+  assert_int_equal(cairn_store_write_batch(a.s, p, 2), 0);
+  msgpack_sbuffer_destroy(&b[0].sb);
+  msgpack_sbuffer_destroy(&b[1].sb);
+  msgpack_sbuffer tail;
+  log_of(a.s, a.pk, 4, &tail);
+  size_t one;
+  assert_int_equal(cairn_entry_decode((const uint8_t *)tail.data, tail.size, &e, &one), 0);
+  assert_int_equal(e.has_sig, 0);
+  assert_refused(c.s, tail.data, one, CAIRN_EBADSIG);
+  /* read_log extends a run to the next signed entry. */
+  msgpack_sbuffer run;
+  size_t count;
+  msgpack_sbuffer_init(&run);
+  assert_int_equal(cairn_store_read_log(a.s, a.pk, 4, 1, &run, &count), 0);
+  assert_int_equal(count, 2);
+  assert_int_equal(apply(c.s, &run), 2);
+  msgpack_sbuffer_destroy(&run);
+  msgpack_sbuffer_destroy(&tail);
+  msgpack_sbuffer_destroy(&la);
+  assert_check_clean(c.s);
+  device_free(&a);
+  device_free(&c);
+}
+
+static void test_map_full_then_grow(void **state) {
+  (void)state;
+  device d;
+  char ms[72];
+  cairn_store_opts small = {.map_size = 1024 * 1024};
+  device_new(&d, &small);
+  add_student(d.s, "ava-8");
+  add_milestone(d.s, "ava-8", ms);
+  enum { N = 100 };
+  setb b[N];
+  cairn_put p[N];
+  for (int i = 0; i < N; i++) {
+    set_begin(&b[i], 4);
+    set_str(&b[i], "milestone", ms);
+    set_str(&b[i], "observed", "2026-03-13");
+    set_num(&b[i], "value", 3);
+    char note[1500];
+    memset(note, 'n', sizeof note - 1);
+    note[sizeof note - 1] = '\0';
+    set_str(&b[i], "note", note);
+  }
+  int rc = 0;
+  size_t batches = 0;
+  for (; batches < 100 && rc == 0; batches++) {
+    for (int i = 0; i < N; i++)
+      p[i] = (cairn_put){.type = CAIRN_REC_EVIDENCE, .set = (const uint8_t *)b[i].sb.data,
+                         .set_len = b[i].sb.size};
+    uint64_t seq = cairn_store_own_seq(d.s);
+    rc = cairn_store_write_batch(d.s, p, N);
+    if (rc != 0) {
+      assert_int_equal(rc, CAIRN_EMAPFULL);
+      assert_int_equal(p[0].result, CAIRN_EMAPFULL);
+      assert_int_equal(cairn_store_own_seq(d.s), seq);
+    }
+  }
+  assert_int_equal(rc, CAIRN_EMAPFULL);
+  size_t written = (batches - 1) * N;
+  assert_int_equal(cairn_store_grow(d.s), 0);
+  for (int i = 0; i < N; i++)
+    p[i] = (cairn_put){.type = CAIRN_REC_EVIDENCE, .set = (const uint8_t *)b[i].sb.data,
+                       .set_len = b[i].sb.size};
+  assert_int_equal(cairn_store_write_batch(d.s, p, N), 0);
+  assert_int_equal(p[N - 1].result, 0);
+  for (int i = 0; i < N; i++)
+    msgpack_sbuffer_destroy(&b[i].sb);
+  reply r;
+  const msgpack_object *st = status_of(d.s, "ava-8", &r);
+  assert_int_equal(cairn_record_map_get(&st->via.array.ptr[0], "points")->via.u64, written + N);
+  reply_free(&r);
+  assert_int_equal(cairn_store_own_seq(d.s), 2 + written + N);
+  device_free(&d);
+}
+
+/* check() reports a record that does not match a rebuild from the log. */
+static void test_check_finds_a_changed_record(void **state) {
+  (void)state;
+  device d;
+  char ms[72], ev[72];
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  add_milestone(d.s, "ava-8", ms);
+  assert_int_equal(add_evidence(d.s, ms, "2026-03-06", 2, ev, NULL), 0);
+  assert_check_clean(d.s);
+  cairn_store_close(d.s);
+
+  /* Overwrite the evidence's state behind the log's back. */
+  char path[128];
+  snprintf(path, sizeof path, "%s/store", d.dir);
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  assert_int_equal(mdb_env_create(&env), 0);
+  assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+  assert_int_equal(mdb_env_open(env, path, 0, 0640), 0);
+  assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+  assert_int_equal(mdb_dbi_open(txn, "records", 0, &dbi), 0);
+  uint8_t key[80];
+  key[0] = CAIRN_REC_EVIDENCE;
+  memcpy(key + 1, ev, strlen(ev));
+  MDB_val k = {1 + strlen(ev), key}, v = {1, "\x90"};
+  assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+  assert_int_equal(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+
+  device_open(&d, NULL);
+  int lines = 0;
+  assert_int_equal(cairn_store_check(d.s, count_line, &lines), CAIRN_ECORRUPT);
+  assert_int_equal(lines, 1);
+  device_free(&d);
+}
+
+int main(void) {
+  if (sodium_init() < 0)
+    return 1;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_status_of_seed_example),
+      cmocka_unit_test(test_refusals_name_the_field),
+      cmocka_unit_test(test_batch_commits_the_good_puts),
+      cmocka_unit_test(test_amend_and_retract_keep_history),
+      cmocka_unit_test(test_reopen_keeps_everything),
+      cmocka_unit_test(test_merge_is_order_independent),
+      cmocka_unit_test(test_received_entries_are_checked),
+      cmocka_unit_test(test_map_full_then_grow),
+      cmocka_unit_test(test_check_finds_a_changed_record),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
