@@ -405,20 +405,6 @@ static void option_range(const option *o, char *buf, size_t len) {
   }
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      return cairn_err_from_errno(errno);
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 int cairn_config_save(const char *path, const cairn_config *c) {
   char buf[8192], line[LINE_MAX_BYTES + 1], range[128], tmp[PATH_MAX];
   const char *section = "";
@@ -449,7 +435,7 @@ int cairn_config_save(const char *path, const cairn_config *c) {
     return cairn_err_from_errno(errno);
   rc = fchmod(fd, 0640) != 0 ? cairn_err_from_errno(errno) : 0;
   if (rc == 0)
-    rc = write_all(fd, buf, used);
+    rc = cairn_file_write_all(fd, buf, used);
   if (rc == 0 && fsync(fd) != 0)
     rc = cairn_err_from_errno(errno);
   if (close(fd) != 0 && rc == 0)

@@ -32,3 +32,19 @@ int cairn_file_sync_parent(const char *path) {
   return rc;
 }
 
+
+int cairn_file_write_all(int fd, const void *buf, size_t n) {
+  const char *p = buf;
+
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return cairn_err_from_errno(errno);
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}

@@ -4,8 +4,14 @@
 #ifndef CAIRN_FILE_H
 #define CAIRN_FILE_H
 
+#include <stddef.h>
+
 /* fsyncs the directory that holds path, so that a file just created or
  * renamed into it survives a crash. Returns 0 or a CAIRN_E* code. */
 int cairn_file_sync_parent(const char *path);
+
+/* Writes all n bytes of p to fd, retrying short writes and EINTR. Returns
+ * 0 or a CAIRN_E* code (CAIRN_ENOSPC when the disk is full). */
+int cairn_file_write_all(int fd, const void *p, size_t n);
 
 #endif

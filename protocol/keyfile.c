@@ -19,20 +19,6 @@
 _Static_assert(crypto_sign_SECRETKEYBYTES == 64, "device.key holds a 64-byte Ed25519 key");
 _Static_assert(crypto_sign_PUBLICKEYBYTES == 32, "the device id is 32 bytes");
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      return cairn_err_from_errno(errno);
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 /* Reads exactly n bytes; a short file is CAIRN_ECORRUPT. */
 static int read_all(int fd, uint8_t *p, size_t n) {
   while (n > 0) {
@@ -61,7 +47,7 @@ int cairn_keyfile_create(const char *path, uint8_t pk[32]) {
   if (fd < 0)
     return errno == EEXIST ? CAIRN_EEXISTS : cairn_err_from_errno(errno);
   crypto_sign_keypair(pk_new, sk);
-  rc = write_all(fd, sk, sizeof sk);
+  rc = cairn_file_write_all(fd, sk, sizeof sk);
   sodium_memzero(sk, sizeof sk);
   if (rc == 0 && fsync(fd) != 0)
     rc = cairn_err_from_errno(errno);
