@@ -28,7 +28,7 @@
 
 typedef struct {
   char dir[64];
-  char sock[128];
+  char sock[100]; /* fits sockaddr_un.sun_path */
   pid_t pid;
   char log[128];
 } node;

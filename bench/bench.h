@@ -1,0 +1,154 @@
+/*
+ * bench.h: the pieces shared by the files of bench_local, the local
+ * benchmark (docs/BENCHMARKS.md, "Local (issue 2)"). Internal to the
+ * benchmark: timing, statistics, temporary directories, the request
+ * bodies, and a real cairnd in a child process.
+ *
+ * Functions return 0 or a negative CAIRN_E* code and print one line naming
+ * what failed to stderr, so callers only pass the code up.
+ */
+#ifndef CAIRN_BENCH_H
+#define CAIRN_BENCH_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <msgpack.h>
+
+#include "error.h"
+
+/* Sizes of one run; --quick picks small ones. */
+typedef struct bench_sizes {
+  size_t reps;            /* repetitions; every figure is a median over them */
+  size_t latency_n;       /* sequential puts (and raw commits) per repetition */
+  size_t puts_per_client; /* sequential puts per connection, throughput phase */
+  size_t bulk_k;          /* evidence entries written, then applied, per repetition */
+} bench_sizes;
+
+/* Write batches and apply chunks hold this many entries (docs: "1000"). */
+#define BENCH_BATCH 1000
+
+/* Set by SIGINT/SIGTERM; long loops stop and report CAIRN_EINTERNAL so that
+ * the exit handler still stops the daemon and removes the directories. */
+extern volatile sig_atomic_t bench_interrupted;
+
+/* Monotonic clock in nanoseconds. */
+uint64_t bench_now_ns(void);
+
+/* p50, p99 (nearest rank) and mean of a sample. */
+typedef struct bench_stats {
+  double p50, p99, mean;
+} bench_stats;
+
+/* Sorts v[0..n) (n > 0) in place and summarises it. */
+bench_stats bench_summarize(double *v, size_t n);
+
+/* Sorts v[0..n) (n > 0) in place and returns its median. */
+double bench_median(double *v, size_t n);
+
+/* Creates a fresh directory under $TMPDIR (default /tmp) into out (at
+ * least PATH_MAX bytes) and registers it for removal at exit. */
+int bench_tmpdir(char *out);
+
+/* Removes a directory made by bench_tmpdir, with everything in it, now
+ * rather than at exit. */
+void bench_tmp_remove(const char *dir);
+
+/* The directory bench_tmpdir creates in (borrowed, static). */
+const char *bench_tmp_base(void);
+
+/* Installs the exit handler (stops the tracked daemon with SIGTERM and
+ * waits for it, then removes every registered directory) and the
+ * SIGINT/SIGTERM handlers that set bench_interrupted. Call once, first
+ * thing in main. */
+void bench_install_cleanup(void);
+
+/* The daemon the exit handler must stop: its pid, or 0 for none. */
+void bench_track_daemon(pid_t pid);
+
+/* Packs the `set` maps of the benchmark's records (docs/FORMAT.md s.3):
+ * student "bench-1", a milestone on scale 0-4 under it, and one evidence
+ * entry for milestone mid with a note of about 200 bytes. */
+void bench_pack_student_set(msgpack_packer *pk);
+void bench_pack_milestone_set(msgpack_packer *pk);
+void bench_pack_evidence_set(msgpack_packer *pk, const char *mid);
+#define BENCH_STUDENT_ID "bench-1"
+
+/* A cairnd on a fresh data directory made by `cairn init`. */
+typedef struct bench_daemon {
+  char root[PATH_MAX]; /* the temporary directory */
+  char data[PATH_MAX]; /* root/data, the data directory */
+  pid_t pid;           /* 0 when not running */
+} bench_daemon;
+
+/* Paths of the binaries the daemon phases run. */
+typedef struct bench_bins {
+  const char *cairn;
+  const char *cairnd;
+} bench_bins;
+
+/* Runs `cairn init` on a new temporary directory, starts cairnd on it and
+ * waits (up to 10 s) until its socket accepts connections. The exit
+ * handler stops it if bench_daemon_stop is never reached. */
+int bench_daemon_start(bench_daemon *d, const bench_bins *bins);
+
+/* Stops the daemon with SIGTERM and waits for it. Returns 0 when it exited
+ * cleanly. The data directory is kept (see bench_daemon_commits). */
+int bench_daemon_stop(bench_daemon *d);
+
+/* Reads the log of the stopped daemon's device from seq after+1 on and
+ * sets *entries and *commits (signed entries: the writer signs exactly the
+ * last entry of every batch it commits, so each is one group commit). */
+int bench_daemon_commits(const bench_daemon *d, uint64_t after, uint64_t *entries,
+                         uint64_t *commits);
+
+/* Removes the daemon's directory (it must be stopped). */
+void bench_daemon_remove(bench_daemon *d);
+
+/* Sequence number of a generated id "3fa2c1d9-42" (42), or 0. */
+uint64_t bench_id_seq(const char *id);
+
+/* Phase 1, daemon side: runs reps x latency_n sequential evidence puts on
+ * one connection to a fresh cairnd; *out is the median over repetitions of
+ * each repetition's p50, p99 and mean round trip, in ms. */
+int bench_client_latency(const bench_bins *bins, const bench_sizes *z, bench_stats *out);
+
+/* Phase 2: clients threads, one connection each, puts_per_client sequential
+ * evidence puts each, on a fresh cairnd per repetition. */
+typedef struct bench_throughput {
+  size_t clients;
+  double rate;       /* median entries/s over repetitions */
+  double per_commit; /* median puts per group commit, counted from the log */
+} bench_throughput;
+int bench_client_throughput(const bench_bins *bins, const bench_sizes *z, size_t clients,
+                            bench_throughput *out);
+
+/* Phase 1, baseline: reps x latency_n raw LMDB commits of one 300-byte
+ * put each (default flags: fsync on commit); *out as above, in ms. */
+int bench_lmdb_commit_latency(const bench_sizes *z, bench_stats *out);
+
+/* Phase 3, baseline: inserts each entry (value: its bytes, key: its author
+ * and seq) into a fresh raw LMDB environment, one synced transaction per
+ * chunk; chunk_end[i] is one past the last entry of chunk i. Sets *seconds
+ * to the time spent. */
+typedef struct bench_entry_ref {
+  const uint8_t *bytes;
+  size_t len;
+  uint8_t key[40]; /* author(32) || seq (u64 BE), as the store's log */
+} bench_entry_ref;
+int bench_lmdb_insert(const bench_entry_ref *entries, const size_t *chunk_end, size_t nchunks,
+                      double *seconds);
+
+/* Phase 3: the store API without a daemon. */
+typedef struct bench_bulk {
+  double write_rate;   /* cairn_store_write_batch puts/s (batches of 1000) */
+  double apply_rate;   /* cairn_store_apply_entries entries/s (chunks of ~1000) */
+  double raw_rate;     /* raw LMDB synced batch insert of the same bytes, entries/s */
+  size_t entries;      /* entries applied per repetition */
+} bench_bulk;
+int bench_store_bulk(const bench_sizes *z, bench_bulk *out);
+
+#endif

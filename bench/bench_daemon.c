@@ -1,0 +1,169 @@
+/* bench_daemon.c: a real cairnd for the benchmark, in a child process on a
+ * fresh data directory made by `cairn init`. */
+#include "bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cairn.h"
+#include "entry.h"
+#include "keyfile.h"
+#include "store.h"
+
+extern char **environ;
+
+/* Starts argv[0] (stdout on /dev/null when quiet) and sets *pid. */
+static int spawn(char *const argv[], int quiet, pid_t *pid) {
+  posix_spawn_file_actions_t fa;
+  int rc;
+
+  posix_spawn_file_actions_init(&fa);
+  if (quiet)
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  rc = posix_spawn(pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    fprintf(stderr, "bench: cannot run %s: %s\n", argv[0], strerror(rc));
+    return cairn_err_from_errno(rc);
+  }
+  return 0;
+}
+
+static int init_data_dir(const bench_daemon *d, const bench_bins *bins) {
+  char *argv[] = {(char *)bins->cairn, "--data", (char *)d->data, "init", NULL};
+  pid_t pid;
+  int st, rc = spawn(argv, 1, &pid);
+
+  if (rc != 0)
+    return rc;
+  if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    fprintf(stderr, "bench: %s --data %s init failed\n", bins->cairn, d->data);
+    return CAIRN_EIO;
+  }
+  return 0;
+}
+
+/* Polls the socket every 10 ms for up to 10 s. */
+static int wait_ready(bench_daemon *d) {
+  const struct timespec tick = {0, 10 * 1000 * 1000};
+  int i, st;
+
+  for (i = 0; i < 1000 && !bench_interrupted; i++) {
+    cairn_client *c;
+    int rc = cairn_client_open(&c, d->data);
+    if (rc == 0) {
+      cairn_client_close(c);
+      return 0;
+    }
+    if (rc != CAIRN_ENOTRUNNING) {
+      fprintf(stderr, "bench: %s: %s\n", d->data, cairn_strerror(rc));
+      return rc;
+    }
+    if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+      fprintf(stderr, "bench: cairnd exited before it was ready (status %d)\n", st);
+      d->pid = 0;
+      bench_track_daemon(0);
+      return CAIRN_ENOTRUNNING;
+    }
+    nanosleep(&tick, NULL);
+  }
+  fprintf(stderr, "bench: cairnd on %s not ready after 10 s\n", d->data);
+  return CAIRN_ENOTRUNNING;
+}
+
+int bench_daemon_start(bench_daemon *d, const bench_bins *bins) {
+  int rc;
+
+  d->pid = 0;
+  if ((rc = bench_tmpdir(d->root)) != 0)
+    return rc;
+  snprintf(d->data, sizeof d->data, "%.*s/data", PATH_MAX - 8, d->root);
+  if ((rc = init_data_dir(d, bins)) != 0)
+    return rc;
+  {
+    char *argv[] = {(char *)bins->cairnd, "--data", d->data, "--log-level", "warning", NULL};
+    if ((rc = spawn(argv, 0, &d->pid)) != 0)
+      return rc;
+  }
+  bench_track_daemon(d->pid);
+  return wait_ready(d);
+}
+
+int bench_daemon_stop(bench_daemon *d) {
+  int st = 0;
+
+  if (d->pid <= 0)
+    return 0;
+  kill(d->pid, SIGTERM);
+  waitpid(d->pid, &st, 0);
+  d->pid = 0;
+  bench_track_daemon(0);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    fprintf(stderr, "bench: cairnd did not stop cleanly (status %d)\n", st);
+    return CAIRN_EIO;
+  }
+  return 0;
+}
+
+void bench_daemon_remove(bench_daemon *d) {
+  bench_tmp_remove(d->root);
+}
+
+/* Counts the entries and signed entries of the log of store s's own
+ * device from seq from on, in slices. */
+static int count_signed(cairn_store *s, uint64_t from, uint64_t *entries, uint64_t *commits) {
+  msgpack_sbuffer sb;
+  size_t count;
+  int rc;
+
+  msgpack_sbuffer_init(&sb);
+  do {
+    size_t off = 0, i;
+    sb.size = 0;
+    rc = cairn_store_read_log(s, cairn_store_device(s), from, 10000, &sb, &count);
+    for (i = 0; rc == 0 && i < count; i++) {
+      cairn_entry e;
+      size_t used;
+      rc = cairn_entry_decode((const uint8_t *)sb.data + off, sb.size - off, &e, &used);
+      if (rc == 0) {
+        off += used;
+        *commits += e.has_sig != 0;
+      }
+    }
+    *entries += count;
+    from += count;
+  } while (rc == 0 && count > 0);
+  msgpack_sbuffer_destroy(&sb);
+  return rc;
+}
+
+int bench_daemon_commits(const bench_daemon *d, uint64_t after, uint64_t *entries,
+                         uint64_t *commits) {
+  char path[PATH_MAX], why[256];
+  uint8_t *sk;
+  cairn_store *s;
+  int rc;
+
+  *entries = *commits = 0;
+  snprintf(path, sizeof path, "%.*s/device.key", PATH_MAX - 16, d->data);
+  if ((rc = cairn_keyfile_load(path, &sk, why, sizeof why)) != 0) {
+    fprintf(stderr, "bench: %s\n", why);
+    return rc;
+  }
+  rc = cairn_store_open(&s, d->data, sk, NULL);
+  if (rc == 0) {
+    rc = count_signed(s, after + 1, entries, commits);
+    cairn_store_close(s);
+  }
+  if (rc != 0)
+    fprintf(stderr, "bench: reading the log in %s: %s\n", d->data, cairn_strerror(rc));
+  cairn_keyfile_free(sk);
+  return rc;
+}
