@@ -116,15 +116,17 @@ uint64_t bench_id_seq(const char *id);
  * each repetition's p50, p99 and mean round trip, in ms. */
 int bench_client_latency(const bench_bins *bins, const bench_sizes *z, bench_stats *out);
 
-/* Phase 2: clients threads, one connection each, puts_per_client sequential
- * evidence puts each, on a fresh cairnd per repetition. */
+/* Phase 2: clients threads, one connection each, puts_per_client evidence
+ * puts each with window of them in flight (1: strictly sequential; more:
+ * pipelined with cairn_client_send/recv), on a fresh cairnd per repetition. */
 typedef struct bench_throughput {
   size_t clients;
+  size_t window;
   double rate;       /* median entries/s over repetitions */
   double per_commit; /* median puts per group commit, counted from the log */
 } bench_throughput;
 int bench_client_throughput(const bench_bins *bins, const bench_sizes *z, size_t clients,
-                            bench_throughput *out);
+                            size_t window, bench_throughput *out);
 
 /* Phase 1, baseline: reps x latency_n raw LMDB commits of one 300-byte
  * put each (default flags: fsync on commit); *out as above, in ms. */

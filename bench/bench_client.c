@@ -145,13 +145,26 @@ typedef struct worker {
   cairn_client *c;
   const msgpack_sbuffer *req;
   size_t n;
+  size_t window; /* requests kept in flight on the connection */
   gate *g;
   int rc;
 } worker;
 
+/* Receives the reply to the oldest put in flight. */
+static int recv_put(cairn_client *c) {
+  cairn_reply *r;
+  int rc = cairn_client_recv(c, 0, &r);
+
+  if (rc != 0)
+    fprintf(stderr, "bench: put: %s%s%s\n", cairn_strerror(rc), r != NULL ? ": " : "",
+            r != NULL ? cairn_reply_message(r) : "");
+  cairn_reply_free(r);
+  return rc;
+}
+
 static void *work(void *arg) {
   worker *w = arg;
-  size_t i;
+  size_t i, sent = 0;
 
   pthread_mutex_lock(&w->g->mu);
   while (!w->g->open)
@@ -159,8 +172,15 @@ static void *work(void *arg) {
   if (w->g->abort)
     w->rc = CAIRN_EINTERNAL;
   pthread_mutex_unlock(&w->g->mu);
-  for (i = 0; i < w->n && w->rc == 0; i++)
-    w->rc = bench_interrupted ? CAIRN_EINTERNAL : call_put(w->c, w->req, NULL, 0);
+  /* Keep w->window puts in flight: send until the window is full, then
+   * one receive makes room for one more send. */
+  for (i = 0; i < w->n && w->rc == 0; i++) {
+    while (sent < w->n && sent - i < w->window && w->rc == 0)
+      if ((w->rc = cairn_client_send(w->c, w->req->data, w->req->size, 0)) == 0)
+        sent++;
+    if (w->rc == 0)
+      w->rc = bench_interrupted ? CAIRN_EINTERNAL : recv_put(w->c);
+  }
   return NULL;
 }
 
@@ -200,7 +220,7 @@ static int run_workers(worker *w, size_t clients, double *seconds) {
 
 /* One repetition of phase 2 on a fresh daemon. */
 static int throughput_once(const bench_bins *bins, const bench_sizes *z, size_t clients,
-                           double *rate, double *per_commit) {
+                           size_t window, double *rate, double *per_commit) {
   bench_daemon d;
   msgpack_sbuffer req;
   char mid[72] = "";
@@ -214,6 +234,7 @@ static int throughput_once(const bench_bins *bins, const bench_sizes *z, size_t 
   for (; rc == 0 && opened < clients; opened++) {
     w[opened].req = &req;
     w[opened].n = z->puts_per_client;
+    w[opened].window = window;
     if ((rc = cairn_client_open(&w[opened].c, d.data)) != 0)
       fprintf(stderr, "bench: connection %zu: %s\n", opened + 1, cairn_strerror(rc));
   }
@@ -246,18 +267,19 @@ static int throughput_once(const bench_bins *bins, const bench_sizes *z, size_t 
 }
 
 int bench_client_throughput(const bench_bins *bins, const bench_sizes *z, size_t clients,
-                            bench_throughput *out) {
+                            size_t window, bench_throughput *out) {
   double *v = malloc(2 * z->reps * sizeof *v);
   size_t i;
   int rc = v == NULL ? CAIRN_ENOMEM : 0;
 
   for (i = 0; i < z->reps && rc == 0; i++) {
-    fprintf(stderr, "bench: throughput: %zu clients x %zu puts, repetition %zu/%zu\n", clients,
-            z->puts_per_client, i + 1, z->reps);
-    rc = throughput_once(bins, z, clients, &v[i], &v[z->reps + i]);
+    fprintf(stderr, "bench: throughput: %zu clients x %zu puts, %zu in flight each, "
+            "repetition %zu/%zu\n", clients, z->puts_per_client, window, i + 1, z->reps);
+    rc = throughput_once(bins, z, clients, window, &v[i], &v[z->reps + i]);
   }
   if (rc == 0) {
     out->clients = clients;
+    out->window = window;
     out->rate = bench_median(v, z->reps);
     out->per_commit = bench_median(v + z->reps, z->reps);
   }

@@ -47,6 +47,18 @@ void cairn_client_close(cairn_client *c);
 int cairn_client_call(cairn_client *c, const void *req, size_t len, int timeout_ms,
                       cairn_reply **out);
 
+/* Pipelining: cairn_client_send queues one request without waiting, and
+ * cairn_client_recv returns the reply to the oldest request not yet
+ * answered; replies always come back in request order. cairnd works on up
+ * to CAIRN_CLIENT_PIPELINE_MAX requests of one connection at once, so a
+ * loader that sends many writes this way shares each disk sync with them
+ * (group commit). Keep at most that many requests unanswered, or a send
+ * may block until you receive. Return values as for cairn_client_call; on a
+ * transport failure the connection is closed. */
+#define CAIRN_CLIENT_PIPELINE_MAX 256
+int cairn_client_send(cairn_client *c, const void *req, size_t len, int timeout_ms);
+int cairn_client_recv(cairn_client *c, int timeout_ms, cairn_reply **out);
+
 /* The reply's root map. Borrowed: valid until cairn_reply_free(r). */
 const msgpack_object *cairn_reply_root(const cairn_reply *r);
 

@@ -251,44 +251,69 @@ malformed:
   return CAIRN_EMALFORMED;
 }
 
-int cairn_client_call(cairn_client *c, const void *req, size_t len, int timeout_ms,
-                      cairn_reply **out) {
+_Static_assert(CAIRN_CLIENT_PIPELINE_MAX == CAIRN_FRAME_PIPELINE_MAX,
+               "cairn.h documents the daemon's pipeline limit");
+
+/* A half-sent request or half-read reply leaves the stream out of step:
+ * nothing more can be matched to its request, so the connection ends. */
+static int fail_connection(cairn_client *c, int rc) {
+  close(c->fd);
+  c->fd = -1;
+  return rc;
+}
+
+static int64_t deadline_after(int timeout_ms) {
+  return now_ms() + (timeout_ms ? timeout_ms : CLIENT_DEFAULT_TIMEOUT_MS);
+}
+
+int cairn_client_send(cairn_client *c, const void *req, size_t len, int timeout_ms) {
   uint8_t hdr[CAIRN_FRAME_HEADER];
   struct iovec iov[2];
-  const uint8_t *payload;
-  size_t plen, consumed;
-  int64_t deadline;
   int rc;
 
-  if (out != NULL)
-    *out = NULL;
-  if (c == NULL || req == NULL || out == NULL || len == 0 || len > CAIRN_FRAME_MAX ||
-      timeout_ms < 0)
+  if (c == NULL || req == NULL || len == 0 || len > CAIRN_FRAME_MAX || timeout_ms < 0)
     return CAIRN_EINVAL;
   if (c->fd < 0)
     return CAIRN_ECLOSED;
-  deadline = now_ms() + (timeout_ms ? timeout_ms : CLIENT_DEFAULT_TIMEOUT_MS);
-
   cairn_frame_header(hdr, (uint32_t)len);
   iov[0].iov_base = hdr;
   iov[0].iov_len = sizeof hdr;
   iov[1].iov_base = (void *)req;
   iov[1].iov_len = len;
-  rc = write_full(c->fd, iov, 2, deadline);
-  if (rc == 0)
-    rc = read_frame(c, deadline, &payload, &plen, &consumed);
+  rc = write_full(c->fd, iov, 2, deadline_after(timeout_ms));
+  return rc == 0 ? 0 : fail_connection(c, rc);
+}
+
+int cairn_client_recv(cairn_client *c, int timeout_ms, cairn_reply **out) {
+  const uint8_t *payload;
+  size_t plen, consumed;
+  int rc;
+
+  if (out != NULL)
+    *out = NULL;
+  if (c == NULL || out == NULL || timeout_ms < 0)
+    return CAIRN_EINVAL;
+  if (c->fd < 0)
+    return CAIRN_ECLOSED;
+  rc = read_frame(c, deadline_after(timeout_ms), &payload, &plen, &consumed);
   if (rc == 0) {
     rc = reply_parse(payload, plen, out);
     memmove(c->buf, c->buf + consumed, c->len - consumed);
     c->len -= consumed;
   }
-  if (*out == NULL) {
-    /* A half-sent request or half-read reply leaves the stream out of
-     * step: nothing more can be matched to its request. */
-    close(c->fd);
-    c->fd = -1;
-  }
-  return rc;
+  return *out == NULL ? fail_connection(c, rc) : rc;
+}
+
+int cairn_client_call(cairn_client *c, const void *req, size_t len, int timeout_ms,
+                      cairn_reply **out) {
+  int rc;
+
+  if (out != NULL)
+    *out = NULL;
+  if (out == NULL)
+    return CAIRN_EINVAL;
+  rc = cairn_client_send(c, req, len, timeout_ms);
+  return rc != 0 ? rc : cairn_client_recv(c, timeout_ms, out);
 }
 
 const msgpack_object *cairn_reply_root(const cairn_reply *r) {

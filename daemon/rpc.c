@@ -158,7 +158,7 @@ static void op_ping(cairn_rpc *r, msgpack_packer *pk) {
 
 /* The reply to a put, once its batch committed or failed. */
 static void put_done(cairn_write_req *req, void *arg) {
-  cairn_conn *c = arg;
+  cairn_slot *slot = arg;
   msgpack_sbuffer frame;
   msgpack_packer pk;
 
@@ -167,8 +167,8 @@ static void put_done(cairn_write_req *req, void *arg) {
   else
     cairn_log_info("put %s refused: %s", cairn_record_type_name(req->put.type),
                    cairn_err_name(req->put.result));
-  if (c == NULL)
-    return;
+  if (slot == NULL)
+    return; /* the client went away; the write itself is done */
   cairn_server_frame_init(&frame);
   msgpack_packer_init(&pk, &frame, msgpack_sbuffer_write);
   if (req->put.result == 0) {
@@ -178,13 +178,13 @@ static void put_done(cairn_write_req *req, void *arg) {
   } else {
     pack_error(&pk, req->put.result, req->put.message);
   }
-  cairn_server_reply(c, &frame);
+  cairn_server_reply(slot, &frame);
 }
 
 void cairn_rpc_detach(void *pending) { cairn_writer_detach(pending); }
 
 /* put: checks the request's shape here; the store checks the record. */
-static cairn_handled op_put(cairn_rpc *r, cairn_conn *c, const msgpack_object *req,
+static cairn_handled op_put(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
                             msgpack_packer *pk) {
   char type_name[32], id[80], why[WHY_MAX + 1], msg[256] = "";
   const msgpack_object *set, *edit;
@@ -231,12 +231,12 @@ static cairn_handled op_put(cairn_rpc *r, cairn_conn *c, const msgpack_object *r
     pack_error(pk, CAIRN_ENOMEM, NULL);
     return CAIRN_HANDLED_REPLY;
   }
-  *cairn_server_conn_pending(c) = wr;
-  cairn_writer_submit(r->writer, wr, put_done, c);
+  cairn_server_slot_pending(slot, wr);
+  cairn_writer_submit(r->writer, wr, put_done, slot);
   return CAIRN_HANDLED_LATER;
 }
 
-cairn_handled cairn_rpc_handle(void *arg, cairn_conn *c, const uint8_t *payload, size_t len,
+cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *payload, size_t len,
                                msgpack_sbuffer *frame) {
   cairn_rpc *r = arg;
   msgpack_unpacked msg;
@@ -261,7 +261,7 @@ cairn_handled cairn_rpc_handle(void *arg, cairn_conn *c, const uint8_t *payload,
   if (strcmp(name, "ping") == 0)
     op_ping(r, &pk);
   else if (strcmp(name, "put") == 0)
-    h = op_put(r, c, &msg.data, &pk);
+    h = op_put(r, slot, &msg.data, &pk);
   else if (strcmp(name, "status") == 0)
     reply_read(r, &msg.data, "milestones", read_status, &pk);
   else if (strcmp(name, "export") == 0)

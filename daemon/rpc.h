@@ -24,7 +24,7 @@ typedef struct cairn_rpc {
 } cairn_rpc;
 
 /* A cairn_server_handler; arg is a cairn_rpc. */
-cairn_handled cairn_rpc_handle(void *arg, cairn_conn *c, const uint8_t *payload, size_t len,
+cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *payload, size_t len,
                                msgpack_sbuffer *frame);
 
 /* A cairn_server_detach: the connection of a pending write closed. */

@@ -14,16 +14,27 @@
 #define READ_CHUNK (64 * 1024)
 #define UNSENT_MAX (4 * 1024 * 1024) /* stop reading a client above this */
 
-typedef enum { CONN_READING, CONN_WAITING, CONN_CLOSING } conn_state;
+typedef enum { CONN_READING, CONN_PAUSED, CONN_CLOSING } conn_state;
+
+typedef struct cairn_conn cairn_conn;
+
+struct cairn_slot {
+  cairn_conn *conn;
+  int ready;             /* frame holds the reply */
+  msgpack_sbuffer frame;
+  void *pending;         /* the handler's request in progress, if any */
+  cairn_slot *next;
+};
 
 struct cairn_conn {
-  uv_pipe_t pipe; /* first: handle->data is not needed to find the conn */
+  uv_pipe_t pipe; /* first: the handle's address is the connection's */
   cairn_server *srv;
   conn_state state;
   int reading;     /* uv_read_start is active */
   uint8_t *buf;    /* received, not yet handled */
   size_t len, cap;
-  void *pending;   /* the handler's request in progress, if any */
+  cairn_slot *head, *tail; /* replies in request order */
+  size_t inflight;         /* slots not yet answered */
   uint64_t id;
   cairn_conn *prev, *next;
 };
@@ -64,22 +75,28 @@ static void server_maybe_free(cairn_server *s) {
     free(s);
 }
 
+static int conn_under_limits(const cairn_conn *c) {
+  return c->inflight < CAIRN_FRAME_PIPELINE_MAX &&
+         c->pipe.write_queue_size <= UNSENT_MAX;
+}
+
 /* The one function that moves a connection between states. */
 static void conn_set_state(cairn_conn *c, conn_state next) {
   uv_stream_t *stream = (uv_stream_t *)&c->pipe;
 
   if (c->state == CONN_CLOSING)
     return;
+  if (next == CONN_READING && !conn_under_limits(c))
+    next = CONN_PAUSED;
   c->state = next;
   switch (next) {
   case CONN_READING:
-    if (!c->reading && !c->srv->closing && c->srv->accepting &&
-        stream->write_queue_size <= UNSENT_MAX) {
+    if (!c->reading && c->srv->accepting) {
       uv_read_start(stream, on_alloc, on_read);
       c->reading = 1;
     }
     break;
-  case CONN_WAITING:
+  case CONN_PAUSED:
     if (c->reading) {
       uv_read_stop(stream);
       c->reading = 0;
@@ -105,11 +122,16 @@ static void conn_close(cairn_conn *c) {
   cairn_server *s = c->srv;
 
   c->state = CONN_CLOSING;
-  if (c->pending) {
-    /* The write goes on; its reply has nowhere to go. */
-    s->detach(c->pending);
-    c->pending = NULL;
+  while (c->head) {
+    cairn_slot *slot = c->head;
+    c->head = slot->next;
+    if (slot->ready)
+      msgpack_sbuffer_destroy(&slot->frame);
+    else if (slot->pending)
+      s->detach(slot->pending); /* the work goes on; its reply has nowhere to go */
+    free(slot);
   }
+  c->tail = NULL;
   if (c->prev)
     c->prev->next = c->next;
   else
@@ -157,24 +179,19 @@ static void on_write(uv_write_t *req, int status) {
   msgpack_sbuffer_destroy(&w->frame);
   free(w);
   if (status < 0) {
-    if (c->state != CONN_CLOSING)
-      conn_set_state(c, CONN_CLOSING);
+    conn_set_state(c, CONN_CLOSING);
     return;
   }
-  /* Backpressure released: resume reading if this connection paused. */
-  if (c->state == CONN_READING && !c->reading)
+  if (c->state == CONN_PAUSED && conn_under_limits(c)) {
     conn_set_state(c, CONN_READING);
+    conn_process(c);
+  }
 }
 
 static void conn_send(cairn_conn *c, msgpack_sbuffer *frame) {
-  reply_write *w;
+  reply_write *w = malloc(sizeof *w);
   uv_buf_t b;
 
-  if (c->state == CONN_CLOSING) {
-    msgpack_sbuffer_destroy(frame);
-    return;
-  }
-  w = malloc(sizeof *w);
   if (w == NULL) {
     msgpack_sbuffer_destroy(frame);
     conn_set_state(c, CONN_CLOSING);
@@ -190,14 +207,32 @@ static void conn_send(cairn_conn *c, msgpack_sbuffer *frame) {
   }
 }
 
-/* Handles every whole request buffered, one at a time. */
+/* Sends every answered reply at the head of the queue, in order. */
+static void conn_flush(cairn_conn *c) {
+  while (c->head && c->head->ready && c->state != CONN_CLOSING) {
+    cairn_slot *slot = c->head;
+    c->head = slot->next;
+    if (c->head == NULL)
+      c->tail = NULL;
+    conn_send(c, &slot->frame);
+    free(slot);
+  }
+}
+
+/* Handles every whole request buffered, while under the limits, then
+ * moves what is left (a partial frame) to the front once. */
 static void conn_process(cairn_conn *c) {
+  size_t off = 0;
+
+  if (c->len == 0)
+    return; /* nothing buffered (an idle connection holds no buffer) */
   while (c->state == CONN_READING) {
     const uint8_t *payload;
     size_t plen, used;
-    msgpack_sbuffer frame;
+    cairn_slot *slot;
     cairn_handled h;
-    int rc = cairn_frame_decode(c->buf, c->len, CAIRN_FRAME_MAX, &payload, &plen, &used);
+    int rc = cairn_frame_decode(c->buf + off, c->len - off, CAIRN_FRAME_MAX, &payload, &plen,
+                                &used);
 
     if (rc == CAIRN_EAGAIN)
       break;
@@ -207,45 +242,62 @@ static void conn_process(cairn_conn *c) {
       conn_set_state(c, CONN_CLOSING);
       return;
     }
-    cairn_server_frame_init(&frame);
-    h = c->srv->handler(c->srv->arg, c, payload, plen, &frame);
-    memmove(c->buf, c->buf + used, c->len - used);
-    c->len -= used;
-    switch (h) {
-    case CAIRN_HANDLED_REPLY:
-      conn_send(c, &frame);
-      break;
-    case CAIRN_HANDLED_LATER:
-      msgpack_sbuffer_destroy(&frame);
-      conn_set_state(c, CONN_WAITING);
+    slot = calloc(1, sizeof *slot);
+    if (slot == NULL) {
+      conn_set_state(c, CONN_CLOSING);
       return;
-    case CAIRN_HANDLED_VIOLATION:
-      msgpack_sbuffer_destroy(&frame);
+    }
+    slot->conn = c;
+    if (c->tail)
+      c->tail->next = slot;
+    else
+      c->head = slot;
+    c->tail = slot;
+    c->inflight++;
+    cairn_server_frame_init(&slot->frame);
+    h = c->srv->handler(c->srv->arg, slot, payload, plen, &slot->frame);
+    off += used;
+    if (h == CAIRN_HANDLED_VIOLATION) {
       cairn_log_warn("conn=%llu closed: malformed request", (unsigned long long)c->id);
       conn_set_state(c, CONN_CLOSING);
       return;
     }
+    if (h == CAIRN_HANDLED_REPLY) {
+      slot->ready = 1;
+      c->inflight--;
+      conn_flush(c);
+    } else {
+      msgpack_sbuffer_destroy(&slot->frame);
+    }
+    conn_set_state(c, CONN_READING); /* pauses when over a limit */
   }
+  if (c->state == CONN_CLOSING)
+    return;
+  memmove(c->buf, c->buf + off, c->len - off);
+  c->len -= off;
   /* Keep idle connections small. */
   if (c->len == 0 && c->cap > READ_CHUNK) {
     free(c->buf);
     c->buf = NULL;
     c->cap = 0;
   }
-  if (c->state == CONN_READING)
-    conn_set_state(c, CONN_READING);
 }
 
-void cairn_server_reply(cairn_conn *c, msgpack_sbuffer *frame) {
-  c->pending = NULL;
-  conn_send(c, frame);
-  if (c->state == CONN_WAITING) {
+void cairn_server_reply(cairn_slot *slot, msgpack_sbuffer *frame) {
+  cairn_conn *c = slot->conn;
+
+  slot->frame = *frame;
+  slot->ready = 1;
+  slot->pending = NULL;
+  c->inflight--;
+  conn_flush(c);
+  if (c->state == CONN_PAUSED && conn_under_limits(c)) {
     conn_set_state(c, CONN_READING);
     conn_process(c);
   }
 }
 
-void **cairn_server_conn_pending(cairn_conn *c) { return &c->pending; }
+void cairn_server_slot_pending(cairn_slot *slot, void *pending) { slot->pending = pending; }
 
 static void on_connection(uv_stream_t *listener, int status) {
   cairn_server *s = listener->data;
@@ -273,9 +325,8 @@ static void on_connection(uv_stream_t *listener, int status) {
   if (s->conns)
     s->conns->prev = c;
   s->conns = c;
-  c->state = CONN_READING;
-  uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
-  c->reading = 1;
+  c->state = CONN_PAUSED;
+  conn_set_state(c, CONN_READING);
   cairn_log_debug("conn=%llu accepted", (unsigned long long)c->id);
 }
 

@@ -12,6 +12,9 @@
 
 #define CAIRN_FRAME_HEADER 4
 #define CAIRN_FRAME_MAX (1024 * 1024)
+/* Requests one connection may have unanswered before cairnd stops reading
+ * from it (it resumes as replies go out). */
+#define CAIRN_FRAME_PIPELINE_MAX 256
 
 /* Looks for one whole frame at the front of buf. On success returns 0, points
  * *payload into buf, sets *payload_len and *consumed (header + payload).

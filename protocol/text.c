@@ -1,6 +1,7 @@
 /* text.c: validation of UTF-8, dates and student ids. */
 #include "text.h"
 
+#include <string.h>
 #include <time.h>
 
 #include "error.h"
@@ -13,10 +14,20 @@ int cairn_text_utf8_valid(const char *s, size_t len) {
   size_t i = 0;
 
   while (i < len) {
-    unsigned char c = p[i];
+    unsigned char c;
     unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the 2nd byte */
     size_t n;                           /* bytes in the sequence */
+    uint64_t w;
 
+    /* Fast path: 8 bytes of ASCII with no NUL among them. */
+    if (len - i >= 8) {
+      memcpy(&w, p + i, 8);
+      if (((w | ((w - 0x0101010101010101ull) & ~w)) & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    c = p[i];
     if (c == 0)
       return 0;
     if (c < 0x80) {

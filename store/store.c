@@ -376,6 +376,46 @@ static int index_child(apply_ctx *c, int type, const body *b) {
   return 0;
 }
 
+/* Packs into s->rec_buf a record state: the n stored writes of olds (the
+ * record's current bytes, NULL when there are none) as they are, with the
+ * write of entry e inserted at position pos; e's set is copied from its
+ * body, so nothing is re-encoded. Returns 0 or CAIRN_ECORRUPT. */
+static int pack_state(cairn_store *s, const cairn_entry *e, const body *b, const uint8_t *olds,
+                      size_t oldlen, size_t n, size_t pos) {
+  size_t off = n == 0 ? 0 : (olds[0] & 0xf0) == 0x90 ? 1 : olds[0] == 0xdc ? 3 : 5;
+  msgpack_sbuffer *out = &s->rec_buf;
+  msgpack_packer pk;
+
+  msgpack_sbuffer_clear(out);
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  msgpack_pack_array(&pk, n + 1);
+  for (size_t i = 0; i <= n; i++) {
+    if (i == pos) {
+      msgpack_pack_array(&pk, 6);
+      msgpack_pack_uint64(&pk, e->hlc);
+      msgpack_pack_bin(&pk, CAIRN_KEY_BYTES);
+      msgpack_pack_bin_body(&pk, e->author, CAIRN_KEY_BYTES);
+      msgpack_pack_uint64(&pk, e->seq);
+      msgpack_sbuffer_write(out, (const char *)b->set_raw, b->set_raw_len);
+      if (b->base != NULL)
+        msgpack_pack_object(&pk, *b->base);
+      else
+        msgpack_pack_nil(&pk);
+      if (b->why != NULL)
+        msgpack_pack_object(&pk, *b->why);
+      else
+        msgpack_pack_nil(&pk);
+    }
+    if (i < n) {
+      size_t from = off;
+      if (mp_skip(olds, oldlen, &off, 0) != 0)
+        return CAIRN_ECORRUPT;
+      msgpack_sbuffer_write(out, (const char *)olds + from, off - from);
+    }
+  }
+  return 0;
+}
+
 /* Folds the write of entry e into its record's state. */
 static int fold(apply_ctx *c, const cairn_entry *e) {
   cairn_store *s = c->s;
@@ -385,16 +425,6 @@ static int fold(apply_ctx *c, const cairn_entry *e) {
   if (rc != 0)
     return rc;
   int type = (int)e->kind;
-  cairn__store_rec *r = &s->apply_rec;
-  uint8_t key[CAIRN__STORE_KEY_MAX];
-  MDB_val k = {cairn__store_rec_key(key, type, b.id, b.idlen), key}, old = {0, NULL};
-  rc = mdb_get(c->txn, c->records, &k, &old);
-  if (rc != 0 && rc != MDB_NOTFOUND)
-    return cairn__store_err(s, rc, 0);
-  int creating = rc == MDB_NOTFOUND;
-  r->n = 0;
-  if (!creating && (rc = cairn__store_rec_parse(old.mv_data, old.mv_size, &s->apply_zone, r)) != 0)
-    return rc;
   /* The entry itself says whether it creates the record, so the check does
    * not depend on arrival order: an edit may arrive before the creation it
    * edits (another author's), and two devices may create the same student
@@ -402,46 +432,39 @@ static int fold(apply_ctx *c, const cairn_entry *e) {
   char msg[200];
   if (cairn_record_check_set(type, b.set, b.is_new, msg, sizeof msg) != 0)
     return set_why(c, e, CAIRN_EMALFORMED, msg);
+  cairn__store_rec *r = &s->apply_rec;
+  uint8_t key[CAIRN__STORE_KEY_MAX];
+  MDB_val k = {cairn__store_rec_key(key, type, b.id, b.idlen), key}, old = {0, NULL}, v;
+  if (b.is_new) {
+    /* Most creations create: try the one-write state with a single tree
+     * descent; LMDB hands back the stored state when there is one. */
+    if ((rc = pack_state(s, e, &b, NULL, 0, 0, 0)) != 0)
+      return rc;
+    v = (MDB_val){s->rec_buf.size, s->rec_buf.data};
+    rc = mdb_put(c->txn, c->records, &k, &v, MDB_NOOVERWRITE);
+    if (rc == 0)
+      return index_child(c, type, &b);
+    if (rc != MDB_KEYEXIST)
+      return cairn__store_err(s, rc, 0);
+    old = v;
+  } else {
+    rc = mdb_get(c->txn, c->records, &k, &old);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+      return cairn__store_err(s, rc, 0);
+  }
+  r->n = 0;
+  if (old.mv_data != NULL &&
+      (rc = cairn__store_rec_parse(old.mv_data, old.mv_size, &s->apply_zone, r)) != 0)
+    return rc;
   size_t pos = r->n;
   while (pos > 0 && write_cmp(e->hlc, e->author, e->seq, &r->w[pos - 1]) <= 0) {
     if (write_cmp(e->hlc, e->author, e->seq, &r->w[pos - 1]) == 0)
       return 0; /* already folded */
     pos--;
   }
-  /* The new state: the stored writes' bytes as they are, with the new
-   * write's set copied from the body: nothing is re-encoded. */
-  const uint8_t *olds = old.mv_data;
-  size_t off = creating ? 0 : (olds[0] & 0xf0) == 0x90 ? 1 : olds[0] == 0xdc ? 3 : 5;
-  msgpack_sbuffer *out = &s->rec_buf;
-  msgpack_sbuffer_clear(out);
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, r->n + 1);
-  for (size_t i = 0; i <= r->n; i++) {
-    if (i == pos) {
-      msgpack_pack_array(&pk, 6);
-      msgpack_pack_uint64(&pk, e->hlc);
-      msgpack_pack_bin(&pk, CAIRN_KEY_BYTES);
-      msgpack_pack_bin_body(&pk, e->author, CAIRN_KEY_BYTES);
-      msgpack_pack_uint64(&pk, e->seq);
-      msgpack_sbuffer_write(out, (const char *)b.set_raw, b.set_raw_len);
-      if (b.base != NULL)
-        msgpack_pack_object(&pk, *b.base);
-      else
-        msgpack_pack_nil(&pk);
-      if (b.why != NULL)
-        msgpack_pack_object(&pk, *b.why);
-      else
-        msgpack_pack_nil(&pk);
-    }
-    if (i < r->n) {
-      size_t from = off;
-      if (mp_skip(olds, old.mv_size, &off, 0) != 0)
-        return CAIRN_ECORRUPT;
-      msgpack_sbuffer_write(out, (const char *)olds + from, off - from);
-    }
-  }
-  MDB_val v = {out->size, out->data};
+  if ((rc = pack_state(s, e, &b, old.mv_data, old.mv_size, r->n, pos)) != 0)
+    return rc;
+  v = (MDB_val){s->rec_buf.size, s->rec_buf.data};
   rc = mdb_put(c->txn, c->records, &k, &v, 0);
   if (rc != 0)
     return cairn__store_err(s, rc, 0);

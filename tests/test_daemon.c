@@ -449,6 +449,74 @@ static void test_kill9_keeps_acknowledged_writes(void **state) {
   cairn_client_close(c);
 }
 
+/* Pipelined requests: replies come back in request order, a quick reply
+ * never overtakes a write still committing, and every write is acked. */
+static void test_pipelined_requests_answered_in_order(void **state) {
+  node *n = *state;
+  enum { N = 600 };
+  cairn_client *c;
+  cairn_reply *r = NULL;
+  msgpack_sbuffer b;
+  msgpack_packer pk;
+  char mid[80], prev[80] = "";
+  int i;
+
+  assert_int_equal(cairn_client_open(&c, n->dir), 0);
+  make_milestone(c, mid, sizeof mid);
+  msgpack_sbuffer_init(&b);
+  msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+  for (i = 0; i < N; i++) {
+    if (i % 3 == 2) { /* a read between writes */
+      msgpack_pack_map(&pk, 1);
+      pk_str(&pk, "op");
+      pk_str(&pk, "ping");
+    } else {
+      msgpack_pack_map(&pk, 3);
+      pk_str(&pk, "op");
+      pk_str(&pk, "put");
+      pk_str(&pk, "type");
+      pk_str(&pk, "evidence");
+      pk_str(&pk, "set");
+      msgpack_pack_map(&pk, 3);
+      pk_str(&pk, "milestone");
+      pk_str(&pk, mid);
+      pk_str(&pk, "observed");
+      pk_str(&pk, "2026-11-09");
+      pk_str(&pk, "value");
+      msgpack_pack_double(&pk, 2);
+    }
+    assert_int_equal(cairn_client_send(c, b.data, b.size, 10000), 0);
+    msgpack_sbuffer_clear(&b);
+    if (i >= 200) { /* stay within the pipeline limit */
+      assert_int_equal(cairn_client_recv(c, 10000, &r), 0);
+      cairn_reply_free(r);
+    }
+  }
+  for (i = 0; i < 200; i++) {
+    const msgpack_object *id, *version;
+    assert_int_equal(cairn_client_recv(c, 10000, &r), 0);
+    id = cairn_reply_get(r, "id");
+    version = cairn_reply_get(r, "version");
+    /* request N-200+i: a ping every third, the rest puts */
+    if ((N - 200 + i) % 3 == 2) {
+      assert_non_null(version);
+      assert_null(id);
+    } else {
+      char now[80];
+      assert_non_null(id);
+      snprintf(now, sizeof now, "%.*s", (int)id->via.str.size, id->via.str.ptr);
+      /* generated ids grow with the log: order is preserved */
+      if (prev[0])
+        assert_true(strtoull(strchr(now, '-') + 1, NULL, 10) >
+                    strtoull(strchr(prev, '-') + 1, NULL, 10));
+      memcpy(prev, now, sizeof prev);
+    }
+    cairn_reply_free(r);
+  }
+  msgpack_sbuffer_destroy(&b);
+  cairn_client_close(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_oversized_frame_closes_only_that_connection, setup,
@@ -463,6 +531,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_second_daemon_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_missing_data_dir, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kill9_keeps_acknowledged_writes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pipelined_requests_answered_in_order, setup, teardown),
   };
   signal(SIGPIPE, SIG_IGN);
   return cmocka_run_group_tests(tests, NULL, NULL);
