@@ -233,8 +233,9 @@ static const command commands[] = {
     {"conflicts", NULL, DO_READ, "conflicts", NULL, 0, 0, NULL, "conflicts", no_flags,
      "fields changed on two devices at once: the value shown and the others"},
     {"export", NULL, DO_READ, "export", NULL, 0, 0, NULL, "records", no_flags,
-     "every record as canonical JSON (always JSON): the same data prints the same bytes "
-     "on every node"},
+     "every record as canonical JSON (always JSON), one record per line in compact form "
+     "with sorted keys, fetched page by page: the same data prints the same bytes on "
+     "every node"},
     {"ping", NULL, DO_READ, "ping", NULL, 0, 0, NULL, NULL, no_flags,
      "check that cairnd answers; print its version, device id and role"},
 };
@@ -251,7 +252,8 @@ static const char json_help[] =
     "    \"aim_per_week\", \"next_review\", \"overdue\",\n"
     "    \"triggered\": [{\"rule\", \"action\"}], \"conflicts\"}]}\n"
     "  show: {\"record\": {\"type\", \"id\", \"fields\", \"history\", \"conflicts\"}}\n"
-    "  export: {\"records\": [records shaped as show's, sorted by type then id]}\n"
+    "  export: {\"records\": [records shaped as show's, sorted by type then id,\n"
+    "    one per line]}\n"
     "  conflicts: {\"conflicts\": [{\"type\", \"id\", \"field\", \"value\",\n"
     "    \"losers\": [{\"value\", \"author\", \"seq\", \"hlc\"}]}]}\n";
 
@@ -718,7 +720,7 @@ static int print_reply(const args *a, const cairn_reply *r) {
     printf("%s %s %.*s\n", c->done, c->type, (int)v->via.str.size, v->via.str.ptr);
     return EXIT_OK;
   }
-  if (a->json || strcmp(c->op, "export") == 0) {
+  if (a->json) {
     j = cairn__cli_to_json(cairn_reply_root(r));
     if (j != NULL)
       json_object_del(j, "ok");
@@ -746,6 +748,83 @@ static int print_reply(const args *a, const cairn_reply *r) {
   return EXIT_OK;
 }
 
+/* Asks cairnd for the export page after cursor (cursor_len 0: the first).
+ * On success *out holds the reply. Returns an exit code. */
+static int export_page(const args *a, cairn_client *c, const uint8_t *cursor, size_t cursor_len,
+                       cairn_reply **out) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  int rc, ex = EXIT_OK;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, cursor_len > 0 ? 2 : 1);
+  pack_cstr(&pk, "op");
+  pack_cstr(&pk, "export");
+  if (cursor_len > 0) {
+    pack_cstr(&pk, "after");
+    msgpack_pack_bin(&pk, cursor_len);
+    msgpack_pack_bin_body(&pk, cursor, cursor_len);
+  }
+  rc = cairn_client_call(c, sb.data, sb.size, 0, out);
+  if (*out == NULL) {
+    fprintf(stderr, "cairn: talking to cairnd on %s: %s\n", a->data, cairn_strerror(rc));
+    ex = EXIT_FAIL;
+  } else if (rc != 0) {
+    fprintf(stderr, "cairn: %s\n", cairn_reply_message(*out));
+    ex = EXIT_FAIL;
+  }
+  msgpack_sbuffer_destroy(&sb);
+  return ex;
+}
+
+/* cairn export: fetches the export page by page and prints it as it comes,
+ * one record per line in canonical JSON (sorted keys, compact), so memory
+ * stays flat and two nodes with the same data print the same bytes. Shows
+ * a count on a terminal. Returns an exit code. */
+static int run_export(const args *a, cairn_client *c) {
+  uint8_t cursor[128];
+  size_t cursor_len = 0, n = 0;
+  int tty = isatty(STDERR_FILENO), ex = EXIT_OK;
+
+  fputs("{\"records\": [", stdout);
+  do {
+    cairn_reply *r = NULL;
+    const msgpack_object *recs, *next;
+    uint32_t i;
+
+    ex = export_page(a, c, cursor, cursor_len, &r);
+    recs = ex == EXIT_OK ? cairn_reply_get(r, "records") : NULL;
+    next = ex == EXIT_OK ? cairn_reply_get(r, "next") : NULL;
+    if (ex == EXIT_OK && (recs == NULL || recs->type != MSGPACK_OBJECT_ARRAY || next == NULL ||
+                          (next->type == MSGPACK_OBJECT_BIN && next->via.bin.size > sizeof cursor))) {
+      fprintf(stderr, "cairn: cairnd's export reply is malformed\n");
+      ex = EXIT_FAIL;
+    }
+    for (i = 0; ex == EXIT_OK && i < recs->via.array.size; i++) {
+      json_t *j = cairn__cli_to_json(&recs->via.array.ptr[i]);
+      fputs(n++ ? ",\n" : "\n", stdout);
+      if (j == NULL || json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS) != 0)
+        ex = EXIT_FAIL;
+      json_decref(j);
+    }
+    cursor_len = 0;
+    if (ex == EXIT_OK && next->type == MSGPACK_OBJECT_BIN) {
+      cursor_len = next->via.bin.size;
+      memcpy(cursor, next->via.bin.ptr, cursor_len);
+    }
+    if (tty)
+      fprintf(stderr, "\rcairn: exported %zu records", n);
+    cairn_reply_free(r);
+  } while (ex == EXIT_OK && cursor_len > 0);
+  if (tty)
+    fputc('\n', stderr);
+  if (ex != EXIT_OK)
+    return ex;
+  fputs(n ? "\n]}\n" : "]}\n", stdout);
+  return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
 /* Sends a's request to cairnd and prints the reply. Returns an exit code. */
 static int run_request(const args *a) {
   msgpack_sbuffer sb;
@@ -769,6 +848,10 @@ static int run_request(const args *a) {
   if (rc != 0) {
     fprintf(stderr, "cairn: %s/cairnd.sock: %s\n", a->data, cairn_strerror(rc));
     ex = EXIT_FAIL;
+    goto out;
+  }
+  if (strcmp(a->cmd->op, "export") == 0) {
+    ex = run_export(a, c);
     goto out;
   }
   rc = cairn_client_call(c, sb.data, sb.size, 0, &r);

@@ -10,6 +10,9 @@
 #include "text.h"
 
 #define WHY_MAX 1000
+/* An export reply page stops after the record that passes this size, well
+ * under CAIRN_FRAME_MAX. */
+#define EXPORT_PAGE_BYTES (256 * 1024)
 
 static void pack_str(msgpack_packer *pk, const char *s) {
   size_t n = strlen(s);
@@ -109,14 +112,6 @@ static int read_status(cairn_rpc *r, const msgpack_object *req, msgpack_packer *
   return rc;
 }
 
-static int read_export(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk, char *why,
-                       size_t whylen) {
-  (void)req;
-  (void)why;
-  (void)whylen;
-  return cairn_store_export(r->store, pk);
-}
-
 static int read_show(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk, char *why,
                      size_t whylen) {
   char id[80];
@@ -140,6 +135,48 @@ static int read_conflicts(cairn_rpc *r, const msgpack_object *req, msgpack_packe
   (void)why;
   (void)whylen;
   return cairn_store_conflicts(r->store, pk);
+}
+
+/* export: one page of records after the cursor `after` (bin, absent at
+ * the start); the reply's `next` is the cursor of the next page, or nil. */
+static void op_export(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk) {
+  const msgpack_object *after = cairn_record_map_get(req, "after");
+  const uint8_t *from = NULL;
+  size_t from_len = 0;
+  uint8_t next[CAIRN_STORE_CURSOR_MAX];
+  size_t next_len = 0;
+  msgpack_sbuffer body;
+  msgpack_packer bpk;
+  int rc;
+
+  if (after != NULL && after->type != MSGPACK_OBJECT_NIL &&
+      (after->type != MSGPACK_OBJECT_BIN || after->via.bin.size == 0 ||
+       after->via.bin.size > CAIRN_STORE_CURSOR_MAX)) {
+    pack_error(pk, CAIRN_EINVAL, "after: not a cursor from an earlier export reply");
+    return;
+  }
+  if (after != NULL && after->type == MSGPACK_OBJECT_BIN) {
+    from = (const uint8_t *)after->via.bin.ptr;
+    from_len = after->via.bin.size;
+  }
+  msgpack_sbuffer_init(&body);
+  msgpack_packer_init(&bpk, &body, msgpack_sbuffer_write);
+  rc = cairn_store_export(r->store, from, from_len, EXPORT_PAGE_BYTES, &bpk, next, &next_len);
+  if (rc != 0) {
+    pack_error(pk, rc, NULL);
+  } else {
+    pack_ok(pk, 2);
+    pack_str(pk, "records");
+    pk->callback(pk->data, body.data, body.size);
+    pack_str(pk, "next");
+    if (next_len > 0) {
+      msgpack_pack_bin(pk, next_len);
+      msgpack_pack_bin_body(pk, next, next_len);
+    } else {
+      msgpack_pack_nil(pk);
+    }
+  }
+  msgpack_sbuffer_destroy(&body);
 }
 
 static void op_ping(cairn_rpc *r, msgpack_packer *pk) {
@@ -265,7 +302,7 @@ cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *paylo
   else if (strcmp(name, "status") == 0)
     reply_read(r, &msg.data, "milestones", read_status, &pk);
   else if (strcmp(name, "export") == 0)
-    reply_read(r, &msg.data, "records", read_export, &pk);
+    op_export(r, &msg.data, &pk);
   else if (strcmp(name, "show") == 0)
     reply_read(r, &msg.data, "record", read_show, &pk);
   else if (strcmp(name, "conflicts") == 0)

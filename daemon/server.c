@@ -341,10 +341,12 @@ int cairn_server_start(cairn_server **out, uv_loop_t *loop, const char *path,
                        cairn_server_handler handler, cairn_server_detach detach, void *arg,
                        char *why, size_t whylen) {
   cairn_server *s;
+  char staging[sizeof s->path];
   int rc;
 
-  if (strlen(path) >= sizeof s->path) {
-    snprintf(why, whylen, "%s: socket path longer than %zu bytes", path, sizeof s->path - 1);
+  if (strlen(path) + sizeof ".new" > sizeof s->path) {
+    snprintf(why, whylen, "%s: socket path longer than %zu bytes", path,
+             sizeof s->path - sizeof ".new");
     return CAIRN_ETOOBIG;
   }
   s = calloc(1, sizeof *s);
@@ -355,17 +357,25 @@ int cairn_server_start(cairn_server **out, uv_loop_t *loop, const char *path,
   s->detach = detach;
   s->arg = arg;
   snprintf(s->path, sizeof s->path, "%s", path);
+  snprintf(staging, sizeof staging, "%s.new", path);
   uv_pipe_init(loop, &s->listener, 0);
   s->listener.data = s;
   s->open_handles = 1;
-  (void)unlink(path); /* stale: the caller holds the directory lock */
-  rc = uv_pipe_bind(&s->listener, path);
-  if (rc == 0 && chmod(path, 0660) != 0)
+  /* Stale files are ours to remove: the caller holds the directory lock.
+   * The socket is made under a staging name and renamed into place once it
+   * listens, so whoever sees DATA/cairnd.sock can connect to it. */
+  (void)unlink(path);
+  (void)unlink(staging);
+  rc = uv_pipe_bind(&s->listener, staging);
+  if (rc == 0 && chmod(staging, 0660) != 0)
     rc = uv_translate_sys_error(errno);
   if (rc == 0)
     rc = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
+  if (rc == 0 && rename(staging, path) != 0)
+    rc = uv_translate_sys_error(errno);
   if (rc != 0) {
     snprintf(why, whylen, "%s: %s", path, uv_strerror(rc));
+    (void)unlink(staging);
     s->closing = 1; /* freed by on_listener_close on the next loop turn */
     uv_close((uv_handle_t *)&s->listener, on_listener_close);
     return rc == UV_EACCES ? CAIRN_EPERM : CAIRN_EIO;

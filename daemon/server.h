@@ -42,8 +42,10 @@ typedef cairn_handled (*cairn_server_handler)(void *arg, cairn_slot *slot,
  * use that slot again. */
 typedef void (*cairn_server_detach)(void *pending);
 
-/* Binds path (removing a stale socket; the caller holds the data
- * directory's lock), sets mode 0660, and listens. Returns 0 and *out, or a
+/* Listens on path, mode 0660: binds a staging name (path + ".new") and
+ * renames it into place once it listens, so the socket's existence means
+ * it accepts (stale files are removed: the caller holds the data
+ * directory's lock). Returns 0 and *out, or a
  * negative CAIRN_E* code with why filled. */
 int cairn_server_start(cairn_server **out, uv_loop_t *loop, const char *path,
                        cairn_server_handler handler, cairn_server_detach detach, void *arg,

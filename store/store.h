@@ -102,10 +102,17 @@ int cairn_store_apply_entries(cairn_store *s, const uint8_t *buf, size_t len, si
  * student), CAIRN_EIO. */
 int cairn_store_status(cairn_store *s, const char *student, int32_t today, msgpack_packer *pk);
 
-/* Packs the canonical export: every record, sorted by type then id, each
- * with its current fields, history and conflicts. Two stores holding the
- * same entries pack identical bytes. */
-int cairn_store_export(cairn_store *s, msgpack_packer *pk);
+/* Packs one page of the canonical export: an array of the records that
+ * come after the cursor `after` (after_len 0: from the first), sorted by
+ * type then id, each with its current fields, history and conflicts. Two
+ * stores holding the same entries pack identical bytes. The page ends after
+ * the record that brings it to max_bytes (0: no limit); the cursor of its
+ * last record is then copied to next with *next_len set, and *next_len is
+ * 0 when the export is complete. Each page is its own read transaction. */
+#define CAIRN_STORE_CURSOR_MAX 65 /* a record's key: type byte + id */
+int cairn_store_export(cairn_store *s, const uint8_t *after, size_t after_len, size_t max_bytes,
+                       msgpack_packer *pk, uint8_t next[CAIRN_STORE_CURSOR_MAX],
+                       size_t *next_len);
 
 /* Packs one record (any type) with its history. CAIRN_ENOTFOUND if absent. */
 int cairn_store_show(cairn_store *s, const char *id, msgpack_packer *pk);

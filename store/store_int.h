@@ -14,9 +14,11 @@
 #include "entry.h"
 #include "progress.h"
 #include "record.h"
+#include "store.h"
 
 #define CAIRN__STORE_ID_MAX 64 /* ids are 1..64 bytes of [A-Za-z0-9._-] */
 #define CAIRN__STORE_KEY_MAX (1 + CAIRN__STORE_ID_MAX)
+_Static_assert(CAIRN__STORE_KEY_MAX == CAIRN_STORE_CURSOR_MAX, "an export cursor is a record key");
 
 /* One write of a record: [hlc, author, seq, set, base|nil, why|nil]. All
  * pointers borrow from the zone the record was decoded into. */

@@ -695,11 +695,18 @@ static void pack_record(msgpack_packer *pk, int type, const char *id, size_t idl
 }
 
 /* A record visitor over the records db in key order. */
+/* Called per record in key order: returns 0 to go on, 1 to stop after this
+ * record (a page is full), or a negative code. */
 typedef int (*record_fn)(int type, const char *id, size_t idlen, const cairn__store_rec *r,
                          size_t *idx, void *arg);
 
-static int each_record(cairn_store *s, record_fn fn, void *arg) {
+/* Runs fn over the records whose key comes after `after` (after_len 0: all
+ * of them), in one read transaction. When fn stops early, copies the last
+ * record's key into last and sets *last_len; else *last_len = 0. */
+static int each_record(cairn_store *s, const uint8_t *after, size_t after_len, record_fn fn,
+                       void *arg, uint8_t *last, size_t *last_len) {
   MDB_txn *txn;
+  *last_len = 0;
   if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
     return CAIRN_EIO;
   MDB_cursor *cur;
@@ -715,11 +722,18 @@ static int each_record(cairn_store *s, record_fn fn, void *arg) {
   }
   cairn__store_rec r = {0};
   size_t *idx = NULL, idx_cap = 0;
-  MDB_val k, v;
+  MDB_val k = {after_len, (void *)after}, v;
+  MDB_cursor_op op = after_len > 0 ? MDB_SET_RANGE : MDB_FIRST;
   int rc = 0, g;
-  while (rc == 0 && (g = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+  while (rc == 0 && (g = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+    if (op == MDB_SET_RANGE && k.mv_size == after_len && memcmp(k.mv_data, after, after_len) == 0) {
+      op = MDB_NEXT; /* the cursor itself was the last record of the page before */
+      continue;
+    }
+    op = MDB_NEXT;
     msgpack_zone_clear(&zone);
-    if (k.mv_size < 2 || (rc = cairn__store_rec_parse(v.mv_data, v.mv_size, &zone, &r)) != 0) {
+    if (k.mv_size < 2 || k.mv_size > CAIRN__STORE_KEY_MAX ||
+        (rc = cairn__store_rec_parse(v.mv_data, v.mv_size, &zone, &r)) != 0) {
       rc = CAIRN_ECORRUPT;
       break;
     }
@@ -734,6 +748,17 @@ static int each_record(cairn_store *s, record_fn fn, void *arg) {
     }
     const uint8_t *key = k.mv_data;
     rc = fn(key[0], (const char *)key + 1, k.mv_size - 1, &r, idx, arg);
+    if (rc == 1) { /* page full: a cursor only when a record follows */
+      size_t len = k.mv_size;
+      memcpy(last, k.mv_data, len);
+      rc = 0;
+      g = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+      if (g == 0) {
+        *last_len = len;
+        g = MDB_NOTFOUND;
+      }
+      break;
+    }
   }
   if (rc == 0 && g != MDB_NOTFOUND)
     rc = CAIRN_EIO;
@@ -749,6 +774,7 @@ typedef struct export_ctx {
   msgpack_sbuffer items;
   msgpack_packer ipk;
   size_t count;
+  size_t max_bytes; /* 0: no page limit */
 } export_ctx;
 
 static int export_one(int type, const char *id, size_t idlen, const cairn__store_rec *r,
@@ -756,27 +782,32 @@ static int export_one(int type, const char *id, size_t idlen, const cairn__store
   export_ctx *c = arg;
   pack_record(&c->ipk, type, id, idlen, r, idx);
   c->count++;
-  return 0;
+  return c->max_bytes > 0 && c->items.size >= c->max_bytes;
 }
 
-/* Runs fn over every record, packing into a side buffer, then packs the
- * array header and the items into pk. */
-static int pack_array_of(cairn_store *s, record_fn fn, msgpack_packer *pk) {
-  export_ctx c = {.count = 0};
-  msgpack_sbuffer_init(&c.items);
-  msgpack_packer_init(&c.ipk, &c.items, msgpack_sbuffer_write);
-  int rc = each_record(s, fn, &c);
+/* Runs fn over the records after `after`, packing into a side buffer, then
+ * packs the array header and the items into pk. */
+static int pack_array_of(cairn_store *s, record_fn fn, export_ctx *c, const uint8_t *after,
+                         size_t after_len, msgpack_packer *pk, uint8_t *last, size_t *last_len) {
+  msgpack_sbuffer_init(&c->items);
+  msgpack_packer_init(&c->ipk, &c->items, msgpack_sbuffer_write);
+  int rc = each_record(s, after, after_len, fn, c, last, last_len);
   if (rc == 0) {
-    msgpack_pack_array(pk, c.count);
-    if (c.items.size > 0)
-      pk->callback(pk->data, c.items.data, c.items.size);
+    msgpack_pack_array(pk, c->count);
+    if (c->items.size > 0)
+      pk->callback(pk->data, c->items.data, c->items.size);
   }
-  msgpack_sbuffer_destroy(&c.items);
+  msgpack_sbuffer_destroy(&c->items);
   return rc;
 }
 
-int cairn_store_export(cairn_store *s, msgpack_packer *pk) {
-  return pack_array_of(s, export_one, pk);
+int cairn_store_export(cairn_store *s, const uint8_t *after, size_t after_len, size_t max_bytes,
+                       msgpack_packer *pk, uint8_t next[CAIRN_STORE_CURSOR_MAX],
+                       size_t *next_len) {
+  export_ctx c = {.max_bytes = max_bytes};
+  if (after_len > CAIRN_STORE_CURSOR_MAX)
+    return CAIRN_EINVAL;
+  return pack_array_of(s, export_one, &c, after, after_len, pk, next, next_len);
 }
 
 int cairn_store_show(cairn_store *s, const char *id, msgpack_packer *pk) {
@@ -853,5 +884,8 @@ static int conflicts_one(int type, const char *id, size_t idlen, const cairn__st
 }
 
 int cairn_store_conflicts(cairn_store *s, msgpack_packer *pk) {
-  return pack_array_of(s, conflicts_one, pk);
+  export_ctx c = {.max_bytes = 0};
+  uint8_t last[CAIRN_STORE_CURSOR_MAX];
+  size_t last_len;
+  return pack_array_of(s, conflicts_one, &c, NULL, 0, pk, last, &last_len);
 }

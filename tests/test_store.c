@@ -211,7 +211,10 @@ static void export_of(cairn_store *s, msgpack_sbuffer *out) {
   msgpack_sbuffer_init(out);
   msgpack_packer pk;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  assert_int_equal(cairn_store_export(s, &pk), 0);
+  uint8_t next[CAIRN_STORE_CURSOR_MAX];
+  size_t next_len;
+  assert_int_equal(cairn_store_export(s, NULL, 0, 0, &pk, next, &next_len), 0);
+  assert_int_equal(next_len, 0);
 }
 
 static void count_line(const char *line, void *arg) {
@@ -472,6 +475,63 @@ static void test_reopen_keeps_everything(void **state) {
   cairn_store *other;
   assert_int_equal(cairn_store_open(&other, d.dir, sk2, NULL), CAIRN_ECORRUPT);
   device_open(&d, NULL);
+  device_free(&d);
+}
+
+/* Export pages of any size join into exactly the records of one export. */
+static void test_export_pages_join_into_the_whole(void **state) {
+  (void)state;
+  device d;
+  char ms[72], ev[72];
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  add_milestone(d.s, "ava-8", ms);
+  for (int i = 0; i < 40; i++)
+    assert_int_equal(add_evidence(d.s, ms, "2026-03-06", 2, ev, NULL), 0);
+  reply whole;
+  export_of(d.s, &whole.sb);
+  const msgpack_object *all = reply_decode(&whole);
+  assert_int_equal(all->via.array.size, 42);
+  static const size_t page_sizes[] = {1, 700, 5000};
+  for (size_t p = 0; p < 3; p++) {
+    uint8_t cursor[CAIRN_STORE_CURSOR_MAX];
+    size_t cursor_len = 0, seen = 0, pages = 0;
+    do {
+      reply page;
+      msgpack_sbuffer_init(&page.sb);
+      msgpack_packer pk;
+      msgpack_packer_init(&pk, &page.sb, msgpack_sbuffer_write);
+      uint8_t after[CAIRN_STORE_CURSOR_MAX];
+      size_t after_len = cursor_len;
+      memcpy(after, cursor, cursor_len);
+      assert_int_equal(cairn_store_export(d.s, after, after_len, page_sizes[p], &pk, cursor,
+                                          &cursor_len),
+                       0);
+      const msgpack_object *recs = reply_decode(&page);
+      assert_true(recs->via.array.size > 0 || cursor_len == 0);
+      for (uint32_t i = 0; i < recs->via.array.size; i++, seen++) {
+        /* the same record, byte for byte, as in the whole export */
+        msgpack_sbuffer a, b;
+        msgpack_packer pa, pb;
+        msgpack_sbuffer_init(&a);
+        msgpack_sbuffer_init(&b);
+        msgpack_packer_init(&pa, &a, msgpack_sbuffer_write);
+        msgpack_packer_init(&pb, &b, msgpack_sbuffer_write);
+        msgpack_pack_object(&pa, recs->via.array.ptr[i]);
+        msgpack_pack_object(&pb, all->via.array.ptr[seen]);
+        assert_int_equal(a.size, b.size);
+        assert_memory_equal(a.data, b.data, a.size);
+        msgpack_sbuffer_destroy(&a);
+        msgpack_sbuffer_destroy(&b);
+      }
+      reply_free(&page);
+      pages++;
+    } while (cursor_len > 0);
+    assert_int_equal(seen, 42);
+    if (page_sizes[p] == 1)
+      assert_int_equal(pages, 42); /* one record per page, then done */
+  }
+  reply_free(&whole);
   device_free(&d);
 }
 
@@ -760,6 +820,7 @@ int main(void) {
       cmocka_unit_test(test_batch_commits_the_good_puts),
       cmocka_unit_test(test_amend_and_retract_keep_history),
       cmocka_unit_test(test_reopen_keeps_everything),
+      cmocka_unit_test(test_export_pages_join_into_the_whole),
       cmocka_unit_test(test_merge_is_order_independent),
       cmocka_unit_test(test_received_entries_are_checked),
       cmocka_unit_test(test_map_full_then_grow),
