@@ -135,6 +135,108 @@ int cairn_store_check(cairn_store *s, void (*report)(const char *line, void *arg
 int cairn_store_read_log(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t from,
                          size_t max, msgpack_sbuffer *out, size_t *count);
 
+/* ---- Sync (docs/PROTOCOL.md) ---- */
+
+/* A node's scope: campus "" means every campus (the central); classroom ""
+ * means the whole campus. */
+typedef struct cairn_scope {
+  char campus[65];
+  char classroom[65];
+} cairn_scope;
+
+/* One author's position: the highest seq held contiguously from 1. */
+typedef struct cairn_vv_item {
+  uint8_t author[CAIRN_KEY_BYTES];
+  uint64_t seq;
+} cairn_vv_item;
+
+/* Fills *out (caller frees with free()) with this store's version vector,
+ * the central's author first (when known), then by author key; *n items.
+ * Returns 0, CAIRN_ENOMEM, CAIRN_EIO. */
+int cairn_store_version_vector(cairn_store *s, cairn_vv_item **out, size_t *n);
+
+/* Like cairn_store_read_log, but every entry whose body lies outside scope,
+ * or that this store refused to apply (quarantined), is sent redacted: its
+ * body replaced by the body's hash (FORMAT.md section 1), so the chain still
+ * verifies. Stops after max entries or once out has grown by max_bytes,
+ * extended to the next signed entry. *last is the seq of the last entry
+ * appended. scope NULL: nothing redacted but quarantined entries. */
+int cairn_store_read_scoped(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t from,
+                            size_t max, size_t max_bytes, const cairn_scope *scope,
+                            msgpack_sbuffer *out, size_t *count, uint64_t *last);
+
+/* The outcome of applying a batch received from a peer. */
+typedef struct cairn_apply_result {
+  size_t applied;   /* new entries stored and folded into state */
+  size_t refused;   /* entries not applied (see below) */
+  char reason[256]; /* the first refusal, one line naming author and seq */
+} cairn_apply_result;
+
+/* The sync path's apply: like cairn_store_apply_entries (chain, signatures:
+ * a broken or forged run refuses the whole batch, nothing applied), plus
+ * authorization (PROTOCOL.md section 1):
+ *  - an author who is not the central and has no device record, or whose
+ *    device record is revoked: that author's run is refused whole and not
+ *    stored (it can be sent again once the device is enrolled);
+ *  - an authorized author's entry outside its scope, or a device record not
+ *    authored by the central: stored in the log (the chain continues) but
+ *    quarantined: never folded into state, never sent on unredacted.
+ * Returns 0 with *res filled (refusals are not errors), or a negative code
+ * (CAIRN_EBADSIG, CAIRN_EBADCHAIN, CAIRN_EGAP, CAIRN_EMALFORMED, CAIRN_ENOSPC,
+ * CAIRN_EMAPFULL, CAIRN_EIO) when nothing was applied. Writer thread only. */
+int cairn_store_apply_synced(cairn_store *s, const uint8_t *buf, size_t len,
+                             cairn_apply_result *res);
+
+/* The central's key, once known: set at `cairn init --role central` (its
+ * own key) or when joining. Persisted in the store. Returns NULL when
+ * unknown. */
+const uint8_t *cairn_store_central(const cairn_store *s);
+int cairn_store_set_central(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES]);
+
+/* The scope of an enrolled device (from its device record), for the
+ * handshake: 0 and *scope when enrolled and not revoked; CAIRN_ENOTFOUND
+ * when unknown; CAIRN_EPERM when revoked. role_out (may be NULL) gets
+ * "classroom", "hub" or "central". The central itself has the empty
+ * scope. */
+int cairn_store_device_scope(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES],
+                             cairn_scope *scope, char role_out[16]);
+
+/* Enrollment tokens: local to the central, never replicated; the secret is
+ * kept only as its BLAKE2b hash. */
+int cairn_store_token_add(cairn_store *s, const uint8_t secret[16], const char *role,
+                          const cairn_scope *scope, int64_t expires_unix);
+
+/* Redeems a token for device key (writer thread): in one transaction checks
+ * the secret is known, unused and unexpired at now_unix, marks it used, and
+ * writes the device record (an entry of this, the central's, log). Returns
+ * 0 and the device's scope; CAIRN_ENOTFOUND (unknown or used token: why says
+ * which), CAIRN_EPERM (expired), or a write error. */
+int cairn_store_token_redeem(cairn_store *s, const uint8_t secret[16],
+                             const uint8_t device[CAIRN_KEY_BYTES], const char *name,
+                             int64_t now_unix, cairn_scope *scope, char role_out[16], char *why,
+                             size_t whylen);
+
+/* Receipts: "the central durably holds author up to seq", signed by the
+ * central. sign: the central makes one (sig out). put: a node stores the
+ * latest for an author after verifying it (CAIRN_EBADSIG otherwise).
+ * get: CAIRN_ENOTFOUND when none. */
+void cairn_store_receipt_sign(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq,
+                              uint8_t sig[CAIRN_SIG_BYTES]);
+int cairn_store_receipt_put(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq,
+                            const uint8_t central[CAIRN_KEY_BYTES],
+                            const uint8_t sig[CAIRN_SIG_BYTES]);
+int cairn_store_receipt_get(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t *seq,
+                            uint8_t sig[CAIRN_SIG_BYTES]);
+
+/* Packs an array of device records ({id, role, campus, classroom, name,
+ * revoked, enrolled (date), last_seen (unix seconds or nil)}). last_seen is
+ * local knowledge, recorded with cairn_store_peer_seen. */
+int cairn_store_devices(cairn_store *s, msgpack_packer *pk);
+int cairn_store_peer_seen(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES], int64_t unix_time);
+
+/* Counters of refused entries since the store was created (local). */
+uint64_t cairn_store_refused_count(const cairn_store *s);
+
 /* This device's public key and its own log's head (seq 0 when empty). */
 const uint8_t *cairn_store_device(const cairn_store *s);
 uint64_t cairn_store_own_seq(const cairn_store *s);
