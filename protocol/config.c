@@ -74,6 +74,17 @@ static const option options[] = {
              "how much cairnd logs"),
     INT_OPT("daemon", map_size_mb, 1, 1048576, 64,
             "initial size of the database map in MiB; it grows when full"),
+    TEXT_OPT("sync", listen,
+             "host:port where this hub or central accepts sync connections (empty: none)"),
+    TEXT_OPT("sync", advertise,
+             "host:port written into join tokens for devices to reach this central "
+             "(empty: the listen address)"),
+    TEXT_OPT("sync", upstream,
+             "host:port of the hub or central this node syncs to (set by cairn join)"),
+    TEXT_OPT("sync", upstream_key,
+             "the upstream's device key, pinned at the first successful sync (hex)"),
+    TEXT_OPT("sync", network,
+             "the deployment's network id (hex; made by the central, set by cairn join)"),
     INT_OPT("test", clock_offset_ms, -315360000000LL, 315360000000LL, 0,
             "TEST ONLY: shifts this node's clock by this many milliseconds to exercise "
             "clock skew; leave at 0"),

@@ -20,6 +20,11 @@ typedef struct cairn_config {
   char name[201];           /* [device] name: a label for people */
   cairn_log_level log_level;/* [daemon] log_level = error|warning|info|debug */
   uint64_t map_size_mb;     /* [daemon] map_size_mb: initial LMDB map, grows when full */
+  char listen[128];         /* [sync] listen: host:port to accept sync on ("" none) */
+  char advertise[128];      /* [sync] advertise: host:port put in join tokens */
+  char upstream[128];       /* [sync] upstream: host:port to sync to ("" none) */
+  char upstream_key[65];    /* [sync] upstream_key: pinned upstream device key, hex */
+  char network[65];         /* [sync] network: the deployment's network id, hex */
   int64_t clock_offset_ms;  /* [test] clock_offset_ms: test-only clock skew for the HLC */
 } cairn_config;
 
