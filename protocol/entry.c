@@ -2,9 +2,9 @@
  * entry.c: encoding, decoding, hashing and signing of log entries
  * (docs/FORMAT.md section 1).
  *
- * The hash covers the encoded bytes of elements 0..6 together with the
- * array header, so seal() streams exactly the bytes encode() writes before
- * the signature into BLAKE2b, and decode() hashes the bytes it received.
+ * The entry hash covers the fields, not their encoding, and the body only
+ * through its hash: a redacted entry (body replaced by its hash) keeps the
+ * hash, so its chain and signature verify without the body.
  */
 #include "entry.h"
 
@@ -17,36 +17,42 @@
 #include "error.h"
 
 #define ENTRY_FIELDS 8
-#define ENTRY_SIG_FIELD 7
 #define SIG_CONTEXT "cairn-head-v1"
 #define SIG_CONTEXT_LEN (sizeof SIG_CONTEXT - 1)
+#define HASH_CONTEXT "cairn-entry-v1"
+#define HASH_CONTEXT_LEN (sizeof HASH_CONTEXT - 1)
+#define HASHED_LEN (HASH_CONTEXT_LEN + 1 + CAIRN_KEY_BYTES + 8 + 8 + CAIRN_HASH_BYTES + 4 + CAIRN_HASH_BYTES)
+#define REDACTED_EXT_TYPE 1
+_Static_assert(HASHED_LEN == 131, "FORMAT.md section 1: the hashed string is 131 bytes");
 
-/* Packs the array header and elements 0..6: everything the hash covers. */
-static int pack_hashed_prefix(msgpack_packer *pk, const cairn_entry *e) {
-  if (msgpack_pack_array(pk, ENTRY_FIELDS) != 0 || msgpack_pack_uint64(pk, CAIRN_FORMAT_VERSION) != 0 ||
-      msgpack_pack_bin_with_body(pk, e->author, CAIRN_KEY_BYTES) != 0 || msgpack_pack_uint64(pk, e->seq) != 0 ||
-      msgpack_pack_uint64(pk, e->hlc) != 0 || msgpack_pack_bin_with_body(pk, e->prev, CAIRN_HASH_BYTES) != 0 ||
-      msgpack_pack_uint32(pk, e->kind) != 0 || msgpack_pack_bin_with_body(pk, e->body, e->body_len) != 0)
-    return CAIRN_ENOMEM;
-  return 0;
+static uint8_t *put_be(uint8_t *p, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; i++)
+    p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+  return p + bytes;
 }
 
-/* msgpack_packer sink that feeds a BLAKE2b state instead of a buffer. */
-static int hash_write(void *data, const char *buf, size_t len) {
-  crypto_generichash_update(data, (const unsigned char *)buf, len);
-  return 0;
+/* e->hash from the fields and e->body_hash. */
+static void hash_fields(cairn_entry *e) {
+  uint8_t m[HASHED_LEN], *p = m;
+  memcpy(p, HASH_CONTEXT, HASH_CONTEXT_LEN);
+  p += HASH_CONTEXT_LEN;
+  *p++ = CAIRN_FORMAT_VERSION;
+  memcpy(p, e->author, CAIRN_KEY_BYTES);
+  p = put_be(p + CAIRN_KEY_BYTES, e->seq, 8);
+  p = put_be(p, e->hlc, 8);
+  memcpy(p, e->prev, CAIRN_HASH_BYTES);
+  p = put_be(p + CAIRN_HASH_BYTES, e->kind, 4);
+  memcpy(p, e->body_hash, CAIRN_HASH_BYTES);
+  crypto_generichash(e->hash, CAIRN_HASH_BYTES, m, sizeof m, NULL, 0);
 }
 
 int cairn_entry_seal(cairn_entry *e) {
-  crypto_generichash_state st;
-  msgpack_packer pk;
-
-  if (e->body_len > CAIRN_BODY_MAX)
-    return CAIRN_ETOOBIG;
-  crypto_generichash_init(&st, NULL, 0, CAIRN_HASH_BYTES);
-  msgpack_packer_init(&pk, &st, hash_write);
-  (void)pack_hashed_prefix(&pk, e); /* cannot fail: hash_write never does */
-  crypto_generichash_final(&st, e->hash, CAIRN_HASH_BYTES);
+  if (!e->redacted) {
+    if (e->body_len > CAIRN_BODY_MAX)
+      return CAIRN_ETOOBIG;
+    crypto_generichash(e->body_hash, CAIRN_HASH_BYTES, e->body, e->body_len, NULL, 0);
+  }
+  hash_fields(e);
   return 0;
 }
 
@@ -90,19 +96,31 @@ int cairn_entry_follows(const cairn_entry *e, const cairn_entry *prev) {
   return memcmp(e->prev, prev->hash, CAIRN_HASH_BYTES) == 0 ? 0 : CAIRN_EBADCHAIN;
 }
 
-int cairn_entry_encode(const cairn_entry *e, msgpack_sbuffer *out) {
+/* Appends e with element 6 as its body, or as its body hash when redact. */
+static int encode(const cairn_entry *e, int redact, msgpack_sbuffer *out) {
   msgpack_packer pk;
   size_t start = out->size;
-  int rc;
+  int bad;
 
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  rc = pack_hashed_prefix(&pk, e);
-  if (rc == 0 && (e->has_sig ? msgpack_pack_bin_with_body(&pk, e->sig, CAIRN_SIG_BYTES) : msgpack_pack_nil(&pk)) != 0)
-    rc = CAIRN_ENOMEM;
-  if (rc != 0)
+  bad = msgpack_pack_array(&pk, ENTRY_FIELDS) != 0 || msgpack_pack_uint64(&pk, CAIRN_FORMAT_VERSION) != 0 ||
+        msgpack_pack_bin_with_body(&pk, e->author, CAIRN_KEY_BYTES) != 0 || msgpack_pack_uint64(&pk, e->seq) != 0 ||
+        msgpack_pack_uint64(&pk, e->hlc) != 0 || msgpack_pack_bin_with_body(&pk, e->prev, CAIRN_HASH_BYTES) != 0 ||
+        msgpack_pack_uint32(&pk, e->kind) != 0;
+  if (!bad && redact)
+    bad = msgpack_pack_ext_with_body(&pk, e->body_hash, CAIRN_HASH_BYTES, REDACTED_EXT_TYPE) != 0;
+  else if (!bad)
+    bad = msgpack_pack_bin_with_body(&pk, e->body, e->body_len) != 0;
+  if (!bad)
+    bad = (e->has_sig ? msgpack_pack_bin_with_body(&pk, e->sig, CAIRN_SIG_BYTES) : msgpack_pack_nil(&pk)) != 0;
+  if (bad)
     out->size = start; /* append all or nothing */
-  return rc;
+  return bad ? CAIRN_ENOMEM : 0;
 }
+
+int cairn_entry_encode(const cairn_entry *e, msgpack_sbuffer *out) { return encode(e, e->redacted, out); }
+
+int cairn_entry_redact(const cairn_entry *e, msgpack_sbuffer *out) { return encode(e, 1, out); }
 
 /* Every element of an entry is a scalar or a bin. A container tag is refused
  * before msgpack-c sees it: unpacking one allocates (its declared element
@@ -177,6 +195,13 @@ static int store_field(cairn_entry *e, unsigned i, const msgpack_object *o) {
     e->kind = (uint32_t)v;
     return 0;
   case 6:
+    if (o->type == MSGPACK_OBJECT_EXT) { /* a redacted entry: the body's hash */
+      if (o->via.ext.type != REDACTED_EXT_TYPE || o->via.ext.size != CAIRN_HASH_BYTES)
+        return CAIRN_EMALFORMED;
+      e->redacted = 1;
+      memcpy(e->body_hash, o->via.ext.ptr, CAIRN_HASH_BYTES);
+      return 0;
+    }
     if (o->type != MSGPACK_OBJECT_BIN)
       return CAIRN_EMALFORMED;
     if (o->via.bin.size > CAIRN_BODY_MAX)
@@ -198,7 +223,7 @@ int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *c
   /* Never look past CAIRN_ENTRY_MAX: an entry still incomplete there is
    * too big, not waiting for more. */
   size_t limit = len < CAIRN_ENTRY_MAX ? len : CAIRN_ENTRY_MAX;
-  size_t off = 1, hashed_len = 0;
+  size_t off = 1;
   msgpack_zone zone; /* never used by scalars and bins: no allocation */
   msgpack_object obj;
   cairn_entry out;
@@ -212,8 +237,6 @@ int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *c
   if (!msgpack_zone_init(&zone, 0))
     return CAIRN_ENOMEM;
   for (unsigned i = 0; i < ENTRY_FIELDS && rc == 0; i++) {
-    if (i == ENTRY_SIG_FIELD)
-      hashed_len = off;
     rc = unpack_element(&zone, buf, limit, &off, &obj);
     if (rc == 0)
       rc = store_field(&out, i, &obj);
@@ -223,7 +246,7 @@ int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *c
     rc = CAIRN_ETOOBIG;
   if (rc != 0)
     return rc;
-  crypto_generichash(out.hash, CAIRN_HASH_BYTES, buf, hashed_len, NULL, 0);
+  (void)cairn_entry_seal(&out); /* the body is within CAIRN_BODY_MAX */
   *e = out;
   *consumed = off;
   return 0;

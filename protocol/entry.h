@@ -26,16 +26,21 @@ typedef struct cairn_entry {
   uint64_t hlc;
   uint8_t prev[CAIRN_HASH_BYTES];
   uint32_t kind;
-  const uint8_t *body; /* borrowed: points into the decoded buffer or the caller's bytes */
-  size_t body_len;
+  const uint8_t *body; /* borrowed: points into the decoded buffer or the caller's bytes;
+                          NULL when redacted */
+  size_t body_len;      /* 0 when redacted */
+  int redacted;         /* the body is withheld: only body_hash is known */
+  uint8_t body_hash[CAIRN_HASH_BYTES]; /* BLAKE2b-256 of the body: set by decode and by
+                                          seal (from the body), or given when redacted */
   int has_sig;
   uint8_t sig[CAIRN_SIG_BYTES];
   uint8_t hash[CAIRN_HASH_BYTES]; /* set by cairn_entry_decode / cairn_entry_seal */
 } cairn_entry;
 
-/* Computes e->hash from the other fields (everything but sig). Returns 0, or
- * CAIRN_ETOOBIG when the body is over CAIRN_BODY_MAX. Allocates nothing:
- * the encoding is streamed into the hash. */
+/* Computes e->body_hash from the body (unless e->redacted, whose body_hash
+ * is kept) and e->hash from the other fields (everything but sig), as
+ * docs/FORMAT.md section 1 defines. Returns 0, or CAIRN_ETOOBIG when the
+ * body is over CAIRN_BODY_MAX. Allocates nothing. */
 int cairn_entry_seal(cairn_entry *e);
 
 /* Signs the chain head at e (e->hash must be current) with the author's
@@ -52,12 +57,19 @@ int cairn_entry_verify_sig(const cairn_entry *e) __attribute__((warn_unused_resu
  * follow) or CAIRN_EBADCHAIN (hash or author mismatch). */
 int cairn_entry_follows(const cairn_entry *e, const cairn_entry *prev) __attribute__((warn_unused_result));
 
-/* Appends the encoding of e (sealed; signed or not) to out. Returns 0 or
- * CAIRN_ENOMEM. */
+/* Appends the encoding of e (sealed; signed or not; redacted when
+ * e->redacted) to out. Returns 0 or CAIRN_ENOMEM; on error out is as it
+ * was. */
 int cairn_entry_encode(const cairn_entry *e, msgpack_sbuffer *out);
 
+/* Appends the redacted encoding of e (decoded or sealed, redacted or not)
+ * to out: element 6 is its body hash instead of its body, so hash and
+ * signature stay those of e. Returns 0 or CAIRN_ENOMEM (out unchanged). */
+int cairn_entry_redact(const cairn_entry *e, msgpack_sbuffer *out);
+
 /* Decodes one entry from the front of buf. On success returns 0, fills *e
- * (e->body borrows from buf), computes e->hash, and sets *consumed. Returns
+ * (e->body borrows from buf; a redacted entry has e->redacted set and no
+ * body), computes e->body_hash and e->hash, and sets *consumed. Returns
  * CAIRN_EAGAIN when buf holds only a prefix of an entry (nothing consumed),
  * CAIRN_EVERSION for another format version, CAIRN_ETOOBIG for an entry over
  * CAIRN_ENTRY_MAX, CAIRN_ENOMEM (one small allocation per call), and

@@ -19,6 +19,7 @@ static const char *const horizons[] = {"short", "long", NULL};
 static const char *const directions[] = {"up", "down", NULL};
 static const char *const cadences[] = {"weekly", "biweekly", "monthly", "quarterly", NULL};
 static const char *const review_kinds[] = {"weekly", "monthly", "quarterly", NULL};
+static const char *const device_roles[] = {"classroom", "hub", "central", NULL};
 static const char *const decisions[] = {"continue",     "adjust-supports", "change-timeframe",
                                         "raise-target", "smaller-steps",   "change-method",
                                         NULL};
@@ -108,6 +109,18 @@ static const cairn_field_def celebration_fields[] = {
     F_STR("text", 1000, CAIRN_F_REQUIRED | CAIRN_F_NONEMPTY),
 };
 
+/* The record id of a device is its `key`: the store checks they match and
+ * that the key is the lowercase hex of an Ed25519 public key. */
+static const cairn_field_def device_fields[] = {
+    F_STR("key", 64, CAIRN_F_REQUIRED | CAIRN_F_FIXED | CAIRN_F_NONEMPTY),
+    F_ENUM("role", device_roles, CAIRN_F_REQUIRED),
+    F_STR("campus", 64, 0),
+    F_STR("classroom", 64, 0),
+    F_STR("name", 200, CAIRN_F_PERSONAL),
+    F("revoked", CAIRN_FT_BOOL, 0),
+    F("enrolled", CAIRN_FT_DATE, 0),
+};
+
 /* check_set() tracks the fields seen in one bit each. */
 _Static_assert(ARRAY_LEN(milestone_fields) <= 64, "a record type has at most 64 fields");
 
@@ -125,6 +138,7 @@ static const record_schema schemas[CAIRN_REC_MAX + 1] = {
     [CAIRN_REC_REVIEW] = SCHEMA("review", review_fields),
     [CAIRN_REC_SUPPORT_CHANGE] = SCHEMA("support_change", support_change_fields),
     [CAIRN_REC_CELEBRATION] = SCHEMA("celebration", celebration_fields),
+    [CAIRN_REC_DEVICE] = SCHEMA("device", device_fields),
 };
 
 static const record_schema *schema_of(int type) {

@@ -21,7 +21,8 @@ typedef enum cairn_record_type {
   CAIRN_REC_REVIEW = 4,
   CAIRN_REC_SUPPORT_CHANGE = 5,
   CAIRN_REC_CELEBRATION = 6,
-  CAIRN_REC_MAX = 6
+  CAIRN_REC_DEVICE = 7, /* an enrolled device; written only by the central */
+  CAIRN_REC_MAX = 7
 } cairn_record_type;
 
 typedef enum cairn_field_type {

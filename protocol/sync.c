@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "record.h"
+#include "text.h"
 
 #define TOKEN_PREFIX "cairn1."
 
@@ -181,9 +182,10 @@ static int get_bin(const msgpack_object *o, uint8_t *dst, size_t want) {
 /* Copies a string that must fit dst (NUL included) and be valid UTF-8. */
 static int get_str(const msgpack_object *o, char *dst, size_t cap) {
   if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap ||
-      memchr(o->via.str.ptr, 0, o->via.str.size) != NULL)
+      (o->via.str.size > 0 && !cairn_text_utf8_valid(o->via.str.ptr, o->via.str.size)))
     return CAIRN_EMALFORMED;
-  memcpy(dst, o->via.str.ptr, o->via.str.size);
+  if (o->via.str.size > 0)
+    memcpy(dst, o->via.str.ptr, o->via.str.size);
   dst[o->via.str.size] = '\0';
   return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * store.c: the LMDB environment, the one apply path (apply_entry), local
- * write batches, received entries, the log reader and the self-check.
+ * write batches, received entries (trusted and synced, with authorization
+ * and quarantine), token redemption, the log readers and the self-check.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -20,6 +21,9 @@
 #include "text.h"
 
 #define DEFAULT_MAP_SIZE (64u * 1024 * 1024)
+/* log, heads, records, children, meta, quarantine, tokens, receipts, peers,
+ * and the check's three scratch databases. */
+#define MAX_DBS 12
 #define WHY_MAX 1000
 
 /* ---- errors -------------------------------------------------------------- */
@@ -56,8 +60,7 @@ int cairn__store_err(const cairn_store *s, int rc, int committing) {
 
 static void log_key(uint8_t key[CAIRN_KEY_BYTES + 8], const uint8_t *author, uint64_t seq) {
   memcpy(key, author, CAIRN_KEY_BYTES);
-  for (int i = 0; i < 8; i++)
-    key[CAIRN_KEY_BYTES + i] = (uint8_t)(seq >> (56 - 8 * i));
+  cairn__store_put_be64(key + CAIRN_KEY_BYTES, seq);
 }
 
 static uint64_t hlc_next(const cairn_store *s, uint64_t last) {
@@ -163,13 +166,26 @@ typedef struct head {
   uint64_t hlc;
 } head;
 
+/* How apply_entry treats an entry's write. */
+typedef enum apply_mode {
+  APPLY_TRUSTED, /* local writes and cairn_store_apply_entries: fold every write */
+  APPLY_SYNCED,  /* from a peer: fold only authorized writes, quarantine the rest */
+  APPLY_REPLAY   /* the check's rebuild from the log: skip quarantined entries */
+} apply_mode;
+
 /* One transaction's application of entries. The current author's head is
  * cached and written back once when the author changes or at the end. */
 typedef struct apply_ctx {
   cairn_store *s;
   MDB_txn *txn;
   MDB_dbi heads, records, children;
+  apply_mode mode;
   int write_log; /* 0 when rebuilding from the log itself */
+  /* APPLY_SYNCED: the author of the run being applied. */
+  int author_is_central;
+  cairn_scope author_scope;
+  uint64_t refused;     /* entries refused or quarantined in this txn */
+  uint64_t quarantined; /* of which quarantined (stored, not folded) */
   int have_head, head_dirty;
   head cur;
   uint64_t max_hlc;
@@ -178,6 +194,17 @@ typedef struct apply_ctx {
   char *why;
   size_t whylen;
 } apply_ctx;
+
+/* Records a refusal of entry e: counted, and its reason kept when it is the
+ * first of the transaction. */
+static void note_refusal(apply_ctx *c, const cairn_entry *e, uint64_t n, const char *what) {
+  if (c->refused == 0 && c->why != NULL && c->whylen > 0) {
+    char tag[9];
+    author_tag(e->author, tag);
+    snprintf(c->why, c->whylen, "author %s seq %llu: %s", tag, (unsigned long long)e->seq, what);
+  }
+  c->refused += n;
+}
 
 static int set_why(apply_ctx *c, const cairn_entry *e, int rc, const char *what) {
   if (c->why != NULL && c->whylen > 0) {
@@ -262,6 +289,7 @@ typedef struct body {
   const char *id;
   size_t idlen;
   const msgpack_object *set, *base, *why;
+  const msgpack_object *scope; /* [campus str, classroom str] */
   int is_new; /* the entry creates its record ("new": true) */
   const uint8_t *set_raw; /* the set's encoded bytes inside the body */
   size_t set_raw_len;
@@ -309,6 +337,7 @@ static int body_parse(apply_ctx *c, const cairn_entry *e, body *b) {
     return set_why(c, e, CAIRN_EMALFORMED, "body is not one msgpack map");
   const msgpack_object *id = cairn_record_map_get(&root, "id");
   const msgpack_object *scope = cairn_record_map_get(&root, "scope");
+  b->scope = scope;
   b->set = cairn_record_map_get(&root, "set");
   b->base = cairn_record_map_get(&root, "base");
   b->why = cairn_record_map_get(&root, "why");
@@ -391,7 +420,7 @@ static int pack_state(cairn_store *s, const cairn_entry *e, const body *b, const
   msgpack_pack_array(&pk, n + 1);
   for (size_t i = 0; i <= n; i++) {
     if (i == pos) {
-      msgpack_pack_array(&pk, 6);
+      msgpack_pack_array(&pk, 7);
       msgpack_pack_uint64(&pk, e->hlc);
       msgpack_pack_bin(&pk, CAIRN_KEY_BYTES);
       msgpack_pack_bin_body(&pk, e->author, CAIRN_KEY_BYTES);
@@ -405,6 +434,7 @@ static int pack_state(cairn_store *s, const cairn_entry *e, const body *b, const
         msgpack_pack_object(&pk, *b->why);
       else
         msgpack_pack_nil(&pk);
+      msgpack_pack_object(&pk, *b->scope);
     }
     if (i < n) {
       size_t from = off;
@@ -416,14 +446,54 @@ static int pack_state(cairn_store *s, const cairn_entry *e, const body *b, const
   return 0;
 }
 
-/* Folds the write of entry e into its record's state. */
+/* Why an authorized author's entry may still not be folded (PROTOCOL.md
+ * section 1), or NULL when it may. */
+static const char *unauthorized_write(const apply_ctx *c, const cairn_entry *e, const body *b) {
+  if (c->author_is_central)
+    return NULL;
+  if (e->kind == CAIRN_REC_DEVICE)
+    return "device records are written by the central";
+  if (!cairn__store_in_scope(&c->author_scope, (int)e->kind, b->scope))
+    return "the record's scope is outside the author's";
+  return NULL;
+}
+
+/* Returns 1 when entry e is in the quarantine, 0 when not, or an error. */
+static int is_quarantined(cairn_store *s, MDB_txn *txn, const cairn_entry *e) {
+  uint8_t key[CAIRN_KEY_BYTES + 8];
+  log_key(key, e->author, e->seq);
+  MDB_val k = {sizeof key, key}, v;
+  int rc = mdb_get(txn, s->quarantine, &k, &v);
+  return rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : cairn__store_err(s, rc, 0);
+}
+
+/* Keeps entry e (already in the log) out of state, with the reason. */
+static int quarantine(apply_ctx *c, const cairn_entry *e, const char *why) {
+  uint8_t key[CAIRN_KEY_BYTES + 8];
+  log_key(key, e->author, e->seq);
+  MDB_val k = {sizeof key, key}, v = {strlen(why), (void *)why};
+  int rc = mdb_put(c->txn, c->s->quarantine, &k, &v, 0);
+  if (rc != 0)
+    return cairn__store_err(c->s, rc, 0);
+  note_refusal(c, e, 1, why);
+  c->quarantined++;
+  return 0;
+}
+
+/* Folds the write of entry e into its record's state, unless the mode
+ * keeps it out (quarantine). */
 static int fold(apply_ctx *c, const cairn_entry *e) {
   cairn_store *s = c->s;
   body b;
+  int rc;
+  if (c->mode == APPLY_REPLAY && (rc = is_quarantined(s, c->txn, e)) != 0)
+    return rc < 0 ? rc : 0;
   msgpack_zone_clear(&s->apply_zone);
-  int rc = body_parse(c, e, &b);
-  if (rc != 0)
+  if ((rc = body_parse(c, e, &b)) != 0)
     return rc;
+  const char *denied = c->mode == APPLY_SYNCED ? unauthorized_write(c, e, &b) : NULL;
+  if (denied != NULL)
+    return quarantine(c, e, denied);
   int type = (int)e->kind;
   /* The entry itself says whether it creates the record, so the check does
    * not depend on arrival order: an edit may arrive before the creation it
@@ -472,8 +542,9 @@ static int fold(apply_ctx *c, const cairn_entry *e) {
 }
 
 /* THE apply path: every entry, local or received, goes through here.
- * Returns 1 when applied, 0 when already held, or a negative code (with
- * c->why set for chain and body problems). */
+ * Returns 1 when stored (and folded, unless redacted or quarantined), 0 when
+ * already held, or a negative code (with c->why set for chain and body
+ * problems). */
 static int apply_entry(apply_ctx *c, const uint8_t *bytes, size_t len, const cairn_entry *e) {
   int rc = head_load(c, e->author);
   if (rc != 0)
@@ -507,8 +578,8 @@ static int apply_entry(apply_ctx *c, const uint8_t *bytes, size_t len, const cai
     if (rc != 0)
       return cairn__store_err(c->s, rc, 0);
   }
-  rc = fold(c, e);
-  if (rc != 0)
+  /* A redacted entry advances its chain; there is nothing to fold. */
+  if (!e->redacted && (rc = fold(c, e)) != 0)
     return rc;
   c->cur.seq = e->seq;
   memcpy(c->cur.hash, e->hash, CAIRN_HASH_BYTES);
@@ -519,10 +590,11 @@ static int apply_entry(apply_ctx *c, const uint8_t *bytes, size_t len, const cai
   return 1;
 }
 
-static void apply_init(apply_ctx *c, cairn_store *s, MDB_txn *txn) {
+static void apply_init(apply_ctx *c, cairn_store *s, MDB_txn *txn, apply_mode mode) {
   memset(c, 0, sizeof *c);
   c->s = s;
   c->txn = txn;
+  c->mode = mode;
   c->heads = s->heads;
   c->records = s->records;
   c->children = s->children;
@@ -530,9 +602,17 @@ static void apply_init(apply_ctx *c, cairn_store *s, MDB_txn *txn) {
   c->max_hlc = s->last_hlc;
 }
 
-/* Commits txn and, when that succeeded, publishes what it changed. */
+/* Commits txn (with the refusal counter) and, when that succeeded,
+ * publishes what it changed. */
 static int apply_commit(apply_ctx *c) {
   int rc = head_flush(c);
+  if (rc == 0 && c->refused > 0) {
+    uint8_t n[8];
+    cairn__store_put_be64(n, c->s->refused + c->refused);
+    MDB_val k = {7, "refused"}, v = {sizeof n, n};
+    if ((rc = mdb_put(c->txn, c->s->meta, &k, &v, 0)) != 0)
+      rc = cairn__store_err(c->s, rc, 0);
+  }
   if (rc != 0) {
     mdb_txn_abort(c->txn);
     return rc;
@@ -541,6 +621,7 @@ static int apply_commit(apply_ctx *c) {
   if (rc != 0)
     return cairn__store_err(c->s, rc, 1);
   c->s->last_hlc = c->max_hlc;
+  c->s->refused += c->refused;
   if (c->own_changed) {
     c->s->own_seq = c->own.seq;
     memcpy(c->s->own_hash, c->own.hash, CAIRN_HASH_BYTES);
@@ -551,9 +632,12 @@ static int apply_commit(apply_ctx *c) {
 /* ---- open / close -------------------------------------------------------- */
 
 static int open_dbs(cairn_store *s, MDB_txn *txn) {
-  static const char *const names[] = {"log", "heads", "records", "children", "meta"};
-  MDB_dbi *dbis[] = {&s->log, &s->heads, &s->records, &s->children, &s->meta};
-  for (size_t i = 0; i < 5; i++) {
+  static const char *const names[] = {"log",        "heads",  "records",  "children", "meta",
+                                      "quarantine", "tokens", "receipts", "peers"};
+  MDB_dbi *dbis[] = {&s->log,        &s->heads,  &s->records,  &s->children, &s->meta,
+                     &s->quarantine, &s->tokens, &s->receipts, &s->peers};
+  _Static_assert(sizeof names / sizeof names[0] + 3 == MAX_DBS, "MAX_DBS counts every database");
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     int rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
     if (rc != 0)
       return cairn__store_err(s, rc, 0);
@@ -575,6 +659,23 @@ static int open_dbs(cairn_store *s, MDB_txn *txn) {
     if (mdb_get(txn, s->meta, &sk, &v) != 0 || v.mv_size != CAIRN_KEY_BYTES ||
         memcmp(v.mv_data, s->pk, CAIRN_KEY_BYTES) != 0)
       return CAIRN_ECORRUPT; /* another device's store */
+  }
+  MDB_val ck = {7, "central"}, rk = {7, "refused"};
+  if ((rc = mdb_get(txn, s->meta, &ck, &v)) == 0) {
+    if (v.mv_size != CAIRN_KEY_BYTES)
+      return CAIRN_ECORRUPT;
+    memcpy(s->central, v.mv_data, CAIRN_KEY_BYTES);
+    s->have_central = 1;
+  } else if (rc != MDB_NOTFOUND) {
+    return cairn__store_err(s, rc, 0);
+  }
+  if ((rc = mdb_get(txn, s->meta, &rk, &v)) == 0) {
+    if (v.mv_size != 8)
+      return CAIRN_ECORRUPT;
+    for (int i = 0; i < 8; i++)
+      s->refused = s->refused << 8 | ((const uint8_t *)v.mv_data)[i];
+  } else if (rc != MDB_NOTFOUND) {
+    return cairn__store_err(s, rc, 0);
   }
   head own;
   if ((rc = head_get(txn, s->heads, s, s->pk, &own)) != 0)
@@ -632,7 +733,7 @@ int cairn_store_open(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_
     rc = cairn__store_err(s, rc, 0);
   if (rc == 0) {
     uint64_t map = opts != NULL && opts->map_size != 0 ? opts->map_size : DEFAULT_MAP_SIZE;
-    int r = mdb_env_set_maxdbs(s->env, 8);
+    int r = mdb_env_set_maxdbs(s->env, MAX_DBS);
     if (r == 0)
       r = mdb_env_set_mapsize(s->env, (size_t)map);
     if (r == 0)
@@ -907,6 +1008,31 @@ static int check_milestone_child(batch *b, cairn_put *p, const msgpack_object *s
                  : 0;
 }
 
+/* A device record: written by the central only, its id the lowercase hex
+ * of its key; its scope is the device's. */
+static int check_device(batch *b, cairn_put *p, const msgpack_object *set,
+                        const cairn__store_rec *r) {
+  const cairn_store *s = b->s;
+  if (!s->have_central || memcmp(s->central, s->pk, CAIRN_KEY_BYTES) != 0)
+    return refuse(p, CAIRN_EPERM, "device records are written by the central");
+  if (r == NULL) {
+    const char *key;
+    size_t len;
+    uint8_t bin[CAIRN_KEY_BYTES];
+    char hex[2 * CAIRN_KEY_BYTES + 1];
+    if (!cairn__store_obj_str(cairn_record_map_get(set, "key"), &key, &len) ||
+        len != 2 * CAIRN_KEY_BYTES ||
+        sodium_hex2bin(bin, sizeof bin, key, len, NULL, NULL, NULL) != 0)
+      return refuse(p, CAIRN_EINVAL, "key: not the hex of a device key");
+    sodium_bin2hex(hex, sizeof hex, bin, sizeof bin);
+    if (memcmp(hex, key, len) != 0 || strcmp(p->id, hex) != 0)
+      return refuse(p, CAIRN_EINVAL, "key: must be lowercase hex and equal the id");
+  }
+  copy_str_field(r, set, "campus", b->campus);
+  copy_str_field(r, set, "classroom", b->classroom);
+  return 0;
+}
+
 /* Validates put p (its set decoded into *set). On success *r is the
  * current record (NULL when creating) and *id its id. */
 static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
@@ -918,7 +1044,7 @@ static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
   b->campus[0] = b->classroom[0] = '\0';
   if (tname == NULL)
     return refuse(p, CAIRN_EINVAL, "type: unknown record type %d", p->type);
-  if (p->edit || p->type == CAIRN_REC_STUDENT) {
+  if (p->edit || p->type == CAIRN_REC_STUDENT || p->type == CAIRN_REC_DEVICE) {
     if (p->id == NULL)
       return refuse(p, CAIRN_EINVAL, "id: required to %s a %s", p->edit ? "edit" : "create",
                     tname);
@@ -953,6 +1079,8 @@ static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
     copy_str_field(*r, set, "classroom", b->classroom);
     b->ms_valid = 0;
     return 0;
+  case CAIRN_REC_DEVICE:
+    return check_device(b, p, set, *r);
   case CAIRN_REC_MILESTONE:
     return check_milestone(b, p, set, *r);
   case CAIRN_REC_EVIDENCE:
@@ -1095,40 +1223,55 @@ static int write_one(batch *b, cairn_put *p) {
   return 0;
 }
 
-int cairn_store_write_batch(cairn_store *s, cairn_put *puts, size_t n) {
-  batch b;
-  memset(&b, 0, sizeof b);
-  b.s = s;
-  b.seq = s->own_seq;
-  memcpy(b.hash, s->own_hash, CAIRN_HASH_BYTES);
+/* Starts a batch of local writes: one write transaction. Returns 0 or an
+ * error (then there is nothing to finish but batch_finish's frees). */
+static int batch_begin(batch *b, cairn_store *s) {
+  memset(b, 0, sizeof *b);
+  b->s = s;
+  b->seq = s->own_seq;
+  memcpy(b->hash, s->own_hash, CAIRN_HASH_BYTES);
   MDB_txn *txn;
   int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-  if (rc != 0) {
-    rc = cairn__store_err(s, rc, 0);
-  } else {
-    apply_init(&b.ac, s, txn);
-    for (size_t i = 0; i < n && rc == 0; i++)
-      rc = write_one(&b, &puts[i]);
-    if (rc == 0 && b.have_last) {
-      /* Sign the batch's last entry: its signature covers the chain. */
-      b.last.body = (const uint8_t *)s->last_body.data;
-      cairn_entry_sign(&b.last, s->sk);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  apply_init(&b->ac, s, txn, APPLY_TRUSTED);
+  return 0;
+}
+
+/* Ends a batch begun with result rc: when rc is 0 and something was
+ * written, signs the last entry (its signature covers the chain) and
+ * commits durably; otherwise aborts. Frees the batch. Returns the outcome. */
+static int batch_finish(batch *b, int rc) {
+  cairn_store *s = b->s;
+  if (b->ac.txn != NULL) {
+    if (rc == 0 && b->have_last) {
+      b->last.body = (const uint8_t *)s->last_body.data;
+      cairn_entry_sign(&b->last, s->sk);
       msgpack_sbuffer_clear(&s->entry_buf);
-      rc = cairn_entry_encode(&b.last, &s->entry_buf);
+      rc = cairn_entry_encode(&b->last, &s->entry_buf);
       uint8_t key[CAIRN_KEY_BYTES + 8];
-      log_key(key, s->pk, b.last.seq);
+      log_key(key, s->pk, b->last.seq);
       MDB_val k = {sizeof key, key}, v = {s->entry_buf.size, s->entry_buf.data};
-      if (rc == 0 && (rc = mdb_put(txn, s->log, &k, &v, 0)) != 0)
+      if (rc == 0 && (rc = mdb_put(b->ac.txn, s->log, &k, &v, 0)) != 0)
         rc = cairn__store_err(s, rc, 0);
     }
-    if (rc == 0 && b.have_last)
-      rc = apply_commit(&b.ac);
+    if (rc == 0 && b->have_last)
+      rc = apply_commit(&b->ac);
     else
-      mdb_txn_abort(txn);
+      mdb_txn_abort(b->ac.txn);
   }
-  cairn__store_rec_free(&b.rec);
-  cairn__store_rec_free(&b.ref);
-  free(b.idx);
+  cairn__store_rec_free(&b->rec);
+  cairn__store_rec_free(&b->ref);
+  free(b->idx);
+  return rc;
+}
+
+int cairn_store_write_batch(cairn_store *s, cairn_put *puts, size_t n) {
+  batch b;
+  int rc = batch_begin(&b, s);
+  for (size_t i = 0; i < n && rc == 0; i++)
+    rc = write_one(&b, &puts[i]);
+  rc = batch_finish(&b, rc);
   if (rc != 0)
     for (size_t i = 0; i < n; i++) {
       puts[i].result = rc;
@@ -1137,16 +1280,67 @@ int cairn_store_write_batch(cairn_store *s, cairn_put *puts, size_t n) {
   return rc;
 }
 
-/* ---- received entries ---------------------------------------------------- */
-
-int cairn_store_apply_entries(cairn_store *s, const uint8_t *buf, size_t len, size_t *applied,
-                              char *why, size_t whylen) {
-  *applied = 0;
+int cairn_store_token_redeem(cairn_store *s, const uint8_t secret[16],
+                             const uint8_t device[CAIRN_KEY_BYTES], const char *name,
+                             int64_t now_unix, cairn_scope *scope, char role_out[16], char *why,
+                             size_t whylen) {
+  char role[16], hex[2 * CAIRN_KEY_BYTES + 1], day[11];
   if (why != NULL && whylen > 0)
     why[0] = '\0';
-  size_t n = 0, off = 0;
+  batch b;
+  int rc = batch_begin(&b, s);
+  if (rc == 0)
+    rc = cairn__store_token_take(s, b.ac.txn, secret, now_unix, role, scope, why, whylen);
+  if (rc == 0) {
+    sodium_bin2hex(hex, sizeof hex, device, CAIRN_KEY_BYTES);
+    cairn_text_date_format((int32_t)(now_unix / 86400 - (now_unix % 86400 < 0)), day);
+    msgpack_sbuffer set;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&set);
+    msgpack_packer_init(&pk, &set, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4 + (scope->classroom[0] != '\0') + (name != NULL));
+    pack_cstr(&pk, "key");
+    pack_cstr(&pk, hex);
+    pack_cstr(&pk, "role");
+    pack_cstr(&pk, role);
+    pack_cstr(&pk, "campus");
+    pack_cstr(&pk, scope->campus);
+    if (scope->classroom[0] != '\0') {
+      pack_cstr(&pk, "classroom");
+      pack_cstr(&pk, scope->classroom);
+    }
+    if (name != NULL) {
+      pack_cstr(&pk, "name");
+      pack_cstr(&pk, name);
+    }
+    pack_cstr(&pk, "enrolled");
+    pack_cstr(&pk, day);
+    cairn_put p = {.type = CAIRN_REC_DEVICE, .id = hex, .set = (const uint8_t *)set.data,
+                   .set_len = set.size};
+    rc = write_one(&b, &p);
+    if (rc == 0 && p.result != 0) { /* e.g. already enrolled: the token stays unused */
+      rc = p.result;
+      if (why != NULL)
+        snprintf(why, whylen, "%s", p.message);
+    }
+    msgpack_sbuffer_destroy(&set);
+  }
+  rc = batch_finish(&b, rc);
+  if (rc == 0 && role_out != NULL)
+    memcpy(role_out, role, sizeof role);
+  return rc;
+}
+
+/* ---- received entries ---------------------------------------------------- */
+
+/* Decodes buf into s->ents; *n entries. Returns 0 or an error (why says
+ * which entry). */
+static int decode_all(cairn_store *s, const uint8_t *buf, size_t len, size_t *n, char *why,
+                      size_t whylen) {
+  size_t off = 0;
+  *n = 0;
   while (off < len) {
-    if (n == s->ents_cap) {
+    if (*n == s->ents_cap) {
       size_t cap = s->ents_cap ? 2 * s->ents_cap : 256;
       cairn__store_decoded *d = realloc(s->ents, cap * sizeof *d);
       if (d == NULL)
@@ -1155,48 +1349,89 @@ int cairn_store_apply_entries(cairn_store *s, const uint8_t *buf, size_t len, si
       s->ents_cap = cap;
     }
     size_t used;
-    int rc = cairn_entry_decode(buf + off, len - off, &s->ents[n].e, &used);
+    int rc = cairn_entry_decode(buf + off, len - off, &s->ents[*n].e, &used);
     if (rc != 0) {
       if (why != NULL)
-        snprintf(why, whylen, "entry %zu (byte %zu): %s", n + 1, off,
+        snprintf(why, whylen, "entry %zu (byte %zu): %s", *n + 1, off,
                  rc == CAIRN_EAGAIN ? "truncated" : cairn_strerror(rc));
       return rc == CAIRN_EAGAIN ? CAIRN_EMALFORMED : rc;
     }
-    s->ents[n].off = off;
-    s->ents[n].len = used;
+    s->ents[*n].off = off;
+    s->ents[*n].len = used;
     off += used;
-    n++;
+    (*n)++;
   }
-  if (n == 0)
-    return 0;
+  return 0;
+}
+
+/* Checks the signatures of the run ents[i..j) past the held head c->cur:
+ * it must end signed, and every signature in it must verify (the tail's
+ * covers the run through the hash chain; check() flags any other bad one). */
+static int check_run_sigs(apply_ctx *c, size_t i, size_t j) {
+  const cairn__store_decoded *d = c->s->ents;
+  if (!d[j - 1].e.has_sig)
+    return set_why(c, &d[j - 1].e, CAIRN_EBADSIG, "the run ends with an unsigned entry");
+  for (size_t k = i; k < j; k++)
+    if (d[k].e.seq > c->cur.seq && d[k].e.has_sig && cairn_entry_verify_sig(&d[k].e) != 0)
+      return set_why(c, &d[k].e, CAIRN_EBADSIG, "signature does not verify");
+  return 0;
+}
+
+/* APPLY_SYNCED: may the author of the run ents[i..j) write at all? Sets
+ * c's author fields and returns 1 when so; returns 0 after refusing the
+ * run's new entries (not enrolled, or revoked); or an error. */
+static int authorize_run(apply_ctx *c, size_t i, size_t j, cairn__store_rec *r) {
+  cairn_store *s = c->s;
+  const cairn_entry *e = &s->ents[i].e;
+  c->author_is_central = s->have_central && memcmp(e->author, s->central, CAIRN_KEY_BYTES) == 0;
+  if (c->author_is_central)
+    return 1;
+  msgpack_zone_clear(&s->check_zone);
+  int rc = cairn__store_device_get(s, c->txn, e->author, &s->check_zone, r, &c->author_scope,
+                                   NULL);
+  if (rc == 0)
+    return 1;
+  if (rc != CAIRN_ENOTFOUND && rc != CAIRN_EPERM)
+    return rc;
+  size_t k = i;
+  while (s->ents[k].e.seq <= c->cur.seq)
+    k++;
+  note_refusal(c, &s->ents[k].e, (uint64_t)(j - k),
+               rc == CAIRN_EPERM ? "the author's device is revoked"
+                                 : "the author is not an enrolled device");
+  return 0;
+}
+
+/* The one received-entries path: buf holds entries in author/seq order;
+ * each author's run is checked (signatures, chain) and applied in one
+ * transaction according to mode. Sets *applied (new entries stored, minus
+ * the quarantined) and *refused. */
+static int apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, apply_mode mode,
+                        size_t *applied, size_t *refused, char *why, size_t whylen) {
+  *applied = *refused = 0;
+  if (why != NULL && whylen > 0)
+    why[0] = '\0';
+  size_t n;
+  int rc = decode_all(s, buf, len, &n, why, whylen);
+  if (rc != 0 || n == 0)
+    return rc;
   MDB_txn *txn;
-  int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-  if (rc != 0)
+  if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
     return cairn__store_err(s, rc, 0);
   apply_ctx c;
-  apply_init(&c, s, txn);
+  apply_init(&c, s, txn, mode);
   c.why = why;
   c.whylen = whylen;
+  cairn__store_rec device = {0};
   size_t count = 0;
   for (size_t i = 0; i < n && rc == 0;) {
     size_t j = i + 1;
     while (j < n && memcmp(s->ents[j].e.author, s->ents[i].e.author, CAIRN_KEY_BYTES) == 0)
       j++;
-    const cairn_entry *tail = &s->ents[j - 1].e;
-    if ((rc = head_load(&c, tail->author)) != 0)
-      break;
-    if (tail->seq > c.cur.seq) {
-      if (!tail->has_sig) {
-        rc = set_why(&c, tail, CAIRN_EBADSIG, "the run ends with an unsigned entry");
-        break;
-      }
-      /* The tail's signature covers the run through the hash chain; any
-       * other signature in it must verify too, or check() would flag it. */
-      for (size_t k = i; k < j && rc == 0; k++) {
-        const cairn_entry *e = &s->ents[k].e;
-        if (e->seq > c.cur.seq && e->has_sig && cairn_entry_verify_sig(e) != 0)
-          rc = set_why(&c, e, CAIRN_EBADSIG, "signature does not verify");
-      }
+    if ((rc = head_load(&c, s->ents[i].e.author)) == 0 && s->ents[j - 1].e.seq > c.cur.seq &&
+        (rc = check_run_sigs(&c, i, j)) == 0 &&
+        (mode != APPLY_SYNCED || (rc = authorize_run(&c, i, j, &device)) == 1)) {
+      rc = 0;
       for (size_t k = i; k < j && rc == 0; k++) {
         int a = apply_entry(&c, buf + s->ents[k].off, s->ents[k].len, &s->ents[k].e);
         if (a < 0)
@@ -1207,56 +1442,120 @@ int cairn_store_apply_entries(cairn_store *s, const uint8_t *buf, size_t len, si
     }
     i = j;
   }
+  cairn__store_rec_free(&device);
   if (rc != 0) {
     mdb_txn_abort(txn);
     return rc;
   }
   rc = apply_commit(&c);
-  if (rc == 0)
-    *applied = count;
+  if (rc == 0) {
+    *applied = count - (size_t)c.quarantined;
+    *refused = (size_t)c.refused;
+  }
   return rc;
+}
+
+int cairn_store_apply_entries(cairn_store *s, const uint8_t *buf, size_t len, size_t *applied,
+                              char *why, size_t whylen) {
+  size_t refused;
+  return apply_buffer(s, buf, len, APPLY_TRUSTED, applied, &refused, why, whylen);
+}
+
+int cairn_store_apply_synced(cairn_store *s, const uint8_t *buf, size_t len,
+                             cairn_apply_result *res) {
+  return apply_buffer(s, buf, len, APPLY_SYNCED, &res->applied, &res->refused, res->reason,
+                      sizeof res->reason);
 }
 
 /* ---- reading the log ------------------------------------------------------ */
 
-int cairn_store_read_log(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t from,
-                         size_t max, msgpack_sbuffer *out, size_t *count) {
+/* Returns 1 when entry e must leave this node redacted: quarantined here,
+ * or its body outside scope (or unreadable). 0 when not, or an error. */
+static int must_redact(cairn_store *s, MDB_txn *txn, msgpack_zone *z, const cairn_entry *e,
+                       const cairn_scope *scope) {
+  int rc = is_quarantined(s, txn, e);
+  if (rc != 0 || scope == NULL)
+    return rc;
+  msgpack_object root;
+  size_t off = 0;
+  msgpack_zone_clear(z);
+  if (msgpack_unpack((const char *)e->body, e->body_len, &off, z, &root) != MSGPACK_UNPACK_SUCCESS ||
+      root.type != MSGPACK_OBJECT_MAP)
+    return 1;
+  return !cairn__store_in_scope(scope, (int)e->kind, cairn_record_map_get(&root, "scope"));
+}
+
+/* Appends author's entries from seq `from` to out until max entries or
+ * max_bytes (0: no limit) of output, extended to the next signed entry.
+ * When redact, entries that must not leave in full go redacted. */
+static int read_run(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t from,
+                    size_t max, size_t max_bytes, int redact, const cairn_scope *scope,
+                    msgpack_sbuffer *out, size_t *count, uint64_t *last) {
   *count = 0;
+  *last = 0;
   MDB_txn *txn;
   MDB_cursor *cur;
+  msgpack_zone zone;
+  if (!msgpack_zone_init(&zone, 4096))
+    return CAIRN_ENOMEM;
   int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-  if (rc != 0)
+  if (rc != 0) {
+    msgpack_zone_destroy(&zone);
     return cairn__store_err(s, rc, 0);
+  }
   if ((rc = mdb_cursor_open(txn, s->log, &cur)) != 0) {
     mdb_txn_abort(txn);
+    msgpack_zone_destroy(&zone);
     return cairn__store_err(s, rc, 0);
   }
   uint8_t key[CAIRN_KEY_BYTES + 8];
   log_key(key, author, from);
   MDB_val k = {sizeof key, key}, v;
+  size_t start = out->size;
   int last_signed = 0;
   rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-  while (rc == 0 && k.mv_size == sizeof key && memcmp(k.mv_data, author, CAIRN_KEY_BYTES) == 0 &&
-         (*count < max || (*count > 0 && !last_signed))) {
+  while (rc == 0 && k.mv_size == sizeof key && memcmp(k.mv_data, author, CAIRN_KEY_BYTES) == 0) {
+    int full = *count >= max || (max_bytes > 0 && out->size - start >= max_bytes);
+    if (full && (*count == 0 || last_signed))
+      break;
     cairn_entry e;
     size_t used;
     if (cairn_entry_decode(v.mv_data, v.mv_size, &e, &used) != 0) {
       rc = CAIRN_ECORRUPT;
       break;
     }
-    if (msgpack_sbuffer_write(out, v.mv_data, v.mv_size) != 0) {
+    int r = redact && !e.redacted ? must_redact(s, txn, &zone, &e, scope) : 0;
+    if (r < 0) {
+      rc = r;
+      break;
+    }
+    if (r ? cairn_entry_redact(&e, out) != 0 : msgpack_sbuffer_write(out, v.mv_data, v.mv_size) != 0) {
       rc = CAIRN_ENOMEM;
       break;
     }
     last_signed = e.has_sig;
+    *last = e.seq;
     (*count)++;
     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
   }
   mdb_cursor_close(cur);
   mdb_txn_abort(txn);
+  msgpack_zone_destroy(&zone);
   if (rc == 0 || rc == MDB_NOTFOUND)
     return 0;
   return rc < 0 && rc >= -CAIRN__P_COUNT ? rc : cairn__store_err(s, rc, 0);
+}
+
+int cairn_store_read_log(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t from,
+                         size_t max, msgpack_sbuffer *out, size_t *count) {
+  uint64_t last;
+  return read_run(s, author, from, max, 0, 0, NULL, out, count, &last);
+}
+
+int cairn_store_read_scoped(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t from,
+                            size_t max, size_t max_bytes, const cairn_scope *scope,
+                            msgpack_sbuffer *out, size_t *count, uint64_t *last) {
+  return read_run(s, author, from, max, max_bytes, 1, scope, out, count, last);
 }
 
 /* ---- the self-check ---------------------------------------------------------- */
@@ -1399,7 +1698,7 @@ static int check_rebuild(checker *k, MDB_cursor *cur) {
   }
   apply_ctx c;
   char why[200] = "";
-  apply_init(&c, k->s, k->txn);
+  apply_init(&c, k->s, k->txn, APPLY_REPLAY);
   c.heads = dbi[0];
   c.records = dbi[1];
   c.children = dbi[2];

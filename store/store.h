@@ -8,16 +8,25 @@
  *   records  type(u8) || id             -> msgpack state: array of writes,
  *                                          sorted by (hlc, author); a write is
  *                                          [hlc, author bin32, seq, set map,
- *                                           base map|nil, why str|nil]
+ *                                           base map|nil, why str|nil,
+ *                                           scope [campus, classroom]]
  *   children parent_type(u8) || parent_id || 0x00 || type(u8) || id -> ""
- *   meta     "format" -> 1, "self" -> own public key
+ *   meta     "format" -> 1, "self" -> own public key, "central" -> the
+ *            central's key (once known), "refused" -> u64 BE counter
+ *   quarantine author(32) || seq(u64 BE) -> reason: stored, never folded
+ *   tokens   BLAKE2b-256(secret) -> [role, campus, classroom, expires, used]
+ *   receipts author(32)                -> seq(u64 BE) || signature(64)
+ *   peers    device key(32)            -> last seen, unix seconds (i64 BE)
+ * quarantine, tokens, receipts and peers are local: never replicated.
  *
  * Local writes and entries from other devices go through one function,
  * apply_entry() in store.c: check the chain, append to the log, fold the
- * write into its record. State is therefore always a function of the log.
+ * write into its record (unless the entry is redacted or quarantined).
+ * State is therefore always a function of the log and the quarantine.
  *
  * Threads: one writer at a time (cairn_store_write_batch,
- * cairn_store_apply_entries, cairn_store_grow); readers may run in another
+ * cairn_store_apply_entries, cairn_store_apply_synced, the token, receipt,
+ * peer and central setters, cairn_store_grow); readers may run in another
  * thread concurrently (the environment is opened MDB_NOTLS). Never
  * MDB_WRITEMAP: a full disk must be an error, not SIGBUS.
  */
@@ -32,6 +41,13 @@
 #include "entry.h"
 
 typedef struct cairn_store cairn_store;
+
+/* A node's scope: campus "" means every campus (the central); classroom ""
+ * means the whole campus. */
+typedef struct cairn_scope {
+  char campus[65];
+  char classroom[65];
+} cairn_scope;
 
 typedef struct cairn_store_opts {
   uint64_t map_size;       /* initial LMDB map size in bytes; 0 = 64 MiB */
@@ -104,15 +120,17 @@ int cairn_store_status(cairn_store *s, const char *student, int32_t today, msgpa
 
 /* Packs one page of the canonical export: an array of the records that
  * come after the cursor `after` (after_len 0: from the first), sorted by
- * type then id, each with its current fields, history and conflicts. Two
- * stores holding the same entries pack identical bytes. The page ends after
+ * type then id, each with its current fields, history and conflicts; only
+ * the records whose scope (that of their latest write) lies inside scope,
+ * or all of them when scope is NULL. Two stores holding the same entries
+ * of that scope pack identical bytes. The page ends after
  * the record that brings it to max_bytes (0: no limit); the cursor of its
  * last record is then copied to next with *next_len set, and *next_len is
  * 0 when the export is complete. Each page is its own read transaction. */
 #define CAIRN_STORE_CURSOR_MAX 65 /* a record's key: type byte + id */
-int cairn_store_export(cairn_store *s, const uint8_t *after, size_t after_len, size_t max_bytes,
-                       msgpack_packer *pk, uint8_t next[CAIRN_STORE_CURSOR_MAX],
-                       size_t *next_len);
+int cairn_store_export(cairn_store *s, const cairn_scope *scope, const uint8_t *after,
+                       size_t after_len, size_t max_bytes, msgpack_packer *pk,
+                       uint8_t next[CAIRN_STORE_CURSOR_MAX], size_t *next_len);
 
 /* Packs one record (any type) with its history. CAIRN_ENOTFOUND if absent. */
 int cairn_store_show(cairn_store *s, const char *id, msgpack_packer *pk);
@@ -137,13 +155,6 @@ int cairn_store_read_log(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], 
 
 /* ---- Sync (docs/PROTOCOL.md) ---- */
 
-/* A node's scope: campus "" means every campus (the central); classroom ""
- * means the whole campus. */
-typedef struct cairn_scope {
-  char campus[65];
-  char classroom[65];
-} cairn_scope;
-
 /* One author's position: the highest seq held contiguously from 1. */
 typedef struct cairn_vv_item {
   uint8_t author[CAIRN_KEY_BYTES];
@@ -167,8 +178,10 @@ int cairn_store_read_scoped(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES
 
 /* The outcome of applying a batch received from a peer. */
 typedef struct cairn_apply_result {
-  size_t applied;   /* new entries stored and folded into state */
-  size_t refused;   /* entries not applied (see below) */
+  size_t applied;   /* new entries stored and folded into state (a redacted
+                       entry counts: it is stored, its chain advances, and
+                       there is nothing to fold) */
+  size_t refused;   /* new entries refused or quarantined (see below) */
   char reason[256]; /* the first refusal, one line naming author and seq */
 } cairn_apply_result;
 
@@ -181,15 +194,18 @@ typedef struct cairn_apply_result {
  *  - an authorized author's entry outside its scope, or a device record not
  *    authored by the central: stored in the log (the chain continues) but
  *    quarantined: never folded into state, never sent on unredacted.
- * Returns 0 with *res filled (refusals are not errors), or a negative code
+ * Refusals are counted (cairn_store_refused_count) in the same transaction.
+ * A batch should carry the central's run first: a device record it brings
+ * authorizes the runs after it. Returns 0 with *res filled (refusals are not errors), or a negative code
  * (CAIRN_EBADSIG, CAIRN_EBADCHAIN, CAIRN_EGAP, CAIRN_EMALFORMED, CAIRN_ENOSPC,
  * CAIRN_EMAPFULL, CAIRN_EIO) when nothing was applied. Writer thread only. */
 int cairn_store_apply_synced(cairn_store *s, const uint8_t *buf, size_t len,
                              cairn_apply_result *res);
 
 /* The central's key, once known: set at `cairn init --role central` (its
- * own key) or when joining. Persisted in the store. Returns NULL when
- * unknown. */
+ * own key) or when joining. Persisted in the store. cairn_store_central
+ * returns it (borrowed from the store) or NULL when unknown;
+ * cairn_store_set_central returns 0 or a write error. */
 const uint8_t *cairn_store_central(const cairn_store *s);
 int cairn_store_set_central(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES]);
 
@@ -202,7 +218,8 @@ int cairn_store_device_scope(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES],
                              cairn_scope *scope, char role_out[16]);
 
 /* Enrollment tokens: local to the central, never replicated; the secret is
- * kept only as its BLAKE2b hash. */
+ * kept only as its BLAKE2b hash. role is "classroom" or "hub"; scope names
+ * a campus. Returns 0, CAIRN_EINVAL, or a write error. */
 int cairn_store_token_add(cairn_store *s, const uint8_t secret[16], const char *role,
                           const cairn_scope *scope, int64_t expires_unix);
 
@@ -210,7 +227,9 @@ int cairn_store_token_add(cairn_store *s, const uint8_t secret[16], const char *
  * the secret is known, unused and unexpired at now_unix, marks it used, and
  * writes the device record (an entry of this, the central's, log). Returns
  * 0 and the device's scope; CAIRN_ENOTFOUND (unknown or used token: why says
- * which), CAIRN_EPERM (expired), or a write error. */
+ * which), CAIRN_EPERM (expired), CAIRN_EEXISTS (the key is enrolled
+ * already), or a write error; on any error the token stays unused. name
+ * may be NULL; the record's `enrolled` is the UTC day of now_unix. */
 int cairn_store_token_redeem(cairn_store *s, const uint8_t secret[16],
                              const uint8_t device[CAIRN_KEY_BYTES], const char *name,
                              int64_t now_unix, cairn_scope *scope, char role_out[16], char *why,
@@ -218,8 +237,9 @@ int cairn_store_token_redeem(cairn_store *s, const uint8_t secret[16],
 
 /* Receipts: "the central durably holds author up to seq", signed by the
  * central. sign: the central makes one (sig out). put: a node stores the
- * latest for an author after verifying it (CAIRN_EBADSIG otherwise).
- * get: CAIRN_ENOTFOUND when none. */
+ * latest for an author after verifying it against central, which must be
+ * this store's central (CAIRN_EBADSIG otherwise; an older receipt than the
+ * one held is verified and ignored). get: CAIRN_ENOTFOUND when none. */
 void cairn_store_receipt_sign(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq,
                               uint8_t sig[CAIRN_SIG_BYTES]);
 int cairn_store_receipt_put(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq,
@@ -229,12 +249,14 @@ int cairn_store_receipt_get(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES
                             uint8_t sig[CAIRN_SIG_BYTES]);
 
 /* Packs an array of device records ({id, role, campus, classroom, name,
- * revoked, enrolled (date), last_seen (unix seconds or nil)}). last_seen is
- * local knowledge, recorded with cairn_store_peer_seen. */
+ * revoked, enrolled (date or nil), last_seen (unix seconds or nil)}), by
+ * id; absent strings are "". last_seen is local knowledge, recorded with
+ * cairn_store_peer_seen. Both return 0 or a negative code. */
 int cairn_store_devices(cairn_store *s, msgpack_packer *pk);
 int cairn_store_peer_seen(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES], int64_t unix_time);
 
-/* Counters of refused entries since the store was created (local). */
+/* The number of entries refused or quarantined by cairn_store_apply_synced
+ * since the store was created (local, persistent). */
 uint64_t cairn_store_refused_count(const cairn_store *s);
 
 /* This device's public key and its own log's head (seq 0 when empty). */

@@ -20,8 +20,8 @@
 #define CAIRN__STORE_KEY_MAX (1 + CAIRN__STORE_ID_MAX)
 _Static_assert(CAIRN__STORE_KEY_MAX == CAIRN_STORE_CURSOR_MAX, "an export cursor is a record key");
 
-/* One write of a record: [hlc, author, seq, set, base|nil, why|nil]. All
- * pointers borrow from the zone the record was decoded into. */
+/* One write of a record: [hlc, author, seq, set, base|nil, why|nil, scope].
+ * All pointers borrow from the zone the record was decoded into. */
 typedef struct cairn__store_write {
   uint64_t hlc;
   const uint8_t *author;
@@ -29,6 +29,7 @@ typedef struct cairn__store_write {
   const msgpack_object *set;  /* map */
   const msgpack_object *base; /* map, or NULL */
   const msgpack_object *why;  /* str, or NULL */
+  const msgpack_object *scope; /* [campus str, classroom str]: the body's scope */
   const msgpack_object *obj;  /* the whole write */
 } cairn__store_write;
 
@@ -47,6 +48,13 @@ typedef struct cairn__store_decoded {
 struct cairn_store {
   MDB_env *env;
   MDB_dbi log, heads, records, children, meta;
+  MDB_dbi quarantine; /* author || seq -> reason: stored, never folded */
+  MDB_dbi tokens;     /* BLAKE2b-256(secret) -> [role, campus, classroom, expires, used] */
+  MDB_dbi receipts;   /* author -> seq BE8 || central's signature */
+  MDB_dbi peers;      /* device key -> last seen, unix seconds BE8 */
+  int have_central;
+  uint8_t central[CAIRN_KEY_BYTES];
+  uint64_t refused; /* entries refused or quarantined, ever (meta "refused") */
   char *dir; /* the data directory (for statvfs on a failed commit) */
   const uint8_t *sk;
   uint8_t pk[CAIRN_KEY_BYTES];
@@ -120,6 +128,33 @@ int cairn__store_milestone_points(cairn_store *s, MDB_txn *txn, const char *id, 
 int cairn__store_milestone_summary(cairn_store *s, MDB_txn *txn, const cairn__store_rec *m,
                                    const char *id, size_t idlen, int32_t today, char *out,
                                    size_t outlen);
+
+/* Returns 1 when an entry or record of kind whose scope is the array
+ * [campus, classroom] lies inside sc (PROTOCOL.md section 2): sc NULL or
+ * with campus "" holds everything; else the campus must match, and the
+ * classroom too when sc names one. Device records need only the campus: a
+ * classroom learns its campus's hub and peers. A malformed scope is
+ * outside every scope but the whole. */
+int cairn__store_in_scope(const cairn_scope *sc, int kind, const msgpack_object *scope);
+
+/* Loads the device record of key in txn into r (objects in z) and, when
+ * scope / role (may be NULL) are given, fills them from it. Returns 0,
+ * CAIRN_ENOTFOUND (no record), CAIRN_EPERM (revoked; scope and role are
+ * still filled), CAIRN_ECORRUPT, CAIRN_ENOMEM, CAIRN_EIO. */
+int cairn__store_device_get(cairn_store *s, MDB_txn *txn, const uint8_t key[CAIRN_KEY_BYTES],
+                            msgpack_zone *z, cairn__store_rec *r, cairn_scope *scope,
+                            char role[16]);
+
+/* Takes enrollment token secret in write txn: when it is known, unused
+ * and unexpired at now_unix, marks it used and fills role and scope from
+ * it. Returns 0, CAIRN_ENOTFOUND (unknown or used: why says which),
+ * CAIRN_EPERM (expired), CAIRN_ECORRUPT, or a write error. */
+int cairn__store_token_take(cairn_store *s, MDB_txn *txn, const uint8_t secret[16],
+                            int64_t now_unix, char role[16], cairn_scope *scope, char *why,
+                            size_t whylen);
+
+/* Writes v as 8 bytes big-endian (log keys, counters, receipts). */
+void cairn__store_put_be64(uint8_t out[8], uint64_t v);
 
 /* Translates an LMDB (or errno) return code into a CAIRN_E* code.
  * committing: rc came from mdb_txn_commit, where a short write on a full

@@ -89,14 +89,18 @@ int cairn__store_rec_parse(const void *data, size_t len, msgpack_zone *z, cairn_
   }
   for (uint32_t i = 0; i < root.via.array.size; i++) {
     const msgpack_object *o = &root.via.array.ptr[i];
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 6)
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 7)
       return CAIRN_ECORRUPT;
     const msgpack_object *a = o->via.array.ptr;
+    const msgpack_object *sc = &a[6];
     if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[1].type != MSGPACK_OBJECT_BIN ||
         a[1].via.bin.size != CAIRN_KEY_BYTES || a[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
         a[3].type != MSGPACK_OBJECT_MAP ||
         (a[4].type != MSGPACK_OBJECT_MAP && a[4].type != MSGPACK_OBJECT_NIL) ||
-        (a[5].type != MSGPACK_OBJECT_STR && a[5].type != MSGPACK_OBJECT_NIL))
+        (a[5].type != MSGPACK_OBJECT_STR && a[5].type != MSGPACK_OBJECT_NIL) ||
+        sc->type != MSGPACK_OBJECT_ARRAY || sc->via.array.size != 2 ||
+        sc->via.array.ptr[0].type != MSGPACK_OBJECT_STR ||
+        sc->via.array.ptr[1].type != MSGPACK_OBJECT_STR)
       return CAIRN_ECORRUPT;
     cairn__store_write *w = &r->w[i];
     w->hlc = a[0].via.u64;
@@ -105,6 +109,7 @@ int cairn__store_rec_parse(const void *data, size_t len, msgpack_zone *z, cairn_
     w->set = &a[3];
     w->base = a[4].type == MSGPACK_OBJECT_MAP ? &a[4] : NULL;
     w->why = a[5].type == MSGPACK_OBJECT_STR ? &a[5] : NULL;
+    w->scope = sc;
     w->obj = o;
   }
   r->n = root.via.array.size;
@@ -775,11 +780,15 @@ typedef struct export_ctx {
   msgpack_packer ipk;
   size_t count;
   size_t max_bytes; /* 0: no page limit */
+  const cairn_scope *scope; /* export: only records inside it (NULL: all) */
 } export_ctx;
 
 static int export_one(int type, const char *id, size_t idlen, const cairn__store_rec *r,
                       size_t *idx, void *arg) {
   export_ctx *c = arg;
+  /* A record's scope is that of its latest write. */
+  if (r->n == 0 || !cairn__store_in_scope(c->scope, type, r->w[r->n - 1].scope))
+    return 0;
   pack_record(&c->ipk, type, id, idlen, r, idx);
   c->count++;
   return c->max_bytes > 0 && c->items.size >= c->max_bytes;
@@ -801,10 +810,10 @@ static int pack_array_of(cairn_store *s, record_fn fn, export_ctx *c, const uint
   return rc;
 }
 
-int cairn_store_export(cairn_store *s, const uint8_t *after, size_t after_len, size_t max_bytes,
-                       msgpack_packer *pk, uint8_t next[CAIRN_STORE_CURSOR_MAX],
-                       size_t *next_len) {
-  export_ctx c = {.max_bytes = max_bytes};
+int cairn_store_export(cairn_store *s, const cairn_scope *scope, const uint8_t *after,
+                       size_t after_len, size_t max_bytes, msgpack_packer *pk,
+                       uint8_t next[CAIRN_STORE_CURSOR_MAX], size_t *next_len) {
+  export_ctx c = {.max_bytes = max_bytes, .scope = scope};
   if (after_len > CAIRN_STORE_CURSOR_MAX)
     return CAIRN_EINVAL;
   return pack_array_of(s, export_one, &c, after, after_len, pk, next, next_len);

@@ -14,16 +14,25 @@
 #include "error.h"
 
 /* Golden vector: seed 00..1f, seq 1, hlc 0x0123456789abcdef, kind 3,
- * zero prev, body {"id":"x"}, signed. Computed once; a change here is a
+ * zero prev, body {"id":"x"}, signed. Computed once (and cross-checked with
+ * Python's hashlib.blake2b over the 131-byte string); a change here is a
  * change of the on-disk and on-wire format. */
 static const char golden_entry_hex[] =
     "9801c42003a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b801cf0123456789abcdefc420000000000000000000"
-    "000000000000000000000000000000000000000000000003c40681a26964a178c440859f1769beea7877938ec91fc9cc11ea7fe264f6c5f083"
-    "91625e5e2e3655b58c88ac7e406b5731738f51f75c602fdb4a6e44d86bf3fd8cb82d18d60b7f7f0e0d";
-static const char golden_hash_hex[] = "e49f9fbb07923997e25a32ad231a1d29283e4bec8e1ca22fd577a2715cfa064c";
-static const char golden_sig_hex[] = "859f1769beea7877938ec91fc9cc11ea7fe264f6c5f08391625e5e2e3655b58c88ac7e406b5731738f51f75c"
-                                     "602fdb4a6e44d86bf3fd8cb82d18d60b7f7f0e0d";
-#define GOLDEN_HASHED_LEN 89 /* everything before the 66-byte sig element */
+    "000000000000000000000000000000000000000000000003c40681a26964a178c4405a89f7c6adb11406005ed8a49ad4dc5dd7fa67f9360d"
+    "e436bd1789b73167ca257bbda9c2e010d269233e732e848f8bc4af07e1a32dd3dc5ababa22ec23035c07";
+static const char golden_hash_hex[] = "516c15708d1e97416076fb91bfc20db416edf24ac6ec95505edfb70c1d74d2bd";
+static const char golden_body_hash_hex[] = "c20c20ecc118256beba96e244802ed4ad3e83ae1c1d93800d4c4762fef7f25f3";
+static const char golden_sig_hex[] = "5a89f7c6adb11406005ed8a49ad4dc5dd7fa67f9360de436bd1789b73167ca257bbda9c2e010d269233e732e"
+                                     "848f8bc4af07e1a32dd3dc5ababa22ec23035c07";
+/* The same entry redacted: element 6 is ext type 1 holding the body hash. */
+static const char golden_redacted_hex[] =
+    "9801c42003a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b801cf0123456789abcdefc420000000000000000000"
+    "000000000000000000000000000000000000000000000003c72001c20c20ecc118256beba96e244802ed4ad3e83ae1c1d93800d4c4762fef"
+    "7f25f3c4405a89f7c6adb11406005ed8a49ad4dc5dd7fa67f9360de436bd1789b73167ca257bbda9c2e010d269233e732e848f8bc4af07e1a3"
+    "2dd3dc5ababa22ec23035c07";
+#define GOLDEN_HASHED_LEN 89 /* elements 0..6: the bytes whose values the hash covers */
+#define GOLDEN_BODY_OFF 81   /* where element 6 starts */
 
 static const uint8_t golden_body[] = {0x81, 0xa2, 'i', 'd', 0xa1, 'x'};
 
@@ -94,9 +103,25 @@ static void test_golden_vector(void **state) {
   assert_memory_equal(sb.data, want_entry, sizeof want_entry);
   msgpack_sbuffer_destroy(&sb);
 
-  /* The hash is BLAKE2b-256 of the bytes before element 7. */
-  uint8_t h[CAIRN_HASH_BYTES];
-  crypto_generichash(h, sizeof h, want_entry, GOLDEN_HASHED_LEN, NULL, 0);
+  /* The hash is BLAKE2b-256 of the 131-byte string of FORMAT.md section 1. */
+  uint8_t m[131], *p = m, h[CAIRN_HASH_BYTES], bh[CAIRN_HASH_BYTES];
+  hex_to_bytes(golden_body_hash_hex, bh, sizeof bh);
+  crypto_generichash(h, sizeof h, golden_body, sizeof golden_body, NULL, 0);
+  assert_memory_equal(h, bh, CAIRN_HASH_BYTES);
+  assert_memory_equal(e.body_hash, bh, CAIRN_HASH_BYTES);
+  memcpy(p, "cairn-entry-v1", 14);
+  p += 14;
+  *p++ = 1;
+  memcpy(p, k.pk, CAIRN_KEY_BYTES);
+  p += CAIRN_KEY_BYTES;
+  memcpy(p, "\0\0\0\0\0\0\0\1", 8);                 /* seq */
+  memcpy(p + 8, "\x01\x23\x45\x67\x89\xab\xcd\xef", 8); /* hlc */
+  memset(p + 16, 0, CAIRN_HASH_BYTES);                    /* prev */
+  p += 16 + CAIRN_HASH_BYTES;
+  memcpy(p, "\0\0\0\3", 4); /* kind */
+  memcpy(p + 4, bh, CAIRN_HASH_BYTES);
+  assert_int_equal(p + 4 + CAIRN_HASH_BYTES - m, sizeof m);
+  crypto_generichash(h, sizeof h, m, sizeof m, NULL, 0);
   assert_memory_equal(h, want_hash, CAIRN_HASH_BYTES);
 
   assert_int_equal(cairn_entry_decode(want_entry, sizeof want_entry, &d, &consumed), 0);
@@ -426,6 +451,62 @@ static void test_tamper(void **state) {
   }
 }
 
+/* A redacted entry keeps its hash and signature: the chain verifies without
+ * the body, and the store can tell it has nothing to fold. */
+static void test_redact(void **state) {
+  (void)state;
+  struct key k;
+  cairn_entry e, d, r, again;
+  uint8_t want[sizeof golden_redacted_hex / 2];
+  msgpack_sbuffer sb;
+  size_t consumed = 0;
+
+  hex_to_bytes(golden_redacted_hex, want, sizeof want);
+  make_golden(&e, &k);
+  msgpack_sbuffer_init(&sb);
+  assert_int_equal(cairn_entry_redact(&e, &sb), 0);
+  assert_int_equal(sb.size, sizeof want);
+  assert_memory_equal(sb.data, want, sizeof want);
+
+  assert_int_equal(cairn_entry_decode((const uint8_t *)sb.data, sb.size, &r, &consumed), 0);
+  assert_int_equal(consumed, sb.size);
+  assert_int_equal(r.redacted, 1);
+  assert_null(r.body); /* nothing to fold */
+  assert_int_equal(r.body_len, 0);
+  assert_memory_equal(r.body_hash, e.body_hash, CAIRN_HASH_BYTES);
+  assert_memory_equal(r.hash, e.hash, CAIRN_HASH_BYTES);
+  assert_int_equal(cairn_entry_verify_sig(&r), 0);
+
+  /* Sealing a redacted entry keeps its body hash; encoding it re-redacts,
+   * and redacting it again gives the same bytes. */
+  again = r;
+  assert_int_equal(cairn_entry_seal(&again), 0);
+  assert_memory_equal(again.hash, e.hash, CAIRN_HASH_BYTES);
+  size_t n = sb.size;
+  assert_int_equal(cairn_entry_encode(&r, &sb), 0);
+  assert_int_equal(cairn_entry_redact(&r, &sb), 0);
+  assert_int_equal(sb.size, 3 * n);
+  assert_memory_equal(sb.data + n, want, n);
+  assert_memory_equal(sb.data + 2 * n, want, n);
+
+  /* A redacted entry links into its chain like the full one. */
+  cairn_entry next;
+  make_entry(&next, &k, 2, e.hash, golden_body, sizeof golden_body);
+  assert_int_equal(cairn_entry_follows(&next, &r), 0);
+  msgpack_sbuffer_destroy(&sb);
+
+  /* Only ext type 1 with exactly 32 bytes is a redacted body. */
+  for (int bad = 0; bad < 2; bad++) {
+    uint8_t copy[sizeof want];
+    memcpy(copy, want, sizeof want);
+    if (bad == 0)
+      copy[GOLDEN_BODY_OFF + 2] = 2;    /* the ext type byte: c7 20 [01] */
+    else
+      copy[GOLDEN_BODY_OFF + 1] = 0x1f; /* the length byte */
+    assert_int_equal(cairn_entry_decode(copy, sizeof copy, &d, &consumed), CAIRN_EMALFORMED);
+  }
+}
+
 static void test_chain(void **state) {
   (void)state;
   struct key k, other;
@@ -482,7 +563,7 @@ int main(void) {
       cmocka_unit_test(test_truncation_and_trailing), cmocka_unit_test(test_shape_errors),
       cmocka_unit_test(test_huge_container), cmocka_unit_test(test_too_big),
       cmocka_unit_test(test_sign_verify),    cmocka_unit_test(test_tamper),
-      cmocka_unit_test(test_chain),
+      cmocka_unit_test(test_chain),          cmocka_unit_test(test_redact),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -207,15 +207,18 @@ static size_t apply(cairn_store *s, const msgpack_sbuffer *b) {
   return applied;
 }
 
-static void export_of(cairn_store *s, msgpack_sbuffer *out) {
+/* The whole export of the records inside scope (NULL: all) into out. */
+static void export_scoped(cairn_store *s, const cairn_scope *scope, msgpack_sbuffer *out) {
   msgpack_sbuffer_init(out);
   msgpack_packer pk;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
   uint8_t next[CAIRN_STORE_CURSOR_MAX];
   size_t next_len;
-  assert_int_equal(cairn_store_export(s, NULL, 0, 0, &pk, next, &next_len), 0);
+  assert_int_equal(cairn_store_export(s, scope, NULL, 0, 0, &pk, next, &next_len), 0);
   assert_int_equal(next_len, 0);
 }
+
+static void export_of(cairn_store *s, msgpack_sbuffer *out) { export_scoped(s, NULL, out); }
 
 static void count_line(const char *line, void *arg) {
   print_message("check: %s\n", line);
@@ -504,7 +507,7 @@ static void test_export_pages_join_into_the_whole(void **state) {
       uint8_t after[CAIRN_STORE_CURSOR_MAX];
       size_t after_len = cursor_len;
       memcpy(after, cursor, cursor_len);
-      assert_int_equal(cairn_store_export(d.s, after, after_len, page_sizes[p], &pk, cursor,
+      assert_int_equal(cairn_store_export(d.s, NULL, after, after_len, page_sizes[p], &pk, cursor,
                                           &cursor_len),
                        0);
       const msgpack_object *recs = reply_decode(&page);
@@ -811,6 +814,435 @@ static void test_check_finds_a_changed_record(void **state) {
   device_free(&d);
 }
 
+/* ---- sync ------------------------------------------------------------------ */
+
+static void hex_of(const uint8_t *key, char out[2 * CAIRN_KEY_BYTES + 1]) {
+  sodium_bin2hex(out, 2 * CAIRN_KEY_BYTES + 1, key, CAIRN_KEY_BYTES);
+}
+
+static cairn_scope scope_of(const char *campus, const char *classroom) {
+  cairn_scope sc;
+  memset(&sc, 0, sizeof sc);
+  snprintf(sc.campus, sizeof sc.campus, "%s", campus);
+  snprintf(sc.classroom, sizeof sc.classroom, "%s", classroom);
+  return sc;
+}
+
+/* The central (s) enrolls a classroom device key at campus/classroom. */
+static int enroll(cairn_store *s, const uint8_t *key, const char *campus, const char *classroom,
+                  char *message) {
+  char hex[2 * CAIRN_KEY_BYTES + 1];
+  setb b;
+  hex_of(key, hex);
+  set_begin(&b, 4);
+  set_str(&b, "key", hex);
+  set_str(&b, "role", "classroom");
+  set_str(&b, "campus", campus);
+  set_str(&b, "classroom", classroom);
+  return put1(s, CAIRN_REC_DEVICE, hex, 0, &b, NULL, NULL, message);
+}
+
+static void revoke_device(cairn_store *s, const uint8_t *key) {
+  char hex[2 * CAIRN_KEY_BYTES + 1];
+  setb b;
+  hex_of(key, hex);
+  set_begin(&b, 1);
+  set_true(&b, "revoked");
+  assert_int_equal(put1(s, CAIRN_REC_DEVICE, hex, 1, &b, "lost laptop", NULL, NULL), 0);
+}
+
+static void add_student_at(cairn_store *s, const char *id, const char *campus,
+                           const char *classroom) {
+  setb b;
+  set_begin(&b, 3);
+  set_str(&b, "name", "Bo");
+  set_str(&b, "campus", campus);
+  set_str(&b, "classroom", classroom);
+  assert_int_equal(put1(s, CAIRN_REC_STUDENT, id, 0, &b, NULL, NULL, NULL), 0);
+}
+
+/* What `from` holds and `to` lacks, as read_scoped sends it for scope:
+ * author by author, in from's version-vector order (the central first). */
+static void sync_batch(cairn_store *from, cairn_store *to, const cairn_scope *scope,
+                       msgpack_sbuffer *out) {
+  cairn_vv_item *mine, *theirs;
+  size_t nm, nt;
+  assert_int_equal(cairn_store_version_vector(from, &mine, &nm), 0);
+  assert_int_equal(cairn_store_version_vector(to, &theirs, &nt), 0);
+  msgpack_sbuffer_init(out);
+  for (size_t i = 0; i < nm; i++) {
+    uint64_t have = 0;
+    for (size_t j = 0; j < nt; j++)
+      if (memcmp(theirs[j].author, mine[i].author, CAIRN_KEY_BYTES) == 0)
+        have = theirs[j].seq;
+    if (mine[i].seq <= have)
+      continue;
+    size_t count;
+    uint64_t last;
+    assert_int_equal(cairn_store_read_scoped(from, mine[i].author, have + 1, 1000, 0, scope, out,
+                                             &count, &last),
+                     0);
+    assert_true(last == mine[i].seq);
+    assert_int_equal(count, mine[i].seq - have);
+  }
+  free(mine);
+  free(theirs);
+}
+
+static cairn_apply_result sync_to(cairn_store *from, cairn_store *to, const cairn_scope *scope) {
+  msgpack_sbuffer b;
+  cairn_apply_result res;
+  sync_batch(from, to, scope, &b);
+  assert_int_equal(cairn_store_apply_synced(to, (const uint8_t *)b.data, b.size, &res), 0);
+  msgpack_sbuffer_destroy(&b);
+  return res;
+}
+
+static int export_has(cairn_store *s, const char *id) {
+  reply r;
+  export_of(s, &r.sb);
+  const msgpack_object *recs = reply_decode(&r);
+  int found = 0;
+  for (uint32_t i = 0; i < recs->via.array.size; i++) {
+    const msgpack_object *o = cairn_record_map_get(&recs->via.array.ptr[i], "id");
+    found |= o->via.str.size == strlen(id) && memcmp(o->via.str.ptr, id, o->via.str.size) == 0;
+  }
+  reply_free(&r);
+  return found;
+}
+
+/* A central and a classroom at North/8B that knows it; the central's key
+ * sorts after the classroom's, so "central first" is not key order. */
+static void central_and_classroom(device *c, device *k) {
+  device_new(c, NULL);
+  device_new(k, NULL);
+  if (memcmp(c->pk, k->pk, CAIRN_KEY_BYTES) < 0) { /* a store borrows its key: reopen */
+    device t = *c;
+    *c = *k;
+    *k = t;
+    cairn_store_close(c->s);
+    cairn_store_close(k->s);
+    device_open(c, NULL);
+    device_open(k, NULL);
+  }
+  assert_null(cairn_store_central(c->s));
+  assert_int_equal(cairn_store_set_central(c->s, c->pk), 0);
+  assert_int_equal(cairn_store_set_central(k->s, c->pk), 0);
+  assert_memory_equal(cairn_store_central(k->s), c->pk, CAIRN_KEY_BYTES);
+}
+
+/* The central's log mixes campuses; a classroom receives it with the other
+ * campus's entries redacted: the chain verifies, the records of its scope
+ * are there and export byte for byte as on the central. */
+static void test_sync_redacts_out_of_scope(void **state) {
+  (void)state;
+  device c, k;
+  central_and_classroom(&c, &k);
+  cairn_scope north = scope_of("North", "8B");
+  assert_int_equal(enroll(c.s, k.pk, "North", "8B", NULL), 0);
+  add_student_at(c.s, "bo-1", "South", "1A");
+  add_student_at(c.s, "ava-8", "North", "8B");
+
+  msgpack_sbuffer b;
+  sync_batch(c.s, k.s, &north, &b);
+  size_t off = 0, redacted = 0;
+  while (off < b.size) {
+    cairn_entry e;
+    size_t used;
+    assert_int_equal(cairn_entry_decode((const uint8_t *)b.data + off, b.size - off, &e, &used), 0);
+    redacted += (size_t)e.redacted;
+    off += used;
+  }
+  assert_int_equal(redacted, 1); /* bo-1 */
+  cairn_apply_result res;
+  assert_int_equal(cairn_store_apply_synced(k.s, (const uint8_t *)b.data, b.size, &res), 0);
+  msgpack_sbuffer_destroy(&b);
+  assert_int_equal(res.applied, 3);
+  assert_int_equal(res.refused, 0);
+  assert_check_clean(k.s);
+  assert_true(export_has(k.s, "ava-8"));
+  assert_false(export_has(k.s, "bo-1"));
+
+  msgpack_sbuffer ec, ek;
+  export_scoped(c.s, &north, &ec);
+  export_scoped(k.s, &north, &ek);
+  assert_int_equal(ec.size, ek.size);
+  assert_memory_equal(ec.data, ek.data, ec.size);
+  msgpack_sbuffer_destroy(&ec);
+  msgpack_sbuffer_destroy(&ek);
+
+  /* The classroom's own version vector: the central first. */
+  add_student_at(k.s, "cy-8", "North", "8B");
+  cairn_vv_item *vv;
+  size_t n;
+  assert_int_equal(cairn_store_version_vector(k.s, &vv, &n), 0);
+  assert_int_equal(n, 2);
+  assert_memory_equal(vv[0].author, c.pk, CAIRN_KEY_BYTES);
+  assert_int_equal(vv[0].seq, 3);
+  assert_memory_equal(vv[1].author, k.pk, CAIRN_KEY_BYTES);
+  assert_int_equal(vv[1].seq, 1);
+  free(vv);
+  device_free(&c);
+  device_free(&k);
+}
+
+/* Only enrolled, unrevoked devices may write; an unknown author's run is
+ * not even stored, and applies once the central has enrolled it. */
+static void test_sync_refuses_unknown_and_revoked_authors(void **state) {
+  (void)state;
+  device c, k;
+  central_and_classroom(&c, &k);
+  add_student_at(k.s, "ava-8", "North", "8B");
+
+  msgpack_sbuffer b;
+  sync_batch(k.s, c.s, NULL, &b);
+  cairn_apply_result res;
+  assert_int_equal(cairn_store_apply_synced(c.s, (const uint8_t *)b.data, b.size, &res), 0);
+  assert_int_equal(res.applied, 0);
+  assert_int_equal(res.refused, 1);
+  assert_non_null(strstr(res.reason, "not an enrolled device"));
+  assert_int_equal(cairn_store_refused_count(c.s), 1);
+  msgpack_sbuffer none;
+  size_t count;
+  msgpack_sbuffer_init(&none);
+  assert_int_equal(cairn_store_read_log(c.s, k.pk, 1, 10, &none, &count), 0);
+  assert_int_equal(count, 0); /* not stored */
+  msgpack_sbuffer_destroy(&none);
+  assert_false(export_has(c.s, "ava-8"));
+
+  assert_int_equal(enroll(c.s, k.pk, "North", "8B", NULL), 0);
+  assert_int_equal(cairn_store_apply_synced(c.s, (const uint8_t *)b.data, b.size, &res), 0);
+  assert_int_equal(res.applied, 1);
+  assert_int_equal(res.refused, 0);
+  assert_true(export_has(c.s, "ava-8"));
+  msgpack_sbuffer_destroy(&b);
+
+  /* Revoked: entries already held stay, new ones are refused. */
+  revoke_device(c.s, k.pk);
+  cairn_scope sc;
+  assert_int_equal(cairn_store_device_scope(c.s, k.pk, &sc, NULL), CAIRN_EPERM);
+  add_student_at(k.s, "cy-8", "North", "8B");
+  res = sync_to(k.s, c.s, NULL);
+  assert_int_equal(res.applied, 0);
+  assert_int_equal(res.refused, 1);
+  assert_non_null(strstr(res.reason, "revoked"));
+  assert_true(export_has(c.s, "ava-8"));
+  assert_false(export_has(c.s, "cy-8"));
+
+  /* The counter persists. */
+  cairn_store_close(c.s);
+  device_open(&c, NULL);
+  assert_int_equal(cairn_store_refused_count(c.s), 2);
+  assert_check_clean(c.s);
+  device_free(&c);
+  device_free(&k);
+}
+
+/* Appends to out an entry of k's log, signed, that writes a device record:
+ * something only the central may do. */
+static void forge_device_entry(device *k, msgpack_sbuffer *out) {
+  msgpack_sbuffer last;
+  size_t count, used;
+  cairn_entry prev, e;
+  uint64_t seq = cairn_store_own_seq(k->s);
+  msgpack_sbuffer_init(&last);
+  assert_int_equal(cairn_store_read_log(k->s, k->pk, seq, 1, &last, &count), 0);
+  assert_int_equal(cairn_entry_decode((const uint8_t *)last.data, last.size, &prev, &used), 0);
+  char hex[2 * CAIRN_KEY_BYTES + 1];
+  hex_of(k->pk, hex);
+  setb body;
+  set_begin(&body, 4);
+  set_str(&body, "id", hex);
+  set_true(&body, "new");
+  pack_s(&body.pk, "set");
+  msgpack_pack_map(&body.pk, 2);
+  pack_s(&body.pk, "key");
+  pack_s(&body.pk, hex);
+  pack_s(&body.pk, "role");
+  pack_s(&body.pk, "hub");
+  pack_s(&body.pk, "scope");
+  msgpack_pack_array(&body.pk, 2);
+  pack_s(&body.pk, "North");
+  pack_s(&body.pk, "8B");
+  memset(&e, 0, sizeof e);
+  memcpy(e.author, k->pk, CAIRN_KEY_BYTES);
+  e.seq = seq + 1;
+  e.hlc = prev.hlc + 1;
+  memcpy(e.prev, prev.hash, CAIRN_HASH_BYTES);
+  e.kind = CAIRN_REC_DEVICE;
+  e.body = (const uint8_t *)body.sb.data;
+  e.body_len = body.sb.size;
+  assert_int_equal(cairn_entry_seal(&e), 0);
+  cairn_entry_sign(&e, k->sk);
+  assert_int_equal(cairn_entry_encode(&e, out), 0);
+  msgpack_sbuffer_destroy(&body.sb);
+  msgpack_sbuffer_destroy(&last);
+}
+
+/* An enrolled author writing outside its scope, or a device record: kept
+ * in the log (the chain goes on) but quarantined, counted, never folded,
+ * and only ever sent on redacted. */
+static void test_sync_quarantines_unauthorized_writes(void **state) {
+  (void)state;
+  device c, k;
+  central_and_classroom(&c, &k);
+  assert_int_equal(enroll(c.s, k.pk, "North", "8B", NULL), 0);
+  char msg[256];
+  assert_int_equal(enroll(k.s, k.pk, "North", "8B", msg), CAIRN_EPERM);
+  assert_string_equal(msg, "device records are written by the central");
+
+  add_student_at(k.s, "bo-1", "South", "1A"); /* seq 1: outside its scope */
+  add_student_at(k.s, "ava-8", "North", "8B");
+  cairn_apply_result res = sync_to(k.s, c.s, NULL);
+  assert_int_equal(res.applied, 1);
+  assert_int_equal(res.refused, 1);
+  assert_non_null(strstr(res.reason, "seq 1: the record's scope is outside the author's"));
+  assert_int_equal(cairn_store_refused_count(c.s), 1);
+  assert_false(export_has(c.s, "bo-1"));
+  assert_true(export_has(c.s, "ava-8"));
+
+  /* Later entries of the same author still apply; a forged device record
+   * is quarantined. */
+  add_student_at(k.s, "cy-8", "North", "8B");
+  msgpack_sbuffer b;
+  sync_batch(k.s, c.s, NULL, &b);
+  forge_device_entry(&k, &b);
+  assert_int_equal(cairn_store_apply_synced(c.s, (const uint8_t *)b.data, b.size, &res), 0);
+  msgpack_sbuffer_destroy(&b);
+  assert_int_equal(res.applied, 1);
+  assert_int_equal(res.refused, 1);
+  assert_non_null(strstr(res.reason, "seq 4: device records are written by the central"));
+  assert_true(export_has(c.s, "cy-8"));
+  char role[16];
+  cairn_scope sc;
+  assert_int_equal(cairn_store_device_scope(c.s, k.pk, &sc, role), 0);
+  assert_string_equal(role, "classroom"); /* not the forged hub */
+  assert_int_equal(cairn_store_refused_count(c.s), 2);
+  assert_check_clean(c.s); /* the rebuild leaves the quarantine out too */
+
+  /* The central passes the quarantined entries on redacted only. */
+  msgpack_sbuffer out;
+  size_t count;
+  uint64_t last;
+  msgpack_sbuffer_init(&out);
+  assert_int_equal(cairn_store_read_scoped(c.s, k.pk, 1, 100, 0, NULL, &out, &count, &last), 0);
+  assert_int_equal(count, 4);
+  assert_true(last == 4);
+  size_t off = 0;
+  for (uint64_t seq = 1; seq <= 4; seq++) {
+    cairn_entry e;
+    size_t used;
+    assert_int_equal(cairn_entry_decode((const uint8_t *)out.data + off, out.size - off, &e, &used), 0);
+    assert_int_equal(e.redacted, seq == 1 || seq == 4);
+    off += used;
+  }
+  /* A byte budget stops early, at a signed entry. */
+  msgpack_sbuffer_clear(&out);
+  assert_int_equal(cairn_store_read_scoped(c.s, k.pk, 1, 100, 1, NULL, &out, &count, &last), 0);
+  assert_int_equal(count, 1);
+  msgpack_sbuffer_destroy(&out);
+  device_free(&c);
+  device_free(&k);
+}
+
+static void test_token_redeem(void **state) {
+  (void)state;
+  device c, k;
+  central_and_classroom(&c, &k);
+  uint8_t secret[16], other[16];
+  char why[128], role[16];
+  cairn_scope sc, north = scope_of("North", "8B");
+  memset(secret, 7, sizeof secret);
+  memset(other, 9, sizeof other);
+  assert_int_equal(cairn_store_token_add(c.s, secret, "classroom", &north, 2000000000), 0);
+  assert_int_equal(cairn_store_token_add(c.s, other, "hub", &north, 1000), 0);
+  assert_int_equal(cairn_store_token_add(c.s, other, "teacher", &north, 1000), CAIRN_EINVAL);
+
+  uint8_t unknown[16] = {0};
+  assert_int_equal(cairn_store_token_redeem(c.s, unknown, k.pk, "Room 8B", 1500, &sc, role, why,
+                                            sizeof why),
+                   CAIRN_ENOTFOUND);
+  assert_string_equal(why, "unknown token");
+  assert_int_equal(cairn_store_token_redeem(c.s, other, k.pk, "Room 8B", 1500, &sc, role, why,
+                                            sizeof why),
+                   CAIRN_EPERM);
+  assert_string_equal(why, "token expired");
+  assert_int_equal(cairn_store_device_scope(c.s, k.pk, &sc, role), CAIRN_ENOTFOUND);
+
+  assert_int_equal(cairn_store_token_redeem(c.s, secret, k.pk, "Room 8B", 1500, &sc, role, why,
+                                            sizeof why),
+                   0);
+  assert_string_equal(sc.campus, "North");
+  assert_string_equal(sc.classroom, "8B");
+  assert_string_equal(role, "classroom");
+  assert_int_equal(cairn_store_token_redeem(c.s, secret, k.pk, "Room 8B", 1500, &sc, role, why,
+                                            sizeof why),
+                   CAIRN_ENOTFOUND);
+  assert_string_equal(why, "token already used");
+
+  memset(&sc, 0, sizeof sc);
+  assert_int_equal(cairn_store_device_scope(c.s, k.pk, &sc, role), 0);
+  assert_string_equal(sc.campus, "North");
+  assert_string_equal(sc.classroom, "8B");
+  assert_string_equal(role, "classroom");
+  assert_int_equal(cairn_store_device_scope(c.s, c.pk, &sc, role), 0);
+  assert_string_equal(sc.campus, "");
+  assert_string_equal(role, "central");
+  assert_int_equal(cairn_store_own_seq(c.s), 1); /* the device record, in the central's log */
+
+  /* The device list, with what this node saw of it. */
+  assert_int_equal(cairn_store_peer_seen(c.s, k.pk, 1700000000), 0);
+  reply r;
+  msgpack_sbuffer_init(&r.sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &r.sb, msgpack_sbuffer_write);
+  assert_int_equal(cairn_store_devices(c.s, &pk), 0);
+  const msgpack_object *list = reply_decode(&r);
+  assert_int_equal(list->via.array.size, 1);
+  const msgpack_object *d = &list->via.array.ptr[0];
+  char hex[2 * CAIRN_KEY_BYTES + 1];
+  hex_of(k.pk, hex);
+  assert_str(cairn_record_map_get(d, "id"), hex);
+  assert_str(cairn_record_map_get(d, "name"), "Room 8B");
+  assert_str(cairn_record_map_get(d, "enrolled"), "1970-01-01");
+  assert_false(cairn_record_map_get(d, "revoked")->via.boolean);
+  assert_int_equal(cairn_record_map_get(d, "last_seen")->via.i64, 1700000000);
+  reply_free(&r);
+  device_free(&c);
+  device_free(&k);
+}
+
+static void test_receipts(void **state) {
+  (void)state;
+  device c, k;
+  central_and_classroom(&c, &k);
+  uint8_t sig[CAIRN_SIG_BYTES], got[CAIRN_SIG_BYTES];
+  uint64_t seq = 0;
+  assert_int_equal(cairn_store_receipt_get(k.s, k.pk, &seq, got), CAIRN_ENOTFOUND);
+  cairn_store_receipt_sign(c.s, k.pk, 5, sig);
+  assert_int_equal(cairn_store_receipt_put(k.s, k.pk, 5, c.pk, sig), 0);
+  assert_int_equal(cairn_store_receipt_get(k.s, k.pk, &seq, got), 0);
+  assert_true(seq == 5);
+  assert_memory_equal(got, sig, CAIRN_SIG_BYTES);
+
+  /* Tampered: another seq, a flipped bit, a key that is not the central. */
+  assert_int_equal(cairn_store_receipt_put(k.s, k.pk, 6, c.pk, sig), CAIRN_EBADSIG);
+  sig[0] ^= 1;
+  assert_int_equal(cairn_store_receipt_put(k.s, k.pk, 5, c.pk, sig), CAIRN_EBADSIG);
+  sig[0] ^= 1;
+  uint8_t own[CAIRN_SIG_BYTES];
+  cairn_store_receipt_sign(k.s, k.pk, 9, own);
+  assert_int_equal(cairn_store_receipt_put(k.s, k.pk, 9, k.pk, own), CAIRN_EBADSIG);
+
+  /* An older receipt does not replace a newer one. */
+  cairn_store_receipt_sign(c.s, k.pk, 3, got);
+  assert_int_equal(cairn_store_receipt_put(k.s, k.pk, 3, c.pk, got), 0);
+  assert_int_equal(cairn_store_receipt_get(k.s, k.pk, &seq, got), 0);
+  assert_true(seq == 5);
+  device_free(&c);
+  device_free(&k);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -825,6 +1257,11 @@ int main(void) {
       cmocka_unit_test(test_received_entries_are_checked),
       cmocka_unit_test(test_map_full_then_grow),
       cmocka_unit_test(test_check_finds_a_changed_record),
+      cmocka_unit_test(test_sync_redacts_out_of_scope),
+      cmocka_unit_test(test_sync_refuses_unknown_and_revoked_authors),
+      cmocka_unit_test(test_sync_quarantines_unauthorized_writes),
+      cmocka_unit_test(test_token_redeem),
+      cmocka_unit_test(test_receipts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
