@@ -21,6 +21,7 @@
 #include "config.h"
 #include "error.h"
 #include "keyfile.h"
+#include "link.h"
 #include "log.h"
 #include "rpc.h"
 #include "server.h"
@@ -53,8 +54,10 @@ typedef struct cairnd {
   cairn_store *store;
   cairn_writer *writer;
   cairn_server *server;
+  cairn_links *links;
   cairn_rpc rpc;
   cairn_config config;
+  char config_path[PATH_MAX]; /* rewritten by a join */
   int stopping;
 } cairnd;
 
@@ -115,6 +118,15 @@ static void on_drained(void *arg) {
   uv_close((uv_handle_t *)&d->sigint, NULL);
 }
 
+static void on_links_closed(void *arg) {
+  cairnd *d = arg;
+
+  d->links = NULL;
+  cairn_writer_drain(d->writer, on_drained, d);
+}
+
+/* Stopping: no new local requests, sync links closed, then the writes in
+ * progress finish and are answered, then the socket closes. */
 static void on_signal(uv_signal_t *h, int signum) {
   cairnd *d = h->data;
 
@@ -124,7 +136,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   sd_notify(0, "STOPPING=1");
   cairn_log_info("signal %d: stopping after writes in progress", signum);
   cairn_server_stop_reading(d->server);
-  cairn_writer_drain(d->writer, on_drained, d);
+  cairn_links_close(d->links, on_links_closed, d);
 }
 
 int main(int argc, char **argv) {
@@ -224,15 +236,28 @@ int main(int argc, char **argv) {
     cairn_log_err("out of memory");
     goto out_loop;
   }
+  {
+    cairn_links_opts lo = {&d.loop, d.store, d.writer, sk, &d.config, d.config_path};
+    snprintf(d.config_path, sizeof d.config_path, "%s/cairn.conf", dir);
+    rc = cairn_links_start(&d.links, &lo, why, sizeof why);
+  }
+  if (rc != 0) {
+    cairn_log_err("cannot start sync: %s", why);
+    uv_run(&d.loop, UV_RUN_DEFAULT); /* let the handles' closes finish */
+    goto out_loop;
+  }
+  cairn_writer_on_commit(d.writer, cairn_links_notify, d.links);
   d.rpc.store = d.store;
   d.rpc.writer = d.writer;
   d.rpc.config = &d.config;
+  d.rpc.links = d.links;
   snprintf(path, sizeof path, "%s/cairnd.sock", dir);
   rc = cairn_server_start(&d.server, &d.loop, path, cairn_rpc_handle, cairn_rpc_detach, &d.rpc,
                           why, sizeof why);
   if (rc != 0) {
     cairn_log_err("cannot listen: %s", why);
-    uv_run(&d.loop, UV_RUN_DEFAULT); /* let the listener's close finish */
+    cairn_links_close(d.links, NULL, NULL);
+    uv_run(&d.loop, UV_RUN_DEFAULT); /* let the handles' closes finish */
     goto out_loop;
   }
   uv_signal_init(&d.loop, &d.sigterm);

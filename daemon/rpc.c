@@ -2,11 +2,13 @@
 #include "rpc.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "log.h"
 #include "record.h"
+#include "sync.h"
 #include "text.h"
 
 #define WHY_MAX 1000
@@ -143,6 +145,9 @@ static void op_export(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
   const msgpack_object *after = cairn_record_map_get(req, "after");
   const uint8_t *from = NULL;
   size_t from_len = 0;
+  cairn_scope scope;
+  int has_scope;
+  char why[128];
   uint8_t next[CAIRN_STORE_CURSOR_MAX];
   size_t next_len = 0;
   msgpack_sbuffer body;
@@ -159,9 +164,18 @@ static void op_export(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
     from = (const uint8_t *)after->via.bin.ptr;
     from_len = after->via.bin.size;
   }
+  memset(&scope, 0, sizeof scope);
+  if ((has_scope = arg_str(req, "scope_campus", scope.campus, sizeof scope.campus, why,
+                           sizeof why)) < 0 ||
+      arg_str(req, "scope_classroom", scope.classroom, sizeof scope.classroom, why,
+              sizeof why) < 0) {
+    pack_error(pk, CAIRN_EINVAL, why);
+    return;
+  }
   msgpack_sbuffer_init(&body);
   msgpack_packer_init(&bpk, &body, msgpack_sbuffer_write);
-  rc = cairn_store_export(r->store, from, from_len, EXPORT_PAGE_BYTES, &bpk, next, &next_len);
+  rc = cairn_store_export(r->store, has_scope ? &scope : NULL, from, from_len, EXPORT_PAGE_BYTES,
+                          &bpk, next, &next_len);
   if (rc != 0) {
     pack_error(pk, rc, NULL);
   } else {
@@ -193,9 +207,33 @@ static void op_ping(cairn_rpc *r, msgpack_packer *pk) {
   pack_str(pk, r->config->name);
 }
 
+/* A request answered later: its slot, or NULL once its connection closed
+ * (then the answer is dropped; the work itself still completes). */
+typedef struct rpc_call {
+  cairn_slot *slot;
+} rpc_call;
+
+static rpc_call *call_new(cairn_slot *slot) {
+  rpc_call *call = malloc(sizeof *call);
+  if (call != NULL) {
+    call->slot = slot;
+    cairn_server_slot_pending(slot, call);
+  }
+  return call;
+}
+
+/* Frees call and returns its slot (NULL when the client went away). */
+static cairn_slot *call_end(rpc_call *call) {
+  cairn_slot *slot = call->slot;
+  free(call);
+  return slot;
+}
+
+void cairn_rpc_detach(void *pending) { ((rpc_call *)pending)->slot = NULL; }
+
 /* The reply to a put, once its batch committed or failed. */
 static void put_done(cairn_write_req *req, void *arg) {
-  cairn_slot *slot = arg;
+  cairn_slot *slot = call_end(arg);
   msgpack_sbuffer frame;
   msgpack_packer pk;
 
@@ -218,17 +256,60 @@ static void put_done(cairn_write_req *req, void *arg) {
   cairn_server_reply(slot, &frame);
 }
 
-void cairn_rpc_detach(void *pending) { cairn_writer_detach(pending); }
+/* A device writes only inside its own scope: a student's campus (and
+ * classroom, for a classroom device) must be the device's. The central
+ * writes anywhere. */
+static int student_scope_check(cairn_rpc *r, const msgpack_object *set, char *why,
+                               size_t whylen) {
+  static const char *const keys[] = {"campus", "classroom"};
+  const char *mine[] = {r->config->campus, r->config->classroom};
+
+  if (r->config->role == CAIRN_ROLE_CENTRAL)
+    return 0;
+  for (int i = 0; i < 2; i++) {
+    const msgpack_object *v = cairn_record_map_get(set, keys[i]);
+    if (mine[i][0] == '\0' || v == NULL || v->type != MSGPACK_OBJECT_STR)
+      continue;
+    if (v->via.str.size != strlen(mine[i]) || memcmp(v->via.str.ptr, mine[i], v->via.str.size)) {
+      snprintf(why, whylen, "%s: outside this device's scope (%s '%s')", keys[i], keys[i],
+               mine[i]);
+      return CAIRN_EPERM;
+    }
+  }
+  return 0;
+}
+
+/* Packs a put's set; a new student with no campus or classroom is placed
+ * in this device's. */
+static void pack_set(cairn_rpc *r, msgpack_packer *pk, const msgpack_object *set, int new_student) {
+  int add_campus = new_student && r->config->campus[0] && !cairn_record_map_get(set, "campus");
+  int add_room = new_student && r->config->classroom[0] && !cairn_record_map_get(set, "classroom");
+
+  msgpack_pack_map(pk, set->via.map.size + add_campus + add_room);
+  for (uint32_t i = 0; i < set->via.map.size; i++) {
+    msgpack_pack_object(pk, set->via.map.ptr[i].key);
+    msgpack_pack_object(pk, set->via.map.ptr[i].val);
+  }
+  if (add_campus) {
+    pack_str(pk, "campus");
+    pack_str(pk, r->config->campus);
+  }
+  if (add_room) {
+    pack_str(pk, "classroom");
+    pack_str(pk, r->config->classroom);
+  }
+}
 
 /* put: checks the request's shape here; the store checks the record. */
 static cairn_handled op_put(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
                             msgpack_packer *pk) {
   char type_name[32], id[80], why[WHY_MAX + 1], msg[256] = "";
   const msgpack_object *set, *edit;
-  int type, has_id, has_why, rc;
+  int type, has_id, has_why, rc, is_edit;
   msgpack_sbuffer setbuf;
   msgpack_packer spk;
   cairn_write_req *wr;
+  rpc_call *call;
 
   rc = arg_str(req, "type", type_name, sizeof type_name, msg, sizeof msg);
   if (rc == 0) {
@@ -257,20 +338,218 @@ static cairn_handled op_put(cairn_rpc *r, cairn_slot *slot, const msgpack_object
     return CAIRN_HANDLED_REPLY;
   }
   edit = cairn_record_map_get(req, "edit");
+  is_edit = edit && edit->type == MSGPACK_OBJECT_BOOLEAN && edit->via.boolean;
+  if (type == CAIRN_REC_STUDENT && (rc = student_scope_check(r, set, msg, sizeof msg)) != 0) {
+    pack_error(pk, rc, msg);
+    return CAIRN_HANDLED_REPLY;
+  }
   msgpack_sbuffer_init(&setbuf);
   msgpack_packer_init(&spk, &setbuf, msgpack_sbuffer_write);
-  msgpack_pack_object(&spk, *set);
-  wr = cairn_writer_req_new(type, has_id ? id : NULL,
-                            edit && edit->type == MSGPACK_OBJECT_BOOLEAN && edit->via.boolean,
-                            (const uint8_t *)setbuf.data, setbuf.size, has_why ? why : NULL);
+  pack_set(r, &spk, set, type == CAIRN_REC_STUDENT && !is_edit);
+  wr = cairn_writer_req_new(type, has_id ? id : NULL, is_edit, (const uint8_t *)setbuf.data,
+                            setbuf.size, has_why ? why : NULL);
   msgpack_sbuffer_destroy(&setbuf);
-  if (wr == NULL) {
+  if (wr == NULL || (call = call_new(slot)) == NULL) {
+    free(wr);
     pack_error(pk, CAIRN_ENOMEM, NULL);
     return CAIRN_HANDLED_REPLY;
   }
-  cairn_server_slot_pending(slot, wr);
-  cairn_writer_submit(r->writer, wr, put_done, slot);
+  cairn_writer_submit(r->writer, wr, put_done, call);
   return CAIRN_HANDLED_LATER;
+}
+
+
+/* ---- sync ---- */
+
+static int read_devices(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk, char *why,
+                        size_t whylen) {
+  (void)req;
+  (void)why;
+  (void)whylen;
+  return cairn_store_devices(r->store, pk);
+}
+
+static int read_sync_status(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk,
+                            char *why, size_t whylen) {
+  (void)req;
+  (void)why;
+  (void)whylen;
+  return cairn_links_status(r->links, pk);
+}
+
+/* Sends {ok, key: text} or the error later, on slot (if still there). */
+static void reply_later(void *call, int rc, const char *key, const char *text) {
+  cairn_slot *slot = call_end(call);
+  msgpack_sbuffer frame;
+  msgpack_packer pk;
+
+  if (slot == NULL)
+    return;
+  cairn_server_frame_init(&frame);
+  msgpack_packer_init(&pk, &frame, msgpack_sbuffer_write);
+  if (rc == 0) {
+    pack_ok(&pk, 1);
+    pack_str(&pk, key);
+    pack_str(&pk, text);
+  } else {
+    pack_error(&pk, rc, text);
+  }
+  cairn_server_reply(slot, &frame);
+}
+
+static void on_joined(void *call, int rc, const char *message) {
+  reply_later(call, rc, "message", message);
+}
+
+static void on_enrolled(void *call, int rc, const char *token) {
+  reply_later(call, rc, "token", token);
+}
+
+/* Starts an async op: fn returns 0 (its callback will answer) or an error
+ * answered now. */
+static cairn_handled async_started(cairn_slot *slot, rpc_call *call, int rc, const char *why,
+                                   msgpack_packer *pk) {
+  if (rc == 0)
+    return CAIRN_HANDLED_LATER;
+  cairn_server_slot_pending(slot, NULL);
+  free(call);
+  pack_error(pk, rc, why);
+  return CAIRN_HANDLED_REPLY;
+}
+
+static cairn_handled op_join(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
+                             msgpack_packer *pk) {
+  char token[CAIRN_SYNC_TOKEN_MAX], upstream[128], why[256] = "";
+  int has_token = arg_str(req, "token", token, sizeof token, why, sizeof why);
+  int has_up = has_token > 0 ? arg_str(req, "upstream", upstream, sizeof upstream, why, sizeof why) : 0;
+  rpc_call *call;
+
+  if (has_token <= 0 || has_up < 0) {
+    pack_error(pk, has_token < 0 ? has_token : has_up < 0 ? has_up : CAIRN_EINVAL,
+               why[0] ? why : "token: required");
+    return CAIRN_HANDLED_REPLY;
+  }
+  if ((call = call_new(slot)) == NULL) {
+    pack_error(pk, CAIRN_ENOMEM, NULL);
+    return CAIRN_HANDLED_REPLY;
+  }
+  return async_started(slot, call,
+                       cairn_links_join(r->links, token, has_up ? upstream : NULL, on_joined, call,
+                                        why, sizeof why),
+                       why, pk);
+}
+
+static cairn_handled op_enroll(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
+                               msgpack_packer *pk) {
+  char campus[65] = "", classroom[65] = "", role[16] = "classroom", why[256] = "";
+  const msgpack_object *expires = cairn_record_map_get(req, "expires");
+  int64_t seconds = 24 * 3600;
+  rpc_call *call;
+
+  if (arg_str(req, "campus", campus, sizeof campus, why, sizeof why) < 0 ||
+      arg_str(req, "classroom", classroom, sizeof classroom, why, sizeof why) < 0 ||
+      arg_str(req, "role", role, sizeof role, why, sizeof why) < 0) {
+    pack_error(pk, CAIRN_EINVAL, why);
+    return CAIRN_HANDLED_REPLY;
+  }
+  if (expires != NULL) {
+    if (expires->type != MSGPACK_OBJECT_POSITIVE_INTEGER || expires->via.u64 == 0 ||
+        expires->via.u64 > 366u * 24 * 3600) {
+      pack_error(pk, CAIRN_ERANGE, "expires: between 1 second and a year");
+      return CAIRN_HANDLED_REPLY;
+    }
+    seconds = (int64_t)expires->via.u64;
+  }
+  if ((call = call_new(slot)) == NULL) {
+    pack_error(pk, CAIRN_ENOMEM, NULL);
+    return CAIRN_HANDLED_REPLY;
+  }
+  return async_started(slot, call,
+                       cairn_links_enroll(r->links, role, campus, classroom, seconds, on_enrolled,
+                                          call, why, sizeof why),
+                       why, pk);
+}
+
+/* Finds the one device whose id starts with prefix (at least 8 hex). */
+static int resolve_device(cairn_rpc *r, const char *prefix, char id[65], char *why,
+                          size_t whylen) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  msgpack_unpacked u;
+  size_t off = 0, plen = strlen(prefix), found = 0;
+  int rc;
+
+  if (plen < 8 || plen > 64) {
+    snprintf(why, whylen, "device: give at least 8 characters of its id");
+    return CAIRN_EINVAL;
+  }
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_unpacked_init(&u);
+  rc = cairn_store_devices(r->store, &pk);
+  if (rc == 0 && msgpack_unpack_next(&u, sb.data, sb.size, &off) == MSGPACK_UNPACK_SUCCESS &&
+      u.data.type == MSGPACK_OBJECT_ARRAY) {
+    for (uint32_t i = 0; i < u.data.via.array.size; i++) {
+      const msgpack_object *d = cairn_record_map_get(&u.data.via.array.ptr[i], "id");
+      if (d != NULL && d->type == MSGPACK_OBJECT_STR && d->via.str.size == 64 &&
+          memcmp(d->via.str.ptr, prefix, plen) == 0) {
+        memcpy(id, d->via.str.ptr, 64);
+        id[64] = '\0';
+        found++;
+      }
+    }
+  }
+  msgpack_unpacked_destroy(&u);
+  msgpack_sbuffer_destroy(&sb);
+  if (rc != 0)
+    return rc;
+  if (found != 1) {
+    snprintf(why, whylen, found ? "device: '%s' matches several devices; give more of it"
+                                : "device: no enrolled device starts with '%s'",
+             prefix);
+    return found ? CAIRN_EINVAL : CAIRN_ENOTFOUND;
+  }
+  return 0;
+}
+
+/* revoke: the central edits the device record: revoked: true. */
+static cairn_handled op_revoke(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
+                               msgpack_packer *pk) {
+  char device[80], id[65], why[256] = "";
+  static const uint8_t revoked_set[] = {0x81, 0xa7, 'r', 'e', 'v', 'o', 'k', 'e', 'd', 0xc3};
+  cairn_write_req *wr;
+  rpc_call *call;
+  int rc = arg_str(req, "device", device, sizeof device, why, sizeof why);
+
+  if (rc == 0)
+    snprintf(why, sizeof why, "device: required");
+  if (rc <= 0 || (rc = resolve_device(r, device, id, why, sizeof why)) != 0) {
+    pack_error(pk, rc ? rc : CAIRN_EINVAL, why);
+    return CAIRN_HANDLED_REPLY;
+  }
+  wr = cairn_writer_req_new(CAIRN_REC_DEVICE, id, 1, revoked_set, sizeof revoked_set,
+                            "revoked with cairn revoke");
+  if (wr == NULL || (call = call_new(slot)) == NULL) {
+    free(wr);
+    pack_error(pk, CAIRN_ENOMEM, NULL);
+    return CAIRN_HANDLED_REPLY;
+  }
+  cairn_log_info("revoking device %.8s", id);
+  cairn_writer_submit(r->writer, wr, put_done, call);
+  return CAIRN_HANDLED_LATER;
+}
+
+static void op_sync_now(cairn_rpc *r, msgpack_packer *pk) {
+  char message[200];
+
+  if (cairn_links_sync_now(r->links) != 0) {
+    pack_error(pk, CAIRN_ENOTFOUND, "this node has no upstream; join one with: cairn join TOKEN");
+    return;
+  }
+  snprintf(message, sizeof message, "syncing with %s now", r->config->upstream);
+  pack_ok(pk, 1);
+  pack_str(pk, "message");
+  pack_str(pk, message);
 }
 
 cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *payload, size_t len,
@@ -307,6 +586,18 @@ cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *paylo
     reply_read(r, &msg.data, "record", read_show, &pk);
   else if (strcmp(name, "conflicts") == 0)
     reply_read(r, &msg.data, "conflicts", read_conflicts, &pk);
+  else if (strcmp(name, "devices") == 0)
+    reply_read(r, &msg.data, "devices", read_devices, &pk);
+  else if (strcmp(name, "sync_status") == 0)
+    reply_read(r, &msg.data, "peers", read_sync_status, &pk);
+  else if (strcmp(name, "sync_now") == 0)
+    op_sync_now(r, &pk);
+  else if (strcmp(name, "join") == 0)
+    h = op_join(r, slot, &msg.data, &pk);
+  else if (strcmp(name, "enroll") == 0)
+    h = op_enroll(r, slot, &msg.data, &pk);
+  else if (strcmp(name, "revoke") == 0)
+    h = op_revoke(r, slot, &msg.data, &pk);
   else {
     char why[64];
     snprintf(why, sizeof why, "op: unknown operation '%.32s'", name);

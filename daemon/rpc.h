@@ -12,6 +12,7 @@
 #define CAIRN_RPC_H
 
 #include "config.h"
+#include "link.h"
 #include "server.h"
 #include "store.h"
 #include "writer.h"
@@ -20,6 +21,7 @@ typedef struct cairn_rpc {
   cairn_store *store;         /* borrowed */
   cairn_writer *writer;       /* borrowed */
   const cairn_config *config; /* borrowed */
+  cairn_links *links;         /* borrowed */
   char device_hex[65];
 } cairn_rpc;
 

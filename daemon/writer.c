@@ -19,6 +19,8 @@ struct cairn_writer {
   uv_work_t work;
   void (*drain_cb)(void *);
   void *drain_arg;
+  void (*commit_cb)(void *);
+  void *commit_arg;
   uint64_t batches, written;
 };
 
@@ -80,8 +82,12 @@ static void start_batch(cairn_writer *w);
 
 static void work_cb(uv_work_t *work) {
   cairn_writer *w = work->data;
+  cairn_write_req *first = w->batch[0];
 
-  w->rc = cairn_store_write_batch(w->store, w->puts, w->batch_n);
+  if (first->job != NULL) /* a job always runs alone */
+    first->job_rc = w->rc = first->job(w->store, first->job_arg);
+  else
+    w->rc = cairn_store_write_batch(w->store, w->puts, w->batch_n);
 }
 
 static void finish(cairn_writer *w) {
@@ -96,13 +102,14 @@ static void finish(cairn_writer *w) {
 static void after_work_cb(uv_work_t *work, int status) {
   cairn_writer *w = work->data;
   size_t i, n = w->batch_n;
+  int is_job = w->batch[0]->job != NULL, wrote = 0;
 
   if (status == 0 && w->rc == CAIRN_EMAPFULL) {
     /* No read transaction is open on the loop thread between callbacks,
      * and the writer thread is idle: the one moment the map may grow. */
     int rc = cairn_store_grow(w->store);
     if (rc == 0) {
-      cairn_log_info("database map full: grown, retrying %zu writes", n);
+      cairn_log_info("database map full: grown, retrying %zu %s", n, is_job ? "job" : "writes");
       for (i = 0; i < n; i++)
         w->puts[i].result = 0;
       uv_queue_work(w->loop, &w->work, work_cb, after_work_cb);
@@ -110,10 +117,12 @@ static void after_work_cb(uv_work_t *work, int status) {
     }
     cairn_log_err("database map full and cannot grow: %s", cairn_strerror(rc));
   }
-  if (status != 0) /* the work was cancelled: only at loop teardown */
+  if (status != 0) { /* the work was cancelled: only at loop teardown */
+    w->rc = CAIRN_EINTERNAL;
     for (i = 0; i < n; i++)
       w->puts[i].result = CAIRN_EINTERNAL;
-  if (w->rc != 0 && w->rc != CAIRN_EMAPFULL)
+  }
+  if (w->rc != 0 && !is_job)
     cairn_log_err("write of %zu records failed: %s", n, cairn_strerror(w->rc));
   else if (w->rc == 0)
     w->batches++;
@@ -122,12 +131,21 @@ static void after_work_cb(uv_work_t *work, int status) {
   w->batch_n = 0;
   for (i = 0; i < n; i++) {
     cairn_write_req *req = w->batch[i];
-    req->put = w->puts[i];
-    if (req->put.result == 0)
-      w->written++;
+    if (is_job) {
+      req->job_rc = w->rc;
+      wrote |= w->rc == 0;
+    } else {
+      req->put = w->puts[i];
+      if (req->put.result == 0) {
+        w->written++;
+        wrote = 1;
+      }
+    }
     req->done(req, req->arg);
     free(req);
   }
+  if (wrote && w->commit_cb)
+    w->commit_cb(w->commit_arg);
   start_batch(w);
   finish(w);
 }
@@ -137,7 +155,9 @@ static void start_batch(cairn_writer *w) {
 
   if (w->running || w->head == NULL)
     return;
-  while (w->head != NULL && n < CAIRN_WRITER_BATCH) {
+  /* Puts group together; a job runs alone. */
+  while (w->head != NULL && n < CAIRN_WRITER_BATCH && (n == 0 || w->head->job == NULL) &&
+         (n == 0 || w->batch[0]->job == NULL)) {
     cairn_write_req *req = w->head;
     w->head = req->next;
     req->next = NULL;
@@ -152,6 +172,21 @@ static void start_batch(cairn_writer *w) {
   uv_queue_work(w->loop, &w->work, work_cb, after_work_cb);
 }
 
+cairn_write_req *cairn_writer_job_new(cairn_writer_job_fn fn, void *job_arg) {
+  cairn_write_req *req = calloc(1, sizeof *req);
+
+  if (req != NULL) {
+    req->job = fn;
+    req->job_arg = job_arg;
+  }
+  return req;
+}
+
+void cairn_writer_on_commit(cairn_writer *w, void (*cb)(void *arg), void *arg) {
+  w->commit_cb = cb;
+  w->commit_arg = arg;
+}
+
 void cairn_writer_submit(cairn_writer *w, cairn_write_req *req, cairn_writer_done_cb done,
                          void *arg) {
   req->done = done;
@@ -164,8 +199,6 @@ void cairn_writer_submit(cairn_writer *w, cairn_write_req *req, cairn_writer_don
   w->tail = req;
   start_batch(w);
 }
-
-void cairn_writer_detach(cairn_write_req *req) { req->arg = NULL; }
 
 void cairn_writer_drain(cairn_writer *w, void (*cb)(void *arg), void *arg) {
   w->drain_cb = cb;

@@ -5,6 +5,10 @@
  * transaction, one fsync, however many clients wrote. The loop thread never
  * waits for the disk.
  *
+ * Besides puts, the writer runs jobs: any other store write (applying a
+ * batch from a peer, redeeming a join token, storing a receipt) runs alone
+ * on the same thread, in queue order, so LMDB always has one writer.
+ *
  * Each request's done callback runs on the loop thread after its batch
  * committed (or failed), exactly once; the writer frees the request after
  * the callback returns. A full LMDB map is grown here, on the loop thread
@@ -23,12 +27,18 @@ typedef struct cairn_writer cairn_writer;
 typedef struct cairn_write_req cairn_write_req;
 
 /* Called once per request on the loop thread; req->put.result, id_out and
- * message hold the outcome. arg is the value given at submit time, or NULL
- * if the submitter detached (cairn_writer_detach). */
+ * message hold the outcome; arg is the value given at submit time. */
 typedef void (*cairn_writer_done_cb)(cairn_write_req *req, void *arg);
+
+/* A job: runs on the writer's thread with the store; returns a code that
+ * lands in job_rc. */
+typedef int (*cairn_writer_job_fn)(cairn_store *store, void *job_arg);
 
 struct cairn_write_req {
   cairn_put put; /* put.id, put.set, put.why point into this allocation */
+  cairn_writer_job_fn job; /* NULL for a put */
+  void *job_arg;
+  int job_rc;
   cairn_writer_done_cb done;
   void *arg;
   cairn_write_req *next;
@@ -47,16 +57,20 @@ void cairn_writer_free(cairn_writer *w);
 cairn_write_req *cairn_writer_req_new(int type, const char *id, int edit, const uint8_t *set,
                                       size_t set_len, const char *why);
 
+/* Allocates a job request: fn(store, job_arg) will run on the writer
+ * thread. Returns NULL when out of memory. */
+cairn_write_req *cairn_writer_job_new(cairn_writer_job_fn fn, void *job_arg);
+
 /* Queues req; done(req, arg) is called later, never from inside this call. */
 void cairn_writer_submit(cairn_writer *w, cairn_write_req *req, cairn_writer_done_cb done,
                          void *arg);
 
-/* The submitter of req is going away: done will be called with arg NULL.
- * The write itself still happens (it may already be on disk). */
-void cairn_writer_detach(cairn_write_req *req);
-
 /* Calls cb(arg) once nothing is queued or running (at once if idle). */
 void cairn_writer_drain(cairn_writer *w, void (*cb)(void *arg), void *arg);
+
+/* Calls cb(arg) on the loop thread after every batch or job that wrote
+ * something, so that sync links can send the new entries at once. */
+void cairn_writer_on_commit(cairn_writer *w, void (*cb)(void *arg), void *arg);
 
 /* Counters for the log: batches committed and puts written so far. */
 void cairn_writer_stats(const cairn_writer *w, uint64_t *batches, uint64_t *puts);

@@ -1,0 +1,1469 @@
+/* link.c: sync connections over TCP (docs/PROTOCOL.md). */
+#include "link.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "entry.h"
+#include "error.h"
+#include "log.h"
+#include "noise.h"
+#include "record.h"
+#include "sync.h"
+#include "transport.h"
+
+#define BATCH_ENTRIES 1000
+#define BATCH_BYTES (512 * 1024)
+#define WINDOW 4                        /* batches sent ahead of acknowledgements */
+#define APPLY_MAX 2                     /* received batches waiting for the writer */
+#define UNSENT_MAX (2 * 1024 * 1024)    /* bytes queued on the socket */
+#define HANDSHAKE_TIMEOUT_MS 10000
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS 60000
+#define PROLOGUE "cairn-sync-v1"
+#define PATTERN_IK 1
+#define PATTERN_XX 2
+#define STATUS_OK 0
+
+typedef enum {
+  LINK_CONNECTING,
+  LINK_HANDSHAKE,
+  LINK_HELLO,
+  LINK_SYNCING,
+  LINK_IDLE,
+  LINK_CLOSING
+} link_state;
+
+static const char *const state_names[] = {"connecting", "handshake", "hello",
+                                          "syncing",    "idle",      "closing"};
+
+typedef enum { LINK_UPSTREAM, LINK_DOWNSTREAM } link_dir;
+
+typedef struct link link;
+typedef struct job job;
+
+/* A store write a link queued on the writer; l is NULL once the link has
+ * gone, and the result is then dropped. */
+struct job {
+  link *l;
+  cairn_sync_msg msg; /* RECEIPT */
+  uint8_t *bytes;     /* ENTRIES: a copy of the batch */
+  size_t len;
+  uint64_t batch;
+  cairn_apply_result res;
+  /* JOIN (responder) */
+  uint8_t secret[CAIRN_SYNC_SECRET_BYTES];
+  uint8_t device[CAIRN_KEY_BYTES];
+  char name[201];
+  cairn_scope scope;
+  char role[16];
+  char why[256];
+  job *next;
+};
+
+struct link {
+  uv_tcp_t tcp; /* first: the handle's address is the link's */
+  uv_connect_t connect;
+  uv_timer_t timer; /* handshake deadline */
+  cairn_links *mgr;
+  link_dir dir;
+  link_state state;
+  int joining;    /* upstream: sends JOIN once the handshake is done */
+  int authorized; /* downstream: an enrolled device (IK) or one that just joined */
+  cairn_noise_handshake hs;
+  int hs_started;
+  cairn_noise_cipher tx, rx;
+  uint8_t *in;
+  size_t in_len, in_cap;
+  cairn_transport_reader reader;
+  uint8_t peer[CAIRN_KEY_BYTES];
+  int peer_known;
+  cairn_scope peer_scope;
+  char peer_role[16];
+  cairn_vv_item *peer_vv; /* what the peer holds, as far as we know */
+  size_t peer_vv_n;
+  int got_hello;
+  int reading; /* uv_read_start is active */
+  int inflight, applying;
+  uint64_t next_batch;
+  uint64_t sent, received, refused;
+  job *jobs;
+  int handles; /* tcp + timer not yet closed */
+  link *prev, *next;
+};
+
+struct cairn_links {
+  cairn_links_opts o;
+  uint8_t pk[CAIRN_KEY_BYTES];
+  uint8_t x_priv[CAIRN_NOISE_KEY_BYTES];
+  uint8_t network[CAIRN_SYNC_NETWORK_BYTES];
+  int has_network;
+  uv_tcp_t listener;
+  int listening;
+  uv_timer_t retry;
+  link *links;
+  link *upstream;
+  unsigned failures;
+  int64_t last_success;
+  char up_error[200];
+  uint64_t up_sent, up_received, up_refused;
+  /* a join in progress */
+  cairn_links_join_cb join_cb;
+  void *join_arg;
+  cairn_sync_token token;
+  char join_upstream[128];
+  int switch_to_hub;  /* joined through the central; move to join_upstream */
+  int reconnect_now;  /* the next upstream connection starts at once */
+  /* closing */
+  int closing;
+  size_t open_handles;
+  void (*close_cb)(void *);
+  void *close_arg;
+};
+
+static void link_set_state(link *l, link_state next);
+static void link_fail(link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void link_pump(link *l);
+static void link_read_resume(link *l);
+static uint64_t lacking(const cairn_vv_item *have, size_t n, const link *l, int theirs);
+static void maybe_switch_upstream(link *l);
+static void schedule_retry(cairn_links *m);
+static void connect_upstream(cairn_links *m);
+
+static int64_t now_unix(void) { return (int64_t)time(NULL); }
+
+static void hex(const uint8_t *p, size_t n, char *out) { sodium_bin2hex(out, 2 * n + 1, p, n); }
+
+static int unhex(const char *s, uint8_t *out, size_t n) {
+  size_t got;
+  return s[0] && sodium_hex2bin(out, n, s, strlen(s), NULL, &got, NULL) == 0 && got == n ? 0
+                                                                                        : -1;
+}
+
+/* ---- the manager's handles and closing ---- */
+
+static void maybe_closed(cairn_links *m) {
+  if (m->closing && m->open_handles == 0) {
+    void (*cb)(void *) = m->close_cb;
+    void *arg = m->close_arg;
+    sodium_memzero(m->x_priv, sizeof m->x_priv);
+    free(m);
+    if (cb)
+      cb(arg);
+  }
+}
+
+static void on_mgr_handle_close(uv_handle_t *h) {
+  cairn_links *m = h->data;
+  m->open_handles--;
+  maybe_closed(m);
+}
+
+/* ---- sending ---- */
+
+static void on_write(uv_write_t *req, int status) {
+  link *l = req->data;
+  free(req);
+  if (status < 0 && l->state != LINK_CLOSING)
+    link_fail(l, "write: %s", uv_strerror(status));
+  else if (l->state == LINK_SYNCING || l->state == LINK_IDLE)
+    link_pump(l); /* room on the socket again */
+}
+
+/* Sends bytes (copied). Returns 0, or fails the link. */
+static int send_raw(link *l, const uint8_t *p, size_t n) {
+  uv_write_t *req = malloc(sizeof *req + n);
+  uv_buf_t b;
+
+  if (req == NULL) {
+    link_fail(l, "out of memory");
+    return CAIRN_ENOMEM;
+  }
+  memcpy(req + 1, p, n);
+  req->data = l;
+  b = uv_buf_init((char *)(req + 1), (unsigned)n);
+  if (uv_write(req, (uv_stream_t *)&l->tcp, &b, 1, on_write) != 0) {
+    free(req);
+    link_fail(l, "write failed");
+    return CAIRN_EIO;
+  }
+  return 0;
+}
+
+/* Encrypts one sync message (sb) and sends it. */
+static int send_msg(link *l, msgpack_sbuffer *sb) {
+  msgpack_sbuffer wire;
+  int rc;
+
+  msgpack_sbuffer_init(&wire);
+  rc = cairn_transport_seal(&l->tx, (const uint8_t *)sb->data, sb->size, &wire);
+  if (rc == 0)
+    rc = send_raw(l, (const uint8_t *)wire.data, wire.size);
+  else
+    link_fail(l, "cannot encrypt: %s", cairn_strerror(rc));
+  msgpack_sbuffer_destroy(&wire);
+  return rc;
+}
+
+/* ---- what the peer holds ---- */
+
+static uint64_t peer_has(const link *l, const uint8_t *author) {
+  for (size_t i = 0; i < l->peer_vv_n; i++)
+    if (memcmp(l->peer_vv[i].author, author, CAIRN_KEY_BYTES) == 0)
+      return l->peer_vv[i].seq;
+  return 0;
+}
+
+static void peer_set(link *l, const uint8_t *author, uint64_t seq) {
+  cairn_vv_item *grown;
+  for (size_t i = 0; i < l->peer_vv_n; i++)
+    if (memcmp(l->peer_vv[i].author, author, CAIRN_KEY_BYTES) == 0) {
+      if (seq > l->peer_vv[i].seq)
+        l->peer_vv[i].seq = seq;
+      return;
+    }
+  grown = realloc(l->peer_vv, (l->peer_vv_n + 1) * sizeof *grown);
+  if (grown == NULL)
+    return; /* we may then send it again: harmless, applying is idempotent */
+  l->peer_vv = grown;
+  memcpy(grown[l->peer_vv_n].author, author, CAIRN_KEY_BYTES);
+  grown[l->peer_vv_n++].seq = seq;
+}
+
+/* The scope to redact for when sending to this peer: a downstream device's
+ * enrolled scope; nothing is redacted going up. */
+static const cairn_scope *send_scope(const link *l) {
+  return l->dir == LINK_DOWNSTREAM ? &l->peer_scope : NULL;
+}
+
+/* Sends batches of what the peer lacks, within the window. */
+static void link_pump(link *l) {
+  cairn_links *m = l->mgr;
+
+  while ((l->state == LINK_SYNCING || l->state == LINK_IDLE) && l->inflight < WINDOW &&
+         l->tcp.write_queue_size < UNSENT_MAX) {
+    cairn_vv_item *own = NULL;
+    size_t n = 0, i, count = 0;
+    uint64_t last = 0;
+    msgpack_sbuffer entries, msg;
+    int rc;
+
+    if (cairn_store_version_vector(m->o.store, &own, &n) != 0) {
+      link_fail(l, "cannot read the version vector");
+      return;
+    }
+    for (i = 0; i < n; i++)
+      if (own[i].seq > peer_has(l, own[i].author))
+        break;
+    if (i == n) {
+      free(own);
+      if (l->inflight == 0)
+        link_set_state(l, LINK_IDLE);
+      return;
+    }
+    msgpack_sbuffer_init(&entries);
+    rc = cairn_store_read_scoped(m->o.store, own[i].author, peer_has(l, own[i].author) + 1,
+                                 BATCH_ENTRIES, BATCH_BYTES, send_scope(l), &entries, &count,
+                                 &last);
+    if (rc == 0 && count > 0) {
+      msgpack_sbuffer_init(&msg);
+      rc = cairn_sync_pack_entries(&msg, l->next_batch++, (const uint8_t *)entries.data,
+                                   entries.size);
+      if (rc == 0)
+        rc = send_msg(l, &msg);
+      msgpack_sbuffer_destroy(&msg);
+      if (rc == 0) {
+        peer_set(l, own[i].author, last);
+        l->inflight++;
+        l->sent += count;
+        link_set_state(l, LINK_SYNCING);
+      }
+    } else if (rc == 0) {
+      rc = CAIRN_EINTERNAL;
+    }
+    msgpack_sbuffer_destroy(&entries);
+    free(own);
+    if (rc != 0) {
+      if (l->state != LINK_CLOSING)
+        link_fail(l, "cannot read the log: %s", cairn_strerror(rc));
+      return;
+    }
+  }
+}
+
+static void send_hello(link *l) {
+  cairn_links *m = l->mgr;
+  cairn_vv_item *vv = NULL;
+  size_t n = 0;
+  msgpack_sbuffer sb;
+  const cairn_config *c = m->o.config;
+
+  if (cairn_store_version_vector(m->o.store, &vv, &n) != 0) {
+    link_fail(l, "cannot read the version vector");
+    return;
+  }
+  msgpack_sbuffer_init(&sb);
+  if (cairn_sync_pack_hello(&sb, cairn_config_role_name(c->role), m->pk, c->campus,
+                            c->classroom, (const cairn_sync_vv *)vv, n) == 0)
+    send_msg(l, &sb);
+  msgpack_sbuffer_destroy(&sb);
+  free(vv);
+}
+
+/* ---- writer jobs ---- */
+
+static job *job_new(link *l) {
+  job *j = calloc(1, sizeof *j);
+  if (j == NULL)
+    return NULL;
+  j->l = l;
+  j->next = l->jobs;
+  l->jobs = j;
+  return j;
+}
+
+/* Unhooks j from its link (if it still has one) and frees it. */
+static void job_free(job *j) {
+  if (j->l != NULL) {
+    job **p = &j->l->jobs;
+    while (*p != j)
+      p = &(*p)->next;
+    *p = j->next;
+  }
+  free(j->bytes);
+  free(j);
+}
+
+static int run_apply(cairn_store *s, void *arg) {
+  job *j = arg;
+  return cairn_store_apply_synced(s, j->bytes, j->len, &j->res);
+}
+
+static int run_receipt(cairn_store *s, void *arg) {
+  job *j = arg;
+  return cairn_store_receipt_put(s, j->msg.author, j->msg.seq, j->msg.central, j->msg.sig);
+}
+
+static int run_redeem(cairn_store *s, void *arg) {
+  job *j = arg;
+  return cairn_store_token_redeem(s, j->secret, j->device, j->name, now_unix(), &j->scope,
+                                  j->role, j->why, sizeof j->why);
+}
+
+static int submit(link *l, job *j, cairn_writer_job_fn fn, cairn_writer_done_cb done) {
+  cairn_write_req *req = cairn_writer_job_new(fn, j);
+  if (req == NULL) {
+    job_free(j);
+    link_fail(l, "out of memory");
+    return CAIRN_ENOMEM;
+  }
+  cairn_writer_submit(l->mgr->o.writer, req, done, j);
+  return 0;
+}
+
+/* The central answers each author whose head advanced with a receipt. */
+static void send_receipts(link *l, const uint8_t *bytes, size_t len) {
+  cairn_links *m = l->mgr;
+  cairn_vv_item *vv = NULL;
+  size_t n = 0, off = 0;
+  uint8_t last_author[CAIRN_KEY_BYTES] = {0};
+  int have = 0;
+
+  if (cairn_store_version_vector(m->o.store, &vv, &n) != 0)
+    return;
+  while (off < len) {
+    cairn_entry e;
+    size_t used;
+    if (cairn_entry_decode(bytes + off, len - off, &e, &used) != 0)
+      break;
+    off += used;
+    if (have && memcmp(e.author, last_author, CAIRN_KEY_BYTES) == 0)
+      continue;
+    memcpy(last_author, e.author, CAIRN_KEY_BYTES);
+    have = 1;
+    for (size_t i = 0; i < n; i++) {
+      if (memcmp(vv[i].author, e.author, CAIRN_KEY_BYTES) != 0)
+        continue;
+      uint8_t sig[CAIRN_SIG_BYTES];
+      msgpack_sbuffer sb;
+      cairn_store_receipt_sign(m->o.store, vv[i].author, vv[i].seq, sig);
+      msgpack_sbuffer_init(&sb);
+      if (cairn_sync_pack_receipt(&sb, vv[i].author, vv[i].seq, m->pk, sig) == 0)
+        send_msg(l, &sb);
+      msgpack_sbuffer_destroy(&sb);
+    }
+  }
+  free(vv);
+}
+
+static void on_applied(cairn_write_req *req, void *arg) {
+  job *j = arg;
+  link *l = j->l;
+  msgpack_sbuffer sb;
+  size_t off = 0;
+
+  if (l == NULL || l->state == LINK_CLOSING) {
+    job_free(j);
+    return;
+  }
+  l->applying--;
+  if (req->job_rc != 0) {
+    link_fail(l, "batch %llu refused: %s", (unsigned long long)j->batch,
+              j->res.reason[0] ? j->res.reason : cairn_strerror(req->job_rc));
+    job_free(j);
+    return;
+  }
+  l->received += j->res.applied;
+  l->refused += j->res.refused;
+  if (j->res.refused > 0)
+    cairn_log_warn("sync: from %.8s: %zu entries refused: %s",
+                   l->peer_known ? "peer" : "?", j->res.refused, j->res.reason);
+  /* The peer holds what it sent: never send it back. */
+  while (off < j->len) {
+    cairn_entry e;
+    size_t used;
+    if (cairn_entry_decode(j->bytes + off, j->len - off, &e, &used) != 0)
+      break;
+    peer_set(l, e.author, e.seq);
+    off += used;
+  }
+  msgpack_sbuffer_init(&sb);
+  if (cairn_sync_pack_ack(&sb, j->batch, j->res.applied, j->res.refused, j->res.reason) == 0)
+    send_msg(l, &sb);
+  msgpack_sbuffer_destroy(&sb);
+  if (l->state != LINK_CLOSING && l->mgr->o.config->role == CAIRN_ROLE_CENTRAL &&
+      j->res.applied > 0)
+    send_receipts(l, j->bytes, j->len);
+  job_free(j);
+  link_read_resume(l);
+  maybe_switch_upstream(l);
+}
+
+static void on_receipt_stored(cairn_write_req *req, void *arg) {
+  job *j = arg;
+  if (j->l != NULL && req->job_rc != 0)
+    cairn_log_warn("sync: receipt for seq %llu not stored: %s", (unsigned long long)j->msg.seq,
+                   cairn_strerror(req->job_rc));
+  job_free(j);
+}
+
+static void on_redeemed(cairn_write_req *req, void *arg) {
+  job *j = arg;
+  link *l = j->l;
+  msgpack_sbuffer sb;
+  char peer[65];
+
+  if (l == NULL || l->state == LINK_CLOSING) {
+    job_free(j);
+    return;
+  }
+  hex(l->peer, CAIRN_KEY_BYTES, peer);
+  msgpack_sbuffer_init(&sb);
+  if (req->job_rc == 0) {
+    l->authorized = 1;
+    l->peer_scope = j->scope;
+    snprintf(l->peer_role, sizeof l->peer_role, "%s", j->role);
+    cairn_log_info("sync: device %.8s joined as %s of campus '%s'", peer, j->role,
+                   j->scope.campus);
+    cairn_sync_pack_welcome(&sb, 0, j->scope.campus, j->scope.classroom, "");
+    send_msg(l, &sb);
+  } else {
+    cairn_log_warn("sync: join of device %.8s refused: %s", peer,
+                   j->why[0] ? j->why : cairn_strerror(req->job_rc));
+    cairn_sync_pack_welcome(&sb, req->job_rc, "", "", j->why[0] ? j->why : cairn_strerror(req->job_rc));
+    send_msg(l, &sb);
+    link_set_state(l, LINK_CLOSING);
+  }
+  msgpack_sbuffer_destroy(&sb);
+  job_free(j);
+}
+
+/* ---- handshake ---- */
+
+/* The first handshake payload each side sends: its Ed25519 key, which
+ * must convert to the Noise static key the other side saw. */
+static int peer_key_matches(link *l, const uint8_t *ed) {
+  uint8_t x[CAIRN_NOISE_KEY_BYTES];
+  const uint8_t *rs = cairn_noise_remote_static(&l->hs);
+
+  if (rs == NULL || crypto_sign_ed25519_pk_to_curve25519(x, ed) != 0 ||
+      sodium_memcmp(x, rs, sizeof x) != 0)
+    return 0;
+  memcpy(l->peer, ed, CAIRN_KEY_BYTES);
+  l->peer_known = 1;
+  return 1;
+}
+
+static int hs_init(link *l, cairn_noise_pattern pattern, int initiator, const uint8_t *remote_ed) {
+  cairn_links *m = l->mgr;
+  uint8_t prologue[sizeof PROLOGUE - 1 + CAIRN_SYNC_NETWORK_BYTES];
+  uint8_t rs[CAIRN_NOISE_KEY_BYTES];
+
+  memcpy(prologue, PROLOGUE, sizeof PROLOGUE - 1);
+  memcpy(prologue + sizeof PROLOGUE - 1, l->joining ? m->token.network : m->network,
+         CAIRN_SYNC_NETWORK_BYTES);
+  if (remote_ed != NULL && crypto_sign_ed25519_pk_to_curve25519(rs, remote_ed) != 0)
+    return CAIRN_EINVAL;
+  l->hs_started = 1;
+  return cairn_noise_handshake_init(&l->hs, pattern, initiator, prologue, sizeof prologue,
+                                    m->x_priv, remote_ed != NULL ? rs : NULL);
+}
+
+/* Writes the next handshake message with payload; the first message of
+ * an initiator is preceded by the pattern byte. */
+static int hs_send(link *l, const uint8_t *payload, size_t plen, int pattern_byte) {
+  uint8_t msg[1 + CAIRN_NOISE_MAX_MSG];
+  size_t n;
+  msgpack_sbuffer wire;
+  int rc, off = pattern_byte ? 1 : 0;
+
+  msg[0] = (uint8_t)pattern_byte;
+  rc = cairn_noise_write_message(&l->hs, payload, plen, msg + off, sizeof msg - off, &n);
+  if (rc != 0)
+    return rc;
+  msgpack_sbuffer_init(&wire);
+  rc = cairn_transport_put_record(&wire, msg, n + off);
+  if (rc == 0)
+    rc = send_raw(l, (const uint8_t *)wire.data, wire.size);
+  msgpack_sbuffer_destroy(&wire);
+  return rc;
+}
+
+static void hs_finish(link *l) {
+  if (cairn_noise_split(&l->hs, l->dir == LINK_UPSTREAM ? &l->tx : &l->rx,
+                        l->dir == LINK_UPSTREAM ? &l->rx : &l->tx) != 0) {
+    link_fail(l, "handshake did not complete");
+    return;
+  }
+  cairn_noise_handshake_clear(&l->hs);
+  uv_timer_stop(&l->timer);
+  link_set_state(l, LINK_HELLO);
+  if (l->joining) {
+    msgpack_sbuffer sb;
+    cairn_links *m = l->mgr;
+    msgpack_sbuffer_init(&sb);
+    if (cairn_sync_pack_join(&sb, m->token.secret, m->pk, cairn_config_role_name(m->o.config->role),
+                             m->o.config->name) == 0)
+      send_msg(l, &sb);
+    msgpack_sbuffer_destroy(&sb);
+  } else if (l->dir == LINK_UPSTREAM || l->authorized) {
+    send_hello(l);
+  }
+}
+
+/* Responder: decides whether an IK initiator may sync here. */
+static int authorize(link *l, char *why, size_t whylen) {
+  char role[16] = "";
+  int rc = cairn_store_device_scope(l->mgr->o.store, l->peer, &l->peer_scope, role);
+
+  if (rc == CAIRN_ENOTFOUND)
+    snprintf(why, whylen, "this device is not enrolled here");
+  else if (rc == CAIRN_EPERM)
+    snprintf(why, whylen, "this device has been revoked");
+  else if (rc != 0)
+    snprintf(why, whylen, "cannot check enrollment: %s", cairn_strerror(rc));
+  snprintf(l->peer_role, sizeof l->peer_role, "%s", role);
+  return rc;
+}
+
+/* One handshake record. */
+static void hs_record(link *l, const uint8_t *body, size_t len) {
+  uint8_t payload[CAIRN_NOISE_MAX_MSG];
+  size_t plen = 0;
+  int rc;
+
+  if (l->dir == LINK_DOWNSTREAM && !l->hs_started) {
+    if (len < 1 || (body[0] != PATTERN_IK && body[0] != PATTERN_XX)) {
+      link_fail(l, "not a cairn sync handshake");
+      return;
+    }
+    if (hs_init(l, body[0] == PATTERN_IK ? CAIRN_NOISE_IK : CAIRN_NOISE_XX, 0, NULL) != 0) {
+      link_fail(l, "cannot start a handshake");
+      return;
+    }
+    body++;
+    len--;
+  }
+  rc = cairn_noise_read_message(&l->hs, body, len, payload, sizeof payload, &plen);
+  if (rc != 0) {
+    link_fail(l, "handshake failed (%s): wrong network or key", cairn_strerror(rc));
+    return;
+  }
+  if (l->dir == LINK_DOWNSTREAM) {
+    if (l->hs.pattern == CAIRN_NOISE_IK) {
+      /* -> e, es, s, ss with the initiator's Ed25519 key: answer and finish */
+      char why[128] = "";
+      uint8_t reply[CAIRN_KEY_BYTES + 1 + sizeof why];
+      size_t rlen = CAIRN_KEY_BYTES + 1;
+      if (plen != CAIRN_KEY_BYTES || !peer_key_matches(l, payload)) {
+        link_fail(l, "handshake payload does not match the static key");
+        return;
+      }
+      rc = authorize(l, why, sizeof why);
+      memcpy(reply, l->mgr->pk, CAIRN_KEY_BYTES);
+      reply[CAIRN_KEY_BYTES] = rc == 0 ? STATUS_OK : 1;
+      if (rc != 0) {
+        memcpy(reply + rlen, why, strlen(why));
+        rlen += strlen(why);
+      }
+      if (hs_send(l, reply, rlen, 0) != 0)
+        return;
+      if (rc != 0) {
+        char peer[65];
+        hex(l->peer, CAIRN_KEY_BYTES, peer);
+        cairn_log_warn("sync: refused device %.8s at the handshake: %s", peer, why);
+        link_set_state(l, LINK_CLOSING);
+        return;
+      }
+      l->authorized = 1;
+      hs_finish(l);
+    } else if (!cairn_noise_handshake_done(&l->hs) && plen == 0) {
+      /* XX -> e: answer with our key */
+      hs_send(l, l->mgr->pk, CAIRN_KEY_BYTES, 0);
+    } else {
+      /* XX -> s, se: a joining device; it must send JOIN next */
+      if (plen != CAIRN_KEY_BYTES || !peer_key_matches(l, payload)) {
+        link_fail(l, "handshake payload does not match the static key");
+        return;
+      }
+      hs_finish(l);
+    }
+    return;
+  }
+  /* Upstream (initiator). */
+  if (l->hs.pattern == CAIRN_NOISE_IK) {
+    /* <- e, ee, se: the responder's key and its verdict */
+    if (plen < CAIRN_KEY_BYTES + 1 || !peer_key_matches(l, payload)) {
+      link_fail(l, "upstream's handshake payload does not match its key");
+      return;
+    }
+    if (payload[CAIRN_KEY_BYTES] != STATUS_OK) {
+      link_fail(l, "refused by upstream: %.*s", (int)(plen - CAIRN_KEY_BYTES - 1),
+                (const char *)payload + CAIRN_KEY_BYTES + 1);
+      return;
+    }
+    hs_finish(l);
+  } else {
+    /* XX <- e, ee, s, es: must be the central named in the token */
+    if (plen != CAIRN_KEY_BYTES || !peer_key_matches(l, payload) ||
+        sodium_memcmp(l->peer, l->mgr->token.central, CAIRN_KEY_BYTES) != 0) {
+      link_fail(l, "the central's key does not match the token");
+      return;
+    }
+    if (hs_send(l, l->mgr->pk, CAIRN_KEY_BYTES, 0) == 0)
+      hs_finish(l);
+  }
+}
+
+/* ---- sync messages ---- */
+
+static void join_done(cairn_links *m, int rc, const char *message) {
+  cairn_links_join_cb cb = m->join_cb;
+  m->join_cb = NULL;
+  if (cb)
+    cb(m->join_arg, rc, message);
+}
+
+/* A WELCOME answered our JOIN: pin the central and network, record the
+ * scope, save the config, and carry on syncing on this same link. */
+static void on_welcome(link *l, const cairn_sync_msg *w) {
+  cairn_links *m = l->mgr;
+  cairn_config *c = m->o.config;
+  char message[600];
+  int rc;
+
+  if (w->welcome_code != 0) {
+    snprintf(message, sizeof message, "the central refused the join: %s", w->reason);
+    join_done(m, w->welcome_code, message);
+    l->joining = 0;
+    link_set_state(l, LINK_CLOSING);
+    return;
+  }
+  rc = cairn_store_set_central(m->o.store, m->token.central);
+  if (rc == 0) {
+    snprintf(c->campus, sizeof c->campus, "%s", w->campus);
+    snprintf(c->classroom, sizeof c->classroom, "%s", w->classroom);
+    snprintf(c->upstream, sizeof c->upstream, "%.*s", (int)sizeof c->upstream - 1,
+             m->token.address);
+    hex(m->token.network, CAIRN_SYNC_NETWORK_BYTES, c->network);
+    memcpy(m->network, m->token.network, sizeof m->network);
+    m->has_network = 1;
+    hex(m->token.central, CAIRN_KEY_BYTES, c->upstream_key);
+    m->switch_to_hub = m->join_upstream[0] != '\0';
+    rc = cairn_config_save(m->o.config_path, c);
+  }
+  if (rc != 0) {
+    snprintf(message, sizeof message, "joined, but could not record it: %s", cairn_strerror(rc));
+    join_done(m, rc, message);
+    link_set_state(l, LINK_CLOSING);
+    return;
+  }
+  l->joining = 0;
+  snprintf(message, sizeof message, "joined campus '%s'%s%s%s%s", w->campus,
+           w->classroom[0] ? ", classroom " : "", w->classroom,
+           m->switch_to_hub ? "; will sync through the hub at " : "",
+           m->switch_to_hub ? m->join_upstream : "");
+  cairn_log_info("sync: %s", message);
+  join_done(m, 0, message);
+  send_hello(l);
+}
+
+/* Finds the one enrolled, unrevoked hub of campus in the device records
+ * (central-signed, received while joining). Returns 0 and its key's hex. */
+static int find_hub(cairn_links *m, const char *campus, char key[65]) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  msgpack_unpacked u;
+  size_t off = 0, found = 0;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_unpacked_init(&u);
+  if (cairn_store_devices(m->o.store, &pk) == 0 &&
+      msgpack_unpack_next(&u, sb.data, sb.size, &off) == MSGPACK_UNPACK_SUCCESS &&
+      u.data.type == MSGPACK_OBJECT_ARRAY) {
+    for (uint32_t i = 0; i < u.data.via.array.size; i++) {
+      const msgpack_object *d = &u.data.via.array.ptr[i];
+      const msgpack_object *id = cairn_record_map_get(d, "id");
+      const msgpack_object *role = cairn_record_map_get(d, "role");
+      const msgpack_object *c = cairn_record_map_get(d, "campus");
+      const msgpack_object *revoked = cairn_record_map_get(d, "revoked");
+      if (id == NULL || role == NULL || c == NULL || id->type != MSGPACK_OBJECT_STR ||
+          id->via.str.size != 64 || role->type != MSGPACK_OBJECT_STR || c->type != MSGPACK_OBJECT_STR ||
+          role->via.str.size != 3 || memcmp(role->via.str.ptr, "hub", 3) != 0 ||
+          c->via.str.size != strlen(campus) || memcmp(c->via.str.ptr, campus, c->via.str.size) != 0 ||
+          (revoked != NULL && revoked->type == MSGPACK_OBJECT_BOOLEAN && revoked->via.boolean))
+        continue;
+      memcpy(key, id->via.str.ptr, 64);
+      key[64] = '\0';
+      found++;
+    }
+  }
+  msgpack_unpacked_destroy(&u);
+  msgpack_sbuffer_destroy(&sb);
+  return found == 1 ? 0 : CAIRN_ENOTFOUND;
+}
+
+/* After a join through the central with --upstream: once this node holds
+ * everything the central sent, pin the campus hub and move to it. */
+static void maybe_switch_upstream(link *l) {
+  cairn_links *m = l->mgr;
+  cairn_config *c = m->o.config;
+  cairn_vv_item *vv = NULL;
+  size_t n = 0;
+  char key[65];
+  int caught_up;
+
+  if (!m->switch_to_hub || l != m->upstream || !l->got_hello ||
+      cairn_store_version_vector(m->o.store, &vv, &n) != 0)
+    return;
+  caught_up = lacking(vv, n, l, 1) == 0;
+  free(vv);
+  if (!caught_up)
+    return;
+  m->switch_to_hub = 0;
+  if (find_hub(m, c->campus, key) != 0) {
+    cairn_log_warn("sync: no single enrolled hub for campus '%s' yet; staying with the central",
+                   c->campus);
+    return;
+  }
+  snprintf(c->upstream, sizeof c->upstream, "%s", m->join_upstream);
+  memcpy(c->upstream_key, key, sizeof c->upstream_key);
+  if (cairn_config_save(m->o.config_path, c) != 0)
+    cairn_log_warn("sync: could not record the hub in cairn.conf");
+  cairn_log_info("sync: moving upstream to the hub %.8s at %s", key, c->upstream);
+  m->reconnect_now = 1;
+  link_set_state(l, LINK_CLOSING);
+}
+
+static void on_message(link *l, const uint8_t *p, size_t len) {
+  cairn_links *m = l->mgr;
+  cairn_sync_msg msg;
+  job *j;
+  int rc = cairn_sync_decode(p, len, &msg);
+
+  if (rc != 0) {
+    link_fail(l, "malformed sync message (%s)", cairn_strerror(rc));
+    return;
+  }
+  switch (msg.type) {
+  case CAIRN_SYNC_HELLO:
+    if (l->got_hello || (l->dir == LINK_DOWNSTREAM && !l->authorized) || l->joining) {
+      link_fail(l, "HELLO out of turn");
+      break;
+    }
+    l->got_hello = 1;
+    free(l->peer_vv);
+    l->peer_vv = calloc(msg.vv_n ? msg.vv_n : 1, sizeof *l->peer_vv);
+    if (l->peer_vv == NULL) {
+      link_fail(l, "out of memory");
+      break;
+    }
+    for (size_t i = 0; i < msg.vv_n; i++) {
+      memcpy(l->peer_vv[i].author, msg.vv[i].author, CAIRN_KEY_BYTES);
+      l->peer_vv[i].seq = msg.vv[i].seq;
+    }
+    l->peer_vv_n = msg.vv_n;
+    if (l->dir == LINK_UPSTREAM) {
+      m->failures = 0;
+      m->last_success = now_unix();
+      m->up_error[0] = '\0';
+      if (m->o.config->upstream_key[0] == '\0') {
+        /* first sync with a hub: pin its key */
+        hex(l->peer, CAIRN_KEY_BYTES, m->o.config->upstream_key);
+        cairn_config_save(m->o.config_path, m->o.config);
+      }
+    } else {
+      cairn_store_peer_seen(m->o.store, l->peer, now_unix());
+    }
+    link_set_state(l, LINK_SYNCING);
+    link_pump(l);
+    maybe_switch_upstream(l);
+    break;
+  case CAIRN_SYNC_ENTRIES:
+    if (!l->got_hello) {
+      link_fail(l, "ENTRIES before HELLO");
+      break;
+    }
+    if ((j = job_new(l)) == NULL || (j->bytes = malloc(msg.entries_len ? msg.entries_len : 1)) == NULL) {
+      if (j)
+        job_free(j);
+      link_fail(l, "out of memory");
+      break;
+    }
+    memcpy(j->bytes, msg.entries, msg.entries_len);
+    j->len = msg.entries_len;
+    j->batch = msg.batch;
+    l->applying++;
+    if (l->applying >= APPLY_MAX && l->reading) {
+      uv_read_stop((uv_stream_t *)&l->tcp);
+      l->reading = 0;
+    }
+    submit(l, j, run_apply, on_applied);
+    break;
+  case CAIRN_SYNC_ACK:
+    if (l->inflight == 0) {
+      link_fail(l, "ACK for nothing");
+      break;
+    }
+    l->inflight--;
+    if (msg.refused > 0) {
+      l->refused += msg.refused;
+      cairn_log_warn("sync: peer refused %llu entries: %s", (unsigned long long)msg.refused,
+                     msg.reason);
+    }
+    if (l->dir == LINK_UPSTREAM) {
+      m->last_success = now_unix();
+      m->up_refused += msg.refused;
+    }
+    link_pump(l);
+    break;
+  case CAIRN_SYNC_RECEIPT:
+    if (l->dir != LINK_UPSTREAM || (j = job_new(l)) == NULL) {
+      link_fail(l, "unexpected RECEIPT");
+      break;
+    }
+    j->msg = msg;
+    j->msg.vv = NULL;
+    submit(l, j, run_receipt, on_receipt_stored);
+    break;
+  case CAIRN_SYNC_JOIN:
+    if (l->dir != LINK_DOWNSTREAM || l->authorized || m->o.config->role != CAIRN_ROLE_CENTRAL ||
+        sodium_memcmp(msg.device, l->peer, CAIRN_KEY_BYTES) != 0 || (j = job_new(l)) == NULL) {
+      link_fail(l, "unexpected JOIN");
+      break;
+    }
+    memcpy(j->secret, msg.secret, sizeof j->secret);
+    memcpy(j->device, msg.device, sizeof j->device);
+    snprintf(j->name, sizeof j->name, "%s", msg.name);
+    submit(l, j, run_redeem, on_redeemed);
+    break;
+  case CAIRN_SYNC_WELCOME:
+    if (l->dir != LINK_UPSTREAM || !l->joining) {
+      link_fail(l, "unexpected WELCOME");
+      break;
+    }
+    on_welcome(l, &msg);
+    break;
+  }
+  cairn_sync_msg_clear(&msg);
+}
+
+/* ---- reading ---- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out) {
+  link *l = (link *)h;
+  size_t want = l->in_len + 65536 + CAIRN_TRANSPORT_HEADER;
+
+  (void)suggested;
+  if (want > l->in_cap) {
+    uint8_t *grown = realloc(l->in, want);
+    if (grown == NULL) {
+      *out = uv_buf_init(NULL, 0);
+      return;
+    }
+    l->in = grown;
+    l->in_cap = want;
+  }
+  *out = uv_buf_init((char *)l->in + l->in_len, (unsigned)(l->in_cap - l->in_len));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  link *l = (link *)stream;
+  size_t off = 0;
+
+  (void)buf;
+  if (nread < 0) {
+    link_fail(l, "%s", nread == UV_EOF ? "connection closed by peer" : uv_strerror((int)nread));
+    return;
+  }
+  l->in_len += (size_t)nread;
+  while (l->state != LINK_CLOSING) {
+    const uint8_t *body;
+    size_t blen, used;
+    int rc = cairn_transport_record(l->in + off, l->in_len - off, &body, &blen, &used);
+    if (rc == CAIRN_EAGAIN)
+      break;
+    if (rc != 0) {
+      link_fail(l, "malformed record");
+      return;
+    }
+    off += used;
+    if (l->state == LINK_HANDSHAKE) {
+      hs_record(l, body, blen);
+    } else {
+      int complete;
+      rc = cairn_transport_reader_open(&l->reader, &l->rx, body, blen, &complete);
+      if (rc != 0) {
+        link_fail(l, "cannot read an encrypted message (%s)", cairn_strerror(rc));
+        return;
+      }
+      if (complete)
+        on_message(l, l->reader.msg, l->reader.len);
+    }
+  }
+  if (l->state == LINK_CLOSING)
+    return;
+  memmove(l->in, l->in + off, l->in_len - off);
+  l->in_len -= off;
+}
+
+static void link_read_resume(link *l) {
+  if (l->state != LINK_CLOSING && !l->reading && l->applying < APPLY_MAX &&
+      uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read) == 0)
+    l->reading = 1;
+}
+
+/* ---- life of a link ---- */
+
+static void on_link_handle_close(uv_handle_t *h) {
+  link *l = h->data;
+  cairn_links *m = l->mgr;
+
+  if (--l->handles > 0)
+    return;
+  free(l->in);
+  free(l->peer_vv);
+  cairn_transport_reader_free(&l->reader);
+  free(l);
+  m->open_handles--;
+  maybe_closed(m);
+}
+
+static void on_handshake_timeout(uv_timer_t *t) {
+  link_fail(t->data, "handshake timed out");
+}
+
+/* The one function that moves a link between states. */
+static void link_set_state(link *l, link_state next) {
+  cairn_links *m = l->mgr;
+
+  if (l->state == LINK_CLOSING || l->state == next)
+    return;
+  l->state = next;
+  if (next != LINK_CLOSING)
+    return;
+  /* Closing: detach jobs, unhook, close both handles. */
+  for (job *j = l->jobs; j != NULL; j = j->next)
+    j->l = NULL;
+  l->jobs = NULL;
+  if (l->prev)
+    l->prev->next = l->next;
+  else
+    m->links = l->next;
+  if (l->next)
+    l->next->prev = l->prev;
+  if (m->upstream == l) {
+    m->upstream = NULL;
+    m->up_sent += l->sent;
+    m->up_received += l->received;
+    if (l->joining)
+      join_done(m, CAIRN_ECLOSED, m->up_error[0] ? m->up_error : "the join did not complete");
+    else if (!m->closing)
+      schedule_retry(m);
+  }
+  cairn_noise_handshake_clear(&l->hs);
+  cairn_noise_cipher_clear(&l->tx);
+  cairn_noise_cipher_clear(&l->rx);
+  uv_close((uv_handle_t *)&l->timer, on_link_handle_close);
+  uv_close((uv_handle_t *)&l->tcp, on_link_handle_close);
+}
+
+static void link_fail(link *l, const char *fmt, ...) {
+  char msg[200];
+  va_list ap;
+
+  if (l->state == LINK_CLOSING)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (l->dir == LINK_UPSTREAM) {
+    snprintf(l->mgr->up_error, sizeof l->mgr->up_error, "%s", msg);
+    cairn_log_warn("sync: upstream: %s", msg);
+  } else {
+    char peer[65] = "unknown";
+    if (l->peer_known)
+      hex(l->peer, CAIRN_KEY_BYTES, peer);
+    cairn_log_warn("sync: downstream %.8s: %s", peer, msg);
+  }
+  link_set_state(l, LINK_CLOSING);
+}
+
+static link *link_new(cairn_links *m, link_dir dir) {
+  link *l = calloc(1, sizeof *l);
+
+  if (l == NULL || cairn_transport_reader_init(&l->reader, CAIRN_SYNC_MSG_MAX) != 0) {
+    free(l);
+    return NULL;
+  }
+  l->mgr = m;
+  l->dir = dir;
+  uv_tcp_init(m->o.loop, &l->tcp);
+  uv_timer_init(m->o.loop, &l->timer);
+  l->tcp.data = l->timer.data = l;
+  l->handles = 2;
+  m->open_handles++;
+  l->next = m->links;
+  if (m->links)
+    m->links->prev = l;
+  m->links = l;
+  uv_timer_start(&l->timer, on_handshake_timeout, HANDSHAKE_TIMEOUT_MS, 0);
+  return l;
+}
+
+/* ---- downstream: the listener ---- */
+
+static void on_connection(uv_stream_t *server, int status) {
+  cairn_links *m = server->data;
+  link *l;
+
+  if (status < 0 || m->closing)
+    return;
+  if ((l = link_new(m, LINK_DOWNSTREAM)) == NULL)
+    return;
+  if (uv_accept(server, (uv_stream_t *)&l->tcp) != 0) {
+    link_fail(l, "accept failed");
+    return;
+  }
+  uv_tcp_nodelay(&l->tcp, 1);
+  l->state = LINK_HANDSHAKE;
+  link_read_resume(l);
+}
+
+/* ---- upstream ---- */
+
+static void on_connected(uv_connect_t *req, int status) {
+  link *l = req->data;
+  cairn_links *m = l->mgr;
+  uint8_t upstream_key[CAIRN_KEY_BYTES];
+  int ik = !l->joining && unhex(m->o.config->upstream_key, upstream_key, CAIRN_KEY_BYTES) == 0;
+
+  if (l->state == LINK_CLOSING)
+    return;
+  if (status < 0) {
+    link_fail(l, "cannot connect: %s", uv_strerror(status));
+    return;
+  }
+  uv_tcp_nodelay(&l->tcp, 1);
+  link_set_state(l, LINK_HANDSHAKE);
+  if (!l->joining && !ik) {
+    link_fail(l, "the upstream's key is not known yet; join again with --upstream");
+    return;
+  }
+  if (hs_init(l, ik ? CAIRN_NOISE_IK : CAIRN_NOISE_XX, 1, ik ? upstream_key : NULL) != 0 ||
+      hs_send(l, ik ? m->pk : NULL, ik ? CAIRN_KEY_BYTES : 0, ik ? PATTERN_IK : PATTERN_XX) != 0) {
+    link_fail(l, "cannot start the handshake");
+    return;
+  }
+  link_read_resume(l);
+}
+
+/* Splits "host:port" (IPv4 literal or localhost) into a sockaddr. */
+static int parse_address(const char *text, struct sockaddr_in *sa) {
+  char host[128];
+  const char *colon = strrchr(text, ':');
+  long port;
+  char *end;
+
+  if (colon == NULL || (size_t)(colon - text) >= sizeof host)
+    return CAIRN_EINVAL;
+  memcpy(host, text, (size_t)(colon - text));
+  host[colon - text] = '\0';
+  port = strtol(colon + 1, &end, 10);
+  if (*end != '\0' || port <= 0 || port > 65535)
+    return CAIRN_EINVAL;
+  if (strcmp(host, "localhost") == 0)
+    snprintf(host, sizeof host, "127.0.0.1");
+  return uv_ip4_addr(host, (int)port, sa) == 0 ? 0 : CAIRN_EINVAL;
+}
+
+static void start_upstream(cairn_links *m, const char *address, int joining) {
+  struct sockaddr_in sa;
+  link *l;
+
+  if (m->upstream != NULL || m->closing)
+    return;
+  if (parse_address(address, &sa) != 0) {
+    snprintf(m->up_error, sizeof m->up_error, "%s: not host:port", address);
+    if (joining)
+      join_done(m, CAIRN_EINVAL, m->up_error);
+    return;
+  }
+  if ((l = link_new(m, LINK_UPSTREAM)) == NULL)
+    return;
+  l->joining = joining;
+  l->state = LINK_CONNECTING;
+  l->connect.data = l;
+  m->upstream = l;
+  if (uv_tcp_connect(&l->connect, &l->tcp, (const struct sockaddr *)&sa, on_connected) != 0)
+    link_fail(l, "cannot connect to %s", address);
+}
+
+static void connect_upstream(cairn_links *m) {
+  if (m->o.config->upstream[0] != '\0' && m->has_network)
+    start_upstream(m, m->o.config->upstream, 0);
+}
+
+static void on_retry(uv_timer_t *t) { connect_upstream(t->data); }
+
+static void schedule_retry(cairn_links *m) {
+  uint64_t delay = BACKOFF_MIN_MS;
+
+  if (m->reconnect_now) {
+    m->reconnect_now = 0;
+    uv_timer_start(&m->retry, on_retry, 0, 0);
+    return;
+  }
+  for (unsigned i = 0; i < m->failures && delay < BACKOFF_MAX_MS; i++)
+    delay *= 2;
+  if (delay > BACKOFF_MAX_MS)
+    delay = BACKOFF_MAX_MS;
+  /* +-25% jitter, so a campus of classrooms does not reconnect in step */
+  delay = delay * 3 / 4 + randombytes_uniform((uint32_t)(delay / 2 + 1));
+  m->failures++;
+  uv_timer_start(&m->retry, on_retry, delay, 0);
+}
+
+/* ---- the module's API ---- */
+
+void cairn_links_notify(void *links) {
+  cairn_links *m = links;
+  for (link *l = m->links; l != NULL; l = l->next)
+    if (l->state == LINK_IDLE || l->state == LINK_SYNCING)
+      link_pump(l);
+}
+
+int cairn_links_sync_now(cairn_links *m) {
+  if (m->o.config->upstream[0] == '\0')
+    return CAIRN_ENOTFOUND;
+  m->failures = 0;
+  uv_timer_stop(&m->retry);
+  if (m->upstream == NULL)
+    connect_upstream(m);
+  else
+    link_pump(m->upstream);
+  return 0;
+}
+
+static void pack_str(msgpack_packer *pk, const char *s) {
+  size_t n = strlen(s);
+  msgpack_pack_str(pk, n);
+  msgpack_pack_str_body(pk, s, n);
+}
+
+/* Entries one side holds beyond the other, by version vectors. */
+static uint64_t lacking(const cairn_vv_item *have, size_t n, const link *l, int theirs) {
+  uint64_t sum = 0;
+  if (!theirs) {
+    for (size_t i = 0; i < n; i++) {
+      uint64_t p = peer_has(l, have[i].author);
+      sum += have[i].seq > p ? have[i].seq - p : 0;
+    }
+    return sum;
+  }
+  for (size_t i = 0; i < l->peer_vv_n; i++) {
+    uint64_t own = 0;
+    for (size_t k = 0; k < n; k++)
+      if (memcmp(have[k].author, l->peer_vv[i].author, CAIRN_KEY_BYTES) == 0)
+        own = have[k].seq;
+    sum += l->peer_vv[i].seq > own ? l->peer_vv[i].seq - own : 0;
+  }
+  return sum;
+}
+
+static void pack_peer(cairn_links *m, msgpack_packer *pk, const link *l, const cairn_vv_item *vv,
+                      size_t n) {
+  char peer[65] = "";
+  int up = l == NULL || l->dir == LINK_UPSTREAM;
+  uint64_t rseq;
+  uint8_t sig[CAIRN_SIG_BYTES];
+
+  if (l != NULL && l->peer_known)
+    hex(l->peer, CAIRN_KEY_BYTES, peer);
+  else if (up)
+    snprintf(peer, sizeof peer, "%s", m->o.config->upstream_key);
+  msgpack_pack_map(pk, 13);
+  pack_str(pk, "peer");
+  pack_str(pk, peer);
+  pack_str(pk, "address");
+  pack_str(pk, up ? m->o.config->upstream : "");
+  pack_str(pk, "role");
+  pack_str(pk, l != NULL && l->peer_role[0] ? l->peer_role : up ? "upstream" : "");
+  pack_str(pk, "direction");
+  pack_str(pk, up ? "upstream" : "downstream");
+  pack_str(pk, "connected");
+  if (l != NULL && l->state >= LINK_SYNCING && l->state != LINK_CLOSING)
+    msgpack_pack_true(pk);
+  else
+    msgpack_pack_false(pk);
+  pack_str(pk, "state");
+  pack_str(pk, l != NULL ? state_names[l->state] : "waiting to retry");
+  pack_str(pk, "last_success");
+  if (up && m->last_success > 0)
+    msgpack_pack_int64(pk, m->last_success);
+  else
+    msgpack_pack_nil(pk);
+  pack_str(pk, "pending_out");
+  if (l != NULL && l->got_hello)
+    msgpack_pack_uint64(pk, lacking(vv, n, l, 0));
+  else
+    msgpack_pack_nil(pk);
+  pack_str(pk, "pending_in");
+  if (l != NULL && l->got_hello)
+    msgpack_pack_uint64(pk, lacking(vv, n, l, 1));
+  else
+    msgpack_pack_nil(pk);
+  pack_str(pk, "sent");
+  msgpack_pack_uint64(pk, (up ? m->up_sent : 0) + (l ? l->sent : 0));
+  pack_str(pk, "received");
+  msgpack_pack_uint64(pk, (up ? m->up_received : 0) + (l ? l->received : 0));
+  pack_str(pk, "last_error");
+  pack_str(pk, up ? m->up_error : "");
+  pack_str(pk, "receipt");
+  if (up && cairn_store_receipt_get(m->o.store, m->pk, &rseq, sig) == 0) {
+    msgpack_pack_map(pk, 1);
+    pack_str(pk, "seq");
+    msgpack_pack_uint64(pk, rseq);
+  } else {
+    msgpack_pack_nil(pk);
+  }
+}
+
+int cairn_links_status(cairn_links *m, msgpack_packer *pk) {
+  cairn_vv_item *vv = NULL;
+  size_t n = 0, count = 0;
+  int up = m->o.config->upstream[0] != '\0';
+
+  if (cairn_store_version_vector(m->o.store, &vv, &n) != 0)
+    return CAIRN_EIO;
+  for (link *l = m->links; l != NULL; l = l->next)
+    count += l->dir == LINK_DOWNSTREAM;
+  msgpack_pack_array(pk, count + up);
+  if (up)
+    pack_peer(m, pk, m->upstream, vv, n);
+  for (link *l = m->links; l != NULL; l = l->next)
+    if (l->dir == LINK_DOWNSTREAM)
+      pack_peer(m, pk, l, vv, n);
+  free(vv);
+  return 0;
+}
+
+int cairn_links_join(cairn_links *m, const char *token, const char *upstream,
+                     cairn_links_join_cb cb, void *arg, char *why, size_t whylen) {
+  int rc;
+
+  if (m->join_cb != NULL) {
+    snprintf(why, whylen, "a join is already in progress");
+    return CAIRN_EEXISTS;
+  }
+  if (m->o.config->role == CAIRN_ROLE_CENTRAL) {
+    snprintf(why, whylen, "a central does not join: it enrolls others");
+    return CAIRN_EINVAL;
+  }
+  rc = cairn_sync_token_parse(token, &m->token, why, whylen);
+  if (rc != 0)
+    return rc;
+  if (strlen(m->token.address) >= sizeof m->o.config->upstream) {
+    snprintf(why, whylen, "token: the central's address is too long");
+    return CAIRN_EINVAL;
+  }
+  if (m->token.expires < now_unix()) {
+    snprintf(why, whylen, "token: expired; ask for a new one (cairn enroll on the central)");
+    return CAIRN_EPERM;
+  }
+  snprintf(m->join_upstream, sizeof m->join_upstream, "%s", upstream ? upstream : "");
+  if (m->upstream != NULL) /* replace the current upstream link */
+    link_set_state(m->upstream, LINK_CLOSING);
+  uv_timer_stop(&m->retry);
+  m->join_cb = cb;
+  m->join_arg = arg;
+  start_upstream(m, m->token.address, 1);
+  return 0;
+}
+
+/* An enroll in progress: a token_add job, then the token's text. */
+typedef struct enroll_job {
+  cairn_links *m;
+  uint8_t secret[CAIRN_SYNC_SECRET_BYTES];
+  char role[16];
+  cairn_scope scope;
+  int64_t expires;
+  cairn_links_enroll_cb cb;
+  void *arg;
+} enroll_job;
+
+static int run_token_add(cairn_store *s, void *arg) {
+  enroll_job *e = arg;
+  return cairn_store_token_add(s, e->secret, e->role, &e->scope, e->expires);
+}
+
+static void on_token_added(cairn_write_req *req, void *arg) {
+  enroll_job *e = arg;
+  cairn_links *m = e->m;
+  cairn_sync_token t;
+  char text[CAIRN_SYNC_TOKEN_MAX];
+  int rc = req->job_rc;
+
+  memset(&t, 0, sizeof t);
+  snprintf(t.address, sizeof t.address, "%s",
+           m->o.config->advertise[0] ? m->o.config->advertise : m->o.config->listen);
+  memcpy(t.central, m->pk, CAIRN_KEY_BYTES);
+  memcpy(t.network, m->network, sizeof t.network);
+  memcpy(t.secret, e->secret, sizeof t.secret);
+  t.expires = e->expires;
+  if (rc == 0)
+    rc = cairn_sync_token_format(&t, text, sizeof text);
+  e->cb(e->arg, rc, rc == 0 ? text : cairn_strerror(rc));
+  sodium_memzero(&t, sizeof t);
+  sodium_memzero(e, sizeof *e);
+  free(e);
+}
+
+int cairn_links_enroll(cairn_links *m, const char *role, const char *campus,
+                       const char *classroom, int64_t expires_seconds, cairn_links_enroll_cb cb,
+                       void *arg, char *why, size_t whylen) {
+  enroll_job *e;
+  cairn_write_req *req;
+
+  if (m->o.config->role != CAIRN_ROLE_CENTRAL || !m->has_network) {
+    snprintf(why, whylen, "only the central enrolls devices");
+    return CAIRN_EPERM;
+  }
+  if (m->o.config->listen[0] == '\0' && m->o.config->advertise[0] == '\0') {
+    snprintf(why, whylen, "set [sync] listen in cairn.conf first: devices need an address");
+    return CAIRN_ECONFIG;
+  }
+  if (strcmp(role, "classroom") != 0 && strcmp(role, "hub") != 0) {
+    snprintf(why, whylen, "role: must be classroom or hub");
+    return CAIRN_EINVAL;
+  }
+  if (campus[0] == '\0' || strlen(campus) >= sizeof e->scope.campus ||
+      strlen(classroom) >= sizeof e->scope.classroom) {
+    snprintf(why, whylen, "campus: required, at most 64 bytes");
+    return CAIRN_EINVAL;
+  }
+  if ((e = calloc(1, sizeof *e)) == NULL)
+    return CAIRN_ENOMEM;
+  e->m = m;
+  randombytes_buf(e->secret, sizeof e->secret);
+  snprintf(e->role, sizeof e->role, "%s", role);
+  snprintf(e->scope.campus, sizeof e->scope.campus, "%s", campus);
+  snprintf(e->scope.classroom, sizeof e->scope.classroom, "%s", classroom);
+  e->expires = now_unix() + expires_seconds;
+  e->cb = cb;
+  e->arg = arg;
+  if ((req = cairn_writer_job_new(run_token_add, e)) == NULL) {
+    free(e);
+    return CAIRN_ENOMEM;
+  }
+  cairn_writer_submit(m->o.writer, req, on_token_added, e);
+  return 0;
+}
+
+int cairn_links_start(cairn_links **out, const cairn_links_opts *o, char *why, size_t whylen) {
+  cairn_links *m = calloc(1, sizeof *m);
+  const cairn_config *c = o->config;
+  struct sockaddr_in sa;
+  int rc;
+
+  if (m == NULL)
+    return CAIRN_ENOMEM;
+  m->o = *o;
+  crypto_sign_ed25519_sk_to_pk(m->pk, o->sk);
+  if (crypto_sign_ed25519_sk_to_curve25519(m->x_priv, o->sk) != 0) {
+    free(m);
+    return CAIRN_ECORRUPT;
+  }
+  m->has_network = unhex(c->network, m->network, sizeof m->network) == 0;
+  uv_timer_init(o->loop, &m->retry);
+  m->retry.data = m;
+  m->open_handles = 1;
+  if (c->listen[0] != '\0') {
+    if ((rc = parse_address(c->listen, &sa)) != 0) {
+      snprintf(why, whylen, "[sync] listen: '%s' is not host:port", c->listen);
+    } else if (!m->has_network) {
+      snprintf(why, whylen, "[sync] network: missing; a listening node needs the network id");
+      rc = CAIRN_ECONFIG;
+    } else {
+      uv_tcp_init(o->loop, &m->listener);
+      m->listener.data = m;
+      m->open_handles++;
+      m->listening = 1;
+      rc = uv_tcp_bind(&m->listener, (const struct sockaddr *)&sa, 0);
+      if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&m->listener, 511, on_connection);
+      if (rc != 0) {
+        snprintf(why, whylen, "[sync] listen %s: %s", c->listen, uv_strerror(rc));
+        rc = CAIRN_EIO;
+      }
+    }
+    if (rc != 0) {
+      cairn_links_close(m, NULL, NULL);
+      return rc;
+    }
+  }
+  if (c->role == CAIRN_ROLE_CENTRAL && cairn_store_central(o->store) == NULL)
+    cairn_store_set_central(o->store, m->pk);
+  connect_upstream(m);
+  *out = m;
+  return 0;
+}
+
+void cairn_links_close(cairn_links *m, void (*cb)(void *arg), void *arg) {
+  m->closing = 1;
+  m->close_cb = cb;
+  m->close_arg = arg;
+  join_done(m, CAIRN_ECLOSED, "cairnd is stopping");
+  while (m->links)
+    link_set_state(m->links, LINK_CLOSING);
+  uv_close((uv_handle_t *)&m->retry, on_mgr_handle_close);
+  if (m->listening)
+    uv_close((uv_handle_t *)&m->listener, on_mgr_handle_close);
+}

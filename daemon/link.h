@@ -1,0 +1,78 @@
+/*
+ * link.h: sync links (docs/PROTOCOL.md): the TCP listener of a hub or
+ * central, the outbound link of a classroom or hub to its upstream, and
+ * joining a deployment.
+ *
+ * Each TCP connection is a state machine moved by one function
+ * (link_set_state in link.c) and freed in one place (on_link_close):
+ *
+ *   CONNECTING -> HANDSHAKE -> HELLO -> SYNCING <-> IDLE -> CLOSING
+ *
+ * Received batches are applied by the writer (one LMDB writer) and
+ * acknowledged only after their commit. A link sends at most 4 batches
+ * ahead of the peer's acknowledgements and stops reading while 2 received
+ * batches wait for the writer, so a slow peer never makes a daemon buffer
+ * without bound. The upstream link reconnects after any failure with
+ * exponential backoff and jitter, capped at a minute, forever.
+ */
+#ifndef CAIRN_LINK_H
+#define CAIRN_LINK_H
+
+#include <msgpack.h>
+#include <uv.h>
+
+#include "config.h"
+#include "store.h"
+#include "writer.h"
+
+typedef struct cairn_links cairn_links;
+
+typedef struct cairn_links_opts {
+  uv_loop_t *loop;
+  cairn_store *store;          /* borrowed */
+  cairn_writer *writer;        /* borrowed */
+  const uint8_t *sk;           /* the device's Ed25519 secret key, borrowed */
+  cairn_config *config;        /* borrowed; a join updates and saves it */
+  const char *config_path;     /* where the config is saved after a join */
+} cairn_links_opts;
+
+/* Starts listening (when [sync] listen is set) and connecting upstream
+ * (when [sync] upstream is set). Returns 0 and *out (freed by
+ * cairn_links_close), or a negative code with why. */
+int cairn_links_start(cairn_links **out, const cairn_links_opts *o, char *why, size_t whylen);
+
+/* Something was committed: links send what their peers now lack. */
+void cairn_links_notify(void *links);
+
+/* Connects upstream now instead of waiting for the backoff timer. Returns
+ * 0, or CAIRN_ENOTFOUND when this node has no upstream. */
+int cairn_links_sync_now(cairn_links *l);
+
+/* Packs an array describing each peer: the upstream (connected or not) and
+ * every connected downstream device. Keys: peer (hex), role, direction
+ * ("upstream"/"downstream"), connected, state, last_success (unix or nil),
+ * pending_out, pending_in (entries, or nil when unknown), sent, received,
+ * refused, last_error, receipt ({seq, central} or nil). */
+int cairn_links_status(cairn_links *l, msgpack_packer *pk);
+
+/* Called once when a join ends: rc 0 and the scope joined, or a negative
+ * code and a one-line message. */
+typedef void (*cairn_links_join_cb)(void *arg, int rc, const char *message);
+
+/* Joins the deployment of token (docs/PROTOCOL.md section 5), optionally
+ * syncing afterwards through upstream ("host:port" of a hub, or NULL for
+ * the central). cb runs exactly once, later. Returns 0 when started, or a
+ * negative code (bad token: CAIRN_EINVAL with why) without calling cb. */
+int cairn_links_join(cairn_links *l, const char *token, const char *upstream,
+                     cairn_links_join_cb cb, void *arg, char *why, size_t whylen);
+
+/* Makes a join token (the central only): cb gets the token's text. */
+typedef void (*cairn_links_enroll_cb)(void *arg, int rc, const char *token_or_message);
+int cairn_links_enroll(cairn_links *l, const char *role, const char *campus,
+                       const char *classroom, int64_t expires_seconds, cairn_links_enroll_cb cb,
+                       void *arg, char *why, size_t whylen);
+
+/* Closes every link and the listener; cb(arg) once all have closed. */
+void cairn_links_close(cairn_links *l, void (*cb)(void *arg), void *arg);
+
+#endif
