@@ -10,6 +10,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "cli.h"
 #include "config.h"
 #include "keyfile.h"
+#include "sync.h"
 #include "text.h"
 
 #ifndef CAIRN_VERSION
@@ -45,7 +47,9 @@ typedef enum {
   V_STRS,   /* repeatable; an array of strings */
   V_NUM,    /* float64; "yes"/"no" are 1/0 */
   V_NUMNIL, /* V_NUM, or "pending" for nil */
-  V_INT     /* whole number */
+  V_INT,    /* whole number */
+  V_SECS,   /* a duration: N seconds, or Ns, Nm, Nh, Nd; packed as whole seconds */
+  V_SCOPE   /* CAMPUS[/CLASSROOM], packed as scope_campus [and scope_classroom] */
 } vtype;
 
 #define F_REQ 0x1u       /* required (when creating) */
@@ -62,6 +66,7 @@ typedef struct flag {
   vtype type;
   unsigned opts;
   const char *help;
+  const char *def;  /* a TO_ARG's value when not given, shown in help unless ""; or NULL */
 } flag;
 
 typedef enum { DO_INIT, DO_PUT, DO_READ } action;
@@ -80,133 +85,168 @@ typedef struct command {
   const char *summary;
 } command;
 
-#define END {NULL, NULL, TO_FIELD, NULL, V_STR, 0, NULL}
+#define END {NULL, NULL, TO_FIELD, NULL, V_STR, 0, NULL, NULL}
 
 static const flag init_flags[] = {
     {"role", "classroom|hub|central", TO_INIT, "role", V_STR, 0,
-     "what this node is (default: classroom)"},
-    {"campus", "C", TO_INIT, "campus", V_STR, 0, "the campus it serves (at most 64 bytes)"},
+     "what this node is (default: classroom)", NULL},
+    {"campus", "C", TO_INIT, "campus", V_STR, 0, "the campus it serves (at most 64 bytes)", NULL},
     {"classroom", "R", TO_INIT, "classroom", V_STR, 0,
-     "the classroom it serves (at most 64 bytes)"},
-    {"name", "N", TO_INIT, "name", V_STR, 0, "a label for people (at most 200 bytes)"},
+     "the classroom it serves (at most 64 bytes)", NULL},
+    {"name", "N", TO_INIT, "name", V_STR, 0, "a label for people (at most 200 bytes)", NULL},
+    {"listen", "HOST:PORT", TO_INIT, "listen", V_STR, 0,
+     "where a hub or the central accepts sync connections (default: 0.0.0.0:7420 for the "
+     "central, none for a hub)",
+     NULL},
     END};
 
 static const flag student_flags[] = {
-    {"id", "ID", TO_ID, NULL, V_STR, F_REQ, "local id: 1-64 of A-Z a-z 0-9 . _ -"},
-    {"name", "NAME", TO_FIELD, "name", V_STR, F_REQ, "display name"},
-    {"grade", "G", TO_FIELD, "grade", V_STR, 0, "grade"},
-    {"campus", "C", TO_FIELD, "campus", V_STR, 0, "campus"},
-    {"classroom", "R", TO_FIELD, "classroom", V_STR, 0, "classroom"},
+    {"id", "ID", TO_ID, NULL, V_STR, F_REQ, "local id: 1-64 of A-Z a-z 0-9 . _ -", NULL},
+    {"name", "NAME", TO_FIELD, "name", V_STR, F_REQ, "display name", NULL},
+    {"grade", "G", TO_FIELD, "grade", V_STR, 0, "grade", NULL},
+    {"campus", "C", TO_FIELD, "campus", V_STR, 0, "campus", NULL},
+    {"classroom", "R", TO_FIELD, "classroom", V_STR, 0, "classroom", NULL},
     {"accommodation", "TEXT", TO_FIELD, "accommodations", V_STRS, 0,
-     "an IEP/504 accommodation measurement must respect (repeatable)"},
+     "an IEP/504 accommodation measurement must respect (repeatable)", NULL},
     END};
 
 /* Shared by "milestone add" and "milestone set". */
 static const flag milestone_flags[] = {
-    {NULL, "MILESTONE", TO_ID, NULL, V_STR, F_POS | F_EDIT_ONLY, "the milestone to change"},
-    {"student", "ID", TO_FIELD, "student", V_STR, F_REQ | F_ADD_ONLY, "the student"},
+    {NULL, "MILESTONE", TO_ID, NULL, V_STR, F_POS | F_EDIT_ONLY, "the milestone to change", NULL},
+    {"student", "ID", TO_FIELD, "student", V_STR, F_REQ | F_ADD_ONLY, "the student", NULL},
     {"type", "academic|behavior|social-emotional|future-readiness", TO_FIELD, "type", V_STR, F_REQ,
-     "kind of milestone"},
+     "kind of milestone", NULL},
     {"statement", "TEXT", TO_FIELD, "statement", V_STR, F_REQ,
-     "what the student will do, in words they can repeat"},
+     "what the student will do, in words they can repeat", NULL},
     {"scale", "MIN-MAX|percent|count|yesno", TO_FIELD, "scale", V_STR, F_REQ,
-     "measurement scale"},
+     "measurement scale", NULL},
     {"baseline", "V|pending", TO_FIELD, "baseline", V_NUMNIL, F_REQ,
-     "starting value, or pending (taken in the first weeks)"},
-    {"target", "V", TO_FIELD, "target", V_NUM, F_REQ, "the value that means success"},
+     "starting value, or pending (taken in the first weeks)", NULL},
+    {"target", "V", TO_FIELD, "target", V_NUM, F_REQ, "the value that means success", NULL},
     {"direction", "up|down", TO_FIELD, "direction", V_STR, 0,
-     "raise or lower the value (default: up)"},
+     "raise or lower the value (default: up)", NULL},
     {"rule", "\"K of N\"", TO_FIELD, "rule", V_STR, 0,
-     "met when K of the last N points meet the target (default: 1 of 1)"},
-    {"start", "YYYY-MM-DD", TO_FIELD, "start", V_STR, F_REQ, "first day"},
-    {"end", "YYYY-MM-DD", TO_FIELD, "end", V_STR, F_REQ, "last day"},
-    {"horizon", "short|long", TO_FIELD, "horizon", V_STR, 0, "short- or long-term (default: short)"},
-    {"parent", "MILESTONE", TO_FIELD, "parent", V_STR, 0, "the long-term milestone this leads to"},
-    {"method", "TEXT", TO_FIELD, "method", V_STR, 0, "measurement method"},
-    {"source", "TEXT", TO_FIELD, "source", V_STR, 0, "data source"},
-    {"support", "TEXT", TO_FIELD, "support", V_STR, 0, "the intervention lever"},
-    {"if-then", "TEXT", TO_FIELD, "if_then", V_STRS, 0, "a planned if/then rule (repeatable)"},
+     "met when K of the last N points meet the target (default: 1 of 1)", NULL},
+    {"start", "YYYY-MM-DD", TO_FIELD, "start", V_STR, F_REQ, "first day", NULL},
+    {"end", "YYYY-MM-DD", TO_FIELD, "end", V_STR, F_REQ, "last day", NULL},
+    {"horizon", "short|long", TO_FIELD, "horizon", V_STR, 0,
+     "short- or long-term (default: short)", NULL},
+    {"parent", "MILESTONE", TO_FIELD, "parent", V_STR, 0,
+     "the long-term milestone this leads to", NULL},
+    {"method", "TEXT", TO_FIELD, "method", V_STR, 0, "measurement method", NULL},
+    {"source", "TEXT", TO_FIELD, "source", V_STR, 0, "data source", NULL},
+    {"support", "TEXT", TO_FIELD, "support", V_STR, 0, "the intervention lever", NULL},
+    {"if-then", "TEXT", TO_FIELD, "if_then", V_STRS, 0,
+     "a planned if/then rule (repeatable)", NULL},
     {"cadence", "weekly|biweekly|monthly|quarterly", TO_FIELD, "cadence", V_STR, 0,
-     "review cadence (default: monthly)"},
-    {"alignment", "TEXT", TO_FIELD, "alignment", V_STR, 0, "the standard or rubric row"},
-    {"agreed-by", "NAME", TO_FIELD, "agreed_by", V_STRS, 0, "who agreed it (repeatable)"},
+     "review cadence (default: monthly)", NULL},
+    {"alignment", "TEXT", TO_FIELD, "alignment", V_STR, 0, "the standard or rubric row", NULL},
+    {"agreed-by", "NAME", TO_FIELD, "agreed_by", V_STRS, 0, "who agreed it (repeatable)", NULL},
     {"baseline-date", "YYYY-MM-DD", TO_FIELD, "baseline_date", V_STR, 0,
-     "when the baseline was taken"},
-    {"baseline-how", "TEXT", TO_FIELD, "baseline_how", V_STR, 0, "how the baseline was obtained"},
-    {"check", "YYYY-MM-DD", TO_FIELD, "checks", V_STRS, 0, "a check date (repeatable)"},
+     "when the baseline was taken", NULL},
+    {"baseline-how", "TEXT", TO_FIELD, "baseline_how", V_STR, 0,
+     "how the baseline was obtained", NULL},
+    {"check", "YYYY-MM-DD", TO_FIELD, "checks", V_STRS, 0, "a check date (repeatable)", NULL},
     {"wrong-side", "N", TO_FIELD, "wrong_side_n", V_INT, 0,
-     "points in a row below the aimline that turn the light red (default: 4)"},
+     "points in a row below the aimline that turn the light red (default: 4)", NULL},
     {"trend-points", "N", TO_FIELD, "trend_points", V_INT, 0,
-     "recent points the trend is fitted to (default: 6)"},
+     "recent points the trend is fitted to (default: 6)", NULL},
     {"developing-at", "F", TO_FIELD, "developing_at", V_NUM, 0,
-     "share of the way to the target that counts as developing (default: 0.25)"},
+     "share of the way to the target that counts as developing (default: 0.25)", NULL},
     {"exceed-margin", "F", TO_FIELD, "exceed_margin", V_NUM, 0,
-     "share of the scale beyond the target that counts as exceeding (default: 0.10)"},
-    {"reason", "TEXT", TO_WHY, NULL, V_STR, F_EDIT_ONLY, "why it changed"},
+     "share of the scale beyond the target that counts as exceeding (default: 0.10)", NULL},
+    {"reason", "TEXT", TO_WHY, NULL, V_STR, F_EDIT_ONLY, "why it changed", NULL},
     END};
 
 static const flag evidence_add_flags[] = {
-    {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone"},
-    {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS, "the value on its scale (yes/no: 1/0)"},
-    {"observed", "YYYY-MM-DD", TO_FIELD, "observed", V_STR, F_TODAY, "when it was seen"},
-    {"note", "TEXT", TO_FIELD, "note", V_STR, 0, "a short note"},
-    {"source", "TEXT", TO_FIELD, "source", V_STR, 0, "where it came from"},
-    {"by", "NAME", TO_FIELD, "by", V_STR, 0, "who recorded it"},
-    {"link", "URL", TO_FIELD, "link", V_STR, 0, "a link to the work"},
+    {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone", NULL},
+    {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS, "the value on its scale (yes/no: 1/0)", NULL},
+    {"observed", "YYYY-MM-DD", TO_FIELD, "observed", V_STR, F_TODAY, "when it was seen", NULL},
+    {"note", "TEXT", TO_FIELD, "note", V_STR, 0, "a short note", NULL},
+    {"source", "TEXT", TO_FIELD, "source", V_STR, 0, "where it came from", NULL},
+    {"by", "NAME", TO_FIELD, "by", V_STR, 0, "who recorded it", NULL},
+    {"link", "URL", TO_FIELD, "link", V_STR, 0, "a link to the work", NULL},
     END};
 
 static const flag evidence_amend_flags[] = {
-    {NULL, "ENTRY", TO_ID, NULL, V_STR, F_POS, "the evidence entry"},
-    {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS, "the corrected value"},
-    {"reason", "TEXT", TO_WHY, NULL, V_STR, F_REQ, "why it is corrected"},
+    {NULL, "ENTRY", TO_ID, NULL, V_STR, F_POS, "the evidence entry", NULL},
+    {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS, "the corrected value", NULL},
+    {"reason", "TEXT", TO_WHY, NULL, V_STR, F_REQ, "why it is corrected", NULL},
     END};
 
 static const flag evidence_retract_flags[] = {
-    {NULL, "ENTRY", TO_ID, NULL, V_STR, F_POS, "the evidence entry"},
-    {"reason", "TEXT", TO_WHY, NULL, V_STR, F_REQ, "why it is withdrawn"},
+    {NULL, "ENTRY", TO_ID, NULL, V_STR, F_POS, "the evidence entry", NULL},
+    {"reason", "TEXT", TO_WHY, NULL, V_STR, F_REQ, "why it is withdrawn", NULL},
     END};
 
 static const flag review_flags[] = {
-    {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone reviewed"},
-    {"kind", "weekly|monthly|quarterly", TO_FIELD, "kind", V_STR, F_REQ, "kind of review"},
+    {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone reviewed", NULL},
+    {"kind", "weekly|monthly|quarterly", TO_FIELD, "kind", V_STR, F_REQ, "kind of review", NULL},
     {"decision", "DECISION", TO_FIELD, "decision", V_STR, F_REQ,
      "what was decided: continue, adjust-supports, change-timeframe, raise-target, "
-     "smaller-steps or change-method"},
-    {"note", "TEXT", TO_FIELD, "note", V_STR, 0, "a note"},
+     "smaller-steps or change-method", NULL},
+    {"note", "TEXT", TO_FIELD, "note", V_STR, 0, "a note", NULL},
     {"showed", "TEXT", TO_FIELD, "showed", V_STR, 0,
-     "what the data showed (default: cairnd's summary)"},
-    {"date", "YYYY-MM-DD", TO_FIELD, "date", V_STR, F_TODAY, "when"},
+     "what the data showed (default: cairnd's summary)", NULL},
+    {"date", "YYYY-MM-DD", TO_FIELD, "date", V_STR, F_TODAY, "when", NULL},
     END};
 
 static const flag support_flags[] = {
-    {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone"},
-    {"support", "TEXT", TO_FIELD, "support", V_STR, F_REQ, "the support now in place"},
-    {"date", "YYYY-MM-DD", TO_FIELD, "date", V_STR, F_TODAY, "when it changed"},
-    {"note", "TEXT", TO_FIELD, "note", V_STR, 0, "a note"},
+    {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone", NULL},
+    {"support", "TEXT", TO_FIELD, "support", V_STR, F_REQ, "the support now in place", NULL},
+    {"date", "YYYY-MM-DD", TO_FIELD, "date", V_STR, F_TODAY, "when it changed", NULL},
+    {"note", "TEXT", TO_FIELD, "note", V_STR, 0, "a note", NULL},
     END};
 
 static const flag celebrate_flags[] = {
-    {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone"},
+    {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone", NULL},
     {"text", "TEXT", TO_FIELD, "text", V_STR, F_REQ,
-     "what was reached, specifically (\"evidence use improved from 1 to 3\")"},
-    {"date", "YYYY-MM-DD", TO_FIELD, "date", V_STR, F_TODAY, "when"},
+     "what was reached, specifically (\"evidence use improved from 1 to 3\")", NULL},
+    {"date", "YYYY-MM-DD", TO_FIELD, "date", V_STR, F_TODAY, "when", NULL},
     END};
 
 static const flag status_flags[] = {
-    {"student", "ID", TO_ARG, "student", V_STR, 0, "only this student"},
-    {"today", "YYYY-MM-DD", TO_ARG, "today", V_STR, 0, "compute as of this day (default: today)"},
+    {"student", "ID", TO_ARG, "student", V_STR, 0, "only this student", NULL},
+    {"today", "YYYY-MM-DD", TO_ARG, "today", V_STR, 0,
+     "compute as of this day (default: today)", NULL},
     END};
 
 static const flag show_flags[] = {
-    {NULL, "ID", TO_ARG, "id", V_STR, F_POS, "any record id"},
+    {NULL, "ID", TO_ARG, "id", V_STR, F_POS, "any record id", NULL},
+    END};
+
+static const flag export_flags[] = {
+    {"scope", "CAMPUS[/CLASSROOM]", TO_ARG, "scope", V_SCOPE, 0,
+     "the records of that campus (or classroom) only, as a node of that scope holds them",
+     NULL},
+    END};
+
+static const flag enroll_flags[] = {
+    {"campus", "C", TO_ARG, "campus", V_STR, F_REQ, "the campus the device will serve", NULL},
+    {"classroom", "R", TO_ARG, "classroom", V_STR, 0,
+     "the classroom it will serve (default: none, the whole campus)", ""},
+    {"role", "classroom|hub", TO_ARG, "role", V_STR, 0, "what the device will be", "classroom"},
+    {"expires", "DURATION", TO_ARG, "expires", V_SECS, 0,
+     "how long the token can be used: seconds, or 30m, 24h, 7d", "24h"},
+    END};
+
+static const flag join_flags[] = {
+    {NULL, "TOKEN", TO_ARG, "token", V_STR, F_POS, "the token printed by cairn enroll", NULL},
+    {"upstream", "HOST:PORT", TO_ARG, "upstream", V_STR, 0,
+     "sync through this hub instead of the central (default: the token's address)", NULL},
+    END};
+
+static const flag revoke_flags[] = {
+    {NULL, "DEVICE", TO_ARG, "device", V_STR, F_POS,
+     "the device id: all 64 hex digits, or a unique prefix of at least 8", NULL},
     END};
 
 static const flag no_flags[] = {END};
 
 static const command commands[] = {
     {"init", NULL, DO_INIT, NULL, NULL, 0, 0, NULL, NULL, init_flags,
-     "create DIR (0750) with a new device key (DIR/device.key, 0600) and DIR/cairn.conf; "
-     "print the device id. Refuses if DIR/device.key exists. Needs no cairnd."},
+     "create DIR (0750) with a new device key (DIR/device.key, 0600) and DIR/cairn.conf "
+     "(for a central, with a new network id); print the device id. Refuses if DIR/device.key exists. Needs no cairnd."},
     {"student", "add", DO_PUT, "put", "student", 0, 0, "added", NULL, student_flags,
      "add a student"},
     {"milestone", "add", DO_PUT, "put", "milestone", 0, 0, "added", NULL, milestone_flags,
@@ -232,18 +272,35 @@ static const command commands[] = {
      "one record and its full history (amendments, retractions, who and why)"},
     {"conflicts", NULL, DO_READ, "conflicts", NULL, 0, 0, NULL, "conflicts", no_flags,
      "fields changed on two devices at once: the value shown and the others"},
-    {"export", NULL, DO_READ, "export", NULL, 0, 0, NULL, "records", no_flags,
+    {"export", NULL, DO_READ, "export", NULL, 0, 0, NULL, "records", export_flags,
      "every record as canonical JSON (always JSON), one record per line in compact form "
      "with sorted keys, fetched page by page: the same data prints the same bytes on "
      "every node"},
     {"ping", NULL, DO_READ, "ping", NULL, 0, 0, NULL, NULL, no_flags,
      "check that cairnd answers; print its version, device id and role"},
+    {"enroll", NULL, DO_READ, "enroll", NULL, 0, 0, NULL, "token", enroll_flags,
+     "on the central: make a one-time token that enrolls one device into that scope; print "
+     "it alone on stdout"},
+    {"join", NULL, DO_READ, "join", NULL, 0, 0, NULL, "message", join_flags,
+     "enroll this node with the token from cairn enroll and start syncing to the central (or "
+     "the hub given); waits for the central's answer, up to a minute"},
+    {"devices", NULL, DO_READ, "devices", NULL, 0, 0, NULL, "devices", no_flags,
+     "the enrolled devices: id, role, scope, name, when last seen, whether revoked"},
+    {"revoke", NULL, DO_READ, "revoke", NULL, 0, 0, "revoked device", "id", revoke_flags,
+     "on the central: refuse this device from now on, everywhere the revocation syncs to (what "
+     "it wrote before stays)"},
+    {"sync", "status", DO_READ, "sync_status", NULL, 0, 0, NULL, "peers", no_flags,
+     "each sync peer: connected or not, last success, entries pending each way, counts, the "
+     "central's receipt for our log, the last error"},
+    {"sync", "now", DO_READ, "sync_now", NULL, 0, 0, NULL, "message", no_flags,
+     "sync with the upstream now instead of waiting for the next retry"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static const char json_help[] =
     "JSON output (--json; keys sorted, 2-space indent; bin as hex, nil as null):\n"
-    "  add, set, amend, retract, celebrate: {\"id\": ID}   init: {\"device\": HEX}\n"
+    "  add, set, amend, retract, celebrate: {\"id\": ID}\n"
+    "  init: {\"device\": HEX, \"network\": HEX (central only)}\n"
     "  ping: {\"version\", \"device\", \"role\", \"campus\", \"name\"}\n"
     "  status: {\"milestones\": [{\"id\", \"student\", \"student_name\", \"type\",\n"
     "    \"statement\", \"scale\", \"direction\", \"baseline\" (null: pending),\n"
@@ -255,7 +312,14 @@ static const char json_help[] =
     "  export: {\"records\": [records shaped as show's, sorted by type then id,\n"
     "    one per line]}\n"
     "  conflicts: {\"conflicts\": [{\"type\", \"id\", \"field\", \"value\",\n"
-    "    \"losers\": [{\"value\", \"author\", \"seq\", \"hlc\"}]}]}\n";
+    "    \"losers\": [{\"value\", \"author\", \"seq\", \"hlc\"}]}]}\n"
+    "  enroll: {\"token\"}   join, sync now: {\"message\"}   revoke: {\"id\"}\n"
+    "  devices: {\"devices\": [{\"id\", \"role\", \"campus\", \"classroom\", \"name\",\n"
+    "    \"revoked\", \"enrolled\" (date or null), \"last_seen\" (unix seconds or null)}]}\n"
+    "  sync status: {\"peers\": [{\"peer\", \"address\", \"role\", \"direction\",\n"
+    "    \"connected\", \"state\", \"last_success\" (unix seconds or null),\n"
+    "    \"pending_out\", \"pending_in\" (null: not known yet), \"sent\", \"received\",\n"
+    "    \"last_error\", \"receipt\": {\"seq\"} or null}]}\n";
 
 static const char general_help[] =
     "Options for every command:\n"
@@ -385,7 +449,12 @@ static void print_command_help(FILE *out, const command *c, int brief) {
       fprintf(out, "       %s\n       %-24s", lhs, "");
     else
       fprintf(out, "       %-24s", lhs);
-    snprintf(text, sizeof text, "%s%s", f->help, f->opts & F_TODAY ? " (default: today)" : "");
+    if (f->opts & F_TODAY)
+      snprintf(text, sizeof text, "%s (default: today)", f->help);
+    else if (f->def != NULL && f->def[0] != '\0')
+      snprintf(text, sizeof text, "%s (default: %s)", f->help, f->def);
+    else
+      snprintf(text, sizeof text, "%s", f->help);
     fputc(' ', out);
     print_wrapped(out, text, 32, 32);
   }
@@ -432,12 +501,13 @@ static int flag_count(const args *a, int fi) {
   return n;
 }
 
+/* The (first) value given for flag fi, else its default (NULL: none). */
 static const char *flag_value(const args *a, int fi) {
   int i;
   for (i = 0; i < a->nvals; i++)
     if (a->who[i] == fi)
       return a->vals[i];
-  return NULL;
+  return a->cmd->flags[fi].def;
 }
 
 /* An option token: "--x", or "-x" that is not a negative number. */
@@ -580,11 +650,37 @@ static int parse_num(const char *s, const char *field, double *out) {
   return 0;
 }
 
+static void pack_cstr(msgpack_packer *pk, const char *s) {
+  msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+/* Parses a V_SECS duration: a whole number of seconds, optionally followed
+ * by s, m, h or d. Refuses zero, signs, spaces, fractions and overflow. */
+static int parse_secs(const char *s, const char *field, long long *out) {
+  static const char units[] = "smhd";
+  static const long long unit_secs[] = {1, 60, 3600, 86400};
+  const char *u;
+  char *end;
+  long long n, mult = 1;
+
+  errno = 0;
+  n = isdigit((unsigned char)s[0]) ? strtoll(s, &end, 10) : 0;
+  if (n > 0 && errno == 0 && *end != '\0') {
+    u = end[1] == '\0' ? strchr(units, end[0]) : NULL;
+    mult = u != NULL ? unit_secs[u - units] : 0;
+  }
+  if (n <= 0 || errno != 0 || mult == 0 || n > LLONG_MAX / mult)
+    return usage_error("%s: '%s' is not a duration (seconds, or like 30m, 24h, 7d)", field, s);
+  *out = n * mult;
+  return 0;
+}
+
 /* Packs one flag's value(s). Returns 0 or EXIT_USAGE. */
 static int pack_value(msgpack_packer *pk, const args *a, int fi) {
   const flag *f = &a->cmd->flags[fi];
   const char *v = flag_value(a, fi);
   const char *field = f->key ? f->key : "id";
+  const char *slash;
   double d;
   char *end;
   long long n;
@@ -615,6 +711,23 @@ static int pack_value(msgpack_packer *pk, const args *a, int fi) {
       return usage_error("%s: '%s' is not a whole number", field, v);
     msgpack_pack_int64(pk, n);
     return 0;
+  case V_SECS:
+    if (parse_secs(v, field, &n) != 0)
+      return EXIT_USAGE;
+    msgpack_pack_int64(pk, n);
+    return 0;
+  case V_SCOPE:
+    slash = strchr(v, '/');
+    if (slash == v || v[0] == '\0' ||
+        (slash != NULL && (slash[1] == '\0' || strchr(slash + 1, '/') != NULL)))
+      return usage_error("%s: '%s' is not CAMPUS or CAMPUS/CLASSROOM", field, v);
+    pack_cstr(pk, "scope_campus");
+    msgpack_pack_str_with_body(pk, v, slash != NULL ? (size_t)(slash - v) : strlen(v));
+    if (slash != NULL) {
+      pack_cstr(pk, "scope_classroom");
+      pack_cstr(pk, slash + 1);
+    }
+    return 0;
   case V_STR:
     break;
   }
@@ -622,25 +735,22 @@ static int pack_value(msgpack_packer *pk, const args *a, int fi) {
   return 0;
 }
 
-static void pack_cstr(msgpack_packer *pk, const char *s) {
-  msgpack_pack_str_with_body(pk, s, strlen(s));
-}
-
-/* Packs a's request into pk. Returns 0 or EXIT_USAGE. */
-static int pack_request(msgpack_packer *pk, const args *a) {
+/* Packs a's request into pk, leaving room for extra more keys that the
+ * caller packs after it. Returns 0 or EXIT_USAGE. */
+static int pack_request(msgpack_packer *pk, const args *a, size_t extra) {
   const command *c = a->cmd;
-  size_t top = 1, nset = 0;
+  size_t top = 1 + extra, nset = 0;
   char today[11];
   int i, rc;
 
   cairn_text_date_format(cairn_text_today(), today);
   for (i = 0; c->flags[i].meta != NULL; i++) {
     const flag *f = &c->flags[i];
-    int given = flag_count(a, i) > 0;
-    if (f->to == TO_FIELD && (given || (f->opts & F_TODAY)))
+    const char *v = flag_value(a, i);
+    if (f->to == TO_FIELD && (flag_count(a, i) > 0 || (f->opts & F_TODAY)))
       nset++;
-    else if (given)
-      top++;
+    else if (f->to != TO_FIELD && v != NULL)
+      top += f->type == V_SCOPE && strchr(v, '/') != NULL ? 2 : 1;
   }
   if (c->act == DO_PUT)
     top += 3; /* type, edit, set */
@@ -665,9 +775,10 @@ static int pack_request(msgpack_packer *pk, const args *a) {
   }
   for (i = 0; c->flags[i].meta != NULL; i++) {
     const flag *f = &c->flags[i];
-    if (f->to == TO_FIELD || flag_count(a, i) == 0)
+    if (f->to == TO_FIELD || flag_value(a, i) == NULL)
       continue;
-    pack_cstr(pk, f->to == TO_ID ? "id" : f->to == TO_WHY ? "why" : f->key);
+    if (f->type != V_SCOPE) /* which packs its own keys */
+      pack_cstr(pk, f->to == TO_ID ? "id" : f->to == TO_WHY ? "why" : f->key);
     if ((rc = pack_value(pk, a, i)) != 0)
       return rc;
   }
@@ -703,6 +814,21 @@ static int print_json_owned(json_t *j) {
   return rc != 0 ? EXIT_FAIL : EXIT_OK;
 }
 
+/* After the token of cairn enroll (stdout, for scripts), says on stderr what
+ * to do with it. */
+static void print_enroll_hint(const args *a) {
+  const char *expires = "";
+  size_t n;
+  int i;
+
+  for (i = 0; a->cmd->flags[i].meta != NULL; i++)
+    if (a->cmd->flags[i].type == V_SECS)
+      expires = flag_value(a, i);
+  n = strlen(expires);
+  fprintf(stderr, "give it to the device: cairn join TOKEN (expires in %s%s)\n", expires,
+          n > 0 && isdigit((unsigned char)expires[n - 1]) ? " s" : "");
+}
+
 /* Prints a successful reply for command c. Returns an exit code. */
 static int print_reply(const args *a, const cairn_reply *r) {
   const command *c = a->cmd;
@@ -733,6 +859,21 @@ static int print_reply(const args *a, const cairn_reply *r) {
     cairn__cli_print_record(v);
   } else if (strcmp(c->op, "conflicts") == 0) {
     cairn__cli_print_conflicts(v);
+  } else if (strcmp(c->op, "devices") == 0) {
+    cairn__cli_print_devices(v);
+  } else if (strcmp(c->op, "sync_status") == 0) {
+    cairn__cli_print_peers(v);
+  } else if (c->reply != NULL) { /* one value: a token, a message, an id */
+    if (v == NULL) {
+      fprintf(stderr, "cairn: cairnd's reply has no %s\n", c->reply);
+      return EXIT_FAIL;
+    }
+    if (c->done != NULL)
+      printf("%s ", c->done);
+    cairn__cli_print_value(stdout, v);
+    putchar('\n');
+    if (strcmp(c->op, "enroll") == 0)
+      print_enroll_hint(a);
   } else {
     static const char *const keys[] = {"version", "device", "role", "campus", "name", NULL};
     int i;
@@ -758,9 +899,7 @@ static int export_page(const args *a, cairn_client *c, const uint8_t *cursor, si
 
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, cursor_len > 0 ? 2 : 1);
-  pack_cstr(&pk, "op");
-  pack_cstr(&pk, "export");
+  (void)pack_request(&pk, a, cursor_len > 0); /* run_request checked it */
   if (cursor_len > 0) {
     pack_cstr(&pk, "after");
     msgpack_pack_bin(&pk, cursor_len);
@@ -835,7 +974,7 @@ static int run_request(const args *a) {
 
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  ex = pack_request(&pk, a);
+  ex = pack_request(&pk, a, 0);
   if (ex != 0)
     goto out;
   rc = cairn_client_open(&c, a->data);
@@ -854,7 +993,8 @@ static int run_request(const args *a) {
     ex = run_export(a, c);
     goto out;
   }
-  rc = cairn_client_call(c, sb.data, sb.size, 0, &r);
+  /* cairnd answers a join once the central has (the default timeout is 30 s). */
+  rc = cairn_client_call(c, sb.data, sb.size, strcmp(a->cmd->op, "join") == 0 ? 60000 : 0, &r);
   if (r == NULL) {
     fprintf(stderr, "cairn: talking to cairnd on %s: %s\n", a->data, cairn_strerror(rc));
     ex = EXIT_FAIL;
@@ -901,13 +1041,14 @@ static int make_dirs(const char *path) {
   return 0;
 }
 
-/* cairn init: a new device key and configuration, no daemon involved. */
+/* cairn init: a new device key and configuration, no daemon involved; a
+ * central also gets the deployment's new network id. */
 static int run_init(const args *a) {
   cairn_config cfg;
   char key[4096], conf[4096], hex[65];
-  uint8_t pk[32];
+  uint8_t pk[32], network[CAIRN_SYNC_NETWORK_BYTES];
   struct stat st;
-  int i, rc;
+  int i, rc, listen_given = 0;
 
   cairn_config_defaults(&cfg);
   for (i = 0; i < a->nvals; i++) {
@@ -921,11 +1062,18 @@ static int run_init(const args *a) {
       rc = init_copy(cfg.campus, sizeof cfg.campus, v, f->name);
     else if (strcmp(f->key, "classroom") == 0)
       rc = init_copy(cfg.classroom, sizeof cfg.classroom, v, f->name);
-    else
+    else if (strcmp(f->key, "name") == 0)
       rc = init_copy(cfg.name, sizeof cfg.name, v, f->name);
+    else
+      rc = init_copy(cfg.listen, sizeof cfg.listen, v, f->name);
+    listen_given |= strcmp(f->key, "listen") == 0;
     if (rc != 0)
       return rc;
   }
+  if (listen_given && cfg.role == CAIRN_ROLE_CLASSROOM)
+    return usage_error("init: --listen: only a hub or the central accepts sync connections");
+  if (!listen_given && cfg.role == CAIRN_ROLE_CENTRAL)
+    strcpy(cfg.listen, "0.0.0.0:7420");
   if (snprintf(key, sizeof key, "%s/device.key", a->data) >= (int)sizeof key ||
       snprintf(conf, sizeof conf, "%s/cairn.conf", a->data) >= (int)sizeof conf)
     return usage_error("init: %s: path too long", a->data);
@@ -941,6 +1089,10 @@ static int run_init(const args *a) {
   if (sodium_init() < 0) {
     fprintf(stderr, "cairn: init: libsodium failed to initialise\n");
     return EXIT_FAIL;
+  }
+  if (cfg.role == CAIRN_ROLE_CENTRAL) {
+    randombytes_buf(network, sizeof network);
+    sodium_bin2hex(cfg.network, sizeof cfg.network, network, sizeof network);
   }
   rc = cairn_keyfile_create(key, pk);
   if (rc == CAIRN_EEXISTS) {
@@ -958,6 +1110,8 @@ static int run_init(const args *a) {
     return EXIT_FAIL;
   }
   sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
+  if (a->json && cfg.role == CAIRN_ROLE_CENTRAL)
+    return print_json_owned(json_pack("{s:s, s:s}", "device", hex, "network", cfg.network));
   if (a->json)
     return print_json_owned(json_pack("{s:s}", "device", hex));
   printf("%s\n", hex);

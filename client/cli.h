@@ -39,4 +39,12 @@ void cairn__cli_print_record(const msgpack_object *record);
 /* Prints the conflicts array of a conflicts reply, one field per line. */
 void cairn__cli_print_conflicts(const msgpack_object *conflicts);
 
+/* Prints the devices array of a devices reply as a table: id prefix, role,
+ * scope, name, when last seen (local time), and REVOKED when revoked. */
+void cairn__cli_print_devices(const msgpack_object *devices);
+
+/* Prints the peers array of a sync_status reply, one block per peer, or
+ * that there is none and how to join an upstream. */
+void cairn__cli_print_peers(const msgpack_object *peers);
+
 #endif

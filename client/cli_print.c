@@ -1,5 +1,5 @@
 /* cli_print.c: replies as text for people: the status table, one record
- * with its history, the conflicts. */
+ * with its history, the conflicts, the devices, the sync peers. */
 #include "cli.h"
 
 #include <inttypes.h>
@@ -8,11 +8,11 @@
 
 #include "record.h"
 
-/* The string at key in map as a printf "%.*s" pair; "-" when absent or not
- * a string. */
+/* The string at key in map as a printf "%.*s" pair; "-" when absent, empty
+ * or not a string. */
 static const char *str_of(const msgpack_object *map, const char *key, int *len) {
   const msgpack_object *v = cairn_record_map_get(map, key);
-  if (v == NULL || v->type != MSGPACK_OBJECT_STR) {
+  if (v == NULL || v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0) {
     *len = 1;
     return "-";
   }
@@ -37,22 +37,54 @@ static double num_of(const msgpack_object *v) {
   }
 }
 
-/* The first 8 hex digits of an author key (bin 32 or a hex string). */
-static void author_prefix(const msgpack_object *v, char out[9]) {
+/* The first n (even) hex digits of a key (bin 32 or a hex string) into out
+ * (n + 1 bytes); "?" when v is neither or too short. */
+static void key_prefix(const msgpack_object *v, char *out, uint32_t n) {
   static const char digits[] = "0123456789abcdef";
-  int i;
+  uint32_t i;
 
   strcpy(out, "?");
-  if (v != NULL && v->type == MSGPACK_OBJECT_BIN && v->via.bin.size >= 4) {
-    for (i = 0; i < 4; i++) {
+  if (v != NULL && v->type == MSGPACK_OBJECT_BIN && v->via.bin.size >= n / 2) {
+    for (i = 0; i < n / 2; i++) {
       out[2 * i] = digits[(unsigned char)v->via.bin.ptr[i] >> 4];
       out[2 * i + 1] = digits[(unsigned char)v->via.bin.ptr[i] & 15];
     }
-    out[8] = '\0';
-  } else if (v != NULL && v->type == MSGPACK_OBJECT_STR && v->via.str.size >= 8) {
-    memcpy(out, v->via.str.ptr, 8);
-    out[8] = '\0';
+    out[n] = '\0';
+  } else if (v != NULL && v->type == MSGPACK_OBJECT_STR && v->via.str.size >= n) {
+    memcpy(out, v->via.str.ptr, n);
+    out[n] = '\0';
   }
+}
+
+/* An integer at key in map into *out; 0 when absent, nil or not an integer. */
+static int int_of(const msgpack_object *map, const char *key, int64_t *out) {
+  const msgpack_object *v = cairn_record_map_get(map, key);
+  if (v != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= INT64_MAX)
+    *out = (int64_t)v->via.u64;
+  else if (v != NULL && v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+    *out = v->via.i64;
+  else
+    return 0;
+  return 1;
+}
+
+/* Is the value at key in map a non-empty string? */
+static int has_text(const msgpack_object *map, const char *key) {
+  const msgpack_object *v = cairn_record_map_get(map, key);
+  return v != NULL && v->type == MSGPACK_OBJECT_STR && v->via.str.size > 0;
+}
+
+static int bool_of(const msgpack_object *map, const char *key) {
+  const msgpack_object *v = cairn_record_map_get(map, key);
+  return v != NULL && v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean;
+}
+
+/* Unix seconds as local "YYYY-MM-DD HH:MM" (out: 17 bytes or more). */
+static void local_minute(int64_t t, char *out, size_t size) {
+  time_t tt = (time_t)t;
+  struct tm tm;
+  if (localtime_r(&tt, &tm) == NULL || strftime(out, size, "%Y-%m-%d %H:%M", &tm) == 0)
+    snprintf(out, size, "%" PRId64, t);
 }
 
 void cairn__cli_print_value(FILE *f, const msgpack_object *v) {
@@ -183,7 +215,7 @@ static void print_history_item(const msgpack_object *h) {
   char author[9], when[32] = "";
   uint32_t i;
 
-  author_prefix(cairn_record_map_get(h, "author"), author);
+  key_prefix(cairn_record_map_get(h, "author"), author, 8);
   if (hlc != NULL && hlc->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
     time_t t = (time_t)((hlc->via.u64 >> 16) / 1000);
     struct tm tm;
@@ -302,7 +334,7 @@ void cairn__cli_print_conflicts(const msgpack_object *conflicts) {
         continue;
       lv = cairn_record_map_get(l, "value");
       seq = cairn_record_map_get(l, "seq");
-      author_prefix(cairn_record_map_get(l, "author"), author);
+      key_prefix(cairn_record_map_get(l, "author"), author, 8);
       printf("    also ");
       if (lv != NULL)
         cairn__cli_print_value(stdout, lv);
@@ -311,5 +343,115 @@ void cairn__cli_print_conflicts(const msgpack_object *conflicts) {
         printf(" #%" PRIu64, seq->via.u64);
       putchar('\n');
     }
+  }
+}
+
+void cairn__cli_print_devices(const msgpack_object *devices) {
+  uint32_t i;
+
+  if (devices == NULL || devices->type != MSGPACK_OBJECT_ARRAY || devices->via.array.size == 0) {
+    printf("no devices\n");
+    return;
+  }
+  printf("%-16s  %-9s  %-12s  %-12s  %-20s  %s\n", "DEVICE", "ROLE", "CAMPUS", "CLASSROOM", "NAME",
+         "LAST SEEN");
+  for (i = 0; i < devices->via.array.size; i++) {
+    const msgpack_object *d = &devices->via.array.ptr[i];
+    const char *role, *campus, *classroom, *name;
+    int rolel, campusl, classrooml, namel;
+    char id[17], seen[32] = "never";
+    int64_t t;
+    if (d->type != MSGPACK_OBJECT_MAP)
+      continue;
+    key_prefix(cairn_record_map_get(d, "id"), id, 16);
+    role = str_of(d, "role", &rolel);
+    campus = str_of(d, "campus", &campusl);
+    classroom = str_of(d, "classroom", &classrooml);
+    name = str_of(d, "name", &namel);
+    if (int_of(d, "last_seen", &t))
+      local_minute(t, seen, sizeof seen);
+    printf("%-16s  %-9.*s  %-12.*s  %-12.*s  %-20.*s  ", id, rolel, role, campusl, campus,
+           classrooml, classroom, namel, name);
+    printf(bool_of(d, "revoked") ? "%-16s  REVOKED\n" : "%s\n", seen);
+  }
+}
+
+/* How long ago t was, for a person: "12 s", "5 min", "3 h", "2 d". */
+static void ago(int64_t t, char *out, size_t size) {
+  int64_t d = (int64_t)time(NULL) - t;
+  if (d < 0)
+    d = 0;
+  if (d < 120)
+    snprintf(out, size, "%" PRId64 " s", d);
+  else if (d < 2 * 3600)
+    snprintf(out, size, "%" PRId64 " min", d / 60);
+  else if (d < 2 * 86400)
+    snprintf(out, size, "%" PRId64 " h", d / 3600);
+  else
+    snprintf(out, size, "%" PRId64 " d", d / 86400);
+}
+
+/* The count at key as text, "?" when not known (nil). */
+static void count_of(const msgpack_object *map, const char *key, char *out, size_t size) {
+  int64_t n;
+  if (int_of(map, key, &n))
+    snprintf(out, size, "%" PRId64, n);
+  else
+    snprintf(out, size, "?");
+}
+
+static void print_peer(const msgpack_object *p) {
+  const msgpack_object *receipt = cairn_record_map_get(p, "receipt");
+  const msgpack_object *peer = cairn_record_map_get(p, "peer");
+  const char *dir, *addr, *state, *err;
+  int dirl, addrl, statel, errl;
+  char when[32], since[32], out[24], in[24], sent[24], received[24], prefix[9];
+  int64_t t;
+
+  dir = str_of(p, "direction", &dirl);
+  addr = str_of(p, "address", &addrl);
+  state = str_of(p, "state", &statel);
+  printf("%.*s", dirl, dir);
+  if (has_text(p, "address"))
+    printf(" %.*s", addrl, addr);
+  key_prefix(peer, prefix, 8);
+  if (prefix[0] != '?')
+    printf(" (%s\u2026)", prefix);
+  printf(": %s, %.*s\n", bool_of(p, "connected") ? "connected" : "not connected", statel, state);
+  if (int_of(p, "last_success", &t)) {
+    local_minute(t, when, sizeof when);
+    ago(t, since, sizeof since);
+    printf("  last success %s (%s ago)\n", when, since);
+  } else {
+    printf("  never synced successfully\n");
+  }
+  count_of(p, "pending_out", out, sizeof out);
+  count_of(p, "pending_in", in, sizeof in);
+  count_of(p, "sent", sent, sizeof sent);
+  count_of(p, "received", received, sizeof received);
+  printf("  pending: %s to send, %s to receive\n", out, in);
+  printf("  sent %s, received %s\n", sent, received);
+  if (receipt != NULL && receipt->type == MSGPACK_OBJECT_MAP && int_of(receipt, "seq", &t))
+    printf("  receipt: the central holds our log up to #%" PRId64 "\n", t);
+  else if (dirl == 8 && memcmp(dir, "upstream", 8) == 0)
+    printf("  receipt: none from the central yet\n");
+  err = str_of(p, "last_error", &errl);
+  if (has_text(p, "last_error"))
+    printf("  last error: %.*s\n", errl, err);
+}
+
+void cairn__cli_print_peers(const msgpack_object *peers) {
+  uint32_t i;
+
+  if (peers == NULL || peers->type != MSGPACK_OBJECT_ARRAY || peers->via.array.size == 0) {
+    printf("no sync peers (this node has no upstream; join one with: cairn join TOKEN)\n");
+    return;
+  }
+  for (i = 0; i < peers->via.array.size; i++) {
+    if (peers->via.array.ptr[i].type != MSGPACK_OBJECT_MAP)
+      continue;
+    if (i > 0)
+      putchar('\n');
+    print_peer(&peers->via.array.ptr[i]);
   }
 }

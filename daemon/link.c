@@ -133,6 +133,7 @@ static void link_pump(link *l);
 static void link_read_resume(link *l);
 static uint64_t lacking(const cairn_vv_item *have, size_t n, const link *l, int theirs);
 static void maybe_switch_upstream(link *l);
+static int start_listener(cairn_links *m, char *why, size_t whylen);
 static void schedule_retry(cairn_links *m);
 static void connect_upstream(cairn_links *m);
 
@@ -536,8 +537,7 @@ static int hs_send(link *l, const uint8_t *payload, size_t plen, int pattern_byt
 }
 
 static void hs_finish(link *l) {
-  if (cairn_noise_split(&l->hs, l->dir == LINK_UPSTREAM ? &l->tx : &l->rx,
-                        l->dir == LINK_UPSTREAM ? &l->rx : &l->tx) != 0) {
+  if (cairn_noise_split(&l->hs, &l->tx, &l->rx) != 0) { /* this side's own send, recv */
     link_fail(l, "handshake did not complete");
     return;
   }
@@ -705,6 +705,11 @@ static void on_welcome(link *l, const cairn_sync_msg *w) {
     return;
   }
   l->joining = 0;
+  if (c->listen[0] != '\0') {
+    char why[200];
+    if (start_listener(m, why, sizeof why) != 0)
+      cairn_log_err("sync: %s", why);
+  }
   snprintf(message, sizeof message, "joined campus '%s'%s%s%s%s", w->campus,
            w->classroom[0] ? ", classroom " : "", w->classroom,
            m->switch_to_hub ? "; will sync through the hub at " : "",
@@ -1175,9 +1180,19 @@ static void schedule_retry(cairn_links *m) {
 
 void cairn_links_notify(void *links) {
   cairn_links *m = links;
-  for (link *l = m->links; l != NULL; l = l->next)
+  link *next;
+
+  for (link *l = m->links; l != NULL; l = next) {
+    next = l->next;
+    /* A device revoked by what was just committed loses its live link. */
+    if (l->dir == LINK_DOWNSTREAM && l->authorized &&
+        cairn_store_device_scope(m->o.store, l->peer, &l->peer_scope, NULL) == CAIRN_EPERM) {
+      link_fail(l, "device revoked");
+      continue;
+    }
     if (l->state == LINK_IDLE || l->state == LINK_SYNCING)
       link_pump(l);
+  }
 }
 
 int cairn_links_sync_now(cairn_links *m) {
@@ -1407,10 +1422,35 @@ int cairn_links_enroll(cairn_links *m, const char *role, const char *campus,
   return 0;
 }
 
+/* Accepts sync connections on [sync] listen. */
+static int start_listener(cairn_links *m, char *why, size_t whylen) {
+  struct sockaddr_in sa;
+  int rc;
+
+  if (m->listening)
+    return 0;
+  if (parse_address(m->o.config->listen, &sa) != 0) {
+    snprintf(why, whylen, "[sync] listen: '%s' is not host:port", m->o.config->listen);
+    return CAIRN_ECONFIG;
+  }
+  uv_tcp_init(m->o.loop, &m->listener);
+  m->listener.data = m;
+  m->open_handles++;
+  m->listening = 1;
+  rc = uv_tcp_bind(&m->listener, (const struct sockaddr *)&sa, 0);
+  if (rc == 0)
+    rc = uv_listen((uv_stream_t *)&m->listener, 511, on_connection);
+  if (rc != 0) {
+    snprintf(why, whylen, "[sync] listen %s: %s", m->o.config->listen, uv_strerror(rc));
+    return CAIRN_EIO;
+  }
+  cairn_log_info("sync: accepting connections on %s", m->o.config->listen);
+  return 0;
+}
+
 int cairn_links_start(cairn_links **out, const cairn_links_opts *o, char *why, size_t whylen) {
   cairn_links *m = calloc(1, sizeof *m);
   const cairn_config *c = o->config;
-  struct sockaddr_in sa;
   int rc;
 
   if (m == NULL)
@@ -1425,30 +1465,12 @@ int cairn_links_start(cairn_links **out, const cairn_links_opts *o, char *why, s
   uv_timer_init(o->loop, &m->retry);
   m->retry.data = m;
   m->open_handles = 1;
-  if (c->listen[0] != '\0') {
-    if ((rc = parse_address(c->listen, &sa)) != 0) {
-      snprintf(why, whylen, "[sync] listen: '%s' is not host:port", c->listen);
-    } else if (!m->has_network) {
-      snprintf(why, whylen, "[sync] network: missing; a listening node needs the network id");
-      rc = CAIRN_ECONFIG;
-    } else {
-      uv_tcp_init(o->loop, &m->listener);
-      m->listener.data = m;
-      m->open_handles++;
-      m->listening = 1;
-      rc = uv_tcp_bind(&m->listener, (const struct sockaddr *)&sa, 0);
-      if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&m->listener, 511, on_connection);
-      if (rc != 0) {
-        snprintf(why, whylen, "[sync] listen %s: %s", c->listen, uv_strerror(rc));
-        rc = CAIRN_EIO;
-      }
-    }
-    if (rc != 0) {
-      cairn_links_close(m, NULL, NULL);
-      return rc;
-    }
+  if (c->listen[0] != '\0' && m->has_network && (rc = start_listener(m, why, whylen)) != 0) {
+    cairn_links_close(m, NULL, NULL);
+    return rc;
   }
+  if (c->listen[0] != '\0' && !m->has_network)
+    cairn_log_info("sync: will accept connections on %s once this node has joined", c->listen);
   if (c->role == CAIRN_ROLE_CENTRAL && cairn_store_central(o->store) == NULL)
     cairn_store_set_central(o->store, m->pk);
   connect_upstream(m);

@@ -190,7 +190,9 @@ typedef struct cairn_apply_result {
  * authorization (PROTOCOL.md section 1):
  *  - an author who is not the central and has no device record, or whose
  *    device record is revoked: that author's run is refused whole and not
- *    stored (it can be sent again once the device is enrolled);
+ *    stored (it can be sent again once the device is enrolled) -- unless
+ *    every new entry of the run is redacted: those carry no record, only
+ *    verified links of the chain, and are stored;
  *  - an authorized author's entry outside its scope, or a device record not
  *    authored by the central: stored in the log (the chain continues) but
  *    quarantined: never folded into state, never sent on unredacted.

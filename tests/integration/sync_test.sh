@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Sync integration test: real cairnd processes on loopback.
+#   central; a hub for campus north; classrooms a1 (north/room-1, through the
+#   hub), a2 (north/room-2, straight to the central through a fault proxy
+#   that cuts the link every few hundred ms) and b1 (south/room-9).
+# It checks enrollment, writes made while the central is down, a
+# concurrent edit on two devices, kill -9 during a sync, a revoked device,
+# an out-of-scope write, and after healing: every node's export equals the
+# central's export of the same scope, byte for byte, and every entry ever
+# acknowledged to a writer is at the central.
+# usage: sync_test.sh CAIRN CAIRND FAULTPROXY LOADGEN
+set -uo pipefail
+cairn=$1
+cairnd=$2
+proxy=$3
+loadgen=$4
+dir=$(mktemp -d /tmp/cairn-sync-XXXXXX)
+base=$((20000 + RANDOM % 20000))
+pc=$base        # central
+ph=$((base + 1)) # hub
+pass=0
+fail=0
+declare -A pid
+proxy_pid=
+
+cleanup() {
+  for n in "${!pid[@]}"; do kill -TERM "${pid[$n]}" 2>/dev/null; done
+  [ -n "$proxy_pid" ] && kill -TERM "$proxy_pid" 2>/dev/null
+  wait 2>/dev/null
+  if [ $fail -ne 0 ]; then
+    for f in "$dir"/*.log; do echo "--- $f"; tail -25 "$f"; done
+  fi
+  if [ -n "${CAIRN_KEEP_TEST_DIR:-}" ]; then echo "kept $dir"; else rm -rf "$dir"; fi
+}
+trap cleanup EXIT
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+C() { local n=$1; shift; "$cairn" --data "$dir/$n" "$@"; }
+
+start() { # start NODE
+  "$cairnd" --data "$dir/$1" 2>>"$dir/$1.log" &
+  pid[$1]=$!
+  for _ in $(seq 200); do [ -S "$dir/$1/cairnd.sock" ] && return 0; sleep 0.05; done
+  bad "cairnd $1 did not start"; return 1
+}
+stop() { kill -TERM "${pid[$1]}"; wait "${pid[$1]}"; unset "pid[$1]"; }
+
+# Waits until node's export of its scope equals the central's export of that
+# scope (retrying sync), up to 60 s.
+converge() { # converge NODE SCOPE
+  local i
+  for i in $(seq 120); do
+    C "$1" export >"$dir/$1.export" 2>/dev/null
+    C central export --scope "$2" >"$dir/central.$1.export" 2>/dev/null
+    if [ -s "$dir/$1.export" ] && cmp -s "$dir/$1.export" "$dir/central.$1.export"; then
+      return 0
+    fi
+    [ $((i % 10)) -eq 0 ] && C "$1" sync now >/dev/null 2>&1
+    sleep 0.5
+  done
+  diff <(tr ',' '\n' <"$dir/$1.export") <(tr ',' '\n' <"$dir/central.$1.export") | head -20
+  for n in "$1" hub central; do echo "== sync status of $n"; C "$n" sync status 2>&1; done
+  return 1
+}
+new_id() { sed -n 's/.*"id": *"\([^"]*\)".*/\1/p'; }
+milestone() { # milestone NODE STUDENT -> id
+  C "$1" milestone add --student "$2" --type academic --statement "I will write a clear claim." \
+    --scale 0-4 --baseline 1.5 --target 3 --rule "4 of 5" --start 2026-10-05 --end 2026-11-16 \
+    --json | new_id
+}
+
+# --- the central and its network
+C central init --role central --listen 127.0.0.1:$pc --name "district office" >/dev/null ||
+  bad "central init"
+grep -q "^network = [0-9a-f]\{64\}$" "$dir/central/cairn.conf" && ok || bad "central has a network id"
+start central
+
+# --- a hub for campus north
+C hub init --role hub --campus north --listen 127.0.0.1:$ph --name "north hub" >/dev/null
+start hub
+tok=$(C central enroll --campus north --role hub 2>/dev/null)
+[[ $tok == cairn1.* ]] && ok || bad "enroll prints a token: $tok"
+C hub join "$tok" >"$dir/out" 2>&1 && ok || bad "hub join: $(cat "$dir/out")"
+C hub join "$tok" >/dev/null 2>&1 && bad "a token works twice" || ok
+
+# --- classrooms
+C a1 init --campus north --classroom room-1 >/dev/null && start a1
+C a2 init --campus north --classroom room-2 >/dev/null && start a2
+C b1 init --campus south --classroom room-9 >/dev/null && start b1
+tok=$(C central enroll --campus north --classroom room-1)
+C a1 join "$tok" --upstream 127.0.0.1:$ph >"$dir/out" 2>&1 && ok || bad "a1 join: $(cat "$dir/out")"
+# a2 reaches the central only through the fault proxy: cut every 700 ms
+"$proxy" --listen 127.0.0.1:0 --connect 127.0.0.1:$pc --cut-every 700 --delay 5 --seed 7 \
+  </dev/null >"$dir/proxy.out" 2>"$dir/proxy.log" &
+proxy_pid=$!
+for _ in $(seq 100); do grep -q '^listening' "$dir/proxy.out" && break; sleep 0.05; done
+pp=$(sed -n 's/^listening 127.0.0.1:\([0-9]*\)$/\1/p' "$dir/proxy.out")
+tok=$(C central enroll --campus north --classroom room-2)
+C a2 join "$tok" >"$dir/out" 2>&1 && ok || bad "a2 join: $(cat "$dir/out")"
+sed -i "s/^upstream = .*/upstream = 127.0.0.1:$pp/" "$dir/a2/cairn.conf"
+stop a2 && start a2
+tok=$(C central enroll --campus south --classroom room-9)
+C b1 join "$tok" >"$dir/out" 2>&1 && ok || bad "b1 join: $(cat "$dir/out")"
+C central devices >"$dir/out" 2>&1
+[ "$(grep -c -E 'hub|classroom' "$dir/out")" -ge 4 ] && ok || bad "devices lists 4: $(cat "$dir/out")"
+
+# --- records on every classroom
+for n in a1 a2 b1; do
+  C "$n" student add --id "s-$n" --name "Student of $n" --grade 6 >/dev/null || bad "$n student"
+done
+m_a1=$(milestone a1 s-a1)
+m_a2=$(milestone a2 s-a2)
+m_b1=$(milestone b1 s-b1)
+"$loadgen" "$dir/a1" "$m_a1" 300 >"$dir/acked.a1" || bad "loadgen a1"
+"$loadgen" "$dir/a2" "$m_a2" 300 >"$dir/acked.a2" || bad "loadgen a2"
+
+# a classroom may not write outside its scope
+C a1 student add --id intruder --name "X" --campus south >/dev/null 2>"$dir/err" &&
+  bad "a1 wrote a student of campus south" || ok
+grep -q "scope" "$dir/err" && ok || bad "out-of-scope refusal names the scope: $(cat "$dir/err")"
+
+converge a1 north/room-1 && ok || bad "a1 converges"
+converge a2 north/room-2 && ok || bad "a2 converges through a link cut every 700 ms"
+converge b1 south/room-9 && ok || bad "b1 converges"
+converge hub north && ok || bad "the hub holds campus north"
+grep -q "s-b1" "$dir/a1.export" && bad "campus south reached a1" || ok
+grep -q "s-a2" "$dir/a1.export" && bad "room-2 reached room-1" || ok
+
+# --- offline: the central is down; classrooms keep writing
+stop central
+"$loadgen" "$dir/b1" "$m_b1" 200 >"$dir/acked.b1" || bad "b1 writes while the central is down"
+C a1 evidence add "$m_a1" 3 >/dev/null || bad "a1 writes offline"
+start central
+C b1 sync now >/dev/null 2>&1
+C hub sync now >/dev/null 2>&1
+converge b1 south/room-9 && ok || bad "b1 converges after the central returns"
+converge a1 north/room-1 && ok || bad "a1 converges after the central returns"
+
+# --- a concurrent edit on two devices: same winner everywhere, loser kept.
+# b1 is kept off the network (its upstream pointed at a closed port) while
+# both edit, so neither has seen the other's edit.
+stop b1
+up=$(sed -n 's/^upstream = //p' "$dir/b1/cairn.conf")
+sed -i "s/^upstream = .*/upstream = 127.0.0.1:1/" "$dir/b1/cairn.conf"
+start b1
+C central milestone set "$m_b1" --statement "central's wording" --reason "office" >/dev/null ||
+  bad "central edits"
+C b1 milestone set "$m_b1" --statement "teacher's wording" --reason "class" >/dev/null ||
+  bad "b1 edits"
+stop b1
+sed -i "s/^upstream = .*/upstream = $up/" "$dir/b1/cairn.conf"
+start b1
+converge b1 south/room-9 && ok || bad "b1 converges after concurrent edits"
+C central conflicts --json >"$dir/conflicts"
+C b1 conflicts --json >"$dir/conflicts.b1"
+grep -q "statement" "$dir/conflicts" && ok || bad "the concurrent edit is listed as a conflict"
+cmp -s "$dir/conflicts" "$dir/conflicts.b1" && ok || bad "both sides list the same conflict"
+
+# --- kill -9 during a sync: nothing acknowledged is lost
+"$loadgen" "$dir/b1" "$m_b1" 1500 >>"$dir/acked.b1" &
+lg=$!
+sleep 0.3
+kill -9 "${pid[central]}"; wait "${pid[central]}" 2>/dev/null; unset "pid[central]"
+wait $lg || bad "b1's loadgen"
+start central
+C b1 sync now >/dev/null 2>&1
+converge b1 south/room-9 && ok || bad "b1 converges after the central was killed mid-sync"
+
+# --- every entry ever acknowledged is at the central
+C central export >"$dir/central.all"
+missing=0
+for f in "$dir"/acked.*; do
+  while read -r id; do grep -q "\"$id\"" "$dir/central.all" || missing=$((missing + 1)); done <"$f"
+done
+[ $missing -eq 0 ] && ok || bad "$missing acknowledged entries are missing at the central"
+
+# --- receipts and status
+C b1 sync status --json >"$dir/status"
+grep -q '"receipt"' "$dir/status" && grep -q '"seq"' "$dir/status" && ok ||
+  bad "sync status shows the central's receipt: $(cat "$dir/status")"
+
+# --- revocation: the revoked device is refused; what it wrote stays
+dev_b1=$(C b1 ping --json | sed -n 's/.*"device": *"\([0-9a-f]*\)".*/\1/p')
+C central revoke "$dev_b1" >/dev/null && ok || bad "revoke"
+C b1 evidence add "$m_b1" 2 >/dev/null
+C b1 sync now >/dev/null 2>&1
+sleep 2
+C b1 sync status >"$dir/status" 2>&1
+grep -qi "revoked" "$dir/status" && ok || bad "b1 sees it was refused: $(cat "$dir/status")"
+grep -q "s-b1" "$dir/central.all" && ok || bad "b1's earlier records stay at the central"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
