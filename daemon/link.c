@@ -1244,7 +1244,7 @@ static void pack_peer(cairn_links *m, msgpack_packer *pk, const link *l, const c
     hex(l->peer, CAIRN_KEY_BYTES, peer);
   else if (up)
     snprintf(peer, sizeof peer, "%s", m->o.config->upstream_key);
-  msgpack_pack_map(pk, 13);
+  msgpack_pack_map(pk, 14);
   pack_str(pk, "peer");
   pack_str(pk, peer);
   pack_str(pk, "address");
@@ -1279,6 +1279,8 @@ static void pack_peer(cairn_links *m, msgpack_packer *pk, const link *l, const c
   msgpack_pack_uint64(pk, (up ? m->up_sent : 0) + (l ? l->sent : 0));
   pack_str(pk, "received");
   msgpack_pack_uint64(pk, (up ? m->up_received : 0) + (l ? l->received : 0));
+  pack_str(pk, "refused"); /* entries the peer refused, or we refused from it */
+  msgpack_pack_uint64(pk, (up ? m->up_refused : 0) + (l ? l->refused : 0));
   pack_str(pk, "last_error");
   pack_str(pk, up ? m->up_error : "");
   pack_str(pk, "receipt");

@@ -52,7 +52,8 @@ int cairn_links_sync_now(cairn_links *l);
  * every connected downstream device. Keys: peer (hex), role, direction
  * ("upstream"/"downstream"), connected, state, last_success (unix or nil),
  * pending_out, pending_in (entries, or nil when unknown), sent, received,
- * refused, last_error, receipt ({seq, central} or nil). */
+ * refused (entries refused either way on this link), last_error, receipt
+ * ({seq} or nil). */
 int cairn_links_status(cairn_links *l, msgpack_packer *pk);
 
 /* Called once when a join ends: rc 0 and the scope joined, or a negative

@@ -86,7 +86,10 @@ C hub join "$tok" >/dev/null 2>&1 && bad "a token works twice" || ok
 # --- classrooms
 C a1 init --campus north --classroom room-1 >/dev/null && start a1
 C a2 init --campus north --classroom room-2 >/dev/null && start a2
-C b1 init --campus south --classroom room-9 >/dev/null && start b1
+C b1 init --campus south --classroom room-9 >/dev/null
+# b1's clock runs five hours behind (test-only setting): HLC order still holds
+sed -i 's/^clock_offset_ms = .*/clock_offset_ms = -18000000/' "$dir/b1/cairn.conf"
+start b1
 tok=$(C central enroll --campus north --classroom room-1)
 C a1 join "$tok" --upstream 127.0.0.1:$ph >"$dir/out" 2>&1 && ok || bad "a1 join: $(cat "$dir/out")"
 # a2 reaches the central only through the fault proxy: cut every 700 ms
@@ -154,6 +157,10 @@ converge b1 south/room-9 && ok || bad "b1 converges after concurrent edits"
 C central conflicts --json >"$dir/conflicts"
 C b1 conflicts --json >"$dir/conflicts.b1"
 grep -q "statement" "$dir/conflicts" && ok || bad "the concurrent edit is listed as a conflict"
+# the winner is the later HLC: the central's, though b1 edited later in real
+# time, because b1's clock is five hours behind and it had not yet seen it
+grep -q "\"value\": \"central's wording\"" "$dir/conflicts.b1" && ok ||
+  bad "the winner by HLC is the central's: $(cat "$dir/conflicts.b1")"
 cmp -s "$dir/conflicts" "$dir/conflicts.b1" && ok || bad "both sides list the same conflict"
 
 # --- kill -9 during a sync: nothing acknowledged is lost
