@@ -2,6 +2,8 @@
 #include "link.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1063,6 +1065,23 @@ static link *link_new(cairn_links *m, link_dir dir) {
   return l;
 }
 
+/* A partition that drops packets without a reset must still end the link:
+ * keepalive probes after 15 s idle (every 5 s, 3 tries) and a 30 s limit
+ * on unacknowledged data. */
+static void tune_socket(link *l) {
+  uv_os_fd_t fd;
+  int intvl = 5, cnt = 3;
+  unsigned user_timeout = 30000;
+
+  uv_tcp_nodelay(&l->tcp, 1);
+  uv_tcp_keepalive(&l->tcp, 1, 15);
+  if (uv_fileno((uv_handle_t *)&l->tcp, &fd) == 0) {
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+  }
+}
+
 /* ---- downstream: the listener ---- */
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -1077,7 +1096,7 @@ static void on_connection(uv_stream_t *server, int status) {
     link_fail(l, "accept failed");
     return;
   }
-  uv_tcp_nodelay(&l->tcp, 1);
+  tune_socket(l);
   l->state = LINK_HANDSHAKE;
   link_read_resume(l);
 }
@@ -1096,7 +1115,7 @@ static void on_connected(uv_connect_t *req, int status) {
     link_fail(l, "cannot connect: %s", uv_strerror(status));
     return;
   }
-  uv_tcp_nodelay(&l->tcp, 1);
+  tune_socket(l);
   link_set_state(l, LINK_HANDSHAKE);
   if (!l->joining && !ik) {
     link_fail(l, "the upstream's key is not known yet; join again with --upstream");
