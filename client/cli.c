@@ -683,7 +683,7 @@ static int pack_value(msgpack_packer *pk, const args *a, int fi) {
   const char *slash;
   double d;
   char *end;
-  long long n;
+  long long n = 0;
   int i;
 
   switch (f->type) {
