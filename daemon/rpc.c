@@ -1,10 +1,12 @@
 /* rpc.c: one function per request op. */
 #include "rpc.h"
+#include "rpc_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle_rpc.h"
 #include "error.h"
 #include "log.h"
 #include "record.h"
@@ -206,12 +208,6 @@ static void op_ping(cairn_rpc *r, msgpack_packer *pk) {
   pack_str(pk, "name");
   pack_str(pk, r->config->name);
 }
-
-/* A request answered later: its slot, or NULL once its connection closed
- * (then the answer is dropped; the work itself still completes). */
-typedef struct rpc_call {
-  cairn_slot *slot;
-} rpc_call;
 
 static rpc_call *call_new(cairn_slot *slot) {
   rpc_call *call = malloc(sizeof *call);
@@ -552,6 +548,72 @@ static void op_sync_now(cairn_rpc *r, msgpack_packer *pk) {
   pack_str(pk, message);
 }
 
+/* ---- check ---- */
+
+/* A check in progress: the writer runs cairn_store_check (it needs the one
+ * write transaction, which it aborts: nothing changes) and collects the
+ * problems it reports. */
+typedef struct check_job {
+  rpc_call *call;
+  msgpack_sbuffer lines; /* the problems, packed as strings */
+  msgpack_packer pk;
+  size_t n;
+} check_job;
+
+static void check_line(const char *line, void *arg) {
+  check_job *c = arg;
+  pack_str(&c->pk, line);
+  c->n++;
+}
+
+static int run_check(cairn_store *s, void *arg) {
+  return cairn_store_check(s, check_line, arg);
+}
+
+static void on_checked(cairn_write_req *req, void *arg) {
+  check_job *c = arg;
+  cairn_slot *slot = call_end(c->call);
+  msgpack_sbuffer frame;
+  msgpack_packer pk;
+
+  if (slot != NULL) {
+    cairn_server_frame_init(&frame);
+    msgpack_packer_init(&pk, &frame, msgpack_sbuffer_write);
+    if (req->job_rc == 0 || req->job_rc == CAIRN_ECORRUPT) {
+      pack_ok(&pk, 2);
+      pack_str(&pk, "clean");
+      if (req->job_rc == 0)
+        msgpack_pack_true(&pk);
+      else
+        msgpack_pack_false(&pk);
+      pack_str(&pk, "problems");
+      msgpack_pack_array(&pk, c->n);
+      pk.callback(pk.data, c->lines.data, c->lines.size);
+    } else {
+      pack_error(&pk, req->job_rc, "could not check the store");
+    }
+    cairn_server_reply(slot, &frame);
+  }
+  msgpack_sbuffer_destroy(&c->lines);
+  free(c);
+}
+
+static cairn_handled op_check(cairn_rpc *r, cairn_slot *slot, msgpack_packer *pk) {
+  check_job *c = calloc(1, sizeof *c);
+  cairn_write_req *req = c ? cairn_writer_job_new(run_check, c) : NULL;
+
+  if (req == NULL || (c->call = call_new(slot)) == NULL) {
+    free(req);
+    free(c);
+    pack_error(pk, CAIRN_ENOMEM, NULL);
+    return CAIRN_HANDLED_REPLY;
+  }
+  msgpack_sbuffer_init(&c->lines);
+  msgpack_packer_init(&c->pk, &c->lines, msgpack_sbuffer_write);
+  cairn_writer_submit(r->writer, req, on_checked, c);
+  return CAIRN_HANDLED_LATER;
+}
+
 cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *payload, size_t len,
                                msgpack_sbuffer *frame) {
   cairn_rpc *r = arg;
@@ -598,6 +660,12 @@ cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *paylo
     h = op_enroll(r, slot, &msg.data, &pk);
   else if (strcmp(name, "revoke") == 0)
     h = op_revoke(r, slot, &msg.data, &pk);
+  else if (strcmp(name, "check") == 0)
+    h = op_check(r, slot, &pk);
+  else if (strcmp(name, "bundle_export") == 0)
+    h = cairn_bundle_rpc_export(r, slot, &msg.data, &pk);
+  else if (strcmp(name, "bundle_import") == 0)
+    h = cairn_bundle_rpc_import(r, slot, &msg.data, &pk);
   else {
     char why[64];
     snprintf(why, sizeof why, "op: unknown operation '%.32s'", name);
