@@ -49,7 +49,8 @@ typedef enum {
   V_NUMNIL, /* V_NUM, or "pending" for nil */
   V_INT,    /* whole number */
   V_SECS,   /* a duration: N seconds, or Ns, Nm, Nh, Nd; packed as whole seconds */
-  V_SCOPE   /* CAMPUS[/CLASSROOM], packed as scope_campus [and scope_classroom] */
+  V_SCOPE,  /* CAMPUS[/CLASSROOM], packed as scope_campus [and scope_classroom] */
+  V_PATH    /* a file name, packed absolute: cairnd has another working directory */
 } vtype;
 
 #define F_REQ 0x1u       /* required (when creating) */
@@ -241,6 +242,16 @@ static const flag revoke_flags[] = {
      "the device id: all 64 hex digits, or a unique prefix of at least 8", NULL},
     END};
 
+static const flag bundle_export_flags[] = {
+    {"to", "FILE", TO_ARG, "path", V_PATH, F_REQ,
+     "the bundle file to write (refused if it exists); its directory must exist", NULL},
+    END};
+
+static const flag bundle_import_flags[] = {
+    {NULL, "FILE", TO_ARG, "path", V_PATH, F_POS, "a bundle written by cairn bundle export",
+     NULL},
+    END};
+
 static const flag no_flags[] = {END};
 
 static const command commands[] = {
@@ -294,6 +305,13 @@ static const command commands[] = {
      "central's receipt for our log, the last error"},
     {"sync", "now", DO_READ, "sync_now", NULL, 0, 0, NULL, "message", no_flags,
      "sync with the upstream now instead of waiting for the next retry"},
+    {"bundle", "export", DO_READ, "bundle_export", NULL, 0, 0, NULL, NULL, bundle_export_flags,
+     "for a campus with no network: write the entries of this device that the central lacks "
+     "(after its latest receipt) to FILE, encrypted to the central (and this node's hub) and "
+     "signed; carry it over and import it there"},
+    {"bundle", "import", DO_READ, "bundle_import", NULL, 0, 0, NULL, NULL, bundle_import_flags,
+     "on the central or a hub: apply a bundle's entries exactly as a sync would. Importing "
+     "one twice is harmless; a truncated or altered file is refused whole"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -319,7 +337,10 @@ static const char json_help[] =
     "  sync status: {\"peers\": [{\"peer\", \"address\", \"role\", \"direction\",\n"
     "    \"connected\", \"state\", \"last_success\" (unix seconds or null),\n"
     "    \"pending_out\", \"pending_in\" (null: not known yet), \"sent\", \"received\",\n"
-    "    \"last_error\", \"receipt\": {\"seq\"} or null}]}\n";
+    "    \"last_error\", \"receipt\": {\"seq\"} or null}]}\n"
+    "  bundle export: {\"path\", \"entries\", \"bytes\", \"from\", \"to\" (seqs),\n"
+    "    \"hub\" (true: the hub can open it too)}\n"
+    "  bundle import: {\"applied\", \"refused\", \"reason\", \"author\"}\n";
 
 static const char general_help[] =
     "Options for every command:\n"
@@ -675,7 +696,30 @@ static int parse_secs(const char *s, const char *field, long long *out) {
   return 0;
 }
 
-/* Packs one flag's value(s). Returns 0 or EXIT_USAGE. */
+/* Packs the absolute form of file name v: the real path of its directory,
+ * then its last component. Returns 0 or EXIT_FAIL (the directory does not
+ * resolve). */
+static int pack_path(msgpack_packer *pk, const char *v) {
+  char dir[PATH_MAX], real[PATH_MAX], full[2 * PATH_MAX];
+  const char *slash = strrchr(v, '/'), *base = slash != NULL ? slash + 1 : v;
+  size_t dlen = slash == NULL ? 0 : slash == v ? 1 : (size_t)(slash - v);
+
+  if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+    return usage_error("'%s' is not a file name", v);
+  if (dlen >= sizeof dir)
+    return usage_error("'%s': name too long", v);
+  memcpy(dir, slash != NULL ? v : ".", slash != NULL ? dlen : 1);
+  dir[slash != NULL ? dlen : 1] = '\0';
+  if (realpath(dir, real) == NULL) {
+    fprintf(stderr, "cairn: %s: %s\n", dir, strerror(errno));
+    return EXIT_FAIL;
+  }
+  snprintf(full, sizeof full, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base);
+  pack_cstr(pk, full);
+  return 0;
+}
+
+/* Packs one flag's value(s). Returns 0, EXIT_USAGE or EXIT_FAIL. */
 static int pack_value(msgpack_packer *pk, const args *a, int fi) {
   const flag *f = &a->cmd->flags[fi];
   const char *v = flag_value(a, fi);
@@ -728,6 +772,8 @@ static int pack_value(msgpack_packer *pk, const args *a, int fi) {
       pack_cstr(pk, slash + 1);
     }
     return 0;
+  case V_PATH:
+    return pack_path(pk, v);
   case V_STR:
     break;
   }
@@ -829,6 +875,51 @@ static void print_enroll_hint(const args *a) {
           n > 0 && isdigit((unsigned char)expires[n - 1]) ? " s" : "");
 }
 
+static uint64_t reply_u64(const cairn_reply *r, const char *key) {
+  const msgpack_object *v = cairn_reply_get(r, key);
+  return v != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? v->via.u64 : 0;
+}
+
+static const char *reply_str(const cairn_reply *r, const char *key, int *len) {
+  const msgpack_object *v = cairn_reply_get(r, key);
+  *len = v != NULL && v->type == MSGPACK_OBJECT_STR ? (int)v->via.str.size : 0;
+  return *len > 0 ? v->via.str.ptr : "";
+}
+
+/* "wrote FILE: N entries (#FROM to #TO), B bytes, for the central" or
+ * "applied N entries (M refused: reason)". */
+static int print_bundle(const command *c, const cairn_reply *r) {
+  const msgpack_object *hub = cairn_reply_get(r, "hub");
+  uint64_t n, to;
+  const char *s;
+  int len;
+
+  if (strcmp(c->op, "bundle_export") == 0) {
+    n = reply_u64(r, "entries");
+    to = reply_u64(r, "to");
+    s = reply_str(r, "path", &len);
+    printf("wrote %.*s: %llu entr%s ", len, s, (unsigned long long)n, n == 1 ? "y" : "ies");
+    if (n > 0)
+      printf("(#%llu to #%llu)", (unsigned long long)reply_u64(r, "from"),
+             (unsigned long long)to);
+    else
+      printf("(the central holds everything up to #%llu)", (unsigned long long)to);
+    printf(", %llu bytes, for the central%s\n", (unsigned long long)reply_u64(r, "bytes"),
+           hub != NULL && hub->type == MSGPACK_OBJECT_BOOLEAN && hub->via.boolean
+               ? " and this node's hub"
+               : "");
+    return EXIT_OK;
+  }
+  n = reply_u64(r, "applied");
+  printf("applied %llu entr%s", (unsigned long long)n, n == 1 ? "y" : "ies");
+  if ((n = reply_u64(r, "refused")) > 0) {
+    s = reply_str(r, "reason", &len);
+    printf(" (%llu refused: %.*s)", (unsigned long long)n, len, s);
+  }
+  putchar('\n');
+  return EXIT_OK;
+}
+
 /* Prints a successful reply for command c. Returns an exit code. */
 static int print_reply(const args *a, const cairn_reply *r) {
   const command *c = a->cmd;
@@ -863,6 +954,8 @@ static int print_reply(const args *a, const cairn_reply *r) {
     cairn__cli_print_devices(v);
   } else if (strcmp(c->op, "sync_status") == 0) {
     cairn__cli_print_peers(v);
+  } else if (strncmp(c->op, "bundle_", 7) == 0) {
+    return print_bundle(c, r);
   } else if (c->reply != NULL) { /* one value: a token, a message, an id */
     if (v == NULL) {
       fprintf(stderr, "cairn: cairnd's reply has no %s\n", c->reply);
@@ -970,7 +1063,7 @@ static int run_request(const args *a) {
   msgpack_packer pk;
   cairn_client *c = NULL;
   cairn_reply *r = NULL;
-  int rc, ex;
+  int rc, ex, timeout_ms = 0;
 
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
@@ -994,7 +1087,12 @@ static int run_request(const args *a) {
     goto out;
   }
   /* cairnd answers a join once the central has (the default timeout is 30 s). */
-  rc = cairn_client_call(c, sb.data, sb.size, strcmp(a->cmd->op, "join") == 0 ? 60000 : 0, &r);
+  /* A bundle is read, sealed or applied whole: allow for a large one. */
+  if (strcmp(a->cmd->op, "join") == 0)
+    timeout_ms = 60000;
+  else if (strncmp(a->cmd->op, "bundle_", 7) == 0)
+    timeout_ms = 600000;
+  rc = cairn_client_call(c, sb.data, sb.size, timeout_ms, &r);
   if (r == NULL) {
     fprintf(stderr, "cairn: talking to cairnd on %s: %s\n", a->data, cairn_strerror(rc));
     ex = EXIT_FAIL;

@@ -22,6 +22,7 @@ typedef struct cairn_rpc {
   cairn_writer *writer;       /* borrowed */
   const cairn_config *config; /* borrowed */
   cairn_links *links;         /* borrowed */
+  const uint8_t *sk;          /* borrowed: the device's secret key (opens bundles) */
   char device_hex[65];
 } cairn_rpc;
 

@@ -1,0 +1,426 @@
+/* bundle_rpc.c: the bundle_export and bundle_import requests (bundle_rpc.h). */
+#include "bundle_rpc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "bundle.h"
+#include "error.h"
+#include "file.h"
+#include "log.h"
+#include "record.h"
+#include "rpc_int.h"
+
+/* Reading the own log for an export: per read_scoped call. */
+#define READ_ENTRIES 1000
+#define READ_BYTES (512 * 1024)
+
+typedef struct export_job {
+  rpc_call call; /* the pending request */
+  const uint8_t *sk;
+  uint8_t self[CAIRN_KEY_BYTES];
+  uint8_t to[2][CAIRN_KEY_BYTES]; /* the central, then the hub (if any) */
+  size_t n_to;
+  char path[PATH_MAX];
+  /* out */
+  size_t entries, bytes;
+  uint64_t from, last;
+  char why[PATH_MAX + 128];
+} export_job;
+
+typedef struct import_job {
+  rpc_call call;
+  const uint8_t *sk;
+  char path[PATH_MAX];
+  int opened; /* payload holds the bundle's entries (a retried job keeps them) */
+  uint8_t *payload;
+  size_t payload_len;
+  uint8_t author[CAIRN_KEY_BYTES];
+  cairn_apply_result res;
+  char why[PATH_MAX + 128];
+} import_job;
+
+/* ---- replies (the shapes of rpc.c's) ---- */
+
+static void pack_str(msgpack_packer *pk, const char *s) {
+  msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+static void pack_error(msgpack_packer *pk, int code, const char *message) {
+  msgpack_pack_map(pk, 4);
+  pack_str(pk, "ok");
+  msgpack_pack_false(pk);
+  pack_str(pk, "code");
+  msgpack_pack_int(pk, code);
+  pack_str(pk, "error");
+  pack_str(pk, cairn_err_name(code));
+  pack_str(pk, "message");
+  pack_str(pk, message && *message ? message : cairn_strerror(code));
+}
+
+/* Takes the request's path argument: a string, absolute, shorter than
+ * PATH_MAX. Returns 0 or packs the error and returns a negative code. */
+static int arg_path(const msgpack_object *req, char out[PATH_MAX], msgpack_packer *pk) {
+  const msgpack_object *o = cairn_record_map_get(req, "path");
+
+  if (o == NULL || o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0) {
+    pack_error(pk, CAIRN_EINVAL, "path: required, a string");
+    return CAIRN_EINVAL;
+  }
+  if (o->via.str.size >= PATH_MAX || memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL ||
+      o->via.str.ptr[0] != '/') {
+    pack_error(pk, CAIRN_EINVAL, "path: must be an absolute file name");
+    return CAIRN_EINVAL;
+  }
+  memcpy(out, o->via.str.ptr, o->via.str.size);
+  out[o->via.str.size] = '\0';
+  return 0;
+}
+
+/* Registers call as slot's pending request and queues fn on the writer. */
+static cairn_handled submit(cairn_rpc *r, cairn_slot *slot, rpc_call *call,
+                            cairn_writer_job_fn fn, cairn_writer_done_cb done, void *job,
+                            msgpack_packer *pk) {
+  cairn_write_req *wr = cairn_writer_job_new(fn, job);
+
+  if (wr == NULL) {
+    free(job);
+    pack_error(pk, CAIRN_ENOMEM, NULL);
+    return CAIRN_HANDLED_REPLY;
+  }
+  call->slot = slot;
+  cairn_server_slot_pending(slot, call);
+  cairn_writer_submit(r->writer, wr, done, job);
+  return CAIRN_HANDLED_LATER;
+}
+
+/* Starts a reply frame for call's slot; NULL when the client went away. */
+static cairn_slot *reply_start(rpc_call *call, msgpack_sbuffer *frame, msgpack_packer *pk) {
+  if (call->slot == NULL)
+    return NULL;
+  cairn_server_frame_init(frame);
+  msgpack_packer_init(pk, frame, msgpack_sbuffer_write);
+  return call->slot;
+}
+
+/* ---- export ---- */
+
+/* Writes len bytes to path durably: a temp file beside it (0600), fsync,
+ * rename, fsync of the directory. Refuses an existing path. */
+static int write_new_file(const char *path, const uint8_t *buf, size_t len, char *why,
+                          size_t whylen) {
+  char tmp[PATH_MAX + 8];
+  struct stat st;
+  int fd, rc = 0;
+
+  if (lstat(path, &st) == 0) {
+    snprintf(why, whylen, "%s exists; choose another name", path);
+    return CAIRN_EEXISTS;
+  }
+  if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
+    snprintf(why, whylen, "%s: path too long", path);
+    return CAIRN_EINVAL;
+  }
+  if ((fd = mkstemp(tmp)) < 0) {
+    rc = cairn_err_from_errno(errno);
+    snprintf(why, whylen, "%s: cannot create a file there: %s", path, strerror(errno));
+    return rc;
+  }
+  if ((rc = cairn_file_write_all(fd, buf, len)) == 0 && fsync(fd) != 0)
+    rc = cairn_err_from_errno(errno);
+  if (rc != 0) {
+    snprintf(why, whylen, "%s: writing failed: %s", path, cairn_strerror(rc));
+    close(fd);
+    unlink(tmp);
+    return rc;
+  }
+  if (close(fd) != 0 || rename(tmp, path) != 0) {
+    rc = cairn_err_from_errno(errno);
+    snprintf(why, whylen, "%s: cannot put the file in place: %s", path, strerror(errno));
+    unlink(tmp);
+    return rc;
+  }
+  if ((rc = cairn_file_sync_parent(path)) != 0)
+    snprintf(why, whylen, "%s: syncing its directory failed: %s", path, cairn_strerror(rc));
+  return rc;
+}
+
+/* Writer thread: collects the own log after the central's receipt, seals
+ * and writes the bundle. */
+static int run_export(cairn_store *s, void *arg) {
+  export_job *j = arg;
+  uint8_t sig[CAIRN_SIG_BYTES], *file = NULL;
+  uint64_t held = 0, head = cairn_store_own_seq(s), next;
+  msgpack_sbuffer out;
+  size_t file_len = 0;
+  int rc = cairn_store_receipt_get(s, j->self, &held, sig);
+
+  if (rc == CAIRN_ENOTFOUND)
+    held = 0;
+  else if (rc != 0)
+    return rc;
+  j->entries = 0;
+  j->from = next = held + 1;
+  j->last = held;
+  msgpack_sbuffer_init(&out);
+  while (rc == 0 && next <= head) {
+    size_t count = 0;
+    uint64_t last = 0;
+    rc = cairn_store_read_scoped(s, j->self, next, READ_ENTRIES, READ_BYTES, NULL, &out, &count,
+                                 &last);
+    if (rc == 0 && count == 0)
+      break;
+    if (rc == 0 && out.size > CAIRN_BUNDLE_MAX) {
+      snprintf(j->why, sizeof j->why, "more than %u MiB of entries to export; sync instead",
+               CAIRN_BUNDLE_MAX >> 20);
+      rc = CAIRN_ETOOBIG;
+    }
+    j->entries += count;
+    j->last = last;
+    next = last + 1;
+  }
+  if (rc == 0)
+    rc = cairn_bundle_seal(j->sk, (const uint8_t(*)[CAIRN_KEY_BYTES])j->to, j->n_to,
+                           (const uint8_t *)out.data, out.size, &file, &file_len);
+  msgpack_sbuffer_destroy(&out);
+  if (rc == 0)
+    rc = write_new_file(j->path, file, file_len, j->why, sizeof j->why);
+  free(file);
+  j->bytes = file_len;
+  return rc;
+}
+
+static void export_done(cairn_write_req *req, void *arg) {
+  export_job *j = arg;
+  msgpack_sbuffer frame;
+  msgpack_packer pk;
+  cairn_slot *slot;
+
+  if (req->job_rc == 0)
+    cairn_log_info("bundle export: %zu entries (#%llu to #%llu) to %s", j->entries,
+                   (unsigned long long)j->from, (unsigned long long)j->last, j->path);
+  else
+    cairn_log_warn("bundle export to %s failed: %s", j->path,
+                   j->why[0] ? j->why : cairn_strerror(req->job_rc));
+  if ((slot = reply_start(&j->call, &frame, &pk)) != NULL) {
+    if (req->job_rc != 0) {
+      pack_error(&pk, req->job_rc, j->why);
+    } else {
+      msgpack_pack_map(&pk, 7);
+      pack_str(&pk, "ok");
+      msgpack_pack_true(&pk);
+      pack_str(&pk, "path");
+      pack_str(&pk, j->path);
+      pack_str(&pk, "entries");
+      msgpack_pack_uint64(&pk, j->entries);
+      pack_str(&pk, "bytes");
+      msgpack_pack_uint64(&pk, j->bytes);
+      pack_str(&pk, "from");
+      msgpack_pack_uint64(&pk, j->from);
+      pack_str(&pk, "to");
+      msgpack_pack_uint64(&pk, j->last);
+      pack_str(&pk, "hub");
+      if (j->n_to > 1)
+        msgpack_pack_true(&pk);
+      else
+        msgpack_pack_false(&pk);
+    }
+    cairn_server_reply(slot, &frame);
+  }
+  free(j);
+}
+
+cairn_handled cairn_bundle_rpc_export(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
+                                      msgpack_packer *pk) {
+  const uint8_t *central = cairn_store_central(r->store);
+  export_job *j;
+  uint8_t hub[CAIRN_KEY_BYTES];
+  char path[PATH_MAX];
+
+  if (r->config->role == CAIRN_ROLE_CENTRAL) {
+    pack_error(pk, CAIRN_EINVAL, "the central does not export bundles: import them here");
+    return CAIRN_HANDLED_REPLY;
+  }
+  if (central == NULL) {
+    pack_error(pk, CAIRN_ENOTFOUND,
+               "this node has not joined a network: a bundle is sealed to the central's key; "
+               "join once with: cairn join TOKEN");
+    return CAIRN_HANDLED_REPLY;
+  }
+  if (arg_path(req, path, pk) != 0)
+    return CAIRN_HANDLED_REPLY;
+  if ((j = calloc(1, sizeof *j)) == NULL) {
+    pack_error(pk, CAIRN_ENOMEM, NULL);
+    return CAIRN_HANDLED_REPLY;
+  }
+  j->sk = r->sk;
+  memcpy(j->self, cairn_store_device(r->store), CAIRN_KEY_BYTES);
+  memcpy(j->to[0], central, CAIRN_KEY_BYTES);
+  j->n_to = 1;
+  /* The upstream hub can open it too, when the node syncs through one. */
+  if (strlen(r->config->upstream_key) == 2 * CAIRN_KEY_BYTES &&
+      sodium_hex2bin(hub, sizeof hub, r->config->upstream_key, 2 * CAIRN_KEY_BYTES, NULL, NULL,
+                     NULL) == 0 &&
+      memcmp(hub, central, CAIRN_KEY_BYTES) != 0)
+    memcpy(j->to[j->n_to++], hub, CAIRN_KEY_BYTES);
+  memcpy(j->path, path, sizeof path);
+  return submit(r, slot, &j->call, run_export, export_done, j, pk);
+}
+
+/* ---- import ---- */
+
+/* Reads the whole bundle file at path into *buf (caller frees), refusing
+ * anything but a regular file of at most CAIRN_BUNDLE_MAX bytes before
+ * reading it. */
+static int read_bundle_file(const char *path, uint8_t **buf, size_t *len, char *why,
+                            size_t whylen) {
+  struct stat st;
+  size_t got = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+
+  *buf = NULL;
+  *len = 0;
+  if (fd < 0) {
+    rc = cairn_err_from_errno(errno);
+    snprintf(why, whylen, "%s: %s", path, strerror(errno));
+    return rc;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(why, whylen, "%s: not a regular file", path);
+    close(fd);
+    return CAIRN_EINVAL;
+  }
+  if ((uint64_t)st.st_size > CAIRN_BUNDLE_MAX) {
+    snprintf(why, whylen, "%s: larger than %u MiB: not a bundle cairn wrote", path,
+             CAIRN_BUNDLE_MAX >> 20);
+    close(fd);
+    return CAIRN_ETOOBIG;
+  }
+  if ((*buf = malloc((size_t)st.st_size + 1)) == NULL) {
+    close(fd);
+    return CAIRN_ENOMEM;
+  }
+  while (got < (size_t)st.st_size) {
+    ssize_t n = read(fd, *buf + got, (size_t)st.st_size - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) { /* a file that shrank is read as the truncated file it is */
+      if (n < 0) {
+        rc = cairn_err_from_errno(errno);
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+      }
+      break;
+    }
+    got += (size_t)n;
+  }
+  close(fd);
+  if (rc != 0) {
+    free(*buf);
+    *buf = NULL;
+    return rc;
+  }
+  *len = got;
+  return 0;
+}
+
+/* Writer thread: reads and opens the bundle (once: a job retried after the
+ * map grew keeps it), checks its author, applies its entries. */
+static int run_import(cairn_store *s, void *arg) {
+  import_job *j = arg;
+  char role[16], hex[9];
+  cairn_scope scope;
+  int rc;
+
+  if (!j->opened) {
+    uint8_t *file;
+    size_t len;
+    if ((rc = read_bundle_file(j->path, &file, &len, j->why, sizeof j->why)) != 0)
+      return rc;
+    rc = cairn_bundle_open(file, len, j->sk, j->author, &j->payload, &j->payload_len, j->why,
+                           sizeof j->why);
+    free(file);
+    if (rc != 0)
+      return rc;
+    j->opened = 1;
+  }
+  sodium_bin2hex(hex, sizeof hex, j->author, 4);
+  rc = cairn_store_device_scope(s, j->author, &scope, role);
+  if (rc == CAIRN_ENOTFOUND || rc == CAIRN_EPERM) {
+    snprintf(j->why, sizeof j->why,
+             rc == CAIRN_EPERM ? "the bundle's author %s is a revoked device: nothing applied"
+                               : "the bundle's author %s is not an enrolled device: nothing "
+                                 "applied",
+             hex);
+    return CAIRN_EPERM;
+  }
+  if (rc != 0)
+    return rc;
+  memset(&j->res, 0, sizeof j->res);
+  rc = cairn_store_apply_synced(s, j->payload, j->payload_len, &j->res);
+  if (rc != 0)
+    snprintf(j->why, sizeof j->why, "the bundle's entries were refused, nothing applied: %s",
+             j->res.reason[0] ? j->res.reason : cairn_strerror(rc));
+  return rc;
+}
+
+static void import_done(cairn_write_req *req, void *arg) {
+  import_job *j = arg;
+  msgpack_sbuffer frame;
+  msgpack_packer pk;
+  cairn_slot *slot;
+  char hex[65];
+
+  sodium_bin2hex(hex, sizeof hex, j->author, sizeof j->author);
+  if (req->job_rc == 0)
+    cairn_log_info("bundle import from %.8s (%s): applied %zu, refused %zu%s%s", hex, j->path,
+                   j->res.applied, j->res.refused, j->res.refused ? ": " : "", j->res.reason);
+  else
+    cairn_log_warn("bundle import of %s refused: %s", j->path,
+                   j->why[0] ? j->why : cairn_strerror(req->job_rc));
+  if ((slot = reply_start(&j->call, &frame, &pk)) != NULL) {
+    if (req->job_rc != 0) {
+      pack_error(&pk, req->job_rc, j->why);
+    } else {
+      msgpack_pack_map(&pk, 5);
+      pack_str(&pk, "ok");
+      msgpack_pack_true(&pk);
+      pack_str(&pk, "applied");
+      msgpack_pack_uint64(&pk, j->res.applied);
+      pack_str(&pk, "refused");
+      msgpack_pack_uint64(&pk, j->res.refused);
+      pack_str(&pk, "reason");
+      pack_str(&pk, j->res.reason);
+      pack_str(&pk, "author");
+      pack_str(&pk, hex);
+    }
+    cairn_server_reply(slot, &frame);
+  }
+  if (j->payload != NULL)
+    sodium_memzero(j->payload, j->payload_len);
+  free(j->payload);
+  free(j);
+}
+
+cairn_handled cairn_bundle_rpc_import(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
+                                      msgpack_packer *pk) {
+  import_job *j;
+  char path[PATH_MAX];
+
+  if (arg_path(req, path, pk) != 0)
+    return CAIRN_HANDLED_REPLY;
+  if ((j = calloc(1, sizeof *j)) == NULL) {
+    pack_error(pk, CAIRN_ENOMEM, NULL);
+    return CAIRN_HANDLED_REPLY;
+  }
+  j->sk = r->sk;
+  memcpy(j->path, path, sizeof path);
+  return submit(r, slot, &j->call, run_import, import_done, j, pk);
+}

@@ -1,0 +1,32 @@
+/*
+ * bundle_rpc.h: the local requests that write and read offline bundles
+ * (docs/PROTOCOL.md section 7; the file format is protocol/bundle.h).
+ *
+ *   bundle_export {path}: on a classroom or hub, writes the entries of this
+ *     device's log that the central lacks (after its latest receipt) to the
+ *     absolute path, which must not exist yet, sealed to the central (and
+ *     the upstream hub). Reply {entries, bytes, from, to, path, hub}.
+ *   bundle_import {path}: on the central or a hub, opens the bundle at the
+ *     absolute path with this node's key, checks that its author is an
+ *     enrolled device, and applies its entries exactly as a sync would
+ *     (cairn_store_apply_synced, through a writer job). Reply {applied,
+ *     refused, reason, author}.
+ *
+ * Both do their disk work in a writer job, off the loop thread, and answer
+ * once it is done (the export's file is durable: fsynced and renamed into
+ * place). Each has the shape of a request handler in rpc.c: it packs an
+ * immediate error reply into pk, or returns CAIRN_HANDLED_LATER.
+ */
+#ifndef CAIRN_BUNDLE_RPC_H
+#define CAIRN_BUNDLE_RPC_H
+
+#include <msgpack.h>
+
+#include "rpc.h"
+
+cairn_handled cairn_bundle_rpc_export(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
+                                      msgpack_packer *pk);
+cairn_handled cairn_bundle_rpc_import(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
+                                      msgpack_packer *pk);
+
+#endif
