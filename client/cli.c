@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -23,6 +24,7 @@
 #include "cli.h"
 #include "config.h"
 #include "keyfile.h"
+#include "record.h"
 #include "sync.h"
 #include "text.h"
 
@@ -289,6 +291,11 @@ static const command commands[] = {
      "every node"},
     {"ping", NULL, DO_READ, "ping", NULL, 0, 0, NULL, NULL, no_flags,
      "check that cairnd answers; print its version, device id and role"},
+    {"check", NULL, DO_READ, "check", NULL, 0, 0, NULL, "problems", no_flags,
+     "verify this node's data without changing it: every log's hash chain links and is "
+     "covered by verified signatures, and the records equal a rebuild from the log; "
+     "prints each problem and exits 1 if there is any (with cairnd stopped: "
+     "cairnd --check --data DIR)"},
     {"enroll", NULL, DO_READ, "enroll", NULL, 0, 0, NULL, "token", enroll_flags,
      "on the central: make a one-time token that enrolls one device into that scope; print "
      "it alone on stdout"},
@@ -921,6 +928,31 @@ static int print_bundle(const command *c, const cairn_reply *r) {
 }
 
 /* Prints a successful reply for command c. Returns an exit code. */
+/* cairn check: the problems, one per line; exit 1 when there is any. */
+static int print_check(const args *a, const cairn_reply *r) {
+  const msgpack_object *clean = cairn_reply_get(r, "clean");
+  const msgpack_object *problems = cairn_reply_get(r, "problems");
+  int is_clean = clean != NULL && clean->type == MSGPACK_OBJECT_BOOLEAN && clean->via.boolean;
+
+  if (a->json) {
+    json_t *j = cairn__cli_to_json(cairn_reply_root(r));
+    if (j != NULL)
+      json_object_del(j, "ok");
+    if (print_json_owned(j) != EXIT_OK)
+      return EXIT_FAIL;
+  } else if (is_clean) {
+    printf("%s: clean: every chain verifies and the records equal a rebuild from the log\n",
+           a->data);
+  } else if (problems != NULL && problems->type == MSGPACK_OBJECT_ARRAY) {
+    for (uint32_t i = 0; i < problems->via.array.size; i++) {
+      fputs("problem: ", stdout);
+      cairn__cli_print_value(stdout, &problems->via.array.ptr[i]);
+      putchar('\n');
+    }
+  }
+  return is_clean ? EXIT_OK : EXIT_FAIL;
+}
+
 static int print_reply(const args *a, const cairn_reply *r) {
   const command *c = a->cmd;
   const msgpack_object *v;
@@ -937,6 +969,8 @@ static int print_reply(const args *a, const cairn_reply *r) {
     printf("%s %s %.*s\n", c->done, c->type, (int)v->via.str.size, v->via.str.ptr);
     return EXIT_OK;
   }
+  if (strcmp(c->op, "check") == 0)
+    return print_check(a, r);
   if (a->json) {
     j = cairn__cli_to_json(cairn_reply_root(r));
     if (j != NULL)
@@ -1057,6 +1091,60 @@ static int run_export(const args *a, cairn_client *c) {
   return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
+/* Reads one number of the upstream peer in a sync_status reply; -1 when
+ * unknown. */
+static long long peer_num(const msgpack_object *peer, const char *key) {
+  const msgpack_object *v = cairn_record_map_get(peer, key);
+  return v != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (long long)v->via.u64 : -1;
+}
+
+/* cairn sync now, on a terminal: shows what is left to send and receive
+ * until the upstream link is in step, fails, or ten minutes pass. Returns
+ * an exit code. */
+static int run_sync_progress(cairn_client *c) {
+  /* {"op": "sync_status"} */
+  static const uint8_t req[] = {0x81, 0xa2, 'o', 'p', 0xab, 's', 'y', 'n', 'c', '_',
+                                's', 't', 'a', 't', 'u', 's'};
+  struct timespec pause = {0, 250 * 1000 * 1000};
+
+  for (int tick = 0; tick < 4 * 600; tick++) {
+    cairn_reply *r = NULL;
+    const msgpack_object *peers, *up = NULL, *conn;
+    int rc = cairn_client_call(c, req, sizeof req, 0, &r);
+
+    if (rc != 0) {
+      fprintf(stderr, "\ncairn: %s\n", r ? cairn_reply_message(r) : cairn_strerror(rc));
+      cairn_reply_free(r);
+      return EXIT_FAIL;
+    }
+    peers = cairn_reply_get(r, "peers");
+    for (uint32_t i = 0; peers && peers->type == MSGPACK_OBJECT_ARRAY && i < peers->via.array.size; i++) {
+      const msgpack_object *dir = cairn_record_map_get(&peers->via.array.ptr[i], "direction");
+      if (dir && dir->type == MSGPACK_OBJECT_STR && dir->via.str.size == 8 &&
+          memcmp(dir->via.str.ptr, "upstream", 8) == 0)
+        up = &peers->via.array.ptr[i];
+    }
+    if (up != NULL) {
+      long long out = peer_num(up, "pending_out"), in = peer_num(up, "pending_in");
+      conn = cairn_record_map_get(up, "connected");
+      if (conn && conn->type == MSGPACK_OBJECT_BOOLEAN && conn->via.boolean && out == 0 && in == 0) {
+        fprintf(stderr, "\rcairn: in step with the upstream: sent %lld, received %lld%20s\n",
+                peer_num(up, "sent"), peer_num(up, "received"), "");
+        cairn_reply_free(r);
+        return EXIT_OK;
+      }
+      if (out >= 0 && in >= 0)
+        fprintf(stderr, "\rcairn: syncing: %lld to send, %lld to receive   ", out, in);
+      else
+        fprintf(stderr, "\rcairn: connecting...   ");
+    }
+    cairn_reply_free(r);
+    nanosleep(&pause, NULL);
+  }
+  fprintf(stderr, "\ncairn: still not in step after ten minutes; see cairn sync status\n");
+  return EXIT_FAIL;
+}
+
 /* Sends a's request to cairnd and prints the reply. Returns an exit code. */
 static int run_request(const args *a) {
   msgpack_sbuffer sb;
@@ -1072,8 +1160,12 @@ static int run_request(const args *a) {
     goto out;
   rc = cairn_client_open(&c, a->data);
   if (rc == CAIRN_ENOTRUNNING) {
-    fprintf(stderr, "cairn: cairnd is not running on %s (start it with: cairnd --data %s)\n",
-            a->data, a->data);
+    if (strcmp(a->cmd->op, "check") == 0)
+      fprintf(stderr, "cairn: cairnd is not running on %s; check it offline with: "
+                      "cairnd --check --data %s\n", a->data, a->data);
+    else
+      fprintf(stderr, "cairn: cairnd is not running on %s (start it with: cairnd --data %s)\n",
+              a->data, a->data);
     ex = EXIT_NOTRUNNING;
     goto out;
   }
@@ -1101,6 +1193,9 @@ static int run_request(const args *a) {
     ex = EXIT_FAIL;
   } else {
     ex = print_reply(a, r);
+    if (ex == EXIT_OK && strcmp(a->cmd->op, "sync_now") == 0 && !a->json &&
+        isatty(STDERR_FILENO))
+      ex = run_sync_progress(c);
   }
 out:
   cairn_reply_free(r);

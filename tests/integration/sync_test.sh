@@ -196,5 +196,10 @@ C b1 sync status >"$dir/status" 2>&1
 grep -qi "revoked" "$dir/status" && ok || bad "b1 sees it was refused: $(cat "$dir/status")"
 grep -q "s-b1" "$dir/central.all" && ok || bad "b1's earlier records stay at the central"
 
+# --- every node's data verifies
+for n in central hub a1 a2 b1; do
+  C "$n" check >"$dir/out" 2>&1 && ok || bad "cairn check on $n: $(head -3 "$dir/out")"
+done
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
