@@ -470,6 +470,7 @@ static void on_redeemed(cairn_write_req *req, void *arg) {
   msgpack_sbuffer_init(&sb);
   if (req->job_rc == 0) {
     l->authorized = 1;
+    uv_timer_stop(&l->timer);
     l->peer_scope = j->scope;
     snprintf(l->peer_role, sizeof l->peer_role, "%s", j->role);
     cairn_log_info("sync: device %.8s joined as %s of campus '%s'", peer, j->role,
@@ -543,8 +544,15 @@ static void hs_finish(link *l) {
     link_fail(l, "handshake did not complete");
     return;
   }
+  /* The message buffers exist only for links past the handshake. */
+  if (cairn_transport_reader_init(&l->reader, CAIRN_SYNC_MSG_MAX) != 0) {
+    link_fail(l, "out of memory");
+    return;
+  }
   cairn_noise_handshake_clear(&l->hs);
-  uv_timer_stop(&l->timer);
+  /* A joining device still owes its JOIN: the deadline stands until then. */
+  if (l->dir == LINK_UPSTREAM || l->authorized)
+    uv_timer_stop(&l->timer);
   link_set_state(l, LINK_HELLO);
   if (l->joining) {
     msgpack_sbuffer sb;
@@ -904,11 +912,20 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
 
 /* ---- reading ---- */
 
+/* Read buffers grow to the record being received and are dropped when
+ * idle, so an idle or half-open connection costs little memory. */
+#define READ_CHUNK 4096
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out) {
   link *l = (link *)h;
-  size_t want = l->in_len + 65536 + CAIRN_TRANSPORT_HEADER;
+  size_t want = l->in_len + READ_CHUNK;
 
   (void)suggested;
+  if (l->in_len >= CAIRN_TRANSPORT_HEADER) { /* room for the whole record */
+    size_t rec = CAIRN_TRANSPORT_HEADER + ((size_t)l->in[0] << 8 | l->in[1]);
+    if (rec > want)
+      want = rec;
+  }
   if (want > l->in_cap) {
     uint8_t *grown = realloc(l->in, want);
     if (grown == NULL) {
@@ -959,6 +976,11 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     return;
   memmove(l->in, l->in + off, l->in_len - off);
   l->in_len -= off;
+  if (l->in_len == 0 && l->in_cap > READ_CHUNK) {
+    free(l->in);
+    l->in = NULL;
+    l->in_cap = 0;
+  }
 }
 
 static void link_read_resume(link *l) {
@@ -1046,10 +1068,8 @@ static void link_fail(link *l, const char *fmt, ...) {
 static link *link_new(cairn_links *m, link_dir dir) {
   link *l = calloc(1, sizeof *l);
 
-  if (l == NULL || cairn_transport_reader_init(&l->reader, CAIRN_SYNC_MSG_MAX) != 0) {
-    free(l);
+  if (l == NULL)
     return NULL;
-  }
   l->mgr = m;
   l->dir = dir;
   uv_tcp_init(m->o.loop, &l->tcp);
