@@ -49,6 +49,13 @@ bench_stats bench_summarize(double *v, size_t n);
 /* Sorts v[0..n) (n > 0) in place and returns its median. */
 double bench_median(double *v, size_t n);
 
+/* One line naming the kernel, CPU, core count and the temp dir's disk,
+ * for a report. */
+void bench_machine_line(char *out, size_t size);
+
+/* Formats a rate with thousands separators into buf (32 bytes): 52,300. */
+const char *bench_rate(char *buf, double v);
+
 /* Creates a fresh directory under $TMPDIR (default /tmp) into out (at
  * least PATH_MAX bytes) and registers it for removal at exit. */
 int bench_tmpdir(char *out);
@@ -66,8 +73,10 @@ const char *bench_tmp_base(void);
  * thing in main. */
 void bench_install_cleanup(void);
 
-/* The daemon the exit handler must stop: its pid, or 0 for none. */
+/* Adds a daemon the exit handler must stop (up to 4 at once), and removes
+ * one that was stopped. */
 void bench_track_daemon(pid_t pid);
+void bench_untrack_daemon(pid_t pid);
 
 /* Packs the `set` maps of the benchmark's records (docs/FORMAT.md s.3):
  * student "bench-1", a milestone on scale 0-4 under it, and one evidence
@@ -81,6 +90,7 @@ void bench_pack_evidence_set(msgpack_packer *pk, const char *mid);
 typedef struct bench_daemon {
   char root[PATH_MAX]; /* the temporary directory */
   char data[PATH_MAX]; /* root/data, the data directory */
+  char log[PATH_MAX];  /* where cairnd's stderr goes; "": inherited */
   pid_t pid;           /* 0 when not running */
 } bench_daemon;
 
@@ -89,6 +99,18 @@ typedef struct bench_bins {
   const char *cairn;
   const char *cairnd;
 } bench_bins;
+
+/* Starts argv[0] (stdout on /dev/null when quiet; stderr appended to
+ * err_path unless it is NULL) and sets *pid. */
+int bench_spawn(char *const argv[], int quiet, const char *err_path, pid_t *pid);
+
+/* Runs argv[0] to completion with its stdout captured into out (size
+ * bytes, NUL-terminated, truncated); fails unless it exits with status 0. */
+int bench_run_capture(char *const argv[], char *out, size_t size);
+
+/* Starts cairnd on the existing data directory d->data, sets d->pid, and
+ * waits (up to 10 s) until its socket accepts connections. */
+int bench_cairnd_start(bench_daemon *d, const bench_bins *bins);
 
 /* Runs `cairn init` on a new temporary directory, starts cairnd on it and
  * waits (up to 10 s) until its socket accepts connections. The exit
@@ -110,6 +132,15 @@ void bench_daemon_remove(bench_daemon *d);
 
 /* Sequence number of a generated id "3fa2c1d9-42" (42), or 0. */
 uint64_t bench_id_seq(const char *id);
+
+/* The daemon phases' requests, through a libcairn connection c.
+ * bench_call_put sends the put in req and, when id_out is not NULL, copies
+ * the reply's id. bench_setup_records creates the student and its
+ * milestone (their scope: campus "c", classroom "r"), copies the
+ * milestone id into mid, and leaves in req the evidence put for it. */
+struct cairn_client;
+int bench_call_put(struct cairn_client *c, const msgpack_sbuffer *req, char *id_out, size_t idlen);
+int bench_setup_records(struct cairn_client *c, msgpack_sbuffer *req, char *mid, size_t midlen);
 
 /* Phase 1, daemon side: runs reps x latency_n sequential evidence puts on
  * one connection to a fresh cairnd; *out is the median over repetitions of
@@ -143,6 +174,18 @@ typedef struct bench_entry_ref {
 } bench_entry_ref;
 int bench_lmdb_insert(const bench_entry_ref *entries, const size_t *chunk_end, size_t nchunks,
                       double *seconds);
+
+/* Splits the concatenated entries of log into entries[0..*nentries) (at
+ * most max) and into *nchunks chunks of at least BENCH_BATCH entries that
+ * each end at a signed entry; chunk_end[i] is one past chunk i's last. */
+struct cairn_store;
+int bench_split_log(const msgpack_sbuffer *log, bench_entry_ref *entries, size_t max,
+                    size_t *chunk_end, size_t *nentries, size_t *nchunks);
+
+/* Applies those chunks to store b with cairn_store_apply_entries, one call
+ * per chunk; *seconds covers the calls only. */
+int bench_apply_chunks(struct cairn_store *b, const bench_entry_ref *entries,
+                       const size_t *chunk_end, size_t nchunks, double *seconds);
 
 /* Phase 3: the store API without a daemon. */
 typedef struct bench_bulk {

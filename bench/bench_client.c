@@ -34,7 +34,7 @@ static void pack_put_head(msgpack_packer *pk, const char *type, const char *id) 
 }
 
 /* Sends one put and, when id_out is not NULL, copies the reply's id. */
-static int call_put(cairn_client *c, const msgpack_sbuffer *req, char *id_out, size_t idlen) {
+int bench_call_put(cairn_client *c, const msgpack_sbuffer *req, char *id_out, size_t idlen) {
   cairn_reply *r;
   int rc = cairn_client_call(c, req->data, req->size, 0, &r);
 
@@ -57,7 +57,7 @@ static int call_put(cairn_client *c, const msgpack_sbuffer *req, char *id_out, s
 
 /* Creates the student and its milestone, and packs into req the evidence
  * put every later request repeats. Copies the milestone id into mid. */
-static int setup_records(cairn_client *c, msgpack_sbuffer *req, char *mid, size_t midlen) {
+int bench_setup_records(cairn_client *c, msgpack_sbuffer *req, char *mid, size_t midlen) {
   msgpack_packer pk;
   char sid[72];
   int rc;
@@ -65,12 +65,12 @@ static int setup_records(cairn_client *c, msgpack_sbuffer *req, char *mid, size_
   msgpack_packer_init(&pk, req, msgpack_sbuffer_write);
   pack_put_head(&pk, "student", BENCH_STUDENT_ID);
   bench_pack_student_set(&pk);
-  rc = call_put(c, req, sid, sizeof sid);
+  rc = bench_call_put(c, req, sid, sizeof sid);
   req->size = 0;
   if (rc == 0) {
     pack_put_head(&pk, "milestone", NULL);
     bench_pack_milestone_set(&pk);
-    rc = call_put(c, req, mid, midlen);
+    rc = bench_call_put(c, req, mid, midlen);
     req->size = 0;
   }
   pack_put_head(&pk, "evidence", NULL);
@@ -85,7 +85,7 @@ static int latency_rep(cairn_client *c, const msgpack_sbuffer *req, size_t n, do
 
   for (i = 0; i < n && rc == 0; i++) {
     uint64_t t0 = bench_now_ns();
-    rc = bench_interrupted ? CAIRN_EINTERNAL : call_put(c, req, NULL, 0);
+    rc = bench_interrupted ? CAIRN_EINTERNAL : bench_call_put(c, req, NULL, 0);
     ms[i] = (double)(bench_now_ns() - t0) / 1e6;
   }
   return rc;
@@ -104,9 +104,9 @@ int bench_client_latency(const bench_bins *bins, const bench_sizes *z, bench_sta
   if (rc == 0 && (rc = cairn_client_open(&c, d.data)) != 0)
     fprintf(stderr, "bench: %s: %s\n", d.data, cairn_strerror(rc));
   if (rc == 0)
-    rc = setup_records(c, &req, mid, sizeof mid);
+    rc = bench_setup_records(c, &req, mid, sizeof mid);
   for (i = 0; i < WARMUP_PUTS && rc == 0; i++)
-    rc = call_put(c, &req, NULL, 0);
+    rc = bench_call_put(c, &req, NULL, 0);
   for (i = 0; i < z->reps && rc == 0; i++) {
     bench_stats st;
     fprintf(stderr, "bench: latency: %zu sequential puts, repetition %zu/%zu\n", z->latency_n,
@@ -239,7 +239,7 @@ static int throughput_once(const bench_bins *bins, const bench_sizes *z, size_t 
       fprintf(stderr, "bench: connection %zu: %s\n", opened + 1, cairn_strerror(rc));
   }
   if (rc == 0)
-    rc = setup_records(w[0].c, &req, mid, sizeof mid);
+    rc = bench_setup_records(w[0].c, &req, mid, sizeof mid);
   if (rc == 0)
     rc = run_workers(w, clients, &seconds);
   for (i = 0; i < opened; i++)

@@ -19,14 +19,16 @@
 
 extern char **environ;
 
-/* Starts argv[0] (stdout on /dev/null when quiet) and sets *pid. */
-static int spawn(char *const argv[], int quiet, pid_t *pid) {
+int bench_spawn(char *const argv[], int quiet, const char *err_path, pid_t *pid) {
   posix_spawn_file_actions_t fa;
   int rc;
 
   posix_spawn_file_actions_init(&fa);
   if (quiet)
     posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  if (err_path != NULL)
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, err_path,
+                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
   rc = posix_spawn(pid, argv[0], &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
@@ -39,7 +41,7 @@ static int spawn(char *const argv[], int quiet, pid_t *pid) {
 static int init_data_dir(const bench_daemon *d, const bench_bins *bins) {
   char *argv[] = {(char *)bins->cairn, "--data", (char *)d->data, "init", NULL};
   pid_t pid;
-  int st, rc = spawn(argv, 1, &pid);
+  int st, rc = bench_spawn(argv, 1, NULL, &pid);
 
   if (rc != 0)
     return rc;
@@ -68,8 +70,8 @@ static int wait_ready(bench_daemon *d) {
     }
     if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
       fprintf(stderr, "bench: cairnd exited before it was ready (status %d)\n", st);
+      bench_untrack_daemon(d->pid);
       d->pid = 0;
-      bench_track_daemon(0);
       return CAIRN_ENOTRUNNING;
     }
     nanosleep(&tick, NULL);
@@ -82,18 +84,57 @@ int bench_daemon_start(bench_daemon *d, const bench_bins *bins) {
   int rc;
 
   d->pid = 0;
+  d->log[0] = '\0';
   if ((rc = bench_tmpdir(d->root)) != 0)
     return rc;
   snprintf(d->data, sizeof d->data, "%.*s/data", PATH_MAX - 8, d->root);
   if ((rc = init_data_dir(d, bins)) != 0)
     return rc;
-  {
-    char *argv[] = {(char *)bins->cairnd, "--data", d->data, "--log-level", "warning", NULL};
-    if ((rc = spawn(argv, 0, &d->pid)) != 0)
-      return rc;
-  }
+  return bench_cairnd_start(d, bins);
+}
+
+int bench_cairnd_start(bench_daemon *d, const bench_bins *bins) {
+  char *argv[] = {(char *)bins->cairnd, "--data", d->data, "--log-level", "warning", NULL};
+  int rc = bench_spawn(argv, 0, d->log[0] != '\0' ? d->log : NULL, &d->pid);
+
+  if (rc != 0)
+    return rc;
   bench_track_daemon(d->pid);
   return wait_ready(d);
+}
+
+int bench_run_capture(char *const argv[], char *out, size_t size) {
+  posix_spawn_file_actions_t fa;
+  size_t used = 0;
+  ssize_t got;
+  pid_t pid;
+  int fds[2], st, rc;
+
+  if (pipe(fds) != 0) {
+    fprintf(stderr, "bench: pipe: %s\n", strerror(errno));
+    return cairn_err_from_errno(errno);
+  }
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    fprintf(stderr, "bench: cannot run %s: %s\n", argv[0], strerror(rc));
+    return cairn_err_from_errno(rc);
+  }
+  while ((got = read(fds[0], out + used, size - 1 - used)) > 0 ||
+         (got < 0 && errno == EINTR))
+    used += got > 0 ? (size_t)got : 0;
+  out[used] = '\0';
+  close(fds[0]);
+  if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    fprintf(stderr, "bench: %s %s failed\n", argv[0], argv[1] != NULL ? argv[1] : "");
+    return CAIRN_EIO;
+  }
+  return 0;
 }
 
 int bench_daemon_stop(bench_daemon *d) {
@@ -103,8 +144,8 @@ int bench_daemon_stop(bench_daemon *d) {
     return 0;
   kill(d->pid, SIGTERM);
   waitpid(d->pid, &st, 0);
+  bench_untrack_daemon(d->pid);
   d->pid = 0;
-  bench_track_daemon(0);
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
     fprintf(stderr, "bench: cairnd did not stop cleanly (status %d)\n", st);
     return CAIRN_EIO;

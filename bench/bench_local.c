@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,73 +51,6 @@ typedef struct results {
   bench_bulk bulk;
 } results;
 
-/* Reads the first "model name" of /proc/cpuinfo into out. */
-static void cpu_model(char *out, size_t size) {
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  char line[512];
-
-  snprintf(out, size, "unknown CPU");
-  while (f != NULL && fgets(line, sizeof line, f) != NULL) {
-    char *colon = strchr(line, ':');
-    if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
-      colon += strspn(colon + 1, " \t") + 1;
-      colon[strcspn(colon, "\n")] = '\0';
-      snprintf(out, size, "%s", colon);
-      break;
-    }
-  }
-  if (f != NULL)
-    fclose(f);
-}
-
-/* The device, file system type and size of the temp dir, from df. */
-static void temp_disk(char *out, size_t size) {
-  char cmd[PATH_MAX + 64], line[512] = "", last[512] = "";
-  FILE *p;
-
-  snprintf(out, size, "unknown disk");
-  snprintf(cmd, sizeof cmd, "df -h --output=source,fstype,size '%s' 2>/dev/null",
-           bench_tmp_base());
-  if ((p = popen(cmd, "r")) == NULL)
-    return;
-  while (fgets(line, sizeof line, p) != NULL)
-    memcpy(last, line, sizeof line);
-  pclose(p);
-  {
-    char src[256], type[64], total[64];
-    if (sscanf(last, "%255s %63s %63s", src, type, total) == 3)
-      snprintf(out, size, "%s (%s, %s)", src, type, total);
-  }
-}
-
-static void machine_line(char *out, size_t size) {
-  struct utsname u;
-  char cpu[256], disk[512];
-
-  cpu_model(cpu, sizeof cpu);
-  temp_disk(disk, sizeof disk);
-  if (uname(&u) != 0)
-    memset(&u, 0, sizeof u);
-  snprintf(out, size, "`%s %s %s`, %s, nproc %ld; temp dir %s on %s", u.sysname, u.release,
-           u.machine, cpu, sysconf(_SC_NPROCESSORS_ONLN), bench_tmp_base(), disk);
-}
-
-/* Formats a rate with thousands separators: 52,300. */
-static const char *rate(char *buf, double v) {
-  unsigned long long n = (unsigned long long)(v + 0.5);
-  char digits[32];
-  size_t len, i, o = 0;
-
-  len = (size_t)snprintf(digits, sizeof digits, "%llu", n);
-  for (i = 0; i < len; i++) {
-    if (i > 0 && (len - i) % 3 == 0)
-      buf[o++] = ',';
-    buf[o++] = digits[i];
-  }
-  buf[o] = '\0';
-  return buf;
-}
-
 static const char *met(int yes) {
   return yes ? "yes" : "**no**";
 }
@@ -128,7 +60,7 @@ static void print_throughput(FILE *f, const bench_throughput *t, const bench_thr
 
   fprintf(f, "| %zu clients, %zu in flight each, evidence puts/s (%.1f puts per commit) | %s | "
              "1 client: %s | %.2f",
-          t->clients, t->window, t->per_commit, rate(a, t->rate), rate(b, one->rate),
+          t->clients, t->window, t->per_commit, bench_rate(a, t->rate), bench_rate(b, one->rate),
           t->rate / one->rate);
   fprintf(f, " | ≥ 50,000 | %s |\n", met(t->rate >= TARGET_PUTS_PER_S));
 }
@@ -154,15 +86,15 @@ static void print_report(FILE *f, const results *r, const bench_sizes *z, const 
   fprintf(f, "| durable add, round trip mean (ms) | %.3f | raw LMDB commit: %.3f | %.2f | | |\n",
           r->add.mean, r->commit.mean, r->add.mean / r->commit.mean);
   fprintf(f, "| 1 client, evidence puts/s (%.1f puts per commit) | %s | | | | |\n",
-          r->one.per_commit, rate(a, r->one.rate));
+          r->one.per_commit, bench_rate(a, r->one.rate));
   print_throughput(f, &r->eight, &r->one);
   print_throughput(f, &r->piped, &r->one);
   fprintf(f, "| apply_entries, entries/s | %s | raw LMDB synced batch insert: %s | %.2f | "
              "≥ 300,000 | %s |\n",
-          rate(a, r->bulk.apply_rate), rate(b, r->bulk.raw_rate),
+          bench_rate(a, r->bulk.apply_rate), bench_rate(b, r->bulk.raw_rate),
           r->bulk.apply_rate / r->bulk.raw_rate, met(r->bulk.apply_rate >= TARGET_APPLY_PER_S));
   fprintf(f, "| write_batch, puts/s | %s | raw LMDB synced batch insert: %s | %.2f | | |\n",
-          rate(a, r->bulk.write_rate), rate(b, r->bulk.raw_rate),
+          bench_rate(a, r->bulk.write_rate), bench_rate(b, r->bulk.raw_rate),
           r->bulk.write_rate / r->bulk.raw_rate);
 }
 
@@ -230,7 +162,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench: libsodium failed to initialise\n");
     return 1;
   }
-  machine_line(machine, sizeof machine);
+  bench_machine_line(machine, sizeof machine);
   snprintf(command, sizeof command, "bench_local%s", z == &quick_sizes ? " --quick" : "");
   fprintf(stderr, "bench: %s\n", machine);
 

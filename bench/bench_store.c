@@ -108,7 +108,7 @@ static int write_evidence(cairn_store *s, size_t k, double *seconds) {
 /* Splits the log bytes into entries and into chunks of at least
  * BENCH_BATCH entries that each end at a signed entry (A signed the last
  * entry of every batch). Sets *nentries and *nchunks. */
-static int split_log(const msgpack_sbuffer *log, bench_entry_ref *entries, size_t max,
+int bench_split_log(const msgpack_sbuffer *log, bench_entry_ref *entries, size_t max,
                      size_t *chunk_end, size_t *nentries, size_t *nchunks) {
   size_t off = 0, n = 0, since = 0;
 
@@ -139,7 +139,7 @@ static int split_log(const msgpack_sbuffer *log, bench_entry_ref *entries, size_
 }
 
 /* Applies the chunks to b; *seconds covers the apply calls only. */
-static int apply_chunks(cairn_store *b, const bench_entry_ref *entries, const size_t *chunk_end,
+int bench_apply_chunks(cairn_store *b, const bench_entry_ref *entries, const size_t *chunk_end,
                         size_t nchunks, double *seconds) {
   char why[256] = "";
   size_t c, first = 0, total = 0;
@@ -189,7 +189,7 @@ static int bulk_once(const bench_sizes *z, double rates[3], size_t *nentries) {
   }
   node_close(&a);
   if (rc == 0)
-    rc = split_log(&log, entries, max, chunk_end, nentries, &nchunks);
+    rc = bench_split_log(&log, entries, max, chunk_end, nentries, &nchunks);
   if (rc == 0 && *nentries != count) {
     fprintf(stderr, "bench: read_log gave %zu entries, decoded %zu\n", count, *nentries);
     rc = CAIRN_EINTERNAL;
@@ -197,7 +197,7 @@ static int bulk_once(const bench_sizes *z, double rates[3], size_t *nentries) {
   if (rc == 0 && (rc = node_open(&b)) == 0) {
     fprintf(stderr, "bench: bulk: apply_entries of %zu entries in %zu chunks\n", *nentries,
             nchunks);
-    rc = apply_chunks(b.s, entries, chunk_end, nchunks, &secs[1]);
+    rc = bench_apply_chunks(b.s, entries, chunk_end, nchunks, &secs[1]);
   }
   node_close(&b);
   if (rc == 0) {

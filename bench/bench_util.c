@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,7 +55,9 @@ double bench_median(double *v, size_t n) {
  * removes most as it goes. */
 #define MAX_TMPDIRS 64
 static char tmpdirs[MAX_TMPDIRS][PATH_MAX];
-static pid_t live_daemon;
+/* Daemons the exit handler stops (0: a free slot). */
+#define MAX_DAEMONS 4
+static pid_t live_daemons[MAX_DAEMONS];
 
 const char *bench_tmp_base(void) {
   const char *t = getenv("TMPDIR");
@@ -100,17 +103,34 @@ void bench_tmp_remove(const char *dir) {
 }
 
 void bench_track_daemon(pid_t pid) {
-  live_daemon = pid;
+  size_t i;
+
+  for (i = 0; i < MAX_DAEMONS; i++)
+    if (live_daemons[i] == 0) {
+      live_daemons[i] = pid;
+      return;
+    }
+  fprintf(stderr, "bench: more than %d daemons at once; pid %ld is not stopped at exit\n",
+          MAX_DAEMONS, (long)pid);
+}
+
+void bench_untrack_daemon(pid_t pid) {
+  size_t i;
+
+  for (i = 0; i < MAX_DAEMONS; i++)
+    if (live_daemons[i] == pid)
+      live_daemons[i] = 0;
 }
 
 static void cleanup_at_exit(void) {
   size_t i;
 
-  if (live_daemon > 0) {
-    kill(live_daemon, SIGTERM);
-    waitpid(live_daemon, NULL, 0);
-    live_daemon = 0;
-  }
+  for (i = 0; i < MAX_DAEMONS; i++)
+    if (live_daemons[i] > 0) {
+      kill(live_daemons[i], SIGTERM);
+      waitpid(live_daemons[i], NULL, 0);
+      live_daemons[i] = 0;
+    }
   for (i = 0; i < MAX_TMPDIRS; i++)
     if (tmpdirs[i][0] != '\0')
       bench_tmp_remove(tmpdirs[i]);
@@ -180,4 +200,71 @@ void bench_pack_evidence_set(msgpack_packer *pk, const char *mid) {
 uint64_t bench_id_seq(const char *id) {
   const char *dash = strrchr(id, '-');
   return dash != NULL ? strtoull(dash + 1, NULL, 10) : 0;
+}
+
+/* Reads the first "model name" of /proc/cpuinfo into out. */
+static void cpu_model(char *out, size_t size) {
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  char line[512];
+
+  snprintf(out, size, "unknown CPU");
+  while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+    char *colon = strchr(line, ':');
+    if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
+      colon += strspn(colon + 1, " \t") + 1;
+      colon[strcspn(colon, "\n")] = '\0';
+      snprintf(out, size, "%s", colon);
+      break;
+    }
+  }
+  if (f != NULL)
+    fclose(f);
+}
+
+/* The device, file system type and size of the temp dir, from df. */
+static void temp_disk(char *out, size_t size) {
+  char cmd[PATH_MAX + 64], line[512] = "", last[512] = "";
+  FILE *p;
+
+  snprintf(out, size, "unknown disk");
+  snprintf(cmd, sizeof cmd, "df -h --output=source,fstype,size '%s' 2>/dev/null",
+           bench_tmp_base());
+  if ((p = popen(cmd, "r")) == NULL)
+    return;
+  while (fgets(line, sizeof line, p) != NULL)
+    memcpy(last, line, sizeof line);
+  pclose(p);
+  {
+    char src[256], type[64], total[64];
+    if (sscanf(last, "%255s %63s %63s", src, type, total) == 3)
+      snprintf(out, size, "%s (%s, %s)", src, type, total);
+  }
+}
+
+void bench_machine_line(char *out, size_t size) {
+  struct utsname u;
+  char cpu[256], disk[512];
+
+  cpu_model(cpu, sizeof cpu);
+  temp_disk(disk, sizeof disk);
+  if (uname(&u) != 0)
+    memset(&u, 0, sizeof u);
+  snprintf(out, size, "`%s %s %s`, %s, nproc %ld; temp dir %s on %s", u.sysname, u.release,
+           u.machine, cpu, sysconf(_SC_NPROCESSORS_ONLN), bench_tmp_base(), disk);
+}
+
+/* Formats a rate with thousands separators: 52,300. */
+const char *bench_rate(char *buf, double v) {
+  unsigned long long n = (unsigned long long)(v + 0.5);
+  char digits[32];
+  size_t len, i, o = 0;
+
+  len = (size_t)snprintf(digits, sizeof digits, "%llu", n);
+  for (i = 0; i < len; i++) {
+    if (i > 0 && (len - i) % 3 == 0)
+      buf[o++] = ',';
+    buf[o++] = digits[i];
+  }
+  buf[o] = '\0';
+  return buf;
 }
