@@ -20,8 +20,8 @@
 #include "sync.h"
 #include "transport.h"
 
-#define BATCH_ENTRIES 1000
-#define BATCH_BYTES (512 * 1024)
+#define BATCH_ENTRIES 4000
+#define BATCH_BYTES (2 * 1024 * 1024)
 #define WINDOW 4                        /* batches sent ahead of acknowledgements */
 #define APPLY_MAX 2                     /* received batches waiting for the writer */
 #define UNSENT_MAX (2 * 1024 * 1024)    /* bytes queued on the socket */
