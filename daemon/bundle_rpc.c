@@ -50,34 +50,18 @@ typedef struct import_job {
 
 /* ---- replies (the shapes of rpc.c's) ---- */
 
-static void pack_str(msgpack_packer *pk, const char *s) {
-  msgpack_pack_str_with_body(pk, s, strlen(s));
-}
-
-static void pack_error(msgpack_packer *pk, int code, const char *message) {
-  msgpack_pack_map(pk, 4);
-  pack_str(pk, "ok");
-  msgpack_pack_false(pk);
-  pack_str(pk, "code");
-  msgpack_pack_int(pk, code);
-  pack_str(pk, "error");
-  pack_str(pk, cairn_err_name(code));
-  pack_str(pk, "message");
-  pack_str(pk, message && *message ? message : cairn_strerror(code));
-}
-
 /* Takes the request's path argument: a string, absolute, shorter than
  * PATH_MAX. Returns 0 or packs the error and returns a negative code. */
 static int arg_path(const msgpack_object *req, char out[PATH_MAX], msgpack_packer *pk) {
   const msgpack_object *o = cairn_record_map_get(req, "path");
 
   if (o == NULL || o->type != MSGPACK_OBJECT_STR || o->via.str.size == 0) {
-    pack_error(pk, CAIRN_EINVAL, "path: required, a string");
+    cairn__rpc_pack_error(pk, CAIRN_EINVAL, "path: required, a string");
     return CAIRN_EINVAL;
   }
   if (o->via.str.size >= PATH_MAX || memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL ||
       o->via.str.ptr[0] != '/') {
-    pack_error(pk, CAIRN_EINVAL, "path: must be an absolute file name");
+    cairn__rpc_pack_error(pk, CAIRN_EINVAL, "path: must be an absolute file name");
     return CAIRN_EINVAL;
   }
   memcpy(out, o->via.str.ptr, o->via.str.size);
@@ -93,7 +77,7 @@ static cairn_handled submit(cairn_rpc *r, cairn_slot *slot, rpc_call *call,
 
   if (wr == NULL) {
     free(job);
-    pack_error(pk, CAIRN_ENOMEM, NULL);
+    cairn__rpc_pack_error(pk, CAIRN_ENOMEM, NULL);
     return CAIRN_HANDLED_REPLY;
   }
   call->slot = slot;
@@ -212,22 +196,22 @@ static void export_done(cairn_write_req *req, void *arg) {
                    j->why[0] ? j->why : cairn_strerror(req->job_rc));
   if ((slot = reply_start(&j->call, &frame, &pk)) != NULL) {
     if (req->job_rc != 0) {
-      pack_error(&pk, req->job_rc, j->why);
+      cairn__rpc_pack_error(&pk, req->job_rc, j->why);
     } else {
       msgpack_pack_map(&pk, 7);
-      pack_str(&pk, "ok");
+      cairn__rpc_pack_str(&pk, "ok");
       msgpack_pack_true(&pk);
-      pack_str(&pk, "path");
-      pack_str(&pk, j->path);
-      pack_str(&pk, "entries");
+      cairn__rpc_pack_str(&pk, "path");
+      cairn__rpc_pack_str(&pk, j->path);
+      cairn__rpc_pack_str(&pk, "entries");
       msgpack_pack_uint64(&pk, j->entries);
-      pack_str(&pk, "bytes");
+      cairn__rpc_pack_str(&pk, "bytes");
       msgpack_pack_uint64(&pk, j->bytes);
-      pack_str(&pk, "from");
+      cairn__rpc_pack_str(&pk, "from");
       msgpack_pack_uint64(&pk, j->from);
-      pack_str(&pk, "to");
+      cairn__rpc_pack_str(&pk, "to");
       msgpack_pack_uint64(&pk, j->last);
-      pack_str(&pk, "hub");
+      cairn__rpc_pack_str(&pk, "hub");
       if (j->n_to > 1)
         msgpack_pack_true(&pk);
       else
@@ -246,11 +230,11 @@ cairn_handled cairn_bundle_rpc_export(cairn_rpc *r, cairn_slot *slot, const msgp
   char path[PATH_MAX];
 
   if (r->config->role == CAIRN_ROLE_CENTRAL) {
-    pack_error(pk, CAIRN_EINVAL, "the central does not export bundles: import them here");
+    cairn__rpc_pack_error(pk, CAIRN_EINVAL, "the central does not export bundles: import them here");
     return CAIRN_HANDLED_REPLY;
   }
   if (central == NULL) {
-    pack_error(pk, CAIRN_ENOTFOUND,
+    cairn__rpc_pack_error(pk, CAIRN_ENOTFOUND,
                "this node has not joined a network: a bundle is sealed to the central's key; "
                "join once with: cairn join TOKEN");
     return CAIRN_HANDLED_REPLY;
@@ -258,7 +242,7 @@ cairn_handled cairn_bundle_rpc_export(cairn_rpc *r, cairn_slot *slot, const msgp
   if (arg_path(req, path, pk) != 0)
     return CAIRN_HANDLED_REPLY;
   if ((j = calloc(1, sizeof *j)) == NULL) {
-    pack_error(pk, CAIRN_ENOMEM, NULL);
+    cairn__rpc_pack_error(pk, CAIRN_ENOMEM, NULL);
     return CAIRN_HANDLED_REPLY;
   }
   j->sk = r->sk;
@@ -387,19 +371,19 @@ static void import_done(cairn_write_req *req, void *arg) {
                    j->why[0] ? j->why : cairn_strerror(req->job_rc));
   if ((slot = reply_start(&j->call, &frame, &pk)) != NULL) {
     if (req->job_rc != 0) {
-      pack_error(&pk, req->job_rc, j->why);
+      cairn__rpc_pack_error(&pk, req->job_rc, j->why);
     } else {
       msgpack_pack_map(&pk, 5);
-      pack_str(&pk, "ok");
+      cairn__rpc_pack_str(&pk, "ok");
       msgpack_pack_true(&pk);
-      pack_str(&pk, "applied");
+      cairn__rpc_pack_str(&pk, "applied");
       msgpack_pack_uint64(&pk, j->res.applied);
-      pack_str(&pk, "refused");
+      cairn__rpc_pack_str(&pk, "refused");
       msgpack_pack_uint64(&pk, j->res.refused);
-      pack_str(&pk, "reason");
-      pack_str(&pk, j->res.reason);
-      pack_str(&pk, "author");
-      pack_str(&pk, hex);
+      cairn__rpc_pack_str(&pk, "reason");
+      cairn__rpc_pack_str(&pk, j->res.reason);
+      cairn__rpc_pack_str(&pk, "author");
+      cairn__rpc_pack_str(&pk, hex);
     }
     cairn_server_reply(slot, &frame);
   }
@@ -417,7 +401,7 @@ cairn_handled cairn_bundle_rpc_import(cairn_rpc *r, cairn_slot *slot, const msgp
   if (arg_path(req, path, pk) != 0)
     return CAIRN_HANDLED_REPLY;
   if ((j = calloc(1, sizeof *j)) == NULL) {
-    pack_error(pk, CAIRN_ENOMEM, NULL);
+    cairn__rpc_pack_error(pk, CAIRN_ENOMEM, NULL);
     return CAIRN_HANDLED_REPLY;
   }
   j->sk = r->sk;

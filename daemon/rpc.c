@@ -18,7 +18,7 @@
  * under CAIRN_FRAME_MAX. */
 #define EXPORT_PAGE_BYTES (256 * 1024)
 
-static void pack_str(msgpack_packer *pk, const char *s) {
+void cairn__rpc_pack_str(msgpack_packer *pk, const char *s) {
   size_t n = strlen(s);
 
   msgpack_pack_str(pk, n);
@@ -26,22 +26,22 @@ static void pack_str(msgpack_packer *pk, const char *s) {
 }
 
 /* Starts {"ok": true, ...} with n more pairs to follow. */
-static void pack_ok(msgpack_packer *pk, size_t n) {
+void cairn__rpc_pack_ok(msgpack_packer *pk, size_t n) {
   msgpack_pack_map(pk, 1 + n);
-  pack_str(pk, "ok");
+  cairn__rpc_pack_str(pk, "ok");
   msgpack_pack_true(pk);
 }
 
-static void pack_error(msgpack_packer *pk, int code, const char *message) {
+void cairn__rpc_pack_error(msgpack_packer *pk, int code, const char *message) {
   msgpack_pack_map(pk, 4);
-  pack_str(pk, "ok");
+  cairn__rpc_pack_str(pk, "ok");
   msgpack_pack_false(pk);
-  pack_str(pk, "code");
+  cairn__rpc_pack_str(pk, "code");
   msgpack_pack_int(pk, code);
-  pack_str(pk, "error");
-  pack_str(pk, cairn_err_name(code));
-  pack_str(pk, "message");
-  pack_str(pk, message && *message ? message : cairn_strerror(code));
+  cairn__rpc_pack_str(pk, "error");
+  cairn__rpc_pack_str(pk, cairn_err_name(code));
+  cairn__rpc_pack_str(pk, "message");
+  cairn__rpc_pack_str(pk, message && *message ? message : cairn_strerror(code));
 }
 
 /* Copies an optional string argument into out. Returns 1 when present and
@@ -85,11 +85,11 @@ static void reply_read(cairn_rpc *r, const msgpack_object *req, const char *key,
   msgpack_packer_init(&bpk, &body, msgpack_sbuffer_write);
   rc = fn(r, req, &bpk, why, sizeof why);
   if (rc == 0) {
-    pack_ok(pk, 1);
-    pack_str(pk, key);
+    cairn__rpc_pack_ok(pk, 1);
+    cairn__rpc_pack_str(pk, key);
     pk->callback(pk->data, body.data, body.size); /* already one msgpack value */
   } else {
-    pack_error(pk, rc, why);
+    cairn__rpc_pack_error(pk, rc, why);
   }
   msgpack_sbuffer_destroy(&body);
 }
@@ -159,7 +159,7 @@ static void op_export(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
   if (after != NULL && after->type != MSGPACK_OBJECT_NIL &&
       (after->type != MSGPACK_OBJECT_BIN || after->via.bin.size == 0 ||
        after->via.bin.size > CAIRN_STORE_CURSOR_MAX)) {
-    pack_error(pk, CAIRN_EINVAL, "after: not a cursor from an earlier export reply");
+    cairn__rpc_pack_error(pk, CAIRN_EINVAL, "after: not a cursor from an earlier export reply");
     return;
   }
   if (after != NULL && after->type == MSGPACK_OBJECT_BIN) {
@@ -171,7 +171,7 @@ static void op_export(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
                            sizeof why)) < 0 ||
       arg_str(req, "scope_classroom", scope.classroom, sizeof scope.classroom, why,
               sizeof why) < 0) {
-    pack_error(pk, CAIRN_EINVAL, why);
+    cairn__rpc_pack_error(pk, CAIRN_EINVAL, why);
     return;
   }
   msgpack_sbuffer_init(&body);
@@ -179,12 +179,12 @@ static void op_export(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
   rc = cairn_store_export(r->store, has_scope ? &scope : NULL, from, from_len, EXPORT_PAGE_BYTES,
                           &bpk, next, &next_len);
   if (rc != 0) {
-    pack_error(pk, rc, NULL);
+    cairn__rpc_pack_error(pk, rc, NULL);
   } else {
-    pack_ok(pk, 2);
-    pack_str(pk, "records");
+    cairn__rpc_pack_ok(pk, 2);
+    cairn__rpc_pack_str(pk, "records");
     pk->callback(pk->data, body.data, body.size);
-    pack_str(pk, "next");
+    cairn__rpc_pack_str(pk, "next");
     if (next_len > 0) {
       msgpack_pack_bin(pk, next_len);
       msgpack_pack_bin_body(pk, next, next_len);
@@ -196,17 +196,17 @@ static void op_export(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
 }
 
 static void op_ping(cairn_rpc *r, msgpack_packer *pk) {
-  pack_ok(pk, 5);
-  pack_str(pk, "version");
-  pack_str(pk, CAIRN_VERSION);
-  pack_str(pk, "device");
-  pack_str(pk, r->device_hex);
-  pack_str(pk, "role");
-  pack_str(pk, cairn_config_role_name(r->config->role));
-  pack_str(pk, "campus");
-  pack_str(pk, r->config->campus);
-  pack_str(pk, "name");
-  pack_str(pk, r->config->name);
+  cairn__rpc_pack_ok(pk, 5);
+  cairn__rpc_pack_str(pk, "version");
+  cairn__rpc_pack_str(pk, CAIRN_VERSION);
+  cairn__rpc_pack_str(pk, "device");
+  cairn__rpc_pack_str(pk, r->device_hex);
+  cairn__rpc_pack_str(pk, "role");
+  cairn__rpc_pack_str(pk, cairn_config_role_name(r->config->role));
+  cairn__rpc_pack_str(pk, "campus");
+  cairn__rpc_pack_str(pk, r->config->campus);
+  cairn__rpc_pack_str(pk, "name");
+  cairn__rpc_pack_str(pk, r->config->name);
 }
 
 static rpc_call *call_new(cairn_slot *slot) {
@@ -243,11 +243,11 @@ static void put_done(cairn_write_req *req, void *arg) {
   cairn_server_frame_init(&frame);
   msgpack_packer_init(&pk, &frame, msgpack_sbuffer_write);
   if (req->put.result == 0) {
-    pack_ok(&pk, 1);
-    pack_str(&pk, "id");
-    pack_str(&pk, req->put.id_out);
+    cairn__rpc_pack_ok(&pk, 1);
+    cairn__rpc_pack_str(&pk, "id");
+    cairn__rpc_pack_str(&pk, req->put.id_out);
   } else {
-    pack_error(&pk, req->put.result, req->put.message);
+    cairn__rpc_pack_error(&pk, req->put.result, req->put.message);
   }
   cairn_server_reply(slot, &frame);
 }
@@ -287,12 +287,12 @@ static void pack_set(cairn_rpc *r, msgpack_packer *pk, const msgpack_object *set
     msgpack_pack_object(pk, set->via.map.ptr[i].val);
   }
   if (add_campus) {
-    pack_str(pk, "campus");
-    pack_str(pk, r->config->campus);
+    cairn__rpc_pack_str(pk, "campus");
+    cairn__rpc_pack_str(pk, r->config->campus);
   }
   if (add_room) {
-    pack_str(pk, "classroom");
-    pack_str(pk, r->config->classroom);
+    cairn__rpc_pack_str(pk, "classroom");
+    cairn__rpc_pack_str(pk, r->config->classroom);
   }
 }
 
@@ -309,7 +309,7 @@ static cairn_handled op_put(cairn_rpc *r, cairn_slot *slot, const msgpack_object
 
   rc = arg_str(req, "type", type_name, sizeof type_name, msg, sizeof msg);
   if (rc == 0) {
-    pack_error(pk, CAIRN_EINVAL, "type: required");
+    cairn__rpc_pack_error(pk, CAIRN_EINVAL, "type: required");
     return CAIRN_HANDLED_REPLY;
   }
   if (rc > 0 && (type = cairn_record_type_from_name(type_name, strlen(type_name))) < 0) {
@@ -317,7 +317,7 @@ static cairn_handled op_put(cairn_rpc *r, cairn_slot *slot, const msgpack_object
     rc = CAIRN_EINVAL;
   }
   if (rc < 0) {
-    pack_error(pk, rc, msg);
+    cairn__rpc_pack_error(pk, rc, msg);
     return CAIRN_HANDLED_REPLY;
   }
   has_id = arg_str(req, "id", id, sizeof id, msg, sizeof msg);
@@ -325,18 +325,18 @@ static cairn_handled op_put(cairn_rpc *r, cairn_slot *slot, const msgpack_object
   if (has_id < 0 || has_why < 0) {
     if (has_why == CAIRN_ETOOBIG)
       snprintf(msg, sizeof msg, "reason: longer than %d bytes", WHY_MAX);
-    pack_error(pk, has_id < 0 ? has_id : has_why, msg);
+    cairn__rpc_pack_error(pk, has_id < 0 ? has_id : has_why, msg);
     return CAIRN_HANDLED_REPLY;
   }
   set = cairn_record_map_get(req, "set");
   if (set == NULL || set->type != MSGPACK_OBJECT_MAP) {
-    pack_error(pk, CAIRN_EINVAL, "set: required, a map of fields");
+    cairn__rpc_pack_error(pk, CAIRN_EINVAL, "set: required, a map of fields");
     return CAIRN_HANDLED_REPLY;
   }
   edit = cairn_record_map_get(req, "edit");
   is_edit = edit && edit->type == MSGPACK_OBJECT_BOOLEAN && edit->via.boolean;
   if (type == CAIRN_REC_STUDENT && (rc = student_scope_check(r, set, msg, sizeof msg)) != 0) {
-    pack_error(pk, rc, msg);
+    cairn__rpc_pack_error(pk, rc, msg);
     return CAIRN_HANDLED_REPLY;
   }
   msgpack_sbuffer_init(&setbuf);
@@ -347,7 +347,7 @@ static cairn_handled op_put(cairn_rpc *r, cairn_slot *slot, const msgpack_object
   msgpack_sbuffer_destroy(&setbuf);
   if (wr == NULL || (call = call_new(slot)) == NULL) {
     free(wr);
-    pack_error(pk, CAIRN_ENOMEM, NULL);
+    cairn__rpc_pack_error(pk, CAIRN_ENOMEM, NULL);
     return CAIRN_HANDLED_REPLY;
   }
   cairn_writer_submit(r->writer, wr, put_done, call);
@@ -384,11 +384,11 @@ static void reply_later(void *call, int rc, const char *key, const char *text) {
   cairn_server_frame_init(&frame);
   msgpack_packer_init(&pk, &frame, msgpack_sbuffer_write);
   if (rc == 0) {
-    pack_ok(&pk, 1);
-    pack_str(&pk, key);
-    pack_str(&pk, text);
+    cairn__rpc_pack_ok(&pk, 1);
+    cairn__rpc_pack_str(&pk, key);
+    cairn__rpc_pack_str(&pk, text);
   } else {
-    pack_error(&pk, rc, text);
+    cairn__rpc_pack_error(&pk, rc, text);
   }
   cairn_server_reply(slot, &frame);
 }
@@ -409,7 +409,7 @@ static cairn_handled async_started(cairn_slot *slot, rpc_call *call, int rc, con
     return CAIRN_HANDLED_LATER;
   cairn_server_slot_pending(slot, NULL);
   free(call);
-  pack_error(pk, rc, why);
+  cairn__rpc_pack_error(pk, rc, why);
   return CAIRN_HANDLED_REPLY;
 }
 
@@ -421,12 +421,12 @@ static cairn_handled op_join(cairn_rpc *r, cairn_slot *slot, const msgpack_objec
   rpc_call *call;
 
   if (has_token <= 0 || has_up < 0) {
-    pack_error(pk, has_token < 0 ? has_token : has_up < 0 ? has_up : CAIRN_EINVAL,
+    cairn__rpc_pack_error(pk, has_token < 0 ? has_token : has_up < 0 ? has_up : CAIRN_EINVAL,
                why[0] ? why : "token: required");
     return CAIRN_HANDLED_REPLY;
   }
   if ((call = call_new(slot)) == NULL) {
-    pack_error(pk, CAIRN_ENOMEM, NULL);
+    cairn__rpc_pack_error(pk, CAIRN_ENOMEM, NULL);
     return CAIRN_HANDLED_REPLY;
   }
   return async_started(slot, call,
@@ -445,19 +445,19 @@ static cairn_handled op_enroll(cairn_rpc *r, cairn_slot *slot, const msgpack_obj
   if (arg_str(req, "campus", campus, sizeof campus, why, sizeof why) < 0 ||
       arg_str(req, "classroom", classroom, sizeof classroom, why, sizeof why) < 0 ||
       arg_str(req, "role", role, sizeof role, why, sizeof why) < 0) {
-    pack_error(pk, CAIRN_EINVAL, why);
+    cairn__rpc_pack_error(pk, CAIRN_EINVAL, why);
     return CAIRN_HANDLED_REPLY;
   }
   if (expires != NULL) {
     if (expires->type != MSGPACK_OBJECT_POSITIVE_INTEGER || expires->via.u64 == 0 ||
         expires->via.u64 > 366u * 24 * 3600) {
-      pack_error(pk, CAIRN_ERANGE, "expires: between 1 second and a year");
+      cairn__rpc_pack_error(pk, CAIRN_ERANGE, "expires: between 1 second and a year");
       return CAIRN_HANDLED_REPLY;
     }
     seconds = (int64_t)expires->via.u64;
   }
   if ((call = call_new(slot)) == NULL) {
-    pack_error(pk, CAIRN_ENOMEM, NULL);
+    cairn__rpc_pack_error(pk, CAIRN_ENOMEM, NULL);
     return CAIRN_HANDLED_REPLY;
   }
   return async_started(slot, call,
@@ -520,14 +520,14 @@ static cairn_handled op_revoke(cairn_rpc *r, cairn_slot *slot, const msgpack_obj
   if (rc == 0)
     snprintf(why, sizeof why, "device: required");
   if (rc <= 0 || (rc = resolve_device(r, device, id, why, sizeof why)) != 0) {
-    pack_error(pk, rc ? rc : CAIRN_EINVAL, why);
+    cairn__rpc_pack_error(pk, rc ? rc : CAIRN_EINVAL, why);
     return CAIRN_HANDLED_REPLY;
   }
   wr = cairn_writer_req_new(CAIRN_REC_DEVICE, id, 1, revoked_set, sizeof revoked_set,
                             "revoked with cairn revoke");
   if (wr == NULL || (call = call_new(slot)) == NULL) {
     free(wr);
-    pack_error(pk, CAIRN_ENOMEM, NULL);
+    cairn__rpc_pack_error(pk, CAIRN_ENOMEM, NULL);
     return CAIRN_HANDLED_REPLY;
   }
   cairn_log_info("revoking device %.8s", id);
@@ -539,13 +539,13 @@ static void op_sync_now(cairn_rpc *r, msgpack_packer *pk) {
   char message[200];
 
   if (cairn_links_sync_now(r->links) != 0) {
-    pack_error(pk, CAIRN_ENOTFOUND, "this node has no upstream; join one with: cairn join TOKEN");
+    cairn__rpc_pack_error(pk, CAIRN_ENOTFOUND, "this node has no upstream; join one with: cairn join TOKEN");
     return;
   }
   snprintf(message, sizeof message, "syncing with %s now", r->config->upstream);
-  pack_ok(pk, 1);
-  pack_str(pk, "message");
-  pack_str(pk, message);
+  cairn__rpc_pack_ok(pk, 1);
+  cairn__rpc_pack_str(pk, "message");
+  cairn__rpc_pack_str(pk, message);
 }
 
 /* ---- check ---- */
@@ -562,7 +562,7 @@ typedef struct check_job {
 
 static void check_line(const char *line, void *arg) {
   check_job *c = arg;
-  pack_str(&c->pk, line);
+  cairn__rpc_pack_str(&c->pk, line);
   c->n++;
 }
 
@@ -580,17 +580,17 @@ static void on_checked(cairn_write_req *req, void *arg) {
     cairn_server_frame_init(&frame);
     msgpack_packer_init(&pk, &frame, msgpack_sbuffer_write);
     if (req->job_rc == 0 || req->job_rc == CAIRN_ECORRUPT) {
-      pack_ok(&pk, 2);
-      pack_str(&pk, "clean");
+      cairn__rpc_pack_ok(&pk, 2);
+      cairn__rpc_pack_str(&pk, "clean");
       if (req->job_rc == 0)
         msgpack_pack_true(&pk);
       else
         msgpack_pack_false(&pk);
-      pack_str(&pk, "problems");
+      cairn__rpc_pack_str(&pk, "problems");
       msgpack_pack_array(&pk, c->n);
       pk.callback(pk.data, c->lines.data, c->lines.size);
     } else {
-      pack_error(&pk, req->job_rc, "could not check the store");
+      cairn__rpc_pack_error(&pk, req->job_rc, "could not check the store");
     }
     cairn_server_reply(slot, &frame);
   }
@@ -605,7 +605,7 @@ static cairn_handled op_check(cairn_rpc *r, cairn_slot *slot, msgpack_packer *pk
   if (req == NULL || (c->call = call_new(slot)) == NULL) {
     free(req);
     free(c);
-    pack_error(pk, CAIRN_ENOMEM, NULL);
+    cairn__rpc_pack_error(pk, CAIRN_ENOMEM, NULL);
     return CAIRN_HANDLED_REPLY;
   }
   msgpack_sbuffer_init(&c->lines);
@@ -669,7 +669,7 @@ cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *paylo
   else {
     char why[64];
     snprintf(why, sizeof why, "op: unknown operation '%.32s'", name);
-    pack_error(&pk, CAIRN_EINVAL, why);
+    cairn__rpc_pack_error(&pk, CAIRN_EINVAL, why);
   }
   msgpack_unpacked_destroy(&msg);
   return h;

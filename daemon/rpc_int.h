@@ -5,7 +5,17 @@
 #ifndef CAIRN_RPC_INT_H
 #define CAIRN_RPC_INT_H
 
+#include <msgpack.h>
+
 #include "server.h"
+
+/* Reply pieces every handler packs the same way (docs/FORMAT.md s.5). */
+void cairn__rpc_pack_str(msgpack_packer *pk, const char *s);
+/* Starts {"ok": true, ...} with n more pairs to follow. */
+void cairn__rpc_pack_ok(msgpack_packer *pk, size_t n);
+/* Packs {"ok": false, code, error, message}; message NULL or "": the
+ * code's sentence. */
+void cairn__rpc_pack_error(msgpack_packer *pk, int code, const char *message);
 
 /* A request answered later: its slot, or NULL once its connection closed
  * (then the answer is dropped; the work itself still completes). Every
