@@ -95,6 +95,7 @@ struct link {
   int inflight, applying;
   uint64_t next_batch;
   uint64_t sent, received, refused;
+  int64_t last_success; /* unix time of the last HELLO or ACK from the peer */
   job *jobs;
   int handles; /* tcp + timer not yet closed */
   link *prev, *next;
@@ -476,7 +477,8 @@ static void on_redeemed(cairn_write_req *req, void *arg) {
     cairn_log_info("sync: device %.8s joined as %s of campus '%s'", peer, j->role,
                    j->scope.campus);
     cairn_sync_pack_welcome(&sb, 0, j->scope.campus, j->scope.classroom, "");
-    send_msg(l, &sb);
+    if (send_msg(l, &sb) == 0)
+      send_hello(l); /* the joined link goes on as a sync link: HELLO first */
   } else {
     cairn_log_warn("sync: join of device %.8s refused: %s", peer,
                    j->why[0] ? j->why : cairn_strerror(req->job_rc));
@@ -825,6 +827,7 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
       l->peer_vv[i].seq = msg.vv[i].seq;
     }
     l->peer_vv_n = msg.vv_n;
+    l->last_success = now_unix();
     if (l->dir == LINK_UPSTREAM) {
       m->failures = 0;
       m->last_success = now_unix();
@@ -868,6 +871,7 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
       break;
     }
     l->inflight--;
+    l->last_success = now_unix();
     if (msg.refused > 0) {
       l->refused += msg.refused;
       cairn_log_warn("sync: peer refused %llu entries: %s", (unsigned long long)msg.refused,
@@ -1302,6 +1306,8 @@ static void pack_peer(cairn_links *m, msgpack_packer *pk, const link *l, const c
   pack_str(pk, "last_success");
   if (up && m->last_success > 0)
     msgpack_pack_int64(pk, m->last_success);
+  else if (!up && l->last_success > 0)
+    msgpack_pack_int64(pk, l->last_success);
   else
     msgpack_pack_nil(pk);
   pack_str(pk, "pending_out");
@@ -1520,6 +1526,8 @@ int cairn_links_start(cairn_links **out, const cairn_links_opts *o, char *why, s
 }
 
 void cairn_links_close(cairn_links *m, void (*cb)(void *arg), void *arg) {
+  /* Commits after this must not wake links that are going away. */
+  cairn_writer_on_commit(m->o.writer, NULL, NULL);
   m->closing = 1;
   m->close_cb = cb;
   m->close_arg = arg;

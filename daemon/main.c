@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,6 +318,9 @@ int main(int argc, char **argv) {
     uv_run(&d.loop, UV_RUN_DEFAULT); /* let the handles' closes finish */
     goto out_loop;
   }
+  /* A peer that resets its connection must cost that link, not the
+   * process: writes then fail with EPIPE instead of raising SIGPIPE. */
+  signal(SIGPIPE, SIG_IGN);
   uv_signal_init(&d.loop, &d.sigterm);
   uv_signal_init(&d.loop, &d.sigint);
   d.sigterm.data = d.sigint.data = &d;
