@@ -9,6 +9,7 @@
 #include "bundle_rpc.h"
 #include "error.h"
 #include "log.h"
+#include "mpcheck.h"
 #include "record.h"
 #include "sync.h"
 #include "text.h"
@@ -624,6 +625,9 @@ cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *paylo
   cairn_handled h = CAIRN_HANDLED_REPLY;
   char name[32];
 
+  if (cairn_mpcheck(payload, len, &off) != 0 || off != len)
+    return CAIRN_HANDLED_VIOLATION; /* not one value, or counts it cannot hold */
+  off = 0;
   msgpack_unpacked_init(&msg);
   if (msgpack_unpack_next(&msg, (const char *)payload, len, &off) != MSGPACK_UNPACK_SUCCESS ||
       off != len || msg.data.type != MSGPACK_OBJECT_MAP ||

@@ -175,6 +175,14 @@ static int text_ok(const option *o, const char *s, char *msg, size_t msglen) {
   for (size_t i = 0; i < len; i++)
     if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
       return say(msg, msglen, "%s: must not contain control characters", o->name);
+  /* What loads must save and read back the same: inih strips outer blanks,
+   * takes " ;" (or a leading ";") as a comment, and reads lines of at most
+   * LINE_MAX_BYTES, which "name = value" must fit. */
+  if (s[0] == ';' || s[0] == ' ' || (len > 0 && s[len - 1] == ' ') || strstr(s, " ;"))
+    return say(msg, msglen, "%s: must not start with ';', start or end with a space, "
+                            "or contain ' ;'", o->name);
+  if (strlen(o->name) + 3 + len > LINE_MAX_BYTES)
+    return say(msg, msglen, "%s: too long to fit on one line of cairn.conf", o->name);
   return 0;
 }
 
@@ -381,9 +389,6 @@ static int option_line(const cairn_config *c, const option *o, char *line, size_
   case OPT_TEXT:
     text = text_field_const(c, o);
     if (memchr(text, '\0', o->size) == NULL || text_ok(o, text, msg, sizeof msg) != 0)
-      return CAIRN_EINVAL;
-    /* inih strips outer blanks and cuts at " ;": such text would not read back. */
-    if (text[0] == ' ' || (text[0] && text[strlen(text) - 1] == ' ') || strstr(text, " ;"))
       return CAIRN_EINVAL;
     n = snprintf(line, linelen, text[0] ? "%s = %s" : "%s =", o->name, text);
     break;

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "error.h"
+#include "mpcheck.h"
 #include "record.h"
 #include "text.h"
 
@@ -296,6 +297,9 @@ int cairn_sync_decode(const uint8_t *buf, size_t len, cairn_sync_msg *m) {
   memset(m, 0, sizeof *m);
   if (len > CAIRN_SYNC_MSG_MAX)
     return CAIRN_ETOOBIG;
+  if (cairn_mpcheck(buf, len, &off) != 0 || off != len)
+    return CAIRN_EMALFORMED;
+  off = 0;
   if (!msgpack_zone_init(&zone, 2048))
     return CAIRN_ENOMEM;
   switch (msgpack_unpack((const char *)buf, len, &off, &zone, &root)) {
@@ -375,6 +379,11 @@ int cairn_sync_token_parse(const char *text, cairn_sync_token *t, char *why, siz
     snprintf(why, whylen, "token: damaged (not base64url); copy it again from cairn enroll");
     return CAIRN_EINVAL;
   }
+  if (cairn_mpcheck(raw, raw_len, &off) != 0 || off != raw_len) {
+    snprintf(why, whylen, "token: damaged (its contents do not decode); copy it again");
+    return CAIRN_EINVAL;
+  }
+  off = 0;
   if (!msgpack_zone_init(&zone, 512))
     return CAIRN_ENOMEM;
   if (msgpack_unpack((const char *)raw, raw_len, &off, &zone, &root) == MSGPACK_UNPACK_SUCCESS &&
@@ -384,7 +393,7 @@ int cairn_sync_token_parse(const char *text, cairn_sync_token *t, char *why, siz
         get_bin(&f[1], t->central, CAIRN_KEY_BYTES) == 0 &&
         get_bin(&f[2], t->network, CAIRN_SYNC_NETWORK_BYTES) == 0 &&
         get_bin(&f[3], t->secret, CAIRN_SYNC_SECRET_BYTES) == 0 &&
-        (f[4].type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        ((f[4].type == MSGPACK_OBJECT_POSITIVE_INTEGER && f[4].via.u64 <= INT64_MAX) ||
          f[4].type == MSGPACK_OBJECT_NEGATIVE_INTEGER)) {
       t->expires = f[4].via.i64;
       rc = 0;

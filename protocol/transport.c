@@ -116,8 +116,10 @@ int cairn_transport_reader_open(cairn_transport_reader *r, cairn_noise_cipher *c
     r->msg = grown;
     r->cap = cap;
   }
-  memcpy(r->msg + r->len, r->scratch + 1, n);
-  r->len += n;
+  if (n > 0) { /* an empty fragment may come before any buffer exists */
+    memcpy(r->msg + r->len, r->scratch + 1, n);
+    r->len += n;
+  }
   r->done = *complete = !(r->scratch[0] & CAIRN_TRANSPORT_MORE);
   return 0;
 }

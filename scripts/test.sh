@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then builds and runs every
-# test twice, once plain and once under AddressSanitizer+UndefinedBehaviorSanitizer.
+# test twice, once plain and once under AddressSanitizer+UndefinedBehaviorSanitizer,
+# then replays every fuzz regression and runs each libFuzzer target briefly
+# (FUZZ_SECONDS each, default 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -16,3 +18,6 @@ for variant in plain asan; do
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$dir" --output-on-failure -j"$jobs"
 done
+echo "== fuzz: replay the corpus and regressions, then ${FUZZ_SECONDS:-15} s per target"
+tests/fuzz/run.sh --replay
+tests/fuzz/run.sh --seconds "${FUZZ_SECONDS:-15}"

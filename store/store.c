@@ -18,6 +18,7 @@
 #include "record.h"
 #include "store.h"
 #include "store_int.h"
+#include "mpcheck.h"
 #include "text.h"
 
 #define DEFAULT_MAP_SIZE (64u * 1024 * 1024)
@@ -331,6 +332,9 @@ static int body_set_span(const cairn_entry *e, body *b) {
 static int body_parse(apply_ctx *c, const cairn_entry *e, body *b) {
   msgpack_object root;
   size_t off = 0;
+  if (cairn_mpcheck(e->body, e->body_len, &off) != 0 || off != e->body_len)
+    return set_why(c, e, CAIRN_EMALFORMED, "body is not one msgpack map");
+  off = 0;
   if (msgpack_unpack((const char *)e->body, e->body_len, &off, &c->s->apply_zone, &root) !=
           MSGPACK_UNPACK_SUCCESS ||
       root.type != MSGPACK_OBJECT_MAP)

@@ -1,0 +1,484 @@
+/*
+ * make_seeds.c: writes the seed corpus of every fuzz target, made with
+ * cairn's own encoders and fixed keys so that each seed is a valid input
+ * the target decodes all the way (and the corpus is the same every run).
+ *
+ * Usage: make_seeds DIR   writes DIR/<target>/<seed>; DIR/<target> must exist
+ * or be creatable. The fixed keys and prologue match fuzz_transport.c and
+ * fuzz_handshake.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <msgpack.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "entry.h"
+#include "frame.h"
+#include "noise.h"
+#include "sync.h"
+#include "transport.h"
+
+static const char *out_dir;
+
+static _Noreturn void die(const char *what) {
+  fprintf(stderr, "make_seeds: %s\n", what);
+  exit(1);
+}
+
+static void put(const char *target, const char *name, const void *p, size_t len) {
+  char path[4096];
+  FILE *f;
+
+  snprintf(path, sizeof path, "%s/%s", out_dir, target);
+  if (mkdir(path, 0755) != 0 && errno != EEXIST)
+    die(path);
+  snprintf(path, sizeof path, "%s/%s/%s", out_dir, target, name);
+  f = fopen(path, "wb");
+  if (f == NULL || (len && fwrite(p, 1, len, f) != len) || fclose(f) != 0)
+    die(path);
+}
+
+/* A buffer: put() of a prefix byte then the sbuffer. */
+static void put_with_control(const char *target, const char *name, uint8_t control,
+                             const void *p, size_t len) {
+  uint8_t *b = malloc(len + 1);
+  if (b == NULL)
+    die("out of memory");
+  b[0] = control;
+  memcpy(b + 1, p, len);
+  put(target, name, b, len + 1);
+  free(b);
+}
+
+static void pack_str(msgpack_packer *pk, const char *s) {
+  msgpack_pack_str(pk, strlen(s));
+  msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+/* ---- entries ---- */
+
+static uint8_t author_pk[32], author_sk[64];
+
+static void entry_body(msgpack_sbuffer *sb, const char *id, int is_new) {
+  msgpack_packer pk;
+
+  msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, is_new ? 4 : 3);
+  pack_str(&pk, "id");
+  pack_str(&pk, id);
+  if (is_new) {
+    pack_str(&pk, "new");
+    msgpack_pack_true(&pk);
+  }
+  pack_str(&pk, "set");
+  msgpack_pack_map(&pk, 1);
+  pack_str(&pk, "name");
+  pack_str(&pk, is_new ? "Ada Lovelace" : "Ada King");
+  pack_str(&pk, "scope");
+  msgpack_pack_array(&pk, 2);
+  pack_str(&pk, "north");
+  pack_str(&pk, "room-12");
+}
+
+/* Seals (and signs unless unsigned) entry seq after prev into out. */
+static void make_entry(cairn_entry *e, const cairn_entry *prev, msgpack_sbuffer *body,
+                       int sign) {
+  memset(e, 0, sizeof *e);
+  memcpy(e->author, author_pk, 32);
+  e->seq = prev ? prev->seq + 1 : 1;
+  e->hlc = UINT64_C(0x0001900000000000) + e->seq;
+  if (prev)
+    memcpy(e->prev, prev->hash, 32);
+  e->kind = 1;
+  e->body = (const uint8_t *)body->data;
+  e->body_len = body->size;
+  if (cairn_entry_seal(e) != 0)
+    die("seal");
+  if (sign)
+    cairn_entry_sign(e, author_sk);
+}
+
+static void seeds_entry(msgpack_sbuffer *chain) {
+  msgpack_sbuffer b1, b2, one, tmp;
+  cairn_entry e1, e2;
+
+  msgpack_sbuffer_init(&b1);
+  msgpack_sbuffer_init(&b2);
+  msgpack_sbuffer_init(&one);
+  msgpack_sbuffer_init(&tmp);
+  entry_body(&b1, "ada", 1);
+  entry_body(&b2, "ada", 0);
+  make_entry(&e1, NULL, &b1, 1);
+  make_entry(&e2, &e1, &b2, 1);
+
+  if (cairn_entry_encode(&e1, &one) != 0)
+    die("encode");
+  put("entry", "signed_seq1", one.data, one.size);
+  if (cairn_entry_encode(&e1, chain) != 0 || cairn_entry_encode(&e2, chain) != 0)
+    die("encode");
+  put("entry", "chain_of_two", chain->data, chain->size);
+  if (cairn_entry_redact(&e2, &tmp) != 0)
+    die("redact");
+  put("entry", "redacted_seq2", tmp.data, tmp.size);
+  tmp.size = 0;
+  e1.has_sig = 0;
+  if (cairn_entry_encode(&e1, &tmp) != 0)
+    die("encode");
+  put("entry", "unsigned_seq1", tmp.data, tmp.size);
+  put("entry", "truncated", one.data, one.size / 2);
+
+  msgpack_sbuffer_destroy(&b1);
+  msgpack_sbuffer_destroy(&b2);
+  msgpack_sbuffer_destroy(&one);
+  msgpack_sbuffer_destroy(&tmp);
+}
+
+/* ---- sync messages and tokens ---- */
+
+static msgpack_sbuffer hello;
+
+static void seeds_sync(const msgpack_sbuffer *chain) {
+  cairn_sync_vv vv[2];
+  uint8_t device[32], central[32], sig[64], secret[16];
+  msgpack_sbuffer sb;
+
+  memset(device, 0xd1, sizeof device);
+  memset(central, 0xc1, sizeof central);
+  memset(sig, 0x5a, sizeof sig);
+  memset(secret, 0x5e, sizeof secret);
+  memcpy(vv[0].author, author_pk, 32);
+  vv[0].seq = 2;
+  memset(vv[1].author, 0xa2, 32);
+  vv[1].seq = 70000;
+
+  msgpack_sbuffer_init(&hello);
+  if (cairn_sync_pack_hello(&hello, "classroom", device, "north", "room-12", vv, 2) != 0)
+    die("hello");
+  put("sync", "hello", hello.data, hello.size);
+  msgpack_sbuffer_init(&sb);
+  if (cairn_sync_pack_hello(&sb, "hub", device, "north", "", NULL, 0) != 0)
+    die("hello");
+  put("sync", "hello_empty_vv", sb.data, sb.size);
+  sb.size = 0;
+  if (cairn_sync_pack_entries(&sb, 7, (const uint8_t *)chain->data, chain->size) != 0)
+    die("entries");
+  put("sync", "entries", sb.data, sb.size);
+  sb.size = 0;
+  if (cairn_sync_pack_ack(&sb, 7, 1, 1, "seq 2: hash chain is broken") != 0)
+    die("ack");
+  put("sync", "ack", sb.data, sb.size);
+  sb.size = 0;
+  if (cairn_sync_pack_receipt(&sb, author_pk, 2, central, sig) != 0)
+    die("receipt");
+  put("sync", "receipt", sb.data, sb.size);
+  sb.size = 0;
+  if (cairn_sync_pack_join(&sb, secret, device, "classroom", "Room 12 laptop") != 0)
+    die("join");
+  put("sync", "join", sb.data, sb.size);
+  sb.size = 0;
+  if (cairn_sync_pack_welcome(&sb, 0, "north", "room-12", "") != 0)
+    die("welcome");
+  put("sync", "welcome_ok", sb.data, sb.size);
+  sb.size = 0;
+  if (cairn_sync_pack_welcome(&sb, -10, "", "", "token expired") != 0)
+    die("welcome");
+  put("sync", "welcome_refused", sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+static void seeds_token(void) {
+  cairn_sync_token t;
+  char text[CAIRN_SYNC_TOKEN_MAX];
+
+  memset(&t, 0, sizeof t);
+  snprintf(t.address, sizeof t.address, "central.example.org:7420");
+  memset(t.central, 0xc1, sizeof t.central);
+  memset(t.network, 0x0e, sizeof t.network);
+  memset(t.secret, 0x5e, sizeof t.secret);
+  t.expires = 1893456000;
+  if (cairn_sync_token_format(&t, text, sizeof text) != 0)
+    die("token");
+  put("token", "valid", text, strlen(text));
+  snprintf(t.address, sizeof t.address, "[fe80::1]:7420");
+  t.expires = -1;
+  if (cairn_sync_token_format(&t, text, sizeof text) != 0)
+    die("token");
+  put("token", "ipv6_expired", text, strlen(text));
+  put("token", "prefix_only", "cairn1.", 7);
+}
+
+/* ---- transport ---- */
+
+static void cipher_fixed(cairn_noise_cipher *c) {
+  memset(c, 0, sizeof *c);
+  memset(c->k, 0x42, sizeof c->k);
+  c->has_key = 1;
+}
+
+/* A record of the "sealed" mode: length, then plaintext flag + fragment. */
+static void plain_record(msgpack_sbuffer *sb, uint8_t flag, const void *p, size_t len) {
+  uint8_t hdr[3] = {(uint8_t)((len + 1) >> 8), (uint8_t)(len + 1), flag};
+  msgpack_sbuffer_write(sb, (const char *)hdr, 3);
+  msgpack_sbuffer_write(sb, p, len);
+}
+
+static void seeds_transport(void) {
+  msgpack_sbuffer sb;
+  cairn_noise_cipher c;
+  size_t half = hello.size / 2;
+
+  msgpack_sbuffer_init(&sb);
+  plain_record(&sb, 0, hello.data, hello.size);
+  put_with_control("transport", "sealed_hello", 0x0e, sb.data, sb.size);
+  sb.size = 0;
+  plain_record(&sb, CAIRN_TRANSPORT_MORE, hello.data, half);
+  plain_record(&sb, 0, hello.data + half, hello.size - half);
+  plain_record(&sb, 0, hello.data, hello.size);
+  put_with_control("transport", "sealed_fragments", 0x0e, sb.data, sb.size);
+  put_with_control("transport", "sealed_fragments_small_max", 0x06, sb.data, sb.size);
+  sb.size = 0;
+  cipher_fixed(&c);
+  if (cairn_transport_seal(&c, (const uint8_t *)hello.data, hello.size, &sb) != 0 ||
+      cairn_transport_seal(&c, (const uint8_t *)hello.data, hello.size, &sb) != 0)
+    die("seal");
+  put_with_control("transport", "raw_two_records", 0x0f, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- handshake ---- */
+
+static const uint8_t prologue[] = "cairn fuzz prologue";
+
+static void seeds_handshake(void) {
+  uint8_t init_s[32], resp_s[32], init_e[32], resp_e[32], resp_pub[32];
+  uint8_t m1[512], m2[512], m3[512], hello_payload[64];
+  size_t n1 = 0, n2 = 0, n3 = 0, plen = 0;
+  cairn_noise_handshake i, r;
+  uint8_t pay[512];
+
+  memset(init_s, 0x11, 32);
+  memset(resp_s, 0x22, 32);
+  memset(init_e, 0x33, 32);
+  memset(resp_e, 0x44, 32);
+  crypto_scalarmult_curve25519_base(resp_pub, resp_s);
+  memcpy(hello_payload, "cairn handshake payload", 23);
+
+  /* XX: messages 1, 2, 3 with short payloads. */
+  if (cairn_noise_handshake_init(&i, CAIRN_NOISE_XX, 1, prologue, sizeof prologue, init_s,
+                                 NULL) != 0 ||
+      cairn_noise_handshake_init(&r, CAIRN_NOISE_XX, 0, prologue, sizeof prologue, resp_s,
+                                 NULL) != 0)
+    die("noise init");
+  cairn_noise_handshake_set_ephemeral(&i, init_e);
+  cairn_noise_handshake_set_ephemeral(&r, resp_e);
+  /* Messages 1 and 2 carry no payload, as in fuzz_handshake.c's honest
+   * steps, so that the later messages authenticate there. */
+  if (cairn_noise_write_message(&i, NULL, 0, m1, sizeof m1, &n1) != 0 ||
+      cairn_noise_read_message(&r, m1, n1, pay, sizeof pay, &plen) != 0 ||
+      cairn_noise_write_message(&r, NULL, 0, m2, sizeof m2, &n2) != 0 ||
+      cairn_noise_read_message(&i, m2, n2, pay, sizeof pay, &plen) != 0 ||
+      cairn_noise_write_message(&i, hello_payload, 5, m3, sizeof m3, &n3) != 0 ||
+      cairn_noise_read_message(&r, m3, n3, pay, sizeof pay, &plen) != 0)
+    die("noise xx");
+  put_with_control("handshake", "xx_msg1", 0x00, m1, n1);
+  memcpy(m1 + n1, hello_payload, 23); /* message 1's payload travels in clear */
+  put_with_control("handshake", "xx_msg1_payload_cap16", 0x10, m1, n1 + 23);
+  put_with_control("handshake", "xx_msg2", 0x02, m2, n2);
+  put_with_control("handshake", "xx_msg3", 0x04, m3, n3);
+  cairn_noise_handshake_clear(&i);
+  cairn_noise_handshake_clear(&r);
+
+  /* IK: messages 1 and 2. */
+  if (cairn_noise_handshake_init(&i, CAIRN_NOISE_IK, 1, prologue, sizeof prologue, init_s,
+                                 resp_pub) != 0 ||
+      cairn_noise_handshake_init(&r, CAIRN_NOISE_IK, 0, prologue, sizeof prologue, resp_s,
+                                 NULL) != 0)
+    die("noise init");
+  cairn_noise_handshake_set_ephemeral(&i, init_e);
+  cairn_noise_handshake_set_ephemeral(&r, resp_e);
+  if (cairn_noise_write_message(&i, NULL, 0, m1, sizeof m1, &n1) != 0 ||
+      cairn_noise_read_message(&r, m1, n1, pay, sizeof pay, &plen) != 0 ||
+      cairn_noise_write_message(&r, hello_payload, 23, m2, sizeof m2, &n2) != 0 ||
+      cairn_noise_read_message(&i, m2, n2, pay, sizeof pay, &plen) != 0)
+    die("noise ik");
+  put_with_control("handshake", "ik_msg1", 0x01, m1, n1);
+  put_with_control("handshake", "ik_msg2", 0x03, m2, n2);
+  cairn_noise_handshake_clear(&i);
+  cairn_noise_handshake_clear(&r);
+
+  /* Honest runs: payload cut points, then the payload bytes. */
+  put("handshake", "xx_honest", "\x06\x05\x0apayload one|payload two|three", 32);
+  put("handshake", "ik_honest", "\x07\x03\x09hello world", 14);
+}
+
+/* ---- local requests and frames ---- */
+
+static void request_put(msgpack_sbuffer *sb, const char *type, int edit, int nfields,
+                        const char *const *kv) {
+  msgpack_packer pk;
+
+  msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, edit ? 5 : 4);
+  pack_str(&pk, "op");
+  pack_str(&pk, "put");
+  pack_str(&pk, "type");
+  pack_str(&pk, type);
+  pack_str(&pk, "id");
+  pack_str(&pk, "ada");
+  if (edit) {
+    pack_str(&pk, "edit");
+    msgpack_pack_true(&pk);
+  }
+  pack_str(&pk, "set");
+  msgpack_pack_map(&pk, nfields);
+  for (int i = 0; i < nfields; i++) {
+    const char *k = kv[2 * i], *v = kv[2 * i + 1];
+    pack_str(&pk, k);
+    if (v[0] == '#') /* a number */
+      msgpack_pack_double(&pk, strtod(v + 1, NULL));
+    else if (v[0] == '@') /* an array of one string */
+      msgpack_pack_array(&pk, 1), pack_str(&pk, v + 1);
+    else if (strcmp(v, "true") == 0)
+      msgpack_pack_true(&pk);
+    else if (strcmp(v, "nil") == 0)
+      msgpack_pack_nil(&pk);
+    else
+      pack_str(&pk, v);
+  }
+}
+
+static void seeds_record_and_frame(void) {
+  static const char *const student[] = {"name", "Ada Lovelace", "grade", "5", "campus", "north",
+                                        "classroom", "room-12", "accommodations", "@extra time"};
+  static const char *const milestone[] = {
+      "student", "ada", "type", "academic", "statement", "Reads 90 words a minute",
+      "scale", "0-200", "baseline", "#40", "target", "#90", "start", "2026-09-01",
+      "end", "2027-06-01", "rule", "3 of 5", "checks", "@2026-10-01", "direction", "up"};
+  static const char *const evidence[] = {"milestone", "3fa2c1d9-42", "observed", "2026-10-02",
+                                         "value", "#55", "note", "timed reading"};
+  static const char *const review[] = {"milestone", "3fa2c1d9-42", "date", "2026-11-01",
+                                       "kind", "monthly", "decision", "continue"};
+  static const char *const edit[] = {"statement", "Reads 100 words a minute", "baseline", "nil"};
+  static const char *const device[] = {"key", "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1",
+                                       "role", "hub", "revoked", "true"};
+  msgpack_sbuffer sb, frames;
+  msgpack_packer pk;
+  uint8_t hdr[CAIRN_FRAME_HEADER];
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_sbuffer_init(&frames);
+#define SEED(name, type, is_edit, kv)                                                        \
+  do {                                                                                       \
+    sb.size = 0;                                                                             \
+    request_put(&sb, type, is_edit, (int)(sizeof kv / sizeof kv[0] / 2), kv);                \
+    put("record", name, sb.data, sb.size);                                                   \
+    cairn_frame_header(hdr, (uint32_t)sb.size);                                              \
+    msgpack_sbuffer_write(&frames, (const char *)hdr, sizeof hdr);                           \
+    msgpack_sbuffer_write(&frames, sb.data, sb.size);                                        \
+  } while (0)
+  SEED("put_student", "student", 0, student);
+  SEED("put_milestone", "milestone", 0, milestone);
+  SEED("put_evidence", "evidence", 0, evidence);
+  SEED("put_review", "review", 0, review);
+  SEED("edit_milestone", "milestone", 1, edit);
+  SEED("put_device", "device", 0, device);
+#undef SEED
+  put("frame", "six_requests", frames.data, frames.size);
+
+  sb.size = 0;
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 1);
+  pack_str(&pk, "op");
+  pack_str(&pk, "ping");
+  put("record", "ping", sb.data, sb.size);
+  cairn_frame_header(hdr, (uint32_t)sb.size);
+  frames.size = 0;
+  msgpack_sbuffer_write(&frames, (const char *)hdr, sizeof hdr);
+  msgpack_sbuffer_write(&frames, sb.data, sb.size);
+  put("frame", "ping", frames.data, frames.size);
+  put("frame", "header_only", hdr, sizeof hdr);
+  put("frame", "too_big", "\x00\x10\x00\x01", 4);
+  msgpack_sbuffer_destroy(&sb);
+  msgpack_sbuffer_destroy(&frames);
+}
+
+/* ---- config ---- */
+
+static void seeds_config(void) {
+  static const char hand[] =
+      "# a classroom laptop\n"
+      "[device]\n"
+      "role = classroom\n"
+      "campus = north\n"
+      "classroom = room-12\n"
+      "name = Room 12 laptop ; inline comment\n"
+      "\n"
+      "[daemon]\n"
+      "log_level = debug\n"
+      "map_size_mb = 256\n"
+      "\n"
+      "[sync]\n"
+      "upstream = hub.north.example.org:7420\n"
+      "upstream_key = c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1\n"
+      "network = 0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e\n"
+      "\n"
+      "[test]\n"
+      "clock_offset_ms = -5000\n";
+  static const char bad[] = "[device]\nrole = laptop\n";
+  char path[4096];
+  cairn_config c;
+  FILE *f;
+  char buf[16384];
+  size_t n;
+
+  put("config", "classroom", hand, sizeof hand - 1);
+  put("config", "bad_role", bad, sizeof bad - 1);
+  put("config", "empty", "", 0);
+
+  /* What cairn_config_save writes for a central. */
+  cairn_config_defaults(&c);
+  c.role = CAIRN_ROLE_CENTRAL;
+  snprintf(c.campus, sizeof c.campus, "district");
+  snprintf(c.listen, sizeof c.listen, "0.0.0.0:7420");
+  snprintf(c.advertise, sizeof c.advertise, "central.example.org:7420");
+  snprintf(path, sizeof path, "%s/config/saved_central", out_dir);
+  if (cairn_config_save(path, &c) != 0)
+    die("config save");
+  f = fopen(path, "rb");
+  if (f == NULL)
+    die(path);
+  n = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  put("config", "saved_central", buf, n);
+}
+
+int main(int argc, char **argv) {
+  msgpack_sbuffer chain;
+  uint8_t seed[32];
+
+  if (argc != 2) {
+    fprintf(stderr, "usage: make_seeds DIR\n");
+    return 2;
+  }
+  out_dir = argv[1];
+  if (sodium_init() < 0)
+    die("sodium_init");
+  memset(seed, 0xa1, sizeof seed);
+  crypto_sign_seed_keypair(author_pk, author_sk, seed);
+  msgpack_sbuffer_init(&chain);
+  seeds_entry(&chain);
+  seeds_sync(&chain);
+  seeds_token();
+  seeds_transport();
+  seeds_handshake();
+  seeds_record_and_frame();
+  seeds_config();
+  msgpack_sbuffer_destroy(&chain);
+  msgpack_sbuffer_destroy(&hello);
+  return 0;
+}
