@@ -799,6 +799,21 @@ static void maybe_switch_upstream(link *l) {
   link_set_state(l, LINK_CLOSING);
 }
 
+/* A hub passes the central's receipt on to the device it is about: the
+ * central's signature, not the hub, vouches for it. */
+static void relay_receipt(cairn_links *m, const cairn_sync_msg *r) {
+  for (link *d = m->links; d != NULL; d = d->next) {
+    msgpack_sbuffer sb;
+    if (d->dir != LINK_DOWNSTREAM || !d->got_hello || !d->peer_known ||
+        memcmp(d->peer, r->author, CAIRN_KEY_BYTES) != 0)
+      continue;
+    msgpack_sbuffer_init(&sb);
+    if (cairn_sync_pack_receipt(&sb, r->author, r->seq, r->central, r->sig) == 0)
+      send_msg(d, &sb);
+    msgpack_sbuffer_destroy(&sb);
+  }
+}
+
 static void on_message(link *l, const uint8_t *p, size_t len) {
   cairn_links *m = l->mgr;
   cairn_sync_msg msg;
@@ -891,6 +906,7 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     j->msg = msg;
     j->msg.vv = NULL;
     submit(l, j, run_receipt, on_receipt_stored);
+    relay_receipt(m, &msg);
     break;
   case CAIRN_SYNC_JOIN:
     if (l->dir != LINK_DOWNSTREAM || l->authorized || m->o.config->role != CAIRN_ROLE_CENTRAL ||

@@ -181,10 +181,12 @@ for f in "$dir"/acked.*; do
 done
 [ $missing -eq 0 ] && ok || bad "$missing acknowledged entries are missing at the central"
 
-# --- receipts and status
-C b1 sync status --json >"$dir/status"
-grep -q '"receipt"' "$dir/status" && grep -q '"seq"' "$dir/status" && ok ||
-  bad "sync status shows the central's receipt: $(cat "$dir/status")"
+# --- receipts and status: straight from the central (b1), relayed by the hub (a1)
+for n in b1 a1; do
+  C "$n" sync status --json >"$dir/status"
+  grep -q '"receipt"' "$dir/status" && grep -q '"seq"' "$dir/status" && ok ||
+    bad "$n's sync status shows the central's receipt: $(cat "$dir/status")"
+done
 
 # --- revocation: the revoked device is refused; what it wrote stays
 dev_b1=$(C b1 ping --json | sed -n 's/.*"device": *"\([0-9a-f]*\)".*/\1/p')
