@@ -124,8 +124,6 @@ static void after_work_cb(uv_work_t *work, int status) {
   }
   if (w->rc != 0 && !is_job)
     cairn_log_err("write of %zu records failed: %s", n, cairn_strerror(w->rc));
-  else if (w->rc == 0)
-    w->batches++;
 
   w->running = 0;
   w->batch_n = 0;
@@ -144,6 +142,7 @@ static void after_work_cb(uv_work_t *work, int status) {
     req->done(req, req->arg);
     free(req);
   }
+  w->batches += wrote; /* a batch whose puts were all refused committed nothing */
   if (wrote && w->commit_cb)
     w->commit_cb(w->commit_arg);
   start_batch(w);

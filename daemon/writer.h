@@ -72,7 +72,8 @@ void cairn_writer_drain(cairn_writer *w, void (*cb)(void *arg), void *arg);
  * something, so that sync links can send the new entries at once. */
 void cairn_writer_on_commit(cairn_writer *w, void (*cb)(void *arg), void *arg);
 
-/* Counters for the log: batches committed and puts written so far. */
+/* Counters for the log: transactions that wrote something, and puts
+ * written, so far. */
 void cairn_writer_stats(const cairn_writer *w, uint64_t *batches, uint64_t *puts);
 
 #endif
