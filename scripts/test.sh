@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then builds and runs every
 # test twice, once plain and once under AddressSanitizer+UndefinedBehaviorSanitizer,
+# then runs the CLI and sync integration tests with cairnd under valgrind,
 # then replays every fuzz regression and runs each libFuzzer target briefly
 # (FUZZ_SECONDS each, default 15).
 set -euo pipefail
@@ -18,6 +19,20 @@ for variant in plain asan; do
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$dir" --output-on-failure -j"$jobs"
 done
+echo "== valgrind memcheck: the CLI and sync integration tests with every cairnd under valgrind"
+vgdir=$(mktemp -d)
+plain=build-test-plain
+CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
+  tests/integration/cli_test.sh $plain/client/cairn tests/integration/under_valgrind.sh
+CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
+  tests/integration/sync_test.sh $plain/client/cairn tests/integration/under_valgrind.sh \
+  $plain/tests/faultproxy/faultproxy $plain/tests/loadgen
+if [ -n "$(cat "$vgdir"/*.log)" ]; then
+  cat "$vgdir"/*.log
+  echo "valgrind found errors or leaks in cairnd (above)"
+  exit 1
+fi
+rm -rf "$vgdir"
 echo "== fuzz: replay the corpus and regressions, then ${FUZZ_SECONDS:-15} s per target"
 tests/fuzz/run.sh --replay
 tests/fuzz/run.sh --seconds "${FUZZ_SECONDS:-15}"
