@@ -1373,6 +1373,13 @@ static int decode_all(cairn_store *s, const uint8_t *buf, size_t len, size_t *n,
  * covers the run through the hash chain; check() flags any other bad one). */
 static int check_run_sigs(apply_ctx *c, size_t i, size_t j) {
   const cairn__store_decoded *d = c->s->ents;
+  /* Consecutive seqs: then the signed last entry's hash covers, through
+   * the prev links apply_entry checks, every entry of the run. Without
+   * this, an unsigned entry placed before a genuine signed one at the same
+   * seq would be stored, and the genuine one skipped as held. */
+  for (size_t k = i + 1; k < j; k++)
+    if (d[k].e.seq != d[k - 1].e.seq + 1)
+      return set_why(c, &d[k].e, CAIRN_EGAP, "seqs within the run are not consecutive");
   if (!d[j - 1].e.has_sig)
     return set_why(c, &d[j - 1].e, CAIRN_EBADSIG, "the run ends with an unsigned entry");
   for (size_t k = i; k < j; k++)
@@ -1452,6 +1459,14 @@ static int apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, apply_mo
         else
           count += (size_t)a;
       }
+      /* What is held now must be exactly the signed entry that ends the
+       * run (unless the run was refused for this author). */
+      if (rc == 0 && c.have_head && memcmp(c.cur.author, s->ents[j - 1].e.author,
+                                           CAIRN_KEY_BYTES) == 0 &&
+          c.cur.seq == s->ents[j - 1].e.seq &&
+          memcmp(c.cur.hash, s->ents[j - 1].e.hash, CAIRN_HASH_BYTES) != 0)
+        rc = set_why(&c, &s->ents[j - 1].e, CAIRN_EBADCHAIN,
+                     "the entry held differs from the signed one");
     }
     i = j;
   }

@@ -538,6 +538,83 @@ static void test_export_pages_join_into_the_whole(void **state) {
   device_free(&d);
 }
 
+/* A relay may not slip in a forged unsigned entry ahead of the genuine
+ * signed one at the same seq: the run is refused, nothing of it stored. */
+static void test_forged_entry_before_a_signed_one_refused(void **state) {
+  (void)state;
+  device a, r;
+  char ms[72];
+  device_new(&a, NULL);
+  device_new(&r, NULL);
+  add_student(a.s, "ava-8");
+  add_milestone(a.s, "ava-8", ms);
+  msgpack_sbuffer first, rest;
+  log_of(a.s, a.pk, 1, &first);
+  /* r holds A's entry 1; A's entry 2 (the milestone) is the signed head */
+  msgpack_sbuffer one;
+  msgpack_sbuffer_init(&one);
+  cairn_entry e1, g;
+  size_t used1, used2;
+  assert_int_equal(cairn_entry_decode((const uint8_t *)first.data, first.size, &e1, &used1), 0);
+  log_of(a.s, a.pk, 2, &rest);
+  assert_int_equal(cairn_entry_decode((const uint8_t *)rest.data, rest.size, &g, &used2), 0);
+  assert_true(g.has_sig);
+  /* r takes entry 1 by itself: A signed only the head, so re-sign 1 for
+   * this test as A would have had it been a batch of its own. */
+  cairn_entry_sign(&e1, a.sk);
+  assert_int_equal(cairn_entry_encode(&e1, &one), 0);
+  assert_int_equal(apply(r.s, &one), 1);
+  /* F: same seq and prev as G, unsigned, a well-formed body of its own:
+   * a new student "evil" */
+  msgpack_sbuffer fb;
+  msgpack_packer fpk;
+  msgpack_sbuffer_init(&fb);
+  msgpack_packer_init(&fpk, &fb, msgpack_sbuffer_write);
+  msgpack_pack_map(&fpk, 4);
+  pack_s(&fpk, "id");
+  pack_s(&fpk, "evil");
+  pack_s(&fpk, "new");
+  msgpack_pack_true(&fpk);
+  pack_s(&fpk, "set");
+  msgpack_pack_map(&fpk, 1);
+  pack_s(&fpk, "name");
+  pack_s(&fpk, "Forged");
+  pack_s(&fpk, "scope");
+  msgpack_pack_array(&fpk, 2);
+  pack_s(&fpk, "");
+  pack_s(&fpk, "");
+  cairn_entry f = g;
+  f.kind = CAIRN_REC_STUDENT;
+  f.body = (const uint8_t *)fb.data;
+  f.body_len = fb.size;
+  f.has_sig = 0;
+  assert_int_equal(cairn_entry_seal(&f), 0);
+  msgpack_sbuffer bad;
+  msgpack_sbuffer_init(&bad);
+  assert_int_equal(cairn_entry_encode(&f, &bad), 0);
+  msgpack_sbuffer_write(&bad, rest.data, used2); /* then the genuine G */
+  size_t applied = 99;
+  char why[200] = "";
+  assert_int_equal(cairn_store_apply_entries(r.s, (const uint8_t *)bad.data, bad.size, &applied,
+                                             why, sizeof why),
+                   CAIRN_EGAP);
+  assert_non_null(strstr(why, "consecutive"));
+  /* nothing of it was stored: the genuine G still applies afterwards */
+  msgpack_sbuffer good;
+  msgpack_sbuffer_init(&good);
+  msgpack_sbuffer_write(&good, rest.data, used2);
+  assert_int_equal(apply(r.s, &good), 1);
+  assert_check_clean(r.s);
+  msgpack_sbuffer_destroy(&first);
+  msgpack_sbuffer_destroy(&rest);
+  msgpack_sbuffer_destroy(&one);
+  msgpack_sbuffer_destroy(&bad);
+  msgpack_sbuffer_destroy(&good);
+  msgpack_sbuffer_destroy(&fb);
+  device_free(&a);
+  device_free(&r);
+}
+
 /* The conflicts reply of s. */
 static const msgpack_object *conflicts_of(cairn_store *s, reply *r) {
   msgpack_sbuffer_init(&r->sb);
@@ -1253,6 +1330,7 @@ int main(void) {
       cmocka_unit_test(test_amend_and_retract_keep_history),
       cmocka_unit_test(test_reopen_keeps_everything),
       cmocka_unit_test(test_export_pages_join_into_the_whole),
+      cmocka_unit_test(test_forged_entry_before_a_signed_one_refused),
       cmocka_unit_test(test_merge_is_order_independent),
       cmocka_unit_test(test_received_entries_are_checked),
       cmocka_unit_test(test_map_full_then_grow),
