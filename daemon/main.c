@@ -121,19 +121,38 @@ static int check_data_dir(const char *dir) {
   return 0;
 }
 
-static void print_problem(const char *line, void *arg) {
-  (*(int *)arg)++;
-  printf("problem: %s\n", line);
+/* The problems of one check attempt, printed once it completes. */
+typedef struct problems {
+  char *text;
+  size_t len, count;
+} problems;
+
+static void add_problem(const char *line, void *arg) {
+  problems *p = arg;
+  size_t n = strlen(line);
+  char *grown = realloc(p->text, p->len + n + 1);
+
+  if (grown == NULL)
+    return;
+  memcpy(grown + p->len, line, n);
+  grown[p->len + n] = '\n';
+  p->text = grown;
+  p->len += n + 1;
+  p->count++;
 }
 
 /* cairnd --check: the offline verification, with the directory locked so
- * no daemon writes meanwhile. Returns the exit status. */
+ * no daemon writes meanwhile. The rebuild it compares against needs room
+ * in the map: when full, the map grows (in memory only; the aborted
+ * transaction writes nothing) and the check starts over. Returns the exit
+ * status. */
 static int check_offline(const char *dir, const uint8_t *sk, const cairn_config *config) {
   char path[PATH_MAX];
   struct stat st;
   cairn_store *store = NULL;
   cairn_store_opts so = {config->map_size_mb << 20, config->clock_offset_ms};
-  int problems = 0, rc;
+  problems p = {NULL, 0, 0};
+  int rc;
 
   snprintf(path, sizeof path, "%s/store/data.mdb", dir);
   if (stat(path, &st) != 0) {
@@ -145,15 +164,27 @@ static int check_offline(const char *dir, const uint8_t *sk, const cairn_config 
     printf("problem: %s/store: does not open: %s\n", dir, cairn_strerror(rc));
     return 1;
   }
-  rc = cairn_store_check(store, print_problem, &problems);
+  for (int tries = 0; tries < 16; tries++) {
+    p.len = p.count = 0;
+    rc = cairn_store_check(store, add_problem, &p);
+    if (rc != CAIRN_EMAPFULL || cairn_store_grow(store) != 0)
+      break;
+  }
   cairn_store_close(store);
+  if (p.len > 0) {
+    for (char *line = p.text, *end; line < p.text + p.len; line = end + 1) {
+      end = memchr(line, '\n', (size_t)(p.text + p.len - line));
+      printf("problem: %.*s\n", (int)(end - line), line);
+    }
+  }
+  free(p.text);
   if (rc != 0 && rc != CAIRN_ECORRUPT) {
     printf("problem: could not check: %s\n", cairn_strerror(rc));
     return 1;
   }
-  if (problems == 0)
+  if (p.count == 0)
     printf("%s: clean: every chain verifies and the records equal a rebuild from the log\n", dir);
-  return problems == 0 ? 0 : 1;
+  return p.count == 0 ? 0 : 1;
 }
 
 static void on_drained(void *arg) {

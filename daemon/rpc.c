@@ -568,6 +568,11 @@ static void check_line(const char *line, void *arg) {
 }
 
 static int run_check(cairn_store *s, void *arg) {
+  check_job *c = arg;
+
+  /* The writer retries a job after growing a full map: start clean. */
+  msgpack_sbuffer_clear(&c->lines);
+  c->n = 0;
   return cairn_store_check(s, check_line, arg);
 }
 

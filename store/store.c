@@ -1741,6 +1741,8 @@ static int check_rebuild(checker *k, MDB_cursor *cur) {
     if (cairn_entry_decode(v.mv_data, v.mv_size, &e, &used) != 0)
       continue; /* reported by check_chains */
     int a = apply_entry(&c, v.mv_data, v.mv_size, &e);
+    if (a == CAIRN_EMAPFULL || a == CAIRN_ENOSPC || a == CAIRN_ENOMEM)
+      return a; /* room to rebuild in, not a problem of the data */
     if (a < 0 && a != CAIRN_EGAP && a != CAIRN_EBADCHAIN) {
       problem(k, "The log cannot be replayed: %s (%s).", why[0] ? why : "error",
               cairn_strerror(a));

@@ -20,6 +20,8 @@ ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 "$cairn" init --data "$CAIRN_DATA" >/dev/null
+# a 1 MiB map: the writes grow it, and the check's rebuild must grow it too
+sed -i 's/^map_size_mb = .*/map_size_mb = 1/' "$CAIRN_DATA/cairn.conf"
 "$cairnd" --data "$CAIRN_DATA" 2>"$dir/log" &
 pid=$!
 for _ in $(seq 200); do [ -S "$CAIRN_DATA/cairnd.sock" ] && break; sleep 0.05; done
@@ -27,7 +29,7 @@ for _ in $(seq 200); do [ -S "$CAIRN_DATA/cairnd.sock" ] && break; sleep 0.05; d
 m=$("$cairn" milestone add --student s1 --type academic --statement "x" --scale 0-4 \
   --baseline 1 --target 3 --start 2026-10-01 --end 2026-12-01 --json |
   sed -n 's/.*"id": *"\([^"]*\)".*/\1/p')
-"$loadgen" "$CAIRN_DATA" "$m" 200 >/dev/null || bad "loadgen"
+"$loadgen" "$CAIRN_DATA" "$m" 3000 >/dev/null || bad "loadgen"
 "$cairnd" --check --data "$CAIRN_DATA" >"$dir/out" 2>&1 && bad "check ran beside a live daemon" || ok
 grep -q "cairn check" "$dir/out" && ok || bad "check points at cairn check: $(cat "$dir/out")"
 kill -TERM "$pid"; wait "$pid"; pid=
