@@ -267,8 +267,11 @@ static void link_pump(link *l) {
         break;
     if (i == n) {
       free(own);
-      if (l->inflight == 0)
+      if (l->inflight == 0) {
+        if (l->dir == LINK_UPSTREAM)
+          m->failures = 0; /* caught up: a healthy link, backoff starts over */
         link_set_state(l, LINK_IDLE);
+      }
       return;
     }
     msgpack_sbuffer_init(&entries);
@@ -844,7 +847,6 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     l->peer_vv_n = msg.vv_n;
     l->last_success = now_unix();
     if (l->dir == LINK_UPSTREAM) {
-      m->failures = 0;
       m->last_success = now_unix();
       m->up_error[0] = '\0';
       if (m->o.config->upstream_key[0] == '\0') {
@@ -893,6 +895,7 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
                      msg.reason);
     }
     if (l->dir == LINK_UPSTREAM) {
+      m->failures = 0; /* the link does real work: backoff starts over */
       m->last_success = now_unix();
       m->up_refused += msg.refused;
     }
@@ -1244,10 +1247,14 @@ void cairn_links_notify(void *links) {
   for (link *l = m->links; l != NULL; l = next) {
     next = l->next;
     /* A device revoked by what was just committed loses its live link. */
-    if (l->dir == LINK_DOWNSTREAM && l->authorized &&
-        cairn_store_device_scope(m->o.store, l->peer, &l->peer_scope, NULL) == CAIRN_EPERM) {
-      link_fail(l, "device revoked");
-      continue;
+    if (l->dir == LINK_DOWNSTREAM && l->authorized) {
+      cairn_scope scope; /* never leave the link with a cleared scope */
+      int rc = cairn_store_device_scope(m->o.store, l->peer, &scope, NULL);
+      if (rc != 0) {
+        link_fail(l, rc == CAIRN_EPERM ? "device revoked" : "cannot check the device's scope");
+        continue;
+      }
+      l->peer_scope = scope;
     }
     if (l->state == LINK_IDLE || l->state == LINK_SYNCING)
       link_pump(l);
@@ -1400,15 +1407,24 @@ int cairn_links_join(cairn_links *m, const char *token, const char *upstream,
   if (m->upstream != NULL) /* replace the current upstream link */
     link_set_state(m->upstream, LINK_CLOSING);
   uv_timer_stop(&m->retry);
+  /* The callback is armed only once the connection is under way: a failure
+   * inside start_upstream is answered here, never through cb. */
+  m->join_cb = NULL;
+  m->up_error[0] = '\0';
+  start_upstream(m, m->token.address, 1);
+  if (m->upstream == NULL) {
+    snprintf(why, whylen, "%s", m->up_error[0] ? m->up_error : "cannot connect to the central");
+    return CAIRN_EIO;
+  }
   m->join_cb = cb;
   m->join_arg = arg;
-  start_upstream(m, m->token.address, 1);
   return 0;
 }
 
 /* An enroll in progress: a token_add job, then the token's text. */
 typedef struct enroll_job {
-  cairn_links *m;
+  cairn_sync_token token; /* all but the secret's use: the callback must not
+                             touch the links, which may be gone by then */
   uint8_t secret[CAIRN_SYNC_SECRET_BYTES];
   char role[16];
   cairn_scope scope;
@@ -1424,22 +1440,12 @@ static int run_token_add(cairn_store *s, void *arg) {
 
 static void on_token_added(cairn_write_req *req, void *arg) {
   enroll_job *e = arg;
-  cairn_links *m = e->m;
-  cairn_sync_token t;
   char text[CAIRN_SYNC_TOKEN_MAX];
   int rc = req->job_rc;
 
-  memset(&t, 0, sizeof t);
-  snprintf(t.address, sizeof t.address, "%s",
-           m->o.config->advertise[0] ? m->o.config->advertise : m->o.config->listen);
-  memcpy(t.central, m->pk, CAIRN_KEY_BYTES);
-  memcpy(t.network, m->network, sizeof t.network);
-  memcpy(t.secret, e->secret, sizeof t.secret);
-  t.expires = e->expires;
   if (rc == 0)
-    rc = cairn_sync_token_format(&t, text, sizeof text);
+    rc = cairn_sync_token_format(&e->token, text, sizeof text);
   e->cb(e->arg, rc, rc == 0 ? text : cairn_strerror(rc));
-  sodium_memzero(&t, sizeof t);
   sodium_memzero(e, sizeof *e);
   free(e);
 }
@@ -1469,12 +1475,17 @@ int cairn_links_enroll(cairn_links *m, const char *role, const char *campus,
   }
   if ((e = calloc(1, sizeof *e)) == NULL)
     return CAIRN_ENOMEM;
-  e->m = m;
   randombytes_buf(e->secret, sizeof e->secret);
   snprintf(e->role, sizeof e->role, "%s", role);
   snprintf(e->scope.campus, sizeof e->scope.campus, "%s", campus);
   snprintf(e->scope.classroom, sizeof e->scope.classroom, "%s", classroom);
   e->expires = now_unix() + expires_seconds;
+  snprintf(e->token.address, sizeof e->token.address, "%s",
+           m->o.config->advertise[0] ? m->o.config->advertise : m->o.config->listen);
+  memcpy(e->token.central, m->pk, CAIRN_KEY_BYTES);
+  memcpy(e->token.network, m->network, sizeof e->token.network);
+  memcpy(e->token.secret, e->secret, sizeof e->token.secret);
+  e->token.expires = e->expires;
   e->cb = cb;
   e->arg = arg;
   if ((req = cairn_writer_job_new(run_token_add, e)) == NULL) {

@@ -258,6 +258,7 @@ static void conn_process(cairn_conn *c) {
     h = c->srv->handler(c->srv->arg, slot, payload, plen, &slot->frame);
     off += used;
     if (h == CAIRN_HANDLED_VIOLATION) {
+      msgpack_sbuffer_destroy(&slot->frame);
       cairn_log_warn("conn=%llu closed: malformed request", (unsigned long long)c->id);
       conn_set_state(c, CONN_CLOSING);
       return;
