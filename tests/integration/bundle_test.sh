@@ -10,47 +10,8 @@ set -uo pipefail
 cairn=$1
 cairnd=$2
 dir=$(mktemp -d /tmp/cairn-bundle-XXXXXX)
-pc=$((20000 + RANDOM % 20000))
-pass=0
-fail=0
-declare -A pid
-
-cleanup() {
-  for n in "${!pid[@]}"; do kill -TERM "${pid[$n]}" 2>/dev/null; done
-  wait 2>/dev/null
-  if [ $fail -ne 0 ]; then
-    for f in "$dir"/*.log; do echo "--- $f"; tail -25 "$f"; done
-  fi
-  if [ -n "${CAIRN_KEEP_TEST_DIR:-}" ]; then echo "kept $dir"; else rm -rf "$dir"; fi
-}
-trap cleanup EXIT
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-C() { local n=$1; shift; "$cairn" --data "$dir/$n" "$@"; }
-
-start() { # start NODE
-  "$cairnd" --data "$dir/$1" 2>>"$dir/$1.log" &
-  pid[$1]=$!
-  for _ in $(seq 200); do [ -S "$dir/$1/cairnd.sock" ] && return 0; sleep 0.05; done
-  bad "cairnd $1 did not start"; return 1
-}
-stop() { kill -TERM "${pid[$1]}"; wait "${pid[$1]}"; unset "pid[$1]"; }
-
-# Waits until node's export equals the central's export of scope, up to 60 s.
-converge() { # converge NODE SCOPE
-  local i
-  for i in $(seq 120); do
-    C "$1" export >"$dir/$1.export" 2>/dev/null
-    C central export --scope "$2" >"$dir/central.$1.export" 2>/dev/null
-    if [ -s "$dir/$1.export" ] && cmp -s "$dir/$1.export" "$dir/central.$1.export"; then
-      return 0
-    fi
-    [ $((i % 10)) -eq 0 ] && C "$1" sync now >/dev/null 2>&1
-    sleep 0.5
-  done
-  return 1
-}
-new_id() { sed -n 's/.*"id": *"\([^"]*\)".*/\1/p'; }
+pc=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
+. "$(dirname "$0")/nodes.sh"
 
 # Checks that importing FILE on the central fails with exit 1 and one line
 # matching PATTERN, and that the central's export did not change.

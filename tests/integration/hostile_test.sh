@@ -11,33 +11,10 @@ cairnd=$2
 hostile=$3
 loadgen=$4
 dir=$(mktemp -d /tmp/cairn-hostile-XXXXXX)
-pc=$((20000 + RANDOM % 20000))
-pass=0
-fail=0
-declare -A pid
+pc=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
+. "$(dirname "$0")/nodes.sh"
 
-cleanup() {
-  for n in "${!pid[@]}"; do kill -TERM "${pid[$n]}" 2>/dev/null; done
-  wait 2>/dev/null
-  if [ $fail -ne 0 ]; then
-    for f in "$dir"/*.log; do echo "--- $f"; tail -40 "$f"; done
-  fi
-  if [ -n "${CAIRN_KEEP_TEST_DIR:-}" ]; then echo "kept $dir"; else rm -rf "$dir"; fi
-}
-trap cleanup EXIT
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-C() { local n=$1; shift; "$cairn" --data "$dir/$n" "$@"; }
-
-start() { # start NODE
-  "$cairnd" --data "$dir/$1" 2>>"$dir/$1.log" &
-  pid[$1]=$!
-  for _ in $(seq 200); do [ -S "$dir/$1/cairnd.sock" ] && return 0; sleep 0.05; done
-  bad "cairnd $1 did not start"; return 1
-}
-stop() { kill -TERM "${pid[$1]}"; wait "${pid[$1]}"; unset "pid[$1]"; }
 device_of() { C "$1" ping --json | sed -n 's/.*"device": *"\([0-9a-f]*\)".*/\1/p'; }
-new_id() { sed -n 's/.*"id": *"\([^"]*\)".*/\1/p'; }
 
 # Waits until the classroom's upstream shows pending_out 0 (up to $2 s).
 synced() { # synced NODE SECONDS

@@ -15,54 +15,10 @@ cairnd=$2
 proxy=$3
 loadgen=$4
 dir=$(mktemp -d /tmp/cairn-sync-XXXXXX)
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
 pc=$base        # central
 ph=$((base + 1)) # hub
-pass=0
-fail=0
-declare -A pid
-proxy_pid=
-
-cleanup() {
-  for n in "${!pid[@]}"; do kill -TERM "${pid[$n]}" 2>/dev/null; done
-  [ -n "$proxy_pid" ] && kill -TERM "$proxy_pid" 2>/dev/null
-  wait 2>/dev/null
-  if [ $fail -ne 0 ]; then
-    for f in "$dir"/*.log; do echo "--- $f"; tail -25 "$f"; done
-  fi
-  if [ -n "${CAIRN_KEEP_TEST_DIR:-}" ]; then echo "kept $dir"; else rm -rf "$dir"; fi
-}
-trap cleanup EXIT
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-C() { local n=$1; shift; "$cairn" --data "$dir/$n" "$@"; }
-
-start() { # start NODE
-  "$cairnd" --data "$dir/$1" 2>>"$dir/$1.log" &
-  pid[$1]=$!
-  for _ in $(seq 200); do [ -S "$dir/$1/cairnd.sock" ] && return 0; sleep 0.05; done
-  bad "cairnd $1 did not start"; return 1
-}
-stop() { kill -TERM "${pid[$1]}"; wait "${pid[$1]}"; unset "pid[$1]"; }
-
-# Waits until node's export of its scope equals the central's export of that
-# scope (retrying sync), up to 60 s.
-converge() { # converge NODE SCOPE
-  local i
-  for i in $(seq 120); do
-    C "$1" export >"$dir/$1.export" 2>/dev/null
-    C central export --scope "$2" >"$dir/central.$1.export" 2>/dev/null
-    if [ -s "$dir/$1.export" ] && cmp -s "$dir/$1.export" "$dir/central.$1.export"; then
-      return 0
-    fi
-    [ $((i % 10)) -eq 0 ] && C "$1" sync now >/dev/null 2>&1
-    sleep 0.5
-  done
-  diff <(tr ',' '\n' <"$dir/$1.export") <(tr ',' '\n' <"$dir/central.$1.export") | head -20
-  for n in "$1" hub central; do echo "== sync status of $n"; C "$n" sync status 2>&1; done
-  return 1
-}
-new_id() { sed -n 's/.*"id": *"\([^"]*\)".*/\1/p'; }
+. "$(dirname "$0")/nodes.sh"
 milestone() { # milestone NODE STUDENT -> id
   C "$1" milestone add --student "$2" --type academic --statement "I will write a clear claim." \
     --scale 0-4 --baseline 1.5 --target 3 --rule "4 of 5" --start 2026-10-05 --end 2026-11-16 \
@@ -95,7 +51,7 @@ C a1 join "$tok" --upstream 127.0.0.1:$ph >"$dir/out" 2>&1 && ok || bad "a1 join
 # a2 reaches the central only through the fault proxy: cut every 700 ms
 "$proxy" --listen 127.0.0.1:0 --connect 127.0.0.1:$pc --cut-every 700 --delay 5 --seed 7 \
   </dev/null >"$dir/proxy.out" 2>"$dir/proxy.log" &
-proxy_pid=$!
+extra_pids=$!
 for _ in $(seq 100); do grep -q '^listening' "$dir/proxy.out" && break; sleep 0.05; done
 pp=$(sed -n 's/^listening 127.0.0.1:\([0-9]*\)$/\1/p' "$dir/proxy.out")
 tok=$(C central enroll --campus north --classroom room-2)
