@@ -66,6 +66,7 @@ struct job {
   cairn_scope scope;
   char role[16];
   char why[256];
+  int64_t when; /* peer_seen */
   job *next;
 };
 
@@ -77,6 +78,7 @@ struct link {
   link_dir dir;
   link_state state;
   int joining;    /* upstream: sends JOIN once the handshake is done */
+  int welcoming;  /* upstream: welcomed; the central's key is being stored */
   int authorized; /* downstream: an enrolled device (IK) or one that just joined */
   cairn_noise_handshake hs;
   int hs_started;
@@ -361,6 +363,21 @@ static int run_redeem(cairn_store *s, void *arg) {
   job *j = arg;
   return cairn_store_token_redeem(s, j->secret, j->device, j->name, now_unix(), &j->scope,
                                   j->role, j->why, sizeof j->why);
+}
+
+static int run_peer_seen(cairn_store *s, void *arg) {
+  job *j = arg;
+  return cairn_store_peer_seen(s, j->device, j->when);
+}
+
+static int run_set_central(cairn_store *s, void *arg) {
+  job *j = arg;
+  return cairn_store_set_central(s, j->device);
+}
+
+static void on_job_done(cairn_write_req *req, void *arg) {
+  (void)req;
+  job_free(arg);
 }
 
 static int submit(link *l, job *j, cairn_writer_job_fn fn, cairn_writer_done_cb done) {
@@ -685,53 +702,81 @@ static void join_done(cairn_links *m, int rc, const char *message) {
     cb(m->join_arg, rc, message);
 }
 
-/* A WELCOME answered our JOIN: pin the central and network, record the
- * scope, save the config, and carry on syncing on this same link. */
-static void on_welcome(link *l, const cairn_sync_msg *w) {
-  cairn_links *m = l->mgr;
-  cairn_config *c = m->o.config;
+/* The central's key is stored (by the writer, like every store write):
+ * record the join in cairn.conf and answer `cairn join`. */
+static void on_central_pinned(cairn_write_req *req, void *arg) {
+  job *j = arg;
+  link *l = j->l;
+  cairn_links *m;
+  cairn_config *c;
   char message[600];
-  int rc;
+  int rc = req->job_rc;
 
-  if (w->welcome_code != 0) {
-    snprintf(message, sizeof message, "the central refused the join: %s", w->reason);
-    join_done(m, w->welcome_code, message);
-    l->joining = 0;
-    link_set_state(l, LINK_CLOSING);
+  if (l == NULL) { /* the link closed first; link_set_state answered */
+    job_free(j);
     return;
   }
-  rc = cairn_store_set_central(m->o.store, m->token.central);
-  if (rc == 0) {
-    snprintf(c->campus, sizeof c->campus, "%s", w->campus);
-    snprintf(c->classroom, sizeof c->classroom, "%s", w->classroom);
-    snprintf(c->upstream, sizeof c->upstream, "%.*s", (int)sizeof c->upstream - 1,
-             m->token.address);
-    hex(m->token.network, CAIRN_SYNC_NETWORK_BYTES, c->network);
-    memcpy(m->network, m->token.network, sizeof m->network);
-    m->has_network = 1;
-    hex(m->token.central, CAIRN_KEY_BYTES, c->upstream_key);
-    m->switch_to_hub = m->join_upstream[0] != '\0';
+  m = l->mgr;
+  c = m->o.config;
+  l->welcoming = 0;
+  if (rc == 0)
     rc = cairn_config_save(m->o.config_path, c);
-  }
   if (rc != 0) {
     snprintf(message, sizeof message, "joined, but could not record it: %s", cairn_strerror(rc));
     join_done(m, rc, message);
-    link_set_state(l, LINK_CLOSING);
+    job_free(j);
+    link_fail(l, "%s", message);
     return;
   }
-  l->joining = 0;
   if (c->listen[0] != '\0') {
     char why[200];
     if (start_listener(m, why, sizeof why) != 0)
       cairn_log_err("sync: %s", why);
   }
-  snprintf(message, sizeof message, "joined campus '%s'%s%s%s%s", w->campus,
-           w->classroom[0] ? ", classroom " : "", w->classroom,
+  snprintf(message, sizeof message, "joined campus '%s'%s%s%s%s", c->campus,
+           c->classroom[0] ? ", classroom " : "", c->classroom,
            m->switch_to_hub ? "; will sync through the hub at " : "",
            m->switch_to_hub ? m->join_upstream : "");
   cairn_log_info("sync: %s", message);
   join_done(m, 0, message);
-  send_hello(l);
+  job_free(j);
+}
+
+/* A WELCOME answered our JOIN: take the scope and network, have the writer
+ * pin the central's key (the join is answered once that is durable), and
+ * carry on syncing on this same link. Entries the central sends meanwhile
+ * queue behind that job, so they are checked against the pinned key. */
+static void on_welcome(link *l, const cairn_sync_msg *w) {
+  cairn_links *m = l->mgr;
+  cairn_config *c = m->o.config;
+  char message[600];
+  job *j;
+
+  l->joining = 0;
+  if (w->welcome_code != 0) {
+    snprintf(message, sizeof message, "the central refused the join: %s", w->reason);
+    join_done(m, w->welcome_code, message);
+    link_set_state(l, LINK_CLOSING);
+    return;
+  }
+  snprintf(c->campus, sizeof c->campus, "%s", w->campus);
+  snprintf(c->classroom, sizeof c->classroom, "%s", w->classroom);
+  snprintf(c->upstream, sizeof c->upstream, "%.*s", (int)sizeof c->upstream - 1,
+           m->token.address);
+  hex(m->token.network, CAIRN_SYNC_NETWORK_BYTES, c->network);
+  hex(m->token.central, CAIRN_KEY_BYTES, c->upstream_key);
+  memcpy(m->network, m->token.network, sizeof m->network);
+  m->has_network = 1;
+  m->switch_to_hub = m->join_upstream[0] != '\0';
+  if ((j = job_new(l)) == NULL) {
+    join_done(m, CAIRN_ENOMEM, "out of memory");
+    link_fail(l, "out of memory");
+    return;
+  }
+  memcpy(j->device, m->token.central, CAIRN_KEY_BYTES);
+  l->welcoming = 1;
+  if (submit(l, j, run_set_central, on_central_pinned) == 0)
+    send_hello(l);
 }
 
 /* Finds the one enrolled, unrevoked hub of campus in the device records
@@ -849,13 +894,10 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     if (l->dir == LINK_UPSTREAM) {
       m->last_success = now_unix();
       m->up_error[0] = '\0';
-      if (m->o.config->upstream_key[0] == '\0') {
-        /* first sync with a hub: pin its key */
-        hex(l->peer, CAIRN_KEY_BYTES, m->o.config->upstream_key);
-        cairn_config_save(m->o.config_path, m->o.config);
-      }
-    } else {
-      cairn_store_peer_seen(m->o.store, l->peer, now_unix());
+    } else if ((j = job_new(l)) != NULL) { /* when it was last seen, by the writer */
+      memcpy(j->device, l->peer, CAIRN_KEY_BYTES);
+      j->when = now_unix();
+      submit(l, j, run_peer_seen, on_job_done);
     }
     link_set_state(l, LINK_SYNCING);
     link_pump(l);
@@ -1055,7 +1097,7 @@ static void link_set_state(link *l, link_state next) {
     m->upstream = NULL;
     m->up_sent += l->sent;
     m->up_received += l->received;
-    if (l->joining)
+    if (l->joining || l->welcoming)
       join_done(m, CAIRN_ECLOSED, m->up_error[0] ? m->up_error : "the join did not complete");
     else if (!m->closing)
       schedule_retry(m);

@@ -26,7 +26,8 @@
  *
  * Threads: one writer at a time (cairn_store_write_batch,
  * cairn_store_apply_entries, cairn_store_apply_synced, the token, receipt,
- * peer and central setters, cairn_store_grow); readers may run in another
+ * peer and central setters, cairn_store_grow): in cairnd, the writer's
+ * thread, or the loop thread before the writer has work; readers may run in another
  * thread concurrently (the environment is opened MDB_NOTLS). Never
  * MDB_WRITEMAP: a full disk must be an error, not SIGBUS.
  */
