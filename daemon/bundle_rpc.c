@@ -198,9 +198,7 @@ static void export_done(cairn_write_req *req, void *arg) {
     if (req->job_rc != 0) {
       cairn__rpc_pack_error(&pk, req->job_rc, j->why);
     } else {
-      msgpack_pack_map(&pk, 7);
-      cairn__rpc_pack_str(&pk, "ok");
-      msgpack_pack_true(&pk);
+      cairn__rpc_pack_ok(&pk, 6);
       cairn__rpc_pack_str(&pk, "path");
       cairn__rpc_pack_str(&pk, j->path);
       cairn__rpc_pack_str(&pk, "entries");
@@ -373,9 +371,7 @@ static void import_done(cairn_write_req *req, void *arg) {
     if (req->job_rc != 0) {
       cairn__rpc_pack_error(&pk, req->job_rc, j->why);
     } else {
-      msgpack_pack_map(&pk, 5);
-      cairn__rpc_pack_str(&pk, "ok");
-      msgpack_pack_true(&pk);
+      cairn__rpc_pack_ok(&pk, 4);
       cairn__rpc_pack_str(&pk, "applied");
       msgpack_pack_uint64(&pk, j->res.applied);
       cairn__rpc_pack_str(&pk, "refused");
