@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "record.h"
 
 #define CLIENT_DEFAULT_TIMEOUT_MS 30000
 #define CLIENT_READ_CHUNK 65536
@@ -321,17 +322,7 @@ const msgpack_object *cairn_reply_root(const cairn_reply *r) {
 }
 
 const msgpack_object *cairn_reply_get(const cairn_reply *r, const char *key) {
-  const msgpack_object *map = &r->unpacked.data;
-  size_t klen = strlen(key);
-  uint32_t i;
-
-  for (i = 0; i < map->via.map.size; i++) {
-    const msgpack_object *k = &map->via.map.ptr[i].key;
-    if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
-        memcmp(k->via.str.ptr, key, klen) == 0)
-      return &map->via.map.ptr[i].val;
-  }
-  return NULL;
+  return cairn_record_map_get(&r->unpacked.data, key);
 }
 
 const char *cairn_reply_message(const cairn_reply *r) {
