@@ -56,6 +56,17 @@ void bench_machine_line(char *out, size_t size);
 /* Formats a rate with thousands separators into buf (32 bytes): 52,300. */
 const char *bench_rate(char *buf, double v);
 
+/* Command lines. bench_parse_count parses arg, the value of option name,
+ * as a decimal count from 1 to max into *out; returns 0, or 2 (the usage
+ * error exit status) after one line on stderr naming the option and the
+ * range. bench_usage ends a getopt_long switch: for opt 'h' prints usage on
+ * stdout and returns 0, for anything else prints it on stderr and returns
+ * 2. bench_no_operands returns 0 when argv[first..argc) is empty, else 2
+ * after naming the first operand and printing usage on stderr. */
+int bench_parse_count(const char *name, const char *arg, size_t max, size_t *out);
+int bench_usage(int opt, const char *usage);
+int bench_no_operands(int argc, char **argv, int first, const char *usage);
+
 /* Creates a fresh directory under $TMPDIR (default /tmp) into out (at
  * least PATH_MAX bytes) and registers it for removal at exit. */
 int bench_tmpdir(char *out);
@@ -79,10 +90,12 @@ void bench_track_daemon(pid_t pid);
 void bench_untrack_daemon(pid_t pid);
 
 /* Packs the `set` maps of the benchmark's records (docs/FORMAT.md s.3):
- * student "bench-1", a milestone on scale 0-4 under it, and one evidence
- * entry for milestone mid with a note of about 200 bytes. */
-void bench_pack_student_set(msgpack_packer *pk);
-void bench_pack_milestone_set(msgpack_packer *pk);
+ * a student in campus "c" and the given classroom, a milestone on scale
+ * 0-4 for that student, and one evidence entry for milestone mid with a
+ * note of about 200 bytes. The benchmarks' student is BENCH_STUDENT_ID in
+ * classroom "r". */
+void bench_pack_student_set(msgpack_packer *pk, const char *classroom);
+void bench_pack_milestone_set(msgpack_packer *pk, const char *student);
 void bench_pack_evidence_set(msgpack_packer *pk, const char *mid);
 #define BENCH_STUDENT_ID "bench-1"
 
@@ -100,6 +113,10 @@ typedef struct bench_bins {
   const char *cairnd;
 } bench_bins;
 
+/* Checks that both binaries are executable and initialises libsodium;
+ * prints why not. Call once, after the options. */
+int bench_check_bins(const bench_bins *bins);
+
 /* Starts argv[0] (stdout on /dev/null when quiet; stderr appended to
  * err_path unless it is NULL) and sets *pid. */
 int bench_spawn(char *const argv[], int quiet, const char *err_path, pid_t *pid);
@@ -112,6 +129,11 @@ int bench_run_capture(char *const argv[], char *out, size_t size);
  * waits (up to 10 s) until its socket accepts connections. */
 int bench_cairnd_start(bench_daemon *d, const bench_bins *bins);
 
+/* The two halves of bench_cairnd_start, for starting many daemons at once:
+ * spawn (sets d->pid; the exit handler stops it) and wait until ready. */
+int bench_cairnd_spawn(bench_daemon *d, const bench_bins *bins);
+int bench_cairnd_wait(bench_daemon *d);
+
 /* Runs `cairn init` on a new temporary directory, starts cairnd on it and
  * waits (up to 10 s) until its socket accepts connections. The exit
  * handler stops it if bench_daemon_stop is never reached. */
@@ -120,6 +142,10 @@ int bench_daemon_start(bench_daemon *d, const bench_bins *bins);
 /* Stops the daemon with SIGTERM and waits for it. Returns 0 when it exited
  * cleanly. The data directory is kept (see bench_daemon_commits). */
 int bench_daemon_stop(bench_daemon *d);
+
+/* Waits for a daemon already sent SIGTERM (a second SIGTERM during its
+ * shutdown would kill it) as bench_daemon_stop does. */
+int bench_daemon_reap(bench_daemon *d);
 
 /* Reads the log of the stopped daemon's device from seq after+1 on and
  * sets *entries and *commits (signed entries: the writer signs exactly the
@@ -135,12 +161,13 @@ uint64_t bench_id_seq(const char *id);
 
 /* The daemon phases' requests, through a libcairn connection c.
  * bench_call_put sends the put in req and, when id_out is not NULL, copies
- * the reply's id. bench_setup_records creates the student and its
- * milestone (their scope: campus "c", classroom "r"), copies the
- * milestone id into mid, and leaves in req the evidence put for it. */
+ * the reply's id. bench_setup_records creates the student (campus "c",
+ * the given classroom) and its milestone, copies the milestone id into
+ * mid, and leaves in req the evidence put for it. */
 struct cairn_client;
 int bench_call_put(struct cairn_client *c, const msgpack_sbuffer *req, char *id_out, size_t idlen);
-int bench_setup_records(struct cairn_client *c, msgpack_sbuffer *req, char *mid, size_t midlen);
+int bench_setup_records(struct cairn_client *c, msgpack_sbuffer *req, const char *classroom,
+                        const char *student, char *mid, size_t midlen);
 
 /* Phase 1, daemon side: runs reps x latency_n sequential evidence puts on
  * one connection to a fresh cairnd; *out is the median over repetitions of
@@ -181,6 +208,13 @@ int bench_lmdb_insert(const bench_entry_ref *entries, const size_t *chunk_end, s
 struct cairn_store;
 int bench_split_log(const msgpack_sbuffer *log, bench_entry_ref *entries, size_t max,
                     size_t *chunk_end, size_t *nentries, size_t *nchunks);
+
+/* Writes the student, its milestone and k evidence entries (batches of
+ * BENCH_BATCH, the last entry of each signed) into a fresh store with its
+ * own key, appends the store's whole log (k + 2 entries, evidence last) to
+ * log (caller's; it keeps ownership) and sets *count to the entries read.
+ * *seconds covers the evidence batches only. The store is removed. */
+int bench_store_make_log(size_t k, msgpack_sbuffer *log, size_t *count, double *seconds);
 
 /* Applies those chunks to store b with cairn_store_apply_entries, one call
  * per chunk; *seconds covers the calls only. */

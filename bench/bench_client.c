@@ -57,19 +57,20 @@ int bench_call_put(cairn_client *c, const msgpack_sbuffer *req, char *id_out, si
 
 /* Creates the student and its milestone, and packs into req the evidence
  * put every later request repeats. Copies the milestone id into mid. */
-int bench_setup_records(cairn_client *c, msgpack_sbuffer *req, char *mid, size_t midlen) {
+int bench_setup_records(cairn_client *c, msgpack_sbuffer *req, const char *classroom,
+                        const char *student, char *mid, size_t midlen) {
   msgpack_packer pk;
   char sid[72];
   int rc;
 
   msgpack_packer_init(&pk, req, msgpack_sbuffer_write);
-  pack_put_head(&pk, "student", BENCH_STUDENT_ID);
-  bench_pack_student_set(&pk);
+  pack_put_head(&pk, "student", student);
+  bench_pack_student_set(&pk, classroom);
   rc = bench_call_put(c, req, sid, sizeof sid);
   req->size = 0;
   if (rc == 0) {
     pack_put_head(&pk, "milestone", NULL);
-    bench_pack_milestone_set(&pk);
+    bench_pack_milestone_set(&pk, student);
     rc = bench_call_put(c, req, mid, midlen);
     req->size = 0;
   }
@@ -104,7 +105,7 @@ int bench_client_latency(const bench_bins *bins, const bench_sizes *z, bench_sta
   if (rc == 0 && (rc = cairn_client_open(&c, d.data)) != 0)
     fprintf(stderr, "bench: %s: %s\n", d.data, cairn_strerror(rc));
   if (rc == 0)
-    rc = bench_setup_records(c, &req, mid, sizeof mid);
+    rc = bench_setup_records(c, &req, "r", BENCH_STUDENT_ID, mid, sizeof mid);
   for (i = 0; i < WARMUP_PUTS && rc == 0; i++)
     rc = bench_call_put(c, &req, NULL, 0);
   for (i = 0; i < z->reps && rc == 0; i++) {
@@ -239,7 +240,7 @@ static int throughput_once(const bench_bins *bins, const bench_sizes *z, size_t 
       fprintf(stderr, "bench: connection %zu: %s\n", opened + 1, cairn_strerror(rc));
   }
   if (rc == 0)
-    rc = bench_setup_records(w[0].c, &req, mid, sizeof mid);
+    rc = bench_setup_records(w[0].c, &req, "r", BENCH_STUDENT_ID, mid, sizeof mid);
   if (rc == 0)
     rc = run_workers(w, clients, &seconds);
   for (i = 0; i < opened; i++)

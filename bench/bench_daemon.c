@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cairn.h"
 #include "entry.h"
 #include "keyfile.h"
@@ -53,7 +55,7 @@ static int init_data_dir(const bench_daemon *d, const bench_bins *bins) {
 }
 
 /* Polls the socket every 10 ms for up to 10 s. */
-static int wait_ready(bench_daemon *d) {
+int bench_cairnd_wait(bench_daemon *d) {
   const struct timespec tick = {0, 10 * 1000 * 1000};
   int i, st;
 
@@ -93,14 +95,31 @@ int bench_daemon_start(bench_daemon *d, const bench_bins *bins) {
   return bench_cairnd_start(d, bins);
 }
 
-int bench_cairnd_start(bench_daemon *d, const bench_bins *bins) {
+int bench_check_bins(const bench_bins *bins) {
+  if (access(bins->cairn, X_OK) != 0 || access(bins->cairnd, X_OK) != 0) {
+    fprintf(stderr, "bench: %s or %s is not executable (build them, or give --cairn/--cairnd)\n",
+            bins->cairn, bins->cairnd);
+    return CAIRN_ENOTFOUND;
+  }
+  if (sodium_init() < 0) {
+    fprintf(stderr, "bench: libsodium failed to initialise\n");
+    return CAIRN_EINTERNAL;
+  }
+  return 0;
+}
+
+int bench_cairnd_spawn(bench_daemon *d, const bench_bins *bins) {
   char *argv[] = {(char *)bins->cairnd, "--data", d->data, "--log-level", "warning", NULL};
   int rc = bench_spawn(argv, 0, d->log[0] != '\0' ? d->log : NULL, &d->pid);
 
-  if (rc != 0)
-    return rc;
-  bench_track_daemon(d->pid);
-  return wait_ready(d);
+  if (rc == 0)
+    bench_track_daemon(d->pid);
+  return rc;
+}
+
+int bench_cairnd_start(bench_daemon *d, const bench_bins *bins) {
+  int rc = bench_cairnd_spawn(d, bins);
+  return rc != 0 ? rc : bench_cairnd_wait(d);
 }
 
 int bench_run_capture(char *const argv[], char *out, size_t size) {
@@ -138,11 +157,16 @@ int bench_run_capture(char *const argv[], char *out, size_t size) {
 }
 
 int bench_daemon_stop(bench_daemon *d) {
+  if (d->pid > 0)
+    kill(d->pid, SIGTERM);
+  return bench_daemon_reap(d);
+}
+
+int bench_daemon_reap(bench_daemon *d) {
   int st = 0;
 
   if (d->pid <= 0)
     return 0;
-  kill(d->pid, SIGTERM);
   waitpid(d->pid, &st, 0);
   bench_untrack_daemon(d->pid);
   d->pid = 0;

@@ -110,19 +110,28 @@ int bench_lmdb_commit_latency(const bench_sizes *z, bench_stats *out) {
 int bench_lmdb_insert(const bench_entry_ref *entries, const size_t *chunk_end, size_t nchunks,
                       double *seconds) {
   raw_env r;
-  MDB_val keys[2 * BENCH_BATCH], vals[2 * BENCH_BATCH];
-  size_t c, i, first = 0;
+  MDB_val *keys, *vals;
+  size_t c, i, first = 0, most = 1;
   uint64_t t0;
-  int rc = raw_open(&r);
+  int rc;
 
+  for (c = 0; c < nchunks; c++) {
+    if (chunk_end[c] - first > most)
+      most = chunk_end[c] - first;
+    first = chunk_end[c];
+  }
+  keys = malloc(most * sizeof *keys);
+  vals = malloc(most * sizeof *vals);
+  if (keys == NULL || vals == NULL) {
+    free(keys);
+    free(vals);
+    return CAIRN_ENOMEM;
+  }
+  rc = raw_open(&r);
+  first = 0;
   t0 = bench_now_ns();
   for (c = 0; c < nchunks && rc == 0; c++) {
     size_t n = chunk_end[c] - first;
-    if (n > 2 * BENCH_BATCH) {
-      fprintf(stderr, "bench: raw LMDB: a chunk of %zu entries\n", n);
-      rc = CAIRN_EINTERNAL;
-      break;
-    }
     for (i = 0; i < n; i++) {
       const bench_entry_ref *e = &entries[first + i];
       keys[i].mv_size = sizeof e->key, keys[i].mv_data = (void *)e->key;
@@ -133,5 +142,7 @@ int bench_lmdb_insert(const bench_entry_ref *entries, const size_t *chunk_end, s
   }
   *seconds = (double)(bench_now_ns() - t0) / 1e9;
   raw_close(&r);
+  free(keys);
+  free(vals);
   return rc;
 }

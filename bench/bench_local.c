@@ -20,8 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "bench.h"
 
 #define TARGET_ADD_MS 1.0
@@ -153,15 +151,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench: unexpected argument '%s'\n%s", argv[optind], usage);
     return 2;
   }
-  if (access(bins.cairn, X_OK) != 0 || access(bins.cairnd, X_OK) != 0) {
-    fprintf(stderr, "bench: %s or %s is not executable (build them, or give --cairn/--cairnd)\n",
-            bins.cairn, bins.cairnd);
+  if (bench_check_bins(&bins) != 0)
     return 1;
-  }
-  if (sodium_init() < 0) {
-    fprintf(stderr, "bench: libsodium failed to initialise\n");
-    return 1;
-  }
   bench_machine_line(machine, sizeof machine);
   snprintf(command, sizeof command, "bench_local%s", z == &quick_sizes ? " --quick" : "");
   fprintf(stderr, "bench: %s\n", machine);

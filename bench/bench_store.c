@@ -74,9 +74,9 @@ static int write_evidence(cairn_store *s, size_t k, double *seconds) {
   for (i = 0; i < 3; i++)
     msgpack_sbuffer_init(&sb[i]);
   msgpack_packer_init(&pk, &sb[0], msgpack_sbuffer_write);
-  bench_pack_student_set(&pk);
+  bench_pack_student_set(&pk, "r");
   msgpack_packer_init(&pk, &sb[1], msgpack_sbuffer_write);
-  bench_pack_milestone_set(&pk);
+  bench_pack_milestone_set(&pk, BENCH_STUDENT_ID);
   memset(&one, 0, sizeof one);
   one.type = CAIRN_REC_STUDENT, one.id = BENCH_STUDENT_ID;
   one.set = (const uint8_t *)sb[0].data, one.set_len = sb[0].size;
@@ -167,9 +167,26 @@ int bench_apply_chunks(cairn_store *b, const bench_entry_ref *entries, const siz
   return rc;
 }
 
+int bench_store_make_log(size_t k, msgpack_sbuffer *log, size_t *count, double *seconds) {
+  bench_node a;
+  int rc;
+
+  a.s = NULL;
+  a.dir[0] = '\0';
+  if ((rc = node_open(&a)) == 0) {
+    fprintf(stderr, "bench: write_batch of %zu evidence entries\n", k);
+    rc = write_evidence(a.s, k, seconds);
+    if (rc == 0 && (rc = cairn_store_read_log(a.s, cairn_store_device(a.s), 1, k + 2, log,
+                                              count)) != 0)
+      fprintf(stderr, "bench: read_log: %s\n", cairn_strerror(rc));
+  }
+  node_close(&a);
+  return rc;
+}
+
 /* Phase 3 once: rates[0] write, rates[1] apply, rates[2] raw insert. */
 static int bulk_once(const bench_sizes *z, double rates[3], size_t *nentries) {
-  bench_node a, b;
+  bench_node b;
   msgpack_sbuffer log;
   size_t max = z->bulk_k + 2, count = 0, nchunks = 0;
   bench_entry_ref *entries = malloc(max * sizeof *entries);
@@ -178,16 +195,10 @@ static int bulk_once(const bench_sizes *z, double rates[3], size_t *nentries) {
   int rc = entries == NULL || chunk_end == NULL ? CAIRN_ENOMEM : 0;
 
   msgpack_sbuffer_init(&log);
-  a.s = b.s = NULL;
-  a.dir[0] = b.dir[0] = '\0';
-  if (rc == 0 && (rc = node_open(&a)) == 0) {
-    fprintf(stderr, "bench: bulk: write_batch of %zu evidence entries\n", z->bulk_k);
-    rc = write_evidence(a.s, z->bulk_k, &secs[0]);
-    if (rc == 0 && (rc = cairn_store_read_log(a.s, cairn_store_device(a.s), 1, max, &log,
-                                              &count)) != 0)
-      fprintf(stderr, "bench: read_log: %s\n", cairn_strerror(rc));
-  }
-  node_close(&a);
+  b.s = NULL;
+  b.dir[0] = '\0';
+  if (rc == 0)
+    rc = bench_store_make_log(z->bulk_k, &log, &count, &secs[0]);
   if (rc == 0)
     rc = bench_split_log(&log, entries, max, chunk_end, nentries, &nchunks);
   if (rc == 0 && *nentries != count) {

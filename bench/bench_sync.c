@@ -36,6 +36,7 @@
 #include <sodium.h>
 
 #include "bench.h"
+#include "bench_nodes.h"
 #include "cairn.h"
 #include "keyfile.h"
 #include "record.h"
@@ -91,225 +92,6 @@ typedef struct results {
   double conn_open_s, rss_kib, anon_kib;
 } results;
 
-/* A central and a classroom enrolled to it, both running. */
-typedef struct sync_pair {
-  bench_daemon central, room;
-  int port;
-  char mid[72];        /* the milestone the evidence is for */
-  msgpack_sbuffer put; /* the evidence put request */
-} sync_pair;
-
-/* ---- small helpers ---- */
-
-static void sleep_us(long us) {
-  struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-  nanosleep(&ts, NULL);
-}
-
-static double ms_between(uint64_t a, uint64_t b) {
-  return (double)(b - a) / 1e6;
-}
-
-/* Runs `cairn --data DATA args...` (NULL-terminated) and captures stdout. */
-static int cli(const bench_bins *bins, const char *data, char *out, size_t size, ...) {
-  char *argv[16], dummy[256];
-  size_t n = 0;
-  va_list ap;
-
-  argv[n++] = (char *)bins->cairn;
-  argv[n++] = "--data";
-  argv[n++] = (char *)data;
-  va_start(ap, size);
-  while (n < 15 && (argv[n] = va_arg(ap, char *)) != NULL)
-    n++;
-  va_end(ap);
-  argv[n] = NULL;
-  return out != NULL ? bench_run_capture(argv, out, size)
-                     : bench_run_capture(argv, dummy, sizeof dummy);
-}
-
-/* A TCP port on 127.0.0.1 free right now. */
-static int free_port(int *port) {
-  struct sockaddr_in a;
-  socklen_t len = sizeof a;
-  int fd = socket(AF_INET, SOCK_STREAM, 0), rc = 0;
-
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-      getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-    fprintf(stderr, "bench: cannot find a free port: %s\n", strerror(errno));
-    rc = CAIRN_EIO;
-  }
-  *port = ntohs(a.sin_port);
-  if (fd >= 0)
-    close(fd);
-  return rc;
-}
-
-/* The receipt seq the classroom holds from the central (0: none yet), from
- * one sync_status request on c. */
-static int receipt_seq(cairn_client *c, uint64_t *seq) {
-  static const char req[] = "\x81\xa2op\xabsync_status";
-  const msgpack_object *peers, *receipt, *s;
-  cairn_reply *r;
-  int rc = cairn_client_call(c, req, sizeof req - 1, 0, &r);
-
-  *seq = 0;
-  if (rc != 0) {
-    fprintf(stderr, "bench: sync_status: %s\n", cairn_strerror(rc));
-  } else if ((peers = cairn_reply_get(r, "peers")) == NULL ||
-             peers->type != MSGPACK_OBJECT_ARRAY || peers->via.array.size < 1) {
-    fprintf(stderr, "bench: sync_status: no upstream peer\n");
-    rc = CAIRN_EMALFORMED;
-  } else if ((receipt = cairn_record_map_get(&peers->via.array.ptr[0], "receipt")) != NULL &&
-             receipt->type == MSGPACK_OBJECT_MAP &&
-             (s = cairn_record_map_get(receipt, "seq")) != NULL &&
-             s->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-    *seq = s->via.u64;
-  }
-  cairn_reply_free(r);
-  return rc;
-}
-
-/* Polls the receipt every poll_us until it covers seq, for up to
- * timeout_s seconds. */
-static int wait_receipt(cairn_client *c, uint64_t seq, long poll_us, int timeout_s) {
-  uint64_t deadline = bench_now_ns() + (uint64_t)timeout_s * 1000000000u, got;
-  int rc;
-
-  while ((rc = receipt_seq(c, &got)) == 0 && got < seq) {
-    if (bench_interrupted)
-      return CAIRN_EINTERNAL;
-    if (bench_now_ns() > deadline) {
-      fprintf(stderr, "bench: the central's receipt is at %llu, not %llu, after %d s\n",
-              (unsigned long long)got, (unsigned long long)seq, timeout_s);
-      return CAIRN_EIO;
-    }
-    sleep_us(poll_us);
-  }
-  return rc;
-}
-
-/* Opens a connection to the daemon of d, retrying while it is starting. */
-static int connect_daemon(const bench_daemon *d, cairn_client **c) {
-  uint64_t deadline = bench_now_ns() + 10000000000u;
-  int rc;
-
-  while ((rc = cairn_client_open(c, d->data)) == CAIRN_ENOTRUNNING && !bench_interrupted &&
-         bench_now_ns() < deadline)
-    sleep_us(100);
-  if (rc != 0)
-    fprintf(stderr, "bench: connecting to %s: %s\n", d->data, cairn_strerror(rc));
-  return rc;
-}
-
-/* ---- the pair ---- */
-
-static int node_dir(bench_daemon *d) {
-  int rc = bench_tmpdir(d->root);
-
-  d->pid = 0;
-  if (rc == 0) {
-    snprintf(d->data, sizeof d->data, "%.*s/data", PATH_MAX - 8, d->root);
-    snprintf(d->log, sizeof d->log, "%.*s/cairnd.log", PATH_MAX - 16, d->root);
-  }
-  return rc;
-}
-
-static int pair_start(const bench_bins *bins, sync_pair *p) {
-  char listen[64], token[1024];
-  cairn_client *c = NULL;
-  int rc;
-
-  if ((rc = free_port(&p->port)) != 0 || (rc = node_dir(&p->central)) != 0 ||
-      (rc = node_dir(&p->room)) != 0)
-    return rc;
-  snprintf(listen, sizeof listen, "127.0.0.1:%d", p->port);
-  fprintf(stderr, "bench: central on %s, one classroom enrolled with a token\n", listen);
-  if ((rc = cli(bins, p->central.data, NULL, 0, "init", "--role", "central", "--listen", listen,
-                NULL)) != 0 ||
-      (rc = bench_cairnd_start(&p->central, bins)) != 0 ||
-      (rc = cli(bins, p->room.data, NULL, 0, "init", "--campus", "c", "--classroom", "r",
-                NULL)) != 0 ||
-      (rc = bench_cairnd_start(&p->room, bins)) != 0 ||
-      (rc = cli(bins, p->central.data, token, sizeof token, "enroll", "--campus", "c",
-                "--classroom", "r", NULL)) != 0)
-    return rc;
-  token[strcspn(token, " \r\n")] = '\0';
-  if ((rc = cli(bins, p->room.data, NULL, 0, "join", token, NULL)) != 0 ||
-      (rc = connect_daemon(&p->room, &c)) != 0)
-    return rc;
-  p->put.size = 0;
-  rc = bench_setup_records(c, &p->put, p->mid, sizeof p->mid);
-  cairn_client_close(c);
-  return rc;
-}
-
-/* Stops both daemons and removes both directories. */
-static void pair_stop(sync_pair *p) {
-  bench_daemon_stop(&p->room);
-  bench_daemon_stop(&p->central);
-  if (p->room.root[0] != '\0')
-    bench_daemon_remove(&p->room);
-  if (p->central.root[0] != '\0')
-    bench_daemon_remove(&p->central);
-  p->room.root[0] = p->central.root[0] = '\0';
-}
-
-/* Writes n evidence entries into the stopped classroom's store with the
- * store API, in batches of BENCH_BATCH; copies its whole log into log and
- * sets *head to its own log's head. */
-static int fill_room(const sync_pair *p, size_t n, msgpack_sbuffer *log, uint64_t *head) {
-  char path[PATH_MAX], why[256];
-  cairn_put *batch = calloc(BENCH_BATCH, sizeof *batch);
-  msgpack_sbuffer set;
-  msgpack_packer pk;
-  cairn_store *s = NULL;
-  uint8_t *sk = NULL;
-  size_t done = 0, i, count;
-  int rc;
-
-  msgpack_sbuffer_init(&set);
-  msgpack_packer_init(&pk, &set, msgpack_sbuffer_write);
-  bench_pack_evidence_set(&pk, p->mid);
-  snprintf(path, sizeof path, "%.*s/device.key", PATH_MAX - 16, p->room.data);
-  if (batch == NULL)
-    rc = CAIRN_ENOMEM;
-  else if ((rc = cairn_keyfile_load(path, &sk, why, sizeof why)) != 0)
-    fprintf(stderr, "bench: %s\n", why);
-  else if ((rc = cairn_store_open(&s, p->room.data, sk, NULL)) != 0)
-    fprintf(stderr, "bench: store in %s: %s\n", p->room.data, cairn_strerror(rc));
-  for (i = 0; rc == 0 && i < BENCH_BATCH; i++) {
-    batch[i].type = CAIRN_REC_EVIDENCE;
-    batch[i].set = (const uint8_t *)set.data, batch[i].set_len = set.size;
-  }
-  while (rc == 0 && done < n) {
-    size_t k = n - done < BENCH_BATCH ? n - done : BENCH_BATCH;
-    rc = bench_interrupted ? CAIRN_EINTERNAL : cairn_store_write_batch(s, batch, k);
-    if (rc == CAIRN_EMAPFULL) {
-      rc = cairn_store_grow(s);
-      continue;
-    }
-    for (i = 0; rc == 0 && i < k; i++)
-      rc = batch[i].result;
-    done += k;
-  }
-  if (rc == 0) {
-    *head = cairn_store_own_seq(s);
-    rc = cairn_store_read_log(s, cairn_store_device(s), 1, (size_t)*head, log, &count);
-    if (rc == 0 && count != *head)
-      rc = CAIRN_EINTERNAL;
-  }
-  if (rc != 0 && rc != CAIRN_EINTERNAL)
-    fprintf(stderr, "bench: filling the classroom's store: %s\n", cairn_strerror(rc));
-  cairn_store_close(s);
-  cairn_keyfile_free(sk);
-  msgpack_sbuffer_destroy(&set);
-  free(batch);
-  return rc;
-}
 
 /* The baselines on the same entries: cairn_store_apply_entries into a
  * fresh store (its own key), then raw LMDB synced inserts; entries/s. */
@@ -353,7 +135,7 @@ static int baselines(const msgpack_sbuffer *log, uint64_t head, double *apply, d
 /* Phase 1 once, on a fresh pair: fills the classroom while its daemon is
  * stopped, then times from its start until the central's receipt covers
  * its head. Leaves the pair running. */
-static int sync_once(const bench_bins *bins, const sync_sizes *z, sync_pair *p, double rates[3],
+static int sync_once(const bench_bins *bins, const sync_sizes *z, bench_pair *p, double rates[3],
                      double *seconds) {
   msgpack_sbuffer log;
   cairn_client *c = NULL;
@@ -361,17 +143,17 @@ static int sync_once(const bench_bins *bins, const sync_sizes *z, sync_pair *p, 
   int rc;
 
   msgpack_sbuffer_init(&log);
-  if ((rc = pair_start(bins, p)) == 0 && (rc = connect_daemon(&p->room, &c)) == 0) {
+  if ((rc = bench_pair_start(bins, p)) == 0 && (rc = bench_connect(&p->room, &c)) == 0) {
     /* the student and milestone reach the central first: not timed */
     before = bench_id_seq(p->mid);
-    rc = wait_receipt(c, before, 1000, 60);
+    rc = bench_wait_receipt(c, before, 1000, 60);
     cairn_client_close(c);
     c = NULL;
   }
   if (rc == 0 && (rc = bench_daemon_stop(&p->room)) == 0) {
     fprintf(stderr, "bench: sync: writing %zu evidence entries into the stopped classroom\n",
             z->entries);
-    rc = fill_room(p, z->entries, &log, &head);
+    rc = bench_fill_store(p->room.data, p->mid, z->entries, &log, &head);
   }
   if (rc == 0) {
     fprintf(stderr, "bench: sync: starting the classroom; waiting for the central's receipt "
@@ -379,8 +161,8 @@ static int sync_once(const bench_bins *bins, const sync_sizes *z, sync_pair *p, 
             (unsigned long long)head);
     t0 = bench_now_ns();
     if ((rc = bench_cairnd_start(&p->room, bins)) == 0 &&
-        (rc = connect_daemon(&p->room, &c)) == 0)
-      rc = wait_receipt(c, head, 2000, SYNC_TIMEOUT_S);
+        (rc = bench_connect(&p->room, &c)) == 0)
+      rc = bench_wait_receipt(c, head, 2000, SYNC_TIMEOUT_S);
     t1 = bench_now_ns();
     cairn_client_close(c);
     *seconds = (double)(t1 - t0) / 1e9;
@@ -395,7 +177,7 @@ static int sync_once(const bench_bins *bins, const sync_sizes *z, sync_pair *p, 
 }
 
 /* Phase 1 over the repetitions; the last pair is left running in *p. */
-static int phase_sync(const bench_bins *bins, const sync_sizes *z, sync_pair *p, results *r) {
+static int phase_sync(const bench_bins *bins, const sync_sizes *z, bench_pair *p, results *r) {
   double *v = malloc(4 * z->reps * sizeof *v), rates[3], secs = 0;
   size_t i, j;
   int rc = v == NULL ? CAIRN_ENOMEM : 0;
@@ -403,7 +185,7 @@ static int phase_sync(const bench_bins *bins, const sync_sizes *z, sync_pair *p,
   for (i = 0; i < z->reps && rc == 0; i++) {
     fprintf(stderr, "bench: sync: repetition %zu/%zu\n", i + 1, z->reps);
     if (i > 0)
-      pair_stop(p);
+      bench_pair_stop(p);
     rc = sync_once(bins, z, p, rates, &secs);
     for (j = 0; j < 3 && rc == 0; j++)
       v[j * z->reps + i] = rates[j];
@@ -421,7 +203,7 @@ static int phase_sync(const bench_bins *bins, const sync_sizes *z, sync_pair *p,
 
 /* Sends the evidence put; *seq is the new entry's seq, *acked the time the
  * reply arrived. */
-static int add_one(cairn_client *c, const sync_pair *p, uint64_t *seq, uint64_t *acked) {
+static int add_one(cairn_client *c, const bench_pair *p, uint64_t *seq, uint64_t *acked) {
   char id[72] = "";
   int rc = bench_call_put(c, &p->put, id, sizeof id);
 
@@ -437,7 +219,7 @@ static int add_one(cairn_client *c, const sync_pair *p, uint64_t *seq, uint64_t 
 /* Phase 2: restarts the classroom's daemon (SIGTERM, then start) and times
  * one new entry from the moment its socket appears, and from the add's
  * acknowledgement, to the central's receipt; polls every 1 ms. */
-static int phase_reconnect(const bench_bins *bins, const sync_sizes *z, sync_pair *p,
+static int phase_reconnect(const bench_bins *bins, const sync_sizes *z, bench_pair *p,
                            results *r) {
   char *argv[] = {(char *)bins->cairnd, "--data", p->room.data, "--log-level", "warning", NULL};
   double *v = malloc(2 * z->reconnect_tries * sizeof *v);
@@ -458,13 +240,13 @@ static int phase_reconnect(const bench_bins *bins, const sync_sizes *z, sync_pai
     bench_track_daemon(p->room.pid);
     deadline = bench_now_ns() + 10000000000u;
     while (stat(sock, &st) != 0 && bench_now_ns() < deadline && !bench_interrupted)
-      sleep_us(50);
+      bench_sleep_us(50);
     t_sock = bench_now_ns();
-    if ((rc = connect_daemon(&p->room, &c)) == 0 && (rc = add_one(c, p, &seq, &t_ack)) == 0 &&
-        (rc = wait_receipt(c, seq, 1000, 30)) == 0) {
+    if ((rc = bench_connect(&p->room, &c)) == 0 && (rc = add_one(c, p, &seq, &t_ack)) == 0 &&
+        (rc = bench_wait_receipt(c, seq, 1000, 30)) == 0) {
       uint64_t t_done = bench_now_ns();
-      v[i] = ms_between(t_ack, t_done);
-      v[z->reconnect_tries + i] = ms_between(t_sock, t_done);
+      v[i] = bench_ms_between(t_ack, t_done);
+      v[z->reconnect_tries + i] = bench_ms_between(t_sock, t_done);
     }
     cairn_client_close(c);
   }
@@ -479,21 +261,21 @@ static int phase_reconnect(const bench_bins *bins, const sync_sizes *z, sync_pai
 
 /* Phase 3: one connection; each try adds one entry and polls the receipt
  * (every 20 us) until it covers it. */
-static int phase_live(const sync_sizes *z, sync_pair *p, results *r) {
+static int phase_live(const sync_sizes *z, bench_pair *p, results *r) {
   double *v = malloc(2 * z->live_tries * sizeof *v);
   cairn_client *c = NULL;
   size_t i;
-  int rc = v == NULL ? CAIRN_ENOMEM : connect_daemon(&p->room, &c);
+  int rc = v == NULL ? CAIRN_ENOMEM : bench_connect(&p->room, &c);
 
   fprintf(stderr, "bench: live link: %d warm-up adds, then %zu timed\n", LIVE_WARMUP,
           z->live_tries);
   for (i = 0; i < LIVE_WARMUP + z->live_tries && rc == 0; i++) {
     uint64_t t_send = bench_now_ns(), t_ack, seq;
-    if ((rc = add_one(c, p, &seq, &t_ack)) == 0 && (rc = wait_receipt(c, seq, 20, 30)) == 0 &&
+    if ((rc = add_one(c, p, &seq, &t_ack)) == 0 && (rc = bench_wait_receipt(c, seq, 20, 30)) == 0 &&
         i >= LIVE_WARMUP) {
       uint64_t t_done = bench_now_ns();
-      v[i - LIVE_WARMUP] = ms_between(t_ack, t_done);
-      v[z->live_tries + i - LIVE_WARMUP] = ms_between(t_send, t_done);
+      v[i - LIVE_WARMUP] = bench_ms_between(t_ack, t_done);
+      v[z->live_tries + i - LIVE_WARMUP] = bench_ms_between(t_send, t_done);
     }
   }
   cairn_client_close(c);
@@ -506,25 +288,6 @@ static int phase_live(const sync_sizes *z, sync_pair *p, results *r) {
 }
 
 /* ---- phase 4: connections ---- */
-
-/* A "Name:   123 kB" line of /proc/PID/status, in KiB; -1 when absent. */
-static long proc_kib(pid_t pid, const char *name) {
-  char path[64], line[256];
-  size_t len = strlen(name);
-  long v = -1;
-  FILE *f;
-
-  snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-  if ((f = fopen(path, "r")) == NULL)
-    return -1;
-  while (fgets(line, sizeof line, f) != NULL)
-    if (strncmp(line, name, len) == 0 && line[len] == ':') {
-      v = strtol(line + len + 1, NULL, 10);
-      break;
-    }
-  fclose(f);
-  return v;
-}
 
 /* The number of open files of pid. */
 static long proc_fds(pid_t pid) {
@@ -546,11 +309,11 @@ static long proc_fds(pid_t pid) {
  * the 2-byte record length of a first handshake message and half of its
  * bytes (random), and reads the central's memory before and after it holds
  * them (its handshake timeout, 10 s, has not passed yet). */
-static int phase_conns(const sync_sizes *z, const sync_pair *p, results *r) {
+static int phase_conns(const sync_sizes *z, const bench_pair *p, results *r) {
   uint8_t msg[2 + HS1_SENT];
   struct sockaddr_in a;
   pid_t central = p->central.pid;
-  long rss0 = proc_kib(central, "VmRSS"), anon0 = proc_kib(central, "RssAnon");
+  long rss0 = bench_proc_kib(central, "VmRSS"), anon0 = bench_proc_kib(central, "RssAnon");
   long fds0 = proc_fds(central), fds = fds0;
   int *fd = malloc(z->conns * sizeof *fd);
   uint64_t t0 = bench_now_ns(), deadline;
@@ -580,13 +343,13 @@ static int phase_conns(const sync_sizes *z, const sync_pair *p, results *r) {
   /* wait until the central has accepted them all (up to 5 s) */
   deadline = bench_now_ns() + 5000000000u;
   while ((fds = proc_fds(central)) >= 0 && fds < fds0 + (long)n && bench_now_ns() < deadline)
-    sleep_us(10000);
+    bench_sleep_us(10000);
   r->conn_open_s = (double)(bench_now_ns() - t0) / 1e9;
-  sleep_us(200000);
+  bench_sleep_us(200000);
   r->conns_open = fds > fds0 ? (size_t)(fds - fds0) : 0;
   if (r->conns_open > 0) {
-    r->rss_kib = (double)(proc_kib(central, "VmRSS") - rss0) / (double)r->conns_open;
-    r->anon_kib = (double)(proc_kib(central, "RssAnon") - anon0) / (double)r->conns_open;
+    r->rss_kib = (double)(bench_proc_kib(central, "VmRSS") - rss0) / (double)r->conns_open;
+    r->anon_kib = (double)(bench_proc_kib(central, "RssAnon") - anon0) / (double)r->conns_open;
   }
   fprintf(stderr, "bench: connections: the central holds %zu of %zu opened in %.2f s\n",
           r->conns_open, n, r->conn_open_s);
@@ -594,19 +357,6 @@ static int phase_conns(const sync_sizes *z, const sync_pair *p, results *r) {
     close(fd[i]);
   free(fd);
   return r->conns_open > 0 ? 0 : CAIRN_EIO;
-}
-
-/* Raises the open-files soft limit to the hard limit (before any daemon
- * starts, so that they inherit it) and returns the limit now in force. */
-static long raise_fd_limit(void) {
-  struct rlimit rl;
-
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-    return -1;
-  rl.rlim_cur = rl.rlim_max;
-  if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
-    return -1;
-  return rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
 }
 
 /* ---- the report ---- */
@@ -659,23 +409,8 @@ static void print_report(FILE *f, const results *r, const sync_sizes *z, const c
           r->anon_kib);
 }
 
-/* Prints the end (the last 2 KiB) of a daemon's log to stderr. */
-static void print_log_tail(const bench_daemon *d) {
-  char buf[2048];
-  size_t got;
-  FILE *f;
-
-  if (d->log[0] == '\0' || (f = fopen(d->log, "r")) == NULL)
-    return;
-  if (fseek(f, -(long)sizeof buf, SEEK_END) != 0)
-    rewind(f);
-  got = fread(buf, 1, sizeof buf, f);
-  fclose(f);
-  fprintf(stderr, "--- the end of %s\n%.*s", d->log, (int)got, buf);
-}
-
 static int run(const bench_bins *bins, const sync_sizes *z, results *r) {
-  sync_pair p;
+  bench_pair p;
   int rc;
 
   memset(&p, 0, sizeof p);
@@ -684,10 +419,10 @@ static int run(const bench_bins *bins, const sync_sizes *z, results *r) {
       (rc = phase_live(z, &p, r)) == 0)
     rc = phase_conns(z, &p, r);
   if (rc != 0) {
-    print_log_tail(&p.central);
-    print_log_tail(&p.room);
+    bench_print_log_tail(&p.central);
+    bench_print_log_tail(&p.room);
   }
-  pair_stop(&p);
+  bench_pair_stop(&p);
   msgpack_sbuffer_destroy(&p.put);
   return rc;
 }
@@ -734,17 +469,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench: unexpected argument '%s'\n%s", argv[optind], usage);
     return 2;
   }
-  if (access(bins.cairn, X_OK) != 0 || access(bins.cairnd, X_OK) != 0) {
-    fprintf(stderr, "bench: %s or %s is not executable (build them, or give --cairn/--cairnd)\n",
-            bins.cairn, bins.cairnd);
+  if (bench_check_bins(&bins) != 0)
     return 1;
-  }
-  if (sodium_init() < 0) {
-    fprintf(stderr, "bench: libsodium failed to initialise\n");
-    return 1;
-  }
   memset(&r, 0, sizeof r);
-  r.fd_limit = raise_fd_limit();
+  r.fd_limit = bench_raise_fd_limit();
   bench_machine_line(machine, sizeof machine);
   snprintf(command, sizeof command, "bench_sync%s", z == &quick_sizes ? " --quick" : "");
   fprintf(stderr, "bench: %s\n", machine);

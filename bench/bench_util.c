@@ -55,8 +55,9 @@ double bench_median(double *v, size_t n) {
  * removes most as it goes. */
 #define MAX_TMPDIRS 64
 static char tmpdirs[MAX_TMPDIRS][PATH_MAX];
-/* Daemons the exit handler stops (0: a free slot). */
-#define MAX_DAEMONS 4
+/* Daemons the exit handler stops (0: a free slot); bench_compare's storm
+ * runs a central and up to 500 classrooms at once. */
+#define MAX_DAEMONS 512
 static pid_t live_daemons[MAX_DAEMONS];
 
 const char *bench_tmp_base(void) {
@@ -161,16 +162,16 @@ static void pack_kv(msgpack_packer *pk, const char *k, const char *v) {
   pack_str(pk, v);
 }
 
-void bench_pack_student_set(msgpack_packer *pk) {
+void bench_pack_student_set(msgpack_packer *pk, const char *classroom) {
   msgpack_pack_map(pk, 3);
   pack_kv(pk, "name", "Bench Student");
   pack_kv(pk, "campus", "c");
-  pack_kv(pk, "classroom", "r");
+  pack_kv(pk, "classroom", classroom);
 }
 
-void bench_pack_milestone_set(msgpack_packer *pk) {
+void bench_pack_milestone_set(msgpack_packer *pk, const char *student) {
   msgpack_pack_map(pk, 8);
-  pack_kv(pk, "student", BENCH_STUDENT_ID);
+  pack_kv(pk, "student", student);
   pack_kv(pk, "type", "academic");
   pack_kv(pk, "statement", "x");
   pack_kv(pk, "scale", "0-4");
@@ -267,4 +268,30 @@ const char *bench_rate(char *buf, double v) {
   }
   buf[o] = '\0';
   return buf;
+}
+
+int bench_parse_count(const char *name, const char *arg, size_t max, size_t *out) {
+  char *end;
+  unsigned long long v;
+
+  errno = 0;
+  v = strtoull(arg, &end, 10);
+  if (arg[0] < '0' || arg[0] > '9' || errno != 0 || *end != '\0' || v == 0 || v > max) {
+    fprintf(stderr, "bench: --%s wants a number from 1 to %zu, not '%s'\n", name, max, arg);
+    return 2;
+  }
+  *out = (size_t)v;
+  return 0;
+}
+
+int bench_usage(int opt, const char *usage) {
+  fputs(usage, opt == 'h' ? stdout : stderr);
+  return opt == 'h' ? 0 : 2;
+}
+
+int bench_no_operands(int argc, char **argv, int first, const char *usage) {
+  if (first >= argc)
+    return 0;
+  fprintf(stderr, "bench: unexpected argument '%s'\n%s", argv[first], usage);
+  return 2;
 }
