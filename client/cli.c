@@ -309,7 +309,8 @@ static const command commands[] = {
      "it wrote before stays)"},
     {"sync", "status", DO_READ, "sync_status", NULL, 0, 0, NULL, "peers", no_flags,
      "each sync peer: connected or not, last success, entries pending each way, counts, the "
-     "central's receipt for our log, the last error"},
+     "central's receipt for our log, the last error; then what cairnd refused since it started, "
+     "by class (cairn --help lists them)"},
     {"sync", "now", DO_READ, "sync_now", NULL, 0, 0, NULL, "message", no_flags,
      "sync with the upstream now instead of waiting for the next retry"},
     {"bundle", "export", DO_READ, "bundle_export", NULL, 0, 0, NULL, NULL, bundle_export_flags,
@@ -341,13 +342,16 @@ static const char json_help[] =
     "  enroll: {\"token\"}   join, sync now: {\"message\"}   revoke: {\"id\"}\n"
     "  devices: {\"devices\": [{\"id\", \"role\", \"campus\", \"classroom\", \"name\",\n"
     "    \"revoked\", \"enrolled\" (date or null), \"last_seen\" (unix seconds or null)}]}\n"
+    "  bundle export: {\"path\", \"entries\", \"bytes\", \"from\", \"to\" (seqs),\n"
+    "    \"hub\" (true: the hub can open it too)}\n"
+    "  bundle import: {\"applied\", \"refused\", \"reason\", \"author\"}\n"
     "  sync status: {\"peers\": [{\"peer\", \"address\", \"role\", \"direction\",\n"
     "    \"connected\", \"state\", \"last_success\" (unix seconds or null),\n"
     "    \"pending_out\", \"pending_in\" (null: not known yet), \"sent\", \"received\",\n"
-    "    \"last_error\", \"receipt\": {\"seq\"} or null}]}\n"
-    "  bundle export: {\"path\", \"entries\", \"bytes\", \"from\", \"to\" (seqs),\n"
-    "    \"hub\" (true: the hub can open it too)}\n"
-    "  bundle import: {\"applied\", \"refused\", \"reason\", \"author\"}\n";
+    "    \"refused\" (entries refused either way on this link), \"last_error\",\n"
+    "    \"receipt\": {\"seq\"} or null}],\n"
+    "    \"refusals\": {CLASS: count}: what cairnd refused since it started (in\n"
+    "    memory, over every link; docs/PROTOCOL.md section 8), by class:\n";
 
 static const char general_help[] =
     "Options for every command:\n"
@@ -507,8 +511,10 @@ static void print_help(FILE *out, const char *group) {
     fputc('\n', out);
   }
   fputs(general_help, out);
-  if (group == NULL)
+  if (group == NULL) {
     fprintf(out, "\n%s", json_help);
+    cairn__cli_print_refusal_classes(out, 6);
+  }
 }
 
 static int find_flag(const command *c, const char *name, size_t len) {
@@ -988,6 +994,7 @@ static int print_reply(const args *a, const cairn_reply *r) {
     cairn__cli_print_devices(v);
   } else if (strcmp(c->op, "sync_status") == 0) {
     cairn__cli_print_peers(v);
+    cairn__cli_print_refusals(cairn_reply_get(r, "refusals"));
   } else if (strncmp(c->op, "bundle_", 7) == 0) {
     return print_bundle(c, r);
   } else if (c->reply != NULL) { /* one value: a token, a message, an id */

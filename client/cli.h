@@ -47,4 +47,14 @@ void cairn__cli_print_devices(const msgpack_object *devices);
  * that there is none and how to join an upstream. */
 void cairn__cli_print_peers(const msgpack_object *peers);
 
+/* Prints the refusals map of a sync_status reply after a blank line: each
+ * class with a count above 0, its count and what it means
+ * (protocol/sync_refusals.h), or that nothing was refused. Prints nothing
+ * when refusals is NULL (an older cairnd). */
+void cairn__cli_print_refusals(const msgpack_object *refusals);
+
+/* Prints every refusal class, one "NAME  what it counts" line each, after
+ * indent spaces: the list in `cairn --help`. */
+void cairn__cli_print_refusal_classes(FILE *f, int indent);
+
 #endif

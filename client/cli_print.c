@@ -1,5 +1,6 @@
 /* cli_print.c: replies as text for people: the status table, one record
- * with its history, the conflicts, the devices, the sync peers. */
+ * with its history, the conflicts, the devices, the sync peers and what
+ * cairnd refused. */
 #include "cli.h"
 
 #include <inttypes.h>
@@ -7,6 +8,7 @@
 #include <time.h>
 
 #include "record.h"
+#include "sync_refusals.h"
 
 /* The string at key in map as a printf "%.*s" pair; "-" when absent, empty
  * or not a string. */
@@ -405,7 +407,7 @@ static void print_peer(const msgpack_object *p) {
   const msgpack_object *peer = cairn_record_map_get(p, "peer");
   const char *dir, *addr, *state, *err;
   int dirl, addrl, statel, errl;
-  char when[32], since[32], out[24], in[24], sent[24], received[24], prefix[9];
+  char when[32], since[32], out[24], in[24], sent[24], received[24], refused[24], prefix[9];
   int64_t t;
 
   dir = str_of(p, "direction", &dirl);
@@ -430,7 +432,8 @@ static void print_peer(const msgpack_object *p) {
   count_of(p, "sent", sent, sizeof sent);
   count_of(p, "received", received, sizeof received);
   printf("  pending: %s to send, %s to receive\n", out, in);
-  printf("  sent %s, received %s\n", sent, received);
+  count_of(p, "refused", refused, sizeof refused);
+  printf("  sent %s, received %s, refused %s\n", sent, received, refused);
   if (receipt != NULL && receipt->type == MSGPACK_OBJECT_MAP && int_of(receipt, "seq", &t))
     printf("  receipt: the central holds our log up to #%" PRId64 "\n", t);
   else if (dirl == 8 && memcmp(dir, "upstream", 8) == 0)
@@ -454,4 +457,47 @@ void cairn__cli_print_peers(const msgpack_object *peers) {
       putchar('\n');
     print_peer(&peers->via.array.ptr[i]);
   }
+}
+
+static const struct {
+  const char *name, *what;
+} refusal_classes[] = {
+#define AS_ROW(id, name, what) {name, what},
+    CAIRN_SYNC_REFUSALS(AS_ROW)
+#undef AS_ROW
+};
+#define NREFUSAL_CLASSES (sizeof refusal_classes / sizeof refusal_classes[0])
+
+void cairn__cli_print_refusal_classes(FILE *f, int indent) {
+  for (size_t i = 0; i < NREFUSAL_CLASSES; i++)
+    fprintf(f, "%*s%-20s  %s\n", indent, "", refusal_classes[i].name, refusal_classes[i].what);
+}
+
+/* What the class named k means; "" for one this CLI does not know (a newer
+ * cairnd's). */
+static const char *refusal_what(const msgpack_object *k) {
+  for (size_t i = 0; i < NREFUSAL_CLASSES; i++)
+    if (k->via.str.size == strlen(refusal_classes[i].name) &&
+        memcmp(k->via.str.ptr, refusal_classes[i].name, k->via.str.size) == 0)
+      return refusal_classes[i].what;
+  return "";
+}
+
+void cairn__cli_print_refusals(const msgpack_object *refusals) {
+  int any = 0;
+
+  if (refusals == NULL || refusals->type != MSGPACK_OBJECT_MAP)
+    return; /* a cairnd from before the counters */
+  for (uint32_t i = 0; i < refusals->via.map.size; i++) {
+    const msgpack_object *k = &refusals->via.map.ptr[i].key, *v = &refusals->via.map.ptr[i].val;
+    if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        v->via.u64 == 0)
+      continue;
+    if (!any++)
+      printf("\nrefused since cairnd started (counts kept in memory):\n");
+    printf("  %-20.*s %6" PRIu64 "  %s\n", (int)k->via.str.size, k->via.str.ptr, v->via.u64,
+           refusal_what(k));
+  }
+  if (!any)
+    printf("\nrefused since cairnd started: nothing\n");
 }

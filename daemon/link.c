@@ -18,6 +18,7 @@
 #include "noise.h"
 #include "record.h"
 #include "sync.h"
+#include "sync_refusals.h"
 #include "transport.h"
 
 #define BATCH_ENTRIES 4000
@@ -46,6 +47,21 @@ static const char *const state_names[] = {"connecting", "handshake", "hello",
                                           "syncing",    "idle",      "closing"};
 
 typedef enum { LINK_UPSTREAM, LINK_DOWNSTREAM } link_dir;
+
+/* The classes of refused attempts (protocol/sync_refusals.h), each counted
+ * since start where its refusal is logged. */
+typedef enum {
+#define AS_ENUM(id, name, what) REFUSED_##id,
+  CAIRN_SYNC_REFUSALS(AS_ENUM)
+#undef AS_ENUM
+  REFUSAL_CLASSES
+} refusal;
+
+static const char *const refusal_names[] = {
+#define AS_NAME(id, name, what) name,
+    CAIRN_SYNC_REFUSALS(AS_NAME)
+#undef AS_NAME
+};
 
 typedef struct link link;
 typedef struct job job;
@@ -118,6 +134,7 @@ struct cairn_links {
   int64_t last_success;
   char up_error[200];
   uint64_t up_sent, up_received, up_refused;
+  uint64_t refusals[REFUSAL_CLASSES]; /* since start, every link, by class */
   /* a join in progress */
   cairn_links_join_cb join_cb;
   void *join_arg;
@@ -134,6 +151,9 @@ struct cairn_links {
 
 static void link_set_state(link *l, link_state next);
 static void link_fail(link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void link_refuse(link *l, refusal why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void peer_label(const link *l, char out[80]);
 static void link_pump(link *l);
 static void link_read_resume(link *l);
 static uint64_t lacking(const cairn_vv_item *have, size_t n, const link *l, int theirs);
@@ -426,11 +446,57 @@ static void send_receipts(link *l, const uint8_t *bytes, size_t len) {
   free(vv);
 }
 
+/* The refusal class of a batch the store refused whole with rc, or -1 when
+ * rc is this node's own failure (disk full, out of memory, I/O). */
+static int batch_refusal(int rc) {
+  switch (rc) {
+  case CAIRN_EBADSIG:
+  case CAIRN_EBADCHAIN:
+  case CAIRN_EGAP:
+    return REFUSED_BATCH;
+  case CAIRN_EMALFORMED:
+  case CAIRN_EVERSION:
+  case CAIRN_ETOOBIG:
+    return REFUSED_MALFORMED;
+  default:
+    return -1;
+  }
+}
+
+/* Counts and logs the entries of an applied batch of n that were not
+ * applied: refused (author not enrolled or revoked), quarantined, or
+ * already held (a replay is skipped, not refused, but still shown). */
+static void count_unapplied(link *l, const job *j, size_t n) {
+  uint64_t *counts = l->mgr->refusals;
+  size_t quarantined = j->res.quarantined, refused = j->res.refused - quarantined;
+  size_t held = n > j->res.applied + j->res.refused ? n - j->res.applied - j->res.refused : 0;
+  char peer[80];
+
+  peer_label(l, peer);
+  if (refused > 0) {
+    counts[REFUSED_ENTRY] += refused;
+    cairn_log_warn("sync: %s: batch %llu: %zu entries refused (counted as %s); the first "
+                   "refusal: %s", peer, (unsigned long long)j->batch, refused,
+                   refusal_names[REFUSED_ENTRY], j->res.reason);
+  }
+  if (quarantined > 0) {
+    counts[REFUSED_QUARANTINE] += quarantined;
+    cairn_log_warn("sync: %s: batch %llu: %zu entries quarantined (counted as %s); the first "
+                   "refusal: %s", peer, (unsigned long long)j->batch, quarantined,
+                   refusal_names[REFUSED_QUARANTINE], j->res.reason);
+  }
+  if (held > 0) {
+    counts[REFUSED_HELD] += held;
+    cairn_log_info("sync: %s: batch %llu: %zu entries already held, skipped (counted as %s)",
+                   peer, (unsigned long long)j->batch, held, refusal_names[REFUSED_HELD]);
+  }
+}
+
 static void on_applied(cairn_write_req *req, void *arg) {
   job *j = arg;
   link *l = j->l;
   msgpack_sbuffer sb;
-  size_t off = 0;
+  size_t off = 0, count = 0;
 
   if (l == NULL || l->state == LINK_CLOSING) {
     job_free(j);
@@ -438,16 +504,17 @@ static void on_applied(cairn_write_req *req, void *arg) {
   }
   l->applying--;
   if (req->job_rc != 0) {
-    link_fail(l, "batch %llu refused: %s", (unsigned long long)j->batch,
-              j->res.reason[0] ? j->res.reason : cairn_strerror(req->job_rc));
+    const char *why = j->res.reason[0] ? j->res.reason : cairn_strerror(req->job_rc);
+    int r = batch_refusal(req->job_rc);
+    if (r >= 0)
+      link_refuse(l, (refusal)r, "batch %llu refused: %s", (unsigned long long)j->batch, why);
+    else /* this node could not apply it (disk full, ...): not the peer's doing */
+      link_fail(l, "batch %llu refused: %s", (unsigned long long)j->batch, why);
     job_free(j);
     return;
   }
   l->received += j->res.applied;
   l->refused += j->res.refused;
-  if (j->res.refused > 0)
-    cairn_log_warn("sync: from %.8s: %zu entries refused: %s",
-                   l->peer_known ? "peer" : "?", j->res.refused, j->res.reason);
   /* The peer holds what it sent: never send it back. */
   while (off < j->len) {
     cairn_entry e;
@@ -456,7 +523,9 @@ static void on_applied(cairn_write_req *req, void *arg) {
       break;
     peer_set(l, e.author, e.seq);
     off += used;
+    count++;
   }
+  count_unapplied(l, j, count);
   msgpack_sbuffer_init(&sb);
   if (cairn_sync_pack_ack(&sb, j->batch, j->res.applied, j->res.refused, j->res.reason) == 0)
     send_msg(l, &sb);
@@ -500,8 +569,9 @@ static void on_redeemed(cairn_write_req *req, void *arg) {
     if (send_msg(l, &sb) == 0)
       send_hello(l); /* the joined link goes on as a sync link: HELLO first */
   } else {
-    cairn_log_warn("sync: join of device %.8s refused: %s", peer,
-                   j->why[0] ? j->why : cairn_strerror(req->job_rc));
+    l->mgr->refusals[REFUSED_JOIN]++;
+    cairn_log_warn("sync: join of device %.8s refused: %s (counted as %s)", peer,
+                   j->why[0] ? j->why : cairn_strerror(req->job_rc), refusal_names[REFUSED_JOIN]);
     cairn_sync_pack_welcome(&sb, req->job_rc, "", "", j->why[0] ? j->why : cairn_strerror(req->job_rc));
     send_msg(l, &sb);
     link_set_state(l, LINK_CLOSING);
@@ -612,7 +682,7 @@ static void hs_record(link *l, const uint8_t *body, size_t len) {
 
   if (l->dir == LINK_DOWNSTREAM && !l->hs_started) {
     if (len < 1 || (body[0] != PATTERN_IK && body[0] != PATTERN_XX)) {
-      link_fail(l, "not a cairn sync handshake");
+      link_refuse(l, REFUSED_MALFORMED, "not a cairn sync handshake");
       return;
     }
     if (hs_init(l, body[0] == PATTERN_IK ? CAIRN_NOISE_IK : CAIRN_NOISE_XX, 0, NULL) != 0) {
@@ -624,7 +694,8 @@ static void hs_record(link *l, const uint8_t *body, size_t len) {
   }
   rc = cairn_noise_read_message(&l->hs, body, len, payload, sizeof payload, &plen);
   if (rc != 0) {
-    link_fail(l, "handshake failed (%s): wrong network or key", cairn_strerror(rc));
+    link_refuse(l, REFUSED_HANDSHAKE, "handshake failed (%s): wrong network or key",
+                cairn_strerror(rc));
     return;
   }
   if (l->dir == LINK_DOWNSTREAM) {
@@ -634,10 +705,17 @@ static void hs_record(link *l, const uint8_t *body, size_t len) {
       uint8_t reply[CAIRN_KEY_BYTES + 1 + sizeof why];
       size_t rlen = CAIRN_KEY_BYTES + 1;
       if (plen != CAIRN_KEY_BYTES || !peer_key_matches(l, payload)) {
-        link_fail(l, "handshake payload does not match the static key");
+        link_refuse(l, REFUSED_HANDSHAKE, "handshake payload does not match the static key");
         return;
       }
       rc = authorize(l, why, sizeof why);
+      if (rc != 0) { /* counted and logged before the answer, which may fail */
+        char peer[65];
+        hex(l->peer, CAIRN_KEY_BYTES, peer);
+        l->mgr->refusals[REFUSED_HANDSHAKE]++;
+        cairn_log_warn("sync: refused device %.8s at the handshake: %s (counted as %s)", peer, why,
+                       refusal_names[REFUSED_HANDSHAKE]);
+      }
       memcpy(reply, l->mgr->pk, CAIRN_KEY_BYTES);
       reply[CAIRN_KEY_BYTES] = rc == 0 ? STATUS_OK : 1;
       if (rc != 0) {
@@ -647,9 +725,6 @@ static void hs_record(link *l, const uint8_t *body, size_t len) {
       if (hs_send(l, reply, rlen, 0) != 0)
         return;
       if (rc != 0) {
-        char peer[65];
-        hex(l->peer, CAIRN_KEY_BYTES, peer);
-        cairn_log_warn("sync: refused device %.8s at the handshake: %s", peer, why);
         link_set_state(l, LINK_CLOSING);
         return;
       }
@@ -661,7 +736,7 @@ static void hs_record(link *l, const uint8_t *body, size_t len) {
     } else {
       /* XX -> s, se: a joining device; it must send JOIN next */
       if (plen != CAIRN_KEY_BYTES || !peer_key_matches(l, payload)) {
-        link_fail(l, "handshake payload does not match the static key");
+        link_refuse(l, REFUSED_HANDSHAKE, "handshake payload does not match the static key");
         return;
       }
       hs_finish(l);
@@ -672,7 +747,7 @@ static void hs_record(link *l, const uint8_t *body, size_t len) {
   if (l->hs.pattern == CAIRN_NOISE_IK) {
     /* <- e, ee, se: the responder's key and its verdict */
     if (plen < CAIRN_KEY_BYTES + 1 || !peer_key_matches(l, payload)) {
-      link_fail(l, "upstream's handshake payload does not match its key");
+      link_refuse(l, REFUSED_HANDSHAKE, "upstream's handshake payload does not match its key");
       return;
     }
     if (payload[CAIRN_KEY_BYTES] != STATUS_OK) {
@@ -685,7 +760,7 @@ static void hs_record(link *l, const uint8_t *body, size_t len) {
     /* XX <- e, ee, s, es: must be the central named in the token */
     if (plen != CAIRN_KEY_BYTES || !peer_key_matches(l, payload) ||
         sodium_memcmp(l->peer, l->mgr->token.central, CAIRN_KEY_BYTES) != 0) {
-      link_fail(l, "the central's key does not match the token");
+      link_refuse(l, REFUSED_HANDSHAKE, "the central's key does not match the token");
       return;
     }
     if (hs_send(l, l->mgr->pk, CAIRN_KEY_BYTES, 0) == 0)
@@ -869,13 +944,13 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
   int rc = cairn_sync_decode(p, len, &msg);
 
   if (rc != 0) {
-    link_fail(l, "malformed sync message (%s)", cairn_strerror(rc));
+    link_refuse(l, REFUSED_MALFORMED, "malformed sync message (%s)", cairn_strerror(rc));
     return;
   }
   switch (msg.type) {
   case CAIRN_SYNC_HELLO:
     if (l->got_hello || (l->dir == LINK_DOWNSTREAM && !l->authorized) || l->joining) {
-      link_fail(l, "HELLO out of turn");
+      link_refuse(l, REFUSED_OUT_OF_TURN, "HELLO out of turn");
       break;
     }
     l->got_hello = 1;
@@ -905,7 +980,7 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     break;
   case CAIRN_SYNC_ENTRIES:
     if (!l->got_hello) {
-      link_fail(l, "ENTRIES before HELLO");
+      link_refuse(l, REFUSED_OUT_OF_TURN, "ENTRIES before HELLO");
       break;
     }
     if ((j = job_new(l)) == NULL || (j->bytes = malloc(msg.entries_len ? msg.entries_len : 1)) == NULL) {
@@ -926,7 +1001,7 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     break;
   case CAIRN_SYNC_ACK:
     if (l->inflight == 0) {
-      link_fail(l, "ACK for nothing");
+      link_refuse(l, REFUSED_OUT_OF_TURN, "ACK for nothing");
       break;
     }
     l->inflight--;
@@ -944,8 +1019,12 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     link_pump(l);
     break;
   case CAIRN_SYNC_RECEIPT:
-    if (l->dir != LINK_UPSTREAM || (j = job_new(l)) == NULL) {
-      link_fail(l, "unexpected RECEIPT");
+    if (l->dir != LINK_UPSTREAM) {
+      link_refuse(l, REFUSED_OUT_OF_TURN, "unexpected RECEIPT");
+      break;
+    }
+    if ((j = job_new(l)) == NULL) {
+      link_fail(l, "out of memory");
       break;
     }
     j->msg = msg;
@@ -955,8 +1034,12 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     break;
   case CAIRN_SYNC_JOIN:
     if (l->dir != LINK_DOWNSTREAM || l->authorized || m->o.config->role != CAIRN_ROLE_CENTRAL ||
-        sodium_memcmp(msg.device, l->peer, CAIRN_KEY_BYTES) != 0 || (j = job_new(l)) == NULL) {
-      link_fail(l, "unexpected JOIN");
+        sodium_memcmp(msg.device, l->peer, CAIRN_KEY_BYTES) != 0) {
+      link_refuse(l, REFUSED_OUT_OF_TURN, "unexpected JOIN");
+      break;
+    }
+    if ((j = job_new(l)) == NULL) {
+      link_fail(l, "out of memory");
       break;
     }
     memcpy(j->secret, msg.secret, sizeof j->secret);
@@ -966,7 +1049,7 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     break;
   case CAIRN_SYNC_WELCOME:
     if (l->dir != LINK_UPSTREAM || !l->joining) {
-      link_fail(l, "unexpected WELCOME");
+      link_refuse(l, REFUSED_OUT_OF_TURN, "unexpected WELCOME");
       break;
     }
     on_welcome(l, &msg);
@@ -1020,7 +1103,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     if (rc == CAIRN_EAGAIN)
       break;
     if (rc != 0) {
-      link_fail(l, "malformed record");
+      link_refuse(l, REFUSED_MALFORMED, "malformed record");
       return;
     }
     off += used;
@@ -1030,7 +1113,11 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
       int complete;
       rc = cairn_transport_reader_open(&l->reader, &l->rx, body, blen, &complete);
       if (rc != 0) {
-        link_fail(l, "cannot read an encrypted message (%s)", cairn_strerror(rc));
+        if (rc == CAIRN_ENOMEM)
+          link_fail(l, "out of memory");
+        else
+          link_refuse(l, REFUSED_MALFORMED, "cannot read an encrypted message (%s)",
+                      cairn_strerror(rc));
         return;
       }
       if (complete)
@@ -1071,7 +1158,11 @@ static void on_link_handle_close(uv_handle_t *h) {
 }
 
 static void on_handshake_timeout(uv_timer_t *t) {
-  link_fail(t->data, "handshake timed out");
+  link *l = t->data;
+  if (l->dir == LINK_DOWNSTREAM)
+    link_refuse(l, REFUSED_TIMEOUT, "handshake timed out");
+  else /* our own attempt: the network, or an upstream that is down */
+    link_fail(l, "handshake timed out");
 }
 
 /* The one function that moves a link between states. */
@@ -1109,25 +1200,53 @@ static void link_set_state(link *l, link_state next) {
   uv_close((uv_handle_t *)&l->tcp, on_link_handle_close);
 }
 
+/* Who a link's log lines are about: "upstream", or "downstream" and the
+ * peer's key prefix ("unknown" before the handshake showed it). */
+static void peer_label(const link *l, char out[80]) {
+  char peer[65] = "unknown";
+  if (l->dir == LINK_UPSTREAM) {
+    snprintf(out, 80, "upstream");
+    return;
+  }
+  if (l->peer_known)
+    hex(l->peer, CAIRN_KEY_BYTES, peer);
+  snprintf(out, 80, "downstream %.8s", peer);
+}
+
+static void link_failv(link *l, const char *fmt, va_list ap) {
+  char msg[300], peer[80];
+
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  if (l->dir == LINK_UPSTREAM)
+    snprintf(l->mgr->up_error, sizeof l->mgr->up_error, "%.199s", msg);
+  peer_label(l, peer);
+  cairn_log_warn("sync: %s: %s", peer, msg);
+  link_set_state(l, LINK_CLOSING);
+}
+
 static void link_fail(link *l, const char *fmt, ...) {
-  char msg[200];
   va_list ap;
 
   if (l->state == LINK_CLOSING)
     return;
   va_start(ap, fmt);
+  link_failv(l, fmt, ap);
+  va_end(ap);
+}
+
+/* Closes the link for what its peer did: counts one refusal of class why
+ * and logs the reason, naming the counter. */
+static void link_refuse(link *l, refusal why, const char *fmt, ...) {
+  char msg[240];
+  va_list ap;
+
+  if (l->state == LINK_CLOSING)
+    return;
+  l->mgr->refusals[why]++;
+  va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  if (l->dir == LINK_UPSTREAM) {
-    snprintf(l->mgr->up_error, sizeof l->mgr->up_error, "%s", msg);
-    cairn_log_warn("sync: upstream: %s", msg);
-  } else {
-    char peer[65] = "unknown";
-    if (l->peer_known)
-      hex(l->peer, CAIRN_KEY_BYTES, peer);
-    cairn_log_warn("sync: downstream %.8s: %s", peer, msg);
-  }
-  link_set_state(l, LINK_CLOSING);
+  link_fail(l, "%s (counted as %s)", msg, refusal_names[why]);
 }
 
 static link *link_new(cairn_links *m, link_dir dir) {
@@ -1169,16 +1288,31 @@ static void tune_socket(link *l) {
 
 /* ---- downstream: the listener ---- */
 
+/* A connection the listener could not take: counted, and logged for the
+ * first and then every 64th, so that a flood cannot flood the log too. */
+static void refuse_connection(cairn_links *m, const char *why) {
+  uint64_t n = ++m->refusals[REFUSED_CONNECTION];
+  if (n % 64 == 1)
+    cairn_log_warn("sync: cannot accept a connection: %s (counted as %s: %llu since start)", why,
+                   refusal_names[REFUSED_CONNECTION], (unsigned long long)n);
+}
+
 static void on_connection(uv_stream_t *server, int status) {
   cairn_links *m = server->data;
   link *l;
 
-  if (status < 0 || m->closing)
+  if (m->closing)
     return;
-  if ((l = link_new(m, LINK_DOWNSTREAM)) == NULL)
+  if (status < 0) { /* libuv failed to accept (out of descriptors: it closes what waits) */
+    refuse_connection(m, uv_strerror(status));
     return;
-  if (uv_accept(server, (uv_stream_t *)&l->tcp) != 0) {
-    link_fail(l, "accept failed");
+  }
+  if ((l = link_new(m, LINK_DOWNSTREAM)) == NULL) {
+    refuse_connection(m, "out of memory");
+    return;
+  }
+  if ((status = uv_accept(server, (uv_stream_t *)&l->tcp)) != 0) {
+    link_refuse(l, REFUSED_CONNECTION, "cannot accept: %s", uv_strerror(status));
     return;
   }
   tune_socket(l);
@@ -1292,10 +1426,12 @@ void cairn_links_notify(void *links) {
     if (l->dir == LINK_DOWNSTREAM && l->authorized) {
       cairn_scope scope; /* never leave the link with a cleared scope */
       int rc = cairn_store_device_scope(m->o.store, l->peer, &scope, NULL);
-      if (rc != 0) {
-        link_fail(l, rc == CAIRN_EPERM ? "device revoked" : "cannot check the device's scope");
+      if (rc == CAIRN_EPERM)
+        link_refuse(l, REFUSED_REVOKED, "device revoked");
+      else if (rc != 0)
+        link_fail(l, "cannot check the device's scope");
+      if (rc != 0)
         continue;
-      }
       l->peer_scope = scope;
     }
     if (l->state == LINK_IDLE || l->state == LINK_SYNCING)
@@ -1420,6 +1556,14 @@ int cairn_links_status(cairn_links *m, msgpack_packer *pk) {
       pack_peer(m, pk, l, vv, n);
   free(vv);
   return 0;
+}
+
+void cairn_links_refusals(const cairn_links *m, msgpack_packer *pk) {
+  msgpack_pack_map(pk, REFUSAL_CLASSES);
+  for (int i = 0; i < REFUSAL_CLASSES; i++) {
+    pack_str(pk, refusal_names[i]);
+    msgpack_pack_uint64(pk, m->refusals[i]);
+  }
 }
 
 int cairn_links_join(cairn_links *m, const char *token, const char *upstream,

@@ -56,6 +56,12 @@ int cairn_links_sync_now(cairn_links *l);
  * ({seq} or nil). */
 int cairn_links_status(cairn_links *l, msgpack_packer *pk);
 
+/* Packs a map of what this daemon refused since it started, over every
+ * link in either direction: one count per class of protocol/sync_refusals.h
+ * (name -> count, in the table's order). Kept in memory only: a restart
+ * starts them at 0. */
+void cairn_links_refusals(const cairn_links *l, msgpack_packer *pk);
+
 /* Called once when a join ends: rc 0 and the scope joined, or a negative
  * code and a one-line message. */
 typedef void (*cairn_links_join_cb)(void *arg, int rc, const char *message);

@@ -9,8 +9,8 @@
 #include "bundle_rpc.h"
 #include "error.h"
 #include "log.h"
-#include "mpcheck.h"
 #include "record.h"
+#include "request.h"
 #include "sync.h"
 #include "text.h"
 
@@ -366,12 +366,23 @@ static int read_devices(cairn_rpc *r, const msgpack_object *req, msgpack_packer 
   return cairn_store_devices(r->store, pk);
 }
 
-static int read_sync_status(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk,
-                            char *why, size_t whylen) {
-  (void)req;
-  (void)why;
-  (void)whylen;
-  return cairn_links_status(r->links, pk);
+/* {ok, peers: [...], refusals: {class: count}}: link.h says what each holds. */
+static void op_sync_status(cairn_rpc *r, msgpack_packer *pk) {
+  msgpack_sbuffer peers;
+  msgpack_packer ppk;
+
+  msgpack_sbuffer_init(&peers);
+  msgpack_packer_init(&ppk, &peers, msgpack_sbuffer_write);
+  if (cairn_links_status(r->links, &ppk) != 0) {
+    cairn__rpc_pack_error(pk, CAIRN_EIO, "cannot read this node's version vector");
+  } else {
+    cairn__rpc_pack_ok(pk, 2);
+    cairn__rpc_pack_str(pk, "peers");
+    pk->callback(pk->data, peers.data, peers.size); /* already one msgpack value */
+    cairn__rpc_pack_str(pk, "refusals");
+    cairn_links_refusals(r->links, pk);
+  }
+  msgpack_sbuffer_destroy(&peers);
 }
 
 /* Sends {ok, key: text} or the error later, on slot (if still there). */
@@ -623,63 +634,67 @@ static cairn_handled op_check(cairn_rpc *r, cairn_slot *slot, msgpack_packer *pk
 cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *payload, size_t len,
                                msgpack_sbuffer *frame) {
   cairn_rpc *r = arg;
-  msgpack_unpacked msg;
+  cairn_request req;
+  const msgpack_object *m = &req.msg.data;
   msgpack_packer pk;
-  size_t off = 0;
-  const msgpack_object *op;
   cairn_handled h = CAIRN_HANDLED_REPLY;
-  char name[32];
+  char why[128];
+  int rc = cairn_request_decode(payload, len, &req, why, sizeof why);
 
-  if (cairn_mpcheck(payload, len, &off) != 0 || off != len)
-    return CAIRN_HANDLED_VIOLATION; /* not one value, or counts it cannot hold */
-  off = 0;
-  msgpack_unpacked_init(&msg);
-  if (msgpack_unpack_next(&msg, (const char *)payload, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-      off != len || msg.data.type != MSGPACK_OBJECT_MAP ||
-      (op = cairn_record_map_get(&msg.data, "op")) == NULL || op->type != MSGPACK_OBJECT_STR ||
-      op->via.str.size >= sizeof name) {
-    msgpack_unpacked_destroy(&msg);
-    return CAIRN_HANDLED_VIOLATION;
-  }
-  memcpy(name, op->via.str.ptr, op->via.str.size);
-  name[op->via.str.size] = '\0';
+  if (rc == CAIRN_EMALFORMED)
+    return CAIRN_HANDLED_VIOLATION; /* not one map with a string op */
   msgpack_packer_init(&pk, frame, msgpack_sbuffer_write);
-
-  if (strcmp(name, "ping") == 0)
-    op_ping(r, &pk);
-  else if (strcmp(name, "put") == 0)
-    h = op_put(r, slot, &msg.data, &pk);
-  else if (strcmp(name, "status") == 0)
-    reply_read(r, &msg.data, "milestones", read_status, &pk);
-  else if (strcmp(name, "export") == 0)
-    op_export(r, &msg.data, &pk);
-  else if (strcmp(name, "show") == 0)
-    reply_read(r, &msg.data, "record", read_show, &pk);
-  else if (strcmp(name, "conflicts") == 0)
-    reply_read(r, &msg.data, "conflicts", read_conflicts, &pk);
-  else if (strcmp(name, "devices") == 0)
-    reply_read(r, &msg.data, "devices", read_devices, &pk);
-  else if (strcmp(name, "sync_status") == 0)
-    reply_read(r, &msg.data, "peers", read_sync_status, &pk);
-  else if (strcmp(name, "sync_now") == 0)
-    op_sync_now(r, &pk);
-  else if (strcmp(name, "join") == 0)
-    h = op_join(r, slot, &msg.data, &pk);
-  else if (strcmp(name, "enroll") == 0)
-    h = op_enroll(r, slot, &msg.data, &pk);
-  else if (strcmp(name, "revoke") == 0)
-    h = op_revoke(r, slot, &msg.data, &pk);
-  else if (strcmp(name, "check") == 0)
-    h = op_check(r, slot, &pk);
-  else if (strcmp(name, "bundle_export") == 0)
-    h = cairn_bundle_rpc_export(r, slot, &msg.data, &pk);
-  else if (strcmp(name, "bundle_import") == 0)
-    h = cairn_bundle_rpc_import(r, slot, &msg.data, &pk);
-  else {
-    char why[64];
-    snprintf(why, sizeof why, "op: unknown operation '%.32s'", name);
-    cairn__rpc_pack_error(&pk, CAIRN_EINVAL, why);
+  if (rc != 0) { /* an unknown op or argument, one given twice or of the wrong type */
+    cairn__rpc_pack_error(&pk, rc, why);
+    return h;
   }
-  msgpack_unpacked_destroy(&msg);
+  switch (req.op) {
+  case CAIRN_OP_PING:
+    op_ping(r, &pk);
+    break;
+  case CAIRN_OP_PUT:
+    h = op_put(r, slot, m, &pk);
+    break;
+  case CAIRN_OP_STATUS:
+    reply_read(r, m, "milestones", read_status, &pk);
+    break;
+  case CAIRN_OP_EXPORT:
+    op_export(r, m, &pk);
+    break;
+  case CAIRN_OP_SHOW:
+    reply_read(r, m, "record", read_show, &pk);
+    break;
+  case CAIRN_OP_CONFLICTS:
+    reply_read(r, m, "conflicts", read_conflicts, &pk);
+    break;
+  case CAIRN_OP_DEVICES:
+    reply_read(r, m, "devices", read_devices, &pk);
+    break;
+  case CAIRN_OP_SYNC_STATUS:
+    op_sync_status(r, &pk);
+    break;
+  case CAIRN_OP_SYNC_NOW:
+    op_sync_now(r, &pk);
+    break;
+  case CAIRN_OP_JOIN:
+    h = op_join(r, slot, m, &pk);
+    break;
+  case CAIRN_OP_ENROLL:
+    h = op_enroll(r, slot, m, &pk);
+    break;
+  case CAIRN_OP_REVOKE:
+    h = op_revoke(r, slot, m, &pk);
+    break;
+  case CAIRN_OP_CHECK:
+    h = op_check(r, slot, &pk);
+    break;
+  case CAIRN_OP_BUNDLE_EXPORT:
+    h = cairn_bundle_rpc_export(r, slot, m, &pk);
+    break;
+  case CAIRN_OP_BUNDLE_IMPORT:
+    h = cairn_bundle_rpc_import(r, slot, m, &pk);
+    break;
+  }
+  cairn_request_clear(&req);
   return h;
 }

@@ -6,7 +6,8 @@
  * writer, replying only after the commit returned. A request that is not
  * one msgpack map with a string "op" breaks the protocol and closes the
  * connection; a well-formed request with bad arguments gets an error reply
- * and the connection stays.
+ * and the connection stays. The shape (the op, its arguments and their
+ * types) is checked first, by cairn_request_decode (protocol/request.h).
  */
 #ifndef CAIRN_RPC_H
 #define CAIRN_RPC_H

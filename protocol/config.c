@@ -286,14 +286,6 @@ typedef struct load_ctx {
   char msg[256];
 } load_ctx;
 
-/* Copies an untrusted name for a message: printable ASCII, at most 32 bytes. */
-static void shown_name(char out[40], const char *s) {
-  size_t len = strlen(s), n = len < 32 ? len : 32, i;
-  for (i = 0; i < n; i++)
-    out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\'') ? s[i] : '?';
-  strcpy(out + i, len > 32 ? "..." : "");
-}
-
 static int on_option(void *user, const char *section, const char *name, const char *value) {
   load_ctx *x = user;
   char msg[sizeof x->msg];
@@ -304,9 +296,9 @@ static int on_option(void *user, const char *section, const char *name, const ch
     if (strcmp(options[i].section, section) == 0 && strcmp(options[i].name, name) == 0)
       break;
   if (i == ARRAY_LEN(options)) {
-    char shown_key[40], shown_sec[40];
-    shown_name(shown_key, name);
-    shown_name(shown_sec, section);
+    char shown_key[CAIRN_TEXT_SHOWN_MAX], shown_sec[CAIRN_TEXT_SHOWN_MAX];
+    cairn_text_shown(shown_key, name, strlen(name));
+    cairn_text_shown(shown_sec, section, strlen(section));
     say(msg, sizeof msg, "unknown option '%s' in [%s]", shown_key, shown_sec);
   } else if (x->seen[i]) {
     say(msg, sizeof msg, "%s: set twice", options[i].name);

@@ -306,15 +306,6 @@ static int fail(char *why, size_t whylen, int code, const char *fmt, ...) {
   return code;
 }
 
-/* Copies an untrusted name into out for a message: printable ASCII only,
- * at most 32 bytes, so the message stays one readable line. */
-static void shown_name(char out[40], const char *s, size_t len) {
-  size_t n = len < 32 ? len : 32, i;
-  for (i = 0; i < n; i++)
-    out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\'') ? s[i] : '?';
-  strcpy(out + i, len > 32 ? "..." : "");
-}
-
 /* "YYYY-MM-DD" in shape, so it is safe to repeat in a message. */
 static int date_shaped(const char *s, size_t len) {
   if (len != 10)
@@ -553,8 +544,8 @@ int cairn_record_check_set(int type, const msgpack_object *set, int creating, ch
       return fail(why, whylen, CAIRN_EINVAL, "set: field names must be strings");
     idx = field_index(rs, key->via.str.ptr, key->via.str.size);
     if (idx < 0) {
-      char shown[40];
-      shown_name(shown, key->via.str.ptr, key->via.str.size);
+      char shown[CAIRN_TEXT_SHOWN_MAX];
+      cairn_text_shown(shown, key->via.str.ptr, key->via.str.size);
       return fail(why, whylen, CAIRN_EINVAL, "unknown field '%s' for %s", shown, rs->name);
     }
     f = &rs->fields[idx];

@@ -162,3 +162,11 @@ int cairn_text_id_valid(const char *s, size_t len) {
   }
   return 1;
 }
+
+void cairn_text_shown(char out[CAIRN_TEXT_SHOWN_MAX], const char *s, size_t len) {
+  size_t n = len < 32 ? len : 32, i;
+
+  for (i = 0; i < n; i++)
+    out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\'') ? s[i] : '?';
+  strcpy(out + i, len > 32 ? "..." : "");
+}

@@ -28,4 +28,10 @@ int32_t cairn_text_today(void);
  * [A-Za-z0-9._-]. */
 int cairn_text_id_valid(const char *s, size_t len);
 
+/* Copies an untrusted name s[0..len) into out for a one-line message:
+ * printable ASCII only (anything else, and ', becomes ?), at most 32 bytes,
+ * then "..." when cut; always NUL-terminated. */
+#define CAIRN_TEXT_SHOWN_MAX 40
+void cairn_text_shown(char out[CAIRN_TEXT_SHOWN_MAX], const char *s, size_t len);
+
 #endif

@@ -1425,10 +1425,11 @@ static int authorize_run(apply_ctx *c, size_t i, size_t j, cairn__store_rec *r) 
 /* The one received-entries path: buf holds entries in author/seq order;
  * each author's run is checked (signatures, chain) and applied in one
  * transaction according to mode. Sets *applied (new entries stored, minus
- * the quarantined) and *refused. */
+ * the quarantined), *refused and, of those, *quarantined. */
 static int apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, apply_mode mode,
-                        size_t *applied, size_t *refused, char *why, size_t whylen) {
-  *applied = *refused = 0;
+                        size_t *applied, size_t *refused, size_t *quarantined, char *why,
+                        size_t whylen) {
+  *applied = *refused = *quarantined = 0;
   if (why != NULL && whylen > 0)
     why[0] = '\0';
   size_t n;
@@ -1479,20 +1480,21 @@ static int apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, apply_mo
   if (rc == 0) {
     *applied = count - (size_t)c.quarantined;
     *refused = (size_t)c.refused;
+    *quarantined = (size_t)c.quarantined;
   }
   return rc;
 }
 
 int cairn_store_apply_entries(cairn_store *s, const uint8_t *buf, size_t len, size_t *applied,
                               char *why, size_t whylen) {
-  size_t refused;
-  return apply_buffer(s, buf, len, APPLY_TRUSTED, applied, &refused, why, whylen);
+  size_t refused, quarantined;
+  return apply_buffer(s, buf, len, APPLY_TRUSTED, applied, &refused, &quarantined, why, whylen);
 }
 
 int cairn_store_apply_synced(cairn_store *s, const uint8_t *buf, size_t len,
                              cairn_apply_result *res) {
-  return apply_buffer(s, buf, len, APPLY_SYNCED, &res->applied, &res->refused, res->reason,
-                      sizeof res->reason);
+  return apply_buffer(s, buf, len, APPLY_SYNCED, &res->applied, &res->refused, &res->quarantined,
+                      res->reason, sizeof res->reason);
 }
 
 /* ---- reading the log ------------------------------------------------------ */

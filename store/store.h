@@ -183,6 +183,7 @@ typedef struct cairn_apply_result {
                        entry counts: it is stored, its chain advances, and
                        there is nothing to fold) */
   size_t refused;   /* new entries refused or quarantined (see below) */
+  size_t quarantined; /* of those refused, the quarantined (stored, not folded) */
   char reason[256]; /* the first refusal, one line naming author and seq */
 } cairn_apply_result;
 

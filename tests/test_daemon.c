@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -517,6 +518,505 @@ static void test_pipelined_requests_answered_in_order(void **state) {
   cairn_client_close(c);
 }
 
+/* ---- hostile requests (issue 4): each gets an error naming the problem,
+ * the connection keeps working, and nothing is written ---- */
+
+/* Every record, as the export pages give them: what "nothing was written"
+ * compares. */
+static void export_all(cairn_client *c, msgpack_sbuffer *out) {
+  msgpack_sbuffer b;
+  msgpack_packer pk, opk;
+  cairn_reply *r = NULL, *prev = NULL;
+  const msgpack_object *next = NULL;
+
+  msgpack_sbuffer_init(&b);
+  msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+  msgpack_packer_init(&opk, out, msgpack_sbuffer_write);
+  msgpack_sbuffer_clear(out);
+  do {
+    msgpack_pack_map(&pk, next ? 2 : 1);
+    pk_str(&pk, "op");
+    pk_str(&pk, "export");
+    if (next) {
+      pk_str(&pk, "after");
+      msgpack_pack_object(&pk, *next);
+    }
+    assert_int_equal(call(c, &b, &r), 0);
+    msgpack_pack_object(&opk, *cairn_reply_get(r, "records"));
+    cairn_reply_free(prev);
+    prev = r;
+    next = cairn_reply_get(r, "next");
+    assert_non_null(next);
+    if (next->type != MSGPACK_OBJECT_BIN)
+      next = NULL;
+  } while (next);
+  cairn_reply_free(prev);
+  msgpack_sbuffer_destroy(&b);
+}
+
+/* Sends req (then clears it). The reply must be an error with code whose
+ * message contains what; then a ping on the same connection answers, and
+ * the export still equals before. */
+static void expect_refused(cairn_client *c, msgpack_sbuffer *req, int code, const char *what,
+                           const msgpack_sbuffer *before, const char *label) {
+  cairn_reply *r = NULL;
+  msgpack_sbuffer after;
+  msgpack_packer pk;
+  int rc = call(c, req, &r);
+  const char *msg = r ? cairn_reply_message(r) : NULL;
+
+  if (rc != code || msg == NULL || strstr(msg, what) == NULL) {
+    print_error("%s: expected %s naming '%s', got %s: %s\n", label, cairn_err_name(code), what,
+                cairn_err_name(rc), msg ? msg : "(no reply)");
+    fail();
+  }
+  cairn_reply_free(r);
+  msgpack_packer_init(&pk, req, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 1);
+  pk_str(&pk, "op");
+  pk_str(&pk, "ping");
+  assert_int_equal(call(c, req, &r), 0);
+  cairn_reply_free(r);
+  msgpack_sbuffer_init(&after);
+  export_all(c, &after);
+  if (after.size != before->size || memcmp(after.data, before->data, after.size) != 0) {
+    print_error("%s: something was written\n", label);
+    fail();
+  }
+  msgpack_sbuffer_destroy(&after);
+}
+
+/* Sends bytes as one raw frame (header says len): cairnd must close that
+ * connection; then a new one answers and the export still equals before. */
+static void expect_closed(const node *n, const void *payload, uint32_t len,
+                          const msgpack_sbuffer *before, const char *label) {
+  uint8_t hdr[CAIRN_FRAME_HEADER];
+  msgpack_sbuffer after;
+  cairn_client *c;
+  int fd = raw_connect(n);
+
+  cairn_frame_header(hdr, len);
+  assert_int_equal(write(fd, hdr, sizeof hdr), (ssize_t)sizeof hdr);
+  (void)!write(fd, payload, len); /* may stop early: cairnd hangs up */
+  if (!closed_by_peer(fd)) {
+    print_error("%s: the connection stayed open\n", label);
+    fail();
+  }
+  close(fd);
+  assert_int_equal(cairn_client_open(&c, n->dir), 0);
+  msgpack_sbuffer_init(&after);
+  export_all(c, &after);
+  assert_true(after.size == before->size && memcmp(after.data, before->data, after.size) == 0);
+  msgpack_sbuffer_destroy(&after);
+  cairn_client_close(c);
+}
+
+/* One field of a put's set: a string, or (str NULL) a number. */
+typedef struct {
+  const char *key, *str;
+  double num;
+} field;
+
+/* Packs {op: put, type, [id,] set: base} into b, with key set to the one
+ * packed value in val (replacing base's key when it has one, else added);
+ * key NULL: base alone. A student (which needs an id) gets id "s2". */
+static void put_with(msgpack_sbuffer *b, const char *type, const field *base, const char *key,
+                     const msgpack_sbuffer *val) {
+  int student = strcmp(type, "student") == 0;
+  msgpack_packer pk;
+  size_t n = key ? 1 : 0, i;
+
+  msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
+  for (i = 0; base[i].key; i++)
+    n += !key || strcmp(base[i].key, key) != 0;
+  msgpack_pack_map(&pk, 3 + student);
+  pk_str(&pk, "op");
+  pk_str(&pk, "put");
+  pk_str(&pk, "type");
+  pk_str(&pk, type);
+  if (student) {
+    pk_str(&pk, "id");
+    pk_str(&pk, "s2");
+  }
+  pk_str(&pk, "set");
+  msgpack_pack_map(&pk, n);
+  for (i = 0; base[i].key; i++) {
+    if (key && strcmp(base[i].key, key) == 0)
+      continue;
+    pk_str(&pk, base[i].key);
+    if (base[i].str)
+      pk_str(&pk, base[i].str);
+    else
+      msgpack_pack_double(&pk, base[i].num);
+  }
+  if (key) {
+    pk_str(&pk, key);
+    msgpack_sbuffer_write(b, val->data, val->size);
+  }
+}
+
+/* A hostile-input test's state: a daemon with student s1, milestone mid
+ * and one evidence, a connection, the export to compare against, and the
+ * valid fields of a new evidence, milestone and student. */
+typedef struct {
+  cairn_client *c;
+  char mid[80];
+  msgpack_sbuffer before, req, val;
+  msgpack_packer vpk; /* over val */
+  field evidence[4], milestone[9], student[2];
+} hostile;
+
+static void hostile_start(const node *n, hostile *h) {
+  const field ev[] = {{"milestone", h->mid, 0}, {"observed", "2026-11-09", 0},
+                      {"value", NULL, 2}, {NULL, NULL, 0}};
+  const field ms[] = {{"student", "s1", 0},       {"type", "academic", 0},
+                      {"statement", "Reads.", 0}, {"scale", "0-4", 0},
+                      {"baseline", NULL, 1},      {"target", NULL, 3},
+                      {"start", "2026-11-02", 0}, {"end", "2026-12-14", 0},
+                      {NULL, NULL, 0}};
+  const field st[] = {{"name", "Ana", 0}, {NULL, NULL, 0}};
+  cairn_reply *r = NULL;
+
+  assert_int_equal(cairn_client_open(&h->c, n->dir), 0);
+  make_milestone(h->c, h->mid, sizeof h->mid);
+  memcpy(h->evidence, ev, sizeof ev);
+  memcpy(h->milestone, ms, sizeof ms);
+  memcpy(h->student, st, sizeof st);
+  msgpack_sbuffer_init(&h->before);
+  msgpack_sbuffer_init(&h->req);
+  msgpack_sbuffer_init(&h->val);
+  msgpack_packer_init(&h->vpk, &h->val, msgpack_sbuffer_write);
+  /* the base fields go through: each case below fails for its one reason */
+  put_with(&h->req, "evidence", h->evidence, NULL, NULL);
+  assert_int_equal(call(h->c, &h->req, &r), 0);
+  cairn_reply_free(r);
+  export_all(h->c, &h->before);
+}
+
+static void hostile_end(hostile *h) {
+  msgpack_sbuffer_destroy(&h->before);
+  msgpack_sbuffer_destroy(&h->req);
+  msgpack_sbuffer_destroy(&h->val);
+  cairn_client_close(h->c);
+}
+
+/* Puts a new record of type (evidence, milestone or student) with key set
+ * to the one msgpack value in h->val; expects the refusal. */
+static void refuse_field(hostile *h, const char *type, const char *key, int code,
+                         const char *what, const char *label) {
+  const field *base = strcmp(type, "evidence") == 0    ? h->evidence
+                      : strcmp(type, "milestone") == 0 ? h->milestone
+                                                       : h->student;
+
+  put_with(&h->req, type, base, key, &h->val);
+  msgpack_sbuffer_clear(&h->val);
+  expect_refused(h->c, &h->req, code, what, &h->before, label);
+}
+
+/* A field's value, as msgpack bytes written by hand, and its refusal. */
+typedef struct {
+  const char *type, *key, *value;
+  size_t len;
+  int code;
+  const char *what;
+} bad_field;
+#define BAD_FIELD(type, key, lit, code, what)                                                \
+  {(type), (key), (lit), sizeof(lit) - 1, (code), (what)}
+
+static void refuse_fields(hostile *h, const bad_field *bad, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    msgpack_sbuffer_write(&h->val, bad[i].value, bad[i].len);
+    refuse_field(h, bad[i].type, bad[i].key, bad[i].code, bad[i].what, bad[i].what);
+  }
+}
+
+/* A whole request, msgpack bytes written by hand, and its refusal. */
+typedef struct {
+  const char *bytes;
+  size_t len;
+  int code;
+  const char *what;
+} bad_request;
+#define BAD_REQUEST(lit, code, what) {(lit), sizeof(lit) - 1, (code), (what)}
+
+static void refuse_requests(hostile *h, const bad_request *bad, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    msgpack_sbuffer_write(&h->req, bad[i].bytes, bad[i].len);
+    expect_refused(h->c, &h->req, bad[i].code, bad[i].what, &h->before, bad[i].what);
+  }
+}
+
+/* The request prefix || a string of len bytes of 'x' || suffix, each
+ * side msgpack written by hand; expects the refusal. */
+static void refuse_big_arg(hostile *h, const char *prefix, size_t len, const char *suffix,
+                           int code, const char *what) {
+  char *big = malloc(len);
+  msgpack_packer pk;
+
+  memset(big, 'x', len);
+  msgpack_packer_init(&pk, &h->req, msgpack_sbuffer_write);
+  msgpack_sbuffer_write(&h->req, prefix, strlen(prefix));
+  msgpack_pack_str_with_body(&pk, big, len);
+  msgpack_sbuffer_write(&h->req, suffix, strlen(suffix));
+  free(big);
+  expect_refused(h->c, &h->req, code, what, &h->before, what);
+}
+
+#define LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static void test_hostile_numbers(void **state) {
+  static const bad_field bad[] = {
+      BAD_FIELD("evidence", "value", "\xcb\x7f\xf8\0\0\0\0\0\0", CAIRN_ERANGE,
+                "value: not a finite number"), /* NaN */
+      BAD_FIELD("evidence", "value", "\xcb\x7f\xf0\0\0\0\0\0\0", CAIRN_ERANGE,
+                "value: not a finite number"), /* +inf */
+      BAD_FIELD("evidence", "value", "\xcb\xff\xf0\0\0\0\0\0\0", CAIRN_ERANGE,
+                "value: not a finite number"), /* -inf */
+      BAD_FIELD("evidence", "value", "\xca\x7f\xc0\0\0", CAIRN_ERANGE,
+                "value: not a finite number"), /* float32 NaN */
+      BAD_FIELD("evidence", "value", "\xca\xff\x80\0\0", CAIRN_ERANGE,
+                "value: not a finite number"), /* float32 -inf */
+      BAD_FIELD("evidence", "value", "\xcf\xff\xff\xff\xff\xff\xff\xff\xff", CAIRN_ERANGE,
+                "value: 1.84467e+19 is not on the milestone's scale 0-4"), /* 2^64 - 1 */
+      BAD_FIELD("evidence", "value", "\xcb\xff\xef\xff\xff\xff\xff\xff\xff", CAIRN_ERANGE,
+                "value: -1.79769e+308 is not on"), /* -DBL_MAX */
+      BAD_FIELD("evidence", "value", "\xa1" "3", CAIRN_EINVAL, "value: must be a number"),
+      BAD_FIELD("evidence", "value", "\xc0", CAIRN_EINVAL, "value: must be a number"),
+      BAD_FIELD("milestone", "baseline", "\xcb\x7f\xf8\0\0\0\0\0\0", CAIRN_ERANGE,
+                "baseline: not a finite number"),
+      BAD_FIELD("milestone", "target", "\xcb\x7f\xf0\0\0\0\0\0\0", CAIRN_ERANGE,
+                "target: not a finite number"),
+      BAD_FIELD("milestone", "developing_at", "\xcb\x7f\xf8\0\0\0\0\0\0", CAIRN_ERANGE,
+                "developing_at: not a finite number"),
+      BAD_FIELD("milestone", "exceed_margin", "\xcb\xff\xf0\0\0\0\0\0\0", CAIRN_ERANGE,
+                "exceed_margin: not a finite number"),
+      BAD_FIELD("milestone", "wrong_side_n", "\xfb", CAIRN_ERANGE,
+                "wrong_side_n: must be a whole number from 1 to 1000"), /* -5 */
+  };
+  hostile h;
+
+  hostile_start(*state, &h);
+  refuse_fields(&h, bad, LEN(bad));
+  hostile_end(&h);
+}
+
+static void test_hostile_sizes(void **state) {
+  enum { MIB = 1024 * 1024 };
+  node *n = *state;
+  char *big = malloc(MIB);
+  msgpack_sbuffer note;
+  msgpack_packer npk;
+  hostile h;
+
+  memset(big, 'x', MIB);
+  hostile_start(n, &h);
+  msgpack_pack_str_with_body(&h.vpk, big, 100 * 1024);
+  refuse_field(&h, "evidence", "note", CAIRN_ETOOBIG, "note: longer than 2000 bytes", "100 KB");
+  msgpack_pack_str_with_body(&h.vpk, big, MIB - 200); /* the most one frame holds */
+  refuse_field(&h, "evidence", "note", CAIRN_ETOOBIG, "note: longer than 2000 bytes", "1 MiB");
+  msgpack_pack_str_with_body(&h.vpk, big, 100 * 1024);
+  refuse_field(&h, "student", "name", CAIRN_ETOOBIG, "name: longer than 200 bytes", "name");
+  msgpack_pack_array(&h.vpk, 1);
+  msgpack_pack_str_with_body(&h.vpk, big, 600 * 1024);
+  refuse_field(&h, "milestone", "if_then", CAIRN_ETOOBIG, "if_then item 1: longer than",
+               "if/then");
+  msgpack_pack_array(&h.vpk, 5000);
+  for (int i = 0; i < 5000; i++)
+    msgpack_pack_str_with_body(&h.vpk, "x", 1);
+  refuse_field(&h, "milestone", "checks", CAIRN_ETOOBIG, "checks: more than 64 items",
+               "5000 checks");
+  /* the request's own arguments */
+  refuse_big_arg(&h, "\x84\xa2op\xa3put\xa4type", 200 * 1024, "\xa2id\xa2s1\xa3set\x80",
+                 CAIRN_ETOOBIG, "type: longer than 31 bytes");
+  refuse_big_arg(&h, "\x86\xa2op\xa3put\xa4type\xa7student\xa2id\xa2s1\xa4" "edit\xc3\xa3why",
+                 500 * 1024, "\xa3set\x81\xa5grade\xa1" "6", CAIRN_ETOOBIG,
+                 "reason: longer than 1000 bytes");
+  refuse_big_arg(&h, "\x82\xa2op\xa4show\xa2id", 300 * 1024, "", CAIRN_ETOOBIG,
+                 "id: longer than 79 bytes");
+  /* a note of 1 MiB makes a frame over the 1 MiB maximum: that connection
+   * closes, before cairnd reads (or allocates for) its payload */
+  msgpack_sbuffer_init(&note);
+  msgpack_packer_init(&npk, &note, msgpack_sbuffer_write);
+  msgpack_pack_str_with_body(&npk, big, MIB);
+  put_with(&h.req, "evidence", h.evidence, "note", &note);
+  msgpack_sbuffer_destroy(&note);
+  assert_true(h.req.size > CAIRN_FRAME_MAX);
+  expect_closed(n, h.req.data, (uint32_t)h.req.size, &h.before, "frame over 1 MiB");
+  msgpack_sbuffer_clear(&h.req);
+  hostile_end(&h);
+  free(big);
+}
+
+static void test_hostile_text(void **state) {
+  static const struct {
+    const char *bytes;
+    size_t len;
+  } bad[] = {
+      {"bad \xff\xfe bytes", 11},    {"over\xc0\xaflong", 10}, /* overlong '/' */
+      {"\xed\xa0\x80 surrogate", 13}, {"cut \xe2\x82", 6},     /* truncated sequence */
+      {"\xf4\x90\x80\x80", 4},        {"nul\0inside", 10},      /* above U+10FFFF; NUL */
+  };
+  static const bad_request names[] = {
+      BAD_REQUEST("\x83\xa2op\xa3put\xa4type\xa8" "evidence\xa3set\x81\xa6val\xffue\xa1x",
+                  CAIRN_EINVAL, "unknown field 'val?ue' for evidence"),
+      BAD_REQUEST("\x83\xa2op\xa3put\xa4type\xa9" "evid\xc3\x28nce\xa3set\x80", CAIRN_EUTF8,
+                  "type: invalid UTF-8"),
+      BAD_REQUEST("\x82\xa2op\xa4show\xa2id\xa4s\xff\xfe" "1", CAIRN_EUTF8, "id: invalid UTF-8"),
+      BAD_REQUEST("\x82\xa2op\xa6status\xa7student\xa2\xc3\x28", CAIRN_EUTF8,
+                  "student: invalid UTF-8"),
+      BAD_REQUEST("\x81\xa2op\xa6pi\xffng\x80", CAIRN_EUTF8, "op: invalid UTF-8"),
+      BAD_REQUEST("\x81\xa2op\xa9ping\0junk", CAIRN_EUTF8, "op: invalid UTF-8"),
+  };
+  hostile h;
+
+  hostile_start(*state, &h);
+  for (size_t i = 0; i < LEN(bad); i++) {
+    msgpack_pack_str_with_body(&h.vpk, bad[i].bytes, bad[i].len);
+    refuse_field(&h, "evidence", "note", CAIRN_EUTF8, "note: invalid UTF-8", bad[i].bytes);
+    msgpack_pack_str_with_body(&h.vpk, bad[i].bytes, bad[i].len);
+    refuse_field(&h, "student", "name", CAIRN_EUTF8, "name: invalid UTF-8", bad[i].bytes);
+    msgpack_pack_array(&h.vpk, 2);
+    msgpack_pack_str_with_body(&h.vpk, "fine", 4);
+    msgpack_pack_str_with_body(&h.vpk, bad[i].bytes, bad[i].len);
+    refuse_field(&h, "student", "accommodations", CAIRN_EUTF8,
+                 "accommodations item 2: invalid UTF-8", bad[i].bytes);
+  }
+  refuse_requests(&h, names, LEN(names));
+  hostile_end(&h);
+}
+
+static void test_hostile_dates(void **state) {
+  static const char *const unreal[] = {"2026-02-30", "2026-13-01", "0000-00-00", "2025-02-29",
+                                       "2026-04-31", "2026-00-10", "1899-12-31", "9999-12-32"};
+  static const char *const shapeless[] = {"2026-1-5",      "26-11-09", "2026/11/09",
+                                          "2026-11-09T00", "",         "yesterday"};
+  static const bad_field bad[] = {
+      BAD_FIELD("evidence", "observed", "\xce\x01\x35\x2a\x35", CAIRN_EINVAL,
+                "observed: must be a date YYYY-MM-DD"), /* 20261109 */
+      BAD_FIELD("milestone", "checks", "\x91\xaa" "2026-11-31", CAIRN_EDATE,
+                "checks item 1: 2026-11-31 is not a real date"),
+      BAD_FIELD("milestone", "end", "\xaa" "2026-10-01", CAIRN_EDATE, "end: before start"),
+  };
+  hostile h;
+  char what[64];
+  msgpack_packer pk;
+
+  hostile_start(*state, &h);
+  msgpack_packer_init(&pk, &h.req, msgpack_sbuffer_write);
+  for (size_t i = 0; i < LEN(unreal); i++) {
+    snprintf(what, sizeof what, "observed: %s is not a real date", unreal[i]);
+    msgpack_pack_str_with_body(&h.vpk, unreal[i], 10);
+    refuse_field(&h, "evidence", "observed", CAIRN_EDATE, what, unreal[i]);
+    snprintf(what, sizeof what, "start: %s is not a real date", unreal[i]);
+    msgpack_pack_str_with_body(&h.vpk, unreal[i], 10);
+    refuse_field(&h, "milestone", "start", CAIRN_EDATE, what, unreal[i]);
+    snprintf(what, sizeof what, "today: %s is not a real date", unreal[i]);
+    msgpack_pack_map(&pk, 2);
+    pk_str(&pk, "op");
+    pk_str(&pk, "status");
+    pk_str(&pk, "today");
+    pk_str(&pk, unreal[i]);
+    expect_refused(h.c, &h.req, CAIRN_EDATE, what, &h.before, unreal[i]);
+  }
+  for (size_t i = 0; i < LEN(shapeless); i++) {
+    msgpack_pack_str_with_body(&h.vpk, shapeless[i], strlen(shapeless[i]));
+    refuse_field(&h, "evidence", "observed", CAIRN_EDATE, "observed: must be a date YYYY-MM-DD",
+                 shapeless[i]);
+  }
+  refuse_fields(&h, bad, LEN(bad));
+  hostile_end(&h);
+}
+
+static void test_hostile_shapes(void **state) {
+  /* inside a put's set */
+  static const bad_field fields[] = {
+      BAD_FIELD("evidence", "colour", "\xa1x", CAIRN_EINVAL,
+                "unknown field 'colour' for evidence"),
+      BAD_FIELD("evidence", "statement", "\xa1x", CAIRN_EINVAL,
+                "unknown field 'statement' for evidence"), /* another type's field */
+      BAD_FIELD("evidence", "note", "\xc3", CAIRN_EINVAL, "note: must be a string"),
+      BAD_FIELD("evidence", "retracted", "\xa3yes", CAIRN_EINVAL,
+                "retracted: must be true or false"),
+      BAD_FIELD("student", "accommodations", "\xa3" "ext", CAIRN_EINVAL,
+                "accommodations: must be a list of strings"),
+      BAD_FIELD("student", "accommodations", "\x81\xa1" "a\xa1" "b", CAIRN_EINVAL,
+                "accommodations: must be a list of strings"), /* a map for a list */
+      BAD_FIELD("student", "accommodations", "\x91\x07", CAIRN_EINVAL,
+                "accommodations item 1: must be a string"),
+      BAD_FIELD("milestone", "direction", "\xa8sideways", CAIRN_EINVAL,
+                "direction: must be one of up, down"),
+      BAD_FIELD("evidence", "milestone", "\x90", CAIRN_EINVAL,
+                "milestone: not a milestone id"), /* an array for a reference */
+      BAD_FIELD("evidence", "note",
+                "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+                "\x91\x01",
+                CAIRN_EINVAL, "note: must be a string"), /* 20 nested arrays */
+  };
+  /* the request map itself */
+  static const bad_request requests[] = {
+      BAD_REQUEST("\x83\xa2op\xa3put\xa4type\xa8homework\xa3set\x80", CAIRN_EINVAL,
+                  "type: unknown record type 'homework'"),
+      BAD_REQUEST("\x83\xa2op\xa3put\xa4type\xa8" "Evidence\xa3set\x80", CAIRN_EINVAL,
+                  "type: unknown record type 'Evidence'"),
+      BAD_REQUEST("\x83\xa2op\xa3put\xa4type\xa7student\xa3set\x80", CAIRN_EINVAL,
+                  "id: required to create a student"),
+      BAD_REQUEST("\x83\xa2op\xa3put\xa4type\xa8" "evidence\xa3set\x92\xa5value\x02",
+                  CAIRN_EINVAL, "set: must be a map"),
+      BAD_REQUEST("\x83\xa2op\xa3put\xa4type\x03\xa3set\x80", CAIRN_EINVAL,
+                  "type: must be a string"),
+      BAD_REQUEST("\x84\xa2op\xa3put\xa4type\xa7student\xa2id\x91\xa2s2\xa3set\x81\xa4name"
+                  "\xa3" "Ana",
+                  CAIRN_EINVAL, "id: must be a string"),
+      /* edit as a string: refused, not taken as false (which creates) */
+      BAD_REQUEST("\x85\xa2op\xa3put\xa4type\xa7student\xa2id\xa2s2\xa4" "edit\xa5" "false"
+                  "\xa3set\x81\xa4name\xa3" "Ana",
+                  CAIRN_EINVAL, "edit: must be true or false"),
+      /* a key given twice: which would count? */
+      BAD_REQUEST("\x85\xa2op\xa3put\xa4type\xa7student\xa4type\xa8" "evidence\xa2id\xa2s2"
+                  "\xa3set\x81\xa4name\xa3" "Ana",
+                  CAIRN_EINVAL, "type: given twice"),
+      BAD_REQUEST("\x82\xa2op\xa4ping\xa2op\xa3put", CAIRN_EINVAL, "op: given twice"),
+      BAD_REQUEST("\x83\xa2op\xa3put\xa4type\xa8" "evidence\xa3set\x82\xa5value\x02\xa5value"
+                  "\x03",
+                  CAIRN_EINVAL, "value: set twice"),
+      /* an argument the op does not take: refused, not ignored (a misspelt
+       * edit would create a record) */
+      BAD_REQUEST("\x85\xa2op\xa3put\xa4type\xa7student\xa2id\xa2s2\xa4" "edti\xc3\xa3set\x81"
+                  "\xa4name\xa3" "Ana",
+                  CAIRN_EINVAL, "put: unknown argument 'edti'"),
+      BAD_REQUEST("\x82\xa2op\xa4ping\x01\x02", CAIRN_EINVAL,
+                  "ping: argument names must be strings"),
+      BAD_REQUEST("\x82\xa2op\xa6" "export\xa5" "after\xa6page 2", CAIRN_EINVAL,
+                  "after: must be binary"),
+      BAD_REQUEST("\x81\xa2op\xa4" "frob", CAIRN_EINVAL, "op: unknown operation 'frob'"),
+  };
+  /* what is not one msgpack map with an op closes that connection only */
+  static const struct {
+    const char *bytes;
+    uint32_t len;
+  } closes[] = {
+      {"\x92\xa2op\xa4ping", 9},            /* an array for the request */
+      {"\x81\xa4type\xa3" "foo", 10},       /* no op */
+      {"\x81\xa2op\xa4ping\xc0", 10},       /* bytes after the map */
+      {"\x81\xa2op\xcb\x7f\xf8\0\0\0\0\0\0", 13}, /* a NaN op */
+  };
+  node *n = *state;
+  uint8_t deep[80];
+  hostile h;
+
+  hostile_start(n, &h);
+  refuse_fields(&h, fields, LEN(fields));
+  refuse_requests(&h, requests, LEN(requests));
+  for (size_t i = 0; i < LEN(closes); i++)
+    expect_closed(n, closes[i].bytes, closes[i].len, &h.before, closes[i].bytes);
+  /* {"op": "put", "set": [[[...]]]}: 60 levels, past the nesting limit */
+  memcpy(deep, "\x82\xa2op\xa3put\xa3set", 12);
+  memset(deep + 12, 0x91, 60);
+  deep[72] = 0x01;
+  expect_closed(n, deep, 73, &h.before, "60 nested arrays");
+  hostile_end(&h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_oversized_frame_closes_only_that_connection, setup,
@@ -532,6 +1032,11 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_missing_data_dir, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kill9_keeps_acknowledged_writes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pipelined_requests_answered_in_order, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_numbers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_sizes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_text, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_dates, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_shapes, setup, teardown),
   };
   signal(SIGPIPE, SIG_IGN);
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,18 +1,19 @@
 /*
- * fuzz_record.c: the first steps cairnd takes with a local request, and
- * cairn_record_check_set on its `set` map.
+ * fuzz_record.c: what cairnd does with a local request before it touches
+ * the store: cairn_request_decode (protocol/request.h, the table of ops and
+ * their arguments), then for a "put" cairn_record_check_set on its `set`.
  *
- * The input is one frame payload from the local socket. As
- * cairn_rpc_handle does, it must unpack to exactly one msgpack map with a
- * string "op" shorter than 32 bytes. For a "put", "type" names the record
- * type, "set" is checked as creating (edit absent or false) or editing,
- * exactly as the store will. Any other map is checked as the `set` of every
- * record type, both ways, so the schema sees every shape. The milestone
- * helpers the store calls on checked strings (scale, rule) get them too.
+ * The input is one frame payload from the local socket. A request that
+ * decodes is a put when its op says so: "type" names the record type, and
+ * "set" is checked as creating (edit absent or false) or editing, exactly
+ * as the store will. Any other map is checked as the `set` of every record
+ * type, both ways, so the schema sees every shape. The milestone helpers
+ * the store calls on checked strings (scale, rule) get them too.
  *
- * Checks: a refusal names what is wrong in why; why is always terminated.
- * The daemon itself is not linked: cairn_rpc_handle needs a store and a
- * loop, and this is the part of it that reads hostile bytes.
+ * Checks: the decoder answers with a documented code; a request it accepts
+ * has a known op and only that op's arguments, each once, strings of it
+ * UTF-8; a refusal names what is wrong in why; why is always terminated.
+ * The handlers themselves are not linked: they need a store and a loop.
  */
 #include <string.h>
 
@@ -20,6 +21,8 @@
 #include "fuzz.h"
 #include "mpcheck.h"
 #include "record.h"
+#include "request.h"
+#include "text.h"
 
 static void check_one(int type, const msgpack_object *set, int creating) {
   char why[256];
@@ -57,48 +60,83 @@ static void parse_helpers(const msgpack_object *set) {
   }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  msgpack_unpacked msg;
-  const msgpack_object *op, *type, *set, *edit;
-  size_t off = 0;
+/* What cairn_request_decode promised of a request it accepted. */
+static void check_request(const cairn_request *req) {
+  const msgpack_object *m = &req->msg.data;
 
-  /* cairn_rpc_handle's checks, in its order: counts first, then unpack. */
-  if (cairn_mpcheck(data, size, &off) != 0 || off != size)
-    return 0;
-  off = 0;
-  msgpack_unpacked_init(&msg);
-  if (msgpack_unpack_next(&msg, (const char *)data, size, &off) != MSGPACK_UNPACK_SUCCESS ||
-      off != size || msg.data.type != MSGPACK_OBJECT_MAP)
-    goto done;
-  op = cairn_record_map_get(&msg.data, "op");
-  if (op == NULL || op->type != MSGPACK_OBJECT_STR || op->via.str.size >= 32) {
-    /* Not a request: fuzz the schema with the map as a set. */
-    for (int t = 0; t <= CAIRN_REC_MAX + 1; t++) {
-      check_one(t, &msg.data, 1);
-      check_one(t, &msg.data, 0);
-    }
-    parse_helpers(&msg.data);
-    goto done;
+  FUZZ_CHECK(cairn_request_op_name(req->op) != NULL && m->type == MSGPACK_OBJECT_MAP);
+  for (uint32_t i = 0; i < m->via.map.size; i++) {
+    const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
+    FUZZ_CHECK(k->type == MSGPACK_OBJECT_STR);
+    for (uint32_t j = 0; j < i; j++) /* each argument once */
+      FUZZ_CHECK(m->via.map.ptr[j].key.via.str.size != k->via.str.size ||
+                 memcmp(m->via.map.ptr[j].key.via.str.ptr, k->via.str.ptr, k->via.str.size) != 0);
+    if (v->type == MSGPACK_OBJECT_STR &&
+        !(k->via.str.size == 4 && memcmp(k->via.str.ptr, "path", 4) == 0)) /* any bytes */
+      FUZZ_CHECK(cairn_text_utf8_valid(v->via.str.ptr, v->via.str.size));
   }
-  if (op->via.str.size != 3 || memcmp(op->via.str.ptr, "put", 3) != 0)
-    goto done;
-  /* op_put's checks. */
-  type = cairn_record_map_get(&msg.data, "type");
-  set = cairn_record_map_get(&msg.data, "set");
-  edit = cairn_record_map_get(&msg.data, "edit");
-  if (type == NULL || type->type != MSGPACK_OBJECT_STR || type->via.str.size >= 32 || set == NULL ||
+}
+
+/* op_put's checks, then the store's check of the set. */
+static void check_put(const msgpack_object *m) {
+  const msgpack_object *type = cairn_record_map_get(m, "type");
+  const msgpack_object *set = cairn_record_map_get(m, "set");
+  const msgpack_object *edit = cairn_record_map_get(m, "edit");
+  int t, is_edit;
+
+  if (type == NULL || type->type != MSGPACK_OBJECT_STR || set == NULL ||
       set->type != MSGPACK_OBJECT_MAP)
-    goto done;
-  {
-    int t = cairn_record_type_from_name(type->via.str.ptr, type->via.str.size);
-    int is_edit = edit && edit->type == MSGPACK_OBJECT_BOOLEAN && edit->via.boolean;
-    if (t < 0)
-      goto done;
-    FUZZ_CHECK(t >= 1 && t <= CAIRN_REC_MAX && cairn_record_type_name(t) != NULL);
-    check_one(t, set, !is_edit);
-    parse_helpers(set);
+    return;
+  FUZZ_CHECK(edit == NULL || edit->type == MSGPACK_OBJECT_BOOLEAN ||
+             edit->type == MSGPACK_OBJECT_NIL);
+  t = cairn_record_type_from_name(type->via.str.ptr, type->via.str.size);
+  if (t < 0)
+    return;
+  FUZZ_CHECK(t >= 1 && t <= CAIRN_REC_MAX && cairn_record_type_name(t) != NULL);
+  is_edit = edit && edit->type == MSGPACK_OBJECT_BOOLEAN && edit->via.boolean;
+  check_one(t, set, !is_edit);
+  parse_helpers(set);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  cairn_request req;
+  char why[128];
+  size_t off = 0;
+  int rc;
+
+  memset(why, 'x', sizeof why);
+  why[sizeof why - 1] = '\0';
+  rc = cairn_request_decode(data, size, &req, why, sizeof why);
+  FUZZ_CHECK(memchr(why, '\0', sizeof why) != NULL);
+  if (rc == 0) {
+    check_request(&req);
+    if (req.op == CAIRN_OP_PUT)
+      check_put(&req.msg.data);
+    cairn_request_clear(&req);
+    return 0;
   }
-done:
-  msgpack_unpacked_destroy(&msg);
+  FUZZ_CHECK(rc == CAIRN_EMALFORMED || rc == CAIRN_EINVAL || rc == CAIRN_EUTF8 ||
+             rc == CAIRN_ENOMEM);
+  FUZZ_CHECK(rc == CAIRN_ENOMEM || (why[0] != '\0' && why[0] != 'x'));
+  FUZZ_CHECK(req.msg.zone == NULL);
+  cairn_request_clear(&req); /* harmless after a refusal */
+  if (rc != CAIRN_EMALFORMED)
+    return 0;
+  /* Not a request: when it is one msgpack map, fuzz the schema with it as
+   * a set. */
+  if (cairn_mpcheck(data, size, &off) == 0 && off == size) {
+    msgpack_unpacked msg;
+    off = 0;
+    msgpack_unpacked_init(&msg);
+    if (msgpack_unpack_next(&msg, (const char *)data, size, &off) == MSGPACK_UNPACK_SUCCESS &&
+        off == size && msg.data.type == MSGPACK_OBJECT_MAP) {
+      for (int t = 0; t <= CAIRN_REC_MAX + 1; t++) {
+        check_one(t, &msg.data, 1);
+        check_one(t, &msg.data, 0);
+      }
+      parse_helpers(&msg.data);
+    }
+    msgpack_unpacked_destroy(&msg);
+  }
   return 0;
 }

@@ -4,8 +4,9 @@
  * the target decodes all the way (and the corpus is the same every run).
  *
  * Usage: make_seeds DIR   writes DIR/<target>/<seed>; DIR/<target> must exist
- * or be creatable. The fixed keys and prologue match fuzz_transport.c and
- * fuzz_handshake.c.
+ * or be creatable. The fixed keys and prologue match fuzz_transport.c,
+ * fuzz_handshake.c and fuzz_bundle.c; sodium's randombytes is the fixed
+ * generator of fuzz.h, so that sealed bundles come out the same each run.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,10 +17,13 @@
 #include <msgpack.h>
 #include <sodium.h>
 
+#include "bundle.h"
 #include "config.h"
 #include "entry.h"
 #include "frame.h"
+#include "fuzz.h"
 #include "noise.h"
+#include "request.h"
 #include "sync.h"
 #include "transport.h"
 
@@ -407,6 +411,119 @@ static void seeds_record_and_frame(void) {
   msgpack_sbuffer_destroy(&frames);
 }
 
+/* ---- offline bundles ---- */
+
+/* Writes control || file for the bundle of payload sealed to the readers
+ * whose key seeds are in seeds (as fuzz_bundle.c makes its keys). */
+static void put_bundle(const char *name, uint8_t control, const uint8_t *seeds, size_t n,
+                       const void *payload, size_t len, size_t cut) {
+  uint8_t to[4][32], sk[64], seed[32], *file = NULL;
+  size_t file_len = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    memset(seed, seeds[i], sizeof seed);
+    crypto_sign_seed_keypair(to[i], sk, seed);
+  }
+  if (cairn_bundle_seal(author_sk, (const uint8_t(*)[32])to, n, payload, len, &file,
+                        &file_len) != 0)
+    die("bundle seal");
+  put_with_control("bundle", name, control, file, cut ? cut : file_len);
+  free(file);
+}
+
+static void seeds_bundle(const msgpack_sbuffer *chain) {
+  static const uint8_t central[] = {0xc2}, both[] = {0xc2, 0xb3}, hub[] = {0xb3};
+  /* tamper: position 300, XOR 0x20, sign again; position 100, cut */
+  static const uint8_t flip[6] = {0x2c, 0x01, 0, 0, 0x20, 2}, cut[6] = {100, 0, 0, 0, 0, 1};
+  msgpack_sbuffer sb;
+
+  put_bundle("file_to_central", 0x00, central, 1, chain->data, chain->size, 0);
+  put_bundle("file_to_central_and_hub", 0x00, both, 2, chain->data, chain->size, 0);
+  put_bundle("file_empty", 0x00, central, 1, NULL, 0, 0);
+  put_bundle("file_truncated", 0x00, central, 1, chain->data, chain->size, 120);
+  put_bundle("signed_to_hub", 0x01, hub, 1, chain->data, chain->size, 0);
+  put_with_control("bundle", "payload_chain_two_slots", 0x02 | 1 << 2, chain->data, chain->size);
+  put_with_control("bundle", "payload_chain_four_slots", 0x02 | 2 << 2, chain->data, chain->size);
+  put_with_control("bundle", "payload_not_a_point", 0x02 | 3 << 2, chain->data, chain->size);
+  msgpack_sbuffer_init(&sb);
+  msgpack_sbuffer_write(&sb, (const char *)flip, sizeof flip);
+  msgpack_sbuffer_write(&sb, chain->data, chain->size);
+  put_with_control("bundle", "tamper_flip_signed_again", 0x03 | 1 << 2, sb.data, sb.size);
+  sb.size = 0;
+  msgpack_sbuffer_write(&sb, (const char *)cut, sizeof cut);
+  msgpack_sbuffer_write(&sb, chain->data, chain->size);
+  put_with_control("bundle", "tamper_cut", 0x03, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- requests of every op besides put ---- */
+
+/* Writes the request {key: value, ...} of the NULL-terminated pairs in kv
+ * as record/<name>. A value "#N" is an integer, "%..." bytes (bin), "!"
+ * true; any other a string. */
+static void seed_request(const char *name, const char *const *kv) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  size_t n = 0;
+
+  while (kv[2 * n])
+    n++;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, n);
+  for (size_t i = 0; i < n; i++) {
+    const char *v = kv[2 * i + 1];
+    pack_str(&pk, kv[2 * i]);
+    if (v[0] == '#')
+      msgpack_pack_uint64(&pk, strtoull(v + 1, NULL, 10));
+    else if (v[0] == '%')
+      msgpack_pack_bin_with_body(&pk, v + 1, strlen(v + 1));
+    else if (v[0] == '!')
+      msgpack_pack_true(&pk);
+    else
+      pack_str(&pk, v);
+  }
+  put("record", name, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+static void seeds_requests(void) {
+  static const char *const status[] = {"op", "status", "student", "ada",
+                                       "today", "2026-11-02", NULL};
+  static const char *const export[] = {"op", "export", "after", "%cursor01",
+                                       "scope_campus", "north", "scope_classroom", "room-12",
+                                       NULL};
+  static const char *const show[] = {"op", "show", "id", "3fa2c1d9-42", NULL};
+  static const char *const enroll[] = {"op", "enroll", "campus", "north", "classroom", "room-12",
+                                       "role", "hub", "expires", "#86400", NULL};
+  static const char *const join[] = {"op", "join", "token", "cairn1.abc",
+                                     "upstream", "hub:7420", NULL};
+  static const char *const revoke[] = {"op", "revoke", "device", "c1c1c1c1", NULL};
+  static const char *const import[] = {"op", "bundle_import",
+                                       "path", "/media/usb/room-12.bundle", NULL};
+  static const char *const unknown_arg[] = {"op", "put", "type", "student",
+                                            "id", "ada", "edti", "!", NULL};
+  static const char *const twice[] = {"op", "status", "today", "2026-11-02",
+                                      "today", "2026-11-03", NULL};
+
+  seed_request("status", status);
+  seed_request("export_after", export);
+  seed_request("show", show);
+  seed_request("enroll", enroll);
+  seed_request("join", join);
+  seed_request("revoke", revoke);
+  seed_request("bundle_import", import);
+  seed_request("unknown_argument", unknown_arg);
+  seed_request("argument_twice", twice);
+  /* each op bare (ping's is written by seeds_record_and_frame) */
+  for (int op = CAIRN_OP_PING + 1; op <= CAIRN_OP_MAX; op++) {
+    const char *bare[] = {"op", cairn_request_op_name(op), NULL};
+    char name[64];
+    snprintf(name, sizeof name, "op_%s", bare[1]);
+    seed_request(name, bare);
+  }
+}
+
 /* ---- config ---- */
 
 static void seeds_config(void) {
@@ -466,6 +583,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   out_dir = argv[1];
+  fuzz_random_fixed();
   if (sodium_init() < 0)
     die("sodium_init");
   memset(seed, 0xa1, sizeof seed);
@@ -478,6 +596,8 @@ int main(int argc, char **argv) {
   seeds_handshake();
   seeds_record_and_frame();
   seeds_config();
+  seeds_bundle(&chain);
+  seeds_requests();
   msgpack_sbuffer_destroy(&chain);
   msgpack_sbuffer_destroy(&hello);
   return 0;

@@ -11,9 +11,14 @@
  * bug). Exit 2: the test itself could not run (usage, setup, timeout with no
  * verdict).
  *
- * Attacks: unknown-device, wrong-network, garbage, oversize, valid (control:
- * an honest entry that must be ACCEPTED, so it exits 1), forged-signature,
- * broken-chain, gap, other-author, slowloris, half-open N.
+ * Attacks: unknown-device, revoked-device (--key), wrong-network, bad-token
+ * (a join with a made-up token), garbage, oversize, lying-length,
+ * out-of-turn, valid (control: an honest entry that must be ACCEPTED, so it
+ * exits 1), forged-signature, broken-chain, gap, other-author,
+ * unenrolled-author (a genuine entry of a key nobody enrolled), out-of-scope
+ * (must be quarantined: acknowledged as refused), replay (an old batch sent
+ * back: nothing may be applied; prints on stdout how many entries it sent),
+ * slowloris, half-open N.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -196,6 +201,21 @@ static int load_key(session *s) {
   return 0;
 }
 
+/* Sends p as one record. Returns 0, 1 when the peer has gone, -1 on a
+ * local error. */
+static int send_record(int fd, const uint8_t *p, size_t n) {
+  msgpack_sbuffer sb;
+  int rc;
+  msgpack_sbuffer_init(&sb);
+  rc = cairn_transport_put_record(&sb, p, n);
+  if (rc == 0 && send_all(fd, sb.data, sb.size) != 0)
+    rc = 1;
+  else if (rc != 0)
+    rc = -1;
+  msgpack_sbuffer_destroy(&sb);
+  return rc;
+}
+
 /* IK handshake with network. Returns 0 when done with status 0; REFUSED-ish
  * codes: 1 = the responder refused (status != 0, closed, or the handshake
  * failed); -1 on a local error. */
@@ -204,7 +224,6 @@ static int handshake(session *s, const uint8_t network[32]) {
   uint8_t prologue[13 + 32], x_priv[32], rs[32];
   uint8_t msg[1 + CAIRN_NOISE_MAX_MSG], payload[CAIRN_NOISE_MAX_MSG];
   size_t n, plen;
-  msgpack_sbuffer sb;
   int rc;
 
   memcpy(prologue, "cairn-sync-v1", 13);
@@ -216,11 +235,7 @@ static int handshake(session *s, const uint8_t network[32]) {
   msg[0] = 1;
   if (cairn_noise_write_message(&hs, s->pk, 32, msg + 1, sizeof msg - 1, &n) != 0)
     return -1;
-  msgpack_sbuffer_init(&sb);
-  rc = cairn_transport_put_record(&sb, msg, n + 1);
-  if (rc == 0 && send_all(s->fd, sb.data, sb.size) != 0)
-    rc = 1;
-  msgpack_sbuffer_destroy(&sb);
+  rc = send_record(s->fd, msg, n + 1);
   if (rc != 0) {
     cairn_noise_handshake_clear(&hs);
     return rc == 1 ? 1 : -1;
@@ -296,23 +311,165 @@ static void session_free(session *s) {
     sodium_free(s->sk);
 }
 
+/* A session past the IK handshake with the key of --key (or a fresh one).
+ * Returns 0, or BROKEN (said why); free s with session_free either way. */
+static int open_session(session *s) {
+  int rc;
+  if (load_key(s) != 0 || (s->fd = tcp_connect()) < 0)
+    return BROKEN;
+  if ((rc = handshake(s, opt.network)) != 0) {
+    say("setup: the handshake failed (%d)", rc);
+    return BROKEN;
+  }
+  return 0;
+}
+
+/* Sends the sync message the caller packed into m (packed: the packer's
+ * result), then frees m. Returns 0, or 1 when it was not packed or sent. */
+static int send_packed(session *s, msgpack_sbuffer *m, int packed) {
+  int rc = packed == 0 ? send_msg(s, m) : -1;
+  msgpack_sbuffer_destroy(m);
+  return rc == 0 ? 0 : 1;
+}
+
+/* HELLO with our --campus/--classroom and an empty version vector: the
+ * responder then sends everything of that scope it holds. */
+static int send_hello(session *s) {
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  return send_packed(s, &sb, cairn_sync_pack_hello(&sb, "classroom", s->pk, opt.campus,
+                                                   opt.classroom, NULL, 0));
+}
+
+/* Acknowledges ENTRIES message m as all applied. Returns how many entries
+ * it carried. */
+static size_t ack_entries(session *s, const cairn_sync_msg *m) {
+  size_t off = 0, count = 0, used;
+  msgpack_sbuffer sb;
+  cairn_entry e;
+  while (off < m->entries_len &&
+         cairn_entry_decode(m->entries + off, m->entries_len - off, &e, &used) == 0) {
+    off += used;
+    count++;
+  }
+  msgpack_sbuffer_init(&sb);
+  send_packed(s, &sb, cairn_sync_pack_ack(&sb, m->batch, count, 0, ""));
+  return count;
+}
+
+/* Sends entries as ENTRIES batch, then waits for its ACK (into *ack),
+ * acknowledging whatever the responder sends meanwhile. Returns 0, -1 when
+ * the responder closed the connection instead, or BROKEN. */
+static int send_batch(session *s, uint64_t batch, const uint8_t *entries, size_t len,
+                      cairn_sync_msg *ack) {
+  msgpack_sbuffer sb;
+  int64_t deadline = now_ms() + 15000;
+
+  msgpack_sbuffer_init(&sb);
+  if (send_packed(s, &sb, cairn_sync_pack_entries(&sb, batch, entries, len)) != 0) {
+    say("the connection closed as the batch was sent");
+    return -1;
+  }
+  for (;;) {
+    int rc;
+    memset(ack, 0, sizeof *ack);
+    if ((rc = recv_msg(s, ack, deadline)) != 0) {
+      cairn_sync_msg_clear(ack);
+      if (rc == -1)
+        say("the daemon closed the connection");
+      else
+        say("no ACK for batch %llu (%d)", (unsigned long long)batch, rc);
+      return rc == -1 ? -1 : BROKEN;
+    }
+    if (ack->type == CAIRN_SYNC_ACK && ack->batch == batch) {
+      say("ACK: applied %llu, refused %llu: %s", (unsigned long long)ack->applied,
+          (unsigned long long)ack->refused, ack->reason);
+      return 0;
+    }
+    if (ack->type == CAIRN_SYNC_ENTRIES)
+      ack_entries(s, ack);
+    cairn_sync_msg_clear(ack);
+  }
+}
+
 /* ---- attacks ---- */
 
-static int attack_unknown_device(void) {
+/* unknown-device (a fresh random key) and revoked-device (--key): the IK
+ * handshake must be refused. */
+static int attack_refused_key(int fresh) {
   session s = {.fd = -1};
   int rc;
-  opt.key_dir = NULL;
+  if (fresh)
+    opt.key_dir = NULL;
+  else if (opt.key_dir == NULL) {
+    say("needs --key");
+    return BROKEN;
+  }
   if (load_key(&s) != 0 || (s.fd = tcp_connect()) < 0)
     return BROKEN;
   rc = handshake(&s, opt.network);
   if (rc == 0) {
-    /* accepted: see whether it even says HELLO */
-    say("a fresh random key passed the IK handshake with status 0");
+    say("%s passed the IK handshake with status 0", fresh ? "a fresh random key" : "the key");
     session_free(&s);
     return ACCEPTED;
   }
   session_free(&s);
   return rc == 1 ? REFUSED : BROKEN;
+}
+
+/* A join (XX, then JOIN) with a made-up token secret: must get a WELCOME
+ * that refuses it. */
+static int attack_bad_token(void) {
+  session s = {.fd = -1};
+  cairn_noise_handshake hs;
+  uint8_t prologue[13 + 32], x_priv[32], secret[CAIRN_SYNC_SECRET_BYTES];
+  uint8_t msg[1 + CAIRN_NOISE_MAX_MSG], payload[CAIRN_NOISE_MAX_MSG];
+  size_t n, plen;
+  msgpack_sbuffer sb;
+  cairn_sync_msg m;
+  int verdict = BROKEN, rc;
+
+  opt.key_dir = NULL;
+  memcpy(prologue, "cairn-sync-v1", 13);
+  memcpy(prologue + 13, opt.network, 32);
+  if (load_key(&s) != 0 || (s.fd = tcp_connect()) < 0 ||
+      crypto_sign_ed25519_sk_to_curve25519(x_priv, s.sk) != 0 ||
+      cairn_noise_handshake_init(&hs, CAIRN_NOISE_XX, 1, prologue, sizeof prologue, x_priv,
+                                 NULL) != 0) {
+    session_free(&s);
+    return BROKEN;
+  }
+  msg[0] = 2; /* XX: -> e */
+  if (cairn_noise_write_message(&hs, NULL, 0, msg + 1, sizeof msg - 1, &n) != 0 ||
+      send_record(s.fd, msg, n + 1) != 0 || read_record(s.fd, msg, &n, now_ms() + 12000) != 0 ||
+      cairn_noise_read_message(&hs, msg, n, payload, sizeof payload, &plen) != 0 ||
+      plen != 32 || sodium_memcmp(payload, opt.central, 32) != 0 ||
+      cairn_noise_write_message(&hs, s.pk, 32, msg, sizeof msg, &n) != 0 ||
+      send_record(s.fd, msg, n) != 0 || cairn_noise_split(&hs, &s.tx, &s.rx) != 0 ||
+      cairn_transport_reader_init(&s.reader, CAIRN_SYNC_MSG_MAX) != 0) {
+    say("setup: the XX handshake with the central failed");
+    goto out;
+  }
+  randombytes_buf(secret, sizeof secret);
+  msgpack_sbuffer_init(&sb);
+  if (send_packed(&s, &sb, cairn_sync_pack_join(&sb, secret, s.pk, "classroom", "hostile")) != 0)
+    goto out;
+  memset(&m, 0, sizeof m);
+  rc = recv_msg(&s, &m, now_ms() + 15000);
+  if (rc == -1) {
+    say("the daemon closed the connection without a WELCOME");
+    verdict = REFUSED;
+  } else if (rc == 0 && m.type == CAIRN_SYNC_WELCOME) {
+    say("WELCOME: code %d: %s", m.welcome_code, m.reason);
+    verdict = m.welcome_code != 0 ? REFUSED : ACCEPTED;
+  } else {
+    say("no WELCOME (%d)", rc);
+  }
+  cairn_sync_msg_clear(&m);
+out:
+  cairn_noise_handshake_clear(&hs);
+  session_free(&s);
+  return verdict;
 }
 
 static int attack_wrong_network(void) {
@@ -354,7 +511,7 @@ static int attack_garbage(void) {
 static int attack_oversize(void) {
   static uint8_t junk[2 + 65535];
   session s = {.fd = -1};
-  int fd, closed, rc;
+  int fd, closed;
   uint8_t frag[CAIRN_TRANSPORT_FRAGMENT_MAX + 1];
   uint8_t rec[2 + CAIRN_NOISE_MAX_MSG];
   size_t total = 0;
@@ -374,11 +531,7 @@ static int attack_oversize(void) {
   }
   /* 2: after a valid handshake, a message whose fragments reassemble past
    * 4 MiB: never a final fragment */
-  if (load_key(&s) != 0 || (s.fd = tcp_connect()) < 0)
-    return BROKEN;
-  rc = handshake(&s, opt.network);
-  if (rc != 0) {
-    say("setup: the handshake failed (%d)", rc);
+  if (open_session(&s) != 0) {
     session_free(&s);
     return BROKEN;
   }
@@ -408,54 +561,61 @@ static int attack_oversize(void) {
 }
 
 /* The entry attacks. */
-typedef enum { E_VALID, E_FORGED, E_BROKEN_CHAIN, E_GAP, E_OTHER } entry_attack;
+typedef enum {
+  E_VALID,
+  E_FORGED,
+  E_BROKEN_CHAIN,
+  E_GAP,
+  E_OTHER,
+  E_OUT_OF_SCOPE,
+  E_UNENROLLED /* a genuine first entry of a key nobody enrolled */
+} entry_attack;
 
-static int pack_body(msgpack_sbuffer *sb) {
+static int pack_body(msgpack_sbuffer *sb, const char *campus, const char *classroom) {
   msgpack_packer pk;
   msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 #define STR(x) (msgpack_pack_str(&pk, strlen(x)) != 0 || msgpack_pack_str_body(&pk, (x), strlen(x)) != 0)
   if (msgpack_pack_map(&pk, 4) != 0 || STR("id") || STR(opt.student) || STR("new") ||
       msgpack_pack_true(&pk) != 0 || STR("set") || msgpack_pack_map(&pk, 1) != 0 || STR("name") ||
-      STR("Hostile Student") || STR("scope") || msgpack_pack_array(&pk, 2) != 0 || STR(opt.campus) ||
-      STR(opt.classroom))
+      STR("Hostile Student") || STR("scope") || msgpack_pack_array(&pk, 2) != 0 || STR(campus) ||
+      STR(classroom))
     return -1;
 #undef STR
   return 0;
 }
 
+/* Needs --key, --campus and --classroom (the enrolled scope of --key). */
+static int need_scope(void) {
+  if (opt.key_dir != NULL && opt.campus != NULL && opt.classroom != NULL)
+    return 0;
+  say("needs --key, --campus and --classroom");
+  return -1;
+}
+
 static int attack_entries(entry_attack kind) {
   session s = {.fd = -1};
-  msgpack_sbuffer sb, body, batch;
+  msgpack_sbuffer body, batch;
   cairn_sync_msg m;
-  uint8_t author[32], prev[32] = {0}, *wrong_sk = NULL;
+  uint8_t author[32], prev[32] = {0}, wpk[32], *wrong_sk = NULL;
   uint64_t head = 0;
   int have_prev, rc, verdict = BROKEN;
   int64_t deadline;
   cairn_entry e;
 
-  if (opt.key_dir == NULL || opt.campus == NULL || opt.classroom == NULL || opt.student == NULL ||
-      (kind == E_OTHER && !opt.has_other)) {
-    say("needs --key, --campus, --classroom, --student (and --other for other-author)");
+  if (need_scope() != 0 || opt.student == NULL || (kind == E_OTHER && !opt.has_other)) {
+    say("needs --student (and --other for other-author)");
     return BROKEN;
   }
-  if (load_key(&s) != 0 || (s.fd = tcp_connect()) < 0)
-    return BROKEN;
-  rc = handshake(&s, opt.network);
-  if (rc != 0) {
-    say("setup: the handshake failed (%d)", rc);
-    session_free(&s);
-    return BROKEN;
+  msgpack_sbuffer_init(&body);
+  msgpack_sbuffer_init(&batch);
+  if (open_session(&s) != 0 || send_hello(&s) != 0)
+    goto out;
+  if (kind == E_FORGED || kind == E_UNENROLLED) {
+    if ((wrong_sk = sodium_malloc(CAIRN_SECRET_BYTES)) == NULL)
+      goto out;
+    crypto_sign_keypair(wpk, wrong_sk);
   }
-  memcpy(author, kind == E_OTHER ? opt.other : s.pk, 32);
-  msgpack_sbuffer_init(&sb);
-  if (cairn_sync_pack_hello(&sb, "classroom", s.pk, opt.campus, opt.classroom, NULL, 0) != 0 ||
-      send_msg(&s, &sb) != 0) {
-    msgpack_sbuffer_destroy(&sb);
-    say("setup: cannot send HELLO");
-    session_free(&s);
-    return BROKEN;
-  }
-  msgpack_sbuffer_destroy(&sb);
+  memcpy(author, kind == E_OTHER ? opt.other : kind == E_UNENROLLED ? wpk : s.pk, 32);
   /* The central's HELLO says how far it holds the target author's log; its
    * ENTRIES (we sent an empty vv) carry that head's hash. */
   deadline = now_ms() + 10000;
@@ -463,8 +623,7 @@ static int attack_entries(entry_attack kind) {
   if ((rc = recv_msg(&s, &m, deadline)) != 0 || m.type != CAIRN_SYNC_HELLO) {
     say("setup: no HELLO from the central (%d)", rc);
     cairn_sync_msg_clear(&m);
-    session_free(&s);
-    return BROKEN;
+    goto out;
   }
   for (size_t i = 0; i < m.vv_n; i++)
     if (memcmp(m.vv[i].author, author, 32) == 0)
@@ -472,13 +631,12 @@ static int attack_entries(entry_attack kind) {
   cairn_sync_msg_clear(&m);
   have_prev = head == 0;
   while (!have_prev) {
-    size_t off = 0, count = 0;
+    size_t off = 0;
     memset(&m, 0, sizeof m);
     if ((rc = recv_msg(&s, &m, deadline)) != 0) {
       say("setup: did not receive the head (seq %llu) of the target log (%d)",
           (unsigned long long)head, rc);
-      session_free(&s);
-      return BROKEN;
+      goto out;
     }
     if (m.type == CAIRN_SYNC_ENTRIES) {
       while (off < m.entries_len) {
@@ -486,23 +644,18 @@ static int attack_entries(entry_attack kind) {
         if (cairn_entry_decode(m.entries + off, m.entries_len - off, &e, &used) != 0)
           break;
         off += used;
-        count++;
         if (memcmp(e.author, author, 32) == 0 && e.seq == head) {
           memcpy(prev, e.hash, 32);
           have_prev = 1;
         }
       }
-      msgpack_sbuffer_init(&sb);
-      if (cairn_sync_pack_ack(&sb, m.batch, count, 0, "") == 0)
-        send_msg(&s, &sb);
-      msgpack_sbuffer_destroy(&sb);
+      ack_entries(&s, &m);
     }
     cairn_sync_msg_clear(&m);
   }
   /* the hostile entry */
-  msgpack_sbuffer_init(&body);
-  msgpack_sbuffer_init(&batch);
-  if (pack_body(&body) != 0)
+  if (kind == E_OUT_OF_SCOPE ? pack_body(&body, "elsewhere", "")
+                             : pack_body(&body, opt.campus, opt.classroom))
     goto out;
   memset(&e, 0, sizeof e);
   memcpy(e.author, author, 32);
@@ -520,69 +673,134 @@ static int attack_entries(entry_attack kind) {
   e.body_len = body.size;
   if (cairn_entry_seal(&e) != 0)
     goto out;
-  if (kind == E_FORGED) {
-    uint8_t wpk[32];
-    wrong_sk = sodium_malloc(CAIRN_SECRET_BYTES);
-    if (wrong_sk == NULL)
-      goto out;
-    crypto_sign_keypair(wpk, wrong_sk);
-    cairn_entry_sign(&e, wrong_sk);
-  } else {
-    cairn_entry_sign(&e, s.sk); /* for E_OTHER: ours, not the author's */
-  }
+  /* E_FORGED: not the author's key; E_UNENROLLED: the author's own;
+   * E_OTHER: ours, not the author's */
+  cairn_entry_sign(&e, wrong_sk != NULL ? wrong_sk : s.sk);
   if (cairn_entry_encode(&e, &batch) != 0)
     goto out;
-  msgpack_sbuffer_init(&sb);
-  rc = cairn_sync_pack_entries(&sb, 4242, (const uint8_t *)batch.data, batch.size);
-  if (rc == 0 && send_msg(&s, &sb) != 0)
-    rc = 1; /* closed already */
-  msgpack_sbuffer_destroy(&sb);
-  if (rc == 1) {
-    say("the connection closed as the batch was sent");
+  rc = send_batch(&s, 4242, (const uint8_t *)batch.data, batch.size, &m);
+  if (rc == 0)
+    verdict = m.refused > 0 || m.applied == 0 ? REFUSED : ACCEPTED;
+  else if (rc == -1)
     verdict = REFUSED;
-    goto out;
-  }
-  if (rc != 0)
-    goto out;
-  deadline = now_ms() + 15000;
-  for (;;) {
-    memset(&m, 0, sizeof m);
-    rc = recv_msg(&s, &m, deadline);
-    if (rc == -1) {
-      say("the daemon closed the connection");
-      verdict = REFUSED;
-      break;
-    }
-    if (rc != 0) {
-      say("no ACK for the hostile batch (%d)", rc);
-      break;
-    }
-    if (m.type == CAIRN_SYNC_ENTRIES) {
-      size_t off = 0, count = 0, used;
-      cairn_entry x;
-      while (off < m.entries_len && cairn_entry_decode(m.entries + off, m.entries_len - off, &x, &used) == 0) {
-        off += used;
-        count++;
-      }
-      msgpack_sbuffer_init(&sb);
-      if (cairn_sync_pack_ack(&sb, m.batch, count, 0, "") == 0)
-        send_msg(&s, &sb);
-      msgpack_sbuffer_destroy(&sb);
-    } else if (m.type == CAIRN_SYNC_ACK && m.batch == 4242) {
-      say("ACK: applied %llu, refused %llu: %s", (unsigned long long)m.applied,
-          (unsigned long long)m.refused, m.reason);
-      verdict = m.refused > 0 || m.applied == 0 ? REFUSED : ACCEPTED;
-      cairn_sync_msg_clear(&m);
-      break;
-    }
-    cairn_sync_msg_clear(&m);
-  }
 out:
   msgpack_sbuffer_destroy(&body);
   msgpack_sbuffer_destroy(&batch);
   if (wrong_sk)
     sodium_free(wrong_sk);
   session_free(&s);
+  return verdict;
+}
+
+/* Sends back the first batch the central sends us: every entry of it is
+ * already held there, so nothing may be applied (and nothing is refused:
+ * a replay is harmless). Prints the batch's entry count on stdout. */
+static int attack_replay(void) {
+  session s = {.fd = -1};
+  cairn_sync_msg m, ack;
+  uint8_t *copy = NULL;
+  size_t len = 0, count = 0;
+  int64_t deadline = now_ms() + 10000;
+  int rc, verdict = BROKEN;
+
+  if (need_scope() != 0 || open_session(&s) != 0 || send_hello(&s) != 0) {
+    session_free(&s);
+    return BROKEN;
+  }
+  while (copy == NULL) {
+    memset(&m, 0, sizeof m);
+    if ((rc = recv_msg(&s, &m, deadline)) != 0) {
+      say("setup: no ENTRIES from the central (%d)", rc);
+      session_free(&s);
+      return BROKEN;
+    }
+    if (m.type == CAIRN_SYNC_ENTRIES) {
+      count = ack_entries(&s, &m);
+      len = m.entries_len;
+      if ((copy = malloc(len ? len : 1)) == NULL) {
+        cairn_sync_msg_clear(&m);
+        session_free(&s);
+        return BROKEN;
+      }
+      memcpy(copy, m.entries, len);
+    }
+    cairn_sync_msg_clear(&m);
+  }
+  rc = send_batch(&s, 4243, copy, len, &ack);
+  if (rc == 0 || rc == -1) {
+    verdict = rc == -1 || ack.applied == 0 ? REFUSED : ACCEPTED;
+    printf("%zu\n", count);
+  }
+  free(copy);
+  session_free(&s);
+  return verdict;
+}
+
+/* Opens a session, sends what send(s) sends, and expects the daemon to
+ * close the connection. */
+static int expect_closed_after(int (*send)(session *s), const char *what) {
+  session s = {.fd = -1};
+  int closed;
+  if (open_session(&s) != 0) {
+    session_free(&s);
+    return BROKEN;
+  }
+  closed = send(&s) != 0 || wait_closed(s.fd, now_ms() + 15000);
+  session_free(&s);
+  if (!closed)
+    say("%s did not end the connection", what);
+  return closed ? REFUSED : ACCEPTED;
+}
+
+/* A sealed HELLO in a record whose length says one byte more than the
+ * sealed message, and that byte. */
+static int send_long_record(session *s) {
+  msgpack_sbuffer hello, wire;
+  size_t n;
+  int rc;
+  msgpack_sbuffer_init(&hello);
+  msgpack_sbuffer_init(&wire);
+  rc = cairn_sync_pack_hello(&hello, "classroom", s->pk, "x", "", NULL, 0) != 0 ||
+       cairn_transport_seal(&s->tx, (const uint8_t *)hello.data, hello.size, &wire) != 0 ||
+       msgpack_sbuffer_write(&wire, "\x5a", 1) != 0;
+  if (rc == 0) {
+    n = ((size_t)(uint8_t)wire.data[0] << 8 | (uint8_t)wire.data[1]) + 1;
+    wire.data[0] = (char)(n >> 8);
+    wire.data[1] = (char)n;
+    rc = send_all(s->fd, wire.data, wire.size);
+  }
+  msgpack_sbuffer_destroy(&hello);
+  msgpack_sbuffer_destroy(&wire);
+  return rc;
+}
+
+/* An ENTRIES message whose bytes field says 1000 bytes and holds 10. */
+static int send_short_bin(session *s) {
+  static const uint8_t lie[] = {0x93, 0x02, 0x01, 0xc5, 0x03, 0xe8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  msgpack_sbuffer m;
+  msgpack_sbuffer_init(&m);
+  return send_packed(s, &m, msgpack_sbuffer_write(&m, (const char *)lie, sizeof lie));
+}
+
+/* HELLO twice. */
+static int send_hello_twice(session *s) { return send_hello(s) != 0 || send_hello(s) != 0; }
+
+/* Lengths that lie: a record of length 0 before the handshake, a record
+ * longer than its sealed message, a bytes field longer than its message. */
+static int attack_lying_length(void) {
+  static const uint8_t zero[2] = {0, 0};
+  int fd, closed, verdict;
+  if (need_scope() != 0 || (fd = tcp_connect()) < 0)
+    return BROKEN;
+  closed = send_all(fd, zero, sizeof zero) != 0 || wait_closed(fd, now_ms() + 15000);
+  close(fd);
+  if (!closed) {
+    say("a zero-length record did not end the connection");
+    return ACCEPTED;
+  }
+  verdict = expect_closed_after(send_long_record, "a record longer than its message");
+  if (verdict == REFUSED)
+    verdict = expect_closed_after(send_short_bin, "a bytes field longer than its message");
   return verdict;
 }
 
@@ -705,7 +923,21 @@ int main(int argc, char **argv) {
   if (!got_net || !got_central || opt.port <= 0)
     usage();
   if (strcmp(opt.attack, "unknown-device") == 0)
-    return attack_unknown_device();
+    return attack_refused_key(1);
+  if (strcmp(opt.attack, "revoked-device") == 0)
+    return attack_refused_key(0);
+  if (strcmp(opt.attack, "bad-token") == 0)
+    return attack_bad_token();
+  if (strcmp(opt.attack, "lying-length") == 0)
+    return attack_lying_length();
+  if (strcmp(opt.attack, "out-of-turn") == 0)
+    return need_scope() != 0 ? BROKEN : expect_closed_after(send_hello_twice, "a second HELLO");
+  if (strcmp(opt.attack, "out-of-scope") == 0)
+    return attack_entries(E_OUT_OF_SCOPE);
+  if (strcmp(opt.attack, "unenrolled-author") == 0)
+    return attack_entries(E_UNENROLLED);
+  if (strcmp(opt.attack, "replay") == 0)
+    return attack_replay();
   if (strcmp(opt.attack, "wrong-network") == 0)
     return attack_wrong_network();
   if (strcmp(opt.attack, "garbage") == 0)

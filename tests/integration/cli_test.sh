@@ -107,6 +107,12 @@ refused "empty statement" statement "$cairn" milestone add --student ana-8 --typ
   --statement "  " --scale 0-4 --baseline 1 --target 3 --start 2026-10-05 --end 2026-11-16
 refused "oversized note" note "$cairn" evidence add "$ela" 2 --note "$(head -c 5000 /dev/zero | tr '\0' x)"
 refused "invalid UTF-8" note "$cairn" evidence add "$ela" 2 --note "$(printf 'bad \xff\xfe bytes')"
+refused "overlong UTF-8" note "$cairn" evidence add "$ela" 2 --note "$(printf 'over\xc0\xaflong')"
+refused "100 KB note" note "$cairn" evidence add "$ela" 2 --note "$(head -c 100000 /dev/zero | tr '\0' x)"
+refused "month 13" observed "$cairn" evidence add "$ela" 2 --observed 2026-13-01
+refused "day zero" observed "$cairn" evidence add "$ela" 2 --observed 0000-00-00
+refused "not a leap year" observed "$cairn" evidence add "$ela" 2 --observed 2025-02-29
+refused "overflows to inf" value "$cairn" evidence add "$ela" 1e999
 refused "target off scale" target "$cairn" milestone add --student ana-8 --type academic \
   --statement "x" --scale 0-4 --baseline 1 --target 9 --start 2026-10-05 --end 2026-11-16
 refused "duplicate student" ana-8 "$cairn" student add --id ana-8 --name "Other"

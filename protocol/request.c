@@ -1,0 +1,216 @@
+/* request.c: the table of local request ops and their arguments, and the
+ * check of a request against it (request.h). */
+#include "request.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "mpcheck.h"
+#include "record.h"
+#include "text.h"
+
+typedef enum arg_type {
+  ARG_TEXT, /* a UTF-8 string */
+  ARG_PATH, /* a string of any bytes: a file name */
+  ARG_BIN,
+  ARG_MAP,
+  ARG_BOOL,
+  ARG_UINT
+} arg_type;
+
+/* What a wrong value is told it must be, per arg_type. */
+static const char *const must_be[] = {
+    [ARG_TEXT] = "a string",
+    [ARG_PATH] = "a string",
+    [ARG_BIN] = "binary (bin)",
+    [ARG_MAP] = "a map",
+    [ARG_BOOL] = "true or false",
+    [ARG_UINT] = "a whole number (0 or more)",
+};
+
+typedef struct arg_def {
+  const char *name;
+  arg_type type;
+} arg_def;
+
+#define ARGS_MAX 6 /* per op, besides "op" itself */
+
+typedef struct op_def {
+  const char *name;
+  arg_def args[ARGS_MAX + 1]; /* ends at a NULL name */
+} op_def;
+
+/* One row per op (docs/FORMAT.md section 5); rpc.c has one handler each. */
+static const op_def ops[CAIRN_OP_MAX + 1] = {
+    [CAIRN_OP_PING] = {"ping", {{NULL, 0}}},
+    [CAIRN_OP_PUT] = {"put",
+                      {{"type", ARG_TEXT},
+                       {"id", ARG_TEXT},
+                       {"edit", ARG_BOOL},
+                       {"set", ARG_MAP},
+                       {"why", ARG_TEXT},
+                       {NULL, 0}}},
+    [CAIRN_OP_STATUS] = {"status", {{"student", ARG_TEXT}, {"today", ARG_TEXT}, {NULL, 0}}},
+    [CAIRN_OP_EXPORT] = {"export",
+                         {{"after", ARG_BIN},
+                          {"scope_campus", ARG_TEXT},
+                          {"scope_classroom", ARG_TEXT},
+                          {NULL, 0}}},
+    [CAIRN_OP_SHOW] = {"show", {{"id", ARG_TEXT}, {NULL, 0}}},
+    [CAIRN_OP_CONFLICTS] = {"conflicts", {{NULL, 0}}},
+    [CAIRN_OP_CHECK] = {"check", {{NULL, 0}}},
+    [CAIRN_OP_DEVICES] = {"devices", {{NULL, 0}}},
+    [CAIRN_OP_SYNC_STATUS] = {"sync_status", {{NULL, 0}}},
+    [CAIRN_OP_SYNC_NOW] = {"sync_now", {{NULL, 0}}},
+    [CAIRN_OP_JOIN] = {"join", {{"token", ARG_TEXT}, {"upstream", ARG_TEXT}, {NULL, 0}}},
+    [CAIRN_OP_ENROLL] = {"enroll",
+                         {{"campus", ARG_TEXT},
+                          {"classroom", ARG_TEXT},
+                          {"role", ARG_TEXT},
+                          {"expires", ARG_UINT},
+                          {NULL, 0}}},
+    [CAIRN_OP_REVOKE] = {"revoke", {{"device", ARG_TEXT}, {NULL, 0}}},
+    [CAIRN_OP_BUNDLE_EXPORT] = {"bundle_export", {{"path", ARG_PATH}, {NULL, 0}}},
+    [CAIRN_OP_BUNDLE_IMPORT] = {"bundle_import", {{"path", ARG_PATH}, {NULL, 0}}},
+};
+
+const char *cairn_request_op_name(int op) {
+  return op >= 1 && op <= CAIRN_OP_MAX ? ops[op].name : NULL;
+}
+
+static int str_is(const msgpack_object *o, const char *s) {
+  return o->via.str.size == strlen(s) && memcmp(o->via.str.ptr, s, o->via.str.size) == 0;
+}
+
+static int type_ok(arg_type t, const msgpack_object *v) {
+  switch (t) {
+  case ARG_TEXT:
+  case ARG_PATH:
+    return v->type == MSGPACK_OBJECT_STR;
+  case ARG_BIN:
+    return v->type == MSGPACK_OBJECT_BIN;
+  case ARG_MAP:
+    return v->type == MSGPACK_OBJECT_MAP;
+  case ARG_BOOL:
+    return v->type == MSGPACK_OBJECT_BOOLEAN;
+  case ARG_UINT:
+    return v->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+  }
+  return 0;
+}
+
+/* Checks every key of the request map m against the row of op. */
+static int check_args(const op_def *op, const msgpack_object *m, char *why, size_t whylen) {
+  unsigned seen = 0; /* bit i: args[i]; bit ARGS_MAX: "op" */
+
+  for (uint32_t i = 0; i < m->via.map.size; i++) {
+    const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
+    const arg_def *a = NULL;
+    unsigned bit;
+
+    if (k->type != MSGPACK_OBJECT_STR) {
+      snprintf(why, whylen, "%s: argument names must be strings", op->name);
+      return CAIRN_EINVAL;
+    }
+    if (str_is(k, "op")) {
+      bit = ARGS_MAX;
+    } else {
+      for (bit = 0; op->args[bit].name != NULL && !str_is(k, op->args[bit].name); bit++)
+        ;
+      a = &op->args[bit];
+      if (a->name == NULL) {
+        char shown[CAIRN_TEXT_SHOWN_MAX];
+        cairn_text_shown(shown, k->via.str.ptr, k->via.str.size);
+        snprintf(why, whylen, "%s: unknown argument '%s'", op->name, shown);
+        return CAIRN_EINVAL;
+      }
+    }
+    if (seen & (1u << bit)) {
+      snprintf(why, whylen, "%s: given twice", a ? a->name : "op");
+      return CAIRN_EINVAL;
+    }
+    seen |= 1u << bit;
+    if (a == NULL || v->type == MSGPACK_OBJECT_NIL)
+      continue;
+    if (!type_ok(a->type, v)) {
+      snprintf(why, whylen, "%s: must be %s", a->name, must_be[a->type]);
+      return CAIRN_EINVAL;
+    }
+    if (a->type == ARG_TEXT && !cairn_text_utf8_valid(v->via.str.ptr, v->via.str.size)) {
+      snprintf(why, whylen, "%s: invalid UTF-8", a->name);
+      return CAIRN_EUTF8;
+    }
+  }
+  return 0;
+}
+
+/* Finds the op's row: 0 and *out, or a negative code with why. */
+static int find_op(const msgpack_object *name, int *out, char *why, size_t whylen) {
+  char shown[CAIRN_TEXT_SHOWN_MAX];
+
+  if (!cairn_text_utf8_valid(name->via.str.ptr, name->via.str.size)) {
+    snprintf(why, whylen, "op: invalid UTF-8");
+    return CAIRN_EUTF8;
+  }
+  for (int op = 1; op <= CAIRN_OP_MAX; op++) {
+    if (str_is(name, ops[op].name)) {
+      *out = op;
+      return 0;
+    }
+  }
+  cairn_text_shown(shown, name->via.str.ptr, name->via.str.size);
+  snprintf(why, whylen, "op: unknown operation '%s'", shown);
+  return CAIRN_EINVAL;
+}
+
+int cairn_request_decode(const uint8_t *buf, size_t len, cairn_request *req, char *why,
+                         size_t whylen) {
+  const msgpack_object *name;
+  size_t off = 0;
+  int op = 0, rc;
+
+  memset(req, 0, sizeof *req);
+  msgpack_unpacked_init(&req->msg);
+  if (whylen > 0)
+    why[0] = '\0';
+  /* Counts first: msgpack-c would trust them and allocate. */
+  if (cairn_mpcheck(buf, len, &off) != 0 || off != len) {
+    snprintf(why, whylen, "not one msgpack value");
+    return CAIRN_EMALFORMED;
+  }
+  off = 0;
+  switch (msgpack_unpack_next(&req->msg, (const char *)buf, len, &off)) {
+  case MSGPACK_UNPACK_SUCCESS:
+    break;
+  case MSGPACK_UNPACK_NOMEM_ERROR:
+    cairn_request_clear(req);
+    return CAIRN_ENOMEM;
+  default:
+    cairn_request_clear(req);
+    snprintf(why, whylen, "not one msgpack value");
+    return CAIRN_EMALFORMED;
+  }
+  if (off != len || req->msg.data.type != MSGPACK_OBJECT_MAP ||
+      (name = cairn_record_map_get(&req->msg.data, "op")) == NULL ||
+      name->type != MSGPACK_OBJECT_STR || name->via.str.size >= CAIRN_REQUEST_OP_MAX) {
+    cairn_request_clear(req);
+    snprintf(why, whylen, "not a map with a string op");
+    return CAIRN_EMALFORMED;
+  }
+  if ((rc = find_op(name, &op, why, whylen)) != 0 ||
+      (rc = check_args(&ops[op], &req->msg.data, why, whylen)) != 0) {
+    cairn_request_clear(req);
+    return rc;
+  }
+  req->op = (cairn_request_op)op;
+  return 0;
+}
+
+void cairn_request_clear(cairn_request *req) {
+  if (req == NULL)
+    return;
+  msgpack_unpacked_destroy(&req->msg);
+  msgpack_unpacked_init(&req->msg);
+  req->op = 0;
+}

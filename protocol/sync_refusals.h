@@ -1,0 +1,32 @@
+/*
+ * sync_refusals.h: the classes of sync attempts cairnd refuses, one row
+ * each: X(ID, "name", "what it counts"). This one table drives the
+ * counters in daemon/link.c, the "refusals" map of the sync_status reply
+ * (name -> count, in table order), what `cairn sync status` prints and
+ * the list in `cairn --help`; docs/PROTOCOL.md section 8 describes each
+ * row, and tests/integration/hostile_test.sh checks that it names them all.
+ *
+ * The counts are cairnd's, for every sync link in either direction, kept
+ * in memory since cairnd started. Each is incremented where the refusal is
+ * logged, and the log line says "(counted as NAME)" (connections_refused:
+ * only the first of every 64, so that a flood cannot flood the log too).
+ * entries_already_held is not a refusal: a replayed batch is skipped as
+ * harmless, and this count is what shows it. Descriptions fit 49 columns.
+ */
+#ifndef CAIRN_SYNC_REFUSALS_H
+#define CAIRN_SYNC_REFUSALS_H
+
+#define CAIRN_SYNC_REFUSALS(X)                                                                    \
+  X(HANDSHAKE, "handshake_refused", "not enrolled, revoked, another network or key")              \
+  X(JOIN, "joins_refused", "token unknown, used or expired; key enrolled")                        \
+  X(REVOKED, "revoked_dropped", "live links closed as their device was revoked")                  \
+  X(TIMEOUT, "handshake_timeouts", "no handshake within 10 s (slow or half-open)")                \
+  X(MALFORMED, "malformed", "not the protocol: garbage, lying length, > 4 MiB")                   \
+  X(OUT_OF_TURN, "out_of_turn", "a message not allowed at that point")                            \
+  X(BATCH, "batches_refused", "bad signature, broken chain, gap: none applied")                   \
+  X(ENTRY, "entries_refused", "author not enrolled or revoked")                                   \
+  X(QUARANTINE, "entries_quarantined", "written outside the author's scope: kept out")            \
+  X(HELD, "entries_already_held", "skipped, not refused: a replay or a resend")                   \
+  X(CONNECTION, "connections_refused", "accept errors: out of descriptors or memory")
+
+#endif
