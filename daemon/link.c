@@ -27,6 +27,10 @@
 #define APPLY_MAX 2                     /* received batches waiting for the writer */
 #define UNSENT_MAX (2 * 1024 * 1024)    /* bytes queued on the socket */
 #define HANDSHAKE_TIMEOUT_MS 10000
+/* A device's last-seen time is taken at its HELLO and written this much
+ * later (or when its link closes first), so that its commit never sits in
+ * front of the link's first batch. */
+#define SEEN_DELAY_MS 1000
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
 #define PROLOGUE "cairn-sync-v1"
@@ -108,12 +112,19 @@ struct link {
   char peer_role[16];
   cairn_vv_item *peer_vv; /* what the peer holds, as far as we know */
   size_t peer_vv_n;
+  /* downstream: authors whose chains the peer needs or not (author_wanted) */
+  struct wanted {
+    uint8_t author[CAIRN_KEY_BYTES];
+    int yes;
+  } *wanted;
+  size_t wanted_n;
   int got_hello;
   int reading; /* uv_read_start is active */
   int inflight, applying;
   uint64_t next_batch;
   uint64_t sent, received, refused;
   int64_t last_success; /* unix time of the last HELLO or ACK from the peer */
+  int64_t seen_at;      /* downstream: HELLO time not yet written (0: none) */
   job *jobs;
   int handles; /* tcp + timer not yet closed */
   link *prev, *next;
@@ -134,6 +145,9 @@ struct cairn_links {
   int64_t last_success;
   char up_error[200];
   uint64_t up_sent, up_received, up_refused;
+  /* The central's latest receipt for this device, verified, kept from its
+   * arrival: `sync status` shows it before the writer has stored it. */
+  uint64_t receipt_seen;
   uint64_t refusals[REFUSAL_CLASSES]; /* since start, every link, by class */
   /* a join in progress */
   cairn_links_join_cb join_cb;
@@ -156,7 +170,7 @@ static void link_refuse(link *l, refusal why, const char *fmt, ...)
 static void peer_label(const link *l, char out[80]);
 static void link_pump(link *l);
 static void link_read_resume(link *l);
-static uint64_t lacking(const cairn_vv_item *have, size_t n, const link *l, int theirs);
+static uint64_t lacking(const cairn_vv_item *have, size_t n, link *l, int theirs);
 static void maybe_switch_upstream(link *l);
 static int start_listener(cairn_links *m, char *why, size_t whylen);
 static void schedule_retry(cairn_links *m);
@@ -246,6 +260,32 @@ static uint64_t peer_has(const link *l, const uint8_t *author) {
   return 0;
 }
 
+/* Whether the peer needs author's chain at all. A downstream peer does
+ * not when the author is an enrolled device whose scope does not overlap
+ * the peer's: every entry of it would reach the peer redacted, and the
+ * peer verifies only the chains it holds. Otherwise (the central, a hub or
+ * classroom that overlaps, an unknown or revoked author) it does. Cached
+ * per link; the cache is dropped when the peer's scope changes. */
+static int author_wanted(link *l, const uint8_t *author) {
+  struct wanted *grown;
+  cairn_scope sc;
+  int rc, yes;
+
+  if (l->dir != LINK_DOWNSTREAM)
+    return 1;
+  for (size_t i = 0; i < l->wanted_n; i++)
+    if (memcmp(l->wanted[i].author, author, CAIRN_KEY_BYTES) == 0)
+      return l->wanted[i].yes;
+  rc = cairn_store_device_scope(l->mgr->o.store, author, &sc, NULL);
+  yes = rc != 0 || cairn_scope_overlaps(&sc, &l->peer_scope);
+  if ((grown = realloc(l->wanted, (l->wanted_n + 1) * sizeof *grown)) != NULL) {
+    l->wanted = grown;
+    memcpy(grown[l->wanted_n].author, author, CAIRN_KEY_BYTES);
+    grown[l->wanted_n++].yes = yes;
+  }
+  return yes;
+}
+
 static void peer_set(link *l, const uint8_t *author, uint64_t seq) {
   cairn_vv_item *grown;
   for (size_t i = 0; i < l->peer_vv_n; i++)
@@ -285,7 +325,7 @@ static void link_pump(link *l) {
       return;
     }
     for (i = 0; i < n; i++)
-      if (own[i].seq > peer_has(l, own[i].author))
+      if (own[i].seq > peer_has(l, own[i].author) && author_wanted(l, own[i].author))
         break;
     if (i == n) {
       free(own);
@@ -410,6 +450,20 @@ static int submit(link *l, job *j, cairn_writer_job_fn fn, cairn_writer_done_cb 
   cairn_writer_submit(l->mgr->o.writer, req, done, j);
   return 0;
 }
+
+/* Writes the pending last-seen time of a downstream link, if any. */
+static void record_seen(link *l) {
+  job *j;
+
+  if (l->seen_at == 0 || (j = job_new(l)) == NULL)
+    return;
+  memcpy(j->device, l->peer, CAIRN_KEY_BYTES);
+  j->when = l->seen_at;
+  l->seen_at = 0;
+  submit(l, j, run_peer_seen, on_job_done);
+}
+
+static void on_seen_timer(uv_timer_t *t) { record_seen(t->data); }
 
 /* The central answers each author whose head advanced with a receipt. */
 static void send_receipts(link *l, const uint8_t *bytes, size_t len) {
@@ -969,10 +1023,9 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     if (l->dir == LINK_UPSTREAM) {
       m->last_success = now_unix();
       m->up_error[0] = '\0';
-    } else if ((j = job_new(l)) != NULL) { /* when it was last seen, by the writer */
-      memcpy(j->device, l->peer, CAIRN_KEY_BYTES);
-      j->when = now_unix();
-      submit(l, j, run_peer_seen, on_job_done);
+    } else { /* when it was last seen: written by the writer a little later */
+      l->seen_at = now_unix();
+      uv_timer_start(&l->timer, on_seen_timer, SEEN_DELAY_MS, 0);
     }
     link_set_state(l, LINK_SYNCING);
     link_pump(l);
@@ -1029,6 +1082,9 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     }
     j->msg = msg;
     j->msg.vv = NULL;
+    if (memcmp(msg.author, m->pk, CAIRN_KEY_BYTES) == 0 && msg.seq > m->receipt_seen &&
+        cairn_store_receipt_verify(m->o.store, msg.author, msg.seq, msg.central, msg.sig) == 0)
+      m->receipt_seen = msg.seq;
     submit(l, j, run_receipt, on_receipt_stored);
     relay_receipt(m, &msg);
     break;
@@ -1151,6 +1207,7 @@ static void on_link_handle_close(uv_handle_t *h) {
     return;
   free(l->in);
   free(l->peer_vv);
+  free(l->wanted);
   cairn_transport_reader_free(&l->reader);
   free(l);
   m->open_handles--;
@@ -1174,6 +1231,7 @@ static void link_set_state(link *l, link_state next) {
   l->state = next;
   if (next != LINK_CLOSING)
     return;
+  record_seen(l); /* a short-lived link is seen all the same */
   /* Closing: detach jobs, unhook, close both handles. */
   for (job *j = l->jobs; j != NULL; j = j->next)
     j->l = NULL;
@@ -1432,6 +1490,8 @@ void cairn_links_notify(void *links) {
         link_fail(l, "cannot check the device's scope");
       if (rc != 0)
         continue;
+      if (memcmp(&scope, &l->peer_scope, sizeof scope) != 0)
+        l->wanted_n = 0;
       l->peer_scope = scope;
     }
     if (l->state == LINK_IDLE || l->state == LINK_SYNCING)
@@ -1458,12 +1518,13 @@ static void pack_str(msgpack_packer *pk, const char *s) {
 }
 
 /* Entries one side holds beyond the other, by version vectors. */
-static uint64_t lacking(const cairn_vv_item *have, size_t n, const link *l, int theirs) {
+static uint64_t lacking(const cairn_vv_item *have, size_t n, link *l, int theirs) {
   uint64_t sum = 0;
   if (!theirs) {
     for (size_t i = 0; i < n; i++) {
       uint64_t p = peer_has(l, have[i].author);
-      sum += have[i].seq > p ? have[i].seq - p : 0;
+      if (have[i].seq > p && author_wanted(l, have[i].author))
+        sum += have[i].seq - p;
     }
     return sum;
   }
@@ -1477,11 +1538,11 @@ static uint64_t lacking(const cairn_vv_item *have, size_t n, const link *l, int 
   return sum;
 }
 
-static void pack_peer(cairn_links *m, msgpack_packer *pk, const link *l, const cairn_vv_item *vv,
+static void pack_peer(cairn_links *m, msgpack_packer *pk, link *l, const cairn_vv_item *vv,
                       size_t n) {
   char peer[65] = "";
   int up = l == NULL || l->dir == LINK_UPSTREAM;
-  uint64_t rseq;
+  uint64_t rseq = 0;
   uint8_t sig[CAIRN_SIG_BYTES];
 
   if (l != NULL && l->peer_known)
@@ -1530,10 +1591,10 @@ static void pack_peer(cairn_links *m, msgpack_packer *pk, const link *l, const c
   pack_str(pk, "last_error");
   pack_str(pk, up ? m->up_error : "");
   pack_str(pk, "receipt");
-  if (up && cairn_store_receipt_get(m->o.store, m->pk, &rseq, sig) == 0) {
+  if (up && (cairn_store_receipt_get(m->o.store, m->pk, &rseq, sig) == 0 || m->receipt_seen > 0)) {
     msgpack_pack_map(pk, 1);
     pack_str(pk, "seq");
-    msgpack_pack_uint64(pk, rseq);
+    msgpack_pack_uint64(pk, rseq > m->receipt_seen ? rseq : m->receipt_seen);
   } else {
     msgpack_pack_nil(pk);
   }

@@ -50,6 +50,10 @@ typedef struct cairn_scope {
   char classroom[65];
 } cairn_scope;
 
+/* Whether two scopes share any record: their campuses match (or one is
+ * every campus) and so do their classrooms (or one is the whole campus). */
+int cairn_scope_overlaps(const cairn_scope *a, const cairn_scope *b);
+
 typedef struct cairn_store_opts {
   uint64_t map_size;       /* initial LMDB map size in bytes; 0 = 64 MiB */
   int64_t clock_offset_ms; /* test-only skew added to the wall clock for the HLC */
@@ -240,12 +244,16 @@ int cairn_store_token_redeem(cairn_store *s, const uint8_t secret[16],
                              size_t whylen);
 
 /* Receipts: "the central durably holds author up to seq", signed by the
- * central. sign: the central makes one (sig out). put: a node stores the
- * latest for an author after verifying it against central, which must be
- * this store's central (CAIRN_EBADSIG otherwise; an older receipt than the
- * one held is verified and ignored). get: CAIRN_ENOTFOUND when none. */
+ * central. sign: the central makes one (sig out). verify: 0 when sig is
+ * central's receipt for (author, seq) and central is this store's central,
+ * else CAIRN_EBADSIG; reads no database. put: a node stores the latest for
+ * an author after the same check (an older receipt than the one held is
+ * verified and ignored). get: CAIRN_ENOTFOUND when none. */
 void cairn_store_receipt_sign(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq,
                               uint8_t sig[CAIRN_SIG_BYTES]);
+int cairn_store_receipt_verify(const cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES],
+                               uint64_t seq, const uint8_t central[CAIRN_KEY_BYTES],
+                               const uint8_t sig[CAIRN_SIG_BYTES]);
 int cairn_store_receipt_put(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq,
                             const uint8_t central[CAIRN_KEY_BYTES],
                             const uint8_t sig[CAIRN_SIG_BYTES]);

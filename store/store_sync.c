@@ -79,6 +79,15 @@ static int put_kv(cairn_store *s, MDB_txn *txn, void *arg) {
 
 /* ---- scopes and devices -------------------------------------------------- */
 
+int cairn_scope_overlaps(const cairn_scope *a, const cairn_scope *b) {
+  if (a->campus[0] == '\0' || b->campus[0] == '\0')
+    return 1;
+  if (strcmp(a->campus, b->campus) != 0)
+    return 0;
+  return a->classroom[0] == '\0' || b->classroom[0] == '\0' ||
+         strcmp(a->classroom, b->classroom) == 0;
+}
+
 int cairn__store_in_scope(const cairn_scope *sc, int kind, const msgpack_object *scope) {
   if (sc == NULL || sc->campus[0] == '\0')
     return 1;
@@ -431,15 +440,23 @@ static int receipt_store(cairn_store *s, MDB_txn *txn, void *arg) {
   return put_kv(s, txn, p);
 }
 
-int cairn_store_receipt_put(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq,
-                            const uint8_t central[CAIRN_KEY_BYTES],
-                            const uint8_t sig[CAIRN_SIG_BYTES]) {
-  uint8_t m[RECEIPT_CONTEXT_LEN + CAIRN_KEY_BYTES + 8], val[8 + CAIRN_SIG_BYTES];
+int cairn_store_receipt_verify(const cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES],
+                               uint64_t seq, const uint8_t central[CAIRN_KEY_BYTES],
+                               const uint8_t sig[CAIRN_SIG_BYTES]) {
+  uint8_t m[RECEIPT_CONTEXT_LEN + CAIRN_KEY_BYTES + 8];
   if (!s->have_central || memcmp(central, s->central, CAIRN_KEY_BYTES) != 0)
     return CAIRN_EBADSIG; /* not signed by this deployment's central */
   receipt_message(author, seq, m);
-  if (crypto_sign_verify_detached(sig, m, sizeof m, central) != 0)
-    return CAIRN_EBADSIG;
+  return crypto_sign_verify_detached(sig, m, sizeof m, central) != 0 ? CAIRN_EBADSIG : 0;
+}
+
+int cairn_store_receipt_put(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq,
+                            const uint8_t central[CAIRN_KEY_BYTES],
+                            const uint8_t sig[CAIRN_SIG_BYTES]) {
+  uint8_t val[8 + CAIRN_SIG_BYTES];
+  int rc = cairn_store_receipt_verify(s, author, seq, central, sig);
+  if (rc != 0)
+    return rc;
   cairn__store_put_be64(val, seq);
   memcpy(val + 8, sig, CAIRN_SIG_BYTES);
   kv p = {s->receipts, {CAIRN_KEY_BYTES, (void *)author}, {sizeof val, val}};

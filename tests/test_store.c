@@ -1289,6 +1289,23 @@ static void test_token_redeem(void **state) {
   device_free(&k);
 }
 
+/* A classroom needs only the chains of authors whose scope overlaps its
+ * own (daemon/link.c, author_wanted). */
+static void test_scope_overlaps(void **state) {
+  static const cairn_scope all = {"", ""}, c = {"c", ""}, c_r1 = {"c", "r1"}, c_r2 = {"c", "r2"},
+                           d = {"d", ""}, d_r1 = {"d", "r1"};
+  (void)state;
+  assert_true(cairn_scope_overlaps(&all, &c_r1));
+  assert_true(cairn_scope_overlaps(&c_r1, &all));
+  assert_true(cairn_scope_overlaps(&c, &c_r1));
+  assert_true(cairn_scope_overlaps(&c_r1, &c));
+  assert_true(cairn_scope_overlaps(&c_r1, &c_r1));
+  assert_false(cairn_scope_overlaps(&c_r1, &c_r2));
+  assert_false(cairn_scope_overlaps(&c_r1, &d_r1)); /* same classroom name, other campus */
+  assert_false(cairn_scope_overlaps(&c, &d));
+  assert_false(cairn_scope_overlaps(&d, &c_r1));
+}
+
 static void test_receipts(void **state) {
   (void)state;
   device c, k;
@@ -1340,6 +1357,7 @@ int main(void) {
       cmocka_unit_test(test_sync_quarantines_unauthorized_writes),
       cmocka_unit_test(test_token_redeem),
       cmocka_unit_test(test_receipts),
+      cmocka_unit_test(test_scope_overlaps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

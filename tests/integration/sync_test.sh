@@ -137,6 +137,13 @@ for f in "$dir"/acked.*; do
 done
 [ $missing -eq 0 ] && ok || bad "$missing acknowledged entries are missing at the central"
 
+# --- a classroom holds only the chains that touch its scope: of a2's 300
+# and b1's 1,700 entries (other classrooms) a1 received none, not even
+# redacted; what it did receive is the central's and the hub's few
+got=$(C a1 sync status --json | grep -o '"received": *[0-9]*' | head -1 | grep -o '[0-9]*$')
+[ -n "$got" ] && [ "$got" -lt 100 ] && ok ||
+  bad "a1 received ${got:-?} entries: other classrooms' chains reach it"
+
 # --- receipts and status: straight from the central (b1), relayed by the hub (a1)
 for n in b1 a1; do
   C "$n" sync status --json >"$dir/status"
