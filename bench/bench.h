@@ -144,8 +144,10 @@ int bench_daemon_start(bench_daemon *d, const bench_bins *bins);
 int bench_daemon_stop(bench_daemon *d);
 
 /* Waits for a daemon already sent SIGTERM (a second SIGTERM during its
- * shutdown would kill it) as bench_daemon_stop does. */
-int bench_daemon_reap(bench_daemon *d);
+ * shutdown would kill it) as bench_daemon_stop does; ru (may be NULL)
+ * receives its resource use over its whole life. */
+struct rusage;
+int bench_daemon_reap(bench_daemon *d, struct rusage *ru);
 
 /* Reads the log of the stopped daemon's device from seq after+1 on and
  * sets *entries and *commits (signed entries: the writer signs exactly the

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,15 +160,16 @@ int bench_run_capture(char *const argv[], char *out, size_t size) {
 int bench_daemon_stop(bench_daemon *d) {
   if (d->pid > 0)
     kill(d->pid, SIGTERM);
-  return bench_daemon_reap(d);
+  return bench_daemon_reap(d, NULL);
 }
 
-int bench_daemon_reap(bench_daemon *d) {
+int bench_daemon_reap(bench_daemon *d, struct rusage *ru) {
+  struct rusage dummy;
   int st = 0;
 
   if (d->pid <= 0)
     return 0;
-  waitpid(d->pid, &st, 0);
+  wait4(d->pid, &st, 0, ru != NULL ? ru : &dummy);
   bench_untrack_daemon(d->pid);
   d->pid = 0;
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {

@@ -3,7 +3,7 @@
 # test twice, once plain and once under AddressSanitizer+UndefinedBehaviorSanitizer,
 # then runs the CLI and sync integration tests with cairnd under valgrind,
 # then replays every fuzz regression and runs each libFuzzer target briefly
-# (FUZZ_SECONDS each, default 15).
+# (FUZZ_SECONDS each, default 15), then runs bench/run --quick once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -36,3 +36,5 @@ rm -rf "$vgdir"
 echo "== fuzz: replay the corpus and regressions, then ${FUZZ_SECONDS:-15} s per target"
 tests/fuzz/run.sh --replay
 tests/fuzz/run.sh --seconds "${FUZZ_SECONDS:-15}"
+echo "== bench: bench/run --quick (shows the side-by-side benchmark still runs; asserts nothing about speed)"
+bench/run --quick
