@@ -145,6 +145,10 @@ struct cairn_links {
   int64_t last_success;
   char up_error[200];
   uint64_t up_sent, up_received, up_refused;
+  /* This store's version vector as of the latest commit, shared by every
+   * link's pump; NULL until read, dropped by cairn_links_notify. */
+  cairn_vv_item *vv;
+  size_t vv_n;
   /* The central's latest receipt for this device, verified, kept from its
    * arrival: `sync status` shows it before the writer has stored it. */
   uint64_t receipt_seen;
@@ -193,6 +197,7 @@ static void maybe_closed(cairn_links *m) {
     void (*cb)(void *) = m->close_cb;
     void *arg = m->close_arg;
     sodium_memzero(m->x_priv, sizeof m->x_priv);
+    free(m->vv);
     free(m);
     if (cb)
       cb(arg);
@@ -268,20 +273,31 @@ static uint64_t peer_has(const link *l, const uint8_t *author) {
  * per link; the cache is dropped when the peer's scope changes. */
 static int author_wanted(link *l, const uint8_t *author) {
   struct wanted *grown;
+  size_t lo = 0, hi = l->wanted_n;
   cairn_scope sc;
   int rc, yes;
 
   if (l->dir != LINK_DOWNSTREAM)
     return 1;
-  for (size_t i = 0; i < l->wanted_n; i++)
-    if (memcmp(l->wanted[i].author, author, CAIRN_KEY_BYTES) == 0)
-      return l->wanted[i].yes;
+  /* sorted by author: every pump asks for every author the store holds */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = memcmp(l->wanted[mid].author, author, CAIRN_KEY_BYTES);
+    if (c == 0)
+      return l->wanted[mid].yes;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
   rc = cairn_store_device_scope(l->mgr->o.store, author, &sc, NULL);
   yes = rc != 0 || cairn_scope_overlaps(&sc, &l->peer_scope);
   if ((grown = realloc(l->wanted, (l->wanted_n + 1) * sizeof *grown)) != NULL) {
     l->wanted = grown;
-    memcpy(grown[l->wanted_n].author, author, CAIRN_KEY_BYTES);
-    grown[l->wanted_n++].yes = yes;
+    memmove(grown + lo + 1, grown + lo, (l->wanted_n - lo) * sizeof *grown);
+    memcpy(grown[lo].author, author, CAIRN_KEY_BYTES);
+    grown[lo].yes = yes;
+    l->wanted_n++;
   }
   return yes;
 }
@@ -314,21 +330,24 @@ static void link_pump(link *l) {
 
   while ((l->state == LINK_SYNCING || l->state == LINK_IDLE) && l->inflight < WINDOW &&
          l->tcp.write_queue_size < UNSENT_MAX) {
-    cairn_vv_item *own = NULL;
-    size_t n = 0, i, count = 0;
+    cairn_vv_item *own;
+    size_t n, i, count = 0;
     uint64_t last = 0;
     msgpack_sbuffer entries, msg;
     int rc;
 
-    if (cairn_store_version_vector(m->o.store, &own, &n) != 0) {
+    /* one read per commit, however many links pump: with hundreds of
+     * classrooms the reads, not the sending, were the central's work */
+    if (m->vv == NULL && cairn_store_version_vector(m->o.store, &m->vv, &m->vv_n) != 0) {
+      m->vv = NULL;
       link_fail(l, "cannot read the version vector");
       return;
     }
+    own = m->vv, n = m->vv_n;
     for (i = 0; i < n; i++)
       if (own[i].seq > peer_has(l, own[i].author) && author_wanted(l, own[i].author))
         break;
     if (i == n) {
-      free(own);
       if (l->inflight == 0) {
         if (l->dir == LINK_UPSTREAM)
           m->failures = 0; /* caught up: a healthy link, backoff starts over */
@@ -357,7 +376,6 @@ static void link_pump(link *l) {
       rc = CAIRN_EINTERNAL;
     }
     msgpack_sbuffer_destroy(&entries);
-    free(own);
     if (rc != 0) {
       if (l->state != LINK_CLOSING)
         link_fail(l, "cannot read the log: %s", cairn_strerror(rc));
@@ -1478,6 +1496,8 @@ void cairn_links_notify(void *links) {
   cairn_links *m = links;
   link *next;
 
+  free(m->vv); /* the commit moved it */
+  m->vv = NULL;
   for (link *l = m->links; l != NULL; l = next) {
     next = l->next;
     /* A device revoked by what was just committed loses its live link. */
