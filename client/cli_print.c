@@ -431,7 +431,7 @@ static void print_peer(const msgpack_object *p) {
   count_of(p, "pending_in", in, sizeof in);
   count_of(p, "sent", sent, sizeof sent);
   count_of(p, "received", received, sizeof received);
-  printf("  pending: %s to send, %s to receive\n", out, in);
+  printf("  pending: %s to send or unacknowledged, %s to receive\n", out, in);
   count_of(p, "refused", refused, sizeof refused);
   printf("  sent %s, received %s, refused %s\n", sent, received, refused);
   if (receipt != NULL && receipt->type == MSGPACK_OBJECT_MAP && int_of(receipt, "seq", &t))

@@ -121,6 +121,10 @@ struct link {
   int got_hello;
   int reading; /* uv_read_start is active */
   int inflight, applying;
+  /* entries of each unacknowledged batch, oldest first (ACKs come in
+   * order), and their sum: sent, but not yet known to be held */
+  size_t batch_entries[WINDOW];
+  uint64_t unacked;
   uint64_t next_batch;
   uint64_t sent, received, refused;
   int64_t last_success; /* unix time of the last HELLO or ACK from the peer */
@@ -368,6 +372,8 @@ static void link_pump(link *l) {
       msgpack_sbuffer_destroy(&msg);
       if (rc == 0) {
         peer_set(l, own[i].author, last);
+        l->batch_entries[l->inflight] = count;
+        l->unacked += count;
         l->inflight++;
         l->sent += count;
         link_set_state(l, LINK_SYNCING);
@@ -483,6 +489,18 @@ static void record_seen(link *l) {
 
 static void on_seen_timer(uv_timer_t *t) { record_seen(t->data); }
 
+/* Sends the central's signed receipt: it holds author up to seq. */
+static void send_receipt(link *l, const uint8_t *author, uint64_t seq) {
+  uint8_t sig[CAIRN_SIG_BYTES];
+  msgpack_sbuffer sb;
+
+  cairn_store_receipt_sign(l->mgr->o.store, author, seq, sig);
+  msgpack_sbuffer_init(&sb);
+  if (cairn_sync_pack_receipt(&sb, author, seq, l->mgr->pk, sig) == 0)
+    send_msg(l, &sb);
+  msgpack_sbuffer_destroy(&sb);
+}
+
 /* The central answers each author whose head advanced with a receipt. */
 static void send_receipts(link *l, const uint8_t *bytes, size_t len) {
   cairn_links *m = l->mgr;
@@ -503,17 +521,9 @@ static void send_receipts(link *l, const uint8_t *bytes, size_t len) {
       continue;
     memcpy(last_author, e.author, CAIRN_KEY_BYTES);
     have = 1;
-    for (size_t i = 0; i < n; i++) {
-      if (memcmp(vv[i].author, e.author, CAIRN_KEY_BYTES) != 0)
-        continue;
-      uint8_t sig[CAIRN_SIG_BYTES];
-      msgpack_sbuffer sb;
-      cairn_store_receipt_sign(m->o.store, vv[i].author, vv[i].seq, sig);
-      msgpack_sbuffer_init(&sb);
-      if (cairn_sync_pack_receipt(&sb, vv[i].author, vv[i].seq, m->pk, sig) == 0)
-        send_msg(l, &sb);
-      msgpack_sbuffer_destroy(&sb);
-    }
+    for (size_t i = 0; i < n; i++)
+      if (memcmp(vv[i].author, e.author, CAIRN_KEY_BYTES) == 0)
+        send_receipt(l, vv[i].author, vv[i].seq);
   }
   free(vv);
 }
@@ -1044,6 +1054,17 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     } else { /* when it was last seen: written by the writer a little later */
       l->seen_at = now_unix();
       uv_timer_start(&l->timer, on_seen_timer, SEEN_DELAY_MS, 0);
+      /* what the central already holds of the device's own log (a bundle
+       * import, or a receipt lost in a drop) is acknowledged at once */
+      if (m->o.config->role == CAIRN_ROLE_CENTRAL) {
+        cairn_vv_item *vv = NULL;
+        size_t n = 0;
+        if (cairn_store_version_vector(m->o.store, &vv, &n) == 0)
+          for (size_t k = 0; k < n; k++)
+            if (memcmp(vv[k].author, l->peer, CAIRN_KEY_BYTES) == 0 && vv[k].seq > 0)
+              send_receipt(l, l->peer, vv[k].seq);
+        free(vv);
+      }
     }
     link_set_state(l, LINK_SYNCING);
     link_pump(l);
@@ -1076,6 +1097,8 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
       break;
     }
     l->inflight--;
+    l->unacked -= l->batch_entries[0];
+    memmove(l->batch_entries, l->batch_entries + 1, (size_t)l->inflight * sizeof l->batch_entries[0]);
     l->last_success = now_unix();
     if (msg.refused > 0) {
       l->refused += msg.refused;
@@ -1592,9 +1615,9 @@ static void pack_peer(cairn_links *m, msgpack_packer *pk, link *l, const cairn_v
     msgpack_pack_int64(pk, l->last_success);
   else
     msgpack_pack_nil(pk);
-  pack_str(pk, "pending_out");
+  pack_str(pk, "pending_out"); /* not yet sent, or sent and not acknowledged */
   if (l != NULL && l->got_hello)
-    msgpack_pack_uint64(pk, lacking(vv, n, l, 0));
+    msgpack_pack_uint64(pk, lacking(vv, n, l, 0) + l->unacked);
   else
     msgpack_pack_nil(pk);
   pack_str(pk, "pending_in");

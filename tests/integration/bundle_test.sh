@@ -107,5 +107,23 @@ cmp -s "$dir/room.export" "$dir/central.room.export" && ok ||
 grep -q '"Grace"' "$dir/central.room.export" && ok || bad "the offline student reached the central"
 C central show s-2 >/dev/null 2>&1 && ok || bad "central shows s-2"
 
+# --- back on the network: the central acknowledges what the import brought
+# at the next HELLO, so the classroom's receipt reaches its head and its next
+# bundle would carry nothing already held
+# (3 offline entries: s-2 and two pieces of evidence)
+r0=$(C room sync status --json | grep -o '"seq": *[0-9]*' | head -1 | grep -o '[0-9]*$')
+head=$((${r0:-0} + 3))
+stop room
+sed -i "s/^upstream = .*/upstream = 127.0.0.1:$pc/" "$dir/room/cairn.conf"
+start room
+got=0
+for _ in $(seq 100); do
+  got=$(C room sync status --json 2>/dev/null | grep -o '"seq": *[0-9]*' | head -1 | grep -o '[0-9]*$')
+  [ "${got:-0}" -ge "${head:-1}" ] && break
+  sleep 0.1
+done
+[ -n "$r0" ] && [ "${got:-0}" -ge "$head" ] && ok ||
+  bad "after reconnecting, the receipt covers the imported entries: ${got:-none}, not $head"
+
 echo "bundle integration: $pass passed, $fail failed"
 [ $fail -eq 0 ]
