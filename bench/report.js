@@ -133,13 +133,14 @@ const limits = [
     lim('lmdb_synced_batch', 'mb_per_s')],
   ['libsodium secretstream, 64 KiB messages (as cairn\'s transport records)',
     lim('secretstream_64k', 'entries_per_s'), lim('secretstream_64k', 'mb_per_s')],
-  ['libsodium secretstream, one message per entry', lim('secretstream_entry', 'entries_per_s'),
-    lim('secretstream_entry', 'mb_per_s')],
+  ['libsodium secretstream, one message per entry (for reference: cairn never encrypts entry by entry)',
+    lim('secretstream_entry', 'entries_per_s'), lim('secretstream_entry', 'mb_per_s'), 'reference'],
   [`Ed25519 verify: ${int(lim('ed25519_verify', 'verifies_per_s'))}/s, at one signature per 4,000-entry batch`,
     lim('ed25519_verify', 'entries_per_s'), null],
   ['loopback TCP', lim('tcp_loopback', 'entries_per_s'), lim('tcp_loopback', 'mb_per_s')],
 ];
-const tight = limits.reduce((a, b) => (b[1] < a[1] ? b : a));
+// the tightest of the limits cairn's sync actually meets
+const tight = limits.filter((l) => l[3] !== 'reference').reduce((a, b) => (b[1] < a[1] ? b : a));
 p(`The machine's limits on the same entry bytes (${one('limits', 'lmdb_synced_batch', 'entry_bytes').toFixed(0)} ` +
   'bytes each on average), measured in the same run by bench_limits:');
 p('');
