@@ -90,82 +90,17 @@ static int write_cmp(uint64_t hlc, const uint8_t *author, uint64_t seq,
 /* Skips one msgpack value at p[*off..len); returns 0, or -1 when it is
  * truncated or not msgpack. Used to copy spans of a body without
  * re-encoding them (the body was decoded already). */
-static int mp_skip(const uint8_t *p, size_t len, size_t *off, int depth) {
-  if (*off >= len || depth > 64)
+static int mp_skip(const uint8_t *p, size_t len, size_t *off) {
+  size_t used;
+  if (*off > len || cairn_mpcheck(p + *off, len - *off, &used) != 0)
     return -1;
-  uint8_t t = p[(*off)++];
-  uint64_t n = 0, items = 0;
-  size_t w = 0;
-  if (t <= 0x7f || t >= 0xe0 || (t >= 0xc0 && t <= 0xc3))
-    return 0;
-  if (t >= 0xa0 && t <= 0xbf)
-    n = t & 0x1f;
-  else if (t >= 0x90 && t <= 0x9f)
-    items = t & 0x0f;
-  else if (t >= 0x80 && t <= 0x8f)
-    items = 2u * (t & 0x0f);
-  else
-    switch (t) {
-    case 0xc4: case 0xd9: w = 1; break;                       /* bin8, str8 */
-    case 0xc5: case 0xda: w = 2; break;                       /* bin16, str16 */
-    case 0xc6: case 0xdb: w = 4; break;                       /* bin32, str32 */
-    case 0xcc: case 0xd0: n = 1; break;                       /* 8-bit ints */
-    case 0xcd: case 0xd1: n = 2; break;
-    case 0xca: case 0xce: case 0xd2: n = 4; break;
-    case 0xcb: case 0xcf: case 0xd3: n = 8; break;
-    case 0xd4: n = 2; break;                                  /* fixext */
-    case 0xd5: n = 3; break;
-    case 0xd6: n = 5; break;
-    case 0xd7: n = 9; break;
-    case 0xd8: n = 17; break;
-    case 0xc7: case 0xc8: case 0xc9: {                        /* ext */
-      size_t lw = t == 0xc7 ? 1 : t == 0xc8 ? 2 : 4;
-      if (len - *off < lw)
-        return -1;
-      for (size_t i = 0; i < lw; i++)
-        n = n << 8 | p[*off + i];
-      *off += lw;
-      n += 1;
-      break;
-    }
-    case 0xdc: case 0xdd: case 0xde: case 0xdf: {             /* array, map */
-      size_t lw = t == 0xdc || t == 0xde ? 2 : 4;
-      if (len - *off < lw)
-        return -1;
-      for (size_t i = 0; i < lw; i++)
-        items = items << 8 | p[*off + i];
-      *off += lw;
-      if (t >= 0xde)
-        items *= 2;
-      break;
-    }
-    default:
-      return -1;
-    }
-  if (w > 0) {
-    if (len - *off < w)
-      return -1;
-    for (size_t i = 0; i < w; i++)
-      n = n << 8 | p[*off + i];
-    *off += w;
-  }
-  if (n > len - *off)
-    return -1;
-  *off += (size_t)n;
-  for (uint64_t i = 0; i < items; i++)
-    if (mp_skip(p, len, off, depth + 1) != 0)
-      return -1;
+  *off += used;
   return 0;
 }
 
 /* ---- the apply path ------------------------------------------------------ */
 
-typedef struct head {
-  uint8_t author[CAIRN_KEY_BYTES];
-  uint64_t seq;
-  uint8_t hash[CAIRN_HASH_BYTES];
-  uint64_t hlc;
-} head;
+typedef cairn__store_head head;
 
 /* How apply_entry treats an entry's write. */
 typedef enum apply_mode {
@@ -196,17 +131,7 @@ typedef struct apply_ctx {
   size_t whylen;
 } apply_ctx;
 
-/* Records a refusal of entry e: counted, and its reason kept when it is the
- * first of the transaction. */
-static void note_refusal(apply_ctx *c, const cairn_entry *e, uint64_t n, const char *what) {
-  if (c->refused == 0 && c->why != NULL && c->whylen > 0) {
-    char tag[9];
-    author_tag(e->author, tag);
-    snprintf(c->why, c->whylen, "author %s seq %llu: %s", tag, (unsigned long long)e->seq, what);
-  }
-  c->refused += n;
-}
-
+/* Writes "author TAG seq N: what" into c->why (when given); returns rc. */
 static int set_why(apply_ctx *c, const cairn_entry *e, int rc, const char *what) {
   if (c->why != NULL && c->whylen > 0) {
     char tag[9];
@@ -214,6 +139,14 @@ static int set_why(apply_ctx *c, const cairn_entry *e, int rc, const char *what)
     snprintf(c->why, c->whylen, "author %s seq %llu: %s", tag, (unsigned long long)e->seq, what);
   }
   return rc;
+}
+
+/* Records a refusal of entry e: counted, and its reason kept when it is the
+ * first of the transaction. */
+static void note_refusal(apply_ctx *c, const cairn_entry *e, uint64_t n, const char *what) {
+  if (c->refused == 0)
+    (void)set_why(c, e, 0, what);
+  c->refused += n;
 }
 
 static int head_flush(apply_ctx *c) {
@@ -240,8 +173,7 @@ static int head_flush(apply_ctx *c) {
   return 0;
 }
 
-/* Parses a heads value [seq, hash, hlc] into h. */
-static int head_parse(const MDB_val *v, head *h) {
+int cairn__store_head_parse(const MDB_val *v, cairn__store_head *h) {
   msgpack_zone z;
   msgpack_object o;
   size_t off = 0;
@@ -272,7 +204,7 @@ static int head_get(MDB_txn *txn, MDB_dbi dbi, const cairn_store *s, const uint8
     return 0;
   if (rc != 0)
     return cairn__store_err(s, rc, 0);
-  return head_parse(&v, h);
+  return cairn__store_head_parse(&v, h);
 }
 
 static int head_load(apply_ctx *c, const uint8_t *author) {
@@ -314,11 +246,11 @@ static int body_set_span(const cairn_entry *e, body *b) {
   }
   for (uint64_t i = 0; i < n; i++) {
     size_t k = off;
-    if (mp_skip(p, len, &off, 0) != 0)
+    if (mp_skip(p, len, &off) != 0)
       return -1;
     int is_set = off - k == 4 && memcmp(p + k, "\xa3set", 4) == 0;
     size_t v = off;
-    if (mp_skip(p, len, &off, 0) != 0)
+    if (mp_skip(p, len, &off) != 0)
       return -1;
     if (is_set) {
       b->set_raw = p + v;
@@ -442,7 +374,7 @@ static int pack_state(cairn_store *s, const cairn_entry *e, const body *b, const
     }
     if (i < n) {
       size_t from = off;
-      if (mp_skip(olds, oldlen, &off, 0) != 0)
+      if (mp_skip(olds, oldlen, &off) != 0)
         return CAIRN_ECORRUPT;
       msgpack_sbuffer_write(out, (const char *)olds + from, off - from);
     }
@@ -531,11 +463,10 @@ static int fold(apply_ctx *c, const cairn_entry *e) {
       (rc = cairn__store_rec_parse(old.mv_data, old.mv_size, &s->apply_zone, r)) != 0)
     return rc;
   size_t pos = r->n;
-  while (pos > 0 && write_cmp(e->hlc, e->author, e->seq, &r->w[pos - 1]) <= 0) {
-    if (write_cmp(e->hlc, e->author, e->seq, &r->w[pos - 1]) == 0)
+  for (int cmp; pos > 0 && (cmp = write_cmp(e->hlc, e->author, e->seq, &r->w[pos - 1])) <= 0;
+       pos--)
+    if (cmp == 0)
       return 0; /* already folded */
-    pos--;
-  }
   if ((rc = pack_state(s, e, &b, old.mv_data, old.mv_size, r->n, pos)) != 0)
     return rc;
   v = (MDB_val){s->rec_buf.size, s->rec_buf.data};
@@ -676,8 +607,7 @@ static int open_dbs(cairn_store *s, MDB_txn *txn) {
   if ((rc = mdb_get(txn, s->meta, &rk, &v)) == 0) {
     if (v.mv_size != 8)
       return CAIRN_ECORRUPT;
-    for (int i = 0; i < 8; i++)
-      s->refused = s->refused << 8 | ((const uint8_t *)v.mv_data)[i];
+    s->refused = cairn__store_get_be64(v.mv_data);
   } else if (rc != MDB_NOTFOUND) {
     return cairn__store_err(s, rc, 0);
   }
@@ -692,7 +622,7 @@ static int open_dbs(cairn_store *s, MDB_txn *txn) {
   int bad = 0;
   while (!bad && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
     head h = {0};
-    bad = head_parse(&v, &h);
+    bad = cairn__store_head_parse(&v, &h);
     if (h.hlc > s->last_hlc)
       s->last_hlc = h.hlc;
   }

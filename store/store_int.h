@@ -97,30 +97,11 @@ const msgpack_object *cairn__store_rec_value(const cairn__store_rec *r, const ch
  * Returns their count. */
 size_t cairn__store_rec_heads(const cairn__store_rec *r, const char *field, size_t *idx);
 
-/* Returns 1 when field is in conflict: more than one head, with values that
- * differ. */
-int cairn__store_rec_conflicted(const cairn__store_rec *r, const char *field, size_t *idx);
-
 /* Helpers over msgpack objects: 1 when o is of that kind (and sets the out
  * values), else 0. */
 int cairn__store_obj_str(const msgpack_object *o, const char **s, size_t *len);
 int cairn__store_obj_num(const msgpack_object *o, double *v);
 int cairn__store_obj_true(const msgpack_object *o);
-
-/* Returns 1 when str field of r is set and equals the NUL-terminated s. */
-int cairn__store_rec_str_is(const cairn__store_rec *r, const char *field, const char *s);
-
-/* Fills *p from the milestone record m (defaults for what is unset).
- * Returns 0, or CAIRN_ECORRUPT when a required field is missing or bad. */
-int cairn__store_milestone_params(const cairn__store_rec *m, cairn_milestone_params *p);
-
-/* Loads the active evidence points of milestone id (not retracted, current
- * values, sorted by observed day then (hlc, author)) into *pts (caller
- * frees; NULL when none), their count in *n, and the latest review day in
- * *last_review (-1 when none). Returns 0, CAIRN_ENOMEM, CAIRN_ECORRUPT,
- * CAIRN_EIO. */
-int cairn__store_milestone_points(cairn_store *s, MDB_txn *txn, const char *id, size_t idlen,
-                                  cairn_point **pts, size_t *n, int32_t *last_review);
 
 /* Writes the one-line derived-status summary of milestone (m, id) into out
  * ("level developing, light yellow, last 2.5 on 2026-03-02, trend
@@ -153,8 +134,22 @@ int cairn__store_token_take(cairn_store *s, MDB_txn *txn, const uint8_t secret[1
                             int64_t now_unix, char role[16], cairn_scope *scope, char *why,
                             size_t whylen);
 
-/* Writes v as 8 bytes big-endian (log keys, counters, receipts). */
+/* Writes v as 8 bytes big-endian (log keys, counters, receipts); reads it
+ * back. */
 void cairn__store_put_be64(uint8_t out[8], uint64_t v);
+uint64_t cairn__store_get_be64(const uint8_t in[8]);
+
+/* An author's head: the last entry of its log held here. */
+typedef struct cairn__store_head {
+  uint8_t author[CAIRN_KEY_BYTES];
+  uint64_t seq;
+  uint8_t hash[CAIRN_HASH_BYTES];
+  uint64_t hlc;
+} cairn__store_head;
+
+/* Parses a heads value [seq, hash bin32, hlc] into h's seq, hash and hlc
+ * (author is left as it was). Returns 0, CAIRN_ECORRUPT or CAIRN_ENOMEM. */
+int cairn__store_head_parse(const MDB_val *v, cairn__store_head *h);
 
 /* Translates an LMDB (or errno) return code into a CAIRN_E* code.
  * committing: rc came from mdb_txn_commit, where a short write on a full

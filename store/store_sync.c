@@ -23,7 +23,7 @@ void cairn__store_put_be64(uint8_t out[8], uint64_t v) {
     out[i] = (uint8_t)(v >> (56 - 8 * i));
 }
 
-static uint64_t get_be64(const uint8_t in[8]) {
+uint64_t cairn__store_get_be64(const uint8_t in[8]) {
   uint64_t v = 0;
   for (int i = 0; i < 8; i++)
     v = v << 8 | in[i];
@@ -209,7 +209,7 @@ int cairn_store_devices(cairn_store *s, msgpack_packer *pk) {
     int g = mdb_get(txn, s->peers, &pkey, &seen);
     pack_cstr(&ipk, "last_seen");
     if (g == 0 && seen.mv_size == 8)
-      msgpack_pack_int64(&ipk, (int64_t)get_be64(seen.mv_data));
+      msgpack_pack_int64(&ipk, (int64_t)cairn__store_get_be64(seen.mv_data));
     else
       msgpack_pack_nil(&ipk);
     count++;
@@ -275,24 +275,13 @@ int cairn_store_version_vector(cairn_store *s, cairn_vv_item **out, size_t *n) {
   if (items == NULL)
     rc = CAIRN_ENOMEM;
   while (rc == 0 && count < st.ms_entries && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-    /* A heads value is [seq, hash, hlc]: seq is its first element. */
-    msgpack_zone z;
-    msgpack_object o;
-    size_t off = 0;
-    if (!msgpack_zone_init(&z, 256)) {
-      rc = CAIRN_ENOMEM;
-      break;
-    }
-    if (k.mv_size != CAIRN_KEY_BYTES ||
-        msgpack_unpack(v.mv_data, v.mv_size, &off, &z, &o) != MSGPACK_UNPACK_SUCCESS ||
-        o.type != MSGPACK_OBJECT_ARRAY || o.via.array.size != 3 ||
-        o.via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+    cairn__store_head h;
+    if (k.mv_size != CAIRN_KEY_BYTES)
       rc = CAIRN_ECORRUPT;
-    } else {
+    else if ((rc = cairn__store_head_parse(&v, &h)) == 0) {
       memcpy(items[count].author, k.mv_data, CAIRN_KEY_BYTES);
-      items[count++].seq = o.via.array.ptr[0].via.u64;
+      items[count++].seq = h.seq;
     }
-    msgpack_zone_destroy(&z);
   }
   if (rc == MDB_NOTFOUND)
     rc = 0;
@@ -433,7 +422,7 @@ static int receipt_store(cairn_store *s, MDB_txn *txn, void *arg) {
   MDB_val old;
   int rc = mdb_get(txn, s->receipts, &p->k, &old);
   if (rc == 0 && old.mv_size == 8 + CAIRN_SIG_BYTES &&
-      get_be64(old.mv_data) > get_be64(p->v.mv_data))
+      cairn__store_get_be64(old.mv_data) > cairn__store_get_be64(p->v.mv_data))
     return 0;
   if (rc != 0 && rc != MDB_NOTFOUND)
     return cairn__store_err(s, rc, 0);
@@ -474,7 +463,7 @@ int cairn_store_receipt_get(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES
   if (rc == 0 && v.mv_size != 8 + CAIRN_SIG_BYTES)
     rc = CAIRN_ECORRUPT;
   else if (rc == 0) {
-    *seq = get_be64(v.mv_data);
+    *seq = cairn__store_get_be64(v.mv_data);
     memcpy(sig, (const uint8_t *)v.mv_data + 8, CAIRN_SIG_BYTES);
   } else {
     rc = cairn__store_err(s, rc, 0);

@@ -178,7 +178,9 @@ size_t cairn__store_rec_heads(const cairn__store_rec *r, const char *field, size
   return n;
 }
 
-int cairn__store_rec_conflicted(const cairn__store_rec *r, const char *field, size_t *idx) {
+/* Returns 1 when field is in conflict: more than one head, with values that
+ * differ. */
+static int rec_conflicted(const cairn__store_rec *r, const char *field, size_t *idx) {
   size_t nh = cairn__store_rec_heads(r, field, idx);
   if (nh < 2)
     return 0;
@@ -189,7 +191,8 @@ int cairn__store_rec_conflicted(const cairn__store_rec *r, const char *field, si
   return 0;
 }
 
-int cairn__store_rec_str_is(const cairn__store_rec *r, const char *field, const char *s) {
+/* Returns 1 when str field of r is set and equals the NUL-terminated s. */
+static int rec_str_is(const cairn__store_rec *r, const char *field, const char *s) {
   const char *v;
   size_t len;
   return cairn__store_obj_str(cairn__store_rec_value(r, field, NULL), &v, &len) &&
@@ -206,7 +209,9 @@ static int field_date(const cairn__store_rec *r, const char *field, int32_t *day
   return cairn_text_date_parse(s, len, day);
 }
 
-int cairn__store_milestone_params(const cairn__store_rec *m, cairn_milestone_params *p) {
+/* Fills *p from the milestone record m (defaults for what is unset).
+ * Returns 0, or CAIRN_ECORRUPT when a required field is missing or bad. */
+static int milestone_params(const cairn__store_rec *m, cairn_milestone_params *p) {
   const char *s;
   size_t len;
   double v;
@@ -218,7 +223,7 @@ int cairn__store_milestone_params(const cairn__store_rec *m, cairn_milestone_par
     return CAIRN_ECORRUPT;
   p->scale_min = sc.min;
   p->scale_max = sc.max;
-  p->direction = cairn__store_rec_str_is(m, "direction", "down") ? -1 : 1;
+  p->direction = rec_str_is(m, "direction", "down") ? -1 : 1;
   if (cairn__store_obj_num(cairn__store_rec_value(m, "baseline", NULL), &v))
     p->baseline = v;
   else
@@ -236,7 +241,7 @@ int cairn__store_milestone_params(const cairn__store_rec *m, cairn_milestone_par
   } cadences[] = {{"weekly", 7}, {"biweekly", 14}, {"monthly", 30}, {"quarterly", 91}};
   p->cadence_days = 30;
   for (size_t i = 0; i < sizeof cadences / sizeof cadences[0]; i++)
-    if (cairn__store_rec_str_is(m, "cadence", cadences[i].name))
+    if (rec_str_is(m, "cadence", cadences[i].name))
       p->cadence_days = cadences[i].days;
   if (cairn__store_obj_num(cairn__store_rec_value(m, "wrong_side_n", NULL), &v))
     p->wrong_side_n = (int)v;
@@ -346,8 +351,13 @@ static int add_review(const char *id, size_t len, void *arg) {
   return 0;
 }
 
-int cairn__store_milestone_points(cairn_store *s, MDB_txn *txn, const char *id, size_t idlen,
-                                  cairn_point **pts, size_t *n, int32_t *last_review) {
+/* Loads the active evidence points of milestone id (not retracted, current
+ * values, sorted by observed day then (hlc, author)) into *pts (caller
+ * frees; NULL when none), their count in *n, and the latest review day in
+ * *last_review (-1 when none). Returns 0, CAIRN_ENOMEM, CAIRN_ECORRUPT,
+ * CAIRN_EIO. */
+static int milestone_points(cairn_store *s, MDB_txn *txn, const char *id, size_t idlen,
+                            cairn_point **pts, size_t *n, int32_t *last_review) {
   points_acc a = {.s = s, .txn = txn, .last_review = -1};
   if (!msgpack_zone_init(&a.zone, 4096))
     return CAIRN_ENOMEM;
@@ -377,13 +387,13 @@ int cairn__store_milestone_summary(cairn_store *s, MDB_txn *txn, const cairn__st
                                    const char *id, size_t idlen, int32_t today, char *out,
                                    size_t outlen) {
   cairn_milestone_params p;
-  int rc = cairn__store_milestone_params(m, &p);
+  int rc = milestone_params(m, &p);
   if (rc != 0)
     return rc;
   cairn_point *pts;
   size_t n;
   int32_t last_review;
-  rc = cairn__store_milestone_points(s, txn, id, idlen, &pts, &n, &last_review);
+  rc = milestone_points(s, txn, id, idlen, &pts, &n, &last_review);
   if (rc != 0)
     return rc;
   cairn_progress pr;
@@ -423,7 +433,7 @@ static int64_t count_conflicts(const cairn__store_rec *r, int type, size_t *idx)
   const cairn_field_def *fd = cairn_record_fields(type, &nf);
   int64_t c = 0;
   for (size_t i = 0; i < nf; i++)
-    c += cairn__store_rec_conflicted(r, fd[i].name, idx);
+    c += rec_conflicted(r, fd[i].name, idx);
   return c;
 }
 
@@ -463,12 +473,12 @@ static int status_one(const char *id, size_t idlen, void *arg) {
   if (cairn__store_obj_true(cairn__store_rec_value(&c->st, "deleted", NULL)))
     return 0;
   cairn_milestone_params p;
-  if (cairn__store_milestone_params(&c->m, &p) != 0)
+  if (milestone_params(&c->m, &p) != 0)
     return 0; /* incomplete (a creation not yet arrived): nothing to derive */
   cairn_point *pts;
   size_t n;
   int32_t last_review;
-  rc = cairn__store_milestone_points(c->s, c->txn, id, idlen, &pts, &n, &last_review);
+  rc = milestone_points(c->s, c->txn, id, idlen, &pts, &n, &last_review);
   if (rc != 0)
     return rc;
   cairn_progress pr;
@@ -644,7 +654,7 @@ static void pack_record(msgpack_packer *pk, int type, const char *id, size_t idl
       names[nset++] = fd[i].name;
   qsort(names, nset, sizeof names[0], name_cmp);
   for (size_t i = 0; i < nset; i++)
-    nconf += (size_t)cairn__store_rec_conflicted(r, names[i], idx);
+    nconf += (size_t)rec_conflicted(r, names[i], idx);
 
   msgpack_pack_map(pk, nconf > 0 ? 5 : 4);
   pack_cstr(pk, "type");
@@ -684,7 +694,7 @@ static void pack_record(msgpack_packer *pk, int type, const char *id, size_t idl
   pack_cstr(pk, "conflicts");
   msgpack_pack_map(pk, nconf);
   for (size_t i = 0; i < nset; i++) {
-    if (!cairn__store_rec_conflicted(r, names[i], idx))
+    if (!rec_conflicted(r, names[i], idx))
       continue;
     size_t win, nh = cairn__store_rec_heads(r, names[i], idx);
     cairn__store_rec_value(r, names[i], &win);
@@ -856,7 +866,7 @@ static int conflicts_one(int type, const char *id, size_t idlen, const cairn__st
   size_t nf;
   const cairn_field_def *fd = cairn_record_fields(type, &nf);
   for (size_t i = 0; i < nf; i++) {
-    if (!cairn__store_rec_conflicted(r, fd[i].name, idx))
+    if (!rec_conflicted(r, fd[i].name, idx))
       continue;
     size_t win, nh = cairn__store_rec_heads(r, fd[i].name, idx), losers = 0;
     const msgpack_object *value = cairn__store_rec_value(r, fd[i].name, &win);

@@ -352,6 +352,7 @@ static void test_refusals_name_the_field(void **state) {
   set_str(&b, "if_then", "sometimes, maybe");
   assert_int_not_equal(put1(d.s, CAIRN_REC_MILESTONE, ms, 1, &b, NULL, NULL, msg), 0);
   assert_non_null(strstr(msg, "if_then"));
+  assert_int_equal(cairn_store_own_seq(d.s), seq); /* the refused puts wrote nothing */
 
   assert_int_equal(add_evidence(d.s, ms, "2026-03-06", 2, ev, NULL), 0);
   seq = cairn_store_own_seq(d.s);
