@@ -312,7 +312,9 @@ static const command commands[] = {
      "central's receipt for our log, the last error; then what cairnd refused since it started, "
      "by class (cairn --help lists them)"},
     {"sync", "now", DO_READ, "sync_now", NULL, 0, 0, NULL, "message", no_flags,
-     "sync with the upstream now instead of waiting for the next retry"},
+     "sync with the upstream now instead of waiting for the next retry; on a terminal "
+     "(without --json), then show what is left to send and receive until in step, up to "
+     "ten minutes"},
     {"bundle", "export", DO_READ, "bundle_export", NULL, 0, 0, NULL, NULL, bundle_export_flags,
      "for a campus with no network: write the entries of this device that the central lacks "
      "(after its latest receipt) to FILE, encrypted to the central (and this node's hub) and "
@@ -749,7 +751,7 @@ static int pack_value(msgpack_packer *pk, const args *a, int fi) {
     msgpack_pack_array(pk, (size_t)flag_count(a, fi));
     for (i = 0; i < a->nvals; i++)
       if (a->who[i] == fi)
-        msgpack_pack_str_with_body(pk, a->vals[i], strlen(a->vals[i]));
+        pack_cstr(pk, a->vals[i]);
     return 0;
   case V_NUMNIL:
     if (strcmp(v, "pending") == 0) {
@@ -791,7 +793,7 @@ static int pack_value(msgpack_packer *pk, const args *a, int fi) {
   case V_STR:
     break;
   }
-  msgpack_pack_str_with_body(pk, v, strlen(v));
+  pack_cstr(pk, v);
   return 0;
 }
 
@@ -934,7 +936,6 @@ static int print_bundle(const command *c, const cairn_reply *r) {
   return EXIT_OK;
 }
 
-/* Prints a successful reply for command c. Returns an exit code. */
 /* cairn check: the problems, one per line; exit 1 when there is any. */
 static int print_check(const args *a, const cairn_reply *r) {
   const msgpack_object *clean = cairn_reply_get(r, "clean");
@@ -960,6 +961,7 @@ static int print_check(const args *a, const cairn_reply *r) {
   return is_clean ? EXIT_OK : EXIT_FAIL;
 }
 
+/* Prints a successful reply for command c. Returns an exit code. */
 static int print_reply(const args *a, const cairn_reply *r) {
   const command *c = a->cmd;
   const msgpack_object *v;

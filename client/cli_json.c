@@ -5,18 +5,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include <sodium.h>
+
 static json_t *bin_to_hex(const char *p, uint32_t n) {
-  static const char digits[] = "0123456789abcdef";
   char *s = malloc((size_t)n * 2 + 1);
   json_t *j;
-  uint32_t i;
 
   if (s == NULL)
     return NULL;
-  for (i = 0; i < n; i++) {
-    s[2 * i] = digits[(unsigned char)p[i] >> 4];
-    s[2 * i + 1] = digits[(unsigned char)p[i] & 15];
-  }
+  sodium_bin2hex(s, (size_t)n * 2 + 1, (const unsigned char *)p, n);
   j = json_stringn(s, (size_t)n * 2);
   free(s);
   return j;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "record.h"
 #include "sync_refusals.h"
 
@@ -42,16 +44,9 @@ static double num_of(const msgpack_object *v) {
 /* The first n (even) hex digits of a key (bin 32 or a hex string) into out
  * (n + 1 bytes); "?" when v is neither or too short. */
 static void key_prefix(const msgpack_object *v, char *out, uint32_t n) {
-  static const char digits[] = "0123456789abcdef";
-  uint32_t i;
-
   strcpy(out, "?");
   if (v != NULL && v->type == MSGPACK_OBJECT_BIN && v->via.bin.size >= n / 2) {
-    for (i = 0; i < n / 2; i++) {
-      out[2 * i] = digits[(unsigned char)v->via.bin.ptr[i] >> 4];
-      out[2 * i + 1] = digits[(unsigned char)v->via.bin.ptr[i] & 15];
-    }
-    out[n] = '\0';
+    sodium_bin2hex(out, n + 1, (const unsigned char *)v->via.bin.ptr, n / 2);
   } else if (v != NULL && v->type == MSGPACK_OBJECT_STR && v->via.str.size >= n) {
     memcpy(out, v->via.str.ptr, n);
     out[n] = '\0';

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "noise.h"
 #include "record.h"
+#include "rpc_int.h"
 #include "sync.h"
 #include "sync_refusals.h"
 #include "transport.h"
@@ -87,6 +88,7 @@ struct job {
   char role[16];
   char why[256];
   int64_t when; /* peer_seen */
+  cairn_writer_done_cb done; /* run by on_link_job_done */
   job *next;
 };
 
@@ -150,9 +152,13 @@ struct cairn_links {
   char up_error[200];
   uint64_t up_sent, up_received, up_refused;
   /* This store's version vector as of the latest commit, shared by every
-   * link's pump; NULL until read, dropped by cairn_links_notify. */
+   * link (own_vv); NULL until read, dropped by cairn_links_notify and by
+   * on_link_job_done. */
   cairn_vv_item *vv;
   size_t vv_n;
+  /* The central's seq in this store when the live links' device scopes
+   * were last checked (cairn_links_notify). */
+  uint64_t scopes_checked_at;
   /* The central's latest receipt for this device, verified, kept from its
    * arrival: `sync status` shows it before the writer has stored it. */
   uint64_t receipt_seen;
@@ -212,6 +218,26 @@ static void on_mgr_handle_close(uv_handle_t *h) {
   cairn_links *m = h->data;
   m->open_handles--;
   maybe_closed(m);
+}
+
+/* ---- this store's version vector ---- */
+
+/* Reads this store's version vector into m->vv unless it holds the
+ * current one. Returns 0, or a negative code (m->vv stays NULL). */
+static int own_vv(cairn_links *m) {
+  int rc;
+
+  if (m->vv != NULL)
+    return 0;
+  if ((rc = cairn_store_version_vector(m->o.store, &m->vv, &m->vv_n)) != 0)
+    m->vv = NULL;
+  return rc;
+}
+
+/* Something was committed: the next own_vv reads again. */
+static void own_vv_drop(cairn_links *m) {
+  free(m->vv);
+  m->vv = NULL;
 }
 
 /* ---- sending ---- */
@@ -334,7 +360,7 @@ static void link_pump(link *l) {
 
   while ((l->state == LINK_SYNCING || l->state == LINK_IDLE) && l->inflight < WINDOW &&
          l->tcp.write_queue_size < UNSENT_MAX) {
-    cairn_vv_item *own;
+    const cairn_vv_item *own;
     size_t n, i, count = 0;
     uint64_t last = 0;
     msgpack_sbuffer entries, msg;
@@ -342,8 +368,7 @@ static void link_pump(link *l) {
 
     /* one read per commit, however many links pump: with hundreds of
      * classrooms the reads, not the sending, were the central's work */
-    if (m->vv == NULL && cairn_store_version_vector(m->o.store, &m->vv, &m->vv_n) != 0) {
-      m->vv = NULL;
+    if (own_vv(m) != 0) {
       link_fail(l, "cannot read the version vector");
       return;
     }
@@ -392,21 +417,18 @@ static void link_pump(link *l) {
 
 static void send_hello(link *l) {
   cairn_links *m = l->mgr;
-  cairn_vv_item *vv = NULL;
-  size_t n = 0;
   msgpack_sbuffer sb;
   const cairn_config *c = m->o.config;
 
-  if (cairn_store_version_vector(m->o.store, &vv, &n) != 0) {
+  if (own_vv(m) != 0) {
     link_fail(l, "cannot read the version vector");
     return;
   }
   msgpack_sbuffer_init(&sb);
   if (cairn_sync_pack_hello(&sb, cairn_config_role_name(c->role), m->pk, c->campus,
-                            c->classroom, (const cairn_sync_vv *)vv, n) == 0)
+                            c->classroom, (const cairn_sync_vv *)m->vv, m->vv_n) == 0)
     send_msg(l, &sb);
   msgpack_sbuffer_destroy(&sb);
-  free(vv);
 }
 
 /* ---- writer jobs ---- */
@@ -464,6 +486,18 @@ static void on_job_done(cairn_write_req *req, void *arg) {
   job_free(arg);
 }
 
+/* Every link job ends here. The writer calls the commit hook
+ * (cairn_links_notify) only after the done callbacks, so a job that
+ * committed drops the shared version vector first: its continuation
+ * (receipts, HELLO, the switch to a hub) must see what it wrote. */
+static void on_link_job_done(cairn_write_req *req, void *arg) {
+  job *j = arg;
+
+  if (req->job_rc == 0 && j->l != NULL)
+    own_vv_drop(j->l->mgr);
+  j->done(req, j);
+}
+
 static int submit(link *l, job *j, cairn_writer_job_fn fn, cairn_writer_done_cb done) {
   cairn_write_req *req = cairn_writer_job_new(fn, j);
   if (req == NULL) {
@@ -471,7 +505,8 @@ static int submit(link *l, job *j, cairn_writer_job_fn fn, cairn_writer_done_cb 
     link_fail(l, "out of memory");
     return CAIRN_ENOMEM;
   }
-  cairn_writer_submit(l->mgr->o.writer, req, done, j);
+  j->done = done;
+  cairn_writer_submit(l->mgr->o.writer, req, on_link_job_done, j);
   return 0;
 }
 
@@ -504,12 +539,11 @@ static void send_receipt(link *l, const uint8_t *author, uint64_t seq) {
 /* The central answers each author whose head advanced with a receipt. */
 static void send_receipts(link *l, const uint8_t *bytes, size_t len) {
   cairn_links *m = l->mgr;
-  cairn_vv_item *vv = NULL;
-  size_t n = 0, off = 0;
+  size_t off = 0;
   uint8_t last_author[CAIRN_KEY_BYTES] = {0};
   int have = 0;
 
-  if (cairn_store_version_vector(m->o.store, &vv, &n) != 0)
+  if (own_vv(m) != 0)
     return;
   while (off < len) {
     cairn_entry e;
@@ -521,11 +555,10 @@ static void send_receipts(link *l, const uint8_t *bytes, size_t len) {
       continue;
     memcpy(last_author, e.author, CAIRN_KEY_BYTES);
     have = 1;
-    for (size_t i = 0; i < n; i++)
-      if (memcmp(vv[i].author, e.author, CAIRN_KEY_BYTES) == 0)
-        send_receipt(l, vv[i].author, vv[i].seq);
+    for (size_t i = 0; i < m->vv_n; i++)
+      if (memcmp(m->vv[i].author, e.author, CAIRN_KEY_BYTES) == 0)
+        send_receipt(l, m->vv[i].author, m->vv[i].seq);
   }
-  free(vv);
 }
 
 /* The refusal class of a batch the store refused whole with rc, or -1 when
@@ -977,17 +1010,10 @@ static int find_hub(cairn_links *m, const char *campus, char key[65]) {
 static void maybe_switch_upstream(link *l) {
   cairn_links *m = l->mgr;
   cairn_config *c = m->o.config;
-  cairn_vv_item *vv = NULL;
-  size_t n = 0;
   char key[65];
-  int caught_up;
 
-  if (!m->switch_to_hub || l != m->upstream || !l->got_hello ||
-      cairn_store_version_vector(m->o.store, &vv, &n) != 0)
-    return;
-  caught_up = lacking(vv, n, l, 1) == 0;
-  free(vv);
-  if (!caught_up)
+  if (!m->switch_to_hub || l != m->upstream || !l->got_hello || own_vv(m) != 0 ||
+      lacking(m->vv, m->vv_n, l, 1) != 0)
     return;
   m->switch_to_hub = 0;
   if (find_hub(m, c->campus, key) != 0) {
@@ -1056,15 +1082,10 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
       uv_timer_start(&l->timer, on_seen_timer, SEEN_DELAY_MS, 0);
       /* what the central already holds of the device's own log (a bundle
        * import, or a receipt lost in a drop) is acknowledged at once */
-      if (m->o.config->role == CAIRN_ROLE_CENTRAL) {
-        cairn_vv_item *vv = NULL;
-        size_t n = 0;
-        if (cairn_store_version_vector(m->o.store, &vv, &n) == 0)
-          for (size_t k = 0; k < n; k++)
-            if (memcmp(vv[k].author, l->peer, CAIRN_KEY_BYTES) == 0 && vv[k].seq > 0)
-              send_receipt(l, l->peer, vv[k].seq);
-        free(vv);
-      }
+      if (m->o.config->role == CAIRN_ROLE_CENTRAL && own_vv(m) == 0)
+        for (size_t k = 0; k < m->vv_n; k++)
+          if (memcmp(m->vv[k].author, l->peer, CAIRN_KEY_BYTES) == 0 && m->vv[k].seq > 0)
+            send_receipt(l, l->peer, m->vv[k].seq);
     }
     link_set_state(l, LINK_SYNCING);
     link_pump(l);
@@ -1515,16 +1536,39 @@ static void schedule_retry(cairn_links *m) {
 
 /* ---- the module's API ---- */
 
+/* Whether the device records may have changed since the live links'
+ * scopes were last checked. Device records are entries of the central's
+ * log (any other author's is quarantined, never folded), so only a commit
+ * that advanced the central's seq can revoke a device or change a scope. */
+static int scopes_may_have_changed(cairn_links *m) {
+  const uint8_t *central = cairn_store_central(m->o.store);
+  uint64_t seq = 0;
+
+  if (central == NULL || own_vv(m) != 0)
+    return 1;
+  for (size_t i = 0; i < m->vv_n; i++)
+    if (memcmp(m->vv[i].author, central, CAIRN_KEY_BYTES) == 0)
+      seq = m->vv[i].seq;
+  if (seq == m->scopes_checked_at)
+    return 0;
+  m->scopes_checked_at = seq;
+  return 1;
+}
+
 void cairn_links_notify(void *links) {
   cairn_links *m = links;
   link *next;
+  int check_scopes = 0;
 
-  free(m->vv); /* the commit moved it */
-  m->vv = NULL;
+  own_vv_drop(m); /* the commit moved it */
+  for (link *l = m->links; l != NULL && !check_scopes; l = l->next)
+    check_scopes = l->dir == LINK_DOWNSTREAM && l->authorized;
+  if (check_scopes)
+    check_scopes = scopes_may_have_changed(m);
   for (link *l = m->links; l != NULL; l = next) {
     next = l->next;
     /* A device revoked by what was just committed loses its live link. */
-    if (l->dir == LINK_DOWNSTREAM && l->authorized) {
+    if (check_scopes && l->dir == LINK_DOWNSTREAM && l->authorized) {
       cairn_scope scope; /* never leave the link with a cleared scope */
       int rc = cairn_store_device_scope(m->o.store, l->peer, &scope, NULL);
       if (rc == CAIRN_EPERM)
@@ -1552,12 +1596,6 @@ int cairn_links_sync_now(cairn_links *m) {
   else
     link_pump(m->upstream);
   return 0;
-}
-
-static void pack_str(msgpack_packer *pk, const char *s) {
-  size_t n = strlen(s);
-  msgpack_pack_str(pk, n);
-  msgpack_pack_str_body(pk, s, n);
 }
 
 /* Entries one side holds beyond the other, by version vectors. */
@@ -1593,50 +1631,50 @@ static void pack_peer(cairn_links *m, msgpack_packer *pk, link *l, const cairn_v
   else if (up)
     snprintf(peer, sizeof peer, "%s", m->o.config->upstream_key);
   msgpack_pack_map(pk, 14);
-  pack_str(pk, "peer");
-  pack_str(pk, peer);
-  pack_str(pk, "address");
-  pack_str(pk, up ? m->o.config->upstream : "");
-  pack_str(pk, "role");
-  pack_str(pk, l != NULL && l->peer_role[0] ? l->peer_role : up ? "upstream" : "");
-  pack_str(pk, "direction");
-  pack_str(pk, up ? "upstream" : "downstream");
-  pack_str(pk, "connected");
+  cairn__rpc_pack_str(pk, "peer");
+  cairn__rpc_pack_str(pk, peer);
+  cairn__rpc_pack_str(pk, "address");
+  cairn__rpc_pack_str(pk, up ? m->o.config->upstream : "");
+  cairn__rpc_pack_str(pk, "role");
+  cairn__rpc_pack_str(pk, l != NULL && l->peer_role[0] ? l->peer_role : up ? "upstream" : "");
+  cairn__rpc_pack_str(pk, "direction");
+  cairn__rpc_pack_str(pk, up ? "upstream" : "downstream");
+  cairn__rpc_pack_str(pk, "connected");
   if (l != NULL && l->state >= LINK_SYNCING && l->state != LINK_CLOSING)
     msgpack_pack_true(pk);
   else
     msgpack_pack_false(pk);
-  pack_str(pk, "state");
-  pack_str(pk, l != NULL ? state_names[l->state] : "waiting to retry");
-  pack_str(pk, "last_success");
+  cairn__rpc_pack_str(pk, "state");
+  cairn__rpc_pack_str(pk, l != NULL ? state_names[l->state] : "waiting to retry");
+  cairn__rpc_pack_str(pk, "last_success");
   if (up && m->last_success > 0)
     msgpack_pack_int64(pk, m->last_success);
   else if (!up && l->last_success > 0)
     msgpack_pack_int64(pk, l->last_success);
   else
     msgpack_pack_nil(pk);
-  pack_str(pk, "pending_out"); /* not yet sent, or sent and not acknowledged */
+  cairn__rpc_pack_str(pk, "pending_out"); /* not yet sent, or sent and not acknowledged */
   if (l != NULL && l->got_hello)
     msgpack_pack_uint64(pk, lacking(vv, n, l, 0) + l->unacked);
   else
     msgpack_pack_nil(pk);
-  pack_str(pk, "pending_in");
+  cairn__rpc_pack_str(pk, "pending_in");
   if (l != NULL && l->got_hello)
     msgpack_pack_uint64(pk, lacking(vv, n, l, 1));
   else
     msgpack_pack_nil(pk);
-  pack_str(pk, "sent");
+  cairn__rpc_pack_str(pk, "sent");
   msgpack_pack_uint64(pk, (up ? m->up_sent : 0) + (l ? l->sent : 0));
-  pack_str(pk, "received");
+  cairn__rpc_pack_str(pk, "received");
   msgpack_pack_uint64(pk, (up ? m->up_received : 0) + (l ? l->received : 0));
-  pack_str(pk, "refused"); /* entries the peer refused, or we refused from it */
+  cairn__rpc_pack_str(pk, "refused"); /* entries the peer refused, or we refused from it */
   msgpack_pack_uint64(pk, (up ? m->up_refused : 0) + (l ? l->refused : 0));
-  pack_str(pk, "last_error");
-  pack_str(pk, up ? m->up_error : "");
-  pack_str(pk, "receipt");
+  cairn__rpc_pack_str(pk, "last_error");
+  cairn__rpc_pack_str(pk, up ? m->up_error : "");
+  cairn__rpc_pack_str(pk, "receipt");
   if (up && (cairn_store_receipt_get(m->o.store, m->pk, &rseq, sig) == 0 || m->receipt_seen > 0)) {
     msgpack_pack_map(pk, 1);
-    pack_str(pk, "seq");
+    cairn__rpc_pack_str(pk, "seq");
     msgpack_pack_uint64(pk, rseq > m->receipt_seen ? rseq : m->receipt_seen);
   } else {
     msgpack_pack_nil(pk);
@@ -1644,28 +1682,26 @@ static void pack_peer(cairn_links *m, msgpack_packer *pk, link *l, const cairn_v
 }
 
 int cairn_links_status(cairn_links *m, msgpack_packer *pk) {
-  cairn_vv_item *vv = NULL;
-  size_t n = 0, count = 0;
+  size_t count = 0;
   int up = m->o.config->upstream[0] != '\0';
 
-  if (cairn_store_version_vector(m->o.store, &vv, &n) != 0)
+  if (own_vv(m) != 0)
     return CAIRN_EIO;
   for (link *l = m->links; l != NULL; l = l->next)
     count += l->dir == LINK_DOWNSTREAM;
   msgpack_pack_array(pk, count + up);
   if (up)
-    pack_peer(m, pk, m->upstream, vv, n);
+    pack_peer(m, pk, m->upstream, m->vv, m->vv_n);
   for (link *l = m->links; l != NULL; l = l->next)
     if (l->dir == LINK_DOWNSTREAM)
-      pack_peer(m, pk, l, vv, n);
-  free(vv);
+      pack_peer(m, pk, l, m->vv, m->vv_n);
   return 0;
 }
 
 void cairn_links_refusals(const cairn_links *m, msgpack_packer *pk) {
   msgpack_pack_map(pk, REFUSAL_CLASSES);
   for (int i = 0; i < REFUSAL_CLASSES; i++) {
-    pack_str(pk, refusal_names[i]);
+    cairn__rpc_pack_str(pk, refusal_names[i]);
     msgpack_pack_uint64(pk, m->refusals[i]);
   }
 }

@@ -49,11 +49,13 @@ void cairn_links_notify(void *links);
 int cairn_links_sync_now(cairn_links *l);
 
 /* Packs an array describing each peer: the upstream (connected or not) and
- * every connected downstream device. Keys: peer (hex), role, direction
+ * every connected downstream device. Keys: peer (hex), address (the
+ * upstream's host:port, "" downstream), role, direction
  * ("upstream"/"downstream"), connected, state, last_success (unix or nil),
  * pending_out, pending_in (entries, or nil when unknown), sent, received,
  * refused (entries refused either way on this link), last_error, receipt
- * ({seq} or nil). */
+ * ({seq} or nil). Returns 0, or CAIRN_EIO when this node's version vector
+ * cannot be read (nothing packed). */
 int cairn_links_status(cairn_links *l, msgpack_packer *pk);
 
 /* Packs a map of what this daemon refused since it started, over every

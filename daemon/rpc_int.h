@@ -1,6 +1,7 @@
 /*
- * rpc_int.h: shared inside daemon/ by rpc.c and the request handlers that
- * live in their own files (bundle_rpc.c).
+ * rpc_int.h: shared inside daemon/ by rpc.c, the request handlers that
+ * live in their own files (bundle_rpc.c), and link.c, which packs the
+ * peers and refusals of the sync_status reply.
  */
 #ifndef CAIRN_RPC_INT_H
 #define CAIRN_RPC_INT_H
