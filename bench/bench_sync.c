@@ -457,18 +457,12 @@ int main(int argc, char **argv) {
     case 'o':
       out = optarg;
       break;
-    case 'h':
-      fputs(usage, stdout);
-      return 0;
-    default:
-      fputs(usage, stderr);
-      return 2;
+    default: /* 'h' too */
+      return bench_usage(opt, usage);
     }
   }
-  if (optind < argc) {
-    fprintf(stderr, "bench: unexpected argument '%s'\n%s", argv[optind], usage);
-    return 2;
-  }
+  if ((rc = bench_no_operands(argc, argv, optind, usage)) != 0)
+    return rc;
   if (bench_check_bins(&bins) != 0)
     return 1;
   memset(&r, 0, sizeof r);

@@ -43,12 +43,8 @@ if [ "$build" = 1 ]; then
   cc=${CC:-clang-14}
   command -v "$cc" >/dev/null || { echo "run.sh: $cc not found (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 2; }
   if [ ! -f "$build_dir/CMakeCache.txt" ]; then
-    if grep -q CAIRN_FUZZ "$repo/CMakeLists.txt"; then
-      src=(-S "$repo" -DCAIRN_FUZZ=ON -DCAIRN_TESTS=OFF)
-    else # the top level does not know CAIRN_FUZZ yet: build protocol/ from here
-      src=(-S "$here")
-    fi
-    CC="$cc" cmake "${src[@]}" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    CC="$cc" cmake -S "$repo" -B "$build_dir" -DCAIRN_FUZZ=ON -DCAIRN_TESTS=OFF \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   fi
   cmake --build "$build_dir" --target fuzz_all -j "$(nproc)" >/dev/null
 fi

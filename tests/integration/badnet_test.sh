@@ -45,8 +45,8 @@
 #   - partition and cuts: after each drop, the classroom's sent and receipt
 #     R are read while the link is down; each later connection may send at
 #     most head - R (a sync from zero would send head - head before the case).
-#   - `refusals.entries_already_held` (central), when cairnd reports it:
-#     entries the central received though it held them; at most drops x 16,000.
+#   - `refusals.entries_already_held` (central): entries the central
+#     received though it held them; at most drops x 16,000.
 #
 # Needs root, `ip netns`, nft and tc (Debian: iproute2, nftables); otherwise
 # it prints why and exits 77 (skipped). BADNET_CASES="loss latency ..." runs
@@ -146,7 +146,8 @@ delivered() {
   return 1
 }
 
-# Entries the central received but already held (resends), if it counts them.
+# Entries the central received but already held (resends); "-" if its sync
+# status has no such counter.
 held() {
   status central
   grep -q '"entries_already_held"' "$dir/central.status" && val central entries_already_held ||
@@ -230,6 +231,7 @@ finish() {
   h=$(held)
   if [ "$h" = - ] || [ "$held0" = - ]; then
     h=n/a
+    bad "$name: the central's sync status has no entries_already_held counter"
   else
     h=$((h - held0))
     [ "$h" -le $((d * window)) ] && ok ||

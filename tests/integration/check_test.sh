@@ -7,24 +7,13 @@ cairn=$1
 cairnd=$2
 loadgen=$3
 dir=$(mktemp -d /tmp/cairn-check-XXXXXX)
-export CAIRN_DATA=$dir/data
-pass=0
-fail=0
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+export CAIRN_DATA=$dir/data # node "data" of nodes.sh
+. "$(dirname "$0")/nodes.sh"
 
 "$cairn" init --data "$CAIRN_DATA" >/dev/null
 # a 1 MiB map: the writes grow it, and the check's rebuild must grow it too
 sed -i 's/^map_size_mb = .*/map_size_mb = 1/' "$CAIRN_DATA/cairn.conf"
-"$cairnd" --data "$CAIRN_DATA" 2>"$dir/log" &
-pid=$!
-for _ in $(seq 200); do [ -S "$CAIRN_DATA/cairnd.sock" ] && break; sleep 0.05; done
+start data
 "$cairn" student add --id s1 --name "Student One" >/dev/null
 m=$("$cairn" milestone add --student s1 --type academic --statement "x" --scale 0-4 \
   --baseline 1 --target 3 --start 2026-10-01 --end 2026-12-01 --json |
@@ -32,7 +21,7 @@ m=$("$cairn" milestone add --student s1 --type academic --statement "x" --scale 
 "$loadgen" "$CAIRN_DATA" "$m" 3000 >/dev/null || bad "loadgen"
 "$cairnd" --check --data "$CAIRN_DATA" >"$dir/out" 2>&1 && bad "check ran beside a live daemon" || ok
 grep -q "cairn check" "$dir/out" && ok || bad "check points at cairn check: $(cat "$dir/out")"
-kill -TERM "$pid"; wait "$pid"; pid=
+stop data
 
 "$cairnd" --check --data "$CAIRN_DATA" >"$dir/out" 2>&1 && ok || bad "clean store: $(cat "$dir/out")"
 grep -q "clean" "$dir/out" && ok || bad "says clean"

@@ -7,19 +7,9 @@ set -uo pipefail
 cairn=$1
 cairnd=$2
 dir=$(mktemp -d /tmp/cairn-cli-XXXXXX)
-export CAIRN_DATA=$dir/data
-pass=0
-fail=0
-pid=
+export CAIRN_DATA=$dir/data # node "data" of nodes.sh: its log is $dir/data.log
+. "$(dirname "$0")/nodes.sh"
 
-cleanup() {
-  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 check() { # check DESCRIPTION COMMAND...: the command must succeed
   local what=$1; shift
   if "$@" >"$dir/out" 2>"$dir/err"; then ok; else bad "$what: $(cat "$dir/err")"; fi
@@ -45,9 +35,7 @@ grep -Eq '^[0-9a-f]{64}$' "$dir/out" && ok || bad "init prints a 64-hex device i
 "$cairn" status >/dev/null 2>"$dir/err"; rc=$?
 [ $rc -eq 3 ] && grep -q "not running" "$dir/err" && ok || bad "status without daemon: rc=$rc $(cat "$dir/err")"
 
-"$cairnd" --data "$CAIRN_DATA" 2>"$dir/cairnd.log" &
-pid=$!
-for _ in $(seq 200); do [ -S "$CAIRN_DATA/cairnd.sock" ] && break; sleep 0.05; done
+start data
 [ "$(stat -c %a "$CAIRN_DATA/cairnd.sock")" = 660 ] && ok || bad "socket mode is not 0660"
 
 check "student add" "$cairn" student add --id ana-8 --name "Ana Lopez" --grade 8 --campus north \
@@ -125,10 +113,10 @@ refused "unreadable if/then" if_then "$cairn" milestone add --student ana-8 --ty
 "$cairn" --help >"$dir/out" && grep -q "evidence amend" "$dir/out" && ok || bad "--help lists evidence amend"
 
 # --- SIGTERM: clean exit, nothing personal in the info log
-kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
+kill -TERM "${pid[data]}"; wait "${pid[data]}"; rc=$?; unset "pid[data]"
 [ $rc -eq 0 ] && ok || bad "cairnd exit status after SIGTERM: $rc"
-grep -q "Ana" "$dir/cairnd.log" && bad "student name in the log" || ok
-grep -q "wrong row" "$dir/cairnd.log" && bad "a reason/note in the log" || ok
+grep -q "Ana" "$dir/data.log" && bad "student name in the log" || ok
+grep -q "wrong row" "$dir/data.log" && bad "a reason/note in the log" || ok
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

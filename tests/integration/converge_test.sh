@@ -39,6 +39,8 @@ cairn=$1
 cairnd=$2
 proxy=$3
 loadgen=$4
+# without jq the conflict comparisons below would compare two empty files
+command -v jq >/dev/null || { echo "converge_test.sh needs jq (Debian: apt-get install jq)"; exit 1; }
 seed=${CAIRN_SEED:-$(((RANDOM << 15 | RANDOM) % 1000000000))}
 echo "seed: $seed"
 # Ports come from the unseeded RANDOM, so that two runs of one seed at once

@@ -1,4 +1,4 @@
-# nodes.sh: helpers for the multi-node integration tests, sourced after the
+# nodes.sh: helpers for the integration tests that run cairnd, sourced after the
 # caller has set $cairn, $cairnd and $dir (each node's data is $dir/NODE,
 # its cairnd's stderr $dir/NODE.log). Extra processes to stop at exit may
 # be listed in $extra_pids. CAIRN_KEEP_TEST_DIR=1 keeps $dir.
