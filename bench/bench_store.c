@@ -25,7 +25,7 @@ typedef struct bench_node {
 } bench_node;
 
 static int node_open(bench_node *n) {
-  const cairn_store_opts opts = {STORE_MAP_SIZE, 0};
+  const cairn_store_opts opts = {.map_size = STORE_MAP_SIZE};
   uint8_t pk[CAIRN_KEY_BYTES];
   int rc;
 

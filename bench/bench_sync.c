@@ -96,7 +96,7 @@ typedef struct results {
 /* The baselines on the same entries: cairn_store_apply_entries into a
  * fresh store (its own key), then raw LMDB synced inserts; entries/s. */
 static int baselines(const msgpack_sbuffer *log, uint64_t head, double *apply, double *raw) {
-  const cairn_store_opts opts = {BASELINE_MAP_SIZE, 0};
+  const cairn_store_opts opts = {.map_size = BASELINE_MAP_SIZE};
   bench_entry_ref *entries = malloc((size_t)head * sizeof *entries);
   size_t *chunk_end = malloc((size_t)head * sizeof *chunk_end), n = 0, nchunks = 0;
   uint8_t pk[CAIRN_KEY_BYTES], sk[CAIRN_SECRET_BYTES];

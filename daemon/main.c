@@ -150,7 +150,8 @@ static int check_offline(const char *dir, const uint8_t *sk, const cairn_config 
   char path[PATH_MAX];
   struct stat st;
   cairn_store *store = NULL;
-  cairn_store_opts so = {config->map_size_mb << 20, config->clock_offset_ms};
+  cairn_store_opts so = {config->map_size_mb << 20, config->clock_offset_ms,
+                         config->clock_tolerance_s * 1000};
   problems p = {NULL, 0, 0};
   int rc;
 
@@ -309,7 +310,8 @@ int main(int argc, char **argv) {
     goto out;
   }
   {
-    cairn_store_opts so = {d.config.map_size_mb << 20, d.config.clock_offset_ms};
+    cairn_store_opts so = {d.config.map_size_mb << 20, d.config.clock_offset_ms,
+                           d.config.clock_tolerance_s * 1000};
     rc = cairn_store_open(&d.store, dir, sk, &so);
   }
   if (rc != 0) {

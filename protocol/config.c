@@ -85,6 +85,12 @@ static const option options[] = {
              "the upstream's device key, pinned at the first successful sync (hex)"),
     TEXT_OPT("sync", network,
              "the deployment's network id (hex; made by the central, set by cairn join)"),
+    INT_OPT("sync", clock_tolerance_s, 1, 86400, 300,
+            "seconds an entry may be dated ahead of this clock; further ahead, it is held "
+            "until the central orders it"),
+    INT_OPT("sync", handshakes_per_address, 1, 100000, 32,
+            "connections from one address that may be in their handshake at once; more are "
+            "closed (authenticated links are not limited)"),
     INT_OPT("test", clock_offset_ms, -315360000000LL, 315360000000LL, 0,
             "TEST ONLY: shifts this node's clock by this many milliseconds to exercise "
             "clock skew; leave at 0"),

@@ -25,6 +25,8 @@ typedef struct cairn_config {
   char upstream[128];       /* [sync] upstream: host:port to sync to ("" none) */
   char upstream_key[65];    /* [sync] upstream_key: pinned upstream device key, hex */
   char network[65];         /* [sync] network: the deployment's network id, hex */
+  int64_t clock_tolerance_s;      /* [sync] clock_tolerance_s: how far ahead an entry may be */
+  int64_t handshakes_per_address; /* [sync] handshakes_per_address: unauthenticated, at once */
   int64_t clock_offset_ms;  /* [test] clock_offset_ms: test-only clock skew for the HLC */
 } cairn_config;
 

@@ -118,7 +118,18 @@ static const cairn_field_def device_fields[] = {
     F_STR("classroom", 64, 0),
     F_STR("name", 200, CAIRN_F_PERSONAL),
     F("revoked", CAIRN_FT_BOOL, 0),
+    F("revoked_after", CAIRN_FT_SEQ, 0),
     F("enrolled", CAIRN_FT_DATE, 0),
+};
+
+/* The central's order for a run of one author's entries (FORMAT.md section
+ * 1, "Time"): entries from..to of author are ordered at hlc. Written only
+ * by the central, never changed. */
+static const cairn_field_def restamp_fields[] = {
+    F_STR("author", 64, CAIRN_F_REQUIRED | CAIRN_F_FIXED | CAIRN_F_NONEMPTY),
+    F("from", CAIRN_FT_SEQ, CAIRN_F_REQUIRED | CAIRN_F_FIXED),
+    F("to", CAIRN_FT_SEQ, CAIRN_F_REQUIRED | CAIRN_F_FIXED),
+    F("hlc", CAIRN_FT_SEQ, CAIRN_F_REQUIRED | CAIRN_F_FIXED),
 };
 
 /* check_set() tracks the fields seen in one bit each. */
@@ -139,6 +150,7 @@ static const record_schema schemas[CAIRN_REC_MAX + 1] = {
     [CAIRN_REC_SUPPORT_CHANGE] = SCHEMA("support_change", support_change_fields),
     [CAIRN_REC_CELEBRATION] = SCHEMA("celebration", celebration_fields),
     [CAIRN_REC_DEVICE] = SCHEMA("device", device_fields),
+    [CAIRN_REC_RESTAMP] = SCHEMA("restamp", restamp_fields),
 };
 
 static const record_schema *schema_of(int type) {
@@ -467,6 +479,10 @@ static int check_value(const cairn_field_def *f, const msgpack_object *o, char *
     return fail(why, whylen, CAIRN_EINVAL, "%s: must be true or false", f->name);
   case CAIRN_FT_REF:
     return check_ref(f, o, why, whylen);
+  case CAIRN_FT_SEQ:
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+      return 0;
+    return fail(why, whylen, CAIRN_ERANGE, "%s: must be a whole number from 0", f->name);
   }
   return fail(why, whylen, CAIRN_EINTERNAL, "%s: field type %d has no check", f->name,
               (int)f->type);

@@ -22,7 +22,8 @@ typedef enum cairn_record_type {
   CAIRN_REC_SUPPORT_CHANGE = 5,
   CAIRN_REC_CELEBRATION = 6,
   CAIRN_REC_DEVICE = 7, /* an enrolled device; written only by the central */
-  CAIRN_REC_MAX = 7
+  CAIRN_REC_RESTAMP = 8, /* the central's order for entries dated beyond its clock */
+  CAIRN_REC_MAX = 8
 } cairn_record_type;
 
 typedef enum cairn_field_type {
@@ -34,7 +35,8 @@ typedef enum cairn_field_type {
   CAIRN_FT_ENUM,   /* one of enum_values */
   CAIRN_FT_STRS,   /* array (<= max_items) of strings of max_len bytes */
   CAIRN_FT_BOOL,
-  CAIRN_FT_REF /* id of a record of type ref_type */
+  CAIRN_FT_REF, /* id of a record of type ref_type */
+  CAIRN_FT_SEQ  /* a whole number 0..2^64-1: a sequence number or an HLC */
 } cairn_field_type;
 
 #define CAIRN_F_REQUIRED 0x1u /* must be set when the record is created */

@@ -23,8 +23,9 @@
 
 #define DEFAULT_MAP_SIZE (64u * 1024 * 1024)
 /* log, heads, records, children, meta, quarantine, tokens, receipts, peers,
- * and the check's three scratch databases. */
-#define MAX_DBS 12
+ * held, restamps, and the check's scratch databases. */
+#define CHECK_DBS 4 /* the check's scratch databases */
+#define MAX_DBS 15
 #define WHY_MAX 1000
 
 /* ---- errors -------------------------------------------------------------- */
@@ -64,12 +65,51 @@ static void log_key(uint8_t key[CAIRN_KEY_BYTES + 8], const uint8_t *author, uin
   cairn__store_put_be64(key + CAIRN_KEY_BYTES, seq);
 }
 
-static uint64_t hlc_next(const cairn_store *s, uint64_t last) {
+/* ---- time (FORMAT.md section 1, "Time") ------------------------------------ */
+
+/* The physical part of an HLC is 48 bits of unix milliseconds; it is kept
+ * one below its maximum, so that a ceiling (all 16 counter bits set) is
+ * never UINT64_MAX and one more than it never wraps. */
+#define HLC_MS_MAX ((UINT64_C(1) << 48) - 2)
+
+static uint64_t clamp_ms(int64_t ms) {
+  return ms < 0 ? 0 : (uint64_t)ms > HLC_MS_MAX ? HLC_MS_MAX : (uint64_t)ms;
+}
+
+uint64_t cairn_store_wall_ms(const cairn_store *s) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + s->clock_offset_ms;
-  uint64_t h = ms > 0 ? (uint64_t)ms << 16 : 0;
-  return h > last ? h : last + 1;
+  return clamp_ms((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + s->clock_offset_ms);
+}
+
+/* The highest HLC this node takes as dated "now": its reference clock (the
+ * wall clock corrected by the offset to the central's clock it last
+ * learned) plus the tolerance, every counter bit set. */
+static uint64_t hlc_ceiling(const cairn_store *s) {
+  int64_t ms = (int64_t)cairn_store_wall_ms(s) + s->central_offset_ms + s->clock_tolerance_ms;
+  return clamp_ms(ms) << 16 | 0xffff;
+}
+
+/* The HLC of this device's next entry: later than everything it folded
+ * (last), but a date beyond the ceiling never drags it along; later than
+ * its own last entry (own), so that its own edits keep their order; and
+ * at least its wall clock. Saturates instead of wrapping. */
+static uint64_t hlc_next(const cairn_store *s, uint64_t last, uint64_t own) {
+  uint64_t ceiling = hlc_ceiling(s);
+  uint64_t h = cairn_store_wall_ms(s) << 16;
+  uint64_t after = (last < ceiling ? last : ceiling) + 1;
+  if (after > h)
+    h = after;
+  if (own >= h)
+    h = own == UINT64_MAX ? own : own + 1;
+  return h;
+}
+
+/* How far (ms) hlc is ahead of the reference clock, or 0. */
+static int64_t ahead_ms(const cairn_store *s, uint64_t hlc) {
+  int64_t ref = (int64_t)cairn_store_wall_ms(s) + s->central_offset_ms;
+  int64_t ms = (int64_t)(hlc >> 16);
+  return ms > ref ? ms - ref : 0;
 }
 
 static void author_tag(const uint8_t *author, char out[9]) {
@@ -109,21 +149,41 @@ typedef enum apply_mode {
   APPLY_REPLAY   /* the check's rebuild from the log: skip quarantined entries */
 } apply_mode;
 
+/* A run of one author's entries the central re-dates at the end of the
+ * transaction (FORMAT.md section 1, "Time"). */
+typedef struct stamp_run {
+  uint8_t author[CAIRN_KEY_BYTES];
+  uint64_t from, to;
+} stamp_run;
+
 /* One transaction's application of entries. The current author's head is
  * cached and written back once when the author changes or at the end. */
 typedef struct apply_ctx {
   cairn_store *s;
   MDB_txn *txn;
-  MDB_dbi heads, records, children;
+  MDB_dbi heads, records, children, restamps;
   apply_mode mode;
   int write_log; /* 0 when rebuilding from the log itself */
   /* APPLY_SYNCED: the author of the run being applied. */
   int author_is_central;
   cairn_scope author_scope;
+  uint64_t revoked_after; /* the author's device is revoked after this seq (UINT64_MAX: not) */
   uint64_t refused;     /* entries refused or quarantined in this txn */
   uint64_t quarantined; /* of which quarantined (stored, not folded) */
   int have_head, head_dirty;
   head cur;
+  /* Time. */
+  uint64_t ceiling;     /* hlc_ceiling() when the transaction began */
+  int is_central;       /* this node is the central: it re-dates, others hold */
+  uint64_t cur_eff;     /* effective HLC of the current author's head (the central) */
+  int cur_restamped;    /* the current author's run is being re-dated from here on */
+  int author_has_stamps; /* some restamp record names the current author */
+  uint64_t held;        /* entries held in this txn */
+  uint64_t released;    /* held entries folded in this txn (re-dated or due) */
+  int64_t ahead_ms;     /* the most an entry held or re-dated here was ahead */
+  stamp_run *stamps;    /* the central's runs to re-date at the end */
+  size_t nstamps, stamps_cap;
+  int restamped;        /* a restamp record was folded in this txn */
   uint64_t max_hlc;
   int own_changed;
   head own; /* this device's head after the txn, when own_changed */
@@ -207,6 +267,8 @@ static int head_get(MDB_txn *txn, MDB_dbi dbi, const cairn_store *s, const uint8
   return cairn__store_head_parse(&v, h);
 }
 
+static int author_time_load(apply_ctx *c);
+
 static int head_load(apply_ctx *c, const uint8_t *author) {
   if (c->have_head && memcmp(c->cur.author, author, CAIRN_KEY_BYTES) == 0)
     return 0;
@@ -214,6 +276,8 @@ static int head_load(apply_ctx *c, const uint8_t *author) {
   if (rc == 0)
     rc = head_get(c->txn, c->heads, c->s, author, &c->cur);
   c->have_head = rc == 0;
+  if (rc == 0)
+    rc = author_time_load(c);
   return rc;
 }
 
@@ -317,9 +381,10 @@ static int body_parse(apply_ctx *c, const cairn_entry *e, body *b) {
   return 0;
 }
 
-/* Adds the children key for the record's PARENT-flagged ref when the write
- * sets it (only creations do: the field is fixed). */
-static int index_child(apply_ctx *c, int type, const body *b) {
+/* Writes into key the children key of the record's PARENT-flagged ref
+ * when the write sets it (only creations do: the field is fixed) and
+ * returns its length; 0 when it has none. */
+static size_t child_key(int type, const body *b, uint8_t key[2 * CAIRN__STORE_KEY_MAX + 1]) {
   size_t nf;
   const cairn_field_def *fd = cairn_record_fields(type, &nf);
   for (size_t i = 0; i < nf; i++) {
@@ -330,34 +395,47 @@ static int index_child(apply_ctx *c, int type, const body *b) {
     if (!cairn__store_obj_str(cairn_record_map_get(b->set, fd[i].name), &pid, &plen) ||
         !cairn_text_id_valid(pid, plen))
       return 0;
-    uint8_t key[2 * CAIRN__STORE_KEY_MAX + 1];
     size_t n = cairn__store_rec_key(key, (int)fd[i].ref_type, pid, plen);
     key[n++] = 0;
-    n += cairn__store_rec_key(key + n, type, b->id, b->idlen);
-    MDB_val k = {n, key}, v = {0, ""};
-    int rc = mdb_put(c->txn, c->children, &k, &v, 0);
-    return rc != 0 ? cairn__store_err(c->s, rc, 0) : 0;
+    return n + cairn__store_rec_key(key + n, type, b->id, b->idlen);
   }
   return 0;
 }
 
+/* Adds the record's children key, if it has one. */
+static int index_child(apply_ctx *c, int type, const body *b) {
+  uint8_t key[2 * CAIRN__STORE_KEY_MAX + 1];
+  MDB_val k = {child_key(type, b, key), key}, v = {0, ""};
+  int rc = k.mv_size > 0 ? mdb_put(c->txn, c->children, &k, &v, 0) : 0;
+  return rc != 0 ? cairn__store_err(c->s, rc, 0) : 0;
+}
+
+/* Removes the children key index_child added for a creation. */
+static int index_child_del(apply_ctx *c, int type, const body *b) {
+  uint8_t key[2 * CAIRN__STORE_KEY_MAX + 1];
+  MDB_val k = {child_key(type, b, key), key};
+  int rc = k.mv_size > 0 ? mdb_del(c->txn, c->children, &k, NULL) : 0;
+  return rc != 0 && rc != MDB_NOTFOUND ? cairn__store_err(c->s, rc, 0) : 0;
+}
+
 /* Packs into s->rec_buf a record state: the n stored writes of olds (the
- * record's current bytes, NULL when there are none) as they are, with the
- * write of entry e inserted at position pos; e's set is copied from its
- * body, so nothing is re-encoded. Returns 0 or CAIRN_ECORRUPT. */
-static int pack_state(cairn_store *s, const cairn_entry *e, const body *b, const uint8_t *olds,
-                      size_t oldlen, size_t n, size_t pos) {
+ * record's current bytes, NULL when there are none) as they are, but for
+ * the one at index skip (SIZE_MAX: none), with the write of entry e at
+ * effective HLC eff inserted before old index pos; e's set is copied from
+ * its body, so nothing is re-encoded. Returns 0 or CAIRN_ECORRUPT. */
+static int pack_state(cairn_store *s, const cairn_entry *e, const body *b, uint64_t eff,
+                      const uint8_t *olds, size_t oldlen, size_t n, size_t pos, size_t skip) {
   size_t off = n == 0 ? 0 : (olds[0] & 0xf0) == 0x90 ? 1 : olds[0] == 0xdc ? 3 : 5;
   msgpack_sbuffer *out = &s->rec_buf;
   msgpack_packer pk;
 
   msgpack_sbuffer_clear(out);
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, n + 1);
+  msgpack_pack_array(&pk, n + 1 - (skip < n));
   for (size_t i = 0; i <= n; i++) {
     if (i == pos) {
       msgpack_pack_array(&pk, 7);
-      msgpack_pack_uint64(&pk, e->hlc);
+      msgpack_pack_uint64(&pk, eff);
       msgpack_pack_bin(&pk, CAIRN_KEY_BYTES);
       msgpack_pack_bin_body(&pk, e->author, CAIRN_KEY_BYTES);
       msgpack_pack_uint64(&pk, e->seq);
@@ -376,7 +454,8 @@ static int pack_state(cairn_store *s, const cairn_entry *e, const body *b, const
       size_t from = off;
       if (mp_skip(olds, oldlen, &off) != 0)
         return CAIRN_ECORRUPT;
-      msgpack_sbuffer_write(out, (const char *)olds + from, off - from);
+      if (i != skip)
+        msgpack_sbuffer_write(out, (const char *)olds + from, off - from);
     }
   }
   return 0;
@@ -385,22 +464,33 @@ static int pack_state(cairn_store *s, const cairn_entry *e, const body *b, const
 /* Why an authorized author's entry may still not be folded (PROTOCOL.md
  * section 1), or NULL when it may. */
 static const char *unauthorized_write(const apply_ctx *c, const cairn_entry *e, const body *b) {
-  if (c->author_is_central)
+  if (c->author_is_central || memcmp(e->author, c->s->pk, CAIRN_KEY_BYTES) == 0)
     return NULL;
+  if (e->seq > c->revoked_after)
+    return "the author's device is revoked";
   if (e->kind == CAIRN_REC_DEVICE)
     return "device records are written by the central";
+  if (e->kind == CAIRN_REC_RESTAMP)
+    return "restamp records are written by the central";
   if (!cairn__store_in_scope(&c->author_scope, (int)e->kind, b->scope))
     return "the record's scope is outside the author's";
   return NULL;
 }
 
+/* Returns 1 when (author, seq) is a key of dbi in txn, 0 when not, or an
+ * error. */
+static int has_entry_key(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, const uint8_t *author,
+                         uint64_t seq) {
+  uint8_t key[CAIRN_KEY_BYTES + 8];
+  log_key(key, author, seq);
+  MDB_val k = {sizeof key, key}, v;
+  int rc = mdb_get(txn, dbi, &k, &v);
+  return rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : cairn__store_err(s, rc, 0);
+}
+
 /* Returns 1 when entry e is in the quarantine, 0 when not, or an error. */
 static int is_quarantined(cairn_store *s, MDB_txn *txn, const cairn_entry *e) {
-  uint8_t key[CAIRN_KEY_BYTES + 8];
-  log_key(key, e->author, e->seq);
-  MDB_val k = {sizeof key, key}, v;
-  int rc = mdb_get(txn, s->quarantine, &k, &v);
-  return rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : cairn__store_err(s, rc, 0);
+  return has_entry_key(s, txn, s->quarantine, e->author, e->seq);
 }
 
 /* Keeps entry e (already in the log) out of state, with the reason. */
@@ -416,8 +506,241 @@ static int quarantine(apply_ctx *c, const cairn_entry *e, const char *why) {
   return 0;
 }
 
+/* ---- time: restamps and held entries (FORMAT.md section 1, "Time") ---- */
+
+/* Looks up, in the restamp index dbi, the restamp record that covers entry
+ * (author, seq). Returns 1 and its HLC in *eff, 0 when none does, or an
+ * error. */
+static int stamp_lookup(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, const uint8_t *author,
+                        uint64_t seq, uint64_t *eff) {
+  uint8_t key[CAIRN_KEY_BYTES + 8];
+  MDB_cursor *cur;
+  log_key(key, author, seq);
+  MDB_val k = {sizeof key, key}, v;
+  int rc = mdb_cursor_open(txn, dbi, &cur);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  if (rc == 0 && !(k.mv_size == sizeof key && memcmp(k.mv_data, key, sizeof key) == 0))
+    rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+  else if (rc == MDB_NOTFOUND)
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+  int found = 0;
+  if (rc == 0 && k.mv_size == sizeof key && memcmp(k.mv_data, author, CAIRN_KEY_BYTES) == 0 &&
+      v.mv_size == 16) {
+    uint64_t from = cairn__store_get_be64((const uint8_t *)k.mv_data + CAIRN_KEY_BYTES);
+    uint64_t to = cairn__store_get_be64(v.mv_data);
+    if (from <= seq && seq <= to) {
+      *eff = cairn__store_get_be64((const uint8_t *)v.mv_data + 8);
+      found = 1;
+    }
+  }
+  mdb_cursor_close(cur);
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return cairn__store_err(s, rc, 0);
+  return found;
+}
+
+/* Loads what the time rules need of the current author (c->cur): whether
+ * any restamp names it (most authors: none, and then no entry of theirs
+ * needs a lookup) and, on the central, the effective HLC of its head. */
+static int author_time_load(apply_ctx *c) {
+  uint8_t key[CAIRN_KEY_BYTES + 8];
+  MDB_cursor *cur;
+  log_key(key, c->cur.author, 0);
+  MDB_val k = {sizeof key, key}, v;
+  int rc = mdb_cursor_open(c->txn, c->restamps, &cur);
+  if (rc != 0)
+    return cairn__store_err(c->s, rc, 0);
+  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  c->author_has_stamps =
+      rc == 0 && k.mv_size == sizeof key && memcmp(k.mv_data, c->cur.author, CAIRN_KEY_BYTES) == 0;
+  mdb_cursor_close(cur);
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return cairn__store_err(c->s, rc, 0);
+  c->cur_restamped = 0;
+  c->cur_eff = c->cur.hlc;
+  if (c->author_has_stamps && c->cur.seq > 0 &&
+      (rc = stamp_lookup(c->s, c->txn, c->restamps, c->cur.author, c->cur.seq, &c->cur_eff)) < 0)
+    return rc;
+  return 0;
+}
+
+/* Whether the central re-dates entry e of the current run: it is dated
+ * beyond the central's clock bound, or not after the entry before it in its
+ * author's chain as ordered here, or an earlier entry of the run was
+ * re-dated (a chain keeps its order). */
+static int central_redates(apply_ctx *c, const cairn_entry *e) {
+  return c->is_central && c->mode == APPLY_SYNCED &&
+         memcmp(e->author, c->s->pk, CAIRN_KEY_BYTES) != 0 &&
+         (c->cur_restamped || e->hlc > c->ceiling || e->hlc <= c->cur_eff);
+}
+
+/* Appends run to the runs the central re-dates at the end. */
+static int stamp_push(apply_ctx *c, const stamp_run *run) {
+  int rc = cairn__store_grow((void **)&c->stamps, &c->stamps_cap, c->nstamps + 1,
+                             sizeof *c->stamps, 8);
+  if (rc == 0)
+    c->stamps[c->nstamps++] = *run;
+  return rc;
+}
+
+/* The central: adds entry e to the runs it re-dates at the end; the rest
+ * of its run follows it. */
+static int stamp_add(apply_ctx *c, const cairn_entry *e) {
+  stamp_run *last = c->nstamps > 0 ? &c->stamps[c->nstamps - 1] : NULL;
+  c->cur_restamped = 1;
+  if (last != NULL && memcmp(last->author, e->author, CAIRN_KEY_BYTES) == 0 &&
+      last->to + 1 == e->seq) {
+    last->to = e->seq;
+    return 0;
+  }
+  stamp_run run;
+  memcpy(run.author, e->author, CAIRN_KEY_BYTES);
+  run.from = run.to = e->seq;
+  return stamp_push(c, &run);
+}
+
+/* Keeps entry e (stored in the log) out of state until a restamp of the
+ * central orders it or this node's clock reaches its date: held. The
+ * central re-dates what it holds before the transaction ends. */
+static int hold(apply_ctx *c, const cairn_entry *e) {
+  uint8_t key[CAIRN_KEY_BYTES + 8], hlc[8];
+  log_key(key, e->author, e->seq);
+  cairn__store_put_be64(hlc, e->hlc);
+  MDB_val k = {sizeof key, key}, v = {sizeof hlc, hlc};
+  int rc = mdb_put(c->txn, c->s->held, &k, &v, 0);
+  if (rc != 0)
+    return cairn__store_err(c->s, rc, 0);
+  c->held++;
+  int64_t ahead = ahead_ms(c->s, e->hlc);
+  if (ahead > c->ahead_ms)
+    c->ahead_ms = ahead;
+  return c->is_central ? stamp_add(c, e) : 0;
+}
+
+static int fold_restamp(apply_ctx *c, const cairn_entry *e, const body *b);
+
+/* Folds entry e's write (body b) into its record at effective HLC eff. A
+ * write folded before at another HLC (re-dated since) moves to its new
+ * place. */
+static int fold_write(apply_ctx *c, const cairn_entry *e, const body *b, uint64_t eff) {
+  cairn_store *s = c->s;
+  int type = (int)e->kind, rc;
+  cairn__store_rec *r = &s->apply_rec;
+  uint8_t key[CAIRN__STORE_KEY_MAX];
+  MDB_val k = {cairn__store_rec_key(key, type, b->id, b->idlen), key}, old = {0, NULL}, v;
+  if (eff > c->max_hlc && eff <= c->ceiling)
+    c->max_hlc = eff;
+  if (b->is_new) {
+    /* Most creations create: try the one-write state with a single tree
+     * descent; LMDB hands back the stored state when there is one. */
+    if ((rc = pack_state(s, e, b, eff, NULL, 0, 0, 0, SIZE_MAX)) != 0)
+      return rc;
+    v = (MDB_val){s->rec_buf.size, s->rec_buf.data};
+    rc = mdb_put(c->txn, c->records, &k, &v, MDB_NOOVERWRITE);
+    if (rc == 0)
+      return index_child(c, type, b);
+    if (rc != MDB_KEYEXIST)
+      return cairn__store_err(s, rc, 0);
+    old = v;
+  } else {
+    rc = mdb_get(c->txn, c->records, &k, &old);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+      return cairn__store_err(s, rc, 0);
+  }
+  r->n = 0;
+  if (old.mv_data != NULL &&
+      (rc = cairn__store_rec_parse(old.mv_data, old.mv_size, &s->apply_zone, r)) != 0)
+    return rc;
+  size_t at = SIZE_MAX;
+  for (size_t i = 0; i < r->n && at == SIZE_MAX; i++)
+    if (r->w[i].seq == e->seq && memcmp(r->w[i].author, e->author, CAIRN_KEY_BYTES) == 0)
+      at = i;
+  if (at != SIZE_MAX && r->w[at].hlc == eff)
+    return 0; /* already folded */
+  size_t pos = r->n;
+  while (pos > 0 && write_cmp(eff, e->author, e->seq, &r->w[pos - 1]) < 0)
+    pos--;
+  if ((rc = pack_state(s, e, b, eff, old.mv_data, old.mv_size, r->n, pos, at)) != 0)
+    return rc;
+  v = (MDB_val){s->rec_buf.size, s->rec_buf.data};
+  rc = mdb_put(c->txn, c->records, &k, &v, 0);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  return index_child(c, type, b);
+}
+
+/* Takes the write of entry e (body b) back out of its record; the record
+ * goes when it was its only write. */
+static int unfold(apply_ctx *c, const cairn_entry *e, const body *b) {
+  cairn_store *s = c->s;
+  cairn__store_rec *r = &s->apply_rec;
+  uint8_t key[CAIRN__STORE_KEY_MAX];
+  MDB_val k = {cairn__store_rec_key(key, (int)e->kind, b->id, b->idlen), key}, old;
+  int rc = mdb_get(c->txn, c->records, &k, &old);
+  if (rc == MDB_NOTFOUND)
+    return 0;
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  if ((rc = cairn__store_rec_parse(old.mv_data, old.mv_size, &s->apply_zone, r)) != 0)
+    return rc;
+  size_t at = SIZE_MAX;
+  for (size_t i = 0; i < r->n && at == SIZE_MAX; i++)
+    if (r->w[i].seq == e->seq && memcmp(r->w[i].author, e->author, CAIRN_KEY_BYTES) == 0)
+      at = i;
+  if (at == SIZE_MAX)
+    return 0;
+  if (r->n == 1) {
+    if ((rc = mdb_del(c->txn, c->records, &k, NULL)) != 0)
+      return cairn__store_err(s, rc, 0);
+    return index_child_del(c, (int)e->kind, b);
+  }
+  msgpack_sbuffer *out = &s->rec_buf;
+  msgpack_packer pk;
+  size_t off = (((const uint8_t *)old.mv_data)[0] & 0xf0) == 0x90 ? 1
+               : ((const uint8_t *)old.mv_data)[0] == 0xdc        ? 3
+                                                                  : 5;
+  msgpack_sbuffer_clear(out);
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  msgpack_pack_array(&pk, r->n - 1);
+  for (size_t i = 0; i < r->n; i++) {
+    size_t from = off;
+    if (mp_skip(old.mv_data, old.mv_size, &off) != 0)
+      return CAIRN_ECORRUPT;
+    if (i != at)
+      msgpack_sbuffer_write(out, (const char *)old.mv_data + from, off - from);
+  }
+  MDB_val v = {out->size, out->data};
+  rc = mdb_put(c->txn, c->records, &k, &v, 0);
+  return rc != 0 ? cairn__store_err(s, rc, 0) : 0;
+}
+
+/* A revocation folded here says that the device's entries after seq after
+ * are not to be trusted: those this node folded before it knew are taken
+ * back out and quarantined, as every node does, so that records converge
+ * whatever reached this node first. */
+static int unfold_revoked(apply_ctx *c, const cairn_entry *e, const body *b, void *arg) {
+  (void)arg;
+  int rc = unfold(c, e, b);
+  return rc != 0 ? rc : quarantine(c, e, "the author's device is revoked");
+}
+
+static int each_held_entry(apply_ctx *c, const uint8_t *author, uint64_t from, uint64_t to,
+                           int (*fn)(apply_ctx *, const cairn_entry *, const body *, void *),
+                           void *arg);
+
+static int revoke_after(apply_ctx *c, const body *b, uint64_t after) {
+  uint8_t dev[CAIRN_KEY_BYTES];
+  if (c->mode == APPLY_REPLAY || after == UINT64_MAX || b->idlen != 2 * CAIRN_KEY_BYTES ||
+      sodium_hex2bin(dev, sizeof dev, b->id, b->idlen, NULL, NULL, NULL) != 0)
+    return 0;
+  return each_held_entry(c, dev, after + 1, UINT64_MAX, unfold_revoked, NULL);
+}
+
 /* Folds the write of entry e into its record's state, unless the mode
- * keeps it out (quarantine). */
+ * keeps it out: quarantined (not authorized), or held (dated beyond this
+ * node's clock and not yet ordered by the central). */
 static int fold(apply_ctx *c, const cairn_entry *e) {
   cairn_store *s = c->s;
   body b;
@@ -438,48 +761,160 @@ static int fold(apply_ctx *c, const cairn_entry *e) {
   char msg[200];
   if (cairn_record_check_set(type, b.set, b.is_new, msg, sizeof msg) != 0)
     return set_why(c, e, CAIRN_EMALFORMED, msg);
-  cairn__store_rec *r = &s->apply_rec;
-  uint8_t key[CAIRN__STORE_KEY_MAX];
-  MDB_val k = {cairn__store_rec_key(key, type, b.id, b.idlen), key}, old = {0, NULL}, v;
-  if (b.is_new) {
-    /* Most creations create: try the one-write state with a single tree
-     * descent; LMDB hands back the stored state when there is one. */
-    if ((rc = pack_state(s, e, &b, NULL, 0, 0, 0)) != 0)
-      return rc;
-    v = (MDB_val){s->rec_buf.size, s->rec_buf.data};
-    rc = mdb_put(c->txn, c->records, &k, &v, MDB_NOOVERWRITE);
-    if (rc == 0)
-      return index_child(c, type, &b);
-    if (rc != MDB_KEYEXIST)
-      return cairn__store_err(s, rc, 0);
-    old = v;
-  } else {
-    rc = mdb_get(c->txn, c->records, &k, &old);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-      return cairn__store_err(s, rc, 0);
+  uint64_t eff = e->hlc;
+  int covered = 0;
+  if (c->author_has_stamps &&
+      (covered = stamp_lookup(s, c->txn, c->restamps, e->author, e->seq, &eff)) < 0)
+    return covered;
+  if (!covered) {
+    if (c->mode == APPLY_SYNCED && memcmp(e->author, s->pk, CAIRN_KEY_BYTES) != 0 &&
+        (e->hlc > c->ceiling || central_redates(c, e)))
+      return hold(c, e);
+    if (c->mode == APPLY_REPLAY && (rc = has_entry_key(s, c->txn, s->held, e->author, e->seq)) != 0)
+      return rc < 0 ? rc : 0;
   }
-  r->n = 0;
-  if (old.mv_data != NULL &&
-      (rc = cairn__store_rec_parse(old.mv_data, old.mv_size, &s->apply_zone, r)) != 0)
+  if ((rc = fold_write(c, e, &b, eff)) != 0)
     return rc;
-  size_t pos = r->n;
-  for (int cmp; pos > 0 && (cmp = write_cmp(e->hlc, e->author, e->seq, &r->w[pos - 1])) <= 0;
-       pos--)
-    if (cmp == 0)
-      return 0; /* already folded */
-  if ((rc = pack_state(s, e, &b, old.mv_data, old.mv_size, r->n, pos)) != 0)
-    return rc;
-  v = (MDB_val){s->rec_buf.size, s->rec_buf.data};
-  rc = mdb_put(c->txn, c->records, &k, &v, 0);
+  c->cur_eff = eff;
+  if (type == CAIRN_REC_RESTAMP)
+    return fold_restamp(c, e, &b);
+  const msgpack_object *after = cairn_record_map_get(b.set, "revoked_after");
+  if (type == CAIRN_REC_DEVICE && after != NULL &&
+      cairn__store_obj_true(cairn_record_map_get(b.set, "revoked")))
+    return revoke_after(c, &b, after->via.u64);
+  return 0;
+}
+
+/* Calls fn for each entry from..to of author in this node's log that is
+ * neither redacted nor quarantined, with its body parsed (in the apply
+ * zone); outside a replay, the entry first leaves the held set. Stops at
+ * the end of the author's log, at to, or at fn's first non-zero return. */
+static int each_held_entry(apply_ctx *c, const uint8_t *author, uint64_t from, uint64_t to,
+                           int (*fn)(apply_ctx *, const cairn_entry *, const body *, void *),
+                           void *arg) {
+  cairn_store *s = c->s;
+  uint8_t key[CAIRN_KEY_BYTES + 8];
+  int rc = 0;
+  for (uint64_t seq = from; rc == 0 && seq <= to && seq != 0; seq++) {
+    cairn_entry e;
+    body b;
+    size_t used;
+    log_key(key, author, seq);
+    MDB_val k = {sizeof key, key}, v;
+    if ((rc = mdb_get(c->txn, s->log, &k, &v)) != 0)
+      return rc == MDB_NOTFOUND ? 0 : cairn__store_err(s, rc, 0);
+    /* A private copy: fn writes to this transaction. */
+    msgpack_sbuffer_clear(&s->release_buf);
+    if (msgpack_sbuffer_write(&s->release_buf, v.mv_data, v.mv_size) != 0)
+      return CAIRN_ENOMEM;
+    if (cairn_entry_decode((const uint8_t *)s->release_buf.data, s->release_buf.size, &e,
+                           &used) != 0)
+      return CAIRN_ECORRUPT;
+    if (e.redacted || (rc = is_quarantined(s, c->txn, &e)) != 0) {
+      rc = rc < 0 ? rc : 0;
+      continue;
+    }
+    if (c->mode != APPLY_REPLAY) {
+      rc = mdb_del(c->txn, s->held, &k, NULL);
+      if (rc == 0)
+        c->released++;
+      else if (rc != MDB_NOTFOUND)
+        return cairn__store_err(s, rc, 0);
+    }
+    msgpack_zone_clear(&s->apply_zone);
+    if ((rc = body_parse(c, &e, &b)) == 0)
+      rc = fn(c, &e, &b, arg);
+  }
+  return rc;
+}
+
+static int fold_at(apply_ctx *c, const cairn_entry *e, const body *b, void *arg) {
+  char msg[200];
+  if (cairn_record_check_set((int)e->kind, b->set, b->is_new, msg, sizeof msg) != 0)
+    return set_why(c, e, CAIRN_EMALFORMED, msg);
+  return fold_write(c, e, b, *(const uint64_t *)arg);
+}
+
+/* Folds, at effective HLC eff, the entries from..to of author that this
+ * node holds, not redacted and not quarantined: the held ones leave the
+ * held set, and those folded before at their own date move. */
+static int release(apply_ctx *c, const uint8_t *author, uint64_t from, uint64_t to,
+                   uint64_t eff) {
+  return each_held_entry(c, author, from, to, fold_at, &eff);
+}
+
+/* A restamp record was folded: index it, and order the entries it names
+ * that this node holds. One whose date is after its own entry's is kept out
+ * (quarantined): the central orders nothing in its own future. */
+static int fold_restamp(apply_ctx *c, const cairn_entry *e, const body *b) {
+  const msgpack_object *author = cairn_record_map_get(b->set, "author");
+  const msgpack_object *from = cairn_record_map_get(b->set, "from");
+  const msgpack_object *to = cairn_record_map_get(b->set, "to");
+  const msgpack_object *hlc = cairn_record_map_get(b->set, "hlc");
+  uint8_t key[CAIRN_KEY_BYTES + 8], val[16], who[CAIRN_KEY_BYTES];
+  if (author == NULL || from == NULL || to == NULL || hlc == NULL || !b->is_new)
+    return 0; /* an edit: restamp records never change */
+  if (sodium_hex2bin(who, sizeof who, author->via.str.ptr, author->via.str.size, NULL, NULL,
+                     NULL) != 0 ||
+      from->via.u64 < 1 || to->via.u64 < from->via.u64 || hlc->via.u64 > e->hlc)
+    return set_why(c, e, CAIRN_EMALFORMED, "restamp: not a run of an author's entries dated "
+                                           "at or before itself");
+  uint64_t f = from->via.u64, t = to->via.u64, h = hlc->via.u64;
+  log_key(key, who, f);
+  cairn__store_put_be64(val, t);
+  cairn__store_put_be64(val + 8, h);
+  MDB_val k = {sizeof key, key}, v = {sizeof val, val};
+  int rc = mdb_put(c->txn, c->restamps, &k, &v, 0);
+  if (rc != 0)
+    return cairn__store_err(c->s, rc, 0);
+  c->restamped = 1;
+  if (c->have_head && memcmp(c->cur.author, who, CAIRN_KEY_BYTES) == 0)
+    c->author_has_stamps = 1;
+  return release(c, who, f, t, h);
+}
+
+/* A held entry that has come due: its key (author || seq) and HLC. */
+typedef struct held_due {
+  uint8_t key[CAIRN_KEY_BYTES + 8];
+  uint64_t hlc;
+} held_due;
+
+/* Held entries this node's clock has reached since they arrived are folded
+ * at their own date. */
+static int release_due(apply_ctx *c) {
+  cairn_store *s = c->s;
+  MDB_cursor *cur;
+  MDB_val k, v;
+  held_due *due = NULL;
+  size_t n = 0, cap = 0;
+  if (s->held_count == 0 || c->mode == APPLY_REPLAY)
+    return 0;
+  int rc = mdb_cursor_open(c->txn, s->held, &cur);
   if (rc != 0)
     return cairn__store_err(s, rc, 0);
-  return index_child(c, type, &b);
+  while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+    uint64_t h = v.mv_size == 8 ? cairn__store_get_be64(v.mv_data) : UINT64_MAX;
+    if (h > c->ceiling || k.mv_size != CAIRN_KEY_BYTES + 8)
+      continue;
+    if ((rc = cairn__store_grow((void **)&due, &cap, n + 1, sizeof *due, 16)) != 0)
+      break;
+    memcpy(due[n].key, k.mv_data, sizeof due[n].key);
+    due[n++].hlc = h;
+  }
+  mdb_cursor_close(cur);
+  rc = rc == MDB_NOTFOUND ? 0 : rc < 0 ? rc : cairn__store_err(s, rc, 0);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    uint64_t seq = cairn__store_get_be64(due[i].key + CAIRN_KEY_BYTES);
+    rc = release(c, due[i].key, seq, seq, due[i].hlc);
+  }
+  free(due);
+  return rc;
 }
 
 /* THE apply path: every entry, local or received, goes through here.
- * Returns 1 when stored (and folded, unless redacted or quarantined), 0 when
- * already held, or a negative code (with c->why set for chain and body
- * problems). */
+ * Returns 1 when stored (and folded, unless redacted, quarantined or held),
+ * 0 when already held, or a negative code (with c->why set for chain and
+ * body problems). */
 static int apply_entry(apply_ctx *c, const uint8_t *bytes, size_t len, const cairn_entry *e) {
   int rc = head_load(c, e->author);
   if (rc != 0)
@@ -513,15 +948,22 @@ static int apply_entry(apply_ctx *c, const uint8_t *bytes, size_t len, const cai
     if (rc != 0)
       return cairn__store_err(c->s, rc, 0);
   }
-  /* A redacted entry advances its chain; there is nothing to fold. */
-  if (!e->redacted && (rc = fold(c, e)) != 0)
-    return rc;
+  if (!e->redacted) {
+    if ((rc = fold(c, e)) != 0)
+      return rc;
+  } else if (central_redates(c, e)) {
+    /* a redacted entry has nothing to fold, but keeps its run's order */
+    if ((rc = stamp_add(c, e)) != 0)
+      return rc;
+  } else {
+    if (e->hlc > c->max_hlc && e->hlc <= c->ceiling)
+      c->max_hlc = e->hlc;
+    c->cur_eff = e->hlc;
+  }
   c->cur.seq = e->seq;
   memcpy(c->cur.hash, e->hash, CAIRN_HASH_BYTES);
   c->cur.hlc = e->hlc;
   c->head_dirty = 1;
-  if (e->hlc > c->max_hlc)
-    c->max_hlc = e->hlc;
   return 1;
 }
 
@@ -533,33 +975,61 @@ static void apply_init(apply_ctx *c, cairn_store *s, MDB_txn *txn, apply_mode mo
   c->heads = s->heads;
   c->records = s->records;
   c->children = s->children;
+  c->restamps = s->restamps;
   c->write_log = 1;
   c->max_hlc = s->last_hlc;
+  c->ceiling = hlc_ceiling(s);
+  c->is_central = s->have_central && memcmp(s->central, s->pk, CAIRN_KEY_BYTES) == 0;
+  c->revoked_after = UINT64_MAX;
+}
+
+/* Frees what c allocated (not the transaction). */
+static void apply_free(apply_ctx *c) {
+  free(c->stamps);
+  c->stamps = NULL;
+  c->nstamps = c->stamps_cap = 0;
 }
 
 /* Commits txn (with the refusal counter) and, when that succeeded,
- * publishes what it changed. */
+ * publishes what it changed. Frees c either way. */
 static int apply_commit(apply_ctx *c) {
+  cairn_store *s = c->s;
+  uint64_t own_hlc = s->own_hlc;
   int rc = head_flush(c);
   if (rc == 0 && c->refused > 0) {
     uint8_t n[8];
-    cairn__store_put_be64(n, c->s->refused + c->refused);
+    cairn__store_put_be64(n, s->refused + c->refused);
     MDB_val k = {7, "refused"}, v = {sizeof n, n};
-    if ((rc = mdb_put(c->txn, c->s->meta, &k, &v, 0)) != 0)
-      rc = cairn__store_err(c->s, rc, 0);
+    if ((rc = mdb_put(c->txn, s->meta, &k, &v, 0)) != 0)
+      rc = cairn__store_err(s, rc, 0);
   }
+  if (rc == 0 && c->own_changed)
+    own_hlc = c->own.hlc;
+  if (rc == 0 && c->restamped) { /* this device's own last entry may have been re-dated */
+    uint64_t seq = c->own_changed ? c->own.seq : s->own_seq, eff;
+    int found = seq > 0 ? stamp_lookup(s, c->txn, c->restamps, s->pk, seq, &eff) : 0;
+    if (found < 0)
+      rc = found;
+    else if (found)
+      own_hlc = eff;
+  }
+  apply_free(c);
   if (rc != 0) {
     mdb_txn_abort(c->txn);
     return rc;
   }
   rc = mdb_txn_commit(c->txn);
   if (rc != 0)
-    return cairn__store_err(c->s, rc, 1);
-  c->s->last_hlc = c->max_hlc;
-  c->s->refused += c->refused;
+    return cairn__store_err(s, rc, 1);
+  s->last_hlc = c->max_hlc;
+  s->own_hlc = own_hlc;
+  s->refused += c->refused;
+  s->held_count = s->held_count + c->held - (c->released < s->held_count + c->held
+                                                 ? c->released
+                                                 : s->held_count + c->held);
   if (c->own_changed) {
-    c->s->own_seq = c->own.seq;
-    memcpy(c->s->own_hash, c->own.hash, CAIRN_HASH_BYTES);
+    s->own_seq = c->own.seq;
+    memcpy(s->own_hash, c->own.hash, CAIRN_HASH_BYTES);
   }
   return 0;
 }
@@ -567,11 +1037,14 @@ static int apply_commit(apply_ctx *c) {
 /* ---- open / close -------------------------------------------------------- */
 
 static int open_dbs(cairn_store *s, MDB_txn *txn) {
-  static const char *const names[] = {"log",        "heads",  "records",  "children", "meta",
-                                      "quarantine", "tokens", "receipts", "peers"};
-  MDB_dbi *dbis[] = {&s->log,        &s->heads,  &s->records,  &s->children, &s->meta,
-                     &s->quarantine, &s->tokens, &s->receipts, &s->peers};
-  _Static_assert(sizeof names / sizeof names[0] + 3 == MAX_DBS, "MAX_DBS counts every database");
+  static const char *const names[] = {"log",        "heads",  "records",  "children",
+                                      "meta",       "quarantine", "tokens", "receipts",
+                                      "peers",      "held",   "restamps"};
+  MDB_dbi *dbis[] = {&s->log,        &s->heads,  &s->records,  &s->children,
+                     &s->meta,       &s->quarantine, &s->tokens, &s->receipts,
+                     &s->peers,      &s->held,   &s->restamps};
+  _Static_assert(sizeof names / sizeof names[0] + CHECK_DBS == MAX_DBS,
+                 "MAX_DBS counts every database");
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     int rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
     if (rc != 0)
@@ -582,8 +1055,10 @@ static int open_dbs(cairn_store *s, MDB_txn *txn) {
   if (rc == MDB_NOTFOUND) {
     uint8_t one = 1;
     MDB_val fv = {1, &one}, sk = {4, "self"}, sv = {CAIRN_KEY_BYTES, s->pk};
+    MDB_val tk = {4, "time"}; /* a new store holds nothing dated by an older cairn */
     if ((rc = mdb_put(txn, s->meta, &k, &fv, 0)) != 0 ||
-        (rc = mdb_put(txn, s->meta, &sk, &sv, 0)) != 0)
+        (rc = mdb_put(txn, s->meta, &sk, &sv, 0)) != 0 ||
+        (rc = mdb_put(txn, s->meta, &tk, &fv, 0)) != 0)
       return cairn__store_err(s, rc, 0);
   } else if (rc != 0) {
     return cairn__store_err(s, rc, 0);
@@ -595,7 +1070,18 @@ static int open_dbs(cairn_store *s, MDB_txn *txn) {
         memcmp(v.mv_data, s->pk, CAIRN_KEY_BYTES) != 0)
       return CAIRN_ECORRUPT; /* another device's store */
   }
-  MDB_val ck = {7, "central"}, rk = {7, "refused"};
+  MDB_val ck = {7, "central"}, rk = {7, "refused"}, ok = {6, "offset"}, tk = {4, "time"};
+  if ((rc = mdb_get(txn, s->meta, &tk, &v)) == MDB_NOTFOUND)
+    s->time_unchecked = 1;
+  else if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  if ((rc = mdb_get(txn, s->meta, &ok, &v)) == 0) {
+    if (v.mv_size != 8)
+      return CAIRN_ECORRUPT;
+    s->central_offset_ms = (int64_t)cairn__store_get_be64(v.mv_data);
+  } else if (rc != MDB_NOTFOUND) {
+    return cairn__store_err(s, rc, 0);
+  }
   if ((rc = mdb_get(txn, s->meta, &ck, &v)) == 0) {
     if (v.mv_size != CAIRN_KEY_BYTES)
       return CAIRN_ECORRUPT;
@@ -616,6 +1102,13 @@ static int open_dbs(cairn_store *s, MDB_txn *txn) {
     return rc;
   s->own_seq = own.seq;
   memcpy(s->own_hash, own.hash, CAIRN_HASH_BYTES);
+  s->own_hlc = own.hlc;
+  if (own.seq > 0 && (rc = stamp_lookup(s, txn, s->restamps, s->pk, own.seq, &s->own_hlc)) < 0)
+    return rc;
+  MDB_stat st;
+  if ((rc = mdb_stat(txn, s->held, &st)) != 0)
+    return cairn__store_err(s, rc, 0);
+  s->held_count = st.ms_entries;
   MDB_cursor *cur;
   if ((rc = mdb_cursor_open(txn, s->heads, &cur)) != 0)
     return cairn__store_err(s, rc, 0);
@@ -654,10 +1147,14 @@ int cairn_store_open(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_
   s->sk = sk;
   crypto_sign_ed25519_sk_to_pk(s->pk, sk);
   s->clock_offset_ms = opts != NULL ? opts->clock_offset_ms : 0;
+  s->clock_tolerance_ms = opts != NULL && opts->clock_tolerance_ms > 0
+                              ? opts->clock_tolerance_ms
+                              : CAIRN_STORE_CLOCK_TOLERANCE_MS;
   msgpack_sbuffer_init(&s->body_buf);
   msgpack_sbuffer_init(&s->entry_buf);
   msgpack_sbuffer_init(&s->rec_buf);
   msgpack_sbuffer_init(&s->last_body);
+  msgpack_sbuffer_init(&s->release_buf);
   int rc = 0;
   if (!msgpack_zone_init(&s->apply_zone, 16384) || !msgpack_zone_init(&s->check_zone, 16384))
     rc = CAIRN_ENOMEM;
@@ -704,6 +1201,7 @@ void cairn_store_close(cairn_store *s) {
   msgpack_sbuffer_destroy(&s->entry_buf);
   msgpack_sbuffer_destroy(&s->rec_buf);
   msgpack_sbuffer_destroy(&s->last_body);
+  msgpack_sbuffer_destroy(&s->release_buf);
   cairn__store_rec_free(&s->apply_rec);
   free(s->ents);
   free(s->dir);
@@ -743,6 +1241,10 @@ typedef struct batch {
   char campus[65], classroom[65];
   char gen_id[CAIRN_ENTRY_ID_MAX];
   char showed[256];
+  int set_revoked_after;  /* the put revokes a device: revoked_after is added */
+  uint64_t revoked_after;
+  uint64_t own_hlc;       /* the HLC of this device's last entry so far */
+  int commit_anyway;      /* commit though this device wrote nothing (received entries) */
   cairn_entry last;
   int have_last;
 } batch;
@@ -964,6 +1466,30 @@ static int check_device(batch *b, cairn_put *p, const msgpack_object *set,
   }
   copy_str_field(r, set, "campus", b->campus);
   copy_str_field(r, set, "classroom", b->classroom);
+  /* A revocation says from which of the device's entries on it applies:
+   * those this central does not hold yet (PROTOCOL.md section 1). */
+  if (cairn__store_obj_true(cairn_record_map_get(set, "revoked")) &&
+      cairn_record_map_get(set, "revoked_after") == NULL) {
+    uint8_t key[CAIRN_KEY_BYTES];
+    head h;
+    int rc;
+    if (sodium_hex2bin(key, sizeof key, p->id, strlen(p->id), NULL, NULL, NULL) != 0)
+      return refuse(p, CAIRN_EINVAL, "id: not the hex of a device key");
+    if ((rc = head_get(b->ac.txn, s->heads, s, key, &h)) != 0)
+      return refuse(p, rc, "revoked: %s", cairn_strerror(rc));
+    b->set_revoked_after = 1;
+    b->revoked_after = h.seq;
+  }
+  return 0;
+}
+
+/* A restamp record: the store's own, on the central only; in every scope. */
+static int check_restamp(batch *b, cairn_put *p) {
+  const cairn_store *s = b->s;
+  if (!p->system)
+    return refuse(p, CAIRN_EPERM, "restamp records are written by cairnd itself");
+  if (!s->have_central || memcmp(s->central, s->pk, CAIRN_KEY_BYTES) != 0)
+    return refuse(p, CAIRN_EPERM, "restamp records are written by the central");
   return 0;
 }
 
@@ -975,6 +1501,7 @@ static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
   char msg[200];
   *r = NULL;
   b->showed[0] = '\0';
+  b->set_revoked_after = 0;
   b->campus[0] = b->classroom[0] = '\0';
   if (tname == NULL)
     return refuse(p, CAIRN_EINVAL, "type: unknown record type %d", p->type);
@@ -1015,6 +1542,8 @@ static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
     return 0;
   case CAIRN_REC_DEVICE:
     return check_device(b, p, set, *r);
+  case CAIRN_REC_RESTAMP:
+    return check_restamp(b, p);
   case CAIRN_REC_MILESTONE:
     return check_milestone(b, p, set, *r);
   case CAIRN_REC_EVIDENCE:
@@ -1106,6 +1635,25 @@ static int pack_body(batch *b, const cairn_put *p, const char *id, const msgpack
 
 /* Validates, builds and applies one put. Returns 0 (applied, or refused
  * with p->result set) or a negative code that fails the whole batch. */
+/* Adds the field key with the whole number v to the map set (a derived
+ * field the store fills in), allocating in z. Returns 0 or CAIRN_ENOMEM. */
+static int set_with_seq(msgpack_zone *z, msgpack_object *set, const char *key, uint64_t v) {
+  uint32_t n = set->via.map.size;
+  msgpack_object_kv *kv = msgpack_zone_malloc(z, (n + 1) * sizeof *kv);
+  if (kv == NULL)
+    return CAIRN_ENOMEM;
+  if (n > 0)
+    memcpy(kv, set->via.map.ptr, n * sizeof *kv);
+  kv[n].key.type = MSGPACK_OBJECT_STR;
+  kv[n].key.via.str.ptr = key;
+  kv[n].key.via.str.size = (uint32_t)strlen(key);
+  kv[n].val.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+  kv[n].val.via.u64 = v;
+  set->via.map.ptr = kv;
+  set->via.map.size = n + 1;
+  return 0;
+}
+
 static int write_one(batch *b, cairn_put *p) {
   cairn_store *s = b->s;
   p->result = 0;
@@ -1125,14 +1673,18 @@ static int write_one(batch *b, cairn_put *p) {
   const char *id = NULL;
   if (put_check(b, p, &set, &r, &id) != 0)
     return 0;
-  int rc = pack_body(b, p, id, &set, r);
+  int rc = 0;
+  if (b->set_revoked_after &&
+      (rc = set_with_seq(&s->check_zone, &set, "revoked_after", b->revoked_after)) != 0)
+    return rc;
+  rc = pack_body(b, p, id, &set, r);
   if (rc != 0)
     return rc;
   cairn_entry e;
   memset(&e, 0, sizeof e);
   memcpy(e.author, s->pk, CAIRN_KEY_BYTES);
   e.seq = b->seq + 1;
-  e.hlc = hlc_next(s, b->ac.max_hlc);
+  e.hlc = hlc_next(s, b->ac.max_hlc, b->own_hlc);
   memcpy(e.prev, b->hash, CAIRN_HASH_BYTES);
   e.kind = (uint32_t)p->type;
   e.body = (const uint8_t *)s->body_buf.data;
@@ -1148,6 +1700,7 @@ static int write_one(batch *b, cairn_put *p) {
   if (rc < 0)
     return rc;
   b->seq = e.seq;
+  b->own_hlc = e.hlc;
   memcpy(b->hash, e.hash, CAIRN_HASH_BYTES);
   msgpack_sbuffer_clear(&s->last_body);
   msgpack_sbuffer_write(&s->last_body, (const char *)e.body, e.body_len);
@@ -1157,18 +1710,25 @@ static int write_one(batch *b, cairn_put *p) {
   return 0;
 }
 
-/* Starts a batch of local writes: one write transaction. Returns 0 or an
- * error (then there is nothing to finish but batch_finish's frees). */
+/* Starts a batch of writes: one write transaction, in which held entries
+ * that have come due are folded first. Returns 0 or an error; either way
+ * the caller ends it with batch_finish. */
 static int batch_begin(batch *b, cairn_store *s) {
   memset(b, 0, sizeof *b);
   b->s = s;
   b->seq = s->own_seq;
+  b->own_hlc = s->own_hlc;
   memcpy(b->hash, s->own_hash, CAIRN_HASH_BYTES);
   MDB_txn *txn;
   int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
   if (rc != 0)
     return cairn__store_err(s, rc, 0);
   apply_init(&b->ac, s, txn, APPLY_TRUSTED);
+  /* Held entries whose date this node's clock has reached are folded now;
+   * that commits with the batch. */
+  if ((rc = release_due(&b->ac)) != 0)
+    return rc;
+  b->commit_anyway = b->ac.released > 0;
   return 0;
 }
 
@@ -1189,10 +1749,12 @@ static int batch_finish(batch *b, int rc) {
       if (rc == 0 && (rc = mdb_put(b->ac.txn, s->log, &k, &v, 0)) != 0)
         rc = cairn__store_err(s, rc, 0);
     }
-    if (rc == 0 && b->have_last)
+    if (rc == 0 && (b->have_last || b->commit_anyway)) {
       rc = apply_commit(&b->ac);
-    else
+    } else {
+      apply_free(&b->ac);
       mdb_txn_abort(b->ac.txn);
+    }
   }
   cairn__store_rec_free(&b->rec);
   cairn__store_rec_free(&b->ref);
@@ -1223,9 +1785,29 @@ int cairn_store_token_redeem(cairn_store *s, const uint8_t secret[16],
     why[0] = '\0';
   batch b;
   int rc = batch_begin(&b, s);
+  int again = 0, enrolled_rc = 0;
   if (rc == 0)
-    rc = cairn__store_token_take(s, b.ac.txn, secret, now_unix, role, scope, why, whylen);
+    rc = cairn__store_token_take(s, b.ac.txn, secret, device, now_unix, role, scope, &again, why,
+                                 whylen);
   if (rc == 0) {
+    /* Enrolled already (the answer to an earlier join was lost, or a new
+     * token for the same device): the answer is the device record's. */
+    char enrolled_role[16];
+    cairn_scope enrolled;
+    msgpack_zone_clear(&s->check_zone);
+    enrolled_rc = cairn__store_device_get(s, b.ac.txn, device, &s->check_zone, &b.rec,
+                                          &enrolled, enrolled_role);
+    if (enrolled_rc == 0) {
+      *scope = enrolled;
+      memcpy(role, enrolled_role, sizeof role);
+      b.commit_anyway = !again; /* the new token is used up all the same */
+    } else if (enrolled_rc != CAIRN_ENOTFOUND) {
+      rc = enrolled_rc;
+      if (rc == CAIRN_EPERM && why != NULL)
+        snprintf(why, whylen, "this device has been revoked");
+    }
+  }
+  if (rc == 0 && enrolled_rc == CAIRN_ENOTFOUND) {
     sodium_bin2hex(hex, sizeof hex, device, CAIRN_KEY_BYTES);
     cairn_text_date_format((int32_t)(now_unix / 86400 - (now_unix % 86400 < 0)), day);
     msgpack_sbuffer set;
@@ -1252,7 +1834,7 @@ int cairn_store_token_redeem(cairn_store *s, const uint8_t secret[16],
     cairn_put p = {.type = CAIRN_REC_DEVICE, .id = hex, .set = (const uint8_t *)set.data,
                    .set_len = set.size};
     rc = write_one(&b, &p);
-    if (rc == 0 && p.result != 0) { /* e.g. already enrolled: the token stays unused */
+    if (rc == 0 && p.result != 0) { /* the token stays unused */
       rc = p.result;
       if (why != NULL)
         snprintf(why, whylen, "%s", p.message);
@@ -1321,10 +1903,13 @@ static int check_run_sigs(apply_ctx *c, size_t i, size_t j) {
 /* APPLY_SYNCED: may the author of the run ents[i..j) write at all? Sets
  * c's author fields and returns 1 when so (or when every new entry of the
  * run is redacted); returns 0 after refusing the run's new entries (not
- * enrolled, or revoked); or an error. */
+ * enrolled, or revoked with no revoked_after); or an error. A device
+ * revoked after seq N may still have written 1..N: those apply, later ones
+ * are quarantined by fold. */
 static int authorize_run(apply_ctx *c, size_t i, size_t j, cairn__store_rec *r) {
   cairn_store *s = c->s;
   const cairn_entry *e = &s->ents[i].e;
+  c->revoked_after = UINT64_MAX;
   c->author_is_central = s->have_central && memcmp(e->author, s->central, CAIRN_KEY_BYTES) == 0;
   if (c->author_is_central)
     return 1;
@@ -1333,6 +1918,13 @@ static int authorize_run(apply_ctx *c, size_t i, size_t j, cairn__store_rec *r) 
                                    NULL);
   if (rc == 0)
     return 1;
+  if (rc == CAIRN_EPERM) {
+    const msgpack_object *after = cairn__store_rec_value(r, "revoked_after", NULL);
+    if (after != NULL && after->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+      c->revoked_after = after->via.u64;
+      return 1;
+    }
+  }
   if (rc != CAIRN_ENOTFOUND && rc != CAIRN_EPERM)
     return rc;
   size_t k = i;
@@ -1352,39 +1944,84 @@ static int authorize_run(apply_ctx *c, size_t i, size_t j, cairn__store_rec *r) 
   return 0;
 }
 
+/* The central re-dates, in its own log, each run it held in this
+ * transaction: one restamp record per run, at its current HLC. The folds
+ * release the held entries in order. */
+static int write_restamps(batch *b) {
+  apply_ctx *c = &b->ac;
+  int rc = 0;
+  c->author_is_central = 1;
+  c->revoked_after = UINT64_MAX;
+  for (size_t i = 0; rc == 0 && i < c->nstamps; i++) {
+    const stamp_run *run = &c->stamps[i];
+    char hex[2 * CAIRN_KEY_BYTES + 1];
+    msgpack_sbuffer set;
+    msgpack_packer pk;
+    sodium_bin2hex(hex, sizeof hex, run->author, CAIRN_KEY_BYTES);
+    msgpack_sbuffer_init(&set);
+    msgpack_packer_init(&pk, &set, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4);
+    pack_cstr(&pk, "author");
+    pack_cstr(&pk, hex);
+    pack_cstr(&pk, "from");
+    msgpack_pack_uint64(&pk, run->from);
+    pack_cstr(&pk, "to");
+    msgpack_pack_uint64(&pk, run->to);
+    /* The run is ordered at H; the restamp entry itself comes after it. */
+    uint64_t h = hlc_next(b->s, c->max_hlc, b->own_hlc);
+    pack_cstr(&pk, "hlc");
+    msgpack_pack_uint64(&pk, h);
+    if (h > c->max_hlc)
+      c->max_hlc = h;
+    cairn_put p = {.type = CAIRN_REC_RESTAMP, .set = (const uint8_t *)set.data,
+                   .set_len = set.size, .system = 1,
+                   .why = "dated beyond the central's clock, or before the entry it follows: "
+                          "ordered at its arrival"};
+    rc = write_one(b, &p);
+    if (rc == 0 && p.result != 0) {
+      rc = p.result;
+      if (c->why != NULL)
+        snprintf(c->why, c->whylen, "re-dating: %s", p.message);
+    }
+    msgpack_sbuffer_destroy(&set);
+  }
+  c->nstamps = 0;
+  return rc;
+}
+
 /* The one received-entries path: buf holds entries in author/seq order;
  * each author's run is checked (signatures, chain) and applied in one
- * transaction according to mode. Sets *applied (new entries stored, minus
- * the quarantined), *refused and, of those, *quarantined. */
+ * transaction according to mode. Sets *res: the new entries stored
+ * (minus the quarantined and the held), refused, quarantined, held, and
+ * re-dated by this central. */
 static int apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, apply_mode mode,
-                        size_t *applied, size_t *refused, size_t *quarantined, char *why,
-                        size_t whylen) {
-  *applied = *refused = *quarantined = 0;
-  if (why != NULL && whylen > 0)
-    why[0] = '\0';
+                        cairn_apply_result *res) {
+  memset(res, 0, sizeof *res);
   size_t n;
-  int rc = decode_all(s, buf, len, &n, why, whylen);
+  int rc = decode_all(s, buf, len, &n, res->reason, sizeof res->reason);
   if (rc != 0 || n == 0)
     return rc;
-  MDB_txn *txn;
-  if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
-    return cairn__store_err(s, rc, 0);
-  apply_ctx c;
-  apply_init(&c, s, txn, mode);
-  c.why = why;
-  c.whylen = whylen;
+  batch b;
+  if ((rc = batch_begin(&b, s)) != 0)
+    return batch_finish(&b, rc);
+  apply_ctx *c = &b.ac;
+  c->mode = mode;
+  c->why = res->reason;
+  c->whylen = sizeof res->reason;
+  b.commit_anyway = 1;
+  uint64_t released_due = c->released;
   cairn__store_rec device = {0};
   size_t count = 0;
   for (size_t i = 0; i < n && rc == 0;) {
     size_t j = i + 1;
     while (j < n && memcmp(s->ents[j].e.author, s->ents[i].e.author, CAIRN_KEY_BYTES) == 0)
       j++;
-    if ((rc = head_load(&c, s->ents[i].e.author)) == 0 && s->ents[j - 1].e.seq > c.cur.seq &&
-        (rc = check_run_sigs(&c, i, j)) == 0 &&
-        (mode != APPLY_SYNCED || (rc = authorize_run(&c, i, j, &device)) == 1)) {
+    if ((rc = head_load(c, s->ents[i].e.author)) == 0 && s->ents[j - 1].e.seq > c->cur.seq &&
+        (rc = check_run_sigs(c, i, j)) == 0 &&
+        (mode != APPLY_SYNCED || (rc = authorize_run(c, i, j, &device)) == 1)) {
       rc = 0;
       for (size_t k = i; k < j && rc == 0; k++) {
-        int a = apply_entry(&c, buf + s->ents[k].off, s->ents[k].len, &s->ents[k].e);
+        int a = apply_entry(c, buf + s->ents[k].off, s->ents[k].len, &s->ents[k].e);
         if (a < 0)
           rc = a;
         else
@@ -1392,39 +2029,194 @@ static int apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, apply_mo
       }
       /* What is held now must be exactly the signed entry that ends the
        * run (unless the run was refused for this author). */
-      if (rc == 0 && c.have_head && memcmp(c.cur.author, s->ents[j - 1].e.author,
-                                           CAIRN_KEY_BYTES) == 0 &&
-          c.cur.seq == s->ents[j - 1].e.seq &&
-          memcmp(c.cur.hash, s->ents[j - 1].e.hash, CAIRN_HASH_BYTES) != 0)
-        rc = set_why(&c, &s->ents[j - 1].e, CAIRN_EBADCHAIN,
+      if (rc == 0 && c->have_head && memcmp(c->cur.author, s->ents[j - 1].e.author,
+                                            CAIRN_KEY_BYTES) == 0 &&
+          c->cur.seq == s->ents[j - 1].e.seq &&
+          memcmp(c->cur.hash, s->ents[j - 1].e.hash, CAIRN_HASH_BYTES) != 0)
+        rc = set_why(c, &s->ents[j - 1].e, CAIRN_EBADCHAIN,
                      "the entry held differs from the signed one");
     }
     i = j;
   }
   cairn__store_rec_free(&device);
-  if (rc != 0) {
-    mdb_txn_abort(txn);
-    return rc;
+  uint64_t held = c->held, redated = 0;
+  if (rc == 0 && c->nstamps > 0) {
+    uint64_t before = c->released;
+    rc = write_restamps(&b);
+    redated = c->released - before;
   }
-  rc = apply_commit(&c);
   if (rc == 0) {
-    *applied = count - (size_t)c.quarantined;
-    *refused = (size_t)c.refused;
-    *quarantined = (size_t)c.quarantined;
+    res->applied = count - (size_t)c->quarantined - (size_t)(held - redated);
+    res->refused = (size_t)c->refused;
+    res->quarantined = (size_t)c->quarantined;
+    res->held = (size_t)(held - redated);
+    res->redated = (size_t)redated;
+    res->released = (size_t)released_due;
+    res->ahead_ms = c->ahead_ms;
+  }
+  rc = batch_finish(&b, rc);
+  if (rc != 0) {
+    size_t keep = sizeof res->reason;
+    char why[sizeof res->reason];
+    memcpy(why, res->reason, keep);
+    memset(res, 0, sizeof *res);
+    memcpy(res->reason, why, keep);
   }
   return rc;
 }
 
 int cairn_store_apply_entries(cairn_store *s, const uint8_t *buf, size_t len, size_t *applied,
                               char *why, size_t whylen) {
-  size_t refused, quarantined;
-  return apply_buffer(s, buf, len, APPLY_TRUSTED, applied, &refused, &quarantined, why, whylen);
+  cairn_apply_result res;
+  int rc = apply_buffer(s, buf, len, APPLY_TRUSTED, &res);
+  *applied = res.applied;
+  if (why != NULL && whylen > 0)
+    snprintf(why, whylen, "%s", res.reason);
+  return rc;
 }
 
 int cairn_store_apply_synced(cairn_store *s, const uint8_t *buf, size_t len,
                              cairn_apply_result *res) {
-  return apply_buffer(s, buf, len, APPLY_SYNCED, &res->applied, &res->refused, &res->quarantined,
-                      res->reason, sizeof res->reason);
+  return apply_buffer(s, buf, len, APPLY_SYNCED, res);
+}
+
+/* ---- repairing dates left by an older cairn ------------------------------- */
+
+/* A run to re-date, and its rank: runs that start beyond the bound come
+ * first (what a wrapped clock wrote came after such an entry was folded),
+ * the central's own run last (it grows to cover the restamps written
+ * before it, so that its chain stays in order). */
+typedef struct repair_run {
+  stamp_run run;
+  int rank; /* 0 beyond, 1 wrapped, 2 the central's own */
+} repair_run;
+
+static int repair_run_cmp(const void *a, const void *b) {
+  const repair_run *x = a, *y = b;
+  return x->rank - y->rank;
+}
+
+/* Returns 1 when some author's head is dated beyond the bound and nothing
+ * orders it otherwise (a clock that went back), 0 when none, or an error. */
+static int head_beyond(cairn_store *s, MDB_txn *txn) {
+  MDB_cursor *cur;
+  MDB_val k, v;
+  uint64_t ceiling = hlc_ceiling(s), eff;
+  int rc = mdb_cursor_open(txn, s->heads, &cur), found = 0;
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  while (!found && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+    head h;
+    if (k.mv_size != CAIRN_KEY_BYTES || cairn__store_head_parse(&v, &h) != 0)
+      continue;
+    found = h.hlc > ceiling && stamp_lookup(s, txn, s->restamps, k.mv_data, h.seq, &eff) == 0;
+  }
+  mdb_cursor_close(cur);
+  return rc != 0 && rc != MDB_NOTFOUND ? cairn__store_err(s, rc, 0) : found;
+}
+
+/* Walks every chain and lists the runs to re-date: from the first entry
+ * dated beyond the bound or not after the entry before it (as ordered) to
+ * the end of the chain, or to the next entry a restamp already orders. */
+static int repair_scan(batch *b, repair_run **out, size_t *n) {
+  cairn_store *s = b->s;
+  MDB_txn *txn = b->ac.txn;
+  MDB_cursor *cur;
+  MDB_val k, v;
+  size_t cap = 0;
+  uint64_t prev_eff = 0;
+  repair_run *runs = NULL, *open = NULL;
+  uint8_t author[CAIRN_KEY_BYTES] = {0};
+  int rc = mdb_cursor_open(txn, s->log, &cur);
+  *out = NULL;
+  *n = 0;
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+    cairn_entry e;
+    size_t used;
+    uint64_t eff;
+    if (cairn_entry_decode(v.mv_data, v.mv_size, &e, &used) != 0)
+      continue; /* cairn check reports it */
+    int first = memcmp(e.author, author, CAIRN_KEY_BYTES) != 0 || e.seq == 1;
+    if (first) {
+      memcpy(author, e.author, CAIRN_KEY_BYTES);
+      open = NULL;
+      prev_eff = 0;
+    }
+    int covered = stamp_lookup(s, txn, s->restamps, e.author, e.seq, &eff);
+    if (covered < 0) {
+      rc = covered;
+      break;
+    }
+    if (covered) {
+      open = NULL;
+      prev_eff = eff;
+      continue;
+    }
+    if (open != NULL) {
+      open->run.to = e.seq;
+      continue;
+    }
+    int beyond = e.hlc > b->ac.ceiling;
+    if (!beyond && (first || e.hlc > prev_eff)) {
+      prev_eff = e.hlc;
+      continue;
+    }
+    if ((rc = cairn__store_grow((void **)&runs, &cap, *n + 1, sizeof *runs, 16)) != 0)
+      break;
+    open = &runs[(*n)++];
+    memcpy(open->run.author, e.author, CAIRN_KEY_BYTES);
+    open->run.from = open->run.to = e.seq;
+    open->rank = memcmp(e.author, s->pk, CAIRN_KEY_BYTES) == 0 ? 2 : beyond ? 0 : 1;
+  }
+  mdb_cursor_close(cur);
+  if (rc != MDB_NOTFOUND && rc != 0) {
+    free(runs);
+    *n = 0;
+    return rc < 0 ? rc : cairn__store_err(s, rc, 0);
+  }
+  *out = runs;
+  return 0;
+}
+
+int cairn_store_clock_repair(cairn_store *s, size_t *redated) {
+  *redated = 0;
+  int central = s->have_central && memcmp(s->central, s->pk, CAIRN_KEY_BYTES) == 0;
+  batch b;
+  int rc = batch_begin(&b, s);
+  int needed = rc == 0 ? s->time_unchecked : 0;
+  if (rc == 0 && !needed && central && (rc = head_beyond(s, b.ac.txn)) > 0)
+    needed = 1, rc = 0;
+  if (rc != 0 || !needed)
+    return batch_finish(&b, rc);
+  b.commit_anyway = 1;
+  repair_run *runs = NULL;
+  size_t n = 0;
+  if (central && (rc = repair_scan(&b, &runs, &n)) == 0 && n > 0) {
+    qsort(runs, n, sizeof *runs, repair_run_cmp);
+    int own = runs[n - 1].rank == 2;
+    for (size_t i = 0; rc == 0 && i < n - (size_t)own; i++) {
+      rc = stamp_push(&b.ac, &runs[i].run);
+      *redated += (size_t)(runs[i].run.to - runs[i].run.from + 1);
+    }
+    if (rc == 0)
+      rc = write_restamps(&b);
+    if (rc == 0 && own) {
+      runs[n - 1].run.to = b.seq; /* through the restamps just written */
+      *redated += (size_t)(runs[n - 1].run.to - runs[n - 1].run.from + 1);
+      if ((rc = stamp_push(&b.ac, &runs[n - 1].run)) == 0)
+        rc = write_restamps(&b);
+    }
+  }
+  free(runs);
+  MDB_val tk = {4, "time"}, one = {1, "\1"};
+  if (rc == 0 && (rc = mdb_put(b.ac.txn, s->meta, &tk, &one, 0)) != 0)
+    rc = cairn__store_err(s, rc, 0);
+  rc = batch_finish(&b, rc);
+  if (rc == 0)
+    s->time_unchecked = 0;
+  return rc;
 }
 
 /* ---- reading the log ------------------------------------------------------ */
@@ -1544,8 +2336,44 @@ static void problem(checker *k, const char *fmt, ...) {
 typedef struct chain {
   int active;
   cairn_entry last;
-  uint64_t covered; /* highest seq covered by a verified signature */
+  uint64_t covered;  /* highest seq covered by a verified signature */
+  uint64_t last_eff; /* effective HLC of the last entry (0: held, or none) */
 } chain;
+
+/* Reports an entry whose date nothing corrects: one beyond this node's
+ * clock bound, or one not after the entry before it (a clock that went
+ * back, or wrapped in an older cairn). Held entries and those a restamp
+ * orders are fine. Sets ch->last_eff. */
+static void check_time(checker *k, chain *ch, const cairn_entry *e, int first) {
+  cairn_store *s = k->s;
+  uint64_t eff;
+  char tag[9];
+  author_tag(e->author, tag);
+  int covered = stamp_lookup(s, k->txn, s->restamps, e->author, e->seq, &eff);
+  int held = has_entry_key(s, k->txn, s->held, e->author, e->seq);
+  if (covered < 0 || held < 0) {
+    problem(k, "Author %s: the order of entry %llu could not be read.", tag,
+            (unsigned long long)e->seq);
+    return;
+  }
+  uint64_t prev_eff = ch->last_eff;
+  ch->last_eff = covered ? eff : held ? 0 : e->hlc;
+  if (covered || held || e->redacted)
+    return;
+  if (e->hlc > hlc_ceiling(s)) {
+    char day[11];
+    cairn_text_date_format((int32_t)((e->hlc >> 16) / 86400000), day);
+    problem(k, "Author %s: entry %llu is dated %s, beyond this node's clock and its tolerance "
+               "of %lld s, and nothing orders it otherwise: edits made after it lose to it "
+               "until the central re-dates it (cairnd on the central does when it starts).",
+            tag, (unsigned long long)e->seq, day, (long long)(s->clock_tolerance_ms / 1000));
+  } else if (!first && prev_eff != 0 && e->hlc <= prev_eff) {
+    problem(k, "Author %s: entry %llu is dated before the entry it follows (a clock that went "
+               "back, or an older cairn's clock that wrapped); the central re-dates such runs "
+               "when it starts.",
+            tag, (unsigned long long)e->seq);
+  }
+}
 
 static void chain_finish(checker *k, chain *ch) {
   if (!ch->active)
@@ -1586,11 +2414,15 @@ static size_t check_chains(checker *k, MDB_cursor *cur) {
       authors++;
       ch.active = 1;
       ch.covered = 0;
+      ch.last_eff = 0;
       if (cairn_entry_follows(&e, NULL) != 0)
         problem(k, "Author %s: the log does not start at seq 1 with an empty prev.", tag);
-    } else if (cairn_entry_follows(&e, &ch.last) != 0) {
-      problem(k, "Author %s: entry %llu does not follow entry %llu.", tag,
-              (unsigned long long)e.seq, (unsigned long long)ch.last.seq);
+      check_time(k, &ch, &e, 1);
+    } else {
+      if (cairn_entry_follows(&e, &ch.last) != 0)
+        problem(k, "Author %s: entry %llu does not follow entry %llu.", tag,
+                (unsigned long long)e.seq, (unsigned long long)ch.last.seq);
+      check_time(k, &ch, &e, 0);
     }
     if (e.has_sig) {
       if (cairn_entry_verify_sig(&e) == 0)
@@ -1607,8 +2439,10 @@ static size_t check_chains(checker *k, MDB_cursor *cur) {
   return authors;
 }
 
-/* Compares two databases key by key; name says what they hold. */
-static void compare_dbs(checker *k, MDB_dbi a, MDB_dbi b, const char *name) {
+/* Compares two databases key by key; name says what they hold, and
+ * record_keys whether their keys are records' (type || id) or an author and
+ * a seq. */
+static void compare_dbs(checker *k, MDB_dbi a, MDB_dbi b, const char *name, int record_keys) {
   MDB_cursor *ca, *cb;
   if (mdb_cursor_open(k->txn, a, &ca) != 0 || mdb_cursor_open(k->txn, b, &cb) != 0) {
     problem(k, "The %s could not be read.", name);
@@ -1629,10 +2463,20 @@ static void compare_dbs(checker *k, MDB_dbi a, MDB_dbi b, const char *name) {
     const uint8_t *kd = kk->mv_data;
     const char *tname = cairn_record_type_name(kd[0]);
     int idlen = (int)strnlen((const char *)kd + 1, kk->mv_size - 1);
+    const char *verdict = c < 0 ? "is missing from" : c > 0 ? "is not produced by" : "differs from";
     if (c != 0 || va.mv_size != vb.mv_size || memcmp(va.mv_data, vb.mv_data, va.mv_size) != 0) {
-      problem(k, "The %s of %s %.*s %s a rebuild from the log.", name,
-              tname != NULL ? tname : "record", idlen, (const char *)kd + 1,
-              c < 0 ? "is missing from" : c > 0 ? "is not produced by" : "differs from");
+      if (!record_keys) { /* author || seq */
+        char tag[9];
+        author_tag(kd, tag);
+        problem(k, "The %s for author %s seq %llu %s a rebuild from the log.", name, tag,
+                kk->mv_size == CAIRN_KEY_BYTES + 8
+                    ? (unsigned long long)cairn__store_get_be64(kd + CAIRN_KEY_BYTES)
+                    : 0ULL,
+                verdict);
+      } else {
+        problem(k, "The %s of %s %.*s %s a rebuild from the log.", name,
+                tname != NULL ? tname : "record", idlen, (const char *)kd + 1, verdict);
+      }
       shown++;
     }
     if (c <= 0)
@@ -1647,9 +2491,11 @@ static void compare_dbs(checker *k, MDB_dbi a, MDB_dbi b, const char *name) {
 /* Rebuilds records and children from the log into scratch databases of
  * this (to be aborted) transaction and compares them with the stored ones. */
 static int check_rebuild(checker *k, MDB_cursor *cur) {
-  static const char *const names[] = {"check.heads", "check.records", "check.children"};
-  MDB_dbi dbi[3];
-  for (int i = 0; i < 3; i++) {
+  static const char *const names[] = {"check.heads", "check.records", "check.children",
+                                      "check.restamps"};
+  MDB_dbi dbi[CHECK_DBS];
+  _Static_assert(sizeof names / sizeof names[0] == CHECK_DBS, "one name per scratch database");
+  for (int i = 0; i < CHECK_DBS; i++) {
     int rc = mdb_dbi_open(k->txn, names[i], MDB_CREATE, &dbi[i]);
     if (rc == 0)
       rc = mdb_drop(k->txn, dbi[i], 0);
@@ -1662,6 +2508,7 @@ static int check_rebuild(checker *k, MDB_cursor *cur) {
   c.heads = dbi[0];
   c.records = dbi[1];
   c.children = dbi[2];
+  c.restamps = dbi[3];
   c.write_log = 0;
   c.why = why;
   c.whylen = sizeof why;
@@ -1673,20 +2520,25 @@ static int check_rebuild(checker *k, MDB_cursor *cur) {
     if (cairn_entry_decode(v.mv_data, v.mv_size, &e, &used) != 0)
       continue; /* reported by check_chains */
     int a = apply_entry(&c, v.mv_data, v.mv_size, &e);
-    if (a == CAIRN_EMAPFULL || a == CAIRN_ENOSPC || a == CAIRN_ENOMEM)
+    if (a == CAIRN_EMAPFULL || a == CAIRN_ENOSPC || a == CAIRN_ENOMEM) {
+      apply_free(&c);
       return a; /* room to rebuild in, not a problem of the data */
+    }
     if (a < 0 && a != CAIRN_EGAP && a != CAIRN_EBADCHAIN) {
       problem(k, "The log cannot be replayed: %s (%s).", why[0] ? why : "error",
               cairn_strerror(a));
+      apply_free(&c);
       return 0;
     }
   }
+  apply_free(&c);
   if (rc != MDB_NOTFOUND)
     return cairn__store_err(k->s, rc, 0);
   if ((rc = head_flush(&c)) != 0)
     return rc;
-  compare_dbs(k, k->s->records, dbi[1], "state");
-  compare_dbs(k, k->s->children, dbi[2], "child index entry");
+  compare_dbs(k, k->s->records, dbi[1], "state", 1);
+  compare_dbs(k, k->s->children, dbi[2], "child index entry", 1);
+  compare_dbs(k, k->s->restamps, dbi[3], "restamp index entry", 0);
   return 0;
 }
 

@@ -17,7 +17,11 @@
  *   tokens   BLAKE2b-256(secret) -> [role, campus, classroom, expires, used]
  *   receipts author(32)                -> seq(u64 BE) || signature(64)
  *   peers    device key(32)            -> last seen, unix seconds (i64 BE)
- * quarantine, tokens, receipts and peers are local: never replicated.
+ *   held     author(32) || seq(u64 BE) -> hlc (u64 BE): dated beyond this
+ *            node's clock bound, kept out of state until ordered (FORMAT.md 1.1)
+ *   restamps author(32) || from(u64 BE) -> to(u64 BE) || hlc(u64 BE): an index
+ *            of the restamp records (derived, like records and children)
+ * quarantine, held, tokens, receipts and peers are local: never replicated.
  *
  * Local writes and entries from other devices go through one function,
  * apply_entry() in store.c: check the chain, append to the log, fold the
@@ -54,9 +58,16 @@ typedef struct cairn_scope {
  * every campus) and so do their classrooms (or one is the whole campus). */
 int cairn_scope_overlaps(const cairn_scope *a, const cairn_scope *b);
 
+/* How far ahead of a node's clock an entry may be dated before the node
+ * stops trusting its date (FORMAT.md section 1, "Time"): five minutes, as
+ * Kerberos allows, covers clocks that drift for months without NTP, while
+ * anything further ahead is held or re-dated instead of winning. */
+#define CAIRN_STORE_CLOCK_TOLERANCE_MS (5 * 60 * 1000)
+
 typedef struct cairn_store_opts {
-  uint64_t map_size;       /* initial LMDB map size in bytes; 0 = 64 MiB */
-  int64_t clock_offset_ms; /* test-only skew added to the wall clock for the HLC */
+  uint64_t map_size;          /* initial LMDB map size in bytes; 0 = 64 MiB */
+  int64_t clock_offset_ms;    /* test-only skew added to the wall clock for the HLC */
+  int64_t clock_tolerance_ms; /* 0: CAIRN_STORE_CLOCK_TOLERANCE_MS */
 } cairn_store_opts;
 
 /* Opens (creating if needed) the store in dir/store for the device whose
@@ -81,6 +92,8 @@ typedef struct cairn_put {
   const char *why;       /* reason for an edit, amendment, retraction, or NULL */
   int edit;              /* 0: create (a given student id must be new);
                             1: edit an existing record (id required) */
+  int system;            /* 1: a record the store writes itself (restamp records);
+                            such a type is refused when this is 0 */
   /* out */
   int result;            /* 0, or why this put was refused */
   char id_out[72];       /* the record id */
@@ -188,6 +201,14 @@ typedef struct cairn_apply_result {
                        there is nothing to fold) */
   size_t refused;   /* new entries refused or quarantined (see below) */
   size_t quarantined; /* of those refused, the quarantined (stored, not folded) */
+  size_t held;      /* new entries dated beyond this node's clock bound: stored,
+                       kept out of state until the central orders them (not on
+                       the central) or this node's clock reaches their date */
+  size_t redated;   /* on the central: new entries it ordered at their arrival
+                       (dated beyond its bound, or before the entry they
+                       follow); counted in applied */
+  size_t released;  /* entries held before that were folded in this transaction */
+  int64_t ahead_ms; /* the most a held or re-dated entry was ahead, ms */
   char reason[256]; /* the first refusal, one line naming author and seq */
 } cairn_apply_result;
 
@@ -199,9 +220,15 @@ typedef struct cairn_apply_result {
  *    stored (it can be sent again once the device is enrolled) -- unless
  *    every new entry of the run is redacted: those carry no record, only
  *    verified links of the chain, and are stored;
- *  - an authorized author's entry outside its scope, or a device record not
- *    authored by the central: stored in the log (the chain continues) but
- *    quarantined: never folded into state, never sent on unredacted.
+ *  - an authorized author's entry outside its scope, a device or restamp
+ *    record not authored by the central, or an entry of a device revoked
+ *    after an earlier seq (revoked_after): stored in the log (the chain
+ *    continues) but quarantined: never folded into state, never sent on
+ *    unredacted;
+ *  - an entry dated beyond this node's clock bound (FORMAT.md section 1.1):
+ *    on the central, stored and ordered at its arrival by a restamp record
+ *    the central writes in the same transaction (with the rest of its
+ *    author's run); elsewhere stored but held until a restamp orders it.
  * Refusals are counted (cairn_store_refused_count) in the same transaction.
  * A batch should carry the central's run first: a device record it brings
  * authorizes the runs after it. Returns 0 with *res filled (refusals are not errors), or a negative code
@@ -234,10 +261,14 @@ int cairn_store_token_add(cairn_store *s, const uint8_t secret[16], const char *
 /* Redeems a token for device key (writer thread): in one transaction checks
  * the secret is known, unused and unexpired at now_unix, marks it used, and
  * writes the device record (an entry of this, the central's, log). Returns
- * 0 and the device's scope; CAIRN_ENOTFOUND (unknown or used token: why says
- * which), CAIRN_EPERM (expired), CAIRN_EEXISTS (the key is enrolled
- * already), or a write error; on any error the token stays unused. name
- * may be NULL; the record's `enrolled` is the UTC day of now_unix. */
+ * 0 and the device's scope. A join is idempotent for the device that made
+ * it: the same device again with the same (unexpired) token, or with a new
+ * token once enrolled, gets the answer of its device record (nothing new is
+ * written but the new token's use). Errors: CAIRN_ENOTFOUND (unknown token,
+ * or used by another device: why says which), CAIRN_EPERM (expired, or the
+ * device is revoked), or a write error; on any error the token stays
+ * unused. name may be NULL; the record's `enrolled` is the UTC day of
+ * now_unix. */
 int cairn_store_token_redeem(cairn_store *s, const uint8_t secret[16],
                              const uint8_t device[CAIRN_KEY_BYTES], const char *name,
                              int64_t now_unix, cairn_scope *scope, char role_out[16], char *why,
@@ -270,6 +301,29 @@ int cairn_store_peer_seen(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES], in
 /* The number of entries refused or quarantined by cairn_store_apply_synced
  * since the store was created (local, persistent). */
 uint64_t cairn_store_refused_count(const cairn_store *s);
+
+/* ---- Time (docs/FORMAT.md section 1, "Time") ---- */
+
+/* This node's wall clock in unix milliseconds, as the store dates entries
+ * (with the test-only skew of cairn_store_opts). Any thread. */
+uint64_t cairn_store_wall_ms(const cairn_store *s);
+
+/* Records what this node learned at a handshake: the central's clock minus
+ * this node's wall clock, in ms (its upstream's estimate of the central's
+ * clock, from its HELLO). Entries received are judged against this node's
+ * clock corrected by it, so a node whose own clock is wrong still holds
+ * only what is ahead of the central's. Persisted. Writer thread only.
+ * Returns 0 or a write error. */
+int cairn_store_set_central_offset(cairn_store *s, int64_t offset_ms);
+
+/* Looks for entries dated by a cairn that did not bound HLCs (an entry dated
+ * beyond this node's bound, or not after the entry before it in its chain)
+ * and, on the central, re-dates every such run with restamp records, so
+ * that edits made after them win again. Runs once per store (it is marked
+ * done) unless a head is dated beyond the bound. Sets *redated (entries).
+ * Does nothing but mark on another node: its central does it. Writer thread
+ * (or before the writer starts). Returns 0 or a negative code. */
+int cairn_store_clock_repair(cairn_store *s, size_t *redated);
 
 /* This device's public key and its own log's head (seq 0 when empty). */
 const uint8_t *cairn_store_device(const cairn_store *s);

@@ -52,6 +52,10 @@ struct cairn_store {
   MDB_dbi tokens;     /* BLAKE2b-256(secret) -> [role, campus, classroom, expires, used] */
   MDB_dbi receipts;   /* author -> seq BE8 || central's signature */
   MDB_dbi peers;      /* device key -> last seen, unix seconds BE8 */
+  MDB_dbi held;       /* author || seq -> hlc BE8: dated beyond the clock bound, kept out
+                         of state until the central orders it or time catches up */
+  MDB_dbi restamps;   /* author || from BE8 -> to BE8 || hlc BE8: the central's restamp
+                         records, indexed (derived from the records) */
   int have_central;
   uint8_t central[CAIRN_KEY_BYTES];
   uint64_t refused; /* entries refused or quarantined, ever (meta "refused") */
@@ -60,11 +64,18 @@ struct cairn_store {
   uint8_t pk[CAIRN_KEY_BYTES];
   uint64_t own_seq;
   uint8_t own_hash[CAIRN_HASH_BYTES];
-  uint64_t last_hlc; /* highest HLC written or applied */
-  int64_t clock_offset_ms;
+  uint64_t last_hlc; /* highest effective HLC written or folded */
+  uint64_t own_hlc;  /* the effective HLC of this device's last entry */
+  int64_t clock_offset_ms;    /* test-only skew of this node's wall clock */
+  int64_t clock_tolerance_ms; /* how far ahead of the reference clock an entry may be */
+  int64_t central_offset_ms;  /* the central's clock minus this node's wall clock, as
+                                 last learned at a handshake (0 on the central) */
+  size_t held_count;          /* entries in the held database */
+  int time_unchecked;         /* written by a cairn that did not bound HLCs: the central
+                                 looks for damage once (cairn_store_clock_repair) */
   /* Writer-thread scratch, reused across batches. */
   msgpack_zone apply_zone, check_zone;
-  msgpack_sbuffer body_buf, entry_buf, rec_buf, last_body;
+  msgpack_sbuffer body_buf, entry_buf, rec_buf, last_body, release_buf;
   cairn__store_rec apply_rec;
   struct cairn__store_decoded *ents; /* entries of one apply_entries buffer */
   size_t ents_cap;
@@ -114,7 +125,9 @@ int cairn__store_milestone_summary(cairn_store *s, MDB_txn *txn, const cairn__st
  * [campus, classroom] lies inside sc (PROTOCOL.md section 2): sc NULL or
  * with campus "" holds everything; else the campus must match, and the
  * classroom too when sc names one. Device records need only the campus: a
- * classroom learns its campus's hub and peers. A malformed scope is
+ * classroom learns its campus's hub and peers. Restamp records are in
+ * every scope: they say when entries happened, nothing about a student,
+ * and every node needs them to order what it holds. A malformed scope is
  * outside every scope but the whole. */
 int cairn__store_in_scope(const cairn_scope *sc, int kind, const msgpack_object *scope);
 
@@ -126,13 +139,21 @@ int cairn__store_device_get(cairn_store *s, MDB_txn *txn, const uint8_t key[CAIR
                             msgpack_zone *z, cairn__store_rec *r, cairn_scope *scope,
                             char role[16]);
 
-/* Takes enrollment token secret in write txn: when it is known, unused
- * and unexpired at now_unix, marks it used and fills role and scope from
- * it. Returns 0, CAIRN_ENOTFOUND (unknown or used: why says which),
- * CAIRN_EPERM (expired), CAIRN_ECORRUPT, or a write error. */
+/* Takes enrollment token secret for device in write txn: when it is known
+ * and unexpired at now_unix, and unused or used by this same device (a
+ * join whose answer was lost; *again is then 1), marks it used by device
+ * and fills role and scope from it. Returns 0, CAIRN_ENOTFOUND (unknown,
+ * or used by another device: why says which), CAIRN_EPERM (expired),
+ * CAIRN_ECORRUPT, or a write error. */
 int cairn__store_token_take(cairn_store *s, MDB_txn *txn, const uint8_t secret[16],
-                            int64_t now_unix, char role[16], cairn_scope *scope, char *why,
+                            const uint8_t device[CAIRN_KEY_BYTES], int64_t now_unix,
+                            char role[16], cairn_scope *scope, int *again, char *why,
                             size_t whylen);
+
+/* Makes room for need elements of elem bytes in the array *arr of
+ * capacity *cap (doubling, from first). Returns 0 or CAIRN_ENOMEM (the
+ * array unchanged). */
+int cairn__store_grow(void **arr, size_t *cap, size_t need, size_t elem, size_t first);
 
 /* Writes v as 8 bytes big-endian (log keys, counters, receipts); reads it
  * back. */

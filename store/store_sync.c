@@ -30,6 +30,20 @@ uint64_t cairn__store_get_be64(const uint8_t in[8]) {
   return v;
 }
 
+int cairn__store_grow(void **arr, size_t *cap, size_t need, size_t elem, size_t first) {
+  if (need <= *cap)
+    return 0;
+  size_t n = *cap ? *cap : first;
+  while (n < need)
+    n *= 2;
+  void *grown = realloc(*arr, n * elem);
+  if (grown == NULL)
+    return CAIRN_ENOMEM;
+  *arr = grown;
+  *cap = n;
+  return 0;
+}
+
 static void pack_cstr(msgpack_packer *pk, const char *s) {
   size_t n = strlen(s);
   msgpack_pack_str(pk, n);
@@ -89,7 +103,7 @@ int cairn_scope_overlaps(const cairn_scope *a, const cairn_scope *b) {
 }
 
 int cairn__store_in_scope(const cairn_scope *sc, int kind, const msgpack_object *scope) {
-  if (sc == NULL || sc->campus[0] == '\0')
+  if (sc == NULL || sc->campus[0] == '\0' || kind == CAIRN_REC_RESTAMP)
     return 1;
   if (scope == NULL || scope->type != MSGPACK_OBJECT_ARRAY || scope->via.array.size != 2)
     return 0;
@@ -256,6 +270,18 @@ int cairn_store_set_central(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES]) 
 
 uint64_t cairn_store_refused_count(const cairn_store *s) { return s->refused; }
 
+int cairn_store_set_central_offset(cairn_store *s, int64_t offset_ms) {
+  uint8_t v[8];
+  if (offset_ms == s->central_offset_ms)
+    return 0;
+  cairn__store_put_be64(v, (uint64_t)offset_ms);
+  kv p = {s->meta, {6, "offset"}, {sizeof v, v}};
+  int rc = write_txn(s, put_kv, &p);
+  if (rc == 0)
+    s->central_offset_ms = offset_ms;
+  return rc;
+}
+
 int cairn_store_version_vector(cairn_store *s, cairn_vv_item **out, size_t *n) {
   *out = NULL;
   *n = 0;
@@ -312,20 +338,25 @@ static void token_key(const uint8_t secret[TOKEN_SECRET_BYTES], uint8_t key[CAIR
   crypto_generichash(key, CAIRN_HASH_BYTES, secret, TOKEN_SECRET_BYTES, NULL, 0);
 }
 
-/* Packs a token value [role, campus, classroom, expires, used] into b. */
+/* Packs a token value [role, campus, classroom, expires, used, device]
+ * into b; device is the key that used it, or nil. */
 static void token_pack(msgpack_sbuffer *b, const char *role, const cairn_scope *scope,
-                       int64_t expires, int used) {
+                       int64_t expires, const uint8_t *device) {
   msgpack_packer pk;
   msgpack_packer_init(&pk, b, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, 5);
+  msgpack_pack_array(&pk, 6);
   pack_cstr(&pk, role);
   pack_cstr(&pk, scope->campus);
   pack_cstr(&pk, scope->classroom);
   msgpack_pack_int64(&pk, expires);
-  if (used)
+  if (device != NULL) {
     msgpack_pack_true(&pk);
-  else
+    msgpack_pack_bin(&pk, CAIRN_KEY_BYTES);
+    msgpack_pack_bin_body(&pk, device, CAIRN_KEY_BYTES);
+  } else {
     msgpack_pack_false(&pk);
+    msgpack_pack_nil(&pk);
+  }
 }
 
 int cairn_store_token_add(cairn_store *s, const uint8_t secret[16], const char *role,
@@ -339,7 +370,7 @@ int cairn_store_token_add(cairn_store *s, const uint8_t secret[16], const char *
   msgpack_sbuffer b;
   msgpack_sbuffer_init(&b);
   token_key(secret, key);
-  token_pack(&b, role, scope, expires_unix, 0);
+  token_pack(&b, role, scope, expires_unix, NULL);
   kv p = {s->tokens, {sizeof key, key}, {b.size, b.data}};
   int rc = write_txn(s, put_kv, &p);
   msgpack_sbuffer_destroy(&b);
@@ -347,9 +378,11 @@ int cairn_store_token_add(cairn_store *s, const uint8_t secret[16], const char *
 }
 
 int cairn__store_token_take(cairn_store *s, MDB_txn *txn, const uint8_t secret[16],
-                            int64_t now_unix, char role[16], cairn_scope *scope, char *why,
+                            const uint8_t device[CAIRN_KEY_BYTES], int64_t now_unix,
+                            char role[16], cairn_scope *scope, int *again, char *why,
                             size_t whylen) {
   uint8_t key[CAIRN_HASH_BYTES];
+  *again = 0;
   token_key(secret, key);
   MDB_val k = {sizeof key, key}, v;
   int rc = mdb_get(txn, s->tokens, &k, &v);
@@ -365,8 +398,10 @@ int cairn__store_token_take(cairn_store *s, MDB_txn *txn, const uint8_t secret[1
   if (!msgpack_zone_init(&z, 512))
     return CAIRN_ENOMEM;
   const msgpack_object *a = NULL;
+  /* Tokens made before a join could be repeated have 5 elements and no
+   * record of who used them. */
   if (msgpack_unpack(v.mv_data, v.mv_size, &off, &z, &o) == MSGPACK_UNPACK_SUCCESS &&
-      o.type == MSGPACK_OBJECT_ARRAY && o.via.array.size == 5)
+      o.type == MSGPACK_OBJECT_ARRAY && (o.via.array.size == 5 || o.via.array.size == 6))
     a = o.via.array.ptr;
   int64_t expires = 0;
   if (a == NULL || a[0].type != MSGPACK_OBJECT_STR || a[0].via.str.size >= 16 ||
@@ -375,25 +410,30 @@ int cairn__store_token_take(cairn_store *s, MDB_txn *txn, const uint8_t secret[1
       (a[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER && a[3].type != MSGPACK_OBJECT_NEGATIVE_INTEGER)) {
     rc = CAIRN_ECORRUPT;
   } else {
+    int by_device = o.via.array.size == 6 && a[5].type == MSGPACK_OBJECT_BIN &&
+                    a[5].via.bin.size == CAIRN_KEY_BYTES &&
+                    memcmp(a[5].via.bin.ptr, device, CAIRN_KEY_BYTES) == 0;
     expires = a[3].via.i64;
     memcpy(role, a[0].via.str.ptr, a[0].via.str.size);
     role[a[0].via.str.size] = '\0';
     copy_str(&a[1], scope->campus);
     copy_str(&a[2], scope->classroom);
-    if (a[4].via.boolean) {
+    if (a[4].via.boolean && !by_device) {
       snprintf(why, whylen, "token already used");
       rc = CAIRN_ENOTFOUND;
     } else if (now_unix >= expires) {
       snprintf(why, whylen, "token expired");
       rc = CAIRN_EPERM;
+    } else {
+      *again = a[4].via.boolean;
     }
   }
   msgpack_zone_destroy(&z);
-  if (rc != 0)
+  if (rc != 0 || *again)
     return rc;
   msgpack_sbuffer b;
   msgpack_sbuffer_init(&b);
-  token_pack(&b, role, scope, expires, 1);
+  token_pack(&b, role, scope, expires, device);
   MDB_val nv = {b.size, b.data};
   rc = cairn__store_err(s, mdb_put(txn, s->tokens, &k, &nv, 0), 0);
   msgpack_sbuffer_destroy(&b);

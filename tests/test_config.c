@@ -100,6 +100,8 @@ static void test_round_trip(void **state) {
   c.log_level = CAIRN_LOG_DEBUG;
   c.map_size_mb = 1048576;
   c.clock_offset_ms = -3600000;
+  c.clock_tolerance_s = 60;
+  c.handshakes_per_address = 5;
   assert_int_equal(cairn_config_save(fx->conf, &c), 0);
 
   assert_int_equal(stat(fx->conf, &st), 0);
@@ -112,6 +114,8 @@ static void test_round_trip(void **state) {
   assert_int_equal(back.log_level, CAIRN_LOG_DEBUG);
   assert_int_equal(back.map_size_mb, 1048576);
   assert_int_equal(back.clock_offset_ms, -3600000);
+  assert_int_equal(back.clock_tolerance_s, 60);
+  assert_int_equal(back.handshakes_per_address, 5);
 
   /* Each option is preceded by its help; the test option says so. */
   f = fopen(fx->conf, "r");
@@ -132,7 +136,7 @@ static void test_round_trip(void **state) {
     }
     prev = line;
   }
-  assert_int_equal(options, 12); /* one line per row of the option table */
+  assert_int_equal(options, 14); /* one line per row of the option table */
 }
 
 static void test_defaults_round_trip(void **state) {
