@@ -316,6 +316,7 @@ typedef struct cairn_roster_options {
  *   CAIRN_EDATE      a date that is not YYYY-MM-DD, or an end before a start
  *   CAIRN_ETOOBIG    a file, line, value or row count over its limit
  *   CAIRN_EIO        a file that cannot be read, or is not a regular file
+ *   CAIRN_EPERM      a file or the directory this user may not read
  *   CAIRN_ENOMEM     out of memory */
 int cairn_roster_read(const char *dir, const cairn_roster_options *opt, cairn_roster **out,
                       cairn_roster_error *err);
