@@ -24,6 +24,7 @@
 #include "fuzz.h"
 #include "noise.h"
 #include "request.h"
+#include "roster_seed.h"
 #include "sync.h"
 #include "transport.h"
 
@@ -574,6 +575,41 @@ static void seeds_config(void) {
   put("config", "saved_central", buf, n);
 }
 
+/* ---- roster: each seed file as the fuzzed file, bulk and delta ---- */
+
+/* Control bytes (file, flags, cut) then the file. */
+static void put_roster(const char *name, cairn_roster_file f, int delta, uint8_t cut, const char *text) {
+  size_t len = strlen(text);
+  uint8_t *b = malloc(len + 3);
+  if (b == NULL)
+    die("out of memory");
+  b[0] = (uint8_t)f;
+  b[1] = (uint8_t)delta;
+  b[2] = cut;
+  memcpy(b + 3, text, len);
+  put("roster", name, b, len + 3);
+  free(b);
+}
+
+static void seeds_roster(void) {
+  char name[64];
+
+  for (int f = 0; f < CAIRN_ROSTER_FILES; f++) {
+    const char *file = cairn_roster_file_name((cairn_roster_file)f);
+    snprintf(name, sizeof name, "bulk_%.*s", (int)(strlen(file) - 4), file);
+    put_roster(name, (cairn_roster_file)f, 0, 128, roster_seed_bulk[f]);
+    if (roster_seed_delta[f]) {
+      snprintf(name, sizeof name, "delta_%.*s", (int)(strlen(file) - 4), file);
+      put_roster(name, (cairn_roster_file)f, 1, 77, roster_seed_delta[f]);
+    }
+  }
+  put_roster("delta_manifest", CAIRN_ROSTER_MANIFEST, 0, 30,
+             "propertyName,value\noneroster.version,1.2\nfile.users,delta\nfile.enrollments,delta\n"
+             "file.classes,delta\nfile.orgs,absent\n");
+  put_roster("refused_repeat", CAIRN_ROSTER_USERS, 0, 200,
+             "sourcedId,enabledUser,username,givenName,familyName\nst-1,true,a,A,B\nst-1,true,b,C,D\n");
+}
+
 int main(int argc, char **argv) {
   msgpack_sbuffer chain;
   uint8_t seed[32];
@@ -598,6 +634,7 @@ int main(int argc, char **argv) {
   seeds_config();
   seeds_bundle(&chain);
   seeds_requests();
+  seeds_roster();
   msgpack_sbuffer_destroy(&chain);
   msgpack_sbuffer_destroy(&hello);
   return 0;
