@@ -996,7 +996,9 @@ static int print_reply(const args *a, const cairn_reply *r) {
   } else if (strcmp(c->op, "devices") == 0) {
     cairn__cli_print_devices(v);
   } else if (strcmp(c->op, "sync_status") == 0) {
+    cairn__cli_print_notices(cairn_reply_get(r, "notices"));
     cairn__cli_print_peers(v);
+    cairn__cli_print_kept_out(cairn_reply_get(r, "kept_out"));
     cairn__cli_print_refusals(cairn_reply_get(r, "refusals"));
   } else if (strncmp(c->op, "bundle_", 7) == 0) {
     return print_bundle(c, r);

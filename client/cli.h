@@ -57,4 +57,12 @@ void cairn__cli_print_refusals(const msgpack_object *refusals);
  * indent spaces: the list in `cairn --help`. */
 void cairn__cli_print_refusal_classes(FILE *f, int indent);
 
+/* Prints the sentences of a sync_status or status reply's "notices", one
+ * per line after "! ", escaped for the terminal. NULL prints nothing. */
+void cairn__cli_print_notices(const msgpack_object *notices);
+
+/* Prints a sync_status reply's "kept_out": held entries and quarantined
+ * ones by reason, when there are any. */
+void cairn__cli_print_kept_out(const msgpack_object *kept);
+
 #endif

@@ -436,6 +436,51 @@ static void print_peer(const msgpack_object *p) {
   err = str_of(p, "last_error", &errl);
   if (has_text(p, "last_error"))
     printf("  last error: %.*s\n", errl, err);
+  if (has_text(p, "clock")) {
+    err = str_of(p, "clock", &errl);
+    printf("  clock: %.*s\n", errl, err);
+  }
+  if (has_text(p, "notice")) {
+    err = str_of(p, "notice", &errl);
+    printf("  %.*s\n", errl, err);
+  }
+}
+
+void cairn__cli_print_notices(const msgpack_object *notices) {
+  if (notices == NULL || notices->type != MSGPACK_OBJECT_ARRAY)
+    return;
+  for (uint32_t i = 0; i < notices->via.array.size; i++) {
+    const msgpack_object *n = &notices->via.array.ptr[i];
+    if (n->type != MSGPACK_OBJECT_STR)
+      continue;
+    printf("! ");
+    cairn__cli_print_value(stdout, n);
+    putchar('\n');
+  }
+}
+
+void cairn__cli_print_kept_out(const msgpack_object *kept) {
+  const msgpack_object *held = cairn_record_map_get(kept, "held");
+  const msgpack_object *q = cairn_record_map_get(kept, "quarantined");
+  int any = 0;
+  if (held != NULL && held->type == MSGPACK_OBJECT_POSITIVE_INTEGER && held->via.u64 > 0) {
+    printf("\nkept out of the records here:\n");
+    printf("  %6" PRIu64 "  dated beyond this clock: held until the central orders them\n",
+           held->via.u64);
+    any = 1;
+  }
+  for (uint32_t i = 0; q != NULL && q->type == MSGPACK_OBJECT_ARRAY && i < q->via.array.size;
+       i++) {
+    const msgpack_object *n = cairn_record_map_get(&q->via.array.ptr[i], "entries");
+    const msgpack_object *why = cairn_record_map_get(&q->via.array.ptr[i], "reason");
+    if (n == NULL || why == NULL || n->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+      continue;
+    if (!any++)
+      printf("\nkept out of the records here:\n");
+    printf("  %6" PRIu64 "  quarantined: ", n->via.u64);
+    cairn__cli_print_value(stdout, why);
+    putchar('\n');
+  }
 }
 
 void cairn__cli_print_peers(const msgpack_object *peers) {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "rpc_int.h"
 #include "sync.h"
 #include "sync_refusals.h"
+#include "text.h"
 #include "transport.h"
 
 #define BATCH_ENTRIES 4000
@@ -28,6 +30,10 @@
 #define APPLY_MAX 2                     /* received batches waiting for the writer */
 #define UNSENT_MAX (2 * 1024 * 1024)    /* bytes queued on the socket */
 #define HANDSHAKE_TIMEOUT_MS 10000
+#define FLUSH_TIMEOUT_MS 2000 /* a closing link's last message, then it goes anyway */
+/* Descriptors kept for everything but sync connections: the store, the
+ * local socket and its clients, the web page, the log. */
+#define FD_RESERVE 256
 /* A device's last-seen time is taken at its HELLO and written this much
  * later (or when its link closes first), so that its commit never sits in
  * front of the link's first batch. */
@@ -88,6 +94,7 @@ struct job {
   char role[16];
   char why[256];
   int64_t when; /* peer_seen */
+  int64_t offset; /* set_central_offset */
   cairn_writer_done_cb done; /* run by on_link_job_done */
   job *next;
 };
@@ -122,6 +129,16 @@ struct link {
   size_t wanted_n;
   int got_hello;
   int reading; /* uv_read_start is active */
+  int flushing; /* closing: the last message is being written (shutdown) */
+  uv_shutdown_t shutdown;
+  /* downstream, until authorized: counted against its address, and in
+   * the queue of unauthenticated links (oldest first) */
+  int unauth;
+  uint32_t addr; /* IPv4, network order */
+  link *uprev, *unext;
+  /* the peer's clock minus the central's, as this node estimates it */
+  int64_t peer_clock_ms;
+  int peer_clock_known;
   int inflight, applying;
   /* entries of each unacknowledged batch, oldest first (ACKs come in
    * order), and their sum: sent, but not yet known to be held */
@@ -149,7 +166,23 @@ struct cairn_links {
   link *upstream;
   unsigned failures;
   int64_t last_success;
-  char up_error[200];
+  char up_error[300];
+  int up_error_code;   /* the close code the upstream gave, or 0 */
+  char up_notice[300]; /* what the upstream said of our entries (clock ahead) */
+  /* this node's clock: the central's minus ours, as learned at the last
+   * handshake with the upstream (0 on the central) */
+  int64_t central_offset_ms;
+  int offset_known;
+  /* downstream connections: how many, how many still unauthenticated (a
+   * queue, oldest first), and per source address */
+  size_t ndown, max_down, nunauth;
+  link *unauth_head, *unauth_tail;
+  struct addr_count {
+    uint32_t addr; /* 0: empty slot */
+    uint32_t n;
+  } *addrs;
+  size_t addrs_cap, addrs_used;
+  cairn_log_limit limits[REFUSAL_CLASSES + 1]; /* + 1: other downstream failures */
   uint64_t up_sent, up_received, up_refused;
   /* This store's version vector as of the latest commit, shared by every
    * link (own_vv); NULL until read, dropped by cairn_links_notify and by
@@ -181,6 +214,11 @@ static void link_set_state(link *l, link_state next);
 static void link_fail(link *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void link_refuse(link *l, refusal why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static void link_close(link *l, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void link_fail_limited(link *l, int limit, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void link_tell(link *l, int code, const char *text);
 static void peer_label(const link *l, char out[80]);
 static void link_pump(link *l);
 static void link_read_resume(link *l);
@@ -189,6 +227,8 @@ static void maybe_switch_upstream(link *l);
 static int start_listener(cairn_links *m, char *why, size_t whylen);
 static void schedule_retry(cairn_links *m);
 static void connect_upstream(cairn_links *m);
+static void unauth_drop(link *l);
+static void on_write(uv_write_t *req, int status);
 
 static int64_t now_unix(void) { return (int64_t)time(NULL); }
 
@@ -208,6 +248,7 @@ static void maybe_closed(cairn_links *m) {
     void *arg = m->close_arg;
     sodium_memzero(m->x_priv, sizeof m->x_priv);
     free(m->vv);
+    free(m->addrs);
     free(m);
     if (cb)
       cb(arg);
@@ -424,9 +465,14 @@ static void send_hello(link *l) {
     link_fail(l, "cannot read the version vector");
     return;
   }
+  uint64_t now = cairn_store_wall_ms(m->o.store);
+  uint64_t central = c->role == CAIRN_ROLE_CENTRAL ? now
+                     : m->offset_known           ? (uint64_t)((int64_t)now + m->central_offset_ms)
+                                                 : 0;
   msgpack_sbuffer_init(&sb);
   if (cairn_sync_pack_hello(&sb, cairn_config_role_name(c->role), m->pk, c->campus,
-                            c->classroom, (const cairn_sync_vv *)m->vv, m->vv_n) == 0)
+                            c->classroom, (const cairn_sync_vv *)m->vv, m->vv_n, now,
+                            central < (UINT64_C(1) << 48) ? central : 0) == 0)
     send_msg(l, &sb);
   msgpack_sbuffer_destroy(&sb);
 }
@@ -479,6 +525,11 @@ static int run_peer_seen(cairn_store *s, void *arg) {
 static int run_set_central(cairn_store *s, void *arg) {
   job *j = arg;
   return cairn_store_set_central(s, j->device);
+}
+
+static int run_set_offset(cairn_store *s, void *arg) {
+  job *j = arg;
+  return cairn_store_set_central_offset(s, j->offset);
 }
 
 static void on_job_done(cairn_write_req *req, void *arg) {
@@ -582,28 +633,45 @@ static int batch_refusal(int rc) {
  * applied: refused (author not enrolled or revoked), quarantined, or
  * already held (a replay is skipped, not refused, but still shown). */
 static void count_unapplied(link *l, const job *j, size_t n) {
-  uint64_t *counts = l->mgr->refusals;
+  cairn_links *m = l->mgr;
+  uint64_t *counts = m->refusals, now = uv_now(m->o.loop);
   size_t quarantined = j->res.quarantined, refused = j->res.refused - quarantined;
-  size_t held = n > j->res.applied + j->res.refused ? n - j->res.applied - j->res.refused : 0;
+  size_t done = j->res.applied + j->res.refused + j->res.held;
+  size_t dup = n > done ? n - done : 0, clock = j->res.held + j->res.redated;
   char peer[80];
 
   peer_label(l, peer);
   if (refused > 0) {
     counts[REFUSED_ENTRY] += refused;
-    cairn_log_warn("sync: %s: batch %llu: %zu entries refused (counted as %s); the first "
-                   "refusal: %s", peer, (unsigned long long)j->batch, refused,
-                   refusal_names[REFUSED_ENTRY], j->res.reason);
+    cairn_log_limited(&m->limits[REFUSED_ENTRY], now, CAIRN_LOG_WARNING,
+                      "sync: %s: batch %llu: %zu entries refused (counted as %s); the first "
+                      "refusal: %s", peer, (unsigned long long)j->batch, refused,
+                      refusal_names[REFUSED_ENTRY], j->res.reason);
   }
   if (quarantined > 0) {
     counts[REFUSED_QUARANTINE] += quarantined;
-    cairn_log_warn("sync: %s: batch %llu: %zu entries quarantined (counted as %s); the first "
-                   "refusal: %s", peer, (unsigned long long)j->batch, quarantined,
-                   refusal_names[REFUSED_QUARANTINE], j->res.reason);
+    cairn_log_limited(&m->limits[REFUSED_QUARANTINE], now, CAIRN_LOG_WARNING,
+                      "sync: %s: batch %llu: %zu entries quarantined (counted as %s); the first "
+                      "refusal: %s", peer, (unsigned long long)j->batch, quarantined,
+                      refusal_names[REFUSED_QUARANTINE], j->res.reason);
   }
-  if (held > 0) {
-    counts[REFUSED_HELD] += held;
-    cairn_log_info("sync: %s: batch %llu: %zu entries already held, skipped (counted as %s)",
-                   peer, (unsigned long long)j->batch, held, refusal_names[REFUSED_HELD]);
+  if (clock > 0) {
+    char ahead[CAIRN_TEXT_DURATION_MAX];
+    cairn_text_duration(j->res.ahead_ms, ahead);
+    counts[REFUSED_CLOCK] += clock;
+    cairn_log_limited(&m->limits[REFUSED_CLOCK], now, CAIRN_LOG_WARNING,
+                      "sync: %s: batch %llu: %zu entries dated up to %s ahead of this node's "
+                      "clock, %s (counted as %s)",
+                      peer, (unsigned long long)j->batch, clock, ahead,
+                      j->res.redated > 0 ? "ordered at their arrival"
+                                         : "held until the central orders them",
+                      refusal_names[REFUSED_CLOCK]);
+  }
+  if (dup > 0) {
+    counts[REFUSED_HELD] += dup;
+    cairn_log_limited(&m->limits[REFUSED_HELD], now, CAIRN_LOG_INFO,
+                      "sync: %s: batch %llu: %zu entries already held, skipped (counted as %s)",
+                      peer, (unsigned long long)j->batch, dup, refusal_names[REFUSED_HELD]);
   }
 }
 
@@ -623,8 +691,13 @@ static void on_applied(cairn_write_req *req, void *arg) {
     int r = batch_refusal(req->job_rc);
     if (r >= 0)
       link_refuse(l, (refusal)r, "batch %llu refused: %s", (unsigned long long)j->batch, why);
-    else /* this node could not apply it (disk full, ...): not the peer's doing */
-      link_fail(l, "batch %llu refused: %s", (unsigned long long)j->batch, why);
+    else if (req->job_rc == CAIRN_ENOSPC) /* this node's own trouble, which the peer must hear */
+      link_close(l, CAIRN_CLOSE_DISK_FULL,
+                 "the %s's disk is full: batch %llu was not stored; it will be sent again",
+                 cairn_config_role_name(l->mgr->o.config->role), (unsigned long long)j->batch);
+    else
+      link_close(l, CAIRN_CLOSE_FAILED, "batch %llu not applied: %s",
+                 (unsigned long long)j->batch, why);
     job_free(j);
     return;
   }
@@ -642,7 +715,14 @@ static void on_applied(cairn_write_req *req, void *arg) {
   }
   count_unapplied(l, j, count);
   msgpack_sbuffer_init(&sb);
-  if (cairn_sync_pack_ack(&sb, j->batch, j->res.applied, j->res.refused, j->res.reason) == 0)
+  cairn_sync_ack ack = {.batch = j->batch,
+                        .applied = j->res.applied,
+                        .refused = j->res.refused,
+                        .held = j->res.held,
+                        .redated = j->res.redated,
+                        .ahead_ms = (uint64_t)j->res.ahead_ms,
+                        .reason = j->res.reason};
+  if (cairn_sync_pack_ack(&sb, &ack) == 0)
     send_msg(l, &sb);
   msgpack_sbuffer_destroy(&sb);
   if (l->state != LINK_CLOSING && l->mgr->o.config->role == CAIRN_ROLE_CENTRAL &&
@@ -675,6 +755,7 @@ static void on_redeemed(cairn_write_req *req, void *arg) {
   msgpack_sbuffer_init(&sb);
   if (req->job_rc == 0) {
     l->authorized = 1;
+    unauth_drop(l);
     uv_timer_stop(&l->timer);
     l->peer_scope = j->scope;
     snprintf(l->peer_role, sizeof l->peer_role, "%s", j->role);
@@ -789,12 +870,55 @@ static int authorize(link *l, char *why, size_t whylen) {
   return rc;
 }
 
+/* The first payload each side sends: its Ed25519 key then the sync
+ * protocol version (an older cairn sends the key alone). Returns 0, or a
+ * close code with why filled. */
+static int hs_peer_hello(link *l, const uint8_t *payload, size_t plen, char *why, size_t whylen) {
+  if (plen == CAIRN_KEY_BYTES) {
+    snprintf(why, whylen, "the other side runs an older cairn (sync version 1): upgrade it; "
+                          "what it holds is kept");
+    return CAIRN_CLOSE_VERSION;
+  }
+  if (plen != CAIRN_KEY_BYTES + 1 || !peer_key_matches(l, payload)) {
+    snprintf(why, whylen, "handshake payload does not match the static key");
+    return CAIRN_CLOSE_WRONG_NETWORK;
+  }
+  if (payload[CAIRN_KEY_BYTES] != CAIRN_SYNC_VERSION) {
+    snprintf(why, whylen, "the other side runs sync version %u, this one %u: upgrade the older",
+             payload[CAIRN_KEY_BYTES], CAIRN_SYNC_VERSION);
+    return CAIRN_CLOSE_VERSION;
+  }
+  return 0;
+}
+
+/* Our first payload: key || version. */
+static void hs_my_hello(const cairn_links *m, uint8_t out[CAIRN_KEY_BYTES + 1]) {
+  memcpy(out, m->pk, CAIRN_KEY_BYTES);
+  out[CAIRN_KEY_BYTES] = CAIRN_SYNC_VERSION;
+}
+
+/* The upstream refused this node: keeps its code and words for `sync
+ * status`; a busy upstream is tried again soon. */
+static void refused_by_upstream(link *l, int code, const char *how, const char *text) {
+  cairn_links *m = l->mgr;
+  link_fail(l, "the upstream %s: %s%s%s", how, cairn_sync_close_what(code), text[0] ? ": " : "",
+            text);
+  m->up_error_code = code;
+  if (code == CAIRN_CLOSE_BUSY && m->failures > 0)
+    m->failures--; /* schedule_retry counted this one: keep retrying within seconds */
+}
+
 /* One handshake record. */
 static void hs_record(link *l, const uint8_t *body, size_t len) {
   uint8_t payload[CAIRN_NOISE_MAX_MSG];
+  char text[CAIRN_SYNC_CLOSE_TEXT_MAX + 1];
   size_t plen = 0;
-  int rc;
+  int rc, code;
 
+  if (l->dir == LINK_UPSTREAM && cairn_sync_parse_refusal(body, len, &code, text)) {
+    refused_by_upstream(l, code, "refused the connection (it says, unauthenticated)", text);
+    return;
+  }
   if (l->dir == LINK_DOWNSTREAM && !l->hs_started) {
     if (len < 1 || (body[0] != PATTERN_IK && body[0] != PATTERN_XX)) {
       link_refuse(l, REFUSED_MALFORMED, "not a cairn sync handshake");
@@ -814,44 +938,52 @@ static void hs_record(link *l, const uint8_t *body, size_t len) {
     return;
   }
   if (l->dir == LINK_DOWNSTREAM) {
+    uint8_t mine[CAIRN_KEY_BYTES + 1];
+    char why[160] = "";
+    hs_my_hello(l->mgr, mine);
     if (l->hs.pattern == CAIRN_NOISE_IK) {
-      /* -> e, es, s, ss with the initiator's Ed25519 key: answer and finish */
-      char why[128] = "";
+      /* -> e, es, s, ss with the initiator's key: answer, with a verdict */
       uint8_t reply[CAIRN_KEY_BYTES + 1 + sizeof why];
       size_t rlen = CAIRN_KEY_BYTES + 1;
-      if (plen != CAIRN_KEY_BYTES || !peer_key_matches(l, payload)) {
-        link_refuse(l, REFUSED_HANDSHAKE, "handshake payload does not match the static key");
-        return;
-      }
-      rc = authorize(l, why, sizeof why);
-      if (rc != 0) { /* counted and logged before the answer, which may fail */
-        char peer[65];
-        hex(l->peer, CAIRN_KEY_BYTES, peer);
+      code = hs_peer_hello(l, payload, plen, why, sizeof why);
+      if (code == 0 && (rc = authorize(l, why, sizeof why)) != 0)
+        code = rc == CAIRN_EPERM      ? CAIRN_CLOSE_REVOKED
+               : rc == CAIRN_ENOTFOUND ? CAIRN_CLOSE_NOT_ENROLLED
+                                      : CAIRN_CLOSE_FAILED;
+      if (code != 0) { /* counted and logged before the answer, which may fail */
+        char peer[65] = "unknown";
+        if (l->peer_known)
+          hex(l->peer, CAIRN_KEY_BYTES, peer);
         l->mgr->refusals[REFUSED_HANDSHAKE]++;
-        cairn_log_warn("sync: refused device %.8s at the handshake: %s (counted as %s)", peer, why,
-                       refusal_names[REFUSED_HANDSHAKE]);
+        cairn_log_limited(&l->mgr->limits[REFUSED_HANDSHAKE], uv_now(l->mgr->o.loop),
+                          CAIRN_LOG_WARNING,
+                          "sync: refused device %.8s at the handshake: %s (counted as %s)", peer,
+                          why, refusal_names[REFUSED_HANDSHAKE]);
       }
       memcpy(reply, l->mgr->pk, CAIRN_KEY_BYTES);
-      reply[CAIRN_KEY_BYTES] = rc == 0 ? STATUS_OK : 1;
-      if (rc != 0) {
+      reply[CAIRN_KEY_BYTES] = (uint8_t)code;
+      if (code != 0) {
         memcpy(reply + rlen, why, strlen(why));
         rlen += strlen(why);
       }
       if (hs_send(l, reply, rlen, 0) != 0)
         return;
-      if (rc != 0) {
+      if (code != 0) {
+        l->flushing = 1;
         link_set_state(l, LINK_CLOSING);
         return;
       }
       l->authorized = 1;
+      unauth_drop(l);
       hs_finish(l);
     } else if (!cairn_noise_handshake_done(&l->hs) && plen == 0) {
-      /* XX -> e: answer with our key */
-      hs_send(l, l->mgr->pk, CAIRN_KEY_BYTES, 0);
+      /* XX -> e: answer with our key and version */
+      hs_send(l, mine, sizeof mine, 0);
     } else {
       /* XX -> s, se: a joining device; it must send JOIN next */
-      if (plen != CAIRN_KEY_BYTES || !peer_key_matches(l, payload)) {
-        link_refuse(l, REFUSED_HANDSHAKE, "handshake payload does not match the static key");
+      if ((code = hs_peer_hello(l, payload, plen, why, sizeof why)) != 0) {
+        l->mgr->refusals[REFUSED_HANDSHAKE]++;
+        link_close(l, code, "%s (counted as %s)", why, refusal_names[REFUSED_HANDSHAKE]);
         return;
       }
       hs_finish(l);
@@ -866,19 +998,30 @@ static void hs_record(link *l, const uint8_t *body, size_t len) {
       return;
     }
     if (payload[CAIRN_KEY_BYTES] != STATUS_OK) {
-      link_fail(l, "refused by upstream: %.*s", (int)(plen - CAIRN_KEY_BYTES - 1),
-                (const char *)payload + CAIRN_KEY_BYTES + 1);
+      size_t n = plen - CAIRN_KEY_BYTES - 1;
+      if (n > CAIRN_SYNC_CLOSE_TEXT_MAX)
+        n = CAIRN_SYNC_CLOSE_TEXT_MAX;
+      cairn_text_printable(text, (const char *)payload + CAIRN_KEY_BYTES + 1, n);
+      refused_by_upstream(l, payload[CAIRN_KEY_BYTES], "refused this device", text);
       return;
     }
     hs_finish(l);
   } else {
     /* XX <- e, ee, s, es: must be the central named in the token */
-    if (plen != CAIRN_KEY_BYTES || !peer_key_matches(l, payload) ||
-        sodium_memcmp(l->peer, l->mgr->token.central, CAIRN_KEY_BYTES) != 0) {
+    char why[160];
+    uint8_t mine[CAIRN_KEY_BYTES + 1];
+    if ((code = hs_peer_hello(l, payload, plen, why, sizeof why)) != 0) {
+      l->mgr->refusals[REFUSED_HANDSHAKE]++;
+      link_close(l, code, "the central: %s (counted as %s)", why,
+                 refusal_names[REFUSED_HANDSHAKE]);
+      return;
+    }
+    if (sodium_memcmp(l->peer, l->mgr->token.central, CAIRN_KEY_BYTES) != 0) {
       link_refuse(l, REFUSED_HANDSHAKE, "the central's key does not match the token");
       return;
     }
-    if (hs_send(l, l->mgr->pk, CAIRN_KEY_BYTES, 0) == 0)
+    hs_my_hello(l->mgr, mine);
+    if (hs_send(l, mine, sizeof mine, 0) == 0)
       hs_finish(l);
   }
 }
@@ -1027,6 +1170,7 @@ static void maybe_switch_upstream(link *l) {
     cairn_log_warn("sync: could not record the hub in cairn.conf");
   cairn_log_info("sync: moving upstream to the hub %.8s at %s", key, c->upstream);
   m->reconnect_now = 1;
+  link_tell(l, CAIRN_CLOSE_MOVED, "moving to the campus hub");
   link_set_state(l, LINK_CLOSING);
 }
 
@@ -1042,6 +1186,69 @@ static void relay_receipt(cairn_links *m, const cairn_sync_msg *r) {
     if (cairn_sync_pack_receipt(&sb, r->author, r->seq, r->central, r->sig) == 0)
       send_msg(d, &sb);
     msgpack_sbuffer_destroy(&sb);
+  }
+}
+
+/* ---- clocks (FORMAT.md section 1.1) ---- */
+
+static int64_t tolerance_ms(const cairn_links *m) {
+  return m->o.config->clock_tolerance_s * 1000;
+}
+
+/* The central's clock as this node estimates it, unix ms. */
+static int64_t central_now(const cairn_links *m) {
+  int64_t now = (int64_t)cairn_store_wall_ms(m->o.store);
+  return m->o.config->role == CAIRN_ROLE_CENTRAL || !m->offset_known ? now
+                                                                     : now + m->central_offset_ms;
+}
+
+/* "3 years ahead of", "5 minutes behind": how a clock stands to another. */
+static void clock_words(int64_t diff_ms, char *out, size_t outlen) {
+  char d[CAIRN_TEXT_DURATION_MAX];
+  cairn_text_duration(diff_ms, d);
+  snprintf(out, outlen, "%s %s", d, diff_ms > 0 ? "ahead of" : "behind");
+}
+
+/* The upstream's HELLO says what it takes the central's clock to be: this
+ * node keeps the offset (the store judges received dates by it, so the
+ * writer stores it before the entries that follow), and says at connect
+ * when its own clock is off. */
+static void learn_clock(link *l, const cairn_sync_msg *msg) {
+  cairn_links *m = l->mgr;
+  job *j;
+  if (msg->central_ms == 0 || m->o.config->role == CAIRN_ROLE_CENTRAL)
+    return;
+  int64_t offset = (int64_t)msg->central_ms - (int64_t)cairn_store_wall_ms(m->o.store);
+  if (!m->offset_known || llabs(offset - m->central_offset_ms) >= 1000) {
+    m->central_offset_ms = offset;
+    m->offset_known = 1;
+    if ((j = job_new(l)) != NULL) {
+      j->offset = offset;
+      submit(l, j, run_set_offset, on_job_done);
+    }
+  }
+  if (llabs(offset) > tolerance_ms(m)) {
+    char words[64];
+    clock_words(-offset, words, sizeof words);
+    cairn_log_warn("sync: this machine's clock is %s the central's: set its date and time "
+                   "(what it writes meanwhile is ordered by the central when it arrives)",
+                   words);
+  }
+}
+
+/* A downstream HELLO says the peer's clock: kept for `sync status`, and
+ * logged at connect when it is off. */
+static void note_peer_clock(link *l, const cairn_sync_msg *msg) {
+  if (msg->time_ms == 0)
+    return;
+  l->peer_clock_ms = (int64_t)msg->time_ms - central_now(l->mgr);
+  l->peer_clock_known = 1;
+  if (llabs(l->peer_clock_ms) > tolerance_ms(l->mgr)) {
+    char words[64], peer[80];
+    clock_words(l->peer_clock_ms, words, sizeof words);
+    peer_label(l, peer);
+    cairn_log_warn("sync: %s: its clock is %s the central's: its entries dated ahead are "
+                   "ordered by the central when they arrive", peer, words);
   }
 }
 
@@ -1077,7 +1284,10 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     if (l->dir == LINK_UPSTREAM) {
       m->last_success = now_unix();
       m->up_error[0] = '\0';
+      m->up_error_code = 0;
+      learn_clock(l, &msg);
     } else { /* when it was last seen: written by the writer a little later */
+      note_peer_clock(l, &msg);
       l->seen_at = now_unix();
       uv_timer_start(&l->timer, on_seen_timer, SEEN_DELAY_MS, 0);
       /* what the central already holds of the device's own log (a bundle
@@ -1121,10 +1331,29 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     l->unacked -= l->batch_entries[0];
     memmove(l->batch_entries, l->batch_entries + 1, (size_t)l->inflight * sizeof l->batch_entries[0]);
     l->last_success = now_unix();
-    if (msg.refused > 0) {
+    if (msg.refused > 0 || msg.held > 0 || msg.redated > 0) {
+      char reason[sizeof msg.reason], peer[80];
+      cairn_text_printable(reason, msg.reason, strlen(msg.reason));
+      peer_label(l, peer);
       l->refused += msg.refused;
-      cairn_log_warn("sync: peer refused %llu entries: %s", (unsigned long long)msg.refused,
-                     msg.reason);
+      if (msg.refused > 0)
+        cairn_log_limited(&m->limits[REFUSAL_CLASSES], uv_now(m->o.loop), CAIRN_LOG_WARNING,
+                          "sync: %s refused %llu entries: %s", peer,
+                          (unsigned long long)msg.refused, reason);
+      if (msg.held > 0 || msg.redated > 0) {
+        char ahead[CAIRN_TEXT_DURATION_MAX], notice[sizeof m->up_notice];
+        cairn_text_duration((int64_t)msg.ahead_ms, ahead);
+        snprintf(notice, sizeof notice,
+                 "%llu entries of this machine were dated up to %s ahead of the %s's clock: "
+                 "%s",
+                 (unsigned long long)(msg.held + msg.redated), ahead,
+                 msg.redated > 0 ? "central" : "upstream",
+                 msg.redated > 0 ? "it ordered them at their arrival"
+                                 : "it holds them until the central orders them");
+        if (l->dir == LINK_UPSTREAM)
+          memcpy(m->up_notice, notice, sizeof notice);
+        cairn_log_warn("sync: %s: %s", peer, notice);
+      }
     }
     if (l->dir == LINK_UPSTREAM) {
       m->failures = 0; /* the link does real work: backoff starts over */
@@ -1133,6 +1362,19 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     }
     link_pump(l);
     break;
+  case CAIRN_SYNC_CLOSE: {
+    char text[sizeof msg.reason];
+    cairn_text_printable(text, msg.reason, strlen(msg.reason));
+    if (l->dir == LINK_UPSTREAM) {
+      refused_by_upstream(l, msg.close_code, "closed the link", text);
+    } else {
+      char peer[80];
+      peer_label(l, peer);
+      link_fail_limited(l, REFUSAL_CLASSES, "%s closed the link: %s%s%s", peer,
+                        cairn_sync_close_what(msg.close_code), text[0] ? ": " : "", text);
+    }
+    break;
+  }
   case CAIRN_SYNC_RECEIPT:
     if (l->dir != LINK_UPSTREAM) {
       link_refuse(l, REFUSED_OUT_OF_TURN, "unexpected RECEIPT");
@@ -1276,6 +1518,21 @@ static void on_link_handle_close(uv_handle_t *h) {
   maybe_closed(m);
 }
 
+/* Closes both handles of a closing link (once each). */
+static void link_close_handles(link *l) {
+  if (!uv_is_closing((uv_handle_t *)&l->timer))
+    uv_close((uv_handle_t *)&l->timer, on_link_handle_close);
+  if (!uv_is_closing((uv_handle_t *)&l->tcp))
+    uv_close((uv_handle_t *)&l->tcp, on_link_handle_close);
+}
+
+static void on_flushed(uv_shutdown_t *req, int status) {
+  (void)status;
+  link_close_handles(req->data);
+}
+
+static void on_flush_timeout(uv_timer_t *t) { link_close_handles(t->data); }
+
 static void on_handshake_timeout(uv_timer_t *t) {
   link *l = t->data;
   if (l->dir == LINK_DOWNSTREAM)
@@ -1313,11 +1570,23 @@ static void link_set_state(link *l, link_state next) {
     else if (!m->closing)
       schedule_retry(m);
   }
+  if (l->dir == LINK_DOWNSTREAM)
+    m->ndown--;
+  unauth_drop(l);
   cairn_noise_handshake_clear(&l->hs);
   cairn_noise_cipher_clear(&l->tx);
   cairn_noise_cipher_clear(&l->rx);
-  uv_close((uv_handle_t *)&l->timer, on_link_handle_close);
-  uv_close((uv_handle_t *)&l->tcp, on_link_handle_close);
+  if (l->reading) {
+    uv_read_stop((uv_stream_t *)&l->tcp);
+    l->reading = 0;
+  }
+  /* A last message to the peer leaves first, within a bound. */
+  if (l->flushing && uv_shutdown(&l->shutdown, (uv_stream_t *)&l->tcp, on_flushed) == 0) {
+    l->shutdown.data = l;
+    uv_timer_start(&l->timer, on_flush_timeout, FLUSH_TIMEOUT_MS, 0);
+    return;
+  }
+  link_close_handles(l);
 }
 
 /* Who a link's log lines are about: "upstream", or "downstream" and the
@@ -1333,29 +1602,121 @@ static void peer_label(const link *l, char out[80]) {
   snprintf(out, 80, "downstream %.8s", peer);
 }
 
-static void link_failv(link *l, const char *fmt, va_list ap) {
+/* The close code a refusal of class why tells the peer. */
+static int refusal_code(refusal why) {
+  switch (why) {
+  case REFUSED_HANDSHAKE:
+    return CAIRN_CLOSE_WRONG_NETWORK;
+  case REFUSED_REVOKED:
+    return CAIRN_CLOSE_REVOKED;
+  case REFUSED_TIMEOUT:
+    return CAIRN_CLOSE_TIMEOUT;
+  case REFUSED_OUT_OF_TURN:
+    return CAIRN_CLOSE_OUT_OF_TURN;
+  case REFUSED_BATCH:
+    return CAIRN_CLOSE_BAD_BATCH;
+  case REFUSED_CONNECTION:
+    return CAIRN_CLOSE_BUSY;
+  default:
+    return CAIRN_CLOSE_MALFORMED;
+  }
+}
+
+/* Tells the peer why this link closes: a CLOSE message once the link is
+ * encrypted, a plain refusal record while this responder is still in its
+ * handshake (the initiator shows it as unauthenticated), else nothing.
+ * Whatever was sent is flushed before the connection closes. */
+static void link_tell(link *l, int code, const char *text) {
+  msgpack_sbuffer sb, wire;
+  int rc = CAIRN_EINVAL;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_sbuffer_init(&wire);
+  if (l->state == LINK_HELLO || l->state == LINK_SYNCING || l->state == LINK_IDLE) {
+    if (cairn_sync_pack_close(&sb, code, text) == 0 &&
+        cairn_transport_seal(&l->tx, (const uint8_t *)sb.data, sb.size, &wire) == 0)
+      rc = 0;
+  } else if (l->dir == LINK_DOWNSTREAM && l->state == LINK_HANDSHAKE) {
+    if (cairn_sync_pack_refusal(&sb, code, text) == 0 &&
+        cairn_transport_put_record(&wire, (const uint8_t *)sb.data, sb.size) == 0)
+      rc = 0;
+  }
+  if (rc == 0) {
+    uv_write_t *req = malloc(sizeof *req + wire.size);
+    uv_buf_t b;
+    if (req != NULL) {
+      memcpy(req + 1, wire.data, wire.size);
+      req->data = l;
+      b = uv_buf_init((char *)(req + 1), (unsigned)wire.size);
+      if (uv_write(req, (uv_stream_t *)&l->tcp, &b, 1, on_write) == 0)
+        l->flushing = 1;
+      else
+        free(req);
+    }
+  }
+  msgpack_sbuffer_destroy(&sb);
+  msgpack_sbuffer_destroy(&wire);
+}
+
+/* Logs why l closes (rate-limited when the peer is not an authenticated
+ * link of ours: limit says which limit) and closes it. */
+static void link_failv(link *l, int limit, const char *fmt, va_list ap) {
+  cairn_links *m = l->mgr;
   char msg[300], peer[80];
 
   vsnprintf(msg, sizeof msg, fmt, ap);
-  if (l->dir == LINK_UPSTREAM)
-    snprintf(l->mgr->up_error, sizeof l->mgr->up_error, "%.199s", msg);
+  if (l->dir == LINK_UPSTREAM) {
+    snprintf(m->up_error, sizeof m->up_error, "%.299s", msg);
+    m->up_error_code = 0;
+  }
   peer_label(l, peer);
-  cairn_log_warn("sync: %s: %s", peer, msg);
+  if (l->dir == LINK_DOWNSTREAM && !l->authorized)
+    cairn_log_limited(&m->limits[limit], uv_now(m->o.loop), CAIRN_LOG_WARNING, "sync: %s: %s",
+                      peer, msg);
+  else
+    cairn_log_warn("sync: %s: %s", peer, msg);
   link_set_state(l, LINK_CLOSING);
 }
 
+static void link_fail_limited(link *l, int limit, const char *fmt, ...) {
+  va_list ap;
+
+  if (l->state == LINK_CLOSING)
+    return;
+  va_start(ap, fmt);
+  link_failv(l, limit, fmt, ap);
+  va_end(ap);
+}
+
+/* Closes l over a failure of the network or of this node, telling the
+ * peer nothing (it could not hear, or it is not its business). */
 static void link_fail(link *l, const char *fmt, ...) {
   va_list ap;
 
   if (l->state == LINK_CLOSING)
     return;
   va_start(ap, fmt);
-  link_failv(l, fmt, ap);
+  link_failv(l, REFUSAL_CLASSES, fmt, ap);
   va_end(ap);
 }
 
-/* Closes the link for what its peer did: counts one refusal of class why
- * and logs the reason, naming the counter. */
+/* Closes l for a reason the peer needs to hear: tells it (code, and this
+ * line), logs it, closes. */
+static void link_close(link *l, int code, const char *fmt, ...) {
+  char msg[300];
+  va_list ap;
+
+  if (l->state == LINK_CLOSING)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  link_tell(l, code, msg);
+  link_fail(l, "%s", msg);
+}
+
+/* Closes the link for what its peer did: counts one refusal of class why,
+ * tells the peer, and logs the reason, naming the counter. */
 static void link_refuse(link *l, refusal why, const char *fmt, ...) {
   char msg[240];
   va_list ap;
@@ -1366,7 +1727,8 @@ static void link_refuse(link *l, refusal why, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  link_fail(l, "%s (counted as %s)", msg, refusal_names[why]);
+  link_tell(l, refusal_code(why), msg);
+  link_fail_limited(l, why, "%s (counted as %s)", msg, refusal_names[why]);
 }
 
 static link *link_new(cairn_links *m, link_dir dir) {
@@ -1385,6 +1747,8 @@ static link *link_new(cairn_links *m, link_dir dir) {
   if (m->links)
     m->links->prev = l;
   m->links = l;
+  if (dir == LINK_DOWNSTREAM)
+    m->ndown++;
   uv_timer_start(&l->timer, on_handshake_timeout, HANDSHAKE_TIMEOUT_MS, 0);
   return l;
 }
@@ -1408,13 +1772,138 @@ static void tune_socket(link *l) {
 
 /* ---- downstream: the listener ---- */
 
-/* A connection the listener could not take: counted, and logged for the
- * first and then every 64th, so that a flood cannot flood the log too. */
+/* A connection the listener could not take, or closed at once: counted,
+ * and logged within the rate limit. */
 static void refuse_connection(cairn_links *m, const char *why) {
   uint64_t n = ++m->refusals[REFUSED_CONNECTION];
-  if (n % 64 == 1)
-    cairn_log_warn("sync: cannot accept a connection: %s (counted as %s: %llu since start)", why,
-                   refusal_names[REFUSED_CONNECTION], (unsigned long long)n);
+  cairn_log_limited(&m->limits[REFUSED_CONNECTION], uv_now(m->o.loop), CAIRN_LOG_WARNING,
+                    "sync: closed a connection at once: %s (counted as %s: %llu since start)",
+                    why, refusal_names[REFUSED_CONNECTION], (unsigned long long)n);
+}
+
+/* ---- unauthenticated connections, per address ---- */
+
+static size_t addr_hash(uint32_t addr, size_t cap) {
+  return (size_t)((addr * 2654435761u) & (uint32_t)(cap - 1));
+}
+
+/* The count of unauthenticated connections from addr (non-zero), with a
+ * new slot when create; NULL when there is none (or no memory). */
+static struct addr_count *addr_find(cairn_links *m, uint32_t addr, int create) {
+  if (m->addrs_cap == 0)
+    return NULL;
+  for (size_t i = addr_hash(addr, m->addrs_cap);; i = (i + 1) & (m->addrs_cap - 1)) {
+    struct addr_count *c = &m->addrs[i];
+    if (c->addr == addr)
+      return c;
+    if (c->addr == 0) {
+      if (!create || 2 * (m->addrs_used + 1) > m->addrs_cap)
+        return NULL;
+      c->addr = addr;
+      c->n = 0;
+      m->addrs_used++;
+      return c;
+    }
+  }
+}
+
+/* Rebuilds the table from the queue of unauthenticated links, with room
+ * for at least want addresses: it then holds only addresses in use. */
+static int addrs_rebuild(cairn_links *m, size_t want) {
+  size_t cap = 64;
+  while (cap < 2 * want + 2)
+    cap *= 2;
+  struct addr_count *t = calloc(cap, sizeof *t);
+  if (t == NULL)
+    return CAIRN_ENOMEM;
+  free(m->addrs);
+  m->addrs = t;
+  m->addrs_cap = cap;
+  m->addrs_used = 0;
+  for (link *l = m->unauth_head; l != NULL; l = l->unext)
+    addr_find(m, l->addr, 1)->n++;
+  return 0;
+}
+
+/* Counts downstream link l, just accepted from addr, as unauthenticated:
+ * 0, or CAIRN_EAGAIN when its address has as many as it may. */
+static int unauth_add(link *l, uint32_t addr) {
+  cairn_links *m = l->mgr;
+  struct addr_count *c = addr_find(m, addr, 1);
+  if (c == NULL) {
+    if (addrs_rebuild(m, m->addrs_used + 1) != 0 || (c = addr_find(m, addr, 1)) == NULL)
+      return CAIRN_ENOMEM;
+  }
+  if (c->n >= (uint64_t)m->o.config->handshakes_per_address)
+    return CAIRN_EAGAIN;
+  c->n++;
+  l->addr = addr;
+  l->unauth = 1;
+  l->uprev = m->unauth_tail;
+  l->unext = NULL;
+  if (m->unauth_tail)
+    m->unauth_tail->unext = l;
+  else
+    m->unauth_head = l;
+  m->unauth_tail = l;
+  m->nunauth++;
+  return 0;
+}
+
+/* l is authenticated now, or closing: it no longer counts. */
+static void unauth_drop(link *l) {
+  cairn_links *m = l->mgr;
+  struct addr_count *c;
+  if (!l->unauth)
+    return;
+  l->unauth = 0;
+  if ((c = addr_find(m, l->addr, 0)) != NULL && c->n > 0)
+    c->n--;
+  if (l->uprev)
+    l->uprev->unext = l->unext;
+  else
+    m->unauth_head = l->unext;
+  if (l->unext)
+    l->unext->uprev = l->uprev;
+  else
+    m->unauth_tail = l->uprev;
+  m->nunauth--;
+  /* Addresses gone quiet are forgotten now and then. */
+  if (m->addrs_used > 64 && m->addrs_used > 4 * m->nunauth)
+    (void)addrs_rebuild(m, m->nunauth);
+}
+
+/* The IPv4 address of the peer of l, network order; 0 when unknown. */
+static uint32_t peer_addr(link *l) {
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&ss, &len) != 0 ||
+      ss.ss_family != AF_INET)
+    return 0;
+  return ((const struct sockaddr_in *)&ss)->sin_addr.s_addr;
+}
+
+/* Over the limit of connections, the oldest unauthenticated one makes
+ * room (a half-open flood cannot keep an enrolled classroom out); when
+ * every connection is authenticated, the new one is closed at once.
+ * Returns 1 when l may go on. */
+static int make_room(cairn_links *m, link *l) {
+  if (m->ndown <= m->max_down)
+    return 1;
+  if (m->unauth_head != NULL) {
+    link *old = m->unauth_head;
+    m->refusals[REFUSED_CONNECTION]++;
+    link_tell(old, CAIRN_CLOSE_BUSY, "too many connections: it will be tried again");
+    link_fail_limited(old, REFUSED_CONNECTION,
+                      "over the limit of %zu connections: the oldest one still in its "
+                      "handshake made room (counted as %s)",
+                      m->max_down, refusal_names[REFUSED_CONNECTION]);
+    return 1;
+  }
+  link_tell(l, CAIRN_CLOSE_BUSY, "too many connections: it will be tried again");
+  link_set_state(l, LINK_CLOSING);
+  refuse_connection(m, "every connection is in use by an enrolled device");
+  return 0;
 }
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -1432,11 +1921,23 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   if ((status = uv_accept(server, (uv_stream_t *)&l->tcp)) != 0) {
-    link_refuse(l, REFUSED_CONNECTION, "cannot accept: %s", uv_strerror(status));
+    link_set_state(l, LINK_CLOSING);
+    refuse_connection(m, uv_strerror(status));
+    return;
+  }
+  l->state = LINK_HANDSHAKE;
+  if (!make_room(m, l))
+    return;
+  if ((status = unauth_add(l, peer_addr(l))) != 0) {
+    link_tell(l, CAIRN_CLOSE_BUSY, "too many connections from this address: it will be "
+                                   "tried again");
+    link_set_state(l, LINK_CLOSING);
+    refuse_connection(m, status == CAIRN_EAGAIN
+                             ? "too many connections from one address in their handshake"
+                             : "out of memory");
     return;
   }
   tune_socket(l);
-  l->state = LINK_HANDSHAKE;
   link_read_resume(l);
 }
 
@@ -1460,8 +1961,10 @@ static void on_connected(uv_connect_t *req, int status) {
     link_fail(l, "the upstream's key is not known yet; join again with --upstream");
     return;
   }
+  uint8_t mine[CAIRN_KEY_BYTES + 1];
+  hs_my_hello(m, mine);
   if (hs_init(l, ik ? CAIRN_NOISE_IK : CAIRN_NOISE_XX, 1, ik ? upstream_key : NULL) != 0 ||
-      hs_send(l, ik ? m->pk : NULL, ik ? CAIRN_KEY_BYTES : 0, ik ? PATTERN_IK : PATTERN_XX) != 0) {
+      hs_send(l, ik ? mine : NULL, ik ? sizeof mine : 0, ik ? PATTERN_IK : PATTERN_XX) != 0) {
     link_fail(l, "cannot start the handshake");
     return;
   }
@@ -1630,9 +2133,33 @@ static void pack_peer(cairn_links *m, msgpack_packer *pk, link *l, const cairn_v
     hex(l->peer, CAIRN_KEY_BYTES, peer);
   else if (up)
     snprintf(peer, sizeof peer, "%s", m->o.config->upstream_key);
-  msgpack_pack_map(pk, 14);
+  int64_t clock = 0;
+  int clock_known = up ? m->offset_known : l->peer_clock_known;
+  char clock_text[128] = "", words[64];
+  if (clock_known)
+    clock = up ? -m->central_offset_ms : l->peer_clock_ms;
+  if (clock_known && llabs(clock) > tolerance_ms(m)) {
+    clock_words(clock, words, sizeof words);
+    snprintf(clock_text, sizeof clock_text, "%s clock is %s the central's",
+             up ? "this machine's" : "its", words);
+  }
+  msgpack_pack_map(pk, 18);
   cairn__rpc_pack_str(pk, "peer");
   cairn__rpc_pack_str(pk, peer);
+  cairn__rpc_pack_str(pk, "clock_offset_ms"); /* its clock minus the central's */
+  if (clock_known)
+    msgpack_pack_int64(pk, clock);
+  else
+    msgpack_pack_nil(pk);
+  cairn__rpc_pack_str(pk, "clock");
+  cairn__rpc_pack_str(pk, clock_text);
+  cairn__rpc_pack_str(pk, "last_error_code");
+  if (up && m->up_error_code != 0)
+    cairn__rpc_pack_str(pk, cairn_sync_close_name(m->up_error_code));
+  else
+    msgpack_pack_nil(pk);
+  cairn__rpc_pack_str(pk, "notice");
+  cairn__rpc_pack_str(pk, up ? m->up_notice : "");
   cairn__rpc_pack_str(pk, "address");
   cairn__rpc_pack_str(pk, up ? m->o.config->upstream : "");
   cairn__rpc_pack_str(pk, "role");
@@ -1696,6 +2223,50 @@ int cairn_links_status(cairn_links *m, msgpack_packer *pk) {
     if (l->dir == LINK_DOWNSTREAM)
       pack_peer(m, pk, l, m->vv, m->vv_n);
   return 0;
+}
+
+/* The line that says how this node's clock stands to the central's, or ""
+ * when it is within the tolerance or not known. */
+static void clock_message(const cairn_links *m, char *out, size_t outlen) {
+  char words[64];
+  out[0] = '\0';
+  if (m->o.config->role == CAIRN_ROLE_CENTRAL || !m->offset_known ||
+      llabs(m->central_offset_ms) <= tolerance_ms(m))
+    return;
+  clock_words(-m->central_offset_ms, words, sizeof words);
+  snprintf(out, outlen, "this machine's clock is %s the central's: set its date and time", words);
+}
+
+void cairn_links_clock(const cairn_links *m, msgpack_packer *pk) {
+  char msg[160];
+  clock_message(m, msg, sizeof msg);
+  msgpack_pack_map(pk, 3);
+  cairn__rpc_pack_str(pk, "offset_ms");
+  if (m->o.config->role == CAIRN_ROLE_CENTRAL)
+    msgpack_pack_int64(pk, 0);
+  else if (m->offset_known)
+    msgpack_pack_int64(pk, -m->central_offset_ms);
+  else
+    msgpack_pack_nil(pk);
+  cairn__rpc_pack_str(pk, "tolerance_ms");
+  msgpack_pack_int64(pk, tolerance_ms(m));
+  cairn__rpc_pack_str(pk, "message");
+  cairn__rpc_pack_str(pk, msg);
+}
+
+void cairn_links_notices(const cairn_links *m, msgpack_packer *pk) {
+  char clock[160], refused[400];
+  clock_message(m, clock, sizeof clock);
+  refused[0] = '\0';
+  if (m->up_error_code != 0)
+    snprintf(refused, sizeof refused, "sync: %s", m->up_error);
+  msgpack_pack_array(pk, (clock[0] != '\0') + (refused[0] != '\0') + (m->up_notice[0] != '\0'));
+  if (clock[0] != '\0')
+    cairn__rpc_pack_str(pk, clock);
+  if (refused[0] != '\0')
+    cairn__rpc_pack_str(pk, refused);
+  if (m->up_notice[0] != '\0')
+    cairn__rpc_pack_str(pk, m->up_notice);
 }
 
 void cairn_links_refusals(const cairn_links *m, msgpack_packer *pk) {
@@ -1848,6 +2419,24 @@ static int start_listener(cairn_links *m, char *why, size_t whylen) {
   return 0;
 }
 
+/* How many sync connections this process may hold: its descriptor limit
+ * (raised to the hard limit) less a reserve for everything else, so that
+ * a connection over it can still be accepted, told, and closed. */
+static size_t max_connections(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return 1024 - FD_RESERVE;
+  if (rl.rlim_cur < rl.rlim_max) {
+    struct rlimit raised = {rl.rlim_max, rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      rl = raised;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1048576)
+    rl.rlim_cur = 1048576;
+  return rl.rlim_cur > 2 * FD_RESERVE ? (size_t)rl.rlim_cur - FD_RESERVE
+                                      : (size_t)rl.rlim_cur / 2;
+}
+
 int cairn_links_start(cairn_links **out, const cairn_links_opts *o, char *why, size_t whylen) {
   cairn_links *m = calloc(1, sizeof *m);
   const cairn_config *c = o->config;
@@ -1862,6 +2451,8 @@ int cairn_links_start(cairn_links **out, const cairn_links_opts *o, char *why, s
     return CAIRN_ECORRUPT;
   }
   m->has_network = unhex(c->network, m->network, sizeof m->network) == 0;
+  m->offset_known = cairn_store_central_offset(o->store, &m->central_offset_ms);
+  m->max_down = max_connections();
   uv_timer_init(o->loop, &m->retry);
   m->retry.data = m;
   m->open_handles = 1;
@@ -1885,8 +2476,10 @@ void cairn_links_close(cairn_links *m, void (*cb)(void *arg), void *arg) {
   m->close_cb = cb;
   m->close_arg = arg;
   join_done(m, CAIRN_ECLOSED, "cairnd is stopping");
-  while (m->links)
+  while (m->links) {
+    link_tell(m->links, CAIRN_CLOSE_STOPPING, "cairnd is stopping");
     link_set_state(m->links, LINK_CLOSING);
+  }
   uv_close((uv_handle_t *)&m->retry, on_mgr_handle_close);
   if (m->listening)
     uv_close((uv_handle_t *)&m->listener, on_mgr_handle_close);

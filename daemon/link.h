@@ -53,10 +53,24 @@ int cairn_links_sync_now(cairn_links *l);
  * upstream's host:port, "" downstream), role, direction
  * ("upstream"/"downstream"), connected, state, last_success (unix or nil),
  * pending_out, pending_in (entries, or nil when unknown), sent, received,
- * refused (entries refused either way on this link), last_error, receipt
- * ({seq} or nil). Returns 0, or CAIRN_EIO when this node's version vector
- * cannot be read (nothing packed). */
+ * refused (entries refused either way on this link), last_error,
+ * last_error_code (the close code's name the upstream gave, or nil),
+ * clock_offset_ms (the peer's clock minus the central's; upstream: this
+ * node's own; nil when unknown), notice (what the upstream said of this
+ * node's entries, e.g. dated ahead), receipt ({seq} or nil). Returns 0, or
+ * CAIRN_EIO when this node's version vector cannot be read (nothing
+ * packed). */
 int cairn_links_status(cairn_links *l, msgpack_packer *pk);
+
+/* Packs {offset_ms: this node's clock minus the central's (0 on the
+ * central, nil when never learned), tolerance_ms, message: a sentence when
+ * the clock is off by more than the tolerance, else ""}. */
+void cairn_links_clock(const cairn_links *l, msgpack_packer *pk);
+
+/* Packs an array of sentences a user of this node must see (in `cairn
+ * status` and `sync status`): its clock is off; the upstream refused it,
+ * with the reason it gave; the upstream held or re-dated its entries. */
+void cairn_links_notices(const cairn_links *l, msgpack_packer *pk);
 
 /* Packs a map of what this daemon refused since it started, over every
  * link in either direction: one count per class of protocol/sync_refusals.h

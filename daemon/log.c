@@ -26,20 +26,49 @@ static const char *level_word(cairn_log_level level) {
   return "info";
 }
 
-void cairn_log(cairn_log_level level, const char *fmt, ...) {
+static void log_line(cairn_log_level level, const char *fmt, va_list ap) {
   char line[1024];
-  va_list ap;
 
-  if (!cairn_log_enabled(level))
-    return;
   if (prefix < 0)
     prefix = !isatty(STDERR_FILENO);
-  va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
   /* One fprintf per line so that concurrent writers never interleave. */
   if (prefix)
     fprintf(stderr, "<%d>cairnd: %s\n", (int)level, line);
   else
     fprintf(stderr, "cairnd: %s: %s\n", level_word(level), line);
+}
+
+void cairn_log(cairn_log_level level, const char *fmt, ...) {
+  va_list ap;
+
+  if (!cairn_log_enabled(level))
+    return;
+  va_start(ap, fmt);
+  log_line(level, fmt, ap);
+  va_end(ap);
+}
+
+void cairn_log_limited(cairn_log_limit *rl, uint64_t now_ms, cairn_log_level level,
+                       const char *fmt, ...) {
+  va_list ap;
+
+  if (now_ms - rl->window_start_ms >= CAIRN_LOG_LIMIT_WINDOW_MS) {
+    if (rl->suppressed > 0)
+      cairn_log(level, "(%llu more lines like the next were left out in %d s)",
+                (unsigned long long)rl->suppressed, CAIRN_LOG_LIMIT_WINDOW_MS / 1000);
+    rl->window_start_ms = now_ms;
+    rl->lines = 0;
+    rl->suppressed = 0;
+  }
+  if (rl->lines >= CAIRN_LOG_LIMIT_BURST) {
+    rl->suppressed++;
+    return;
+  }
+  rl->lines++;
+  if (!cairn_log_enabled(level))
+    return;
+  va_start(ap, fmt);
+  log_line(level, fmt, ap);
+  va_end(ap);
 }

@@ -10,6 +10,8 @@
 #ifndef CAIRN_LOG_H
 #define CAIRN_LOG_H
 
+#include <stdint.h>
+
 #include "config.h"
 
 /* Sets the most verbose level that is written (default CAIRN_LOG_INFO). */
@@ -20,6 +22,23 @@ int cairn_log_enabled(cairn_log_level level);
 
 /* Writes one line at level: printf-style, no trailing newline needed. */
 void cairn_log(cairn_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A limit on log lines that others can make cairnd write (a flood of bad
+ * connections must not flood the log too): at most CAIRN_LOG_LIMIT_BURST
+ * lines per window of CAIRN_LOG_LIMIT_WINDOW_MS; the lines past that are
+ * counted, and the count is written when the next window begins. Zero it
+ * to start. */
+#define CAIRN_LOG_LIMIT_BURST 5
+#define CAIRN_LOG_LIMIT_WINDOW_MS 10000
+typedef struct cairn_log_limit {
+  uint64_t window_start_ms;
+  unsigned lines;      /* written in this window */
+  uint64_t suppressed; /* left out in this window */
+} cairn_log_limit;
+
+/* cairn_log under the limit rl, at now_ms (a monotonic clock). */
+void cairn_log_limited(cairn_log_limit *rl, uint64_t now_ms, cairn_log_level level,
+                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #define cairn_log_err(...) cairn_log(CAIRN_LOG_ERR, __VA_ARGS__)
 #define cairn_log_warn(...) cairn_log(CAIRN_LOG_WARNING, __VA_ARGS__)

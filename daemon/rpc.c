@@ -376,11 +376,24 @@ static void op_sync_status(cairn_rpc *r, msgpack_packer *pk) {
   if (cairn_links_status(r->links, &ppk) != 0) {
     cairn__rpc_pack_error(pk, CAIRN_EIO, "cannot read this node's version vector");
   } else {
-    cairn__rpc_pack_ok(pk, 2);
+    msgpack_sbuffer kept;
+    msgpack_packer kpk;
+    msgpack_sbuffer_init(&kept);
+    msgpack_packer_init(&kpk, &kept, msgpack_sbuffer_write);
+    if (cairn_store_kept_out(r->store, &kpk) != 0)
+      msgpack_pack_nil(&kpk);
+    cairn__rpc_pack_ok(pk, 5);
     cairn__rpc_pack_str(pk, "peers");
     pk->callback(pk->data, peers.data, peers.size); /* already one msgpack value */
     cairn__rpc_pack_str(pk, "refusals");
     cairn_links_refusals(r->links, pk);
+    cairn__rpc_pack_str(pk, "clock");
+    cairn_links_clock(r->links, pk);
+    cairn__rpc_pack_str(pk, "notices");
+    cairn_links_notices(r->links, pk);
+    cairn__rpc_pack_str(pk, "kept_out");
+    pk->callback(pk->data, kept.data, kept.size);
+    msgpack_sbuffer_destroy(&kept);
   }
   msgpack_sbuffer_destroy(&peers);
 }

@@ -60,7 +60,8 @@ static int sink_done(sink *k) {
 
 int cairn_sync_pack_hello(msgpack_sbuffer *out, const char *role,
                           const uint8_t device[CAIRN_KEY_BYTES], const char *campus,
-                          const char *classroom, const cairn_sync_vv *vv, size_t n) {
+                          const char *classroom, const cairn_sync_vv *vv, size_t n,
+                          uint64_t time_ms, uint64_t central_ms) {
   msgpack_packer pk;
   sink k;
   size_t i;
@@ -68,7 +69,11 @@ int cairn_sync_pack_hello(msgpack_sbuffer *out, const char *role,
   sink_init(&k, &pk, out);
   msgpack_pack_array(&pk, 2);
   msgpack_pack_uint8(&pk, CAIRN_SYNC_HELLO);
-  msgpack_pack_map(&pk, 5);
+  msgpack_pack_map(&pk, 7);
+  pack_str(&pk, "time");
+  msgpack_pack_uint64(&pk, time_ms);
+  pack_str(&pk, "central_time");
+  msgpack_pack_uint64(&pk, central_ms);
   pack_str(&pk, "v");
   msgpack_pack_uint32(&pk, CAIRN_SYNC_VERSION);
   pack_str(&pk, "role");
@@ -102,18 +107,20 @@ int cairn_sync_pack_entries(msgpack_sbuffer *out, uint64_t batch, const uint8_t 
   return sink_done(&k);
 }
 
-int cairn_sync_pack_ack(msgpack_sbuffer *out, uint64_t batch, uint64_t applied, uint64_t refused,
-                        const char *reason) {
+int cairn_sync_pack_ack(msgpack_sbuffer *out, const cairn_sync_ack *a) {
   msgpack_packer pk;
   sink k;
 
   sink_init(&k, &pk, out);
-  msgpack_pack_array(&pk, 5);
+  msgpack_pack_array(&pk, 8);
   msgpack_pack_uint8(&pk, CAIRN_SYNC_ACK);
-  msgpack_pack_uint64(&pk, batch);
-  msgpack_pack_uint64(&pk, applied);
-  msgpack_pack_uint64(&pk, refused);
-  pack_str(&pk, reason ? reason : "");
+  msgpack_pack_uint64(&pk, a->batch);
+  msgpack_pack_uint64(&pk, a->applied);
+  msgpack_pack_uint64(&pk, a->refused);
+  pack_str(&pk, a->reason ? a->reason : "");
+  msgpack_pack_uint64(&pk, a->held);
+  msgpack_pack_uint64(&pk, a->redated);
+  msgpack_pack_uint64(&pk, a->ahead_ms);
   return sink_done(&k);
 }
 
@@ -164,6 +171,78 @@ int cairn_sync_pack_welcome(msgpack_sbuffer *out, int code, const char *campus,
   return sink_done(&k);
 }
 
+/* Writes at most CAIRN_SYNC_CLOSE_TEXT_MAX bytes of text, cut on a UTF-8
+ * character boundary. */
+static void pack_close_text(msgpack_packer *pk, const char *text) {
+  size_t n = text ? strlen(text) : 0;
+  if (n > CAIRN_SYNC_CLOSE_TEXT_MAX) {
+    n = CAIRN_SYNC_CLOSE_TEXT_MAX;
+    while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+      n--;
+  }
+  msgpack_pack_str(pk, n);
+  msgpack_pack_str_body(pk, text, n);
+}
+
+int cairn_sync_pack_close(msgpack_sbuffer *out, int code, const char *text) {
+  msgpack_packer pk;
+  sink k;
+
+  sink_init(&k, &pk, out);
+  msgpack_pack_array(&pk, 3);
+  msgpack_pack_uint8(&pk, CAIRN_SYNC_CLOSE);
+  msgpack_pack_uint8(&pk, (uint8_t)code);
+  pack_close_text(&pk, text);
+  return sink_done(&k);
+}
+
+const char *cairn_sync_close_name(int code) {
+  switch (code) {
+#define CAIRN__SYNC_CLOSE_NAME(c, id, name, what)                                             \
+  case c:                                                                                    \
+    return name;
+    CAIRN_SYNC_CLOSE_CODES(CAIRN__SYNC_CLOSE_NAME)
+#undef CAIRN__SYNC_CLOSE_NAME
+  }
+  return "unknown";
+}
+
+const char *cairn_sync_close_what(int code) {
+  switch (code) {
+#define CAIRN__SYNC_CLOSE_WHAT(c, id, name, what)                                             \
+  case c:                                                                                    \
+    return what;
+    CAIRN_SYNC_CLOSE_CODES(CAIRN__SYNC_CLOSE_WHAT)
+#undef CAIRN__SYNC_CLOSE_WHAT
+  }
+  return "closed the link";
+}
+
+int cairn_sync_pack_refusal(msgpack_sbuffer *out, int code, const char *text) {
+  size_t n = text ? strlen(text) : 0;
+  uint8_t c = (uint8_t)code;
+  if (n > CAIRN_SYNC_CLOSE_TEXT_MAX)
+    n = CAIRN_SYNC_CLOSE_TEXT_MAX;
+  if (msgpack_sbuffer_write(out, CAIRN_SYNC_REFUSAL_MAGIC, sizeof CAIRN_SYNC_REFUSAL_MAGIC) != 0 ||
+      msgpack_sbuffer_write(out, (const char *)&c, 1) != 0 ||
+      (n > 0 && msgpack_sbuffer_write(out, text, n) != 0))
+    return CAIRN_ENOMEM;
+  return 0;
+}
+
+int cairn_sync_parse_refusal(const uint8_t *body, size_t len, int *code,
+                             char text[CAIRN_SYNC_CLOSE_TEXT_MAX + 1]) {
+  size_t m = sizeof CAIRN_SYNC_REFUSAL_MAGIC, n;
+  if (len < m + 1 || memcmp(body, CAIRN_SYNC_REFUSAL_MAGIC, m) != 0)
+    return 0;
+  *code = body[m];
+  n = len - m - 1;
+  if (n > CAIRN_SYNC_CLOSE_TEXT_MAX)
+    n = CAIRN_SYNC_CLOSE_TEXT_MAX;
+  cairn_text_printable(text, (const char *)body + m + 1, n);
+  return 1;
+}
+
 /* ---- decoding: every field's type and size is checked ---- */
 
 static int get_u64(const msgpack_object *o, uint64_t *v) {
@@ -197,6 +276,8 @@ static int decode_hello(const msgpack_object *map, cairn_sync_msg *m) {
   const msgpack_object *device = cairn_record_map_get(map, "device");
   const msgpack_object *scope = cairn_record_map_get(map, "scope");
   const msgpack_object *vv = cairn_record_map_get(map, "vv");
+  const msgpack_object *time = cairn_record_map_get(map, "time");
+  const msgpack_object *central = cairn_record_map_get(map, "central_time");
   uint64_t version;
   uint32_t i;
   int rc;
@@ -210,6 +291,11 @@ static int decode_hello(const msgpack_object *map, cairn_sync_msg *m) {
   if (role == NULL || device == NULL || scope == NULL || vv == NULL)
     return CAIRN_EMALFORMED;
   m->version = (uint32_t)version;
+  /* Clocks are unix ms; one beyond the HLC's 48 bits is no clock. */
+  if (time == NULL || central == NULL || get_u64(time, &m->time_ms) != 0 ||
+      get_u64(central, &m->central_ms) != 0 || m->time_ms >= (UINT64_C(1) << 48) ||
+      m->central_ms >= (UINT64_C(1) << 48))
+    return CAIRN_EMALFORMED;
   if ((rc = get_str(role, m->role, sizeof m->role)) != 0 ||
       (rc = get_bin(device, m->device, CAIRN_KEY_BYTES)) != 0)
     return rc;
@@ -252,9 +338,18 @@ static int decode_array(const msgpack_object *a, cairn_sync_msg *m) {
     m->entries_len = f[2].via.bin.size;
     return 0;
   case CAIRN_SYNC_ACK:
-    if (n != 5 || get_u64(&f[1], &m->batch) != 0 || get_u64(&f[2], &m->applied) != 0 ||
-        get_u64(&f[3], &m->refused) != 0 || get_str(&f[4], m->reason, sizeof m->reason) != 0)
+    if (n != 8 || get_u64(&f[1], &m->batch) != 0 || get_u64(&f[2], &m->applied) != 0 ||
+        get_u64(&f[3], &m->refused) != 0 || get_str(&f[4], m->reason, sizeof m->reason) != 0 ||
+        get_u64(&f[5], &m->held) != 0 || get_u64(&f[6], &m->redated) != 0 ||
+        get_u64(&f[7], &m->ahead_ms) != 0)
       return CAIRN_EMALFORMED;
+    return 0;
+  case CAIRN_SYNC_CLOSE:
+    if (n != 3 || f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[1].via.u64 > 255 ||
+        f[2].type != MSGPACK_OBJECT_STR || f[2].via.str.size > CAIRN_SYNC_CLOSE_TEXT_MAX ||
+        get_str(&f[2], m->reason, sizeof m->reason) != 0)
+      return CAIRN_EMALFORMED;
+    m->close_code = (int)f[1].via.u64;
     return 0;
   case CAIRN_SYNC_RECEIPT:
     if (n != 5 || get_bin(&f[1], m->author, CAIRN_KEY_BYTES) != 0 ||
@@ -315,7 +410,7 @@ int cairn_sync_decode(const uint8_t *buf, size_t len, cairn_sync_msg *m) {
   if (rc == 0 && (root.type != MSGPACK_OBJECT_ARRAY || root.via.array.size < 1 ||
                   root.via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
                   root.via.array.ptr[0].via.u64 < CAIRN_SYNC_HELLO ||
-                  root.via.array.ptr[0].via.u64 > CAIRN_SYNC_WELCOME))
+                  root.via.array.ptr[0].via.u64 > CAIRN_SYNC_CLOSE))
     rc = CAIRN_EMALFORMED;
   if (rc == 0) {
     m->type = (cairn_sync_type)root.via.array.ptr[0].via.u64;

@@ -16,7 +16,7 @@
 
 #include "entry.h"
 
-#define CAIRN_SYNC_VERSION 1
+#define CAIRN_SYNC_VERSION 2
 #define CAIRN_SYNC_MSG_MAX (4 * 1024 * 1024) /* one message, reassembled */
 #define CAIRN_SYNC_VV_MAX 100000             /* authors in a version vector */
 #define CAIRN_SYNC_SECRET_BYTES 16
@@ -28,8 +28,44 @@ typedef enum cairn_sync_type {
   CAIRN_SYNC_ACK = 3,
   CAIRN_SYNC_RECEIPT = 4,
   CAIRN_SYNC_JOIN = 5,
-  CAIRN_SYNC_WELCOME = 6
+  CAIRN_SYNC_WELCOME = 6,
+  CAIRN_SYNC_CLOSE = 7
 } cairn_sync_type;
+
+/* Why a node closes a link: X(code, ID, "name", "what the other side is
+ * told"). A CLOSE message carries the code and a line of text; a refusal
+ * before the handshake is done carries them in a plain record
+ * (cairn_sync_pack_refusal), and an IK responder's refusal in the status
+ * byte of its answer (an older cairn answers 1, "refused", to everything).
+ * Codes travel: append only. */
+#define CAIRN_SYNC_CLOSE_CODES(X)                                                            \
+  X(1, REFUSED, "refused", "refused")                                                        \
+  X(2, DISK_FULL, "disk_full", "its disk is full")                                           \
+  X(3, REVOKED, "revoked", "this device has been revoked")                                   \
+  X(4, NOT_ENROLLED, "not_enrolled", "this device is not enrolled there")                    \
+  X(5, WRONG_NETWORK, "wrong_network", "another deployment, or another key")                 \
+  X(6, VERSION, "version", "another version of cairn: upgrade the older one")                \
+  X(7, BUSY, "busy", "too many connections: it will be tried again")                         \
+  X(8, MALFORMED, "malformed", "bytes that are not the protocol")                            \
+  X(9, OUT_OF_TURN, "out_of_turn", "a message the protocol does not allow there")            \
+  X(10, BAD_BATCH, "bad_batch", "a batch that does not verify")                              \
+  X(11, STOPPING, "stopping", "cairnd there is stopping")                                    \
+  X(12, TIMEOUT, "timeout", "no handshake in time")                                          \
+  X(13, FAILED, "failed", "its own error (out of memory, input/output)")                     \
+  X(14, MOVED, "moved", "this node moves to another upstream")
+
+typedef enum cairn_sync_close_code {
+#define CAIRN__SYNC_CLOSE_ENUM(code, id, name, what) CAIRN_CLOSE_##id = code,
+  CAIRN_SYNC_CLOSE_CODES(CAIRN__SYNC_CLOSE_ENUM)
+#undef CAIRN__SYNC_CLOSE_ENUM
+} cairn_sync_close_code;
+
+#define CAIRN_SYNC_CLOSE_TEXT_MAX 200 /* bytes of a CLOSE's or refusal's text */
+
+/* The name ("disk_full") and the sentence of a close code; "unknown" and
+ * "closed the link" for a code not in the table. Static storage. */
+const char *cairn_sync_close_name(int code);
+const char *cairn_sync_close_what(int code);
 
 typedef struct cairn_sync_vv {
   uint8_t author[CAIRN_KEY_BYTES];
@@ -42,6 +78,8 @@ typedef struct cairn_sync_msg {
   cairn_sync_type type;
   /* HELLO */
   uint32_t version;
+  uint64_t time_ms;    /* the sender's wall clock, unix ms (0: not given) */
+  uint64_t central_ms; /* the sender's estimate of the central's clock (0: none) */
   char role[16];
   uint8_t device[CAIRN_KEY_BYTES]; /* HELLO, JOIN */
   char campus[65], classroom[65];  /* HELLO, WELCOME */
@@ -52,7 +90,9 @@ typedef struct cairn_sync_msg {
   const uint8_t *entries;
   size_t entries_len;
   uint64_t applied, refused;
-  char reason[256]; /* ACK's first refusal; WELCOME's error message */
+  uint64_t held, redated; /* ACK: entries held, or re-dated by the central */
+  uint64_t ahead_ms;      /* ACK: the most any of those was ahead */
+  char reason[256]; /* ACK's first refusal; WELCOME's error message; CLOSE's text */
   /* RECEIPT */
   uint8_t author[CAIRN_KEY_BYTES];
   uint64_t seq;
@@ -63,16 +103,25 @@ typedef struct cairn_sync_msg {
   char name[201];
   /* WELCOME: ok, or an error code (negative CAIRN_E*) with reason */
   int welcome_code;
+  /* CLOSE: a cairn_sync_close_code (reason: its text) */
+  int close_code;
 } cairn_sync_msg;
 
 /* Encoders: each appends one message to out. Return 0 or CAIRN_ENOMEM. */
+/* time_ms: this node's wall clock; central_ms: its estimate of the
+ * central's clock (the central: its own); both unix ms. */
 int cairn_sync_pack_hello(msgpack_sbuffer *out, const char *role,
                           const uint8_t device[CAIRN_KEY_BYTES], const char *campus,
-                          const char *classroom, const cairn_sync_vv *vv, size_t n);
+                          const char *classroom, const cairn_sync_vv *vv, size_t n,
+                          uint64_t time_ms, uint64_t central_ms);
 int cairn_sync_pack_entries(msgpack_sbuffer *out, uint64_t batch, const uint8_t *entries,
                             size_t len);
-int cairn_sync_pack_ack(msgpack_sbuffer *out, uint64_t batch, uint64_t applied, uint64_t refused,
-                        const char *reason);
+/* The outcome of one batch, as its receiver committed it. */
+typedef struct cairn_sync_ack {
+  uint64_t batch, applied, refused, held, redated, ahead_ms;
+  const char *reason; /* the first refusal, or "" */
+} cairn_sync_ack;
+int cairn_sync_pack_ack(msgpack_sbuffer *out, const cairn_sync_ack *a);
 int cairn_sync_pack_receipt(msgpack_sbuffer *out, const uint8_t author[CAIRN_KEY_BYTES],
                             uint64_t seq, const uint8_t central[CAIRN_KEY_BYTES],
                             const uint8_t sig[CAIRN_SIG_BYTES]);
@@ -82,6 +131,22 @@ int cairn_sync_pack_join(msgpack_sbuffer *out, const uint8_t secret[CAIRN_SYNC_S
 /* code 0: welcomed into campus/classroom; otherwise refused with message. */
 int cairn_sync_pack_welcome(msgpack_sbuffer *out, int code, const char *campus,
                             const char *classroom, const char *message);
+
+/* code: a cairn_sync_close_code; text: at most CAIRN_SYNC_CLOSE_TEXT_MAX
+ * bytes of it are sent. */
+int cairn_sync_pack_close(msgpack_sbuffer *out, int code, const char *text);
+
+/* A refusal before the handshake is done, as the body of one plain
+ * transport record: "cairn-refused" NUL, the code byte, then the text.
+ * Unauthenticated: the receiver shows it as what the other side says. */
+#define CAIRN_SYNC_REFUSAL_MAGIC "cairn-refused"
+int cairn_sync_pack_refusal(msgpack_sbuffer *out, int code, const char *text);
+
+/* Returns 1 and fills *code and text (NUL-terminated, printable ASCII only:
+ * anything else becomes '?') when body[0..len) is a refusal record, else
+ * 0. Pure. */
+int cairn_sync_parse_refusal(const uint8_t *body, size_t len, int *code,
+                             char text[CAIRN_SYNC_CLOSE_TEXT_MAX + 1]);
 
 /* Decodes one whole message (len bytes, at most CAIRN_SYNC_MSG_MAX). Returns
  * 0 and fills *m (release with cairn_sync_msg_clear), or CAIRN_EMALFORMED /

@@ -8,8 +8,9 @@
  *
  * The counts are cairnd's, for every sync link in either direction, kept
  * in memory since cairnd started. Each is incremented where the refusal is
- * logged, and the log line says "(counted as NAME)" (connections_refused:
- * only the first of every 64, so that a flood cannot flood the log too).
+ * logged, and the log line says "(counted as NAME)". Lines a peer or an
+ * outsider can cause are rate-limited (daemon/log.h), so that a flood
+ * cannot flood the log too; the counts are exact.
  * entries_already_held is not a refusal: a replayed batch is skipped as
  * harmless, and this count is what shows it. Descriptions fit 49 columns.
  */
@@ -25,8 +26,9 @@
   X(OUT_OF_TURN, "out_of_turn", "a message not allowed at that point")                            \
   X(BATCH, "batches_refused", "bad signature, broken chain, gap: none applied")                   \
   X(ENTRY, "entries_refused", "author not enrolled or revoked")                                   \
-  X(QUARANTINE, "entries_quarantined", "written outside the author's scope: kept out")            \
+  X(QUARANTINE, "entries_quarantined", "outside the author's scope, or revoked: kept out")        \
   X(HELD, "entries_already_held", "skipped, not refused: a replay or a resend")                   \
-  X(CONNECTION, "connections_refused", "accept errors: out of descriptors or memory")
+  X(CLOCK, "entries_clock_ahead", "dated beyond this clock: held, or re-dated")                   \
+  X(CONNECTION, "connections_refused", "over a connection limit, or accept errors")
 
 #endif

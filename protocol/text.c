@@ -1,6 +1,8 @@
 /* text.c: validation of UTF-8, dates and student ids. */
 #include "text.h"
 
+#include <stdio.h>
+
 #include <string.h>
 #include <time.h>
 
@@ -169,4 +171,32 @@ void cairn_text_shown(char out[CAIRN_TEXT_SHOWN_MAX], const char *s, size_t len)
   for (i = 0; i < n; i++)
     out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\'') ? s[i] : '?';
   strcpy(out + i, len > 32 ? "..." : "");
+}
+
+void cairn_text_duration(int64_t ms, char out[CAIRN_TEXT_DURATION_MAX]) {
+  static const struct {
+    const char *unit;
+    int64_t ms;
+  } units[] = {{"year", 365LL * 86400000},
+               {"day", 86400000},
+               {"hour", 3600000},
+               {"minute", 60000},
+               {"second", 1000}};
+  uint64_t m = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    uint64_t n = m / (uint64_t)units[i].ms;
+    if (n > 0 || i + 1 == sizeof units / sizeof units[0]) {
+      snprintf(out, CAIRN_TEXT_DURATION_MAX, "%llu %s%s", (unsigned long long)n, units[i].unit,
+               n == 1 ? "" : "s");
+      return;
+    }
+  }
+}
+
+void cairn_text_printable(char *out, const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    out[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+  }
+  out[len] = '\0';
 }

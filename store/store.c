@@ -1079,6 +1079,7 @@ static int open_dbs(cairn_store *s, MDB_txn *txn) {
     if (v.mv_size != 8)
       return CAIRN_ECORRUPT;
     s->central_offset_ms = (int64_t)cairn__store_get_be64(v.mv_data);
+    s->offset_known = 1;
   } else if (rc != MDB_NOTFOUND) {
     return cairn__store_err(s, rc, 0);
   }

@@ -316,6 +316,17 @@ uint64_t cairn_store_wall_ms(const cairn_store *s);
  * Returns 0 or a write error. */
 int cairn_store_set_central_offset(cairn_store *s, int64_t offset_ms);
 
+/* Returns 1 and the offset kept by cairn_store_set_central_offset in *ms,
+ * or 0 (and 0) when none was ever learned. Call before the writer starts,
+ * or on the writer thread. */
+int cairn_store_central_offset(const cairn_store *s, int64_t *ms);
+
+/* What this node keeps out of its records: held entries (dated beyond its
+ * clock bound) and quarantined ones, by reason. Packs a map {"held": n,
+ * "quarantined": [{"reason": str, "entries": n}, ...]} (at most 8 reasons,
+ * most entries first). Returns 0 or a negative code. */
+int cairn_store_kept_out(cairn_store *s, msgpack_packer *pk);
+
 /* Looks for entries dated by a cairn that did not bound HLCs (an entry dated
  * beyond this node's bound, or not after the entry before it in its chain)
  * and, on the central, re-dates every such run with restamp records, so

@@ -70,6 +70,7 @@ struct cairn_store {
   int64_t clock_tolerance_ms; /* how far ahead of the reference clock an entry may be */
   int64_t central_offset_ms;  /* the central's clock minus this node's wall clock, as
                                  last learned at a handshake (0 on the central) */
+  int offset_known;           /* central_offset_ms was learned (meta "offset") */
   size_t held_count;          /* entries in the held database */
   int time_unchecked;         /* written by a cairn that did not bound HLCs: the central
                                  looks for damage once (cairn_store_clock_repair) */

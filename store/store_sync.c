@@ -270,16 +270,88 @@ int cairn_store_set_central(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES]) 
 
 uint64_t cairn_store_refused_count(const cairn_store *s) { return s->refused; }
 
+int cairn_store_central_offset(const cairn_store *s, int64_t *ms) {
+  *ms = s->central_offset_ms;
+  return s->offset_known;
+}
+
 int cairn_store_set_central_offset(cairn_store *s, int64_t offset_ms) {
   uint8_t v[8];
-  if (offset_ms == s->central_offset_ms)
+  if (s->offset_known && offset_ms == s->central_offset_ms)
     return 0;
   cairn__store_put_be64(v, (uint64_t)offset_ms);
   kv p = {s->meta, {6, "offset"}, {sizeof v, v}};
   int rc = write_txn(s, put_kv, &p);
-  if (rc == 0)
+  if (rc == 0) {
     s->central_offset_ms = offset_ms;
+    s->offset_known = 1;
+  }
   return rc;
+}
+
+/* One reason of the quarantine and its count. */
+typedef struct reason_count {
+  char reason[128];
+  uint64_t n;
+} reason_count;
+
+static int reason_cmp(const void *a, const void *b) {
+  const reason_count *x = a, *y = b;
+  return x->n < y->n ? 1 : x->n > y->n ? -1 : strcmp(x->reason, y->reason);
+}
+
+int cairn_store_kept_out(cairn_store *s, msgpack_packer *pk) {
+  enum { REASONS = 8 };
+  reason_count seen[REASONS];
+  uint64_t other = 0;
+  size_t n = 0;
+  MDB_txn *txn;
+  MDB_cursor *cur;
+  MDB_stat st;
+  MDB_val k, v;
+  int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  if ((rc = mdb_stat(txn, s->held, &st)) != 0 || (rc = mdb_cursor_open(txn, s->quarantine, &cur)) != 0) {
+    mdb_txn_abort(txn);
+    return cairn__store_err(s, rc, 0);
+  }
+  while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+    size_t len = v.mv_size < sizeof seen[0].reason - 1 ? v.mv_size : sizeof seen[0].reason - 1;
+    size_t i = 0;
+    while (i < n && !(strlen(seen[i].reason) == len && memcmp(seen[i].reason, v.mv_data, len) == 0))
+      i++;
+    if (i == n && n == REASONS) {
+      other++;
+      continue;
+    }
+    if (i == n) {
+      memcpy(seen[n].reason, v.mv_data, len);
+      seen[n].reason[len] = '\0';
+      seen[n++].n = 0;
+    }
+    seen[i].n++;
+  }
+  mdb_cursor_close(cur);
+  mdb_txn_abort(txn);
+  if (rc != MDB_NOTFOUND)
+    return cairn__store_err(s, rc, 0);
+  qsort(seen, n, sizeof *seen, reason_cmp);
+  msgpack_pack_map(pk, 2);
+  pack_cstr(pk, "held");
+  msgpack_pack_uint64(pk, st.ms_entries);
+  pack_cstr(pk, "quarantined");
+  msgpack_pack_array(pk, n + (other > 0));
+  for (size_t i = 0; i <= n; i++) {
+    if (i == n && other == 0)
+      break;
+    msgpack_pack_map(pk, 2);
+    pack_cstr(pk, "reason");
+    pack_cstr(pk, i < n ? seen[i].reason : "other reasons");
+    pack_cstr(pk, "entries");
+    msgpack_pack_uint64(pk, i < n ? seen[i].n : other);
+  }
+  return 0;
 }
 
 int cairn_store_version_vector(cairn_store *s, cairn_vv_item **out, size_t *n) {

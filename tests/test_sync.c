@@ -29,10 +29,15 @@ static void test_hello_round_trip(void **state) {
   vv[1].seq = 1ull << 40;
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
-  assert_int_equal(cairn_sync_pack_hello(&sb, "classroom", key_a, "north", "r12", vv, 2), 0);
+  assert_int_equal(cairn_sync_pack_hello(&sb, "classroom", key_a, "north", "r12", vv, 2,
+                                         1780000000123ULL, 1780000005000ULL),
+                   0);
   cairn_sync_msg m;
   assert_int_equal(cairn_sync_decode((const uint8_t *)sb.data, sb.size, &m), 0);
   assert_int_equal(m.type, CAIRN_SYNC_HELLO);
+  assert_int_equal(m.version, CAIRN_SYNC_VERSION);
+  assert_true(m.time_ms == 1780000000123ULL);
+  assert_true(m.central_ms == 1780000005000ULL);
   assert_string_equal(m.role, "classroom");
   assert_memory_equal(m.device, key_a, 32);
   assert_string_equal(m.campus, "north");
@@ -64,13 +69,55 @@ static void test_other_messages_round_trip(void **state) {
   assert_prefixes_refused(&sb);
 
   msgpack_sbuffer_clear(&sb);
-  assert_int_equal(cairn_sync_pack_ack(&sb, 7, 990, 10, "3fa2c1d9 #12: outside its scope"), 0);
+  cairn_sync_ack ack = {.batch = 7, .applied = 990, .refused = 10, .held = 3, .redated = 2,
+                        .ahead_ms = 94608000000ULL,
+                        .reason = "3fa2c1d9 #12: outside its scope"};
+  assert_int_equal(cairn_sync_pack_ack(&sb, &ack), 0);
   assert_int_equal(cairn_sync_decode((const uint8_t *)sb.data, sb.size, &m), 0);
   assert_int_equal(m.type, CAIRN_SYNC_ACK);
   assert_int_equal(m.applied, 990);
   assert_int_equal(m.refused, 10);
+  assert_int_equal(m.held, 3);
+  assert_int_equal(m.redated, 2);
+  assert_true(m.ahead_ms == 94608000000ULL);
   assert_string_equal(m.reason, "3fa2c1d9 #12: outside its scope");
   cairn_sync_msg_clear(&m);
+  assert_prefixes_refused(&sb);
+
+  /* CLOSE: the code and its text, cut to its limit on a character. */
+  char long_text[400];
+  memset(long_text, 'x', sizeof long_text);
+  memcpy(long_text + 199, "\xc3\xa9", 2); /* an e-acute across the 200-byte limit */
+  long_text[sizeof long_text - 1] = '\0';
+  msgpack_sbuffer_clear(&sb);
+  assert_int_equal(cairn_sync_pack_close(&sb, CAIRN_CLOSE_DISK_FULL, "the central's disk is full"),
+                   0);
+  assert_int_equal(cairn_sync_decode((const uint8_t *)sb.data, sb.size, &m), 0);
+  assert_int_equal(m.type, CAIRN_SYNC_CLOSE);
+  assert_int_equal(m.close_code, CAIRN_CLOSE_DISK_FULL);
+  assert_string_equal(m.reason, "the central's disk is full");
+  assert_string_equal(cairn_sync_close_name(m.close_code), "disk_full");
+  cairn_sync_msg_clear(&m);
+  assert_prefixes_refused(&sb);
+  msgpack_sbuffer_clear(&sb);
+  assert_int_equal(cairn_sync_pack_close(&sb, CAIRN_CLOSE_BUSY, long_text), 0);
+  assert_int_equal(cairn_sync_decode((const uint8_t *)sb.data, sb.size, &m), 0);
+  assert_int_equal(strlen(m.reason), 199); /* the whole character left out */
+  cairn_sync_msg_clear(&m);
+  assert_string_equal(cairn_sync_close_name(99), "unknown");
+
+  /* A refusal before the handshake: plain, and printable once read. */
+  int code;
+  char text[CAIRN_SYNC_CLOSE_TEXT_MAX + 1];
+  msgpack_sbuffer_clear(&sb);
+  assert_int_equal(cairn_sync_pack_refusal(&sb, CAIRN_CLOSE_BUSY, "too many \x1b[2J"), 0);
+  assert_int_equal(cairn_sync_parse_refusal((const uint8_t *)sb.data, sb.size, &code, text), 1);
+  assert_int_equal(code, CAIRN_CLOSE_BUSY);
+  assert_string_equal(text, "too many ?[2J");
+  assert_int_equal(cairn_sync_parse_refusal((const uint8_t *)sb.data, 13, &code, text), 0);
+  assert_int_equal(cairn_sync_parse_refusal((const uint8_t *)"cairn-refuse\0\x01", 14, &code,
+                                            text),
+                   0);
 
   msgpack_sbuffer_clear(&sb);
   assert_int_equal(cairn_sync_pack_receipt(&sb, key_a, 1000, key_b, sig), 0);
@@ -111,7 +158,8 @@ static void test_bad_shapes_refused(void **state) {
       {"\x90", 1, CAIRN_EMALFORMED},                     /* empty array */
       {"\x81\xa1v\x01", 4, CAIRN_EMALFORMED},            /* a map, not an array */
       {"\x93\x02\x01\xa3" "abc", 7, CAIRN_EMALFORMED},   /* entries as str, not bin */
-      {"\x92\x01\x81\xa1v\x02", 6, CAIRN_EVERSION},      /* HELLO v2: checked first */
+      {"\x92\x01\x81\xa1v\x01", 6, CAIRN_EVERSION},      /* HELLO v1: checked first */
+      {"\x92\x01\x81\xa1v\x03", 6, CAIRN_EVERSION},      /* and v3 */
       {"\x93\x02\x01\xc4\x00\x00", 6, CAIRN_EMALFORMED}, /* trailing byte */
   };
   cairn_sync_msg m;
@@ -122,9 +170,9 @@ static void test_bad_shapes_refused(void **state) {
   assert_int_equal(cairn_sync_decode(big, (size_t)CAIRN_SYNC_MSG_MAX + 1, &m), CAIRN_ETOOBIG);
 }
 
-static void test_hello_version_must_be_one(void **state) {
+static void test_hello_version_must_be_this_one(void **state) {
   (void)state;
-  /* {v: 2, role, device, scope, vv} */
+  /* {v: 1, role, device, scope, vv}: a HELLO of version 1 */
   msgpack_sbuffer sb;
   msgpack_packer pk;
   msgpack_sbuffer_init(&sb);
@@ -135,7 +183,7 @@ static void test_hello_version_must_be_one(void **state) {
   const char *keys[] = {"v", "role", "device", "scope", "vv"};
   msgpack_pack_str(&pk, 1);
   msgpack_pack_str_body(&pk, keys[0], 1);
-  msgpack_pack_uint8(&pk, 2);
+  msgpack_pack_uint8(&pk, 1);
   msgpack_pack_str(&pk, 4);
   msgpack_pack_str_body(&pk, keys[1], 4);
   msgpack_pack_str(&pk, 3);
@@ -186,7 +234,7 @@ int main(void) {
       cmocka_unit_test(test_hello_round_trip),
       cmocka_unit_test(test_other_messages_round_trip),
       cmocka_unit_test(test_bad_shapes_refused),
-      cmocka_unit_test(test_hello_version_must_be_one),
+      cmocka_unit_test(test_hello_version_must_be_this_one),
       cmocka_unit_test(test_token_round_trip_and_damage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

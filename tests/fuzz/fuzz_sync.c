@@ -36,17 +36,24 @@ static void check_terminated(const cairn_sync_msg *m) {
 static int repack(const cairn_sync_msg *m, msgpack_sbuffer *sb) {
   switch (m->type) {
   case CAIRN_SYNC_HELLO:
-    return cairn_sync_pack_hello(sb, m->role, m->device, m->campus, m->classroom, m->vv, m->vv_n);
+    return cairn_sync_pack_hello(sb, m->role, m->device, m->campus, m->classroom, m->vv, m->vv_n,
+                                 m->time_ms, m->central_ms);
   case CAIRN_SYNC_ENTRIES:
     return cairn_sync_pack_entries(sb, m->batch, m->entries, m->entries_len);
   case CAIRN_SYNC_ACK:
-    return cairn_sync_pack_ack(sb, m->batch, m->applied, m->refused, m->reason);
+    return cairn_sync_pack_ack(sb, &(cairn_sync_ack){.batch = m->batch, .applied = m->applied,
+                                                      .refused = m->refused, .held = m->held,
+                                                      .redated = m->redated,
+                                                      .ahead_ms = m->ahead_ms,
+                                                      .reason = m->reason});
   case CAIRN_SYNC_RECEIPT:
     return cairn_sync_pack_receipt(sb, m->author, m->seq, m->central, m->sig);
   case CAIRN_SYNC_JOIN:
     return cairn_sync_pack_join(sb, m->secret, m->device, m->role, m->name);
   case CAIRN_SYNC_WELCOME:
     return cairn_sync_pack_welcome(sb, m->welcome_code, m->campus, m->classroom, m->reason);
+  case CAIRN_SYNC_CLOSE:
+    return cairn_sync_pack_close(sb, m->close_code, m->reason);
   }
   return CAIRN_EINVAL;
 }
@@ -67,7 +74,9 @@ static void check_same(const cairn_sync_msg *a, const cairn_sync_msg *b) {
              memcmp(a->central, b->central, sizeof a->central) == 0 &&
              memcmp(a->sig, b->sig, sizeof a->sig) == 0);
   FUZZ_CHECK(memcmp(a->secret, b->secret, sizeof a->secret) == 0);
-  FUZZ_CHECK(a->welcome_code == b->welcome_code);
+  FUZZ_CHECK(a->welcome_code == b->welcome_code && a->close_code == b->close_code);
+  FUZZ_CHECK(a->time_ms == b->time_ms && a->central_ms == b->central_ms);
+  FUZZ_CHECK(a->held == b->held && a->redated == b->redated && a->ahead_ms == b->ahead_ms);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -81,7 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(m.vv == NULL && m.type == 0);
     return 0;
   }
-  FUZZ_CHECK(m.type >= CAIRN_SYNC_HELLO && m.type <= CAIRN_SYNC_WELCOME);
+  FUZZ_CHECK(m.type >= CAIRN_SYNC_HELLO && m.type <= CAIRN_SYNC_CLOSE);
+  FUZZ_CHECK(m.time_ms < (UINT64_C(1) << 48) && m.central_ms < (UINT64_C(1) << 48));
   check_terminated(&m);
   FUZZ_CHECK(m.vv_n <= CAIRN_SYNC_VV_MAX);
   if (m.type == CAIRN_SYNC_ENTRIES) {

@@ -162,11 +162,12 @@ static void seeds_sync(const msgpack_sbuffer *chain) {
   vv[1].seq = 70000;
 
   msgpack_sbuffer_init(&hello);
-  if (cairn_sync_pack_hello(&hello, "classroom", device, "north", "room-12", vv, 2) != 0)
+  if (cairn_sync_pack_hello(&hello, "classroom", device, "north", "room-12", vv, 2,
+                            1780000000000ULL, 1780000060000ULL) != 0)
     die("hello");
   put("sync", "hello", hello.data, hello.size);
   msgpack_sbuffer_init(&sb);
-  if (cairn_sync_pack_hello(&sb, "hub", device, "north", "", NULL, 0) != 0)
+  if (cairn_sync_pack_hello(&sb, "hub", device, "north", "", NULL, 0, 1780000000000ULL, 0) != 0)
     die("hello");
   put("sync", "hello_empty_vv", sb.data, sb.size);
   sb.size = 0;
@@ -174,9 +175,15 @@ static void seeds_sync(const msgpack_sbuffer *chain) {
     die("entries");
   put("sync", "entries", sb.data, sb.size);
   sb.size = 0;
-  if (cairn_sync_pack_ack(&sb, 7, 1, 1, "seq 2: hash chain is broken") != 0)
+  if (cairn_sync_pack_ack(&sb, &(cairn_sync_ack){.batch = 7, .applied = 1, .refused = 1,
+                                                  .held = 2, .ahead_ms = 94608000000ULL,
+                                                  .reason = "seq 2: hash chain is broken"}) != 0)
     die("ack");
   put("sync", "ack", sb.data, sb.size);
+  sb.size = 0;
+  if (cairn_sync_pack_close(&sb, CAIRN_CLOSE_DISK_FULL, "the central's disk is full") != 0)
+    die("close");
+  put("sync", "close", sb.data, sb.size);
   sb.size = 0;
   if (cairn_sync_pack_receipt(&sb, author_pk, 2, central, sig) != 0)
     die("receipt");

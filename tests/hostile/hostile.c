@@ -62,6 +62,7 @@ static struct {
   int has_other;
   int hold;
   long n;
+  const char *from; /* --from: the source address (another 127.x address) */
 } opt;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -80,6 +81,13 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The wall clock, unix ms, for HELLO. */
+static uint64_t now_wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static int unhex(const char *s, uint8_t *out, size_t n) {
   size_t got;
   return sodium_hex2bin(out, n, s, strlen(s), NULL, &got, NULL) == 0 && got == n ? 0 : -1;
@@ -90,6 +98,15 @@ static int tcp_connect(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0)
     return -1;
+  if (opt.from != NULL) { /* another loopback address: another source for the daemon */
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    if (inet_pton(AF_INET, opt.from, &a.sin_addr) != 1 ||
+        bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+      close(fd);
+      return -1;
+    }
+  }
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
   a.sin_port = htons((uint16_t)opt.port);
@@ -158,6 +175,25 @@ static int wait_closed(int fd, int64_t deadline) {
     if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
       return 1;
   }
+}
+
+/* Whether the daemon has closed fd: what it said before (a refusal) is
+ * read, then the end of the stream must be there. */
+static int peer_closed(int fd) {
+  uint8_t buf[4096];
+  for (int tries = 0; tries < 4; tries++) {
+    for (;;) {
+      ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (r > 0 || (r < 0 && errno == EINTR))
+        continue;
+      if (r == 0 || errno != EAGAIN)
+        return 1;
+      break;
+    }
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    poll(&pf, 1, 50);
+  }
+  return 0;
 }
 
 static int read_record(int fd, uint8_t *body, size_t *len, int64_t deadline) {
@@ -232,8 +268,11 @@ static int handshake(session *s, const uint8_t network[32]) {
       crypto_sign_ed25519_pk_to_curve25519(rs, opt.central) != 0 ||
       cairn_noise_handshake_init(&hs, CAIRN_NOISE_IK, 1, prologue, sizeof prologue, x_priv, rs) != 0)
     return -1;
+  uint8_t hello[33]; /* our key, then the sync version */
+  memcpy(hello, s->pk, 32);
+  hello[32] = CAIRN_SYNC_VERSION;
   msg[0] = 1;
-  if (cairn_noise_write_message(&hs, s->pk, 32, msg + 1, sizeof msg - 1, &n) != 0)
+  if (cairn_noise_write_message(&hs, hello, sizeof hello, msg + 1, sizeof msg - 1, &n) != 0)
     return -1;
   rc = send_record(s->fd, msg, n + 1);
   if (rc != 0) {
@@ -338,7 +377,7 @@ static int send_hello(session *s) {
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
   return send_packed(s, &sb, cairn_sync_pack_hello(&sb, "classroom", s->pk, opt.campus,
-                                                   opt.classroom, NULL, 0));
+                                                   opt.classroom, NULL, 0, now_wall_ms(), 0));
 }
 
 /* Acknowledges ENTRIES message m as all applied. Returns how many entries
@@ -353,7 +392,9 @@ static size_t ack_entries(session *s, const cairn_sync_msg *m) {
     count++;
   }
   msgpack_sbuffer_init(&sb);
-  send_packed(s, &sb, cairn_sync_pack_ack(&sb, m->batch, count, 0, ""));
+  send_packed(s, &sb,
+              cairn_sync_pack_ack(&sb, &(cairn_sync_ack){.batch = m->batch, .applied = count,
+                                                         .reason = ""}));
   return count;
 }
 
@@ -439,12 +480,15 @@ static int attack_bad_token(void) {
     session_free(&s);
     return BROKEN;
   }
+  uint8_t mine[33]; /* our key, then the sync version */
+  memcpy(mine, s.pk, 32);
+  mine[32] = CAIRN_SYNC_VERSION;
   msg[0] = 2; /* XX: -> e */
   if (cairn_noise_write_message(&hs, NULL, 0, msg + 1, sizeof msg - 1, &n) != 0 ||
       send_record(s.fd, msg, n + 1) != 0 || read_record(s.fd, msg, &n, now_ms() + 12000) != 0 ||
       cairn_noise_read_message(&hs, msg, n, payload, sizeof payload, &plen) != 0 ||
-      plen != 32 || sodium_memcmp(payload, opt.central, 32) != 0 ||
-      cairn_noise_write_message(&hs, s.pk, 32, msg, sizeof msg, &n) != 0 ||
+      plen != 33 || sodium_memcmp(payload, opt.central, 32) != 0 ||
+      cairn_noise_write_message(&hs, mine, sizeof mine, msg, sizeof msg, &n) != 0 ||
       send_record(s.fd, msg, n) != 0 || cairn_noise_split(&hs, &s.tx, &s.rx) != 0 ||
       cairn_transport_reader_init(&s.reader, CAIRN_SYNC_MSG_MAX) != 0) {
     say("setup: the XX handshake with the central failed");
@@ -760,7 +804,7 @@ static int send_long_record(session *s) {
   int rc;
   msgpack_sbuffer_init(&hello);
   msgpack_sbuffer_init(&wire);
-  rc = cairn_sync_pack_hello(&hello, "classroom", s->pk, "x", "", NULL, 0) != 0 ||
+  rc = cairn_sync_pack_hello(&hello, "classroom", s->pk, "x", "", NULL, 0, now_wall_ms(), 0) != 0 ||
        cairn_transport_seal(&s->tx, (const uint8_t *)hello.data, hello.size, &wire) != 0 ||
        msgpack_sbuffer_write(&wire, "\x5a", 1) != 0;
   if (rc == 0) {
@@ -857,9 +901,7 @@ static int attack_half_open(void) {
   for (long i = 0; i < opt.n; i++) {
     if (fds[i] < 0)
       continue;
-    struct pollfd pf = {.fd = fds[i], .events = POLLIN};
-    uint8_t c;
-    if (poll(&pf, 1, 0) == 1 && recv(fds[i], &c, 1, MSG_DONTWAIT) <= 0)
+    if (peer_closed(fds[i]))
       closed++;
     close(fds[i]);
   }
@@ -874,7 +916,7 @@ static int attack_half_open(void) {
 static void usage(void) {
   fprintf(stderr, "usage: hostile ATTACK --connect HOST:PORT --network HEX --central HEX "
                   "[--key DATA_DIR] [--campus C] [--classroom R] [--student ID] [--other HEX] "
-                  "[--hold S] [N]\n");
+                  "[--hold S] [--from ADDR] [N]\n");
   exit(BROKEN);
 }
 
@@ -916,6 +958,8 @@ int main(int argc, char **argv) {
       opt.has_other = unhex(v, opt.other, 32) == 0;
     } else if (strcmp(a, "--hold") == 0) {
       opt.hold = atoi(v);
+    } else if (strcmp(a, "--from") == 0) {
+      opt.from = v;
     } else {
       usage();
     }
