@@ -8,6 +8,7 @@
 
 #include "bundle_rpc.h"
 #include "error.h"
+#include "frame.h"
 #include "log.h"
 #include "record.h"
 #include "request.h"
@@ -96,7 +97,8 @@ static void reply_read(cairn_rpc *r, const msgpack_object *req, const char *key,
 }
 
 /* status: the milestones of one student or of the whole node, as of a
- * day (the request's `today`; default: today). Reply {ok, as_of, students}. */
+ * day (the request's `today`; default: today). Reply {ok, as_of, students};
+ * ETOOBIG when they do not fit one frame (then ask per student). */
 static void op_status(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk) {
   char student[80], day_s[16], why[256] = "";
   int32_t as_of = cairn_text_today();
@@ -118,13 +120,24 @@ static void op_status(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
     cairn__rpc_pack_error(pk, rc, why);
     return;
   }
-  cairn_text_date_format(as_of, day_s);
-  cairn__rpc_pack_ok(pk, 2);
-  cairn__rpc_pack_str(pk, "as_of");
-  cairn__rpc_pack_str(pk, day_s);
-  cairn__rpc_pack_str(pk, "students");
-  cairn__rpc_pack_status(pk, v);
+  msgpack_sbuffer body;
+  msgpack_packer bpk;
+  msgpack_sbuffer_init(&body);
+  msgpack_packer_init(&bpk, &body, msgpack_sbuffer_write);
+  cairn__rpc_pack_status(&bpk, v);
   cairn_store_status_free(v);
+  if (body.size > CAIRN_FRAME_MAX - 64) {
+    cairn__rpc_pack_error(pk, CAIRN_ETOOBIG,
+                          "status: too many milestones for one reply; ask for one student");
+  } else {
+    cairn_text_date_format(as_of, day_s);
+    cairn__rpc_pack_ok(pk, 2);
+    cairn__rpc_pack_str(pk, "as_of");
+    cairn__rpc_pack_str(pk, day_s);
+    cairn__rpc_pack_str(pk, "students");
+    pk->callback(pk->data, body.data, body.size); /* already one msgpack value */
+  }
+  msgpack_sbuffer_destroy(&body);
 }
 
 static int read_show(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk, char *why,

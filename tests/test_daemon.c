@@ -172,6 +172,33 @@ static int ping(const node *n) {
   return rc;
 }
 
+/* Packs the put of a 0-4 milestone of student s1. */
+static void pack_milestone_put(msgpack_packer *pk) {
+  msgpack_pack_map(pk, 3);
+  pk_str(pk, "op");
+  pk_str(pk, "put");
+  pk_str(pk, "type");
+  pk_str(pk, "milestone");
+  pk_str(pk, "set");
+  msgpack_pack_map(pk, 8);
+  pk_str(pk, "student");
+  pk_str(pk, "s1");
+  pk_str(pk, "type");
+  pk_str(pk, "academic");
+  pk_str(pk, "statement");
+  pk_str(pk, "I will write a clear claim.");
+  pk_str(pk, "scale");
+  pk_str(pk, "0-4");
+  pk_str(pk, "baseline");
+  msgpack_pack_double(pk, 1.5);
+  pk_str(pk, "target");
+  msgpack_pack_double(pk, 3);
+  pk_str(pk, "start");
+  pk_str(pk, "2026-11-02");
+  pk_str(pk, "end");
+  pk_str(pk, "2026-12-14");
+}
+
 /* Creates student s1 and a 0-4 milestone; returns the milestone id. */
 static void make_milestone(cairn_client *c, char *mid, size_t len) {
   msgpack_sbuffer b;
@@ -197,29 +224,7 @@ static void make_milestone(cairn_client *c, char *mid, size_t len) {
   assert_int_equal(call(c, &b, &r), 0);
   cairn_reply_free(r);
 
-  msgpack_pack_map(&pk, 3);
-  pk_str(&pk, "op");
-  pk_str(&pk, "put");
-  pk_str(&pk, "type");
-  pk_str(&pk, "milestone");
-  pk_str(&pk, "set");
-  msgpack_pack_map(&pk, 8);
-  pk_str(&pk, "student");
-  pk_str(&pk, "s1");
-  pk_str(&pk, "type");
-  pk_str(&pk, "academic");
-  pk_str(&pk, "statement");
-  pk_str(&pk, "I will write a clear claim.");
-  pk_str(&pk, "scale");
-  pk_str(&pk, "0-4");
-  pk_str(&pk, "baseline");
-  msgpack_pack_double(&pk, 1.5);
-  pk_str(&pk, "target");
-  msgpack_pack_double(&pk, 3);
-  pk_str(&pk, "start");
-  pk_str(&pk, "2026-11-02");
-  pk_str(&pk, "end");
-  pk_str(&pk, "2026-12-14");
+  pack_milestone_put(&pk);
   assert_int_equal(call(c, &b, &r), 0);
   id = cairn_reply_get(r, "id");
   assert_non_null(id);
@@ -1179,6 +1184,47 @@ static void test_cli_escapes_stored_text(void **state) {
   }
 }
 
+/* A status that would not fit one frame is refused with a line saying
+ * what to do; the connection stays. */
+static void test_status_too_big_for_one_frame(void **state) {
+  enum { N = 2000 }; /* about 650 bytes each in the reply: over 1 MiB */
+  node *n = *state;
+  cairn_client *c;
+  cairn_reply *r = NULL;
+  msgpack_sbuffer b;
+  msgpack_packer pk;
+  char mid[80];
+  int i, rc;
+
+  assert_int_equal(cairn_client_open(&c, n->dir), 0);
+  make_milestone(c, mid, sizeof mid); /* student s1 */
+  msgpack_sbuffer_init(&b);
+  msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+  for (i = 0; i < N; i++) { /* N milestones of s1, pipelined */
+    pack_milestone_put(&pk);
+    assert_int_equal(cairn_client_send(c, b.data, b.size, 10000), 0);
+    msgpack_sbuffer_clear(&b);
+    if (i >= 100) {
+      assert_int_equal(cairn_client_recv(c, 10000, &r), 0);
+      cairn_reply_free(r);
+    }
+  }
+  for (i = 0; i < 100; i++) {
+    assert_int_equal(cairn_client_recv(c, 10000, &r), 0);
+    cairn_reply_free(r);
+  }
+  msgpack_pack_map(&pk, 1);
+  pk_str(&pk, "op");
+  pk_str(&pk, "status");
+  rc = call(c, &b, &r);
+  assert_int_equal(rc, CAIRN_ETOOBIG);
+  assert_non_null(strstr(cairn_reply_message(r), "one student"));
+  cairn_reply_free(r);
+  assert_int_equal(ping(n), 0); /* the connection and the daemon are fine */
+  cairn_client_close(c);
+  msgpack_sbuffer_destroy(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_oversized_frame_closes_only_that_connection, setup,
@@ -1200,6 +1246,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_hostile_dates, setup, teardown),
       cmocka_unit_test_setup_teardown(test_hostile_shapes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_escapes_stored_text, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_status_too_big_for_one_frame, setup, teardown),
   };
   signal(SIGPIPE, SIG_IGN);
   return cmocka_run_group_tests(tests, NULL, NULL);
