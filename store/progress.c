@@ -247,7 +247,7 @@ static void review_due(const cairn_milestone_params *p, int32_t today,
     if (base < p->end && due > p->end)
       due = p->end;
     for (size_t i = 0; p->checks != NULL && i < p->nchecks; i++) {
-      if (p->checks[i] > last || last == CAIRN_PROGRESS_NO_DAY) {
+      if (p->checks[i] > last) { /* NO_DAY is below every day */
         if (p->checks[i] <= due) {
           due = p->checks[i];
           out->next_is_check = 1;
