@@ -126,8 +126,10 @@ static const flag milestone_flags[] = {
     {"baseline", "V|pending", TO_FIELD, "baseline", V_NUMNIL, F_REQ,
      "starting value, or pending (taken in the first weeks)", NULL},
     {"target", "V", TO_FIELD, "target", V_NUM, F_REQ, "the value that means success", NULL},
-    {"direction", "up|down", TO_FIELD, "direction", V_STR, 0,
-     "raise or lower the value (default: up)", NULL},
+    {"direction", "up|down|at-least|at-most", TO_FIELD, "direction", V_STR, 0,
+     "raise or lower the value to the target (default: up); or, to maintain it, stay at "
+     "least or at most at the target (\"maintain 95% attendance\": at-least, target 95)",
+     NULL},
     {"rule", "\"K of N\"", TO_FIELD, "rule", V_STR, 0,
      "met when K of the last N points meet the target (default: 1 of 1)", NULL},
     {"start", "YYYY-MM-DD", TO_FIELD, "start", V_STR, F_REQ, "first day", NULL},
@@ -135,7 +137,7 @@ static const flag milestone_flags[] = {
     {"horizon", "short|long", TO_FIELD, "horizon", V_STR, 0,
      "short- or long-term (default: short)", NULL},
     {"parent", "MILESTONE", TO_FIELD, "parent", V_STR, 0,
-     "the long-term milestone this leads to", NULL},
+     "the long-term milestone (of the same student) this leads to", NULL},
     {"method", "TEXT", TO_FIELD, "method", V_STR, 0, "measurement method", NULL},
     {"source", "TEXT", TO_FIELD, "source", V_STR, 0, "data source", NULL},
     {"support", "TEXT", TO_FIELD, "support", V_STR, 0, "the intervention lever", NULL},
@@ -149,15 +151,19 @@ static const flag milestone_flags[] = {
      "when the baseline was taken", NULL},
     {"baseline-how", "TEXT", TO_FIELD, "baseline_how", V_STR, 0,
      "how the baseline was obtained", NULL},
-    {"check", "YYYY-MM-DD", TO_FIELD, "checks", V_STRS, 0, "a check date (repeatable)", NULL},
+    {"check", "YYYY-MM-DD", TO_FIELD, "checks", V_STRS, 0,
+     "a check date, due for a review until one is dated on or after it (repeatable)", NULL},
     {"wrong-side", "N", TO_FIELD, "wrong_side_n", V_INT, 0,
-     "points in a row below the aimline that turn the light red (default: 4)", NULL},
+     "points in a row on the wrong side of the aimline that turn the light red, 1-50 "
+     "(default: 4)", NULL},
     {"trend-points", "N", TO_FIELD, "trend_points", V_INT, 0,
-     "recent points the trend is fitted to (default: 6)", NULL},
+     "recent points the trend is fitted to, 3-50 (default: 6)", NULL},
     {"developing-at", "F", TO_FIELD, "developing_at", V_NUM, 0,
-     "share of the way to the target that counts as developing (default: 0.25)", NULL},
+     "share of the way from the baseline to the target that counts as developing, above 0 "
+     "and at most 1 (default: 0.25)", NULL},
     {"exceed-margin", "F", TO_FIELD, "exceed_margin", V_NUM, 0,
-     "share of the scale beyond the target that counts as exceeding (default: 0.10)", NULL},
+     "how far beyond the target the recent mean must be to count as exceeding, as a share "
+     "of the baseline-to-target distance, 0-10 (default: 0.10)", NULL},
     {"reason", "TEXT", TO_WHY, NULL, V_STR, F_EDIT_ONLY, "why it changed", NULL},
     END};
 
@@ -210,8 +216,10 @@ static const flag celebrate_flags[] = {
 
 static const flag status_flags[] = {
     {"student", "ID", TO_ARG, "student", V_STR, 0, "only this student", NULL},
-    {"today", "YYYY-MM-DD", TO_ARG, "today", V_STR, 0,
-     "compute as of this day (default: today)", NULL},
+    {"as-of", "YYYY-MM-DD", TO_ARG, "today", V_STR, 0,
+     "what was known on that day: only the evidence observed and the reviews, support "
+     "changes and celebrations dated on or before it (default: today)",
+     NULL},
     END};
 
 static const flag show_flags[] = {
@@ -278,9 +286,14 @@ static const command commands[] = {
      "record a change of support"},
     {"celebrate", NULL, DO_PUT, "put", "celebration", 0, 0, "added", NULL, celebrate_flags,
      "record a celebration"},
-    {"status", NULL, DO_READ, "status", NULL, 0, 0, NULL, "milestones", status_flags,
-     "each milestone's level, traffic light, last value, trend per week, next review "
-     "(OVERDUE when past) and triggered if/then supports"},
+    {"status", NULL, DO_READ, "status", NULL, 0, 0, NULL, "students", status_flags,
+     "for each student (accommodations first), each milestone: its goal and baseline, how "
+     "many of the last points meet the target rule, the level (not started, beginning, "
+     "developing, meeting, exceeding), the traffic light and why, with the numbers (or, "
+     "after its end date, its result: met or not met), the trend per week against what "
+     "the aimline needs, the support in place, the latest celebration, the next review "
+     "(a check date or the cadence; OVERDUE when past) and the if/then supports that "
+     "fire. How each is computed: store/progress.h"},
     {"show", NULL, DO_READ, "show", NULL, 0, 0, NULL, "record", show_flags,
      "one record and its full history (amendments, retractions, who and why)"},
     {"conflicts", NULL, DO_READ, "conflicts", NULL, 0, 0, NULL, "conflicts", no_flags,
@@ -330,13 +343,25 @@ static const char json_help[] =
     "  add, set, amend, retract, celebrate: {\"id\": ID}\n"
     "  init: {\"device\": HEX, \"network\": HEX (central only)}\n"
     "  ping: {\"version\", \"device\", \"role\", \"campus\", \"name\"}\n"
-    "  status: {\"milestones\": [{\"id\", \"student\", \"student_name\", \"type\",\n"
-    "    \"statement\", \"scale\", \"direction\", \"baseline\" (null: pending),\n"
-    "    \"target\", \"rule\", \"start\", \"end\", \"cadence\", \"level\", \"light\",\n"
-    "    \"why\", \"points\", \"last_value\", \"last_observed\", \"trend_per_week\",\n"
-    "    \"aim_per_week\", \"next_review\", \"overdue\",\n"
-    "    \"triggered\": [{\"rule\", \"action\"}], \"conflicts\"}]}\n"
-    "  show: {\"record\": {\"type\", \"id\", \"fields\", \"history\", \"conflicts\"}}\n"
+    "  status: {\"as_of\": DATE, \"notices\": [TEXT] (sync trouble to see: the\n"
+    "    clock is off, the upstream refused this device), \"students\": [{\"id\",\n"
+    "    \"name\", \"grade\",\n"
+    "    \"campus\", \"classroom\", \"accommodations\": [TEXT], \"milestones\": [{\n"
+    "    \"id\", \"student\", \"type\", \"statement\", \"horizon\", \"parent\",\n"
+    "    \"scale\", \"direction\" (up, down, at-least, at-most), \"baseline\" (null:\n"
+    "    pending), \"baseline_text\", \"target\", \"rule\", \"goal\" (the target and\n"
+    "    rule in words), \"start\", \"end\", \"checks\": [DATE], \"cadence\",\n"
+    "    \"level\", \"light\" (none after the end), \"ended\", \"result\" (met, not\n"
+    "    met; null while it runs), \"why\" (the light's or the result's reason, with\n"
+    "    its numbers), \"points\", \"met\" (of the last \"window\" points),\n"
+    "    \"wrong_side_run\", \"last_value\", \"last_text\", \"last_observed\",\n"
+    "    \"aim_at_last\", \"trend_per_week\", \"trend\" (improving, worsening, flat),\n"
+    "    \"trend_text\", \"aim_per_week\", \"last_review\", \"next_review\" (null:\n"
+    "    none due), \"next_is_check\", \"overdue\", \"support\", \"support_since\",\n"
+    "    \"celebration\", \"celebrated\", \"triggered\": [{\"rule\", \"action\"}],\n"
+    "    \"conflicts\"}]}]}\n"
+    "  show: {\"record\": {\"type\", \"id\", \"fields\", \"history\", \"conflicts\",\n"
+    "    \"scale\" (of the record's milestone)}}\n"
     "  export: {\"records\": [records shaped as show's, sorted by type then id,\n"
     "    one per line]}\n"
     "  conflicts: {\"conflicts\": [{\"type\", \"id\", \"field\", \"value\",\n"
@@ -352,7 +377,13 @@ static const char json_help[] =
     "    \"pending_out\" (entries the peer lacks: not sent, or sent and not yet\n"
     "    acknowledged), \"pending_in\" (null: not known yet), \"sent\", \"received\",\n"
     "    \"refused\" (entries refused either way on this link), \"last_error\",\n"
+    "    \"last_error_code\" (the reason the upstream gave: disk_full, revoked,\n"
+    "    busy, version, ... or null), \"clock_offset_ms\" (the peer's clock minus\n"
+    "    the central's; upstream: this node's; null: not known), \"clock\" (a\n"
+    "    sentence when it is off by more than the tolerance), \"notice\",\n"
     "    \"receipt\": {\"seq\"} or null}],\n"
+    "    \"clock\": {\"offset_ms\", \"tolerance_ms\", \"message\"}, \"notices\": [TEXT],\n"
+    "    \"kept_out\": {\"held\", \"quarantined\": [{\"reason\", \"entries\"}]},\n"
     "    \"refusals\": {CLASS: count}: what cairnd refused since it started (in\n"
     "    memory, over every link; docs/PROTOCOL.md section 8), by class:\n";
 
@@ -868,6 +899,14 @@ static int pack_request(msgpack_packer *pk, const args *a, size_t extra) {
   return 0;
 }
 
+/* "cairn: MESSAGE" on stderr: cairnd's one line, which may quote stored
+ * or typed text, escaped for the terminal. */
+static void print_refusal(const char *message) {
+  fputs("cairn: ", stderr);
+  cairn__cli_put_text(stderr, message, strlen(message));
+  fputc('\n', stderr);
+}
+
 static int print_json_owned(json_t *j) {
   int rc = j != NULL ? cairn__cli_print_json(j) : -1;
   json_decref(j);
@@ -930,7 +969,9 @@ static int print_bundle(const command *c, const cairn_reply *r) {
   printf("applied %llu entr%s", (unsigned long long)n, n == 1 ? "y" : "ies");
   if ((n = reply_u64(r, "refused")) > 0) {
     s = reply_str(r, "reason", &len);
-    printf(" (%llu refused: %.*s)", (unsigned long long)n, len, s);
+    printf(" (%llu refused: ", (unsigned long long)n);
+    cairn__cli_put_text(stdout, s, (size_t)len);
+    putchar(')');
   }
   putchar('\n');
   return EXIT_OK;
@@ -988,7 +1029,8 @@ static int print_reply(const args *a, const cairn_reply *r) {
   }
   v = c->reply ? cairn_reply_get(r, c->reply) : NULL;
   if (strcmp(c->op, "status") == 0) {
-    cairn__cli_print_status(v);
+    cairn__cli_print_notices(cairn_reply_get(r, "notices"));
+    cairn__cli_print_status(cairn_reply_get(r, "as_of"), v);
   } else if (strcmp(c->op, "show") == 0) {
     cairn__cli_print_record(v);
   } else if (strcmp(c->op, "conflicts") == 0) {
@@ -1049,7 +1091,7 @@ static int export_page(const args *a, cairn_client *c, const uint8_t *cursor, si
     fprintf(stderr, "cairn: talking to cairnd on %s: %s\n", a->data, cairn_strerror(rc));
     ex = EXIT_FAIL;
   } else if (rc != 0) {
-    fprintf(stderr, "cairn: %s\n", cairn_reply_message(*out));
+    print_refusal(cairn_reply_message(*out));
     ex = EXIT_FAIL;
   }
   msgpack_sbuffer_destroy(&sb);
@@ -1125,7 +1167,8 @@ static int run_sync_progress(cairn_client *c) {
     int rc = cairn_client_call(c, req, sizeof req, 0, &r);
 
     if (rc != 0) {
-      fprintf(stderr, "\ncairn: %s\n", r ? cairn_reply_message(r) : cairn_strerror(rc));
+      fputc('\n', stderr);
+      print_refusal(r ? cairn_reply_message(r) : cairn_strerror(rc));
       cairn_reply_free(r);
       return EXIT_FAIL;
     }
@@ -1201,7 +1244,7 @@ static int run_request(const args *a) {
     fprintf(stderr, "cairn: talking to cairnd on %s: %s\n", a->data, cairn_strerror(rc));
     ex = EXIT_FAIL;
   } else if (rc != 0) {
-    fprintf(stderr, "cairn: %s\n", cairn_reply_message(r));
+    print_refusal(cairn_reply_message(r));
     ex = EXIT_FAIL;
   } else {
     ex = print_reply(a, r);

@@ -19,21 +19,40 @@
 json_t *cairn__cli_to_json(const msgpack_object *o);
 
 /* Prints j on stdout with 2-space indent and sorted keys, then a newline,
- * so that equal values print identical bytes. Returns 0 or -1. */
+ * so that equal values print identical bytes. Inside strings, the C1
+ * controls, DEL, the line and paragraph separators and the bidirectional
+ * controls are written as \uXXXX escapes (jansson escapes the C0 ones), so
+ * stored text cannot reach a terminal as a control sequence. Returns 0 or
+ * -1. */
 int cairn__cli_print_json(const json_t *j);
 
-/* Prints v for a person: strings as they are, numbers with %g, nil as
- * "-", booleans as yes/no, arrays joined with "; ", bin as hex, maps as
- * compact JSON. */
+/* Prints v for a person: strings escaped (cairn__cli_escape), numbers with
+ * %g, nil as "-", booleans as yes/no, arrays joined with "; ", bin as hex,
+ * maps as compact JSON. */
 void cairn__cli_print_value(FILE *f, const msgpack_object *v);
 
-/* Prints the milestones array of a status reply as one table per student.
- * Fields missing from an element print as "-". */
-void cairn__cli_print_status(const msgpack_object *milestones);
+/* Prints a status reply (its as_of and students): for each student one
+ * header (name, id, grade, classroom, accommodations), then each milestone
+ * with its goal, baseline, how many points meet the rule, why its light is
+ * what it is (or its result once ended), the trend against the aimline,
+ * the support in place, the latest celebration, the next review and the
+ * if/then supports that fire. Fields missing print as "-". */
+void cairn__cli_print_status(const msgpack_object *as_of, const msgpack_object *students);
+
+/* Escapes s[0..len) for a terminal into buf (size bytes, always
+ * NUL-terminated; cut at a whole character) and returns buf. Control
+ * characters (C0, DEL, C1), the line and paragraph separators and the
+ * bidirectional controls are written as escapes (\x1b, \n, \u009b,
+ * \u202e), and each byte that is not UTF-8 as \xNN; the rest as is. */
+const char *cairn__cli_escape(const char *s, size_t len, char *buf, size_t size);
+
+/* Writes s[0..len) to f escaped as cairn__cli_escape does, whatever its
+ * length. */
+void cairn__cli_put_text(FILE *f, const char *s, size_t len);
 
 /* Prints the record of a show reply: its fields, then its history (author
  * prefix, seq, time from the HLC, what was set and why), then any
- * conflicts. */
+ * conflicts. Values of a yes/no scale (the reply's scale) print as yes/no. */
 void cairn__cli_print_record(const msgpack_object *record);
 
 /* Prints the conflicts array of a conflicts reply, one field per line. */

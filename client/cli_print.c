@@ -1,9 +1,13 @@
-/* cli_print.c: replies as text for people: the status table, one record
- * with its history, the conflicts, the devices, the sync peers and what
- * cairnd refused. */
+/* cli_print.c: replies as text for people: the status of each student's
+ * milestones, one record with its history, the conflicts, the devices, the
+ * sync peers and what cairnd refused. Every string from a reply is stored
+ * or received text: it is printed through cairn__cli_escape, so nothing in
+ * it can reach the terminal as a control sequence. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -12,16 +16,97 @@
 #include "record.h"
 #include "sync_refusals.h"
 
-/* The string at key in map as a printf "%.*s" pair; "-" when absent, empty
- * or not a string. */
-static const char *str_of(const msgpack_object *map, const char *key, int *len) {
-  const msgpack_object *v = cairn_record_map_get(map, key);
-  if (v == NULL || v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0) {
-    *len = 1;
-    return "-";
+/* The code point of the UTF-8 sequence at s[0..len), its length in *n; -1
+ * (and *n = 1) when the bytes there are not well-formed UTF-8. */
+static long utf8_next(const unsigned char *s, size_t len, size_t *n) {
+  static const struct {
+    unsigned char mask, lead;
+    long min;
+  } forms[] = {{0xe0, 0xc0, 0x80}, {0xf0, 0xe0, 0x800}, {0xf8, 0xf0, 0x10000}};
+  *n = 1;
+  if (s[0] < 0x80)
+    return s[0];
+  for (size_t f = 0; f < 3; f++) {
+    size_t need = f + 2;
+    if ((s[0] & forms[f].mask) != forms[f].lead)
+      continue;
+    if (len < need)
+      return -1;
+    long cp = s[0] & (0x3f >> (f + 1));
+    for (size_t i = 1; i < need; i++) {
+      if ((s[i] & 0xc0) != 0x80)
+        return -1;
+      cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < forms[f].min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return -1;
+    *n = need;
+    return cp;
   }
-  *len = (int)v->via.str.size;
-  return v->via.str.ptr;
+  return -1;
+}
+
+/* Code points a terminal must not get raw: C0, DEL, C1, the line and
+ * paragraph separators, and the bidirectional controls (they reorder what
+ * follows them on screen). */
+static int unprintable(long cp) {
+  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
+         cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+const char *cairn__cli_escape(const char *s, size_t len, char *buf, size_t size) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0, o = 0;
+  if (size == 0)
+    return buf;
+  while (i < len) {
+    char esc[12];
+    size_t n, elen;
+    long cp = utf8_next(u + i, len - i, &n);
+    if (cp < 0)
+      elen = (size_t)snprintf(esc, sizeof esc, "\\x%02x", u[i]);
+    else if (cp == '\n' || cp == '\t' || cp == '\r')
+      elen = (size_t)snprintf(esc, sizeof esc, "\\%c", cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r');
+    else if (cp < 0x80 && unprintable(cp))
+      elen = (size_t)snprintf(esc, sizeof esc, "\\x%02lx", cp);
+    else if (unprintable(cp))
+      elen = (size_t)snprintf(esc, sizeof esc, "\\u%04lx", cp);
+    else
+      elen = 0;
+    const char *piece = elen > 0 ? esc : s + i;
+    size_t plen = elen > 0 ? elen : n;
+    if (o + plen >= size)
+      break; /* cut at a whole character or escape */
+    memcpy(buf + o, piece, plen);
+    o += plen;
+    i += n;
+  }
+  buf[o] = '\0';
+  return buf;
+}
+
+void cairn__cli_put_text(FILE *f, const char *s, size_t len) {
+  char buf[512];
+  while (len > 0) {
+    /* a chunk of at most 64 bytes escapes to at most 64 * 6 + 1 */
+    size_t n = len < 64 ? len : 64;
+    while (n < len && n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+      n--; /* do not split a character */
+    if (n == 0)
+      n = len < 64 ? len : 64;
+    fputs(cairn__cli_escape(s, n, buf, sizeof buf), f);
+    s += n;
+    len -= n;
+  }
+}
+
+/* The string at key in map, escaped into buf; "-" when absent, empty or
+ * not a string. */
+static const char *text_of(const msgpack_object *map, const char *key, char *buf, size_t size) {
+  const msgpack_object *v = cairn_record_map_get(map, key);
+  if (v == NULL || v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0)
+    return "-";
+  return cairn__cli_escape(v->via.str.ptr, v->via.str.size, buf, size);
 }
 
 static int is_num(const msgpack_object *v) {
@@ -102,7 +187,7 @@ void cairn__cli_print_value(FILE *f, const msgpack_object *v) {
     fprintf(f, "%g", num_of(v));
     break;
   case MSGPACK_OBJECT_STR:
-    fprintf(f, "%.*s", (int)v->via.str.size, v->via.str.ptr);
+    cairn__cli_put_text(f, v->via.str.ptr, v->via.str.size);
     break;
   case MSGPACK_OBJECT_ARRAY:
     for (i = 0; i < v->via.array.size; i++) {
@@ -113,104 +198,180 @@ void cairn__cli_print_value(FILE *f, const msgpack_object *v) {
     break;
   default: /* bin, ext, map */
     j = cairn__cli_to_json(v);
-    if (j != NULL && (json_is_string(j)))
-      fputs(json_string_value(j), f);
-    else if (j != NULL)
-      json_dumpf(j, f, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (j != NULL && (json_is_string(j))) {
+      cairn__cli_put_text(f, json_string_value(j), json_string_length(j));
+    } else if (j != NULL) {
+      char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+      if (text != NULL)
+        cairn__cli_put_text(f, text, strlen(text));
+      free(text);
+    }
     json_decref(j);
     break;
   }
 }
 
-static void print_status_line(const msgpack_object *m) {
-  const msgpack_object *last = cairn_record_map_get(m, "last_value");
-  const msgpack_object *trend = cairn_record_map_get(m, "trend_per_week");
-  const msgpack_object *overdue = cairn_record_map_get(m, "overdue");
-  const msgpack_object *trig = cairn_record_map_get(m, "triggered");
-  const char *id, *type, *level, *light, *obs, *next, *stmt;
-  int idl, typel, levell, lightl, obsl, nextl, stmtl;
-  char lastbuf[64], trendbuf[32];
-  uint32_t i;
-
-  id = str_of(m, "id", &idl);
-  type = str_of(m, "type", &typel);
-  level = str_of(m, "level", &levell);
-  light = str_of(m, "light", &lightl);
-  obs = str_of(m, "last_observed", &obsl);
-  next = str_of(m, "next_review", &nextl);
-  stmt = str_of(m, "statement", &stmtl);
-  if (is_num(last))
-    snprintf(lastbuf, sizeof lastbuf, "%g (%.*s)", num_of(last), obsl, obs);
+/* A value of a milestone's scale for a person: yes/no on a yes/no scale
+ * (scale may be NULL), else as cairn__cli_print_value. */
+static void print_on_scale(FILE *f, const msgpack_object *v, const msgpack_object *scale) {
+  int yesno = scale != NULL && scale->type == MSGPACK_OBJECT_STR && scale->via.str.size == 5 &&
+              memcmp(scale->via.str.ptr, "yesno", 5) == 0;
+  if (yesno && is_num(v) && (num_of(v) == 0 || num_of(v) == 1))
+    fputs(num_of(v) == 1 ? "yes" : "no", f);
   else
-    strcpy(lastbuf, "-");
-  if (is_num(trend))
-    snprintf(trendbuf, sizeof trendbuf, "%+.2f", num_of(trend));
-  else
-    strcpy(trendbuf, "-");
-  printf("  %-14.*s %-17.*s %-12.*s %-7.*s %-18s %9s  %.*s%s\n", idl, id, typel, type, levell,
-         level, lightl, light, lastbuf, trendbuf, nextl, next,
-         overdue != NULL && overdue->type == MSGPACK_OBJECT_BOOLEAN && overdue->via.boolean
-             ? " OVERDUE"
-             : "");
-  printf("      %.*s\n", stmtl, stmt);
-  for (i = 0; trig != NULL && trig->type == MSGPACK_OBJECT_ARRAY && i < trig->via.array.size;
-       i++) {
-    const char *action;
-    int al;
-    if (trig->via.array.ptr[i].type != MSGPACK_OBJECT_MAP)
-      continue;
-    action = str_of(&trig->via.array.ptr[i], "action", &al);
-    printf("      \u2192 then: %.*s\n", al, action);
-  }
+    cairn__cli_print_value(f, v);
 }
 
-void cairn__cli_print_status(const msgpack_object *milestones) {
-  const char *prev = NULL;
-  int prevl = 0;
+/* Prints "    LABEL TEXT" for the string at key, when there is one. */
+static void print_line(const msgpack_object *m, const char *label, const char *key) {
+  char buf[4096];
+  if (has_text(m, key))
+    printf("    %s%s\n", label, text_of(m, key, buf, sizeof buf));
+}
+
+static void print_milestone(const msgpack_object *m) {
+  const msgpack_object *trig = cairn_record_map_get(m, "triggered");
+  const msgpack_object *result = cairn_record_map_get(m, "result");
+  int ended = result != NULL && result->type == MSGPACK_OBJECT_STR;
+  char id[160], type[160], level[64], light[32], buf[4096], a[64], b[64];
+  int64_t n;
   uint32_t i;
 
-  if (milestones == NULL || milestones->type != MSGPACK_OBJECT_ARRAY ||
-      milestones->via.array.size == 0) {
+  text_of(m, "id", id, sizeof id);
+  text_of(m, "type", type, sizeof type);
+  text_of(m, "level", level, sizeof level);
+  text_of(m, "light", light, sizeof light);
+  printf("\n  %s  %s  %s", id, type, level);
+  if (ended)
+    printf("  ENDED: %s\n", text_of(m, "result", buf, sizeof buf));
+  else if (strcmp(light, "none") != 0 && strcmp(light, "-") != 0) {
+    fputs("  ", stdout);
+    for (const char *c = light; *c != '\0'; c++)
+      putchar(toupper((unsigned char)*c));
+    putchar('\n');
+  } else {
+    putchar('\n');
+  }
+  printf("    %s\n", text_of(m, "statement", buf, sizeof buf));
+  printf("    %s; baseline %s; scale %s; %s to %s\n", text_of(m, "goal", buf, sizeof buf),
+         text_of(m, "baseline_text", id, sizeof id), text_of(m, "scale", type, sizeof type),
+         text_of(m, "start", a, sizeof a), text_of(m, "end", b, sizeof b));
+  if (int_of(m, "points", &n) && n > 0) {
+    int64_t met = 0, window = 0;
+    int_of(m, "met", &met);
+    int_of(m, "window", &window);
+    if (window > 1)
+      printf("    met the target in %" PRId64 " of the last %" PRId64 " points; ", met, window);
+    else
+      printf("    ");
+    printf("last %s on %s", text_of(m, "last_text", buf, sizeof buf),
+           text_of(m, "last_observed", a, sizeof a));
+    printf(window > 1 ? "\n" : met > 0 ? " (meets the target)\n" : " (misses the target)\n");
+  }
+  if (strcmp(light, "none") != 0 && strcmp(light, "-") != 0 && !ended)
+    printf("    %s: %s\n", light, text_of(m, "why", buf, sizeof buf));
+  else
+    printf("    %s\n", text_of(m, "why", buf, sizeof buf));
+  print_line(m, "trend ", "trend_text");
+  if (has_text(m, "support")) {
+    printf("    support in place: %s", text_of(m, "support", buf, sizeof buf));
+    if (has_text(m, "support_since"))
+      printf(" (since %s)", text_of(m, "support_since", a, sizeof a));
+    putchar('\n');
+  }
+  if (has_text(m, "celebration"))
+    printf("    celebrated %s: %s\n", text_of(m, "celebrated", a, sizeof a),
+           text_of(m, "celebration", buf, sizeof buf));
+  if (has_text(m, "next_review"))
+    printf("    %s %s%s%s\n", ended ? "closing review due" : "next review",
+           text_of(m, "next_review", a, sizeof a),
+           bool_of(m, "next_is_check") ? " (a check date)" : "",
+           bool_of(m, "overdue") ? ", OVERDUE" : "");
+  else
+    printf("    no review due: the closing review is done\n");
+  if (int_of(m, "conflicts", &n) && n > 0)
+    printf("    %" PRId64 " field%s changed on two devices at once: see cairn conflicts\n", n,
+           n == 1 ? "" : "s");
+  for (i = 0; trig != NULL && trig->type == MSGPACK_OBJECT_ARRAY && i < trig->via.array.size;
+       i++)
+    if (trig->via.array.ptr[i].type == MSGPACK_OBJECT_MAP)
+      printf("    \u2192 then: %s\n", text_of(&trig->via.array.ptr[i], "action", buf, sizeof buf));
+}
+
+void cairn__cli_print_status(const msgpack_object *as_of, const msgpack_object *students) {
+  uint32_t i, k;
+  char buf[512], id[160];
+
+  if (as_of != NULL && as_of->type == MSGPACK_OBJECT_STR)
+    printf("status as of %.10s\n", cairn__cli_escape(as_of->via.str.ptr, as_of->via.str.size,
+                                                     buf, sizeof buf));
+  if (students == NULL || students->type != MSGPACK_OBJECT_ARRAY ||
+      students->via.array.size == 0) {
     printf("no milestones\n");
     return;
   }
-  for (i = 0; i < milestones->via.array.size; i++) {
-    const msgpack_object *m = &milestones->via.array.ptr[i];
-    const char *sid, *name;
-    int sidl, namel;
-    if (m->type != MSGPACK_OBJECT_MAP)
+  for (i = 0; i < students->via.array.size; i++) {
+    const msgpack_object *st = &students->via.array.ptr[i];
+    const msgpack_object *acc, *ms;
+    if (st->type != MSGPACK_OBJECT_MAP)
       continue;
-    sid = str_of(m, "student", &sidl);
-    if (prev == NULL || sidl != prevl || memcmp(sid, prev, (size_t)sidl) != 0) {
-      name = str_of(m, "student_name", &namel);
-      printf("%s%.*s (%.*s)\n", prev == NULL ? "" : "\n", namel, name, sidl, sid);
-      printf("  %-14s %-17s %-12s %-7s %-18s %9s  %s\n", "MILESTONE", "TYPE", "LEVEL", "LIGHT",
-             "LAST", "TREND/WK", "NEXT REVIEW");
-      prev = sid;
-      prevl = sidl;
+    printf("\n%s (%s)", text_of(st, "name", buf, sizeof buf), text_of(st, "id", id, sizeof id));
+    if (has_text(st, "grade"))
+      printf(", grade %s", text_of(st, "grade", buf, sizeof buf));
+    if (has_text(st, "classroom"))
+      printf(", %s", text_of(st, "classroom", buf, sizeof buf));
+    putchar('\n');
+    acc = cairn_record_map_get(st, "accommodations");
+    if (acc != NULL && acc->type == MSGPACK_OBJECT_ARRAY && acc->via.array.size > 0) {
+      fputs("  accommodations: ", stdout);
+      cairn__cli_print_value(stdout, acc);
+      putchar('\n');
     }
-    print_status_line(m);
+    ms = cairn_record_map_get(st, "milestones");
+    if (ms == NULL || ms->type != MSGPACK_OBJECT_ARRAY || ms->via.array.size == 0)
+      printf("  no milestones\n");
+    for (k = 0; ms != NULL && ms->type == MSGPACK_OBJECT_ARRAY && k < ms->via.array.size; k++)
+      if (ms->via.array.ptr[k].type == MSGPACK_OBJECT_MAP)
+        print_milestone(&ms->via.array.ptr[k]);
   }
 }
 
 /* Prints "key=value" for each pair of a map, separated by spaces. */
-static void print_pairs(const msgpack_object *map) {
+/* Is k the string lit? */
+static int key_is(const msgpack_object *k, const char *lit) {
+  return k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(lit) &&
+         memcmp(k->via.str.ptr, lit, k->via.str.size) == 0;
+}
+
+/* The value of field k: on the record's scale for the fields that hold a
+ * value of it (value, target, baseline: "pending" when nil). */
+static void print_field(const msgpack_object *k, const msgpack_object *v,
+                        const msgpack_object *scale) {
+  if (key_is(k, "baseline") && v->type == MSGPACK_OBJECT_NIL)
+    fputs("pending", stdout);
+  else if (key_is(k, "value") || key_is(k, "target") || key_is(k, "baseline"))
+    print_on_scale(stdout, v, scale);
+  else
+    cairn__cli_print_value(stdout, v);
+}
+
+/* Prints "key=value" for each pair of a map, separated by spaces. */
+static void print_pairs(const msgpack_object *map, const msgpack_object *scale) {
   uint32_t i;
   for (i = 0; i < map->via.map.size; i++) {
     const msgpack_object *k = &map->via.map.ptr[i].key;
     printf("%s", i > 0 ? "  " : "");
     cairn__cli_print_value(stdout, k);
     putchar('=');
-    cairn__cli_print_value(stdout, &map->via.map.ptr[i].val);
+    print_field(k, &map->via.map.ptr[i].val, scale);
   }
 }
 
-static void print_history_item(const msgpack_object *h) {
+static void print_history_item(const msgpack_object *h, const msgpack_object *scale) {
   const msgpack_object *seq = cairn_record_map_get(h, "seq");
   const msgpack_object *hlc = cairn_record_map_get(h, "hlc");
-  const msgpack_object *why = cairn_record_map_get(h, "why");
-  char author[9], when[32] = "";
-  uint32_t i;
+  const msgpack_object *set = cairn_record_map_get(h, "set");
+  char author[9], when[32] = "", buf[4096];
 
   key_prefix(cairn_record_map_get(h, "author"), author, 8);
   if (hlc != NULL && hlc->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
@@ -223,47 +384,25 @@ static void print_history_item(const msgpack_object *h) {
   if (seq != NULL && seq->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
     printf(" #%" PRIu64, seq->via.u64);
   printf("%s ", when);
-  for (i = 0; i < h->via.map.size; i++) {
-    const msgpack_object *k = &h->via.map.ptr[i].key;
-    const msgpack_object *v = &h->via.map.ptr[i].val;
-    /* Printed above, or merge bookkeeping (base) that a person need not read. */
-    static const char *const shown[] = {"author", "seq", "hlc", "why", "base", NULL};
-    int skip = 0, j;
-    if (k->type != MSGPACK_OBJECT_STR)
-      continue;
-    for (j = 0; shown[j] != NULL; j++)
-      if (k->via.str.size == strlen(shown[j]) &&
-          memcmp(k->via.str.ptr, shown[j], k->via.str.size) == 0)
-        skip = 1;
-    if (skip)
-      continue;
-    putchar(' ');
-    if (v->type == MSGPACK_OBJECT_MAP) {
-      print_pairs(v);
-    } else {
-      cairn__cli_print_value(stdout, k);
-      putchar('=');
-      cairn__cli_print_value(stdout, v);
-    }
-  }
+  /* merge bookkeeping (base) is not for people */
+  if (set != NULL && set->type == MSGPACK_OBJECT_MAP)
+    print_pairs(set, scale);
   putchar('\n');
-  if (why != NULL && why->type == MSGPACK_OBJECT_STR && why->via.str.size > 0)
-    printf("      why: %.*s\n", (int)why->via.str.size, why->via.str.ptr);
+  if (has_text(h, "why"))
+    printf("      why: %s\n", text_of(h, "why", buf, sizeof buf));
 }
 
 void cairn__cli_print_record(const msgpack_object *record) {
-  const msgpack_object *fields, *history, *conflicts;
-  const char *type, *id;
-  int typel, idl;
+  const msgpack_object *fields, *history, *conflicts, *scale;
+  char type[64], id[160];
   uint32_t i;
 
   if (record == NULL || record->type != MSGPACK_OBJECT_MAP) {
     printf("no record\n");
     return;
   }
-  type = str_of(record, "type", &typel);
-  id = str_of(record, "id", &idl);
-  printf("%.*s %.*s\n", typel, type, idl, id);
+  scale = cairn_record_map_get(record, "scale");
+  printf("%s %s\n", text_of(record, "type", type, sizeof type), text_of(record, "id", id, sizeof id));
   fields = cairn_record_map_get(record, "fields");
   for (i = 0; fields != NULL && fields->type == MSGPACK_OBJECT_MAP && i < fields->via.map.size;
        i++) {
@@ -271,11 +410,7 @@ void cairn__cli_print_record(const msgpack_object *record) {
     printf("  ");
     cairn__cli_print_value(stdout, k);
     printf(": ");
-    if (v->type == MSGPACK_OBJECT_NIL && k->type == MSGPACK_OBJECT_STR && k->via.str.size == 8 &&
-        memcmp(k->via.str.ptr, "baseline", 8) == 0)
-      fputs("pending", stdout);
-    else
-      cairn__cli_print_value(stdout, v);
+    print_field(k, v, scale);
     putchar('\n');
   }
   history = cairn_record_map_get(record, "history");
@@ -283,15 +418,23 @@ void cairn__cli_print_record(const msgpack_object *record) {
     printf("history:\n");
     for (i = 0; i < history->via.array.size; i++)
       if (history->via.array.ptr[i].type == MSGPACK_OBJECT_MAP)
-        print_history_item(&history->via.array.ptr[i]);
+        print_history_item(&history->via.array.ptr[i], scale);
   }
   conflicts = cairn_record_map_get(record, "conflicts");
-  if (conflicts != NULL && conflicts->type == MSGPACK_OBJECT_ARRAY &&
-      conflicts->via.array.size > 0) {
-    printf("conflicts:\n");
-    for (i = 0; i < conflicts->via.array.size; i++) {
+  if (conflicts != NULL && conflicts->type == MSGPACK_OBJECT_MAP && conflicts->via.map.size > 0) {
+    printf("conflicts (the value shown above, and the others):\n");
+    for (i = 0; i < conflicts->via.map.size; i++) {
+      const msgpack_object *k = &conflicts->via.map.ptr[i].key;
+      const msgpack_object *others = &conflicts->via.map.ptr[i].val;
       printf("  ");
-      cairn__cli_print_value(stdout, &conflicts->via.array.ptr[i]);
+      cairn__cli_print_value(stdout, k);
+      printf(": also ");
+      for (uint32_t j = 0; others->type == MSGPACK_OBJECT_ARRAY && j < others->via.array.size;
+           j++) {
+        if (j > 0)
+          fputs("; ", stdout);
+        print_field(k, &others->via.array.ptr[j], scale);
+      }
       putchar('\n');
     }
   }
@@ -308,15 +451,14 @@ void cairn__cli_print_conflicts(const msgpack_object *conflicts) {
   for (i = 0; i < conflicts->via.array.size; i++) {
     const msgpack_object *c = &conflicts->via.array.ptr[i];
     const msgpack_object *value, *losers;
-    const char *type, *id, *field;
-    int typel, idl, fieldl;
+    char type[64], id[160], field[160];
     if (c->type != MSGPACK_OBJECT_MAP)
       continue;
-    type = str_of(c, "type", &typel);
-    id = str_of(c, "id", &idl);
-    field = str_of(c, "field", &fieldl);
+    text_of(c, "type", type, sizeof type);
+    text_of(c, "id", id, sizeof id);
+    text_of(c, "field", field, sizeof field);
     value = cairn_record_map_get(c, "value");
-    printf("%.*s %.*s %.*s: shown ", typel, type, idl, id, fieldl, field);
+    printf("%s %s %s: shown ", type, id, field);
     if (value != NULL)
       cairn__cli_print_value(stdout, value);
     putchar('\n');
@@ -354,21 +496,19 @@ void cairn__cli_print_devices(const msgpack_object *devices) {
          "LAST SEEN");
   for (i = 0; i < devices->via.array.size; i++) {
     const msgpack_object *d = &devices->via.array.ptr[i];
-    const char *role, *campus, *classroom, *name;
-    int rolel, campusl, classrooml, namel;
+    char role[64], campus[160], classroom[160], name[400];
     char id[17], seen[32] = "never";
     int64_t t;
     if (d->type != MSGPACK_OBJECT_MAP)
       continue;
     key_prefix(cairn_record_map_get(d, "id"), id, 16);
-    role = str_of(d, "role", &rolel);
-    campus = str_of(d, "campus", &campusl);
-    classroom = str_of(d, "classroom", &classrooml);
-    name = str_of(d, "name", &namel);
+    text_of(d, "role", role, sizeof role);
+    text_of(d, "campus", campus, sizeof campus);
+    text_of(d, "classroom", classroom, sizeof classroom);
+    text_of(d, "name", name, sizeof name);
     if (int_of(d, "last_seen", &t))
       local_minute(t, seen, sizeof seen);
-    printf("%-16s  %-9.*s  %-12.*s  %-12.*s  %-20.*s  ", id, rolel, role, campusl, campus,
-           classrooml, classroom, namel, name);
+    printf("%-16s  %-9s  %-12s  %-12s  %-20s  ", id, role, campus, classroom, name);
     printf(bool_of(d, "revoked") ? "%-16s  REVOKED\n" : "%s\n", seen);
   }
 }
@@ -400,21 +540,20 @@ static void count_of(const msgpack_object *map, const char *key, char *out, size
 static void print_peer(const msgpack_object *p) {
   const msgpack_object *receipt = cairn_record_map_get(p, "receipt");
   const msgpack_object *peer = cairn_record_map_get(p, "peer");
-  const char *dir, *addr, *state, *err;
-  int dirl, addrl, statel, errl;
+  char dir[64], addr[300], state[64], err[1024];
   char when[32], since[32], out[24], in[24], sent[24], received[24], refused[24], prefix[9];
   int64_t t;
 
-  dir = str_of(p, "direction", &dirl);
-  addr = str_of(p, "address", &addrl);
-  state = str_of(p, "state", &statel);
-  printf("%.*s", dirl, dir);
+  text_of(p, "direction", dir, sizeof dir);
+  text_of(p, "address", addr, sizeof addr);
+  text_of(p, "state", state, sizeof state);
+  printf("%s", dir);
   if (has_text(p, "address"))
-    printf(" %.*s", addrl, addr);
+    printf(" %s", addr);
   key_prefix(peer, prefix, 8);
   if (prefix[0] != '?')
     printf(" (%s\u2026)", prefix);
-  printf(": %s, %.*s\n", bool_of(p, "connected") ? "connected" : "not connected", statel, state);
+  printf(": %s, %s\n", bool_of(p, "connected") ? "connected" : "not connected", state);
   if (int_of(p, "last_success", &t)) {
     local_minute(t, when, sizeof when);
     ago(t, since, sizeof since);
@@ -431,37 +570,31 @@ static void print_peer(const msgpack_object *p) {
   printf("  sent %s, received %s, refused %s\n", sent, received, refused);
   if (receipt != NULL && receipt->type == MSGPACK_OBJECT_MAP && int_of(receipt, "seq", &t))
     printf("  receipt: the central holds our log up to #%" PRId64 "\n", t);
-  else if (dirl == 8 && memcmp(dir, "upstream", 8) == 0)
+  else if (strcmp(dir, "upstream") == 0)
     printf("  receipt: none from the central yet\n");
-  err = str_of(p, "last_error", &errl);
   if (has_text(p, "last_error"))
-    printf("  last error: %.*s\n", errl, err);
-  if (has_text(p, "clock")) {
-    err = str_of(p, "clock", &errl);
-    printf("  clock: %.*s\n", errl, err);
-  }
-  if (has_text(p, "notice")) {
-    err = str_of(p, "notice", &errl);
-    printf("  %.*s\n", errl, err);
-  }
+    printf("  last error: %s\n", text_of(p, "last_error", err, sizeof err));
+  if (has_text(p, "clock"))
+    printf("  clock: %s\n", text_of(p, "clock", err, sizeof err));
+  if (has_text(p, "notice"))
+    printf("  %s\n", text_of(p, "notice", err, sizeof err));
 }
 
 void cairn__cli_print_notices(const msgpack_object *notices) {
+  char text[1024];
   if (notices == NULL || notices->type != MSGPACK_OBJECT_ARRAY)
     return;
   for (uint32_t i = 0; i < notices->via.array.size; i++) {
     const msgpack_object *n = &notices->via.array.ptr[i];
-    if (n->type != MSGPACK_OBJECT_STR)
-      continue;
-    printf("! ");
-    cairn__cli_print_value(stdout, n);
-    putchar('\n');
+    if (n->type == MSGPACK_OBJECT_STR)
+      printf("! %s\n", cairn__cli_escape(n->via.str.ptr, n->via.str.size, text, sizeof text));
   }
 }
 
 void cairn__cli_print_kept_out(const msgpack_object *kept) {
   const msgpack_object *held = cairn_record_map_get(kept, "held");
   const msgpack_object *q = cairn_record_map_get(kept, "quarantined");
+  char why[300];
   int any = 0;
   if (held != NULL && held->type == MSGPACK_OBJECT_POSITIVE_INTEGER && held->via.u64 > 0) {
     printf("\nkept out of the records here:\n");
@@ -472,14 +605,12 @@ void cairn__cli_print_kept_out(const msgpack_object *kept) {
   for (uint32_t i = 0; q != NULL && q->type == MSGPACK_OBJECT_ARRAY && i < q->via.array.size;
        i++) {
     const msgpack_object *n = cairn_record_map_get(&q->via.array.ptr[i], "entries");
-    const msgpack_object *why = cairn_record_map_get(&q->via.array.ptr[i], "reason");
-    if (n == NULL || why == NULL || n->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+    if (n == NULL || n->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
       continue;
     if (!any++)
       printf("\nkept out of the records here:\n");
-    printf("  %6" PRIu64 "  quarantined: ", n->via.u64);
-    cairn__cli_print_value(stdout, why);
-    putchar('\n');
+    printf("  %6" PRIu64 "  quarantined: %s\n", n->via.u64,
+           text_of(&q->via.array.ptr[i], "reason", why, sizeof why));
   }
 }
 
@@ -535,7 +666,9 @@ void cairn__cli_print_refusals(const msgpack_object *refusals) {
       continue;
     if (!any++)
       printf("\nrefused since cairnd started (counts kept in memory):\n");
-    printf("  %-20.*s %6" PRIu64 "  %s\n", (int)k->via.str.size, k->via.str.ptr, v->via.u64,
+    char name[128];
+    printf("  %-20s %6" PRIu64 "  %s\n",
+           cairn__cli_escape(k->via.str.ptr, k->via.str.size, name, sizeof name), v->via.u64,
            refusal_what(k));
   }
   if (!any)

@@ -8,6 +8,7 @@
 
 #include "bundle_rpc.h"
 #include "error.h"
+#include "frame.h"
 #include "log.h"
 #include "record.h"
 #include "request.h"
@@ -95,31 +96,56 @@ static void reply_read(cairn_rpc *r, const msgpack_object *req, const char *key,
   msgpack_sbuffer_destroy(&body);
 }
 
-static int read_status(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk, char *why,
-                       size_t whylen) {
-  char student[80], today_s[16];
-  int32_t today = cairn_text_today();
-  int has_student, has_today, rc;
+/* status: the milestones of one student or of the whole node, as of a
+ * day (the request's `today`; default: today). Reply {ok, as_of, students};
+ * ETOOBIG when they do not fit one frame (then ask per student). */
+static void op_status(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk) {
+  char student[80], day_s[16], why[256] = "";
+  int32_t as_of = cairn_text_today();
+  int has_student, has_day, rc;
+  cairn_store_status_view *v = NULL;
 
-  has_student = arg_str(req, "student", student, sizeof student, why, whylen);
-  if (has_student < 0)
-    return has_student;
-  has_today = arg_str(req, "today", today_s, sizeof today_s, why, whylen);
-  if (has_today < 0)
-    return has_today;
-  if (has_today && cairn_text_date_parse(today_s, strlen(today_s), &today) != 0) {
-    snprintf(why, whylen, "today: %s is not a real date (YYYY-MM-DD)", today_s);
-    return CAIRN_EDATE;
+  has_student = arg_str(req, "student", student, sizeof student, why, sizeof why);
+  rc = has_student < 0 ? has_student : 0;
+  if (rc == 0 && (has_day = arg_str(req, "today", day_s, sizeof day_s, why, sizeof why)) < 0)
+    rc = has_day;
+  if (rc == 0 && has_day && cairn_text_date_parse(day_s, strlen(day_s), &as_of) != 0) {
+    snprintf(why, sizeof why, "today: %s is not a real date (YYYY-MM-DD)", day_s);
+    rc = CAIRN_EDATE;
   }
-  rc = cairn_store_status(r->store, has_student ? student : NULL, today, pk);
-  if (rc == CAIRN_ENOTFOUND)
-    snprintf(why, whylen, "student: no student with id %s", student);
-  return rc;
+  if (rc == 0 && (rc = cairn_store_status(r->store, has_student ? student : NULL, as_of, &v)) ==
+                     CAIRN_ENOTFOUND)
+    snprintf(why, sizeof why, "student: no student with id %s", student);
+  if (rc != 0) {
+    cairn__rpc_pack_error(pk, rc, why);
+    return;
+  }
+  msgpack_sbuffer body;
+  msgpack_packer bpk;
+  msgpack_sbuffer_init(&body);
+  msgpack_packer_init(&bpk, &body, msgpack_sbuffer_write);
+  cairn__rpc_pack_status(&bpk, v);
+  cairn_store_status_free(v);
+  if (body.size > CAIRN_FRAME_MAX - 64) {
+    cairn__rpc_pack_error(pk, CAIRN_ETOOBIG,
+                          "status: too many milestones for one reply; ask for one student");
+  } else {
+    cairn_text_date_format(as_of, day_s);
+    cairn__rpc_pack_ok(pk, 3);
+    cairn__rpc_pack_str(pk, "as_of");
+    cairn__rpc_pack_str(pk, day_s);
+    cairn__rpc_pack_str(pk, "notices"); /* sync trouble the teacher must see */
+    cairn_links_notices(r->links, pk);
+    cairn__rpc_pack_str(pk, "students");
+    pk->callback(pk->data, body.data, body.size); /* already one msgpack value */
+  }
+  msgpack_sbuffer_destroy(&body);
 }
 
 static int read_show(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk, char *why,
                      size_t whylen) {
   char id[80];
+  cairn_store_history *h;
   int rc = arg_str(req, "id", id, sizeof id, why, whylen);
 
   if (rc == 0) {
@@ -128,10 +154,14 @@ static int read_show(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk
   }
   if (rc < 0)
     return rc;
-  rc = cairn_store_show(r->store, id, pk);
+  rc = cairn_store_show(r->store, id, &h);
   if (rc == CAIRN_ENOTFOUND)
     snprintf(why, whylen, "id: no record with id %s", id);
-  return rc;
+  if (rc != 0)
+    return rc;
+  cairn__rpc_pack_history(pk, h);
+  cairn_store_history_free(h);
+  return 0;
 }
 
 static int read_conflicts(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk, char *why,
@@ -669,7 +699,7 @@ cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *paylo
     h = op_put(r, slot, m, &pk);
     break;
   case CAIRN_OP_STATUS:
-    reply_read(r, m, "milestones", read_status, &pk);
+    op_status(r, m, &pk);
     break;
   case CAIRN_OP_EXPORT:
     op_export(r, m, &pk);

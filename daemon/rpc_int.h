@@ -9,6 +9,7 @@
 #include <msgpack.h>
 
 #include "server.h"
+#include "store.h"
 
 /* Reply pieces every handler packs the same way (docs/FORMAT.md s.5). */
 void cairn__rpc_pack_str(msgpack_packer *pk, const char *s);
@@ -17,6 +18,12 @@ void cairn__rpc_pack_ok(msgpack_packer *pk, size_t n);
 /* Packs {"ok": false, code, error, message}; message NULL or "": the
  * code's sentence. */
 void cairn__rpc_pack_error(msgpack_packer *pk, int code, const char *message);
+
+/* The typed views of the store as the replies of docs/FORMAT.md s.5
+ * (view_pack.c): status packs the array of student summaries, history one
+ * record map. */
+void cairn__rpc_pack_status(msgpack_packer *pk, const cairn_store_status_view *v);
+void cairn__rpc_pack_history(msgpack_packer *pk, const cairn_store_history *h);
 
 /* A request answered later: its slot, or NULL once its connection closed
  * (then the answer is dropped; the work itself still completes). Every

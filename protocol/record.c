@@ -16,7 +16,7 @@
 static const char *const milestone_types[] = {"academic", "behavior", "social-emotional",
                                               "future-readiness", NULL};
 static const char *const horizons[] = {"short", "long", NULL};
-static const char *const directions[] = {"up", "down", NULL};
+static const char *const directions[] = {"up", "down", "at-least", "at-most", NULL};
 static const char *const cadences[] = {"weekly", "biweekly", "monthly", "quarterly", NULL};
 static const char *const review_kinds[] = {"weekly", "monthly", "quarterly", NULL};
 static const char *const device_roles[] = {"classroom", "hub", "central", NULL};

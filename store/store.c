@@ -1345,21 +1345,70 @@ static int date_of(const msgpack_object *v, int32_t *day) {
   return cairn__store_obj_str(v, &s, &len) ? cairn_text_date_parse(s, len, day) : CAIRN_EDATE;
 }
 
+/* A milestone's parent: an existing milestone of the same student, not
+ * the milestone itself. */
+static int check_parent(batch *b, cairn_put *p, const msgpack_object *set, const char *sid,
+                        size_t sidlen) {
+  const char *v, *psid;
+  size_t len, psidlen;
+  if (!cairn__store_obj_str(cairn_record_map_get(set, "parent"), &v, &len))
+    return 0;
+  if (p->id != NULL && strlen(p->id) == len && memcmp(p->id, v, len) == 0)
+    return refuse(p, CAIRN_EINVAL, "parent: a milestone cannot lead to itself");
+  int rc = cairn__store_rec_load(b->ac.txn, b->s->records, CAIRN_REC_MILESTONE, v, len,
+                                 &b->s->check_zone, &b->ref);
+  if (rc == CAIRN_ENOTFOUND ||
+      (rc == 0 && cairn__store_obj_true(cairn__store_rec_value(&b->ref, "deleted", NULL))))
+    return refuse(p, CAIRN_ENOTFOUND, "parent %.*s: no such milestone", (int)len, v);
+  if (rc != 0)
+    return refuse(p, rc, "parent %.*s: %s", (int)len, v, cairn_strerror(rc));
+  if (!cairn__store_obj_str(cairn__store_rec_value(&b->ref, "student", NULL), &psid, &psidlen) ||
+      psidlen != sidlen || memcmp(psid, sid, sidlen) != 0)
+    return refuse(p, CAIRN_EINVAL,
+                  "parent %.*s: a milestone of student %.*s, not of %.*s; a milestone leads "
+                  "only to one of its own student's",
+                  (int)len, v, (int)psidlen, psid, (int)sidlen, sid);
+  return 0;
+}
+
+/* The milestone as it will be (set over r) must be one cairn can reason
+ * about (cairn_progress_params_check), and each if/then rule readable and
+ * right for its scale. */
+static int check_milestone_rules(cairn_put *p, const msgpack_object *set,
+                                 const cairn__store_rec *r) {
+  cairn_milestone_params mp;
+  int32_t checks[CAIRN__STORE_CHECKS_MAX];
+  char why[200];
+  if (cairn__store_milestone_params(set, r, &mp, checks, why, sizeof why) != 0 ||
+      cairn_progress_params_check(&mp, why, sizeof why) != 0)
+    return refuse(p, CAIRN_EINVAL, "%s", why);
+  const msgpack_object *rules = merged(set, r, "if_then");
+  for (uint32_t i = 0; rules != NULL && rules->type == MSGPACK_OBJECT_ARRAY &&
+                       i < rules->via.array.size;
+       i++) {
+    const msgpack_object *t = &rules->via.array.ptr[i];
+    char text[1001];
+    cairn_ifthen rule;
+    if (t->type != MSGPACK_OBJECT_STR || t->via.str.size >= sizeof text)
+      return refuse(p, CAIRN_EINVAL, "if_then: rule %u is not a string", i + 1);
+    memcpy(text, t->via.str.ptr, t->via.str.size);
+    text[t->via.str.size] = '\0';
+    if (cairn_progress_ifthen_parse(text, &rule, why, sizeof why) != 0 ||
+        cairn_progress_ifthen_check(&rule, &mp, why, sizeof why) != 0)
+      return refuse(p, CAIRN_EINVAL, "if_then: rule %u: %s", i + 1, why);
+  }
+  return 0;
+}
+
 static int check_milestone(batch *b, cairn_put *p, const msgpack_object *set,
                            const cairn__store_rec *r) {
-  const char *v;
-  size_t len;
+  const char *v, *sid;
+  size_t len, sidlen;
   int rc;
-  if (!cairn__store_obj_str(merged(set, r, "student"), &v, &len))
+  if (!cairn__store_obj_str(merged(set, r, "student"), &sid, &sidlen))
     return refuse(p, CAIRN_EINVAL, "student: required");
-  if ((rc = student_lookup(b, p, v, len)) != 0)
+  if ((rc = student_lookup(b, p, sid, sidlen)) != 0)
     return rc;
-  if (cairn__store_obj_str(cairn_record_map_get(set, "parent"), &v, &len)) {
-    rc = cairn__store_rec_load(b->ac.txn, b->s->records, CAIRN_REC_MILESTONE, v, len,
-                               &b->s->check_zone, &b->ref);
-    if (rc != 0)
-      return refuse(p, rc, "parent %.*s: no such milestone", (int)len, v);
-  }
   cairn_scale sc;
   if (!cairn__store_obj_str(merged(set, r, "scale"), &v, &len) ||
       cairn_record_scale_parse(v, len, &sc) != 0)
@@ -1373,20 +1422,9 @@ static int check_milestone(batch *b, cairn_put *p, const msgpack_object *set,
   if (date_of(merged(set, r, "start"), &start) == 0 && date_of(merged(set, r, "end"), &end) == 0 &&
       end < start)
     return refuse(p, CAIRN_EINVAL, "end: before start");
-  const msgpack_object *rules = cairn_record_map_get(set, "if_then");
-  for (uint32_t i = 0; rules != NULL && rules->type == MSGPACK_OBJECT_ARRAY &&
-                       i < rules->via.array.size;
-       i++) {
-    const msgpack_object *t = &rules->via.array.ptr[i];
-    char text[1001], why[200];
-    cairn_ifthen rule;
-    if (t->type != MSGPACK_OBJECT_STR || t->via.str.size >= sizeof text)
-      return refuse(p, CAIRN_EINVAL, "if_then: rule %u is not a string", i + 1);
-    memcpy(text, t->via.str.ptr, t->via.str.size);
-    text[t->via.str.size] = '\0';
-    if (cairn_progress_ifthen_parse(text, &rule, why, sizeof why) != 0)
-      return refuse(p, CAIRN_EINVAL, "if_then: rule %u: %s", i + 1, why);
-  }
+  if ((rc = check_milestone_rules(p, set, r)) != 0 ||
+      (rc = check_parent(b, p, set, sid, sidlen)) != 0)
+    return rc;
   b->ms_valid = 0;
   return 0;
 }
@@ -1425,7 +1463,8 @@ static int check_evidence(batch *b, cairn_put *p, const msgpack_object *set,
 }
 
 /* A review, support change or celebration: its milestone must exist. A
- * review given without `showed` gets the milestone's derived status. */
+ * review given without `showed` gets the milestone's derived status as of
+ * the review's date. */
 static int check_milestone_child(batch *b, cairn_put *p, const msgpack_object *set,
                                  const cairn__store_rec *r) {
   const char *mid;
@@ -1436,11 +1475,15 @@ static int check_milestone_child(batch *b, cairn_put *p, const msgpack_object *s
   if (rc != 0 || p->type != CAIRN_REC_REVIEW || r != NULL ||
       cairn_record_map_get(set, "showed") != NULL)
     return rc;
+  /* as of the review's date: what was known then */
+  int32_t day;
+  if (date_of(cairn_record_map_get(set, "date"), &day) != 0)
+    day = cairn_text_today();
   rc = cairn__store_rec_load(b->ac.txn, b->s->records, CAIRN_REC_MILESTONE, mid, midlen,
                              &b->s->check_zone, &b->ref);
   if (rc == 0)
-    rc = cairn__store_milestone_summary(b->s, b->ac.txn, &b->ref, mid, midlen,
-                                        cairn_text_today(), b->showed, sizeof b->showed);
+    rc = cairn__store_milestone_summary(b->s, b->ac.txn, &b->ref, mid, midlen, day, b->showed,
+                                        sizeof b->showed);
   return rc != 0 ? refuse(p, rc, "showed: could not derive the status: %s", cairn_strerror(rc))
                  : 0;
 }

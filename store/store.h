@@ -44,6 +44,7 @@
 #include <msgpack.h>
 
 #include "entry.h"
+#include "progress.h"
 
 typedef struct cairn_store cairn_store;
 
@@ -127,14 +128,173 @@ int cairn_store_grow(cairn_store *s);
 int cairn_store_apply_entries(cairn_store *s, const uint8_t *buf, size_t len, size_t *applied,
                               char *why, size_t whylen);
 
-/* Reads. Each runs in its own read transaction and packs its answer into pk
- * as one msgpack value; the shapes are documented in docs/FORMAT.md s.5 and
- * printed by `cairn ... --json`. */
+/* ---- Views: typed results ----
+ *
+ * cairn_store_status and cairn_store_show return typed results: plain
+ * structs (defined here) for cairnd to encode, and for any report or page
+ * to read without decoding msgpack. Each read runs in its own read
+ * transaction. A result owns every string and array reached from it: the
+ * caller frees it with its _free function (NULL is a harmless no-op), and
+ * nothing in it may be used after that. Text is the stored text as written
+ * (valid UTF-8, NUL-terminated): whoever prints it escapes it for where it
+ * goes. Days are day numbers; CAIRN_PROGRESS_NO_DAY is "none". */
 
-/* Packs an array of milestone status maps, for one student or all (student
- * NULL), computed at day `today`. Returns 0, CAIRN_ENOTFOUND (unknown
- * student), CAIRN_EIO. */
-int cairn_store_status(cairn_store *s, const char *student, int32_t today, msgpack_packer *pk);
+/* An if/then rule of a milestone whose condition holds. */
+typedef struct cairn_store_fired {
+  const char *rule;   /* as written */
+  const char *action; /* the text after "then" */
+} cairn_store_fired;
+
+/* One milestone's derived status as of a day (store/progress.h says how
+ * each number is computed). */
+typedef struct cairn_store_milestone_status {
+  const char *id, *student;
+  const char *type, *statement, *horizon; /* horizon "short" when unset */
+  const char *parent;                     /* NULL when none */
+  const char *scale;                      /* as written: "0-4", "percent", ... */
+  const char *direction;                  /* "up", "down", "at-least", "at-most" */
+  const char *rule;                       /* "K of N"; "1 of 1" when unset */
+  const char *cadence;                    /* "monthly" when unset */
+  cairn_milestone_params params; /* from the record; params.checks points into the result */
+  cairn_progress progress;       /* as of the view's day */
+  /* Sentences (progress.h), on the milestone's scale. */
+  const char *goal;     /* "target 3 or more in 4 of the last 5 points" */
+  const char *why;      /* why the light is what it is, or the result */
+  const char *trend;    /* "+0.30/week (improving), the aimline needs +0.40/week", or "" */
+  const char *last;     /* the last value ("yes", "92%", "2.5"), or "" with no points */
+  const char *baseline; /* "1.5", or "pending" ("pending, first point 2" once there is one) */
+  /* The support in place: the latest support change dated on or before the
+   * view's day (support_since its date), else the milestone's own support
+   * (support_since CAIRN_PROGRESS_NO_DAY); NULL when neither. */
+  const char *support;
+  int32_t support_since;
+  /* The latest celebration dated on or before the view's day; NULL none. */
+  const char *celebration;
+  int32_t celebrated;
+  const cairn_store_fired *triggered; /* the if/then rules that fire */
+  size_t ntriggered;
+  size_t conflicts; /* the milestone's fields in conflict */
+} cairn_store_milestone_status;
+
+/* A student and the status of each of their milestones. */
+typedef struct cairn_store_student_summary {
+  const char *id, *name, *grade, *campus, *classroom; /* "" when unset */
+  const char *const *accommodations;
+  size_t naccommodations;
+  /* Ordered by id, with the numbers in ids compared as numbers: a device's
+   * "3fa2c1d9-2" comes before its "3fa2c1d9-10". */
+  const cairn_store_milestone_status *milestones;
+  size_t nmilestones;
+} cairn_store_student_summary;
+
+typedef struct cairn_store_status_view {
+  int32_t as_of;
+  /* By student id. For the whole node, each student with at least one
+   * milestone, once; for one student, that student. */
+  const cairn_store_student_summary *students;
+  size_t nstudents;
+  struct cairn__store_arena *arena; /* private: what the result owns */
+} cairn_store_status_view;
+
+/* The status of every milestone of one student (student NULL: of the
+ * whole node) as of day as_of: only the evidence observed and the reviews,
+ * support changes and celebrations dated on or before it count. Deleted
+ * milestones and students, and milestones whose student has not arrived,
+ * are left out. Returns 0 and *out (caller frees with
+ * cairn_store_status_free), CAIRN_ENOTFOUND (no such student),
+ * CAIRN_ENOMEM, CAIRN_ECORRUPT, CAIRN_EIO. */
+int cairn_store_status(cairn_store *s, const char *student, int32_t as_of,
+                       cairn_store_status_view **out);
+void cairn_store_status_free(cairn_store_status_view *v);
+
+/* A stored value (a record field, or a piece of one). */
+typedef enum {
+  CAIRN_STORE_NIL,
+  CAIRN_STORE_BOOL,
+  CAIRN_STORE_INT,
+  CAIRN_STORE_NUM,
+  CAIRN_STORE_STR,
+  CAIRN_STORE_BIN,
+  CAIRN_STORE_LIST,
+  CAIRN_STORE_MAP
+} cairn_store_value_kind;
+
+typedef struct cairn_store_value cairn_store_value;
+typedef struct cairn_store_pair cairn_store_pair;
+
+struct cairn_store_value {
+  cairn_store_value_kind kind;
+  union {
+    int boolean;
+    int64_t integer;
+    double number;
+    struct {
+      const char *s; /* NUL-terminated */
+      size_t len;
+    } str;
+    struct {
+      const uint8_t *p;
+      size_t len;
+    } bin;
+    struct {
+      const cairn_store_value *items;
+      size_t n;
+    } list;
+    struct {
+      const cairn_store_pair *items;
+      size_t n;
+    } map;
+  } u;
+};
+
+struct cairn_store_pair {
+  const char *name;
+  cairn_store_value value;
+};
+
+/* One write of a record: who, when (the HLC), what it set and why. */
+typedef struct cairn_store_version {
+  uint8_t author[CAIRN_KEY_BYTES];
+  uint64_t seq, hlc;
+  const cairn_store_pair *set; /* the fields this write set */
+  size_t nset;
+  const cairn_store_pair *base; /* per field, the versions it had seen:
+                                   a list of [author bin, seq]; nbase 0: none */
+  size_t nbase;
+  const char *why; /* NULL when none */
+} cairn_store_version;
+
+/* A field in conflict: the value shown is in fields; these are the others. */
+typedef struct cairn_store_conflict {
+  const char *field;
+  const cairn_store_value *others;
+  size_t nothers;
+} cairn_store_conflict;
+
+/* A record with its full history (FORMAT.md section 4). */
+typedef struct cairn_store_history {
+  const char *type, *id;
+  const cairn_store_pair *fields; /* current values, by field name */
+  size_t nfields;
+  const cairn_store_version *history; /* in (hlc, author) order */
+  size_t nhistory;
+  const cairn_store_conflict *conflicts;
+  size_t nconflicts;
+  /* The scale its values are on: a milestone's own; an evidence entry's,
+   * review's, support change's or celebration's milestone's; else NULL. */
+  const char *scale;
+  struct cairn__store_arena *arena; /* private */
+} cairn_store_history;
+
+/* One record (any type) with its history. Returns 0 and *out (caller frees
+ * with cairn_store_history_free), CAIRN_ENOTFOUND, CAIRN_ENOMEM,
+ * CAIRN_ECORRUPT, CAIRN_EIO. */
+int cairn_store_show(cairn_store *s, const char *id, cairn_store_history **out);
+void cairn_store_history_free(cairn_store_history *h);
+
+/* The other reads pack their answer into pk as one msgpack value; the
+ * shapes are documented in docs/FORMAT.md s.5 and printed by
+ * `cairn ... --json`. */
 
 /* Packs one page of the canonical export: an array of the records that
  * come after the cursor `after` (after_len 0: from the first), sorted by
@@ -149,9 +309,6 @@ int cairn_store_status(cairn_store *s, const char *student, int32_t today, msgpa
 int cairn_store_export(cairn_store *s, const cairn_scope *scope, const uint8_t *after,
                        size_t after_len, size_t max_bytes, msgpack_packer *pk,
                        uint8_t next[CAIRN_STORE_CURSOR_MAX], size_t *next_len);
-
-/* Packs one record (any type) with its history. CAIRN_ENOTFOUND if absent. */
-int cairn_store_show(cairn_store *s, const char *id, msgpack_packer *pk);
 
 /* Packs the array of fields in conflict across all records. */
 int cairn_store_conflicts(cairn_store *s, msgpack_packer *pk);

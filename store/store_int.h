@@ -109,6 +109,17 @@ const msgpack_object *cairn__store_rec_value(const cairn__store_rec *r, const ch
  * Returns their count. */
 size_t cairn__store_rec_heads(const cairn__store_rec *r, const char *field, size_t *idx);
 
+/* Returns 1 when field is in conflict: more than one head (idx has room
+ * for r->n), with values that differ. */
+int cairn__store_rec_conflicted(const cairn__store_rec *r, const char *field, size_t *idx);
+
+/* Calls fn(child id, len, arg) for each child of (ptype, pid) of type
+ * ctype, in id order, from the children index in txn. Stops at the first
+ * non-zero return and returns it; CAIRN_EIO when the index cannot be read. */
+int cairn__store_each_child(cairn_store *s, MDB_txn *txn, int ptype, const char *pid,
+                            size_t pidlen, int ctype, int (*fn)(const char *, size_t, void *),
+                            void *arg);
+
 /* Helpers over msgpack objects: 1 when o is of that kind (and sets the out
  * values), else 0. */
 int cairn__store_obj_str(const msgpack_object *o, const char **s, size_t *len);
@@ -117,10 +128,24 @@ int cairn__store_obj_true(const msgpack_object *o);
 
 /* Writes the one-line derived-status summary of milestone (m, id) into out
  * ("level developing, light yellow, last 2.5 on 2026-03-02, trend
- * +0.30/week, 5 points") as of day today. Returns 0 or a negative code. */
+ * +0.30/week, 5 points") as of day as_of: from the evidence observed and the
+ * reviews dated on or before it. Returns 0 or a negative code. */
 int cairn__store_milestone_summary(cairn_store *s, MDB_txn *txn, const cairn__store_rec *m,
-                                   const char *id, size_t idlen, int32_t today, char *out,
+                                   const char *id, size_t idlen, int32_t as_of, char *out,
                                    size_t outlen);
+
+/* The most check dates a milestone holds (protocol/record.c). */
+#define CAIRN__STORE_CHECKS_MAX 64
+
+/* Fills *p from a milestone: each field from set (the fields a put
+ * writes; NULL for none) when there, else from record m (NULL: a new
+ * one); defaults for what neither sets. Its check dates, ascending, go to
+ * checks (room for CAIRN__STORE_CHECKS_MAX) and p->checks points there.
+ * Returns 0, or CAIRN_EINVAL with why (a line naming the field) when the
+ * scale, target, a date or the rule cannot be read. */
+int cairn__store_milestone_params(const msgpack_object *set, const cairn__store_rec *m,
+                                  cairn_milestone_params *p, int32_t *checks, char *why,
+                                  size_t whylen);
 
 /* Returns 1 when an entry or record of kind whose scope is the array
  * [campus, classroom] lies inside sc (PROTOCOL.md section 2): sc NULL or

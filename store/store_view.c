@@ -1,6 +1,7 @@
 /*
  * store_view.c: a record's state as a set of writes (docs/FORMAT.md s.4),
- * and the read views built on it: status, export, show, conflicts.
+ * the children index, and the packed reads built on them: export and
+ * conflicts. (The typed views, status and show, are store_status.c.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,9 +179,7 @@ size_t cairn__store_rec_heads(const cairn__store_rec *r, const char *field, size
   return n;
 }
 
-/* Returns 1 when field is in conflict: more than one head, with values that
- * differ. */
-static int rec_conflicted(const cairn__store_rec *r, const char *field, size_t *idx) {
+int cairn__store_rec_conflicted(const cairn__store_rec *r, const char *field, size_t *idx) {
   size_t nh = cairn__store_rec_heads(r, field, idx);
   if (nh < 2)
     return 0;
@@ -191,89 +190,9 @@ static int rec_conflicted(const cairn__store_rec *r, const char *field, size_t *
   return 0;
 }
 
-/* Returns 1 when str field of r is set and equals the NUL-terminated s. */
-static int rec_str_is(const cairn__store_rec *r, const char *field, const char *s) {
-  const char *v;
-  size_t len;
-  return cairn__store_obj_str(cairn__store_rec_value(r, field, NULL), &v, &len) &&
-         len == strlen(s) && memcmp(v, s, len) == 0;
-}
-
-/* ---- milestones ---------------------------------------------------------- */
-
-static int field_date(const cairn__store_rec *r, const char *field, int32_t *day) {
-  const char *s;
-  size_t len;
-  if (!cairn__store_obj_str(cairn__store_rec_value(r, field, NULL), &s, &len))
-    return CAIRN_ENOTFOUND;
-  return cairn_text_date_parse(s, len, day);
-}
-
-/* Fills *p from the milestone record m (defaults for what is unset).
- * Returns 0, or CAIRN_ECORRUPT when a required field is missing or bad. */
-static int milestone_params(const cairn__store_rec *m, cairn_milestone_params *p) {
-  const char *s;
-  size_t len;
-  double v;
-  memset(p, 0, sizeof *p);
-  cairn_progress_params_defaults(p);
-  cairn_scale sc;
-  if (!cairn__store_obj_str(cairn__store_rec_value(m, "scale", NULL), &s, &len) ||
-      cairn_record_scale_parse(s, len, &sc) != 0)
-    return CAIRN_ECORRUPT;
-  p->scale_min = sc.min;
-  p->scale_max = sc.max;
-  p->direction = rec_str_is(m, "direction", "down") ? -1 : 1;
-  if (cairn__store_obj_num(cairn__store_rec_value(m, "baseline", NULL), &v))
-    p->baseline = v;
-  else
-    p->baseline_pending = 1;
-  if (!cairn__store_obj_num(cairn__store_rec_value(m, "target", NULL), &p->target))
-    return CAIRN_ECORRUPT;
-  if (cairn__store_obj_str(cairn__store_rec_value(m, "rule", NULL), &s, &len) &&
-      cairn_record_rule_parse(s, len, &p->rule_k, &p->rule_n) != 0)
-    return CAIRN_ECORRUPT;
-  if (field_date(m, "start", &p->start) != 0 || field_date(m, "end", &p->end) != 0)
-    return CAIRN_ECORRUPT;
-  static const struct {
-    const char *name;
-    int days;
-  } cadences[] = {{"weekly", 7}, {"biweekly", 14}, {"monthly", 30}, {"quarterly", 91}};
-  p->cadence_days = 30;
-  for (size_t i = 0; i < sizeof cadences / sizeof cadences[0]; i++)
-    if (rec_str_is(m, "cadence", cadences[i].name))
-      p->cadence_days = cadences[i].days;
-  if (cairn__store_obj_num(cairn__store_rec_value(m, "wrong_side_n", NULL), &v))
-    p->wrong_side_n = (int)v;
-  if (cairn__store_obj_num(cairn__store_rec_value(m, "trend_points", NULL), &v))
-    p->trend_points = (int)v;
-  if (cairn__store_obj_num(cairn__store_rec_value(m, "developing_at", NULL), &v))
-    p->developing_at = v;
-  if (cairn__store_obj_num(cairn__store_rec_value(m, "exceed_margin", NULL), &v))
-    p->exceed_margin = v;
-  return 0;
-}
-
-typedef struct sorted_point {
-  int32_t day;
-  double value;
-  uint64_t hlc;
-  uint8_t author[CAIRN_KEY_BYTES];
-} sorted_point;
-
-static int sorted_point_cmp(const void *a, const void *b) {
-  const sorted_point *x = a, *y = b;
-  if (x->day != y->day)
-    return x->day < y->day ? -1 : 1;
-  if (x->hlc != y->hlc)
-    return x->hlc < y->hlc ? -1 : 1;
-  return memcmp(x->author, y->author, CAIRN_KEY_BYTES);
-}
-
-/* Calls fn(child id, len, arg) for each child of (ptype, pid) of type ctype,
- * in id order. Stops at the first non-zero return and returns it. */
-static int each_child(cairn_store *s, MDB_txn *txn, int ptype, const char *pid, size_t pidlen,
-                      int ctype, int (*fn)(const char *, size_t, void *), void *arg) {
+int cairn__store_each_child(cairn_store *s, MDB_txn *txn, int ptype, const char *pid,
+                            size_t pidlen, int ctype, int (*fn)(const char *, size_t, void *),
+                            void *arg) {
   uint8_t prefix[CAIRN__STORE_KEY_MAX + 2];
   size_t plen = cairn__store_rec_key(prefix, ptype, pid, pidlen);
   prefix[plen++] = 0;
@@ -296,346 +215,7 @@ static int each_child(cairn_store *s, MDB_txn *txn, int ptype, const char *pid, 
   return ret;
 }
 
-typedef struct points_acc {
-  cairn_store *s;
-  MDB_txn *txn;
-  msgpack_zone zone;
-  cairn__store_rec rec;
-  sorted_point *pts;
-  size_t n, cap;
-  int32_t last_review;
-} points_acc;
-
-static int add_evidence(const char *id, size_t len, void *arg) {
-  points_acc *a = arg;
-  msgpack_zone_clear(&a->zone);
-  int rc = cairn__store_rec_load(a->txn, a->s->records, CAIRN_REC_EVIDENCE, id, len, &a->zone,
-                                 &a->rec);
-  if (rc != 0)
-    return rc == CAIRN_ENOTFOUND ? CAIRN_ECORRUPT : rc;
-  size_t wi;
-  double v;
-  int32_t day;
-  if (cairn__store_obj_true(cairn__store_rec_value(&a->rec, "retracted", NULL)))
-    return 0;
-  if (!cairn__store_obj_num(cairn__store_rec_value(&a->rec, "value", NULL), &v) ||
-      cairn__store_rec_value(&a->rec, "observed", &wi) == NULL ||
-      field_date(&a->rec, "observed", &day) != 0)
-    return CAIRN_ECORRUPT;
-  if (a->n == a->cap) {
-    size_t cap = a->cap ? 2 * a->cap : 16;
-    sorted_point *p = realloc(a->pts, cap * sizeof *p);
-    if (p == NULL)
-      return CAIRN_ENOMEM;
-    a->pts = p;
-    a->cap = cap;
-  }
-  sorted_point *p = &a->pts[a->n++];
-  p->day = day;
-  p->value = v;
-  p->hlc = a->rec.w[wi].hlc;
-  memcpy(p->author, a->rec.w[wi].author, CAIRN_KEY_BYTES);
-  return 0;
-}
-
-static int add_review(const char *id, size_t len, void *arg) {
-  points_acc *a = arg;
-  msgpack_zone_clear(&a->zone);
-  int rc =
-      cairn__store_rec_load(a->txn, a->s->records, CAIRN_REC_REVIEW, id, len, &a->zone, &a->rec);
-  if (rc != 0)
-    return rc == CAIRN_ENOTFOUND ? CAIRN_ECORRUPT : rc;
-  int32_t day;
-  if (field_date(&a->rec, "date", &day) == 0 && day > a->last_review)
-    a->last_review = day;
-  return 0;
-}
-
-/* Loads the active evidence points of milestone id (not retracted, current
- * values, sorted by observed day then (hlc, author)) into *pts (caller
- * frees; NULL when none), their count in *n, and the latest review day in
- * *last_review (-1 when none). Returns 0, CAIRN_ENOMEM, CAIRN_ECORRUPT,
- * CAIRN_EIO. */
-static int milestone_points(cairn_store *s, MDB_txn *txn, const char *id, size_t idlen,
-                            cairn_point **pts, size_t *n, int32_t *last_review) {
-  points_acc a = {.s = s, .txn = txn, .last_review = -1};
-  if (!msgpack_zone_init(&a.zone, 4096))
-    return CAIRN_ENOMEM;
-  int rc = each_child(s, txn, CAIRN_REC_MILESTONE, id, idlen, CAIRN_REC_EVIDENCE, add_evidence, &a);
-  if (rc == 0)
-    rc = each_child(s, txn, CAIRN_REC_MILESTONE, id, idlen, CAIRN_REC_REVIEW, add_review, &a);
-  *pts = NULL;
-  *n = 0;
-  if (rc == 0 && a.n > 0) {
-    qsort(a.pts, a.n, sizeof *a.pts, sorted_point_cmp);
-    *pts = malloc(a.n * sizeof **pts);
-    if (*pts == NULL)
-      rc = CAIRN_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < a.n; i++)
-      (*pts)[i] = (cairn_point){a.pts[i].day, a.pts[i].value};
-    if (rc == 0)
-      *n = a.n;
-  }
-  *last_review = a.last_review;
-  free(a.pts);
-  cairn__store_rec_free(&a.rec);
-  msgpack_zone_destroy(&a.zone);
-  return rc;
-}
-
-int cairn__store_milestone_summary(cairn_store *s, MDB_txn *txn, const cairn__store_rec *m,
-                                   const char *id, size_t idlen, int32_t today, char *out,
-                                   size_t outlen) {
-  cairn_milestone_params p;
-  int rc = milestone_params(m, &p);
-  if (rc != 0)
-    return rc;
-  cairn_point *pts;
-  size_t n;
-  int32_t last_review;
-  rc = milestone_points(s, txn, id, idlen, &pts, &n, &last_review);
-  if (rc != 0)
-    return rc;
-  cairn_progress pr;
-  cairn_progress_compute(&p, pts, n, last_review, today, &pr);
-  free(pts);
-  int len = snprintf(out, outlen, "level %s, light %s", cairn_progress_level_name(pr.level),
-                     cairn_progress_light_name(pr.light));
-  if (pr.points > 0 && len > 0 && (size_t)len < outlen) {
-    char day[11];
-    cairn_text_date_format(pr.last_day, day);
-    len += snprintf(out + len, outlen - (size_t)len, ", last %g on %s", pr.last_value, day);
-  }
-  if (pr.trend_valid && len > 0 && (size_t)len < outlen)
-    len += snprintf(out + len, outlen - (size_t)len, ", trend %+.2f/week", pr.trend_per_week);
-  if (len > 0 && (size_t)len < outlen)
-    snprintf(out + len, outlen - (size_t)len, ", %zu point%s", pr.points,
-             pr.points == 1 ? "" : "s");
-  return 0;
-}
-
-/* ---- status -------------------------------------------------------------- */
-
-static void pack_value_or(msgpack_packer *pk, const cairn__store_rec *r, const char *field,
-                          const char *dflt) {
-  const msgpack_object *v = cairn__store_rec_value(r, field, NULL);
-  if (v != NULL)
-    msgpack_pack_object(pk, *v);
-  else if (dflt != NULL)
-    pack_cstr(pk, dflt);
-  else
-    msgpack_pack_nil(pk);
-}
-
-/* Number of the fields of r (type) in conflict. */
-static int64_t count_conflicts(const cairn__store_rec *r, int type, size_t *idx) {
-  size_t nf;
-  const cairn_field_def *fd = cairn_record_fields(type, &nf);
-  int64_t c = 0;
-  for (size_t i = 0; i < nf; i++)
-    c += rec_conflicted(r, fd[i].name, idx);
-  return c;
-}
-
-typedef struct status_ctx {
-  cairn_store *s;
-  MDB_txn *txn;
-  int32_t today;
-  msgpack_sbuffer items; /* packed milestone maps */
-  msgpack_packer ipk;
-  size_t count;
-  msgpack_zone zone;
-  cairn__store_rec m, st;
-  size_t *idx;
-  size_t idx_cap;
-} status_ctx;
-
-static int status_one(const char *id, size_t idlen, void *arg) {
-  status_ctx *c = arg;
-  msgpack_packer *pk = &c->ipk;
-  msgpack_zone_clear(&c->zone);
-  int rc = cairn__store_rec_load(c->txn, c->s->records, CAIRN_REC_MILESTONE, id, idlen, &c->zone,
-                                 &c->m);
-  if (rc != 0)
-    return rc == CAIRN_ENOTFOUND ? CAIRN_ECORRUPT : rc;
-  if (cairn__store_obj_true(cairn__store_rec_value(&c->m, "deleted", NULL)))
-    return 0;
-  const char *sid;
-  size_t sidlen;
-  if (!cairn__store_obj_str(cairn__store_rec_value(&c->m, "student", NULL), &sid, &sidlen))
-    return CAIRN_ECORRUPT;
-  rc = cairn__store_rec_load(c->txn, c->s->records, CAIRN_REC_STUDENT, sid, sidlen, &c->zone,
-                             &c->st);
-  if (rc == CAIRN_ENOTFOUND)
-    return 0; /* the student's creation has not arrived yet */
-  if (rc != 0)
-    return rc;
-  if (cairn__store_obj_true(cairn__store_rec_value(&c->st, "deleted", NULL)))
-    return 0;
-  cairn_milestone_params p;
-  if (milestone_params(&c->m, &p) != 0)
-    return 0; /* incomplete (a creation not yet arrived): nothing to derive */
-  cairn_point *pts;
-  size_t n;
-  int32_t last_review;
-  rc = milestone_points(c->s, c->txn, id, idlen, &pts, &n, &last_review);
-  if (rc != 0)
-    return rc;
-  cairn_progress pr;
-  cairn_progress_compute(&p, pts, n, last_review, c->today, &pr);
-  if (c->m.n > c->idx_cap) {
-    size_t *idx = realloc(c->idx, c->m.n * sizeof *idx);
-    if (idx == NULL) {
-      free(pts);
-      return CAIRN_ENOMEM;
-    }
-    c->idx = idx;
-    c->idx_cap = c->m.n;
-  }
-  char day[11];
-  msgpack_pack_map(pk, 25);
-  pack_cstr(pk, "id");
-  pack_str(pk, id, idlen);
-  pack_cstr(pk, "student");
-  pack_str(pk, sid, sidlen);
-  pack_cstr(pk, "student_name");
-  pack_value_or(pk, &c->st, "name", "");
-  pack_cstr(pk, "type");
-  pack_value_or(pk, &c->m, "type", NULL);
-  pack_cstr(pk, "statement");
-  pack_value_or(pk, &c->m, "statement", NULL);
-  pack_cstr(pk, "scale");
-  pack_value_or(pk, &c->m, "scale", NULL);
-  pack_cstr(pk, "direction");
-  pack_cstr(pk, p.direction < 0 ? "down" : "up");
-  pack_cstr(pk, "baseline");
-  if (p.baseline_pending)
-    msgpack_pack_nil(pk);
-  else
-    msgpack_pack_double(pk, p.baseline);
-  pack_cstr(pk, "target");
-  msgpack_pack_double(pk, p.target);
-  pack_cstr(pk, "rule");
-  pack_value_or(pk, &c->m, "rule", "1 of 1");
-  pack_cstr(pk, "start");
-  pack_value_or(pk, &c->m, "start", NULL);
-  pack_cstr(pk, "end");
-  pack_value_or(pk, &c->m, "end", NULL);
-  pack_cstr(pk, "cadence");
-  pack_value_or(pk, &c->m, "cadence", "monthly");
-  pack_cstr(pk, "level");
-  pack_cstr(pk, cairn_progress_level_name(pr.level));
-  pack_cstr(pk, "light");
-  pack_cstr(pk, cairn_progress_light_name(pr.light));
-  pack_cstr(pk, "why");
-  pack_cstr(pk, pr.why != NULL ? pr.why : "");
-  pack_cstr(pk, "points");
-  msgpack_pack_uint64(pk, pr.points);
-  pack_cstr(pk, "last_value");
-  if (pr.points > 0)
-    msgpack_pack_double(pk, pr.last_value);
-  else
-    msgpack_pack_nil(pk);
-  pack_cstr(pk, "last_observed");
-  if (pr.points > 0) {
-    cairn_text_date_format(pr.last_day, day);
-    pack_cstr(pk, day);
-  } else {
-    msgpack_pack_nil(pk);
-  }
-  pack_cstr(pk, "trend_per_week");
-  if (pr.trend_valid)
-    msgpack_pack_double(pk, pr.trend_per_week);
-  else
-    msgpack_pack_nil(pk);
-  pack_cstr(pk, "aim_per_week");
-  msgpack_pack_double(pk, pr.aim_per_week);
-  pack_cstr(pk, "next_review");
-  cairn_text_date_format(pr.next_review_due, day);
-  pack_cstr(pk, day);
-  pack_cstr(pk, "overdue");
-  if (pr.overdue)
-    msgpack_pack_true(pk);
-  else
-    msgpack_pack_false(pk);
-  pack_cstr(pk, "triggered");
-  const msgpack_object *rules = cairn__store_rec_value(&c->m, "if_then", NULL);
-  uint32_t nrules = rules != NULL && rules->type == MSGPACK_OBJECT_ARRAY ? rules->via.array.size : 0;
-  cairn_ifthen fired[16];
-  const msgpack_object *fired_text[16];
-  uint32_t nfired = 0;
-  for (uint32_t i = 0; i < nrules && nfired < 16; i++) {
-    const msgpack_object *t = &rules->via.array.ptr[i];
-    char text[1001];
-    if (t->type != MSGPACK_OBJECT_STR || t->via.str.size >= sizeof text)
-      continue;
-    memcpy(text, t->via.str.ptr, t->via.str.size);
-    text[t->via.str.size] = '\0';
-    if (cairn_progress_ifthen_parse(text, &fired[nfired], NULL, 0) == 0 &&
-        cairn_progress_ifthen_fires(&fired[nfired], &p, pts, n, &pr, c->today))
-      fired_text[nfired++] = t;
-  }
-  msgpack_pack_array(pk, nfired);
-  for (uint32_t i = 0; i < nfired; i++) {
-    msgpack_pack_map(pk, 2);
-    pack_cstr(pk, "rule");
-    msgpack_pack_object(pk, *fired_text[i]);
-    pack_cstr(pk, "action");
-    pack_cstr(pk, fired[i].action);
-  }
-  pack_cstr(pk, "conflicts");
-  msgpack_pack_int64(pk, count_conflicts(&c->m, CAIRN_REC_MILESTONE, c->idx));
-  free(pts);
-  c->count++;
-  return 0;
-}
-
-int cairn_store_status(cairn_store *s, const char *student, int32_t today, msgpack_packer *pk) {
-  status_ctx c = {.s = s, .today = today};
-  if (!msgpack_zone_init(&c.zone, 8192))
-    return CAIRN_ENOMEM;
-  msgpack_sbuffer_init(&c.items);
-  msgpack_packer_init(&c.ipk, &c.items, msgpack_sbuffer_write);
-  int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &c.txn) != 0 ? CAIRN_EIO : 0;
-  if (rc == 0 && student != NULL) {
-    rc = cairn__store_rec_load(c.txn, s->records, CAIRN_REC_STUDENT, student, strlen(student),
-                               &c.zone, &c.st);
-    if (rc == 0)
-      rc = each_child(s, c.txn, CAIRN_REC_STUDENT, student, strlen(student),
-                      CAIRN_REC_MILESTONE, status_one, &c);
-  } else if (rc == 0) {
-    MDB_cursor *cur;
-    if (mdb_cursor_open(c.txn, s->records, &cur) != 0) {
-      rc = CAIRN_EIO;
-    } else {
-      uint8_t first = CAIRN_REC_MILESTONE;
-      MDB_val k = {1, &first}, v;
-      int g = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-      while (rc == 0 && g == 0 && ((const uint8_t *)k.mv_data)[0] == CAIRN_REC_MILESTONE) {
-        rc = status_one((const char *)k.mv_data + 1, k.mv_size - 1, &c);
-        g = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-      }
-      if (rc == 0 && g != 0 && g != MDB_NOTFOUND)
-        rc = CAIRN_EIO;
-      mdb_cursor_close(cur);
-    }
-  }
-  if (c.txn != NULL)
-    mdb_txn_abort(c.txn);
-  if (rc == 0) {
-    msgpack_pack_array(pk, c.count);
-    if (c.items.size > 0)
-      pk->callback(pk->data, c.items.data, c.items.size);
-  }
-  msgpack_sbuffer_destroy(&c.items);
-  cairn__store_rec_free(&c.m);
-  cairn__store_rec_free(&c.st);
-  free(c.idx);
-  msgpack_zone_destroy(&c.zone);
-  return rc;
-}
-
-/* ---- export / show / conflicts ------------------------------------------ */
+/* ---- export / conflicts ------------------------------------------ */
 
 static int name_cmp(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -654,7 +234,7 @@ static void pack_record(msgpack_packer *pk, int type, const char *id, size_t idl
       names[nset++] = fd[i].name;
   qsort(names, nset, sizeof names[0], name_cmp);
   for (size_t i = 0; i < nset; i++)
-    nconf += (size_t)rec_conflicted(r, names[i], idx);
+    nconf += (size_t)cairn__store_rec_conflicted(r, names[i], idx);
 
   msgpack_pack_map(pk, nconf > 0 ? 5 : 4);
   pack_cstr(pk, "type");
@@ -694,7 +274,7 @@ static void pack_record(msgpack_packer *pk, int type, const char *id, size_t idl
   pack_cstr(pk, "conflicts");
   msgpack_pack_map(pk, nconf);
   for (size_t i = 0; i < nset; i++) {
-    if (!rec_conflicted(r, names[i], idx))
+    if (!cairn__store_rec_conflicted(r, names[i], idx))
       continue;
     size_t win, nh = cairn__store_rec_heads(r, names[i], idx);
     cairn__store_rec_value(r, names[i], &win);
@@ -829,36 +409,6 @@ int cairn_store_export(cairn_store *s, const cairn_scope *scope, const uint8_t *
   return pack_array_of(s, export_one, &c, after, after_len, pk, next, next_len);
 }
 
-int cairn_store_show(cairn_store *s, const char *id, msgpack_packer *pk) {
-  size_t idlen = strlen(id);
-  MDB_txn *txn;
-  if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
-    return CAIRN_EIO;
-  msgpack_zone zone;
-  if (!msgpack_zone_init(&zone, 8192)) {
-    mdb_txn_abort(txn);
-    return CAIRN_ENOMEM;
-  }
-  cairn__store_rec r = {0};
-  int rc = CAIRN_ENOTFOUND;
-  for (int type = 1; type <= CAIRN_REC_MAX && rc == CAIRN_ENOTFOUND; type++) {
-    rc = cairn__store_rec_load(txn, s->records, type, id, idlen, &zone, &r);
-    if (rc != 0)
-      continue;
-    size_t *idx = malloc((r.n ? r.n : 1) * sizeof *idx);
-    if (idx == NULL) {
-      rc = CAIRN_ENOMEM;
-      break;
-    }
-    pack_record(pk, type, id, idlen, &r, idx);
-    free(idx);
-  }
-  cairn__store_rec_free(&r);
-  msgpack_zone_destroy(&zone);
-  mdb_txn_abort(txn);
-  return rc;
-}
-
 static int conflicts_one(int type, const char *id, size_t idlen, const cairn__store_rec *r,
                          size_t *idx, void *arg) {
   export_ctx *c = arg;
@@ -866,7 +416,7 @@ static int conflicts_one(int type, const char *id, size_t idlen, const cairn__st
   size_t nf;
   const cairn_field_def *fd = cairn_record_fields(type, &nf);
   for (size_t i = 0; i < nf; i++) {
-    if (!rec_conflicted(r, fd[i].name, idx))
+    if (!cairn__store_rec_conflicted(r, fd[i].name, idx))
       continue;
     size_t win, nh = cairn__store_rec_heads(r, fd[i].name, idx), losers = 0;
     const msgpack_object *value = cairn__store_rec_value(r, fd[i].name, &win);

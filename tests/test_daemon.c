@@ -32,6 +32,7 @@ typedef struct {
   char sock[100]; /* fits sockaddr_un.sun_path */
   pid_t pid;
   char log[128];
+  pid_t proxy; /* a helper process the test started, killed at teardown */
 } node;
 
 /* Runs argv, waits, returns the exit status (or -1). stdout and stderr go
@@ -127,6 +128,10 @@ static int teardown(void **state) {
 
   if (n->pid > 0)
     stop_daemon(n, SIGKILL);
+  if (n->proxy > 0) {
+    kill(n->proxy, SIGKILL);
+    waitpid(n->proxy, NULL, 0);
+  }
   snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s.log' '%s.init'", n->dir, n->dir, n->dir);
   assert_int_equal(system(cmd), 0);
   free(n);
@@ -167,6 +172,33 @@ static int ping(const node *n) {
   return rc;
 }
 
+/* Packs the put of a 0-4 milestone of student s1. */
+static void pack_milestone_put(msgpack_packer *pk) {
+  msgpack_pack_map(pk, 3);
+  pk_str(pk, "op");
+  pk_str(pk, "put");
+  pk_str(pk, "type");
+  pk_str(pk, "milestone");
+  pk_str(pk, "set");
+  msgpack_pack_map(pk, 8);
+  pk_str(pk, "student");
+  pk_str(pk, "s1");
+  pk_str(pk, "type");
+  pk_str(pk, "academic");
+  pk_str(pk, "statement");
+  pk_str(pk, "I will write a clear claim.");
+  pk_str(pk, "scale");
+  pk_str(pk, "0-4");
+  pk_str(pk, "baseline");
+  msgpack_pack_double(pk, 1.5);
+  pk_str(pk, "target");
+  msgpack_pack_double(pk, 3);
+  pk_str(pk, "start");
+  pk_str(pk, "2026-11-02");
+  pk_str(pk, "end");
+  pk_str(pk, "2026-12-14");
+}
+
 /* Creates student s1 and a 0-4 milestone; returns the milestone id. */
 static void make_milestone(cairn_client *c, char *mid, size_t len) {
   msgpack_sbuffer b;
@@ -192,29 +224,7 @@ static void make_milestone(cairn_client *c, char *mid, size_t len) {
   assert_int_equal(call(c, &b, &r), 0);
   cairn_reply_free(r);
 
-  msgpack_pack_map(&pk, 3);
-  pk_str(&pk, "op");
-  pk_str(&pk, "put");
-  pk_str(&pk, "type");
-  pk_str(&pk, "milestone");
-  pk_str(&pk, "set");
-  msgpack_pack_map(&pk, 8);
-  pk_str(&pk, "student");
-  pk_str(&pk, "s1");
-  pk_str(&pk, "type");
-  pk_str(&pk, "academic");
-  pk_str(&pk, "statement");
-  pk_str(&pk, "I will write a clear claim.");
-  pk_str(&pk, "scale");
-  pk_str(&pk, "0-4");
-  pk_str(&pk, "baseline");
-  msgpack_pack_double(&pk, 1.5);
-  pk_str(&pk, "target");
-  msgpack_pack_double(&pk, 3);
-  pk_str(&pk, "start");
-  pk_str(&pk, "2026-11-02");
-  pk_str(&pk, "end");
-  pk_str(&pk, "2026-12-14");
+  pack_milestone_put(&pk);
   assert_int_equal(call(c, &b, &r), 0);
   id = cairn_reply_get(r, "id");
   assert_non_null(id);
@@ -1017,6 +1027,204 @@ static void test_hostile_shapes(void **state) {
   hostile_end(&h);
 }
 
+
+/* ---- stored text on a terminal ---- */
+
+static int read_all(int fd, void *p, size_t n) {
+  size_t got = 0;
+
+  while (got < n) {
+    ssize_t r = read(fd, (char *)p + got, n - got);
+    if (r <= 0)
+      return -1;
+    got += (size_t)r;
+  }
+  return 0;
+}
+
+/* Reads one frame (4-byte big-endian length, then the payload) from fd
+ * into buf (cap bytes); returns its whole length, or -1. */
+static ssize_t read_frame(int fd, uint8_t *buf, size_t cap) {
+  uint32_t len;
+
+  if (read_all(fd, buf, 4) != 0)
+    return -1;
+  len = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+  if (len > cap - 4 || read_all(fd, buf + 4, len) != 0)
+    return -1;
+  return (ssize_t)len + 4;
+}
+
+/* A stand-in for data that holds control characters: a proxy on
+ * dir/cairnd.sock that passes each request to the cairnd at upstream and
+ * each reply back with '~' turned into ESC, '^' into BEL and the pound
+ * sign (c2 a3) into the C1 control CSI (c2 9b), lengths unchanged, as if
+ * the stored text held them. Returns the proxy's pid. */
+static pid_t start_control_proxy(const char *dir, const char *upstream) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+  pid_t pid;
+
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s/cairnd.sock", dir);
+  assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+  assert_int_equal(listen(lfd, 4), 0);
+  pid = fork();
+  if (pid != 0) {
+    close(lfd);
+    return pid;
+  }
+  for (;;) {
+    static uint8_t buf[1 << 20];
+    struct sockaddr_un up = {.sun_family = AF_UNIX};
+    int cfd = accept(lfd, NULL, NULL), ufd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ssize_t n;
+
+    snprintf(up.sun_path, sizeof up.sun_path, "%s", upstream);
+    if (cfd < 0 || connect(ufd, (struct sockaddr *)&up, sizeof up) != 0)
+      _exit(2);
+    while ((n = read_frame(cfd, buf, sizeof buf)) > 0) {
+      if (write(ufd, buf, (size_t)n) != n || (n = read_frame(ufd, buf, sizeof buf)) < 0)
+        _exit(3);
+      for (ssize_t i = 4; i < n; i++) {
+        if (buf[i] == '~')
+          buf[i] = 0x1b;
+        else if (buf[i] == '^')
+          buf[i] = 0x07;
+        else if (buf[i] == 0xc2 && i + 1 < n && buf[i + 1] == 0xa3)
+          buf[++i] = 0x9b;
+      }
+      if (write(cfd, buf, (size_t)n) != n)
+        _exit(4);
+    }
+    close(cfd);
+    close(ufd);
+  }
+}
+
+/* Puts a record of type (id NULL: a generated one) whose set holds the
+ * pairs kv (NULL-terminated); a value "#N" is the number N. The new id
+ * goes to id_out (room for 72). */
+static void put_raw(cairn_client *c, const char *type, const char *id, const char *const *kv,
+                    char *id_out) {
+  msgpack_sbuffer b;
+  msgpack_packer pk;
+  cairn_reply *r = NULL;
+  const msgpack_object *got;
+  uint32_t n = 0;
+
+  while (kv[2 * n] != NULL)
+    n++;
+  msgpack_sbuffer_init(&b);
+  msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, id != NULL ? 4 : 3);
+  pk_str(&pk, "op");
+  pk_str(&pk, "put");
+  pk_str(&pk, "type");
+  pk_str(&pk, type);
+  if (id != NULL) {
+    pk_str(&pk, "id");
+    pk_str(&pk, id);
+  }
+  pk_str(&pk, "set");
+  msgpack_pack_map(&pk, n);
+  for (uint32_t i = 0; i < 2 * n; i++) {
+    if (i % 2 == 1 && kv[i][0] == '#')
+      msgpack_pack_double(&pk, atof(kv[i] + 1));
+    else
+      pk_str(&pk, kv[i]);
+  }
+  assert_int_equal(call(c, &b, &r), 0);
+  got = cairn_reply_get(r, "id");
+  assert_true(got != NULL && got->type == MSGPACK_OBJECT_STR && got->via.str.size < 72);
+  snprintf(id_out, 72, "%.*s", (int)got->via.str.size, got->via.str.ptr);
+  cairn_reply_free(r);
+  msgpack_sbuffer_destroy(&b);
+}
+
+/* Names, statements and notes are printed by `cairn status` and `cairn
+ * show` with every control character escaped: an ESC sequence, an OSC 8
+ * link, a bell or a C1 control in stored text cannot reach the terminal. */
+static void test_cli_escapes_stored_text(void **state) {
+  static const char *const student[] = {
+      "name", "Ana~[2J~]8;;http://example.invalid/~\\link~]8;;~\\ bell^ csi\xc2\xa3" "31m",
+      NULL};
+  static const char *const milestone[] = {
+      "student", "esc-1", "type", "academic", "statement", "I will~[31m stop^ here\xc2\xa3",
+      "scale", "0-4", "baseline", "#1.5", "target", "#3", "start", "2026-11-02",
+      "end", "2026-12-14", "support", "stems~[5m", NULL};
+  node *n = *state;
+  char proxy[80], out[96], text[16384], mid[72];
+  cairn_client *c;
+
+  assert_int_equal(cairn_client_open(&c, n->dir), 0);
+  put_raw(c, "student", "esc-1", student, mid);
+  put_raw(c, "milestone", NULL, milestone, mid);
+  cairn_client_close(c);
+
+  snprintf(proxy, sizeof proxy, "%s/proxy", n->dir); /* removed with n->dir */
+  assert_int_equal(mkdir(proxy, 0700), 0);
+  n->proxy = start_control_proxy(proxy, n->sock);
+  snprintf(out, sizeof out, "%s/out", proxy);
+  {
+    char *status[] = {CAIRN_PATH, "--data", proxy, "status", NULL};
+    char *json[] = {CAIRN_PATH, "--data", proxy, "status", "--json", NULL};
+    char *show_student[] = {CAIRN_PATH, "--data", proxy, "show", "esc-1", NULL};
+    char *show_milestone[] = {CAIRN_PATH, "--data", proxy, "show", mid, NULL};
+    char **runs[] = {status, json, show_student, show_milestone};
+
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+      assert_int_equal(run(runs[i], out), 0);
+      slurp(out, text, sizeof text);
+      print_message("%s\n", text);
+      assert_non_null(strstr(text, "Ana") != NULL ? text : strstr(text, "I will"));
+      assert_null(strchr(text, 0x1b));
+      assert_null(strchr(text, 0x07));
+      assert_null(strstr(text, "\xc2\x9b"));
+    }
+  }
+}
+
+/* A status that would not fit one frame is refused with a line saying
+ * what to do; the connection stays. */
+static void test_status_too_big_for_one_frame(void **state) {
+  enum { N = 2000 }; /* about 650 bytes each in the reply: over 1 MiB */
+  node *n = *state;
+  cairn_client *c;
+  cairn_reply *r = NULL;
+  msgpack_sbuffer b;
+  msgpack_packer pk;
+  char mid[80];
+  int i, rc;
+
+  assert_int_equal(cairn_client_open(&c, n->dir), 0);
+  make_milestone(c, mid, sizeof mid); /* student s1 */
+  msgpack_sbuffer_init(&b);
+  msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+  for (i = 0; i < N; i++) { /* N milestones of s1, pipelined */
+    pack_milestone_put(&pk);
+    assert_int_equal(cairn_client_send(c, b.data, b.size, 10000), 0);
+    msgpack_sbuffer_clear(&b);
+    if (i >= 100) {
+      assert_int_equal(cairn_client_recv(c, 10000, &r), 0);
+      cairn_reply_free(r);
+    }
+  }
+  for (i = 0; i < 100; i++) {
+    assert_int_equal(cairn_client_recv(c, 10000, &r), 0);
+    cairn_reply_free(r);
+  }
+  msgpack_pack_map(&pk, 1);
+  pk_str(&pk, "op");
+  pk_str(&pk, "status");
+  rc = call(c, &b, &r);
+  assert_int_equal(rc, CAIRN_ETOOBIG);
+  assert_non_null(strstr(cairn_reply_message(r), "one student"));
+  cairn_reply_free(r);
+  assert_int_equal(ping(n), 0); /* the connection and the daemon are fine */
+  cairn_client_close(c);
+  msgpack_sbuffer_destroy(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_oversized_frame_closes_only_that_connection, setup,
@@ -1037,6 +1245,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_hostile_text, setup, teardown),
       cmocka_unit_test_setup_teardown(test_hostile_dates, setup, teardown),
       cmocka_unit_test_setup_teardown(test_hostile_shapes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cli_escapes_stored_text, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_status_too_big_for_one_frame, setup, teardown),
   };
   signal(SIGPIPE, SIG_IGN);
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "progress.h"
+#include "text.h"
 
 /* cmocka 1.1 compares only floats; evidence values are doubles. */
 #define assert_near(a, b, eps) assert_true(fabs((a) - (b)) <= (eps))
@@ -66,11 +67,22 @@ static size_t weekly(cairn_point *pts, const double *values, size_t n) {
   weekly(pts, (const double[]){__VA_ARGS__},                                 \
          sizeof((const double[]){__VA_ARGS__}) / sizeof(double))
 
+/* The progress as of the last point's day (the start when none). */
 static cairn_progress run(const cairn_milestone_params *p,
                           const cairn_point *pts, size_t n) {
   cairn_progress out;
-  cairn_progress_compute(p, pts, n, -1, START, &out);
+  cairn_progress_compute(p, pts, n, NULL, 0, n > 0 ? pts[n - 1].day : START,
+                         &out);
   return out;
+}
+
+/* The sentence saying why the light is what it is. */
+static const char *why_of(const cairn_milestone_params *p,
+                          const cairn_progress *prog) {
+  static char why[256];
+  cairn_progress_explain(p, prog, why, sizeof why);
+  print_message("why: %s\n", why);
+  return why;
 }
 
 static void test_defaults_and_names(void **state) {
@@ -125,7 +137,7 @@ static void test_not_started_without_evidence(void **state) {
   assert_int_equal(out.level, CAIRN_LEVEL_NOT_STARTED);
   assert_int_equal(out.light, CAIRN_LIGHT_NONE);
   assert_int_equal(out.points, 0);
-  assert_string_equal(out.why, "no evidence yet");
+  assert_string_equal(why_of(&p, &out), "no evidence yet");
   assert_int_equal(out.next_review_due, START + WEEK);
 }
 
@@ -173,7 +185,8 @@ static void test_ela_meeting_four_of_five(void **state) {
   assert_int_equal(out.level, CAIRN_LEVEL_MEETING);
   assert_int_equal(out.met_in_window, 4);
   assert_int_equal(out.light, CAIRN_LIGHT_GREEN);
-  assert_string_equal(out.why, "the target rule is met");
+  assert_string_equal(why_of(&p, &out), "the target rule is met: 4 of the "
+                                         "last 5 points meet the target");
 
   /* only the last 5 count: an early 1 no longer matters */
   n = WEEKLY(pts, 1, 3, 3, 2.5, 3, 3.5);
@@ -185,14 +198,16 @@ static void test_ela_exceeding(void **state) {
   (void)state;
   cairn_milestone_params p = ela();
   cairn_point pts[8];
-  /* mean 3.4 = target + 10% of the 0-4 span */
-  size_t n = WEEKLY(pts, 3.5, 3.5, 3, 3.5, 3.5);
+  /* mean 3.2: beyond the target by more than 10% of the way from the
+   * baseline 1.5 (0.15) */
+  size_t n = WEEKLY(pts, 3.5, 3, 3, 3, 3.5);
   cairn_progress out = run(&p, pts, n);
   assert_int_equal(out.level, CAIRN_LEVEL_EXCEEDING);
   assert_int_equal(out.light, CAIRN_LIGHT_GREEN);
+  assert_non_null(strstr(why_of(&p, &out), "beyond it by the exceeding margin"));
 
-  /* mean 3.3: meeting only */
-  n = WEEKLY(pts, 3.5, 3.5, 3, 3, 3.5);
+  /* mean 3.1: meeting only */
+  n = WEEKLY(pts, 3.5, 3, 3, 3, 3);
   out = run(&p, pts, n);
   assert_int_equal(out.level, CAIRN_LEVEL_MEETING);
 }
@@ -206,13 +221,15 @@ static void test_ela_flat_run_below_aimline_is_red(void **state) {
   assert_int_equal(out.level, CAIRN_LEVEL_BEGINNING);
   assert_int_equal(out.light, CAIRN_LIGHT_RED);
   assert_int_equal(out.wrong_side_run, 4);
-  assert_non_null(strstr(out.why, "consecutive points below the aimline"));
+  assert_string_equal(why_of(&p, &out), "the last 4 points are below the "
+                                         "aimline (4 in a row turns red)");
   assert_near(out.aim_at_last, 2.5, 1e-12);
 
   /* three below is only a watch */
   out = run(&p, pts, 3);
   assert_int_equal(out.light, CAIRN_LIGHT_YELLOW);
-  assert_string_equal(out.why, "the last point is below the aimline");
+  assert_string_equal(why_of(&p, &out), "the last 3 points are below the "
+                                         "aimline (4 in a row turns red)");
 }
 
 static void test_ela_on_the_aimline_is_green(void **state) {
@@ -223,7 +240,8 @@ static void test_ela_on_the_aimline_is_green(void **state) {
   cairn_progress out = run(&p, pts, n);
   assert_int_equal(out.light, CAIRN_LIGHT_GREEN);
   assert_int_equal(out.wrong_side_run, 0);
-  assert_string_equal(out.why, "on track with the aimline");
+  assert_string_equal(why_of(&p, &out), "the last point, 2.5, is on or above "
+                                         "the aimline (2.5)");
   assert_near(out.aim_per_week, 0.25, 1e-12);
   assert_true(out.trend_valid);
   assert_near(out.trend_per_week, 0.25, 1e-9);
@@ -239,7 +257,9 @@ static void test_ela_falling_trend_is_red(void **state) {
   assert_int_equal(out.wrong_side_run, 2);
   assert_near(out.trend_per_week, -0.1, 1e-9);
   assert_int_equal(out.light, CAIRN_LIGHT_RED);
-  assert_non_null(strstr(out.why, "trend is falling"));
+  assert_string_equal(why_of(&p, &out),
+                      "the trend is worsening (-0.10/week) and the last point, "
+                      "1.75, is below the aimline (2.5)");
 
   /* a dip after a rise is a watch, not an alarm */
   n = WEEKLY(pts, 1.75, 2.0, 2.25, 2.0);
@@ -256,7 +276,9 @@ static void test_ela_slow_trend_is_yellow(void **state) {
   cairn_progress out = run(&p, pts, n);
   assert_int_equal(out.wrong_side_run, 0);
   assert_int_equal(out.light, CAIRN_LIGHT_YELLOW);
-  assert_non_null(strstr(out.why, "slower than half"));
+  assert_string_equal(why_of(&p, &out),
+                      "the trend, +0.02/week, is under half of what the "
+                      "aimline needs (+0.25/week)");
 }
 
 static void test_off_task_falling_tally_is_green(void **state) {
@@ -281,7 +303,7 @@ static void test_off_task_rising_tally_is_red(void **state) {
   cairn_progress out = run(&p, pts, n);
   assert_int_equal(out.light, CAIRN_LIGHT_RED);
   assert_int_equal(out.level, CAIRN_LEVEL_BEGINNING);
-  assert_non_null(strstr(out.why, "above the aimline"));
+  assert_non_null(strstr(why_of(&p, &out), "above the aimline"));
 
   /* two rising checks: too few for a trend, the last is above the line */
   n = WEEKLY(pts, 5, 6);
@@ -371,31 +393,75 @@ static void test_trend_slope(void **state) {
   assert_false(out.trend_valid);
 }
 
+/* The progress as of today with reviews on the given days (-1 ends them). */
+static cairn_progress at(const cairn_milestone_params *p, const cairn_point *pts,
+                         size_t n, int32_t today, int32_t review) {
+  cairn_progress out;
+  cairn_progress_compute(p, pts, n, &review, review >= 0 ? 1 : 0, today, &out);
+  return out;
+}
+
 static void test_review_due_weekly(void **state) {
   (void)state;
   cairn_milestone_params p = ela();
   cairn_point pts[8];
   size_t n = WEEKLY(pts, 1.75);
-  cairn_progress out;
+  cairn_progress out = at(&p, pts, n, START + 7, -1);
 
-  cairn_progress_compute(&p, pts, n, -1, START + 7, &out);
   assert_int_equal(out.next_review_due, START + 7);
   assert_false(out.overdue);
-  cairn_progress_compute(&p, pts, n, -1, START + 8, &out);
+  assert_int_equal(out.last_review, CAIRN_PROGRESS_NO_DAY);
+  out = at(&p, pts, n, START + 8, -1);
   assert_true(out.overdue);
 
-  cairn_progress_compute(&p, pts, n, START + 10, START + 12, &out);
+  out = at(&p, pts, n, START + 12, START + 10);
+  assert_int_equal(out.last_review, START + 10);
   assert_int_equal(out.next_review_due, START + 17);
   assert_false(out.overdue);
 
+  /* a review dated after today is not known yet */
+  out = at(&p, pts, n, START + 8, START + 10);
+  assert_int_equal(out.last_review, CAIRN_PROGRESS_NO_DAY);
+  assert_int_equal(out.next_review_due, START + 7);
+  assert_true(out.overdue);
+
   /* the end of the 6 weeks caps it */
-  cairn_progress_compute(&p, pts, n, START + 40, START + 41, &out);
+  out = at(&p, pts, n, START + 41, START + 40);
   assert_int_equal(out.next_review_due, START + 42);
 
-  /* closing review done: the cadence goes on */
-  cairn_progress_compute(&p, pts, n, START + 42, START + 43, &out);
-  assert_int_equal(out.next_review_due, START + 49);
+  /* after the end: the closing review is due on the end day... */
+  out = at(&p, pts, n, START + 43, START + 40);
+  assert_int_equal(out.next_review_due, START + 42);
+  assert_true(out.overdue);
+  /* ...and once it is done, nothing is */
+  out = at(&p, pts, n, START + 43, START + 42);
+  assert_int_equal(out.next_review_due, CAIRN_PROGRESS_NO_DAY);
   assert_false(out.overdue);
+}
+
+/* Check dates drive the due list: the first check date after the last
+ * review is due when it comes before the cadence's day. */
+static void test_review_due_on_check_dates(void **state) {
+  (void)state;
+  cairn_milestone_params p = ela();
+  p.cadence_days = 30;
+  const int32_t checks[] = {START + 10, START + 24, START + 38};
+  p.checks = checks;
+  p.nchecks = 3;
+  cairn_progress out = at(&p, NULL, 0, START + 5, -1);
+  assert_int_equal(out.next_review_due, START + 10);
+  assert_true(out.next_is_check);
+  out = at(&p, NULL, 0, START + 11, -1);
+  assert_true(out.overdue); /* the check of START + 10 was not reviewed */
+  /* a review on the check date does it; the next check is due */
+  out = at(&p, NULL, 0, START + 11, START + 10);
+  assert_int_equal(out.next_review_due, START + 24);
+  assert_false(out.overdue);
+  /* a monthly cadence with a check date later than it: the cadence */
+  p.cadence_days = 7;
+  out = at(&p, NULL, 0, START + 11, START + 10);
+  assert_int_equal(out.next_review_due, START + 17);
+  assert_false(out.next_is_check);
 }
 
 static void test_review_due_shortens_when_red(void **state) {
@@ -404,22 +470,21 @@ static void test_review_due_shortens_when_red(void **state) {
   p.cadence_days = 30;
   p.end = START + 90;
   cairn_point pts[8];
-  cairn_progress out;
 
   size_t n = WEEKLY(pts, 1.8, 2.1);
-  cairn_progress_compute(&p, pts, n, -1, START + 15, &out);
+  cairn_progress out = at(&p, pts, n, START + 15, -1);
   assert_int_equal(out.light, CAIRN_LIGHT_GREEN);
   assert_int_equal(out.next_review_due, START + 30);
   assert_false(out.overdue);
 
   n = WEEKLY(pts, 1.5, 1.5, 1.5, 1.5);
-  cairn_progress_compute(&p, pts, n, -1, START + 15, &out);
+  out = at(&p, pts, n, START + 29, -1);
   assert_int_equal(out.light, CAIRN_LIGHT_RED);
   assert_int_equal(out.next_review_due, START + 14);
   assert_true(out.overdue);
 
   /* red near the end: still capped at the end */
-  cairn_progress_compute(&p, pts, n, START + 80, START + 85, &out);
+  out = at(&p, pts, n, START + 85, START + 80);
   assert_int_equal(out.next_review_due, START + 90);
 }
 
@@ -439,6 +504,7 @@ static void test_ifthen_seed_small_group(void **state) {
                "then add a 20-minute small-group session twice weekly.");
   assert_int_equal(rule.cond, CAIRN_IF_MISSES_TARGET);
   assert_int_equal(rule.count, 1);
+  assert_int_equal(rule.unit, CAIRN_IFTHEN_CHECKINS);
   assert_string_equal(rule.action,
                       "add a 20-minute small-group session twice weekly.");
 
@@ -446,12 +512,12 @@ static void test_ifthen_seed_small_group(void **state) {
   cairn_point pts[8];
   size_t n = WEEKLY(pts, 3, 2.5);
   cairn_progress prog = run(&p, pts, n);
-  assert_true(cairn_progress_ifthen_fires(&rule, &p, pts, n, &prog, START));
+  assert_true(cairn_progress_ifthen_fires(&rule, &p, pts, n, &prog, pts[n - 1].day));
   n = WEEKLY(pts, 2.5, 3);
   prog = run(&p, pts, n);
-  assert_false(cairn_progress_ifthen_fires(&rule, &p, pts, n, &prog, START));
+  assert_false(cairn_progress_ifthen_fires(&rule, &p, pts, n, &prog, pts[n - 1].day));
   prog = run(&p, NULL, 0);
-  assert_false(cairn_progress_ifthen_fires(&rule, &p, NULL, 0, &prog, START));
+  assert_false(cairn_progress_ifthen_fires(&rule, &p, NULL, 0, &prog, START + WEEK));
 }
 
 static void test_ifthen_seed_attendance(void **state) {
@@ -472,10 +538,10 @@ static void test_ifthen_seed_attendance(void **state) {
   cairn_point pts[8];
   size_t n = WEEKLY(pts, 95, 91.5);
   cairn_progress prog = run(&p, pts, n);
-  assert_true(cairn_progress_ifthen_fires(&rule, &p, pts, n, &prog, START));
+  assert_true(cairn_progress_ifthen_fires(&rule, &p, pts, n, &prog, pts[n - 1].day));
   n = WEEKLY(pts, 91.5, 92);
   prog = run(&p, pts, n);
-  assert_false(cairn_progress_ifthen_fires(&rule, &p, pts, n, &prog, START));
+  assert_false(cairn_progress_ifthen_fires(&rule, &p, pts, n, &prog, pts[n - 1].day));
 }
 
 static void test_ifthen_seed_behavior_two_weeks(void **state) {
@@ -492,19 +558,24 @@ static void test_ifthen_seed_behavior_two_weeks(void **state) {
     assert_int_equal(rule.count, 2);
     assert_string_equal(rule.action, "revise the classroom supports");
 
+    assert_int_equal(rule.unit, CAIRN_IFTHEN_WEEKS);
+
+    /* weekly tallies: 2 in week 2, 3 in week 3, 4 in week 4 */
     cairn_milestone_params p = off_task();
     cairn_point pts[8];
     size_t n = WEEKLY(pts, 2, 3, 4);
     cairn_progress prog = run(&p, pts, n);
-    assert_true(cairn_progress_ifthen_fires(&rule, &p, pts, n, &prog, START));
+    /* week 4 is not over on its first day: one week missed so far */
+    assert_false(cairn_progress_ifthen_fires(&rule, &p, pts, n, &prog, START + 21));
+    /* on its last day, weeks 3 and 4 both missed */
+    assert_true(cairn_progress_ifthen_fires(&rule, &p, pts, n, &prog, START + 27));
     n = WEEKLY(pts, 3, 2);
     prog = run(&p, pts, n);
-    assert_false(
-        cairn_progress_ifthen_fires(&rule, &p, pts, n, &prog, START));
-    n = WEEKLY(pts, 4);
-    prog = run(&p, pts, n);
-    assert_false(
-        cairn_progress_ifthen_fires(&rule, &p, pts, n, &prog, START));
+    assert_false(cairn_progress_ifthen_fires(&rule, &p, pts, n, &prog, START + 20));
+    /* a week with no evidence ends the run */
+    cairn_point gap[3] = {{START + 7, 4}, {START + 21, 4}, {START + 22, 5}};
+    prog = run(&p, gap, 3);
+    assert_false(cairn_progress_ifthen_fires(&rule, &p, gap, 3, &prog, START + 27));
   }
 }
 
@@ -523,16 +594,16 @@ static void test_ifthen_light_aimline_and_silence(void **state) {
   assert_int_equal(red.cond, CAIRN_IF_RED);
   assert_int_equal(three.count, 3);
   assert_int_equal(side.count, 0);
-  assert_false(cairn_progress_ifthen_fires(&red, &p, pts, n, &prog, START));
-  assert_true(cairn_progress_ifthen_fires(&yellow, &p, pts, n, &prog, START));
-  assert_true(cairn_progress_ifthen_fires(&three, &p, pts, n, &prog, START));
-  assert_false(cairn_progress_ifthen_fires(&side, &p, pts, n, &prog, START));
+  assert_false(cairn_progress_ifthen_fires(&red, &p, pts, n, &prog, pts[n - 1].day));
+  assert_true(cairn_progress_ifthen_fires(&yellow, &p, pts, n, &prog, pts[n - 1].day));
+  assert_true(cairn_progress_ifthen_fires(&three, &p, pts, n, &prog, pts[n - 1].day));
+  assert_false(cairn_progress_ifthen_fires(&side, &p, pts, n, &prog, pts[n - 1].day));
 
   n = WEEKLY(pts, 1.5, 1.5, 1.5, 1.5);
   prog = run(&p, pts, n); /* red */
-  assert_true(cairn_progress_ifthen_fires(&red, &p, pts, n, &prog, START));
-  assert_true(cairn_progress_ifthen_fires(&yellow, &p, pts, n, &prog, START));
-  assert_true(cairn_progress_ifthen_fires(&side, &p, pts, n, &prog, START));
+  assert_true(cairn_progress_ifthen_fires(&red, &p, pts, n, &prog, pts[n - 1].day));
+  assert_true(cairn_progress_ifthen_fires(&yellow, &p, pts, n, &prog, pts[n - 1].day));
+  assert_true(cairn_progress_ifthen_fires(&side, &p, pts, n, &prog, pts[n - 1].day));
 
   cairn_ifthen quiet =
       parse_ok("if there is no evidence for 10 days, then observe");
@@ -579,6 +650,383 @@ static void test_ifthen_refuses_with_a_reason(void **state) {
   assert_non_null(strstr(why, "if CONDITION, then ACTION"));
 }
 
+
+/* ---- regressions ---------------------------------------------------------- */
+
+static int32_t day_of(const char *date) {
+  int32_t d;
+  assert_int_equal(cairn_text_date_parse(date, strlen(date), &d), 0);
+  return d;
+}
+
+/* A tally to lower on a `count` scale (open-ended: its nominal maximum is
+ * 1e9) and the same tally on 0-20: 7 -> 2 from 2026-11-09 to 2026-12-07,
+ * the first days 7,7,7,7,7,7,8. The light must not depend on the scale's
+ * maximum: six points in a row above a falling aimline are red on both. */
+static void test_count_scale_tolerance_is_the_milestones(void **state) {
+  (void)state;
+  cairn_milestone_params p = {
+      .scale_min = 0, .scale_max = 1e9, .direction = -1,
+      .baseline = 7, .target = 2, .start = day_of("2026-11-09"),
+      .end = day_of("2026-12-07"), .cadence_days = 7};
+  cairn_progress_params_defaults(&p);
+  cairn_point pts[7];
+  const double v[7] = {7, 7, 7, 7, 7, 7, 8};
+  for (int i = 0; i < 7; i++)
+    pts[i] = (cairn_point){p.start + i, v[i]};
+  cairn_progress count;
+  cairn_progress_compute(&p, pts, 7, NULL, 0, p.start + 6, &count);
+  p.scale_max = 20;
+  cairn_progress twenty;
+  cairn_progress_compute(&p, pts, 7, NULL, 0, p.start + 6, &twenty);
+  assert_int_equal(count.light, twenty.light);
+  assert_int_equal(count.light, CAIRN_LIGHT_RED);
+  assert_int_equal(count.wrong_side_run, 6);
+}
+
+/* "Exceeding" is a margin beyond the target measured on the milestone
+ * (its baseline-to-target distance), not on the scale's nominal span:
+ * target 3 from baseline 1, value 9, is exceeding on count as on 0-10. */
+static void test_count_scale_exceeding_is_the_milestones(void **state) {
+  (void)state;
+  cairn_milestone_params p = {
+      .scale_min = 0, .scale_max = 1e9, .direction = 1, .baseline = 1,
+      .target = 3, .start = START, .end = START + 4 * WEEK, .cadence_days = 7};
+  cairn_progress_params_defaults(&p);
+  cairn_point pts[1] = {{START + WEEK, 9}};
+  cairn_progress count, ten;
+  cairn_progress_compute(&p, pts, 1, NULL, 0, START + WEEK, &count);
+  p.scale_max = 10;
+  cairn_progress_compute(&p, pts, 1, NULL, 0, START + WEEK, &ten);
+  assert_int_equal(ten.level, CAIRN_LEVEL_EXCEEDING);
+  assert_int_equal(count.level, CAIRN_LEVEL_EXCEEDING);
+}
+
+/* "For two consecutive weeks" means two calendar weeks of the timeframe,
+ * not two points: two daily tallies that miss the target in the first
+ * week, while the light is green, do not fire the rule. */
+static void test_ifthen_weeks_are_calendar_weeks(void **state) {
+  (void)state;
+  cairn_ifthen rule = parse_ok("If behavior targets aren't met for two "
+                               "consecutive weeks, then revise the classroom "
+                               "supports");
+  cairn_milestone_params p = off_task();
+  cairn_point pts[14] = {{START + 1, 5}, {START + 2, 4}};
+  cairn_progress prog;
+  cairn_progress_compute(&p, pts, 2, NULL, 0, START + 2, &prog);
+  assert_int_equal(prog.light, CAIRN_LIGHT_GREEN);
+  assert_false(cairn_progress_ifthen_fires(&rule, &p, pts, 2, &prog, START + 2));
+
+  /* two whole weeks of daily tallies above 2: it fires */
+  for (int i = 0; i < 14; i++)
+    pts[i] = (cairn_point){START + i, 5};
+  cairn_progress_compute(&p, pts, 14, NULL, 0, START + 14, &prog);
+  assert_true(cairn_progress_ifthen_fires(&rule, &p, pts, 14, &prog, START + 14));
+}
+
+/* After its end a milestone shows its result, not a traffic light: three
+ * months on, with no data since, it is not "green". */
+static void test_after_the_end_no_light(void **state) {
+  (void)state;
+  cairn_milestone_params p = ela();
+  cairn_point pts[8];
+  size_t n = WEEKLY(pts, 1.75, 2.0, 2.25, 2.5);
+  cairn_progress out;
+  cairn_progress_compute(&p, pts, n, NULL, 0, p.end + 90, &out);
+  assert_int_equal(out.light, CAIRN_LIGHT_NONE);
+}
+
+/* As of a day, a point observed after it is not known yet. */
+static void test_as_of_ignores_later_points(void **state) {
+  (void)state;
+  cairn_milestone_params p = ela();
+  cairn_point pts[8];
+  size_t n = WEEKLY(pts, 1.75, 2.0, 2.25, 2.5);
+  cairn_progress out;
+  cairn_progress_compute(&p, pts, n, NULL, 0, START + 2 * WEEK, &out);
+  assert_int_equal(out.points, 2);
+  assert_true(out.last_value == 2.0);
+  assert_int_equal(out.last_day, START + 2 * WEEK);
+}
+
+/* ---- goals to maintain, units, sentences ----------------------------------- */
+
+/* "Maintain 95% attendance": stay at or above 95, baseline 97. */
+static cairn_milestone_params attendance(void) {
+  cairn_milestone_params p = {
+      .scale_min = 0, .scale_max = 100, .scale_kind = CAIRN_SCALE_PERCENT,
+      .direction = 1, .goal = CAIRN_GOAL_MAINTAIN, .baseline = 97,
+      .target = 95, .start = START, .end = START + 9 * WEEK, .cadence_days = 30};
+  cairn_progress_params_defaults(&p);
+  return p;
+}
+
+static void test_maintain_goal(void **state) {
+  (void)state;
+  char why[200];
+  cairn_milestone_params p = attendance();
+  assert_int_equal(cairn_progress_params_check(&p, why, sizeof why), 0);
+  /* the same numbers as a goal to raise are refused, and say what to use */
+  p.goal = CAIRN_GOAL_REACH;
+  assert_int_equal(cairn_progress_params_check(&p, why, sizeof why), CAIRN_EINVAL);
+  assert_non_null(strstr(why, "at-least"));
+  p = attendance();
+
+  cairn_point pts[8];
+  size_t n = WEEKLY(pts, 97, 96, 98);
+  cairn_progress out = run(&p, pts, n);
+  assert_int_equal(out.level, CAIRN_LEVEL_MEETING); /* never "exceeding" */
+  assert_int_equal(out.light, CAIRN_LIGHT_GREEN);
+  assert_near(out.aim_per_week, 0, 0);
+  assert_near(out.aim_at_last, 95, 0);
+
+  /* one week under (too few points for a trend): a watch, measured
+   * against the target */
+  n = WEEKLY(pts, 97, 93);
+  out = run(&p, pts, n);
+  assert_int_equal(out.level, CAIRN_LEVEL_BEGINNING);
+  assert_int_equal(out.light, CAIRN_LIGHT_YELLOW);
+  assert_string_equal(why_of(&p, &out), "the last point, 93%, is below the target (95%)");
+  /* four in a row under: red */
+  n = WEEKLY(pts, 94, 93, 94, 92);
+  out = run(&p, pts, n);
+  assert_int_equal(out.light, CAIRN_LIGHT_RED);
+
+  char goal[100];
+  cairn_progress_describe_goal(&p, goal, sizeof goal);
+  assert_string_equal(goal, "stay at 95% or more, judged on the last point");
+}
+
+static void test_params_check_thresholds(void **state) {
+  (void)state;
+  char why[200];
+  static const struct {
+    int wrong_side_n, trend_points;
+    double developing_at, exceed_margin;
+    const char *field;
+  } bad[] = {{0, 6, 0.25, 0.1, "wrong_side_n"},   {51, 6, 0.25, 0.1, "wrong_side_n"},
+             {4, 1, 0.25, 0.1, "trend_points"},   {4, 51, 0.25, 0.1, "trend_points"},
+             {4, 6, 5, 0.1, "developing_at"},     {4, 6, 0, 0.1, "developing_at"},
+             {4, 6, 0.25, -1, "exceed_margin"},   {4, 6, 0.25, NAN, "exceed_margin"}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cairn_milestone_params p = ela();
+    p.wrong_side_n = bad[i].wrong_side_n;
+    p.trend_points = bad[i].trend_points;
+    p.developing_at = bad[i].developing_at;
+    p.exceed_margin = bad[i].exceed_margin;
+    assert_int_equal(cairn_progress_params_check(&p, why, sizeof why), CAIRN_EINVAL);
+    assert_int_equal(strncmp(why, bad[i].field, strlen(bad[i].field)), 0);
+  }
+}
+
+/* A tally to lower that falls is improving; a rising one worsening. */
+static void test_trend_words_follow_the_direction(void **state) {
+  (void)state;
+  cairn_milestone_params p = off_task();
+  cairn_point pts[8];
+  size_t n = WEEKLY(pts, 5, 4, 3);
+  cairn_progress out = run(&p, pts, n);
+  assert_string_equal(cairn_progress_trend_word(&p, &out), "improving");
+  char trend[100];
+  cairn_progress_describe_trend(&p, &out, trend, sizeof trend);
+  assert_string_equal(trend, "-1.00/week (improving), the aimline needs -1.25/week");
+  n = WEEKLY(pts, 5, 6, 7);
+  out = run(&p, pts, n);
+  assert_string_equal(cairn_progress_trend_word(&p, &out), "worsening");
+  out = run(&p, pts, 2);
+  assert_string_equal(cairn_progress_trend_word(&p, &out), "");
+  cairn_progress_describe_trend(&p, &out, trend, sizeof trend);
+  assert_string_equal(trend, "");
+}
+
+/* Values print on their scale; the goal reads as the teacher wrote it. */
+static void test_values_and_goals_in_words(void **state) {
+  (void)state;
+  char buf[100];
+  cairn_milestone_params p = coping();
+  p.scale_kind = CAIRN_SCALE_YESNO;
+  cairn_progress_format_value(&p, 1, buf, sizeof buf);
+  assert_string_equal(buf, "yes");
+  cairn_progress_format_value(&p, 0, buf, sizeof buf);
+  assert_string_equal(buf, "no");
+  cairn_progress_describe_goal(&p, buf, sizeof buf);
+  assert_string_equal(buf, "target yes in 3 of the last 4 points");
+
+  p = ela();
+  cairn_progress_format_value(&p, 2.5, buf, sizeof buf);
+  assert_string_equal(buf, "2.5");
+  cairn_progress_describe_goal(&p, buf, sizeof buf);
+  assert_string_equal(buf, "target 3 or more in 4 of the last 5 points");
+
+  p = off_task();
+  p.scale_kind = CAIRN_SCALE_COUNT;
+  p.rule_k = p.rule_n = 0;
+  cairn_progress_describe_goal(&p, buf, sizeof buf);
+  assert_string_equal(buf, "target 2 or fewer on the last point");
+}
+
+/* After the end: the result, by the rule, from the points up to the end. */
+static void test_result_after_the_end(void **state) {
+  (void)state;
+  cairn_milestone_params p = ela();
+  cairn_point pts[8];
+  size_t n = WEEKLY(pts, 3, 3, 2.5, 3, 3.5);
+  cairn_progress out;
+  cairn_progress_compute(&p, pts, n, NULL, 0, p.end + 90, &out);
+  assert_int_equal(out.result, CAIRN_RESULT_MET);
+  assert_int_equal(out.light, CAIRN_LIGHT_NONE);
+  assert_false(out.trend_valid);
+  assert_string_equal(why_of(&p, &out), "ended on 2023-10-12: met, 4 of the last 5 "
+                                        "points meet the target");
+  /* the closing review is due on the end day, and overdue */
+  assert_int_equal(out.next_review_due, p.end);
+  assert_true(out.overdue);
+
+  n = WEEKLY(pts, 2, 2.5, 3);
+  cairn_progress_compute(&p, pts, n, NULL, 0, p.end + 1, &out);
+  assert_int_equal(out.result, CAIRN_RESULT_NOT_MET);
+  assert_string_equal(why_of(&p, &out), "ended on 2023-10-12: not met, 1 of the last 3 "
+                                        "points meet the target (4 needed)");
+
+  /* a point observed after the end does not count toward the result */
+  cairn_point late[2] = {{p.end - 1, 2}, {p.end + 3, 3}};
+  cairn_progress_compute(&p, late, 2, NULL, 0, p.end + 10, &out);
+  assert_int_equal(out.points, 1);
+  assert_int_equal(out.result, CAIRN_RESULT_NOT_MET);
+
+  cairn_progress_compute(&p, NULL, 0, NULL, 0, p.end + 10, &out);
+  assert_int_equal(out.result, CAIRN_RESULT_NOT_MET);
+  assert_string_equal(why_of(&p, &out), "ended on 2023-10-12 with no evidence: not met");
+
+  /* no if/then rule fires after the end */
+  cairn_ifthen quiet = parse_ok("if there is no evidence for 10 days, then observe");
+  assert_true(cairn_progress_ifthen_fires(&quiet, &p, NULL, 0, &out, p.end));
+  assert_false(cairn_progress_ifthen_fires(&quiet, &p, NULL, 0, &out, p.end + 1));
+}
+
+/* Every "how long" form the grammar documents. */
+static void test_ifthen_units(void **state) {
+  (void)state;
+  static const struct {
+    const char *text;
+    cairn_ifthen_cond cond;
+    int count;
+    cairn_ifthen_unit unit;
+  } forms[] = {
+      {"if below the target for two consecutive weeks then a", CAIRN_IF_MISSES_TARGET, 2,
+       CAIRN_IFTHEN_WEEKS},
+      {"if the target is missed 2 weeks in a row then a", CAIRN_IF_MISSES_TARGET, 2,
+       CAIRN_IFTHEN_WEEKS},
+      {"if below the target for 3 days then a", CAIRN_IF_MISSES_TARGET, 3, CAIRN_IFTHEN_DAYS},
+      {"if below the target on 2 consecutive check-ins then a", CAIRN_IF_MISSES_TARGET, 2,
+       CAIRN_IFTHEN_CHECKINS},
+      {"if below the target at the last check then a", CAIRN_IF_MISSES_TARGET, 1,
+       CAIRN_IFTHEN_CHECKINS},
+      {"if below the target 3 times in a row then a", CAIRN_IF_MISSES_TARGET, 3,
+       CAIRN_IFTHEN_POINTS},
+      {"if below the target for 4 consecutive points then a", CAIRN_IF_MISSES_TARGET, 4,
+       CAIRN_IFTHEN_POINTS},
+      {"if below the target for 2 consecutive then a", CAIRN_IF_MISSES_TARGET, 2,
+       CAIRN_IFTHEN_POINTS},
+      {"if the target is not met then a", CAIRN_IF_MISSES_TARGET, 1, CAIRN_IFTHEN_POINTS},
+      {"if prompts are above 5 per day for two weeks then a", CAIRN_IF_ABOVE, 2,
+       CAIRN_IFTHEN_WEEKS},
+      {"if attendance drops below 92% for a week then a", CAIRN_IF_BELOW, 1,
+       CAIRN_IFTHEN_WEEKS},
+      {"if there is no data for a week then a", CAIRN_IF_NO_EVIDENCE, 7, CAIRN_IFTHEN_DAYS},
+      {"if no evidence in 2 weeks then a", CAIRN_IF_NO_EVIDENCE, 14, CAIRN_IFTHEN_DAYS},
+  };
+  for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+    cairn_ifthen r = parse_ok(forms[i].text);
+    if (r.cond != forms[i].cond || r.count != forms[i].count || r.unit != forms[i].unit)
+      fail_msg("\"%s\": cond %d count %d unit %d", forms[i].text, r.cond, r.count, r.unit);
+  }
+  const char *bad[] = {
+      "if below the target for two weeks or 3 days then a",
+      "if below the target for 2 weeks and 3 days then a",
+      "if below the target for two days in two weeks then a",
+      "if below the target for some consecutive weeks then a",
+      "if 2 consecutive weeks below the aimline then a",
+      "if no evidence for 3 points then a",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cairn_ifthen r;
+    char why[160] = "";
+    if (cairn_progress_ifthen_parse(bad[i], &r, why, sizeof why) != CAIRN_EINVAL)
+      fail_msg("\"%s\" accepted", bad[i]);
+    print_message("%s: %s\n", bad[i], why);
+  }
+}
+
+/* Days and check-ins are read as the words say. */
+static void test_ifthen_days_and_checkins(void **state) {
+  (void)state;
+  cairn_milestone_params p = off_task(); /* 2 or fewer in 4 of 5 */
+  cairn_ifthen days = parse_ok("if the target is missed 3 days in a row then call home");
+  cairn_point pts[6] = {{START + 1, 5}, {START + 2, 5}, {START + 3, 1}, {START + 4, 5}};
+  cairn_progress prog = run(&p, pts, 4);
+  assert_false(cairn_progress_ifthen_fires(&days, &p, pts, 4, &prog, START + 4));
+  pts[4] = (cairn_point){START + 5, 5};
+  pts[5] = (cairn_point){START + 6, 6};
+  prog = run(&p, pts, 6);
+  assert_true(cairn_progress_ifthen_fires(&days, &p, pts, 6, &prog, START + 6));
+  /* a day with no evidence in between ends the run */
+  pts[4].day = START + 6;
+  pts[5].day = START + 7;
+  assert_false(cairn_progress_ifthen_fires(&days, &p, pts, 6, &prog, START + 7));
+
+  /* check-ins: the points since the previous check date */
+  const int32_t checks[] = {START + 7, START + 14, START + 21};
+  p.checks = checks;
+  p.nchecks = 3;
+  cairn_ifthen next = parse_ok("If a student scores below the target on the next "
+                               "check-in, then add a small group");
+  cairn_point daily[10] = {{START + 1, 5}, {START + 3, 2}, {START + 5, 5},
+                           {START + 9, 2}, {START + 11, 2}, {START + 13, 2},
+                           {START + 15, 5}, {START + 16, 5}};
+  /* check-in 1 (to START+7): 1 of 3 meets, under 4/5: missed */
+  assert_true(cairn_progress_ifthen_fires(&next, &p, daily, 3, &prog, START + 7));
+  /* before the check date the check-in has not happened */
+  assert_false(cairn_progress_ifthen_fires(&next, &p, daily, 3, &prog, START + 6));
+  /* check-in 2 (to START+14) all meet: the latest check-in is fine, even
+   * with two misses after it (check-in 3 is not over) */
+  assert_false(cairn_progress_ifthen_fires(&next, &p, daily, 8, &prog, START + 16));
+}
+
+/* A threshold that can never be read right on the milestone is refused. */
+static void test_ifthen_check_against_the_scale(void **state) {
+  (void)state;
+  char why[160];
+  cairn_milestone_params rubric = ela();
+  cairn_ifthen r = parse_ok("If attendance drops below 92%, then schedule a family meeting");
+  assert_int_equal(cairn_progress_ifthen_check(&r, &rubric, why, sizeof why), CAIRN_EINVAL);
+  assert_string_equal(why, "below 92%: a percentage on the scale 0-4, which is not 0-100");
+  r = parse_ok("if the score is below 5 then a");
+  assert_int_equal(cairn_progress_ifthen_check(&r, &rubric, why, sizeof why), CAIRN_EINVAL);
+  assert_string_equal(why, "below 5 is off the scale 0-4");
+  r = parse_ok("if the score is below 0 then a");
+  assert_int_equal(cairn_progress_ifthen_check(&r, &rubric, why, sizeof why), CAIRN_EINVAL);
+  assert_string_equal(why, "below 0 can never happen on the scale 0-4");
+  r = parse_ok("if the score is above 4 then a");
+  assert_int_equal(cairn_progress_ifthen_check(&r, &rubric, why, sizeof why), CAIRN_EINVAL);
+  r = parse_ok("if the score is below 2 then a");
+  assert_int_equal(cairn_progress_ifthen_check(&r, &rubric, why, sizeof why), 0);
+  r = parse_ok("if below the target then a");
+  assert_int_equal(cairn_progress_ifthen_check(&r, &rubric, why, sizeof why), 0);
+
+  cairn_milestone_params att = attendance();
+  r = parse_ok("If attendance drops below 92%, then schedule a family meeting");
+  assert_int_equal(cairn_progress_ifthen_check(&r, &att, why, sizeof why), 0);
+  cairn_milestone_params tally = off_task();
+  tally.scale_max = 1e9;
+  tally.scale_kind = CAIRN_SCALE_COUNT;
+  r = parse_ok("if prompts are above 5 per day then a");
+  assert_int_equal(cairn_progress_ifthen_check(&r, &tally, why, sizeof why), 0);
+  r = parse_ok("if prompts are above 50% then a");
+  assert_int_equal(cairn_progress_ifthen_check(&r, &tally, why, sizeof why), CAIRN_EINVAL);
+  assert_non_null(strstr(why, "count"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults_and_names),
@@ -599,12 +1047,26 @@ int main(void) {
       cmocka_unit_test(test_baseline_pending_uses_first_point),
       cmocka_unit_test(test_trend_slope),
       cmocka_unit_test(test_review_due_weekly),
+      cmocka_unit_test(test_review_due_on_check_dates),
       cmocka_unit_test(test_review_due_shortens_when_red),
       cmocka_unit_test(test_ifthen_seed_small_group),
       cmocka_unit_test(test_ifthen_seed_attendance),
       cmocka_unit_test(test_ifthen_seed_behavior_two_weeks),
       cmocka_unit_test(test_ifthen_light_aimline_and_silence),
       cmocka_unit_test(test_ifthen_refuses_with_a_reason),
+      cmocka_unit_test(test_count_scale_tolerance_is_the_milestones),
+      cmocka_unit_test(test_count_scale_exceeding_is_the_milestones),
+      cmocka_unit_test(test_ifthen_weeks_are_calendar_weeks),
+      cmocka_unit_test(test_after_the_end_no_light),
+      cmocka_unit_test(test_as_of_ignores_later_points),
+      cmocka_unit_test(test_maintain_goal),
+      cmocka_unit_test(test_params_check_thresholds),
+      cmocka_unit_test(test_trend_words_follow_the_direction),
+      cmocka_unit_test(test_values_and_goals_in_words),
+      cmocka_unit_test(test_result_after_the_end),
+      cmocka_unit_test(test_ifthen_units),
+      cmocka_unit_test(test_ifthen_days_and_checkins),
+      cmocka_unit_test(test_ifthen_check_against_the_scale),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,14 +21,41 @@
 #include "text.h"
 #include "store_fixture.h"
 
-static const msgpack_object *status_of(cairn_store *s, const char *student, reply *r) {
-  msgpack_sbuffer_init(&r->sb);
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &r->sb, msgpack_sbuffer_write);
-  int32_t today;
-  assert_int_equal(cairn_text_date_parse("2026-04-01", 10, &today), 0);
-  assert_int_equal(cairn_store_status(s, student, today, &pk), 0);
-  return reply_decode(r);
+/* The status of student (NULL: the whole node) as of date (YYYY-MM-DD).
+ * The caller frees it with cairn_store_status_free. */
+static cairn_store_status_view *status_at(cairn_store *s, const char *student, const char *date) {
+  int32_t day;
+  cairn_store_status_view *v = NULL;
+  assert_int_equal(cairn_text_date_parse(date, strlen(date), &day), 0);
+  assert_int_equal(cairn_store_status(s, student, day, &v), 0);
+  assert_non_null(v);
+  return v;
+}
+
+/* The status of the first milestone of student on 2026-04-01, in *v (the
+ * caller frees it). */
+static const cairn_store_milestone_status *status_of(cairn_store *s, const char *student,
+                                                     cairn_store_status_view **v) {
+  *v = status_at(s, student, "2026-04-01");
+  assert_true((*v)->nstudents >= 1);
+  assert_true((*v)->students[0].nmilestones >= 1);
+  return &(*v)->students[0].milestones[0];
+}
+
+/* The history of record id; the caller frees it. */
+static cairn_store_history *show_of(cairn_store *s, const char *id) {
+  cairn_store_history *h = NULL;
+  assert_int_equal(cairn_store_show(s, id, &h), 0);
+  assert_non_null(h);
+  return h;
+}
+
+/* The value of field name in pairs p[0..n), or NULL. */
+static const cairn_store_value *pair_get(const cairn_store_pair *p, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(p[i].name, name) == 0)
+      return &p[i].value;
+  return NULL;
 }
 
 
@@ -42,38 +69,43 @@ static void test_status_of_seed_example(void **state) {
   add_student(d.s, "ava-8");
   add_milestone(d.s, "ava-8", ms);
   assert_int_equal(cairn_store_own_seq(d.s), 2);
-  reply r;
-  const msgpack_object *st = status_of(d.s, "ava-8", &r);
-  assert_int_equal(st->via.array.size, 1);
-  assert_str(cairn_record_map_get(&st->via.array.ptr[0], "level"), "not started");
-  assert_str(cairn_record_map_get(&st->via.array.ptr[0], "light"), "none");
-  assert_int_equal(cairn_record_map_get(&st->via.array.ptr[0], "baseline")->via.f64 == 1.5, 1);
-  reply_free(&r);
+  cairn_store_status_view *v;
+  const cairn_store_milestone_status *m = status_of(d.s, "ava-8", &v);
+  assert_int_equal(v->nstudents, 1);
+  assert_int_equal(v->students[0].nmilestones, 1);
+  assert_int_equal(m->progress.level, CAIRN_LEVEL_NOT_STARTED);
+  assert_int_equal(m->progress.light, CAIRN_LIGHT_NONE);
+  assert_true(m->params.baseline == 1.5);
+  assert_string_equal(m->baseline, "1.5");
+  assert_string_equal(m->goal, "target 3 or more in 4 of the last 5 points");
+  assert_string_equal(m->why, "no evidence yet");
+  cairn_store_status_free(v);
 
   assert_int_equal(add_evidence(d.s, ms, "2026-03-06", 2, ev, NULL), 0);
   assert_int_equal(add_evidence(d.s, ms, "2026-03-13", 2.5, ev, NULL), 0);
-  st = status_of(d.s, "ava-8", &r);
-  const msgpack_object *m = &st->via.array.ptr[0];
-  assert_str(cairn_record_map_get(m, "level"), "developing");
-  assert_str(cairn_record_map_get(m, "student_name"), "Ava");
-  assert_int_equal(cairn_record_map_get(m, "points")->via.u64, 2);
-  assert_true(num_of(cairn_record_map_get(m, "last_value")) == 2.5);
-  assert_str(cairn_record_map_get(m, "last_observed"), "2026-03-13");
+  m = status_of(d.s, "ava-8", &v);
+  assert_int_equal(m->progress.level, CAIRN_LEVEL_DEVELOPING);
+  assert_string_equal(v->students[0].name, "Ava");
+  assert_int_equal(m->progress.points, 2);
+  assert_true(m->progress.last_value == 2.5);
+  assert_string_equal(m->last, "2.5");
+  char day[11];
+  cairn_text_date_format(m->progress.last_day, day);
+  assert_string_equal(day, "2026-03-13");
   /* Below the target on the last check-in: the planned support fires. */
-  assert_int_equal(cairn_record_map_get(m, "triggered")->via.array.size, 1);
-  reply_free(&r);
+  assert_int_equal(m->ntriggered, 1);
+  assert_string_equal(m->triggered[0].action, "add a 20-minute small-group session twice weekly.");
+  cairn_store_status_free(v);
 
   for (int i = 0; i < 4; i++) {
-    char day[11];
     snprintf(day, sizeof day, "2026-03-%02d", 20 + i);
     assert_int_equal(add_evidence(d.s, ms, day, 3, ev, NULL), 0);
   }
-  st = status_of(d.s, NULL, &r);
-  m = &st->via.array.ptr[0];
-  assert_str(cairn_record_map_get(m, "level"), "meeting");
-  assert_str(cairn_record_map_get(m, "light"), "green");
-  assert_int_equal(cairn_record_map_get(m, "conflicts")->via.u64, 0);
-  reply_free(&r);
+  m = status_of(d.s, NULL, &v);
+  assert_int_equal(m->progress.level, CAIRN_LEVEL_MEETING);
+  assert_int_equal(m->progress.light, CAIRN_LIGHT_GREEN);
+  assert_int_equal(m->conflicts, 0);
+  cairn_store_status_free(v);
 
   /* A review without `showed` gets the derived status. */
   setb b;
@@ -84,26 +116,294 @@ static void test_status_of_seed_example(void **state) {
   set_str(&b, "decision", "continue");
   char rid[72];
   assert_int_equal(put1(d.s, CAIRN_REC_REVIEW, NULL, 0, &b, NULL, rid, NULL), 0);
-  msgpack_sbuffer_init(&r.sb);
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &r.sb, msgpack_sbuffer_write);
-  assert_int_equal(cairn_store_show(d.s, rid, &pk), 0);
-  const msgpack_object *rec = reply_decode(&r);
-  const msgpack_object *showed =
-      cairn_record_map_get(cairn_record_map_get(rec, "fields"), "showed");
+  cairn_store_history *h = show_of(d.s, rid);
+  const cairn_store_value *showed = pair_get(h->fields, h->nfields, "showed");
   assert_non_null(showed);
-  char text[256];
-  snprintf(text, sizeof text, "%.*s", (int)showed->via.str.size, showed->via.str.ptr);
-  print_message("showed: %s\n", text);
-  assert_non_null(strstr(text, "level meeting, light green"));
-  reply_free(&r);
+  assert_int_equal(showed->kind, CAIRN_STORE_STR);
+  print_message("showed: %s\n", showed->u.str.s);
+  assert_non_null(strstr(showed->u.str.s, "level meeting, light green"));
+  cairn_store_history_free(h);
 
-  reply sr;
-  msgpack_sbuffer_init(&sr.sb);
-  msgpack_packer_init(&pk, &sr.sb, msgpack_sbuffer_write);
-  assert_int_equal(cairn_store_status(d.s, "nobody", 0, &pk), CAIRN_ENOTFOUND);
-  msgpack_sbuffer_destroy(&sr.sb);
+  v = (cairn_store_status_view *)&d; /* must be set to NULL on failure */
+  assert_int_equal(cairn_store_status(d.s, "nobody", 0, &v), CAIRN_ENOTFOUND);
+  assert_null(v);
   assert_check_clean(d.s);
+  device_free(&d);
+}
+
+
+/* ---- regressions: derived views that were wrong ---------------------------- */
+
+static void add_review(cairn_store *s, const char *milestone, const char *date, char *id) {
+  setb b;
+  set_begin(&b, 4);
+  set_str(&b, "milestone", milestone);
+  set_str(&b, "date", date);
+  set_str(&b, "kind", "weekly");
+  set_str(&b, "decision", "continue");
+  assert_int_equal(put1(s, CAIRN_REC_REVIEW, NULL, 0, &b, NULL, id, NULL), 0);
+}
+
+/* `status` as of a day counts only the evidence observed on or before it,
+ * and bases the next review on the reviews dated on or before it. */
+/* A new device with the seed's ELA milestone (2026-03-02 to 04-13, weekly)
+ * for ava-8 and three weekly points: 2, 2.5 and 3 from 03-06. */
+static void three_weeks_of_ela(device *d, char *ms) {
+  char ev[72];
+  device_new(d, NULL);
+  add_student(d->s, "ava-8");
+  add_milestone(d->s, "ava-8", ms);
+  assert_int_equal(add_evidence(d->s, ms, "2026-03-06", 2, ev, NULL), 0);
+  assert_int_equal(add_evidence(d->s, ms, "2026-03-13", 2.5, ev, NULL), 0);
+  assert_int_equal(add_evidence(d->s, ms, "2026-03-20", 3, ev, NULL), 0);
+}
+
+static void test_status_as_of_a_day(void **state) {
+  (void)state;
+  device d;
+  char ms[72], rv[72];
+  three_weeks_of_ela(&d, ms);
+  add_review(d.s, ms, "2026-03-20", rv);
+  cairn_store_status_view *v = status_at(d.s, "ava-8", "2026-03-10");
+  const cairn_store_milestone_status *m = &v->students[0].milestones[0];
+  char day[11];
+  assert_int_equal(m->progress.points, 1);
+  cairn_text_date_format(m->progress.last_day, day);
+  assert_string_equal(day, "2026-03-06");
+  assert_true(m->progress.last_value == 2);
+  /* no review yet on 03-10: the first weekly one was due 03-09 */
+  cairn_text_date_format(m->progress.next_review_due, day);
+  assert_string_equal(day, "2026-03-09");
+  assert_true(m->progress.overdue);
+  assert_int_equal(m->progress.last_review, CAIRN_PROGRESS_NO_DAY);
+  cairn_store_status_free(v);
+  device_free(&d);
+}
+
+static void add_dated(cairn_store *s, int type, const char *milestone, const char *date,
+                      const char *field, const char *text) {
+  setb b;
+  char id[72];
+  set_begin(&b, 3);
+  set_str(&b, "milestone", milestone);
+  set_str(&b, "date", date);
+  set_str(&b, field, text);
+  assert_int_equal(put1(s, type, NULL, 0, &b, NULL, id, NULL), 0);
+}
+
+/* The status shows the support in place and the latest celebration as of
+ * its day, and a check date drives the next review. */
+static void test_status_support_celebration_checks(void **state) {
+  (void)state;
+  device d;
+  char ms[72], rv[72];
+  three_weeks_of_ela(&d, ms);
+  setb b;
+  set_begin(&b, 2);
+  set_str(&b, "support", "small-group writing workshop");
+  pack_s(&b.pk, "checks");
+  msgpack_pack_array(&b.pk, 2);
+  pack_s(&b.pk, "2026-03-11");
+  pack_s(&b.pk, "2026-03-25");
+  assert_int_equal(put1(d.s, CAIRN_REC_MILESTONE, ms, 1, &b, NULL, NULL, NULL), 0);
+  add_dated(d.s, CAIRN_REC_SUPPORT_CHANGE, ms, "2026-03-16", "support", "sentence stems");
+  add_dated(d.s, CAIRN_REC_CELEBRATION, ms, "2026-03-14", "text", "first 2.5");
+  add_dated(d.s, CAIRN_REC_CELEBRATION, ms, "2026-03-21", "text", "first 3");
+  add_review(d.s, ms, "2026-03-11", rv);
+
+  cairn_store_status_view *v = status_at(d.s, "ava-8", "2026-03-15");
+  const cairn_store_milestone_status *m = &v->students[0].milestones[0];
+  char day[11];
+  assert_string_equal(m->support, "small-group writing workshop");
+  assert_int_equal(m->support_since, CAIRN_PROGRESS_NO_DAY);
+  assert_string_equal(m->celebration, "first 2.5");
+  /* the check of 03-11 was reviewed that day; weekly cadence from it: 03-18 */
+  cairn_text_date_format(m->progress.next_review_due, day);
+  assert_string_equal(day, "2026-03-18");
+  assert_false(m->progress.next_is_check);
+  assert_int_equal(m->params.nchecks, 2);
+  cairn_store_status_free(v);
+
+  v = status_at(d.s, "ava-8", "2026-03-22");
+  m = &v->students[0].milestones[0];
+  assert_string_equal(m->support, "sentence stems");
+  cairn_text_date_format(m->support_since, day);
+  assert_string_equal(day, "2026-03-16");
+  assert_string_equal(m->celebration, "first 3");
+  cairn_store_status_free(v);
+  device_free(&d);
+}
+
+/* A back-dated review's `showed` summary uses the data up to its date. */
+static void test_review_showed_as_of_its_date(void **state) {
+  (void)state;
+  device d;
+  char ms[72], rv[72];
+  three_weeks_of_ela(&d, ms);
+  add_review(d.s, ms, "2026-03-09", rv);
+  cairn_store_history *h = show_of(d.s, rv);
+  const cairn_store_value *showed = pair_get(h->fields, h->nfields, "showed");
+  assert_non_null(showed);
+  const char *text = showed->u.str.s;
+  print_message("showed: %s\n", text);
+  assert_non_null(strstr(text, "last 2 on 2026-03-06"));
+  assert_null(strstr(text, "03-20"));
+  assert_non_null(strstr(text, "1 point"));
+  assert_string_equal(h->scale, "0-4");
+  cairn_store_history_free(h);
+  device_free(&d);
+}
+
+/* The whole node's status lists each student's milestones together, and
+ * one device's milestones in the order they were made: "-2" before "-10". */
+static void test_status_groups_by_student_ids_numerically(void **state) {
+  (void)state;
+  device d;
+  char ms[12][72];
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  add_student(d.s, "ben-6");
+  for (int i = 0; i < 12; i++)
+    add_milestone(d.s, i % 3 == 1 ? "ben-6" : "ava-8", ms[i]);
+  cairn_store_status_view *v = status_at(d.s, NULL, "2026-04-01");
+  assert_int_equal(v->nstudents, 2);
+  assert_string_equal(v->students[0].id, "ava-8");
+  assert_string_equal(v->students[1].id, "ben-6");
+  assert_int_equal(v->students[0].nmilestones, 8);
+  assert_int_equal(v->students[1].nmilestones, 4);
+  for (size_t k = 0; k < v->nstudents; k++) {
+    uint64_t prev_seq = 0;
+    for (size_t i = 0; i < v->students[k].nmilestones; i++) {
+      const cairn_store_milestone_status *m = &v->students[k].milestones[i];
+      assert_string_equal(m->student, v->students[k].id);
+      uint64_t seq = strtoull(strchr(m->id, '-') + 1, NULL, 10);
+      assert_true(seq > prev_seq);
+      prev_seq = seq;
+    }
+  }
+  cairn_store_status_free(v);
+  device_free(&d);
+}
+
+/* Puts b as an edit of milestone ms, which must be refused with a message
+ * naming want; nothing is written. */
+static void edit_refused(cairn_store *s, const char *ms, setb *b, const char *want) {
+  uint64_t seq = cairn_store_own_seq(s);
+  char msg[256];
+  assert_int_not_equal(put1(s, CAIRN_REC_MILESTONE, ms, 1, b, NULL, NULL, msg), 0);
+  print_message("%s\n", msg);
+  assert_non_null(strstr(msg, want));
+  assert_int_equal(cairn_store_own_seq(s), seq);
+}
+
+/* A milestone's thresholds are checked when it is written or edited; the
+ * refusal names the field and nothing is written. */
+static void test_milestone_thresholds_checked(void **state) {
+  (void)state;
+  device d;
+  char ms[72];
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  add_milestone(d.s, "ava-8", ms);
+  static const struct {
+    const char *field;
+    double v;
+  } bad[] = {{"developing_at", 5}, {"exceed_margin", -1}, {"trend_points", 1},
+             {"wrong_side_n", 0}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    setb b;
+    set_begin(&b, 1);
+    pack_s(&b.pk, bad[i].field);
+    if (bad[i].v == floor(bad[i].v))
+      msgpack_pack_int64(&b.pk, (int64_t)bad[i].v);
+    else
+      msgpack_pack_double(&b.pk, bad[i].v);
+    edit_refused(d.s, ms, &b, bad[i].field);
+  }
+  /* a target behind the baseline for "up" says what a goal to hold is */
+  setb b;
+  set_begin(&b, 1);
+  set_num(&b, "target", 1);
+  edit_refused(d.s, ms, &b, "at-least");
+  device_free(&d);
+}
+
+/* "Maintain 95% attendance" (baseline 97, stay at or above 95) is a goal
+ * cairn accepts and derives: holding above 95 is meeting and green. */
+static void test_maintain_goal(void **state) {
+  (void)state;
+  device d;
+  char ms[72], ev[72], msg[256];
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  setb b;
+  set_begin(&b, 9);
+  set_str(&b, "student", "ava-8");
+  set_str(&b, "type", "academic");
+  set_str(&b, "statement", "I will be at school 95% of days this grading period.");
+  set_str(&b, "scale", "percent");
+  set_num(&b, "baseline", 97);
+  set_num(&b, "target", 95);
+  set_str(&b, "direction", "at-least");
+  set_str(&b, "start", "2026-03-02");
+  set_str(&b, "end", "2026-05-01");
+  assert_int_equal(put1(d.s, CAIRN_REC_MILESTONE, NULL, 0, &b, NULL, ms, msg), 0);
+  assert_int_equal(add_evidence(d.s, ms, "2026-03-06", 96, ev, NULL), 0);
+  assert_int_equal(add_evidence(d.s, ms, "2026-03-13", 97, ev, NULL), 0);
+  cairn_store_status_view *v = status_at(d.s, "ava-8", "2026-03-14");
+  const cairn_store_milestone_status *m = &v->students[0].milestones[0];
+  assert_int_equal(m->progress.level, CAIRN_LEVEL_MEETING);
+  assert_int_equal(m->progress.light, CAIRN_LIGHT_GREEN);
+  assert_string_equal(m->direction, "at-least");
+  assert_string_equal(m->goal, "stay at 95% or more, judged on the last point");
+  cairn_store_status_free(v);
+  device_free(&d);
+}
+
+/* An if/then threshold off the milestone's scale can never be read right:
+ * "below 92%" on a 0-4 rubric is refused when the rule is written, and so
+ * is a change of scale that leaves a rule off it. */
+static void test_ifthen_threshold_off_the_scale(void **state) {
+  (void)state;
+  device d;
+  char ms[72];
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  add_milestone(d.s, "ava-8", ms);
+  setb b;
+  set_begin(&b, 1);
+  pack_s(&b.pk, "if_then");
+  msgpack_pack_array(&b.pk, 1);
+  pack_s(&b.pk, "If attendance drops below 92%, then schedule a family meeting.");
+  edit_refused(d.s, ms, &b, "if_then: rule 1: below 92%");
+  set_begin(&b, 1);
+  pack_s(&b.pk, "if_then");
+  msgpack_pack_array(&b.pk, 1);
+  pack_s(&b.pk, "If the score is above 3.5, then plan an extension.");
+  assert_int_equal(put1(d.s, CAIRN_REC_MILESTONE, ms, 1, &b, NULL, NULL, NULL), 0);
+  set_begin(&b, 1);
+  set_str(&b, "scale", "0-3"); /* baseline 1.5 and target 3 are on it; "above 3.5" is not */
+  edit_refused(d.s, ms, &b, "if_then: rule 1: above 3.5 is off the scale 0-3");
+  device_free(&d);
+}
+
+/* A milestone leads only to a long-term milestone of the same student. */
+static void test_parent_of_another_student_refused(void **state) {
+  (void)state;
+  device d;
+  char ava[72], ben[72];
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  add_student(d.s, "ben-6");
+  add_milestone(d.s, "ava-8", ava);
+  add_milestone(d.s, "ben-6", ben);
+  setb b;
+  set_begin(&b, 1);
+  set_str(&b, "parent", ava);
+  edit_refused(d.s, ben, &b, "parent");
+  set_begin(&b, 1);
+  set_str(&b, "parent", ben);
+  edit_refused(d.s, ben, &b, "parent: a milestone cannot lead to itself");
   device_free(&d);
 }
 
@@ -197,10 +497,9 @@ static void test_batch_commits_the_good_puts(void **state) {
   assert_int_equal(cairn_store_own_seq(d.s), 4);
   for (int i = 0; i < 3; i++)
     msgpack_sbuffer_destroy(&b[i].sb);
-  reply r;
-  const msgpack_object *st = status_of(d.s, "ava-8", &r);
-  assert_int_equal(cairn_record_map_get(&st->via.array.ptr[0], "points")->via.u64, 2);
-  reply_free(&r);
+  cairn_store_status_view *v;
+  assert_int_equal(status_of(d.s, "ava-8", &v)->progress.points, 2);
+  cairn_store_status_free(v);
   assert_check_clean(d.s);
   device_free(&d);
 }
@@ -222,30 +521,29 @@ static void test_amend_and_retract_keep_history(void **state) {
   set_true(&b, "retracted");
   assert_int_equal(put1(d.s, CAIRN_REC_EVIDENCE, e2, 1, &b, "wrong student", NULL, NULL), 0);
 
-  reply r;
-  const msgpack_object *st = status_of(d.s, "ava-8", &r);
-  const msgpack_object *m = &st->via.array.ptr[0];
-  assert_int_equal(cairn_record_map_get(m, "points")->via.u64, 1);
-  assert_true(num_of(cairn_record_map_get(m, "last_value")) == 4);
-  reply_free(&r);
+  cairn_store_status_view *v;
+  const cairn_store_milestone_status *m = status_of(d.s, "ava-8", &v);
+  assert_int_equal(m->progress.points, 1);
+  assert_true(m->progress.last_value == 4);
+  cairn_store_status_free(v);
 
-  msgpack_sbuffer_init(&r.sb);
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &r.sb, msgpack_sbuffer_write);
-  assert_int_equal(cairn_store_show(d.s, e1, &pk), 0);
-  const msgpack_object *rec = reply_decode(&r);
-  const msgpack_object *hist = cairn_record_map_get(rec, "history");
-  assert_int_equal(hist->via.array.size, 2);
-  const msgpack_object *first = cairn_record_map_get(&hist->via.array.ptr[0], "set");
-  assert_true(num_of(cairn_record_map_get(first, "value")) == 2);
-  assert_str(cairn_record_map_get(&hist->via.array.ptr[1], "why"), "typed 2 for 4");
-  assert_non_null(cairn_record_map_get(&hist->via.array.ptr[1], "base"));
-  assert_true(num_of(cairn_record_map_get(cairn_record_map_get(rec, "fields"), "value")) == 4);
-  reply_free(&r);
+  cairn_store_history *h = show_of(d.s, e1);
+  assert_string_equal(h->type, "evidence");
+  assert_string_equal(h->scale, "0-4"); /* its milestone's */
+  assert_int_equal(h->nhistory, 2);
+  const cairn_store_value *first = pair_get(h->history[0].set, h->history[0].nset, "value");
+  assert_true(first->kind == CAIRN_STORE_NUM && first->u.number == 2);
+  assert_string_equal(h->history[1].why, "typed 2 for 4");
+  assert_int_equal(h->history[1].nbase, 1);
+  assert_memory_equal(h->history[1].author, d.pk, CAIRN_KEY_BYTES);
+  const cairn_store_value *now = pair_get(h->fields, h->nfields, "value");
+  assert_true(now->kind == CAIRN_STORE_NUM && now->u.number == 4);
+  assert_null(h->history[0].why);
+  cairn_store_history_free(h);
 
-  msgpack_sbuffer_init(&r.sb);
-  assert_int_equal(cairn_store_show(d.s, "nope", &pk), CAIRN_ENOTFOUND);
-  msgpack_sbuffer_destroy(&r.sb);
+  h = (cairn_store_history *)&d; /* must be set to NULL on failure */
+  assert_int_equal(cairn_store_show(d.s, "nope", &h), CAIRN_ENOTFOUND);
+  assert_null(h);
   assert_check_clean(d.s);
   device_free(&d);
 }
@@ -476,10 +774,17 @@ static void test_merge_is_order_independent(void **state) {
   assert_int_equal(losers->via.array.size, 1);
   assert_str(cairn_record_map_get(&losers->via.array.ptr[0], "value"), "A's words");
   reply_free(&r);
-  const msgpack_object *st = status_of(d.s, "ava-8", &r);
-  assert_str(cairn_record_map_get(&st->via.array.ptr[0], "statement"), "B's words");
-  assert_int_equal(cairn_record_map_get(&st->via.array.ptr[0], "conflicts")->via.u64, 1);
-  reply_free(&r);
+  cairn_store_status_view *v;
+  const cairn_store_milestone_status *m = status_of(d.s, "ava-8", &v);
+  assert_string_equal(m->statement, "B's words");
+  assert_int_equal(m->conflicts, 1);
+  cairn_store_status_free(v);
+  cairn_store_history *h = show_of(d.s, ms);
+  assert_int_equal(h->nconflicts, 1);
+  assert_string_equal(h->conflicts[0].field, "statement");
+  assert_int_equal(h->conflicts[0].nothers, 1);
+  assert_string_equal(h->conflicts[0].others[0].u.str.s, "A's words");
+  cairn_store_history_free(h);
 
   /* A receives B's edit; A's clock is behind, yet its next edit orders
    * after everything it has seen, names both heads, and clears the
@@ -493,9 +798,8 @@ static void test_merge_is_order_independent(void **state) {
   cf = conflicts_of(d.s, &r);
   assert_int_equal(cf->via.array.size, 0);
   reply_free(&r);
-  st = status_of(c.s, "ava-8", &r);
-  assert_str(cairn_record_map_get(&st->via.array.ptr[0], "statement"), "agreed words");
-  reply_free(&r);
+  assert_string_equal(status_of(c.s, "ava-8", &v)->statement, "agreed words");
+  cairn_store_status_free(v);
   export_of(c.s, &ec);
   export_of(d.s, &ed);
   assert_int_equal(ec.size, ed.size);
@@ -649,10 +953,9 @@ static void test_map_full_then_grow(void **state) {
   assert_int_equal(p[N - 1].result, 0);
   for (int i = 0; i < N; i++)
     msgpack_sbuffer_destroy(&b[i].sb);
-  reply r;
-  const msgpack_object *st = status_of(d.s, "ava-8", &r);
-  assert_int_equal(cairn_record_map_get(&st->via.array.ptr[0], "points")->via.u64, written + N);
-  reply_free(&r);
+  cairn_store_status_view *v;
+  assert_int_equal(status_of(d.s, "ava-8", &v)->progress.points, written + N);
+  cairn_store_status_free(v);
   assert_int_equal(cairn_store_own_seq(d.s), 2 + written + N);
   device_free(&d);
 }
@@ -1064,6 +1367,14 @@ int main(void) {
       cmocka_unit_test(test_token_redeem),
       cmocka_unit_test(test_receipts),
       cmocka_unit_test(test_scope_overlaps),
+      cmocka_unit_test(test_status_as_of_a_day),
+      cmocka_unit_test(test_status_support_celebration_checks),
+      cmocka_unit_test(test_review_showed_as_of_its_date),
+      cmocka_unit_test(test_status_groups_by_student_ids_numerically),
+      cmocka_unit_test(test_milestone_thresholds_checked),
+      cmocka_unit_test(test_maintain_goal),
+      cmocka_unit_test(test_ifthen_threshold_off_the_scale),
+      cmocka_unit_test(test_parent_of_another_student_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

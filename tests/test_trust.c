@@ -33,17 +33,16 @@ static uint64_t hlc_at(uint64_t ms) { return ms << 16; }
 /* The current value of string field of record id in s, into out (asserts
  * the record and field exist). */
 static void field_of(cairn_store *s, const char *id, const char *field, char *out, size_t n) {
-  reply r;
-  msgpack_sbuffer_init(&r.sb);
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &r.sb, msgpack_sbuffer_write);
-  assert_int_equal(cairn_store_show(s, id, &pk), 0);
-  const msgpack_object *rec = reply_decode(&r);
-  const msgpack_object *v = cairn_record_map_get(cairn_record_map_get(rec, "fields"), field);
+  cairn_store_history *h = NULL;
+  const cairn_store_value *v = NULL;
+  assert_int_equal(cairn_store_show(s, id, &h), 0);
+  for (size_t i = 0; i < h->nfields; i++)
+    if (strcmp(h->fields[i].name, field) == 0)
+      v = &h->fields[i].value;
   assert_non_null(v);
-  assert_int_equal(v->type, MSGPACK_OBJECT_STR);
-  snprintf(out, n, "%.*s", (int)v->via.str.size, v->via.str.ptr);
-  reply_free(&r);
+  assert_int_equal(v->kind, CAIRN_STORE_STR);
+  snprintf(out, n, "%s", v->u.str.s);
+  cairn_store_history_free(h);
 }
 
 /* An edit of student id's name, as a body. */

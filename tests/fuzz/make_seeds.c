@@ -617,6 +617,38 @@ static void seeds_roster(void) {
              "sourcedId,enabledUser,username,givenName,familyName\nst-1,true,a,A,B\nst-1,true,b,C,D\n");
 }
 
+/* fuzz_ifthen: a control byte (milestone, as-of day), a rule, NUL, points. */
+static void seeds_ifthen(void) {
+  static const struct {
+    const char *name;
+    uint8_t control;
+    const char *rule;
+  } rules[] = {
+      {"small_group", 0x40,
+       "If a student scores below the target on the next check-in, then add a 20-minute "
+       "small-group session twice weekly."},
+      {"two_weeks", 0x39,
+       "If behavior targets aren\xe2\x80\x99t met for two consecutive weeks, then revise the "
+       "classroom supports (visual cues, transition routines, reinforcement schedule)."},
+      {"attendance", 0x6a,
+       "If attendance drops below 92%, then schedule a family meeting and coordinate a "
+       "support plan."},
+      {"aimline", 0x30, "if 3 consecutive points fall below the aimline, then regroup"},
+      {"no_evidence", 0x83, "if there is no evidence for 10 days, then observe"},
+      {"per_day", 0x35, "if prompts are above 5 per day for two weeks then call home"},
+      {"refused", 0x00, "if below the target and red, then act"},
+  };
+  static const uint8_t points[] = {7, 60, 14, 80, 21, 80, 28, 150, 35, 200, 36, 255};
+  uint8_t buf[1200];
+  for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+    size_t len = strlen(rules[i].rule);
+    memcpy(buf, rules[i].rule, len);
+    buf[len] = 0;
+    memcpy(buf + len + 1, points, sizeof points);
+    put_with_control("ifthen", rules[i].name, rules[i].control, buf, len + 1 + sizeof points);
+  }
+}
+
 int main(int argc, char **argv) {
   msgpack_sbuffer chain;
   uint8_t seed[32];
@@ -642,6 +674,7 @@ int main(int argc, char **argv) {
   seeds_bundle(&chain);
   seeds_requests();
   seeds_roster();
+  seeds_ifthen();
   msgpack_sbuffer_destroy(&chain);
   msgpack_sbuffer_destroy(&hello);
   return 0;

@@ -60,12 +60,46 @@ for day in 2026-10-12 2026-10-19 2026-10-26 2026-11-02; do
   check "evidence add" "$cairn" evidence add "$ela" 1.5 --observed $day --by "Ms R" --json
   [ -n "$first" ] || first=$(id_of)
 done
-check "status --json" "$cairn" status --student ana-8 --today 2026-11-10 --json
+check "status --json" "$cairn" status --student ana-8 --as-of 2026-11-10 --json
 grep -q '"light": "red"' "$dir/out" && ok || bad "flat 1.5s under a rising aimline are red: $(cat "$dir/out")"
 grep -q '"level": "beginning"' "$dir/out" && ok || bad "level beginning"
 grep -q 'small-group session' "$dir/out" && ok || bad "the if/then support is triggered"
-check "status text" "$cairn" status --today 2026-11-10
+check "status text" "$cairn" status --as-of 2026-11-10
 grep -q "Ana Lopez" "$dir/out" && grep -qi "red" "$dir/out" && ok || bad "status text shows the student and light"
+
+# --- a readable status: why each light is what it is, with numbers
+check "status text (one student)" "$cairn" status --student ana-8 --as-of 2026-11-10
+grep -q "accommodations: extended time; sentence stems" "$dir/out" && ok || bad "status shows the accommodations: $(cat "$dir/out")"
+grep -q "target 3 or more in 4 of the last 5 points" "$dir/out" && ok || bad "status shows the target and rule: $(cat "$dir/out")"
+grep -q "baseline 1.5" "$dir/out" && ok || bad "status shows the baseline"
+grep -q "met the target in 0 of the last 4 points" "$dir/out" && ok || bad "status shows how many points meet the rule: $(cat "$dir/out")"
+grep -q "red: the last 4 points are below the aimline" "$dir/out" && ok || bad "status says why the light is red: $(cat "$dir/out")"
+grep -q "the aimline needs +0.25/week" "$dir/out" && ok || bad "status compares the trend with the aimline: $(cat "$dir/out")"
+grep -q "support in place: small-group workshop" "$dir/out" && ok || bad "status shows the support in place"
+check "status --json carries the reasons" "$cairn" status --student ana-8 --as-of 2026-11-10 --json
+grep -q '"why": "the last 4 points are below the aimline' "$dir/out" && ok || bad "--json why has the numbers: $(cat "$dir/out")"
+grep -q '"met": 0' "$dir/out" && grep -q '"window": 4' "$dir/out" && ok || bad "--json has met and window"
+# "as of" a day: a later point is not known yet
+check "status --as-of before the last point" "$cairn" status --student ana-8 --as-of 2026-10-20 --json
+grep -q '"points": 2' "$dir/out" && grep -q '"last_observed": "2026-10-19"' "$dir/out" && ok ||
+  bad "--as-of counts only the points observed by then: $(cat "$dir/out")"
+
+# a tally to lower: its falling trend is good news
+for day in 2026-10-06 2026-10-13 2026-10-20; do
+  check "tally" "$cairn" evidence add "$tally" $((7 - ${day: -2} / 7)) --observed $day
+done
+check "status of a falling tally" "$cairn" status --student ben-6 --as-of 2026-10-21
+grep -q "improving" "$dir/out" && ok || bad "a falling tally shows an improving trend: $(cat "$dir/out")"
+
+# yes/no points print as yes/no
+check "yes/no milestone" "$cairn" milestone add --student ben-6 --type social-emotional \
+  --statement "I will use a coping strategy when stress hits." --scale yesno --baseline pending \
+  --target 1 --rule "3 of 4" --start 2026-10-05 --end 2026-11-09 --json
+coping=$(id_of)
+check "yes" "$cairn" evidence add "$coping" yes --observed 2026-10-07
+check "status of a yes/no milestone" "$cairn" status --student ben-6 --as-of 2026-10-08
+grep -q "last yes on 2026-10-07" "$dir/out" && ok || bad "a yes/no point prints as yes: $(cat "$dir/out")"
+grep -q "target yes in 3 of the last 4 points" "$dir/out" && ok || bad "a yes/no target prints as yes: $(cat "$dir/out")"
 
 check "amend" "$cairn" evidence amend "$first" 3 --reason "scored the wrong row"
 check "show" "$cairn" show "$first" --json
@@ -107,6 +141,35 @@ refused "duplicate student" ana-8 "$cairn" student add --id ana-8 --name "Other"
 refused "unreadable if/then" if_then "$cairn" milestone add --student ana-8 --type academic \
   --statement "x" --scale 0-4 --baseline 1 --target 3 --start 2026-10-05 --end 2026-11-16 \
   --if-then "when it rains, bring umbrellas"
+
+ms_args=(--student ana-8 --type academic --statement "x" --scale 0-4 --baseline 1 --target 3
+  --start 2026-10-05 --end 2026-11-16)
+refused "--developing-at 5" developing_at "$cairn" milestone add "${ms_args[@]}" --developing-at 5
+refused "--exceed-margin -1" exceed_margin "$cairn" milestone add "${ms_args[@]}" --exceed-margin -1
+refused "--trend-points 1" trend_points "$cairn" milestone add "${ms_args[@]}" --trend-points 1
+refused "--developing-at on an edit" developing_at "$cairn" milestone set "$ela" --developing-at 0
+refused "if/then threshold off the scale" if_then "$cairn" milestone add "${ms_args[@]}" \
+  --if-then "If attendance drops below 92%, then schedule a family meeting."
+refused "a parent of another student" parent "$cairn" milestone set "$tally" --parent "$ela"
+refused "a target behind the baseline" at-least "$cairn" milestone add --student ana-8 --type academic \
+  --statement "x" --scale 0-4 --baseline 3.5 --target 3 --start 2026-10-05 --end 2026-11-16
+
+# a goal to maintain: stay at or above 95, from a baseline of 97
+check "maintain 95%" "$cairn" milestone add --student ana-8 --type academic \
+  --statement "I will be at school 95% of days." --scale percent --baseline 97 --target 95 \
+  --direction at-least --start 2026-10-05 --end 2026-12-14 --check 2026-10-20 --cadence monthly --json
+attend=$(id_of)
+check "attendance" "$cairn" evidence add "$attend" 96 --observed 2026-10-09
+check "status of a goal to maintain" "$cairn" status --student ana-8 --as-of 2026-10-10 --json
+grep -q '"goal": "stay at 95% or more, judged on the last point"' "$dir/out" && ok || bad "the maintain goal in words: $(cat "$dir/out")"
+grep -q '"level": "meeting"' "$dir/out" && ok || bad "holding above 95 is meeting"
+# its check date, before the monthly cadence's day, is the next review
+grep -q '"next_review": "2026-10-20"' "$dir/out" && grep -q '"next_is_check": true' "$dir/out" && ok ||
+  bad "the check date drives the next review: $(cat "$dir/out")"
+# after the end: the result, no light
+check "status after the end" "$cairn" status --student ana-8 --as-of 2027-03-01
+grep -q "ENDED: not met" "$dir/out" && grep -q "ended on 2026-11-16" "$dir/out" && ok || bad "an ended milestone shows its result: $(cat "$dir/out")"
+grep -Eq "  (GREEN|YELLOW|RED)$|^    (green|yellow|red): " "$dir/out" && bad "an ended milestone has no light: $(cat "$dir/out")" || ok
 
 "$cairn" frobnicate >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] && ok || bad "unknown command exits 2 (got $rc)"

@@ -1,0 +1,245 @@
+/*
+ * view_pack.c: the store's typed views (store.h) as msgpack replies: the
+ * status and show shapes of docs/FORMAT.md section 5, printed by
+ * `cairn status --json` and `cairn show --json`.
+ */
+#include "rpc_int.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "text.h"
+
+/* A map whose size is known only once its pairs are packed: the pairs go
+ * to a side buffer and are counted. */
+typedef struct map_builder {
+  msgpack_sbuffer body;
+  msgpack_packer pk;
+  uint32_t n;
+} map_builder;
+
+static void map_begin(map_builder *m) {
+  msgpack_sbuffer_init(&m->body);
+  msgpack_packer_init(&m->pk, &m->body, msgpack_sbuffer_write);
+  m->n = 0;
+}
+
+/* Starts the pair named key: pack its value into m->pk next. */
+static msgpack_packer *key(map_builder *m, const char *k) {
+  m->n++;
+  cairn__rpc_pack_str(&m->pk, k);
+  return &m->pk;
+}
+
+static void map_end(map_builder *m, msgpack_packer *pk) {
+  msgpack_pack_map(pk, m->n);
+  if (m->body.size > 0)
+    pk->callback(pk->data, m->body.data, m->body.size);
+  msgpack_sbuffer_destroy(&m->body);
+}
+
+static void pack_text(msgpack_packer *pk, const char *s) {
+  if (s != NULL)
+    cairn__rpc_pack_str(pk, s);
+  else
+    msgpack_pack_nil(pk);
+}
+
+static void pack_day(msgpack_packer *pk, int32_t day) {
+  char s[11];
+  if (day == CAIRN_PROGRESS_NO_DAY) {
+    msgpack_pack_nil(pk);
+    return;
+  }
+  cairn_text_date_format(day, s);
+  cairn__rpc_pack_str(pk, s);
+}
+
+static void pack_bool(msgpack_packer *pk, int b) {
+  if (b)
+    msgpack_pack_true(pk);
+  else
+    msgpack_pack_false(pk);
+}
+
+/* A number, or nil when it is not valid. */
+static void pack_num_if(msgpack_packer *pk, int valid, double v) {
+  if (valid)
+    msgpack_pack_double(pk, v);
+  else
+    msgpack_pack_nil(pk);
+}
+
+static void pack_milestone(msgpack_packer *pk, const cairn_store_milestone_status *m) {
+  const cairn_progress *pr = &m->progress;
+  const cairn_milestone_params *p = &m->params;
+  map_builder b;
+
+  map_begin(&b);
+  pack_text(key(&b, "id"), m->id);
+  pack_text(key(&b, "student"), m->student);
+  pack_text(key(&b, "type"), m->type);
+  pack_text(key(&b, "statement"), m->statement);
+  pack_text(key(&b, "horizon"), m->horizon);
+  pack_text(key(&b, "parent"), m->parent);
+  pack_text(key(&b, "scale"), m->scale);
+  pack_text(key(&b, "direction"), m->direction);
+  pack_num_if(key(&b, "baseline"), !p->baseline_pending, p->baseline);
+  pack_text(key(&b, "baseline_text"), m->baseline);
+  msgpack_pack_double(key(&b, "target"), p->target);
+  pack_text(key(&b, "rule"), m->rule);
+  pack_text(key(&b, "goal"), m->goal);
+  pack_day(key(&b, "start"), p->start);
+  pack_day(key(&b, "end"), p->end);
+  msgpack_pack_array(key(&b, "checks"), (uint32_t)p->nchecks);
+  for (size_t i = 0; i < p->nchecks; i++)
+    pack_day(&b.pk, p->checks[i]);
+  pack_text(key(&b, "cadence"), m->cadence);
+  pack_text(key(&b, "level"), cairn_progress_level_name(pr->level));
+  pack_text(key(&b, "light"), cairn_progress_light_name(pr->light));
+  pack_bool(key(&b, "ended"), pr->ended);
+  pack_text(key(&b, "result"), pr->ended ? cairn_progress_result_name(pr->result) : NULL);
+  pack_text(key(&b, "why"), m->why);
+  msgpack_pack_uint64(key(&b, "points"), pr->points);
+  msgpack_pack_int(key(&b, "met"), pr->met_in_window);
+  msgpack_pack_int(key(&b, "window"), pr->window);
+  msgpack_pack_int(key(&b, "wrong_side_run"), pr->wrong_side_run);
+  pack_num_if(key(&b, "last_value"), pr->points > 0, pr->last_value);
+  pack_text(key(&b, "last_text"), pr->points > 0 ? m->last : NULL);
+  pack_day(key(&b, "last_observed"), pr->points > 0 ? pr->last_day : CAIRN_PROGRESS_NO_DAY);
+  pack_num_if(key(&b, "aim_at_last"), pr->points > 0, pr->aim_at_last);
+  pack_num_if(key(&b, "trend_per_week"), pr->trend_valid, pr->trend_per_week);
+  pack_text(key(&b, "trend"), pr->trend_valid ? cairn_progress_trend_word(p, pr) : NULL);
+  pack_text(key(&b, "trend_text"), pr->trend_valid ? m->trend : NULL);
+  msgpack_pack_double(key(&b, "aim_per_week"), pr->aim_per_week);
+  pack_day(key(&b, "last_review"), pr->last_review);
+  pack_day(key(&b, "next_review"), pr->next_review_due);
+  pack_bool(key(&b, "next_is_check"), pr->next_is_check);
+  pack_bool(key(&b, "overdue"), pr->overdue);
+  pack_text(key(&b, "support"), m->support);
+  pack_day(key(&b, "support_since"), m->support_since);
+  pack_text(key(&b, "celebration"), m->celebration);
+  pack_day(key(&b, "celebrated"), m->celebrated);
+  msgpack_pack_array(key(&b, "triggered"), (uint32_t)m->ntriggered);
+  for (size_t i = 0; i < m->ntriggered; i++) {
+    msgpack_pack_map(&b.pk, 2);
+    cairn__rpc_pack_str(&b.pk, "rule");
+    cairn__rpc_pack_str(&b.pk, m->triggered[i].rule);
+    cairn__rpc_pack_str(&b.pk, "action");
+    cairn__rpc_pack_str(&b.pk, m->triggered[i].action);
+  }
+  msgpack_pack_uint64(key(&b, "conflicts"), m->conflicts);
+  map_end(&b, pk);
+}
+
+static void pack_student(msgpack_packer *pk, const cairn_store_student_summary *s) {
+  map_builder b;
+
+  map_begin(&b);
+  pack_text(key(&b, "id"), s->id);
+  pack_text(key(&b, "name"), s->name);
+  pack_text(key(&b, "grade"), s->grade);
+  pack_text(key(&b, "campus"), s->campus);
+  pack_text(key(&b, "classroom"), s->classroom);
+  msgpack_pack_array(key(&b, "accommodations"), (uint32_t)s->naccommodations);
+  for (size_t i = 0; i < s->naccommodations; i++)
+    cairn__rpc_pack_str(&b.pk, s->accommodations[i]);
+  msgpack_pack_array(key(&b, "milestones"), (uint32_t)s->nmilestones);
+  for (size_t i = 0; i < s->nmilestones; i++)
+    pack_milestone(&b.pk, &s->milestones[i]);
+  map_end(&b, pk);
+}
+
+void cairn__rpc_pack_status(msgpack_packer *pk, const cairn_store_status_view *v) {
+  msgpack_pack_array(pk, (uint32_t)v->nstudents);
+  for (size_t i = 0; i < v->nstudents; i++)
+    pack_student(pk, &v->students[i]);
+}
+
+static void pack_value(msgpack_packer *pk, const cairn_store_value *v);
+
+static void pack_pairs(msgpack_packer *pk, const cairn_store_pair *p, size_t n) {
+  msgpack_pack_map(pk, (uint32_t)n);
+  for (size_t i = 0; i < n; i++) {
+    cairn__rpc_pack_str(pk, p[i].name);
+    pack_value(pk, &p[i].value);
+  }
+}
+
+static void pack_value(msgpack_packer *pk, const cairn_store_value *v) {
+  switch (v->kind) {
+  case CAIRN_STORE_NIL:
+    msgpack_pack_nil(pk);
+    break;
+  case CAIRN_STORE_BOOL:
+    pack_bool(pk, v->u.boolean);
+    break;
+  case CAIRN_STORE_INT:
+    msgpack_pack_int64(pk, v->u.integer);
+    break;
+  case CAIRN_STORE_NUM:
+    msgpack_pack_double(pk, v->u.number);
+    break;
+  case CAIRN_STORE_STR:
+    msgpack_pack_str(pk, v->u.str.len);
+    msgpack_pack_str_body(pk, v->u.str.s, v->u.str.len);
+    break;
+  case CAIRN_STORE_BIN:
+    msgpack_pack_bin(pk, v->u.bin.len);
+    msgpack_pack_bin_body(pk, v->u.bin.p, v->u.bin.len);
+    break;
+  case CAIRN_STORE_LIST:
+    msgpack_pack_array(pk, (uint32_t)v->u.list.n);
+    for (size_t i = 0; i < v->u.list.n; i++)
+      pack_value(pk, &v->u.list.items[i]);
+    break;
+  case CAIRN_STORE_MAP:
+    pack_pairs(pk, v->u.map.items, v->u.map.n);
+    break;
+  }
+}
+
+void cairn__rpc_pack_history(msgpack_packer *pk, const cairn_store_history *h) {
+  char hex[2 * CAIRN_KEY_BYTES + 1];
+  map_builder b;
+
+  map_begin(&b);
+  pack_text(key(&b, "type"), h->type);
+  pack_text(key(&b, "id"), h->id);
+  pack_pairs(key(&b, "fields"), h->fields, h->nfields);
+  msgpack_pack_array(key(&b, "history"), (uint32_t)h->nhistory);
+  for (size_t i = 0; i < h->nhistory; i++) {
+    const cairn_store_version *w = &h->history[i];
+    msgpack_pack_map(&b.pk, 4 + (w->nbase > 0) + (w->why != NULL));
+    cairn__rpc_pack_str(&b.pk, "author");
+    sodium_bin2hex(hex, sizeof hex, w->author, CAIRN_KEY_BYTES);
+    cairn__rpc_pack_str(&b.pk, hex);
+    cairn__rpc_pack_str(&b.pk, "seq");
+    msgpack_pack_uint64(&b.pk, w->seq);
+    cairn__rpc_pack_str(&b.pk, "hlc");
+    msgpack_pack_uint64(&b.pk, w->hlc);
+    cairn__rpc_pack_str(&b.pk, "set");
+    pack_pairs(&b.pk, w->set, w->nset);
+    if (w->nbase > 0) {
+      cairn__rpc_pack_str(&b.pk, "base");
+      pack_pairs(&b.pk, w->base, w->nbase);
+    }
+    if (w->why != NULL) {
+      cairn__rpc_pack_str(&b.pk, "why");
+      cairn__rpc_pack_str(&b.pk, w->why);
+    }
+  }
+  if (h->nconflicts > 0) {
+    msgpack_pack_map(key(&b, "conflicts"), (uint32_t)h->nconflicts);
+    for (size_t i = 0; i < h->nconflicts; i++) {
+      cairn__rpc_pack_str(&b.pk, h->conflicts[i].field);
+      msgpack_pack_array(&b.pk, (uint32_t)h->conflicts[i].nothers);
+      for (size_t k = 0; k < h->conflicts[i].nothers; k++)
+        pack_value(&b.pk, &h->conflicts[i].others[k]);
+    }
+  }
+  if (h->scale != NULL)
+    pack_text(key(&b, "scale"), h->scale);
+  map_end(&b, pk);
+}
