@@ -155,10 +155,11 @@ static void test_evidence_requests(void **state) {
   decode_ok(CAIRN_WEB_EVIDENCE_AMEND, NULL, "{\"id\":\"3fa2c1d9-3\",\"value\":1,\"reason\":\"wrong row\"}",
             "put", &req);
   assert_str_field(&req.msg.data, "id", "3fa2c1d9-3");
-  assert_str_field(&req.msg.data, "why", "wrong row");
+  /* evidence is never overwritten, by included: who amends is in the reason */
+  assert_str_field(&req.msg.data, "why", "wrong row (by Ms Rivera)");
   assert_true(cairn_record_map_get(&req.msg.data, "edit")->via.boolean);
   set = cairn_record_map_get(&req.msg.data, "set");
-  assert_str_field(set, "by", "Ms Rivera");
+  assert_null(cairn_record_map_get(set, "by"));
   {
     char why[256] = "";
     if (cairn_record_check_set(CAIRN_REC_EVIDENCE, set, 0, why, sizeof why) != 0)
@@ -170,6 +171,7 @@ static void test_evidence_requests(void **state) {
             "put", &req);
   set = cairn_record_map_get(&req.msg.data, "set");
   assert_true(cairn_record_map_get(set, "retracted")->via.boolean);
+  assert_str_field(&req.msg.data, "why", "wrong student (by Ms Rivera)");
   done(&req);
 
   decode_ok(CAIRN_WEB_RECORDS, "3fa2c1d9-2", NULL, "children", &req);

@@ -1026,11 +1026,11 @@ int cairn_web_start(cairn_web **out, const cairn_web_opts *o, char *why, size_t 
     info.ssl_private_key_filepath = c->web_tls_key;
   }
   w->ctx = lws_create_context(&info);
-  if (w->ctx == NULL) {
+  if (w->ctx == NULL) { /* e.g. the port was taken since the probe */
     snprintf(why, whylen, "web page not served: %s: libwebsockets could not start (see the "
                           "lines above)", addr);
     free(w);
-    return CAIRN_EIO;
+    return c->web[0] == '\0' ? 0 : CAIRN_EIO;
   }
   cairn_log_info("web: serving the page on %s://%s", tls ? "https" : "http", addr);
   *out = w;

@@ -149,12 +149,16 @@ static const field_def evidence_add_fields[FIELDS_MAX + 1] = {
     {"observed", FIELD_TEXT, 1, 10},
     {"note", FIELD_TEXT, 0, 2000},
     {NULL, FIELD_TEXT, 0, 0}};
+/* Evidence is never overwritten, `by` included: who amends or retracts is
+ * written into the reason, "REASON (by NAME)", within the 1000 bytes of a
+ * put's why. */
+#define REASON_MAX (1000 - CAIRN_WEB_NAME_MAX - 6)
 static const field_def amend_fields[FIELDS_MAX + 1] = {{"id", FIELD_TEXT, 1, 64},
                                                        {"value", FIELD_NUMBER, 1, 0},
-                                                       {"reason", FIELD_TEXT, 1, 1000},
+                                                       {"reason", FIELD_TEXT, 1, REASON_MAX},
                                                        {NULL, FIELD_TEXT, 0, 0}};
 static const field_def retract_fields[FIELDS_MAX + 1] = {
-    {"id", FIELD_TEXT, 1, 64}, {"reason", FIELD_TEXT, 1, 1000}, {NULL, FIELD_TEXT, 0, 0}};
+    {"id", FIELD_TEXT, 1, 64}, {"reason", FIELD_TEXT, 1, REASON_MAX}, {NULL, FIELD_TEXT, 0, 0}};
 static const field_def no_fields[1] = {{NULL, FIELD_TEXT, 0, 0}};
 
 static const field_def *fields_of(cairn_web_route route) {
@@ -252,8 +256,10 @@ static void pack_json_str(msgpack_packer *pk, const json_t *v) {
   msgpack_pack_str_with_body(pk, json_string_value(v), json_string_length(v));
 }
 
-/* The header of a put of evidence: {op, type, [id, edit, why,] set: ...}. */
-static void pack_put_head(msgpack_packer *pk, const json_t *id, const json_t *reason) {
+/* The header of a put of evidence: {op, type, [id, edit, why,] set: ...};
+ * an edit's why is "REASON (by NAME)". */
+static void pack_put_head(msgpack_packer *pk, const json_t *id, const json_t *reason,
+                          const char *by) {
   msgpack_pack_map(pk, id != NULL ? 6 : 3);
   pack_cstr(pk, "op");
   pack_cstr(pk, "put");
@@ -265,7 +271,11 @@ static void pack_put_head(msgpack_packer *pk, const json_t *id, const json_t *re
     pack_cstr(pk, "edit");
     msgpack_pack_true(pk);
     pack_cstr(pk, "why");
-    pack_json_str(pk, reason);
+    msgpack_pack_str(pk, json_string_length(reason) + strlen(by) + 6);
+    msgpack_pack_str_body(pk, json_string_value(reason), json_string_length(reason));
+    msgpack_pack_str_body(pk, " (by ", 5);
+    msgpack_pack_str_body(pk, by, strlen(by));
+    msgpack_pack_str_body(pk, ")", 1);
   }
   pack_cstr(pk, "set");
 }
@@ -340,7 +350,7 @@ int cairn_web_request_decode(cairn_web_route route, const char *arg, size_t argl
     pack_op(&pk, "sync_now", NULL, NULL, 0);
     break;
   case CAIRN_WEB_EVIDENCE_ADD: /* milestone, value, observed, note */
-    pack_put_head(&pk, NULL, NULL);
+    pack_put_head(&pk, NULL, NULL, by);
     msgpack_pack_map(&pk, 4 + (vals[3] != NULL));
     pack_cstr(&pk, "milestone");
     pack_json_str(&pk, vals[0]);
@@ -356,20 +366,16 @@ int cairn_web_request_decode(cairn_web_route route, const char *arg, size_t argl
     pack_cstr(&pk, by);
     break;
   case CAIRN_WEB_EVIDENCE_AMEND: /* id, value, reason */
-    pack_put_head(&pk, vals[0], vals[2]);
-    msgpack_pack_map(&pk, 2);
+    pack_put_head(&pk, vals[0], vals[2], by);
+    msgpack_pack_map(&pk, 1);
     pack_cstr(&pk, "value");
     msgpack_pack_double(&pk, json_number_value(vals[1]));
-    pack_cstr(&pk, "by");
-    pack_cstr(&pk, by);
     break;
   case CAIRN_WEB_EVIDENCE_RETRACT: /* id, reason */
-    pack_put_head(&pk, vals[0], vals[1]);
-    msgpack_pack_map(&pk, 2);
+    pack_put_head(&pk, vals[0], vals[1], by);
+    msgpack_pack_map(&pk, 1);
     pack_cstr(&pk, "retracted");
     msgpack_pack_true(&pk);
-    pack_cstr(&pk, "by");
-    pack_cstr(&pk, by);
     break;
   default:
     break;

@@ -11,7 +11,8 @@
  * Checks: a body the decoder takes becomes exactly one local request that
  * the socket's own decoder (cairn_request_decode) accepts, whose put `set`
  * passes cairn_record_check_set's shape checks where the store will check
- * it, and whose `by` is the signed-in name; a refusal writes nothing, says
+ * it, and that names the signed-in name (the evidence's `by` when adding,
+ * the end of the reason when amending or retracting); a refusal writes nothing, says
  * why, and uses a documented code.
  */
 #include <string.h>
@@ -36,9 +37,19 @@ static void check_accepted(cairn_web_route route, const msgpack_sbuffer *sb) {
     FUZZ_CHECK(route == CAIRN_WEB_EVIDENCE_ADD || route == CAIRN_WEB_EVIDENCE_AMEND ||
                route == CAIRN_WEB_EVIDENCE_RETRACT);
     FUZZ_CHECK(set != NULL && set->type == MSGPACK_OBJECT_MAP);
-    b = cairn_record_map_get(set, "by");
-    FUZZ_CHECK(b != NULL && b->type == MSGPACK_OBJECT_STR && b->via.str.size == strlen(by) &&
-               memcmp(b->via.str.ptr, by, b->via.str.size) == 0);
+    /* who: the evidence's by when adding, the end of the reason when editing */
+    if (route == CAIRN_WEB_EVIDENCE_ADD) {
+      b = cairn_record_map_get(set, "by");
+      FUZZ_CHECK(b != NULL && b->type == MSGPACK_OBJECT_STR && b->via.str.size == strlen(by) &&
+                 memcmp(b->via.str.ptr, by, b->via.str.size) == 0);
+    } else {
+      static const char tail[] = " (by Ms Rivera)";
+      b = cairn_record_map_get(&req.msg.data, "why");
+      FUZZ_CHECK(b != NULL && b->type == MSGPACK_OBJECT_STR &&
+                 b->via.str.size >= sizeof tail - 1 && b->via.str.size <= 1000 && /* WHY_MAX */
+                 memcmp(b->via.str.ptr + b->via.str.size - (sizeof tail - 1), tail,
+                        sizeof tail - 1) == 0);
+    }
     rc = cairn_record_check_set(CAIRN_REC_EVIDENCE, set, route == CAIRN_WEB_EVIDENCE_ADD, why,
                                 sizeof why);
     FUZZ_CHECK(rc == 0 || rc == CAIRN_EINVAL || rc == CAIRN_EDATE || rc == CAIRN_ERANGE ||

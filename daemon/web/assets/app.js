@@ -44,8 +44,14 @@ function say(text, isError) {
 
 function setPage(title, ...nodes) {
   const m = main();
+  const a = document.activeElement;
+  const key = a && m.contains(a) ? a.getAttribute('data-key') : null;
   m.replaceChildren(el('h1', {id: 'page-title'}, title), ...nodes);
   document.title = title + ' - cairn';
+  if (key) { /* a refresh keeps the keyboard where it was */
+    const again = m.querySelector('[data-key="' + CSS.escape(key) + '"]');
+    if (again) again.focus();
+  }
 }
 
 function markNav(which) {
@@ -218,7 +224,7 @@ function quickForm(m, onDone, onCancel) {
   const note = el('input', {type: 'text', name: 'note', id: id + '-note', maxlength: 2000, autocomplete: 'off'});
   const err = el('p', {class: 'error-text', role: 'alert', hidden: true});
   const save = el('button', {type: 'submit', class: 'primary'}, 'Save');
-  const form = el('form', {class: 'quick', 'aria-label': 'Record evidence for: ' + (m.statement || m.id)},
+  const form = el('form', {class: 'quick', novalidate: true, 'aria-label': 'Record evidence for: ' + (m.statement || m.id)},
     el('div', {class: 'field'}, el('label', {for: id + '-value'}, 'Value'),
       value, el('span', {class: 'hint', id: id + '-scale'}, sc.words)),
     el('div', {class: 'field'}, el('label', {for: id + '-observed'}, 'Observed'), observed),
@@ -263,11 +269,11 @@ function milestoneFacts(m) {
 
 function milestoneItem(m) {
   const li = el('li', {class: 'ms', id: 'ms-' + m.id});
-  const record = el('button', {type: 'button', class: 'record', 'aria-expanded': 'false'}, 'Record evidence');
+  const record = el('button', {type: 'button', class: 'record', 'aria-expanded': 'false', 'data-key': 'record:' + m.id}, 'Record evidence');
   const head = el('div', {class: 'ms-head'},
     lightBadge(m.light),
     el('div', {},
-      el('a', {class: 'statement', href: '#/milestone/' + encodeURIComponent(m.id)}, m.statement),
+      el('a', {class: 'statement', href: '#/milestone/' + encodeURIComponent(m.id), 'data-key': 'open:' + m.id}, m.statement),
       milestoneFacts(m)),
     el('div', {class: 'actions'}, record));
   li.append(head);
@@ -331,8 +337,8 @@ function historyList(rec) {
     if ('retracted' in set) what.push(set.retracted ? 'retracted' : 'restored');
     if ('value' in set) what.push((what.length || h !== rec.history[0] ? 'value set to ' : 'recorded ') + fmtNumber(set.value));
     if (set.note) what.push('note: ' + set.note);
-    const who = set.by || ('device ' + String(h.author || '').slice(0, 8));
-    return el('li', {}, when(h.at) + ', ' + who + ': ' + (what.join('; ') || 'changed') + (h.why ? ' (reason: ' + h.why + ')' : ''));
+    const who = set.by || ('on device ' + String(h.author || '').slice(0, 8));
+    return el('li', {}, when(h.at) + ', ' + who + ': ' + (what.join('; ') || 'changed') + (h.why ? '; reason: ' + h.why : ''));
   });
   return el('details', {}, el('summary', {}, 'History (' + items.length + ')'), el('ol', {}, ...items));
 }
@@ -342,7 +348,7 @@ function fixForm(rec, kind, onDone, onCancel) {
   const reason = el('input', {type: 'text', name: 'reason', id: id + '-reason', required: true, maxlength: 1000, autocomplete: 'off'});
   const value = kind === 'amend' ? el('input', {type: 'number', name: 'value', id: id + '-value', step: 'any', required: true}) : null;
   const err = el('p', {class: 'error-text', role: 'alert', hidden: true});
-  const form = el('form', {class: 'fix', 'aria-label': (kind === 'amend' ? 'Amend' : 'Retract') + ' evidence ' + rec.id},
+  const form = el('form', {class: 'fix', novalidate: true, 'aria-label': (kind === 'amend' ? 'Amend' : 'Retract') + ' evidence ' + rec.id},
     value && el('div', {class: 'field'}, el('label', {for: id + '-value'}, 'Corrected value'), value),
     el('div', {class: 'field'}, el('label', {for: id + '-reason'}, 'Reason'), reason),
     el('button', {type: 'submit', class: 'primary'}, kind === 'amend' ? 'Amend' : 'Retract'),
