@@ -870,14 +870,38 @@ const cairn_rpc_web *cairn_web_rpc(cairn_web *w) { return w != NULL ? &w->hooks 
 
 /* ---- life ---- */
 
-/* lws's own warnings and errors, in cairnd's log. */
+/* lws's own errors, in cairnd's log. A hostile client can make lws
+ * complain at will ("Ran out of header data space"), so at most
+ * LOG_BURST lines are written per LOG_WINDOW seconds, then one line says
+ * how many were left out. */
+#define LOG_BURST 5
+#define LOG_WINDOW 60
 static void lws_logged(int level, const char *line) {
+  static time_t window;
+  static unsigned written, dropped;
+  time_t now = time(NULL);
   size_t n = strlen(line);
 
+  if (level != LLL_ERR) {
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+      n--;
+    cairn_log_debug("web: libwebsockets: %.*s", (int)n, line);
+    return;
+  }
+  if (now - window >= LOG_WINDOW) {
+    if (dropped > 0)
+      cairn_log_warn("web: libwebsockets: %u more lines like the above left out", dropped);
+    window = now;
+    written = dropped = 0;
+  }
+  if (written >= LOG_BURST) {
+    dropped++;
+    return;
+  }
+  written++;
   while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
     n--;
-  cairn_log(level == LLL_ERR ? CAIRN_LOG_WARNING : CAIRN_LOG_DEBUG, "web: libwebsockets: %.*s",
-            (int)n, line);
+  cairn_log_warn("web: libwebsockets: %.*s", (int)n, line);
 }
 
 /* Is host:port free to bind? 0, or the errno of the bind. */
