@@ -1,7 +1,8 @@
 /*
  * main.c: cairnd, the local daemon. Reads DATA/cairn.conf and
- * DATA/device.key, locks DATA, opens the store, serves DATA/cairnd.sock on
- * one libuv loop, tells systemd when ready, and stops cleanly on SIGTERM.
+ * DATA/device.key, locks DATA, opens the store, serves DATA/cairnd.sock and
+ * the web page on one libuv loop, tells systemd when ready, and stops
+ * cleanly on SIGTERM.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +41,11 @@ static const char usage[] =
     "central) it accepts encrypted sync connections there; with [sync] upstream\n"
     "set (by `cairn join`) it keeps a link to its hub or central, retrying with\n"
     "backoff while offline. See docs/PROTOCOL.md.\n"
+    "It serves the teacher's web page on [web] web in DIR/cairn.conf (on a\n"
+    "classroom by default http://127.0.0.1:7421; off on a hub or central unless\n"
+    "set; beyond loopback only with web_tls_cert and web_tls_key). Sign in with\n"
+    "`cairn web`, which prints a one-time link. Sessions live in memory: a\n"
+    "restart signs everyone out.\n"
     "\n"
     "  -d, --data DIR        data directory (or set CAIRN_DATA)\n"
     "  -l, --log-level L     most verbose log level written to stderr; overrides\n"
@@ -58,7 +64,8 @@ static const char usage[] =
     "socket accepts connections.\n"
     "\n"
     "Exit status: 0 after a clean stop (or a clean check), 1 when it cannot start\n"
-    "(the reason is printed) or the check found problems, 2 for a usage error.\n";
+    "(the reason is printed: e.g. a web address beyond loopback without TLS) or the\n"
+    "check found problems, 2 for a usage error.\n";
 
 typedef struct cairnd {
   uv_loop_t loop;

@@ -188,6 +188,27 @@ C t web --sign-out-all >/dev/null
 c=$(code -m 5 "$link")
 [ "$c" = 403 ] && ok || bad "a link voided by --sign-out-all answered $c"
 C t check >/dev/null && ok || bad "cairn check after the test: $(C t check 2>&1 | head -3)"
+stop t
+
+# --- beyond loopback only with TLS; with TLS, a Secure cookie
+tls_port=$(free_port)
+sed -i "s/^web =.*/web = 0.0.0.0:$tls_port/" "$dir/t/cairn.conf"
+"$cairnd" --data "$dir/t" 2>"$dir/refused.log"
+rc=$?
+[ $rc -eq 1 ] && grep -q "beyond loopback needs TLS" "$dir/refused.log" && ok ||
+  bad "web = 0.0.0.0 without TLS: exit $rc, $(cat "$dir/refused.log")"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 2 \
+  -subj "/CN=localhost" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+sed -i "s|^web =.*|web = 127.0.0.1:$tls_port|; s|^web_tls_cert =.*|web_tls_cert = $dir/cert.pem|;
+        s|^web_tls_key =.*|web_tls_key = $dir/key.pem|" "$dir/t/cairn.conf"
+start t || exit 1
+link=$(C t web 2>/dev/null)
+[ "${link#https://127.0.0.1:$tls_port/signin?t=}" != "$link" ] && ok || bad "the TLS link is $link"
+c=$(curl -s -o "$dir/body" -D "$dir/head" -w '%{http_code}' -m 5 --cacert "$dir/cert.pem" "$link")
+[ "$c" = 303 ] && grep -qi '^set-cookie: cairn_session=.*; Secure' "$dir/head" && ok ||
+  bad "TLS sign-in: $c $(grep -i set-cookie "$dir/head")"
+c=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$tls_port/")
+[ "$c" != 200 ] && ok || bad "plain HTTP on the TLS port answered 200"
 grep -qE "Secretname|Secretnote|Ms Rivera" "$dir/t.log" && bad "a name reached cairnd's log" || ok
 
 echo "security_test.sh: $pass passed, $fail failed"

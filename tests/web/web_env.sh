@@ -18,5 +18,5 @@ web_env_ready() {
 
 # Prints a TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
 }
