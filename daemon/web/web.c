@@ -101,6 +101,8 @@ struct cairn_web {
   char host_alt[128];  /* web_host, or "" */
   char origin[160];    /* scheme://address */
   char origin_alt[160];
+  char cookie_name[32]; /* "cairn_session_PORT": cookies ignore ports, two cairnds on
+                           one host must not overwrite each other's */
   int tls;
   int stopping;
   size_t connections;  /* open sockets (lws wsi of this vhost) */
@@ -466,6 +468,10 @@ static void dispatch(web_req *r) {
   size_t arglen = r->arglen;
   int rc;
 
+  if (w->stopping) { /* a body that finished arriving after SIGTERM */
+    respond_error(r, 503, "ESTOPPING", "cairnd is stopping");
+    return;
+  }
   if (r->route == CAIRN_WEB_BUNDLE_EXPORT)
     bundle_path(w, r, "export");
   if (r->route == CAIRN_WEB_BUNDLE_EXPORT || r->route == CAIRN_WEB_BUNDLE_IMPORT) {
@@ -512,15 +518,15 @@ static int host_ok(cairn_web *w, struct lws *wsi) {
   return strcasecmp(host, w->address) == 0 || (w->host_alt[0] && strcasecmp(host, w->host_alt) == 0);
 }
 
-/* The session cookie's value in the Cookie header, or NULL. */
-static const char *cookie_value(const char *cookies, size_t *len) {
-  static const char name[] = "cairn_session=";
+/* The value of cookie name in the Cookie header, or NULL. */
+static const char *cookie_value(const char *cookies, const char *name, size_t *len) {
   const char *p = cookies;
+  size_t nlen = strlen(name);
 
   while (p != NULL && *p != '\0') {
     p += strspn(p, " ;");
-    if (strncmp(p, name, sizeof name - 1) == 0) {
-      p += sizeof name - 1;
+    if (strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
+      p += nlen + 1;
       *len = strcspn(p, ";");
       return p;
     }
@@ -536,7 +542,7 @@ static const cairn__web_session *session_of(cairn_web *w, struct lws *wsi) {
   size_t len = 0;
 
   if (header(wsi, WSI_TOKEN_HTTP_COOKIE, NULL, cookies, sizeof cookies) <= 0 ||
-      (v = cookie_value(cookies, &len)) == NULL)
+      (v = cookie_value(cookies, w->cookie_name, &len)) == NULL)
     return NULL;
   return cairn__web_session_find(&w->sessions, v, len, now_unix());
 }
@@ -557,8 +563,8 @@ static void sign_in(web_req *r) {
                  "computer, run <code>cairn web</code> for a new link.");
     return;
   }
-  snprintf(r->cookie, sizeof r->cookie, "cairn_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld%s",
-           cookie, (long long)w->sessions.lifetime, w->tls ? "; Secure" : "");
+  snprintf(r->cookie, sizeof r->cookie, "%s=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld%s",
+           w->cookie_name, cookie, (long long)w->sessions.lifetime, w->tls ? "; Secure" : "");
   snprintf(r->location, sizeof r->location, "/");
   sodium_memzero(cookie, sizeof cookie);
   cairn_log_info("web: signed in");
@@ -757,8 +763,8 @@ static void on_request(web_req *r, const char *path) {
       return;
     if (r->route == CAIRN_WEB_SIGNOUT) {
       cairn__web_session_end(&w->sessions, s);
-      snprintf(r->cookie, sizeof r->cookie, "cairn_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0%s",
-               w->tls ? "; Secure" : "");
+      snprintf(r->cookie, sizeof r->cookie, "%s=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0%s",
+               w->cookie_name, w->tls ? "; Secure" : "");
       respond_json(r, json_pack("{s:b}", "signed_out", 1));
       return;
     }
@@ -1014,6 +1020,7 @@ int cairn_web_start(cairn_web **out, const cairn_web_opts *o, char *why, size_t 
   w->tls = tls;
   w->sessions.lifetime = c->web_session_hours * 3600;
   snprintf(w->address, sizeof w->address, "%s", addr);
+  snprintf(w->cookie_name, sizeof w->cookie_name, "cairn_session_%d", port);
   snprintf(w->host_alt, sizeof w->host_alt, "%s", c->web_host);
   snprintf(w->origin, sizeof w->origin, "%s://%s", tls ? "https" : "http", addr);
   if (c->web_host[0])

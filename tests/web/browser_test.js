@@ -105,7 +105,7 @@ async function lightOf(page, id) {
   check('the page says who signed in', (await page.textContent('#who')).includes('Ms Rivera'));
   check('the address bar no longer holds the token', !page.url().includes('t='), page.url());
   const cookies = await ctx.cookies();
-  const session = cookies.find((c) => c.name === 'cairn_session');
+  const session = cookies.find((c) => c.name === 'cairn_session_' + new URL(BASE).port);
   check('the session cookie is HttpOnly and SameSite=Strict', session && session.httpOnly && session.sameSite === 'Strict',
     JSON.stringify(session));
   await page.waitForSelector('#syncline:not([hidden])');

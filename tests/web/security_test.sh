@@ -50,7 +50,7 @@ for path in /api/evidence /api/evidence/amend /api/evidence/retract /api/sync/no
   [ "$c" = 401 ] && ok || bad "POST $path without a session answered $c"
   leaks && bad "POST $path without a session leaks a name" || ok
 done
-c=$(code -m 5 -b "cairn_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "$base/api/today")
+c=$(code -m 5 -b "cairn_session_$port=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "$base/api/today")
 [ "$c" = 401 ] && ok || bad "a made-up session cookie answered $c"
 for path in / /index.html /app.js /app.css /favicon.svg /signin "/signin?t=nothing"; do
   c=$(code -m 5 "$base$path")
@@ -61,9 +61,9 @@ done
 link=$(C t web --as "Ms Rivera" 2>/dev/null)
 c=$(code -m 5 "$link")
 [ "$c" = 303 ] && ok || bad "a fresh link answered $c"
-grep -qi '^set-cookie: cairn_session=[A-Za-z0-9_-]\{43\}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200' "$dir/head" &&
+grep -qi "^set-cookie: cairn_session_$port=[A-Za-z0-9_-]\{43\}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200" "$dir/head" &&
   ok || bad "the link's cookie: $(grep -i set-cookie "$dir/head")"
-cookie=$(sed -n 's/^set-cookie: \(cairn_session=[^;]*\);.*/\1/Ip' "$dir/head" | tr -d '\r')
+cookie=$(sed -n 's/^set-cookie: \(cairn_session_[0-9]*=[^;]*\);.*/\1/Ip' "$dir/head" | tr -d '\r')
 c=$(code -m 5 "$link")
 [ "$c" = 403 ] && ok || bad "a replayed link answered $c"
 grep -qi '^set-cookie' "$dir/head" && bad "a replayed link set a cookie" || ok
@@ -205,7 +205,7 @@ start t || exit 1
 link=$(C t web 2>/dev/null)
 [ "${link#https://127.0.0.1:$tls_port/signin?t=}" != "$link" ] && ok || bad "the TLS link is $link"
 c=$(curl -s -o "$dir/body" -D "$dir/head" -w '%{http_code}' -m 5 --cacert "$dir/cert.pem" "$link")
-[ "$c" = 303 ] && grep -qi '^set-cookie: cairn_session=.*; Secure' "$dir/head" && ok ||
+[ "$c" = 303 ] && grep -qi "^set-cookie: cairn_session_$tls_port=.*; Secure" "$dir/head" && ok ||
   bad "TLS sign-in: $c $(grep -i set-cookie "$dir/head")"
 c=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$tls_port/")
 [ "$c" != 200 ] && ok || bad "plain HTTP on the TLS port answered 200"
