@@ -26,6 +26,10 @@ dir=$(mktemp -d /tmp/cairn-websec-XXXXXX)
 . "$here/web_env.sh"
 
 command -v node >/dev/null || { echo "FAIL: node is not installed (scripts/deps.sh)"; exit 1; }
+# Under AddressSanitizer, freed memory waits in a quarantine (256 MiB by
+# default) before reuse: keep it small so that the memory bound below
+# measures cairnd, not the sanitizer.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8"
 port=$(free_port)
 base=http://127.0.0.1:$port
 C t init --campus north --classroom r12 >/dev/null
