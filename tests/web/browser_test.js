@@ -10,12 +10,11 @@
 //
 // usage: node browser_test.js  (settings in the environment, see below)
 'use strict';
-const {chromium} = require('playwright-core');
+const {check, until, launch, run, env} = require('./harness');
 const {execFileSync} = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
-const env = (k) => { if (!process.env[k]) throw new Error('missing ' + k); return process.env[k]; };
 const BASE = env('WEB_BASE');          // http://127.0.0.1:PORT
 const CAIRN = env('CAIRN');            // the cairn CLI
 const DATA = env('CAIRN_DATA');        // the data directory
@@ -23,12 +22,6 @@ const RED = env('MS_RED');             // a milestone whose light is red
 const OTHER = env('MS_OTHER');         // another milestone, for the live update
 const OUT = env('WEB_ARTIFACTS');      // screenshots go here
 const USER_DIR = env('CHROME_PROFILE'); // a fresh --user-data-dir
-
-let passed = 0, failed = 0;
-function check(what, cond, detail) {
-  if (cond) passed++;
-  else { failed++; console.log('FAIL: ' + what + (detail ? ': ' + detail : '')); }
-}
 
 function cairn(...args) {
   return execFileSync(CAIRN, ['--data', DATA, ...args], {encoding: 'utf8'}).trim();
@@ -57,31 +50,12 @@ async function noHorizontalScroll(page, name) {
   check(name + ' fits 1366 px wide', w <= 1366, 'scrollWidth ' + w);
 }
 
-// Polls cond() (in Node: page.waitForFunction evaluates a string in the
-// page, which the page's CSP rightly forbids) until it holds or ms pass.
-async function until(cond, ms = 10000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try { if (await cond()) return true; } catch (e) { /* the page is changing */ }
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function lightOf(page, id) {
   return (await page.textContent('#ms-' + id + ' .light')).trim();
 }
 
-(async () => {
-  // A fresh profile directory (--user-data-dir) for every run.
-  const ctx = await chromium.launchPersistentContext(USER_DIR, {
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: {width: 1366, height: 768},
-    acceptDownloads: true,
-  });
-  const page = ctx.pages()[0] || await ctx.newPage();
+run(async () => {
+  const {ctx, page} = await launch(USER_DIR);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   // (a refused request logs "Failed to load resource": the tests make some)
@@ -225,6 +199,4 @@ async function lightOf(page, id) {
   check('no script error on any page', errors.length === 0, errors.join(' | '));
   check('nothing was fetched from anywhere else', offsite.length === 0, offsite.join(' '));
   await ctx.close();
-  console.log(passed + ' passed, ' + failed + ' failed');
-  process.exit(failed ? 1 : 0);
-})().catch((e) => { console.log('FAIL: ' + (e.stack || e)); console.log(passed + ' passed, ' + (failed + 1) + ' failed'); process.exit(1); });
+});

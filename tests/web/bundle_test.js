@@ -3,42 +3,20 @@
 // bundle_test.sh, which set up a classroom that lost its network and its
 // central, each serving its page.
 'use strict';
-const {chromium} = require('playwright-core');
+const {check, until, launch, run, env} = require('./harness');
 const {execFileSync} = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
-const env = (k) => { if (!process.env[k]) throw new Error('missing ' + k); return process.env[k]; };
 const ROOM = env('WEB_ROOM'), CENTRAL = env('WEB_CENTRAL'), CAIRN = env('CAIRN');
 const ROOM_DATA = env('ROOM_DATA'), CENTRAL_DATA = env('CENTRAL_DATA');
 const DOWNLOADS = env('DOWNLOADS'), USER_DIR = env('CHROME_PROFILE');
 
-let passed = 0, failed = 0;
-function check(what, cond, detail) {
-  if (cond) passed++;
-  else { failed++; console.log('FAIL: ' + what + (detail ? ': ' + detail : '')); }
-}
 const link = (data) => execFileSync(CAIRN, ['--data', data, 'web', '--as', 'Mr Chen'], {encoding: 'utf8'}).trim();
 
-async function until(cond, ms = 15000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try { if (await cond()) return true; } catch (e) { /* the page is changing */ }
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-(async () => {
+run(async () => {
   fs.mkdirSync(DOWNLOADS, {recursive: true});
-  const ctx = await chromium.launchPersistentContext(USER_DIR, {
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: {width: 1366, height: 768},
-    acceptDownloads: true,
-  });
-  const page = ctx.pages()[0] || await ctx.newPage();
+  const {ctx, page} = await launch(USER_DIR);
 
   // the classroom: download
   await page.goto(link(ROOM_DATA));
@@ -79,6 +57,4 @@ async function until(cond, ms = 15000) {
   await page.waitForSelector('#page-title, .landing h1');
   check('still signed in to the classroom page', (await page.textContent('#who')).includes('Mr Chen'));
   await ctx.close();
-  console.log(passed + ' passed, ' + failed + ' failed');
-  process.exit(failed ? 1 : 0);
-})().catch((e) => { console.log('FAIL: ' + (e.stack || e)); console.log(passed + ' passed, ' + (failed + 1) + ' failed'); process.exit(1); });
+});
