@@ -10,12 +10,15 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <pwd.h>
+#include <spawn.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -52,7 +55,8 @@ typedef enum {
   V_INT,    /* whole number */
   V_SECS,   /* a duration: N seconds, or Ns, Nm, Nh, Nd; packed as whole seconds */
   V_SCOPE,  /* CAMPUS[/CLASSROOM], packed as scope_campus [and scope_classroom] */
-  V_PATH    /* a file name, packed absolute: cairnd has another working directory */
+  V_PATH,   /* a file name, packed absolute: cairnd has another working directory */
+  V_BOOL    /* a switch that takes no value; packed as true when given */
 } vtype;
 
 #define F_REQ 0x1u       /* required (when creating) */
@@ -60,6 +64,7 @@ typedef enum {
 #define F_ADD_ONLY 0x4u  /* not offered by an edit ("milestone set") */
 #define F_EDIT_ONLY 0x8u /* offered only by an edit */
 #define F_TODAY 0x10u    /* defaults to today's date */
+#define F_USER 0x20u     /* defaults to the login name of whoever runs cairn */
 
 typedef struct flag {
   const char *name; /* "--name" without dashes; NULL for positionals */
@@ -262,6 +267,13 @@ static const flag bundle_import_flags[] = {
      NULL},
     END};
 
+static const flag web_flags[] = {
+    {"as", "NAME", TO_ARG, "as", V_STR, F_USER, "who signs in: the name the page writes as "
+     "`by` on the evidence it records (at most 200 bytes)", NULL},
+    {"sign-out-all", "", TO_ARG, "sign_out_all", V_BOOL, 0,
+     "instead: end every session of the page and void every unused link", NULL},
+    END};
+
 static const flag no_flags[] = {END};
 
 static const command commands[] = {
@@ -335,6 +347,11 @@ static const command commands[] = {
     {"bundle", "import", DO_READ, "bundle_import", NULL, 0, 0, NULL, NULL, bundle_import_flags,
      "on the central or a hub: apply a bundle's entries exactly as a sync would. Importing "
      "one twice is harmless; a truncated or altered file is refused whole"},
+    {"web", NULL, DO_READ, "web_signin", NULL, 0, 0, NULL, "url", web_flags,
+     "print a one-time sign-in link to the web page cairnd serves ([web] web in cairn.conf; "
+     "on a classroom http://127.0.0.1:7421), good for 5 minutes and one use; with a display, "
+     "open it with xdg-open. Signing in lasts [web] web_session_hours (default 12); a "
+     "restart of cairnd signs everyone out"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -372,6 +389,7 @@ static const char json_help[] =
     "  bundle export: {\"path\", \"entries\", \"bytes\", \"from\", \"to\" (seqs),\n"
     "    \"hub\" (true: the hub can open it too)}\n"
     "  bundle import: {\"applied\", \"refused\", \"reason\", \"author\"}\n"
+    "  web: {\"url\", \"expires\" (unix seconds)}; with --sign-out-all {\"ended\"}\n"
     "  sync status: {\"peers\": [{\"peer\", \"address\", \"role\", \"direction\",\n"
     "    \"connected\", \"state\", \"last_success\" (unix seconds or null),\n"
     "    \"pending_out\" (entries the peer lacks: not sent, or sent and not yet\n"
@@ -493,8 +511,9 @@ static void print_command_help(FILE *out, const command *c, int brief) {
     if (f->opts & F_POS)
       snprintf(item, sizeof item, " %s", f->meta);
     else
-      snprintf(item, sizeof item, flag_required(c, f) ? " --%s %s%s" : " [--%s %s]%s", f->name,
-               f->meta, f->type == V_STRS ? "..." : "");
+      snprintf(item, sizeof item,
+               f->type == V_BOOL ? " [--%s]" : flag_required(c, f) ? " --%s %s%s" : " [--%s %s]%s",
+               f->name, f->meta, f->type == V_STRS ? "..." : "");
     if (col + (int)strlen(item) > 79) {
       fputs("\n     ", out);
       col = 5;
@@ -510,13 +529,15 @@ static void print_command_help(FILE *out, const command *c, int brief) {
     if (f->opts & F_POS)
       snprintf(lhs, sizeof lhs, "%s", f->meta);
     else
-      snprintf(lhs, sizeof lhs, "--%s %s", f->name, f->meta);
+      snprintf(lhs, sizeof lhs, f->type == V_BOOL ? "--%s" : "--%s %s", f->name, f->meta);
     if (strlen(lhs) > 24)
       fprintf(out, "       %s\n       %-24s", lhs, "");
     else
       fprintf(out, "       %-24s", lhs);
     if (f->opts & F_TODAY)
       snprintf(text, sizeof text, "%s (default: today)", f->help);
+    else if (f->opts & F_USER)
+      snprintf(text, sizeof text, "%s (default: your login name)", f->help);
     else if (f->def != NULL && f->def[0] != '\0')
       snprintf(text, sizeof text, "%s (default: %s)", f->help, f->def);
     else
@@ -569,12 +590,22 @@ static int flag_count(const args *a, int fi) {
   return n;
 }
 
+/* The login name of whoever runs cairn, or NULL. */
+static const char *login_name(void) {
+  const struct passwd *pw = getpwuid(getuid());
+  const char *user = getenv("USER");
+
+  return pw != NULL && pw->pw_name[0] != '\0' ? pw->pw_name : user != NULL && *user ? user : NULL;
+}
+
 /* The (first) value given for flag fi, else its default (NULL: none). */
 static const char *flag_value(const args *a, int fi) {
   int i;
   for (i = 0; i < a->nvals; i++)
     if (a->who[i] == fi)
       return a->vals[i];
+  if (a->cmd->flags[fi].opts & F_USER)
+    return login_name();
   return a->cmd->flags[fi].def;
 }
 
@@ -633,6 +664,11 @@ static int parse_args(int argc, char **argv, args *a) {
         if (fi < 0)
           return usage_error("%s: unknown option %.*s (see cairn %s --help)",
                              cmd_name(a->cmd, name, sizeof name), (int)(nlen + 2), tok, name);
+      }
+      if (fi >= 0 && a->cmd->flags[fi].type == V_BOOL) {
+        if (value != NULL)
+          return usage_error("%.*s takes no value", (int)(nlen + 2), tok);
+        value = "true";
       }
       if (value == NULL) {
         if (i + 1 >= argc)
@@ -819,6 +855,9 @@ static int pack_value(msgpack_packer *pk, const args *a, int fi) {
       pack_cstr(pk, slash + 1);
     }
     return 0;
+  case V_BOOL:
+    msgpack_pack_true(pk);
+    return 0;
   case V_PATH:
     return pack_path(pk, v);
   case V_STR:
@@ -1002,6 +1041,41 @@ static int print_check(const args *a, const cairn_reply *r) {
   return is_clean ? EXIT_OK : EXIT_FAIL;
 }
 
+/* cairn web: the link (stdout) and, with a display, xdg-open on it; or how
+ * many sessions --sign-out-all ended. */
+static int print_web(const cairn_reply *r) {
+  const msgpack_object *url = cairn_reply_get(r, "url");
+  const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
+  char link[512];
+
+  if (url == NULL) {
+    printf("signed out %llu session(s); every unused sign-in link is void\n",
+           (unsigned long long)reply_u64(r, "ended"));
+    return EXIT_OK;
+  }
+  if (url->type != MSGPACK_OBJECT_STR || url->via.str.size >= sizeof link) {
+    fprintf(stderr, "cairn: cairnd's reply has no link\n");
+    return EXIT_FAIL;
+  }
+  memcpy(link, url->via.str.ptr, url->via.str.size);
+  link[url->via.str.size] = '\0';
+  printf("%s\n", link);
+  fprintf(stderr, "open it in a browser on this computer: it works once, for 5 minutes\n");
+  if ((display != NULL && *display) || (wayland != NULL && *wayland)) {
+    extern char **environ;
+    char *argv[] = {"xdg-open", link, NULL};
+    pid_t pid;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    if (posix_spawnp(&pid, "xdg-open", &fa, NULL, argv, environ) != 0)
+      fprintf(stderr, "cairn: xdg-open is not available; open the link yourself\n");
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  return EXIT_OK;
+}
+
 /* Prints a successful reply for command c. Returns an exit code. */
 static int print_reply(const args *a, const cairn_reply *r) {
   const command *c = a->cmd;
@@ -1042,6 +1116,8 @@ static int print_reply(const args *a, const cairn_reply *r) {
     cairn__cli_print_peers(v);
     cairn__cli_print_kept_out(cairn_reply_get(r, "kept_out"));
     cairn__cli_print_refusals(cairn_reply_get(r, "refusals"));
+  } else if (strcmp(c->op, "web_signin") == 0) {
+    return print_web(r);
   } else if (strncmp(c->op, "bundle_", 7) == 0) {
     return print_bundle(c, r);
   } else if (c->reply != NULL) { /* one value: a token, a message, an id */

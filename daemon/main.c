@@ -1,7 +1,8 @@
 /*
  * main.c: cairnd, the local daemon. Reads DATA/cairn.conf and
- * DATA/device.key, locks DATA, opens the store, serves DATA/cairnd.sock on
- * one libuv loop, tells systemd when ready, and stops cleanly on SIGTERM.
+ * DATA/device.key, locks DATA, opens the store, serves DATA/cairnd.sock and
+ * the web page on one libuv loop, tells systemd when ready, and stops
+ * cleanly on SIGTERM.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,7 @@
 #include "rpc.h"
 #include "server.h"
 #include "store.h"
+#include "web.h"
 #include "writer.h"
 
 static const char usage[] =
@@ -39,6 +41,11 @@ static const char usage[] =
     "central) it accepts encrypted sync connections there; with [sync] upstream\n"
     "set (by `cairn join`) it keeps a link to its hub or central, retrying with\n"
     "backoff while offline. See docs/PROTOCOL.md.\n"
+    "It serves the teacher's web page on [web] web in DIR/cairn.conf (on a\n"
+    "classroom by default http://127.0.0.1:7421; off on a hub or central unless\n"
+    "set; beyond loopback only with web_tls_cert and web_tls_key). Sign in with\n"
+    "`cairn web`, which prints a one-time link. Sessions live in memory: a\n"
+    "restart signs everyone out.\n"
     "\n"
     "  -d, --data DIR        data directory (or set CAIRN_DATA)\n"
     "  -l, --log-level L     most verbose log level written to stderr; overrides\n"
@@ -57,7 +64,8 @@ static const char usage[] =
     "socket accepts connections.\n"
     "\n"
     "Exit status: 0 after a clean stop (or a clean check), 1 when it cannot start\n"
-    "(the reason is printed) or the check found problems, 2 for a usage error.\n";
+    "(the reason is printed: e.g. a web address beyond loopback without TLS) or the\n"
+    "check found problems, 2 for a usage error.\n";
 
 typedef struct cairnd {
   uv_loop_t loop;
@@ -66,6 +74,7 @@ typedef struct cairnd {
   cairn_writer *writer;
   cairn_server *server;
   cairn_links *links;
+  cairn_web *web; /* NULL when the page is off */
   cairn_rpc rpc;
   cairn_config config;
   char config_path[PATH_MAX]; /* rewritten by a join */
@@ -191,6 +200,7 @@ static int check_offline(const char *dir, const uint8_t *sk, const cairn_config 
 static void on_drained(void *arg) {
   cairnd *d = arg;
 
+  cairn_web_close(d->web);
   cairn_server_close(d->server);
   uv_close((uv_handle_t *)&d->sigterm, NULL);
   uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -201,6 +211,15 @@ static void on_links_closed(void *arg) {
 
   d->links = NULL;
   cairn_writer_drain(d->writer, on_drained, d);
+}
+
+/* The writer's commit hook: sync links send the new entries, open web
+ * pages refresh. */
+static void on_commit(void *arg) {
+  cairnd *d = arg;
+
+  cairn_links_notify(d->links);
+  cairn_web_notify(d->web);
 }
 
 /* Stopping: no new local requests, sync links closed, then the writes in
@@ -214,6 +233,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   sd_notify(0, "STOPPING=1");
   cairn_log_info("signal %d: stopping after writes in progress", signum);
   cairn_server_stop_reading(d->server);
+  cairn_web_stop(d->web);
   cairn_links_close(d->links, on_links_closed, d);
 }
 
@@ -336,7 +356,7 @@ int main(int argc, char **argv) {
     uv_run(&d.loop, UV_RUN_DEFAULT); /* let the handles' closes finish */
     goto out_loop;
   }
-  cairn_writer_on_commit(d.writer, cairn_links_notify, d.links);
+  cairn_writer_on_commit(d.writer, on_commit, &d);
   d.rpc.store = d.store;
   d.rpc.writer = d.writer;
   d.rpc.config = &d.config;
@@ -351,6 +371,20 @@ int main(int argc, char **argv) {
     uv_run(&d.loop, UV_RUN_DEFAULT); /* let the handles' closes finish */
     goto out_loop;
   }
+  {
+    cairn_web_opts wo = {&d.loop, d.server, &d.config, dir};
+    rc = cairn_web_start(&d.web, &wo, why, sizeof why);
+  }
+  if (rc != 0) {
+    cairn_log_err("cannot serve the web page: %s", why);
+    cairn_server_close(d.server);
+    cairn_links_close(d.links, NULL, NULL);
+    uv_run(&d.loop, UV_RUN_DEFAULT); /* let the handles' closes finish */
+    goto out_loop;
+  }
+  if (d.web == NULL && why[0] != '\0')
+    cairn_log_warn("%s", why);
+  d.rpc.web = cairn_web_rpc(d.web);
   /* A peer that resets its connection must cost that link, not the
    * process: writes then fail with EPIPE instead of raising SIGPIPE. */
   signal(SIGPIPE, SIG_IGN);
@@ -371,6 +405,7 @@ int main(int argc, char **argv) {
                  (unsigned long long)batches);
   status = 0;
 out_loop:
+  cairn_web_free(d.web); /* the loop has run its closes */
   cairn_writer_free(d.writer);
   if (uv_loop_close(&d.loop) != 0)
     cairn_log_warn("event loop closed with handles still open");

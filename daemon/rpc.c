@@ -71,6 +71,12 @@ static int arg_str(const msgpack_object *req, const char *key, char *out, size_t
   return 1;
 }
 
+/* 1 when the optional bool argument key is true. */
+static int arg_true(const msgpack_object *req, const char *key) {
+  const msgpack_object *o = cairn_record_map_get(req, key);
+  return o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
+}
+
 /* Read ops pack their result into a scratch buffer first, so that a
  * failure half-way leaves no half-packed reply. */
 typedef int (*read_fn)(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk, char *why,
@@ -142,17 +148,25 @@ static void op_status(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
   msgpack_sbuffer_destroy(&body);
 }
 
-static int read_show(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk, char *why,
-                     size_t whylen) {
-  char id[80];
-  cairn_store_history *h;
-  int rc = arg_str(req, "id", id, sizeof id, why, whylen);
+/* Copies the required string argument "id". Returns 0 or a negative code
+ * with why. */
+static int arg_id(const msgpack_object *req, char id[80], char *why, size_t whylen) {
+  int rc = arg_str(req, "id", id, 80, why, whylen);
 
   if (rc == 0) {
     snprintf(why, whylen, "id: required");
     return CAIRN_EINVAL;
   }
-  if (rc < 0)
+  return rc < 0 ? rc : 0;
+}
+
+static int read_show(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk, char *why,
+                     size_t whylen) {
+  char id[80];
+  cairn_store_history *h;
+  int rc = arg_id(req, id, why, whylen);
+
+  if (rc != 0)
     return rc;
   rc = cairn_store_show(r->store, id, &h);
   if (rc == CAIRN_ENOTFOUND)
@@ -162,6 +176,19 @@ static int read_show(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk
   cairn__rpc_pack_history(pk, h);
   cairn_store_history_free(h);
   return 0;
+}
+
+static int read_children(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk, char *why,
+                         size_t whylen) {
+  char id[80];
+  int rc = arg_id(req, id, why, whylen);
+
+  if (rc != 0)
+    return rc;
+  rc = cairn_store_children(r->store, id, pk);
+  if (rc == CAIRN_ENOTFOUND)
+    snprintf(why, whylen, "id: no milestone with id %s", id);
+  return rc;
 }
 
 static int read_conflicts(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk, char *why,
@@ -331,7 +358,7 @@ static void pack_set(cairn_rpc *r, msgpack_packer *pk, const msgpack_object *set
 static cairn_handled op_put(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
                             msgpack_packer *pk) {
   char type_name[32], id[80], why[WHY_MAX + 1], msg[256] = "";
-  const msgpack_object *set, *edit;
+  const msgpack_object *set;
   int type, has_id, has_why, rc, is_edit;
   msgpack_sbuffer setbuf;
   msgpack_packer spk;
@@ -364,8 +391,7 @@ static cairn_handled op_put(cairn_rpc *r, cairn_slot *slot, const msgpack_object
     cairn__rpc_pack_error(pk, CAIRN_EINVAL, "set: required, a map of fields");
     return CAIRN_HANDLED_REPLY;
   }
-  edit = cairn_record_map_get(req, "edit");
-  is_edit = edit && edit->type == MSGPACK_OBJECT_BOOLEAN && edit->via.boolean;
+  is_edit = arg_true(req, "edit");
   if (type == CAIRN_REC_STUDENT && (rc = student_scope_check(r, set, msg, sizeof msg)) != 0) {
     cairn__rpc_pack_error(pk, rc, msg);
     return CAIRN_HANDLED_REPLY;
@@ -603,6 +629,45 @@ static void op_sync_now(cairn_rpc *r, msgpack_packer *pk) {
   cairn__rpc_pack_str(pk, message);
 }
 
+/* web_signin: a one-time link to the web page for `as`, or with
+ * sign_out_all every session ended. */
+static void op_web_signin(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk) {
+  char name[256], url[512], why[256] = "";
+  int64_t expires = 0;
+  int rc;
+
+  if (r->web == NULL) {
+    cairn__rpc_pack_error(pk, CAIRN_ENOTFOUND,
+                          "the web page is off on this node (set web in the [web] section of "
+                          "cairn.conf and restart cairnd)");
+    return;
+  }
+  if (arg_true(req, "sign_out_all")) {
+    size_t n = r->web->sign_out_all(r->web->arg);
+    cairn_log_info("web: every session ended (%zu)", n);
+    cairn__rpc_pack_ok(pk, 1);
+    cairn__rpc_pack_str(pk, "ended");
+    msgpack_pack_uint64(pk, n);
+    return;
+  }
+  rc = arg_str(req, "as", name, sizeof name, why, sizeof why);
+  if (rc == 0) {
+    rc = CAIRN_EINVAL;
+    snprintf(why, sizeof why, "as: required (who signs in)");
+  }
+  if (rc > 0)
+    rc = r->web->signin(r->web->arg, name, url, sizeof url, &expires, why, sizeof why);
+  if (rc != 0) {
+    cairn__rpc_pack_error(pk, rc, why);
+    return;
+  }
+  cairn__rpc_pack_ok(pk, 2);
+  cairn__rpc_pack_str(pk, "url");
+  cairn__rpc_pack_str(pk, url);
+  cairn__rpc_pack_str(pk, "expires");
+  msgpack_pack_int64(pk, expires);
+}
+
 /* ---- check ---- */
 
 /* A check in progress: the writer runs cairn_store_check (it needs the one
@@ -736,6 +801,12 @@ cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *paylo
     break;
   case CAIRN_OP_BUNDLE_IMPORT:
     h = cairn_bundle_rpc_import(r, slot, m, &pk);
+    break;
+  case CAIRN_OP_CHILDREN:
+    reply_read(r, m, "records", read_children, &pk);
+    break;
+  case CAIRN_OP_WEB_SIGNIN:
+    op_web_signin(r, m, &pk);
     break;
   }
   cairn_request_clear(&req);

@@ -18,12 +18,27 @@
 #include "store.h"
 #include "writer.h"
 
+/* The web page's sign-in, served by daemon/web when the page is on (the
+ * web module registers these; rpc.c does not know it). */
+typedef struct cairn_rpc_web {
+  void *arg;
+  /* Makes a one-time sign-in link for name (NUL-terminated, checked by
+   * the callee): 0 with url filled and *expires (unix seconds), or a
+   * negative code with why. */
+  int (*signin)(void *arg, const char *name, char *url, size_t urllen, int64_t *expires,
+                char *why, size_t whylen);
+  /* Ends every session and every unused link; returns how many sessions
+   * ended. */
+  size_t (*sign_out_all)(void *arg);
+} cairn_rpc_web;
+
 typedef struct cairn_rpc {
   cairn_store *store;         /* borrowed */
   cairn_writer *writer;       /* borrowed */
   const cairn_config *config; /* borrowed */
   cairn_links *links;         /* borrowed */
   const uint8_t *sk;          /* borrowed: the device's secret key (opens bundles) */
+  const cairn_rpc_web *web;   /* borrowed; NULL when the web page is off */
   char device_hex[65];
 } cairn_rpc;
 

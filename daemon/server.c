@@ -19,7 +19,10 @@ typedef enum { CONN_READING, CONN_PAUSED, CONN_CLOSING } conn_state;
 typedef struct cairn_conn cairn_conn;
 
 struct cairn_slot {
-  cairn_conn *conn;
+  cairn_conn *conn;      /* NULL for a call from inside cairnd */
+  cairn_server *srv;     /* a call's server (its detach) */
+  cairn_server_call_done done; /* a call's answer goes here */
+  void *done_arg;
   int ready;             /* frame holds the reply */
   msgpack_sbuffer frame;
   void *pending;         /* the handler's request in progress, if any */
@@ -284,9 +287,21 @@ static void conn_process(cairn_conn *c) {
   }
 }
 
+/* The answer to a call from inside cairnd: to its done, then freed. */
+static void call_answer(cairn_slot *slot, msgpack_sbuffer *frame) {
+  slot->done(slot->done_arg, (const uint8_t *)frame->data + CAIRN_FRAME_HEADER,
+             frame->size - CAIRN_FRAME_HEADER);
+  msgpack_sbuffer_destroy(frame);
+  free(slot);
+}
+
 void cairn_server_reply(cairn_slot *slot, msgpack_sbuffer *frame) {
   cairn_conn *c = slot->conn;
 
+  if (c == NULL) {
+    call_answer(slot, frame);
+    return;
+  }
   slot->frame = *frame;
   slot->ready = 1;
   slot->pending = NULL;
@@ -299,6 +314,52 @@ void cairn_server_reply(cairn_slot *slot, msgpack_sbuffer *frame) {
 }
 
 void cairn_server_slot_pending(cairn_slot *slot, void *pending) { slot->pending = pending; }
+
+cairn_slot *cairn_server_call(cairn_server *s, const uint8_t *payload, size_t len,
+                              cairn_server_call_done done, void *arg) {
+  cairn_slot *slot = calloc(1, sizeof *slot);
+  cairn_handled h;
+
+  if (slot == NULL) {
+    msgpack_sbuffer frame;
+    msgpack_packer pk;
+    cairn_server_frame_init(&frame);
+    msgpack_packer_init(&pk, &frame, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2); /* {"ok": false, "code": ENOMEM} */
+    msgpack_pack_str_with_body(&pk, "ok", 2);
+    msgpack_pack_false(&pk);
+    msgpack_pack_str_with_body(&pk, "code", 4);
+    msgpack_pack_int(&pk, CAIRN_ENOMEM);
+    done(arg, (const uint8_t *)frame.data + CAIRN_FRAME_HEADER, frame.size - CAIRN_FRAME_HEADER);
+    msgpack_sbuffer_destroy(&frame);
+    return NULL;
+  }
+  slot->srv = s;
+  slot->done = done;
+  slot->done_arg = arg;
+  cairn_server_frame_init(&slot->frame);
+  h = s->handler(s->arg, slot, payload, len, &slot->frame);
+  if (h == CAIRN_HANDLED_LATER) {
+    msgpack_sbuffer_destroy(&slot->frame);
+    return slot;
+  }
+  if (h == CAIRN_HANDLED_VIOLATION) {
+    msgpack_sbuffer_destroy(&slot->frame);
+    free(slot);
+    done(arg, NULL, 0);
+    return NULL;
+  }
+  call_answer(slot, &slot->frame);
+  return NULL;
+}
+
+void cairn_server_call_cancel(cairn_slot *slot) {
+  if (slot == NULL)
+    return;
+  if (slot->pending)
+    slot->srv->detach(slot->pending); /* the work goes on; its reply has nowhere to go */
+  free(slot);
+}
 
 static void on_connection(uv_stream_t *listener, int status) {
   cairn_server *s = listener->data;

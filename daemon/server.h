@@ -60,6 +60,25 @@ void cairn_server_reply(cairn_slot *slot, msgpack_sbuffer *frame);
  * connection can detach it. */
 void cairn_server_slot_pending(cairn_slot *slot, void *pending);
 
+/* What a request made inside cairnd gets back: the reply payload (one
+ * msgpack map, borrowed for the call), or NULL and 0 when the handler
+ * found the request malformed. */
+typedef void (*cairn_server_call_done)(void *arg, const uint8_t *reply, size_t len);
+
+/* Runs one request payload (borrowed for the call) through the same
+ * handler as a request on the socket, for another front end inside cairnd
+ * (the web page): the same checks, the same writer, the reply only after
+ * the commit. done(arg, ...) is called exactly once: from inside this call
+ * when the answer is immediate (then NULL is returned), or later (then the
+ * returned handle stands for the call until done runs). With ENOMEM, done
+ * gets an error reply packed here. */
+cairn_slot *cairn_server_call(cairn_server *s, const uint8_t *payload, size_t len,
+                              cairn_server_call_done done, void *arg);
+
+/* Gives up a call still waiting (its front end went away): done will not
+ * be called; the work itself still completes. NULL is a harmless no-op. */
+void cairn_server_call_cancel(cairn_slot *slot);
+
 /* Stops accepting and stops reading new requests; requests in progress
  * still get their replies. */
 void cairn_server_stop_reading(cairn_server *s);

@@ -91,6 +91,18 @@ static const option options[] = {
     INT_OPT("sync", handshakes_per_address, 1, 100000, 32,
             "connections from one address that may be in their handshake at once; more are "
             "closed (authenticated links are not limited)"),
+    TEXT_OPT("web", web,
+             "host:port of the teacher's web page, or off (empty: " CAIRN_CONFIG_WEB_DEFAULT
+             " on a classroom, off on a hub or central); beyond loopback it needs TLS"),
+    TEXT_OPT("web", web_host,
+             "another host:port browsers may use for the page (as in its TLS certificate); "
+             "any other Host is refused"),
+    INT_OPT("web", web_session_hours, 1, 168, 12,
+            "hours a sign-in to the web page lasts (sessions live in memory: restarting "
+            "cairnd signs everyone out)"),
+    TEXT_OPT("web", web_tls_cert, "PEM file of the web page's TLS certificate chain "
+                                  "(empty: plain HTTP, loopback only)"),
+    TEXT_OPT("web", web_tls_key, "PEM file of the web page's TLS private key"),
     INT_OPT("test", clock_offset_ms, -315360000000LL, 315360000000LL, 0,
             "TEST ONLY: shifts this node's clock by this many milliseconds to exercise "
             "clock skew; leave at 0"),
@@ -140,6 +152,14 @@ void cairn_config_defaults(cairn_config *c) {
   for (size_t i = 0; i < ARRAY_LEN(options); i++)
     if (options[i].type != OPT_TEXT)
       set_int(c, &options[i], options[i].def);
+}
+
+const char *cairn_config_web_address(const cairn_config *c) {
+  if (strcmp(c->web, "off") == 0)
+    return NULL;
+  if (c->web[0] != '\0')
+    return c->web;
+  return c->role == CAIRN_ROLE_CLASSROOM ? CAIRN_CONFIG_WEB_DEFAULT : NULL;
 }
 
 const char *cairn_config_role_name(cairn_role r) {

@@ -27,6 +27,12 @@ typedef struct cairn_config {
   char network[65];         /* [sync] network: the deployment's network id, hex */
   int64_t clock_tolerance_s;      /* [sync] clock_tolerance_s: how far ahead an entry may be */
   int64_t handshakes_per_address; /* [sync] handshakes_per_address: unauthenticated, at once */
+  char web[128];            /* [web] web: host:port of the web page, "off", or "" for the
+                               role's default (cairn_config_web_address) */
+  char web_host[128];       /* [web] web_host: another host:port the address bar may show */
+  int64_t web_session_hours;/* [web] web_session_hours: how long a sign-in lasts */
+  char web_tls_cert[256];   /* [web] web_tls_cert: PEM certificate chain ("" no TLS) */
+  char web_tls_key[256];    /* [web] web_tls_key: PEM private key */
   int64_t clock_offset_ms;  /* [test] clock_offset_ms: test-only clock skew for the HLC */
 } cairn_config;
 
@@ -41,6 +47,13 @@ int cairn_config_load(const char *path, cairn_config *c, char *why, size_t whyle
 /* Writes c to path atomically (temp file, fsync, rename, fsync dir), mode
  * 0640, with a comment line per option. Returns 0 or a negative code. */
 int cairn_config_save(const char *path, const cairn_config *c);
+
+/* The address the web page is served on: c->web, or when it is empty the
+ * role's default (CAIRN_CONFIG_WEB_DEFAULT on a classroom, none on a hub
+ * or central). Returns the address, or NULL when the page is off. Borrowed
+ * from c or static. */
+#define CAIRN_CONFIG_WEB_DEFAULT "127.0.0.1:7421"
+const char *cairn_config_web_address(const cairn_config *c);
 
 const char *cairn_config_role_name(cairn_role r);         /* "classroom" */
 int cairn_config_role_parse(const char *s, cairn_role *r); /* 0 or CAIRN_EINVAL */

@@ -73,6 +73,9 @@ static const op_def ops[CAIRN_OP_MAX + 1] = {
     [CAIRN_OP_REVOKE] = {"revoke", {{"device", ARG_TEXT}, {NULL, 0}}},
     [CAIRN_OP_BUNDLE_EXPORT] = {"bundle_export", {{"path", ARG_PATH}, {NULL, 0}}},
     [CAIRN_OP_BUNDLE_IMPORT] = {"bundle_import", {{"path", ARG_PATH}, {NULL, 0}}},
+    [CAIRN_OP_CHILDREN] = {"children", {{"id", ARG_TEXT}, {NULL, 0}}},
+    [CAIRN_OP_WEB_SIGNIN] = {"web_signin",
+                             {{"as", ARG_TEXT}, {"sign_out_all", ARG_BOOL}, {NULL, 0}}},
 };
 
 const char *cairn_request_op_name(int op) {

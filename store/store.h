@@ -310,6 +310,12 @@ int cairn_store_export(cairn_store *s, const cairn_scope *scope, const uint8_t *
                        size_t after_len, size_t max_bytes, msgpack_packer *pk,
                        uint8_t next[CAIRN_STORE_CURSOR_MAX], size_t *next_len);
 
+/* Packs the array of the records under milestone id (its evidence, then
+ * its reviews, support changes and celebrations, each by id), each shaped
+ * as the local API's show packs a record, with its history. Returns 0,
+ * CAIRN_ENOTFOUND (no such milestone), or a negative code. */
+int cairn_store_children(cairn_store *s, const char *id, msgpack_packer *pk);
+
 /* Packs the array of fields in conflict across all records. */
 int cairn_store_conflicts(cairn_store *s, msgpack_packer *pk);
 

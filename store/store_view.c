@@ -458,3 +458,64 @@ int cairn_store_conflicts(cairn_store *s, msgpack_packer *pk) {
   size_t last_len;
   return pack_array_of(s, conflicts_one, &c, NULL, 0, pk, last, &last_len);
 }
+
+/* ---- children ------------------------------------------------------------ */
+
+typedef struct children_ctx {
+  cairn_store *s;
+  MDB_txn *txn;
+  int type;
+  msgpack_zone zone;
+  cairn__store_rec r;
+  size_t *idx, idx_cap;
+  msgpack_packer *pk; /* into items */
+  size_t count;
+} children_ctx;
+
+static int children_one(const char *id, size_t idlen, void *arg) {
+  children_ctx *c = arg;
+  msgpack_zone_clear(&c->zone);
+  int rc = cairn__store_rec_load(c->txn, c->s->records, c->type, id, idlen, &c->zone, &c->r);
+  if (rc != 0)
+    return rc == CAIRN_ENOTFOUND ? CAIRN_ECORRUPT : rc;
+  if ((rc = cairn__store_grow((void **)&c->idx, &c->idx_cap, c->r.n, sizeof *c->idx, 16)) != 0)
+    return rc;
+  pack_record(c->pk, c->type, id, idlen, &c->r, c->idx);
+  c->count++;
+  return 0;
+}
+
+int cairn_store_children(cairn_store *s, const char *id, msgpack_packer *pk) {
+  static const int types[] = {CAIRN_REC_EVIDENCE, CAIRN_REC_REVIEW, CAIRN_REC_SUPPORT_CHANGE,
+                              CAIRN_REC_CELEBRATION};
+  size_t idlen = strlen(id);
+  msgpack_sbuffer items;
+  msgpack_packer ipk;
+  children_ctx c = {.s = s, .pk = &ipk};
+  int rc;
+
+  if (!msgpack_zone_init(&c.zone, 8192))
+    return CAIRN_ENOMEM;
+  msgpack_sbuffer_init(&items);
+  msgpack_packer_init(&ipk, &items, msgpack_sbuffer_write);
+  rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &c.txn) != 0 ? CAIRN_EIO : 0;
+  if (rc == 0)
+    rc = cairn__store_rec_load(c.txn, s->records, CAIRN_REC_MILESTONE, id, idlen, &c.zone, &c.r);
+  for (size_t i = 0; rc == 0 && i < sizeof types / sizeof types[0]; i++) {
+    c.type = types[i];
+    rc = cairn__store_each_child(s, c.txn, CAIRN_REC_MILESTONE, id, idlen, c.type, children_one,
+                                 &c);
+  }
+  if (c.txn != NULL)
+    mdb_txn_abort(c.txn);
+  if (rc == 0) {
+    msgpack_pack_array(pk, c.count);
+    if (items.size > 0)
+      pk->callback(pk->data, items.data, items.size);
+  }
+  msgpack_sbuffer_destroy(&items);
+  cairn__store_rec_free(&c.r);
+  free(c.idx);
+  msgpack_zone_destroy(&c.zone);
+  return rc;
+}

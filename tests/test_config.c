@@ -102,6 +102,11 @@ static void test_round_trip(void **state) {
   c.clock_offset_ms = -3600000;
   c.clock_tolerance_s = 60;
   c.handshakes_per_address = 5;
+  strcpy(c.web, "10.0.0.5:8443");
+  strcpy(c.web_host, "room12.north.example:8443");
+  c.web_session_hours = 8;
+  strcpy(c.web_tls_cert, "/etc/cairn/web.pem");
+  strcpy(c.web_tls_key, "/etc/cairn/web.key");
   assert_int_equal(cairn_config_save(fx->conf, &c), 0);
 
   assert_int_equal(stat(fx->conf, &st), 0);
@@ -116,6 +121,11 @@ static void test_round_trip(void **state) {
   assert_int_equal(back.clock_offset_ms, -3600000);
   assert_int_equal(back.clock_tolerance_s, 60);
   assert_int_equal(back.handshakes_per_address, 5);
+  assert_string_equal(back.web, "10.0.0.5:8443");
+  assert_string_equal(back.web_host, "room12.north.example:8443");
+  assert_int_equal(back.web_session_hours, 8);
+  assert_string_equal(back.web_tls_cert, "/etc/cairn/web.pem");
+  assert_string_equal(back.web_tls_key, "/etc/cairn/web.key");
 
   /* Each option is preceded by its help; the test option says so. */
   f = fopen(fx->conf, "r");
@@ -136,7 +146,25 @@ static void test_round_trip(void **state) {
     }
     prev = line;
   }
-  assert_int_equal(options, 14); /* one line per row of the option table */
+  assert_int_equal(options, 19); /* one line per row of the option table */
+}
+
+/* The web page: on by default on a classroom only; "off" turns it off. */
+static void test_web_address(void **state) {
+  cairn_config c;
+  (void)state;
+  cairn_config_defaults(&c);
+  assert_int_equal(c.web_session_hours, 12);
+  assert_string_equal(cairn_config_web_address(&c), "127.0.0.1:7421");
+  c.role = CAIRN_ROLE_HUB;
+  assert_null(cairn_config_web_address(&c));
+  c.role = CAIRN_ROLE_CENTRAL;
+  assert_null(cairn_config_web_address(&c));
+  strcpy(c.web, "127.0.0.1:9000");
+  assert_string_equal(cairn_config_web_address(&c), "127.0.0.1:9000");
+  c.role = CAIRN_ROLE_CLASSROOM;
+  strcpy(c.web, "off");
+  assert_null(cairn_config_web_address(&c));
 }
 
 static void test_defaults_round_trip(void **state) {
@@ -235,6 +263,7 @@ static void test_role_names(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_web_address),
       cmocka_unit_test_setup_teardown(test_empty_file_gives_defaults, setup, teardown),
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_defaults_round_trip, setup, teardown),
