@@ -104,7 +104,7 @@ static const flag init_flags[] = {
     END};
 
 static const flag student_flags[] = {
-    {"id", "ID", TO_ID, NULL, V_STR, F_REQ, "local id: 1-64 of A-Z a-z 0-9 . _ -", NULL},
+    {"id", "ID", TO_ID, NULL, V_STR, F_REQ, "local id: " CAIRN_TEXT_ID_RULE, NULL},
     {"name", "NAME", TO_FIELD, "name", V_STR, F_REQ, "display name", NULL},
     {"grade", "G", TO_FIELD, "grade", V_STR, 0, "grade", NULL},
     {"campus", "C", TO_FIELD, "campus", V_STR, 0, "campus", NULL},

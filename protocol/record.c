@@ -410,13 +410,13 @@ static int check_ref(const cairn_field_def *f, const msgpack_object *o, char *wh
                      size_t whylen) {
   int ok = o->type == MSGPACK_OBJECT_STR &&
            (f->ref_type == CAIRN_REC_STUDENT
-                ? cairn_text_id_valid(o->via.str.ptr, o->via.str.size)
+                ? cairn_text_id_logged(o->via.str.ptr, o->via.str.size)
                 : generated_id_valid(o->via.str.ptr, o->via.str.size));
   if (ok)
     return 0;
   if (f->ref_type == CAIRN_REC_STUDENT)
     return fail(why, whylen, CAIRN_EINVAL,
-                "%s: not a student id (1 to 64 of A-Z a-z 0-9 . _ -)", f->name);
+                "%s: not a student id (%s)", f->name, CAIRN_TEXT_ID_RULE);
   return fail(why, whylen, CAIRN_EINVAL, "%s: not a %s id (like 3fa2c1d9-42)", f->name,
               cairn_record_type_name((int)f->ref_type));
 }
@@ -563,5 +563,23 @@ int cairn_record_check_set(int type, const msgpack_object *set, int creating, ch
       return fail(why, whylen, CAIRN_EINVAL, "%s: required", rs->fields[i].name);
   if (type == CAIRN_REC_MILESTONE)
     return check_milestone(set, why, whylen);
+  return 0;
+}
+
+int cairn_record_check_input(int type, const msgpack_object *set, char *why, size_t whylen) {
+  const record_schema *rs = schema_of(type);
+  if (!rs || !set || set->type != MSGPACK_OBJECT_MAP)
+    return fail(why, whylen, CAIRN_EINVAL, "set: must be a map of a known record type");
+  for (uint32_t i = 0; i < set->via.map.size; i++) {
+    const msgpack_object *key = &set->via.map.ptr[i].key, *v = &set->via.map.ptr[i].val;
+    const cairn_field_def *f;
+    int idx, rc;
+    if (key->type != MSGPACK_OBJECT_STR || (idx = field_index(rs, key->via.str.ptr, key->via.str.size)) < 0)
+      return fail(why, whylen, CAIRN_EINVAL, "set: a field cairn_record_check_set refuses");
+    f = &rs->fields[idx];
+    if (f->type == CAIRN_FT_REF && v->type == MSGPACK_OBJECT_STR &&
+        (rc = cairn_text_id_check(f->name, v->via.str.ptr, v->via.str.size, why, whylen)) != 0)
+      return rc;
+  }
   return 0;
 }

@@ -12,6 +12,7 @@
 
 typedef enum arg_type {
   ARG_TEXT, /* a UTF-8 string */
+  ARG_ID,   /* a record id (text.h: cairn_text_id_valid) */
   ARG_PATH, /* a string of any bytes: a file name */
   ARG_BIN,
   ARG_MAP,
@@ -22,6 +23,7 @@ typedef enum arg_type {
 /* What a wrong value is told it must be, per arg_type. */
 static const char *const must_be[] = {
     [ARG_TEXT] = "a string",
+    [ARG_ID] = "a string",
     [ARG_PATH] = "a string",
     [ARG_BIN] = "binary (bin)",
     [ARG_MAP] = "a map",
@@ -46,18 +48,18 @@ static const op_def ops[CAIRN_OP_MAX + 1] = {
     [CAIRN_OP_PING] = {"ping", {{NULL, 0}}},
     [CAIRN_OP_PUT] = {"put",
                       {{"type", ARG_TEXT},
-                       {"id", ARG_TEXT},
+                       {"id", ARG_ID},
                        {"edit", ARG_BOOL},
                        {"set", ARG_MAP},
                        {"why", ARG_TEXT},
                        {NULL, 0}}},
-    [CAIRN_OP_STATUS] = {"status", {{"student", ARG_TEXT}, {"today", ARG_TEXT}, {NULL, 0}}},
+    [CAIRN_OP_STATUS] = {"status", {{"student", ARG_ID}, {"today", ARG_TEXT}, {NULL, 0}}},
     [CAIRN_OP_EXPORT] = {"export",
                          {{"after", ARG_BIN},
                           {"scope_campus", ARG_TEXT},
                           {"scope_classroom", ARG_TEXT},
                           {NULL, 0}}},
-    [CAIRN_OP_SHOW] = {"show", {{"id", ARG_TEXT}, {NULL, 0}}},
+    [CAIRN_OP_SHOW] = {"show", {{"id", ARG_ID}, {NULL, 0}}},
     [CAIRN_OP_CONFLICTS] = {"conflicts", {{NULL, 0}}},
     [CAIRN_OP_CHECK] = {"check", {{NULL, 0}}},
     [CAIRN_OP_DEVICES] = {"devices", {{NULL, 0}}},
@@ -86,6 +88,7 @@ static int str_is(const msgpack_object *o, const char *s) {
 static int type_ok(arg_type t, const msgpack_object *v) {
   switch (t) {
   case ARG_TEXT:
+  case ARG_ID:
   case ARG_PATH:
     return v->type == MSGPACK_OBJECT_STR;
   case ARG_BIN:
@@ -137,9 +140,15 @@ static int check_args(const op_def *op, const msgpack_object *m, char *why, size
       snprintf(why, whylen, "%s: must be %s", a->name, must_be[a->type]);
       return CAIRN_EINVAL;
     }
-    if (a->type == ARG_TEXT && !cairn_text_utf8_valid(v->via.str.ptr, v->via.str.size)) {
+    if ((a->type == ARG_TEXT || a->type == ARG_ID) &&
+        !cairn_text_utf8_valid(v->via.str.ptr, v->via.str.size)) {
       snprintf(why, whylen, "%s: invalid UTF-8", a->name);
       return CAIRN_EUTF8;
+    }
+    if (a->type == ARG_ID) {
+      int rc = cairn_text_id_check(a->name, v->via.str.ptr, v->via.str.size, why, whylen);
+      if (rc != 0)
+        return rc;
     }
   }
   return 0;

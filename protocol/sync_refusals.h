@@ -25,7 +25,7 @@
   X(OUT_OF_TURN, "out_of_turn", "a message not allowed at that point")                            \
   X(BATCH, "batches_refused", "bad signature, broken chain, gap: none applied")                   \
   X(ENTRY, "entries_refused", "author not enrolled or revoked")                                   \
-  X(QUARANTINE, "entries_quarantined", "written outside the author's scope: kept out")            \
+  X(QUARANTINE, "entries_quarantined", "outside the author's scope or bad text: kept out")            \
   X(HELD, "entries_already_held", "skipped, not refused: a replay or a resend")                   \
   X(CONNECTION, "connections_refused", "accept errors: out of descriptors or memory")
 

@@ -1,6 +1,7 @@
-/* text.c: validation of UTF-8, dates and student ids. */
+/* text.c: validation of UTF-8, control characters, dates and ids. */
 #include "text.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -151,8 +152,8 @@ int32_t cairn_text_today(void) {
   return (int32_t)days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday);
 }
 
-int cairn_text_id_valid(const char *s, size_t len) {
-  if (len < 1 || len > 64)
+int cairn_text_id_logged(const char *s, size_t len) {
+  if (len < 1 || len > CAIRN_TEXT_ID_MAX)
     return 0;
   for (size_t i = 0; i < len; i++) {
     char c = s[i];
@@ -161,6 +162,24 @@ int cairn_text_id_valid(const char *s, size_t len) {
       return 0;
   }
   return 1;
+}
+
+int cairn_text_id_valid(const char *s, size_t len) {
+  return cairn_text_id_logged(s, len) && s[0] != '-' && s[0] != '.';
+}
+
+int cairn_text_id_check(const char *field, const char *s, size_t len, char *why, size_t whylen) {
+  char shown[CAIRN_TEXT_SHOWN_MAX];
+
+  if (cairn_text_id_valid(s, len))
+    return 0;
+  if (len > CAIRN_TEXT_ID_MAX) {
+    snprintf(why, whylen, "%s: longer than %d bytes", field, CAIRN_TEXT_ID_MAX);
+    return CAIRN_ETOOBIG;
+  }
+  cairn_text_shown(shown, s, len);
+  snprintf(why, whylen, "%s: '%s' is not an id (%s)", field, shown, CAIRN_TEXT_ID_RULE);
+  return CAIRN_EINVAL;
 }
 
 void cairn_text_shown(char out[CAIRN_TEXT_SHOWN_MAX], const char *s, size_t len) {

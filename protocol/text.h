@@ -1,5 +1,6 @@
 /*
- * text.h: validation of the text that enters cairn: UTF-8, dates, ids.
+ * text.h: validation of the text that enters cairn: UTF-8, control
+ * characters, dates, ids.
  * Pure functions; no allocation.
  */
 #ifndef CAIRN_TEXT_H
@@ -24,9 +25,29 @@ void cairn_text_date_format(int32_t day, char out[11]);
 /* Today's day number in local time. */
 int32_t cairn_text_today(void);
 
-/* Returns 1 when s[0..len) is a valid student id: 1..64 bytes of
- * [A-Za-z0-9._-]. */
+/* The id grammar (docs/FORMAT.md section 3.1), for every id that enters
+ * cairn: a student id a user gives, a generated id (3fa2c1d9-42), a
+ * device's hex key. No id reads as a path ("." or "..") or an option
+ * ("-rf"). CAIRN_TEXT_ID_RULE says it in words, for messages. */
+#define CAIRN_TEXT_ID_MAX 64
+#define CAIRN_TEXT_ID_RULE                                                                   \
+  "1 to 64 letters, digits, '-', '_' or '.', not starting with '-' or '.'"
+
+/* Returns 1 when s[0..len) is an id: 1..CAIRN_TEXT_ID_MAX bytes of
+ * [A-Za-z0-9._-] whose first is not '-' or '.'; else 0. */
 int cairn_text_id_valid(const char *s, size_t len);
+
+/* The one check of an id entering cairn, for field (the name a message
+ * gives it). Returns 0; CAIRN_ETOOBIG ("id: longer than 64 bytes") or
+ * CAIRN_EINVAL ("id: '-rf' is not an id (1 to 64 letters, ...)", the id
+ * shown as by cairn_text_shown) with one line in why. */
+int cairn_text_id_check(const char *field, const char *s, size_t len, char *why, size_t whylen);
+
+/* Returns 1 when s[0..len) is an id as a log may hold it: 1..64 bytes of
+ * [A-Za-z0-9._-], whatever the first (entries written before the first
+ * character was restricted). Only for replaying stored entries: an id
+ * entering cairn must pass cairn_text_id_valid. */
+int cairn_text_id_logged(const char *s, size_t len);
 
 /* Copies an untrusted name s[0..len) into out for a one-line message:
  * printable ASCII only (anything else, and ', becomes ?), at most 32 bytes,

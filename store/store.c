@@ -281,7 +281,7 @@ static int body_parse(apply_ctx *c, const cairn_entry *e, body *b) {
   if (is_new != NULL && is_new->type != MSGPACK_OBJECT_BOOLEAN)
     return set_why(c, e, CAIRN_EMALFORMED, "new: not a boolean");
   b->is_new = is_new != NULL && is_new->via.boolean;
-  if (!cairn__store_obj_str(id, &b->id, &b->idlen) || !cairn_text_id_valid(b->id, b->idlen))
+  if (!cairn__store_obj_str(id, &b->id, &b->idlen) || !cairn_text_id_logged(b->id, b->idlen))
     return set_why(c, e, CAIRN_EMALFORMED, "id: missing or not a valid id");
   if (b->set == NULL || b->set->type != MSGPACK_OBJECT_MAP || body_set_span(e, b) != 0)
     return set_why(c, e, CAIRN_EMALFORMED, "set: missing or not a map");
@@ -328,7 +328,7 @@ static int index_child(apply_ctx *c, int type, const body *b) {
     const char *pid;
     size_t plen;
     if (!cairn__store_obj_str(cairn_record_map_get(b->set, fd[i].name), &pid, &plen) ||
-        !cairn_text_id_valid(pid, plen))
+        !cairn_text_id_logged(pid, plen))
       return 0;
     uint8_t key[2 * CAIRN__STORE_KEY_MAX + 1];
     size_t n = cairn__store_rec_key(key, (int)fd[i].ref_type, pid, plen);
@@ -416,6 +416,14 @@ static int quarantine(apply_ctx *c, const cairn_entry *e, const char *why) {
   return 0;
 }
 
+/* APPLY_SYNCED: whether a received write breaks the rules for what enters
+ * a node (FORMAT.md section 3.3), which cairn_record_check_set leaves to
+ * new input: 1 with msg naming the field, else 0. */
+static int input_refused(const body *b, int type, char *msg, size_t msglen) {
+  return cairn_text_id_check("id", b->id, b->idlen, msg, msglen) != 0 ||
+         cairn_record_check_input(type, b->set, msg, msglen) != 0;
+}
+
 /* Folds the write of entry e into its record's state, unless the mode
  * keeps it out (quarantine). */
 static int fold(apply_ctx *c, const cairn_entry *e) {
@@ -438,6 +446,8 @@ static int fold(apply_ctx *c, const cairn_entry *e) {
   char msg[200];
   if (cairn_record_check_set(type, b.set, b.is_new, msg, sizeof msg) != 0)
     return set_why(c, e, CAIRN_EMALFORMED, msg);
+  if (c->mode == APPLY_SYNCED && input_refused(&b, type, msg, sizeof msg))
+    return quarantine(c, e, msg);
   cairn__store_rec *r = &s->apply_rec;
   uint8_t key[CAIRN__STORE_KEY_MAX];
   MDB_val k = {cairn__store_rec_key(key, type, b.id, b.idlen), key}, old = {0, NULL}, v;
@@ -982,10 +992,11 @@ static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
     if (p->id == NULL)
       return refuse(p, CAIRN_EINVAL, "id: required to %s a %s", p->edit ? "edit" : "create",
                     tname);
-    if (!cairn_text_id_valid(p->id, strlen(p->id)))
-      return refuse(p, CAIRN_EINVAL, "id: \"%.64s\" is not 1-64 of A-Z a-z 0-9 . _ -", p->id);
-    int rc = cairn__store_rec_load(b->ac.txn, b->s->records, p->type, p->id, strlen(p->id),
-                                   &b->s->check_zone, &b->rec);
+    int rc = cairn_text_id_check("id", p->id, strlen(p->id), msg, sizeof msg);
+    if (rc != 0)
+      return refuse(p, rc, "%s", msg);
+    rc = cairn__store_rec_load(b->ac.txn, b->s->records, p->type, p->id, strlen(p->id),
+                               &b->s->check_zone, &b->rec);
     if (rc != 0 && rc != CAIRN_ENOTFOUND)
       return refuse(p, rc, "%s %s: %s", tname, p->id, cairn_strerror(rc));
     if (rc == 0 && !p->edit)
@@ -1005,6 +1016,8 @@ static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
   if (p->why != NULL && !cairn_text_utf8_valid(p->why, strlen(p->why)))
     return refuse(p, CAIRN_EUTF8, "reason: not valid UTF-8");
   int rc = cairn_record_check_set(p->type, set, !p->edit, msg, sizeof msg);
+  if (rc == 0)
+    rc = cairn_record_check_input(p->type, set, msg, sizeof msg);
   if (rc != 0)
     return refuse(p, rc, "%s", msg);
   switch (p->type) {

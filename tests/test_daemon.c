@@ -832,7 +832,7 @@ static void test_hostile_sizes(void **state) {
                  500 * 1024, "\xa3set\x81\xa5grade\xa1" "6", CAIRN_ETOOBIG,
                  "reason: longer than 1000 bytes");
   refuse_big_arg(&h, "\x82\xa2op\xa4show\xa2id", 300 * 1024, "", CAIRN_ETOOBIG,
-                 "id: longer than 79 bytes");
+                 "id: longer than 64 bytes");
   /* a note of 1 MiB makes a frame over the 1 MiB maximum: that connection
    * closes, before cairnd reads (or allocates for) its payload */
   msgpack_sbuffer_init(&note);
@@ -924,6 +924,34 @@ static void test_hostile_dates(void **state) {
                  shapeless[i]);
   }
   refuse_fields(&h, bad, LEN(bad));
+  hostile_end(&h);
+}
+
+/* Ids follow the grammar wherever a request names one (FORMAT.md 3.1). */
+static void test_hostile_ids(void **state) {
+  static const bad_request requests[] = {
+      BAD_REQUEST("\x84\xa2op\xa3put\xa4type\xa7student\xa2id\xa3-rf\xa3set\x81\xa4name\xa3"
+                  "Ana",
+                  CAIRN_EINVAL, "id: '-rf' is not an id"),
+      BAD_REQUEST("\x84\xa2op\xa3put\xa4type\xa7student\xa2id\xa2..\xa3set\x81\xa4name\xa3"
+                  "Ana",
+                  CAIRN_EINVAL, "id: '..' is not an id"),
+      BAD_REQUEST("\x84\xa2op\xa3put\xa4type\xa7student\xa2id\xa1.\xa3set\x81\xa4name\xa3"
+                  "Ana",
+                  CAIRN_EINVAL, "id: '.' is not an id"),
+      BAD_REQUEST("\x82\xa2op\xa4show\xa2id\xa5../s1", CAIRN_EINVAL, "id: '../s1' is not an id"),
+      BAD_REQUEST("\x82\xa2op\xa6status\xa7student\xa3-rf", CAIRN_EINVAL,
+                  "student: '-rf' is not an id"),
+  };
+  static const bad_field fields[] = {
+      BAD_FIELD("milestone", "student", "\xa2..", CAIRN_EINVAL, "student: '..' is not an id"),
+      BAD_FIELD("milestone", "student", "\xa3-rf", CAIRN_EINVAL, "student: '-rf' is not an id"),
+  };
+  hostile h;
+
+  hostile_start(*state, &h);
+  refuse_requests(&h, requests, LEN(requests));
+  refuse_fields(&h, fields, LEN(fields));
   hostile_end(&h);
 }
 
@@ -1037,6 +1065,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_hostile_text, setup, teardown),
       cmocka_unit_test_setup_teardown(test_hostile_dates, setup, teardown),
       cmocka_unit_test_setup_teardown(test_hostile_shapes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_ids, setup, teardown),
   };
   signal(SIGPIPE, SIG_IGN);
   return cmocka_run_group_tests(tests, NULL, NULL);

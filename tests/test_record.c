@@ -361,6 +361,23 @@ static void test_refs(void **state) {
   assert_why_starts("student: not a student id");
 }
 
+/* What enters a node now (FORMAT.md 3.3): a reference that is not an id
+ * is refused. */
+static void test_input_refs_are_ids(void **state) {
+  set_builder b;
+  (void)state;
+  set_begin(&b, 1);
+  kv_str(&b, "student", "-rf");
+  assert_int_equal(cairn_record_check_input(CAIRN_REC_MILESTONE, set_end(&b), why, sizeof why),
+                   CAIRN_EINVAL);
+  assert_why_starts("student: '-rf' is not an id (1 to 64 letters");
+  set_free(&b);
+  pack_ela_milestone(&b, 0); /* student stu-0142 */
+  assert_int_equal(cairn_record_check_input(CAIRN_REC_MILESTONE, set_end(&b), why, sizeof why),
+                   0);
+  set_free(&b);
+}
+
 static void test_int_bounds(void **state) {
   static const int64_t bad[] = {0, -1, 1001};
   set_builder b;
@@ -628,6 +645,7 @@ int main(void) {
       cmocka_unit_test(test_empty_statement),
       cmocka_unit_test(test_enum_lists_values),
       cmocka_unit_test(test_refs),
+      cmocka_unit_test(test_input_refs_are_ids),
       cmocka_unit_test(test_int_bounds),
       cmocka_unit_test(test_strs_limits),
       cmocka_unit_test(test_unknown_and_duplicate_fields),

@@ -132,6 +132,20 @@ static void add_milestone(cairn_store *s, const char *student, char *id) {
   assert_int_equal(put1(s, CAIRN_REC_MILESTONE, NULL, 0, &b, NULL, id, NULL), 0);
 }
 
+/* Starts b with the required fields of a 0-4 milestone of student, from
+ * 2026-03-02 to 2026-04-13. */
+static void minimal_milestone(setb *b, const char *student) {
+  set_begin(b, 8);
+  set_str(b, "student", student);
+  set_str(b, "type", "academic");
+  set_str(b, "statement", "x");
+  set_str(b, "scale", "0-4");
+  set_num(b, "baseline", 1);
+  set_num(b, "target", 3);
+  set_str(b, "start", "2026-03-02");
+  set_str(b, "end", "2026-04-13");
+}
+
 static int add_evidence(cairn_store *s, const char *milestone, const char *observed, double v,
                         char *id, char *message) {
   setb b;
@@ -321,15 +335,7 @@ static void test_refusals_name_the_field(void **state) {
   assert_int_equal(put1(d.s, CAIRN_REC_STUDENT, "ava-8", 0, &b, NULL, NULL, msg), CAIRN_EEXISTS);
   assert_non_null(strstr(msg, "student ava-8 already exists"));
 
-  set_begin(&b, 8);
-  set_str(&b, "student", "nobody");
-  set_str(&b, "type", "academic");
-  set_str(&b, "statement", "x");
-  set_str(&b, "scale", "0-4");
-  set_num(&b, "baseline", 1);
-  set_num(&b, "target", 3);
-  set_str(&b, "start", "2026-03-02");
-  set_str(&b, "end", "2026-04-13");
+  minimal_milestone(&b, "nobody");
   assert_int_equal(put1(d.s, CAIRN_REC_MILESTONE, NULL, 0, &b, NULL, NULL, msg), CAIRN_ENOTFOUND);
   assert_non_null(strstr(msg, "student"));
 
@@ -1116,45 +1122,75 @@ static void test_sync_refuses_unknown_and_revoked_authors(void **state) {
   device_free(&k);
 }
 
-/* Appends to out an entry of k's log, signed, that writes a device record:
- * something only the central may do. */
-static void forge_device_entry(device *k, msgpack_sbuffer *out) {
+/* Appends to out the next entry of k's log, signed, of kind with the
+ * packed body: what an older (or hostile) cairn could have written. */
+static void forge_entry(device *k, int kind, const msgpack_sbuffer *body, msgpack_sbuffer *out) {
   msgpack_sbuffer last;
   size_t count, used;
   cairn_entry prev, e;
   uint64_t seq = cairn_store_own_seq(k->s);
+  memset(&prev, 0, sizeof prev);
   msgpack_sbuffer_init(&last);
-  assert_int_equal(cairn_store_read_log(k->s, k->pk, seq, 1, &last, &count), 0);
-  assert_int_equal(cairn_entry_decode((const uint8_t *)last.data, last.size, &prev, &used), 0);
-  char hex[2 * CAIRN_KEY_BYTES + 1];
-  hex_of(k->pk, hex);
-  setb body;
-  set_begin(&body, 4);
-  set_str(&body, "id", hex);
-  set_true(&body, "new");
-  pack_s(&body.pk, "set");
-  msgpack_pack_map(&body.pk, 2);
-  pack_s(&body.pk, "key");
-  pack_s(&body.pk, hex);
-  pack_s(&body.pk, "role");
-  pack_s(&body.pk, "hub");
-  pack_s(&body.pk, "scope");
-  msgpack_pack_array(&body.pk, 2);
-  pack_s(&body.pk, "North");
-  pack_s(&body.pk, "8B");
+  if (seq > 0) {
+    assert_int_equal(cairn_store_read_log(k->s, k->pk, seq, 1, &last, &count), 0);
+    assert_int_equal(cairn_entry_decode((const uint8_t *)last.data, last.size, &prev, &used), 0);
+  }
   memset(&e, 0, sizeof e);
   memcpy(e.author, k->pk, CAIRN_KEY_BYTES);
   e.seq = seq + 1;
-  e.hlc = prev.hlc + 1;
+  e.hlc = seq > 0 ? prev.hlc + 1 : (uint64_t)1 << 40;
   memcpy(e.prev, prev.hash, CAIRN_HASH_BYTES);
-  e.kind = CAIRN_REC_DEVICE;
-  e.body = (const uint8_t *)body.sb.data;
-  e.body_len = body.sb.size;
+  e.kind = (uint32_t)kind;
+  e.body = (const uint8_t *)body->data;
+  e.body_len = body->size;
   assert_int_equal(cairn_entry_seal(&e), 0);
   cairn_entry_sign(&e, k->sk);
   assert_int_equal(cairn_entry_encode(&e, out), 0);
-  msgpack_sbuffer_destroy(&body.sb);
   msgpack_sbuffer_destroy(&last);
+}
+
+/* A forged body: starts {id, new: true, set: {...n fields}}; the caller
+ * packs the fields, then forged_body_end adds the scope and forges it. */
+static void forged_body_begin(setb *body, const char *id, uint32_t n) {
+  set_begin(body, 4);
+  set_str(body, "id", id);
+  set_true(body, "new");
+  pack_s(&body->pk, "set");
+  msgpack_pack_map(&body->pk, n);
+}
+
+static void forged_body_end(device *k, int kind, setb *body, const char *campus,
+                            const char *classroom, msgpack_sbuffer *out) {
+  pack_s(&body->pk, "scope");
+  msgpack_pack_array(&body->pk, 2);
+  pack_s(&body->pk, campus);
+  pack_s(&body->pk, classroom);
+  forge_entry(k, kind, &body->sb, out);
+  msgpack_sbuffer_destroy(&body->sb);
+}
+
+/* Appends to out an entry of k's log, signed, that writes a device record:
+ * something only the central may do. */
+static void forge_device_entry(device *k, msgpack_sbuffer *out) {
+  char hex[2 * CAIRN_KEY_BYTES + 1];
+  hex_of(k->pk, hex);
+  setb body;
+  forged_body_begin(&body, hex, 2);
+  set_str(&body, "key", hex);
+  set_str(&body, "role", "hub");
+  forged_body_end(k, CAIRN_REC_DEVICE, &body, "North", "8B", out);
+}
+
+/* Appends to out an entry of k's log that creates student id (any bytes)
+ * named name (any bytes) at North/8B, as an older cairn could have. */
+static void forge_student_entry(device *k, const char *id, const char *name,
+                                msgpack_sbuffer *out) {
+  setb body;
+  forged_body_begin(&body, id, 3);
+  set_str(&body, "name", name);
+  set_str(&body, "campus", "North");
+  set_str(&body, "classroom", "8B");
+  forged_body_end(k, CAIRN_REC_STUDENT, &body, "North", "8B", out);
 }
 
 /* An enrolled author writing outside its scope, or a device record: kept
@@ -1219,6 +1255,61 @@ static void test_sync_quarantines_unauthorized_writes(void **state) {
   assert_int_equal(cairn_store_read_scoped(c.s, k.pk, 1, 100, 1, NULL, &out, &count, &last), 0);
   assert_int_equal(count, 1);
   msgpack_sbuffer_destroy(&out);
+  device_free(&c);
+  device_free(&k);
+}
+
+/* Ids follow one grammar (FORMAT.md 3.1) wherever they enter: a local
+ * put, a reference, an entry from another node. A node's own log written
+ * before the grammar still replays as it was. */
+static void test_ids_follow_the_grammar(void **state) {
+  static const char *const bad[] = {"-rf", ".", "..", ".hidden", "-"};
+  (void)state;
+  device c, k;
+  char msg[256], want[64];
+  central_and_classroom(&c, &k);
+  assert_int_equal(enroll(c.s, k.pk, "North", "8B", NULL), 0);
+  add_student_at(k.s, "ava-8", "North", "8B");
+  uint64_t seq = cairn_store_own_seq(k.s);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    setb b;
+    set_begin(&b, 1);
+    set_str(&b, "name", "Bo");
+    assert_int_equal(put1(k.s, CAIRN_REC_STUDENT, bad[i], 0, &b, NULL, NULL, msg), CAIRN_EINVAL);
+    snprintf(want, sizeof want, "id: '%s' is not an id", bad[i]);
+    if (strncmp(msg, want, strlen(want)) != 0)
+      fail_msg("student %s: \"%s\", expected \"%s...\"", bad[i], msg, want);
+  }
+  setb b;
+  minimal_milestone(&b, "..");
+  assert_int_equal(put1(k.s, CAIRN_REC_MILESTONE, NULL, 0, &b, NULL, NULL, msg), CAIRN_EINVAL);
+  assert_string_equal(msg, "student: '..' is not an id (1 to 64 letters, digits, '-', '_' or "
+                           "'.', not starting with '-' or '.')");
+  assert_int_equal(cairn_store_own_seq(k.s), seq); /* nothing written */
+
+  /* From another node: quarantined (stored, not folded), the rest applied. */
+  msgpack_sbuffer batch;
+  sync_batch(k.s, c.s, NULL, &batch);
+  forge_student_entry(&k, "-rf", "Bo", &batch);
+  cairn_apply_result res;
+  assert_int_equal(cairn_store_apply_synced(c.s, (const uint8_t *)batch.data, batch.size, &res), 0);
+  msgpack_sbuffer_destroy(&batch);
+  assert_int_equal(res.applied, 1);
+  assert_int_equal(res.refused, 1);
+  assert_int_equal(res.quarantined, 1);
+  assert_non_null(strstr(res.reason, "seq 2: id: '-rf' is not an id"));
+  assert_true(export_has(c.s, "ava-8"));
+  assert_false(export_has(c.s, "-rf"));
+  assert_check_clean(c.s);
+
+  /* In this node's own log, written by an older cairn: folded as it was. */
+  msgpack_sbuffer own;
+  msgpack_sbuffer_init(&own);
+  forge_student_entry(&k, "-rf", "Bo", &own);
+  assert_int_equal(apply(k.s, &own), 1);
+  msgpack_sbuffer_destroy(&own);
+  assert_true(export_has(k.s, "-rf"));
+  assert_check_clean(k.s);
   device_free(&c);
   device_free(&k);
 }
@@ -1356,6 +1447,7 @@ int main(void) {
       cmocka_unit_test(test_sync_redacts_out_of_scope),
       cmocka_unit_test(test_sync_refuses_unknown_and_revoked_authors),
       cmocka_unit_test(test_sync_quarantines_unauthorized_writes),
+      cmocka_unit_test(test_ids_follow_the_grammar),
       cmocka_unit_test(test_token_redeem),
       cmocka_unit_test(test_receipts),
       cmocka_unit_test(test_scope_overlaps),

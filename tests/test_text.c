@@ -131,11 +131,27 @@ static void test_id_valid(void **state) {
   assert_false(cairn_text_id_valid("caf\xc3\xa9", 5));
 }
 
+/* The id grammar (FORMAT.md 3.1): no id looks like a path or an option. */
+static void test_id_grammar(void **state) {
+  static const char *const good[] = {"3fa2c1d9-42", "ana-8", "_x", "a.", "a..b", "9",
+                                     "A_b.c-D"};
+  static const char *const bad[] = {".", "..", "-rf", "-", ".hidden", "--help", "-1",
+                                    "a\tb", "a\x1b[2J"};
+  (void)state;
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+    if (!cairn_text_id_valid(good[i], strlen(good[i])))
+      fail_msg("'%s' is an id", good[i]);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (cairn_text_id_valid(bad[i], strlen(bad[i])))
+      fail_msg("'%s' is not an id", bad[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_utf8_valid),      cmocka_unit_test(test_utf8_invalid),
       cmocka_unit_test(test_date_parse),      cmocka_unit_test(test_date_round_trip),
       cmocka_unit_test(test_today),           cmocka_unit_test(test_id_valid),
+      cmocka_unit_test(test_id_grammar),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

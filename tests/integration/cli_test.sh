@@ -104,6 +104,14 @@ refused "overflows to inf" value "$cairn" evidence add "$ela" 1e999
 refused "target off scale" target "$cairn" milestone add --student ana-8 --type academic \
   --statement "x" --scale 0-4 --baseline 1 --target 9 --start 2026-10-05 --end 2026-11-16
 refused "duplicate student" ana-8 "$cairn" student add --id ana-8 --name "Other"
+# ids: letters, digits, - _ . and never a path or an option
+refused "id -rf" "id: '-rf' is not an id" "$cairn" student add --id -rf --name "Other"
+refused "id ." "id: '.' is not an id" "$cairn" student add --id . --name "Other"
+refused "id .." "id: '..' is not an id" "$cairn" student add --id .. --name "Other"
+refused "student ref .." "student: '..' is not an id" "$cairn" milestone add --student .. \
+  --type academic --statement "x" --scale 0-4 --baseline 1 --target 3 --start 2026-10-05 \
+  --end 2026-11-16
+refused "show .." "id: '..' is not an id" "$cairn" show ..
 refused "unreadable if/then" if_then "$cairn" milestone add --student ana-8 --type academic \
   --statement "x" --scale 0-4 --baseline 1 --target 3 --start 2026-10-05 --end 2026-11-16 \
   --if-then "when it rains, bring umbrellas"
