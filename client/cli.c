@@ -1248,7 +1248,7 @@ static int make_dirs(const char *path) {
  * central also gets the deployment's new network id. */
 static int run_init(const args *a) {
   cairn_config cfg;
-  char key[4096], conf[4096], hex[65];
+  char key[4096], conf[4096], hex[65], why[256];
   uint8_t pk[32], network[CAIRN_SYNC_NETWORK_BYTES];
   struct stat st;
   int i, rc, listen_given = 0;
@@ -1277,6 +1277,9 @@ static int run_init(const args *a) {
     return usage_error("init: --listen: only a hub or the central accepts sync connections");
   if (!listen_given && cfg.role == CAIRN_ROLE_CENTRAL)
     strcpy(cfg.listen, "0.0.0.0:7420");
+  /* Before anything is written: cairn.conf must read back. */
+  if (cairn_config_check(&cfg, why, sizeof why) != 0)
+    return usage_error("init: %s", why);
   if (snprintf(key, sizeof key, "%s/device.key", a->data) >= (int)sizeof key ||
       snprintf(conf, sizeof conf, "%s/cairn.conf", a->data) >= (int)sizeof conf)
     return usage_error("init: %s: path too long", a->data);

@@ -80,7 +80,7 @@ static const cairn_field_def evidence_fields[] = {
     F_PARENT_REF("milestone", CAIRN_REC_MILESTONE),
     F("observed", CAIRN_FT_DATE, CAIRN_F_REQUIRED | CAIRN_F_FIXED),
     F("value", CAIRN_FT_NUM, CAIRN_F_REQUIRED),
-    F_STR("note", 2000, CAIRN_F_PERSONAL),
+    F_STR("note", 2000, CAIRN_F_PERSONAL | CAIRN_F_MULTILINE),
     F_STR("link", 1000, 0),
     F_STR("source", 500, 0),
     F_STR("by", 200, 0),
@@ -93,14 +93,14 @@ static const cairn_field_def review_fields[] = {
     F_ENUM("kind", review_kinds, CAIRN_F_REQUIRED),
     F_STR("showed", 1000, 0),
     F_ENUM("decision", decisions, CAIRN_F_REQUIRED),
-    F_STR("note", 2000, CAIRN_F_PERSONAL),
+    F_STR("note", 2000, CAIRN_F_PERSONAL | CAIRN_F_MULTILINE),
 };
 
 static const cairn_field_def support_change_fields[] = {
     F_PARENT_REF("milestone", CAIRN_REC_MILESTONE),
     F("date", CAIRN_FT_DATE, CAIRN_F_REQUIRED),
     F_STR("support", 1000, CAIRN_F_REQUIRED | CAIRN_F_NONEMPTY),
-    F_STR("note", 2000, CAIRN_F_PERSONAL),
+    F_STR("note", 2000, CAIRN_F_PERSONAL | CAIRN_F_MULTILINE),
 };
 
 static const cairn_field_def celebration_fields[] = {
@@ -566,6 +566,26 @@ int cairn_record_check_set(int type, const msgpack_object *set, int creating, ch
   return 0;
 }
 
+/* The control-character rule for every string of field f's value v. */
+static int check_text(const cairn_field_def *f, const msgpack_object *v, char *why,
+                      size_t whylen) {
+  int multiline = (f->flags & CAIRN_F_MULTILINE) != 0;
+  char label[64];
+  if (v->type == MSGPACK_OBJECT_STR)
+    return cairn_text_check(f->name, v->via.str.ptr, v->via.str.size, multiline, why, whylen);
+  for (uint32_t i = 0; v->type == MSGPACK_OBJECT_ARRAY && i < v->via.array.size; i++) {
+    const msgpack_object *item = &v->via.array.ptr[i];
+    int rc;
+    if (item->type != MSGPACK_OBJECT_STR)
+      continue;
+    snprintf(label, sizeof label, "%s item %u", f->name, (unsigned)i + 1);
+    if ((rc = cairn_text_check(label, item->via.str.ptr, item->via.str.size, multiline, why,
+                               whylen)) != 0)
+      return rc;
+  }
+  return 0;
+}
+
 int cairn_record_check_input(int type, const msgpack_object *set, char *why, size_t whylen) {
   const record_schema *rs = schema_of(type);
   if (!rs || !set || set->type != MSGPACK_OBJECT_MAP)
@@ -577,8 +597,11 @@ int cairn_record_check_input(int type, const msgpack_object *set, char *why, siz
     if (key->type != MSGPACK_OBJECT_STR || (idx = field_index(rs, key->via.str.ptr, key->via.str.size)) < 0)
       return fail(why, whylen, CAIRN_EINVAL, "set: a field cairn_record_check_set refuses");
     f = &rs->fields[idx];
-    if (f->type == CAIRN_FT_REF && v->type == MSGPACK_OBJECT_STR &&
-        (rc = cairn_text_id_check(f->name, v->via.str.ptr, v->via.str.size, why, whylen)) != 0)
+    if (f->type == CAIRN_FT_REF && v->type == MSGPACK_OBJECT_STR)
+      rc = cairn_text_id_check(f->name, v->via.str.ptr, v->via.str.size, why, whylen);
+    else
+      rc = check_text(f, v, why, whylen);
+    if (rc != 0)
       return rc;
   }
   return 0;

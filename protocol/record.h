@@ -42,6 +42,8 @@ typedef enum cairn_field_type {
 #define CAIRN_F_PERSONAL 0x4u /* names and notes: never logged at info level */
 #define CAIRN_F_NONEMPTY 0x8u /* a string that may not be empty or blank */
 #define CAIRN_F_PARENT 0x10u  /* the ref that places the record under its parent */
+#define CAIRN_F_MULTILINE 0x20u /* free text that may hold tab and line feed (notes);
+                                   no other text may (FORMAT.md section 3.3) */
 
 typedef struct cairn_field_def {
   const char *name;
@@ -66,7 +68,7 @@ const cairn_field_def *cairn_record_fields(int type, size_t *n);
 /* Returns the definition of field name in type, or NULL. */
 const cairn_field_def *cairn_record_field(int type, const char *name, size_t len);
 
-/* Checks a `set` map for type. creating is 1 when the record is new (all
+/* Checks the shape of a `set` map for type. creating is 1 when the record is new (all
  * REQUIRED fields must be present) and 0 for an edit (FIXED fields may not
  * appear). Returns 0, or a negative code with one line in why that names the
  * field ("value: not a finite number"): CAIRN_EINVAL, CAIRN_EUTF8,
@@ -75,8 +77,9 @@ int cairn_record_check_set(int type, const msgpack_object *set, int creating, ch
                            size_t whylen) __attribute__((warn_unused_result));
 
 /* Checks what a `set` that passed cairn_record_check_set must also meet to
- * enter cairn now (docs/FORMAT.md section 3.3): every ref an id of the
- * grammar (text.h). Local writes and entries from other nodes are checked;
+ * enter cairn now (docs/FORMAT.md section 3.3): no control character in any
+ * string (cairn_text_check; tab and line feed only in CAIRN_F_MULTILINE
+ * fields) and every ref an id of the grammar (text.h). Local writes and entries from other nodes are checked;
  * a node replaying its own log is not, so that entries written before
  * these rules fold as they did. Returns 0, or CAIRN_EINVAL / CAIRN_ETOOBIG
  * with one line in why naming the field. */

@@ -11,7 +11,7 @@
 #include "text.h"
 
 typedef enum arg_type {
-  ARG_TEXT, /* a UTF-8 string */
+  ARG_TEXT, /* one line of text: UTF-8, no control character (text.h) */
   ARG_ID,   /* a record id (text.h: cairn_text_id_valid) */
   ARG_PATH, /* a string of any bytes: a file name */
   ARG_BIN,
@@ -34,6 +34,7 @@ static const char *const must_be[] = {
 typedef struct arg_def {
   const char *name;
   arg_type type;
+  const char *label; /* its name in messages, when not name; or NULL */
 } arg_def;
 
 #define ARGS_MAX 6 /* per op, besides "op" itself */
@@ -51,7 +52,7 @@ static const op_def ops[CAIRN_OP_MAX + 1] = {
                        {"id", ARG_ID},
                        {"edit", ARG_BOOL},
                        {"set", ARG_MAP},
-                       {"why", ARG_TEXT},
+                       {"why", ARG_TEXT, "reason"}, /* the CLI's --reason */
                        {NULL, 0}}},
     [CAIRN_OP_STATUS] = {"status", {{"student", ARG_ID}, {"today", ARG_TEXT}, {NULL, 0}}},
     [CAIRN_OP_EXPORT] = {"export",
@@ -140,13 +141,11 @@ static int check_args(const op_def *op, const msgpack_object *m, char *why, size
       snprintf(why, whylen, "%s: must be %s", a->name, must_be[a->type]);
       return CAIRN_EINVAL;
     }
-    if ((a->type == ARG_TEXT || a->type == ARG_ID) &&
-        !cairn_text_utf8_valid(v->via.str.ptr, v->via.str.size)) {
-      snprintf(why, whylen, "%s: invalid UTF-8", a->name);
-      return CAIRN_EUTF8;
-    }
-    if (a->type == ARG_ID) {
-      int rc = cairn_text_id_check(a->name, v->via.str.ptr, v->via.str.size, why, whylen);
+    if (a->type == ARG_TEXT || a->type == ARG_ID) {
+      const char *label = a->label != NULL ? a->label : a->name;
+      int rc = cairn_text_check(label, v->via.str.ptr, v->via.str.size, 0, why, whylen);
+      if (rc == 0 && a->type == ARG_ID)
+        rc = cairn_text_id_check(label, v->via.str.ptr, v->via.str.size, why, whylen);
       if (rc != 0)
         return rc;
     }

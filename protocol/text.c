@@ -65,6 +65,41 @@ int cairn_text_utf8_valid(const char *s, size_t len) {
   return 1;
 }
 
+/* Returns the first control character of valid UTF-8 s[0..len) that
+ * multiline text does not allow (or single-line text, with one_line), or
+ * -1. C1 controls are U+0080..U+009F, encoded C2 80..C2 9F. */
+static int32_t first_control(const unsigned char *s, size_t len, int one_line) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = s[i];
+    if (c < 0x20 || c == 0x7f) {
+      if (one_line || (c != '\t' && c != '\n'))
+        return c;
+    } else if (c == 0xc2 && i + 1 < len && s[i + 1] <= 0x9f) {
+      return s[i + 1];
+    }
+  }
+  return -1;
+}
+
+int cairn_text_check(const char *field, const char *s, size_t len, int multiline, char *why,
+                     size_t whylen) {
+  int32_t c;
+
+  if (!cairn_text_utf8_valid(s, len)) {
+    snprintf(why, whylen, "%s: invalid UTF-8", field);
+    return CAIRN_EUTF8;
+  }
+  if ((c = first_control((const unsigned char *)s, len, !multiline)) < 0)
+    return 0;
+  if (c == '\t' || c == '\n')
+    snprintf(why, whylen, "%s: must be one line (U+%04X): no line breaks or tabs", field,
+             (unsigned)c);
+  else
+    snprintf(why, whylen, "%s: contains a control character (U+%04X), which cairn does not store",
+             field, (unsigned)c);
+  return CAIRN_EINVAL;
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
  * days_from_civil; exact for any year, no libc involved). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {

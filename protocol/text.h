@@ -13,6 +13,17 @@
  * surrogates, nothing above U+10FFFF, no NUL byte), else 0. */
 int cairn_text_utf8_valid(const char *s, size_t len);
 
+/* The one check of text that enters cairn (docs/FORMAT.md section 3.3):
+ * s[0..len) must be valid UTF-8 with no control character: none of C0
+ * (U+0000..U+001F), DEL (U+007F) or C1 (U+0080..U+009F), except tab and
+ * line feed when multiline (notes). Returns 0, or CAIRN_EUTF8 / CAIRN_EINVAL
+ * with one line in why naming field and the first offending code point
+ * ("name: contains a control character (U+001B), which cairn does not
+ * store"; "statement: must be one line (U+000A)"); the text itself never
+ * enters why. */
+int cairn_text_check(const char *field, const char *s, size_t len, int multiline, char *why,
+                     size_t whylen);
+
 /* Parses exactly "YYYY-MM-DD" (len bytes, year 1900..9999) into a day number
  * (days since 1970-01-01). Returns 0 or CAIRN_EDATE (bad form or no such
  * day, e.g. 2026-02-30). */

@@ -420,7 +420,12 @@ static int quarantine(apply_ctx *c, const cairn_entry *e, const char *why) {
  * a node (FORMAT.md section 3.3), which cairn_record_check_set leaves to
  * new input: 1 with msg naming the field, else 0. */
 static int input_refused(const body *b, int type, char *msg, size_t msglen) {
+  const msgpack_object *sc = b->scope->via.array.ptr;
   return cairn_text_id_check("id", b->id, b->idlen, msg, msglen) != 0 ||
+         (b->why != NULL &&
+          cairn_text_check("why", b->why->via.str.ptr, b->why->via.str.size, 0, msg, msglen)) ||
+         cairn_text_check("scope", sc[0].via.str.ptr, sc[0].via.str.size, 0, msg, msglen) != 0 ||
+         cairn_text_check("scope", sc[1].via.str.ptr, sc[1].via.str.size, 0, msg, msglen) != 0 ||
          cairn_record_check_input(type, b->set, msg, msglen) != 0;
 }
 
@@ -1013,9 +1018,11 @@ static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
   }
   if (p->why != NULL && strlen(p->why) > WHY_MAX)
     return refuse(p, CAIRN_ETOOBIG, "reason: longer than %d bytes", WHY_MAX);
-  if (p->why != NULL && !cairn_text_utf8_valid(p->why, strlen(p->why)))
-    return refuse(p, CAIRN_EUTF8, "reason: not valid UTF-8");
-  int rc = cairn_record_check_set(p->type, set, !p->edit, msg, sizeof msg);
+  int rc = p->why != NULL ? cairn_text_check("reason", p->why, strlen(p->why), 0, msg, sizeof msg)
+                          : 0;
+  if (rc != 0)
+    return refuse(p, rc, "%s", msg);
+  rc = cairn_record_check_set(p->type, set, !p->edit, msg, sizeof msg);
   if (rc == 0)
     rc = cairn_record_check_input(p->type, set, msg, sizeof msg);
   if (rc != 0)

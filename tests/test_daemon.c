@@ -927,6 +927,52 @@ static void test_hostile_dates(void **state) {
   hostile_end(&h);
 }
 
+/* No control character enters (FORMAT.md 3.3): terminal escapes, OSC 8
+ * links, a bell, C1 controls, in a field or a request argument. */
+static void test_hostile_control_characters(void **state) {
+  static const bad_field fields[] = {
+      BAD_FIELD("student", "name", "\xa7" "Ana\x1b[2J", CAIRN_EINVAL,
+                "name: contains a control character (U+001B)"),
+      BAD_FIELD("evidence", "note", "\xd9\x24\x1b]8;;http://evil.example\x07" "click\x1b]8;;\x07",
+                CAIRN_EINVAL, "note: contains a control character (U+001B)"),
+      BAD_FIELD("evidence", "note", "\xa5" "bell\x07", CAIRN_EINVAL,
+                "note: contains a control character (U+0007)"),
+      BAD_FIELD("evidence", "note", "\xa5" "csi\xc2\x9b", CAIRN_EINVAL,
+                "note: contains a control character (U+009B)"),
+      BAD_FIELD("evidence", "by", "\xa3" "a\nb", CAIRN_EINVAL, "by: must be one line"),
+      BAD_FIELD("milestone", "statement", "\xa4" "a\rb\x7f", CAIRN_EINVAL,
+                "statement: contains a control character (U+000D)"),
+      BAD_FIELD("milestone", "if_then", "\x91\xa3\x1b[m", CAIRN_EINVAL,
+                "if_then item 1: contains a control character (U+001B)"),
+      BAD_FIELD("student", "classroom", "\xa4r12\x1b", CAIRN_EINVAL,
+                "classroom: contains a control character (U+001B)"),
+  };
+  static const bad_request requests[] = {
+      BAD_REQUEST("\x86\xa2op\xa3put\xa4type\xa7student\xa2id\xa2s1\xa4" "edit\xc3\xa3why"
+                  "\xa5typo\x1b\xa3set\x81\xa5grade\xa1" "6",
+                  CAIRN_EINVAL, "reason: contains a control character (U+001B)"),
+      BAD_REQUEST("\x82\xa2op\xa6" "export\xacscope_campus\xa6north\x07", CAIRN_EINVAL,
+                  "scope_campus: contains a control character (U+0007)"),
+      BAD_REQUEST("\x82\xa2op\xa6status\xa5today\xaa" "2026-11-0\x1b", CAIRN_EINVAL,
+                  "today: contains a control character (U+001B)"),
+      BAD_REQUEST("\x82\xa2op\xa6" "enroll\xa6" "campus\xa4n\xc2\x85s", CAIRN_EINVAL,
+                  "campus: contains a control character (U+0085)"),
+  };
+  hostile h;
+
+  hostile_start(*state, &h);
+  refuse_fields(&h, fields, LEN(fields));
+  refuse_requests(&h, requests, LEN(requests));
+  /* a note keeps its lines and tabs */
+  msgpack_pack_str_with_body(&h.vpk, "claim clear\n\tone piece", 22);
+  put_with(&h.req, "evidence", h.evidence, "note", &h.val);
+  msgpack_sbuffer_clear(&h.val);
+  cairn_reply *r = NULL;
+  assert_int_equal(call(h.c, &h.req, &r), 0);
+  cairn_reply_free(r);
+  hostile_end(&h);
+}
+
 /* Ids follow the grammar wherever a request names one (FORMAT.md 3.1). */
 static void test_hostile_ids(void **state) {
   static const bad_request requests[] = {
@@ -1066,6 +1112,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_hostile_dates, setup, teardown),
       cmocka_unit_test_setup_teardown(test_hostile_shapes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_hostile_ids, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_control_characters, setup, teardown),
   };
   signal(SIGPIPE, SIG_IGN);
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1259,6 +1259,55 @@ static void test_sync_quarantines_unauthorized_writes(void **state) {
   device_free(&k);
 }
 
+/* The number of entries in b. */
+static size_t count_entries(const msgpack_sbuffer *b) {
+  size_t off = 0, n = 0, used;
+  cairn_entry e;
+  while (off < b->size) {
+    assert_int_equal(cairn_entry_decode((const uint8_t *)b->data + off, b->size - off, &e, &used), 0);
+    off += used;
+    n++;
+  }
+  return n;
+}
+
+/* Applies batch, whose last entry is forged, to c as a sync: every entry
+ * but the last applies; that one is quarantined for reason, and c still
+ * checks clean. */
+static void assert_last_quarantined(device *c, msgpack_sbuffer *batch, const char *reason) {
+  size_t applied = count_entries(batch) - 1;
+  cairn_apply_result res;
+  assert_int_equal(cairn_store_apply_synced(c->s, (const uint8_t *)batch->data, batch->size, &res),
+                   0);
+  msgpack_sbuffer_destroy(batch);
+  assert_int_equal(res.applied, applied);
+  assert_int_equal(res.refused, 1);
+  assert_int_equal(res.quarantined, 1);
+  if (strstr(res.reason, reason) == NULL)
+    fail_msg("reason \"%s\", expected \"%s\"", res.reason, reason);
+  assert_check_clean(c->s);
+}
+
+/* An entry creating student id named name, as an older cairn on k could
+ * have written it: synced to c, it is quarantined for reason; in k's own
+ * log (applied as is), it is folded, and the check's replay of the log
+ * folds it the same way. */
+static void old_student_entry_kept_out(device *c, device *k, const char *id, const char *name,
+                                       const char *reason) {
+  msgpack_sbuffer batch;
+  sync_batch(k->s, c->s, NULL, &batch);
+  forge_student_entry(k, id, name, &batch);
+  assert_last_quarantined(c, &batch, reason);
+  assert_false(export_has(c->s, id));
+
+  msgpack_sbuffer_init(&batch);
+  forge_student_entry(k, id, name, &batch);
+  assert_int_equal(apply(k->s, &batch), 1);
+  msgpack_sbuffer_destroy(&batch);
+  assert_true(export_has(k->s, id));
+  assert_check_clean(k->s);
+}
+
 /* Ids follow one grammar (FORMAT.md 3.1) wherever they enter: a local
  * put, a reference, an entry from another node. A node's own log written
  * before the grammar still replays as it was. */
@@ -1288,28 +1337,79 @@ static void test_ids_follow_the_grammar(void **state) {
   assert_int_equal(cairn_store_own_seq(k.s), seq); /* nothing written */
 
   /* From another node: quarantined (stored, not folded), the rest applied. */
-  msgpack_sbuffer batch;
-  sync_batch(k.s, c.s, NULL, &batch);
-  forge_student_entry(&k, "-rf", "Bo", &batch);
-  cairn_apply_result res;
-  assert_int_equal(cairn_store_apply_synced(c.s, (const uint8_t *)batch.data, batch.size, &res), 0);
-  msgpack_sbuffer_destroy(&batch);
-  assert_int_equal(res.applied, 1);
-  assert_int_equal(res.refused, 1);
-  assert_int_equal(res.quarantined, 1);
-  assert_non_null(strstr(res.reason, "seq 2: id: '-rf' is not an id"));
+  old_student_entry_kept_out(&c, &k, "-rf", "Bo", "seq 2: id: '-rf' is not an id");
   assert_true(export_has(c.s, "ava-8"));
-  assert_false(export_has(c.s, "-rf"));
-  assert_check_clean(c.s);
+  device_free(&c);
+  device_free(&k);
+}
 
-  /* In this node's own log, written by an older cairn: folded as it was. */
-  msgpack_sbuffer own;
-  msgpack_sbuffer_init(&own);
-  forge_student_entry(&k, "-rf", "Bo", &own);
-  assert_int_equal(apply(k.s, &own), 1);
-  msgpack_sbuffer_destroy(&own);
-  assert_true(export_has(k.s, "-rf"));
-  assert_check_clean(k.s);
+/* No control character enters a text field (FORMAT.md 3.3): refused from
+ * a local put with the field named, quarantined from another node, and
+ * folded as it was when a node replays its own older log. Notes keep tab
+ * and line feed. */
+static void test_control_characters_refused(void **state) {
+  (void)state;
+  device c, k;
+  char ms[72], ev[72], msg[256];
+  central_and_classroom(&c, &k);
+  assert_int_equal(enroll(c.s, k.pk, "North", "8B", NULL), 0);
+  add_student_at(k.s, "ava-8", "North", "8B");
+  add_milestone(k.s, "ava-8", ms);
+  uint64_t seq = cairn_store_own_seq(k.s);
+
+  setb b;
+  set_begin(&b, 1);
+  set_str(&b, "name", "Ava\x1b[2J");
+  assert_int_equal(put1(k.s, CAIRN_REC_STUDENT, "bo-1", 0, &b, NULL, NULL, msg), CAIRN_EINVAL);
+  assert_string_equal(msg, "name: contains a control character (U+001B), which cairn does not "
+                           "store");
+  set_begin(&b, 1);
+  set_str(&b, "statement", "two\nlines");
+  assert_int_equal(put1(k.s, CAIRN_REC_MILESTONE, ms, 1, &b, NULL, NULL, msg), CAIRN_EINVAL);
+  assert_non_null(strstr(msg, "statement: must be one line"));
+  set_begin(&b, 2);
+  set_str(&b, "name", "Bo");
+  pack_s(&b.pk, "accommodations");
+  msgpack_pack_array(&b.pk, 2);
+  pack_s(&b.pk, "extended time");
+  pack_s(&b.pk, "bell\x07");
+  assert_int_equal(put1(k.s, CAIRN_REC_STUDENT, "bo-1", 0, &b, NULL, NULL, msg), CAIRN_EINVAL);
+  assert_non_null(strstr(msg, "accommodations item 2: contains a control character (U+0007)"));
+  set_begin(&b, 4);
+  set_str(&b, "milestone", ms);
+  set_str(&b, "observed", "2026-03-06");
+  set_num(&b, "value", 2);
+  set_str(&b, "note", "csi \xc2\x9b" "2J");
+  assert_int_equal(put1(k.s, CAIRN_REC_EVIDENCE, NULL, 0, &b, NULL, NULL, msg), CAIRN_EINVAL);
+  assert_non_null(strstr(msg, "note: contains a control character (U+009B)"));
+  assert_int_equal(add_evidence(k.s, ms, "2026-03-06", 2, ev, NULL), 0);
+  seq = cairn_store_own_seq(k.s);
+  set_begin(&b, 1);
+  set_num(&b, "value", 3);
+  assert_int_equal(put1(k.s, CAIRN_REC_EVIDENCE, ev, 1, &b, "typo\x1b]8;;http://x\x07", NULL, msg),
+                   CAIRN_EINVAL);
+  assert_non_null(strstr(msg, "reason: contains a control character (U+001B)"));
+  assert_int_equal(cairn_store_own_seq(k.s), seq); /* nothing written */
+  /* a note is multi-line text */
+  set_begin(&b, 4);
+  set_str(&b, "milestone", ms);
+  set_str(&b, "observed", "2026-03-06");
+  set_num(&b, "value", 2);
+  set_str(&b, "note", "claim clear\n\tone piece of evidence");
+  assert_int_equal(put1(k.s, CAIRN_REC_EVIDENCE, NULL, 0, &b, NULL, NULL, msg), 0);
+
+  /* From another node: quarantined, the rest applied; the central's
+   * entries too, in the body's scope as in the set. */
+  msgpack_sbuffer batch;
+  sync_batch(c.s, k.s, NULL, &batch);
+  setb body;
+  forged_body_begin(&body, "cy-8", 1);
+  set_str(&body, "name", "Cy");
+  forged_body_end(&c, CAIRN_REC_STUDENT, &body, "North", "8B\xc2\x9b", &batch);
+  assert_last_quarantined(&k, &batch, "scope: contains a control character (U+009B)");
+  assert_false(export_has(k.s, "cy-8"));
+  old_student_entry_kept_out(&c, &k, "bo-1", "Bo\x1b[2J",
+                             "name: contains a control character (U+001B), which cairn");
   device_free(&c);
   device_free(&k);
 }
@@ -1448,6 +1548,7 @@ int main(void) {
       cmocka_unit_test(test_sync_refuses_unknown_and_revoked_authors),
       cmocka_unit_test(test_sync_quarantines_unauthorized_writes),
       cmocka_unit_test(test_ids_follow_the_grammar),
+      cmocka_unit_test(test_control_characters_refused),
       cmocka_unit_test(test_token_redeem),
       cmocka_unit_test(test_receipts),
       cmocka_unit_test(test_scope_overlaps),

@@ -146,12 +146,50 @@ static void test_id_grammar(void **state) {
       fail_msg("'%s' is not an id", bad[i]);
 }
 
+/* The one check of text that enters cairn (FORMAT.md 3.3): no C0, DEL or
+ * C1 control character; tab and line feed only in multi-line text. */
+static void test_text_check(void **state) {
+  static const struct {
+    const char *s;
+    int multiline, code;
+    const char *why;
+  } cases[] = {
+      {"Ana L\xc3\xb3pez", 0, 0, ""},
+      {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0, 0, ""},
+      {"no-break\xc2\xa0space", 0, 0, ""}, /* U+00A0 is printable */
+      {"line 1\nline 2\tindented", 1, 0, ""},
+      {"", 0, 0, ""},
+      {"A\x1b[2J", 0, CAIRN_EINVAL, "name: contains a control character (U+001B)"},
+      {"A\x1b[2J", 1, CAIRN_EINVAL, "name: contains a control character (U+001B)"},
+      {"ring\x07", 1, CAIRN_EINVAL, "name: contains a control character (U+0007)"},
+      {"\x1b]8;;http://x\x07link", 1, CAIRN_EINVAL, "(U+001B)"}, /* OSC 8 */
+      {"del\x7f", 1, CAIRN_EINVAL, "(U+007F)"},
+      {"csi\xc2\x9b" "2J", 1, CAIRN_EINVAL, "(U+009B)"}, /* C1 CSI */
+      {"nel\xc2\x85", 1, CAIRN_EINVAL, "(U+0085)"},
+      {"cr\rlf", 1, CAIRN_EINVAL, "(U+000D)"},
+      {"two\nlines", 0, CAIRN_EINVAL, "name: must be one line (U+000A)"},
+      {"a\ttab", 0, CAIRN_EINVAL, "name: must be one line (U+0009)"},
+      {"bad \xff", 0, CAIRN_EUTF8, "name: invalid UTF-8"},
+  };
+  char why[160];
+  (void)state;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    why[0] = '\0';
+    int rc = cairn_text_check("name", cases[i].s, strlen(cases[i].s), cases[i].multiline, why,
+                              sizeof why);
+    if (rc != cases[i].code || strstr(why, cases[i].why) == NULL)
+      fail_msg("case %zu: %s '%s', expected %s '%s'", i, cairn_err_name(rc), why,
+               cairn_err_name(cases[i].code), cases[i].why);
+  }
+  assert_int_equal(cairn_text_check("name", "a\0b", 3, 1, why, sizeof why), CAIRN_EUTF8);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_utf8_valid),      cmocka_unit_test(test_utf8_invalid),
       cmocka_unit_test(test_date_parse),      cmocka_unit_test(test_date_round_trip),
       cmocka_unit_test(test_today),           cmocka_unit_test(test_id_valid),
-      cmocka_unit_test(test_id_grammar),
+      cmocka_unit_test(test_id_grammar),      cmocka_unit_test(test_text_check),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

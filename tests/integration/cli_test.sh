@@ -31,6 +31,13 @@ check "init" "$cairn" init --data "$CAIRN_DATA" --campus north --classroom r12 -
 grep -Eq '^[0-9a-f]{64}$' "$dir/out" && ok || bad "init prints a 64-hex device id: $(cat "$dir/out")"
 [ "$(stat -c %a "$CAIRN_DATA/device.key")" = 600 ] && ok || bad "device.key is not 0600"
 "$cairn" init --data "$CAIRN_DATA" >/dev/null 2>&1 && bad "second init accepted" || ok
+for bad_init in "--campus=$(printf 'n\033[2J')" "--classroom=$(printf 'r\302\233')" \
+  "--name=$(printf 'lap\007top')"; do
+  rm -rf "$dir/bad-init"
+  "$cairn" init --data "$dir/bad-init" "$bad_init" >"$dir/out" 2>"$dir/err"; rc=$?
+  [ $rc -eq 2 ] && grep -q "contains a control character" "$dir/err" && [ ! -e "$dir/bad-init/device.key" ] \
+    && ok || bad "init $bad_init: rc=$rc, $(cat "$dir/err"), key: $(ls "$dir/bad-init" 2>&1)"
+done
 
 "$cairn" status >/dev/null 2>"$dir/err"; rc=$?
 [ $rc -eq 3 ] && grep -q "not running" "$dir/err" && ok || bad "status without daemon: rc=$rc $(cat "$dir/err")"
@@ -104,6 +111,16 @@ refused "overflows to inf" value "$cairn" evidence add "$ela" 1e999
 refused "target off scale" target "$cairn" milestone add --student ana-8 --type academic \
   --statement "x" --scale 0-4 --baseline 1 --target 9 --start 2026-10-05 --end 2026-11-16
 refused "duplicate student" ana-8 "$cairn" student add --id ana-8 --name "Other"
+# text: no control characters (terminal escapes, bells); notes keep lines and tabs
+refused "escape in a name" "name: contains a control character (U+001B)" \
+  "$cairn" student add --id cy-1 --name "$(printf 'Cy\033[2J')"
+refused "OSC 8 link in a note" "note: contains a control character (U+001B)" \
+  "$cairn" evidence add "$ela" 2 --note "$(printf '\033]8;;http://x\007click\033]8;;\007')"
+refused "C1 in a statement" "statement: contains a control character (U+009B)" \
+  "$cairn" milestone set "$ela" --statement "$(printf 'a\302\2332J')"
+refused "line break in a reason" "reason: must be one line" \
+  "$cairn" milestone set "$ela" --statement "new words" --reason "$(printf 'one\ntwo')"
+check "a note of two lines" "$cairn" evidence add "$ela" 2 --note "$(printf 'claim clear\n\tone piece')"
 # ids: letters, digits, - _ . and never a path or an option
 refused "id -rf" "id: '-rf' is not an id" "$cairn" student add --id -rf --name "Other"
 refused "id ." "id: '.' is not an id" "$cairn" student add --id . --name "Other"
