@@ -52,7 +52,8 @@ typedef enum {
   V_INT,    /* whole number */
   V_SECS,   /* a duration: N seconds, or Ns, Nm, Nh, Nd; packed as whole seconds */
   V_SCOPE,  /* CAMPUS[/CLASSROOM], packed as scope_campus [and scope_classroom] */
-  V_PATH    /* a file name, packed absolute: cairnd has another working directory */
+  V_PATH,   /* a file name, packed absolute: cairnd has another working directory */
+  V_FLAG    /* a switch that takes no value (meta ""): packed as true when given */
 } vtype;
 
 #define F_REQ 0x1u       /* required (when creating) */
@@ -169,6 +170,10 @@ static const flag evidence_add_flags[] = {
     {"source", "TEXT", TO_FIELD, "source", V_STR, 0, "where it came from", NULL},
     {"by", "NAME", TO_FIELD, "by", V_STR, 0, "who recorded it", NULL},
     {"link", "URL", TO_FIELD, "link", V_STR, 0, "a link to the work", NULL},
+    {"force", "", TO_ARG, "force", V_FLAG, 0,
+     "record it although --observed is more than the milestone's timeframe before its start "
+     "(a genuine back-entry; a date after tomorrow is always refused)",
+     NULL},
     END};
 
 static const flag evidence_amend_flags[] = {
@@ -363,7 +368,8 @@ static const char general_help[] =
     "  --json       print the result as JSON\n"
     "  --help, -h   print help (cairn COMMAND --help: that command only)\n"
     "  --version    print the version\n"
-    "Give a flag's value as --flag VALUE or --flag=VALUE; \"--\" ends the flags.\n"
+    "Give a flag's value as --flag VALUE or --flag=VALUE (a switch such as --force\n"
+    "takes none); \"--\" ends the flags.\n"
     "\n"
     "Environment:\n"
     "  CAIRN_DATA   the data directory when --data is not given\n"
@@ -461,6 +467,8 @@ static void print_command_help(FILE *out, const command *c, int brief) {
       continue;
     if (f->opts & F_POS)
       snprintf(item, sizeof item, " %s", f->meta);
+    else if (f->type == V_FLAG)
+      snprintf(item, sizeof item, " [--%s]", f->name);
     else
       snprintf(item, sizeof item, flag_required(c, f) ? " --%s %s%s" : " [--%s %s]%s", f->name,
                f->meta, f->type == V_STRS ? "..." : "");
@@ -478,6 +486,8 @@ static void print_command_help(FILE *out, const command *c, int brief) {
       continue;
     if (f->opts & F_POS)
       snprintf(lhs, sizeof lhs, "%s", f->meta);
+    else if (f->type == V_FLAG)
+      snprintf(lhs, sizeof lhs, "--%s", f->name);
     else
       snprintf(lhs, sizeof lhs, "--%s %s", f->name, f->meta);
     if (strlen(lhs) > 24)
@@ -603,7 +613,11 @@ static int parse_args(int argc, char **argv, args *a) {
           return usage_error("%s: unknown option %.*s (see cairn %s --help)",
                              cmd_name(a->cmd, name, sizeof name), (int)(nlen + 2), tok, name);
       }
-      if (value == NULL) {
+      if (fi >= 0 && a->cmd->flags[fi].type == V_FLAG) {
+        if (value != NULL)
+          return usage_error("%.*s takes no value", (int)(nlen + 2), tok);
+        value = "";
+      } else if (value == NULL) {
         if (i + 1 >= argc)
           return usage_error("%.*s needs a value", (int)(nlen + 2), tok);
         value = argv[++i];
@@ -790,6 +804,9 @@ static int pack_value(msgpack_packer *pk, const args *a, int fi) {
     return 0;
   case V_PATH:
     return pack_path(pk, v);
+  case V_FLAG:
+    msgpack_pack_true(pk);
+    return 0;
   case V_STR:
     break;
   }

@@ -301,7 +301,7 @@ static void pack_set(cairn_rpc *r, msgpack_packer *pk, const msgpack_object *set
 static cairn_handled op_put(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
                             msgpack_packer *pk) {
   char type_name[32], id[80], why[WHY_MAX + 1], msg[256] = "";
-  const msgpack_object *set, *edit;
+  const msgpack_object *set, *edit, *force;
   int type, has_id, has_why, rc, is_edit;
   msgpack_sbuffer setbuf;
   msgpack_packer spk;
@@ -336,6 +336,7 @@ static cairn_handled op_put(cairn_rpc *r, cairn_slot *slot, const msgpack_object
   }
   edit = cairn_record_map_get(req, "edit");
   is_edit = edit && edit->type == MSGPACK_OBJECT_BOOLEAN && edit->via.boolean;
+  force = cairn_record_map_get(req, "force");
   if (type == CAIRN_REC_STUDENT && (rc = student_scope_check(r, set, msg, sizeof msg)) != 0) {
     cairn__rpc_pack_error(pk, rc, msg);
     return CAIRN_HANDLED_REPLY;
@@ -351,6 +352,7 @@ static cairn_handled op_put(cairn_rpc *r, cairn_slot *slot, const msgpack_object
     cairn__rpc_pack_error(pk, CAIRN_ENOMEM, NULL);
     return CAIRN_HANDLED_REPLY;
   }
+  wr->put.force = force && force->type == MSGPACK_OBJECT_BOOLEAN && force->via.boolean;
   cairn_writer_submit(r->writer, wr, put_done, call);
   return CAIRN_HANDLED_LATER;
 }

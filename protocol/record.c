@@ -383,13 +383,17 @@ static int check_str(const char *label, const msgpack_object *o, uint32_t max_le
 
 static int check_date(const char *label, const msgpack_object *o, int32_t *day, char *why,
                       size_t whylen) {
+  int rc;
   if (o->type != MSGPACK_OBJECT_STR)
     return fail(why, whylen, CAIRN_EINVAL, "%s: must be a date YYYY-MM-DD", label);
-  if (cairn_text_date_parse(o->via.str.ptr, o->via.str.size, day) == 0)
+  if ((rc = cairn_text_date_parse(o->via.str.ptr, o->via.str.size, day)) == 0)
     return 0;
-  if (date_shaped(o->via.str.ptr, o->via.str.size))
-    return fail(why, whylen, CAIRN_EDATE, "%s: %.10s is not a real date", label, o->via.str.ptr);
-  return fail(why, whylen, CAIRN_EDATE, "%s: must be a date YYYY-MM-DD", label);
+  if (!date_shaped(o->via.str.ptr, o->via.str.size))
+    return fail(why, whylen, CAIRN_EDATE, "%s: must be a date YYYY-MM-DD", label);
+  if (rc == CAIRN_ERANGE)
+    return fail(why, whylen, CAIRN_EDATE, "%s: %.10s: the year must be from %d to %d", label,
+                o->via.str.ptr, CAIRN_TEXT_YEAR_MIN, CAIRN_TEXT_YEAR_MAX);
+  return fail(why, whylen, CAIRN_EDATE, "%s: %.10s is not a real date", label, o->via.str.ptr);
 }
 
 static int check_enum(const cairn_field_def *f, const msgpack_object *o, char *why,

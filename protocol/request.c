@@ -53,6 +53,7 @@ static const op_def ops[CAIRN_OP_MAX + 1] = {
                        {"edit", ARG_BOOL},
                        {"set", ARG_MAP},
                        {"why", ARG_TEXT, "reason"}, /* the CLI's --reason */
+                       {"force", ARG_BOOL},
                        {NULL, 0}}},
     [CAIRN_OP_STATUS] = {"status", {{"student", ARG_ID}, {"today", ARG_TEXT}, {NULL, 0}}},
     [CAIRN_OP_EXPORT] = {"export",

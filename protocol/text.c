@@ -7,9 +7,6 @@
 
 #include "error.h"
 
-#define YEAR_MIN 1900
-#define YEAR_MAX 9999
-
 int cairn_text_utf8_valid(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0;
@@ -150,8 +147,10 @@ int cairn_text_date_parse(const char *s, size_t len, int32_t *day) {
   y = read_digits(s, 4);
   m = read_digits(s + 5, 2);
   d = read_digits(s + 8, 2);
-  if (y < YEAR_MIN || y > YEAR_MAX || m < 1 || m > 12 || d < 1 || (unsigned)d > days_in_month((unsigned)y, (unsigned)m))
+  if (y < 0 || m < 1 || m > 12 || d < 1 || (unsigned)d > days_in_month((unsigned)y, (unsigned)m))
     return CAIRN_EDATE;
+  if (y < CAIRN_TEXT_YEAR_MIN || y > CAIRN_TEXT_YEAR_MAX)
+    return CAIRN_ERANGE;
   *day = (int32_t)days_from_civil(y, (unsigned)m, (unsigned)d);
   return 0;
 }

@@ -24,9 +24,14 @@ int cairn_text_utf8_valid(const char *s, size_t len);
 int cairn_text_check(const char *field, const char *s, size_t len, int multiline, char *why,
                      size_t whylen);
 
-/* Parses exactly "YYYY-MM-DD" (len bytes, year 1900..9999) into a day number
- * (days since 1970-01-01). Returns 0 or CAIRN_EDATE (bad form or no such
- * day, e.g. 2026-02-30). */
+/* The years a date may have. */
+#define CAIRN_TEXT_YEAR_MIN 1900
+#define CAIRN_TEXT_YEAR_MAX 9999
+
+/* Parses exactly "YYYY-MM-DD" (len bytes, year CAIRN_TEXT_YEAR_MIN..MAX)
+ * into a day number (days since 1970-01-01). Returns 0; CAIRN_EDATE for a
+ * bad form or no such day (2026-02-30); CAIRN_ERANGE for a real day of a
+ * year before CAIRN_TEXT_YEAR_MIN (1899-12-31). *day is set only on 0. */
 int cairn_text_date_parse(const char *s, size_t len, int32_t *day);
 
 /* Writes day as "YYYY-MM-DD" plus NUL into out[11]. A day before

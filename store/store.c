@@ -753,6 +753,7 @@ typedef struct batch {
   char ms_id[CAIRN__STORE_ID_MAX];
   size_t ms_idlen;
   cairn_scale ms_scale;
+  int32_t ms_start, ms_end; /* its timeframe; ms_end < ms_start when unreadable */
   char ms_campus[65], ms_classroom[65];
   /* The put being built. */
   char campus[65], classroom[65];
@@ -789,6 +790,12 @@ static void copy_str_field(const cairn__store_rec *r, const msgpack_object *set,
     memcpy(out, v, len);
     out[len] = '\0';
   }
+}
+
+static int date_of(const msgpack_object *v, int32_t *day) {
+  const char *s;
+  size_t len;
+  return cairn__store_obj_str(v, &s, &len) ? cairn_text_date_parse(s, len, day) : CAIRN_EDATE;
 }
 
 /* Loads student sid into b->ref: it must exist and not be deleted. Sets
@@ -828,6 +835,9 @@ static int milestone_lookup(batch *b, cairn_put *p, const char *field, const cha
     if (cairn_record_scale_parse(sc, sclen, &b->ms_scale) != 0)
       return refuse(p, CAIRN_ECORRUPT, "%s %.*s: its scale is unreadable", field, (int)midlen,
                     mid);
+    if (date_of(cairn__store_rec_value(&b->ref, "start", NULL), &b->ms_start) != 0 ||
+        date_of(cairn__store_rec_value(&b->ref, "end", NULL), &b->ms_end) != 0)
+      b->ms_end = b->ms_start - 1;
     if ((rc = student_lookup(b, p, sid, sidlen)) != 0)
       return rc;
     memcpy(b->ms_campus, b->campus, sizeof b->campus);
@@ -849,12 +859,6 @@ static int on_scale(cairn_put *p, const char *field, const msgpack_object *v,
   if (!cairn__store_obj_num(v, &d) || cairn_record_scale_check(sc, d) != 0)
     return refuse(p, CAIRN_ERANGE, "%s: %g is not on the scale %s", field, d, scale_name);
   return 0;
-}
-
-static int date_of(const msgpack_object *v, int32_t *day) {
-  const char *s;
-  size_t len;
-  return cairn__store_obj_str(v, &s, &len) ? cairn_text_date_parse(s, len, day) : CAIRN_EDATE;
 }
 
 static int check_milestone(batch *b, cairn_put *p, const msgpack_object *set,
@@ -903,6 +907,32 @@ static int check_milestone(batch *b, cairn_put *p, const msgpack_object *set,
   return 0;
 }
 
+/* New evidence of the milestone b caches: observed no later than tomorrow
+ * by this device's clock (a time zone ahead is tomorrow already), and,
+ * unless the put forces it, not before the start by more than the
+ * timeframe's length: 1999 or 2030 on a 2026 milestone is a typo. */
+static int observed_plausible(batch *b, cairn_put *p, const msgpack_object *set) {
+  int32_t day, tomorrow = cairn_text_today() + 1;
+  char when[11], limit[11];
+  if (date_of(cairn_record_map_get(set, "observed"), &day) != 0)
+    return 0; /* cairn_record_check_set refused it already */
+  cairn_text_date_format(day, when);
+  if (day > tomorrow) {
+    cairn_text_date_format(tomorrow, limit);
+    return refuse(p, CAIRN_EDATE,
+                  "observed: %s is after tomorrow (%s) by this device's clock: check the date, "
+                  "and the clock",
+                  when, limit);
+  }
+  if (b->ms_end < b->ms_start || p->force || day >= b->ms_start - (b->ms_end - b->ms_start))
+    return 0;
+  cairn_text_date_format(b->ms_start, limit);
+  return refuse(p, CAIRN_EDATE,
+                "observed: %s is more than the milestone's timeframe (%d days) before its start "
+                "(%s): check the date; if it is right, record it with --force",
+                when, (int)(b->ms_end - b->ms_start), limit);
+}
+
 static int check_evidence(batch *b, cairn_put *p, const msgpack_object *set,
                           const cairn__store_rec *r) {
   const char *mid;
@@ -933,7 +963,7 @@ static int check_evidence(batch *b, cairn_put *p, const msgpack_object *set,
   if (v != NULL && (!cairn__store_obj_num(v, &d) || cairn_record_scale_check(&b->ms_scale, d)))
     return refuse(p, CAIRN_ERANGE, "value: %g is not on the milestone's scale %g-%g", d,
                   b->ms_scale.min, b->ms_scale.max);
-  return 0;
+  return r == NULL ? observed_plausible(b, p, set) : 0;
 }
 
 /* A review, support change or celebration: its milestone must exist. A

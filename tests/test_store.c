@@ -133,8 +133,8 @@ static void add_milestone(cairn_store *s, const char *student, char *id) {
 }
 
 /* Starts b with the required fields of a 0-4 milestone of student, from
- * 2026-03-02 to 2026-04-13. */
-static void minimal_milestone(setb *b, const char *student) {
+ * start to end. */
+static void dated_milestone(setb *b, const char *student, const char *start, const char *end) {
   set_begin(b, 8);
   set_str(b, "student", student);
   set_str(b, "type", "academic");
@@ -142,8 +142,13 @@ static void minimal_milestone(setb *b, const char *student) {
   set_str(b, "scale", "0-4");
   set_num(b, "baseline", 1);
   set_num(b, "target", 3);
-  set_str(b, "start", "2026-03-02");
-  set_str(b, "end", "2026-04-13");
+  set_str(b, "start", start);
+  set_str(b, "end", end);
+}
+
+/* The same from 2026-03-02 to 2026-04-13. */
+static void minimal_milestone(setb *b, const char *student) {
+  dated_milestone(b, student, "2026-03-02", "2026-04-13");
 }
 
 static int add_evidence(cairn_store *s, const char *milestone, const char *observed, double v,
@@ -371,6 +376,82 @@ static void test_refusals_name_the_field(void **state) {
   assert_int_equal(put1(d.s, CAIRN_REC_EVIDENCE, ev, 1, &b, "x", NULL, msg), CAIRN_EINVAL);
   assert_non_null(strstr(msg, "note"));
   assert_int_equal(cairn_store_own_seq(d.s), seq);
+  assert_check_clean(d.s);
+  device_free(&d);
+}
+
+/* Writes day + delta as YYYY-MM-DD into out. */
+static void day_str(int32_t day, int32_t delta, char out[11]) {
+  cairn_text_date_format(day + delta, out);
+}
+
+/* Evidence dated after tomorrow on this device's clock, or before the
+ * milestone's start by more than its timeframe, is refused with the date
+ * named; --force (put.force) records the second kind, never the first. */
+static void test_implausible_dates(void **state) {
+  (void)state;
+  device d;
+  char ms[72], msg[256], start[11], end[11], when[11];
+  int32_t today = cairn_text_today();
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  setb b;
+  day_str(today, -30, start);
+  day_str(today, 30, end); /* a timeframe of 60 days */
+  dated_milestone(&b, "ava-8", start, end);
+  assert_int_equal(put1(d.s, CAIRN_REC_MILESTONE, NULL, 0, &b, NULL, ms, NULL), 0);
+  uint64_t seq = cairn_store_own_seq(d.s);
+
+  static const struct {
+    int32_t delta; /* from today */
+    const char *date; /* or a fixed date */
+    int force, code;
+    const char *why;
+  } cases[] = {
+      {2, NULL, 0, CAIRN_EDATE, "is after tomorrow"},
+      {2, NULL, 1, CAIRN_EDATE, "is after tomorrow"},
+      {0, "2030-01-01", 0, CAIRN_EDATE, "observed: 2030-01-01 is after tomorrow"},
+      {0, "9999-12-31", 1, CAIRN_EDATE, "observed: 9999-12-31 is after tomorrow"},
+      {-91, NULL, 0, CAIRN_EDATE, "is more than the milestone's timeframe (60 days) before its"},
+      {0, "1999-01-01", 0, CAIRN_EDATE, "observed: 1999-01-01 is more than"},
+      {0, "1899-12-31", 1, CAIRN_EDATE, "observed: 1899-12-31: the year must be from 1900 to"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (cases[i].date != NULL)
+      strcpy(when, cases[i].date);
+    else
+      day_str(today, cases[i].delta, when);
+    set_begin(&b, 3);
+    set_str(&b, "milestone", ms);
+    set_str(&b, "observed", when);
+    set_num(&b, "value", 2);
+    cairn_put p = {.type = CAIRN_REC_EVIDENCE, .set = (const uint8_t *)b.sb.data,
+                   .set_len = b.sb.size, .force = cases[i].force};
+    assert_int_equal(cairn_store_write_batch(d.s, &p, 1), 0);
+    msgpack_sbuffer_destroy(&b.sb);
+    if (p.result != cases[i].code || strstr(p.message, cases[i].why) == NULL ||
+        strncmp(p.message, "observed: ", 10) != 0)
+      fail_msg("case %zu (%s): %s '%s', expected '%s'", i, when, cairn_err_name(p.result),
+               p.message, cases[i].why);
+  }
+  assert_int_equal(cairn_store_own_seq(d.s), seq); /* nothing written */
+  set_begin(&b, 3);
+  set_str(&b, "milestone", ms);
+  set_str(&b, "observed", "1999-01-01");
+  set_num(&b, "value", 2);
+  cairn_put p = {.type = CAIRN_REC_EVIDENCE, .set = (const uint8_t *)b.sb.data,
+                 .set_len = b.sb.size};
+  assert_int_equal(cairn_store_write_batch(d.s, &p, 1), 0);
+  assert_non_null(strstr(p.message, "--force"));
+  p.force = 1; /* a genuine back-entry */
+  assert_int_equal(cairn_store_write_batch(d.s, &p, 1), 0);
+  assert_int_equal(p.result, 0);
+  msgpack_sbuffer_destroy(&b.sb);
+  /* tomorrow (a time zone ahead), and exactly one timeframe before the start */
+  day_str(today, 1, when);
+  assert_int_equal(add_evidence(d.s, ms, when, 2, NULL, msg), 0);
+  day_str(today, -90, when);
+  assert_int_equal(add_evidence(d.s, ms, when, 2, NULL, msg), 0);
   assert_check_clean(d.s);
   device_free(&d);
 }
@@ -1535,6 +1616,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_status_of_seed_example),
       cmocka_unit_test(test_refusals_name_the_field),
+      cmocka_unit_test(test_implausible_dates),
       cmocka_unit_test(test_batch_commits_the_good_puts),
       cmocka_unit_test(test_amend_and_retract_keep_history),
       cmocka_unit_test(test_reopen_keeps_everything),

@@ -75,10 +75,14 @@ static void test_date_parse(void **state) {
   assert_int_equal(parse("2000-02-29"), 11016);         /* 400-year leap */
 
   const char *bad[] = {"2026-02-30", "2025-02-29", "1900-02-29", "2026-1-05", "2026-01-5", "2026-13-01",
-                       "2026-00-10", "2026-01-00", "2026-04-31", "1899-12-31", "0000-01-01", "2026/01/05",
+                       "2026-00-10", "2026-01-00", "2026-04-31", "1899-02-29", "0000-01-00", "2026/01/05",
                        "2026-01-05 ", " 2026-01-05", "+026-01-05", "2026-0a-05", "", "20260105"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(parse(bad[i]), CAIRN_EDATE);
+  /* A real day of a year cairn does not take. */
+  assert_int_equal(parse("1899-12-31"), CAIRN_ERANGE);
+  assert_int_equal(parse("0000-01-01"), CAIRN_ERANGE);
+  assert_int_equal(parse("1896-02-29"), CAIRN_ERANGE);
   /* Exactly len bytes are read: a longer buffer with a valid prefix fails. */
   int32_t day;
   assert_int_equal(cairn_text_date_parse("2026-01-05", 9, &day), CAIRN_EDATE);

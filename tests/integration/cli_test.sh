@@ -108,6 +108,23 @@ refused "month 13" observed "$cairn" evidence add "$ela" 2 --observed 2026-13-01
 refused "day zero" observed "$cairn" evidence add "$ela" 2 --observed 0000-00-00
 refused "not a leap year" observed "$cairn" evidence add "$ela" 2 --observed 2025-02-29
 refused "overflows to inf" value "$cairn" evidence add "$ela" 1e999
+# implausible dates: after tomorrow, or long before the milestone ($ela: 2026-10-05 to 11-16)
+refused "evidence in 2030" "observed: 2030-01-01 is after tomorrow" \
+  "$cairn" evidence add "$ela" 2 --observed 2030-01-01
+refused "evidence on 9999-12-31" "observed: 9999-12-31 is after tomorrow" \
+  "$cairn" evidence add "$ela" 2 --observed 9999-12-31 --force
+refused "the day after tomorrow" "is after tomorrow" \
+  "$cairn" evidence add "$ela" 2 --observed "$(date -d '+2 days' +%F)"
+refused "evidence in 1999" "observed: 1999-01-01 is more than" \
+  "$cairn" evidence add "$ela" 2 --observed 1999-01-01
+grep -q -- "--force" "$dir/err" && ok || bad "the back-entry refusal tells of --force: $(cat "$dir/err")"
+refused "a year before 1900" "observed: 1899-12-31: the year must be from 1900 to 9999" \
+  "$cairn" evidence add "$ela" 2 --observed 1899-12-31
+refused "a year after 9999" "observed: must be a date YYYY-MM-DD" \
+  "$cairn" evidence add "$ela" 2 --observed 10000-01-01
+check "evidence dated tomorrow" "$cairn" evidence add "$ela" 2 --observed "$(date -d tomorrow +%F)"
+check "evidence one timeframe before the start" "$cairn" evidence add "$ela" 2 --observed 2026-08-24
+check "back-entry with --force" "$cairn" evidence add "$ela" 2 --observed 1999-01-01 --force
 refused "target off scale" target "$cairn" milestone add --student ana-8 --type academic \
   --statement "x" --scale 0-4 --baseline 1 --target 9 --start 2026-10-05 --end 2026-11-16
 refused "duplicate student" ana-8 "$cairn" student add --id ana-8 --name "Other"
