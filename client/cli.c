@@ -6,7 +6,8 @@
  * tables drive argument parsing, packing the request and --help, so the help
  * cannot drift from what is parsed. Data validation (scales, dates, UTF-8,
  * finiteness) is the daemon's: it is authoritative, and its message names
- * the field.
+ * the field. The one check here is of what only the command line has: a
+ * value written as 75% or yes/no must be on a percent or yes/no scale.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -125,7 +126,9 @@ static const flag milestone_flags[] = {
     {"scale", "MIN-MAX|percent|count|yesno", TO_FIELD, "scale", V_STR, F_REQ,
      "measurement scale", NULL},
     {"baseline", "V|pending", TO_FIELD, "baseline", V_NUMNIL, F_REQ,
-     "starting value, or pending (taken in the first weeks)", NULL},
+     "starting value (75% on a percent scale, yes or no on a yes/no one), or pending (taken "
+     "in the first weeks)",
+     NULL},
     {"target", "V", TO_FIELD, "target", V_NUM, F_REQ, "the value that means success", NULL},
     {"direction", "up|down", TO_FIELD, "direction", V_STR, 0,
      "raise or lower the value (default: up)", NULL},
@@ -164,7 +167,10 @@ static const flag milestone_flags[] = {
 
 static const flag evidence_add_flags[] = {
     {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone", NULL},
-    {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS, "the value on its scale (yes/no: 1/0)", NULL},
+    {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS,
+     "the value on its scale: a number; on a percent scale 75 or 75%; on a yes/no scale yes "
+     "or no (1 or 0)",
+     NULL},
     {"observed", "YYYY-MM-DD", TO_FIELD, "observed", V_STR, F_TODAY, "when it was seen", NULL},
     {"note", "TEXT", TO_FIELD, "note", V_STR, 0, "a short note", NULL},
     {"source", "TEXT", TO_FIELD, "source", V_STR, 0, "where it came from", NULL},
@@ -178,7 +184,8 @@ static const flag evidence_add_flags[] = {
 
 static const flag evidence_amend_flags[] = {
     {NULL, "ENTRY", TO_ID, NULL, V_STR, F_POS, "the evidence entry", NULL},
-    {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS, "the corrected value", NULL},
+    {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS, "the corrected value (written as for add)",
+     NULL},
     {"reason", "TEXT", TO_WHY, NULL, V_STR, F_REQ, "why it is corrected", NULL},
     END};
 
@@ -687,16 +694,34 @@ static int parse_args(int argc, char **argv, args *a) {
   return -1;
 }
 
-/* Parses a V_NUM value; "yes"/"no" are 1/0. "nan" and "inf" pass: the
- * daemon refuses them with a message naming the field. */
+/* The scale a V_NUM value names by how it is written: "percent" for "75%",
+ * "yesno" for yes and no; NULL for a plain number. */
+static const char *value_scale(const char *s) {
+  size_t n = strlen(s);
+  if (strcmp(s, "yes") == 0 || strcmp(s, "no") == 0)
+    return "yesno";
+  return n > 1 && s[n - 1] == '%' ? "percent" : NULL;
+}
+
+/* Parses a V_NUM value: a number, a number then % (75% is 75), or yes/no
+ * (1/0); run_request checks that the last two suit the milestone's scale.
+ * "nan" and "inf" pass: the daemon refuses them with a message naming the
+ * field. */
 static int parse_num(const char *s, const char *field, double *out) {
-  char *end;
-  if (strcmp(s, "yes") == 0 || strcmp(s, "no") == 0) {
+  const char *unit = value_scale(s);
+  size_t n = strlen(s) - (unit != NULL && unit[0] == 'p');
+  char num[64], *end;
+  *out = 0;
+  if (unit != NULL && unit[0] == 'y') {
     *out = s[0] == 'y';
     return 0;
   }
-  *out = strtod(s, &end);
-  if (end == s || *end != '\0' || isspace((unsigned char)s[0]))
+  if (n >= sizeof num)
+    return usage_error("%s: '%s' is not a number", field, s);
+  memcpy(num, s, n);
+  num[n] = '\0';
+  *out = strtod(num, &end);
+  if (end == num || *end != '\0' || isspace((unsigned char)num[0]))
     return usage_error("%s: '%s' is not a number", field, s);
   return 0;
 }
@@ -1172,6 +1197,92 @@ static int run_sync_progress(cairn_client *c) {
   return EXIT_FAIL;
 }
 
+/* Copies the string field of record id, as cairnd shows it, into out.
+ * Returns 1, or 0 when there is no such record or field (cairnd's reply
+ * to the put itself will say so). */
+static int record_field(cairn_client *c, const char *id, const char *field, char *out,
+                        size_t outlen) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  cairn_reply *r = NULL;
+  const msgpack_object *v = NULL;
+  int found = 0;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 2);
+  pack_cstr(&pk, "op");
+  pack_cstr(&pk, "show");
+  pack_cstr(&pk, "id");
+  pack_cstr(&pk, id);
+  if (cairn_client_call(c, sb.data, sb.size, 0, &r) == 0)
+    v = cairn_record_map_get(cairn_record_map_get(cairn_reply_get(r, "record"), "fields"), field);
+  if (v != NULL && v->type == MSGPACK_OBJECT_STR && v->via.str.size < outlen) {
+    memcpy(out, v->via.str.ptr, v->via.str.size);
+    out[v->via.str.size] = '\0';
+    found = 1;
+  }
+  cairn_reply_free(r);
+  msgpack_sbuffer_destroy(&sb);
+  return found;
+}
+
+/* The scale the values of put a are on: --scale when given; else that of
+ * the milestone the put names (evidence add), or of the record it edits
+ * (milestone set), or of that record's milestone (evidence amend). Writes
+ * it to scale and the milestone's id (or "") to mid; returns 0 when it
+ * cannot be known here. */
+static int put_scale(const args *a, cairn_client *c, char scale[40], char mid[80]) {
+  const char *id = NULL;
+
+  mid[0] = '\0';
+  for (int i = 0; a->cmd->flags[i].meta != NULL; i++) {
+    const flag *f = &a->cmd->flags[i];
+    const char *v = flag_count(a, i) > 0 ? flag_value(a, i) : NULL;
+    if (v != NULL && f->to == TO_FIELD && strcmp(f->key, "scale") == 0) {
+      snprintf(scale, 40, "%s", v);
+      return 1;
+    }
+    if (v != NULL && (f->to == TO_ID || (f->to == TO_FIELD && strcmp(f->key, "milestone") == 0)))
+      id = v;
+  }
+  if (id == NULL || strlen(id) >= 80)
+    return 0;
+  snprintf(mid, 80, "%s", id);
+  if (record_field(c, mid, "scale", scale, 40))
+    return 1;
+  return record_field(c, id, "milestone", mid, 80) && record_field(c, mid, "scale", scale, 40);
+}
+
+/* A value written as a percent (75%) or as yes/no must be on a scale of
+ * that kind: on a 0-4 rubric, 75% or yes is a mistake, not 75 or 1.
+ * Returns 0, or EXIT_FAIL with the refusal printed. */
+static int check_value_scales(const args *a, cairn_client *c) {
+  char scale[40], mid[80], on[128];
+  int known = -1;
+
+  for (int i = 0; i < a->nvals; i++) {
+    const flag *f = &a->cmd->flags[a->who[i]];
+    const char *unit = f->type == V_NUM || f->type == V_NUMNIL ? value_scale(a->vals[i]) : NULL;
+    if (unit == NULL)
+      continue;
+    if (known < 0)
+      known = put_scale(a, c, scale, mid);
+    if (!known || strcmp(unit, scale) == 0)
+      continue;
+    if (mid[0] != '\0')
+      snprintf(on, sizeof on, "milestone %s is on the scale %s", mid, scale);
+    else
+      snprintf(on, sizeof on, "the scale is %s", scale);
+    if (unit[0] == 'p')
+      fprintf(stderr, "cairn: %s: %s is a percent, but %s\n", f->key, a->vals[i], on);
+    else
+      fprintf(stderr, "cairn: %s: '%s' is for a yes/no milestone; %s\n", f->key, a->vals[i], on);
+    return EXIT_FAIL;
+  }
+  return 0;
+}
+
 /* Sends a's request to cairnd and prints the reply. Returns an exit code. */
 static int run_request(const args *a) {
   msgpack_sbuffer sb;
@@ -1205,6 +1316,8 @@ static int run_request(const args *a) {
     ex = run_export(a, c);
     goto out;
   }
+  if (a->cmd->act == DO_PUT && (ex = check_value_scales(a, c)) != 0)
+    goto out;
   /* cairnd answers a join once the central has (the default timeout is 30 s). */
   /* A bundle is read, sealed or applied whole: allow for a large one. */
   if (strcmp(a->cmd->op, "join") == 0)

@@ -233,9 +233,9 @@ int cairn_record_scale_parse(const char *s, size_t len, cairn_scale *out) {
     const char *name;
     cairn_scale scale;
   } named[] = {
-      {"percent", {0, 100, 0}},
-      {"count", {0, 1e9, 1}},
-      {"yesno", {0, 1, 1}},
+      {"percent", {0, 100, 0, CAIRN_SCALE_PERCENT}},
+      {"count", {0, 1e9, 1, CAIRN_SCALE_COUNT}},
+      {"yesno", {0, 1, 1, CAIRN_SCALE_YESNO}},
   };
   size_t pos = 0;
   double lo, hi;
@@ -253,6 +253,7 @@ int cairn_record_scale_parse(const char *s, size_t len, cairn_scale *out) {
   out->min = lo;
   out->max = hi;
   out->integer = 0;
+  out->kind = CAIRN_SCALE_RANGE;
   return 0;
 }
 
@@ -262,6 +263,28 @@ int cairn_record_scale_check(const cairn_scale *sc, double v) {
   if (sc->integer && v != floor(v))
     return CAIRN_ERANGE;
   return 0;
+}
+
+void cairn_record_scale_refusal(const cairn_scale *sc, const char *field, double v, char *out,
+                                size_t outlen) {
+  switch (sc->kind) {
+  case CAIRN_SCALE_COUNT:
+    if (v > sc->max)
+      snprintf(out, outlen, "%s: a count is at most %.0f, not %g", field, sc->max, v);
+    else
+      snprintf(out, outlen, "%s: a count is a whole number (0, 1, 2 ...), not %g", field, v);
+    return;
+  case CAIRN_SCALE_YESNO:
+    snprintf(out, outlen, "%s: the answer is yes or no (1 or 0), not %g", field, v);
+    return;
+  case CAIRN_SCALE_PERCENT:
+    snprintf(out, outlen, "%s: a percent is from 0 to 100, not %g", field, v);
+    return;
+  case CAIRN_SCALE_RANGE:
+    break;
+  }
+  snprintf(out, outlen, "%s: the scale is %g-%g: a number from %g to %g, not %g", field, sc->min,
+           sc->max, sc->min, sc->max, v);
 }
 
 /* Scans 1..2 digits without a leading zero. */
@@ -477,14 +500,13 @@ static int check_value(const cairn_field_def *f, const msgpack_object *o, char *
 }
 
 static int check_on_scale(const char *name, const msgpack_object *o, const cairn_scale *sc,
-                          const msgpack_object *scale, char *why, size_t whylen) {
+                          char *why, size_t whylen) {
   double v;
   if (!o || o->type == MSGPACK_OBJECT_NIL || num_value(o, &v) != 0 ||
       cairn_record_scale_check(sc, v) == 0)
     return 0;
-  return fail(why, whylen, CAIRN_ERANGE, "%s: %g is off the scale %.*s%s", name, v,
-              (int)scale->via.str.size, scale->via.str.ptr,
-              sc->integer ? " (whole numbers only)" : "");
+  cairn_record_scale_refusal(sc, name, v, why, whylen);
+  return CAIRN_ERANGE;
 }
 
 /* Milestone rules that span fields of the same set. Each field's own type is
@@ -521,11 +543,9 @@ static int check_milestone(const msgpack_object *set, char *why, size_t whylen) 
     if (cairn_record_scale_parse(scale->via.str.ptr, scale->via.str.size, &sc) != 0)
       return fail(why, whylen, CAIRN_EINVAL,
                   "scale: must be MIN-MAX (e.g. 0-4), percent, count or yesno");
-    rc = check_on_scale("baseline", cairn_record_map_get(set, "baseline"), &sc, scale, why,
-                        whylen);
+    rc = check_on_scale("baseline", cairn_record_map_get(set, "baseline"), &sc, why, whylen);
     if (rc == 0)
-      rc = check_on_scale("target", cairn_record_map_get(set, "target"), &sc, scale, why,
-                          whylen);
+      rc = check_on_scale("target", cairn_record_map_get(set, "target"), &sc, why, whylen);
     if (rc != 0)
       return rc;
   }

@@ -86,10 +86,19 @@ int cairn_record_check_set(int type, const msgpack_object *set, int creating, ch
 int cairn_record_check_input(int type, const msgpack_object *set, char *why, size_t whylen)
     __attribute__((warn_unused_result));
 
+/* The kinds of milestone scale. */
+typedef enum cairn_scale_kind {
+  CAIRN_SCALE_RANGE,   /* "MIN-MAX", e.g. a 0-4 rubric */
+  CAIRN_SCALE_PERCENT, /* 0 to 100 */
+  CAIRN_SCALE_COUNT,   /* a whole number from 0 (a tally) */
+  CAIRN_SCALE_YESNO    /* 1 (yes) or 0 (no) */
+} cairn_scale_kind;
+
 /* A milestone scale. */
 typedef struct cairn_scale {
   double min, max;
   int integer; /* count and yesno take whole numbers only */
+  cairn_scale_kind kind;
 } cairn_scale;
 
 /* Parses "MIN-MAX", "percent", "count" or "yesno". Returns 0 or CAIRN_EINVAL. */
@@ -97,6 +106,15 @@ int cairn_record_scale_parse(const char *s, size_t len, cairn_scale *out);
 
 /* Returns 0 when v is finite and on the scale, else CAIRN_ERANGE. */
 int cairn_record_scale_check(const cairn_scale *sc, double v);
+
+/* Writes into out (one line) why v, given for field, is not on the scale,
+ * in words a teacher reads: "value: a count is a whole number (0, 1, 2
+ * ...), not 2.5", "value: the answer is yes or no (1 or 0), not 2",
+ * "value: a percent is from 0 to 100, not 120", "value: the scale is 0-4:
+ * a number from 0 to 4, not 5". For a v that cairn_record_scale_check
+ * refuses. */
+void cairn_record_scale_refusal(const cairn_scale *sc, const char *field, double v, char *out,
+                                size_t outlen);
 
 /* Parses "K of N" (1 <= K <= N <= 50). Returns 0 or CAIRN_EINVAL. */
 int cairn_record_rule_parse(const char *s, size_t len, int *k, int *n);

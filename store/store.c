@@ -851,14 +851,16 @@ static int milestone_lookup(batch *b, cairn_put *p, const char *field, const cha
   return 0;
 }
 
+/* Refuses p when v, given for field, is a number off the scale sc. */
 static int on_scale(cairn_put *p, const char *field, const msgpack_object *v,
-                    const cairn_scale *sc, const char *scale_name) {
+                    const cairn_scale *sc) {
   double d;
-  if (v == NULL || v->type == MSGPACK_OBJECT_NIL)
-    return 0;
-  if (!cairn__store_obj_num(v, &d) || cairn_record_scale_check(sc, d) != 0)
-    return refuse(p, CAIRN_ERANGE, "%s: %g is not on the scale %s", field, d, scale_name);
-  return 0;
+  if (v == NULL || v->type == MSGPACK_OBJECT_NIL || !cairn__store_obj_num(v, &d) ||
+      cairn_record_scale_check(sc, d) == 0)
+    return 0; /* not a number: cairn_record_check_set refused it already */
+  cairn_record_scale_refusal(sc, field, d, p->message, sizeof p->message);
+  p->result = CAIRN_ERANGE;
+  return CAIRN_ERANGE;
 }
 
 static int check_milestone(batch *b, cairn_put *p, const msgpack_object *set,
@@ -880,10 +882,8 @@ static int check_milestone(batch *b, cairn_put *p, const msgpack_object *set,
   if (!cairn__store_obj_str(merged(set, r, "scale"), &v, &len) ||
       cairn_record_scale_parse(v, len, &sc) != 0)
     return refuse(p, CAIRN_EINVAL, "scale: not MIN-MAX, percent, count or yesno");
-  char scale_name[40];
-  snprintf(scale_name, sizeof scale_name, "%.*s", (int)len, v);
-  if ((rc = on_scale(p, "baseline", merged(set, r, "baseline"), &sc, scale_name)) != 0 ||
-      (rc = on_scale(p, "target", merged(set, r, "target"), &sc, scale_name)) != 0)
+  if ((rc = on_scale(p, "baseline", merged(set, r, "baseline"), &sc)) != 0 ||
+      (rc = on_scale(p, "target", merged(set, r, "target"), &sc)) != 0)
     return rc;
   int32_t start, end;
   if (date_of(merged(set, r, "start"), &start) == 0 && date_of(merged(set, r, "end"), &end) == 0 &&
@@ -958,11 +958,8 @@ static int check_evidence(batch *b, cairn_put *p, const msgpack_object *set,
     return refuse(p, CAIRN_EINVAL, "milestone: required");
   if ((rc = milestone_lookup(b, p, "milestone", mid, midlen)) != 0)
     return rc;
-  double d;
-  const msgpack_object *v = cairn_record_map_get(set, "value");
-  if (v != NULL && (!cairn__store_obj_num(v, &d) || cairn_record_scale_check(&b->ms_scale, d)))
-    return refuse(p, CAIRN_ERANGE, "value: %g is not on the milestone's scale %g-%g", d,
-                  b->ms_scale.min, b->ms_scale.max);
+  if ((rc = on_scale(p, "value", cairn_record_map_get(set, "value"), &b->ms_scale)) != 0)
+    return rc;
   return r == NULL ? observed_plausible(b, p, set) : 0;
 }
 

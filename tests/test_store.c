@@ -456,6 +456,48 @@ static void test_implausible_dates(void **state) {
   device_free(&d);
 }
 
+/* A value off the scale gets a sentence a teacher understands: what the
+ * scale takes (a count is a whole number, a yes/no is yes or no). */
+static void test_scale_refusals_say_what_the_scale_takes(void **state) {
+  static const struct {
+    const char *scale;
+    double baseline, target, value;
+    const char *why;
+  } cases[] = {
+      {"count", 7, 2, 2.5, "value: a count is a whole number (0, 1, 2 ...), not 2.5"},
+      {"count", 7, 2, -1, "value: a count is a whole number (0, 1, 2 ...), not -1"},
+      {"count", 7, 2, 2e9, "value: a count is at most 1000000000, not 2e+09"},
+      {"yesno", 0, 1, 2, "value: the answer is yes or no (1 or 0), not 2"},
+      {"yesno", 0, 1, 0.5, "value: the answer is yes or no (1 or 0), not 0.5"},
+      {"percent", 60, 90, 120, "value: a percent is from 0 to 100, not 120"},
+      {"0-4", 1, 3, 5, "value: the scale is 0-4: a number from 0 to 4, not 5"},
+      {"1.5-3.5", 2, 3, 1, "value: the scale is 1.5-3.5: a number from 1.5 to 3.5, not 1"},
+  };
+  (void)state;
+  device d;
+  char ms[72], msg[256];
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    setb b;
+    set_begin(&b, 8);
+    set_str(&b, "student", "ava-8");
+    set_str(&b, "type", "behavior");
+    set_str(&b, "statement", "x");
+    set_str(&b, "scale", cases[i].scale);
+    set_num(&b, "baseline", cases[i].baseline);
+    set_num(&b, "target", cases[i].target);
+    set_str(&b, "start", "2026-03-02");
+    set_str(&b, "end", "2026-04-13");
+    assert_int_equal(put1(d.s, CAIRN_REC_MILESTONE, NULL, 0, &b, NULL, ms, NULL), 0);
+    assert_int_equal(add_evidence(d.s, ms, "2026-03-06", cases[i].value, NULL, msg), CAIRN_ERANGE);
+    if (strcmp(msg, cases[i].why) != 0)
+      fail_msg("%s %g: \"%s\", expected \"%s\"", cases[i].scale, cases[i].value, msg,
+               cases[i].why);
+  }
+  device_free(&d);
+}
+
 static void test_batch_commits_the_good_puts(void **state) {
   (void)state;
   device d;
@@ -1617,6 +1659,7 @@ int main(void) {
       cmocka_unit_test(test_status_of_seed_example),
       cmocka_unit_test(test_refusals_name_the_field),
       cmocka_unit_test(test_implausible_dates),
+      cmocka_unit_test(test_scale_refusals_say_what_the_scale_takes),
       cmocka_unit_test(test_batch_commits_the_good_puts),
       cmocka_unit_test(test_amend_and_retract_keep_history),
       cmocka_unit_test(test_reopen_keeps_everything),

@@ -82,6 +82,22 @@ check "review" "$cairn" review add "$ela" --kind weekly --decision adjust-suppor
 check "support" "$cairn" support add "$ela" --support "sentence stems on desk"
 check "celebrate" "$cairn" celebrate "$ela" --text "first 3 on the rubric"
 
+# values written as a percent, or yes/no, on a scale of that kind
+check "milestone add (percent)" "$cairn" milestone add --student ana-8 --type academic \
+  --statement "I will be at school." --scale percent --baseline 80% --target 95% \
+  --start 2026-10-05 --end 2026-11-16 --json
+pct=$(id_of)
+check "75% on a percent scale" "$cairn" evidence add "$pct" 75% --observed 2026-10-12 --json
+check "show the 75%" "$cairn" show "$(id_of)" --json
+grep -q '"value": 75' "$dir/out" && ok || bad "75% is stored as 75: $(cat "$dir/out")"
+check "milestone add (yes/no)" "$cairn" milestone add --student ana-8 --type social-emotional \
+  --statement "I will use a coping strategy." --scale yesno --baseline 0 --target 1 \
+  --start 2026-10-05 --end 2026-11-16 --json
+yn=$(id_of)
+check "yes on a yes/no scale" "$cairn" evidence add "$yn" yes --observed 2026-10-12
+check "a tally" "$cairn" evidence add "$tally" 6 --observed 2026-10-12 --json
+tally_point=$(id_of)
+
 # --- canonical export: identical bytes on repeat
 "$cairn" export --json >"$dir/e1"; "$cairn" export --json >"$dir/e2"
 cmp -s "$dir/e1" "$dir/e2" && [ -s "$dir/e1" ] && ok || bad "export is not stable"
@@ -92,6 +108,18 @@ refused "unknown student" student "$cairn" milestone add --student nobody --type
 refused "unknown milestone" milestone "$cairn" evidence add 0badc0de-1 2
 refused "off the scale" value "$cairn" evidence add "$ela" 5
 refused "negative tally" value "$cairn" evidence add "$tally" -1
+refused "half a tally" "value: a count is a whole number (0, 1, 2 ...), not 2.5" \
+  "$cairn" evidence add "$tally" 2.5
+refused "a percent on a 0-4 scale" "value: 75% is a percent, but milestone $ela is on the scale 0-4" \
+  "$cairn" evidence add "$ela" 75%
+refused "yes on a count" "value: 'yes' is for a yes/no milestone; milestone $tally is on the scale count" \
+  "$cairn" evidence add "$tally" yes
+refused "a percent target on a 0-4 scale" "target: 75% is a percent, but the scale is 0-4" \
+  "$cairn" milestone add --student ana-8 --type academic --statement "x" --scale 0-4 \
+  --baseline 1 --target 75% --start 2026-10-05 --end 2026-11-16
+refused "an amendment in percent on a count" "value: 50% is a percent, but milestone $tally is on the scale count" \
+  "$cairn" evidence amend "$tally_point" 50% --reason "typo"
+refused "not a percent" "value: '75%%' is not a number" "$cairn" evidence add "$pct" 75%%
 refused "NaN" value "$cairn" evidence add "$ela" nan
 refused "inf" value "$cairn" evidence add "$ela" inf
 refused "not a number" value "$cairn" evidence add "$ela" abc
