@@ -618,7 +618,8 @@ int cairn_record_check_input(int type, const msgpack_object *set, char *why, siz
     const msgpack_object *key = &set->via.map.ptr[i].key, *v = &set->via.map.ptr[i].val;
     const cairn_field_def *f;
     int idx, rc;
-    if (key->type != MSGPACK_OBJECT_STR || (idx = field_index(rs, key->via.str.ptr, key->via.str.size)) < 0)
+    if (key->type != MSGPACK_OBJECT_STR ||
+        (idx = field_index(rs, key->via.str.ptr, key->via.str.size)) < 0)
       return fail(why, whylen, CAIRN_EINVAL, "set: a field cairn_record_check_set refuses");
     f = &rs->fields[idx];
     if (f->type == CAIRN_FT_REF && v->type == MSGPACK_OBJECT_STR)

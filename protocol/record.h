@@ -79,9 +79,9 @@ int cairn_record_check_set(int type, const msgpack_object *set, int creating, ch
 /* Checks what a `set` that passed cairn_record_check_set must also meet to
  * enter cairn now (docs/FORMAT.md section 3.3): no control character in any
  * string (cairn_text_check; tab and line feed only in CAIRN_F_MULTILINE
- * fields) and every ref an id of the grammar (text.h). Local writes and entries from other nodes are checked;
- * a node replaying its own log is not, so that entries written before
- * these rules fold as they did. Returns 0, or CAIRN_EINVAL / CAIRN_ETOOBIG
+ * fields) and every ref an id of the grammar (text.h). Local writes and
+ * entries from other nodes are checked; a node replaying its own log is
+ * not, so that entries written before these rules fold as they did. Returns 0, or CAIRN_EINVAL / CAIRN_ETOOBIG
  * with one line in why naming the field. */
 int cairn_record_check_input(int type, const msgpack_object *set, char *why, size_t whylen)
     __attribute__((warn_unused_result));

@@ -50,7 +50,8 @@ static void check_one(int type, const msgpack_object *set, int creating) {
 /* Returns 1 when the argument named k is a string of any bytes (a path),
  * 2 when an id, else 0. */
 static int arg_kind(const cairn_request *req, const msgpack_object *k) {
-#define IS(name) (k->via.str.size == strlen(name) && memcmp(k->via.str.ptr, name, k->via.str.size) == 0)
+#define IS(name)                                                                             \
+  (k->via.str.size == strlen(name) && memcmp(k->via.str.ptr, name, k->via.str.size) == 0)
   if (IS("path"))
     return 1;
   if ((req->op == CAIRN_OP_PUT || req->op == CAIRN_OP_SHOW) && IS("id"))
