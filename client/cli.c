@@ -6,7 +6,8 @@
  * tables drive argument parsing, packing the request and --help, so the help
  * cannot drift from what is parsed. Data validation (scales, dates, UTF-8,
  * finiteness) is the daemon's: it is authoritative, and its message names
- * the field.
+ * the field. The one check here is of what only the command line has: a
+ * value written as 75% or yes/no must be on a percent or yes/no scale.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -56,7 +57,7 @@ typedef enum {
   V_SECS,   /* a duration: N seconds, or Ns, Nm, Nh, Nd; packed as whole seconds */
   V_SCOPE,  /* CAMPUS[/CLASSROOM], packed as scope_campus [and scope_classroom] */
   V_PATH,   /* a file name, packed absolute: cairnd has another working directory */
-  V_BOOL    /* a switch that takes no value; packed as true when given */
+  V_FLAG    /* a switch that takes no value (meta ""): packed as true when given */
 } vtype;
 
 #define F_REQ 0x1u       /* required (when creating) */
@@ -109,7 +110,7 @@ static const flag init_flags[] = {
     END};
 
 static const flag student_flags[] = {
-    {"id", "ID", TO_ID, NULL, V_STR, F_REQ, "local id: 1-64 of A-Z a-z 0-9 . _ -", NULL},
+    {"id", "ID", TO_ID, NULL, V_STR, F_REQ, "local id: " CAIRN_TEXT_ID_RULE, NULL},
     {"name", "NAME", TO_FIELD, "name", V_STR, F_REQ, "display name", NULL},
     {"grade", "G", TO_FIELD, "grade", V_STR, 0, "grade", NULL},
     {"campus", "C", TO_FIELD, "campus", V_STR, 0, "campus", NULL},
@@ -129,7 +130,9 @@ static const flag milestone_flags[] = {
     {"scale", "MIN-MAX|percent|count|yesno", TO_FIELD, "scale", V_STR, F_REQ,
      "measurement scale", NULL},
     {"baseline", "V|pending", TO_FIELD, "baseline", V_NUMNIL, F_REQ,
-     "starting value, or pending (taken in the first weeks)", NULL},
+     "starting value (75% on a percent scale, yes or no on a yes/no one), or pending (taken "
+     "in the first weeks)",
+     NULL},
     {"target", "V", TO_FIELD, "target", V_NUM, F_REQ, "the value that means success", NULL},
     {"direction", "up|down|at-least|at-most", TO_FIELD, "direction", V_STR, 0,
      "raise or lower the value to the target (default: up); or, to maintain it, stay at "
@@ -174,17 +177,25 @@ static const flag milestone_flags[] = {
 
 static const flag evidence_add_flags[] = {
     {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone", NULL},
-    {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS, "the value on its scale (yes/no: 1/0)", NULL},
+    {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS,
+     "the value on its scale: a number; on a percent scale 75 or 75%; on a yes/no scale yes "
+     "or no (1 or 0)",
+     NULL},
     {"observed", "YYYY-MM-DD", TO_FIELD, "observed", V_STR, F_TODAY, "when it was seen", NULL},
     {"note", "TEXT", TO_FIELD, "note", V_STR, 0, "a short note", NULL},
     {"source", "TEXT", TO_FIELD, "source", V_STR, 0, "where it came from", NULL},
     {"by", "NAME", TO_FIELD, "by", V_STR, 0, "who recorded it", NULL},
     {"link", "URL", TO_FIELD, "link", V_STR, 0, "a link to the work", NULL},
+    {"force", "", TO_ARG, "force", V_FLAG, 0,
+     "record it although --observed is more than the milestone's timeframe before its start "
+     "(a genuine back-entry; a date after tomorrow is always refused)",
+     NULL},
     END};
 
 static const flag evidence_amend_flags[] = {
     {NULL, "ENTRY", TO_ID, NULL, V_STR, F_POS, "the evidence entry", NULL},
-    {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS, "the corrected value", NULL},
+    {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS, "the corrected value (written as for add)",
+     NULL},
     {"reason", "TEXT", TO_WHY, NULL, V_STR, F_REQ, "why it is corrected", NULL},
     END};
 
@@ -270,7 +281,7 @@ static const flag bundle_import_flags[] = {
 static const flag web_flags[] = {
     {"as", "NAME", TO_ARG, "as", V_STR, F_USER, "who signs in: the name the page writes as "
      "`by` on the evidence it records (at most 200 bytes)", NULL},
-    {"sign-out-all", "", TO_ARG, "sign_out_all", V_BOOL, 0,
+    {"sign-out-all", "", TO_ARG, "sign_out_all", V_FLAG, 0,
      "instead: end every session of the page and void every unused link", NULL},
     END};
 
@@ -412,7 +423,8 @@ static const char general_help[] =
     "  --json       print the result as JSON\n"
     "  --help, -h   print help (cairn COMMAND --help: that command only)\n"
     "  --version    print the version\n"
-    "Give a flag's value as --flag VALUE or --flag=VALUE; \"--\" ends the flags.\n"
+    "Give a flag's value as --flag VALUE or --flag=VALUE (a switch such as --force\n"
+    "takes none); \"--\" ends the flags.\n"
     "\n"
     "Environment:\n"
     "  CAIRN_DATA   the data directory when --data is not given\n"
@@ -510,9 +522,11 @@ static void print_command_help(FILE *out, const command *c, int brief) {
       continue;
     if (f->opts & F_POS)
       snprintf(item, sizeof item, " %s", f->meta);
+    else if (f->type == V_FLAG)
+      snprintf(item, sizeof item, " [--%s]", f->name);
     else
       snprintf(item, sizeof item,
-               f->type == V_BOOL ? " [--%s]" : flag_required(c, f) ? " --%s %s%s" : " [--%s %s]%s",
+               flag_required(c, f) ? " --%s %s%s" : " [--%s %s]%s",
                f->name, f->meta, f->type == V_STRS ? "..." : "");
     if (col + (int)strlen(item) > 79) {
       fputs("\n     ", out);
@@ -528,8 +542,10 @@ static void print_command_help(FILE *out, const command *c, int brief) {
       continue;
     if (f->opts & F_POS)
       snprintf(lhs, sizeof lhs, "%s", f->meta);
+    else if (f->type == V_FLAG)
+      snprintf(lhs, sizeof lhs, "--%s", f->name);
     else
-      snprintf(lhs, sizeof lhs, f->type == V_BOOL ? "--%s" : "--%s %s", f->name, f->meta);
+      snprintf(lhs, sizeof lhs, "--%s %s", f->name, f->meta);
     if (strlen(lhs) > 24)
       fprintf(out, "       %s\n       %-24s", lhs, "");
     else
@@ -665,12 +681,11 @@ static int parse_args(int argc, char **argv, args *a) {
           return usage_error("%s: unknown option %.*s (see cairn %s --help)",
                              cmd_name(a->cmd, name, sizeof name), (int)(nlen + 2), tok, name);
       }
-      if (fi >= 0 && a->cmd->flags[fi].type == V_BOOL) {
+      if (fi >= 0 && a->cmd->flags[fi].type == V_FLAG) {
         if (value != NULL)
           return usage_error("%.*s takes no value", (int)(nlen + 2), tok);
-        value = "true";
-      }
-      if (value == NULL) {
+        value = "";
+      } else if (value == NULL) {
         if (i + 1 >= argc)
           return usage_error("%.*s needs a value", (int)(nlen + 2), tok);
         value = argv[++i];
@@ -740,16 +755,34 @@ static int parse_args(int argc, char **argv, args *a) {
   return -1;
 }
 
-/* Parses a V_NUM value; "yes"/"no" are 1/0. "nan" and "inf" pass: the
- * daemon refuses them with a message naming the field. */
+/* The scale a V_NUM value names by how it is written: "percent" for "75%",
+ * "yesno" for yes and no; NULL for a plain number. */
+static const char *value_scale(const char *s) {
+  size_t n = strlen(s);
+  if (strcmp(s, "yes") == 0 || strcmp(s, "no") == 0)
+    return "yesno";
+  return n > 1 && s[n - 1] == '%' ? "percent" : NULL;
+}
+
+/* Parses a V_NUM value: a number, a number then % (75% is 75), or yes/no
+ * (1/0); run_request checks that the last two suit the milestone's scale.
+ * "nan" and "inf" pass: the daemon refuses them with a message naming the
+ * field. */
 static int parse_num(const char *s, const char *field, double *out) {
-  char *end;
-  if (strcmp(s, "yes") == 0 || strcmp(s, "no") == 0) {
+  const char *unit = value_scale(s);
+  size_t n = strlen(s) - (unit != NULL && unit[0] == 'p');
+  char num[64], *end;
+  *out = 0;
+  if (unit != NULL && unit[0] == 'y') {
     *out = s[0] == 'y';
     return 0;
   }
-  *out = strtod(s, &end);
-  if (end == s || *end != '\0' || isspace((unsigned char)s[0]))
+  if (n >= sizeof num)
+    return usage_error("%s: '%s' is not a number", field, s);
+  memcpy(num, s, n);
+  num[n] = '\0';
+  *out = strtod(num, &end);
+  if (end == num || *end != '\0' || isspace((unsigned char)num[0]))
     return usage_error("%s: '%s' is not a number", field, s);
   return 0;
 }
@@ -855,11 +888,11 @@ static int pack_value(msgpack_packer *pk, const args *a, int fi) {
       pack_cstr(pk, slash + 1);
     }
     return 0;
-  case V_BOOL:
-    msgpack_pack_true(pk);
-    return 0;
   case V_PATH:
     return pack_path(pk, v);
+  case V_FLAG:
+    msgpack_pack_true(pk);
+    return 0;
   case V_STR:
     break;
   }
@@ -1276,6 +1309,92 @@ static int run_sync_progress(cairn_client *c) {
   return EXIT_FAIL;
 }
 
+/* Copies the string field of record id, as cairnd shows it, into out.
+ * Returns 1, or 0 when there is no such record or field (cairnd's reply
+ * to the put itself will say so). */
+static int record_field(cairn_client *c, const char *id, const char *field, char *out,
+                        size_t outlen) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  cairn_reply *r = NULL;
+  const msgpack_object *v = NULL;
+  int found = 0;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 2);
+  pack_cstr(&pk, "op");
+  pack_cstr(&pk, "show");
+  pack_cstr(&pk, "id");
+  pack_cstr(&pk, id);
+  if (cairn_client_call(c, sb.data, sb.size, 0, &r) == 0)
+    v = cairn_record_map_get(cairn_record_map_get(cairn_reply_get(r, "record"), "fields"), field);
+  if (v != NULL && v->type == MSGPACK_OBJECT_STR && v->via.str.size < outlen) {
+    memcpy(out, v->via.str.ptr, v->via.str.size);
+    out[v->via.str.size] = '\0';
+    found = 1;
+  }
+  cairn_reply_free(r);
+  msgpack_sbuffer_destroy(&sb);
+  return found;
+}
+
+/* The scale the values of put a are on: --scale when given; else that of
+ * the milestone the put names (evidence add), or of the record it edits
+ * (milestone set), or of that record's milestone (evidence amend). Writes
+ * it to scale and the milestone's id (or "") to mid; returns 0 when it
+ * cannot be known here. */
+static int put_scale(const args *a, cairn_client *c, char scale[40], char mid[80]) {
+  const char *id = NULL;
+
+  mid[0] = '\0';
+  for (int i = 0; a->cmd->flags[i].meta != NULL; i++) {
+    const flag *f = &a->cmd->flags[i];
+    const char *v = flag_count(a, i) > 0 ? flag_value(a, i) : NULL;
+    if (v != NULL && f->to == TO_FIELD && strcmp(f->key, "scale") == 0) {
+      snprintf(scale, 40, "%s", v);
+      return 1;
+    }
+    if (v != NULL && (f->to == TO_ID || (f->to == TO_FIELD && strcmp(f->key, "milestone") == 0)))
+      id = v;
+  }
+  if (id == NULL || strlen(id) >= 80)
+    return 0;
+  snprintf(mid, 80, "%s", id);
+  if (record_field(c, mid, "scale", scale, 40))
+    return 1;
+  return record_field(c, id, "milestone", mid, 80) && record_field(c, mid, "scale", scale, 40);
+}
+
+/* A value written as a percent (75%) or as yes/no must be on a scale of
+ * that kind: on a 0-4 rubric, 75% or yes is a mistake, not 75 or 1.
+ * Returns 0, or EXIT_FAIL with the refusal printed. */
+static int check_value_scales(const args *a, cairn_client *c) {
+  char scale[40], mid[80], on[128];
+  int known = -1;
+
+  for (int i = 0; i < a->nvals; i++) {
+    const flag *f = &a->cmd->flags[a->who[i]];
+    const char *unit = f->type == V_NUM || f->type == V_NUMNIL ? value_scale(a->vals[i]) : NULL;
+    if (unit == NULL)
+      continue;
+    if (known < 0)
+      known = put_scale(a, c, scale, mid);
+    if (!known || strcmp(unit, scale) == 0)
+      continue;
+    if (mid[0] != '\0')
+      snprintf(on, sizeof on, "milestone %s is on the scale %s", mid, scale);
+    else
+      snprintf(on, sizeof on, "the scale is %s", scale);
+    if (unit[0] == 'p')
+      fprintf(stderr, "cairn: %s: %s is a percent, but %s\n", f->key, a->vals[i], on);
+    else
+      fprintf(stderr, "cairn: %s: '%s' is for a yes/no milestone; %s\n", f->key, a->vals[i], on);
+    return EXIT_FAIL;
+  }
+  return 0;
+}
+
 /* Sends a's request to cairnd and prints the reply. Returns an exit code. */
 static int run_request(const args *a) {
   msgpack_sbuffer sb;
@@ -1309,6 +1428,8 @@ static int run_request(const args *a) {
     ex = run_export(a, c);
     goto out;
   }
+  if (a->cmd->act == DO_PUT && (ex = check_value_scales(a, c)) != 0)
+    goto out;
   /* cairnd answers a join once the central has (the default timeout is 30 s). */
   /* A bundle is read, sealed or applied whole: allow for a large one. */
   if (strcmp(a->cmd->op, "join") == 0)
@@ -1369,7 +1490,7 @@ static int make_dirs(const char *path) {
  * central also gets the deployment's new network id. */
 static int run_init(const args *a) {
   cairn_config cfg;
-  char key[4096], conf[4096], hex[65];
+  char key[4096], conf[4096], hex[65], why[256];
   uint8_t pk[32], network[CAIRN_SYNC_NETWORK_BYTES];
   struct stat st;
   int i, rc, listen_given = 0;
@@ -1398,6 +1519,9 @@ static int run_init(const args *a) {
     return usage_error("init: --listen: only a hub or the central accepts sync connections");
   if (!listen_given && cfg.role == CAIRN_ROLE_CENTRAL)
     strcpy(cfg.listen, "0.0.0.0:7420");
+  /* Before anything is written: cairn.conf must read back. */
+  if (cairn_config_check(&cfg, why, sizeof why) != 0)
+    return usage_error("init: %s", why);
   if (snprintf(key, sizeof key, "%s/device.key", a->data) >= (int)sizeof key ||
       snprintf(conf, sizeof conf, "%s/cairn.conf", a->data) >= (int)sizeof conf)
     return usage_error("init: %s: path too long", a->data);

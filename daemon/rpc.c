@@ -407,6 +407,7 @@ static cairn_handled op_put(cairn_rpc *r, cairn_slot *slot, const msgpack_object
     cairn__rpc_pack_error(pk, CAIRN_ENOMEM, NULL);
     return CAIRN_HANDLED_REPLY;
   }
+  wr->put.force = arg_true(req, "force");
   cairn_writer_submit(r->writer, wr, put_done, call);
   return CAIRN_HANDLED_LATER;
 }

@@ -196,11 +196,8 @@ static int text_ok(const option *o, const char *s, char *msg, size_t msglen) {
   size_t len = strlen(s);
   if (len > o->size - 1)
     return say(msg, msglen, "%s: longer than %zu bytes", o->name, o->size - 1);
-  if (!cairn_text_utf8_valid(s, len))
-    return say(msg, msglen, "%s: invalid UTF-8", o->name);
-  for (size_t i = 0; i < len; i++)
-    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-      return say(msg, msglen, "%s: must not contain control characters", o->name);
+  if (cairn_text_check(o->name, s, len, 0, msg, msglen) != 0)
+    return CAIRN_ECONFIG;
   /* What loads must save and read back the same: inih strips outer blanks,
    * takes " ;" (or a leading ";") as a comment, and reads lines of at most
    * LINE_MAX_BYTES, which "name = value" must fit. */
@@ -391,29 +388,50 @@ static void append(char *buf, size_t len, size_t *used, const char *fmt, ...) {
   *used += n > 0 ? (size_t)n : 0;
 }
 
+/* Checks the value c holds for option o as loading it would: 0, or
+ * CAIRN_ECONFIG with msg naming o. */
+static int option_check(const cairn_config *c, const option *o, char *msg, size_t msglen) {
+  const char *text;
+  switch (o->type) {
+  case OPT_ENUM:
+    return enum_name(o, get_int(c, o)) != NULL ? 0 : enum_refused(o, msg, msglen);
+  case OPT_TEXT:
+    text = text_field_const(c, o);
+    if (memchr(text, '\0', o->size) == NULL)
+      return say(msg, msglen, "%s: longer than %zu bytes", o->name, o->size - 1);
+    return text_ok(o, text, msg, msglen);
+  case OPT_INT:
+    return int_ok(o, get_int(c, o), msg, msglen);
+  }
+  return say(msg, msglen, "%s: option type %d has no check", o->name, (int)o->type);
+}
+
+int cairn_config_check(const cairn_config *c, char *why, size_t whylen) {
+  for (size_t i = 0; i < ARRAY_LEN(options); i++) {
+    int rc = option_check(c, &options[i], why, whylen);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
 /* The "name = value" line of o, after checking that it reads back as it is. */
 static int option_line(const cairn_config *c, const option *o, char *line, size_t linelen) {
   char msg[256];
   const char *text;
-  int64_t v = o->type == OPT_TEXT ? 0 : get_int(c, o);
   int n = -1;
+  if (option_check(c, o, msg, sizeof msg) != 0)
+    return CAIRN_EINVAL;
   switch (o->type) {
   case OPT_ENUM:
-    text = enum_name(o, v);
-    if (!text)
-      return CAIRN_EINVAL;
-    n = snprintf(line, linelen, "%s = %s", o->name, text);
+    n = snprintf(line, linelen, "%s = %s", o->name, enum_name(o, get_int(c, o)));
     break;
   case OPT_TEXT:
     text = text_field_const(c, o);
-    if (memchr(text, '\0', o->size) == NULL || text_ok(o, text, msg, sizeof msg) != 0)
-      return CAIRN_EINVAL;
     n = snprintf(line, linelen, text[0] ? "%s = %s" : "%s =", o->name, text);
     break;
   case OPT_INT:
-    if (int_ok(o, v, msg, sizeof msg) != 0)
-      return CAIRN_EINVAL;
-    n = snprintf(line, linelen, "%s = %lld", o->name, (long long)v);
+    n = snprintf(line, linelen, "%s = %lld", o->name, (long long)get_int(c, o));
     break;
   }
   return n < 0 || n > LINE_MAX_BYTES ? CAIRN_EINVAL : 0;

@@ -44,6 +44,12 @@ void cairn_config_defaults(cairn_config *c);
  * one of error, warning, info, debug" on the first bad line. */
 int cairn_config_load(const char *path, cairn_config *c, char *why, size_t whylen);
 
+/* Checks every option of c as cairn_config_load would read it back (text
+ * with cairn_text_check: one line, no control character). Returns 0, or
+ * CAIRN_ECONFIG with why naming the first bad option ("campus: contains a
+ * control character (U+001B), which cairn does not store"). */
+int cairn_config_check(const cairn_config *c, char *why, size_t whylen);
+
 /* Writes c to path atomically (temp file, fsync, rename, fsync dir), mode
  * 0640, with a comment line per option. Returns 0 or a negative code. */
 int cairn_config_save(const char *path, const cairn_config *c);

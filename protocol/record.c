@@ -80,7 +80,7 @@ static const cairn_field_def evidence_fields[] = {
     F_PARENT_REF("milestone", CAIRN_REC_MILESTONE),
     F("observed", CAIRN_FT_DATE, CAIRN_F_REQUIRED | CAIRN_F_FIXED),
     F("value", CAIRN_FT_NUM, CAIRN_F_REQUIRED),
-    F_STR("note", 2000, CAIRN_F_PERSONAL),
+    F_STR("note", 2000, CAIRN_F_PERSONAL | CAIRN_F_MULTILINE),
     F_STR("link", 1000, 0),
     F_STR("source", 500, 0),
     F_STR("by", 200, 0),
@@ -93,14 +93,14 @@ static const cairn_field_def review_fields[] = {
     F_ENUM("kind", review_kinds, CAIRN_F_REQUIRED),
     F_STR("showed", 1000, 0),
     F_ENUM("decision", decisions, CAIRN_F_REQUIRED),
-    F_STR("note", 2000, CAIRN_F_PERSONAL),
+    F_STR("note", 2000, CAIRN_F_PERSONAL | CAIRN_F_MULTILINE),
 };
 
 static const cairn_field_def support_change_fields[] = {
     F_PARENT_REF("milestone", CAIRN_REC_MILESTONE),
     F("date", CAIRN_FT_DATE, CAIRN_F_REQUIRED),
     F_STR("support", 1000, CAIRN_F_REQUIRED | CAIRN_F_NONEMPTY),
-    F_STR("note", 2000, CAIRN_F_PERSONAL),
+    F_STR("note", 2000, CAIRN_F_PERSONAL | CAIRN_F_MULTILINE),
 };
 
 static const cairn_field_def celebration_fields[] = {
@@ -245,9 +245,9 @@ int cairn_record_scale_parse(const char *s, size_t len, cairn_scale *out) {
     const char *name;
     cairn_scale scale;
   } named[] = {
-      {"percent", {0, 100, 0}},
-      {"count", {0, 1e9, 1}},
-      {"yesno", {0, 1, 1}},
+      {"percent", {0, 100, 0, CAIRN_SCALE_PERCENT}},
+      {"count", {0, 1e9, 1, CAIRN_SCALE_COUNT}},
+      {"yesno", {0, 1, 1, CAIRN_SCALE_YESNO}},
   };
   size_t pos = 0;
   double lo, hi;
@@ -265,6 +265,7 @@ int cairn_record_scale_parse(const char *s, size_t len, cairn_scale *out) {
   out->min = lo;
   out->max = hi;
   out->integer = 0;
+  out->kind = CAIRN_SCALE_RANGE;
   return 0;
 }
 
@@ -274,6 +275,28 @@ int cairn_record_scale_check(const cairn_scale *sc, double v) {
   if (sc->integer && v != floor(v))
     return CAIRN_ERANGE;
   return 0;
+}
+
+void cairn_record_scale_refusal(const cairn_scale *sc, const char *field, double v, char *out,
+                                size_t outlen) {
+  switch (sc->kind) {
+  case CAIRN_SCALE_COUNT:
+    if (v > sc->max)
+      snprintf(out, outlen, "%s: a count is at most %.0f, not %g", field, sc->max, v);
+    else
+      snprintf(out, outlen, "%s: a count is a whole number (0, 1, 2 ...), not %g", field, v);
+    return;
+  case CAIRN_SCALE_YESNO:
+    snprintf(out, outlen, "%s: the answer is yes or no (1 or 0), not %g", field, v);
+    return;
+  case CAIRN_SCALE_PERCENT:
+    snprintf(out, outlen, "%s: a percent is from 0 to 100, not %g", field, v);
+    return;
+  case CAIRN_SCALE_RANGE:
+    break;
+  }
+  snprintf(out, outlen, "%s: the scale is %g-%g: a number from %g to %g, not %g", field, sc->min,
+           sc->max, sc->min, sc->max, v);
 }
 
 /* Scans 1..2 digits without a leading zero. */
@@ -395,13 +418,17 @@ static int check_str(const char *label, const msgpack_object *o, uint32_t max_le
 
 static int check_date(const char *label, const msgpack_object *o, int32_t *day, char *why,
                       size_t whylen) {
+  int rc;
   if (o->type != MSGPACK_OBJECT_STR)
     return fail(why, whylen, CAIRN_EINVAL, "%s: must be a date YYYY-MM-DD", label);
-  if (cairn_text_date_parse(o->via.str.ptr, o->via.str.size, day) == 0)
+  if ((rc = cairn_text_date_parse(o->via.str.ptr, o->via.str.size, day)) == 0)
     return 0;
-  if (date_shaped(o->via.str.ptr, o->via.str.size))
-    return fail(why, whylen, CAIRN_EDATE, "%s: %.10s is not a real date", label, o->via.str.ptr);
-  return fail(why, whylen, CAIRN_EDATE, "%s: must be a date YYYY-MM-DD", label);
+  if (!date_shaped(o->via.str.ptr, o->via.str.size))
+    return fail(why, whylen, CAIRN_EDATE, "%s: must be a date YYYY-MM-DD", label);
+  if (rc == CAIRN_ERANGE)
+    return fail(why, whylen, CAIRN_EDATE, "%s: %.10s: the year must be from %d to %d", label,
+                o->via.str.ptr, CAIRN_TEXT_YEAR_MIN, CAIRN_TEXT_YEAR_MAX);
+  return fail(why, whylen, CAIRN_EDATE, "%s: %.10s is not a real date", label, o->via.str.ptr);
 }
 
 static int check_enum(const cairn_field_def *f, const msgpack_object *o, char *why,
@@ -422,13 +449,13 @@ static int check_ref(const cairn_field_def *f, const msgpack_object *o, char *wh
                      size_t whylen) {
   int ok = o->type == MSGPACK_OBJECT_STR &&
            (f->ref_type == CAIRN_REC_STUDENT
-                ? cairn_text_id_valid(o->via.str.ptr, o->via.str.size)
+                ? cairn_text_id_logged(o->via.str.ptr, o->via.str.size)
                 : generated_id_valid(o->via.str.ptr, o->via.str.size));
   if (ok)
     return 0;
   if (f->ref_type == CAIRN_REC_STUDENT)
     return fail(why, whylen, CAIRN_EINVAL,
-                "%s: not a student id (1 to 64 of A-Z a-z 0-9 . _ -)", f->name);
+                "%s: not a student id (%s)", f->name, CAIRN_TEXT_ID_RULE);
   return fail(why, whylen, CAIRN_EINVAL, "%s: not a %s id (like 3fa2c1d9-42)", f->name,
               cairn_record_type_name((int)f->ref_type));
 }
@@ -489,14 +516,13 @@ static int check_value(const cairn_field_def *f, const msgpack_object *o, char *
 }
 
 static int check_on_scale(const char *name, const msgpack_object *o, const cairn_scale *sc,
-                          const msgpack_object *scale, char *why, size_t whylen) {
+                          char *why, size_t whylen) {
   double v;
   if (!o || o->type == MSGPACK_OBJECT_NIL || num_value(o, &v) != 0 ||
       cairn_record_scale_check(sc, v) == 0)
     return 0;
-  return fail(why, whylen, CAIRN_ERANGE, "%s: %g is off the scale %.*s%s", name, v,
-              (int)scale->via.str.size, scale->via.str.ptr,
-              sc->integer ? " (whole numbers only)" : "");
+  cairn_record_scale_refusal(sc, name, v, why, whylen);
+  return CAIRN_ERANGE;
 }
 
 /* Milestone rules that span fields of the same set. Each field's own type is
@@ -533,11 +559,9 @@ static int check_milestone(const msgpack_object *set, char *why, size_t whylen) 
     if (cairn_record_scale_parse(scale->via.str.ptr, scale->via.str.size, &sc) != 0)
       return fail(why, whylen, CAIRN_EINVAL,
                   "scale: must be MIN-MAX (e.g. 0-4), percent, count or yesno");
-    rc = check_on_scale("baseline", cairn_record_map_get(set, "baseline"), &sc, scale, why,
-                        whylen);
+    rc = check_on_scale("baseline", cairn_record_map_get(set, "baseline"), &sc, why, whylen);
     if (rc == 0)
-      rc = check_on_scale("target", cairn_record_map_get(set, "target"), &sc, scale, why,
-                          whylen);
+      rc = check_on_scale("target", cairn_record_map_get(set, "target"), &sc, why, whylen);
     if (rc != 0)
       return rc;
   }
@@ -579,5 +603,47 @@ int cairn_record_check_set(int type, const msgpack_object *set, int creating, ch
       return fail(why, whylen, CAIRN_EINVAL, "%s: required", rs->fields[i].name);
   if (type == CAIRN_REC_MILESTONE)
     return check_milestone(set, why, whylen);
+  return 0;
+}
+
+/* The control-character rule for every string of field f's value v. */
+static int check_text(const cairn_field_def *f, const msgpack_object *v, char *why,
+                      size_t whylen) {
+  int multiline = (f->flags & CAIRN_F_MULTILINE) != 0;
+  char label[64];
+  if (v->type == MSGPACK_OBJECT_STR)
+    return cairn_text_check(f->name, v->via.str.ptr, v->via.str.size, multiline, why, whylen);
+  for (uint32_t i = 0; v->type == MSGPACK_OBJECT_ARRAY && i < v->via.array.size; i++) {
+    const msgpack_object *item = &v->via.array.ptr[i];
+    int rc;
+    if (item->type != MSGPACK_OBJECT_STR)
+      continue;
+    snprintf(label, sizeof label, "%s item %u", f->name, (unsigned)i + 1);
+    if ((rc = cairn_text_check(label, item->via.str.ptr, item->via.str.size, multiline, why,
+                               whylen)) != 0)
+      return rc;
+  }
+  return 0;
+}
+
+int cairn_record_check_input(int type, const msgpack_object *set, char *why, size_t whylen) {
+  const record_schema *rs = schema_of(type);
+  if (!rs || !set || set->type != MSGPACK_OBJECT_MAP)
+    return fail(why, whylen, CAIRN_EINVAL, "set: must be a map of a known record type");
+  for (uint32_t i = 0; i < set->via.map.size; i++) {
+    const msgpack_object *key = &set->via.map.ptr[i].key, *v = &set->via.map.ptr[i].val;
+    const cairn_field_def *f;
+    int idx, rc;
+    if (key->type != MSGPACK_OBJECT_STR ||
+        (idx = field_index(rs, key->via.str.ptr, key->via.str.size)) < 0)
+      return fail(why, whylen, CAIRN_EINVAL, "set: a field cairn_record_check_set refuses");
+    f = &rs->fields[idx];
+    if (f->type == CAIRN_FT_REF && v->type == MSGPACK_OBJECT_STR)
+      rc = cairn_text_id_check(f->name, v->via.str.ptr, v->via.str.size, why, whylen);
+    else
+      rc = check_text(f, v, why, whylen);
+    if (rc != 0)
+      return rc;
+  }
   return 0;
 }

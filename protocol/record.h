@@ -44,6 +44,8 @@ typedef enum cairn_field_type {
 #define CAIRN_F_PERSONAL 0x4u /* names and notes: never logged at info level */
 #define CAIRN_F_NONEMPTY 0x8u /* a string that may not be empty or blank */
 #define CAIRN_F_PARENT 0x10u  /* the ref that places the record under its parent */
+#define CAIRN_F_MULTILINE 0x20u /* free text that may hold tab and line feed (notes);
+                                   no other text may (FORMAT.md section 3.3) */
 
 typedef struct cairn_field_def {
   const char *name;
@@ -68,7 +70,7 @@ const cairn_field_def *cairn_record_fields(int type, size_t *n);
 /* Returns the definition of field name in type, or NULL. */
 const cairn_field_def *cairn_record_field(int type, const char *name, size_t len);
 
-/* Checks a `set` map for type. creating is 1 when the record is new (all
+/* Checks the shape of a `set` map for type. creating is 1 when the record is new (all
  * REQUIRED fields must be present) and 0 for an edit (FIXED fields may not
  * appear). Returns 0, or a negative code with one line in why that names the
  * field ("value: not a finite number"): CAIRN_EINVAL, CAIRN_EUTF8,
@@ -76,10 +78,29 @@ const cairn_field_def *cairn_record_field(int type, const char *name, size_t len
 int cairn_record_check_set(int type, const msgpack_object *set, int creating, char *why,
                            size_t whylen) __attribute__((warn_unused_result));
 
+/* Checks what a `set` that passed cairn_record_check_set must also meet to
+ * enter cairn now (docs/FORMAT.md section 3.3): no control character in any
+ * string (cairn_text_check; tab and line feed only in CAIRN_F_MULTILINE
+ * fields) and every ref an id of the grammar (text.h). Local writes and
+ * entries from other nodes are checked; a node replaying its own log is
+ * not, so that entries written before these rules fold as they did. Returns 0, or CAIRN_EINVAL / CAIRN_ETOOBIG
+ * with one line in why naming the field. */
+int cairn_record_check_input(int type, const msgpack_object *set, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
+
+/* The kinds of milestone scale. */
+typedef enum cairn_scale_kind {
+  CAIRN_SCALE_RANGE,   /* "MIN-MAX", e.g. a 0-4 rubric */
+  CAIRN_SCALE_PERCENT, /* 0 to 100 */
+  CAIRN_SCALE_COUNT,   /* a whole number from 0 (a tally) */
+  CAIRN_SCALE_YESNO    /* 1 (yes) or 0 (no) */
+} cairn_scale_kind;
+
 /* A milestone scale. */
 typedef struct cairn_scale {
   double min, max;
   int integer; /* count and yesno take whole numbers only */
+  cairn_scale_kind kind;
 } cairn_scale;
 
 /* Parses "MIN-MAX", "percent", "count" or "yesno". Returns 0 or CAIRN_EINVAL. */
@@ -87,6 +108,15 @@ int cairn_record_scale_parse(const char *s, size_t len, cairn_scale *out);
 
 /* Returns 0 when v is finite and on the scale, else CAIRN_ERANGE. */
 int cairn_record_scale_check(const cairn_scale *sc, double v);
+
+/* Writes into out (one line) why v, given for field, is not on the scale,
+ * in words a teacher reads: "value: a count is a whole number (0, 1, 2
+ * ...), not 2.5", "value: the answer is yes or no (1 or 0), not 2",
+ * "value: a percent is from 0 to 100, not 120", "value: the scale is 0-4:
+ * a number from 0 to 4, not 5". For a v that cairn_record_scale_check
+ * refuses. */
+void cairn_record_scale_refusal(const cairn_scale *sc, const char *field, double v, char *out,
+                                size_t outlen);
 
 /* Parses "K of N" (1 <= K <= N <= 50). Returns 0 or CAIRN_EINVAL. */
 int cairn_record_rule_parse(const char *s, size_t len, int *k, int *n);

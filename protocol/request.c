@@ -11,7 +11,8 @@
 #include "text.h"
 
 typedef enum arg_type {
-  ARG_TEXT, /* a UTF-8 string */
+  ARG_TEXT, /* one line of text: UTF-8, no control character (text.h) */
+  ARG_ID,   /* a record id (text.h: cairn_text_id_valid) */
   ARG_PATH, /* a string of any bytes: a file name */
   ARG_BIN,
   ARG_MAP,
@@ -22,6 +23,7 @@ typedef enum arg_type {
 /* What a wrong value is told it must be, per arg_type. */
 static const char *const must_be[] = {
     [ARG_TEXT] = "a string",
+    [ARG_ID] = "a string",
     [ARG_PATH] = "a string",
     [ARG_BIN] = "binary (bin)",
     [ARG_MAP] = "a map",
@@ -32,6 +34,7 @@ static const char *const must_be[] = {
 typedef struct arg_def {
   const char *name;
   arg_type type;
+  const char *label; /* its name in messages, when not name; or NULL */
 } arg_def;
 
 #define ARGS_MAX 6 /* per op, besides "op" itself */
@@ -43,39 +46,43 @@ typedef struct op_def {
 
 /* One row per op (docs/FORMAT.md section 5); rpc.c has one handler each. */
 static const op_def ops[CAIRN_OP_MAX + 1] = {
-    [CAIRN_OP_PING] = {"ping", {{NULL, 0}}},
+    [CAIRN_OP_PING] = {"ping", {{NULL, 0, NULL}}},
     [CAIRN_OP_PUT] = {"put",
-                      {{"type", ARG_TEXT},
-                       {"id", ARG_TEXT},
-                       {"edit", ARG_BOOL},
-                       {"set", ARG_MAP},
-                       {"why", ARG_TEXT},
-                       {NULL, 0}}},
-    [CAIRN_OP_STATUS] = {"status", {{"student", ARG_TEXT}, {"today", ARG_TEXT}, {NULL, 0}}},
+                      {{"type", ARG_TEXT, NULL},
+                       {"id", ARG_ID, NULL},
+                       {"edit", ARG_BOOL, NULL},
+                       {"set", ARG_MAP, NULL},
+                       {"why", ARG_TEXT, "reason"}, /* the CLI's --reason */
+                       {"force", ARG_BOOL, NULL},
+                       {NULL, 0, NULL}}},
+    [CAIRN_OP_STATUS] = {"status",
+                         {{"student", ARG_ID, NULL}, {"today", ARG_TEXT, NULL}, {NULL, 0, NULL}}},
     [CAIRN_OP_EXPORT] = {"export",
-                         {{"after", ARG_BIN},
-                          {"scope_campus", ARG_TEXT},
-                          {"scope_classroom", ARG_TEXT},
-                          {NULL, 0}}},
-    [CAIRN_OP_SHOW] = {"show", {{"id", ARG_TEXT}, {NULL, 0}}},
-    [CAIRN_OP_CONFLICTS] = {"conflicts", {{NULL, 0}}},
-    [CAIRN_OP_CHECK] = {"check", {{NULL, 0}}},
-    [CAIRN_OP_DEVICES] = {"devices", {{NULL, 0}}},
-    [CAIRN_OP_SYNC_STATUS] = {"sync_status", {{NULL, 0}}},
-    [CAIRN_OP_SYNC_NOW] = {"sync_now", {{NULL, 0}}},
-    [CAIRN_OP_JOIN] = {"join", {{"token", ARG_TEXT}, {"upstream", ARG_TEXT}, {NULL, 0}}},
+                         {{"after", ARG_BIN, NULL},
+                          {"scope_campus", ARG_TEXT, NULL},
+                          {"scope_classroom", ARG_TEXT, NULL},
+                          {NULL, 0, NULL}}},
+    [CAIRN_OP_SHOW] = {"show", {{"id", ARG_ID, NULL}, {NULL, 0, NULL}}},
+    [CAIRN_OP_CONFLICTS] = {"conflicts", {{NULL, 0, NULL}}},
+    [CAIRN_OP_CHECK] = {"check", {{NULL, 0, NULL}}},
+    [CAIRN_OP_DEVICES] = {"devices", {{NULL, 0, NULL}}},
+    [CAIRN_OP_SYNC_STATUS] = {"sync_status", {{NULL, 0, NULL}}},
+    [CAIRN_OP_SYNC_NOW] = {"sync_now", {{NULL, 0, NULL}}},
+    [CAIRN_OP_JOIN] = {"join",
+                       {{"token", ARG_TEXT, NULL}, {"upstream", ARG_TEXT, NULL}, {NULL, 0, NULL}}},
     [CAIRN_OP_ENROLL] = {"enroll",
-                         {{"campus", ARG_TEXT},
-                          {"classroom", ARG_TEXT},
-                          {"role", ARG_TEXT},
-                          {"expires", ARG_UINT},
-                          {NULL, 0}}},
-    [CAIRN_OP_REVOKE] = {"revoke", {{"device", ARG_TEXT}, {NULL, 0}}},
-    [CAIRN_OP_BUNDLE_EXPORT] = {"bundle_export", {{"path", ARG_PATH}, {NULL, 0}}},
-    [CAIRN_OP_BUNDLE_IMPORT] = {"bundle_import", {{"path", ARG_PATH}, {NULL, 0}}},
-    [CAIRN_OP_CHILDREN] = {"children", {{"id", ARG_TEXT}, {NULL, 0}}},
+                         {{"campus", ARG_TEXT, NULL},
+                          {"classroom", ARG_TEXT, NULL},
+                          {"role", ARG_TEXT, NULL},
+                          {"expires", ARG_UINT, NULL},
+                          {NULL, 0, NULL}}},
+    [CAIRN_OP_REVOKE] = {"revoke", {{"device", ARG_TEXT, NULL}, {NULL, 0, NULL}}},
+    [CAIRN_OP_BUNDLE_EXPORT] = {"bundle_export", {{"path", ARG_PATH, NULL}, {NULL, 0, NULL}}},
+    [CAIRN_OP_BUNDLE_IMPORT] = {"bundle_import", {{"path", ARG_PATH, NULL}, {NULL, 0, NULL}}},
+    [CAIRN_OP_CHILDREN] = {"children", {{"id", ARG_ID, NULL}, {NULL, 0, NULL}}},
     [CAIRN_OP_WEB_SIGNIN] = {"web_signin",
-                             {{"as", ARG_TEXT}, {"sign_out_all", ARG_BOOL}, {NULL, 0}}},
+                             {{"as", ARG_TEXT, NULL}, {"sign_out_all", ARG_BOOL, NULL},
+                              {NULL, 0, NULL}}},
 };
 
 const char *cairn_request_op_name(int op) {
@@ -89,6 +96,7 @@ static int str_is(const msgpack_object *o, const char *s) {
 static int type_ok(arg_type t, const msgpack_object *v) {
   switch (t) {
   case ARG_TEXT:
+  case ARG_ID:
   case ARG_PATH:
     return v->type == MSGPACK_OBJECT_STR;
   case ARG_BIN:
@@ -140,9 +148,13 @@ static int check_args(const op_def *op, const msgpack_object *m, char *why, size
       snprintf(why, whylen, "%s: must be %s", a->name, must_be[a->type]);
       return CAIRN_EINVAL;
     }
-    if (a->type == ARG_TEXT && !cairn_text_utf8_valid(v->via.str.ptr, v->via.str.size)) {
-      snprintf(why, whylen, "%s: invalid UTF-8", a->name);
-      return CAIRN_EUTF8;
+    if (a->type == ARG_TEXT || a->type == ARG_ID) {
+      const char *label = a->label != NULL ? a->label : a->name;
+      int rc = cairn_text_check(label, v->via.str.ptr, v->via.str.size, 0, why, whylen);
+      if (rc == 0 && a->type == ARG_ID)
+        rc = cairn_text_id_check(label, v->via.str.ptr, v->via.str.size, why, whylen);
+      if (rc != 0)
+        return rc;
     }
   }
   return 0;

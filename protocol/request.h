@@ -5,10 +5,12 @@
  *
  * cairn_request_decode is the first thing cairnd does with a frame's
  * payload, before any handler reads it, so that every handler sees a
- * request whose arguments are known, given once, and of the right type.
- * What each argument means (a length, a range, a date, a record id) is
- * its handler's to check. Pure (msgpack-c only): no socket, no store; it
- * is fuzzed by tests/fuzz/fuzz_record.c.
+ * request whose arguments are known, given once, and of the right type;
+ * whose text arguments are one line without control characters
+ * (cairn_text_check); and whose record ids (put's and show's `id`,
+ * status's `student`) follow the id grammar (text.h). What else an argument means (a length, a
+ * range, a date) is its handler's to check. Pure (msgpack-c only): no
+ * socket, no store; it is fuzzed by tests/fuzz/fuzz_record.c.
  */
 #ifndef CAIRN_REQUEST_H
 #define CAIRN_REQUEST_H
@@ -54,12 +56,14 @@ typedef struct cairn_request {
  *                     (within cairn_mpcheck's bounds), or no string "op"
  *                     shorter than CAIRN_REQUEST_OP_MAX. The peer does not
  *                     speak the protocol: close its connection.
- *   CAIRN_EINVAL, CAIRN_EUTF8
+ *   CAIRN_EINVAL, CAIRN_EUTF8, CAIRN_ETOOBIG
  *                     a request whose shape is wrong: an op that is not
  *                     UTF-8 or that no row names, an argument name that is
  *                     not a string, given twice, or not one the op takes,
  *                     or an argument of the wrong type (a string that is not
- *                     UTF-8: CAIRN_EUTF8). Answer with the error.
+ *                     UTF-8: CAIRN_EUTF8), a text argument with a control
+ *                     character, or a record id that is not an id (one too
+ *                     long: CAIRN_ETOOBIG). Answer with the error.
  *   CAIRN_ENOMEM.
  * On any error *req holds nothing (cairn_request_clear is harmless) and why
  * gets one line naming the op or argument; names from the input appear in

@@ -26,7 +26,7 @@
   X(OUT_OF_TURN, "out_of_turn", "a message not allowed at that point")                            \
   X(BATCH, "batches_refused", "bad signature, broken chain, gap: none applied")                   \
   X(ENTRY, "entries_refused", "author not enrolled or revoked")                                   \
-  X(QUARANTINE, "entries_quarantined", "outside the author's scope, or revoked: kept out")        \
+  X(QUARANTINE, "entries_quarantined", "out of scope, revoked, or bad text: kept out")             \
   X(HELD, "entries_already_held", "skipped, not refused: a replay or a resend")                   \
   X(CLOCK, "entries_clock_ahead", "dated beyond this clock: held, or re-dated")                   \
   X(CONNECTION, "connections_refused", "over a connection limit, or accept errors")

@@ -1,4 +1,4 @@
-/* text.c: validation of UTF-8, dates and student ids. */
+/* text.c: validation of UTF-8, control characters, dates and ids. */
 #include "text.h"
 
 #include <stdio.h>
@@ -7,9 +7,6 @@
 #include <time.h>
 
 #include "error.h"
-
-#define YEAR_MIN 1900
-#define YEAR_MAX 9999
 
 int cairn_text_utf8_valid(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
@@ -66,6 +63,41 @@ int cairn_text_utf8_valid(const char *s, size_t len) {
   return 1;
 }
 
+/* Returns the first control character of valid UTF-8 s[0..len) that
+ * multiline text does not allow (or single-line text, with one_line), or
+ * -1. C1 controls are U+0080..U+009F, encoded C2 80..C2 9F. */
+static int32_t first_control(const unsigned char *s, size_t len, int one_line) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = s[i];
+    if (c < 0x20 || c == 0x7f) {
+      if (one_line || (c != '\t' && c != '\n'))
+        return c;
+    } else if (c == 0xc2 && i + 1 < len && s[i + 1] <= 0x9f) {
+      return s[i + 1];
+    }
+  }
+  return -1;
+}
+
+int cairn_text_check(const char *field, const char *s, size_t len, int multiline, char *why,
+                     size_t whylen) {
+  int32_t c;
+
+  if (!cairn_text_utf8_valid(s, len)) {
+    snprintf(why, whylen, "%s: invalid UTF-8", field);
+    return CAIRN_EUTF8;
+  }
+  if ((c = first_control((const unsigned char *)s, len, !multiline)) < 0)
+    return 0;
+  if (c == '\t' || c == '\n')
+    snprintf(why, whylen, "%s: must be one line (U+%04X): no line breaks or tabs", field,
+             (unsigned)c);
+  else
+    snprintf(why, whylen, "%s: contains a control character (U+%04X), which cairn does not store",
+             field, (unsigned)c);
+  return CAIRN_EINVAL;
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
  * days_from_civil; exact for any year, no libc involved). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -116,8 +148,10 @@ int cairn_text_date_parse(const char *s, size_t len, int32_t *day) {
   y = read_digits(s, 4);
   m = read_digits(s + 5, 2);
   d = read_digits(s + 8, 2);
-  if (y < YEAR_MIN || y > YEAR_MAX || m < 1 || m > 12 || d < 1 || (unsigned)d > days_in_month((unsigned)y, (unsigned)m))
+  if (y < 0 || m < 1 || m > 12 || d < 1 || (unsigned)d > days_in_month((unsigned)y, (unsigned)m))
     return CAIRN_EDATE;
+  if (y < CAIRN_TEXT_YEAR_MIN || y > CAIRN_TEXT_YEAR_MAX)
+    return CAIRN_ERANGE;
   *day = (int32_t)days_from_civil(y, (unsigned)m, (unsigned)d);
   return 0;
 }
@@ -153,8 +187,8 @@ int32_t cairn_text_today(void) {
   return (int32_t)days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday);
 }
 
-int cairn_text_id_valid(const char *s, size_t len) {
-  if (len < 1 || len > 64)
+int cairn_text_id_logged(const char *s, size_t len) {
+  if (len < 1 || len > CAIRN_TEXT_ID_MAX)
     return 0;
   for (size_t i = 0; i < len; i++) {
     char c = s[i];
@@ -163,6 +197,24 @@ int cairn_text_id_valid(const char *s, size_t len) {
       return 0;
   }
   return 1;
+}
+
+int cairn_text_id_valid(const char *s, size_t len) {
+  return cairn_text_id_logged(s, len) && s[0] != '-' && s[0] != '.';
+}
+
+int cairn_text_id_check(const char *field, const char *s, size_t len, char *why, size_t whylen) {
+  char shown[CAIRN_TEXT_SHOWN_MAX];
+
+  if (cairn_text_id_valid(s, len))
+    return 0;
+  if (len > CAIRN_TEXT_ID_MAX) {
+    snprintf(why, whylen, "%s: longer than %d bytes", field, CAIRN_TEXT_ID_MAX);
+    return CAIRN_ETOOBIG;
+  }
+  cairn_text_shown(shown, s, len);
+  snprintf(why, whylen, "%s: '%s' is not an id (%s)", field, shown, CAIRN_TEXT_ID_RULE);
+  return CAIRN_EINVAL;
 }
 
 void cairn_text_shown(char out[CAIRN_TEXT_SHOWN_MAX], const char *s, size_t len) {

@@ -102,6 +102,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record.h" /* cairn_scale_kind: how values print (yes/no, percent) */
+
 /* A day that is not there: no review due. */
 #define CAIRN_PROGRESS_NO_DAY INT32_MIN
 
@@ -126,14 +128,6 @@ typedef enum {
   CAIRN_LIGHT_YELLOW,
   CAIRN_LIGHT_RED
 } cairn_light;
-
-/* How values print: yes/no as yes and no, percent with a %. */
-typedef enum {
-  CAIRN_SCALE_RANGE, /* MIN-MAX */
-  CAIRN_SCALE_PERCENT,
-  CAIRN_SCALE_COUNT, /* whole numbers from 0, no real maximum */
-  CAIRN_SCALE_YESNO
-} cairn_scale_kind;
 
 typedef enum {
   CAIRN_GOAL_REACH,   /* direction up or down: from the baseline to the target */

@@ -345,7 +345,7 @@ static int body_parse(apply_ctx *c, const cairn_entry *e, body *b) {
   if (is_new != NULL && is_new->type != MSGPACK_OBJECT_BOOLEAN)
     return set_why(c, e, CAIRN_EMALFORMED, "new: not a boolean");
   b->is_new = is_new != NULL && is_new->via.boolean;
-  if (!cairn__store_obj_str(id, &b->id, &b->idlen) || !cairn_text_id_valid(b->id, b->idlen))
+  if (!cairn__store_obj_str(id, &b->id, &b->idlen) || !cairn_text_id_logged(b->id, b->idlen))
     return set_why(c, e, CAIRN_EMALFORMED, "id: missing or not a valid id");
   if (b->set == NULL || b->set->type != MSGPACK_OBJECT_MAP || body_set_span(e, b) != 0)
     return set_why(c, e, CAIRN_EMALFORMED, "set: missing or not a map");
@@ -393,7 +393,7 @@ static size_t child_key(int type, const body *b, uint8_t key[2 * CAIRN__STORE_KE
     const char *pid;
     size_t plen;
     if (!cairn__store_obj_str(cairn_record_map_get(b->set, fd[i].name), &pid, &plen) ||
-        !cairn_text_id_valid(pid, plen))
+        !cairn_text_id_logged(pid, plen))
       return 0;
     size_t n = cairn__store_rec_key(key, (int)fd[i].ref_type, pid, plen);
     key[n++] = 0;
@@ -738,6 +738,19 @@ static int revoke_after(apply_ctx *c, const body *b, uint64_t after) {
   return each_held_entry(c, dev, after + 1, UINT64_MAX, unfold_revoked, NULL);
 }
 
+/* APPLY_SYNCED: whether a received write breaks the rules for what enters
+ * a node (FORMAT.md section 3.3), which cairn_record_check_set leaves to
+ * new input: 1 with msg naming the field, else 0. */
+static int input_refused(const body *b, int type, char *msg, size_t msglen) {
+  const msgpack_object *sc = b->scope->via.array.ptr;
+  return cairn_text_id_check("id", b->id, b->idlen, msg, msglen) != 0 ||
+         (b->why != NULL &&
+          cairn_text_check("why", b->why->via.str.ptr, b->why->via.str.size, 0, msg, msglen)) ||
+         cairn_text_check("scope", sc[0].via.str.ptr, sc[0].via.str.size, 0, msg, msglen) != 0 ||
+         cairn_text_check("scope", sc[1].via.str.ptr, sc[1].via.str.size, 0, msg, msglen) != 0 ||
+         cairn_record_check_input(type, b->set, msg, msglen) != 0;
+}
+
 /* Folds the write of entry e into its record's state, unless the mode
  * keeps it out: quarantined (not authorized), or held (dated beyond this
  * node's clock and not yet ordered by the central). */
@@ -761,6 +774,8 @@ static int fold(apply_ctx *c, const cairn_entry *e) {
   char msg[200];
   if (cairn_record_check_set(type, b.set, b.is_new, msg, sizeof msg) != 0)
     return set_why(c, e, CAIRN_EMALFORMED, msg);
+  if (c->mode == APPLY_SYNCED && input_refused(&b, type, msg, sizeof msg))
+    return quarantine(c, e, msg);
   uint64_t eff = e->hlc;
   int covered = 0;
   if (c->author_has_stamps &&
@@ -1237,6 +1252,7 @@ typedef struct batch {
   char ms_id[CAIRN__STORE_ID_MAX];
   size_t ms_idlen;
   cairn_scale ms_scale;
+  int32_t ms_start, ms_end; /* its timeframe; ms_end < ms_start when unreadable */
   char ms_campus[65], ms_classroom[65];
   /* The put being built. */
   char campus[65], classroom[65];
@@ -1279,6 +1295,12 @@ static void copy_str_field(const cairn__store_rec *r, const msgpack_object *set,
   }
 }
 
+static int date_of(const msgpack_object *v, int32_t *day) {
+  const char *s;
+  size_t len;
+  return cairn__store_obj_str(v, &s, &len) ? cairn_text_date_parse(s, len, day) : CAIRN_EDATE;
+}
+
 /* Loads student sid into b->ref: it must exist and not be deleted. Sets
  * the scope of the put being built. */
 static int student_lookup(batch *b, cairn_put *p, const char *sid, size_t sidlen) {
@@ -1316,6 +1338,9 @@ static int milestone_lookup(batch *b, cairn_put *p, const char *field, const cha
     if (cairn_record_scale_parse(sc, sclen, &b->ms_scale) != 0)
       return refuse(p, CAIRN_ECORRUPT, "%s %.*s: its scale is unreadable", field, (int)midlen,
                     mid);
+    if (date_of(cairn__store_rec_value(&b->ref, "start", NULL), &b->ms_start) != 0 ||
+        date_of(cairn__store_rec_value(&b->ref, "end", NULL), &b->ms_end) != 0)
+      b->ms_end = b->ms_start - 1;
     if ((rc = student_lookup(b, p, sid, sidlen)) != 0)
       return rc;
     memcpy(b->ms_campus, b->campus, sizeof b->campus);
@@ -1329,20 +1354,16 @@ static int milestone_lookup(batch *b, cairn_put *p, const char *field, const cha
   return 0;
 }
 
+/* Refuses p when v, given for field, is a number off the scale sc. */
 static int on_scale(cairn_put *p, const char *field, const msgpack_object *v,
-                    const cairn_scale *sc, const char *scale_name) {
+                    const cairn_scale *sc) {
   double d;
-  if (v == NULL || v->type == MSGPACK_OBJECT_NIL)
-    return 0;
-  if (!cairn__store_obj_num(v, &d) || cairn_record_scale_check(sc, d) != 0)
-    return refuse(p, CAIRN_ERANGE, "%s: %g is not on the scale %s", field, d, scale_name);
-  return 0;
-}
-
-static int date_of(const msgpack_object *v, int32_t *day) {
-  const char *s;
-  size_t len;
-  return cairn__store_obj_str(v, &s, &len) ? cairn_text_date_parse(s, len, day) : CAIRN_EDATE;
+  if (v == NULL || v->type == MSGPACK_OBJECT_NIL || !cairn__store_obj_num(v, &d) ||
+      cairn_record_scale_check(sc, d) == 0)
+    return 0; /* not a number: cairn_record_check_set refused it already */
+  cairn_record_scale_refusal(sc, field, d, p->message, sizeof p->message);
+  p->result = CAIRN_ERANGE;
+  return CAIRN_ERANGE;
 }
 
 /* A milestone's parent: an existing milestone of the same student, not
@@ -1413,10 +1434,8 @@ static int check_milestone(batch *b, cairn_put *p, const msgpack_object *set,
   if (!cairn__store_obj_str(merged(set, r, "scale"), &v, &len) ||
       cairn_record_scale_parse(v, len, &sc) != 0)
     return refuse(p, CAIRN_EINVAL, "scale: not MIN-MAX, percent, count or yesno");
-  char scale_name[40];
-  snprintf(scale_name, sizeof scale_name, "%.*s", (int)len, v);
-  if ((rc = on_scale(p, "baseline", merged(set, r, "baseline"), &sc, scale_name)) != 0 ||
-      (rc = on_scale(p, "target", merged(set, r, "target"), &sc, scale_name)) != 0)
+  if ((rc = on_scale(p, "baseline", merged(set, r, "baseline"), &sc)) != 0 ||
+      (rc = on_scale(p, "target", merged(set, r, "target"), &sc)) != 0)
     return rc;
   int32_t start, end;
   if (date_of(merged(set, r, "start"), &start) == 0 && date_of(merged(set, r, "end"), &end) == 0 &&
@@ -1427,6 +1446,32 @@ static int check_milestone(batch *b, cairn_put *p, const msgpack_object *set,
     return rc;
   b->ms_valid = 0;
   return 0;
+}
+
+/* New evidence of the milestone b caches: observed no later than tomorrow
+ * by this device's clock (a time zone ahead is tomorrow already), and,
+ * unless the put forces it, not before the start by more than the
+ * timeframe's length: 1999 or 2030 on a 2026 milestone is a typo. */
+static int observed_plausible(batch *b, cairn_put *p, const msgpack_object *set) {
+  int32_t day, tomorrow = cairn_text_today() + 1;
+  char when[11], limit[11];
+  if (date_of(cairn_record_map_get(set, "observed"), &day) != 0)
+    return 0; /* cairn_record_check_set refused it already */
+  cairn_text_date_format(day, when);
+  if (day > tomorrow) {
+    cairn_text_date_format(tomorrow, limit);
+    return refuse(p, CAIRN_EDATE,
+                  "observed: %s is after tomorrow (%s) by this device's clock: check the date, "
+                  "and the clock",
+                  when, limit);
+  }
+  if (b->ms_end < b->ms_start || p->force || day >= b->ms_start - (b->ms_end - b->ms_start))
+    return 0;
+  cairn_text_date_format(b->ms_start, limit);
+  return refuse(p, CAIRN_EDATE,
+                "observed: %s is more than the milestone's timeframe (%d days) before its start "
+                "(%s): check the date; if it is right, record it with --force",
+                when, (int)(b->ms_end - b->ms_start), limit);
 }
 
 static int check_evidence(batch *b, cairn_put *p, const msgpack_object *set,
@@ -1454,12 +1499,9 @@ static int check_evidence(batch *b, cairn_put *p, const msgpack_object *set,
     return refuse(p, CAIRN_EINVAL, "milestone: required");
   if ((rc = milestone_lookup(b, p, "milestone", mid, midlen)) != 0)
     return rc;
-  double d;
-  const msgpack_object *v = cairn_record_map_get(set, "value");
-  if (v != NULL && (!cairn__store_obj_num(v, &d) || cairn_record_scale_check(&b->ms_scale, d)))
-    return refuse(p, CAIRN_ERANGE, "value: %g is not on the milestone's scale %g-%g", d,
-                  b->ms_scale.min, b->ms_scale.max);
-  return 0;
+  if ((rc = on_scale(p, "value", cairn_record_map_get(set, "value"), &b->ms_scale)) != 0)
+    return rc;
+  return r == NULL ? observed_plausible(b, p, set) : 0;
 }
 
 /* A review, support change or celebration: its milestone must exist. A
@@ -1553,10 +1595,11 @@ static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
     if (p->id == NULL)
       return refuse(p, CAIRN_EINVAL, "id: required to %s a %s", p->edit ? "edit" : "create",
                     tname);
-    if (!cairn_text_id_valid(p->id, strlen(p->id)))
-      return refuse(p, CAIRN_EINVAL, "id: \"%.64s\" is not 1-64 of A-Z a-z 0-9 . _ -", p->id);
-    int rc = cairn__store_rec_load(b->ac.txn, b->s->records, p->type, p->id, strlen(p->id),
-                                   &b->s->check_zone, &b->rec);
+    int rc = cairn_text_id_check("id", p->id, strlen(p->id), msg, sizeof msg);
+    if (rc != 0)
+      return refuse(p, rc, "%s", msg);
+    rc = cairn__store_rec_load(b->ac.txn, b->s->records, p->type, p->id, strlen(p->id),
+                               &b->s->check_zone, &b->rec);
     if (rc != 0 && rc != CAIRN_ENOTFOUND)
       return refuse(p, rc, "%s %s: %s", tname, p->id, cairn_strerror(rc));
     if (rc == 0 && !p->edit)
@@ -1573,9 +1616,13 @@ static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
   }
   if (p->why != NULL && strlen(p->why) > WHY_MAX)
     return refuse(p, CAIRN_ETOOBIG, "reason: longer than %d bytes", WHY_MAX);
-  if (p->why != NULL && !cairn_text_utf8_valid(p->why, strlen(p->why)))
-    return refuse(p, CAIRN_EUTF8, "reason: not valid UTF-8");
-  int rc = cairn_record_check_set(p->type, set, !p->edit, msg, sizeof msg);
+  int rc = p->why != NULL ? cairn_text_check("reason", p->why, strlen(p->why), 0, msg, sizeof msg)
+                          : 0;
+  if (rc != 0)
+    return refuse(p, rc, "%s", msg);
+  rc = cairn_record_check_set(p->type, set, !p->edit, msg, sizeof msg);
+  if (rc == 0)
+    rc = cairn_record_check_input(p->type, set, msg, sizeof msg);
   if (rc != 0)
     return refuse(p, rc, "%s", msg);
   switch (p->type) {

@@ -95,6 +95,9 @@ typedef struct cairn_put {
                             1: edit an existing record (id required) */
   int system;            /* 1: a record the store writes itself (restamp records);
                             such a type is refused when this is 0 */
+  int force;             /* 1: record new evidence observed more than its
+                            milestone's timeframe before the start (a
+                            genuine back-entry) */
   /* out */
   int result;            /* 0, or why this put was refused */
   char id_out[72];       /* the record id */
@@ -103,7 +106,9 @@ typedef struct cairn_put {
 
 /* Validates each put against the schema and the current state (referenced
  * records exist, values on the milestone's scale, student id new on create,
- * if/then rules readable), then in ONE LMDB transaction appends an entry per
+ * if/then rules readable; new evidence observed no later than tomorrow by
+ * this device's clock, nor, unless force, before its milestone's start by
+ * more than the milestone's timeframe), then in ONE LMDB transaction appends an entry per
  * accepted put to this device's log, signs the last one, applies them, and
  * commits durably (fsync). A refused put gets its own result and message
  * and writes nothing; the others still commit.

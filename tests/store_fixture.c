@@ -342,3 +342,34 @@ void craft_entry(device *k, int kind, const msgpack_sbuffer *body, uint64_t hlc,
   cairn_entry_sign(&e, k->sk);
   assert_int_equal(cairn_entry_encode(&e, out), 0);
 }
+
+void craft_next_entry(device *k, int kind, const msgpack_sbuffer *body, msgpack_sbuffer *out) {
+  msgpack_sbuffer last;
+  size_t count, used;
+  cairn_entry prev;
+  uint64_t seq = cairn_store_own_seq(k->s), hlc = (uint64_t)1 << 40;
+  if (seq > 0) {
+    msgpack_sbuffer_init(&last);
+    assert_int_equal(cairn_store_read_log(k->s, k->pk, seq, 1, &last, &count), 0);
+    assert_int_equal(cairn_entry_decode((const uint8_t *)last.data, last.size, &prev, &used), 0);
+    hlc = prev.hlc + 1;
+    msgpack_sbuffer_destroy(&last);
+  }
+  craft_entry(k, kind, body, hlc, out);
+}
+
+void dated_milestone(setb *b, const char *student, const char *start, const char *end) {
+  set_begin(b, 8);
+  set_str(b, "student", student);
+  set_str(b, "type", "academic");
+  set_str(b, "statement", "x");
+  set_str(b, "scale", "0-4");
+  set_num(b, "baseline", 1);
+  set_num(b, "target", 3);
+  set_str(b, "start", start);
+  set_str(b, "end", end);
+}
+
+void minimal_milestone(setb *b, const char *student) {
+  dated_milestone(b, student, "2026-03-02", "2026-04-13");
+}

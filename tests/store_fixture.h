@@ -89,4 +89,12 @@ void central_and_classroom(device *c, device *k);
 void craft_entry(device *k, int kind, const msgpack_sbuffer *body, uint64_t hlc,
                  msgpack_sbuffer *out);
 
+/* craft_entry dated just after k's last entry (or at 2^40 for a first). */
+void craft_next_entry(device *k, int kind, const msgpack_sbuffer *body, msgpack_sbuffer *out);
+
+/* Starts b with the required fields of a 0-4 milestone of student, from
+ * start to end; minimal_milestone: from 2026-03-02 to 2026-04-13. */
+void dated_milestone(setb *b, const char *student, const char *start, const char *end);
+void minimal_milestone(setb *b, const char *student);
+
 #endif

@@ -212,6 +212,28 @@ static void test_bad_value_names_line(void **state) {
   assert_string_equal(why, "cairn.conf:3: role: set twice");
 }
 
+/* The one text check of cairn (text.h): no C0, DEL or C1 control. */
+static void test_control_characters_refused(void **state) {
+  fixture *fx = *state;
+  cairn_config c;
+  write_file(fx->conf, "[device]\nname = Room\x1b[2J 12\n");
+  assert_int_equal(cairn_config_load(fx->conf, &c, why, sizeof why), CAIRN_ECONFIG);
+  assert_string_equal(why, "cairn.conf:2: name: contains a control character (U+001B), which "
+                           "cairn does not store");
+  write_file(fx->conf, "[device]\ncampus = north\xc2\x9b\n");
+  assert_int_equal(cairn_config_load(fx->conf, &c, why, sizeof why), CAIRN_ECONFIG);
+  assert_string_equal(why, "cairn.conf:2: campus: contains a control character (U+009B), which "
+                           "cairn does not store");
+  cairn_config_defaults(&c);
+  strcpy(c.classroom, "r\xc2\x85");
+  assert_int_equal(cairn_config_check(&c, why, sizeof why), CAIRN_ECONFIG);
+  assert_string_equal(why, "classroom: contains a control character (U+0085), which cairn does "
+                           "not store");
+  assert_int_equal(cairn_config_save(fx->conf, &c), CAIRN_EINVAL);
+  cairn_config_defaults(&c);
+  assert_int_equal(cairn_config_check(&c, why, sizeof why), 0);
+}
+
 static void test_unknown_key(void **state) {
   fixture *fx = *state;
   cairn_config c;
@@ -270,6 +292,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_save_refuses_what_would_not_read_back, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_bad_value_names_line, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_control_characters_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
       cmocka_unit_test_setup_teardown(test_syntax_and_long_lines, setup, teardown),
       cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),

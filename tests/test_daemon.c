@@ -787,9 +787,9 @@ static void test_hostile_numbers(void **state) {
       BAD_FIELD("evidence", "value", "\xca\xff\x80\0\0", CAIRN_ERANGE,
                 "value: not a finite number"), /* float32 -inf */
       BAD_FIELD("evidence", "value", "\xcf\xff\xff\xff\xff\xff\xff\xff\xff", CAIRN_ERANGE,
-                "value: 1.84467e+19 is not on the milestone's scale 0-4"), /* 2^64 - 1 */
+                "value: the scale is 0-4: a number from 0 to 4, not 1.84467e+19"), /* 2^64 - 1 */
       BAD_FIELD("evidence", "value", "\xcb\xff\xef\xff\xff\xff\xff\xff\xff", CAIRN_ERANGE,
-                "value: -1.79769e+308 is not on"), /* -DBL_MAX */
+                "value: the scale is 0-4: a number from 0 to 4, not -1.79769e+308"), /* -DBL_MAX */
       BAD_FIELD("evidence", "value", "\xa1" "3", CAIRN_EINVAL, "value: must be a number"),
       BAD_FIELD("evidence", "value", "\xc0", CAIRN_EINVAL, "value: must be a number"),
       BAD_FIELD("milestone", "baseline", "\xcb\x7f\xf8\0\0\0\0\0\0", CAIRN_ERANGE,
@@ -842,7 +842,7 @@ static void test_hostile_sizes(void **state) {
                  500 * 1024, "\xa3set\x81\xa5grade\xa1" "6", CAIRN_ETOOBIG,
                  "reason: longer than 1000 bytes");
   refuse_big_arg(&h, "\x82\xa2op\xa4show\xa2id", 300 * 1024, "", CAIRN_ETOOBIG,
-                 "id: longer than 79 bytes");
+                 "id: longer than 64 bytes");
   /* a note of 1 MiB makes a frame over the 1 MiB maximum: that connection
    * closes, before cairnd reads (or allocates for) its payload */
   msgpack_sbuffer_init(&note);
@@ -897,7 +897,7 @@ static void test_hostile_text(void **state) {
 
 static void test_hostile_dates(void **state) {
   static const char *const unreal[] = {"2026-02-30", "2026-13-01", "0000-00-00", "2025-02-29",
-                                       "2026-04-31", "2026-00-10", "1899-12-31", "9999-12-32"};
+                                       "2026-04-31", "2026-00-10", "9999-12-32"};
   static const char *const shapeless[] = {"2026-1-5",      "26-11-09", "2026/11/09",
                                           "2026-11-09T00", "",         "yesterday"};
   static const bad_field bad[] = {
@@ -906,6 +906,19 @@ static void test_hostile_dates(void **state) {
       BAD_FIELD("milestone", "checks", "\x91\xaa" "2026-11-31", CAIRN_EDATE,
                 "checks item 1: 2026-11-31 is not a real date"),
       BAD_FIELD("milestone", "end", "\xaa" "2026-10-01", CAIRN_EDATE, "end: before start"),
+      BAD_FIELD("evidence", "observed", "\xaa" "1899-12-31", CAIRN_EDATE,
+                "observed: 1899-12-31: the year must be from 1900 to 9999"),
+      BAD_FIELD("milestone", "start", "\xaa" "1800-01-01", CAIRN_EDATE,
+                "start: 1800-01-01: the year must be from 1900 to 9999"),
+      /* implausible: the milestone runs from 2026-11-02 to 12-14 */
+      BAD_FIELD("evidence", "observed", "\xaa" "2099-05-05", CAIRN_EDATE,
+                "observed: 2099-05-05 is after tomorrow"),
+      BAD_FIELD("evidence", "observed", "\xaa" "9999-12-31", CAIRN_EDATE,
+                "observed: 9999-12-31 is after tomorrow"),
+      BAD_FIELD("evidence", "observed", "\xaa" "1999-01-01", CAIRN_EDATE,
+                "observed: 1999-01-01 is more than"),
+      BAD_FIELD("evidence", "observed", "\xaa" "2026-09-20", CAIRN_EDATE,
+                "observed: 2026-09-20 is more than"),
   };
   hostile h;
   char what[64];
@@ -934,6 +947,80 @@ static void test_hostile_dates(void **state) {
                  shapeless[i]);
   }
   refuse_fields(&h, bad, LEN(bad));
+  hostile_end(&h);
+}
+
+/* No control character enters (FORMAT.md 3.3): terminal escapes, OSC 8
+ * links, a bell, C1 controls, in a field or a request argument. */
+static void test_hostile_control_characters(void **state) {
+  static const bad_field fields[] = {
+      BAD_FIELD("student", "name", "\xa7" "Ana\x1b[2J", CAIRN_EINVAL,
+                "name: contains a control character (U+001B)"),
+      BAD_FIELD("evidence", "note", "\xd9\x24\x1b]8;;http://evil.example\x07" "click\x1b]8;;\x07",
+                CAIRN_EINVAL, "note: contains a control character (U+001B)"),
+      BAD_FIELD("evidence", "note", "\xa5" "bell\x07", CAIRN_EINVAL,
+                "note: contains a control character (U+0007)"),
+      BAD_FIELD("evidence", "note", "\xa5" "csi\xc2\x9b", CAIRN_EINVAL,
+                "note: contains a control character (U+009B)"),
+      BAD_FIELD("evidence", "by", "\xa3" "a\nb", CAIRN_EINVAL, "by: must be one line"),
+      BAD_FIELD("milestone", "statement", "\xa4" "a\rb\x7f", CAIRN_EINVAL,
+                "statement: contains a control character (U+000D)"),
+      BAD_FIELD("milestone", "if_then", "\x91\xa3\x1b[m", CAIRN_EINVAL,
+                "if_then item 1: contains a control character (U+001B)"),
+      BAD_FIELD("student", "classroom", "\xa4r12\x1b", CAIRN_EINVAL,
+                "classroom: contains a control character (U+001B)"),
+  };
+  static const bad_request requests[] = {
+      BAD_REQUEST("\x86\xa2op\xa3put\xa4type\xa7student\xa2id\xa2s1\xa4" "edit\xc3\xa3why"
+                  "\xa5typo\x1b\xa3set\x81\xa5grade\xa1" "6",
+                  CAIRN_EINVAL, "reason: contains a control character (U+001B)"),
+      BAD_REQUEST("\x82\xa2op\xa6" "export\xacscope_campus\xa6north\x07", CAIRN_EINVAL,
+                  "scope_campus: contains a control character (U+0007)"),
+      BAD_REQUEST("\x82\xa2op\xa6status\xa5today\xaa" "2026-11-0\x1b", CAIRN_EINVAL,
+                  "today: contains a control character (U+001B)"),
+      BAD_REQUEST("\x82\xa2op\xa6" "enroll\xa6" "campus\xa4n\xc2\x85s", CAIRN_EINVAL,
+                  "campus: contains a control character (U+0085)"),
+  };
+  hostile h;
+
+  hostile_start(*state, &h);
+  refuse_fields(&h, fields, LEN(fields));
+  refuse_requests(&h, requests, LEN(requests));
+  /* a note keeps its lines and tabs */
+  msgpack_pack_str_with_body(&h.vpk, "claim clear\n\tone piece", 22);
+  put_with(&h.req, "evidence", h.evidence, "note", &h.val);
+  msgpack_sbuffer_clear(&h.val);
+  cairn_reply *r = NULL;
+  assert_int_equal(call(h.c, &h.req, &r), 0);
+  cairn_reply_free(r);
+  hostile_end(&h);
+}
+
+/* Ids follow the grammar wherever a request names one (FORMAT.md 3.1). */
+static void test_hostile_ids(void **state) {
+  static const bad_request requests[] = {
+      BAD_REQUEST("\x84\xa2op\xa3put\xa4type\xa7student\xa2id\xa3-rf\xa3set\x81\xa4name\xa3"
+                  "Ana",
+                  CAIRN_EINVAL, "id: '-rf' is not an id"),
+      BAD_REQUEST("\x84\xa2op\xa3put\xa4type\xa7student\xa2id\xa2..\xa3set\x81\xa4name\xa3"
+                  "Ana",
+                  CAIRN_EINVAL, "id: '..' is not an id"),
+      BAD_REQUEST("\x84\xa2op\xa3put\xa4type\xa7student\xa2id\xa1.\xa3set\x81\xa4name\xa3"
+                  "Ana",
+                  CAIRN_EINVAL, "id: '.' is not an id"),
+      BAD_REQUEST("\x82\xa2op\xa4show\xa2id\xa5../s1", CAIRN_EINVAL, "id: '../s1' is not an id"),
+      BAD_REQUEST("\x82\xa2op\xa6status\xa7student\xa3-rf", CAIRN_EINVAL,
+                  "student: '-rf' is not an id"),
+  };
+  static const bad_field fields[] = {
+      BAD_FIELD("milestone", "student", "\xa2..", CAIRN_EINVAL, "student: '..' is not an id"),
+      BAD_FIELD("milestone", "student", "\xa3-rf", CAIRN_EINVAL, "student: '-rf' is not an id"),
+  };
+  hostile h;
+
+  hostile_start(*state, &h);
+  refuse_requests(&h, requests, LEN(requests));
+  refuse_fields(&h, fields, LEN(fields));
   hostile_end(&h);
 }
 
@@ -1247,6 +1334,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_hostile_shapes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cli_escapes_stored_text, setup, teardown),
       cmocka_unit_test_setup_teardown(test_status_too_big_for_one_frame, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_ids, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_control_characters, setup, teardown),
   };
   signal(SIGPIPE, SIG_IGN);
   return cmocka_run_group_tests(tests, NULL, NULL);

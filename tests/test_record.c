@@ -361,6 +361,23 @@ static void test_refs(void **state) {
   assert_why_starts("student: not a student id");
 }
 
+/* What enters a node now (FORMAT.md 3.3): a reference that is not an id
+ * is refused. */
+static void test_input_refs_are_ids(void **state) {
+  set_builder b;
+  (void)state;
+  set_begin(&b, 1);
+  kv_str(&b, "student", "-rf");
+  assert_int_equal(cairn_record_check_input(CAIRN_REC_MILESTONE, set_end(&b), why, sizeof why),
+                   CAIRN_EINVAL);
+  assert_why_starts("student: '-rf' is not an id (1 to 64 letters");
+  set_free(&b);
+  pack_ela_milestone(&b, 0); /* student stu-0142 */
+  assert_int_equal(cairn_record_check_input(CAIRN_REC_MILESTONE, set_end(&b), why, sizeof why),
+                   0);
+  set_free(&b);
+}
+
 static void test_int_bounds(void **state) {
   static const int64_t bad[] = {0, -1, 1001};
   set_builder b;
@@ -483,23 +500,25 @@ static void test_scale_and_rule_in_set(void **state) {
   assert_int_equal(check(CAIRN_REC_MILESTONE, &b, 0), CAIRN_EINVAL);
   assert_why_starts("rule:");
 
-  set_begin(&b, 2);
-  kv_str(&b, "scale", "0-4");
-  kv_int(&b, "target", 5);
-  assert_int_equal(check(CAIRN_REC_MILESTONE, &b, 0), CAIRN_ERANGE);
-  assert_string_equal(why, "target: 5 is off the scale 0-4");
-
-  set_begin(&b, 2);
-  kv_str(&b, "scale", "yesno");
-  kv_num(&b, "target", 0.5);
-  assert_int_equal(check(CAIRN_REC_MILESTONE, &b, 0), CAIRN_ERANGE);
-  assert_why_starts("target: 0.5 is off the scale yesno");
-
-  set_begin(&b, 2);
-  kv_str(&b, "scale", "count");
-  kv_int(&b, "baseline", -1);
-  assert_int_equal(check(CAIRN_REC_MILESTONE, &b, 0), CAIRN_ERANGE);
-  assert_why_starts("baseline: -1 is off the scale count");
+  /* A value off the scale: the message says what the scale takes. */
+  static const struct {
+    const char *scale, *field;
+    double v;
+    const char *why;
+  } off[] = {
+      {"0-4", "target", 5, "target: the scale is 0-4: a number from 0 to 4, not 5"},
+      {"yesno", "target", 0.5, "target: the answer is yes or no (1 or 0), not 0.5"},
+      {"count", "baseline", -1, "baseline: a count is a whole number (0, 1, 2 ...), not -1"},
+      {"count", "target", 2.5, "target: a count is a whole number (0, 1, 2 ...), not 2.5"},
+      {"percent", "baseline", 120, "baseline: a percent is from 0 to 100, not 120"},
+  };
+  for (size_t i = 0; i < sizeof off / sizeof off[0]; i++) {
+    set_begin(&b, 2);
+    kv_str(&b, "scale", off[i].scale);
+    kv_num(&b, off[i].field, off[i].v);
+    assert_int_equal(check(CAIRN_REC_MILESTONE, &b, 0), CAIRN_ERANGE);
+    assert_string_equal(why, off[i].why);
+  }
 
   /* The whole ELA milestone, scale and values checked together. */
   pack_ela_milestone(&b, 1);
@@ -628,6 +647,7 @@ int main(void) {
       cmocka_unit_test(test_empty_statement),
       cmocka_unit_test(test_enum_lists_values),
       cmocka_unit_test(test_refs),
+      cmocka_unit_test(test_input_refs_are_ids),
       cmocka_unit_test(test_int_bounds),
       cmocka_unit_test(test_strs_limits),
       cmocka_unit_test(test_unknown_and_duplicate_fields),

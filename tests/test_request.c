@@ -58,6 +58,10 @@ static void test_every_op_with_its_arguments(void **state) {
                           why, &op),
                    0);
   assert_int_equal(op, CAIRN_OP_PUT);
+  /* put's force: a genuine back-entry */
+  assert_int_equal(DECODE("\x83\xa2op\xa3put\xa5" "force\xc3\xa3set\x80", why, &op), 0);
+  /* a generated id is an id */
+  assert_int_equal(DECODE("\x82\xa2op\xa4show\xa2id\xab" "3fa2c1d9-42", why, &op), 0);
   assert_int_equal(DECODE("\x84\xa2op\xa6" "export\xa5" "after\xc4\x02\x01\x02\xacscope_campus"
                           "\xa5north\xafscope_classroom\xa3r12",
                           why, &op),
@@ -137,6 +141,16 @@ static void test_wrong_shapes_are_named(void **state) {
       BAD("\x82\xa2op\xa6" "enroll\xa7" "expires\xcb\x7f\xf8\0\0\0\0\0\0", CAIRN_EINVAL,
           "expires: must be a whole number"),
       BAD("\x82\xa2op\xa6" "export\xa5" "after\xa1x", CAIRN_EINVAL, "after: must be binary"),
+      BAD("\x82\xa2op\xa3put\xa5" "force\xa3yes", CAIRN_EINVAL, "force: must be true or false"),
+      BAD("\x82\xa2op\xa6status\xa5" "force\xc3", CAIRN_EINVAL, "status: unknown argument 'force'"),
+      /* ids (FORMAT.md 3.1): never a path or an option */
+      BAD("\x82\xa2op\xa3put\xa2id\xa3-rf", CAIRN_EINVAL, "id: '-rf' is not an id"),
+      BAD("\x82\xa2op\xa4show\xa2id\xa2..", CAIRN_EINVAL, "id: '..' is not an id"),
+      BAD("\x82\xa2op\xa6status\xa7student\xa1.", CAIRN_EINVAL, "student: '.' is not an id"),
+      BAD("\x82\xa2op\xa4show\xa2id\xa5" "a/../", CAIRN_EINVAL, "id: 'a/../' is not an id"),
+      BAD("\x82\xa2op\xa4show\xa2id\xd9\x41"
+          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+          CAIRN_ETOOBIG, "id: longer than 64 bytes"),
 #undef BAD
   };
   char why[160];

@@ -422,15 +422,7 @@ static void test_refusals_name_the_field(void **state) {
   assert_int_equal(put1(d.s, CAIRN_REC_STUDENT, "ava-8", 0, &b, NULL, NULL, msg), CAIRN_EEXISTS);
   assert_non_null(strstr(msg, "student ava-8 already exists"));
 
-  set_begin(&b, 8);
-  set_str(&b, "student", "nobody");
-  set_str(&b, "type", "academic");
-  set_str(&b, "statement", "x");
-  set_str(&b, "scale", "0-4");
-  set_num(&b, "baseline", 1);
-  set_num(&b, "target", 3);
-  set_str(&b, "start", "2026-03-02");
-  set_str(&b, "end", "2026-04-13");
+  minimal_milestone(&b, "nobody");
   assert_int_equal(put1(d.s, CAIRN_REC_MILESTONE, NULL, 0, &b, NULL, NULL, msg), CAIRN_ENOTFOUND);
   assert_non_null(strstr(msg, "student"));
 
@@ -467,6 +459,125 @@ static void test_refusals_name_the_field(void **state) {
   assert_non_null(strstr(msg, "note"));
   assert_int_equal(cairn_store_own_seq(d.s), seq);
   assert_check_clean(d.s);
+  device_free(&d);
+}
+
+/* Writes day + delta as YYYY-MM-DD into out. */
+static void day_str(int32_t day, int32_t delta, char out[11]) {
+  cairn_text_date_format(day + delta, out);
+}
+
+/* Evidence dated after tomorrow on this device's clock, or before the
+ * milestone's start by more than its timeframe, is refused with the date
+ * named; --force (put.force) records the second kind, never the first. */
+static void test_implausible_dates(void **state) {
+  (void)state;
+  device d;
+  char ms[72], msg[256], start[11], end[11], when[11];
+  int32_t today = cairn_text_today();
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  setb b;
+  day_str(today, -30, start);
+  day_str(today, 30, end); /* a timeframe of 60 days */
+  dated_milestone(&b, "ava-8", start, end);
+  assert_int_equal(put1(d.s, CAIRN_REC_MILESTONE, NULL, 0, &b, NULL, ms, NULL), 0);
+  uint64_t seq = cairn_store_own_seq(d.s);
+
+  static const struct {
+    int32_t delta; /* from today */
+    const char *date; /* or a fixed date */
+    int force, code;
+    const char *why;
+  } cases[] = {
+      {2, NULL, 0, CAIRN_EDATE, "is after tomorrow"},
+      {2, NULL, 1, CAIRN_EDATE, "is after tomorrow"},
+      {0, "2030-01-01", 0, CAIRN_EDATE, "observed: 2030-01-01 is after tomorrow"},
+      {0, "9999-12-31", 1, CAIRN_EDATE, "observed: 9999-12-31 is after tomorrow"},
+      {-91, NULL, 0, CAIRN_EDATE, "is more than the milestone's timeframe (60 days) before its"},
+      {0, "1999-01-01", 0, CAIRN_EDATE, "observed: 1999-01-01 is more than"},
+      {0, "1899-12-31", 1, CAIRN_EDATE, "observed: 1899-12-31: the year must be from 1900 to"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (cases[i].date != NULL)
+      strcpy(when, cases[i].date);
+    else
+      day_str(today, cases[i].delta, when);
+    set_begin(&b, 3);
+    set_str(&b, "milestone", ms);
+    set_str(&b, "observed", when);
+    set_num(&b, "value", 2);
+    cairn_put p = {.type = CAIRN_REC_EVIDENCE, .set = (const uint8_t *)b.sb.data,
+                   .set_len = b.sb.size, .force = cases[i].force};
+    assert_int_equal(cairn_store_write_batch(d.s, &p, 1), 0);
+    msgpack_sbuffer_destroy(&b.sb);
+    if (p.result != cases[i].code || strstr(p.message, cases[i].why) == NULL ||
+        strncmp(p.message, "observed: ", 10) != 0)
+      fail_msg("case %zu (%s): %s '%s', expected '%s'", i, when, cairn_err_name(p.result),
+               p.message, cases[i].why);
+  }
+  assert_int_equal(cairn_store_own_seq(d.s), seq); /* nothing written */
+  set_begin(&b, 3);
+  set_str(&b, "milestone", ms);
+  set_str(&b, "observed", "1999-01-01");
+  set_num(&b, "value", 2);
+  cairn_put p = {.type = CAIRN_REC_EVIDENCE, .set = (const uint8_t *)b.sb.data,
+                 .set_len = b.sb.size};
+  assert_int_equal(cairn_store_write_batch(d.s, &p, 1), 0);
+  assert_non_null(strstr(p.message, "--force"));
+  p.force = 1; /* a genuine back-entry */
+  assert_int_equal(cairn_store_write_batch(d.s, &p, 1), 0);
+  assert_int_equal(p.result, 0);
+  msgpack_sbuffer_destroy(&b.sb);
+  /* tomorrow (a time zone ahead), and exactly one timeframe before the start */
+  day_str(today, 1, when);
+  assert_int_equal(add_evidence(d.s, ms, when, 2, NULL, msg), 0);
+  day_str(today, -90, when);
+  assert_int_equal(add_evidence(d.s, ms, when, 2, NULL, msg), 0);
+  assert_check_clean(d.s);
+  device_free(&d);
+}
+
+/* A value off the scale gets a sentence a teacher understands: what the
+ * scale takes (a count is a whole number, a yes/no is yes or no). */
+static void test_scale_refusals_say_what_the_scale_takes(void **state) {
+  static const struct {
+    const char *scale;
+    double baseline, target, value;
+    const char *why;
+  } cases[] = {
+      {"count", 7, 2, 2.5, "value: a count is a whole number (0, 1, 2 ...), not 2.5"},
+      {"count", 7, 2, -1, "value: a count is a whole number (0, 1, 2 ...), not -1"},
+      {"count", 7, 2, 2e9, "value: a count is at most 1000000000, not 2e+09"},
+      {"yesno", 0, 1, 2, "value: the answer is yes or no (1 or 0), not 2"},
+      {"yesno", 0, 1, 0.5, "value: the answer is yes or no (1 or 0), not 0.5"},
+      {"percent", 60, 90, 120, "value: a percent is from 0 to 100, not 120"},
+      {"0-4", 1, 3, 5, "value: the scale is 0-4: a number from 0 to 4, not 5"},
+      {"1.5-3.5", 2, 3, 1, "value: the scale is 1.5-3.5: a number from 1.5 to 3.5, not 1"},
+  };
+  (void)state;
+  device d;
+  char ms[72], msg[256];
+  device_new(&d, NULL);
+  add_student(d.s, "ava-8");
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    setb b;
+    set_begin(&b, 9);
+    set_str(&b, "student", "ava-8");
+    set_str(&b, "type", "behavior");
+    set_str(&b, "statement", "x");
+    set_str(&b, "direction", cases[i].baseline > cases[i].target ? "down" : "up");
+    set_str(&b, "scale", cases[i].scale);
+    set_num(&b, "baseline", cases[i].baseline);
+    set_num(&b, "target", cases[i].target);
+    set_str(&b, "start", "2026-03-02");
+    set_str(&b, "end", "2026-04-13");
+    assert_int_equal(put1(d.s, CAIRN_REC_MILESTONE, NULL, 0, &b, NULL, ms, NULL), 0);
+    assert_int_equal(add_evidence(d.s, ms, "2026-03-06", cases[i].value, NULL, msg), CAIRN_ERANGE);
+    if (strcmp(msg, cases[i].why) != 0)
+      fail_msg("%s %g: \"%s\", expected \"%s\"", cases[i].scale, cases[i].value, msg,
+               cases[i].why);
+  }
   device_free(&d);
 }
 
@@ -1107,35 +1218,54 @@ static void test_sync_refuses_unknown_and_revoked_authors(void **state) {
   device_free(&k);
 }
 
+/* Appends to out the next entry of k's log, signed, of kind with the
+ * packed body: what an older (or hostile) cairn could have written. */
+static void forge_entry(device *k, int kind, const msgpack_sbuffer *body, msgpack_sbuffer *out) {
+  craft_next_entry(k, kind, body, out);
+}
+
+/* A forged body: starts {id, new: true, set: {...n fields}}; the caller
+ * packs the fields, then forged_body_end adds the scope and forges it. */
+static void forged_body_begin(setb *body, const char *id, uint32_t n) {
+  set_begin(body, 4);
+  set_str(body, "id", id);
+  set_true(body, "new");
+  pack_s(&body->pk, "set");
+  msgpack_pack_map(&body->pk, n);
+}
+
+static void forged_body_end(device *k, int kind, setb *body, const char *campus,
+                            const char *classroom, msgpack_sbuffer *out) {
+  pack_s(&body->pk, "scope");
+  msgpack_pack_array(&body->pk, 2);
+  pack_s(&body->pk, campus);
+  pack_s(&body->pk, classroom);
+  forge_entry(k, kind, &body->sb, out);
+  msgpack_sbuffer_destroy(&body->sb);
+}
+
 /* Appends to out an entry of k's log, signed, that writes a device record:
  * something only the central may do. */
 static void forge_device_entry(device *k, msgpack_sbuffer *out) {
-  msgpack_sbuffer last;
-  size_t count, used;
-  cairn_entry prev;
-  msgpack_sbuffer_init(&last);
-  assert_int_equal(cairn_store_read_log(k->s, k->pk, cairn_store_own_seq(k->s), 1, &last, &count),
-                   0);
-  assert_int_equal(cairn_entry_decode((const uint8_t *)last.data, last.size, &prev, &used), 0);
   char hex[2 * CAIRN_KEY_BYTES + 1];
   hex_of(k->pk, hex);
   setb body;
-  set_begin(&body, 4);
-  set_str(&body, "id", hex);
-  set_true(&body, "new");
-  pack_s(&body.pk, "set");
-  msgpack_pack_map(&body.pk, 2);
-  pack_s(&body.pk, "key");
-  pack_s(&body.pk, hex);
-  pack_s(&body.pk, "role");
-  pack_s(&body.pk, "hub");
-  pack_s(&body.pk, "scope");
-  msgpack_pack_array(&body.pk, 2);
-  pack_s(&body.pk, "North");
-  pack_s(&body.pk, "8B");
-  craft_entry(k, CAIRN_REC_DEVICE, &body.sb, prev.hlc + 1, out);
-  msgpack_sbuffer_destroy(&body.sb);
-  msgpack_sbuffer_destroy(&last);
+  forged_body_begin(&body, hex, 2);
+  set_str(&body, "key", hex);
+  set_str(&body, "role", "hub");
+  forged_body_end(k, CAIRN_REC_DEVICE, &body, "North", "8B", out);
+}
+
+/* Appends to out an entry of k's log that creates student id (any bytes)
+ * named name (any bytes) at North/8B, as an older cairn could have. */
+static void forge_student_entry(device *k, const char *id, const char *name,
+                                msgpack_sbuffer *out) {
+  setb body;
+  forged_body_begin(&body, id, 3);
+  set_str(&body, "name", name);
+  set_str(&body, "campus", "North");
+  set_str(&body, "classroom", "8B");
+  forged_body_end(k, CAIRN_REC_STUDENT, &body, "North", "8B", out);
 }
 
 /* An enrolled author writing outside its scope, or a device record: kept
@@ -1200,6 +1330,161 @@ static void test_sync_quarantines_unauthorized_writes(void **state) {
   assert_int_equal(cairn_store_read_scoped(c.s, k.pk, 1, 100, 1, NULL, &out, &count, &last), 0);
   assert_int_equal(count, 1);
   msgpack_sbuffer_destroy(&out);
+  device_free(&c);
+  device_free(&k);
+}
+
+/* The number of entries in b. */
+static size_t count_entries(const msgpack_sbuffer *b) {
+  size_t off = 0, n = 0, used;
+  cairn_entry e;
+  while (off < b->size) {
+    assert_int_equal(cairn_entry_decode((const uint8_t *)b->data + off, b->size - off, &e, &used), 0);
+    off += used;
+    n++;
+  }
+  return n;
+}
+
+/* Applies batch, whose last entry is forged, to c as a sync: every entry
+ * but the last applies; that one is quarantined for reason, and c still
+ * checks clean. */
+static void assert_last_quarantined(device *c, msgpack_sbuffer *batch, const char *reason) {
+  size_t applied = count_entries(batch) - 1;
+  cairn_apply_result res;
+  assert_int_equal(cairn_store_apply_synced(c->s, (const uint8_t *)batch->data, batch->size, &res),
+                   0);
+  msgpack_sbuffer_destroy(batch);
+  assert_int_equal(res.applied, applied);
+  assert_int_equal(res.refused, 1);
+  assert_int_equal(res.quarantined, 1);
+  if (strstr(res.reason, reason) == NULL)
+    fail_msg("reason \"%s\", expected \"%s\"", res.reason, reason);
+  assert_check_clean(c->s);
+}
+
+/* An entry creating student id named name, as an older cairn on k could
+ * have written it: synced to c, it is quarantined for reason; in k's own
+ * log (applied as is), it is folded, and the check's replay of the log
+ * folds it the same way. */
+static void old_student_entry_kept_out(device *c, device *k, const char *id, const char *name,
+                                       const char *reason) {
+  msgpack_sbuffer batch;
+  sync_batch(k->s, c->s, NULL, &batch);
+  forge_student_entry(k, id, name, &batch);
+  assert_last_quarantined(c, &batch, reason);
+  assert_false(export_has(c->s, id));
+
+  msgpack_sbuffer_init(&batch);
+  forge_student_entry(k, id, name, &batch);
+  assert_int_equal(apply(k->s, &batch), 1);
+  msgpack_sbuffer_destroy(&batch);
+  assert_true(export_has(k->s, id));
+  assert_check_clean(k->s);
+}
+
+/* Ids follow one grammar (FORMAT.md 3.1) wherever they enter: a local
+ * put, a reference, an entry from another node. A node's own log written
+ * before the grammar still replays as it was. */
+static void test_ids_follow_the_grammar(void **state) {
+  static const char *const bad[] = {"-rf", ".", "..", ".hidden", "-"};
+  (void)state;
+  device c, k;
+  char msg[256], want[64];
+  central_and_classroom(&c, &k);
+  assert_int_equal(enroll(c.s, k.pk, "North", "8B", NULL), 0);
+  add_student_at(k.s, "ava-8", "North", "8B");
+  uint64_t seq = cairn_store_own_seq(k.s);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    setb b;
+    set_begin(&b, 1);
+    set_str(&b, "name", "Bo");
+    assert_int_equal(put1(k.s, CAIRN_REC_STUDENT, bad[i], 0, &b, NULL, NULL, msg), CAIRN_EINVAL);
+    snprintf(want, sizeof want, "id: '%s' is not an id", bad[i]);
+    if (strncmp(msg, want, strlen(want)) != 0)
+      fail_msg("student %s: \"%s\", expected \"%s...\"", bad[i], msg, want);
+  }
+  setb b;
+  minimal_milestone(&b, "..");
+  assert_int_equal(put1(k.s, CAIRN_REC_MILESTONE, NULL, 0, &b, NULL, NULL, msg), CAIRN_EINVAL);
+  assert_string_equal(msg, "student: '..' is not an id (1 to 64 letters, digits, '-', '_' or "
+                           "'.', not starting with '-' or '.')");
+  assert_int_equal(cairn_store_own_seq(k.s), seq); /* nothing written */
+
+  /* From another node: quarantined (stored, not folded), the rest applied. */
+  old_student_entry_kept_out(&c, &k, "-rf", "Bo", "seq 2: id: '-rf' is not an id");
+  assert_true(export_has(c.s, "ava-8"));
+  device_free(&c);
+  device_free(&k);
+}
+
+/* No control character enters a text field (FORMAT.md 3.3): refused from
+ * a local put with the field named, quarantined from another node, and
+ * folded as it was when a node replays its own older log. Notes keep tab
+ * and line feed. */
+static void test_control_characters_refused(void **state) {
+  (void)state;
+  device c, k;
+  char ms[72], ev[72], msg[256];
+  central_and_classroom(&c, &k);
+  assert_int_equal(enroll(c.s, k.pk, "North", "8B", NULL), 0);
+  add_student_at(k.s, "ava-8", "North", "8B");
+  add_milestone(k.s, "ava-8", ms);
+  uint64_t seq = cairn_store_own_seq(k.s);
+
+  setb b;
+  set_begin(&b, 1);
+  set_str(&b, "name", "Ava\x1b[2J");
+  assert_int_equal(put1(k.s, CAIRN_REC_STUDENT, "bo-1", 0, &b, NULL, NULL, msg), CAIRN_EINVAL);
+  assert_string_equal(msg, "name: contains a control character (U+001B), which cairn does not "
+                           "store");
+  set_begin(&b, 1);
+  set_str(&b, "statement", "two\nlines");
+  assert_int_equal(put1(k.s, CAIRN_REC_MILESTONE, ms, 1, &b, NULL, NULL, msg), CAIRN_EINVAL);
+  assert_non_null(strstr(msg, "statement: must be one line"));
+  set_begin(&b, 2);
+  set_str(&b, "name", "Bo");
+  pack_s(&b.pk, "accommodations");
+  msgpack_pack_array(&b.pk, 2);
+  pack_s(&b.pk, "extended time");
+  pack_s(&b.pk, "bell\x07");
+  assert_int_equal(put1(k.s, CAIRN_REC_STUDENT, "bo-1", 0, &b, NULL, NULL, msg), CAIRN_EINVAL);
+  assert_non_null(strstr(msg, "accommodations item 2: contains a control character (U+0007)"));
+  set_begin(&b, 4);
+  set_str(&b, "milestone", ms);
+  set_str(&b, "observed", "2026-03-06");
+  set_num(&b, "value", 2);
+  set_str(&b, "note", "csi \xc2\x9b" "2J");
+  assert_int_equal(put1(k.s, CAIRN_REC_EVIDENCE, NULL, 0, &b, NULL, NULL, msg), CAIRN_EINVAL);
+  assert_non_null(strstr(msg, "note: contains a control character (U+009B)"));
+  assert_int_equal(add_evidence(k.s, ms, "2026-03-06", 2, ev, NULL), 0);
+  seq = cairn_store_own_seq(k.s);
+  set_begin(&b, 1);
+  set_num(&b, "value", 3);
+  assert_int_equal(put1(k.s, CAIRN_REC_EVIDENCE, ev, 1, &b, "typo\x1b]8;;http://x\x07", NULL, msg),
+                   CAIRN_EINVAL);
+  assert_non_null(strstr(msg, "reason: contains a control character (U+001B)"));
+  assert_int_equal(cairn_store_own_seq(k.s), seq); /* nothing written */
+  /* a note is multi-line text */
+  set_begin(&b, 4);
+  set_str(&b, "milestone", ms);
+  set_str(&b, "observed", "2026-03-06");
+  set_num(&b, "value", 2);
+  set_str(&b, "note", "claim clear\n\tone piece of evidence");
+  assert_int_equal(put1(k.s, CAIRN_REC_EVIDENCE, NULL, 0, &b, NULL, NULL, msg), 0);
+
+  /* From another node: quarantined, the rest applied; the central's
+   * entries too, in the body's scope as in the set. */
+  msgpack_sbuffer batch;
+  sync_batch(c.s, k.s, NULL, &batch);
+  setb body;
+  forged_body_begin(&body, "cy-8", 1);
+  set_str(&body, "name", "Cy");
+  forged_body_end(&c, CAIRN_REC_STUDENT, &body, "North", "8B\xc2\x9b", &batch);
+  assert_last_quarantined(&k, &batch, "scope: contains a control character (U+009B)");
+  assert_false(export_has(k.s, "cy-8"));
+  old_student_entry_kept_out(&c, &k, "bo-1", "Bo\x1b[2J",
+                             "name: contains a control character (U+001B), which cairn");
   device_free(&c);
   device_free(&k);
 }
@@ -1352,6 +1637,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_status_of_seed_example),
       cmocka_unit_test(test_refusals_name_the_field),
+      cmocka_unit_test(test_implausible_dates),
+      cmocka_unit_test(test_scale_refusals_say_what_the_scale_takes),
       cmocka_unit_test(test_batch_commits_the_good_puts),
       cmocka_unit_test(test_amend_and_retract_keep_history),
       cmocka_unit_test(test_reopen_keeps_everything),
@@ -1364,6 +1651,8 @@ int main(void) {
       cmocka_unit_test(test_sync_redacts_out_of_scope),
       cmocka_unit_test(test_sync_refuses_unknown_and_revoked_authors),
       cmocka_unit_test(test_sync_quarantines_unauthorized_writes),
+      cmocka_unit_test(test_ids_follow_the_grammar),
+      cmocka_unit_test(test_control_characters_refused),
       cmocka_unit_test(test_token_redeem),
       cmocka_unit_test(test_receipts),
       cmocka_unit_test(test_scope_overlaps),

@@ -75,10 +75,14 @@ static void test_date_parse(void **state) {
   assert_int_equal(parse("2000-02-29"), 11016);         /* 400-year leap */
 
   const char *bad[] = {"2026-02-30", "2025-02-29", "1900-02-29", "2026-1-05", "2026-01-5", "2026-13-01",
-                       "2026-00-10", "2026-01-00", "2026-04-31", "1899-12-31", "0000-01-01", "2026/01/05",
+                       "2026-00-10", "2026-01-00", "2026-04-31", "1899-02-29", "0000-01-00", "2026/01/05",
                        "2026-01-05 ", " 2026-01-05", "+026-01-05", "2026-0a-05", "", "20260105"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(parse(bad[i]), CAIRN_EDATE);
+  /* A real day of a year cairn does not take. */
+  assert_int_equal(parse("1899-12-31"), CAIRN_ERANGE);
+  assert_int_equal(parse("0000-01-01"), CAIRN_ERANGE);
+  assert_int_equal(parse("1896-02-29"), CAIRN_ERANGE);
   /* Exactly len bytes are read: a longer buffer with a valid prefix fails. */
   int32_t day;
   assert_int_equal(cairn_text_date_parse("2026-01-05", 9, &day), CAIRN_EDATE);
@@ -131,11 +135,65 @@ static void test_id_valid(void **state) {
   assert_false(cairn_text_id_valid("caf\xc3\xa9", 5));
 }
 
+/* The id grammar (FORMAT.md 3.1): no id looks like a path or an option. */
+static void test_id_grammar(void **state) {
+  static const char *const good[] = {"3fa2c1d9-42", "ana-8", "_x", "a.", "a..b", "9",
+                                     "A_b.c-D"};
+  static const char *const bad[] = {".", "..", "-rf", "-", ".hidden", "--help", "-1",
+                                    "a\tb", "a\x1b[2J"};
+  (void)state;
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+    if (!cairn_text_id_valid(good[i], strlen(good[i])))
+      fail_msg("'%s' is an id", good[i]);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (cairn_text_id_valid(bad[i], strlen(bad[i])))
+      fail_msg("'%s' is not an id", bad[i]);
+}
+
+/* The one check of text that enters cairn (FORMAT.md 3.3): no C0, DEL or
+ * C1 control character; tab and line feed only in multi-line text. */
+static void test_text_check(void **state) {
+  static const struct {
+    const char *s;
+    int multiline, code;
+    const char *why;
+  } cases[] = {
+      {"Ana L\xc3\xb3pez", 0, 0, ""},
+      {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0, 0, ""},
+      {"no-break\xc2\xa0space", 0, 0, ""}, /* U+00A0 is printable */
+      {"line 1\nline 2\tindented", 1, 0, ""},
+      {"", 0, 0, ""},
+      {"A\x1b[2J", 0, CAIRN_EINVAL, "name: contains a control character (U+001B)"},
+      {"A\x1b[2J", 1, CAIRN_EINVAL, "name: contains a control character (U+001B)"},
+      {"ring\x07", 1, CAIRN_EINVAL, "name: contains a control character (U+0007)"},
+      {"\x1b]8;;http://x\x07link", 1, CAIRN_EINVAL, "(U+001B)"}, /* OSC 8 */
+      {"del\x7f", 1, CAIRN_EINVAL, "(U+007F)"},
+      {"csi\xc2\x9b" "2J", 1, CAIRN_EINVAL, "(U+009B)"}, /* C1 CSI */
+      {"nel\xc2\x85", 1, CAIRN_EINVAL, "(U+0085)"},
+      {"cr\rlf", 1, CAIRN_EINVAL, "(U+000D)"},
+      {"two\nlines", 0, CAIRN_EINVAL, "name: must be one line (U+000A)"},
+      {"a\ttab", 0, CAIRN_EINVAL, "name: must be one line (U+0009)"},
+      {"bad \xff", 0, CAIRN_EUTF8, "name: invalid UTF-8"},
+  };
+  char why[160];
+  (void)state;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    why[0] = '\0';
+    int rc = cairn_text_check("name", cases[i].s, strlen(cases[i].s), cases[i].multiline, why,
+                              sizeof why);
+    if (rc != cases[i].code || strstr(why, cases[i].why) == NULL)
+      fail_msg("case %zu: %s '%s', expected %s '%s'", i, cairn_err_name(rc), why,
+               cairn_err_name(cases[i].code), cases[i].why);
+  }
+  assert_int_equal(cairn_text_check("name", "a\0b", 3, 1, why, sizeof why), CAIRN_EUTF8);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_utf8_valid),      cmocka_unit_test(test_utf8_invalid),
       cmocka_unit_test(test_date_parse),      cmocka_unit_test(test_date_round_trip),
       cmocka_unit_test(test_today),           cmocka_unit_test(test_id_valid),
+      cmocka_unit_test(test_id_grammar),      cmocka_unit_test(test_text_check),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * fuzz_record.c: what cairnd does with a local request before it touches
  * the store: cairn_request_decode (protocol/request.h, the table of ops and
- * their arguments), then for a "put" cairn_record_check_set on its `set`.
+ * their arguments), then for a "put" cairn_record_check_set on its `set`
+ * and, when that passes, cairn_record_check_input.
  *
  * The input is one frame payload from the local socket. A request that
  * decodes is a put when its op says so: "type" names the record type, and
@@ -12,7 +13,8 @@
  *
  * Checks: the decoder answers with a documented code; a request it accepts
  * has a known op and only that op's arguments, each once, strings of it
- * UTF-8; a refusal names what is wrong in why; why is always terminated.
+ * UTF-8, its text arguments one line without control characters and its
+ * ids ids; a refusal names what is wrong in why; why is always terminated.
  * The handlers themselves are not linked: they need a store and a loop.
  */
 #include <string.h>
@@ -37,7 +39,27 @@ static void check_one(int type, const msgpack_object *set, int creating) {
     FUZZ_CHECK(rc == CAIRN_EINVAL || rc == CAIRN_EUTF8 || rc == CAIRN_EDATE ||
                rc == CAIRN_ETOOBIG || rc == CAIRN_ERANGE);
     FUZZ_CHECK(why[0] != '\0');
+    return;
   }
+  why[0] = '\0';
+  rc = cairn_record_check_input(type, set, why, sizeof why);
+  FUZZ_CHECK(memchr(why, '\0', sizeof why) != NULL);
+  FUZZ_CHECK(rc == 0 || ((rc == CAIRN_EINVAL || rc == CAIRN_ETOOBIG) && why[0] != '\0'));
+}
+
+/* Returns 1 when the argument named k is a string of any bytes (a path),
+ * 2 when an id, else 0. */
+static int arg_kind(const cairn_request *req, const msgpack_object *k) {
+#define IS(name)                                                                             \
+  (k->via.str.size == strlen(name) && memcmp(k->via.str.ptr, name, k->via.str.size) == 0)
+  if (IS("path"))
+    return 1;
+  if ((req->op == CAIRN_OP_PUT || req->op == CAIRN_OP_SHOW) && IS("id"))
+    return 2;
+  if (req->op == CAIRN_OP_STATUS && IS("student"))
+    return 2;
+  return 0;
+#undef IS
 }
 
 /* The store parses a milestone's scale and rule once check_set took them. */
@@ -71,9 +93,12 @@ static void check_request(const cairn_request *req) {
     for (uint32_t j = 0; j < i; j++) /* each argument once */
       FUZZ_CHECK(m->via.map.ptr[j].key.via.str.size != k->via.str.size ||
                  memcmp(m->via.map.ptr[j].key.via.str.ptr, k->via.str.ptr, k->via.str.size) != 0);
-    if (v->type == MSGPACK_OBJECT_STR &&
-        !(k->via.str.size == 4 && memcmp(k->via.str.ptr, "path", 4) == 0)) /* any bytes */
-      FUZZ_CHECK(cairn_text_utf8_valid(v->via.str.ptr, v->via.str.size));
+    if (v->type == MSGPACK_OBJECT_STR && arg_kind(req, k) != 1) { /* a path: any bytes */
+      char why[128];
+      FUZZ_CHECK(cairn_text_check("arg", v->via.str.ptr, v->via.str.size, 0, why, sizeof why) == 0);
+      if (arg_kind(req, k) == 2)
+        FUZZ_CHECK(cairn_text_id_valid(v->via.str.ptr, v->via.str.size));
+    }
   }
 }
 
@@ -116,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   FUZZ_CHECK(rc == CAIRN_EMALFORMED || rc == CAIRN_EINVAL || rc == CAIRN_EUTF8 ||
-             rc == CAIRN_ENOMEM);
+             rc == CAIRN_ETOOBIG || rc == CAIRN_ENOMEM);
   FUZZ_CHECK(rc == CAIRN_ENOMEM || (why[0] != '\0' && why[0] != 'x'));
   FUZZ_CHECK(req.msg.zone == NULL);
   cairn_request_clear(&req); /* harmless after a refusal */

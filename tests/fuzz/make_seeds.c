@@ -513,6 +513,10 @@ static void seeds_requests(void) {
                                             "id", "ada", "edti", "!", NULL};
   static const char *const twice[] = {"op", "status", "today", "2026-11-02",
                                       "today", "2026-11-03", NULL};
+  static const char *const force[] = {"op", "put", "type", "evidence", "force", "!",
+                                      "why", "entered late", NULL};
+  static const char *const not_an_id[] = {"op", "show", "id", "-rf", NULL};
+  static const char *const control[] = {"op", "status", "today", "2026-11-0\x1b", NULL};
 
   seed_request("status", status);
   seed_request("export_after", export);
@@ -523,6 +527,9 @@ static void seeds_requests(void) {
   seed_request("bundle_import", import);
   seed_request("unknown_argument", unknown_arg);
   seed_request("argument_twice", twice);
+  seed_request("put_force", force);
+  seed_request("show_not_an_id", not_an_id);
+  seed_request("control_character", control);
   /* each op bare (ping's is written by seeds_record_and_frame) */
   for (int op = CAIRN_OP_PING + 1; op <= CAIRN_OP_MAX; op++) {
     const char *bare[] = {"op", cairn_request_op_name(op), NULL};

@@ -31,6 +31,13 @@ check "init" "$cairn" init --data "$CAIRN_DATA" --campus north --classroom r12 -
 grep -Eq '^[0-9a-f]{64}$' "$dir/out" && ok || bad "init prints a 64-hex device id: $(cat "$dir/out")"
 [ "$(stat -c %a "$CAIRN_DATA/device.key")" = 600 ] && ok || bad "device.key is not 0600"
 "$cairn" init --data "$CAIRN_DATA" >/dev/null 2>&1 && bad "second init accepted" || ok
+for bad_init in "--campus=$(printf 'n\033[2J')" "--classroom=$(printf 'r\302\233')" \
+  "--name=$(printf 'lap\007top')"; do
+  rm -rf "$dir/bad-init"
+  "$cairn" init --data "$dir/bad-init" "$bad_init" >"$dir/out" 2>"$dir/err"; rc=$?
+  [ $rc -eq 2 ] && grep -q "contains a control character" "$dir/err" && [ ! -e "$dir/bad-init/device.key" ] \
+    && ok || bad "init $bad_init: rc=$rc, $(cat "$dir/err"), key: $(ls "$dir/bad-init" 2>&1)"
+done
 
 "$cairn" status >/dev/null 2>"$dir/err"; rc=$?
 [ $rc -eq 3 ] && grep -q "not running" "$dir/err" && ok || bad "status without daemon: rc=$rc $(cat "$dir/err")"
@@ -109,6 +116,22 @@ check "review" "$cairn" review add "$ela" --kind weekly --decision adjust-suppor
 check "support" "$cairn" support add "$ela" --support "sentence stems on desk"
 check "celebrate" "$cairn" celebrate "$ela" --text "first 3 on the rubric"
 
+# values written as a percent, or yes/no, on a scale of that kind
+check "milestone add (percent)" "$cairn" milestone add --student ana-8 --type academic \
+  --statement "I will be at school." --scale percent --baseline 80% --target 95% \
+  --start 2026-10-05 --end 2026-11-16 --json
+pct=$(id_of)
+check "75% on a percent scale" "$cairn" evidence add "$pct" 75% --observed 2026-10-12 --json
+check "show the 75%" "$cairn" show "$(id_of)" --json
+grep -q '"value": 75' "$dir/out" && ok || bad "75% is stored as 75: $(cat "$dir/out")"
+check "milestone add (yes/no)" "$cairn" milestone add --student ana-8 --type social-emotional \
+  --statement "I will use a coping strategy." --scale yesno --baseline 0 --target 1 \
+  --start 2026-10-05 --end 2026-11-16 --json
+yn=$(id_of)
+check "yes on a yes/no scale" "$cairn" evidence add "$yn" yes --observed 2026-10-12
+check "a tally" "$cairn" evidence add "$tally" 6 --observed 2026-10-12 --json
+tally_point=$(id_of)
+
 # --- canonical export: identical bytes on repeat
 "$cairn" export --json >"$dir/e1"; "$cairn" export --json >"$dir/e2"
 cmp -s "$dir/e1" "$dir/e2" && [ -s "$dir/e1" ] && ok || bad "export is not stable"
@@ -119,6 +142,18 @@ refused "unknown student" student "$cairn" milestone add --student nobody --type
 refused "unknown milestone" milestone "$cairn" evidence add 0badc0de-1 2
 refused "off the scale" value "$cairn" evidence add "$ela" 5
 refused "negative tally" value "$cairn" evidence add "$tally" -1
+refused "half a tally" "value: a count is a whole number (0, 1, 2 ...), not 2.5" \
+  "$cairn" evidence add "$tally" 2.5
+refused "a percent on a 0-4 scale" "value: 75% is a percent, but milestone $ela is on the scale 0-4" \
+  "$cairn" evidence add "$ela" 75%
+refused "yes on a count" "value: 'yes' is for a yes/no milestone; milestone $tally is on the scale count" \
+  "$cairn" evidence add "$tally" yes
+refused "a percent target on a 0-4 scale" "target: 75% is a percent, but the scale is 0-4" \
+  "$cairn" milestone add --student ana-8 --type academic --statement "x" --scale 0-4 \
+  --baseline 1 --target 75% --start 2026-10-05 --end 2026-11-16
+refused "an amendment in percent on a count" "value: 50% is a percent, but milestone $tally is on the scale count" \
+  "$cairn" evidence amend "$tally_point" 50% --reason "typo"
+refused "not a percent" "value: '75%%' is not a number" "$cairn" evidence add "$pct" 75%%
 refused "NaN" value "$cairn" evidence add "$ela" nan
 refused "inf" value "$cairn" evidence add "$ela" inf
 refused "not a number" value "$cairn" evidence add "$ela" abc
@@ -135,9 +170,44 @@ refused "month 13" observed "$cairn" evidence add "$ela" 2 --observed 2026-13-01
 refused "day zero" observed "$cairn" evidence add "$ela" 2 --observed 0000-00-00
 refused "not a leap year" observed "$cairn" evidence add "$ela" 2 --observed 2025-02-29
 refused "overflows to inf" value "$cairn" evidence add "$ela" 1e999
+# implausible dates: after tomorrow, or long before the milestone ($ela: 2026-10-05 to 11-16)
+refused "evidence in 2030" "observed: 2030-01-01 is after tomorrow" \
+  "$cairn" evidence add "$ela" 2 --observed 2030-01-01
+refused "evidence on 9999-12-31" "observed: 9999-12-31 is after tomorrow" \
+  "$cairn" evidence add "$ela" 2 --observed 9999-12-31 --force
+refused "the day after tomorrow" "is after tomorrow" \
+  "$cairn" evidence add "$ela" 2 --observed "$(date -d '+2 days' +%F)"
+refused "evidence in 1999" "observed: 1999-01-01 is more than" \
+  "$cairn" evidence add "$ela" 2 --observed 1999-01-01
+grep -q -- "--force" "$dir/err" && ok || bad "the back-entry refusal tells of --force: $(cat "$dir/err")"
+refused "a year before 1900" "observed: 1899-12-31: the year must be from 1900 to 9999" \
+  "$cairn" evidence add "$ela" 2 --observed 1899-12-31
+refused "a year after 9999" "observed: must be a date YYYY-MM-DD" \
+  "$cairn" evidence add "$ela" 2 --observed 10000-01-01
+check "evidence dated tomorrow" "$cairn" evidence add "$ela" 2 --observed "$(date -d tomorrow +%F)"
+check "evidence one timeframe before the start" "$cairn" evidence add "$ela" 2 --observed 2026-08-24
+check "back-entry with --force" "$cairn" evidence add "$ela" 2 --observed 1999-01-01 --force
 refused "target off scale" target "$cairn" milestone add --student ana-8 --type academic \
   --statement "x" --scale 0-4 --baseline 1 --target 9 --start 2026-10-05 --end 2026-11-16
 refused "duplicate student" ana-8 "$cairn" student add --id ana-8 --name "Other"
+# text: no control characters (terminal escapes, bells); notes keep lines and tabs
+refused "escape in a name" "name: contains a control character (U+001B)" \
+  "$cairn" student add --id cy-1 --name "$(printf 'Cy\033[2J')"
+refused "OSC 8 link in a note" "note: contains a control character (U+001B)" \
+  "$cairn" evidence add "$ela" 2 --note "$(printf '\033]8;;http://x\007click\033]8;;\007')"
+refused "C1 in a statement" "statement: contains a control character (U+009B)" \
+  "$cairn" milestone set "$ela" --statement "$(printf 'a\302\2332J')"
+refused "line break in a reason" "reason: must be one line" \
+  "$cairn" milestone set "$ela" --statement "new words" --reason "$(printf 'one\ntwo')"
+check "a note of two lines" "$cairn" evidence add "$ela" 2 --note "$(printf 'claim clear\n\tone piece')"
+# ids: letters, digits, - _ . and never a path or an option
+refused "id -rf" "id: '-rf' is not an id" "$cairn" student add --id -rf --name "Other"
+refused "id ." "id: '.' is not an id" "$cairn" student add --id . --name "Other"
+refused "id .." "id: '..' is not an id" "$cairn" student add --id .. --name "Other"
+refused "student ref .." "student: '..' is not an id" "$cairn" milestone add --student .. \
+  --type academic --statement "x" --scale 0-4 --baseline 1 --target 3 --start 2026-10-05 \
+  --end 2026-11-16
+refused "show .." "id: '..' is not an id" "$cairn" show ..
 refused "unreadable if/then" if_then "$cairn" milestone add --student ana-8 --type academic \
   --statement "x" --scale 0-4 --baseline 1 --target 3 --start 2026-10-05 --end 2026-11-16 \
   --if-then "when it rains, bring umbrellas"
