@@ -162,6 +162,7 @@ struct cairn_links {
   uv_tcp_t listener;
   int listening;
   uv_timer_t retry;
+  uv_timer_t flush; /* writes the counts of rate-limited log lines */
   link *links;
   link *upstream;
   unsigned failures;
@@ -1344,12 +1345,10 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
         char ahead[CAIRN_TEXT_DURATION_MAX], notice[sizeof m->up_notice];
         cairn_text_duration((int64_t)msg.ahead_ms, ahead);
         snprintf(notice, sizeof notice,
-                 "%llu entries of this machine were dated up to %s ahead of the %s's clock: "
-                 "%s",
+                 "%llu entries sent were dated up to %s ahead of the %s's clock: the central "
+                 "orders such entries at their arrival",
                  (unsigned long long)(msg.held + msg.redated), ahead,
-                 msg.redated > 0 ? "central" : "upstream",
-                 msg.redated > 0 ? "it ordered them at their arrival"
-                                 : "it holds them until the central orders them");
+                 msg.redated > 0 ? "central" : "upstream");
         if (l->dir == LINK_UPSTREAM)
           memcpy(m->up_notice, notice, sizeof notice);
         cairn_log_warn("sync: %s: %s", peer, notice);
@@ -1452,7 +1451,14 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
 
   (void)buf;
   if (nread < 0) {
-    link_fail(l, "%s", nread == UV_EOF ? "connection closed by peer" : uv_strerror((int)nread));
+    const char *why = nread == UV_EOF ? "connection closed by peer" : uv_strerror((int)nread);
+    if (l->dir == LINK_DOWNSTREAM && !l->authorized) { /* counted: a flood's half is this */
+      l->mgr->refusals[REFUSED_ABANDONED]++;
+      link_fail_limited(l, REFUSED_ABANDONED, "%s before the handshake was done (counted as %s)",
+                        why, refusal_names[REFUSED_ABANDONED]);
+    } else {
+      link_fail(l, "%s", why);
+    }
     return;
   }
   l->in_len += (size_t)nread;
@@ -1518,12 +1524,16 @@ static void on_link_handle_close(uv_handle_t *h) {
   maybe_closed(m);
 }
 
-/* Closes both handles of a closing link (once each). */
+/* Closes both handles of a closing link (once each). The socket's
+ * descriptor is closed at once: from then on it no longer counts. */
 static void link_close_handles(link *l) {
   if (!uv_is_closing((uv_handle_t *)&l->timer))
     uv_close((uv_handle_t *)&l->timer, on_link_handle_close);
-  if (!uv_is_closing((uv_handle_t *)&l->tcp))
+  if (!uv_is_closing((uv_handle_t *)&l->tcp)) {
     uv_close((uv_handle_t *)&l->tcp, on_link_handle_close);
+    if (l->dir == LINK_DOWNSTREAM)
+      l->mgr->ndown--;
+  }
 }
 
 static void on_flushed(uv_shutdown_t *req, int status) {
@@ -1570,8 +1580,6 @@ static void link_set_state(link *l, link_state next) {
     else if (!m->closing)
       schedule_retry(m);
   }
-  if (l->dir == LINK_DOWNSTREAM)
-    m->ndown--;
   unauth_drop(l);
   cairn_noise_handshake_clear(&l->hs);
   cairn_noise_cipher_clear(&l->tx);
@@ -1656,6 +1664,15 @@ static void link_tell(link *l, int code, const char *text) {
   }
   msgpack_sbuffer_destroy(&sb);
   msgpack_sbuffer_destroy(&wire);
+}
+
+/* link_tell for a connection closed over a limit: the refusal goes into
+ * the socket's buffer now (a fresh connection's is empty) and the
+ * descriptor is closed at once, without waiting on the peer: a flood must
+ * not hold descriptors. */
+static void link_tell_now(link *l, int code, const char *text) {
+  link_tell(l, code, text);
+  l->flushing = 0;
 }
 
 /* Logs why l closes (rate-limited when the peer is not an authenticated
@@ -1893,14 +1910,14 @@ static int make_room(cairn_links *m, link *l) {
   if (m->unauth_head != NULL) {
     link *old = m->unauth_head;
     m->refusals[REFUSED_CONNECTION]++;
-    link_tell(old, CAIRN_CLOSE_BUSY, "too many connections: it will be tried again");
+    link_tell_now(old, CAIRN_CLOSE_BUSY, "too many connections: it will be tried again");
     link_fail_limited(old, REFUSED_CONNECTION,
                       "over the limit of %zu connections: the oldest one still in its "
                       "handshake made room (counted as %s)",
                       m->max_down, refusal_names[REFUSED_CONNECTION]);
     return 1;
   }
-  link_tell(l, CAIRN_CLOSE_BUSY, "too many connections: it will be tried again");
+  link_tell_now(l, CAIRN_CLOSE_BUSY, "too many connections: it will be tried again");
   link_set_state(l, LINK_CLOSING);
   refuse_connection(m, "every connection is in use by an enrolled device");
   return 0;
@@ -1929,8 +1946,8 @@ static void on_connection(uv_stream_t *server, int status) {
   if (!make_room(m, l))
     return;
   if ((status = unauth_add(l, peer_addr(l))) != 0) {
-    link_tell(l, CAIRN_CLOSE_BUSY, "too many connections from this address: it will be "
-                                   "tried again");
+    link_tell_now(l, CAIRN_CLOSE_BUSY, "too many connections from this address: it will be "
+                                       "tried again");
     link_set_state(l, LINK_CLOSING);
     refuse_connection(m, status == CAIRN_EAGAIN
                              ? "too many connections from one address in their handshake"
@@ -2296,10 +2313,8 @@ int cairn_links_join(cairn_links *m, const char *token, const char *upstream,
     snprintf(why, whylen, "token: the central's address is too long");
     return CAIRN_EINVAL;
   }
-  if (m->token.expires < now_unix()) {
-    snprintf(why, whylen, "token: expired; ask for a new one (cairn enroll on the central)");
-    return CAIRN_EPERM;
-  }
+  /* Whether the token has expired is the central's to say: this machine's
+   * clock may be wrong, and the answer then comes in the WELCOME. */
   snprintf(m->join_upstream, sizeof m->join_upstream, "%s", upstream ? upstream : "");
   if (m->upstream != NULL) /* replace the current upstream link */
     link_set_state(m->upstream, LINK_CLOSING);
@@ -2419,6 +2434,12 @@ static int start_listener(cairn_links *m, char *why, size_t whylen) {
   return 0;
 }
 
+static void on_flush_limits(uv_timer_t *t) {
+  cairn_links *m = t->data;
+  for (int i = 0; i <= REFUSAL_CLASSES; i++)
+    cairn_log_limit_flush(&m->limits[i], uv_now(m->o.loop));
+}
+
 /* How many sync connections this process may hold: its descriptor limit
  * (raised to the hard limit) less a reserve for everything else, so that
  * a connection over it can still be accepted, told, and closed. */
@@ -2453,9 +2474,15 @@ int cairn_links_start(cairn_links **out, const cairn_links_opts *o, char *why, s
   m->has_network = unhex(c->network, m->network, sizeof m->network) == 0;
   m->offset_known = cairn_store_central_offset(o->store, &m->central_offset_ms);
   m->max_down = max_connections();
+  for (int i = 0; i <= REFUSAL_CLASSES; i++)
+    m->limits[i].what = i < REFUSAL_CLASSES ? refusal_names[i] : "sync peers";
   uv_timer_init(o->loop, &m->retry);
   m->retry.data = m;
-  m->open_handles = 1;
+  uv_timer_init(o->loop, &m->flush);
+  m->flush.data = m;
+  uv_timer_start(&m->flush, on_flush_limits, 1000, 1000);
+  uv_unref((uv_handle_t *)&m->flush);
+  m->open_handles = 2;
   if (c->listen[0] != '\0' && m->has_network && (rc = start_listener(m, why, whylen)) != 0) {
     cairn_links_close(m, NULL, NULL);
     return rc;
@@ -2481,6 +2508,8 @@ void cairn_links_close(cairn_links *m, void (*cb)(void *arg), void *arg) {
     link_set_state(m->links, LINK_CLOSING);
   }
   uv_close((uv_handle_t *)&m->retry, on_mgr_handle_close);
+  on_flush_limits(&m->flush);
+  uv_close((uv_handle_t *)&m->flush, on_mgr_handle_close);
   if (m->listening)
     uv_close((uv_handle_t *)&m->listener, on_mgr_handle_close);
 }

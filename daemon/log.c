@@ -49,18 +49,23 @@ void cairn_log(cairn_log_level level, const char *fmt, ...) {
   va_end(ap);
 }
 
+void cairn_log_limit_flush(cairn_log_limit *rl, uint64_t now_ms) {
+  if (now_ms - rl->window_start_ms < CAIRN_LOG_LIMIT_WINDOW_MS)
+    return;
+  if (rl->suppressed > 0)
+    cairn_log(CAIRN_LOG_WARNING, "(%llu more lines about %s left out in %d s)",
+              (unsigned long long)rl->suppressed, rl->what ? rl->what : "this",
+              CAIRN_LOG_LIMIT_WINDOW_MS / 1000);
+  rl->window_start_ms = now_ms;
+  rl->lines = 0;
+  rl->suppressed = 0;
+}
+
 void cairn_log_limited(cairn_log_limit *rl, uint64_t now_ms, cairn_log_level level,
                        const char *fmt, ...) {
   va_list ap;
 
-  if (now_ms - rl->window_start_ms >= CAIRN_LOG_LIMIT_WINDOW_MS) {
-    if (rl->suppressed > 0)
-      cairn_log(level, "(%llu more lines like the next were left out in %d s)",
-                (unsigned long long)rl->suppressed, CAIRN_LOG_LIMIT_WINDOW_MS / 1000);
-    rl->window_start_ms = now_ms;
-    rl->lines = 0;
-    rl->suppressed = 0;
-  }
+  cairn_log_limit_flush(rl, now_ms);
   if (rl->lines >= CAIRN_LOG_LIMIT_BURST) {
     rl->suppressed++;
     return;

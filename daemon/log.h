@@ -31,6 +31,7 @@ void cairn_log(cairn_log_level level, const char *fmt, ...) __attribute__((forma
 #define CAIRN_LOG_LIMIT_BURST 5
 #define CAIRN_LOG_LIMIT_WINDOW_MS 10000
 typedef struct cairn_log_limit {
+  const char *what;    /* what its lines are about, for the count (static) */
   uint64_t window_start_ms;
   unsigned lines;      /* written in this window */
   uint64_t suppressed; /* left out in this window */
@@ -39,6 +40,12 @@ typedef struct cairn_log_limit {
 /* cairn_log under the limit rl, at now_ms (a monotonic clock). */
 void cairn_log_limited(cairn_log_limit *rl, uint64_t now_ms, cairn_log_level level,
                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Ends rl's window when it is over at now_ms, writing how many lines it
+ * left out, if any ("(1234 more lines about what left out in 10 s)").
+ * Call it now and then (a timer), so the count is written even when the
+ * flood has stopped. */
+void cairn_log_limit_flush(cairn_log_limit *rl, uint64_t now_ms);
 
 #define cairn_log_err(...) cairn_log(CAIRN_LOG_ERR, __VA_ARGS__)
 #define cairn_log_warn(...) cairn_log(CAIRN_LOG_WARNING, __VA_ARGS__)

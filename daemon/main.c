@@ -356,6 +356,20 @@ int main(int argc, char **argv) {
     uv_run(&d.loop, UV_RUN_DEFAULT); /* let the handles' closes finish */
     goto out_loop;
   }
+  {
+    /* A store from a cairn that did not bound HLCs may hold an entry dated
+     * far ahead and edits dated by a clock that wrapped after it: the
+     * central re-dates them once, before any new write (FORMAT.md 1.1). */
+    size_t redated = 0;
+    int r = cairn_store_clock_repair(d.store, &redated);
+    if (r != 0)
+      cairn_log_warn("could not look for entries dated by an unbounded clock: %s",
+                     cairn_strerror(r));
+    else if (redated > 0)
+      cairn_log_warn("re-dated %zu entries an older cairn had ordered by a date beyond the "
+                     "clock bound or by a clock that wrapped (restamp records)",
+                     redated);
+  }
   cairn_writer_on_commit(d.writer, on_commit, &d);
   d.rpc.store = d.store;
   d.rpc.writer = d.writer;

@@ -22,6 +22,7 @@
   X(JOIN, "joins_refused", "token unknown, used or expired; key enrolled")                        \
   X(REVOKED, "revoked_dropped", "live links closed as their device was revoked")                  \
   X(TIMEOUT, "handshake_timeouts", "no handshake within 10 s (slow or half-open)")                \
+  X(ABANDONED, "handshakes_abandoned", "closed by the other side mid-handshake")                  \
   X(MALFORMED, "malformed", "not the protocol: garbage, lying length, > 4 MiB")                   \
   X(OUT_OF_TURN, "out_of_turn", "a message not allowed at that point")                            \
   X(BATCH, "batches_refused", "bad signature, broken chain, gap: none applied")                   \

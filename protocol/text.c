@@ -236,8 +236,8 @@ void cairn_text_duration(int64_t ms, char out[CAIRN_TEXT_DURATION_MAX]) {
                {"second", 1000}};
   uint64_t m = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
   for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-    uint64_t n = m / (uint64_t)units[i].ms;
-    if (n > 0 || i + 1 == sizeof units / sizeof units[0]) {
+    uint64_t unit = (uint64_t)units[i].ms, n = (m + unit / 2) / unit; /* to the nearest */
+    if (m >= unit - unit / 20 || i + 1 == sizeof units / sizeof units[0]) {
       snprintf(out, CAIRN_TEXT_DURATION_MAX, "%llu %s%s", (unsigned long long)n, units[i].unit,
                n == 1 ? "" : "s");
       return;

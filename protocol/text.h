@@ -77,8 +77,9 @@ void cairn_text_shown(char out[CAIRN_TEXT_SHOWN_MAX], const char *s, size_t len)
 void cairn_text_printable(char *out, const char *s, size_t len);
 
 /* Writes a duration of ms milliseconds (its sign ignored) in words for
- * people, to the unit that matters: "3 years", "2 days", "5 hours", "7
- * minutes", "40 seconds". out has room for CAIRN_TEXT_DURATION_MAX bytes. */
+ * people, in the largest unit it nearly reaches, rounded to the nearest:
+ * "3 years", "2 days", "5 hours", "7 minutes", "40 seconds". out has room
+ * for CAIRN_TEXT_DURATION_MAX bytes. */
 #define CAIRN_TEXT_DURATION_MAX 32
 void cairn_text_duration(int64_t ms, char out[CAIRN_TEXT_DURATION_MAX]);
 

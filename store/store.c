@@ -91,13 +91,13 @@ static uint64_t hlc_ceiling(const cairn_store *s) {
 }
 
 /* The HLC of this device's next entry: later than everything it folded
- * (last), but a date beyond the ceiling never drags it along; later than
+ * (last), but never beyond the ceiling for that; later than
  * its own last entry (own), so that its own edits keep their order; and
  * at least its wall clock. Saturates instead of wrapping. */
 static uint64_t hlc_next(const cairn_store *s, uint64_t last, uint64_t own) {
   uint64_t ceiling = hlc_ceiling(s);
   uint64_t h = cairn_store_wall_ms(s) << 16;
-  uint64_t after = (last < ceiling ? last : ceiling) + 1;
+  uint64_t after = last < ceiling ? last + 1 : ceiling;
   if (after > h)
     h = after;
   if (own >= h)
@@ -1125,14 +1125,27 @@ static int open_dbs(cairn_store *s, MDB_txn *txn) {
   if ((rc = mdb_stat(txn, s->held, &st)) != 0)
     return cairn__store_err(s, rc, 0);
   s->held_count = st.ms_entries;
+  /* The clock goes on from the latest head as this node orders it: a
+   * head dated beyond the bound (held, or from before the bound) counts
+   * only once a restamp orders it. */
   MDB_cursor *cur;
   if ((rc = mdb_cursor_open(txn, s->heads, &cur)) != 0)
     return cairn__store_err(s, rc, 0);
+  uint64_t ceiling = hlc_ceiling(s);
   int bad = 0;
   while (!bad && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
     head h = {0};
-    bad = cairn__store_head_parse(&v, &h);
-    if (h.hlc > s->last_hlc)
+    uint64_t eff;
+    if (k.mv_size != CAIRN_KEY_BYTES || (bad = cairn__store_head_parse(&v, &h)) != 0)
+      break;
+    int covered = stamp_lookup(s, txn, s->restamps, k.mv_data, h.seq, &eff);
+    if (covered < 0) {
+      bad = covered;
+      break;
+    }
+    if (covered)
+      h.hlc = eff;
+    if (h.hlc > s->last_hlc && h.hlc <= ceiling)
       s->last_hlc = h.hlc;
   }
   mdb_cursor_close(cur);
@@ -1453,13 +1466,24 @@ static int check_milestone(batch *b, cairn_put *p, const msgpack_object *set,
  * unless the put forces it, not before the start by more than the
  * timeframe's length: 1999 or 2030 on a 2026 milestone is a typo. */
 static int observed_plausible(batch *b, cairn_put *p, const msgpack_object *set) {
-  int32_t day, tomorrow = cairn_text_today() + 1;
+  /* "Tomorrow" by the central's clock when this node has learned that its
+   * own is off by days (a dead battery, a wrong year): the date the
+   * teacher's machine fills in is then refused, and says why. */
+  int32_t shift = b->s->offset_known ? (int32_t)(b->s->central_offset_ms / 86400000) : 0;
+  int32_t day, tomorrow = cairn_text_today() + shift + 1;
   char when[11], limit[11];
   if (date_of(cairn_record_map_get(set, "observed"), &day) != 0)
     return 0; /* cairn_record_check_set refused it already */
   cairn_text_date_format(day, when);
   if (day > tomorrow) {
+    char off[CAIRN_TEXT_DURATION_MAX];
     cairn_text_date_format(tomorrow, limit);
+    cairn_text_duration(b->s->central_offset_ms, off);
+    if (shift != 0)
+      return refuse(p, CAIRN_EDATE,
+                    "observed: %s is after tomorrow (%s by the central's clock; this machine's "
+                    "clock is %s %s the central's: set its date and time)",
+                    when, limit, off, shift < 0 ? "ahead of" : "behind");
     return refuse(p, CAIRN_EDATE,
                   "observed: %s is after tomorrow (%s) by this device's clock: check the date, "
                   "and the clock",

@@ -82,6 +82,14 @@ static void check_same(const cairn_sync_msg *a, const cairn_sync_msg *b) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cairn_sync_msg m, again;
   msgpack_sbuffer sb;
+  char text[CAIRN_SYNC_CLOSE_TEXT_MAX + 1];
+  int code;
+  /* The same bytes as a refusal record, read before any handshake. */
+  if (cairn_sync_parse_refusal(data, size, &code, text)) {
+    FUZZ_CHECK(code >= 0 && code <= 255 && strlen(text) <= CAIRN_SYNC_CLOSE_TEXT_MAX);
+    for (const char *c = text; *c; c++)
+      FUZZ_CHECK(*c >= 0x20 && *c < 0x7f);
+  }
   int rc = cairn_sync_decode(data, size, &m);
 
   if (rc != 0) {

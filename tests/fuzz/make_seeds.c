@@ -185,6 +185,10 @@ static void seeds_sync(const msgpack_sbuffer *chain) {
     die("close");
   put("sync", "close", sb.data, sb.size);
   sb.size = 0;
+  if (cairn_sync_pack_refusal(&sb, CAIRN_CLOSE_BUSY, "too many connections") != 0)
+    die("refusal");
+  put("sync", "refusal", sb.data, sb.size);
+  sb.size = 0;
   if (cairn_sync_pack_receipt(&sb, author_pk, 2, central, sig) != 0)
     die("receipt");
   put("sync", "receipt", sb.data, sb.size);

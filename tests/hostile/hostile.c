@@ -423,8 +423,9 @@ static int send_batch(session *s, uint64_t batch, const uint8_t *entries, size_t
       return rc == -1 ? -1 : BROKEN;
     }
     if (ack->type == CAIRN_SYNC_ACK && ack->batch == batch) {
-      say("ACK: applied %llu, refused %llu: %s", (unsigned long long)ack->applied,
-          (unsigned long long)ack->refused, ack->reason);
+      say("ACK: applied %llu, refused %llu, held %llu, re-dated %llu: %s",
+          (unsigned long long)ack->applied, (unsigned long long)ack->refused,
+          (unsigned long long)ack->held, (unsigned long long)ack->redated, ack->reason);
       return 0;
     }
     if (ack->type == CAIRN_SYNC_ENTRIES)
@@ -612,7 +613,8 @@ typedef enum {
   E_GAP,
   E_OTHER,
   E_OUT_OF_SCOPE,
-  E_UNENROLLED /* a genuine first entry of a key nobody enrolled */
+  E_UNENROLLED, /* a genuine first entry of a key nobody enrolled */
+  E_FUTURE      /* a genuine entry dated at the end of time (HLC 2^64 - 1) */
 } entry_attack;
 
 static int pack_body(msgpack_sbuffer *sb, const char *campus, const char *classroom) {
@@ -704,11 +706,7 @@ static int attack_entries(entry_attack kind) {
   memset(&e, 0, sizeof e);
   memcpy(e.author, author, 32);
   e.seq = head + (kind == E_GAP ? 2 : 1);
-  {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    e.hlc = ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) << 16;
-  }
+  e.hlc = kind == E_FUTURE ? UINT64_MAX : now_wall_ms() << 16;
   memcpy(e.prev, prev, 32);
   if (kind == E_BROKEN_CHAIN)
     randombytes_buf(e.prev, 32);
@@ -723,7 +721,9 @@ static int attack_entries(entry_attack kind) {
   if (cairn_entry_encode(&e, &batch) != 0)
     goto out;
   rc = send_batch(&s, 4242, (const uint8_t *)batch.data, batch.size, &m);
-  if (rc == 0)
+  if (rc == 0 && kind == E_FUTURE) /* refused is its date, not its content */
+    verdict = m.redated + m.held > 0 ? REFUSED : ACCEPTED;
+  else if (rc == 0)
     verdict = m.refused > 0 || m.applied == 0 ? REFUSED : ACCEPTED;
   else if (rc == -1)
     verdict = REFUSED;
@@ -913,6 +913,43 @@ static int attack_half_open(void) {
   return opened > 0 ? REFUSED : BROKEN;
 }
 
+/* N connection attempts as fast as they go, from 127.0.0.2 on (a new
+ * source address every 500 attempts), none of which says a word: the
+ * newest 1,000 are kept open, older ones are closed. Prints the number of
+ * attempts that connected on stdout. Always "refused": what the daemon made
+ * of them is in its counters and its log. */
+static int attack_flood(void) {
+  enum { KEEP = 1000 };
+  struct rlimit rl;
+  int ring[KEEP];
+  long connected = 0;
+  char from[32];
+
+  if (opt.n <= 0)
+    opt.n = 25000;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < KEEP + 64) {
+    rl.rlim_cur = rl.rlim_max < KEEP + 64 ? rl.rlim_max : KEEP + 64;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  for (int i = 0; i < KEEP; i++)
+    ring[i] = -1;
+  for (long i = 0; i < opt.n; i++) {
+    int slot = (int)(i % KEEP);
+    snprintf(from, sizeof from, "127.0.0.%ld", 2 + (i / 500) % 250);
+    opt.from = from;
+    if (ring[slot] >= 0)
+      close(ring[slot]);
+    ring[slot] = tcp_connect();
+    connected += ring[slot] >= 0;
+  }
+  for (int i = 0; i < KEEP; i++)
+    if (ring[i] >= 0)
+      close(ring[i]);
+  printf("%ld\n", connected);
+  say("%ld of %ld attempts connected", connected, opt.n);
+  return REFUSED;
+}
+
 static void usage(void) {
   fprintf(stderr, "usage: hostile ATTACK --connect HOST:PORT --network HEX --central HEX "
                   "[--key DATA_DIR] [--campus C] [--classroom R] [--student ID] [--other HEX] "
@@ -988,6 +1025,8 @@ int main(int argc, char **argv) {
     return attack_garbage();
   if (strcmp(opt.attack, "oversize") == 0)
     return attack_oversize();
+  if (strcmp(opt.attack, "future") == 0)
+    return attack_entries(E_FUTURE);
   if (strcmp(opt.attack, "valid") == 0)
     return attack_entries(E_VALID);
   if (strcmp(opt.attack, "forged-signature") == 0)
@@ -1000,6 +1039,8 @@ int main(int argc, char **argv) {
     return attack_entries(E_OTHER);
   if (strcmp(opt.attack, "slowloris") == 0)
     return attack_slowloris();
+  if (strcmp(opt.attack, "flood") == 0)
+    return attack_flood();
   if (strcmp(opt.attack, "half-open") == 0)
     return attack_half_open();
   usage();

@@ -163,6 +163,22 @@ grep -q '"x-valid"' "$dir/valid" && ok || bad "control: x-valid is not at the ce
 counters >"$dir/counts.after"
 expect_counted "control" "$dir/counts.before" "$dir/counts.after" - 0
 
+# --- an entry dated at the end of time (HLC 2^64 - 1) from an enrolled
+# device: the central keeps it but not its date (it orders it at its
+# arrival with a restamp record), counts it, and its clock does not move
+expect_refused future "ahead of this node's clock, ordered at their arrival" entries_clock_ahead 1 \
+  future "${evil[@]}" --student x-future
+C central show x-future --json >"$dir/future.json"
+now_ms=$(($(date +%s) * 1000))
+hlc_ms=$(jq '.record.history[0].hlc / 65536 | floor' "$dir/future.json")
+[ -n "$hlc_ms" ] && [ "$hlc_ms" -le $((now_ms + 600000)) ] && ok ||
+  bad "future: the central orders it at $hlc_ms ms, not at its arrival ($now_ms)"
+C central check >"$dir/out" 2>&1 && ok || bad "future: central check: $(cat "$dir/out")"
+C central student add --id x-after --name "After" >/dev/null
+C central show x-after --json >"$dir/after.json"
+hlc_ms=$(jq '.record.history[0].hlc / 65536 | floor' "$dir/after.json")
+[ "$hlc_ms" -le $((now_ms + 600000)) ] && ok || bad "future: the central's clock moved to $hlc_ms"
+
 # --- revocation: the live link of a revoked device is dropped, and the
 # device is refused at the handshake from then on
 m=$(mark)
