@@ -32,11 +32,10 @@ sum=$(md5sum <"$CAIRN_DATA/store/data.mdb")
 # change one byte inside every stored copy of a note (the log entries, the
 # record state, and stale pages LMDB has not reused): the chain no longer
 # verifies
-offs=$(grep -oba "loadgen: a note" "$CAIRN_DATA/store/data.mdb" | cut -d: -f1)
-if [ -n "$offs" ]; then
-  for off in $offs; do
-    printf 'X' | dd of="$CAIRN_DATA/store/data.mdb" bs=1 seek=$((off + 2)) conv=notrunc 2>/dev/null
-  done
+n=$(grep -c -a "loadgen: a note" "$CAIRN_DATA/store/data.mdb")
+if [ "${n:-0}" -gt 0 ]; then
+  # one process for every copy (perl-base is in every Debian)
+  perl -0777 -pi -e 's/loadgen: a note/loadgen: aXnote/g' "$CAIRN_DATA/store/data.mdb"
   "$cairnd" --check --data "$CAIRN_DATA" >"$dir/out" 2>&1 && bad "a changed byte went unnoticed" || ok
   grep -q "^problem: " "$dir/out" && ok || bad "problems are named: $(head -3 "$dir/out")"
 else
