@@ -255,3 +255,18 @@ int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *c
 void cairn_entry_id(const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq, char *out) {
   snprintf(out, CAIRN_ENTRY_ID_MAX, "%02x%02x%02x%02x-%" PRIu64, author[0], author[1], author[2], author[3], seq);
 }
+
+int cairn_entry_count(const uint8_t *buf, size_t len, size_t *n) {
+  size_t off = 0;
+  *n = 0;
+  while (off < len) {
+    cairn_entry e;
+    size_t used;
+    int rc = cairn_entry_decode(buf + off, len - off, &e, &used);
+    if (rc != 0)
+      return rc == CAIRN_EAGAIN ? CAIRN_EMALFORMED : rc;
+    off += used;
+    (*n)++;
+  }
+  return 0;
+}

@@ -19,6 +19,15 @@
 #define CAIRN_SIG_BYTES 64
 #define CAIRN_ENTRY_MAX (64 * 1024)
 #define CAIRN_BODY_MAX (60 * 1024)
+/* A writer signs at least every CAIRN_ENTRY_SIGN_EVERY entries and every
+ * CAIRN_ENTRY_SIGN_BYTES encoded bytes of its log, and the last entry of
+ * each commit. A receiver keeps entries not yet covered by a signature
+ * (FORMAT.md section 1, "Signature") up to CAIRN_ENTRY_UNSIGNED_MAX
+ * entries and CAIRN_ENTRY_UNSIGNED_BYTES bytes per author. */
+#define CAIRN_ENTRY_SIGN_EVERY 1024
+#define CAIRN_ENTRY_SIGN_BYTES (1024 * 1024)
+#define CAIRN_ENTRY_UNSIGNED_MAX 4096
+#define CAIRN_ENTRY_UNSIGNED_BYTES (4 * 1024 * 1024)
 
 typedef struct cairn_entry {
   uint8_t author[CAIRN_KEY_BYTES];
@@ -76,6 +85,12 @@ int cairn_entry_redact(const cairn_entry *e, msgpack_sbuffer *out);
  * CAIRN_EMALFORMED for anything else. Does not verify the signature or the
  * chain. */
 int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *consumed)
+    __attribute__((warn_unused_result));
+
+/* Counts the whole entries buf[0..len) holds, one after another, into *n.
+ * Returns 0, or cairn_entry_decode's error for the first that does not
+ * decode (a truncated last entry: CAIRN_EMALFORMED). */
+int cairn_entry_count(const uint8_t *buf, size_t len, size_t *n)
     __attribute__((warn_unused_result));
 
 /* Writes the generated record id for (author, seq), "3fa2c1d9-42", into out

@@ -25,7 +25,7 @@
 /* log, heads, records, children, meta, quarantine, tokens, receipts, peers,
  * held, restamps, and the check's scratch databases. */
 #define CHECK_DBS 4 /* the check's scratch databases */
-#define MAX_DBS 15
+#define MAX_DBS 16
 #define WHY_MAX 1000
 
 /* ---- errors -------------------------------------------------------------- */
@@ -1054,10 +1054,10 @@ static int apply_commit(apply_ctx *c) {
 static int open_dbs(cairn_store *s, MDB_txn *txn) {
   static const char *const names[] = {"log",        "heads",  "records",  "children",
                                       "meta",       "quarantine", "tokens", "receipts",
-                                      "peers",      "held",   "restamps"};
+                                      "peers",      "held",   "restamps", "staged"};
   MDB_dbi *dbis[] = {&s->log,        &s->heads,  &s->records,  &s->children,
                      &s->meta,       &s->quarantine, &s->tokens, &s->receipts,
-                     &s->peers,      &s->held,   &s->restamps};
+                     &s->peers,      &s->held,   &s->restamps, &s->staged};
   _Static_assert(sizeof names / sizeof names[0] + CHECK_DBS == MAX_DBS,
                  "MAX_DBS counts every database");
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -1184,6 +1184,7 @@ int cairn_store_open(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_
   msgpack_sbuffer_init(&s->rec_buf);
   msgpack_sbuffer_init(&s->last_body);
   msgpack_sbuffer_init(&s->release_buf);
+  msgpack_sbuffer_init(&s->stage_buf);
   int rc = 0;
   if (!msgpack_zone_init(&s->apply_zone, 16384) || !msgpack_zone_init(&s->check_zone, 16384))
     rc = CAIRN_ENOMEM;
@@ -1231,6 +1232,8 @@ void cairn_store_close(cairn_store *s) {
   msgpack_sbuffer_destroy(&s->rec_buf);
   msgpack_sbuffer_destroy(&s->last_body);
   msgpack_sbuffer_destroy(&s->release_buf);
+  msgpack_sbuffer_destroy(&s->stage_buf);
+  free(s->run);
   cairn__store_rec_free(&s->apply_rec);
   free(s->ents);
   free(s->dir);
@@ -1277,6 +1280,7 @@ typedef struct batch {
   int commit_anyway;      /* commit though this device wrote nothing (received entries) */
   cairn_entry last;
   int have_last;
+  size_t unsigned_n, unsigned_bytes; /* entries (and body bytes) since the last signed */
 } batch;
 
 static int refuse(cairn_put *p, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -1808,6 +1812,14 @@ static int write_one(batch *b, cairn_put *p) {
     refuse(p, rc, "set: the entry is %s", cairn_strerror(rc));
     return rc == CAIRN_ETOOBIG ? 0 : rc;
   }
+  /* A long batch is signed along the way too, so that a receiver never
+   * waits for a signature beyond its bound (batch_finish signs the last). */
+  b->unsigned_n++;
+  b->unsigned_bytes += e.body_len;
+  if (b->unsigned_n >= CAIRN_ENTRY_SIGN_EVERY || b->unsigned_bytes >= CAIRN_ENTRY_SIGN_BYTES / 2) {
+    cairn_entry_sign(&e, s->sk);
+    b->unsigned_n = b->unsigned_bytes = 0;
+  }
   msgpack_sbuffer_clear(&s->entry_buf);
   if ((rc = cairn_entry_encode(&e, &s->entry_buf)) != 0)
     return rc;
@@ -1987,43 +1999,127 @@ static int decode_all(cairn_store *s, const uint8_t *buf, size_t len, size_t *n,
                  rc == CAIRN_EAGAIN ? "truncated" : cairn_strerror(rc));
       return rc == CAIRN_EAGAIN ? CAIRN_EMALFORMED : rc;
     }
-    s->ents[*n].off = off;
+    s->ents[*n].bytes = buf + off;
     s->ents[*n].len = used;
+    s->ents[*n].staged = 0;
     off += used;
     (*n)++;
   }
   return 0;
 }
 
-/* Checks the signatures of the run ents[i..j) past the held head c->cur:
- * it must end signed, and every signature in it must verify (the tail's
- * covers the run through the hash chain; check() flags any other bad one). */
-static int check_run_sigs(apply_ctx *c, size_t i, size_t j) {
-  const cairn__store_decoded *d = c->s->ents;
-  /* Consecutive seqs: then the signed last entry's hash covers, through
-   * the prev links apply_entry checks, every entry of the run. Without
-   * this, an unsigned entry placed before a genuine signed one at the same
-   * seq would be stored, and the genuine one skipped as held. */
-  for (size_t k = i + 1; k < j; k++)
-    if (d[k].e.seq != d[k - 1].e.seq + 1)
-      return set_why(c, &d[k].e, CAIRN_EGAP, "seqs within the run are not consecutive");
-  if (!d[j - 1].e.has_sig)
-    return set_why(c, &d[j - 1].e, CAIRN_EBADSIG, "the run ends with an unsigned entry");
-  for (size_t k = i; k < j; k++)
-    if (d[k].e.seq > c->cur.seq && d[k].e.has_sig && cairn_entry_verify_sig(&d[k].e) != 0)
-      return set_why(c, &d[k].e, CAIRN_EBADSIG, "signature does not verify");
+/* Makes room for n entries in s->run. */
+static int run_room(cairn_store *s, size_t n) {
+  if (n <= s->run_cap)
+    return 0;
+  size_t cap = s->run_cap ? s->run_cap : 256;
+  while (cap < n)
+    cap *= 2;
+  cairn__store_decoded *d = realloc(s->run, cap * sizeof *d);
+  if (d == NULL)
+    return CAIRN_ENOMEM;
+  s->run = d;
+  s->run_cap = cap;
   return 0;
 }
 
-/* APPLY_SYNCED: may the author of the run ents[i..j) write at all? Sets
- * c's author fields and returns 1 when so (or when every new entry of the
- * run is redacted); returns 0 after refusing the run's new entries (not
- * enrolled, or revoked with no revoked_after); or an error. A device
- * revoked after seq N may still have written 1..N: those apply, later ones
- * are quarantined by fold. */
-static int authorize_run(apply_ctx *c, size_t i, size_t j, cairn__store_rec *r) {
+/* Deletes the current author's staged entries from seq `from` to `to`. */
+static int stage_delete(apply_ctx *c, uint64_t from, uint64_t to) {
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(c->txn, c->s->staged, &cur);
+  if (rc != 0)
+    return cairn__store_err(c->s, rc, 0);
+  uint8_t key[CAIRN_KEY_BYTES + 8];
+  log_key(key, c->cur.author, from);
+  MDB_val k = {sizeof key, key}, v;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  while (rc == 0 && k.mv_size == sizeof key &&
+         memcmp(k.mv_data, c->cur.author, CAIRN_KEY_BYTES) == 0 &&
+         cairn__store_get_be64((const uint8_t *)k.mv_data + CAIRN_KEY_BYTES) <= to &&
+         (rc = mdb_cursor_del(cur, 0)) == 0)
+    rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+  mdb_cursor_close(cur);
+  /* after deleting the last key, GET_CURRENT finds none */
+  return rc == 0 || rc == MDB_NOTFOUND || rc == EINVAL ? 0 : cairn__store_err(c->s, rc, 0);
+}
+
+/* Reads the current author's staged entries that continue its chain from
+ * the head c->cur into s->run[0..*n) (their bytes copied to s->stage_buf).
+ * Staged entries the head has passed, and any that do not continue the
+ * chain, are deleted. */
+static int stage_read(apply_ctx *c, size_t *n) {
   cairn_store *s = c->s;
-  const cairn_entry *e = &s->ents[i].e;
+  *n = 0;
+  msgpack_sbuffer_clear(&s->stage_buf);
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(c->txn, s->staged, &cur);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  uint8_t key[CAIRN_KEY_BYTES + 8];
+  log_key(key, c->cur.author, 0);
+  MDB_val k = {sizeof key, key}, v;
+  size_t count = 0;
+  uint64_t stale_to = 0;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  while (rc == 0 && k.mv_size == sizeof key &&
+         memcmp(k.mv_data, c->cur.author, CAIRN_KEY_BYTES) == 0) {
+    uint64_t seq = cairn__store_get_be64((const uint8_t *)k.mv_data + CAIRN_KEY_BYTES);
+    if (seq <= c->cur.seq) {
+      stale_to = seq;
+    } else {
+      if (msgpack_sbuffer_write(&s->stage_buf, v.mv_data, v.mv_size) != 0) {
+        rc = CAIRN_ENOMEM;
+        break;
+      }
+      count++;
+    }
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return rc < 0 ? rc : cairn__store_err(s, rc, 0);
+  if ((rc = run_room(s, count)) != 0)
+    return rc;
+  /* Decoded from the copy: pointers into LMDB's pages would not survive
+   * this transaction's writes. */
+  const uint8_t *p = (const uint8_t *)s->stage_buf.data;
+  size_t off = 0, len = s->stage_buf.size;
+  cairn_entry prev;
+  memcpy(prev.author, c->cur.author, CAIRN_KEY_BYTES);
+  prev.seq = c->cur.seq;
+  memcpy(prev.hash, c->cur.hash, CAIRN_HASH_BYTES);
+  while (off < len) {
+    cairn__store_decoded *d = &s->run[*n];
+    size_t used;
+    if (cairn_entry_decode(p + off, len - off, &d->e, &used) != 0 ||
+        cairn_entry_follows(&d->e, c->cur.seq == 0 && *n == 0 ? NULL : &prev) != 0)
+      break;
+    d->bytes = p + off;
+    d->len = used;
+    d->staged = 1;
+    prev = d->e;
+    off += used;
+    (*n)++;
+  }
+  rc = 0;
+  /* the head passed them, or they do not chain: gone */
+  if (*n < count)
+    rc = stage_delete(c, c->cur.seq + 1 + *n, UINT64_MAX);
+  if (rc == 0 && stale_to > 0)
+    rc = stage_delete(c, 0, stale_to);
+  return rc;
+}
+
+/* APPLY_SYNCED: may the author of the run d[0..n) (past the head c->cur)
+ * write at all? Sets c's author fields and returns 1 when so (or when
+ * every new entry of the run is redacted); returns 0 after refusing the
+ * run's new entries (not enrolled, or revoked with no revoked_after); or
+ * an error. A device revoked after seq N may still have written 1..N:
+ * those apply, later ones are quarantined by fold. */
+static int authorize_run(apply_ctx *c, const cairn__store_decoded *d, size_t n,
+                         cairn__store_rec *r) {
+  cairn_store *s = c->s;
+  const cairn_entry *e = &d[0].e;
   c->revoked_after = UINT64_MAX;
   c->author_is_central = s->have_central && memcmp(e->author, s->central, CAIRN_KEY_BYTES) == 0;
   if (c->author_is_central)
@@ -2042,18 +2138,15 @@ static int authorize_run(apply_ctx *c, size_t i, size_t j, cairn__store_rec *r) 
   }
   if (rc != CAIRN_ENOTFOUND && rc != CAIRN_EPERM)
     return rc;
-  size_t k = i;
-  while (s->ents[k].e.seq <= c->cur.seq)
-    k++;
   /* Redacted entries carry no record, only a verified link of the author's
    * chain: they need no authorization. A node outside an author's campus
    * cannot even see that author's device record. */
-  size_t m = k;
-  while (m < j && s->ents[m].e.redacted)
+  size_t m = 0;
+  while (m < n && d[m].e.redacted)
     m++;
-  if (m == j)
+  if (m == n)
     return 1;
-  note_refusal(c, &s->ents[k].e, (uint64_t)(j - k),
+  note_refusal(c, &d[0].e, (uint64_t)n,
                rc == CAIRN_EPERM ? "the author's device is revoked"
                                  : "the author is not an enrolled device");
   return 0;
@@ -2104,16 +2197,135 @@ static int write_restamps(batch *b) {
   return rc;
 }
 
+/* What one author's run of a received buffer came to. */
+typedef struct run_result {
+  size_t applied;  /* entries apply_entry stored */
+  size_t staged;   /* entries of the buffer staged, awaiting a signature */
+  size_t unstaged; /* entries staged before, applied now */
+} run_result;
+
+/* Applies one author's run in[0..n) of a received buffer: with the
+ * entries staged before it, the run continues the author's chain; every
+ * signature in it must verify; what the last signed entry covers is
+ * applied, and what follows it is staged until a signature covers it
+ * (FORMAT.md section 1, "Signature"). */
+static int apply_run(apply_ctx *c, const cairn__store_decoded *in, size_t n,
+                     cairn__store_rec *device, run_result *out) {
+  cairn_store *s = c->s;
+  memset(out, 0, sizeof *out);
+  int rc = head_load(c, in[0].e.author);
+  if (rc != 0 || in[n - 1].e.seq <= c->cur.seq)
+    return rc;
+  size_t ns;
+  if ((rc = stage_read(c, &ns)) != 0)
+    return rc;
+  /* Skip what is held or staged already; a received entry that differs
+   * from the staged one at its seq replaces the staged ones from there. */
+  uint64_t top = c->cur.seq + ns;
+  size_t k = 0;
+  for (; k < n && in[k].e.seq <= top; k++) {
+    if (in[k].e.seq <= c->cur.seq)
+      continue;
+    size_t at = (size_t)(in[k].e.seq - c->cur.seq - 1);
+    if (memcmp(s->run[at].e.hash, in[k].e.hash, CAIRN_HASH_BYTES) != 0) {
+      ns = at;
+      if ((rc = stage_delete(c, in[k].e.seq, UINT64_MAX)) != 0)
+        return rc;
+      break;
+    }
+  }
+  if ((rc = run_room(s, ns + (n - k))) != 0)
+    return rc;
+  memcpy(s->run + ns, in + k, (n - k) * sizeof *in);
+  const cairn__store_decoded *d = s->run;
+  size_t m = ns + (n - k);
+  if (m == ns)
+    return 0; /* nothing new */
+  /* Consecutive seqs: then the signed entry's hash covers, through the
+   * prev links apply_entry checks, every entry before it. Without this, an
+   * unsigned entry placed before a genuine signed one at the same seq
+   * would be stored, and the genuine one skipped as held. */
+  if (d[0].e.seq != c->cur.seq + 1)
+    return set_why(c, &d[0].e, CAIRN_EGAP, "seq does not follow the last entry held");
+  cairn_entry held;
+  memcpy(held.author, c->cur.author, CAIRN_KEY_BYTES);
+  held.seq = c->cur.seq;
+  memcpy(held.hash, c->cur.hash, CAIRN_HASH_BYTES);
+  size_t signed_to = 0; /* d[0..signed_to) is covered by a signature */
+  for (size_t i = 0; i < m; i++) {
+    if (i > 0 && d[i].e.seq != d[i - 1].e.seq + 1)
+      return set_why(c, &d[i].e, CAIRN_EGAP, "seqs within the run are not consecutive");
+    const cairn_entry *prev = i > 0 ? &d[i - 1].e : c->cur.seq > 0 ? &held : NULL;
+    if (cairn_entry_follows(&d[i].e, prev) != 0) {
+      if (i == 0 || !d[i - 1].staged || d[i].staged)
+        return set_why(c, &d[i].e, CAIRN_EBADCHAIN,
+                       "prev does not match the hash of the entry before it");
+      /* What waited for a signature is not what this run continues: one
+       * of them is forged. The waiting entries go; the run is refused
+       * softly, and sent again on the next connection. */
+      note_refusal(c, &d[i].e, (uint64_t)(m - ns),
+                   "does not continue the entries waiting for a signature, which were "
+                   "dropped: they will be sent again");
+      return stage_delete(c, 0, UINT64_MAX);
+    }
+    if (d[i].e.has_sig) {
+      if (cairn_entry_verify_sig(&d[i].e) != 0)
+        return set_why(c, &d[i].e, CAIRN_EBADSIG, "signature does not verify");
+      signed_to = i + 1;
+    }
+  }
+  /* The rest waits for a signature, within a bound: an honest writer signs
+   * more often than that. */
+  size_t wait_bytes = 0;
+  for (size_t i = signed_to; i < m; i++)
+    wait_bytes += d[i].len;
+  if (m - signed_to > CAIRN_ENTRY_UNSIGNED_MAX || wait_bytes > CAIRN_ENTRY_UNSIGNED_BYTES)
+    return set_why(c, &d[m - 1].e, CAIRN_EBADSIG,
+                   "more entries without a signature than a receiver keeps waiting for one");
+  if (c->mode == APPLY_SYNCED) {
+    int a = authorize_run(c, d, m, device);
+    if (a <= 0)
+      return a; /* refused, or an error */
+  }
+  for (size_t i = 0; i < signed_to; i++) {
+    int a = apply_entry(c, d[i].bytes, d[i].len, &d[i].e);
+    if (a < 0)
+      return a;
+    out->applied += (size_t)a;
+    out->unstaged += d[i].staged ? 1 : 0;
+  }
+  /* What is held now must be exactly the signed entry (unless refused). */
+  if (signed_to > 0 && c->have_head && c->cur.seq == d[signed_to - 1].e.seq &&
+      memcmp(c->cur.hash, d[signed_to - 1].e.hash, CAIRN_HASH_BYTES) != 0)
+    return set_why(c, &d[signed_to - 1].e, CAIRN_EBADCHAIN,
+                   "the entry held differs from the signed one");
+  if (out->unstaged > 0 && (rc = stage_delete(c, 0, d[signed_to - 1].e.seq)) != 0)
+    return rc;
+  /* The rest waits, chained from the head as checked above. */
+  for (size_t i = signed_to; i < m; i++) {
+    if (d[i].staged)
+      continue;
+    uint8_t key[CAIRN_KEY_BYTES + 8];
+    log_key(key, d[i].e.author, d[i].e.seq);
+    MDB_val kv = {sizeof key, key}, vv = {d[i].len, (void *)d[i].bytes};
+    if ((rc = mdb_put(c->txn, s->staged, &kv, &vv, 0)) != 0)
+      return cairn__store_err(s, rc, 0);
+    out->staged++;
+  }
+  return 0;
+}
+
 /* The one received-entries path: buf holds entries in author/seq order;
  * each author's run is checked (signatures, chain) and applied in one
- * transaction according to mode. Sets *res: the new entries stored
- * (minus the quarantined and the held), refused, quarantined, held, and
- * re-dated by this central. */
+ * transaction according to mode (apply_run). Sets *res: the new entries
+ * stored (minus the quarantined and the held), refused, quarantined, held,
+ * re-dated by this central, and staged. */
 static int apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, apply_mode mode,
                         cairn_apply_result *res) {
   memset(res, 0, sizeof *res);
   size_t n;
   int rc = decode_all(s, buf, len, &n, res->reason, sizeof res->reason);
+  res->entries = n;
   if (rc != 0 || n == 0)
     return rc;
   batch b;
@@ -2126,31 +2338,16 @@ static int apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, apply_mo
   b.commit_anyway = 1;
   uint64_t released_due = c->released;
   cairn__store_rec device = {0};
-  size_t count = 0;
+  size_t count = 0, staged = 0, unstaged = 0;
   for (size_t i = 0; i < n && rc == 0;) {
     size_t j = i + 1;
     while (j < n && memcmp(s->ents[j].e.author, s->ents[i].e.author, CAIRN_KEY_BYTES) == 0)
       j++;
-    if ((rc = head_load(c, s->ents[i].e.author)) == 0 && s->ents[j - 1].e.seq > c->cur.seq &&
-        (rc = check_run_sigs(c, i, j)) == 0 &&
-        (mode != APPLY_SYNCED || (rc = authorize_run(c, i, j, &device)) == 1)) {
-      rc = 0;
-      for (size_t k = i; k < j && rc == 0; k++) {
-        int a = apply_entry(c, buf + s->ents[k].off, s->ents[k].len, &s->ents[k].e);
-        if (a < 0)
-          rc = a;
-        else
-          count += (size_t)a;
-      }
-      /* What is held now must be exactly the signed entry that ends the
-       * run (unless the run was refused for this author). */
-      if (rc == 0 && c->have_head && memcmp(c->cur.author, s->ents[j - 1].e.author,
-                                            CAIRN_KEY_BYTES) == 0 &&
-          c->cur.seq == s->ents[j - 1].e.seq &&
-          memcmp(c->cur.hash, s->ents[j - 1].e.hash, CAIRN_HASH_BYTES) != 0)
-        rc = set_why(c, &s->ents[j - 1].e, CAIRN_EBADCHAIN,
-                     "the entry held differs from the signed one");
-    }
+    run_result r;
+    rc = apply_run(c, s->ents + i, j - i, &device, &r);
+    count += r.applied;
+    staged += r.staged;
+    unstaged += r.unstaged;
     i = j;
   }
   cairn__store_rec_free(&device);
@@ -2161,6 +2358,7 @@ static int apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, apply_mo
     redated = c->released - before;
   }
   if (rc == 0) {
+    res->entries = n;
     res->applied = count - (size_t)c->quarantined - (size_t)(held - redated);
     res->refused = (size_t)c->refused;
     res->quarantined = (size_t)c->quarantined;
@@ -2168,6 +2366,8 @@ static int apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, apply_mo
     res->redated = (size_t)redated;
     res->released = (size_t)released_due;
     res->ahead_ms = c->ahead_ms;
+    res->staged = staged;
+    res->unstaged = unstaged;
   }
   rc = batch_finish(&b, rc);
   if (rc != 0) {
@@ -2176,6 +2376,7 @@ static int apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, apply_mo
     memcpy(why, res->reason, keep);
     memset(res, 0, sizeof *res);
     memcpy(res->reason, why, keep);
+    res->entries = n;
   }
   return rc;
 }
@@ -2352,8 +2553,36 @@ static int must_redact(cairn_store *s, MDB_txn *txn, msgpack_zone *z, const cair
   return !cairn__store_in_scope(scope, (int)e->kind, cairn_record_map_get(&root, "scope"));
 }
 
+/* Counts into *n and *bytes the entries of author's log before seq `from`
+ * back to its last signed entry, stopping once past what a receiver keeps
+ * unsigned (FORMAT.md section 1, "Signature"). */
+static int unsigned_before(cairn_store *s, MDB_cursor *cur, const uint8_t *author, uint64_t from,
+                           size_t *n, size_t *bytes) {
+  *n = *bytes = 0;
+  if (from <= 1)
+    return 0;
+  uint8_t key[CAIRN_KEY_BYTES + 8];
+  log_key(key, author, from - 1);
+  MDB_val k = {sizeof key, key}, v;
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+  while (rc == 0 && memcmp(k.mv_data, author, CAIRN_KEY_BYTES) == 0) {
+    cairn_entry e;
+    size_t used;
+    if (cairn_entry_decode(v.mv_data, v.mv_size, &e, &used) != 0)
+      return CAIRN_ECORRUPT;
+    if (e.has_sig || *n > CAIRN_ENTRY_UNSIGNED_MAX || *bytes > CAIRN_ENTRY_UNSIGNED_BYTES)
+      return 0;
+    (*n)++;
+    *bytes += v.mv_size;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+  }
+  return rc == 0 || rc == MDB_NOTFOUND ? 0 : cairn__store_err(s, rc, 0);
+}
+
 /* Appends author's entries from seq `from` to out until max entries or
- * max_bytes (0: no limit) of output, extended to the next signed entry.
+ * max_bytes (0: no limit) of output (at least one entry). A batch may end
+ * unsigned while a receiver can keep what follows the last signed entry
+ * waiting for a signature; otherwise it extends to the next signed entry.
  * When redact, entries that must not leave in full go redacted. */
 static int read_run(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t from,
                     size_t max, size_t max_bytes, int redact, const cairn_scope *scope,
@@ -2379,11 +2608,30 @@ static int read_run(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint6
   log_key(key, author, from);
   MDB_val k = {sizeof key, key}, v;
   size_t start = out->size;
-  int last_signed = 0;
+  int last_signed = 0, before_known = 0;
+  size_t wait = 0, wait_bytes = 0; /* unsigned entries since the last signed one */
   rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
   while (rc == 0 && k.mv_size == sizeof key && memcmp(k.mv_data, author, CAIRN_KEY_BYTES) == 0) {
     int full = *count >= max || (max_bytes > 0 && out->size - start >= max_bytes);
-    if (full && (*count == 0 || last_signed))
+    if (full && *count > 0 && !last_signed && !before_known) {
+      /* nothing signed in this batch: the wait began before it */
+      MDB_cursor *back;
+      size_t n = 0, b = 0;
+      if ((rc = mdb_cursor_open(txn, s->log, &back)) != 0) {
+        rc = cairn__store_err(s, rc, 0);
+        break;
+      }
+      rc = unsigned_before(s, back, author, from, &n, &b);
+      mdb_cursor_close(back);
+      if (rc != 0)
+        break;
+      wait += n;
+      wait_bytes += b;
+      before_known = 1;
+    }
+    if (full && *count > 0 &&
+        (last_signed ||
+         (wait <= CAIRN_ENTRY_UNSIGNED_MAX && wait_bytes <= CAIRN_ENTRY_UNSIGNED_BYTES)))
       break;
     cairn_entry e;
     size_t used;
@@ -2401,6 +2649,13 @@ static int read_run(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint6
       break;
     }
     last_signed = e.has_sig;
+    if (e.has_sig) {
+      wait = wait_bytes = 0;
+      before_known = 1;
+    } else {
+      wait++;
+      wait_bytes += v.mv_size;
+    }
     *last = e.seq;
     (*count)++;
     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);

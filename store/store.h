@@ -352,6 +352,14 @@ typedef struct cairn_vv_item {
  * Returns 0, CAIRN_ENOMEM, CAIRN_EIO. */
 int cairn_store_version_vector(cairn_store *s, cairn_vv_item **out, size_t *n);
 
+/* Fills *out (caller frees with free()) with vv[0..n) (a version vector of
+ * this store) where each author's seq is raised past the entries staged
+ * here that continue it: received, waiting for a signature that covers
+ * them (FORMAT.md section 1). What a HELLO says this node holds, so that a
+ * sender resumes after them. Returns 0, CAIRN_ENOMEM, CAIRN_EIO. */
+int cairn_store_vv_with_staged(cairn_store *s, cairn_vv_item *vv, size_t n,
+                               cairn_vv_item **out, size_t *nout);
+
 /* Like cairn_store_read_log, but every entry whose body lies outside scope,
  * or that this store refused to apply (quarantined), is sent redacted: its
  * body replaced by the body's hash (FORMAT.md section 1), so the chain still
@@ -377,6 +385,10 @@ typedef struct cairn_apply_result {
                        follow); counted in applied */
   size_t released;  /* entries held before that were folded in this transaction */
   int64_t ahead_ms; /* the most a held or re-dated entry was ahead, ms */
+  size_t entries;   /* entries in the buffer */
+  size_t staged;    /* of those, entries after the last signed one of their author:
+                       kept, not applied, until a signature covers them */
+  size_t unstaged;  /* entries staged by earlier buffers, applied now (in applied) */
   char reason[256]; /* the first refusal, one line naming author and seq */
 } cairn_apply_result;
 

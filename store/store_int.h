@@ -39,10 +39,13 @@ typedef struct cairn__store_rec {
   size_t n, cap;
 } cairn__store_rec;
 
-/* One entry of a received buffer: decoded, and where its bytes are. */
+/* One entry of a received buffer (or of the staged ones): decoded, and
+ * its bytes. */
 typedef struct cairn__store_decoded {
   cairn_entry e;
-  size_t off, len;
+  const uint8_t *bytes;
+  size_t len;
+  int staged; /* read back from the staged database */
 } cairn__store_decoded;
 
 struct cairn_store {
@@ -56,6 +59,9 @@ struct cairn_store {
                          of state until the central orders it or time catches up */
   MDB_dbi restamps;   /* author || from BE8 -> to BE8 || hlc BE8: the central's restamp
                          records, indexed (derived from the records) */
+  MDB_dbi staged;     /* author || seq -> entry: received after the last signed entry
+                         of its author held here, not yet covered by a signature;
+                         applied when one arrives (FORMAT.md section 1) */
   int have_central;
   uint8_t central[CAIRN_KEY_BYTES];
   uint64_t refused; /* entries refused or quarantined, ever (meta "refused") */
@@ -80,6 +86,9 @@ struct cairn_store {
   cairn__store_rec apply_rec;
   struct cairn__store_decoded *ents; /* entries of one apply_entries buffer */
   size_t ents_cap;
+  struct cairn__store_decoded *run; /* one author's run: staged, then received */
+  size_t run_cap;
+  msgpack_sbuffer stage_buf; /* copies of the staged entries of that run */
 };
 
 /* Writes the records key type || id into key (CAIRN__STORE_KEY_MAX bytes)

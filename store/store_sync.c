@@ -404,6 +404,69 @@ int cairn_store_version_vector(cairn_store *s, cairn_vv_item **out, size_t *n) {
   return 0;
 }
 
+int cairn_store_vv_with_staged(cairn_store *s, cairn_vv_item *vv, size_t n,
+                               cairn_vv_item **out, size_t *nout) {
+  *out = NULL;
+  *nout = 0;
+  MDB_txn *txn;
+  MDB_cursor *cur;
+  int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  if ((rc = mdb_cursor_open(txn, s->staged, &cur)) != 0) {
+    mdb_txn_abort(txn);
+    return cairn__store_err(s, rc, 0);
+  }
+  cairn_vv_item *items = malloc((n ? n : 1) * sizeof *items);
+  size_t count = n, cap = n ? n : 1;
+  MDB_val k, v;
+  if (items == NULL)
+    rc = CAIRN_ENOMEM;
+  else
+    memcpy(items, vv, n * sizeof *items);
+  /* Keys are author || seq: the last of each author's is its tip. */
+  while (rc == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+    if (k.mv_size != CAIRN_KEY_BYTES + 8) {
+      rc = CAIRN_ECORRUPT;
+      break;
+    }
+    uint64_t seq = cairn__store_get_be64((const uint8_t *)k.mv_data + CAIRN_KEY_BYTES);
+    size_t i = 0;
+    while (i < count && memcmp(items[i].author, k.mv_data, CAIRN_KEY_BYTES) != 0)
+      i++;
+    if (i == count) { /* an author this store holds nothing of yet */
+      if (seq != 1)
+        continue;
+      if (count == cap) {
+        cairn_vv_item *grown = realloc(items, 2 * cap * sizeof *items);
+        if (grown == NULL) {
+          rc = CAIRN_ENOMEM;
+          break;
+        }
+        items = grown;
+        cap *= 2;
+      }
+      memcpy(items[count].author, k.mv_data, CAIRN_KEY_BYTES);
+      items[count++].seq = 0;
+    }
+    if (seq == items[i].seq + 1)
+      items[i].seq = seq; /* contiguous from the head */
+  }
+  if (rc == MDB_NOTFOUND)
+    rc = 0;
+  else if (rc > 0)
+    rc = cairn__store_err(s, rc, 0);
+  mdb_cursor_close(cur);
+  mdb_txn_abort(txn);
+  if (rc != 0) {
+    free(items);
+    return rc;
+  }
+  *out = items;
+  *nout = count;
+  return 0;
+}
+
 /* ---- enrollment tokens --------------------------------------------------- */
 
 static void token_key(const uint8_t secret[TOKEN_SECRET_BYTES], uint8_t key[CAIRN_HASH_BYTES]) {
