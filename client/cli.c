@@ -285,6 +285,11 @@ static const flag web_flags[] = {
      "instead: end every session of the page and void every unused link", NULL},
     END};
 
+static const flag sync_now_flags[] = {
+    {"no-wait", "", TO_ARG, "no_wait", V_FLAG, 0,
+     "start the sync and return at once instead of waiting until in step", NULL},
+    END};
+
 static const flag no_flags[] = {END};
 
 static const command commands[] = {
@@ -347,10 +352,11 @@ static const command commands[] = {
      "each sync peer: connected or not, last success, entries pending each way, counts, the "
      "central's receipt for our log, the last error; then what cairnd refused since it started, "
      "by class (cairn --help lists them)"},
-    {"sync", "now", DO_READ, "sync_now", NULL, 0, 0, NULL, "message", no_flags,
-     "sync with the upstream now instead of waiting for the next retry; on a terminal "
-     "(without --json), then show what is left to send and receive until in step, up to "
-     "ten minutes"},
+    {"sync", "now", DO_READ, "sync_now", NULL, 0, 0, NULL, "message", sync_now_flags,
+     "sync with the upstream now instead of waiting for the next retry, then wait until the "
+     "link is idle both ways: nothing left to send, nothing the upstream offers left to "
+     "receive (on a terminal, showing what is left). Exits 0 in step; 1 when the link "
+     "failed (the reason is printed; cairnd keeps retrying) or after ten minutes"},
     {"bundle", "export", DO_READ, "bundle_export", NULL, 0, 0, NULL, NULL, bundle_export_flags,
      "for a campus with no network: write the entries of this device that the central lacks "
      "(after its latest receipt) to FILE, encrypted to the central (and this node's hub) and "
@@ -444,6 +450,16 @@ typedef struct args {
   const char **vals;
   int *who;
 } args;
+
+/* Was the switch --name given? */
+static int given(const args *a, const char *name) {
+  for (int i = 0; i < a->nvals; i++) {
+    const char *n = a->cmd->flags[a->who[i]].name;
+    if (n != NULL && strcmp(n, name) == 0)
+      return 1;
+  }
+  return 0;
+}
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...) {
@@ -1261,10 +1277,11 @@ static long long peer_num(const msgpack_object *peer, const char *key) {
   return v != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (long long)v->via.u64 : -1;
 }
 
-/* cairn sync now, on a terminal: shows what is left to send and receive
- * until the upstream link is in step, fails, or ten minutes pass. Returns
- * an exit code. */
-static int run_sync_progress(cairn_client *c) {
+/* cairn sync now: waits until the upstream link is in step (connected,
+ * nothing to send, nothing offered left to receive), fails, or ten minutes
+ * pass; on a terminal (show) with what is left on one line. Returns an
+ * exit code. */
+static int run_sync_progress(cairn_client *c, int show) {
   /* {"op": "sync_status"} */
   static const uint8_t req[] = {0x81, 0xa2, 'o', 'p', 0xab, 's', 'y', 'n', 'c', '_',
                                 's', 't', 'a', 't', 'u', 's'};
@@ -1276,7 +1293,8 @@ static int run_sync_progress(cairn_client *c) {
     int rc = cairn_client_call(c, req, sizeof req, 0, &r);
 
     if (rc != 0) {
-      fputc('\n', stderr);
+      if (show)
+        fputc('\n', stderr);
       print_refusal(r ? cairn_reply_message(r) : cairn_strerror(rc));
       cairn_reply_free(r);
       return EXIT_FAIL;
@@ -1292,20 +1310,31 @@ static int run_sync_progress(cairn_client *c) {
       long long out = peer_num(up, "pending_out"), in = peer_num(up, "pending_in");
       conn = cairn_record_map_get(up, "connected");
       if (conn && conn->type == MSGPACK_OBJECT_BOOLEAN && conn->via.boolean && out == 0 && in == 0) {
-        fprintf(stderr, "\rcairn: in step with the upstream: sent %lld, received %lld%20s\n",
-                peer_num(up, "sent"), peer_num(up, "received"), "");
+        fprintf(stderr, "%scairn: in step with the upstream: sent %lld, received %lld%20s\n",
+                show ? "\r" : "", peer_num(up, "sent"), peer_num(up, "received"), "");
         cairn_reply_free(r);
         return EXIT_OK;
       }
-      if (out >= 0 && in >= 0)
+      if (peer_num(up, "failures") > 0) {
+        const msgpack_object *e = cairn_record_map_get(up, "last_error");
+        char why[600] = "";
+        if (e != NULL && e->type == MSGPACK_OBJECT_STR)
+          cairn__cli_escape(e->via.str.ptr, e->via.str.size, why, sizeof why);
+        fprintf(stderr, "%scairn: the sync did not complete: %s (cairnd keeps trying; see "
+                "cairn sync status)%20s\n", show ? "\r" : "", why[0] ? why : "the link failed", "");
+        cairn_reply_free(r);
+        return EXIT_FAIL;
+      }
+      if (show && out >= 0 && in >= 0)
         fprintf(stderr, "\rcairn: syncing: %lld to send, %lld to receive   ", out, in);
-      else
+      else if (show)
         fprintf(stderr, "\rcairn: connecting...   ");
     }
     cairn_reply_free(r);
     nanosleep(&pause, NULL);
   }
-  fprintf(stderr, "\ncairn: still not in step after ten minutes; see cairn sync status\n");
+  fprintf(stderr, "%scairn: still not in step after ten minutes; see cairn sync status\n",
+          show ? "\n" : "");
   return EXIT_FAIL;
 }
 
@@ -1445,9 +1474,8 @@ static int run_request(const args *a) {
     ex = EXIT_FAIL;
   } else {
     ex = print_reply(a, r);
-    if (ex == EXIT_OK && strcmp(a->cmd->op, "sync_now") == 0 && !a->json &&
-        isatty(STDERR_FILENO))
-      ex = run_sync_progress(c);
+    if (ex == EXIT_OK && strcmp(a->cmd->op, "sync_now") == 0 && !given(a, "no-wait"))
+      ex = run_sync_progress(c, !a->json && isatty(STDERR_FILENO));
   }
 out:
   cairn_reply_free(r);

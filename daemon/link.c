@@ -24,8 +24,19 @@
 #include "text.h"
 #include "transport.h"
 
+/* Batches are sized to the link (PROTOCOL.md section 4, "Batch sizing"):
+ * a link starts at BATCH_START_BYTES; each acknowledgement measures the
+ * rate the link carried that batch at, and the next batches hold about
+ * BATCH_TARGET_MS of it, between BATCH_MIN_BYTES and BATCH_MAX_BYTES (a
+ * batch always holds at least one entry). A link that drops with batches
+ * unacknowledged leaves half its size for the next connection to the same
+ * peer. */
 #define BATCH_ENTRIES 4000
-#define BATCH_BYTES (2 * 1024 * 1024)
+#define BATCH_MAX_BYTES (2 * 1024 * 1024)
+#define BATCH_START_BYTES (16 * 1024)
+#define BATCH_MIN_BYTES 512
+#define BATCH_TARGET_MS 1000
+#define PACES 64 /* peers whose batch size after a drop is remembered */
 #define WINDOW 4                        /* batches sent ahead of acknowledgements */
 #define APPLY_MAX 2                     /* received batches waiting for the writer */
 #define UNSENT_MAX (2 * 1024 * 1024)    /* bytes queued on the socket */
@@ -84,6 +95,7 @@ struct job {
   cairn_sync_msg msg; /* RECEIPT */
   uint8_t *bytes;     /* ENTRIES: a copy of the batch */
   size_t len;
+  uint64_t count; /* the entries the sender says it holds */
   uint64_t batch;
   cairn_apply_result res;
   /* JOIN (responder) */
@@ -143,7 +155,16 @@ struct link {
   /* entries of each unacknowledged batch, oldest first (ACKs come in
    * order), and their sum: sent, but not yet known to be held */
   size_t batch_entries[WINDOW];
+  size_t batch_len[WINDOW];        /* and their bytes */
+  /* the link's rate: bytes acknowledged since the busy period began */
+  uint64_t busy_since, busy_bytes;
   uint64_t unacked;
+  size_t batch_bytes; /* the byte limit of the next batch */
+  /* OFFER: what this side last said it would send, less what it has sent
+   * since; what the peer said, less what has arrived since; entries
+   * received and not yet applied */
+  uint64_t promised, offered, in_apply;
+  int offer_sent, offer_known;
   uint64_t next_batch;
   uint64_t sent, received, refused;
   int64_t last_success; /* unix time of the last HELLO or ACK from the peer */
@@ -197,6 +218,12 @@ struct cairn_links {
    * arrival: `sync status` shows it before the writer has stored it. */
   uint64_t receipt_seen;
   uint64_t refusals[REFUSAL_CLASSES]; /* since start, every link, by class */
+  /* batch sizes left by links that dropped mid-transfer, by peer (a ring) */
+  struct pace {
+    uint8_t peer[CAIRN_KEY_BYTES];
+    size_t bytes; /* 0: empty slot */
+  } paces[PACES];
+  size_t pace_next;
   /* a join in progress */
   cairn_links_join_cb join_cb;
   void *join_arg;
@@ -223,7 +250,8 @@ static void link_tell(link *l, int code, const char *text);
 static void peer_label(const link *l, char out[80]);
 static void link_pump(link *l);
 static void link_read_resume(link *l);
-static uint64_t lacking(const cairn_vv_item *have, size_t n, link *l, int theirs);
+static uint64_t lacking(const cairn_vv_item *have, size_t n, link *l);
+static int64_t to_receive(const link *l);
 static void maybe_switch_upstream(link *l);
 static int start_listener(cairn_links *m, char *why, size_t whylen);
 static void schedule_retry(cairn_links *m);
@@ -396,9 +424,87 @@ static const cairn_scope *send_scope(const link *l) {
   return l->dir == LINK_DOWNSTREAM ? &l->peer_scope : NULL;
 }
 
-/* Sends batches of what the peer lacks, within the window. */
+/* ---- batch sizing ---- */
+
+/* The batch size a new link to peer starts at: what a link to it that
+ * dropped left, or BATCH_START_BYTES. */
+static size_t pace_start(const cairn_links *m, const uint8_t *peer) {
+  for (size_t i = 0; i < PACES; i++)
+    if (m->paces[i].bytes > 0 && memcmp(m->paces[i].peer, peer, CAIRN_KEY_BYTES) == 0)
+      return m->paces[i].bytes;
+  return BATCH_START_BYTES;
+}
+
+/* A link that closes with batches unacknowledged leaves half its size
+ * (at most the start size) for the next link to its peer. */
+static void pace_leave(link *l) {
+  cairn_links *m = l->mgr;
+  size_t i, bytes = l->batch_bytes / 2;
+
+  if (!l->peer_known || !l->got_hello)
+    return;
+  for (i = 0; i < PACES; i++)
+    if (m->paces[i].bytes > 0 && memcmp(m->paces[i].peer, l->peer, CAIRN_KEY_BYTES) == 0)
+      break;
+  if (l->inflight == 0) {
+    if (i < PACES) /* a clean end: the next link starts afresh */
+      m->paces[i].bytes = 0;
+    return;
+  }
+  if (i == PACES) {
+    i = m->pace_next;
+    m->pace_next = (m->pace_next + 1) % PACES;
+  }
+  if (bytes > BATCH_START_BYTES)
+    bytes = BATCH_START_BYTES;
+  memcpy(m->paces[i].peer, l->peer, CAIRN_KEY_BYTES);
+  m->paces[i].bytes = bytes < BATCH_MIN_BYTES ? BATCH_MIN_BYTES : bytes;
+}
+
+/* The oldest batch was acknowledged now. The link's rate is what it
+ * carried since it last had nothing in flight (one batch's timing says
+ * little: after a stall, several arrive at once); the next batches hold
+ * BATCH_TARGET_MS of it. */
+static void pace_acked(link *l, uint64_t now) {
+  double want;
+
+  l->busy_bytes += l->batch_len[0];
+  want = (double)l->busy_bytes / (double)(now > l->busy_since ? now - l->busy_since : 1) *
+         BATCH_TARGET_MS;
+  /* a batch far smaller than the limit says little of the link: grow at
+   * most twofold per acknowledgement */
+  if (want > 2.0 * (double)l->batch_bytes)
+    want = 2.0 * (double)l->batch_bytes;
+  l->batch_bytes = want > BATCH_MAX_BYTES   ? BATCH_MAX_BYTES
+                   : want < BATCH_MIN_BYTES ? BATCH_MIN_BYTES
+                                            : (size_t)want;
+}
+
+/* Tells the peer how many entries it will get from now on, when that is
+ * not what it was last told less what has been sent since. */
+static int offer(link *l, uint64_t will) {
+  msgpack_sbuffer sb;
+  int rc;
+
+  if (l->offer_sent && will == l->promised)
+    return 0;
+  msgpack_sbuffer_init(&sb);
+  rc = cairn_sync_pack_offer(&sb, will);
+  if (rc == 0)
+    rc = send_msg(l, &sb);
+  msgpack_sbuffer_destroy(&sb);
+  if (rc == 0) {
+    l->promised = will;
+    l->offer_sent = 1;
+  }
+  return rc;
+}
+
+/* Sends batches of what the peer lacks, within the window, after an OFFER
+ * when what there is to send has changed. */
 static void link_pump(link *l) {
   cairn_links *m = l->mgr;
+  int offered = 0;
 
   while ((l->state == LINK_SYNCING || l->state == LINK_IDLE) && l->inflight < WINDOW &&
          l->tcp.write_queue_size < UNSENT_MAX) {
@@ -419,6 +525,8 @@ static void link_pump(link *l) {
       if (own[i].seq > peer_has(l, own[i].author) && author_wanted(l, own[i].author))
         break;
     if (i == n) {
+      if (offer(l, 0) != 0)
+        return;
       if (l->inflight == 0) {
         if (l->dir == LINK_UPSTREAM)
           m->failures = 0; /* caught up: a healthy link, backoff starts over */
@@ -426,20 +534,31 @@ static void link_pump(link *l) {
       }
       return;
     }
+    if (!offered) {
+      if (offer(l, lacking(own, n, l)) != 0)
+        return;
+      offered = 1;
+    }
     msgpack_sbuffer_init(&entries);
     rc = cairn_store_read_scoped(m->o.store, own[i].author, peer_has(l, own[i].author) + 1,
-                                 BATCH_ENTRIES, BATCH_BYTES, send_scope(l), &entries, &count,
-                                 &last);
+                                 BATCH_ENTRIES, l->batch_bytes, send_scope(l), &entries,
+                                 &count, &last);
     if (rc == 0 && count > 0) {
       msgpack_sbuffer_init(&msg);
       rc = cairn_sync_pack_entries(&msg, l->next_batch++, (const uint8_t *)entries.data,
-                                   entries.size);
+                                   entries.size, count);
       if (rc == 0)
         rc = send_msg(l, &msg);
       msgpack_sbuffer_destroy(&msg);
       if (rc == 0) {
         peer_set(l, own[i].author, last);
+        l->promised = l->promised > count ? l->promised - count : 0;
         l->batch_entries[l->inflight] = count;
+        if (l->inflight == 0) { /* a busy period begins */
+          l->busy_since = uv_now(m->o.loop);
+          l->busy_bytes = 0;
+        }
+        l->batch_len[l->inflight] = entries.size;
         l->unacked += count;
         l->inflight++;
         l->sent += count;
@@ -470,12 +589,19 @@ static void send_hello(link *l) {
   uint64_t central = c->role == CAIRN_ROLE_CENTRAL ? now
                      : m->offset_known           ? (uint64_t)((int64_t)now + m->central_offset_ms)
                                                  : 0;
+  cairn_vv_item *vv;
+  size_t n;
+  if (cairn_store_vv_with_staged(m->o.store, m->vv, m->vv_n, &vv, &n) != 0) {
+    link_fail(l, "cannot read the version vector");
+    return;
+  }
   msgpack_sbuffer_init(&sb);
   if (cairn_sync_pack_hello(&sb, cairn_config_role_name(c->role), m->pk, c->campus,
-                            c->classroom, (const cairn_sync_vv *)m->vv, m->vv_n, now,
+                            c->classroom, (const cairn_sync_vv *)vv, n, now,
                             central < (UINT64_C(1) << 48) ? central : 0) == 0)
     send_msg(l, &sb);
   msgpack_sbuffer_destroy(&sb);
+  free(vv);
 }
 
 /* ---- writer jobs ---- */
@@ -637,7 +763,9 @@ static void count_unapplied(link *l, const job *j, size_t n) {
   cairn_links *m = l->mgr;
   uint64_t *counts = m->refusals, now = uv_now(m->o.loop);
   size_t quarantined = j->res.quarantined, refused = j->res.refused - quarantined;
-  size_t done = j->res.applied + j->res.refused + j->res.held;
+  /* entries of this batch stored, refused, held or waiting for a signature
+   * (applied also counts entries that waited since an earlier batch) */
+  size_t done = j->res.applied - j->res.unstaged + j->res.refused + j->res.held + j->res.staged;
   size_t dup = n > done ? n - done : 0, clock = j->res.held + j->res.redated;
   char peer[80];
 
@@ -687,6 +815,7 @@ static void on_applied(cairn_write_req *req, void *arg) {
     return;
   }
   l->applying--;
+  l->in_apply -= j->count <= l->in_apply ? j->count : l->in_apply;
   if (req->job_rc != 0) {
     const char *why = j->res.reason[0] ? j->res.reason : cairn_strerror(req->job_rc);
     int r = batch_refusal(req->job_rc);
@@ -713,6 +842,12 @@ static void on_applied(cairn_write_req *req, void *arg) {
     peer_set(l, e.author, e.seq);
     off += used;
     count++;
+  }
+  if (count != j->count) {
+    link_refuse(l, REFUSED_MALFORMED, "batch %llu holds %zu entries, not %llu as it says",
+                (unsigned long long)j->batch, count, (unsigned long long)j->count);
+    job_free(j);
+    return;
   }
   count_unapplied(l, j, count);
   msgpack_sbuffer_init(&sb);
@@ -1156,8 +1291,7 @@ static void maybe_switch_upstream(link *l) {
   cairn_config *c = m->o.config;
   char key[65];
 
-  if (!m->switch_to_hub || l != m->upstream || !l->got_hello || own_vv(m) != 0 ||
-      lacking(m->vv, m->vv_n, l, 1) != 0)
+  if (!m->switch_to_hub || l != m->upstream || !l->got_hello || to_receive(l) != 0)
     return;
   m->switch_to_hub = 0;
   if (find_hub(m, c->campus, key) != 0) {
@@ -1282,6 +1416,7 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     }
     l->peer_vv_n = msg.vv_n;
     l->last_success = now_unix();
+    l->batch_bytes = l->peer_known ? pace_start(m, l->peer) : BATCH_START_BYTES;
     if (l->dir == LINK_UPSTREAM) {
       m->last_success = now_unix();
       m->up_error[0] = '\0';
@@ -1316,6 +1451,9 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
     memcpy(j->bytes, msg.entries, msg.entries_len);
     j->len = msg.entries_len;
     j->batch = msg.batch;
+    j->count = msg.entries_count;
+    l->offered = l->offered > msg.entries_count ? l->offered - msg.entries_count : 0;
+    l->in_apply += msg.entries_count;
     l->applying++;
     if (l->applying >= APPLY_MAX && l->reading) {
       uv_read_stop((uv_stream_t *)&l->tcp);
@@ -1328,9 +1466,11 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
       link_refuse(l, REFUSED_OUT_OF_TURN, "ACK for nothing");
       break;
     }
+    pace_acked(l, uv_now(m->o.loop));
     l->inflight--;
     l->unacked -= l->batch_entries[0];
     memmove(l->batch_entries, l->batch_entries + 1, (size_t)l->inflight * sizeof l->batch_entries[0]);
+    memmove(l->batch_len, l->batch_len + 1, (size_t)l->inflight * sizeof l->batch_len[0]);
     l->last_success = now_unix();
     if (msg.refused > 0 || msg.held > 0 || msg.redated > 0) {
       char reason[sizeof msg.reason], peer[80];
@@ -1360,6 +1500,15 @@ static void on_message(link *l, const uint8_t *p, size_t len) {
       m->up_refused += msg.refused;
     }
     link_pump(l);
+    break;
+  case CAIRN_SYNC_OFFER:
+    if (!l->got_hello) {
+      link_refuse(l, REFUSED_OUT_OF_TURN, "OFFER before HELLO");
+      break;
+    }
+    l->offered = msg.offered;
+    l->offer_known = 1;
+    maybe_switch_upstream(l);
     break;
   case CAIRN_SYNC_CLOSE: {
     char text[sizeof msg.reason];
@@ -1561,6 +1710,7 @@ static void link_set_state(link *l, link_state next) {
   if (next != LINK_CLOSING)
     return;
   record_seen(l); /* a short-lived link is seen all the same */
+  pace_leave(l);
   /* Closing: detach jobs, unhook, close both handles. */
   for (job *j = l->jobs; j != NULL; j = j->next)
     j->l = NULL;
@@ -2118,25 +2268,22 @@ int cairn_links_sync_now(cairn_links *m) {
   return 0;
 }
 
-/* Entries one side holds beyond the other, by version vectors. */
-static uint64_t lacking(const cairn_vv_item *have, size_t n, link *l, int theirs) {
+/* Entries this node holds (have: its version vector) that the peer lacks
+ * and will be sent, not counting those sent already. */
+static uint64_t lacking(const cairn_vv_item *have, size_t n, link *l) {
   uint64_t sum = 0;
-  if (!theirs) {
-    for (size_t i = 0; i < n; i++) {
-      uint64_t p = peer_has(l, have[i].author);
-      if (have[i].seq > p && author_wanted(l, have[i].author))
-        sum += have[i].seq - p;
-    }
-    return sum;
-  }
-  for (size_t i = 0; i < l->peer_vv_n; i++) {
-    uint64_t own = 0;
-    for (size_t k = 0; k < n; k++)
-      if (memcmp(have[k].author, l->peer_vv[i].author, CAIRN_KEY_BYTES) == 0)
-        own = have[k].seq;
-    sum += l->peer_vv[i].seq > own ? l->peer_vv[i].seq - own : 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t p = peer_has(l, have[i].author);
+    if (have[i].seq > p && author_wanted(l, have[i].author))
+      sum += have[i].seq - p;
   }
   return sum;
+}
+
+/* Entries the peer said it will send that have not been applied here yet;
+ * -1 until its first OFFER. */
+static int64_t to_receive(const link *l) {
+  return l->offer_known ? (int64_t)(l->offered + l->in_apply) : -1;
 }
 
 static void pack_peer(cairn_links *m, msgpack_packer *pk, link *l, const cairn_vv_item *vv,
@@ -2160,7 +2307,7 @@ static void pack_peer(cairn_links *m, msgpack_packer *pk, link *l, const cairn_v
     snprintf(clock_text, sizeof clock_text, "%s clock is %s the central's",
              up ? "this machine's" : "its", words);
   }
-  msgpack_pack_map(pk, 18);
+  msgpack_pack_map(pk, 19);
   cairn__rpc_pack_str(pk, "peer");
   cairn__rpc_pack_str(pk, peer);
   cairn__rpc_pack_str(pk, "clock_offset_ms"); /* its clock minus the central's */
@@ -2199,12 +2346,12 @@ static void pack_peer(cairn_links *m, msgpack_packer *pk, link *l, const cairn_v
     msgpack_pack_nil(pk);
   cairn__rpc_pack_str(pk, "pending_out"); /* not yet sent, or sent and not acknowledged */
   if (l != NULL && l->got_hello)
-    msgpack_pack_uint64(pk, lacking(vv, n, l, 0) + l->unacked);
+    msgpack_pack_uint64(pk, lacking(vv, n, l) + l->unacked);
   else
     msgpack_pack_nil(pk);
-  cairn__rpc_pack_str(pk, "pending_in");
-  if (l != NULL && l->got_hello)
-    msgpack_pack_uint64(pk, lacking(vv, n, l, 1));
+  cairn__rpc_pack_str(pk, "pending_in"); /* what the peer offered, not yet applied */
+  if (l != NULL && to_receive(l) >= 0)
+    msgpack_pack_uint64(pk, (uint64_t)to_receive(l));
   else
     msgpack_pack_nil(pk);
   cairn__rpc_pack_str(pk, "sent");
@@ -2215,6 +2362,8 @@ static void pack_peer(cairn_links *m, msgpack_packer *pk, link *l, const cairn_v
   msgpack_pack_uint64(pk, (up ? m->up_refused : 0) + (l ? l->refused : 0));
   cairn__rpc_pack_str(pk, "last_error");
   cairn__rpc_pack_str(pk, up ? m->up_error : "");
+  cairn__rpc_pack_str(pk, "failures"); /* upstream: attempts failed since the last success */
+  msgpack_pack_uint64(pk, up ? m->failures : 0);
   cairn__rpc_pack_str(pk, "receipt");
   if (up && (cairn_store_receipt_get(m->o.store, m->pk, &rseq, sig) == 0 || m->receipt_seen > 0)) {
     msgpack_pack_map(pk, 1);

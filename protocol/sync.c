@@ -95,15 +95,16 @@ int cairn_sync_pack_hello(msgpack_sbuffer *out, const char *role,
 }
 
 int cairn_sync_pack_entries(msgpack_sbuffer *out, uint64_t batch, const uint8_t *entries,
-                            size_t len) {
+                            size_t len, uint64_t count) {
   msgpack_packer pk;
   sink k;
 
   sink_init(&k, &pk, out);
-  msgpack_pack_array(&pk, 3);
+  msgpack_pack_array(&pk, 4);
   msgpack_pack_uint8(&pk, CAIRN_SYNC_ENTRIES);
   msgpack_pack_uint64(&pk, batch);
   pack_bin(&pk, entries, len);
+  msgpack_pack_uint64(&pk, count);
   return sink_done(&k);
 }
 
@@ -193,6 +194,17 @@ int cairn_sync_pack_close(msgpack_sbuffer *out, int code, const char *text) {
   msgpack_pack_uint8(&pk, CAIRN_SYNC_CLOSE);
   msgpack_pack_uint8(&pk, (uint8_t)code);
   pack_close_text(&pk, text);
+  return sink_done(&k);
+}
+
+int cairn_sync_pack_offer(msgpack_sbuffer *out, uint64_t count) {
+  msgpack_packer pk;
+  sink k;
+
+  sink_init(&k, &pk, out);
+  msgpack_pack_array(&pk, 2);
+  msgpack_pack_uint8(&pk, CAIRN_SYNC_OFFER);
+  msgpack_pack_uint64(&pk, count);
   return sink_done(&k);
 }
 
@@ -332,7 +344,8 @@ static int decode_array(const msgpack_object *a, cairn_sync_msg *m) {
       return CAIRN_EMALFORMED;
     return decode_hello(&f[1], m);
   case CAIRN_SYNC_ENTRIES:
-    if (n != 3 || get_u64(&f[1], &m->batch) != 0 || f[2].type != MSGPACK_OBJECT_BIN)
+    if (n != 4 || get_u64(&f[1], &m->batch) != 0 || f[2].type != MSGPACK_OBJECT_BIN ||
+        get_u64(&f[3], &m->entries_count) != 0 || m->entries_count > f[2].via.bin.size)
       return CAIRN_EMALFORMED;
     m->entries = (const uint8_t *)f[2].via.bin.ptr;
     m->entries_len = f[2].via.bin.size;
@@ -350,6 +363,10 @@ static int decode_array(const msgpack_object *a, cairn_sync_msg *m) {
         get_str(&f[2], m->reason, sizeof m->reason) != 0)
       return CAIRN_EMALFORMED;
     m->close_code = (int)f[1].via.u64;
+    return 0;
+  case CAIRN_SYNC_OFFER:
+    if (n != 2 || get_u64(&f[1], &m->offered) != 0)
+      return CAIRN_EMALFORMED;
     return 0;
   case CAIRN_SYNC_RECEIPT:
     if (n != 5 || get_bin(&f[1], m->author, CAIRN_KEY_BYTES) != 0 ||
@@ -410,7 +427,7 @@ int cairn_sync_decode(const uint8_t *buf, size_t len, cairn_sync_msg *m) {
   if (rc == 0 && (root.type != MSGPACK_OBJECT_ARRAY || root.via.array.size < 1 ||
                   root.via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
                   root.via.array.ptr[0].via.u64 < CAIRN_SYNC_HELLO ||
-                  root.via.array.ptr[0].via.u64 > CAIRN_SYNC_CLOSE))
+                  root.via.array.ptr[0].via.u64 > CAIRN_SYNC_OFFER))
     rc = CAIRN_EMALFORMED;
   if (rc == 0) {
     m->type = (cairn_sync_type)root.via.array.ptr[0].via.u64;

@@ -29,7 +29,8 @@ typedef enum cairn_sync_type {
   CAIRN_SYNC_RECEIPT = 4,
   CAIRN_SYNC_JOIN = 5,
   CAIRN_SYNC_WELCOME = 6,
-  CAIRN_SYNC_CLOSE = 7
+  CAIRN_SYNC_CLOSE = 7,
+  CAIRN_SYNC_OFFER = 8
 } cairn_sync_type;
 
 /* Why a node closes a link: X(code, ID, "name", "what the other side is
@@ -89,6 +90,7 @@ typedef struct cairn_sync_msg {
   uint64_t batch;
   const uint8_t *entries;
   size_t entries_len;
+  uint64_t entries_count; /* ENTRIES: as the sender counts them */
   uint64_t applied, refused;
   uint64_t held, redated; /* ACK: entries held, or re-dated by the central */
   uint64_t ahead_ms;      /* ACK: the most any of those was ahead */
@@ -105,6 +107,8 @@ typedef struct cairn_sync_msg {
   int welcome_code;
   /* CLOSE: a cairn_sync_close_code (reason: its text) */
   int close_code;
+  /* OFFER: entries the sender holds that the receiver lacks and will be sent */
+  uint64_t offered;
 } cairn_sync_msg;
 
 /* Encoders: each appends one message to out. Return 0 or CAIRN_ENOMEM. */
@@ -114,8 +118,9 @@ int cairn_sync_pack_hello(msgpack_sbuffer *out, const char *role,
                           const uint8_t device[CAIRN_KEY_BYTES], const char *campus,
                           const char *classroom, const cairn_sync_vv *vv, size_t n,
                           uint64_t time_ms, uint64_t central_ms);
+/* count: how many entries the len bytes hold (the receiver checks it). */
 int cairn_sync_pack_entries(msgpack_sbuffer *out, uint64_t batch, const uint8_t *entries,
-                            size_t len);
+                            size_t len, uint64_t count);
 /* The outcome of one batch, as its receiver committed it. */
 typedef struct cairn_sync_ack {
   uint64_t batch, applied, refused, held, redated, ahead_ms;
@@ -135,6 +140,10 @@ int cairn_sync_pack_welcome(msgpack_sbuffer *out, int code, const char *campus,
 /* code: a cairn_sync_close_code; text: at most CAIRN_SYNC_CLOSE_TEXT_MAX
  * bytes of it are sent. */
 int cairn_sync_pack_close(msgpack_sbuffer *out, int code, const char *text);
+
+/* OFFER: how many entries the sender will send from now on (those the
+ * receiver lacks and may have). */
+int cairn_sync_pack_offer(msgpack_sbuffer *out, uint64_t count);
 
 /* A refusal before the handshake is done, as the body of one plain
  * transport record: "cairn-refused" NUL, the code byte, then the text.

@@ -59,12 +59,26 @@ static void test_other_messages_round_trip(void **state) {
   cairn_sync_msg m;
 
   msgpack_sbuffer_init(&sb);
-  assert_int_equal(cairn_sync_pack_entries(&sb, 7, (const uint8_t *)"abc", 3), 0);
+  assert_int_equal(cairn_sync_pack_entries(&sb, 7, (const uint8_t *)"abc", 3, 1), 0);
   assert_int_equal(cairn_sync_decode((const uint8_t *)sb.data, sb.size, &m), 0);
   assert_int_equal(m.type, CAIRN_SYNC_ENTRIES);
   assert_int_equal(m.batch, 7);
   assert_int_equal(m.entries_len, 3);
+  assert_int_equal(m.entries_count, 1);
   assert_memory_equal(m.entries, "abc", 3);
+  cairn_sync_msg_clear(&m);
+  assert_prefixes_refused(&sb);
+
+  /* more entries than bytes cannot be */
+  msgpack_sbuffer_clear(&sb);
+  assert_int_equal(cairn_sync_pack_entries(&sb, 7, (const uint8_t *)"abc", 3, 4), 0);
+  assert_int_equal(cairn_sync_decode((const uint8_t *)sb.data, sb.size, &m), CAIRN_EMALFORMED);
+
+  msgpack_sbuffer_clear(&sb);
+  assert_int_equal(cairn_sync_pack_offer(&sb, 22), 0);
+  assert_int_equal(cairn_sync_decode((const uint8_t *)sb.data, sb.size, &m), 0);
+  assert_int_equal(m.type, CAIRN_SYNC_OFFER);
+  assert_int_equal(m.offered, 22);
   cairn_sync_msg_clear(&m);
   assert_prefixes_refused(&sb);
 

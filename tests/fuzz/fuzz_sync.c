@@ -39,7 +39,7 @@ static int repack(const cairn_sync_msg *m, msgpack_sbuffer *sb) {
     return cairn_sync_pack_hello(sb, m->role, m->device, m->campus, m->classroom, m->vv, m->vv_n,
                                  m->time_ms, m->central_ms);
   case CAIRN_SYNC_ENTRIES:
-    return cairn_sync_pack_entries(sb, m->batch, m->entries, m->entries_len);
+    return cairn_sync_pack_entries(sb, m->batch, m->entries, m->entries_len, m->entries_count);
   case CAIRN_SYNC_ACK:
     return cairn_sync_pack_ack(sb, &(cairn_sync_ack){.batch = m->batch, .applied = m->applied,
                                                       .refused = m->refused, .held = m->held,
@@ -54,6 +54,8 @@ static int repack(const cairn_sync_msg *m, msgpack_sbuffer *sb) {
     return cairn_sync_pack_welcome(sb, m->welcome_code, m->campus, m->classroom, m->reason);
   case CAIRN_SYNC_CLOSE:
     return cairn_sync_pack_close(sb, m->close_code, m->reason);
+  case CAIRN_SYNC_OFFER:
+    return cairn_sync_pack_offer(sb, m->offered);
   }
   return CAIRN_EINVAL;
 }

@@ -171,7 +171,9 @@ static void seeds_sync(const msgpack_sbuffer *chain) {
     die("hello");
   put("sync", "hello_empty_vv", sb.data, sb.size);
   sb.size = 0;
-  if (cairn_sync_pack_entries(&sb, 7, (const uint8_t *)chain->data, chain->size) != 0)
+  size_t count;
+  if (cairn_entry_count((const uint8_t *)chain->data, chain->size, &count) != 0 ||
+      cairn_sync_pack_entries(&sb, 7, (const uint8_t *)chain->data, chain->size, count) != 0)
     die("entries");
   put("sync", "entries", sb.data, sb.size);
   sb.size = 0;
@@ -204,6 +206,10 @@ static void seeds_sync(const msgpack_sbuffer *chain) {
   if (cairn_sync_pack_welcome(&sb, -10, "", "", "token expired") != 0)
     die("welcome");
   put("sync", "welcome_refused", sb.data, sb.size);
+  sb.size = 0;
+  if (cairn_sync_pack_offer(&sb, 22) != 0)
+    die("offer");
+  put("sync", "offer", sb.data, sb.size);
   msgpack_sbuffer_destroy(&sb);
 }
 

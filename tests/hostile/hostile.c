@@ -405,9 +405,13 @@ static int send_batch(session *s, uint64_t batch, const uint8_t *entries, size_t
                       cairn_sync_msg *ack) {
   msgpack_sbuffer sb;
   int64_t deadline = now_ms() + 15000;
+  size_t count = 0;
 
+  /* a batch made to be refused may not decode: its count is then 0 */
+  if (cairn_entry_count(entries, len, &count) != 0)
+    count = 0;
   msgpack_sbuffer_init(&sb);
-  if (send_packed(s, &sb, cairn_sync_pack_entries(&sb, batch, entries, len)) != 0) {
+  if (send_packed(s, &sb, cairn_sync_pack_entries(&sb, batch, entries, len, count)) != 0) {
     say("the connection closed as the batch was sent");
     return -1;
   }

@@ -280,8 +280,8 @@ table inet badnet {
 }
 EOF
   if [ -n "${BADNET_RTO_MIN:-10ms}" ]; then
-    ip -n "$ns_k" route replace 10.77.0.0/24 dev vk rto_min "${BADNET_RTO_MIN:-10ms}"
-    ip -n "$ns_c" route replace 10.77.0.0/24 dev vc rto_min "${BADNET_RTO_MIN:-10ms}"
+    ip -n "$ns_k" route replace 10.77.0.0/24 dev vk rto_min "${BADNET_RTO_MIN:-10ms}" quickack 1
+    ip -n "$ns_c" route replace 10.77.0.0/24 dev vc rto_min "${BADNET_RTO_MIN:-10ms}" quickack 1
   fi
   t0=$(now)
   start k1

@@ -44,7 +44,7 @@ until_field() { # until_field NODE ID FIELD VALUE: waits up to 30 s
   local i
   for i in $(seq 60); do
     [ "$(field "$1" "$2" "$3")" = "$4" ] && return 0
-    [ $((i % 10)) -eq 0 ] && C "$1" sync now >/dev/null 2>&1
+    [ $((i % 10)) -eq 0 ] && C "$1" sync now --no-wait >/dev/null 2>&1
     sleep 0.5
   done
   return 1

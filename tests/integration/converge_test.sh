@@ -199,7 +199,7 @@ converge_all() {
     [ $SECONDS -ge $deadline ] && break
     i=$((${i:-0} + 1))
     if [ $((i % 8)) -eq 0 ]; then
-      for n in $todo; do C "$n" sync now >/dev/null 2>&1; done
+      for n in $todo; do C "$n" sync now --no-wait >/dev/null 2>&1; done
     fi
     sleep 0.5
   done
@@ -394,7 +394,7 @@ log "healing"
 for p in "${proxies[@]}"; do pcmd "$p" resume; pcmd "$p" "set delay 0"; paused[$p]=0; done
 check_alive "the end of the rounds"
 for n in central hub a1 a2 b1; do [ -n "${pid[$n]:-}" ] || restart "$n"; done
-for n in hub a1 a2 b1; do C "$n" sync now >/dev/null 2>&1; done
+for n in hub a1 a2 b1; do C "$n" sync now --no-wait >/dev/null 2>&1; done
 t1=$SECONDS
 if converge_all 90; then ok; else bad "the nodes did not converge within 90 s"; fi
 check_alive "the end of convergence"

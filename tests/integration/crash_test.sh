@@ -81,11 +81,11 @@ missing_at() { # missing_at NODE
 # at the classroom and at the central
 verify_synced() { # verify_synced WHEN
   local i st=
-  C room sync now >/dev/null 2>&1
+  C room sync now --no-wait >/dev/null 2>&1
   for i in $(seq 60); do
     st=$(C room sync status --json 2>&1)
     grep -q '"pending_out": 0[,}[:space:]]' <<<"$st" && break
-    [ $((i % 10)) -eq 0 ] && C room sync now >/dev/null 2>&1
+    [ $((i % 10)) -eq 0 ] && C room sync now --no-wait >/dev/null 2>&1
     sleep 0.5
   done
   grep -q '"pending_out": 0[,}[:space:]]' <<<"$st" && ok ||

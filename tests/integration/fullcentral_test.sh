@@ -45,7 +45,7 @@ told=0
 for _ in $(seq 60); do
   C room sync status --json >"$dir/st" 2>/dev/null
   jq -e '.peers[0].last_error_code == "disk_full"' "$dir/st" >/dev/null && { told=1; break; }
-  C room sync now >/dev/null 2>&1
+  C room sync now --no-wait >/dev/null 2>&1
   sleep 0.5
 done
 [ $told = 1 ] && ok || bad "the classroom was not told the central's disk is full: $(jq .peers "$dir/st")"
@@ -60,7 +60,7 @@ grep -q "disk is full: batch .* was not stored" "$dir/central.log" && ok || bad 
 rm -f "$dir/mnt/ballast"
 for _ in $(seq 120); do
   [ "$(C central export | grep -c '"evidence"')" -ge 400 ] && break
-  C room sync now >/dev/null 2>&1
+  C room sync now --no-wait >/dev/null 2>&1
   sleep 0.5
 done
 [ "$(C central export | grep -c '"evidence"')" -ge 400 ] && ok || bad "not every entry arrived"

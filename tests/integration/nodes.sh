@@ -42,7 +42,7 @@ converge() { # converge NODE SCOPE
     if [ -s "$dir/$1.export" ] && cmp -s "$dir/$1.export" "$dir/central.$1.export"; then
       return 0
     fi
-    [ $((i % 10)) -eq 0 ] && C "$1" sync now >/dev/null 2>&1
+    [ $((i % 10)) -eq 0 ] && C "$1" sync now --no-wait >/dev/null 2>&1
     sleep 0.5
   done
   diff <(tr ',' '\n' <"$dir/$1.export") <(tr ',' '\n' <"$dir/central.$1.export") | head -20

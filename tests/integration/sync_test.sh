@@ -89,13 +89,24 @@ converge hub north && ok || bad "the hub holds campus north"
 grep -q "s-b1" "$dir/a1.export" && bad "campus south reached a1" || ok
 grep -q "s-a2" "$dir/a1.export" && bad "room-2 reached room-1" || ok
 
+# --- what is left counts only what will travel: b1 (south) never receives
+# campus north's entries, so once in step nothing is left to receive, after
+# a restart too; and `sync now` returns, exit 0, once the link is idle
+stop b1 && start b1
+timeout 60 "$cairn" --data "$dir/b1" sync now >"$dir/out" 2>"$dir/err" && ok ||
+  bad "b1 sync now did not end in step: $(cat "$dir/err")"
+grep -q "in step" "$dir/err" && ok || bad "sync now says it is in step: $(cat "$dir/err")"
+C b1 sync status --json >"$dir/b1.status"
+grep -q '"pending_in": *0[,}]' "$dir/b1.status" && ok ||
+  bad "b1 has entries to receive it will never get: $(cat "$dir/b1.status")"
+
 # --- offline: the central is down; classrooms keep writing
 stop central
 "$loadgen" "$dir/b1" "$m_b1" 200 >"$dir/acked.b1" || bad "b1 writes while the central is down"
 C a1 evidence add "$m_a1" 3 >/dev/null || bad "a1 writes offline"
 start central
-C b1 sync now >/dev/null 2>&1
-C hub sync now >/dev/null 2>&1
+C b1 sync now --no-wait >/dev/null 2>&1
+C hub sync now --no-wait >/dev/null 2>&1
 converge b1 south/room-9 && ok || bad "b1 converges after the central returns"
 converge a1 north/room-1 && ok || bad "a1 converges after the central returns"
 
@@ -110,6 +121,10 @@ C central milestone set "$m_b1" --statement "central's wording" --reason "office
   bad "central edits"
 C b1 milestone set "$m_b1" --statement "teacher's wording" --reason "class" >/dev/null ||
   bad "b1 edits"
+# with its upstream out of reach, sync now fails at once and says why
+timeout 30 "$cairn" --data "$dir/b1" sync now >/dev/null 2>"$dir/err" &&
+  bad "sync now succeeded with the upstream out of reach" || ok
+grep -q "did not complete" "$dir/err" && ok || bad "sync now says why: $(cat "$dir/err")"
 stop b1
 sed -i "s/^upstream = .*/upstream = $up/" "$dir/b1/cairn.conf"
 start b1
@@ -130,7 +145,7 @@ sleep 0.3
 kill -9 "${pid[central]}"; wait "${pid[central]}" 2>/dev/null; unset "pid[central]"
 wait $lg || bad "b1's loadgen"
 start central
-C b1 sync now >/dev/null 2>&1
+C b1 sync now --no-wait >/dev/null 2>&1
 converge b1 south/room-9 && ok || bad "b1 converges after the central was killed mid-sync"
 
 # --- every entry ever acknowledged is at the central
@@ -159,7 +174,7 @@ done
 dev_b1=$(C b1 ping --json | sed -n 's/.*"device": *"\([0-9a-f]*\)".*/\1/p')
 C central revoke "$dev_b1" >/dev/null && ok || bad "revoke"
 C b1 evidence add "$m_b1" 2 >/dev/null
-C b1 sync now >/dev/null 2>&1
+C b1 sync now --no-wait >/dev/null 2>&1
 sleep 2
 C b1 sync status >"$dir/status" 2>&1
 grep -qi "revoked" "$dir/status" && ok || bad "b1 sees it was refused: $(cat "$dir/status")"
