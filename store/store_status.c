@@ -188,10 +188,6 @@ int cairn__store_milestone_params(const msgpack_object *set, const cairn__store_
                                   size_t whylen) {
   static const struct {
     const char *name;
-    int days;
-  } cadences[] = {{"weekly", 7}, {"biweekly", 14}, {"monthly", 30}, {"quarterly", 91}};
-  static const struct {
-    const char *name;
     cairn_scale_kind kind;
   } kinds[] = {{"percent", CAIRN_SCALE_PERCENT},
                {"count", CAIRN_SCALE_COUNT},
@@ -241,11 +237,15 @@ int cairn__store_milestone_params(const msgpack_object *set, const cairn__store_
   qsort(checks, p->nchecks, sizeof *checks, day_cmp);
   p->checks = checks;
 
-  p->cadence_days = 30;
+  p->cadence_days = 30; /* monthly, the default */
   o = field_of(set, m, "cadence");
-  for (size_t i = 0; i < sizeof cadences / sizeof cadences[0]; i++)
-    if (obj_is(o, cadences[i].name))
-      p->cadence_days = cadences[i].days;
+  if (cairn__store_obj_str(o, &s, &len) && len < 16) {
+    char name[16];
+    memcpy(name, s, len);
+    name[len] = '\0';
+    if (cairn_progress_cadence_days(name) > 0)
+      p->cadence_days = cairn_progress_cadence_days(name);
+  }
   int_field(field_of(set, m, "wrong_side_n"), &p->wrong_side_n);
   int_field(field_of(set, m, "trend_points"), &p->trend_points);
   if (cairn__store_obj_num(field_of(set, m, "developing_at"), &v))
