@@ -998,3 +998,49 @@ int cairn_store_show(cairn_store *s, const char *id, cairn_store_history **out) 
   *out = h;
   return 0;
 }
+
+/* ---- for the other views of store/ (store_int.h) --------------------------- */
+
+struct cairn__store_arena *cairn__store_arena_new(void) {
+  return calloc(1, sizeof(struct cairn__store_arena));
+}
+
+void *cairn__store_arena_alloc(struct cairn__store_arena *a, size_t n) {
+  return arena_alloc(a, n);
+}
+
+const char *cairn__store_arena_str(struct cairn__store_arena *a, const char *s, size_t len) {
+  return arena_str(a, s, len);
+}
+
+void cairn__store_arena_free(struct cairn__store_arena *a) { arena_free(a); }
+
+int cairn__store_student_status(cairn_store *s, MDB_txn *txn, struct cairn__store_arena *arena,
+                                const char *student, int32_t as_of,
+                                cairn_store_student_summary *out) {
+  status_ctx c = {.s = s, .txn = txn, .as_of = as_of, .arena = arena};
+  msgpack_zone zone;
+  cairn__store_rec r = {0};
+  int rc;
+
+  if (!msgpack_zone_init(&c.zone, 8192))
+    return CAIRN_ENOMEM;
+  if (!msgpack_zone_init(&zone, 4096)) {
+    msgpack_zone_destroy(&c.zone);
+    return CAIRN_ENOMEM;
+  }
+  rc = cairn__store_rec_load(txn, s->records, CAIRN_REC_STUDENT, student, strlen(student), &zone,
+                             &r);
+  if (rc == 0)
+    rc = student_summary(&c, student, strlen(student), &r, 1, out);
+  if (rc == 1)
+    rc = CAIRN_ENOTFOUND; /* deleted */
+  drop_ids(&c);
+  free(c.ids);
+  free(c.idx);
+  cairn__store_rec_free(&c.m);
+  cairn__store_rec_free(&r);
+  msgpack_zone_destroy(&c.zone);
+  msgpack_zone_destroy(&zone);
+  return rc;
+}

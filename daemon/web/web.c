@@ -743,7 +743,7 @@ static void on_request(web_req *r, const char *path) {
   }
   if (rc != 0) {
     respond_error(r, arg != NULL ? 404 : 405, "EINVAL",
-                  arg != NULL ? "not a milestone id" : "not allowed with this method");
+                  arg != NULL ? "not an id" : "not allowed with this method");
     return;
   }
   if ((s = session_of(w, r->wsi)) == NULL) {
