@@ -5,7 +5,8 @@
  * fetched from elsewhere. Everything that comes from stored data reaches
  * the page through textContent or an attribute set with setAttribute,
  * never as markup. Every state-changing request carries the session's CSRF
- * token. Pages: #/today, #/milestone/ID, #/sync.
+ * token. Pages: #/today, #/milestone/ID (and /review), #/new[/STUDENT],
+ * #/family/STUDENT (pages.js), #/sync.
  */
 'use strict';
 
@@ -55,7 +56,7 @@ function setPage(title, ...nodes) {
 }
 
 function markNav(which) {
-  for (const id of ['nav-today', 'nav-sync']) {
+  for (const id of ['nav-today', 'nav-new', 'nav-sync']) {
     const a = document.getElementById(id);
     if (id === 'nav-' + which) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -264,7 +265,7 @@ function milestoneFacts(m) {
     el('span', {}, 'Level: ' + m.level),
     el('span', {}, m.points ? 'last ' + fmtNumber(m.last_value) + ' on ' + m.last_observed : 'no evidence yet'),
     el('span', {}, 'target ' + fmtNumber(m.target) + (m.direction === 'down' ? ' or lower' : '')),
-    el('span', {}, (m.overdue ? 'review overdue since ' : 'next review ') + m.next_review));
+    el('span', {}, m.next_review ? (m.overdue ? 'review overdue since ' : 'next review ') + m.next_review : 'no review due'));
 }
 
 function milestoneItem(m) {
@@ -322,7 +323,10 @@ async function renderToday() {
     const hid = 'st-' + s.id;
     nodes.push(el('section', {class: 'student', 'aria-labelledby': hid},
       el('header', {}, el('h2', {id: hid}, s.name || s.id),
-        el('span', {class: 'count'}, s.milestones.length + (s.milestones.length === 1 ? ' milestone' : ' milestones'))),
+        el('span', {class: 'count'}, s.milestones.length + (s.milestones.length === 1 ? ' milestone' : ' milestones')),
+        el('span', {class: 'student-links'},
+          el('a', {href: '#/family/' + encodeURIComponent(s.id), 'aria-label': 'Family summary for ' + (s.name || s.id)}, 'Family summary'),
+          el('a', {href: '#/new/' + encodeURIComponent(s.id), 'aria-label': 'New milestone for ' + (s.name || s.id)}, 'New milestone'))),
       el('ul', {class: 'milestones'}, ...s.milestones.map(milestoneItem))));
   }
   setPage('Today', ...nodes);
@@ -399,48 +403,6 @@ function evidenceRow(rec, milestoneId) {
   tr.append(el('td', {}, f.observed || '-'), valueCell, el('td', {}, f.note || ''), el('td', {}, f.by || ''),
     el('td', {}, f.retracted ? 'retracted' : amended ? 'amended' : 'as recorded', historyList(rec)), actions);
   return [tr, extra];
-}
-
-async function renderMilestone(id) {
-  markNav('today');
-  let recs;
-  try {
-    const [, r] = await Promise.all([api('GET', '/api/today').then((d) => { state.today = d; }),
-      api('GET', '/api/milestone/' + encodeURIComponent(id) + '/records')]);
-    recs = r;
-  } catch (e) {
-    if (e.status !== 401) setPage('Milestone', el('p', {}, 'Cannot read this milestone: ' + e.message));
-    return;
-  }
-  const found = findMilestone(id);
-  if (!found) { setPage('Milestone', el('p', {}, 'This milestone is not on the Today page (unknown, or not yet complete).')); return; }
-  const m = found.m;
-  const holder = el('div', {});
-  const record = el('button', {type: 'button', class: 'primary'}, 'Record evidence');
-  record.addEventListener('click', () => {
-    const q = quickForm(m, async (res, v) => {
-      say('Recorded ' + fmtNumber(v) + '.');
-      await renderMilestone(id);
-    }, () => { holder.replaceChildren(); record.focus(); runWantedRefresh(); });
-    holder.replaceChildren(q.form);
-    q.focus();
-  });
-  const ev = (recs.evidence || []).slice().sort((a, b) => ((b.fields || {}).observed || '').localeCompare((a.fields || {}).observed || ''));
-  const rows = [];
-  for (const r of ev) rows.push(...evidenceRow(r, id));
-  setPage(m.statement,
-    el('p', {class: 'sub'}, found.student.name + ' · ' + (m.type || '') + ' · scale ' + (m.scale || '')),
-    el('div', {class: 'panel'},
-      el('p', {}, lightBadge(m.light), ' Level: ' + m.level + (m.why ? '. Light: ' + m.why + '.' : '')),
-      milestoneFacts(m),
-      m.attention && m.attention.length ? el('ul', {class: 'attention', 'aria-label': 'Needs attention'}, ...m.attention.map((a) => el('li', {class: a.kind}, a.text))) : null,
-      el('p', {}, record), holder),
-    el('h2', {}, 'Evidence'),
-    ev.length ? el('table', {},
-      el('caption', {class: 'sub'}, 'Newest first. Amended values show the first value struck through; retracted entries stay listed.'),
-      el('thead', {}, el('tr', {}, ...['Observed', 'Value', 'Note', 'Recorded by', 'Status', 'Change'].map((h) => el('th', {scope: 'col'}, h)))),
-      el('tbody', {}, ...rows)) : el('p', {}, 'No evidence yet.'),
-    el('p', {}, el('a', {href: '#/today'}, 'Back to Today')));
 }
 
 /* ---- Sync and device ---- */
@@ -520,8 +482,12 @@ async function renderSync() {
 async function route() {
   if (!state.session) return;
   const h = location.hash || '#/today';
-  const m = /^#\/milestone\/(.+)$/.exec(h);
-  if (m) await renderMilestone(decodeURIComponent(m[1]));
+  let m;
+  document.body.classList.remove('family-page');
+  if ((m = /^#\/milestone\/([^/]+)\/review$/.exec(h))) await renderReview(decodeURIComponent(m[1]));
+  else if ((m = /^#\/milestone\/([^/]+)$/.exec(h))) await renderMilestone(decodeURIComponent(m[1]));
+  else if ((m = /^#\/new(?:\/([^/]+))?$/.exec(h))) await renderBuilder(m[1] ? decodeURIComponent(m[1]) : '');
+  else if ((m = /^#\/family\/([^/]+)$/.exec(h))) await renderFamily(decodeURIComponent(m[1]));
   else if (h === '#/sync') await renderSync();
   else await renderToday();
   refreshSyncLine();
@@ -531,7 +497,7 @@ async function route() {
 function busy() {
   const a = document.activeElement;
   return !!(a && main().contains(a) && (a.tagName === 'INPUT' || a.tagName === 'TEXTAREA' || a.tagName === 'SELECT')) ||
-    !!main().querySelector('form.quick, form.fix');
+    !!main().querySelector('form.quick, form.fix, form.builder');
 }
 
 function runWantedRefresh() {
