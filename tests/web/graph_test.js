@@ -10,7 +10,8 @@
 // amended one's first value greyed beside it, the retracted one nowhere; a
 // phase line at the support change's day; the review marked on its day;
 // the value axis labelled on the scale; a tally to lower drawn going down
-// and titled "lower is better". Saves a screenshot of the milestone page.
+// and titled "lower is better". Saves screenshots of the milestone page
+// (readme-milestone.png is the one README.md shows).
 //
 // usage: node graph_test.js  (WEB_BASE, CAIRN, CAIRN_DATA, WEB_ARTIFACTS,
 // CHROME_PROFILE in the environment; browser_test.sh's conventions)
@@ -153,6 +154,9 @@ run(async () => {
   check('the axes say what they show', g.axis.some((a) => a.includes('higher is better')) && g.axis.some((a) => a.startsWith('Date observed')),
     JSON.stringify(g.axis));
   await page.screenshot({path: path.join(OUT, 'graph-milestone.png'), fullPage: true});
+  // the picture in README.md: the top of the page, as a teacher first sees it
+  await page.evaluate(() => { document.activeElement.blur(); window.scrollTo(0, 0); });
+  await page.screenshot({path: path.join(OUT, 'readme-milestone.png')});
 
   // --- the tally to lower: the aimline goes down the page, titled so
   await page.goto(BASE + '/#/milestone/' + down);
