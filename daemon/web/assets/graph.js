@@ -46,12 +46,17 @@ function svgEl(tag, attrs, ...children) {
   return e;
 }
 
-/* The scale's range and how its values read: {min, max, fmt, title}. */
+/* The scale's range and how its values read: {min, max, fmt, title, ticks
+ * (when fixed)}. A percent scale starts at the tens below its lowest value
+ * (the axis says where). */
 function graphScale(m, values) {
   const s = m.scale || '';
   const num = (v) => (Number.isInteger(v) ? String(v) : String(Math.round(v * 100) / 100));
-  if (s === 'percent') return {min: 0, max: 100, fmt: (v) => num(v) + '%', title: 'Percent'};
-  if (s === 'yesno') return {min: 0, max: 1, fmt: (v) => (v === 1 ? 'yes' : v === 0 ? 'no' : num(v)), title: 'Yes / no'};
+  if (s === 'percent') { /* attendance lives near the top: from the tens below the lowest value */
+    const low = Math.min(...values.filter((v) => Number.isFinite(v)));
+    return {min: Math.max(0, Math.floor((low - 5) / 10) * 10), max: 100, fmt: (v) => num(v) + '%', title: 'Percent'};
+  }
+  if (s === 'yesno') return {min: 0, max: 1, fmt: (v) => (v === 1 ? 'yes' : v === 0 ? 'no' : num(v)), title: 'Yes / no', ticks: [0, 1]};
   const r = /^(-?[0-9.]+)-(-?[0-9.]+)$/.exec(s);
   if (r) return {min: Number(r[1]), max: Number(r[2]), fmt: num, title: 'Score (' + r[1] + ' to ' + r[2] + ')'};
   /* a count has no top: the highest value shown, with room above */
@@ -136,7 +141,7 @@ function cairnGraph(m, opts) {
 
   /* the plot area and the value axis */
   svg.append(svgEl('rect', {class: 'plot', x: pad.l, y: pad.t, width: pw, height: ph}));
-  const ticks = valueTicks(vmin, vmax, o.small ? 3 : 6);
+  const ticks = sc.ticks || valueTicks(vmin, vmax, o.small ? 3 : 6);
   for (const v of ticks) {
     svg.append(svgEl('line', {class: 'grid', x1: pad.l, x2: pad.l + pw, y1: y(v), y2: y(v)}),
       svgEl('text', {class: 'tick tick-value', x: pad.l - 6, y: y(v) + 4, 'text-anchor': 'end', 'data-value': v}, sc.fmt(v)));
