@@ -664,7 +664,8 @@ static int student_summary(status_ctx *c, const char *id, size_t idlen,
                                    CAIRN_REC_MILESTONE, collect_id, c);
   if (rc != 0)
     return rc;
-  qsort(c->ids, c->nids, sizeof *c->ids, id_cmp);
+  if (c->nids > 1) /* qsort of NULL, 0 is undefined */
+    qsort(c->ids, c->nids, sizeof *c->ids, id_cmp);
   cairn_store_milestone_status *ms =
       c->nids > 0 ? arena_alloc(c->arena, c->nids * sizeof *ms) : NULL;
   if (c->nids > 0 && ms == NULL)

@@ -124,7 +124,7 @@ run(async () => {
   await page.click('#ms-' + RED + ' button.record');
   await page.keyboard.type('9');
   await page.keyboard.press('Enter');
-  await page.waitForSelector('#ms-' + RED + ' .error-text:not([hidden])', {timeout: 5000}).catch(() => {});
+  await page.waitForSelector('#ms-' + RED + ' .error-text:not([hidden])', {timeout: 15000}).catch(() => {});
   const err = await page.textContent('#ms-' + RED + ' .error-text').catch(() => '');
   check('a value off the scale is refused, naming the field', /value/.test(err), err);
   const after = milestoneOf(RED);
@@ -209,7 +209,7 @@ run(async () => {
   check('the example fills the statement', statement.startsWith('I will complete seatwork directions'), statement);
   await page.fill('#b-scale', '0-4'); // a baseline of 7 is off a 0-4 scale: refused as the CLI refuses it
   await page.click('form.builder button[type=submit]');
-  await page.waitForSelector('#b-baseline-error:not([hidden])', {timeout: 5000}).catch(() => {});
+  await page.waitForSelector('#b-baseline-error:not([hidden])', {timeout: 15000}).catch(() => {});
   const berr = await page.textContent('#b-baseline-error');
   check('the refusal is shown next to the baseline field', /^baseline/.test(berr) && /0-4|scale/.test(berr), berr);
   check('... the field is marked invalid and has the focus',
@@ -259,10 +259,10 @@ run(async () => {
   check('the support change and the celebration are saved', (await page.textContent('#status')).includes('Celebration saved'));
   // a celebration with no text: refused next to its field, as the CLI refuses it
   await page.click('#celebration-form button[type=submit]');
-  await page.waitForSelector('#c-text-error:not([hidden])', {timeout: 5000}).catch(() => {});
+  await page.waitForSelector('#c-text-error:not([hidden])', {timeout: 15000}).catch(() => {});
   check('an empty celebration is refused next to its field', /^text/.test(await page.textContent('#c-text-error')));
   await page.click('main a[href^="#/milestone/"]');
-  await page.waitForSelector('svg.graph line.phase-line', {timeout: 5000}).catch(() => {});
+  await page.waitForSelector('svg.graph line.phase-line', {timeout: 15000}).catch(() => {});
   const phases = await page.$$eval('svg.graph .phase-label', (ts) => ts.map((t) => t.textContent));
   check('a support change makes a labelled phase line on the graph', phases.length === 1 && phases[0].includes('a visual timer'),
     JSON.stringify(phases));

@@ -501,7 +501,7 @@ async function route() {
 function busy() {
   const a = document.activeElement;
   return !!(a && main().contains(a) && (a.tagName === 'INPUT' || a.tagName === 'TEXTAREA' || a.tagName === 'SELECT')) ||
-    !!main().querySelector('form.quick, form.fix, form.builder');
+    !!main().querySelector('form.quick, form.fix, form.builder, form.stack');
 }
 
 function runWantedRefresh() {
@@ -517,7 +517,9 @@ function onChange() {
   refreshTimer = setTimeout(() => {
     if (busy()) {
       state.refreshWanted = true;
-      say('New data arrived; the page refreshes when you finish this form.');
+      /* (often the change is the page's own write: what it said stays) */
+      if (!document.getElementById('status').textContent)
+        say('New data arrived; the page refreshes when you finish this form.');
       return;
     }
     route();
