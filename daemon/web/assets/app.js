@@ -16,6 +16,7 @@ const state = {
   refreshWanted: false,
   events: null,
   prefetch: null,  // Today's data asked for at start, with the session
+  auto: false,     // the page is refreshing by itself (autoRefresh)
 };
 
 const main = () => document.getElementById('main');
@@ -45,6 +46,10 @@ function say(text, isError) {
 }
 
 function setPage(title, ...nodes) {
+  if (state.auto && busy()) { /* see autoRefresh() */
+    state.refreshWanted = true;
+    return;
+  }
   const m = main();
   const a = document.activeElement;
   const key = a && m.contains(a) ? a.getAttribute('data-key') : null;
@@ -504,10 +509,18 @@ function busy() {
     !!main().querySelector('form.quick, form.fix, form.builder, form.stack');
 }
 
+/* A refresh the page starts by itself: if a form was opened while its
+ * data was on the way, setPage leaves the page alone and it runs again
+ * once the form is done. */
+function autoRefresh() {
+  state.auto = true;
+  route().finally(() => { state.auto = false; });
+}
+
 function runWantedRefresh() {
   if (state.refreshWanted && !busy()) {
     state.refreshWanted = false;
-    route();
+    autoRefresh();
   }
 }
 
@@ -522,7 +535,7 @@ function onChange() {
         say('New data arrived; the page refreshes when you finish this form.');
       return;
     }
-    route();
+    autoRefresh();
   }, 250);
 }
 
