@@ -149,6 +149,8 @@ static const flag milestone_flags[] = {
     {"method", "TEXT", TO_FIELD, "method", V_STR, 0, "measurement method", NULL},
     {"source", "TEXT", TO_FIELD, "source", V_STR, 0, "data source", NULL},
     {"support", "TEXT", TO_FIELD, "support", V_STR, 0, "the intervention lever", NULL},
+    {"at-home", "TEXT", TO_FIELD, "at_home", V_STR, 0,
+     "one thing the family can do at home (shown on the family summary)", NULL},
     {"if-then", "TEXT", TO_FIELD, "if_then", V_STRS, 0,
      "a planned if/then rule (repeatable)", NULL},
     {"cadence", "weekly|biweekly|monthly|quarterly", TO_FIELD, "cadence", V_STR, 0,
@@ -385,6 +387,7 @@ static const char json_help[] =
     "    \"scale\", \"direction\" (up, down, at-least, at-most), \"baseline\" (null:\n"
     "    pending), \"baseline_text\", \"target\", \"rule\", \"goal\" (the target and\n"
     "    rule in words), \"start\", \"end\", \"checks\": [DATE], \"cadence\",\n"
+    "    \"cadence_days\",\n"
     "    \"level\", \"light\" (none after the end), \"ended\", \"result\" (met, not\n"
     "    met; null while it runs), \"why\" (the light's or the result's reason, with\n"
     "    its numbers), \"points\", \"met\" (of the last \"window\" points),\n"

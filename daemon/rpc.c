@@ -102,23 +102,33 @@ static void reply_read(cairn_rpc *r, const msgpack_object *req, const char *key,
   msgpack_sbuffer_destroy(&body);
 }
 
+/* The as-of day of a view: the optional argument `today`, else today.
+ * Returns 0 or a negative code with why. */
+static int arg_day(const msgpack_object *req, int32_t *as_of, char *why, size_t whylen) {
+  char day_s[16];
+  int has_day = arg_str(req, "today", day_s, sizeof day_s, why, whylen);
+
+  *as_of = cairn_text_today();
+  if (has_day < 0)
+    return has_day;
+  if (has_day && cairn_text_date_parse(day_s, strlen(day_s), as_of) != 0) {
+    snprintf(why, whylen, "today: %s is not a real date (YYYY-MM-DD)", day_s);
+    return CAIRN_EDATE;
+  }
+  return 0;
+}
+
 /* status: the milestones of one student or of the whole node, as of a
  * day (the request's `today`; default: today). Reply {ok, as_of, students};
  * ETOOBIG when they do not fit one frame (then ask per student). */
 static void op_status(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk) {
   char student[80], day_s[16], why[256] = "";
-  int32_t as_of = cairn_text_today();
-  int has_student, has_day, rc;
+  int32_t as_of;
+  int has_student, rc;
   cairn_store_status_view *v = NULL;
 
   has_student = arg_str(req, "student", student, sizeof student, why, sizeof why);
-  rc = has_student < 0 ? has_student : 0;
-  if (rc == 0 && (has_day = arg_str(req, "today", day_s, sizeof day_s, why, sizeof why)) < 0)
-    rc = has_day;
-  if (rc == 0 && has_day && cairn_text_date_parse(day_s, strlen(day_s), &as_of) != 0) {
-    snprintf(why, sizeof why, "today: %s is not a real date (YYYY-MM-DD)", day_s);
-    rc = CAIRN_EDATE;
-  }
+  rc = has_student < 0 ? has_student : arg_day(req, &as_of, why, sizeof why);
   if (rc == 0 && (rc = cairn_store_status(r->store, has_student ? student : NULL, as_of, &v)) ==
                      CAIRN_ENOTFOUND)
     snprintf(why, sizeof why, "student: no student with id %s", student);
@@ -144,6 +154,52 @@ static void op_status(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
     cairn_links_notices(r->links, pk);
     cairn__rpc_pack_str(pk, "students");
     pk->callback(pk->data, body.data, body.size); /* already one msgpack value */
+  }
+  msgpack_sbuffer_destroy(&body);
+}
+
+/* detail: one milestone's page (`id`), or every milestone of a student
+ * (`student`), as of a day (`today`; default today). Reply {ok, as_of,
+ * student, milestones}; ETOOBIG when it does not fit one frame. */
+static void op_detail(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk) {
+  char id[80], student[80], why[256] = "";
+  int32_t as_of;
+  int has_id, has_student = 0, rc = 0;
+  cairn_store_detail_view *v = NULL;
+
+  has_id = arg_str(req, "id", id, sizeof id, why, sizeof why);
+  if (has_id >= 0)
+    has_student = arg_str(req, "student", student, sizeof student, why, sizeof why);
+  if (has_id < 0 || has_student < 0)
+    rc = has_id < 0 ? has_id : has_student;
+  else if (has_id == has_student) {
+    snprintf(why, sizeof why, "detail: give either id (a milestone) or student");
+    rc = CAIRN_EINVAL;
+  }
+  if (rc == 0)
+    rc = arg_day(req, &as_of, why, sizeof why);
+  if (rc == 0) {
+    rc = has_id ? cairn_store_detail(r->store, id, as_of, &v)
+                : cairn_store_detail_student(r->store, student, as_of, &v);
+    if (rc == CAIRN_ENOTFOUND)
+      snprintf(why, sizeof why, "%s: no %s with id %s", has_id ? "id" : "student",
+               has_id ? "milestone" : "student", has_id ? id : student);
+  }
+  if (rc != 0) {
+    cairn__rpc_pack_error(pk, rc, why);
+    return;
+  }
+  msgpack_sbuffer body;
+  msgpack_packer bpk;
+  msgpack_sbuffer_init(&body);
+  msgpack_packer_init(&bpk, &body, msgpack_sbuffer_write);
+  cairn__rpc_pack_detail(&bpk, v);
+  cairn_store_detail_free(v);
+  if (body.size > CAIRN_FRAME_MAX - 64) {
+    cairn__rpc_pack_error(pk, CAIRN_ETOOBIG, "detail: too much for one reply; ask for one milestone");
+  } else {
+    cairn__rpc_pack_ok(pk, 3);
+    pk->callback(pk->data, body.data, body.size); /* the three pairs */
   }
   msgpack_sbuffer_destroy(&body);
 }
@@ -808,6 +864,9 @@ cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *paylo
     break;
   case CAIRN_OP_WEB_SIGNIN:
     op_web_signin(r, m, &pk);
+    break;
+  case CAIRN_OP_DETAIL:
+    op_detail(r, m, &pk);
     break;
   }
   cairn_request_clear(&req);

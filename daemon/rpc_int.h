@@ -24,6 +24,9 @@ void cairn__rpc_pack_error(msgpack_packer *pk, int code, const char *message);
  * record map. */
 void cairn__rpc_pack_status(msgpack_packer *pk, const cairn_store_status_view *v);
 void cairn__rpc_pack_history(msgpack_packer *pk, const cairn_store_history *h);
+/* Packs a detail view as the reply's three pairs as_of, student and
+ * milestones (FORMAT.md section 5, op detail); the caller packs the map. */
+void cairn__rpc_pack_detail(msgpack_packer *pk, const cairn_store_detail_view *v);
 
 /* A request answered later: its slot, or NULL once its connection closed
  * (then the answer is dropped; the work itself still completes). Every

@@ -65,6 +65,7 @@ static const cairn_field_def milestone_fields[] = {
     F_STR("method", 500, 0),
     F_STR("source", 500, 0),
     F_STR("support", 1000, 0),
+    F_STR("at_home", 500, 0), /* one thing the family can do at home (family summary) */
     F_STRS("if_then", 1000, 16, 0),
     F_ENUM("cadence", cadences, 0),
     F_STR("alignment", 500, 0),

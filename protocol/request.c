@@ -83,6 +83,11 @@ static const op_def ops[CAIRN_OP_MAX + 1] = {
     [CAIRN_OP_WEB_SIGNIN] = {"web_signin",
                              {{"as", ARG_TEXT, NULL}, {"sign_out_all", ARG_BOOL, NULL},
                               {NULL, 0, NULL}}},
+    [CAIRN_OP_DETAIL] = {"detail",
+                         {{"id", ARG_ID, NULL},
+                          {"student", ARG_ID, NULL},
+                          {"today", ARG_TEXT, NULL},
+                          {NULL, 0, NULL}}},
 };
 
 const char *cairn_request_op_name(int op) {

@@ -3,8 +3,9 @@
 # data directory, walks through a classroom scenario with the cairn CLI
 # (three students, milestones of every type including the seed article's
 # worked examples, several weeks of evidence, an amendment, a retraction, a
-# review, a celebration), shows statuses, traffic lights and due reviews, and
-# stops the daemon cleanly.
+# review, a celebration), shows statuses, traffic lights and due reviews,
+# stops the daemon cleanly, then starts it again in the background and ends
+# by printing a one-time sign-in link to the web page showing that data.
 #
 # usage: scripts/demo.sh [DATA_DIR]      (default: ./demo-data, recreated)
 set -euo pipefail
@@ -54,7 +55,8 @@ ela=$($cairn milestone add --student ana-8 --type academic --json \
   --source "teacher rubric, student drafts in the LMS" \
   --support "small-group writing workshop twice weekly + sentence stems for claim/evidence" \
   --if-then "If a student scores below the target on the next check-in, then add a 20-minute small-group session twice weekly." \
-  --cadence weekly --alignment "W.8.1 claim and evidence" | new_id)
+  --cadence weekly --alignment "W.8.1 claim and evidence" \
+  --at-home "Ask to see one paragraph and find the claim and the two pieces of evidence together." | new_id)
 offtask=$($cairn milestone add --student ben-6 --type behavior --json \
   --statement "I will start seatwork within 5 minutes and stay on task for 80% of class time." \
   --scale count --baseline 7 --target 2 --direction down --rule "4 of 5" \
@@ -63,7 +65,7 @@ offtask=$($cairn milestone add --student ben-6 --type behavior --json \
   --source "teacher behavior log + seating chart notes" \
   --support "visual checklist, preferential seating, 2-minute reset routine after transitions" \
   --if-then "If behavior targets aren't met for two consecutive weeks, then revise the classroom supports (visual cues, transition routines, reinforcement schedule)." \
-  --cadence weekly | new_id)
+  --cadence weekly --at-home "Use a short checklist for homework time, the same way as in class." | new_id)
 attend=$($cairn milestone add --student ben-6 --type academic --json \
   --statement "I will be at school 95% of days this grading period." \
   --scale percent --baseline 88 --target 95 --start "$start" --end "$(d "$start + 63 days")" \
@@ -131,3 +133,28 @@ stop
 trap - EXIT
 echo "== cairnd stopped cleanly; its log:"
 cat "$data/cairnd.log"
+
+echo "== the web page: cairnd again, in the background, on the same data"
+# 127.0.0.1:7421 unless something listens there already: then the next free port
+for port in $(seq 7421 7460); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+done
+sed -i "s/^web =.*/web = 127.0.0.1:$port/" "$data/cairn.conf"
+setsid "$cairnd" --data "$data" 2>>"$data/cairnd.log" </dev/null >/dev/null &
+pid=$!
+for _ in $(seq 100); do
+  [ -S "$data/cairnd.sock" ] && break
+  sleep 0.05
+done
+if link=$($cairn web --as "Ms. Rivera" 2>"$data/web-signin.err"); then
+  echo "cairnd is running (pid $pid). Open this link in a browser on this computer; it works"
+  echo "once, within 5 minutes (for another: $cairn --data $data web):"
+  echo
+  echo "  $link"
+  echo
+  echo "Stop cairnd with: kill $pid"
+else
+  cat "$data/web-signin.err"
+  echo "the web page is not served (see $data/cairnd.log); stopping cairnd"
+  kill -TERM "$pid"
+fi

@@ -129,30 +129,50 @@ static size_t known_by(const cairn_point *pts, size_t n, int32_t day) {
   return lo;
 }
 
-/* OLS slope of the m points, per 7 days. Returns 0 when it is undefined. */
-static int trend_per_week(const cairn_point *pts, size_t m, double *slope) {
+/* The ordinary least squares line of value against day through the m
+ * points: its slope per day and the point of means it passes through.
+ * Returns 0 when it is undefined (fewer than 3 points, or one day). The
+ * one OLS of cairn: the trend and the trend line both come from here. */
+static int ols_fit(const cairn_point *pts, size_t m, double *slope, double *mean_day,
+                   double *mean_value) {
   if (m < 3)
     return 0;
-  double mean_day = 0, mean_value = 0;
+  double md = 0, mv = 0;
   for (size_t i = 0; i < m; i++) {
-    mean_day += pts[i].day;
-    mean_value += pts[i].value;
+    md += pts[i].day;
+    mv += pts[i].value;
   }
-  mean_day /= (double)m;
-  mean_value /= (double)m;
+  md /= (double)m;
+  mv /= (double)m;
   double sxx = 0, sxy = 0;
   for (size_t i = 0; i < m; i++) {
-    double dx = pts[i].day - mean_day;
+    double dx = pts[i].day - md;
     sxx += dx * dx;
-    sxy += dx * (pts[i].value - mean_value);
+    sxy += dx * (pts[i].value - mv);
   }
   if (sxx <= 0)
     return 0;
-  *slope = 7.0 * sxy / sxx;
+  *slope = sxy / sxx;
+  *mean_day = md;
+  *mean_value = mv;
+  return 1;
+}
+
+/* OLS slope of the m points, per 7 days. Returns 0 when it is undefined. */
+static int trend_per_week(const cairn_point *pts, size_t m, double *slope) {
+  double per_day, md, mv;
+  if (!ols_fit(pts, m, &per_day, &md, &mv))
+    return 0;
+  *slope = 7.0 * per_day;
   return 1;
 }
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* How many of the n latest points the trend is fitted to. */
+static size_t trend_window(const cairn_milestone_params *p, size_t n) {
+  return p->trend_points > 0 ? min_size(n, (size_t)p->trend_points) : 0;
+}
 
 static size_t rule_k_of(const cairn_milestone_params *p) {
   return p->rule_k > 0 ? (size_t)p->rule_k : 1;
@@ -290,7 +310,7 @@ void cairn_progress_compute(const cairn_milestone_params *p,
     for (size_t i = n; i > 0 && wrong_side(p, b, &pts[i - 1]); i--)
       out->wrong_side_run++;
     if (!out->ended) {
-      size_t m = p->trend_points > 0 ? min_size(n, (size_t)p->trend_points) : 0;
+      size_t m = trend_window(p, n);
       out->trend_valid = trend_per_week(pts + (n - m), m, &out->trend_per_week);
     }
     out->level = level_of(p, b, pts, n, out);
@@ -304,6 +324,63 @@ void cairn_progress_compute(const cairn_milestone_params *p,
                                                    : CAIRN_RESULT_NOT_MET;
   }
   review_due(p, today, out);
+}
+
+void cairn_progress_aimline(const cairn_milestone_params *p, const cairn_progress *prog,
+                            cairn_progress_line *out) {
+  memset(out, 0, sizeof *out);
+  if (p->baseline_pending && prog->points == 0)
+    return; /* no baseline yet: nothing to draw from */
+  double b = prog->baseline;
+  out->valid = 1;
+  out->from = p->start;
+  out->to = p->end;
+  out->at_from = aim_at(p, b, p->start);
+  out->at_to = aim_at(p, b, p->end);
+  out->per_day = p->end > p->start ? (out->at_to - out->at_from) / ((double)p->end - p->start) : 0;
+  out->intercept = out->at_from - out->per_day * (double)p->start;
+}
+
+void cairn_progress_trend_line(const cairn_milestone_params *p, const cairn_point *pts,
+                               size_t n, int32_t today, cairn_progress_line *out) {
+  double slope, md, mv;
+  memset(out, 0, sizeof *out);
+  if (pts == NULL || today > p->end)
+    return; /* an ended milestone has no trend */
+  n = known_by(pts, n, today);
+  size_t m = trend_window(p, n);
+  const cairn_point *fit = pts + (n - m);
+  if (!ols_fit(fit, m, &slope, &md, &mv))
+    return;
+  out->valid = 1;
+  out->from = fit[0].day;
+  out->to = fit[m - 1].day;
+  out->per_day = slope;
+  out->intercept = mv - slope * md;
+  out->at_from = mv + slope * ((double)out->from - md);
+  out->at_to = mv + slope * ((double)out->to - md);
+}
+
+const char *cairn_progress_level_words(cairn_level l) {
+  switch (l) {
+  case CAIRN_LEVEL_NOT_STARTED: return "not started: no evidence yet";
+  case CAIRN_LEVEL_BEGINNING: return "beginning: just starting, with early steps toward the goal";
+  case CAIRN_LEVEL_DEVELOPING: return "developing: engaged, not yet meeting the goal";
+  case CAIRN_LEVEL_MEETING: return "meeting: meeting the goal";
+  case CAIRN_LEVEL_EXCEEDING: return "exceeding: going beyond the goal";
+  }
+  return "unknown";
+}
+
+int cairn_progress_cadence_days(const char *name) {
+  static const struct {
+    const char *name;
+    int days;
+  } cadences[] = {{"weekly", 7}, {"biweekly", 14}, {"monthly", 30}, {"quarterly", 91}};
+  for (size_t i = 0; name != NULL && i < sizeof cadences / sizeof cadences[0]; i++)
+    if (strcmp(name, cadences[i].name) == 0)
+      return cadences[i].days;
+  return 0;
 }
 
 const char *cairn_progress_level_name(cairn_level l) {

@@ -263,6 +263,44 @@ void cairn_progress_describe_trend(const cairn_milestone_params *p,
                                    const cairn_progress *prog, char *out,
                                    size_t outlen);
 
+/* A straight line of a milestone's graph, in day numbers and scale values:
+ * value(day) = intercept + per_day * day, drawn from (from, at_from) to
+ * (to, at_to). valid 0: there is no such line (all else 0). */
+typedef struct cairn_progress_line {
+  int valid;
+  int32_t from, to;      /* its first and last day */
+  double at_from, at_to; /* its values on those days */
+  double per_day;        /* slope, scale units per day */
+  double intercept;      /* its value on day 0 (1970-01-01): the OLS intercept */
+} cairn_progress_line;
+
+/* The aimline (see "Aimline" above) from the start to the end of the
+ * timeframe: from the baseline b to the target for a goal to reach, the
+ * target itself for a goal to maintain. *prog is cairn_progress_compute's
+ * result (its baseline stands in for a pending one). Not valid when the
+ * baseline is pending and there is no point yet. */
+void cairn_progress_aimline(const cairn_milestone_params *p, const cairn_progress *prog,
+                            cairn_progress_line *out);
+
+/* The trend line: the same ordinary least squares fit as the trend of
+ * cairn_progress_compute (one function computes both), over the same
+ * points (the last min(n, trend_points) of those observed on or before
+ * today), drawn from the first to the last of them; per_day * 7 is the
+ * trend per week. Valid only when that trend is (at least 3 points on
+ * more than one day, the milestone still running on today). pts as for
+ * cairn_progress_compute. */
+void cairn_progress_trend_line(const cairn_milestone_params *p, const cairn_point *pts,
+                               size_t n, int32_t today, cairn_progress_line *out);
+
+/* The level in plain words for students and families, "developing:
+ * engaged, not yet meeting the goal"; "unknown" for any other value.
+ * Static storage. */
+const char *cairn_progress_level_words(cairn_level l);
+
+/* The days between reviews of a cadence name ("weekly" 7, "biweekly" 14,
+ * "monthly" 30, "quarterly" 91); 0 for any other name or NULL. */
+int cairn_progress_cadence_days(const char *name);
+
 /*
  * IF/THEN SUPPORT RULES
  *

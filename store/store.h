@@ -212,6 +212,94 @@ int cairn_store_status(cairn_store *s, const char *student, int32_t as_of,
                        cairn_store_status_view **out);
 void cairn_store_status_free(cairn_store_status_view *v);
 
+/* ---- A milestone's page: its record, every point, its lines ---- */
+
+/* One evidence entry of a milestone: a point of its graph. */
+typedef struct cairn_store_point {
+  const char *evidence; /* the evidence entry's id */
+  int32_t day;          /* observed */
+  double value;         /* its current value (the amended one, if amended) */
+  int amended;          /* 1: an amendment changed its value after it was recorded */
+  double original;      /* the value first recorded (== value unless amended) */
+  int retracted;        /* 1: withdrawn; not a point of the progress */
+  const char *by;       /* who recorded it; "" when unset */
+  const char *note;     /* "" when none */
+} cairn_store_point;
+
+/* A review, a support change or a celebration of the milestone. */
+typedef struct cairn_store_review_item {
+  const char *id;
+  int32_t day;
+  const char *kind;     /* weekly, monthly, quarterly */
+  const char *decision; /* continue, adjust-supports, ... */
+  const char *showed;   /* what the data showed; "" when none */
+  const char *note;     /* "" when none */
+} cairn_store_review_item;
+
+typedef struct cairn_store_support_item {
+  const char *id;
+  int32_t day;
+  const char *support; /* the support in place from that day */
+  const char *note;    /* "" when none */
+} cairn_store_support_item;
+
+typedef struct cairn_store_celebration_item {
+  const char *id;
+  int32_t day;
+  const char *text;
+} cairn_store_celebration_item;
+
+/* A milestone with everything its page shows, as of a day. */
+typedef struct cairn_store_milestone_detail {
+  const cairn_store_milestone_status *status; /* level, light, sentences (as status) */
+  const char *level_words;  /* "developing: engaged, not yet meeting the goal" */
+  /* The rest of its record ("" or 0 items when unset). */
+  int32_t baseline_date;    /* CAIRN_PROGRESS_NO_DAY when unset */
+  const char *baseline_how, *method, *source, *alignment, *at_home;
+  const char *own_support;  /* the milestone's own `support` field */
+  const char *const *if_then;
+  size_t nif_then;
+  const char *const *agreed_by;
+  size_t nagreed_by;
+  /* Every evidence entry observed on or before the view's day, retracted
+   * ones too (flagged), by observed day, then in the order recorded. */
+  const cairn_store_point *points;
+  size_t npoints;
+  /* The graph's lines (progress.h): the aimline over the timeframe, and
+   * the trend line fitted by the trend's own OLS to the same points. */
+  cairn_progress_line aimline, trendline;
+  /* Dated on or before the view's day, by day, then in the order written. */
+  const cairn_store_review_item *reviews;
+  size_t nreviews;
+  const cairn_store_support_item *support_changes;
+  size_t nsupport_changes;
+  const cairn_store_celebration_item *celebrations;
+  size_t ncelebrations;
+} cairn_store_milestone_detail;
+
+typedef struct cairn_store_detail_view {
+  int32_t as_of;
+  /* The student; its milestones are those of the view (for one
+   * milestone, only it), and milestones[i].status is student->milestones[i]. */
+  const cairn_store_student_summary *student;
+  const cairn_store_milestone_detail *milestones;
+  size_t nmilestones;
+  struct cairn__store_arena *arena; /* private: what the result owns */
+} cairn_store_detail_view;
+
+/* One milestone's page as of day as_of (cairn_store_detail), or
+ * every milestone of one student (cairn_store_detail_student), read in one
+ * read transaction. As in cairn_store_status, only what is observed or
+ * dated on or before as_of counts. Return 0 and *out (caller frees with
+ * cairn_store_detail_free; NULL is a harmless no-op), CAIRN_ENOTFOUND (no
+ * such milestone or student; a deleted or incomplete one), CAIRN_ENOMEM,
+ * CAIRN_ECORRUPT, CAIRN_EIO. */
+int cairn_store_detail(cairn_store *s, const char *id, int32_t as_of,
+                                 cairn_store_detail_view **out);
+int cairn_store_detail_student(cairn_store *s, const char *student, int32_t as_of,
+                               cairn_store_detail_view **out);
+void cairn_store_detail_free(cairn_store_detail_view *v);
+
 /* A stored value (a record field, or a piece of one). */
 typedef enum {
   CAIRN_STORE_NIL,

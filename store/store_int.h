@@ -156,6 +156,22 @@ int cairn__store_milestone_params(const msgpack_object *set, const cairn__store_
                                   cairn_milestone_params *p, int32_t *checks, char *why,
                                   size_t whylen);
 
+/* What a typed view owns (store_status.c): an arena, freed whole. new
+ * returns NULL when out of memory; alloc and str return NULL then too; str
+ * copies s[0..len) with a NUL; free accepts NULL. */
+struct cairn__store_arena *cairn__store_arena_new(void);
+void *cairn__store_arena_alloc(struct cairn__store_arena *a, size_t n);
+const char *cairn__store_arena_str(struct cairn__store_arena *a, const char *s, size_t len);
+void cairn__store_arena_free(struct cairn__store_arena *a);
+
+/* Reads student's summary and the status of each of their milestones as
+ * of as_of into *out, in read txn, every string and array in arena (as
+ * cairn_store_status does for one student). Returns 0, CAIRN_ENOTFOUND (no
+ * such student, or deleted), or a negative code. */
+int cairn__store_student_status(cairn_store *s, MDB_txn *txn, struct cairn__store_arena *arena,
+                                const char *student, int32_t as_of,
+                                cairn_store_student_summary *out);
+
 /* Returns 1 when an entry or record of kind whose scope is the array
  * [campus, classroom] lies inside sc (PROTOCOL.md section 2): sc NULL or
  * with campus "" holds everything; else the campus must match, and the

@@ -188,10 +188,6 @@ int cairn__store_milestone_params(const msgpack_object *set, const cairn__store_
                                   size_t whylen) {
   static const struct {
     const char *name;
-    int days;
-  } cadences[] = {{"weekly", 7}, {"biweekly", 14}, {"monthly", 30}, {"quarterly", 91}};
-  static const struct {
-    const char *name;
     cairn_scale_kind kind;
   } kinds[] = {{"percent", CAIRN_SCALE_PERCENT},
                {"count", CAIRN_SCALE_COUNT},
@@ -241,11 +237,15 @@ int cairn__store_milestone_params(const msgpack_object *set, const cairn__store_
   qsort(checks, p->nchecks, sizeof *checks, day_cmp);
   p->checks = checks;
 
-  p->cadence_days = 30;
+  p->cadence_days = 30; /* monthly, the default */
   o = field_of(set, m, "cadence");
-  for (size_t i = 0; i < sizeof cadences / sizeof cadences[0]; i++)
-    if (obj_is(o, cadences[i].name))
-      p->cadence_days = cadences[i].days;
+  if (cairn__store_obj_str(o, &s, &len) && len < 16) {
+    char name[16];
+    memcpy(name, s, len);
+    name[len] = '\0';
+    if (cairn_progress_cadence_days(name) > 0)
+      p->cadence_days = cairn_progress_cadence_days(name);
+  }
   int_field(field_of(set, m, "wrong_side_n"), &p->wrong_side_n);
   int_field(field_of(set, m, "trend_points"), &p->trend_points);
   if (cairn__store_obj_num(field_of(set, m, "developing_at"), &v))
@@ -664,7 +664,8 @@ static int student_summary(status_ctx *c, const char *id, size_t idlen,
                                    CAIRN_REC_MILESTONE, collect_id, c);
   if (rc != 0)
     return rc;
-  qsort(c->ids, c->nids, sizeof *c->ids, id_cmp);
+  if (c->nids > 1) /* qsort of NULL, 0 is undefined */
+    qsort(c->ids, c->nids, sizeof *c->ids, id_cmp);
   cairn_store_milestone_status *ms =
       c->nids > 0 ? arena_alloc(c->arena, c->nids * sizeof *ms) : NULL;
   if (c->nids > 0 && ms == NULL)
@@ -997,4 +998,50 @@ int cairn_store_show(cairn_store *s, const char *id, cairn_store_history **out) 
   }
   *out = h;
   return 0;
+}
+
+/* ---- for the other views of store/ (store_int.h) --------------------------- */
+
+struct cairn__store_arena *cairn__store_arena_new(void) {
+  return calloc(1, sizeof(struct cairn__store_arena));
+}
+
+void *cairn__store_arena_alloc(struct cairn__store_arena *a, size_t n) {
+  return arena_alloc(a, n);
+}
+
+const char *cairn__store_arena_str(struct cairn__store_arena *a, const char *s, size_t len) {
+  return arena_str(a, s, len);
+}
+
+void cairn__store_arena_free(struct cairn__store_arena *a) { arena_free(a); }
+
+int cairn__store_student_status(cairn_store *s, MDB_txn *txn, struct cairn__store_arena *arena,
+                                const char *student, int32_t as_of,
+                                cairn_store_student_summary *out) {
+  status_ctx c = {.s = s, .txn = txn, .as_of = as_of, .arena = arena};
+  msgpack_zone zone;
+  cairn__store_rec r = {0};
+  int rc;
+
+  if (!msgpack_zone_init(&c.zone, 8192))
+    return CAIRN_ENOMEM;
+  if (!msgpack_zone_init(&zone, 4096)) {
+    msgpack_zone_destroy(&c.zone);
+    return CAIRN_ENOMEM;
+  }
+  rc = cairn__store_rec_load(txn, s->records, CAIRN_REC_STUDENT, student, strlen(student), &zone,
+                             &r);
+  if (rc == 0)
+    rc = student_summary(&c, student, strlen(student), &r, 1, out);
+  if (rc == 1)
+    rc = CAIRN_ENOTFOUND; /* deleted */
+  drop_ids(&c);
+  free(c.ids);
+  free(c.idx);
+  cairn__store_rec_free(&c.m);
+  cairn__store_rec_free(&r);
+  msgpack_zone_destroy(&c.zone);
+  msgpack_zone_destroy(&zone);
+  return rc;
 }

@@ -1027,6 +1027,96 @@ static void test_ifthen_check_against_the_scale(void **state) {
   assert_non_null(strstr(why, "count"));
 }
 
+/* The graph's lines: the trend line is the trend's own OLS fit (slope and
+ * intercept), over the same points; the aimline runs from the baseline at
+ * the start to the target at the end, flat for a goal to maintain. */
+static void test_graph_lines(void **state) {
+  (void)state;
+  cairn_milestone_params p = ela();
+  cairn_point pts[8];
+  cairn_progress_line line;
+
+  /* 0.1 a day exactly: value = 1 + 0.1 * (day - START - 1) */
+  cairn_point uneven[4] = {
+      {START + 1, 1.0}, {START + 3, 1.2}, {START + 8, 1.7}, {START + 11, 2.0}};
+  cairn_progress out = run(&p, uneven, 4);
+  cairn_progress_trend_line(&p, uneven, 4, START + 11, &line);
+  assert_true(line.valid);
+  assert_int_equal(line.from, START + 1);
+  assert_int_equal(line.to, START + 11);
+  assert_near(line.per_day, 0.1, 1e-12);
+  assert_near(line.per_day * 7, out.trend_per_week, 1e-12);
+  assert_near(line.at_from, 1.0, 1e-9);
+  assert_near(line.at_to, 2.0, 1e-9);
+  assert_near(line.intercept, 1.0 - 0.1 * (START + 1), 1e-6);
+  assert_near(line.intercept + line.per_day * (START + 11), 2.0, 1e-6);
+
+  /* the last trend_points only, known by today */
+  p.trend_points = 3;
+  size_t n = WEEKLY(pts, 4, 0, 1.0, 1.5, 2.0, 3.5);
+  cairn_progress_trend_line(&p, pts, n, pts[4].day, &line);
+  assert_true(line.valid);
+  assert_int_equal(line.from, pts[2].day);
+  assert_int_equal(line.to, pts[4].day);
+  assert_near(line.at_from, 1.0, 1e-9);
+  assert_near(line.at_to, 2.0, 1e-9);
+  /* two points, one day, or an ended milestone: no trend line */
+  cairn_progress_trend_line(&p, pts, 2, pts[1].day, &line);
+  assert_false(line.valid);
+  cairn_progress_trend_line(&p, pts, n, p.end + 1, &line);
+  assert_false(line.valid);
+
+  /* aimline of a goal to reach, and of a tally to lower */
+  p = ela();
+  out = run(&p, pts, 2);
+  cairn_progress_aimline(&p, &out, &line);
+  assert_true(line.valid);
+  assert_int_equal(line.from, p.start);
+  assert_int_equal(line.to, p.end);
+  assert_near(line.at_from, 1.5, 1e-12);
+  assert_near(line.at_to, 3.0, 1e-12);
+  assert_near(line.per_day * 7, out.aim_per_week, 1e-12);
+  cairn_milestone_params down = off_task();
+  out = run(&down, NULL, 0);
+  cairn_progress_aimline(&down, &out, &line);
+  assert_near(line.at_from, 7, 1e-12);
+  assert_near(line.at_to, 2, 1e-12);
+  assert_true(line.per_day < 0);
+
+  /* a goal to maintain: flat at the target; a pending baseline: none
+   * until the first point stands in for it */
+  p = ela();
+  p.goal = CAIRN_GOAL_MAINTAIN;
+  out = run(&p, NULL, 0);
+  cairn_progress_aimline(&p, &out, &line);
+  assert_near(line.at_from, 3, 1e-12);
+  assert_near(line.at_to, 3, 1e-12);
+  p = ela();
+  p.baseline_pending = 1;
+  out = run(&p, NULL, 0);
+  cairn_progress_aimline(&p, &out, &line);
+  assert_false(line.valid);
+  n = WEEKLY(pts, 2.0);
+  out = run(&p, pts, n);
+  cairn_progress_aimline(&p, &out, &line);
+  assert_true(line.valid);
+  assert_near(line.at_from, 2.0, 1e-12);
+}
+
+static void test_level_words_and_cadences(void **state) {
+  (void)state;
+  assert_string_equal(cairn_progress_level_words(CAIRN_LEVEL_DEVELOPING),
+                      "developing: engaged, not yet meeting the goal");
+  assert_non_null(strstr(cairn_progress_level_words(CAIRN_LEVEL_NOT_STARTED), "not started"));
+  assert_string_equal(cairn_progress_level_words((cairn_level)99), "unknown");
+  assert_int_equal(cairn_progress_cadence_days("weekly"), 7);
+  assert_int_equal(cairn_progress_cadence_days("biweekly"), 14);
+  assert_int_equal(cairn_progress_cadence_days("monthly"), 30);
+  assert_int_equal(cairn_progress_cadence_days("quarterly"), 91);
+  assert_int_equal(cairn_progress_cadence_days("daily"), 0);
+  assert_int_equal(cairn_progress_cadence_days(NULL), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults_and_names),
@@ -1067,6 +1157,8 @@ int main(void) {
       cmocka_unit_test(test_ifthen_units),
       cmocka_unit_test(test_ifthen_days_and_checkins),
       cmocka_unit_test(test_ifthen_check_against_the_scale),
+      cmocka_unit_test(test_graph_lines),
+      cmocka_unit_test(test_level_words_and_cadences),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

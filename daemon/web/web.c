@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -43,6 +45,7 @@
 #define EVENTS_MAX 32           /* open event streams */
 #define UPLOADS_MAX 2           /* bundles being uploaded at once */
 #define EVENT_GAP_US 500000     /* at most two refreshes a second per page */
+#define EVENT_CHECK_MS 250      /* how often the pages of open event streams are looked for */
 #define KEEPALIVE_SECONDS 30
 
 typedef enum {
@@ -109,6 +112,7 @@ struct cairn_web {
   size_t uploads;
   size_t nevents;
   web_req *events;     /* the open event streams */
+  uv_timer_t sweep;    /* looks for their pages while there are any (peer_gone) */
   char dir[PATH_MAX - 64]; /* DATA/web: bundles on their way */
   cairn__web_sessions sessions;
   cairn_rpc_web hooks;
@@ -166,6 +170,20 @@ static void req_clean(web_req *r) {
   }
 }
 
+static int peer_gone(struct lws *wsi);
+
+/* Closes the event streams whose page is gone (see peer_gone); stops
+ * when none is open. */
+static void sweep_events(uv_timer_t *t) {
+  cairn_web *w = t->data;
+
+  for (web_req *r = w->events; r != NULL; r = r->next)
+    if (peer_gone(r->wsi))
+      lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  if (w->nevents == 0)
+    uv_timer_stop(t);
+}
+
 /* The one function that moves a transaction between states. */
 static void req_set_state(web_req *r, req_state next) {
   cairn_web *w = r->web;
@@ -178,7 +196,8 @@ static void req_set_state(web_req *r, req_state next) {
     if (w->events)
       w->events->prev = r;
     w->events = r;
-    w->nevents++;
+    if (w->nevents++ == 0)
+      uv_timer_start(&w->sweep, sweep_events, EVENT_CHECK_MS, EVENT_CHECK_MS);
     lws_callback_on_writable(r->wsi);
     break;
   case REQ_REPLY:
@@ -316,8 +335,30 @@ static int write_body(web_req *r) {
   }
 }
 
+/* 1 when the page at the other end of an event stream is gone: its socket
+ * reads EOF or an error, or holds bytes (a page sends nothing on an event
+ * stream; a TLS close_notify is such bytes).
+ *
+ * Why we look ourselves: while an HTTP/1 transaction is open,
+ * libwebsockets 4.1 reads nothing from its socket, so it never sees the
+ * page close it, and epoll reports that EOF again and again: the loop
+ * spins. So every EVENT_CHECK_MS while event streams are open (sweep_events)
+ * and before each event, the stream's socket is looked at, and a stream
+ * whose page is gone is closed. */
+static int peer_gone(struct lws *wsi) {
+  int fd = (int)lws_get_socket_fd(wsi);
+  char c;
+  ssize_t n;
+
+  if (fd < 0)
+    return 1;
+  n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
+}
+
 /* An event stream's writable turn: the head once, then an event when a
- * commit is pending and the last was long enough ago. */
+ * commit is pending and the last was long enough ago; -1 (close) once its
+ * page is gone. */
 static int write_event(web_req *r) {
   cairn_web *w = r->web;
   uint8_t *start = w->chunk + LWS_PRE;
@@ -332,6 +373,8 @@ static int write_event(web_req *r) {
     return lws_write(r->wsi, start, sizeof retry - 1, LWS_WRITE_HTTP) == sizeof retry - 1 ? 0
                                                                                            : -1;
   }
+  if (peer_gone(r->wsi))
+    return -1;
   if (!r->event_pending)
     return 0;
   if (now_us() - r->event_last_us < EVENT_GAP_US) {
@@ -743,7 +786,7 @@ static void on_request(web_req *r, const char *path) {
   }
   if (rc != 0) {
     respond_error(r, arg != NULL ? 404 : 405, "EINVAL",
-                  arg != NULL ? "not a milestone id" : "not allowed with this method");
+                  arg != NULL ? "not an id" : "not allowed with this method");
     return;
   }
   if ((s = session_of(w, r->wsi)) == NULL) {
@@ -805,6 +848,15 @@ static int on_event(struct lws *wsi, enum lws_callback_reasons reason, void *use
   case LWS_CALLBACK_WSI_CREATE:
     web_of(wsi)->connections++;
     return 0;
+  case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: {
+    /* A response goes out as its head, then its body, a writable turn
+     * apart: without TCP_NODELAY, Nagle's algorithm holds the body back
+     * until the browser's delayed ACK of the head, 40 ms later. */
+    int fd = (int)lws_get_socket_fd(wsi), on = 1;
+    if (fd >= 0)
+      (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    return 0;
+  }
   case LWS_CALLBACK_WSI_DESTROY:
     web_of(wsi)->connections--;
     return 0;
@@ -1063,6 +1115,8 @@ int cairn_web_start(cairn_web **out, const cairn_web_opts *o, char *why, size_t 
     free(w);
     return c->web[0] == '\0' ? 0 : CAIRN_EIO;
   }
+  uv_timer_init(o->loop, &w->sweep);
+  w->sweep.data = w;
   cairn_log_info("web: serving the page on %s://%s", tls ? "https" : "http", addr);
   *out = w;
   return 0;
@@ -1088,6 +1142,7 @@ void cairn_web_close(cairn_web *w) {
   if (w == NULL || w->ctx == NULL)
     return;
   w->stopping = 1;
+  uv_close((uv_handle_t *)&w->sweep, NULL);
   lws_context_destroy(w->ctx); /* starts closing every handle on the loop */
 }
 

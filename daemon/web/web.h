@@ -108,7 +108,14 @@ typedef enum cairn_web_route {
   CAIRN_WEB_SYNC_NOW,         /* POST /api/sync/now -> sync_now */
   CAIRN_WEB_BUNDLE_EXPORT,    /* POST /api/bundle/export -> bundle_export, then a download */
   CAIRN_WEB_BUNDLE_IMPORT,    /* POST /api/bundle/import (the file as the body) -> bundle_import */
-  CAIRN_WEB_ROUTE_MAX = CAIRN_WEB_BUNDLE_IMPORT
+  CAIRN_WEB_MILESTONE,        /* GET  /api/milestone/ID -> detail: the milestone's page */
+  CAIRN_WEB_FAMILY,           /* GET  /api/student/ID/family -> detail of the student,
+                                 reduced to what a family may read */
+  CAIRN_WEB_MILESTONE_ADD,    /* POST /api/milestone -> put milestone (the builder) */
+  CAIRN_WEB_REVIEW_ADD,       /* POST /api/review -> put review */
+  CAIRN_WEB_SUPPORT_ADD,      /* POST /api/support -> put support_change */
+  CAIRN_WEB_CELEBRATION_ADD,  /* POST /api/celebration -> put celebration */
+  CAIRN_WEB_ROUTE_MAX = CAIRN_WEB_CELEBRATION_ADD
 } cairn_web_route;
 
 /* How a route's request body comes. */
@@ -128,7 +135,12 @@ int cairn_web_route_find(const char *method, const char *path, cairn_web_route *
  *                the server's own file path (absolute), never the client's;
  *   body, len    the JSON body of a CAIRN_WEB_BODY_JSON route (one object;
  *                unknown keys, wrong types, invalid UTF-8 are refused);
- *   by           the signed-in name, written as the evidence's `by`.
+ *   by           the signed-in name, written as the evidence's `by`; on a
+ *                milestone, review, support change or celebration (which
+ *                have no `by`), as the put's why: "added on the web page
+ *                by NAME". Their body's keys are the record's field names
+ *                (docs/FORMAT.md section 3.2), each of the field's type
+ *                and within its bounds; a null baseline is pending.
  * Returns 0; CAIRN_EINVAL, CAIRN_ERANGE, CAIRN_ETOOBIG or CAIRN_EUTF8 with
  * why naming the field; CAIRN_ENOTFOUND for a route served without a
  * request (session, signout, events). Pure: no clock, no I/O. */

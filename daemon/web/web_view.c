@@ -54,20 +54,6 @@ static int date_of(const json_t *o, const char *key, int32_t *day) {
              : -1;
 }
 
-/* The days between reviews of a cadence name (store/progress.h). */
-static int cadence_days(const json_t *m) {
-  static const struct {
-    const char *name;
-    int days;
-  } cadences[] = {{"weekly", 7}, {"biweekly", 14}, {"monthly", 30}, {"quarterly", 91}};
-  const char *c = json_string_value(json_object_get(m, "cadence"));
-
-  for (size_t i = 0; c != NULL && i < sizeof cadences / sizeof cadences[0]; i++)
-    if (strcmp(c, cadences[i].name) == 0)
-      return cadences[i].days;
-  return 30;
-}
-
 /* Ranks of attention, most urgent first. */
 enum { RANK_RED, RANK_TRIGGERED, RANK_OVERDUE, RANK_STALE, RANK_YELLOW, RANK_FINE };
 
@@ -81,7 +67,8 @@ static int attend(json_t *m, int32_t today) {
   json_t *list = json_array(), *triggered = json_object_get(m, "triggered"), *t;
   const char *light = json_string_value(json_object_get(m, "light"));
   const char *why = json_string_value(json_object_get(m, "why"));
-  int rank = RANK_FINE, cadence = cadence_days(m), has_points;
+  int rank = RANK_FINE, has_points;
+  json_int_t cadence = json_integer_value(json_object_get(m, "cadence_days"));
   int32_t since;
   char text[512], day[11];
   size_t i;
@@ -108,7 +95,7 @@ static int attend(json_t *m, int32_t today) {
       rank = RANK_OVERDUE;
   }
   has_points = date_of(m, "last_observed", &since) == 0;
-  if ((has_points || date_of(m, "start", &since) == 0) && today - since > cadence) {
+  if ((has_points || date_of(m, "start", &since) == 0) && cadence > 0 && today - since > cadence) {
     cairn_text_date_format(since, day);
     snprintf(text, sizeof text,
              has_points ? "No evidence since %s (%d days)" : "No evidence yet since the start, %s (%d days)",
@@ -255,6 +242,70 @@ static json_t *view_records(const msgpack_object *reply) {
   return out;
 }
 
+/* A milestone's page: the detail reply's student and its one milestone,
+ * with what needs attention in words (as on Today). */
+static json_t *view_milestone(const msgpack_object *reply, int32_t today) {
+  json_t *all = whole(reply), *m;
+
+  if (all == NULL || (m = json_array_get(json_object_get(all, "milestones"), 0)) == NULL ||
+      json_object_set(all, "milestone", m) != 0) {
+    json_decref(all);
+    return NULL;
+  }
+  json_object_del(all, "milestones");
+  attend(m, today);
+  return all;
+}
+
+/* A new object holding the keys of src that are listed (NULL-ended). */
+static json_t *pick(const json_t *src, const char *const *keys) {
+  json_t *out = json_object();
+
+  for (size_t i = 0; out != NULL && keys[i] != NULL; i++) {
+    json_t *v = json_object_get(src, keys[i]);
+    if (v != NULL)
+      json_object_set(out, keys[i], v);
+  }
+  return out;
+}
+
+/* The family summary: what a family may read of their own child, and
+ * nothing else. Only listed keys pass: no record ids, no notes, no one's
+ * name but the student's, no review's text; only the active points, at
+ * their current values; celebrations latest first. */
+static json_t *view_family(const msgpack_object *reply) {
+  static const char *const student_keys[] = {"name", "grade", NULL};
+  static const char *const milestone_keys[] = {
+      "type", "statement", "scale", "direction", "baseline", "target", "goal", "start", "end",
+      "level", "level_words", "light", "ended", "result", "last_text", "last_observed",
+      "support", "at_home", "next_review", "aimline", NULL};
+  static const char *const point_keys[] = {"observed", "value", NULL};
+  static const char *const celebration_keys[] = {"date", "text", NULL};
+  json_t *all = whole(reply), *out, *list, *m, *p;
+  size_t i, k;
+
+  if (all == NULL)
+    return NULL;
+  out = json_pack("{s:O?, s:o, s:o}", "as_of", json_object_get(all, "as_of"), "student",
+                  pick(json_object_get(all, "student"), student_keys), "milestones", json_array());
+  list = json_object_get(out, "milestones");
+  json_array_foreach(json_object_get(all, "milestones"), i, m) {
+    json_t *fm = pick(m, milestone_keys), *series = json_array(), *cel = json_array();
+    json_array_foreach(json_object_get(m, "series"), k, p) {
+      if (!json_is_true(json_object_get(p, "retracted")))
+        json_array_append_new(series, pick(p, point_keys));
+    }
+    json_t *cs = json_object_get(m, "celebrations");
+    for (k = json_array_size(cs); k > 0; k--)
+      json_array_append_new(cel, pick(json_array_get(cs, k - 1), celebration_keys));
+    json_object_set_new(fm, "series", series);
+    json_object_set_new(fm, "celebrations", cel);
+    json_array_append_new(list, fm);
+  }
+  json_decref(all);
+  return out;
+}
+
 json_t *cairn__web_view(cairn_web_route route, const msgpack_object *reply, int32_t today) {
   if (reply == NULL || reply->type != MSGPACK_OBJECT_MAP)
     return NULL;
@@ -263,6 +314,10 @@ json_t *cairn__web_view(cairn_web_route route, const msgpack_object *reply, int3
     return view_today(reply, today);
   case CAIRN_WEB_RECORDS:
     return view_records(reply);
+  case CAIRN_WEB_MILESTONE:
+    return view_milestone(reply, today);
+  case CAIRN_WEB_FAMILY:
+    return view_family(reply);
   default:
     return whole(reply);
   }

@@ -25,33 +25,58 @@
 
 static const char by[] = "Ms Rivera";
 
+/* The record type a put route writes, or 0. */
+static int type_of(cairn_web_route route) {
+  switch (route) {
+  case CAIRN_WEB_EVIDENCE_ADD:
+  case CAIRN_WEB_EVIDENCE_AMEND:
+  case CAIRN_WEB_EVIDENCE_RETRACT:
+    return CAIRN_REC_EVIDENCE;
+  case CAIRN_WEB_MILESTONE_ADD:
+    return CAIRN_REC_MILESTONE;
+  case CAIRN_WEB_REVIEW_ADD:
+    return CAIRN_REC_REVIEW;
+  case CAIRN_WEB_SUPPORT_ADD:
+    return CAIRN_REC_SUPPORT_CHANGE;
+  case CAIRN_WEB_CELEBRATION_ADD:
+    return CAIRN_REC_CELEBRATION;
+  default:
+    return 0;
+  }
+}
+
+/* 1 when the string o ends with tail. */
+static int ends_with(const msgpack_object *o, const char *tail) {
+  size_t n = strlen(tail);
+  return o != NULL && o->type == MSGPACK_OBJECT_STR && o->via.str.size >= n &&
+         o->via.str.size <= 1000 && /* WHY_MAX */
+         memcmp(o->via.str.ptr + o->via.str.size - n, tail, n) == 0;
+}
+
 static void check_accepted(cairn_web_route route, const msgpack_sbuffer *sb) {
   cairn_request req;
   char why[256];
   const msgpack_object *set, *b;
+  int type = type_of(route);
+  int creates = route != CAIRN_WEB_EVIDENCE_AMEND && route != CAIRN_WEB_EVIDENCE_RETRACT;
   int rc = cairn_request_decode((const uint8_t *)sb->data, sb->size, &req, why, sizeof why);
 
   FUZZ_CHECK(rc == 0);
   set = cairn_record_map_get(&req.msg.data, "set");
+  FUZZ_CHECK((req.op == CAIRN_OP_PUT) == (type != 0));
   if (req.op == CAIRN_OP_PUT) {
-    FUZZ_CHECK(route == CAIRN_WEB_EVIDENCE_ADD || route == CAIRN_WEB_EVIDENCE_AMEND ||
-               route == CAIRN_WEB_EVIDENCE_RETRACT);
     FUZZ_CHECK(set != NULL && set->type == MSGPACK_OBJECT_MAP);
-    /* who: the evidence's by when adding, the end of the reason when editing */
+    /* who: the evidence's by when adding it, the end of the reason when
+     * editing it, the why of the other records the page adds */
     if (route == CAIRN_WEB_EVIDENCE_ADD) {
       b = cairn_record_map_get(set, "by");
       FUZZ_CHECK(b != NULL && b->type == MSGPACK_OBJECT_STR && b->via.str.size == strlen(by) &&
                  memcmp(b->via.str.ptr, by, b->via.str.size) == 0);
     } else {
-      static const char tail[] = " (by Ms Rivera)";
-      b = cairn_record_map_get(&req.msg.data, "why");
-      FUZZ_CHECK(b != NULL && b->type == MSGPACK_OBJECT_STR &&
-                 b->via.str.size >= sizeof tail - 1 && b->via.str.size <= 1000 && /* WHY_MAX */
-                 memcmp(b->via.str.ptr + b->via.str.size - (sizeof tail - 1), tail,
-                        sizeof tail - 1) == 0);
+      FUZZ_CHECK(ends_with(cairn_record_map_get(&req.msg.data, "why"),
+                           creates ? " by Ms Rivera" : " (by Ms Rivera)"));
     }
-    rc = cairn_record_check_set(CAIRN_REC_EVIDENCE, set, route == CAIRN_WEB_EVIDENCE_ADD, why,
-                                sizeof why);
+    rc = cairn_record_check_set(type, set, creates, why, sizeof why);
     FUZZ_CHECK(rc == 0 || rc == CAIRN_EINVAL || rc == CAIRN_EDATE || rc == CAIRN_ERANGE ||
                rc == CAIRN_ETOOBIG || rc == CAIRN_EUTF8);
   }

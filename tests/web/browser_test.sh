@@ -27,6 +27,13 @@ red=$(C t milestone add --student ana-8 --type academic \
   --if-then "If a student scores below the target on the next check-in, then add a 20-minute small-group session twice weekly." \
   --json | new_id)
 for d in 28 21 14 7; do C t evidence add "$red" 1 --observed "$(date -d "-$d days" +%F)" >/dev/null; done
+# Two more of Ana's goals (with the one the builder adds, four: one sheet).
+for s in "I will read for 20 minutes each school night and write one sentence about it." \
+         "I will ask for help with a help request sentence when I am stuck for 5 minutes."; do
+  C t milestone add --student ana-8 --type social-emotional --statement "$s" --scale 0-4 --baseline 1 \
+    --target 3 --start "$(date -d '-20 days' +%F)" --end "$(date -d '+40 days' +%F)" --cadence biweekly \
+    --support "a check-in with the counselor on Mondays" --at-home "Ask about it at dinner." >/dev/null
+done
 # Cy: a name holding markup, and a milestone on track.
 C t student add --id cy-6 --name "<img src=x onerror=alert(1)>Cy" --grade 6 >/dev/null
 other=$(C t milestone add --student cy-6 --type behavior --statement "I will start seatwork within 5 minutes." \

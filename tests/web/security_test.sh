@@ -12,6 +12,7 @@
 #    second client records 2,000 pieces of evidence through the socket:
 #    every one acknowledged and still there after a restart, cairnd's
 #    memory stays bounded, and the page answers again once they are gone;
+#  - a page that closes its event stream leaves cairnd idle;
 #  - a restart signs everyone out; SIGTERM stops cairnd cleanly with pages
 #    and slow clients still connected.
 # (A link older than 5 minutes is refused: test_web, with the clock given.)
@@ -44,7 +45,8 @@ code() { curl -s -o "$dir/body" -D "$dir/head" -w '%{http_code}' "$@"; }
 leaks() { grep -qE "Secretname|Secretnote" "$dir/body" "$dir/head"; }
 
 # --- no session: 401 and no name, for every data URL
-for path in /api/session /api/today /api/device /api/sync "/api/milestone/$ms/records" /api/events; do
+for path in /api/session /api/today /api/device /api/sync "/api/milestone/$ms/records" /api/events \
+  "/api/milestone/$ms" /api/student/zed-7/family; do
   c=$(code -m 5 "$base$path")
   [ "$c" = 401 ] && ok || bad "GET $path without a session answered $c"
   leaks && bad "GET $path without a session leaks a name" || ok
@@ -119,6 +121,23 @@ c=$(code -m 5 -b "$cookie" -H "X-CSRF-Token: $csrf" -H 'Content-Type: applicatio
 c=$(code -m 5 -b "$cookie" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
   -H 'Transfer-Encoding: chunked' -d "$post" "$base/api/evidence")
 [ "$c" = 411 ] || [ "$c" = 400 ] && ok || bad "a chunked body answered $c"
+
+# --- a page that closes its live-update stream costs nothing after: cairnd
+# does not go on spinning on the socket it left (it did: libwebsockets reads
+# nothing while the stream's transaction is open, and epoll reports its EOF
+# again and again)
+ticks() { awk '{print $14 + $15}' "/proc/${pid[t]}/stat"; }
+curl -s -N -m 30 -b "$cookie" "$base/api/events" >/dev/null &
+ev=$!
+sleep 1
+kill "$ev"
+wait "$ev" 2>/dev/null
+sleep 1
+t0=$(ticks)
+sleep 2
+t1=$(ticks)
+[ $((t1 - t0)) -lt 50 ] && ok ||
+  bad "cairnd spent $((t1 - t0))/100 s of CPU in the 2 s after a page closed its event stream"
 
 # --- the flood, while a second client writes through the socket
 pid_t=${pid[t]}

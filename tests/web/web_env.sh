@@ -9,6 +9,7 @@ web_env_ready() {
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   command -v node >/dev/null || { echo "FAIL: node is not installed (scripts/deps.sh)"; return 1; }
   [ -x /usr/bin/chromium ] || { echo "FAIL: /usr/bin/chromium is not installed (scripts/deps.sh)"; return 1; }
+  command -v pdftotext >/dev/null || { echo "FAIL: pdftotext (poppler-utils) is not installed (scripts/deps.sh)"; return 1; }
   if [ ! -f "$here/node_modules/.package-lock.json" ] ||
      [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
     (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||

@@ -5,7 +5,8 @@
  * fetched from elsewhere. Everything that comes from stored data reaches
  * the page through textContent or an attribute set with setAttribute,
  * never as markup. Every state-changing request carries the session's CSRF
- * token. Pages: #/today, #/milestone/ID, #/sync.
+ * token. Pages: #/today, #/milestone/ID (and /review), #/new[/STUDENT],
+ * #/family/STUDENT (pages.js), #/sync.
  */
 'use strict';
 
@@ -14,6 +15,8 @@ const state = {
   today: null,     // the last /api/today reply
   refreshWanted: false,
   events: null,
+  prefetch: null,  // Today's data asked for at start, with the session
+  auto: false,     // the page is refreshing by itself (autoRefresh)
 };
 
 const main = () => document.getElementById('main');
@@ -43,10 +46,14 @@ function say(text, isError) {
 }
 
 function setPage(title, ...nodes) {
+  if (state.auto && busy()) { /* see autoRefresh() */
+    state.refreshWanted = true;
+    return;
+  }
   const m = main();
   const a = document.activeElement;
   const key = a && m.contains(a) ? a.getAttribute('data-key') : null;
-  m.replaceChildren(el('h1', {id: 'page-title'}, title), ...nodes);
+  m.replaceChildren(el('h1', {id: 'page-title', elementtiming: 'page-title'}, title), ...nodes);
   document.title = title + ' - cairn';
   if (key) { /* a refresh keeps the keyboard where it was */
     const again = m.querySelector('[data-key="' + CSS.escape(key) + '"]');
@@ -55,7 +62,7 @@ function setPage(title, ...nodes) {
 }
 
 function markNav(which) {
-  for (const id of ['nav-today', 'nav-sync']) {
+  for (const id of ['nav-today', 'nav-new', 'nav-sync']) {
     const a = document.getElementById(id);
     if (id === 'nav-' + which) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -264,7 +271,7 @@ function milestoneFacts(m) {
     el('span', {}, 'Level: ' + m.level),
     el('span', {}, m.points ? 'last ' + fmtNumber(m.last_value) + ' on ' + m.last_observed : 'no evidence yet'),
     el('span', {}, 'target ' + fmtNumber(m.target) + (m.direction === 'down' ? ' or lower' : '')),
-    el('span', {}, (m.overdue ? 'review overdue since ' : 'next review ') + m.next_review));
+    el('span', {}, m.next_review ? (m.overdue ? 'review overdue since ' : 'next review ') + m.next_review : 'no review due'));
 }
 
 function milestoneItem(m) {
@@ -307,7 +314,9 @@ async function renderToday() {
   markNav('today');
   let data;
   try {
-    data = await api('GET', '/api/today');
+    const pre = state.prefetch ? await state.prefetch : null;
+    state.prefetch = null;
+    data = pre || await api('GET', '/api/today');
   } catch (e) {
     if (e.status !== 401) setPage('Today', el('p', {}, 'Cannot read today\'s milestones: ' + e.message));
     return;
@@ -322,10 +331,14 @@ async function renderToday() {
     const hid = 'st-' + s.id;
     nodes.push(el('section', {class: 'student', 'aria-labelledby': hid},
       el('header', {}, el('h2', {id: hid}, s.name || s.id),
-        el('span', {class: 'count'}, s.milestones.length + (s.milestones.length === 1 ? ' milestone' : ' milestones'))),
+        el('span', {class: 'count'}, s.milestones.length + (s.milestones.length === 1 ? ' milestone' : ' milestones')),
+        el('span', {class: 'student-links'},
+          el('a', {href: '#/family/' + encodeURIComponent(s.id), 'aria-label': 'Family summary for ' + (s.name || s.id)}, 'Family summary'),
+          el('a', {href: '#/new/' + encodeURIComponent(s.id), 'aria-label': 'New milestone for ' + (s.name || s.id)}, 'New milestone'))),
       el('ul', {class: 'milestones'}, ...s.milestones.map(milestoneItem))));
   }
   setPage('Today', ...nodes);
+  performance.mark('cairn:today');
 }
 
 /* ---- one milestone: its evidence, amend, retract ---- */
@@ -399,48 +412,6 @@ function evidenceRow(rec, milestoneId) {
   tr.append(el('td', {}, f.observed || '-'), valueCell, el('td', {}, f.note || ''), el('td', {}, f.by || ''),
     el('td', {}, f.retracted ? 'retracted' : amended ? 'amended' : 'as recorded', historyList(rec)), actions);
   return [tr, extra];
-}
-
-async function renderMilestone(id) {
-  markNav('today');
-  let recs;
-  try {
-    const [, r] = await Promise.all([api('GET', '/api/today').then((d) => { state.today = d; }),
-      api('GET', '/api/milestone/' + encodeURIComponent(id) + '/records')]);
-    recs = r;
-  } catch (e) {
-    if (e.status !== 401) setPage('Milestone', el('p', {}, 'Cannot read this milestone: ' + e.message));
-    return;
-  }
-  const found = findMilestone(id);
-  if (!found) { setPage('Milestone', el('p', {}, 'This milestone is not on the Today page (unknown, or not yet complete).')); return; }
-  const m = found.m;
-  const holder = el('div', {});
-  const record = el('button', {type: 'button', class: 'primary'}, 'Record evidence');
-  record.addEventListener('click', () => {
-    const q = quickForm(m, async (res, v) => {
-      say('Recorded ' + fmtNumber(v) + '.');
-      await renderMilestone(id);
-    }, () => { holder.replaceChildren(); record.focus(); runWantedRefresh(); });
-    holder.replaceChildren(q.form);
-    q.focus();
-  });
-  const ev = (recs.evidence || []).slice().sort((a, b) => ((b.fields || {}).observed || '').localeCompare((a.fields || {}).observed || ''));
-  const rows = [];
-  for (const r of ev) rows.push(...evidenceRow(r, id));
-  setPage(m.statement,
-    el('p', {class: 'sub'}, found.student.name + ' · ' + (m.type || '') + ' · scale ' + (m.scale || '')),
-    el('div', {class: 'panel'},
-      el('p', {}, lightBadge(m.light), ' Level: ' + m.level + (m.why ? '. Light: ' + m.why + '.' : '')),
-      milestoneFacts(m),
-      m.attention && m.attention.length ? el('ul', {class: 'attention', 'aria-label': 'Needs attention'}, ...m.attention.map((a) => el('li', {class: a.kind}, a.text))) : null,
-      el('p', {}, record), holder),
-    el('h2', {}, 'Evidence'),
-    ev.length ? el('table', {},
-      el('caption', {class: 'sub'}, 'Newest first. Amended values show the first value struck through; retracted entries stay listed.'),
-      el('thead', {}, el('tr', {}, ...['Observed', 'Value', 'Note', 'Recorded by', 'Status', 'Change'].map((h) => el('th', {scope: 'col'}, h)))),
-      el('tbody', {}, ...rows)) : el('p', {}, 'No evidence yet.'),
-    el('p', {}, el('a', {href: '#/today'}, 'Back to Today')));
 }
 
 /* ---- Sync and device ---- */
@@ -520,8 +491,12 @@ async function renderSync() {
 async function route() {
   if (!state.session) return;
   const h = location.hash || '#/today';
-  const m = /^#\/milestone\/(.+)$/.exec(h);
-  if (m) await renderMilestone(decodeURIComponent(m[1]));
+  let m;
+  document.body.classList.remove('family-page');
+  if ((m = /^#\/milestone\/([^/]+)\/review$/.exec(h))) await renderReview(decodeURIComponent(m[1]));
+  else if ((m = /^#\/milestone\/([^/]+)$/.exec(h))) await renderMilestone(decodeURIComponent(m[1]));
+  else if ((m = /^#\/new(?:\/([^/]+))?$/.exec(h))) await renderBuilder(m[1] ? decodeURIComponent(m[1]) : '');
+  else if ((m = /^#\/family\/([^/]+)$/.exec(h))) await renderFamily(decodeURIComponent(m[1]));
   else if (h === '#/sync') await renderSync();
   else await renderToday();
   refreshSyncLine();
@@ -531,13 +506,21 @@ async function route() {
 function busy() {
   const a = document.activeElement;
   return !!(a && main().contains(a) && (a.tagName === 'INPUT' || a.tagName === 'TEXTAREA' || a.tagName === 'SELECT')) ||
-    !!main().querySelector('form.quick, form.fix');
+    !!main().querySelector('form.quick, form.fix, form.builder, form.stack');
+}
+
+/* A refresh the page starts by itself: if a form was opened while its
+ * data was on the way, setPage leaves the page alone and it runs again
+ * once the form is done. */
+function autoRefresh() {
+  state.auto = true;
+  route().finally(() => { state.auto = false; });
 }
 
 function runWantedRefresh() {
   if (state.refreshWanted && !busy()) {
     state.refreshWanted = false;
-    route();
+    autoRefresh();
   }
 }
 
@@ -547,10 +530,12 @@ function onChange() {
   refreshTimer = setTimeout(() => {
     if (busy()) {
       state.refreshWanted = true;
-      say('New data arrived; the page refreshes when you finish this form.');
+      /* (often the change is the page's own write: what it said stays) */
+      if (!document.getElementById('status').textContent)
+        say('New data arrived; the page refreshes when you finish this form.');
       return;
     }
-    route();
+    autoRefresh();
   }, 250);
 }
 
@@ -562,6 +547,10 @@ function listen() {
 
 async function start() {
   document.getElementById('signout').addEventListener('click', signOut);
+  /* Today's data is asked for with the session, not after it: one round
+   * trip less before the first paint (a 401 shows the sign-in page). */
+  if ((location.hash || '#/today') === '#/today')
+    state.prefetch = fetch('/api/today', {credentials: 'same-origin'}).then((r) => (r.ok ? r.json() : null)).catch(() => null);
   if (!(await loadSession())) {
     showLanding();
     return;
