@@ -37,7 +37,7 @@ typedef struct arg_def {
   const char *label; /* its name in messages, when not name; or NULL */
 } arg_def;
 
-#define ARGS_MAX 6 /* per op, besides "op" itself */
+#define ARGS_MAX 10 /* per op, besides "op" itself */
 
 typedef struct op_def {
   const char *name;
@@ -61,8 +61,9 @@ static const op_def ops[CAIRN_OP_MAX + 1] = {
                          {{"after", ARG_BIN, NULL},
                           {"scope_campus", ARG_TEXT, NULL},
                           {"scope_classroom", ARG_TEXT, NULL},
+                          {"type", ARG_TEXT, NULL},
                           {NULL, 0, NULL}}},
-    [CAIRN_OP_SHOW] = {"show", {{"id", ARG_ID, NULL}, {NULL, 0, NULL}}},
+    [CAIRN_OP_SHOW] = {"show", {{"id", ARG_ID, NULL}, {"type", ARG_TEXT, NULL}, {NULL, 0, NULL}}},
     [CAIRN_OP_CONFLICTS] = {"conflicts", {{NULL, 0, NULL}}},
     [CAIRN_OP_CHECK] = {"check", {{NULL, 0, NULL}}},
     [CAIRN_OP_DEVICES] = {"devices", {{NULL, 0, NULL}}},
@@ -83,6 +84,17 @@ static const op_def ops[CAIRN_OP_MAX + 1] = {
     [CAIRN_OP_WEB_SIGNIN] = {"web_signin",
                              {{"as", ARG_TEXT, NULL}, {"sign_out_all", ARG_BOOL, NULL},
                               {NULL, 0, NULL}}},
+    [CAIRN_OP_REPORT] = {"report",
+                         {{"kind", ARG_TEXT, NULL},
+                          {"campus", ARG_TEXT, NULL},
+                          {"classroom", ARG_TEXT, NULL},
+                          {"grade", ARG_TEXT, NULL},
+                          {"type", ARG_TEXT, NULL},
+                          {"template", ARG_ID, NULL},
+                          {"standard", ARG_ID, NULL},
+                          {"today", ARG_TEXT, NULL},
+                          {"offset", ARG_UINT, NULL},
+                          {NULL, 0, NULL}}},
 };
 
 const char *cairn_request_op_name(int op) {
