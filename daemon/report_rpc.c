@@ -4,6 +4,7 @@
 #include "rpc_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -272,9 +273,9 @@ static void pack_row(msgpack_packer *pk, const cairn_report *r, size_t i) {
 }
 
 /* Packs the reply for rows from offset on: {ok, kind, as_of, future_after,
- * total, rows, next[, summary, future]}. */
-static int pack_reply(msgpack_packer *pk, const cairn_report *r, uint64_t offset, char *why,
-                      size_t whylen) {
+ * total, rows, next[, summary, future]}; *more is 1 when rows follow. */
+static int pack_reply(msgpack_packer *pk, const cairn_report *r, uint64_t offset, int *more,
+                      char *why, size_t whylen) {
   msgpack_sbuffer rows, extra;
   msgpack_packer rpk, epk;
   size_t n = row_count(r), i = offset < n ? (size_t)offset : n, count = 0;
@@ -310,7 +311,7 @@ static int pack_reply(msgpack_packer *pk, const cairn_report *r, uint64_t offset
   msgpack_pack_array(pk, (uint32_t)count);
   pk->callback(pk->data, rows.data, rows.size);
   pack_str(pk, "next");
-  if (i < n)
+  if ((*more = i < n))
     msgpack_pack_uint64(pk, i);
   else
     msgpack_pack_nil(pk);
@@ -339,9 +340,25 @@ static int arg_text(const msgpack_object *req, const char *key, char *out, size_
   return 1;
 }
 
+/* The report being read page by page: kept from its first page to its
+ * last while nothing is committed in between, so that its pages are one
+ * snapshot and each page costs only its packing. */
+struct cairn_report_cache {
+  char key[512];       /* the request's kind, filters and day */
+  uint64_t generation; /* cairn_store_generation when it was read */
+  cairn_report *rep;
+};
+
+void cairn_report_rpc_free(cairn_rpc *r) {
+  if (r->report_cache != NULL)
+    cairn_report_free(r->report_cache->rep);
+  free(r->report_cache);
+  r->report_cache = NULL;
+}
+
 void cairn_report_rpc(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk) {
   char kind_s[32], campus[65], classroom[65], grade[21], type[32], tpl[65], standard[65],
-      day[16], why[256] = "";
+      day[16], key[512], why[256] = "";
   const struct {
     const char *key;
     char *out;
@@ -351,10 +368,12 @@ void cairn_report_rpc(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
               {"template", tpl, sizeof tpl},       {"standard", standard, sizeof standard},
               {"today", day, sizeof day}};
   const msgpack_object *off = cairn_record_map_get(req, "offset");
+  uint64_t offset = off != NULL && off->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? off->via.u64 : 0;
   cairn_report_kind kind = CAIRN_REPORT_PROGRAM;
   cairn_report *rep = NULL;
   int32_t as_of = cairn_store_today(r->store);
-  int rc = arg_text(req, "kind", kind_s, sizeof kind_s, why, sizeof why);
+  uint64_t generation = cairn_store_generation(r->store);
+  int rc = arg_text(req, "kind", kind_s, sizeof kind_s, why, sizeof why), more = 0;
 
   if (rc >= 0 && (rc == 0 || cairn_report_kind_parse(kind_s, &kind) != 0)) {
     snprintf(why, sizeof why, "kind: must be program, red, reviews or supports");
@@ -369,7 +388,15 @@ void cairn_report_rpc(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
     snprintf(why, sizeof why, "as-of: %s is not a real date (YYYY-MM-DD)", day);
     rc = CAIRN_EDATE;
   }
-  if (rc == 0) {
+  /* control characters never pass the request table: \x1f separates */
+  snprintf(key, sizeof key, "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%ld", kind_s, campus,
+           classroom, grade, type, tpl, standard, (long)as_of);
+  struct cairn_report_cache *cache = r->report_cache;
+  if (rc == 0 && cache != NULL && offset > 0 && cache->generation == generation &&
+      strcmp(cache->key, key) == 0) {
+    rep = cache->rep;
+  } else if (rc == 0) {
+    cairn_report_rpc_free(r);
     cairn_report_filter f = {campus, classroom, grade, type, tpl, standard};
     rc = cairn_report_run(r->store, kind, &f, as_of, &rep, why, sizeof why);
   }
@@ -378,14 +405,26 @@ void cairn_report_rpc(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
     msgpack_packer bpk;
     msgpack_sbuffer_init(&body);
     msgpack_packer_init(&bpk, &body, msgpack_sbuffer_write);
-    rc = pack_reply(&bpk, rep,
-                    off != NULL && off->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? off->via.u64 : 0,
-                    why, sizeof why);
+    rc = pack_reply(&bpk, rep, offset, &more, why, sizeof why);
     if (rc == 0)
       pk->callback(pk->data, body.data, body.size);
     msgpack_sbuffer_destroy(&body);
   }
-  cairn_report_free(rep);
+  int cached = rep != NULL && r->report_cache != NULL && r->report_cache->rep == rep;
+  if (rc == 0 && more && !cached) { /* keep it for the next page */
+    if ((r->report_cache = calloc(1, sizeof *r->report_cache)) != NULL) {
+      memcpy(r->report_cache->key, key, sizeof key);
+      r->report_cache->generation = generation;
+      r->report_cache->rep = rep;
+    } else {
+      cairn_report_free(rep); /* the next page is computed again */
+    }
+  } else if (rc != 0 || !more) {
+    if (cached)
+      cairn_report_rpc_free(r);
+    else
+      cairn_report_free(rep);
+  }
   if (rc != 0)
     cairn__rpc_pack_error(pk, rc, why);
 }

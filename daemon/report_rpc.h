@@ -10,8 +10,11 @@
  *     Reply {kind, as_of, future_after, total, rows, next}, plus on the
  *     first page (offset 0) `summary` and `future`: the rows of one page
  *     (about 512 KiB), next the offset of the next page or nil after the
- *     last. Every page is computed afresh from the store: a write between
- *     pages may show only in the later ones.
+ *     last. The report read for the first page is kept for the next ones
+ *     (r->report_cache: one report, until its last page is read or
+ *     another report is asked for), so that the pages are one snapshot;
+ *     when something was committed in between, the page is computed
+ *     afresh and may differ from the pages before it.
  *
  * Computed on the loop thread, like status. The shapes of the rows and of
  * the summary are those `cairn report --json` prints (cairn --help).
@@ -25,5 +28,8 @@
 
 /* Answers a decoded report request into pk (a reply or an error). */
 void cairn_report_rpc(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk);
+
+/* Frees the report kept between pages (r->report_cache), if any. */
+void cairn_report_rpc_free(cairn_rpc *r);
 
 #endif

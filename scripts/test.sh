@@ -3,7 +3,8 @@
 # test twice, once plain and once under AddressSanitizer+UndefinedBehaviorSanitizer,
 # then runs the CLI, sync and web-page browser tests with cairnd under valgrind,
 # then replays every fuzz regression and runs each libFuzzer target briefly
-# (FUZZ_SECONDS each, default 15), then runs bench/run --quick once.
+# (FUZZ_SECONDS each, default 15), then runs bench/run --quick and
+# bench/run report --quick once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -40,3 +41,5 @@ tests/fuzz/run.sh --replay
 tests/fuzz/run.sh --seconds "${FUZZ_SECONDS:-15}"
 echo "== bench: bench/run --quick (shows the side-by-side benchmark still runs; asserts nothing about speed)"
 bench/run --quick
+echo "== bench: bench/run report --quick (the reports benchmark still runs)"
+bench/run report --quick

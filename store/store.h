@@ -552,6 +552,11 @@ int cairn_store_kept_out(cairn_store *s, msgpack_packer *pk);
  * (or before the writer starts). Returns 0 or a negative code. */
 int cairn_store_clock_repair(cairn_store *s, size_t *redated);
 
+/* A number that changes with every commit to the store (LMDB's last
+ * transaction id): equal numbers mean nothing changed in between, so a
+ * result read from the store may be kept and used again. Any thread. */
+uint64_t cairn_store_generation(cairn_store *s);
+
 /* This device's public key and its own log's head (seq 0 when empty). */
 const uint8_t *cairn_store_device(const cairn_store *s);
 uint64_t cairn_store_own_seq(const cairn_store *s);

@@ -215,6 +215,11 @@ int cairn__store_each_child(cairn_store *s, MDB_txn *txn, int ptype, const char 
   return ret;
 }
 
+uint64_t cairn_store_generation(cairn_store *s) {
+  MDB_envinfo info;
+  return mdb_env_info(s->env, &info) == 0 ? (uint64_t)info.me_last_txnid : 0;
+}
+
 /* ---- export / conflicts ------------------------------------------ */
 
 static int name_cmp(const void *a, const void *b) {
