@@ -169,6 +169,9 @@ static void put_milestone(const msgpack_object *m) {
   putchar('"');
 }
 
+/* "s" unless n is one. */
+static const char *plural(unsigned long long n) { return n == 1 ? "" : "s"; }
+
 static unsigned pct(unsigned long long part, unsigned long long whole) {
   return whole == 0 ? 0 : (unsigned)((200 * part + whole) / (2 * whole));
 }
@@ -222,8 +225,8 @@ static void print_head(const char *kind, const msgpack_object *first) {
   printf("report %s, as of ", kind);
   put(first, "as_of", "?");
   printf(": %llu student%s, %llu milestone%s\n", num(total, "students"),
-         num(total, "students") == 1 ? "" : "s", num(total, "milestones"),
-         num(total, "milestones") == 1 ? "" : "s");
+         plural(num(total, "students")), num(total, "milestones"),
+         plural(num(total, "milestones")));
   if (num(total, "future") > 0) {
     printf("! %llu evidence entr%s dated after tomorrow (", num(total, "future"),
            num(total, "future") == 1 ? "y is" : "ies are");
@@ -313,9 +316,10 @@ static void print_program(const pages *p) {
     }
     fputs("\" (", stdout);
     put(m, "type", "");
-    printf("): %llu of %llu milestones missed (%u%%), %llu students\n", num(m, "missed"),
-           num(m, "milestones"), pct(num(m, "missed"), num(m, "milestones")),
-           num(m, "students"));
+    printf("): %llu of %llu milestone%s missed (%u%%), %llu student%s\n", num(m, "missed"),
+           num(m, "milestones"), plural(num(m, "milestones")),
+           pct(num(m, "missed"), num(m, "milestones")), num(m, "students"),
+           plural(num(m, "students")));
   }
 }
 
@@ -340,9 +344,10 @@ static void print_red(const pages *p) {
         c = &campuses->via.array.ptr[ci];
       fputs("\ncampus ", stdout);
       put_campus(row);
-      printf(": %llu students; %llu red, %llu with an if/then support that fires, %llu "
-             "evidence entries dated after tomorrow\n",
-             num(c, "students"), num(c, "red"), num(c, "triggered"), num(c, "future"));
+      printf(": %llu student%s; %llu red, %llu with an if/then support that fires, %llu "
+             "evidence entr%s dated after tomorrow\n",
+             num(c, "students"), plural(num(c, "students")), num(c, "red"), num(c, "triggered"),
+             num(c, "future"), num(c, "future") == 1 ? "y" : "ies");
     }
     fputs("  ", stdout);
     put_who(row);
@@ -404,8 +409,8 @@ static void print_reviews(const pages *p) {
       put_campus(row);
       putchar('/');
       put(row, "classroom", "-");
-      printf(": %llu of %llu milestones overdue\n", num(room, "overdue"),
-             num(room, "milestones"));
+      printf(": %llu of %llu milestone%s overdue\n", num(room, "overdue"),
+             num(room, "milestones"), plural(num(room, "milestones")));
     }
     printf("  %4lld days  ", snum(row, "days_overdue"));
     put_student(row);
@@ -413,8 +418,8 @@ static void print_reviews(const pages *p) {
     put_milestone(row);
     fputs("\n             ", stdout);
     put(row, "cadence", "");
-    fputs(" reviews; last ", stdout);
-    put(row, "last_review", "none");
+    fputs(get(row, "last_review") != NULL ? " reviews; last " : " reviews; none yet", stdout);
+    put(row, "last_review", "");
     fputs(", due ", stdout);
     put(row, "next_review", "");
     fputs(flag(row, "next_is_check") ? " (a check date)" : "", stdout);
@@ -436,9 +441,11 @@ static void print_supports(const pages *p) {
     const msgpack_object *s = &groups->via.array.ptr[g];
     fputs("\n\"", stdout);
     put(s, "support", "");
-    printf("\": %llu students, %llu phases: %llu better, %llu same, %llu worse, %llu unknown\n",
-           num(s, "students"), num(s, "phases"), num(s, "better"), num(s, "same"),
-           num(s, "worse"), num(s, "unknown"));
+    printf("\": %llu student%s, %llu phase%s: %llu better, %llu same, %llu worse, %llu "
+           "unknown\n",
+           num(s, "students"), plural(num(s, "students")), num(s, "phases"),
+           plural(num(s, "phases")), num(s, "better"), num(s, "same"), num(s, "worse"),
+           num(s, "unknown"));
     for (unsigned long long k = 0; k < num(s, "phases") && i < p->nrows; k++, i++) {
       const msgpack_object *row = p->rows[i];
       fputs("  ", stdout);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then builds and runs every
 # test twice, once plain and once under AddressSanitizer+UndefinedBehaviorSanitizer,
-# then runs the CLI, sync and web-page browser tests with cairnd under valgrind,
+# then runs the CLI, sync, central-office and web-page browser tests with cairnd
+# under valgrind,
 # then replays every fuzz regression and runs each libFuzzer target briefly
 # (FUZZ_SECONDS each, default 15), then runs bench/run --quick and
 # bench/run report --quick once.
@@ -20,7 +21,7 @@ for variant in plain asan; do
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$dir" --output-on-failure -j"$jobs"
 done
-echo "== valgrind memcheck: the CLI, sync and browser tests with every cairnd under valgrind"
+echo "== valgrind memcheck: the CLI, sync, central and browser tests with every cairnd under valgrind"
 vgdir=$(mktemp -d)
 plain=build-test-plain
 CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
@@ -28,6 +29,8 @@ CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
 CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
   tests/integration/sync_test.sh $plain/client/cairn tests/integration/under_valgrind.sh \
   $plain/tests/faultproxy/faultproxy $plain/tests/loadgen
+CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
+  tests/integration/central_test.sh $plain/client/cairn tests/integration/under_valgrind.sh
 CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
   tests/web/browser_test.sh $plain/client/cairn tests/integration/under_valgrind.sh
 if [ -n "$(cat "$vgdir"/*.log)" ]; then
