@@ -1,7 +1,7 @@
 /*
- * report.h: the program view of a node (docs/REPORTS in README "Central
- * office"): four reports over every student and milestone it holds, as
- * typed results: on the central every campus, on a hub its campus, on a
+ * report.h: the program view of a node (README.md, "Central office"):
+ * four reports over every student and milestone it holds, as typed
+ * results: on the central every campus, on a hub its campus, on a
  * classroom its classroom.
  *
  *   program   for each template (or standard) and milestone type, by

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then builds and runs every
 # test twice, once plain and once under AddressSanitizer+UndefinedBehaviorSanitizer,
-# then runs the CLI, sync, central-office and web-page browser tests with cairnd
-# under valgrind,
-# then replays every fuzz regression and runs each libFuzzer target briefly
-# (FUZZ_SECONDS each, default 15), then runs bench/run --quick and
-# bench/run report --quick once.
+# then runs the CLI, sync, central-office and web-page browser tests with
+# cairnd under valgrind, then replays every fuzz regression and runs each
+# libFuzzer target briefly (FUZZ_SECONDS each, default 15), then runs
+# bench/run --quick and bench/run report --quick once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
