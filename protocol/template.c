@@ -104,8 +104,11 @@ int cairn_template_blank(const char *p, size_t len, size_t i, char *out, size_t 
     out[0] = '\0';
   if (blanks_of(p, len, b, &n, NULL, 0) != 0 || i >= n)
     return CAIRN_ENOTFOUND;
-  if (outlen > 0)
-    snprintf(out, outlen, "%.*s", (int)b[i].n, b[i].p);
+  if (outlen > 0) {
+    size_t k = b[i].n < outlen - 1 ? b[i].n : outlen - 1;
+    memcpy(out, b[i].p, k);
+    out[k] = '\0';
+  }
   return 0;
 }
 

@@ -32,8 +32,8 @@ int cairn_template_check(const char *p, size_t len, size_t *nblanks, char *why, 
 
 /* Writes the words of blank i (0-based, in order of first appearance,
  * {name} not counted) of a pattern that passed cairn_template_check into
- * out, NUL-terminated (truncated to outlen). Returns 0, or CAIRN_ENOTFOUND
- * when there are not that many blanks. */
+ * out, as they are, NUL-terminated (truncated to outlen - 1 bytes).
+ * Returns 0, or CAIRN_ENOTFOUND when there are not that many blanks. */
 int cairn_template_blank(const char *p, size_t len, size_t i, char *out, size_t outlen);
 
 /* Fills a pattern that passed cairn_template_check: {name} with name (NUL-
