@@ -177,7 +177,10 @@ void cairn__cli_print_catalog_row(const char *type, const msgpack_object *record
     const msgpack_object *fields = cairn_record_map_get(record, "fields");
     for (size_t i = 0; tables[t].keys[i] != NULL; i++) {
       if (record == NULL) {
-        printf(tables[t].widths[i] > 0 ? "%-*s  " : "%*s", tables[t].widths[i], tables[t].head[i]);
+        if (tables[t].widths[i] > 0)
+          printf("%-*s  ", tables[t].widths[i], tables[t].head[i]);
+        else
+          printf("%s", tables[t].head[i]);
         continue;
       }
       const char *k = tables[t].keys[i];

@@ -13,7 +13,8 @@ static const char *const program_cols[] = {
     "template", "title",     "standard", "standard_text", "type",    "place",
     "campus",   "classroom", "students", "milestones",    "not_started", "beginning",
     "developing", "meeting", "exceeding", "green",        "yellow",  "red",
-    "ended",    "missed",    "future",   "missed_rank",   NULL};
+    "ended",    "missed",    "future",   "missed_rank",   "share_meeting", "share_developing",
+    "share_beginning", "share_not_started", "share_red", "share_missed", NULL};
 static const char *const red_cols[] = {
     "campus",        "classroom",     "student",     "name",           "grade",
     "milestone",     "statement",     "type",        "template",       "light",

@@ -3,6 +3,7 @@
 #include "report_rpc.h"
 #include "rpc_int.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,10 +72,29 @@ static void pack_item_pairs(msgpack_packer *pk, const cairn_report_item *it) {
   kv_text(pk, "statement", it->milestone->statement);
 }
 
+/* part of whole, rounded to 4 places (0 when whole is 0). */
+static void kv_share(msgpack_packer *pk, const char *k, size_t part, size_t whole) {
+  pack_str(pk, k);
+  msgpack_pack_double(pk, whole == 0 ? 0 : round(10000.0 * (double)part / (double)whole) / 10000);
+}
+
+/* The 6 shares of a row's milestones: meeting (or exceeding), developing,
+ * beginning, not started, red, missed. */
+#define SHARE_PAIRS 6
+static void pack_share_pairs(msgpack_packer *pk, const cairn_report_counts *c) {
+  kv_share(pk, "share_meeting", c->level[CAIRN_LEVEL_MEETING] + c->level[CAIRN_LEVEL_EXCEEDING],
+           c->milestones);
+  kv_share(pk, "share_developing", c->level[CAIRN_LEVEL_DEVELOPING], c->milestones);
+  kv_share(pk, "share_beginning", c->level[CAIRN_LEVEL_BEGINNING], c->milestones);
+  kv_share(pk, "share_not_started", c->level[CAIRN_LEVEL_NOT_STARTED], c->milestones);
+  kv_share(pk, "share_red", c->red, c->milestones);
+  kv_share(pk, "share_missed", c->missed, c->milestones);
+}
+
 static const char *const places[] = {"all", "campus", "classroom"};
 
 static void pack_program_row(msgpack_packer *pk, const cairn_report_program_row *row) {
-  msgpack_pack_map(pk, 9 + COUNT_PAIRS);
+  msgpack_pack_map(pk, 9 + COUNT_PAIRS + SHARE_PAIRS);
   kv_text(pk, "template", row->template_id);
   kv_text(pk, "title", row->title);
   kv_text(pk, "standard", row->standard);
@@ -89,6 +109,7 @@ static void pack_program_row(msgpack_packer *pk, const cairn_report_program_row 
   else
     msgpack_pack_nil(pk);
   pack_count_pairs(pk, &row->counts);
+  pack_share_pairs(pk, &row->counts);
 }
 
 static void pack_triggered(msgpack_packer *pk, const cairn_store_milestone_status *m) {

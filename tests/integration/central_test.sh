@@ -141,7 +141,8 @@ converge b1 south/room-9 && ok || bad "b1 converges"
 C central report program --json >"$dir/program.json" || bad "report program --json"
 ela=$(jq -c '.rows[] | select(.template == "ela-claim" and .place == "all")' "$dir/program.json")
 [ "$(jq -r '[.students, .milestones, .meeting, .developing, .beginning, .not_started, .red, .green, .missed] | @csv' <<<"$ela")" = "3,3,1,1,1,0,1,2,2" ] &&
-  [ "$(jq -r '.title + "|" + .standard + "|" + .standard_text + "|" + (.missed_rank|tostring)' <<<"$ela")" = "Claim and evidence|W.8.1|Write arguments to support claims|1" ] && ok ||
+  [ "$(jq -r '.title + "|" + .standard + "|" + .standard_text + "|" + (.missed_rank|tostring)' <<<"$ela")" = "Claim and evidence|W.8.1|Write arguments to support claims|1" ] &&
+  [ "$(jq -r '[.share_meeting, .share_developing, .share_red, .share_missed] | @csv' <<<"$ela")" = "0.3333,0.3333,0.3333,0.6667" ] && ok ||
   bad "program: the ela-claim row: $ela"
 [ "$(jq -r '[.rows[] | select(.template == "ela-claim") | .place + ":" + (.campus // "") + "/" + (.classroom // "") + ":" + (.students|tostring)] | join(" ")' "$dir/program.json")" = \
   "all:/:3 campus:north/:2 classroom:north/room-1:2 campus:south/:1 classroom:south/room-9:1" ] && ok ||
@@ -156,7 +157,7 @@ grep -q '^template ela-claim "Claim and evidence": academic; standard W.8.1$' "$
   grep -q '^   1. ela-claim "Claim and evidence" (academic): 2 of 3 milestones missed (67%), 3 students$' "$dir/out" && ok ||
   bad "program text: $(cat "$dir/out")"
 C central report program --csv >"$dir/program.csv"
-csv "$dir/program.csv" "header[:6] == ['template','title','standard','standard_text','type','place'] and [r['students'] for r in rows if r['template'] == 'ela-claim' and r['place'] == 'all'] == ['3']" &&
+csv "$dir/program.csv" "header[:6] == ['template','title','standard','standard_text','type','place'] and [(r['students'], r['share_meeting']) for r in rows if r['template'] == 'ela-claim' and r['place'] == 'all'] == [('3', '0.3333')]" &&
   ok || bad "program csv: $(cat "$dir/program.csv")"
 C central report program --campus south --json | jq -r '.total.students' | grep -qx 2 && ok || bad "--campus south"
 C central report program --template on-task --json | jq -r '[.rows[].template] | unique | join(",")' | grep -qx on-task &&
