@@ -784,20 +784,27 @@ static const char *given(const args *a, const char *name) {
   return fi >= 0 && flag_count(a, fi) > 0 ? flag_value(a, fi) : NULL;
 }
 
+/* The value given for the flag named name that the CLI reads itself
+ * (TO_LOCAL: bundle export has a --to of its own), or NULL. */
+static const char *given_local(const args *a, const char *name) {
+  int fi = find_flag(a->cmd, name, strlen(name));
+  return fi >= 0 && a->cmd->flags[fi].to == TO_LOCAL ? given(a, name) : NULL;
+}
+
 /* What the flags the CLI reads itself allow together. Returns -1 to go on
  * or EXIT_USAGE. */
 static int check_local_flags(const args *a) {
   char name[64];
   cmd_name(a->cmd, name, sizeof name);
-  if (given(a, "fill") != NULL && given(a, "template") == NULL)
+  if (given_local(a, "fill") != NULL && given(a, "template") == NULL)
     return usage_error("%s: --fill completes a template's statement: give --template too", name);
-  if (given(a, "fill") != NULL && given(a, "statement") != NULL)
+  if (given_local(a, "fill") != NULL && given(a, "statement") != NULL)
     return usage_error("%s: --fill and --statement: give the whole statement, or the words "
                        "for the template's blanks, not both",
                        name);
-  if ((given(a, "csv") != NULL) && a->json)
+  if (given_local(a, "csv") != NULL && a->json)
     return usage_error("%s: --csv and --json: choose one", name);
-  if (given(a, "to") != NULL && given(a, "csv") == NULL)
+  if (given_local(a, "to") != NULL && given_local(a, "csv") == NULL)
     return usage_error("%s: --to DIR writes CSV tables: give --csv TABLE", name);
   return -1;
 }
@@ -1684,12 +1691,13 @@ static int run_request(const args *a) {
     ex = EXIT_FAIL;
     goto out;
   }
-  if (strcmp(a->cmd->op, "export") == 0 && given(a, "csv") != NULL) {
+  if (strcmp(a->cmd->op, "export") == 0 && given_local(a, "csv") != NULL) {
     size_t ntables;
     const char **tables = values_of(a, "csv", &ntables);
     const char *scope = given(a, "scope");
     ex = tables == NULL ? EXIT_FAIL
-                        : cairn__cli_export_csv(c, a->data, scope, tables, ntables, given(a, "to"));
+                        : cairn__cli_export_csv(c, a->data, scope, tables, ntables,
+                                                given_local(a, "to"));
     free(tables);
     goto out;
   }
@@ -1699,7 +1707,7 @@ static int run_request(const args *a) {
   }
   if (strcmp(a->cmd->op, "report") == 0) {
     ex = cairn__cli_report(c, a->data, pack_report_page, (void *)a, a->json,
-                           given(a, "csv") != NULL);
+                           given_local(a, "csv") != NULL);
     goto out;
   }
   if (a->cmd->act == DO_PUT && given(a, "template") != NULL) {
