@@ -218,6 +218,9 @@ static void print_future(const msgpack_object *first) {
       fputs(", ...", stdout);
     putchar('\n');
   }
+  if (num(first, "future_milestones") > future->via.array.size)
+    printf("  and %llu more milestones: cairn report red lists them all\n",
+           num(first, "future_milestones") - future->via.array.size);
 }
 
 /* The first line of every report. */

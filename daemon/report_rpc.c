@@ -18,8 +18,10 @@
  * of the first page may take what is left of a frame. */
 #define REPORT_PAGE_BYTES (512 * 1024)
 #define REPORT_SUMMARY_MAX (CAIRN_FRAME_MAX - REPORT_PAGE_BYTES - 64 * 1024)
-/* The entries of one milestone listed under `future` (all are counted). */
+/* The entries of one milestone listed under `future`, and the milestones
+ * listed (all are counted: a campus of wrong clocks stays one reply). */
 #define FUTURE_LISTED 10
+#define FUTURE_MILESTONES_LISTED 500
 
 #define pack_str cairn__rpc_pack_str
 #define pack_text cairn__rpc_pack_text
@@ -242,11 +244,13 @@ static void pack_summary(msgpack_packer *pk, const cairn_report *r) {
   }
 }
 
-/* The milestones with evidence dated after tomorrow, each with (up to
- * FUTURE_LISTED of) its entries. */
+/* The milestones with evidence dated after tomorrow (the first
+ * FUTURE_MILESTONES_LISTED), each with (up to FUTURE_LISTED of) its
+ * entries. */
 static void pack_future(msgpack_packer *pk, const cairn_report *r) {
-  msgpack_pack_array(pk, (uint32_t)r->nfuture);
-  for (size_t i = 0; i < r->nfuture; i++) {
+  size_t n = r->nfuture < FUTURE_MILESTONES_LISTED ? r->nfuture : FUTURE_MILESTONES_LISTED;
+  msgpack_pack_array(pk, (uint32_t)n);
+  for (size_t i = 0; i < n; i++) {
     const cairn_store_milestone_status *m = r->future[i].milestone;
     size_t listed = m->nfuture < FUTURE_LISTED ? m->nfuture : FUTURE_LISTED;
     msgpack_pack_map(pk, ITEM_PAIRS + 2);
@@ -311,6 +315,7 @@ static int pack_reply(msgpack_packer *pk, const cairn_report *r, uint64_t offset
     pack_summary(&epk, r);
     pack_str(&epk, "future");
     pack_future(&epk, r);
+    kv_size(&epk, "future_milestones", r->nfuture);
   }
   if (extra.size > REPORT_SUMMARY_MAX) {
     msgpack_sbuffer_destroy(&rows);
@@ -321,7 +326,7 @@ static int pack_reply(msgpack_packer *pk, const cairn_report *r, uint64_t offset
   }
   for (; i < n && rows.size < REPORT_PAGE_BYTES; i++, count++)
     pack_row(&rpk, r, i);
-  cairn__rpc_pack_ok(pk, 6 + (first ? 2 : 0));
+  cairn__rpc_pack_ok(pk, 6 + (first ? 3 : 0));
   kv_text(pk, "kind", cairn_report_kind_name(r->kind));
   kv_day(pk, "as_of", r->as_of);
   kv_day(pk, "future_after", r->future_after);

@@ -8,9 +8,10 @@
  *     today is the as-of day (default: today by this node's clock; after
  *     tomorrow is refused); offset is the first row wanted (default 0).
  *     Reply {kind, as_of, future_after, total, rows, next}, plus on the
- *     first page (offset 0) `summary` and `future`: the rows of one page
- *     (about 512 KiB), next the offset of the next page or nil after the
- *     last. The report read for the first page is kept for the next ones
+ *     first page (offset 0) summary, future (the first 500 milestones with
+ *     evidence dated after tomorrow) and future_milestones (how many):
+ *     rows are one page (about 512 KiB), next the offset of the next page
+ *     or nil after the last. The report read for the first page is kept for the next ones
  *     (r->report_cache: one report, until its last page is read or
  *     another report is asked for), so that the pages are one snapshot;
  *     when something was committed in between, the page is computed
