@@ -36,7 +36,6 @@
 #define CAIRN_VERSION "unknown"
 #endif
 
-enum exit_code { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOTRUNNING = 3 };
 
 /* Where a flag's value goes in the request. */
 typedef enum {
@@ -44,7 +43,8 @@ typedef enum {
   TO_ID,    /* the put's record id */
   TO_WHY,   /* the put's why */
   TO_ARG,   /* a top-level request argument named .key (status, show) */
-  TO_INIT   /* init's own settings, handled locally */
+  TO_INIT,  /* init's own settings, handled locally */
+  TO_LOCAL  /* read by the CLI itself, never sent (--csv, --to, --fill) */
 } dest;
 
 /* How a value is packed. */
@@ -66,6 +66,7 @@ typedef enum {
 #define F_EDIT_ONLY 0x8u /* offered only by an edit */
 #define F_TODAY 0x10u    /* defaults to today's date */
 #define F_USER 0x20u     /* defaults to the login name of whoever runs cairn */
+#define F_TEMPLATED 0x40u /* a required field that --template fills when it is not given */
 
 typedef struct flag {
   const char *name; /* "--name" without dashes; NULL for positionals */
@@ -119,21 +120,45 @@ static const flag student_flags[] = {
      "an IEP/504 accommodation measurement must respect (repeatable)", NULL},
     END};
 
+/* Rows that milestone add and template add share. */
+#define FLAG_TYPE(opts)                                                                       \
+  {"type", "academic|behavior|social-emotional|future-readiness", TO_FIELD, "type", V_STR,   \
+   (opts), "kind of milestone", NULL}
+#define FLAG_SCALE(opts)                                                                      \
+  {"scale", "MIN-MAX|percent|count|yesno", TO_FIELD, "scale", V_STR, (opts),                 \
+   "measurement scale", NULL}
+#define FLAG_HORIZON                                                                          \
+  {"horizon", "short|long", TO_FIELD, "horizon", V_STR, 0,                                    \
+   "short- or long-term (default: short)", NULL}
+#define FLAG_METHOD {"method", "TEXT", TO_FIELD, "method", V_STR, 0, "measurement method", NULL}
+#define FLAG_SOURCE {"source", "TEXT", TO_FIELD, "source", V_STR, 0, "data source", NULL}
+#define FLAG_CADENCE                                                                          \
+  {"cadence", "weekly|biweekly|monthly|quarterly", TO_FIELD, "cadence", V_STR, 0,            \
+   "review cadence (default: monthly)", NULL}
+
 /* Shared by "milestone add" and "milestone set". */
 static const flag milestone_flags[] = {
     {NULL, "MILESTONE", TO_ID, NULL, V_STR, F_POS | F_EDIT_ONLY, "the milestone to change", NULL},
     {"student", "ID", TO_FIELD, "student", V_STR, F_REQ | F_ADD_ONLY, "the student", NULL},
-    {"type", "academic|behavior|social-emotional|future-readiness", TO_FIELD, "type", V_STR, F_REQ,
-     "kind of milestone", NULL},
-    {"statement", "TEXT", TO_FIELD, "statement", V_STR, F_REQ,
+    {"template", "TEMPLATE", TO_FIELD, "template", V_STR, F_ADD_ONLY,
+     "start from this shared template (cairn template list): every field it has that is not "
+     "given here (type, statement, scale, target, direction, rule, cadence, method, source, "
+     "alignment, standard, horizon) is taken from it, and the milestone keeps its id",
+     NULL},
+    {"fill", "WORDS", TO_LOCAL, "fill", V_STRS, F_ADD_ONLY,
+     "with --template: the words for the template statement's next blank {...}, in order "
+     "(repeatable; {name} is the student's name, filled by itself)",
+     NULL},
+    FLAG_TYPE(F_REQ | F_TEMPLATED),
+    {"statement", "TEXT", TO_FIELD, "statement", V_STR, F_REQ | F_TEMPLATED,
      "what the student will do, in words they can repeat", NULL},
-    {"scale", "MIN-MAX|percent|count|yesno", TO_FIELD, "scale", V_STR, F_REQ,
-     "measurement scale", NULL},
+    FLAG_SCALE(F_REQ | F_TEMPLATED),
     {"baseline", "V|pending", TO_FIELD, "baseline", V_NUMNIL, F_REQ,
      "starting value (75% on a percent scale, yes or no on a yes/no one), or pending (taken "
      "in the first weeks)",
      NULL},
-    {"target", "V", TO_FIELD, "target", V_NUM, F_REQ, "the value that means success", NULL},
+    {"target", "V", TO_FIELD, "target", V_NUM, F_REQ | F_TEMPLATED,
+     "the value that means success", NULL},
     {"direction", "up|down|at-least|at-most", TO_FIELD, "direction", V_STR, 0,
      "raise or lower the value to the target (default: up); or, to maintain it, stay at "
      "least or at most at the target (\"maintain 95% attendance\": at-least, target 95)",
@@ -142,20 +167,20 @@ static const flag milestone_flags[] = {
      "met when K of the last N points meet the target (default: 1 of 1)", NULL},
     {"start", "YYYY-MM-DD", TO_FIELD, "start", V_STR, F_REQ, "first day", NULL},
     {"end", "YYYY-MM-DD", TO_FIELD, "end", V_STR, F_REQ, "last day", NULL},
-    {"horizon", "short|long", TO_FIELD, "horizon", V_STR, 0,
-     "short- or long-term (default: short)", NULL},
+    FLAG_HORIZON,
     {"parent", "MILESTONE", TO_FIELD, "parent", V_STR, 0,
      "the long-term milestone (of the same student) this leads to", NULL},
-    {"method", "TEXT", TO_FIELD, "method", V_STR, 0, "measurement method", NULL},
-    {"source", "TEXT", TO_FIELD, "source", V_STR, 0, "data source", NULL},
+    FLAG_METHOD,
+    FLAG_SOURCE,
     {"support", "TEXT", TO_FIELD, "support", V_STR, 0, "the intervention lever", NULL},
     {"at-home", "TEXT", TO_FIELD, "at_home", V_STR, 0,
      "one thing the family can do at home (shown on the family summary)", NULL},
     {"if-then", "TEXT", TO_FIELD, "if_then", V_STRS, 0,
      "a planned if/then rule (repeatable)", NULL},
-    {"cadence", "weekly|biweekly|monthly|quarterly", TO_FIELD, "cadence", V_STR, 0,
-     "review cadence (default: monthly)", NULL},
+    FLAG_CADENCE,
     {"alignment", "TEXT", TO_FIELD, "alignment", V_STR, 0, "the standard or rubric row", NULL},
+    {"standard", "CODE", TO_FIELD, "standard", V_STR, 0,
+     "the standard of the catalog it aligns to (cairn standard list)", NULL},
     {"agreed-by", "NAME", TO_FIELD, "agreed_by", V_STRS, 0, "who agreed it (repeatable)", NULL},
     {"baseline-date", "YYYY-MM-DD", TO_FIELD, "baseline_date", V_STR, 0,
      "when the baseline was taken", NULL},
@@ -248,6 +273,68 @@ static const flag export_flags[] = {
     {"scope", "CAMPUS[/CLASSROOM]", TO_ARG, "scope", V_SCOPE, 0,
      "the records of that campus (or classroom) only, as a node of that scope holds them",
      NULL},
+    {"csv", "TABLE", TO_LOCAL, "csv", V_STRS, 0,
+     "instead of JSON, a table as CSV (RFC 4180, UTF-8, a header row, one file per table): "
+     "students, milestones, evidence, reviews, status (each milestone's status today), or "
+     "all (repeatable)",
+     NULL},
+    {"to", "DIR", TO_LOCAL, "to", V_STR, 0,
+     "with --csv: write each table to DIR/TABLE.csv (durably; an existing file is replaced "
+     "only once the new one is complete) instead of stdout; needed for more than one table",
+     NULL},
+    END};
+
+static const flag template_flags[] = {
+    {"id", "ID", TO_ID, NULL, V_STR, F_REQ, "the template's id: " CAIRN_TEXT_ID_RULE, NULL},
+    {"title", "TEXT", TO_FIELD, "title", V_STR, F_REQ, "a short name, shown in reports", NULL},
+    FLAG_TYPE(F_REQ),
+    {"statement", "PATTERN", TO_FIELD, "statement", V_STR, F_REQ,
+     "the statement, with {name} for the student's name and {WORDS} for a blank the teacher "
+     "completes with milestone add --fill ({{ and }} for a brace)",
+     NULL},
+    FLAG_SCALE(F_REQ),
+    {"target", "V", TO_FIELD, "target", V_NUM, 0, "the default target", NULL},
+    {"direction", "up|down|at-least|at-most", TO_FIELD, "direction", V_STR, 0,
+     "as for milestone add (default: up)", NULL},
+    {"rule", "\"K of N\"", TO_FIELD, "rule", V_STR, 0, "the default rule (default: 1 of 1)",
+     NULL},
+    FLAG_CADENCE,
+    FLAG_HORIZON,
+    FLAG_METHOD,
+    FLAG_SOURCE,
+    {"alignment", "TEXT", TO_FIELD, "alignment", V_STR, 0, "alignment code or rubric row", NULL},
+    {"standard", "CODE", TO_FIELD, "standard", V_STR, 0,
+     "the standard of the catalog it aligns to", NULL},
+    END};
+
+static const flag template_show_flags[] = {
+    {NULL, "ID", TO_ARG, "id", V_STR, F_POS, "the template's id", NULL},
+    END};
+
+static const flag standard_flags[] = {
+    {"code", "CODE", TO_ID, NULL, V_STR, F_REQ,
+     "the standard's code, its id: " CAIRN_TEXT_ID_RULE " (CCSS.ELA-LITERACY.W.8.1)", NULL},
+    {"text", "TEXT", TO_FIELD, "text", V_STR, F_REQ, "what it says, in short", NULL},
+    {"guid", "UUID", TO_FIELD, "guid", V_STR, 0,
+     "its CASE identifier, where the district has one", NULL},
+    END};
+
+static const flag report_flags[] = {
+    {"campus", "C", TO_ARG, "campus", V_STR, 0, "only students of this campus", NULL},
+    {"classroom", "R", TO_ARG, "classroom", V_STR, 0, "only students of this classroom", NULL},
+    {"grade", "G", TO_ARG, "grade", V_STR, 0, "only students of this grade", NULL},
+    {"type", "TYPE", TO_ARG, "type", V_STR, 0,
+     "only milestones of this type: academic, behavior, social-emotional, future-readiness",
+     NULL},
+    {"template", "TEMPLATE", TO_ARG, "template", V_STR, 0,
+     "only milestones made from this template", NULL},
+    {"standard", "CODE", TO_ARG, "standard", V_STR, 0,
+     "only milestones aligned to this standard", NULL},
+    {"as-of", "YYYY-MM-DD", TO_ARG, "today", V_STR, 0,
+     "what was known on that day, as for status (default: today; after tomorrow is refused)",
+     NULL},
+    {"csv", "", TO_LOCAL, "csv", V_FLAG, 0,
+     "print the rows as CSV (RFC 4180, UTF-8, a header row) instead of text", NULL},
     END};
 
 static const flag enroll_flags[] = {
@@ -288,7 +375,7 @@ static const flag web_flags[] = {
     END};
 
 static const flag sync_now_flags[] = {
-    {"no-wait", "", TO_ARG, "no_wait", V_FLAG, 0,
+    {"no-wait", "", TO_LOCAL, "no_wait", V_FLAG, 0,
      "start the sync and return at once instead of waiting until in step", NULL},
     END};
 
@@ -326,12 +413,38 @@ static const command commands[] = {
      "fire. How each is computed: store/progress.h"},
     {"show", NULL, DO_READ, "show", NULL, 0, 0, NULL, "record", show_flags,
      "one record and its full history (amendments, retractions, who and why)"},
+    {"template", "add", DO_PUT, "put", "template", 0, 0, "added", NULL, template_flags,
+     "on the central: publish a milestone template to every classroom (a signed record; "
+     "only the central writes them)"},
+    {"template", "list", DO_READ, "export", "template", 0, 0, NULL, "records", no_flags,
+     "the templates this node holds: id, title, type, scale, target, rule, cadence, "
+     "standard"},
+    {"template", "show", DO_READ, "show", "template", 0, 0, NULL, "record",
+     template_show_flags, "one template and its history"},
+    {"standard", "add", DO_PUT, "put", "standard", 0, 0, "added", NULL, standard_flags,
+     "on the central: add a standard to the catalog every classroom receives"},
+    {"standard", "list", DO_READ, "export", "standard", 0, 0, NULL, "records", no_flags,
+     "the standards of the catalog: code, text, CASE identifier"},
+    {"report", "program", DO_READ, "report", NULL, 0, 0, NULL, "rows", report_flags,
+     "on the central (every campus) or a hub (its campus): for each template (or standard) "
+     "and milestone type, by campus and classroom, the students with such a milestone and "
+     "the share meeting, developing, beginning, not started and red; then the templates and "
+     "standards most students miss, ranked; and evidence dated after tomorrow"},
+    {"report", "red", DO_READ, "report", NULL, 0, 0, NULL, "rows", report_flags,
+     "every milestone with a red light, an if/then support that fires, or evidence dated "
+     "after tomorrow, by campus: the planned action, the days since the last evidence, the "
+     "review overdue"},
+    {"report", "reviews", DO_READ, "report", NULL, 0, 0, NULL, "rows", report_flags,
+     "the reviews overdue by cadence (or check date), by classroom, most overdue first"},
+    {"report", "supports", DO_READ, "report", NULL, 0, 0, NULL, "rows", report_flags,
+     "for each support (the intervention lever), the students who had it and their trend "
+     "before and after it came in (the phase change): better, same or worse"},
     {"conflicts", NULL, DO_READ, "conflicts", NULL, 0, 0, NULL, "conflicts", no_flags,
      "fields changed on two devices at once: the value shown and the others"},
     {"export", NULL, DO_READ, "export", NULL, 0, 0, NULL, "records", export_flags,
-     "every record as canonical JSON (always JSON), one record per line in compact form "
-     "with sorted keys, fetched page by page: the same data prints the same bytes on "
-     "every node"},
+     "every record as canonical JSON (JSON unless --csv), one record per line in compact "
+     "form with sorted keys, fetched page by page: the same data prints the same bytes on "
+     "every node; with --csv, tables for spreadsheets instead (files mode 0600)"},
     {"ping", NULL, DO_READ, "ping", NULL, 0, 0, NULL, NULL, no_flags,
      "check that cairnd answers; print its version, device id and role"},
     {"check", NULL, DO_READ, "check", NULL, 0, 0, NULL, "problems", no_flags,
@@ -396,11 +509,45 @@ static const char json_help[] =
     "    \"trend_text\", \"aim_per_week\", \"last_review\", \"next_review\" (null:\n"
     "    none due), \"next_is_check\", \"overdue\", \"support\", \"support_since\",\n"
     "    \"celebration\", \"celebrated\", \"triggered\": [{\"rule\", \"action\"}],\n"
-    "    \"conflicts\"}]}]}\n"
+    "    \"conflicts\", \"template\", \"standard\", \"future_points\" (evidence dated\n"
+    "    after tomorrow, left out)}]}]}\n"
     "  show: {\"record\": {\"type\", \"id\", \"fields\", \"history\", \"conflicts\",\n"
     "    \"scale\" (of the record's milestone)}}\n"
     "  export: {\"records\": [records shaped as show's, sorted by type then id,\n"
-    "    one per line]}\n"
+    "    one per line]}; template list, standard list: the same, of that type\n"
+    "  report: {\"kind\", \"as_of\", \"future_after\" (tomorrow), \"total\": COUNTS,\n"
+    "    \"rows\": [ROW], \"summary\", \"future\": [{\"campus\", \"classroom\",\n"
+    "    \"student\", \"name\", \"milestone\", \"statement\", \"entries\",\n"
+    "    \"evidence\": [{\"id\", \"observed\"}] (the first 10)}] (the first 500),\n"
+    "    \"future_milestones\" (how many)}; COUNTS: {\"students\",\n"
+    "    \"milestones\", \"not_started\", \"beginning\", \"developing\", \"meeting\",\n"
+    "    \"exceeding\", \"green\", \"yellow\", \"red\", \"ended\", \"missed\", \"future\"}\n"
+    "    program ROW: {\"template\", \"title\", \"standard\", \"standard_text\",\n"
+    "      \"type\", \"place\" (all, campus, classroom), \"campus\", \"classroom\",\n"
+    "      \"missed_rank\", COUNTS..., \"share_meeting\" (meeting or exceeding),\n"
+    "      \"share_developing\", \"share_beginning\", \"share_not_started\",\n"
+    "      \"share_red\", \"share_missed\" (of its milestones, 4 places)};\n"
+    "      summary {\"missed\": [ROW, by rank]}\n"
+    "    red ROW: {\"campus\", \"classroom\", \"student\", \"name\", \"grade\",\n"
+    "      \"milestone\", \"statement\", \"type\", \"template\", \"light\", \"why\",\n"
+    "      \"red\", \"triggered\": [{\"rule\", \"action\"}], \"last_observed\",\n"
+    "      \"days_since_evidence\", \"next_review\", \"review_overdue\",\n"
+    "      \"days_overdue\", \"support\", \"future_points\"}; summary {\"campuses\":\n"
+    "      [{\"campus\", \"students\", \"red\", \"triggered\", \"future\"}]}\n"
+    "    reviews ROW: {\"campus\", \"classroom\", \"student\", \"name\",\n"
+    "      \"milestone\", \"statement\", \"cadence\", \"light\", \"ended\",\n"
+    "      \"last_review\", \"next_review\", \"next_is_check\", \"days_overdue\"};\n"
+    "      summary {\"classrooms\": [{\"campus\", \"classroom\", \"milestones\",\n"
+    "      \"overdue\"}]}\n"
+    "    supports ROW: {\"support\", \"previous\", \"from_start\", \"campus\",\n"
+    "      \"classroom\", \"student\", \"name\", \"milestone\", \"statement\",\n"
+    "      \"since\", \"until\", \"points_before\", \"trend_before\",\n"
+    "      \"trend_before_word\", \"points_after\", \"trend_after\",\n"
+    "      \"trend_after_word\", \"change\" (better, same, worse, unknown)};\n"
+    "      summary {\"supports\": [{\"support\", \"students\", \"phases\", \"better\",\n"
+    "      \"same\", \"worse\", \"unknown\"}]}\n"
+    "    How each is counted: report/report.h. --csv prints the rows, these keys\n"
+    "    as the header (a list: one item per line in its cell).\n"
     "  conflicts: {\"conflicts\": [{\"type\", \"id\", \"field\", \"value\",\n"
     "    \"losers\": [{\"value\", \"author\", \"seq\", \"hlc\"}]}]}\n"
     "  enroll: {\"token\"}   join, sync now: {\"message\"}   revoke: {\"id\"}\n"
@@ -452,17 +599,11 @@ typedef struct args {
   int nvals;
   const char **vals;
   int *who;
+  /* Fields a template fills (milestone add --template): packed pairs
+   * added to the put's set. */
+  const msgpack_sbuffer *extra_set;
+  size_t nextra_set;
 } args;
-
-/* Was the switch --name given? */
-static int given(const args *a, const char *name) {
-  for (int i = 0; i < a->nvals; i++) {
-    const char *n = a->cmd->flags[a->who[i]].name;
-    if (n != NULL && strcmp(n, name) == 0)
-      return 1;
-  }
-  return 0;
-}
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...) {
@@ -556,7 +697,7 @@ static void print_command_help(FILE *out, const command *c, int brief) {
   fputs("\n     ", out);
   print_wrapped(out, c->summary, 5, 5);
   for (f = c->flags; f->meta != NULL; f++) {
-    char lhs[160], text[256];
+    char lhs[160], text[512];
     if (!flag_offered(c, f) || (twin != NULL && flag_offered(twin, f)))
       continue;
     if (f->opts & F_POS)
@@ -575,6 +716,9 @@ static void print_command_help(FILE *out, const command *c, int brief) {
       snprintf(text, sizeof text, "%s (default: your login name)", f->help);
     else if (f->def != NULL && f->def[0] != '\0')
       snprintf(text, sizeof text, "%s (default: %s)", f->help, f->def);
+    else if ((f->opts & F_TEMPLATED) && !c->edit)
+      snprintf(text, sizeof text, "%s (with --template: the template's, unless given)",
+               f->help);
     else
       snprintf(text, sizeof text, "%s", f->help);
     fputc(' ', out);
@@ -642,6 +786,37 @@ static const char *flag_value(const args *a, int fi) {
   if (a->cmd->flags[fi].opts & F_USER)
     return login_name();
   return a->cmd->flags[fi].def;
+}
+
+/* The (first) value given for the flag named name, or NULL. */
+static const char *given(const args *a, const char *name) {
+  int fi = find_flag(a->cmd, name, strlen(name));
+  return fi >= 0 && flag_count(a, fi) > 0 ? flag_value(a, fi) : NULL;
+}
+
+/* The value given for the flag named name that the CLI reads itself
+ * (TO_LOCAL: bundle export has a --to of its own), or NULL. */
+static const char *given_local(const args *a, const char *name) {
+  int fi = find_flag(a->cmd, name, strlen(name));
+  return fi >= 0 && a->cmd->flags[fi].to == TO_LOCAL ? given(a, name) : NULL;
+}
+
+/* What the flags the CLI reads itself allow together. Returns -1 to go on
+ * or EXIT_USAGE. */
+static int check_local_flags(const args *a) {
+  char name[64];
+  cmd_name(a->cmd, name, sizeof name);
+  if (given_local(a, "fill") != NULL && given(a, "template") == NULL)
+    return usage_error("%s: --fill completes a template's statement: give --template too", name);
+  if (given_local(a, "fill") != NULL && given(a, "statement") != NULL)
+    return usage_error("%s: --fill and --statement: give the whole statement, or the words "
+                       "for the template's blanks, not both",
+                       name);
+  if (given_local(a, "csv") != NULL && a->json)
+    return usage_error("%s: --csv and --json: choose one", name);
+  if (given_local(a, "to") != NULL && given_local(a, "csv") == NULL)
+    return usage_error("%s: --to DIR writes CSV tables: give --csv TABLE", name);
+  return -1;
 }
 
 /* An option token: "--x", or "-x" that is not a negative number. */
@@ -761,12 +936,15 @@ static int parse_args(int argc, char **argv, args *a) {
     return usage_error("no command given (see cairn --help)");
   for (i = 0; a->cmd->flags[i].meta != NULL; i++) {
     const flag *f = &a->cmd->flags[i];
-    if (!flag_offered(a->cmd, f) || !flag_required(a->cmd, f) || flag_count(a, i) > 0)
+    if (!flag_offered(a->cmd, f) || !flag_required(a->cmd, f) || flag_count(a, i) > 0 ||
+        ((f->opts & F_TEMPLATED) && given(a, "template") != NULL))
       continue;
     if (f->opts & F_POS)
       return usage_error("%s: %s is required", cmd_name(a->cmd, name, sizeof name), f->meta);
     return usage_error("%s: --%s is required", cmd_name(a->cmd, name, sizeof name), f->name);
   }
+  if ((i = check_local_flags(a)) >= 0)
+    return i;
   if (a->data == NULL)
     a->data = getenv("CAIRN_DATA");
   if (a->data == NULL || a->data[0] == '\0')
@@ -933,11 +1111,14 @@ static int pack_request(msgpack_packer *pk, const args *a, size_t extra) {
     const char *v = flag_value(a, i);
     if (f->to == TO_FIELD && (flag_count(a, i) > 0 || (f->opts & F_TODAY)))
       nset++;
-    else if (f->to != TO_FIELD && v != NULL)
+    else if (f->to != TO_FIELD && f->to != TO_LOCAL && v != NULL)
       top += f->type == V_SCOPE && strchr(v, '/') != NULL ? 2 : 1;
   }
+  nset += a->nextra_set;
   if (c->act == DO_PUT)
     top += 3; /* type, edit, set */
+  else if (c->type != NULL || strcmp(c->op, "report") == 0)
+    top++; /* the record type of a list or show; the kind of a report */
   nset += (size_t)c->retract;
   if (c->act == DO_PUT && nset == 0) {
     char name[64];
@@ -956,10 +1137,16 @@ static int pack_request(msgpack_packer *pk, const args *a, size_t extra) {
       msgpack_pack_true(pk);
     else
       msgpack_pack_false(pk);
+  } else if (c->type != NULL) {
+    pack_cstr(pk, "type");
+    pack_cstr(pk, c->type);
+  } else if (strcmp(c->op, "report") == 0) {
+    pack_cstr(pk, "kind");
+    pack_cstr(pk, c->verb);
   }
   for (i = 0; c->flags[i].meta != NULL; i++) {
     const flag *f = &c->flags[i];
-    if (f->to == TO_FIELD || flag_value(a, i) == NULL)
+    if (f->to == TO_FIELD || f->to == TO_LOCAL || flag_value(a, i) == NULL)
       continue;
     if (f->type != V_SCOPE) /* which packs its own keys */
       pack_cstr(pk, f->to == TO_ID ? "id" : f->to == TO_WHY ? "why" : f->key);
@@ -987,6 +1174,8 @@ static int pack_request(msgpack_packer *pk, const args *a, size_t extra) {
     pack_cstr(pk, "retracted");
     msgpack_pack_true(pk);
   }
+  if (a->nextra_set > 0) /* the fields a template fills: already packed pairs */
+    pk->callback(pk->data, a->extra_set->data, a->extra_set->size);
   return 0;
 }
 
@@ -1233,9 +1422,13 @@ static int export_page(const args *a, cairn_client *c, const uint8_t *cursor, si
 static int run_export(const args *a, cairn_client *c) {
   uint8_t cursor[128];
   size_t cursor_len = 0, n = 0;
-  int tty = isatty(STDERR_FILENO), ex = EXIT_OK;
+  int tty = isatty(STDERR_FILENO) && a->cmd->type == NULL, ex = EXIT_OK;
+  int table = a->cmd->type != NULL && !a->json; /* template list, standard list */
 
-  fputs("{\"records\": [", stdout);
+  if (table)
+    cairn__cli_print_catalog_row(a->cmd->type, NULL);
+  else
+    fputs("{\"records\": [", stdout);
   do {
     cairn_reply *r = NULL;
     const msgpack_object *recs, *next;
@@ -1249,7 +1442,9 @@ static int run_export(const args *a, cairn_client *c) {
       fprintf(stderr, "cairn: cairnd's export reply is malformed\n");
       ex = EXIT_FAIL;
     }
-    for (i = 0; ex == EXIT_OK && i < recs->via.array.size; i++) {
+    for (i = 0; ex == EXIT_OK && table && i < recs->via.array.size; i++, n++)
+      cairn__cli_print_catalog_row(a->cmd->type, &recs->via.array.ptr[i]);
+    for (i = 0; ex == EXIT_OK && !table && i < recs->via.array.size; i++) {
       json_t *j = cairn__cli_to_json(&recs->via.array.ptr[i]);
       fputs(n++ ? ",\n" : "\n", stdout);
       if (j == NULL || json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS) != 0)
@@ -1269,8 +1464,70 @@ static int run_export(const args *a, cairn_client *c) {
     fputc('\n', stderr);
   if (ex != EXIT_OK)
     return ex;
-  fputs(n ? "\n]}\n" : "]}\n", stdout);
+  if (table && n == 0)
+    printf("(none yet: the central publishes them with cairn %s add)\n", a->cmd->type);
+  else if (!table)
+    fputs(n ? "\n]}\n" : "]}\n", stdout);
   return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+int cairn__cli_call(cairn_client *c, const char *data, const msgpack_sbuffer *req,
+                    int timeout_ms, cairn_reply **out) {
+  int rc = cairn_client_call(c, req->data, req->size, timeout_ms, out);
+  if (*out == NULL) {
+    fprintf(stderr, "cairn: talking to cairnd on %s: %s\n", data, cairn_strerror(rc));
+    return EXIT_FAIL;
+  }
+  if (rc != 0) {
+    print_refusal(cairn_reply_message(*out));
+    cairn_reply_free(*out);
+    *out = NULL;
+    return EXIT_FAIL;
+  }
+  return EXIT_OK;
+}
+
+/* The request of a report page from offset on (cairn__cli_report). */
+static void pack_report_page(void *arg, uint64_t offset, msgpack_sbuffer *out) {
+  msgpack_packer pk;
+  msgpack_sbuffer_clear(out);
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  (void)pack_request(&pk, arg, 1); /* run_request checked it */
+  pack_cstr(&pk, "offset");
+  msgpack_pack_uint64(&pk, offset);
+}
+
+/* Collects the values of the repeatable flag named name (its count in *n;
+ * caller frees the array). */
+static const char **values_of(const args *a, const char *name, size_t *n) {
+  int fi = find_flag(a->cmd, name, strlen(name));
+  const char **v = calloc((size_t)a->nvals + 1, sizeof *v);
+  *n = 0;
+  for (int i = 0; v != NULL && fi >= 0 && i < a->nvals; i++)
+    if (a->who[i] == fi)
+      v[(*n)++] = a->vals[i];
+  return v;
+}
+
+/* milestone add --template: fetches the template and the student's name
+ * and packs, as extra set pairs, every template field not given here. */
+static int fill_from_template(const args *a, cairn_client *c, msgpack_sbuffer *extra,
+                              size_t *nextra) {
+  size_t ngiven = 0, nfills;
+  const char **fills = values_of(a, "fill", &nfills);
+  const char **fields = calloc((size_t)a->nvals + 1, sizeof *fields);
+  int ex = fills == NULL || fields == NULL ? EXIT_FAIL : EXIT_OK;
+  for (int i = 0; ex == EXIT_OK && i < a->nvals; i++) {
+    const flag *f = &a->cmd->flags[a->who[i]];
+    if (f->to == TO_FIELD)
+      fields[ngiven++] = f->key;
+  }
+  if (ex == EXIT_OK)
+    ex = cairn__cli_template_fields(c, a->data, given(a, "template"), given(a, "student"), fields,
+                                    ngiven, fills, nfills, extra, nextra);
+  free(fills);
+  free(fields);
+  return ex;
 }
 
 /* Reads one number of the upstream peer in a sync_status reply; -1 when
@@ -1429,13 +1686,14 @@ static int check_value_scales(const args *a, cairn_client *c) {
 
 /* Sends a's request to cairnd and prints the reply. Returns an exit code. */
 static int run_request(const args *a) {
-  msgpack_sbuffer sb;
+  msgpack_sbuffer sb, extra;
   msgpack_packer pk;
   cairn_client *c = NULL;
   cairn_reply *r = NULL;
   int rc, ex, timeout_ms = 0;
 
   msgpack_sbuffer_init(&sb);
+  msgpack_sbuffer_init(&extra);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   ex = pack_request(&pk, a, 0);
   if (ex != 0)
@@ -1456,9 +1714,35 @@ static int run_request(const args *a) {
     ex = EXIT_FAIL;
     goto out;
   }
+  if (strcmp(a->cmd->op, "export") == 0 && given_local(a, "csv") != NULL) {
+    size_t ntables;
+    const char **tables = values_of(a, "csv", &ntables);
+    const char *scope = given(a, "scope");
+    ex = tables == NULL ? EXIT_FAIL
+                        : cairn__cli_export_csv(c, a->data, scope, tables, ntables,
+                                                given_local(a, "to"));
+    free(tables);
+    goto out;
+  }
   if (strcmp(a->cmd->op, "export") == 0) {
     ex = run_export(a, c);
     goto out;
+  }
+  if (strcmp(a->cmd->op, "report") == 0) {
+    ex = cairn__cli_report(c, a->data, pack_report_page, (void *)a, a->json,
+                           given_local(a, "csv") != NULL);
+    goto out;
+  }
+  if (a->cmd->act == DO_PUT && given(a, "template") != NULL) {
+    args filled = *a;
+    msgpack_sbuffer_clear(&extra);
+    if ((ex = fill_from_template(a, c, &extra, &filled.nextra_set)) != EXIT_OK)
+      goto out;
+    filled.extra_set = &extra;
+    msgpack_sbuffer_clear(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    if ((ex = pack_request(&pk, &filled, 0)) != 0)
+      goto out;
   }
   if (a->cmd->act == DO_PUT && (ex = check_value_scales(a, c)) != 0)
     goto out;
@@ -1477,13 +1761,14 @@ static int run_request(const args *a) {
     ex = EXIT_FAIL;
   } else {
     ex = print_reply(a, r);
-    if (ex == EXIT_OK && strcmp(a->cmd->op, "sync_now") == 0 && !given(a, "no-wait"))
+    if (ex == EXIT_OK && strcmp(a->cmd->op, "sync_now") == 0 && given_local(a, "no-wait") == NULL)
       ex = run_sync_progress(c, !a->json && isatty(STDERR_FILENO));
   }
 out:
   cairn_reply_free(r);
   cairn_client_close(c);
   msgpack_sbuffer_destroy(&sb);
+  msgpack_sbuffer_destroy(&extra);
   return ex;
 }
 

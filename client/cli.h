@@ -8,8 +8,15 @@
 
 #include <stdio.h>
 
+#include <stdint.h>
+
 #include <jansson.h>
 #include <msgpack.h>
+
+#include "cairn.h"
+
+/* The exit status of cairn (cairn --help lists them). */
+enum exit_code { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOTRUNNING = 3 };
 
 /* Converts o to a new jansson value (caller frees with json_decref): nil is
  * null, bin a lowercase hex string, ints integers, floats reals (a
@@ -83,5 +90,81 @@ void cairn__cli_print_notices(const msgpack_object *notices);
 /* Prints a sync_status reply's "kept_out": held entries and quarantined
  * ones by reason, when there are any. */
 void cairn__cli_print_kept_out(const msgpack_object *kept);
+
+/* Sends req to the cairnd of data (for messages) on c (timeout_ms 0: the
+ * default) and sets *out to its reply, which the caller frees. Returns
+ * EXIT_OK, or EXIT_FAIL with the reason on stderr (cairnd's refusal,
+ * escaped, or why it could not be asked) and *out NULL. (cli.c) */
+int cairn__cli_call(cairn_client *c, const char *data, const msgpack_sbuffer *req,
+                    int timeout_ms, cairn_reply **out);
+
+/* ---- the central office (cli_central.c) ---- */
+
+/* milestone add --template: reads template template_id and, when its
+ * statement names {name}, student's name; packs into extra, as pairs of a
+ * set map, every milestone field the template has that given[0..ngiven)
+ * (the fields given on the command line) lacks, the statement filled with
+ * the student's name and fills[0..nfills) (template.h). *nextra gets the
+ * pairs' count. Returns EXIT_OK, EXIT_FAIL (cairnd refused: no such
+ * template or student) or EXIT_USAGE (the --fill words do not match the
+ * blanks), with the reason on stderr. */
+int cairn__cli_template_fields(cairn_client *c, const char *data, const char *template_id,
+                               const char *student, const char *const *given, size_t ngiven,
+                               const char *const *fills, size_t nfills, msgpack_sbuffer *extra,
+                               size_t *nextra);
+
+/* template list, standard list: prints the header line of type's table
+ * when record is NULL, else record's row (text escaped). */
+void cairn__cli_print_catalog_row(const char *type, const msgpack_object *record);
+
+/* ---- reports (cli_report.c) ---- */
+
+/* Packs into out the whole request of one report page from offset on. */
+typedef void (*cairn__cli_page_fn)(void *arg, uint64_t offset, msgpack_sbuffer *out);
+
+/* cairn report KIND: fetches every page (pack(arg, offset) makes each
+ * request) and prints the report as text, as JSON (json: one object, the
+ * pages' rows joined) or as CSV (csv: the rows with a header row).
+ * Returns an exit status; on failure the reason is on stderr. */
+int cairn__cli_report(cairn_client *c, const char *data, cairn__cli_page_fn pack, void *arg,
+                      int json, int csv);
+
+/* ---- CSV (cli_csv.c) ---- */
+
+/* A CSV table being written: RFC 4180 through libcsv's writer, CRLF
+ * between rows. */
+typedef struct cairn__csv {
+  FILE *f;
+  size_t col;   /* cells written on the current row */
+  int escape;   /* 1: f is a terminal: text is escaped for it */
+  int failed;   /* a write failed */
+} cairn__csv;
+
+/* Starts a table on f. */
+void cairn__csv_init(cairn__csv *w, FILE *f);
+
+/* Writes one cell: text s[0..len) as is when nothing in it needs quoting,
+ * else quoted by libcsv (a quote doubled). Stored text (text 1) that
+ * starts with =, +, -, @, tab or CR gets a leading ' so that no
+ * spreadsheet runs it as a formula. */
+void cairn__csv_cell(cairn__csv *w, const char *s, size_t len, int text);
+
+/* Writes one value as a cell: nil empty, true/false, a number in its
+ * shortest exact form, a string as stored text, an array as its items
+ * one per line (a map item by its "action" when it has one, else as
+ * compact JSON), a map as compact JSON. */
+void cairn__csv_value(cairn__csv *w, const msgpack_object *v);
+
+/* Ends the row. */
+void cairn__csv_end_row(cairn__csv *w);
+
+/* cairn export --csv TABLE...: each table (students, milestones, evidence,
+ * reviews, status, or all) of the records in scope ("CAMPUS[/CLASSROOM]",
+ * or NULL: all) as CSV: to stdout when to_dir is NULL (one table), else
+ * each to to_dir/TABLE.csv, written to a temporary file, fsynced and
+ * renamed into place. Returns an exit status; on failure the reason is on
+ * stderr and no TABLE.csv is left half-written. */
+int cairn__cli_export_csv(cairn_client *c, const char *data, const char *scope,
+                          const char *const *tables, size_t ntables, const char *to_dir);
 
 #endif

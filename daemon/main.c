@@ -25,6 +25,7 @@
 #include "keyfile.h"
 #include "link.h"
 #include "log.h"
+#include "report_rpc.h"
 #include "rpc.h"
 #include "server.h"
 #include "store.h"
@@ -419,6 +420,7 @@ int main(int argc, char **argv) {
                  (unsigned long long)batches);
   status = 0;
 out_loop:
+  cairn_report_rpc_free(&d.rpc);
   cairn_web_free(d.web); /* the loop has run its closes */
   cairn_writer_free(d.writer);
   if (uv_loop_close(&d.loop) != 0)

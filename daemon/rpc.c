@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bundle_rpc.h"
+#include "report_rpc.h"
 #include "error.h"
 #include "frame.h"
 #include "log.h"
@@ -218,15 +219,21 @@ static int arg_id(const msgpack_object *req, char id[80], char *why, size_t whyl
 
 static int read_show(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk, char *why,
                      size_t whylen) {
-  char id[80];
+  char id[80], type_name[32];
   cairn_store_history *h;
-  int rc = arg_id(req, id, why, whylen);
+  int rc = arg_id(req, id, why, whylen), type = 0;
+  int has_type = rc != 0 ? 0 : arg_str(req, "type", type_name, sizeof type_name, why, whylen);
 
   if (rc != 0)
     return rc;
-  rc = cairn_store_show(r->store, id, &h);
+  if (has_type != 0 &&
+      (has_type < 0 || (type = cairn_record_type_from_name(type_name, strlen(type_name))) < 0)) {
+    snprintf(why, whylen, "type: not a record type");
+    return CAIRN_EINVAL;
+  }
+  rc = cairn_store_show_type(r->store, type, id, &h);
   if (rc == CAIRN_ENOTFOUND)
-    snprintf(why, whylen, "id: no record with id %s", id);
+    snprintf(why, whylen, "id: no %s with id %s", type ? type_name : "record", id);
   if (rc != 0)
     return rc;
   cairn__rpc_pack_history(pk, h);
@@ -288,10 +295,18 @@ static void op_export(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
     cairn__rpc_pack_error(pk, CAIRN_EINVAL, why);
     return;
   }
+  int type = 0;
+  char type_name[32];
+  int has_type = arg_str(req, "type", type_name, sizeof type_name, why, sizeof why);
+  if (has_type != 0 &&
+      (has_type < 0 || (type = cairn_record_type_from_name(type_name, strlen(type_name))) < 0)) {
+    cairn__rpc_pack_error(pk, CAIRN_EINVAL, "type: not a record type");
+    return;
+  }
   msgpack_sbuffer_init(&body);
   msgpack_packer_init(&bpk, &body, msgpack_sbuffer_write);
-  rc = cairn_store_export(r->store, has_scope ? &scope : NULL, from, from_len, EXPORT_PAGE_BYTES,
-                          &bpk, next, &next_len);
+  rc = cairn_store_export_type(r->store, type, has_scope ? &scope : NULL, from, from_len,
+                               EXPORT_PAGE_BYTES, &bpk, next, &next_len);
   if (rc != 0) {
     cairn__rpc_pack_error(pk, rc, NULL);
   } else {
@@ -867,6 +882,9 @@ cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *paylo
     break;
   case CAIRN_OP_DETAIL:
     op_detail(r, m, &pk);
+    break;
+  case CAIRN_OP_REPORT:
+    cairn_report_rpc(r, m, &pk);
     break;
   }
   cairn_request_clear(&req);

@@ -40,6 +40,7 @@ typedef struct cairn_rpc {
   const uint8_t *sk;          /* borrowed: the device's secret key (opens bundles) */
   const cairn_rpc_web *web;   /* borrowed; NULL when the web page is off */
   char device_hex[65];
+  struct cairn_report_cache *report_cache; /* owned by report_rpc.c; NULL: none */
 } cairn_rpc;
 
 /* A cairn_server_handler; arg is a cairn_rpc. */

@@ -19,6 +19,14 @@ void cairn__rpc_pack_ok(msgpack_packer *pk, size_t n);
  * code's sentence. */
 void cairn__rpc_pack_error(msgpack_packer *pk, int code, const char *message);
 
+/* Values as every reply packs them (view_pack.c): text or nil (NULL);
+ * a day as "YYYY-MM-DD" or nil (CAIRN_PROGRESS_NO_DAY); true or false; a
+ * number or nil when it is not valid. */
+void cairn__rpc_pack_text(msgpack_packer *pk, const char *s);
+void cairn__rpc_pack_day(msgpack_packer *pk, int32_t day);
+void cairn__rpc_pack_bool(msgpack_packer *pk, int b);
+void cairn__rpc_pack_num_if(msgpack_packer *pk, int valid, double v);
+
 /* The typed views of the store as the replies of docs/FORMAT.md s.5
  * (view_pack.c): status packs the array of student summaries, history one
  * record map. */

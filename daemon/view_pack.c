@@ -71,6 +71,11 @@ static void pack_num_if(msgpack_packer *pk, int valid, double v) {
     msgpack_pack_nil(pk);
 }
 
+void cairn__rpc_pack_text(msgpack_packer *pk, const char *s) { pack_text(pk, s); }
+void cairn__rpc_pack_day(msgpack_packer *pk, int32_t day) { pack_day(pk, day); }
+void cairn__rpc_pack_bool(msgpack_packer *pk, int b) { pack_bool(pk, b); }
+void cairn__rpc_pack_num_if(msgpack_packer *pk, int valid, double v) { pack_num_if(pk, valid, v); }
+
 /* The pairs of a milestone's status, into b. */
 static void milestone_pairs(map_builder *b, const cairn_store_milestone_status *m) {
   const cairn_progress *pr = &m->progress;
@@ -129,6 +134,9 @@ static void milestone_pairs(map_builder *b, const cairn_store_milestone_status *
     cairn__rpc_pack_str(&b->pk, m->triggered[i].action);
   }
   msgpack_pack_uint64(key(b, "conflicts"), m->conflicts);
+  pack_text(key(b, "template"), m->template_id);
+  pack_text(key(b, "standard"), m->standard);
+  msgpack_pack_uint64(key(b, "future_points"), m->nfuture);
 }
 
 static void pack_milestone(msgpack_packer *pk, const cairn_store_milestone_status *m) {

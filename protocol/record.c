@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "template.h"
 #include "text.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -75,6 +76,8 @@ static const cairn_field_def milestone_fields[] = {
     F("developing_at", CAIRN_FT_NUM, 0),
     F("exceed_margin", CAIRN_FT_NUM, 0),
     F("deleted", CAIRN_FT_BOOL, 0),
+    F_REF("template", CAIRN_REC_TEMPLATE, 0), /* the shared template it was made from */
+    F_REF("standard", CAIRN_REC_STANDARD, 0), /* the standard of the catalog it aligns to */
 };
 
 static const cairn_field_def evidence_fields[] = {
@@ -133,6 +136,35 @@ static const cairn_field_def restamp_fields[] = {
     F("hlc", CAIRN_FT_SEQ, CAIRN_F_REQUIRED | CAIRN_F_FIXED),
 };
 
+/* A shared milestone template (FORMAT.md section 3.2): the fields a
+ * milestone made from it starts with. Its id is given (like a student's);
+ * written only by the central. `statement` is a pattern (template.h). */
+static const cairn_field_def template_fields[] = {
+    F_STR("title", 200, CAIRN_F_REQUIRED | CAIRN_F_NONEMPTY),
+    F_ENUM("type", milestone_types, CAIRN_F_REQUIRED),
+    F_STR("statement", 1000, CAIRN_F_REQUIRED | CAIRN_F_NONEMPTY),
+    F_ENUM("horizon", horizons, 0),
+    F_STR("scale", 32, CAIRN_F_REQUIRED),
+    F("target", CAIRN_FT_NUM, 0),
+    F_ENUM("direction", directions, 0),
+    F_STR("rule", 32, 0),
+    F_ENUM("cadence", cadences, 0),
+    F_STR("method", 500, 0),
+    F_STR("source", 500, 0),
+    F_STR("alignment", 500, 0),
+    F_REF("standard", CAIRN_REC_STANDARD, 0),
+    F("deleted", CAIRN_FT_BOOL, 0),
+};
+
+/* A standard of the district's catalog: its id is its code (an id:
+ * "CCSS.ELA-LITERACY.W.8.1"); `guid` the CASE identifier where the
+ * district has one. Written only by the central. */
+static const cairn_field_def standard_fields[] = {
+    F_STR("text", 1000, CAIRN_F_REQUIRED | CAIRN_F_NONEMPTY),
+    F_STR("guid", 36, 0),
+    F("deleted", CAIRN_FT_BOOL, 0),
+};
+
 /* check_set() tracks the fields seen in one bit each. */
 _Static_assert(ARRAY_LEN(milestone_fields) <= 64, "a record type has at most 64 fields");
 
@@ -152,10 +184,13 @@ static const record_schema schemas[CAIRN_REC_MAX + 1] = {
     [CAIRN_REC_CELEBRATION] = SCHEMA("celebration", celebration_fields),
     [CAIRN_REC_DEVICE] = SCHEMA("device", device_fields),
     [CAIRN_REC_RESTAMP] = SCHEMA("restamp", restamp_fields),
+    [CAIRN_REC_TEMPLATE] = SCHEMA("template", template_fields),
+    [CAIRN_REC_STANDARD] = SCHEMA("standard", standard_fields),
 };
 
+/* The schema of a type, or NULL (a number no type has, or one reserved). */
 static const record_schema *schema_of(int type) {
-  if (type < 1 || type > CAIRN_REC_MAX)
+  if (type < 1 || type > CAIRN_REC_MAX || schemas[type].name == NULL)
     return NULL;
   return &schemas[type];
 }
@@ -167,7 +202,8 @@ const char *cairn_record_type_name(int type) {
 
 int cairn_record_type_from_name(const char *name, size_t len) {
   for (int t = 1; t <= CAIRN_REC_MAX; t++)
-    if (strlen(schemas[t].name) == len && memcmp(schemas[t].name, name, len) == 0)
+    if (schemas[t].name != NULL && strlen(schemas[t].name) == len &&
+        memcmp(schemas[t].name, name, len) == 0)
       return t;
   return CAIRN_EINVAL;
 }
@@ -446,17 +482,22 @@ static int check_enum(const cairn_field_def *f, const msgpack_object *o, char *w
   return fail(why, whylen, CAIRN_EINVAL, "%s: must be one of %s", f->name, allowed);
 }
 
+/* Whether records of type have ids given by people (students, templates,
+ * standards) rather than generated ones. */
+static int given_id(cairn_record_type type) {
+  return type == CAIRN_REC_STUDENT || type == CAIRN_REC_TEMPLATE || type == CAIRN_REC_STANDARD;
+}
+
 static int check_ref(const cairn_field_def *f, const msgpack_object *o, char *why,
                      size_t whylen) {
   int ok = o->type == MSGPACK_OBJECT_STR &&
-           (f->ref_type == CAIRN_REC_STUDENT
-                ? cairn_text_id_logged(o->via.str.ptr, o->via.str.size)
-                : generated_id_valid(o->via.str.ptr, o->via.str.size));
+           (given_id(f->ref_type) ? cairn_text_id_logged(o->via.str.ptr, o->via.str.size)
+                                  : generated_id_valid(o->via.str.ptr, o->via.str.size));
   if (ok)
     return 0;
-  if (f->ref_type == CAIRN_REC_STUDENT)
-    return fail(why, whylen, CAIRN_EINVAL,
-                "%s: not a student id (%s)", f->name, CAIRN_TEXT_ID_RULE);
+  if (given_id(f->ref_type))
+    return fail(why, whylen, CAIRN_EINVAL, "%s: not a %s id (%s)", f->name,
+                cairn_record_type_name((int)f->ref_type), CAIRN_TEXT_ID_RULE);
   return fail(why, whylen, CAIRN_EINVAL, "%s: not a %s id (like 3fa2c1d9-42)", f->name,
               cairn_record_type_name((int)f->ref_type));
 }
@@ -569,6 +610,33 @@ static int check_milestone(const msgpack_object *set, char *why, size_t whylen) 
   return 0;
 }
 
+/* A CASE identifier: a UUID, 8-4-4-4-12 hex digits. */
+static int check_guid(const msgpack_object *set, char *why, size_t whylen) {
+  const msgpack_object *g = cairn_record_map_get(set, "guid");
+  if (g == NULL)
+    return 0;
+  int ok = g->via.str.size == 36;
+  for (uint32_t i = 0; ok && i < 36; i++) {
+    char c = g->via.str.ptr[i];
+    ok = (i == 8 || i == 13 || i == 18 || i == 23)
+             ? c == '-'
+             : (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  }
+  return ok ? 0
+            : fail(why, whylen, CAIRN_EINVAL,
+                   "guid: not a CASE identifier (a UUID: 8-4-4-4-12 hex digits)");
+}
+
+/* A template: its statement is a pattern (template.h); its scale, target
+ * and rule obey the milestone's rules. */
+static int check_template(const msgpack_object *set, char *why, size_t whylen) {
+  const msgpack_object *st = cairn_record_map_get(set, "statement");
+  if (st != NULL &&
+      cairn_template_check(st->via.str.ptr, st->via.str.size, NULL, why, whylen) != 0)
+    return CAIRN_EINVAL;
+  return check_milestone(set, why, whylen);
+}
+
 int cairn_record_check_set(int type, const msgpack_object *set, int creating, char *why,
                            size_t whylen) {
   const record_schema *rs = schema_of(type);
@@ -604,6 +672,10 @@ int cairn_record_check_set(int type, const msgpack_object *set, int creating, ch
       return fail(why, whylen, CAIRN_EINVAL, "%s: required", rs->fields[i].name);
   if (type == CAIRN_REC_MILESTONE)
     return check_milestone(set, why, whylen);
+  if (type == CAIRN_REC_TEMPLATE)
+    return check_template(set, why, whylen);
+  if (type == CAIRN_REC_STANDARD)
+    return check_guid(set, why, whylen);
   return 0;
 }
 

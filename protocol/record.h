@@ -23,7 +23,10 @@ typedef enum cairn_record_type {
   CAIRN_REC_CELEBRATION = 6,
   CAIRN_REC_DEVICE = 7, /* an enrolled device; written only by the central */
   CAIRN_REC_RESTAMP = 8, /* the central's order for entries dated beyond its clock */
-  CAIRN_REC_MAX = 8
+  CAIRN_REC_TEMPLATE = 9, /* a shared milestone template; written only by the central */
+  CAIRN_REC_STANDARD = 10, /* a standard of the catalog; written only by the central */
+  /* 11 and 12 are reserved for campuses and classrooms (roster import) */
+  CAIRN_REC_MAX = 10
 } cairn_record_type;
 
 typedef enum cairn_field_type {

@@ -37,7 +37,7 @@ typedef struct arg_def {
   const char *label; /* its name in messages, when not name; or NULL */
 } arg_def;
 
-#define ARGS_MAX 6 /* per op, besides "op" itself */
+#define ARGS_MAX 10 /* per op, besides "op" itself */
 
 typedef struct op_def {
   const char *name;
@@ -61,8 +61,9 @@ static const op_def ops[CAIRN_OP_MAX + 1] = {
                          {{"after", ARG_BIN, NULL},
                           {"scope_campus", ARG_TEXT, NULL},
                           {"scope_classroom", ARG_TEXT, NULL},
+                          {"type", ARG_TEXT, NULL},
                           {NULL, 0, NULL}}},
-    [CAIRN_OP_SHOW] = {"show", {{"id", ARG_ID, NULL}, {NULL, 0, NULL}}},
+    [CAIRN_OP_SHOW] = {"show", {{"id", ARG_ID, NULL}, {"type", ARG_TEXT, NULL}, {NULL, 0, NULL}}},
     [CAIRN_OP_CONFLICTS] = {"conflicts", {{NULL, 0, NULL}}},
     [CAIRN_OP_CHECK] = {"check", {{NULL, 0, NULL}}},
     [CAIRN_OP_DEVICES] = {"devices", {{NULL, 0, NULL}}},
@@ -87,6 +88,17 @@ static const op_def ops[CAIRN_OP_MAX + 1] = {
                          {{"id", ARG_ID, NULL},
                           {"student", ARG_ID, NULL},
                           {"today", ARG_TEXT, NULL},
+                          {NULL, 0, NULL}}},
+    [CAIRN_OP_REPORT] = {"report",
+                         {{"kind", ARG_TEXT, NULL},
+                          {"campus", ARG_TEXT, NULL},
+                          {"classroom", ARG_TEXT, NULL},
+                          {"grade", ARG_TEXT, NULL},
+                          {"type", ARG_TEXT, NULL},
+                          {"template", ARG_ID, NULL},
+                          {"standard", ARG_ID, NULL},
+                          {"today", ARG_TEXT, NULL},
+                          {"offset", ARG_UINT, NULL},
                           {NULL, 0, NULL}}},
 };
 

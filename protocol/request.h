@@ -41,7 +41,8 @@ typedef enum cairn_request_op {
   CAIRN_OP_CHILDREN,
   CAIRN_OP_WEB_SIGNIN,
   CAIRN_OP_DETAIL,
-  CAIRN_OP_MAX = CAIRN_OP_DETAIL
+  CAIRN_OP_REPORT,
+  CAIRN_OP_MAX = CAIRN_OP_REPORT
 } cairn_request_op;
 
 /* A decoded request: msg.data is the request map (read its arguments with

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then builds and runs every
 # test twice, once plain and once under AddressSanitizer+UndefinedBehaviorSanitizer,
-# then runs the CLI, sync and web-page browser tests with cairnd under valgrind,
-# then replays every fuzz regression and runs each libFuzzer target briefly
-# (FUZZ_SECONDS each, default 15), then runs bench/run --quick once.
+# then runs the CLI, sync, central-office and web-page browser tests with
+# cairnd under valgrind, then replays every fuzz regression and runs each
+# libFuzzer target briefly (FUZZ_SECONDS each, default 15), then runs
+# bench/run --quick and bench/run report --quick once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -19,7 +20,7 @@ for variant in plain asan; do
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$dir" --output-on-failure -j"$jobs"
 done
-echo "== valgrind memcheck: the CLI, sync and browser tests with every cairnd under valgrind"
+echo "== valgrind memcheck: the CLI, sync, central and browser tests with every cairnd under valgrind"
 vgdir=$(mktemp -d)
 plain=build-test-plain
 CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
@@ -27,6 +28,8 @@ CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
 CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
   tests/integration/sync_test.sh $plain/client/cairn tests/integration/under_valgrind.sh \
   $plain/tests/faultproxy/faultproxy $plain/tests/loadgen
+CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
+  tests/integration/central_test.sh $plain/client/cairn tests/integration/under_valgrind.sh
 CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
   tests/web/browser_test.sh $plain/client/cairn tests/integration/under_valgrind.sh
 if [ -n "$(cat "$vgdir"/*.log)" ]; then
@@ -40,3 +43,5 @@ tests/fuzz/run.sh --replay
 tests/fuzz/run.sh --seconds "${FUZZ_SECONDS:-15}"
 echo "== bench: bench/run --quick (shows the side-by-side benchmark still runs; asserts nothing about speed)"
 bench/run --quick
+echo "== bench: bench/run report --quick (the reports benchmark still runs)"
+bench/run report --quick

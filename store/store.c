@@ -472,6 +472,8 @@ static const char *unauthorized_write(const apply_ctx *c, const cairn_entry *e, 
     return "device records are written by the central";
   if (e->kind == CAIRN_REC_RESTAMP)
     return "restamp records are written by the central";
+  if (e->kind == CAIRN_REC_TEMPLATE || e->kind == CAIRN_REC_STANDARD)
+    return "templates and standards are written by the central";
   if (!cairn__store_in_scope(&c->author_scope, (int)e->kind, b->scope))
     return "the record's scope is outside the author's";
   return NULL;
@@ -1438,6 +1440,23 @@ static int check_milestone_rules(cairn_put *p, const msgpack_object *set,
   return 0;
 }
 
+/* The template or standard named by field of set (when the put sets it)
+ * must exist and not be deleted. */
+static int check_catalog_ref(batch *b, cairn_put *p, const msgpack_object *set, const char *field,
+                             int type) {
+  const char *v;
+  size_t len;
+  if (!cairn__store_obj_str(cairn_record_map_get(set, field), &v, &len))
+    return 0;
+  int rc = cairn__store_rec_load(b->ac.txn, b->s->records, type, v, len, &b->s->check_zone,
+                                 &b->ref);
+  if (rc == CAIRN_ENOTFOUND ||
+      (rc == 0 && cairn__store_obj_true(cairn__store_rec_value(&b->ref, "deleted", NULL))))
+    return refuse(p, CAIRN_ENOTFOUND, "%s %.*s: no such %s (the central publishes them)", field,
+                  (int)len, v, cairn_record_type_name(type));
+  return rc != 0 ? refuse(p, rc, "%s %.*s: %s", field, (int)len, v, cairn_strerror(rc)) : 0;
+}
+
 static int check_milestone(batch *b, cairn_put *p, const msgpack_object *set,
                            const cairn__store_rec *r) {
   const char *v, *sid;
@@ -1459,7 +1478,9 @@ static int check_milestone(batch *b, cairn_put *p, const msgpack_object *set,
       end < start)
     return refuse(p, CAIRN_EINVAL, "end: before start");
   if ((rc = check_milestone_rules(p, set, r)) != 0 ||
-      (rc = check_parent(b, p, set, sid, sidlen)) != 0)
+      (rc = check_parent(b, p, set, sid, sidlen)) != 0 ||
+      (rc = check_catalog_ref(b, p, set, "template", CAIRN_REC_TEMPLATE)) != 0 ||
+      (rc = check_catalog_ref(b, p, set, "standard", CAIRN_REC_STANDARD)) != 0)
     return rc;
   b->ms_valid = 0;
   return 0;
@@ -1607,6 +1628,27 @@ static int check_restamp(batch *b, cairn_put *p) {
   return 0;
 }
 
+/* A template or a standard: the central's only (like device records), in
+ * every node's scope; a template's target lies on its scale and its
+ * standard exists. */
+static int check_catalog(batch *b, cairn_put *p, const msgpack_object *set,
+                         const cairn__store_rec *r) {
+  const cairn_store *s = b->s;
+  if (!s->have_central || memcmp(s->central, s->pk, CAIRN_KEY_BYTES) != 0)
+    return refuse(p, CAIRN_EPERM, "%ss are published by the central",
+                  cairn_record_type_name(p->type));
+  if (p->type != CAIRN_REC_TEMPLATE)
+    return 0;
+  const char *v;
+  size_t len;
+  cairn_scale sc;
+  if (!cairn__store_obj_str(merged(set, r, "scale"), &v, &len) ||
+      cairn_record_scale_parse(v, len, &sc) != 0)
+    return refuse(p, CAIRN_EINVAL, "scale: not MIN-MAX, percent, count or yesno");
+  int rc = on_scale(p, "target", merged(set, r, "target"), &sc);
+  return rc != 0 ? rc : check_catalog_ref(b, p, set, "standard", CAIRN_REC_STANDARD);
+}
+
 /* Validates put p (its set decoded into *set). On success *r is the
  * current record (NULL when creating) and *id its id. */
 static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
@@ -1619,7 +1661,8 @@ static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
   b->campus[0] = b->classroom[0] = '\0';
   if (tname == NULL)
     return refuse(p, CAIRN_EINVAL, "type: unknown record type %d", p->type);
-  if (p->edit || p->type == CAIRN_REC_STUDENT || p->type == CAIRN_REC_DEVICE) {
+  if (p->edit || p->type == CAIRN_REC_STUDENT || p->type == CAIRN_REC_DEVICE ||
+      p->type == CAIRN_REC_TEMPLATE || p->type == CAIRN_REC_STANDARD) {
     if (p->id == NULL)
       return refuse(p, CAIRN_EINVAL, "id: required to %s a %s", p->edit ? "edit" : "create",
                     tname);
@@ -1663,6 +1706,9 @@ static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
     return check_device(b, p, set, *r);
   case CAIRN_REC_RESTAMP:
     return check_restamp(b, p);
+  case CAIRN_REC_TEMPLATE:
+  case CAIRN_REC_STANDARD:
+    return check_catalog(b, p, set, *r);
   case CAIRN_REC_MILESTONE:
     return check_milestone(b, p, set, *r);
   case CAIRN_REC_EVIDENCE:

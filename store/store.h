@@ -150,6 +150,18 @@ typedef struct cairn_store_fired {
   const char *action; /* the text after "then" */
 } cairn_store_fired;
 
+/* A support change of a milestone: the support in place from day on. */
+typedef struct cairn_store_support_change {
+  int32_t day;
+  const char *support;
+} cairn_store_support_change;
+
+/* An evidence entry named by its id and observed day. */
+typedef struct cairn_store_evidence_ref {
+  const char *id;
+  int32_t observed;
+} cairn_store_evidence_ref;
+
 /* One milestone's derived status as of a day (store/progress.h says how
  * each number is computed). */
 typedef struct cairn_store_milestone_status {
@@ -179,6 +191,25 @@ typedef struct cairn_store_milestone_status {
   const cairn_store_fired *triggered; /* the if/then rules that fire */
   size_t ntriggered;
   size_t conflicts; /* the milestone's fields in conflict */
+  const char *planned_support; /* the milestone's own `support`, or NULL */
+  const char *template_id; /* the shared template it was made from, or NULL */
+  const char *standard;    /* the standard it aligns to, or NULL */
+  /* Its points: the active evidence observed on or before the view's day,
+   * at current (amended) values, by observed day (the same day: in the
+   * order written). Progress was computed from these (once the milestone
+   * has ended, from those on or before its end). */
+  const cairn_point *points;
+  size_t npoints;
+  /* Every support change dated on or before the view's day, by date (the
+   * same day: in the order written). */
+  const cairn_store_support_change *supports;
+  size_t nsupports;
+  /* The active evidence observed after the view's future_after, whatever
+   * the view's day: dated after tomorrow by this node's clock, so the date
+   * is wrong (a device's clock, a typo). Such a point is never one of
+   * `points` while the view's day is on or before tomorrow. */
+  const cairn_store_evidence_ref *future;
+  size_t nfuture;
 } cairn_store_milestone_status;
 
 /* A student and the status of each of their milestones. */
@@ -194,6 +225,7 @@ typedef struct cairn_store_student_summary {
 
 typedef struct cairn_store_status_view {
   int32_t as_of;
+  int32_t future_after; /* tomorrow by this node's clock (cairn_store_today + 1) */
   /* By student id. For the whole node, each student with at least one
    * milestone, once; for one student, that student. */
   const cairn_store_student_summary *students;
@@ -381,8 +413,12 @@ typedef struct cairn_store_history {
 
 /* One record (any type) with its history. Returns 0 and *out (caller frees
  * with cairn_store_history_free), CAIRN_ENOTFOUND, CAIRN_ENOMEM,
- * CAIRN_ECORRUPT, CAIRN_EIO. */
+ * CAIRN_ECORRUPT, CAIRN_EIO. Ids are unique within a type; a given id
+ * (a student's, a template's, a standard's) may be another type's too:
+ * cairn_store_show finds the first by type number, cairn_store_show_type
+ * the record of that type (0: any). */
 int cairn_store_show(cairn_store *s, const char *id, cairn_store_history **out);
+int cairn_store_show_type(cairn_store *s, int type, const char *id, cairn_store_history **out);
 void cairn_store_history_free(cairn_store_history *h);
 
 /* The other reads pack their answer into pk as one msgpack value; the
@@ -402,6 +438,15 @@ void cairn_store_history_free(cairn_store_history *h);
 int cairn_store_export(cairn_store *s, const cairn_scope *scope, const uint8_t *after,
                        size_t after_len, size_t max_bytes, msgpack_packer *pk,
                        uint8_t next[CAIRN_STORE_CURSOR_MAX], size_t *next_len);
+
+/* Like cairn_store_export, of the records of one type only (type 0: every
+ * type): `template list` and the CSV tables read one type without paging
+ * through the others. Returns 0 or a negative code (CAIRN_EINVAL for a
+ * type no record has). */
+int cairn_store_export_type(cairn_store *s, int type, const cairn_scope *scope,
+                            const uint8_t *after, size_t after_len, size_t max_bytes,
+                            msgpack_packer *pk, uint8_t next[CAIRN_STORE_CURSOR_MAX],
+                            size_t *next_len);
 
 /* Packs the array of the records under milestone id (its evidence, then
  * its reviews, support changes and celebrations, each by id), each shaped
@@ -576,6 +621,9 @@ uint64_t cairn_store_refused_count(const cairn_store *s);
  * (with the test-only skew of cairn_store_opts). Any thread. */
 uint64_t cairn_store_wall_ms(const cairn_store *s);
 
+/* Today's day number (local time) by that clock. Any thread. */
+int32_t cairn_store_today(const cairn_store *s);
+
 /* Records what this node learned at a handshake: the central's clock minus
  * this node's wall clock, in ms (its upstream's estimate of the central's
  * clock, from its HELLO). Entries received are judged against this node's
@@ -603,6 +651,11 @@ int cairn_store_kept_out(cairn_store *s, msgpack_packer *pk);
  * Does nothing but mark on another node: its central does it. Writer thread
  * (or before the writer starts). Returns 0 or a negative code. */
 int cairn_store_clock_repair(cairn_store *s, size_t *redated);
+
+/* A number that changes with every commit to the store (LMDB's last
+ * transaction id): equal numbers mean nothing changed in between, so a
+ * result read from the store may be kept and used again. Any thread. */
+uint64_t cairn_store_generation(cairn_store *s);
 
 /* This device's public key and its own log's head (seq 0 when empty). */
 const uint8_t *cairn_store_device(const cairn_store *s);

@@ -178,7 +178,8 @@ int cairn__store_student_status(cairn_store *s, MDB_txn *txn, struct cairn__stor
  * classroom too when sc names one. Device records need only the campus: a
  * classroom learns its campus's hub and peers. Restamp records are in
  * every scope: they say when entries happened, nothing about a student,
- * and every node needs them to order what it holds. A malformed scope is
+ * and every node needs them to order what it holds. So are templates and
+ * standards: the central publishes them to every classroom. A malformed scope is
  * outside every scope but the whole. */
 int cairn__store_in_scope(const cairn_scope *sc, int kind, const msgpack_object *scope);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "store.h"
@@ -273,6 +274,20 @@ static int sorted_point_cmp(const void *a, const void *b) {
   return memcmp(x->author, y->author, CAIRN_KEY_BYTES);
 }
 
+/* A support change, as gathered. */
+typedef struct support_seen {
+  int32_t day;
+  uint64_t hlc;
+  const char *text; /* in the arena */
+} support_seen;
+
+static int support_seen_cmp(const void *a, const void *b) {
+  const support_seen *x = a, *y = b;
+  if (x->day != y->day)
+    return x->day < y->day ? -1 : 1;
+  return x->hlc < y->hlc ? -1 : x->hlc > y->hlc;
+}
+
 /* The latest dated child (support change, celebration) on or before as_of. */
 typedef struct latest {
   int32_t day;
@@ -293,6 +308,13 @@ typedef struct children {
   size_t nreviews, reviews_cap;
   struct cairn__store_arena *arena; /* NULL: supports and celebrations are not wanted */
   latest support, celebration;
+  /* With an arena: every support change dated on or before as_of, and the
+   * evidence observed after future_after (malloc'd arrays). */
+  support_seen *supports;
+  size_t nsupports, supports_cap;
+  int32_t future_after;
+  cairn_store_evidence_ref *future;
+  size_t nfuture, future_cap;
 } children;
 
 /* Loads child (type, id) into a->rec. */
@@ -315,6 +337,15 @@ static int add_evidence(const char *id, size_t len, void *arg) {
   if (!cairn__store_obj_num(cairn__store_rec_value(&a->rec, "value", NULL), &v) ||
       obj_date(cairn__store_rec_value(&a->rec, "observed", &wi), &day) != 0)
     return CAIRN_ECORRUPT;
+  if (a->arena != NULL && day > a->future_after) {
+    if (grow((void **)&a->future, a->nfuture, &a->future_cap, sizeof *a->future) != 0)
+      return CAIRN_ENOMEM;
+    cairn_store_evidence_ref *f = &a->future[a->nfuture];
+    if ((f->id = arena_str(a->arena, id, len)) == NULL)
+      return CAIRN_ENOMEM;
+    f->observed = day;
+    a->nfuture++;
+  }
   if (grow((void **)&a->pts, a->n, &a->cap, sizeof *a->pts) != 0)
     return CAIRN_ENOMEM;
   sorted_point *p = &a->pts[a->n++];
@@ -358,7 +389,23 @@ static int keep_latest(children *a, const char *field, latest *l) {
 static int add_support(const char *id, size_t len, void *arg) {
   children *a = arg;
   int rc = child_load(a, CAIRN_REC_SUPPORT_CHANGE, id, len);
-  return rc != 0 ? rc : keep_latest(a, "support", &a->support);
+  int32_t day;
+  const char *s;
+  size_t slen;
+  if (rc != 0 || (rc = keep_latest(a, "support", &a->support)) != 0)
+    return rc;
+  if (obj_date(cairn__store_rec_value(&a->rec, "date", NULL), &day) != 0 || day > a->as_of ||
+      !cairn__store_obj_str(cairn__store_rec_value(&a->rec, "support", NULL), &s, &slen))
+    return 0;
+  if (grow((void **)&a->supports, a->nsupports, &a->supports_cap, sizeof *a->supports) != 0)
+    return CAIRN_ENOMEM;
+  support_seen *seen = &a->supports[a->nsupports];
+  seen->day = day;
+  seen->hlc = a->rec.w[a->rec.n - 1].hlc;
+  if ((seen->text = arena_str(a->arena, s, slen)) == NULL)
+    return CAIRN_ENOMEM;
+  a->nsupports++;
+  return 0;
 }
 
 static int add_celebration(const char *id, size_t len, void *arg) {
@@ -375,7 +422,36 @@ typedef struct derived {
   size_t n;
   cairn_progress pr;
   latest support, celebration; /* when an arena was given */
+  /* When an arena was given: the support changes dated on or before as_of
+   * by (date, hlc), and the evidence observed after future_after; in the
+   * arena. */
+  cairn_store_support_change *supports;
+  size_t nsupports;
+  cairn_store_evidence_ref *future;
+  size_t nfuture;
 } derived;
+
+/* Copies what a's arrays hold into the arena, for d. */
+static int keep_lists(children *a, derived *d) {
+  d->supports = NULL;
+  d->future = NULL;
+  d->nsupports = d->nfuture = 0;
+  if (a->nsupports > 0) {
+    qsort(a->supports, a->nsupports, sizeof *a->supports, support_seen_cmp);
+    if ((d->supports = arena_alloc(a->arena, a->nsupports * sizeof *d->supports)) == NULL)
+      return CAIRN_ENOMEM;
+    for (size_t i = 0; i < a->nsupports; i++)
+      d->supports[i] = (cairn_store_support_change){a->supports[i].day, a->supports[i].text};
+    d->nsupports = a->nsupports;
+  }
+  if (a->nfuture > 0) {
+    if ((d->future = arena_alloc(a->arena, a->nfuture * sizeof *d->future)) == NULL)
+      return CAIRN_ENOMEM;
+    memcpy(d->future, a->future, a->nfuture * sizeof *d->future);
+    d->nfuture = a->nfuture;
+  }
+  return 0;
+}
 
 /* Reads milestone (m, id)'s evidence and reviews (and, with arena, its
  * support changes and celebrations) and computes its progress as of
@@ -383,12 +459,16 @@ typedef struct derived {
  * incomplete (nothing to derive: a creation not yet arrived), or a
  * negative code. */
 static int derive(cairn_store *s, MDB_txn *txn, const cairn__store_rec *m, const char *id,
-                  size_t idlen, int32_t as_of, struct cairn__store_arena *arena, derived *d) {
+                  size_t idlen, int32_t as_of, int32_t future_after,
+                  struct cairn__store_arena *arena, derived *d) {
   d->pts = NULL;
   d->n = 0;
+  d->supports = NULL;
+  d->future = NULL;
+  d->nsupports = d->nfuture = 0;
   if (cairn__store_milestone_params(NULL, m, &d->p, d->checks, NULL, 0) != 0)
     return 1;
-  children a = {.s = s, .txn = txn, .as_of = as_of, .arena = arena};
+  children a = {.s = s, .txn = txn, .as_of = as_of, .arena = arena, .future_after = future_after};
   if (!msgpack_zone_init(&a.zone, 4096))
     return CAIRN_ENOMEM;
   static const struct {
@@ -416,8 +496,12 @@ static int derive(cairn_store *s, MDB_txn *txn, const cairn__store_rec *m, const
     cairn_progress_compute(&d->p, d->pts, d->n, a.reviews, a.nreviews, as_of, &d->pr);
   d->support = a.support;
   d->celebration = a.celebration;
+  if (rc == 0 && arena != NULL)
+    rc = keep_lists(&a, d);
   free(a.pts);
   free(a.reviews);
+  free(a.supports);
+  free(a.future);
   cairn__store_rec_free(&a.rec);
   msgpack_zone_destroy(&a.zone);
   return rc;
@@ -429,7 +513,7 @@ int cairn__store_milestone_summary(cairn_store *s, MDB_txn *txn, const cairn__st
   derived *d = malloc(sizeof *d);
   if (d == NULL)
     return CAIRN_ENOMEM;
-  int rc = derive(s, txn, m, id, idlen, as_of, NULL, d);
+  int rc = derive(s, txn, m, id, idlen, as_of, INT32_MAX, NULL, d);
   if (rc != 0) {
     free(d);
     return rc < 0 ? rc : CAIRN_ECORRUPT;
@@ -461,6 +545,7 @@ typedef struct status_ctx {
   cairn_store *s;
   MDB_txn *txn;
   int32_t as_of;
+  int32_t future_after; /* tomorrow by this node's clock */
   struct cairn__store_arena *arena;
   msgpack_zone zone; /* the milestone being read */
   cairn__store_rec m;
@@ -479,6 +564,17 @@ static const char *rec_text(status_ctx *c, const cairn__store_rec *r, const char
   if (cairn__store_obj_str(cairn__store_rec_value(r, field, NULL), &s, &len))
     return arena_str(c->arena, s, len);
   return arena_cstr(c->arena, dflt);
+}
+
+/* A copy of field of r in the arena, or NULL when r does not set it;
+ * *oom is set when memory ran out. */
+static const char *rec_opt_text(status_ctx *c, const cairn__store_rec *r, const char *field,
+                                int *oom) {
+  const char *t;
+  if (cairn__store_rec_value(r, field, NULL) == NULL)
+    return NULL;
+  *oom |= (t = rec_text(c, r, field, "")) == NULL;
+  return t;
 }
 
 static int collect_id(const char *id, size_t len, void *arg) {
@@ -574,13 +670,34 @@ static int milestone_status(status_ctx *c, const char *id, cairn_store_milestone
   derived *d = malloc(sizeof *d);
   if (d == NULL)
     return CAIRN_ENOMEM;
-  rc = derive(c->s, c->txn, &c->m, id, idlen, c->as_of, c->arena, d);
+  rc = derive(c->s, c->txn, &c->m, id, idlen, c->as_of, c->future_after, c->arena, d);
   if (rc != 0) {
     free(d);
     return rc;
   }
   memset(st, 0, sizeof *st);
   st->params = d->p;
+  size_t known = 0; /* the points observed on or before as_of: a prefix */
+  while (known < d->n && d->pts[known].day <= c->as_of)
+    known++;
+  cairn_point *pts = known > 0 ? arena_alloc(c->arena, known * sizeof *pts) : NULL;
+  if (known > 0 && pts == NULL) {
+    free(d->pts);
+    free(d);
+    return CAIRN_ENOMEM;
+  }
+  if (known > 0)
+    memcpy(pts, d->pts, known * sizeof *pts);
+  st->points = pts;
+  st->npoints = known;
+  st->supports = d->supports;
+  st->nsupports = d->nsupports;
+  st->future = d->future;
+  st->nfuture = d->nfuture;
+  int oom = 0;
+  st->planned_support = rec_opt_text(c, &c->m, "support", &oom);
+  st->template_id = rec_opt_text(c, &c->m, "template", &oom);
+  st->standard = rec_opt_text(c, &c->m, "standard", &oom);
   int32_t *checks = d->p.nchecks ? arena_alloc(c->arena, d->p.nchecks * sizeof *checks) : NULL;
   if (checks != NULL)
     memcpy(checks, d->checks, d->p.nchecks * sizeof *checks);
@@ -591,9 +708,7 @@ static int milestone_status(status_ctx *c, const char *id, cairn_store_milestone
   st->type = rec_text(c, &c->m, "type", "");
   st->statement = rec_text(c, &c->m, "statement", "");
   st->horizon = rec_text(c, &c->m, "horizon", "short");
-  st->parent = cairn__store_rec_value(&c->m, "parent", NULL) != NULL
-                   ? rec_text(c, &c->m, "parent", "")
-                   : NULL;
+  st->parent = rec_opt_text(c, &c->m, "parent", &oom);
   st->scale = rec_text(c, &c->m, "scale", "");
   st->direction = rec_text(c, &c->m, "direction", "up");
   st->rule = rec_text(c, &c->m, "rule", "1 of 1");
@@ -607,6 +722,8 @@ static int milestone_status(status_ctx *c, const char *id, cairn_store_milestone
   rc = status_words(c, d, st);
   if (rc == 0)
     rc = fired_rules(c, d, st);
+  if (rc == 0 && oom)
+    rc = CAIRN_ENOMEM;
   if (rc == 0 && (!st->id || !st->student || !st->type || !st->statement || !st->horizon ||
                   (d->p.nchecks && !checks) || !st->scale || !st->direction || !st->rule ||
                   !st->cadence))
@@ -738,16 +855,28 @@ static int read_students(status_ctx *c, const char *student, cairn_store_status_
   return rc;
 }
 
+int32_t cairn_store_today(const cairn_store *s) {
+  time_t t = (time_t)(cairn_store_wall_ms(s) / 1000);
+  struct tm tm;
+  char buf[32];
+  int32_t day;
+  if (localtime_r(&t, &tm) == NULL)
+    return (int32_t)(t / 86400);
+  snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return cairn_text_date_parse(buf, strlen(buf), &day) == 0 ? day : (int32_t)(t / 86400);
+}
+
 int cairn_store_status(cairn_store *s, const char *student, int32_t as_of,
                        cairn_store_status_view **out) {
   *out = NULL;
   cairn_store_status_view *v = calloc(1, sizeof *v);
-  status_ctx c = {.s = s, .as_of = as_of};
+  status_ctx c = {.s = s, .as_of = as_of, .future_after = cairn_store_today(s) + 1};
   if (v == NULL || (v->arena = c.arena = calloc(1, sizeof *c.arena)) == NULL) {
     free(v);
     return CAIRN_ENOMEM;
   }
   v->as_of = as_of;
+  v->future_after = c.future_after;
   if (!msgpack_zone_init(&c.zone, 8192)) {
     cairn_store_status_free(v);
     return CAIRN_ENOMEM;
@@ -959,6 +1088,10 @@ void cairn_store_history_free(cairn_store_history *h) {
 }
 
 int cairn_store_show(cairn_store *s, const char *id, cairn_store_history **out) {
+  return cairn_store_show_type(s, 0, id, out);
+}
+
+int cairn_store_show_type(cairn_store *s, int type, const char *id, cairn_store_history **out) {
   size_t idlen = strlen(id);
   MDB_txn *txn;
   *out = NULL;
@@ -979,15 +1112,18 @@ int cairn_store_show(cairn_store *s, const char *id, cairn_store_history **out) 
   }
   cairn__store_rec r = {0};
   int rc = CAIRN_ENOTFOUND;
-  for (int type = 1; type <= CAIRN_REC_MAX && rc == CAIRN_ENOTFOUND; type++) {
-    rc = cairn__store_rec_load(txn, s->records, type, id, idlen, &zone, &r);
+  for (int t = type ? type : 1; t <= (type ? type : CAIRN_REC_MAX) && rc == CAIRN_ENOTFOUND;
+       t++) {
+    if (cairn_record_type_name(t) == NULL)
+      continue;
+    rc = cairn__store_rec_load(txn, s->records, t, id, idlen, &zone, &r);
     if (rc != 0)
       continue;
     size_t *idx = malloc((r.n ? r.n : 1) * sizeof *idx);
-    rc = idx == NULL ? CAIRN_ENOMEM : history_of(h->arena, type, id, &r, idx, h);
+    rc = idx == NULL ? CAIRN_ENOMEM : history_of(h->arena, t, id, &r, idx, h);
     free(idx);
     if (rc == 0)
-      rc = scale_of(s, txn, type, &r, h->arena, &h->scale);
+      rc = scale_of(s, txn, t, &r, h->arena, &h->scale);
   }
   cairn__store_rec_free(&r);
   msgpack_zone_destroy(&zone);

@@ -103,7 +103,8 @@ int cairn_scope_overlaps(const cairn_scope *a, const cairn_scope *b) {
 }
 
 int cairn__store_in_scope(const cairn_scope *sc, int kind, const msgpack_object *scope) {
-  if (sc == NULL || sc->campus[0] == '\0' || kind == CAIRN_REC_RESTAMP)
+  if (sc == NULL || sc->campus[0] == '\0' || kind == CAIRN_REC_RESTAMP ||
+      kind == CAIRN_REC_TEMPLATE || kind == CAIRN_REC_STANDARD)
     return 1;
   if (scope == NULL || scope->type != MSGPACK_OBJECT_ARRAY || scope->via.array.size != 2)
     return 0;

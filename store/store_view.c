@@ -215,6 +215,11 @@ int cairn__store_each_child(cairn_store *s, MDB_txn *txn, int ptype, const char 
   return ret;
 }
 
+uint64_t cairn_store_generation(cairn_store *s) {
+  MDB_envinfo info;
+  return mdb_env_info(s->env, &info) == 0 ? (uint64_t)info.me_last_txnid : 0;
+}
+
 /* ---- export / conflicts ------------------------------------------ */
 
 static int name_cmp(const void *a, const void *b) {
@@ -371,11 +376,17 @@ typedef struct export_ctx {
   size_t count;
   size_t max_bytes; /* 0: no page limit */
   const cairn_scope *scope; /* export: only records inside it (NULL: all) */
+  int type;                 /* export: only records of this type (0: all) */
+  int past_type;            /* set when the walk reached the next type */
 } export_ctx;
 
 static int export_one(int type, const char *id, size_t idlen, const cairn__store_rec *r,
                       size_t *idx, void *arg) {
   export_ctx *c = arg;
+  if (c->type != 0 && type != c->type) {
+    c->past_type = 1;
+    return 1; /* records are keyed by type first: none of c->type follows */
+  }
   /* A record's scope is that of its latest write. */
   if (r->n == 0 || !cairn__store_in_scope(c->scope, type, r->w[r->n - 1].scope))
     return 0;
@@ -400,13 +411,28 @@ static int pack_array_of(cairn_store *s, record_fn fn, export_ctx *c, const uint
   return rc;
 }
 
+int cairn_store_export_type(cairn_store *s, int type, const cairn_scope *scope,
+                            const uint8_t *after, size_t after_len, size_t max_bytes,
+                            msgpack_packer *pk, uint8_t next[CAIRN_STORE_CURSOR_MAX],
+                            size_t *next_len) {
+  export_ctx c = {.max_bytes = max_bytes, .scope = scope, .type = type};
+  uint8_t first = (uint8_t)type;
+  if (after_len > CAIRN_STORE_CURSOR_MAX || type < 0 || type > CAIRN_REC_MAX)
+    return CAIRN_EINVAL;
+  if (type != 0 && after_len == 0) { /* records are keyed type || id: start at the type */
+    after = &first;
+    after_len = 1;
+  }
+  int rc = pack_array_of(s, export_one, &c, after, after_len, pk, next, next_len);
+  if (c.past_type)
+    *next_len = 0;
+  return rc;
+}
+
 int cairn_store_export(cairn_store *s, const cairn_scope *scope, const uint8_t *after,
                        size_t after_len, size_t max_bytes, msgpack_packer *pk,
                        uint8_t next[CAIRN_STORE_CURSOR_MAX], size_t *next_len) {
-  export_ctx c = {.max_bytes = max_bytes, .scope = scope};
-  if (after_len > CAIRN_STORE_CURSOR_MAX)
-    return CAIRN_EINVAL;
-  return pack_array_of(s, export_one, &c, after, after_len, pk, next, next_len);
+  return cairn_store_export_type(s, 0, scope, after, after_len, max_bytes, pk, next, next_len);
 }
 
 static int conflicts_one(int type, const char *id, size_t idlen, const cairn__store_rec *r,

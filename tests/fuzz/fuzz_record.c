@@ -9,7 +9,8 @@
  * "set" is checked as creating (edit absent or false) or editing, exactly
  * as the store will. Any other map is checked as the `set` of every record
  * type, both ways, so the schema sees every shape. The milestone helpers
- * the store calls on checked strings (scale, rule) get them too.
+ * the store calls on checked strings (scale, rule) get them too, and a
+ * statement is read and filled as a template's pattern (template.h).
  *
  * Checks: the decoder answers with a documented code; a request it accepts
  * has a known op and only that op's arguments, each once, strings of it
@@ -24,6 +25,7 @@
 #include "mpcheck.h"
 #include "record.h"
 #include "request.h"
+#include "template.h"
 #include "text.h"
 
 static void check_one(int type, const msgpack_object *set, int creating) {
@@ -58,6 +60,8 @@ static int arg_kind(const cairn_request *req, const msgpack_object *k) {
     return 2;
   if (req->op == CAIRN_OP_STATUS && IS("student"))
     return 2;
+  if (req->op == CAIRN_OP_REPORT && (IS("template") || IS("standard")))
+    return 2;
   return 0;
 #undef IS
 }
@@ -79,6 +83,25 @@ static void parse_helpers(const msgpack_object *set) {
     int k = 0, n = 0;
     if (cairn_record_rule_parse(rule->via.str.ptr, rule->via.str.size, &k, &n) == 0)
       FUZZ_CHECK(1 <= k && k <= n && n <= 50);
+  }
+  const msgpack_object *st = cairn_record_map_get(set, "statement");
+  size_t blanks;
+  char why[256], out[1001], word[CAIRN_TEMPLATE_BLANK_MAX + 1];
+  if (st && st->type == MSGPACK_OBJECT_STR &&
+      cairn_template_check(st->via.str.ptr, st->via.str.size, &blanks, why, sizeof why) == 0) {
+    static const char *const fills[CAIRN_TEMPLATE_BLANKS_MAX] = {"1", "two", "{3}", "", "five",
+                                                                 "6", "seven", "}}"};
+    FUZZ_CHECK(blanks <= CAIRN_TEMPLATE_BLANKS_MAX);
+    for (size_t i = 0; i < blanks; i++)
+      FUZZ_CHECK(cairn_template_blank(st->via.str.ptr, st->via.str.size, i, word, sizeof word) ==
+                     0 &&
+                 memchr(word, '\0', sizeof word) != NULL);
+    int rc = cairn_template_fill(st->via.str.ptr, st->via.str.size, "Ana {name}", fills, blanks,
+                                 out, sizeof out, why, sizeof why);
+    FUZZ_CHECK(rc == 0 || rc == CAIRN_ETOOBIG);
+    FUZZ_CHECK(memchr(out, '\0', sizeof out) != NULL);
+    FUZZ_CHECK(cairn_template_fill(st->via.str.ptr, st->via.str.size, "Ana", fills, blanks + 1,
+                                   out, sizeof out, why, sizeof why) == CAIRN_EINVAL);
   }
 }
 
