@@ -63,6 +63,13 @@ static void pack_bool(msgpack_packer *pk, int b) {
     msgpack_pack_false(pk);
 }
 
+/* An array of strings. */
+static void pack_texts(msgpack_packer *pk, const char *const *items, size_t n) {
+  msgpack_pack_array(pk, (uint32_t)n);
+  for (size_t i = 0; i < n; i++)
+    cairn__rpc_pack_str(pk, items[i]);
+}
+
 /* A number, or nil when it is not valid. */
 static void pack_num_if(msgpack_packer *pk, int valid, double v) {
   if (valid)
@@ -84,10 +91,12 @@ static void pack_milestone(msgpack_packer *pk, const cairn_store_milestone_statu
   pack_text(key(&b, "horizon"), m->horizon);
   pack_text(key(&b, "parent"), m->parent);
   pack_text(key(&b, "scale"), m->scale);
+  pack_texts(key(&b, "levels"), m->levels, m->nlevels);
   pack_text(key(&b, "direction"), m->direction);
   pack_num_if(key(&b, "baseline"), !p->baseline_pending, p->baseline);
   pack_text(key(&b, "baseline_text"), m->baseline);
   msgpack_pack_double(key(&b, "target"), p->target);
+  pack_text(key(&b, "target_text"), m->target);
   pack_text(key(&b, "rule"), m->rule);
   pack_text(key(&b, "goal"), m->goal);
   pack_day(key(&b, "start"), p->start);
@@ -100,6 +109,12 @@ static void pack_milestone(msgpack_packer *pk, const cairn_store_milestone_statu
   pack_text(key(&b, "light"), cairn_progress_light_name(pr->light));
   pack_bool(key(&b, "ended"), pr->ended);
   pack_text(key(&b, "result"), pr->ended ? cairn_progress_result_name(pr->result) : NULL);
+  pack_bool(key(&b, "closed"), pr->closed);
+  pack_day(key(&b, "closed_on"),
+           p->closed_result != CAIRN_RESULT_NONE ? p->closed : CAIRN_PROGRESS_NO_DAY);
+  pack_bool(key(&b, "archived"), m->archived);
+  pack_text(key(&b, "replaced_by"), m->replaced_by);
+  pack_text(key(&b, "carried_from"), m->carried_from);
   pack_text(key(&b, "why"), m->why);
   msgpack_pack_uint64(key(&b, "points"), pr->points);
   msgpack_pack_int(key(&b, "met"), pr->met_in_window);
@@ -133,6 +148,22 @@ static void pack_milestone(msgpack_packer *pk, const cairn_store_milestone_statu
   map_end(&b, pk);
 }
 
+/* A milestone in brief (cairn_store_students). */
+static void pack_brief(msgpack_packer *pk, const cairn_store_milestone_brief *m) {
+  map_builder b;
+
+  map_begin(&b);
+  pack_text(key(&b, "id"), m->id);
+  pack_text(key(&b, "statement"), m->statement);
+  pack_text(key(&b, "scale"), m->scale);
+  pack_texts(key(&b, "levels"), m->levels, m->nlevels);
+  pack_text(key(&b, "result"), m->result);
+  pack_bool(key(&b, "archived"), m->archived);
+  pack_day(key(&b, "start"), m->start);
+  pack_day(key(&b, "end"), m->end);
+  map_end(&b, pk);
+}
+
 static void pack_student(msgpack_packer *pk, const cairn_store_student_summary *s) {
   map_builder b;
 
@@ -141,13 +172,16 @@ static void pack_student(msgpack_packer *pk, const cairn_store_student_summary *
   pack_text(key(&b, "name"), s->name);
   pack_text(key(&b, "grade"), s->grade);
   pack_text(key(&b, "campus"), s->campus);
-  pack_text(key(&b, "classroom"), s->classroom);
-  msgpack_pack_array(key(&b, "accommodations"), (uint32_t)s->naccommodations);
-  for (size_t i = 0; i < s->naccommodations; i++)
-    cairn__rpc_pack_str(&b.pk, s->accommodations[i]);
-  msgpack_pack_array(key(&b, "milestones"), (uint32_t)s->nmilestones);
+  pack_texts(key(&b, "classrooms"), s->classrooms, s->nclassrooms);
+  pack_texts(key(&b, "accommodations"), s->accommodations, s->naccommodations);
+  pack_bool(key(&b, "withdrawn"), s->withdrawn);
+  pack_day(key(&b, "withdrawn_on"), s->withdrawn_on);
+  msgpack_pack_uint64(key(&b, "open"), s->open);
+  msgpack_pack_array(key(&b, "milestones"), (uint32_t)(s->nmilestones + s->nbriefs));
   for (size_t i = 0; i < s->nmilestones; i++)
     pack_milestone(&b.pk, &s->milestones[i]);
+  for (size_t i = 0; i < s->nbriefs; i++)
+    pack_brief(&b.pk, &s->briefs[i]);
   map_end(&b, pk);
 }
 
@@ -241,5 +275,7 @@ void cairn__rpc_pack_history(msgpack_packer *pk, const cairn_store_history *h) {
   }
   if (h->scale != NULL)
     pack_text(key(&b, "scale"), h->scale);
+  if (h->nlevels > 0)
+    pack_texts(key(&b, "levels"), h->levels, h->nlevels);
   map_end(&b, pk);
 }

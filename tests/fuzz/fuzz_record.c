@@ -69,7 +69,8 @@ static void parse_helpers(const msgpack_object *set) {
 
   if (scale && scale->type == MSGPACK_OBJECT_STR) {
     cairn_scale sc;
-    if (cairn_record_scale_parse(scale->via.str.ptr, scale->via.str.size, &sc) == 0) {
+    if (cairn_record_scale_parse(scale->via.str.ptr, scale->via.str.size,
+                                 cairn_record_map_get(set, "levels"), &sc) == 0) {
       FUZZ_CHECK(sc.min <= sc.max);
       (void)cairn_record_scale_check(&sc, sc.min);
       (void)cairn_record_scale_check(&sc, sc.max);
