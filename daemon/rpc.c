@@ -475,6 +475,7 @@ typedef struct many_job {
   cairn_write_req **reqs; /* own each put's id, set and why */
   cairn_put *puts;
   size_t n, refused;
+  int check; /* only check them: nothing is written */
 } many_job;
 
 static void many_free(many_job *j) {
@@ -489,7 +490,7 @@ static int run_many(cairn_store *s, void *arg) {
   many_job *j = arg;
   for (size_t i = 0; i < j->n; i++) /* the writer retries a job after growing the map */
     j->puts[i] = j->reqs[i]->put;
-  return cairn_store_write_all(s, j->puts, j->n, &j->refused);
+  return cairn_store_write_all(s, j->puts, j->n, j->check, &j->refused);
 }
 
 static void on_many(cairn_write_req *req, void *arg) {
@@ -502,12 +503,17 @@ static void on_many(cairn_write_req *req, void *arg) {
   cairn_log_info("put_many of %zu: %s", j->n,
                  req->job_rc != 0 ? cairn_err_name(req->job_rc)
                  : j->refused   ? "refused, nothing written"
+                 : j->check     ? "checked, nothing written"
                                 : "committed");
   if (slot != NULL) {
     cairn_server_frame_init(&frame);
     msgpack_packer_init(&pk, &frame, msgpack_sbuffer_write);
     if (req->job_rc != 0) {
       cairn__rpc_pack_error(&pk, req->job_rc, NULL);
+    } else if (j->refused == 0 && j->check) {
+      cairn__rpc_pack_ok(&pk, 1);
+      cairn__rpc_pack_str(&pk, "checked");
+      msgpack_pack_uint64(&pk, j->n);
     } else if (j->refused == 0) {
       cairn__rpc_pack_ok(&pk, 1);
       cairn__rpc_pack_str(&pk, "ids");
@@ -563,6 +569,7 @@ static cairn_handled op_put_many(cairn_rpc *r, cairn_slot *slot, const msgpack_o
     rc = CAIRN_EINVAL;
   }
   if (rc == 0) {
+    j->check = arg_true(req, "check");
     j->n = puts->via.array.size;
     j->reqs = calloc(j->n, sizeof *j->reqs);
     j->puts = calloc(j->n, sizeof *j->puts);

@@ -425,7 +425,7 @@ static void format_on_scale(const cairn_milestone_params *p, double v,
   format_number(v, decimals, out, outlen);
   if (label_of(p, floor(v)) != NULL && label_of(p, floor(v) + 1) != NULL) {
     size_t len = strlen(out);
-    snprintf(out + len, outlen - len, " (between %s and %s)", label_of(p, floor(v)),
+    snprintf(out + len, outlen - len, ", between %s and %s", label_of(p, floor(v)),
              label_of(p, floor(v) + 1));
     return;
   }

@@ -98,7 +98,7 @@
  *   0 for the lowest, and everything above is computed on the ranks: the
  *   mean of B and A is 3.5, between them; a trend of +0.5/week is half a
  *   level a week. Values print as their labels; a value between two ranks
- *   prints as "3.5 (between B and A)".
+ *   prints as "3.5, between B and A".
  *
  * Carry forward: a milestone carried forward from another takes as its
  *   baseline the mean of the old milestone's last min(n, max(N, 3))
@@ -278,13 +278,13 @@ const char *cairn_progress_trend_word(const cairn_milestone_params *p,
                                       const cairn_progress *prog);
 
 /* Room for a value as format_value writes it: a label of an ordinal scale
- * between two others, "3.5 (between approaching and meeting)". */
+ * between two others, "3.5, between approaching and meeting". */
 #define CAIRN_PROGRESS_VALUE_MAX 128
 
 /* The sentences of a status, each written NUL-terminated into out
  * (truncated to outlen); values print on the milestone's scale (yes/no,
  * 92%, 2.5):
- *   format_value  "yes", "92%", "2.5", "B", "3.5 (between B and A)" (at
+ *   format_value  "yes", "92%", "2.5", "B", "3.5, between B and A" (at
  *                 most CAIRN_PROGRESS_VALUE_MAX bytes with its NUL).
  *   goal          "target 3 or more in 4 of the last 5 points", "target 2
  *                 or less on the last point" (rule 1 of 1), "stay at 95% or

@@ -1878,15 +1878,17 @@ int cairn_store_write_batch(cairn_store *s, cairn_put *puts, size_t n) {
   return rc;
 }
 
-int cairn_store_write_all(cairn_store *s, cairn_put *puts, size_t n, size_t *refused) {
+int cairn_store_write_all(cairn_store *s, cairn_put *puts, size_t n, int check_only,
+                          size_t *refused) {
   batch b;
   int rc = batch_begin(&b, s);
   *refused = 0;
   for (size_t i = 0; i < n && rc == 0; i++)
     if ((rc = write_one(&b, &puts[i])) == 0 && puts[i].result != 0)
       (*refused)++;
-  /* One refused: the transaction is aborted, nothing of the batch stays. */
-  if (rc == 0 && *refused > 0) {
+  /* One refused, or only checking: the transaction is aborted, nothing of
+   * the batch stays. */
+  if (rc == 0 && (*refused > 0 || check_only)) {
     b.have_last = 0;
     b.commit_anyway = 0;
   }
@@ -1894,7 +1896,7 @@ int cairn_store_write_all(cairn_store *s, cairn_put *puts, size_t n, size_t *ref
   if (rc != 0) {
     *refused = 0;
     none_written(puts, n, rc);
-  } else if (*refused > 0) {
+  } else if (*refused > 0 || check_only) {
     for (size_t i = 0; i < n; i++)
       puts[i].id_out[0] = '\0';
   }

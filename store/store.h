@@ -127,9 +127,12 @@ int cairn_store_write_batch(cairn_store *s, cairn_put *puts, size_t n);
  * refused nothing at all is written (the transaction is aborted). Returns
  * 0 with *refused the number of puts refused: when it is 0 every put was
  * written and has its id; otherwise each refused put has its result and
- * message, and the others result 0 and an empty id_out. Other returns as
+ * message, and the others result 0 and an empty id_out. check_only: every
+ * put is checked as it would be written (each seeing the ones before it),
+ * and nothing is written, whatever the outcome. Other returns as
  * cairn_store_write_batch (then *refused is 0). Writer thread only. */
-int cairn_store_write_all(cairn_store *s, cairn_put *puts, size_t n, size_t *refused);
+int cairn_store_write_all(cairn_store *s, cairn_put *puts, size_t n, int check_only,
+                          size_t *refused);
 
 /* Doubles the LMDB map size. No transaction of this process may be open.
  * Returns 0 or CAIRN_EIO / CAIRN_ENOMEM. */

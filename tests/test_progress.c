@@ -1090,7 +1090,7 @@ static void test_labels(void **state) {
   cairn_progress_format_value(&p, 3, out, sizeof out);
   assert_string_equal(out, "B");
   cairn_progress_format_value(&p, 3.5, out, sizeof out);
-  assert_string_equal(out, "3.5 (between B and A)");
+  assert_string_equal(out, "3.5, between B and A");
   cairn_progress_describe_goal(&p, out, sizeof out);
   assert_string_equal(out, "target B or higher on the last point");
 }

@@ -819,7 +819,7 @@ static void test_all_or_nothing(void **state) {
   }
   uint64_t seq = cairn_store_own_seq(d.s);
   size_t refused_n = 99;
-  assert_int_equal(cairn_store_write_all(d.s, p, 3, &refused_n), 0);
+  assert_int_equal(cairn_store_write_all(d.s, p, 3, 0, &refused_n), 0);
   assert_int_equal(refused_n, 1);
   assert_int_equal(p[0].result, 0);
   assert_int_equal(p[1].result, CAIRN_ERANGE);
@@ -835,7 +835,7 @@ static void test_all_or_nothing(void **state) {
   set_num(&b[1], "value", 4);
   p[1] = (cairn_put){.type = CAIRN_REC_EVIDENCE, .set = (const uint8_t *)b[1].sb.data,
                      .set_len = b[1].sb.size};
-  assert_int_equal(cairn_store_write_all(d.s, p, 3, &refused_n), 0);
+  assert_int_equal(cairn_store_write_all(d.s, p, 3, 0, &refused_n), 0);
   assert_int_equal(refused_n, 0);
   assert_int_equal(cairn_store_own_seq(d.s), seq + 3);
   for (int i = 0; i < 3; i++) {
