@@ -811,7 +811,8 @@ static int student_summary(status_ctx *c, const char *id, size_t idlen,
                                    CAIRN_REC_MILESTONE, collect_id, c);
   if (rc != 0)
     return rc;
-  qsort(c->ids, c->nids, sizeof *c->ids, id_cmp);
+  if (c->nids > 1)
+    qsort(c->ids, c->nids, sizeof *c->ids, id_cmp);
   size_t size = c->briefs ? sizeof(cairn_store_milestone_brief)
                           : sizeof(cairn_store_milestone_status);
   void *items = c->nids > 0 ? arena_alloc(c->arena, c->nids * size) : NULL;
