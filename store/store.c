@@ -1571,15 +1571,16 @@ static int check_within(batch *b, cairn_put *p, const msgpack_object *set,
   if (in == NULL || cairn__store_where_within(in, p->type, &b->where))
     return 0;
   if (strcmp(b->where.campus, in->campus) != 0)
-    return refuse(p, CAIRN_EPERM, "campus: outside this device's campus (%s)", in->campus);
+    return refuse(p, CAIRN_EPERM, "campus: outside this device's scope (campus %s)", in->campus);
   if (p->type == CAIRN_REC_STUDENT)
     return refuse(p, CAIRN_EPERM,
-                  "classrooms: this device writes only for students of its classroom (%s)",
+                  "classrooms: outside this device's scope: it writes only for students of its "
+                  "classroom (%s)",
                   in->classroom);
   if (!cairn__store_obj_str(cairn__store_field_of(set, r, "student"), &sid, &sidlen))
     sid = "", sidlen = 0;
   return refuse(p, CAIRN_EPERM,
-                "%s: its student%s%.*s is not in this device's classroom (%s)",
+                "%s: its student%s%.*s is outside this device's scope: not in its classroom (%s)",
                 p->type == CAIRN_REC_MILESTONE ? "student" : "milestone", sidlen ? " " : "",
                 (int)sidlen, sid, in->classroom);
 }

@@ -195,8 +195,8 @@ static int op_by_place(const void *a, const void *b) {
  * (pos 0..), adds after them. */
 static int ops_add(set_op **ops, size_t *n, size_t *cap, const msgpack_object *list, uint32_t wi,
                    int add) {
-  for (uint32_t i = 0; list != NULL && list->type == MSGPACK_OBJECT_ARRAY && i < list->via.array.size;
-       i++) {
+  uint32_t n_list = list != NULL && list->type == MSGPACK_OBJECT_ARRAY ? list->via.array.size : 0;
+  for (uint32_t i = 0; i < n_list; i++) {
     const msgpack_object *o = &list->via.array.ptr[i];
     if (o->type != MSGPACK_OBJECT_STR)
       continue;
@@ -272,7 +272,8 @@ int cairn__store_rec_members(const cairn__store_rec *r, int type, const char *fi
     n = kept;
     qsort(ops, n, sizeof *ops, op_by_place);
   }
-  msgpack_object *arr = rc == 0 ? msgpack_zone_malloc(z, sizeof *arr + (n ? n : 1) * sizeof *arr) : NULL;
+  msgpack_object *arr =
+      rc == 0 ? msgpack_zone_malloc(z, sizeof *arr + (n ? n : 1) * sizeof *arr) : NULL;
   if (arr == NULL)
     rc = rc != 0 ? rc : CAIRN_ENOMEM;
   if (rc == 0) {

@@ -359,11 +359,12 @@ static void test_move_to_another_classroom(void **state) {
   set_str(&b, "observed", "2026-03-10");
   set_num(&b, "value", 3);
   refused(d.r12.s, CAIRN_REC_EVIDENCE, NULL, 0, &b, &d.s12, CAIRN_EPERM,
-          "milestone: its student is not in this device's classroom (12)");
+          "milestone: its student is outside this device's scope: not in its classroom (12)");
   set_begin(&b, 1);
   set_str(&b, "grade", "9");
   refused(d.r12.s, CAIRN_REC_STUDENT, "ana-8", 1, &b, &d.s12, CAIRN_EPERM,
-          "classrooms: this device writes only for students of its classroom (12)");
+          "classrooms: outside this device's scope: it writes only for students of its "
+          "classroom (12)");
   /* nor add a student of another classroom only, or of another campus */
   set_begin(&b, 3);
   set_str(&b, "name", "Bo");
@@ -374,7 +375,7 @@ static void test_move_to_another_classroom(void **state) {
   set_str(&b, "name", "Bo");
   set_str(&b, "campus", "South");
   refused(d.r12.s, CAIRN_REC_STUDENT, "bo-1", 0, &b, &d.s12, CAIRN_EPERM,
-          "campus: outside this device's campus (North)");
+          "campus: outside this device's scope (campus North)");
   (void)msg;
   assert_check_clean(d.r12.s);
   assert_check_clean(d.r14.s);
