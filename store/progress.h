@@ -367,7 +367,9 @@ int cairn_progress_carry_baseline(const cairn_milestone_params *p, const cairn_p
  *                                        when any point misses).
  *   "below|under X" / "above|over X"     CAIRN_IF_BELOW / CAIRN_IF_ABOVE: N
  *     X a number, "92%" reads as 92      periods in a row whose mean is
- *     (percent scales run 0-100)         below / above X.
+ *     (percent scales run 0-100; on an   below / above X.
+ *     ordinal scale X is a rank: C is 2
+ *     on a letter scale)
  *   "red" / "off track"                  CAIRN_IF_RED: the light is red.
  *   "yellow"                             CAIRN_IF_YELLOW: yellow or red.
  *
