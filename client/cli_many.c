@@ -199,6 +199,25 @@ typedef struct csv_read {
   int row_ended;      /* the next row starts on the next line fed */
 } csv_read;
 
+/* A copy of a CSV value whose line breaks (CRLF, or CR, inside quotes)
+ * become the LF cairn keeps in a note. */
+static char *dup_cell(const char *s, size_t len) {
+  char *p = malloc(len + 1);
+  size_t o = 0;
+  if (p == NULL)
+    return NULL;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '\r') {
+      p[o++] = '\n';
+      i += i + 1 < len && s[i + 1] == '\n';
+    } else {
+      p[o++] = s[i];
+    }
+  }
+  p[o] = '\0';
+  return p;
+}
+
 static void on_field(void *s, size_t len, void *arg) {
   csv_read *r = arg;
   char msg[200];
@@ -241,7 +260,7 @@ static void on_field(void *s, size_t len, void *arg) {
   }
   int col = r->col_of[r->field++];
   free(r->cells[col]);
-  r->cells[col] = len > 0 ? dup_n(s, len) : NULL;
+  r->cells[col] = len > 0 ? dup_cell(s, len) : NULL;
 }
 
 static void on_row(int c, void *arg) {
@@ -618,6 +637,15 @@ static int print_ids(cairn_reply *r, int json) {
   return 0;
 }
 
+/* A spreadsheet's UTF-8 byte order mark, before the first line, is not
+ * part of it. */
+static void skip_bom(const char **buf, size_t *len) {
+  if (*len >= 3 && memcmp(*buf, "\xef\xbb\xbf", 3) == 0) {
+    *buf += 3;
+    *len -= 3;
+  }
+}
+
 static void many_free(many *m) {
   for (size_t i = 0; i < m->n; i++) {
     item *it = &m->items[i];
@@ -639,15 +667,18 @@ int cairn__cli_add_many(cairn_client *c, FILE *in, const char *name, const char 
   many m = {.name = name};
   char *buf = malloc(INPUT_MAX + 1);
   size_t len = buf != NULL ? fread(buf, 1, INPUT_MAX + 1, in) : 0;
+  const char *buf_at = buf;
   cairn_reply *r = NULL;
   int ex = 1, sent;
 
+  if (buf != NULL && len <= INPUT_MAX)
+    skip_bom(&buf_at, &len);
   if (buf == NULL || ferror(in)) {
     fprintf(stderr, "cairn: %s: cannot be read\n", name);
   } else if (len > INPUT_MAX) {
     fprintf(stderr, "cairn: %s: larger than %u MiB; split it\n", name, INPUT_MAX >> 20);
-  } else if ((csv || looks_like_csv(buf, len) ? read_csv(&m, buf, len)
-                                              : read_lines(&m, buf, len)) != 0 ||
+  } else if ((csv || looks_like_csv(buf_at, len) ? read_csv(&m, buf_at, len)
+                                                 : read_lines(&m, buf_at, len)) != 0 ||
              m.oom) {
     fprintf(stderr, "cairn: out of memory\n");
   } else if (m.n == 0 && m.nbad == 0) {

@@ -140,7 +140,8 @@ grep -q "line 3: observed: 2099-01-01 is after tomorrow" "$dir/err" && ok || bad
 grep -q "line 4: nobody: no such milestone or student" "$dir/err" && ok || bad "an unknown target, listed: $(cat "$dir/err")"
 grep -q "line 5" "$dir/err" && bad "a good line listed: $(cat "$dir/err")" || ok
 grep -q "nothing written: 4 lines refused" "$dir/err" && ok || bad "says nothing written: $(cat "$dir/err")"
-printf 'milestone,value,date,note\n%s,3,2026-10-16,"calm, then a break"\n%s,2,2026-10-17,"two lines\nof note"\n' \
+# as a spreadsheet saves it: a byte order mark, CRLF, a quoted comma and line break
+printf '\xef\xbb\xbfmilestone,value,date,note\r\n%s,3,2026-10-16,"calm, then a break"\r\n%s,2,2026-10-17,"two lines\r\nof note"\r\n' \
   "$tally" "$tally" >"$dir/csv"
 check "add-many CSV" "$cairn" evidence add-many "$dir/csv" --json
 has "two ids" '"ids": \['
