@@ -57,7 +57,9 @@ typedef enum {
   V_SECS,   /* a duration: N seconds, or Ns, Nm, Nh, Nd; packed as whole seconds */
   V_SCOPE,  /* CAMPUS[/CLASSROOM], packed as scope_campus [and scope_classroom] */
   V_PATH,   /* a file name, packed absolute: cairnd has another working directory */
-  V_FLAG    /* a switch that takes no value (meta ""): packed as true when given */
+  V_FLAG,   /* a switch that takes no value (meta ""): packed as true when given */
+  V_ADD,    /* repeatable; items added to the set field .key: {add: [...]} */
+  V_REMOVE  /* repeatable; items removed from it: {remove: [...]} (with V_ADD's, one map) */
 } vtype;
 
 #define F_REQ 0x1u       /* required (when creating) */
@@ -67,6 +69,7 @@ typedef enum {
 #define F_TODAY 0x10u    /* defaults to today's date */
 #define F_USER 0x20u     /* defaults to the login name of whoever runs cairn */
 #define F_TEMPLATED 0x40u /* a required field that --template fills when it is not given */
+#define F_ALWAYS 0x80u    /* required by an edit too */
 
 typedef struct flag {
   const char *name; /* "--name" without dashes; NULL for positionals */
@@ -79,7 +82,13 @@ typedef struct flag {
   const char *def;  /* a TO_ARG's value when not given, shown in help unless ""; or NULL */
 } flag;
 
-typedef enum { DO_INIT, DO_PUT, DO_READ } action;
+typedef enum { DO_INIT, DO_PUT, DO_READ, DO_MANY } action;
+
+/* A field a command always writes: a string, or (str NULL) a boolean. */
+typedef struct fixed_field {
+  const char *key, *str;
+  int boolean;
+} fixed_field;
 
 typedef struct command {
   const char *group; /* first word */
@@ -88,7 +97,7 @@ typedef struct command {
   const char *op;    /* request op */
   const char *type;  /* record type of a put */
   int edit;          /* put with edit: true */
-  int retract;       /* put sets retracted: true */
+  const fixed_field *fixed; /* what the put always sets (NULL-keyed end), or NULL */
   const char *done;  /* "added", "updated" ... for the text reply */
   const char *reply; /* the reply key printed by a read */
   const flag *flags;
@@ -114,8 +123,9 @@ static const flag student_flags[] = {
     {"id", "ID", TO_ID, NULL, V_STR, F_REQ, "local id: " CAIRN_TEXT_ID_RULE, NULL},
     {"name", "NAME", TO_FIELD, "name", V_STR, F_REQ, "display name", NULL},
     {"grade", "G", TO_FIELD, "grade", V_STR, 0, "grade", NULL},
-    {"campus", "C", TO_FIELD, "campus", V_STR, 0, "campus", NULL},
-    {"classroom", "R", TO_FIELD, "classroom", V_STR, 0, "classroom", NULL},
+    {"campus", "C", TO_FIELD, "campus", V_STR, 0, "campus (default: this device's)", NULL},
+    {"classroom", "R", TO_FIELD, "classrooms", V_STRS, 0,
+     "a classroom that teaches the student (repeatable; default: this device's)", NULL},
     {"accommodation", "TEXT", TO_FIELD, "accommodations", V_STRS, 0,
      "an IEP/504 accommodation measurement must respect (repeatable)", NULL},
     END};
@@ -136,6 +146,50 @@ static const flag student_flags[] = {
   {"cadence", "weekly|biweekly|monthly|quarterly", TO_FIELD, "cadence", V_STR, 0,            \
    "review cadence (default: monthly)", NULL}
 
+static const flag student_set_flags[] = {
+    {NULL, "STUDENT", TO_ID, NULL, V_STR, F_POS, "the student", NULL},
+    {"name", "NAME", TO_FIELD, "name", V_STR, 0, "display name", NULL},
+    {"grade", "G", TO_FIELD, "grade", V_STR, 0, "grade", NULL},
+    {"add-accommodation", "TEXT", TO_FIELD, "accommodations", V_ADD, 0,
+     "add an accommodation (repeatable)", NULL},
+    {"remove-accommodation", "TEXT", TO_FIELD, "accommodations", V_REMOVE, 0,
+     "remove one, as written (repeatable)", NULL},
+    {"add-classroom", "R", TO_FIELD, "classrooms", V_ADD, 0,
+     "add a classroom that teaches the student (repeatable)", NULL},
+    {"remove-classroom", "R", TO_FIELD, "classrooms", V_REMOVE, 0,
+     "remove a classroom (repeatable)", NULL},
+    {"reason", "TEXT", TO_WHY, NULL, V_STR, 0, "why it changed", NULL},
+    END};
+
+static const flag student_move_flags[] = {
+    {NULL, "STUDENT", TO_ID, NULL, V_STR, F_POS, "the student", NULL},
+    {"classroom", "R", TO_FIELD, "classrooms", V_STRS, F_ALWAYS,
+     "the classroom the student moves to (repeatable: their classrooms become exactly these)",
+     NULL},
+    {"campus", "C", TO_FIELD, "campus", V_STR, 0,
+     "the campus, when it changes (on the central: a device writes in its own campus)", NULL},
+    {"reason", "TEXT", TO_WHY, NULL, V_STR, 0, "why", NULL},
+    END};
+
+static const flag student_withdraw_flags[] = {
+    {NULL, "STUDENT", TO_ID, NULL, V_STR, F_POS, "the student", NULL},
+    {"date", "YYYY-MM-DD", TO_FIELD, "withdrawn_on", V_STR, F_TODAY, "the day they left", NULL},
+    {"reason", "TEXT", TO_WHY, NULL, V_STR, 0, "why", NULL},
+    END};
+
+static const flag student_reason_flags[] = {
+    {NULL, "STUDENT", TO_ID, NULL, V_STR, F_POS, "the student", NULL},
+    {"reason", "TEXT", TO_WHY, NULL, V_STR, 0, "why", NULL},
+    END};
+
+static const flag student_list_flags[] = {
+    {"classroom", "R", TO_ARG, "classroom", V_STR, 0, "only the students of this classroom",
+     NULL},
+    {"campus", "C", TO_ARG, "campus", V_STR, 0, "only the students of this campus", NULL},
+    {"grade", "G", TO_ARG, "grade", V_STR, 0, "only the students of this grade", NULL},
+    {"withdrawn", "", TO_ARG, "withdrawn", V_FLAG, 0, "withdrawn students too", NULL},
+    END};
+
 /* Shared by "milestone add" and "milestone set". */
 static const flag milestone_flags[] = {
     {NULL, "MILESTONE", TO_ID, NULL, V_STR, F_POS | F_EDIT_ONLY, "the milestone to change", NULL},
@@ -152,10 +206,18 @@ static const flag milestone_flags[] = {
     FLAG_TYPE(F_REQ | F_TEMPLATED),
     {"statement", "TEXT", TO_FIELD, "statement", V_STR, F_REQ | F_TEMPLATED,
      "what the student will do, in words they can repeat", NULL},
-    FLAG_SCALE(F_REQ | F_TEMPLATED),
+    {"scale", "MIN-MAX|percent|count|yesno|letter|levels", TO_FIELD, "scale", V_STR,
+     F_REQ | F_TEMPLATED,
+     "measurement scale: letter is the letter grades F, D, C, B, A; levels the named levels "
+     "given with --level",
+     NULL},
+    {"level", "LABEL", TO_FIELD, "levels", V_STRS, 0,
+     "a level of a levels scale, lowest first (repeatable: e.g. beginning, approaching, "
+     "meeting, exceeding); values on it are given by their labels",
+     NULL},
     {"baseline", "V|pending", TO_FIELD, "baseline", V_NUMNIL, F_REQ,
-     "starting value (75% on a percent scale, yes or no on a yes/no one), or pending (taken "
-     "in the first weeks)",
+     "starting value (75% on a percent scale, yes or no on a yes/no one, a label on a letter "
+     "or levels one), or pending (taken in the first weeks)",
      NULL},
     {"target", "V", TO_FIELD, "target", V_NUM, F_REQ | F_TEMPLATED,
      "the value that means success", NULL},
@@ -202,11 +264,56 @@ static const flag milestone_flags[] = {
     {"reason", "TEXT", TO_WHY, NULL, V_STR, F_EDIT_ONLY, "why it changed", NULL},
     END};
 
+static const flag milestone_close_flags[] = {
+    {NULL, "MILESTONE", TO_ID, NULL, V_STR, F_POS, "the milestone", NULL},
+    {"result", "met|not-met|replaced", TO_FIELD, "result", V_STR, F_ALWAYS,
+     "how it ended (replaced: by the milestone given with --replaced-by)", NULL},
+    {"replaced-by", "MILESTONE", TO_FIELD, "replaced_by", V_STR, 0,
+     "the milestone of the same student that takes its place", NULL},
+    {"date", "YYYY-MM-DD", TO_FIELD, "closed", V_STR, F_TODAY, "the day it was closed", NULL},
+    {"reason", "TEXT", TO_WHY, NULL, V_STR, 0, "why", NULL},
+    END};
+
+static const flag milestone_reason_flags[] = {
+    {NULL, "MILESTONE", TO_ID, NULL, V_STR, F_POS, "the milestone", NULL},
+    {"reason", "TEXT", TO_WHY, NULL, V_STR, 0, "why", NULL},
+    END};
+
+static const flag milestone_carry_flags[] = {
+    {NULL, "MILESTONE", TO_FIELD, "carried_from", V_STR, F_POS, "the milestone carried forward",
+     NULL},
+    {"start", "YYYY-MM-DD", TO_FIELD, "start", V_STR, F_REQ, "the new first day", NULL},
+    {"end", "YYYY-MM-DD", TO_FIELD, "end", V_STR, F_REQ, "the new last day", NULL},
+    {"target", "V", TO_FIELD, "target", V_NUM, 0,
+     "a new target (default: the old one; needed when the new baseline is already beyond it)",
+     NULL},
+    {"baseline", "V|pending", TO_FIELD, "baseline", V_NUMNIL, 0,
+     "instead of the mean of the old milestone's last points", NULL},
+    {"statement", "TEXT", TO_FIELD, "statement", V_STR, 0, "a new statement", NULL},
+    {"rule", "\"K of N\"", TO_FIELD, "rule", V_STR, 0, "a new rule", NULL},
+    {"check", "YYYY-MM-DD", TO_FIELD, "checks", V_STRS, 0, "a check date (repeatable)", NULL},
+    {"cadence", "weekly|biweekly|monthly|quarterly", TO_FIELD, "cadence", V_STR, 0,
+     "a new review cadence", NULL},
+    {"support", "TEXT", TO_FIELD, "support", V_STR, 0,
+     "the support (default: the one in place on the old milestone)", NULL},
+    END};
+
+static const flag evidence_many_flags[] = {
+    {NULL, "FILE", TO_ARG, "file", V_STR, F_POS,
+     "the lines, or CSV with a header; - reads standard input", NULL},
+    {"by", "NAME", TO_ARG, "by", V_STR, 0,
+     "who recorded them (a CSV column by overrides it)", NULL},
+    {"csv", "", TO_ARG, "csv", V_FLAG, 0,
+     "read CSV (default: CSV when the first line is a header naming value)", NULL},
+    {"force", "", TO_ARG, "force", V_FLAG, 0,
+     "record entries observed more than their milestone's timeframe before its start", NULL},
+    END};
+
 static const flag evidence_add_flags[] = {
     {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone", NULL},
     {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS,
      "the value on its scale: a number; on a percent scale 75 or 75%; on a yes/no scale yes "
-     "or no (1 or 0)",
+     "or no (1 or 0); on a letter or levels scale its label (B, approaching)",
      NULL},
     {"observed", "YYYY-MM-DD", TO_FIELD, "observed", V_STR, F_TODAY, "when it was seen", NULL},
     {"note", "TEXT", TO_FIELD, "note", V_STR, 0, "a short note", NULL},
@@ -263,6 +370,12 @@ static const flag status_flags[] = {
      "what was known on that day: only the evidence observed and the reviews, support "
      "changes and celebrations dated on or before it (default: today)",
      NULL},
+    {"classroom", "R", TO_ARG, "classroom", V_STR, 0,
+     "the students of this classroom (default on a classroom device: its own; elsewhere "
+     "every student)",
+     NULL},
+    {"withdrawn", "", TO_ARG, "withdrawn", V_FLAG, 0, "withdrawn students too", NULL},
+    {"archived", "", TO_ARG, "archived", V_FLAG, 0, "archived milestones too", NULL},
     END};
 
 static const flag show_flags[] = {
@@ -381,22 +494,67 @@ static const flag sync_now_flags[] = {
 
 static const flag no_flags[] = {END};
 
+static const fixed_field retract_fields[] = {{"retracted", NULL, 1}, {NULL, NULL, 0}};
+static const fixed_field withdraw_fields[] = {{"withdrawn", NULL, 1}, {NULL, NULL, 0}};
+static const fixed_field reenroll_fields[] = {{"withdrawn", NULL, 0}, {NULL, NULL, 0}};
+static const fixed_field reopen_fields[] = {{"result", "open", 0}, {NULL, NULL, 0}};
+static const fixed_field archive_fields[] = {{"archived", NULL, 1}, {NULL, NULL, 0}};
+static const fixed_field unarchive_fields[] = {{"archived", NULL, 0}, {NULL, NULL, 0}};
+
 static const command commands[] = {
     {"init", NULL, DO_INIT, NULL, NULL, 0, 0, NULL, NULL, init_flags,
      "create DIR (0750) with a new device key (DIR/device.key, 0600) and DIR/cairn.conf "
      "(for a central, with a new network id); print the device id. Refuses if DIR/device.key exists. Needs no cairnd."},
     {"student", "add", DO_PUT, "put", "student", 0, 0, "added", NULL, student_flags,
      "add a student"},
+    {"student", "set", DO_PUT, "put", "student", 1, 0, "updated", NULL, student_set_flags,
+     "change a student: name, grade, and their accommodations and classrooms, which are sets: "
+     "each change adds or removes one, so two classrooms' changes both hold"},
+    {"student", "move", DO_PUT, "put", "student", 1, 0, "moved", NULL, student_move_flags,
+     "move a student to another classroom (or campus): their classrooms become exactly the "
+     "given ones; entries written about them from now on reach the new classroom, no longer "
+     "the old one (the old one learns of the move and keeps what it held)"},
+    {"student", "withdraw", DO_PUT, "put", "student", 1, withdraw_fields, "withdrew", NULL,
+     student_withdraw_flags,
+     "a student has left: kept with their records, hidden from status and Today (status "
+     "--withdrawn shows them), and read-only: every write about them is refused until they "
+     "are re-enrolled"},
+    {"student", "reenroll", DO_PUT, "put", "student", 1, reenroll_fields, "re-enrolled", NULL,
+     student_reason_flags, "a withdrawn student is back: their records can change again"},
+    {"student", "list", DO_READ, "students", NULL, 0, 0, NULL, "students", student_list_flags,
+     "the students this node holds: id, name, grade, campus, classrooms, open milestones "
+     "(withdrawn students only with --withdrawn)"},
     {"milestone", "add", DO_PUT, "put", "milestone", 0, 0, "added", NULL, milestone_flags,
      "add a milestone for a student"},
     {"milestone", "set", DO_PUT, "put", "milestone", 1, 0, "updated", NULL, milestone_flags,
      "change fields of a milestone (the old values stay in its history)"},
+    {"milestone", "close", DO_PUT, "put", "milestone", 1, 0, "closed", NULL,
+     milestone_close_flags,
+     "close a milestone with its result: met, not met, or replaced by another milestone; "
+     "from that day it shows its result and no light, and nothing is due"},
+    {"milestone", "reopen", DO_PUT, "put", "milestone", 1, reopen_fields, "reopened", NULL,
+     milestone_reason_flags, "take back a close: the milestone runs again"},
+    {"milestone", "archive", DO_PUT, "put", "milestone", 1, archive_fields, "archived", NULL,
+     milestone_reason_flags, "hide a milestone from status (status --archived shows it)"},
+    {"milestone", "unarchive", DO_PUT, "put", "milestone", 1, unarchive_fields, "unarchived",
+     NULL, milestone_reason_flags, "show an archived milestone again"},
+    {"milestone", "carry-forward", DO_PUT, "put", "milestone", 0, 0, "added", NULL,
+     milestone_carry_flags,
+     "a new milestone from an old one, for a new timeframe: its fields copied, the support in "
+     "place, and as baseline the mean of the old one's last max(N, 3) points (N its rule's; "
+     "store/progress.h); the old one is left as it is (close it with milestone close)"},
     {"evidence", "add", DO_PUT, "put", "evidence", 0, 0, "added", NULL, evidence_add_flags,
      "record one observation"},
     {"evidence", "amend", DO_PUT, "put", "evidence", 1, 0, "amended", NULL, evidence_amend_flags,
      "correct the value of an entry (the original stays in its history)"},
-    {"evidence", "retract", DO_PUT, "put", "evidence", 1, 1, "retracted", NULL,
+    {"evidence", "retract", DO_PUT, "put", "evidence", 1, retract_fields, "retracted", NULL,
      evidence_retract_flags, "withdraw an entry (it stays in the history)"},
+    {"evidence", "add-many", DO_MANY, "put_many", NULL, 0, 0, NULL, NULL, evidence_many_flags,
+     "record a class's evidence at once, from FILE: a line per entry, MILESTONE-OR-STUDENT "
+     "VALUE [YYYY-MM-DD] [NOTE] (a student stands for their one open milestone; blank lines "
+     "and # comments skipped), or CSV with a header (milestone or student, value, and "
+     "optionally date, note, by, source). All are written in one batch, or none: each bad "
+     "line is listed by its number"},
     {"review", "add", DO_PUT, "put", "review", 0, 0, "added", NULL, review_flags,
      "record a review and its decision"},
     {"support", "add", DO_PUT, "put", "support_change", 0, 0, "added", NULL, support_flags,
@@ -407,7 +565,8 @@ static const command commands[] = {
      "for each student (accommodations first), each milestone: its goal and baseline, how "
      "many of the last points meet the target rule, the level (not started, beginning, "
      "developing, meeting, exceeding), the traffic light and why, with the numbers (or, "
-     "after its end date, its result: met or not met), the trend per week against what "
+     "after its end date, its result: met or not met; once closed, the result it was closed "
+     "with), the trend per week against what "
      "the aimline needs, the support in place, the latest celebration, the next review "
      "(a check date or the cadence; OVERDUE when past) and the if/then supports that "
      "fire. How each is computed: store/progress.h"},
@@ -489,20 +648,27 @@ static const command commands[] = {
 
 static const char json_help[] =
     "JSON output (--json; keys sorted, 2-space indent; bin as hex, nil as null):\n"
-    "  add, set, amend, retract, celebrate: {\"id\": ID}\n"
+    "  add, set, amend, retract, celebrate, move, withdraw, reenroll, close, reopen,\n"
+    "    archive, unarchive, carry-forward: {\"id\": ID}\n"
+    "  evidence add-many: {\"ids\": [ID]}, in the order of the lines\n"
     "  init: {\"device\": HEX, \"network\": HEX (central only)}\n"
     "  ping: {\"version\", \"device\", \"role\", \"campus\", \"name\"}\n"
     "  status: {\"as_of\": DATE, \"notices\": [TEXT] (sync trouble to see: the\n"
     "    clock is off, the upstream refused this device), \"students\": [{\"id\",\n"
-    "    \"name\", \"grade\",\n"
-    "    \"campus\", \"classroom\", \"accommodations\": [TEXT], \"milestones\": [{\n"
+    "    \"name\", \"grade\", \"campus\", \"classrooms\": [TEXT], \"accommodations\":\n"
+    "    [TEXT], \"withdrawn\", \"withdrawn_on\", \"open\" (milestones neither closed\n"
+    "    nor archived), \"milestones\": [{\n"
     "    \"id\", \"student\", \"type\", \"statement\", \"horizon\", \"parent\",\n"
-    "    \"scale\", \"direction\" (up, down, at-least, at-most), \"baseline\" (null:\n"
-    "    pending), \"baseline_text\", \"target\", \"rule\", \"goal\" (the target and\n"
+    "    \"scale\", \"levels\": [TEXT] (an ordinal scale's labels, lowest first; values\n"
+    "    are their ranks from 0), \"direction\" (up, down, at-least, at-most),\n"
+    "    \"baseline\" (null: pending), \"baseline_text\", \"target\",\n"
+    "    \"target_text\", \"rule\", \"goal\" (the target and\n"
     "    rule in words), \"start\", \"end\", \"checks\": [DATE], \"cadence\",\n"
     "    \"cadence_days\",\n"
     "    \"level\", \"light\" (none after the end), \"ended\", \"result\" (met, not\n"
-    "    met; null while it runs), \"why\" (the light's or the result's reason, with\n"
+    "    met, replaced; null while it runs), \"closed\" (closed by a teacher),\n"
+    "    \"closed_on\", \"archived\", \"replaced_by\", \"carried_from\", \"why\" (the\n"
+    "    light's or the result's reason, with\n"
     "    its numbers), \"points\", \"met\" (of the last \"window\" points),\n"
     "    \"wrong_side_run\", \"last_value\", \"last_text\", \"last_observed\",\n"
     "    \"aim_at_last\", \"trend_per_week\", \"trend\" (improving, worsening, flat),\n"
@@ -512,7 +678,11 @@ static const char json_help[] =
     "    \"conflicts\", \"template\", \"standard\", \"future_points\" (evidence dated\n"
     "    after tomorrow, left out)}]}]}\n"
     "  show: {\"record\": {\"type\", \"id\", \"fields\", \"history\", \"conflicts\",\n"
-    "    \"scale\" (of the record's milestone)}}\n"
+    "    \"scale\" (of the record's milestone), \"levels\" (its labels, if ordinal)}}\n"
+    "  student list: {\"students\": [{\"id\", \"name\", \"grade\", \"campus\",\n"
+    "    \"classrooms\", \"accommodations\", \"withdrawn\", \"withdrawn_on\", \"open\",\n"
+    "    \"milestones\": [{\"id\", \"statement\", \"scale\", \"levels\", \"result\",\n"
+    "    \"archived\", \"start\", \"end\"}]}]}\n"
     "  export: {\"records\": [records shaped as show's, sorted by type then id,\n"
     "    one per line]}; template list, standard list: the same, of that type\n"
     "  report: {\"kind\", \"as_of\", \"future_after\" (tomorrow), \"total\": COUNTS,\n"
@@ -603,6 +773,8 @@ typedef struct args {
    * added to the put's set. */
   const msgpack_sbuffer *extra_set;
   size_t nextra_set;
+  char num[8][32]; /* values read on their scale (labels), in vals' place */
+  int nnum;
 } args;
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -631,7 +803,12 @@ static int flag_offered(const command *c, const flag *f) {
 }
 
 static int flag_required(const command *c, const flag *f) {
-  return (f->opts & F_POS) || ((f->opts & F_REQ) && !(c->edit && f->to == TO_FIELD));
+  return (f->opts & (F_POS | F_ALWAYS)) || ((f->opts & F_REQ) && !(c->edit && f->to == TO_FIELD));
+}
+
+/* A flag that may be given more than once. */
+static int repeatable(const flag *f) {
+  return f->type == V_STRS || f->type == V_ADD || f->type == V_REMOVE;
 }
 
 /* Prints text word-wrapped to 79 columns, starting at column col, with
@@ -687,7 +864,7 @@ static void print_command_help(FILE *out, const command *c, int brief) {
     else
       snprintf(item, sizeof item,
                flag_required(c, f) ? " --%s %s%s" : " [--%s %s]%s",
-               f->name, f->meta, f->type == V_STRS ? "..." : "");
+               f->name, f->meta, repeatable(f) ? "..." : "");
     if (col + (int)strlen(item) > 79) {
       fputs("\n     ", out);
       col = 5;
@@ -888,7 +1065,7 @@ static int parse_args(int argc, char **argv, args *a) {
         a->data = value;
         continue;
       }
-      if (a->cmd->flags[fi].type != V_STRS && flag_count(a, fi) > 0)
+      if (!repeatable(&a->cmd->flags[fi]) && flag_count(a, fi) > 0)
         return usage_error("%s: %.*s given twice", cmd_name(a->cmd, name, sizeof name),
                            (int)(nlen + 2), tok);
       a->vals[a->nvals] = value;
@@ -952,35 +1129,14 @@ static int parse_args(int argc, char **argv, args *a) {
   return -1;
 }
 
-/* The scale a V_NUM value names by how it is written: "percent" for "75%",
- * "yesno" for yes and no; NULL for a plain number. */
-static const char *value_scale(const char *s) {
-  size_t n = strlen(s);
-  if (strcmp(s, "yes") == 0 || strcmp(s, "no") == 0)
-    return "yesno";
-  return n > 1 && s[n - 1] == '%' ? "percent" : NULL;
-}
-
 /* Parses a V_NUM value: a number, a number then % (75% is 75), or yes/no
- * (1/0); run_request checks that the last two suit the milestone's scale.
- * "nan" and "inf" pass: the daemon refuses them with a message naming the
- * field. */
+ * (1/0); run_request has read a label, and checked that a percent or
+ * yes/no suits the milestone's scale, before. "nan" and "inf" pass: the
+ * daemon refuses them with a message naming the field. */
 static int parse_num(const char *s, const char *field, double *out) {
-  const char *unit = value_scale(s);
-  size_t n = strlen(s) - (unit != NULL && unit[0] == 'p');
-  char num[64], *end;
-  *out = 0;
-  if (unit != NULL && unit[0] == 'y') {
-    *out = s[0] == 'y';
-    return 0;
-  }
-  if (n >= sizeof num)
-    return usage_error("%s: '%s' is not a number", field, s);
-  memcpy(num, s, n);
-  num[n] = '\0';
-  *out = strtod(num, &end);
-  if (end == num || *end != '\0' || isspace((unsigned char)num[0]))
-    return usage_error("%s: '%s' is not a number", field, s);
+  char why[300];
+  if (cairn__cli_value(field, s, NULL, out, why, sizeof why) != 0)
+    return usage_error("%s", why);
   return 0;
 }
 
@@ -1029,6 +1185,43 @@ static int pack_path(msgpack_packer *pk, const char *v) {
   }
   snprintf(full, sizeof full, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base);
   pack_cstr(pk, full);
+  return 0;
+}
+
+/* Packs the operations on set field key: {add: [...], remove: [...]} from
+ * the V_ADD and V_REMOVE flags of key that were given. */
+static void pack_set_ops(msgpack_packer *pk, const args *a, const char *key) {
+  static const vtype kinds[] = {V_ADD, V_REMOVE};
+  int n[2] = {0, 0}, i, k;
+  for (i = 0; i < a->nvals; i++)
+    for (k = 0; k < 2; k++)
+      n[k] += a->cmd->flags[a->who[i]].type == kinds[k] &&
+              strcmp(a->cmd->flags[a->who[i]].key, key) == 0;
+  msgpack_pack_map(pk, (n[0] > 0) + (n[1] > 0));
+  for (k = 0; k < 2; k++) {
+    if (n[k] == 0)
+      continue;
+    pack_cstr(pk, k == 0 ? "add" : "remove");
+    msgpack_pack_array(pk, (size_t)n[k]);
+    for (i = 0; i < a->nvals; i++)
+      if (a->cmd->flags[a->who[i]].type == kinds[k] &&
+          strcmp(a->cmd->flags[a->who[i]].key, key) == 0)
+        pack_cstr(pk, a->vals[i]);
+  }
+}
+
+/* 1 when flag fi is a set operation whose field an earlier given flag
+ * already packs (pack_set_ops packs the field's operations once). */
+static int packed_before(const args *a, int fi) {
+  const flag *f = &a->cmd->flags[fi];
+  if (f->type != V_ADD && f->type != V_REMOVE)
+    return 0;
+  for (int i = 0; i < fi; i++) {
+    const flag *g = &a->cmd->flags[i];
+    if ((g->type == V_ADD || g->type == V_REMOVE) && strcmp(g->key, f->key) == 0 &&
+        flag_count(a, i) > 0)
+      return 1;
+  }
   return 0;
 }
 
@@ -1090,6 +1283,10 @@ static int pack_value(msgpack_packer *pk, const args *a, int fi) {
   case V_FLAG:
     msgpack_pack_true(pk);
     return 0;
+  case V_ADD:
+  case V_REMOVE:
+    pack_set_ops(pk, a, f->key);
+    return 0;
   case V_STR:
     break;
   }
@@ -1109,7 +1306,8 @@ static int pack_request(msgpack_packer *pk, const args *a, size_t extra) {
   for (i = 0; c->flags[i].meta != NULL; i++) {
     const flag *f = &c->flags[i];
     const char *v = flag_value(a, i);
-    if (f->to == TO_FIELD && (flag_count(a, i) > 0 || (f->opts & F_TODAY)))
+    if (f->to == TO_FIELD && (flag_count(a, i) > 0 || (f->opts & F_TODAY)) &&
+        !packed_before(a, i))
       nset++;
     else if (f->to != TO_FIELD && f->to != TO_LOCAL && v != NULL)
       top += f->type == V_SCOPE && strchr(v, '/') != NULL ? 2 : 1;
@@ -1119,7 +1317,8 @@ static int pack_request(msgpack_packer *pk, const args *a, size_t extra) {
     top += 3; /* type, edit, set */
   else if (c->type != NULL || strcmp(c->op, "report") == 0)
     top++; /* the record type of a list or show; the kind of a report */
-  nset += (size_t)c->retract;
+  for (const fixed_field *x = c->fixed; x != NULL && x->key != NULL; x++)
+    nset++;
   if (c->act == DO_PUT && nset == 0) {
     char name[64];
     return usage_error("%s: nothing to change (see cairn %s --help)",
@@ -1159,7 +1358,7 @@ static int pack_request(msgpack_packer *pk, const args *a, size_t extra) {
   msgpack_pack_map(pk, nset);
   for (i = 0; c->flags[i].meta != NULL; i++) {
     const flag *f = &c->flags[i];
-    if (f->to != TO_FIELD)
+    if (f->to != TO_FIELD || packed_before(a, i))
       continue;
     if (flag_count(a, i) > 0) {
       pack_cstr(pk, f->key);
@@ -1170,9 +1369,14 @@ static int pack_request(msgpack_packer *pk, const args *a, size_t extra) {
       pack_cstr(pk, today);
     }
   }
-  if (c->retract) {
-    pack_cstr(pk, "retracted");
-    msgpack_pack_true(pk);
+  for (const fixed_field *x = c->fixed; x != NULL && x->key != NULL; x++) {
+    pack_cstr(pk, x->key);
+    if (x->str != NULL)
+      pack_cstr(pk, x->str);
+    else if (x->boolean)
+      msgpack_pack_true(pk);
+    else
+      msgpack_pack_false(pk);
   }
   if (a->nextra_set > 0) /* the fields a template fills: already packed pairs */
     pk->callback(pk->data, a->extra_set->data, a->extra_set->size);
@@ -1348,6 +1552,8 @@ static int print_reply(const args *a, const cairn_reply *r) {
     cairn__cli_print_status(cairn_reply_get(r, "as_of"), v);
   } else if (strcmp(c->op, "show") == 0) {
     cairn__cli_print_record(v);
+  } else if (strcmp(c->op, "students") == 0) {
+    cairn__cli_print_students(v);
   } else if (strcmp(c->op, "conflicts") == 0) {
     cairn__cli_print_conflicts(v);
   } else if (strcmp(c->op, "devices") == 0) {
@@ -1598,94 +1804,111 @@ static int run_sync_progress(cairn_client *c, int show) {
   return EXIT_FAIL;
 }
 
-/* Copies the string field of record id, as cairnd shows it, into out.
- * Returns 1, or 0 when there is no such record or field (cairnd's reply
- * to the put itself will say so). */
-static int record_field(cairn_client *c, const char *id, const char *field, char *out,
-                        size_t outlen) {
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
+/* The scale the values of put a are read on: --scale (and --level) when
+ * given; else that of the milestone the put names (evidence add, milestone
+ * carry-forward) or of the record it edits (a show reply gives a
+ * milestone's scale and levels, and those of an evidence entry's
+ * milestone). sc->known is 0 when it cannot be known here: cairnd's reply
+ * to the put says why. */
+static void put_scale(const args *a, cairn_client *c, cairn__cli_scale *sc) {
+  const char *id = NULL, *scale = NULL, *labels[CAIRN_SCALE_LABELS_MAX];
+  size_t nlabels = 0;
   cairn_reply *r = NULL;
-  const msgpack_object *v = NULL;
-  int found = 0;
-
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 2);
-  pack_cstr(&pk, "op");
-  pack_cstr(&pk, "show");
-  pack_cstr(&pk, "id");
-  pack_cstr(&pk, id);
-  if (cairn_client_call(c, sb.data, sb.size, 0, &r) == 0)
-    v = cairn_record_map_get(cairn_record_map_get(cairn_reply_get(r, "record"), "fields"), field);
-  if (v != NULL && v->type == MSGPACK_OBJECT_STR && v->via.str.size < outlen) {
-    memcpy(out, v->via.str.ptr, v->via.str.size);
-    out[v->via.str.size] = '\0';
-    found = 1;
-  }
-  cairn_reply_free(r);
-  msgpack_sbuffer_destroy(&sb);
-  return found;
-}
-
-/* The scale the values of put a are on: --scale when given; else that of
- * the milestone the put names (evidence add), or of the record it edits
- * (milestone set), or of that record's milestone (evidence amend). Writes
- * it to scale and the milestone's id (or "") to mid; returns 0 when it
- * cannot be known here. */
-static int put_scale(const args *a, cairn_client *c, char scale[40], char mid[80]) {
-  const char *id = NULL;
-
-  mid[0] = '\0';
-  for (int i = 0; a->cmd->flags[i].meta != NULL; i++) {
-    const flag *f = &a->cmd->flags[i];
-    const char *v = flag_count(a, i) > 0 ? flag_value(a, i) : NULL;
-    if (v != NULL && f->to == TO_FIELD && strcmp(f->key, "scale") == 0) {
-      snprintf(scale, 40, "%s", v);
-      return 1;
-    }
-    if (v != NULL && (f->to == TO_ID || (f->to == TO_FIELD && strcmp(f->key, "milestone") == 0)))
-      id = v;
-  }
-  if (id == NULL || strlen(id) >= 80)
-    return 0;
-  snprintf(mid, 80, "%s", id);
-  if (record_field(c, mid, "scale", scale, 40))
-    return 1;
-  return record_field(c, id, "milestone", mid, 80) && record_field(c, mid, "scale", scale, 40);
-}
-
-/* A value written as a percent (75%) or as yes/no must be on a scale of
- * that kind: on a 0-4 rubric, 75% or yes is a mistake, not 75 or 1.
- * Returns 0, or EXIT_FAIL with the refusal printed. */
-static int check_value_scales(const args *a, cairn_client *c) {
-  char scale[40], mid[80], on[128];
-  int known = -1;
 
   for (int i = 0; i < a->nvals; i++) {
     const flag *f = &a->cmd->flags[a->who[i]];
-    const char *unit = f->type == V_NUM || f->type == V_NUMNIL ? value_scale(a->vals[i]) : NULL;
-    if (unit == NULL)
+    if (f->to == TO_FIELD && strcmp(f->key, "scale") == 0)
+      scale = a->vals[i];
+    else if (f->to == TO_FIELD && strcmp(f->key, "levels") == 0 &&
+             nlabels < CAIRN_SCALE_LABELS_MAX)
+      labels[nlabels++] = a->vals[i];
+    else if (f->to == TO_ID || (f->to == TO_FIELD && (strcmp(f->key, "milestone") == 0 ||
+                                                      strcmp(f->key, "carried_from") == 0)))
+      id = a->vals[i];
+  }
+  if (scale != NULL || id == NULL) {
+    cairn__cli_scale_set(sc, NULL, scale, labels, nlabels);
+    return;
+  }
+  cairn__cli_scale_set(sc, NULL, NULL, NULL, 0);
+  if (cairn__cli_ask(c, "show", "id", id, &r) == 0) {
+    const msgpack_object *rec = cairn_reply_get(r, "record");
+    const msgpack_object *mid = cairn_record_map_get(cairn_record_map_get(rec, "fields"),
+                                                     "milestone");
+    char ms[80];
+    snprintf(ms, sizeof ms, "%s", id);
+    if (mid != NULL && mid->type == MSGPACK_OBJECT_STR && mid->via.str.size < sizeof ms)
+      snprintf(ms, sizeof ms, "%.*s", (int)mid->via.str.size, mid->via.str.ptr);
+    cairn__cli_scale_of(sc, ms, cairn_record_map_get(rec, "scale"),
+                        cairn_record_map_get(rec, "levels"));
+  }
+  cairn_reply_free(r);
+}
+
+/* Reads each value of put a that is not a plain number (a label, 75%,
+ * yes or no) on its milestone's scale, and puts the number in its place:
+ * a label is its rank, and a percent or yes/no must suit the scale (on a
+ * 0-4 rubric 75% or yes is a mistake, not 75 or 1). Returns 0, or an exit
+ * code with the refusal printed. */
+static int resolve_values(args *a, cairn_client *c) {
+  cairn__cli_scale sc;
+  int known = 0;
+  char why[900];
+
+  for (int i = 0; i < a->nvals; i++) {
+    const flag *f = &a->cmd->flags[a->who[i]];
+    double v;
+    int rc;
+    if ((f->type != V_NUM && f->type != V_NUMNIL) || cairn__cli_is_number(a->vals[i]) ||
+        (f->type == V_NUMNIL && strcmp(a->vals[i], "pending") == 0))
       continue;
-    if (known < 0)
-      known = put_scale(a, c, scale, mid);
-    if (!known || strcmp(unit, scale) == 0)
-      continue;
-    if (mid[0] != '\0')
-      snprintf(on, sizeof on, "milestone %s is on the scale %s", mid, scale);
-    else
-      snprintf(on, sizeof on, "the scale is %s", scale);
-    if (unit[0] == 'p')
-      fprintf(stderr, "cairn: %s: %s is a percent, but %s\n", f->key, a->vals[i], on);
-    else
-      fprintf(stderr, "cairn: %s: '%s' is for a yes/no milestone; %s\n", f->key, a->vals[i], on);
-    return EXIT_FAIL;
+    if (!known++)
+      put_scale(a, c, &sc);
+    if ((rc = cairn__cli_value(f->key, a->vals[i], &sc, &v, why, sizeof why)) != 0) {
+      if (rc == 2)
+        return usage_error("%s", why);
+      print_refusal(why);
+      return EXIT_FAIL;
+    }
+    if (a->nnum == (int)(sizeof a->num / sizeof a->num[0]))
+      return usage_error("%s: too many values", f->key);
+    snprintf(a->num[a->nnum], sizeof a->num[0], "%.17g", v);
+    a->vals[i] = a->num[a->nnum++];
   }
   return 0;
 }
 
+/* cairn evidence add-many FILE: reads FILE (- for standard input) and
+ * writes its evidence in one batch. Returns an exit code. */
+static int run_many(const args *a, cairn_client *c) {
+  const char *file = NULL, *by = NULL;
+  int csv = 0, force = 0, ex;
+  FILE *in;
+
+  for (int i = 0; i < a->nvals; i++) {
+    const char *key = a->cmd->flags[a->who[i]].key;
+    if (strcmp(key, "file") == 0)
+      file = a->vals[i];
+    else if (strcmp(key, "by") == 0)
+      by = a->vals[i];
+    else if (strcmp(key, "csv") == 0)
+      csv = 1;
+    else if (strcmp(key, "force") == 0)
+      force = 1;
+  }
+  in = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+  if (in == NULL) {
+    fprintf(stderr, "cairn: %s: %s\n", file, strerror(errno));
+    return EXIT_FAIL;
+  }
+  ex = cairn__cli_add_many(c, in, in == stdin ? "stdin" : file, by, force, csv, a->json);
+  if (in != stdin)
+    fclose(in);
+  return ex;
+}
+
 /* Sends a's request to cairnd and prints the reply. Returns an exit code. */
-static int run_request(const args *a) {
+static int run_request(args *a) {
   msgpack_sbuffer sb, extra;
   msgpack_packer pk;
   cairn_client *c = NULL;
@@ -1695,9 +1918,6 @@ static int run_request(const args *a) {
   msgpack_sbuffer_init(&sb);
   msgpack_sbuffer_init(&extra);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  ex = pack_request(&pk, a, 0);
-  if (ex != 0)
-    goto out;
   rc = cairn_client_open(&c, a->data);
   if (rc == CAIRN_ENOTRUNNING) {
     if (strcmp(a->cmd->op, "check") == 0)
@@ -1724,6 +1944,19 @@ static int run_request(const args *a) {
     free(tables);
     goto out;
   }
+  if (a->cmd->act == DO_MANY) {
+    ex = run_many(a, c);
+    goto out;
+  }
+  if (a->cmd->act == DO_PUT && (ex = resolve_values(a, c)) != 0)
+    goto out;
+  if (a->cmd->act == DO_PUT && given(a, "template") != NULL) {
+    if ((ex = fill_from_template(a, c, &extra, &a->nextra_set)) != EXIT_OK)
+      goto out;
+    a->extra_set = &extra;
+  }
+  if ((ex = pack_request(&pk, a, 0)) != 0)
+    goto out;
   if (strcmp(a->cmd->op, "export") == 0) {
     ex = run_export(a, c);
     goto out;
@@ -1733,19 +1966,6 @@ static int run_request(const args *a) {
                            given_local(a, "csv") != NULL);
     goto out;
   }
-  if (a->cmd->act == DO_PUT && given(a, "template") != NULL) {
-    args filled = *a;
-    msgpack_sbuffer_clear(&extra);
-    if ((ex = fill_from_template(a, c, &extra, &filled.nextra_set)) != EXIT_OK)
-      goto out;
-    filled.extra_set = &extra;
-    msgpack_sbuffer_clear(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    if ((ex = pack_request(&pk, &filled, 0)) != 0)
-      goto out;
-  }
-  if (a->cmd->act == DO_PUT && (ex = check_value_scales(a, c)) != 0)
-    goto out;
   /* cairnd answers a join once the central has (the default timeout is 30 s). */
   /* A bundle is read, sealed or applied whole: allow for a large one. */
   if (strcmp(a->cmd->op, "join") == 0)

@@ -14,6 +14,7 @@
 #include <msgpack.h>
 
 #include "cairn.h"
+#include "record.h"
 
 /* The exit status of cairn (cairn --help lists them). */
 enum exit_code { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOTRUNNING = 3 };
@@ -39,7 +40,7 @@ int cairn__cli_print_json(const json_t *j);
 void cairn__cli_print_value(FILE *f, const msgpack_object *v);
 
 /* Prints a status reply (its as_of and students): for each student one
- * header (name, id, grade, classroom, accommodations), then each milestone
+ * header (name, id, grade, classrooms, withdrawn, accommodations), then each milestone
  * with its goal, baseline, how many points meet the rule, why its light is
  * what it is (or its result once ended), the trend against the aimline,
  * the support in place, the latest celebration, the next review and the
@@ -166,5 +167,57 @@ void cairn__csv_end_row(cairn__csv *w);
  * stderr and no TABLE.csv is left half-written. */
 int cairn__cli_export_csv(cairn_client *c, const char *data, const char *scope,
                           const char *const *tables, size_t ntables, const char *to_dir);
+
+/* ---- values on a milestone's scale (cli_value.c) ---- */
+
+/* A milestone's scale as the CLI reads values on it. */
+typedef struct cairn__cli_scale {
+  int known;           /* scale holds the milestone's scale */
+  char scale[40];      /* as stored: "0-4", "percent", "yesno", "letter", "levels" */
+  char labels[CAIRN_SCALE_LABELS_MAX][CAIRN_SCALE_LABEL_MAX + 1]; /* ordinal, lowest first */
+  size_t nlabels;
+  char milestone[80];  /* whose scale it is, for messages ("" when not known) */
+} cairn__cli_scale;
+
+/* Fills sc: the scale (NULL: not known) of milestone (NULL: none yet) and
+ * its labels (a letter scale's grades when none are given). */
+void cairn__cli_scale_set(cairn__cli_scale *sc, const char *milestone, const char *scale,
+                          const char *const *labels, size_t nlabels);
+
+/* Fills sc from a reply's scale and levels objects (each may be NULL). */
+void cairn__cli_scale_of(cairn__cli_scale *sc, const char *milestone,
+                         const msgpack_object *scale, const msgpack_object *levels);
+
+/* 1 when s is a whole number as strtod reads it, nothing before or after. */
+int cairn__cli_is_number(const char *s);
+
+/* Reads text, given for field, on scale sc (NULL or not known: any): a
+ * label of an ordinal scale (letter case aside) is its rank; a number is
+ * itself; yes/no is 1/0 on a yes/no scale; N% is N on a percent scale.
+ * Returns 0 and *out; 1 when text does not suit the scale (a percent on
+ * another scale, a word that is no label of it), or 2 when it is not a
+ * number and the scale has no labels; why gets one line naming field. */
+int cairn__cli_value(const char *field, const char *text, const cairn__cli_scale *sc,
+                     double *out, char *why, size_t whylen);
+
+/* Sends {"op": op, key: value} on c and waits for the reply: as
+ * cairn_client_call. */
+int cairn__cli_ask(cairn_client *c, const char *op, const char *key, const char *value,
+                   cairn_reply **out);
+
+/* ---- evidence add-many (cli_many.c) ---- */
+
+/* Reads evidence lines from in (named name in messages): "MILESTONE-OR-
+ * STUDENT VALUE [DATE] [NOTE]" per line, or CSV with a header; resolves
+ * each target and value; writes them all with one put_many (by: the `by`
+ * of every entry, or NULL; force: back-entries), or nothing, listing each
+ * bad line by number on stderr. json: print {"ids": [...]}. Returns an exit
+ * code (0, 1 refused, 2 usage). */
+int cairn__cli_add_many(cairn_client *c, FILE *in, const char *name, const char *by, int force,
+                        int csv, int json);
+
+/* Prints a students reply as a table: id, name, grade, campus, classrooms,
+ * open milestones, and withdrawn students marked. */
+void cairn__cli_print_students(const msgpack_object *students);
 
 #endif

@@ -211,13 +211,20 @@ void cairn__cli_print_value(FILE *f, const msgpack_object *v) {
   }
 }
 
-/* A value of a milestone's scale for a person: yes/no on a yes/no scale
- * (scale may be NULL), else as cairn__cli_print_value. */
-static void print_on_scale(FILE *f, const msgpack_object *v, const msgpack_object *scale) {
+/* A value of a milestone's scale for a person: yes/no on a yes/no scale,
+ * a label on an ordinal one (a record's scale and levels; either may be
+ * NULL), else as cairn__cli_print_value. */
+static void print_on_scale(FILE *f, const msgpack_object *v, const msgpack_object *record) {
+  const msgpack_object *scale = cairn_record_map_get(record, "scale");
+  const msgpack_object *levels = cairn_record_map_get(record, "levels");
   int yesno = scale != NULL && scale->type == MSGPACK_OBJECT_STR && scale->via.str.size == 5 &&
               memcmp(scale->via.str.ptr, "yesno", 5) == 0;
-  if (yesno && is_num(v) && (num_of(v) == 0 || num_of(v) == 1))
-    fputs(num_of(v) == 1 ? "yes" : "no", f);
+  double d = is_num(v) ? num_of(v) : -1;
+  if (yesno && (d == 0 || d == 1))
+    fputs(d == 1 ? "yes" : "no", f);
+  else if (levels != NULL && levels->type == MSGPACK_OBJECT_ARRAY && d >= 0 &&
+           d < levels->via.array.size && d == (double)(uint32_t)d)
+    cairn__cli_print_value(f, &levels->via.array.ptr[(uint32_t)d]);
   else
     cairn__cli_print_value(f, v);
 }
@@ -229,10 +236,34 @@ static void print_line(const msgpack_object *m, const char *label, const char *k
     printf("    %s%s\n", label, text_of(m, key, buf, sizeof buf));
 }
 
+/* The scale as a person reads it: "0-4", or a levels scale's labels
+ * "levels (beginning < approaching < meeting)". */
+static const char *scale_text(const msgpack_object *m, char *buf, size_t size) {
+  const msgpack_object *levels = cairn_record_map_get(m, "levels");
+  char label[200];
+  size_t used;
+  text_of(m, "scale", buf, size);
+  if (strcmp(buf, "levels") != 0 || levels == NULL || levels->type != MSGPACK_OBJECT_ARRAY)
+    return buf;
+  used = strlen(buf);
+  for (uint32_t i = 0; i < levels->via.array.size && used + 1 < size; i++) {
+    const msgpack_object *l = &levels->via.array.ptr[i];
+    if (l->type != MSGPACK_OBJECT_STR)
+      continue;
+    int n = snprintf(buf + used, size - used, "%s%s", i ? " < " : " (",
+                     cairn__cli_escape(l->via.str.ptr, l->via.str.size, label, sizeof label));
+    used += n > 0 ? (size_t)n : 0;
+  }
+  if (used + 1 < size)
+    snprintf(buf + used, size - used, ")");
+  return buf;
+}
+
 static void print_milestone(const msgpack_object *m) {
   const msgpack_object *trig = cairn_record_map_get(m, "triggered");
   const msgpack_object *result = cairn_record_map_get(m, "result");
   int ended = result != NULL && result->type == MSGPACK_OBJECT_STR;
+  int closed = bool_of(m, "closed");
   char id[160], type[160], level[64], light[32], buf[4096], a[64], b[64];
   int64_t n;
   uint32_t i;
@@ -242,8 +273,10 @@ static void print_milestone(const msgpack_object *m) {
   text_of(m, "level", level, sizeof level);
   text_of(m, "light", light, sizeof light);
   printf("\n  %s  %s  %s", id, type, level);
+  if (bool_of(m, "archived"))
+    fputs("  (archived)", stdout);
   if (ended)
-    printf("  ENDED: %s\n", text_of(m, "result", buf, sizeof buf));
+    printf("  %s: %s\n", closed ? "CLOSED" : "ENDED", text_of(m, "result", buf, sizeof buf));
   else if (strcmp(light, "none") != 0 && strcmp(light, "-") != 0) {
     fputs("  ", stdout);
     for (const char *c = light; *c != '\0'; c++)
@@ -254,8 +287,10 @@ static void print_milestone(const msgpack_object *m) {
   }
   printf("    %s\n", text_of(m, "statement", buf, sizeof buf));
   printf("    %s; baseline %s; scale %s; %s to %s\n", text_of(m, "goal", buf, sizeof buf),
-         text_of(m, "baseline_text", id, sizeof id), text_of(m, "scale", type, sizeof type),
+         text_of(m, "baseline_text", id, sizeof id), scale_text(m, type, sizeof type),
          text_of(m, "start", a, sizeof a), text_of(m, "end", b, sizeof b));
+  if (has_text(m, "carried_from"))
+    printf("    carried forward from %s\n", text_of(m, "carried_from", a, sizeof a));
   if (int_of(m, "points", &n) && n > 0) {
     int64_t met = 0, window = 0;
     int_of(m, "met", &met);
@@ -287,6 +322,8 @@ static void print_milestone(const msgpack_object *m) {
            text_of(m, "next_review", a, sizeof a),
            bool_of(m, "next_is_check") ? " (a check date)" : "",
            bool_of(m, "overdue") ? ", OVERDUE" : "");
+  else if (closed)
+    printf("    no review due: it is closed\n");
   else
     printf("    no review due: the closing review is done\n");
   if (int_of(m, "conflicts", &n) && n > 0)
@@ -318,8 +355,14 @@ void cairn__cli_print_status(const msgpack_object *as_of, const msgpack_object *
     printf("\n%s (%s)", text_of(st, "name", buf, sizeof buf), text_of(st, "id", id, sizeof id));
     if (has_text(st, "grade"))
       printf(", grade %s", text_of(st, "grade", buf, sizeof buf));
-    if (has_text(st, "classroom"))
-      printf(", %s", text_of(st, "classroom", buf, sizeof buf));
+    acc = cairn_record_map_get(st, "classrooms");
+    if (acc != NULL && acc->type == MSGPACK_OBJECT_ARRAY && acc->via.array.size > 0) {
+      fputs(", ", stdout);
+      cairn__cli_print_value(stdout, acc);
+    }
+    if (bool_of(st, "withdrawn"))
+      printf(", WITHDRAWN%s%s", has_text(st, "withdrawn_on") ? " on " : "",
+             has_text(st, "withdrawn_on") ? text_of(st, "withdrawn_on", buf, sizeof buf) : "");
     putchar('\n');
     acc = cairn_record_map_get(st, "accommodations");
     if (acc != NULL && acc->type == MSGPACK_OBJECT_ARRAY && acc->via.array.size > 0) {
@@ -336,6 +379,40 @@ void cairn__cli_print_status(const msgpack_object *as_of, const msgpack_object *
   }
 }
 
+void cairn__cli_print_students(const msgpack_object *students) {
+  if (students == NULL || students->type != MSGPACK_OBJECT_ARRAY ||
+      students->via.array.size == 0) {
+    printf("no students\n");
+    return;
+  }
+  printf("%-16s  %-24s  %-5s  %-12s  %-20s  %s\n", "STUDENT", "NAME", "GRADE", "CAMPUS",
+         "CLASSROOMS", "OPEN MILESTONES");
+  for (uint32_t i = 0; i < students->via.array.size; i++) {
+    const msgpack_object *st = &students->via.array.ptr[i];
+    char id[160], name[400], grade[80], campus[160], rooms[400] = "-", room[160];
+    const msgpack_object *list = cairn_record_map_get(st, "classrooms");
+    int64_t open = 0;
+    size_t used = 0;
+    if (st->type != MSGPACK_OBJECT_MAP)
+      continue;
+    for (uint32_t k = 0; list != NULL && list->type == MSGPACK_OBJECT_ARRAY &&
+                         k < list->via.array.size && used + 1 < sizeof rooms;
+         k++) {
+      const msgpack_object *r = &list->via.array.ptr[k];
+      if (r->type != MSGPACK_OBJECT_STR)
+        continue;
+      int n = snprintf(rooms + used, sizeof rooms - used, "%s%s", used ? "; " : "",
+                       cairn__cli_escape(r->via.str.ptr, r->via.str.size, room, sizeof room));
+      used += n > 0 ? (size_t)n : 0;
+    }
+    int_of(st, "open", &open);
+    printf("%-16s  %-24s  %-5s  %-12s  %-20s  %" PRId64 "%s\n",
+           text_of(st, "id", id, sizeof id), text_of(st, "name", name, sizeof name),
+           text_of(st, "grade", grade, sizeof grade), text_of(st, "campus", campus, sizeof campus),
+           rooms, open, bool_of(st, "withdrawn") ? "  (withdrawn)" : "");
+  }
+}
+
 /* Prints "key=value" for each pair of a map, separated by spaces. */
 /* Is k the string lit? */
 static int key_is(const msgpack_object *k, const char *lit) {
@@ -346,28 +423,28 @@ static int key_is(const msgpack_object *k, const char *lit) {
 /* The value of field k: on the record's scale for the fields that hold a
  * value of it (value, target, baseline: "pending" when nil). */
 static void print_field(const msgpack_object *k, const msgpack_object *v,
-                        const msgpack_object *scale) {
+                        const msgpack_object *record) {
   if (key_is(k, "baseline") && v->type == MSGPACK_OBJECT_NIL)
     fputs("pending", stdout);
   else if (key_is(k, "value") || key_is(k, "target") || key_is(k, "baseline"))
-    print_on_scale(stdout, v, scale);
+    print_on_scale(stdout, v, record);
   else
     cairn__cli_print_value(stdout, v);
 }
 
 /* Prints "key=value" for each pair of a map, separated by spaces. */
-static void print_pairs(const msgpack_object *map, const msgpack_object *scale) {
+static void print_pairs(const msgpack_object *map, const msgpack_object *record) {
   uint32_t i;
   for (i = 0; i < map->via.map.size; i++) {
     const msgpack_object *k = &map->via.map.ptr[i].key;
     printf("%s", i > 0 ? "  " : "");
     cairn__cli_print_value(stdout, k);
     putchar('=');
-    print_field(k, &map->via.map.ptr[i].val, scale);
+    print_field(k, &map->via.map.ptr[i].val, record);
   }
 }
 
-static void print_history_item(const msgpack_object *h, const msgpack_object *scale) {
+static void print_history_item(const msgpack_object *h, const msgpack_object *record) {
   const msgpack_object *seq = cairn_record_map_get(h, "seq");
   const msgpack_object *hlc = cairn_record_map_get(h, "hlc");
   const msgpack_object *set = cairn_record_map_get(h, "set");
@@ -386,14 +463,14 @@ static void print_history_item(const msgpack_object *h, const msgpack_object *sc
   printf("%s ", when);
   /* merge bookkeeping (base) is not for people */
   if (set != NULL && set->type == MSGPACK_OBJECT_MAP)
-    print_pairs(set, scale);
+    print_pairs(set, record);
   putchar('\n');
   if (has_text(h, "why"))
     printf("      why: %s\n", text_of(h, "why", buf, sizeof buf));
 }
 
 void cairn__cli_print_record(const msgpack_object *record) {
-  const msgpack_object *fields, *history, *conflicts, *scale;
+  const msgpack_object *fields, *history, *conflicts;
   char type[64], id[160];
   uint32_t i;
 
@@ -401,7 +478,6 @@ void cairn__cli_print_record(const msgpack_object *record) {
     printf("no record\n");
     return;
   }
-  scale = cairn_record_map_get(record, "scale");
   printf("%s %s\n", text_of(record, "type", type, sizeof type), text_of(record, "id", id, sizeof id));
   fields = cairn_record_map_get(record, "fields");
   for (i = 0; fields != NULL && fields->type == MSGPACK_OBJECT_MAP && i < fields->via.map.size;
@@ -410,7 +486,7 @@ void cairn__cli_print_record(const msgpack_object *record) {
     printf("  ");
     cairn__cli_print_value(stdout, k);
     printf(": ");
-    print_field(k, v, scale);
+    print_field(k, v, record);
     putchar('\n');
   }
   history = cairn_record_map_get(record, "history");
@@ -418,7 +494,7 @@ void cairn__cli_print_record(const msgpack_object *record) {
     printf("history:\n");
     for (i = 0; i < history->via.array.size; i++)
       if (history->via.array.ptr[i].type == MSGPACK_OBJECT_MAP)
-        print_history_item(&history->via.array.ptr[i], scale);
+        print_history_item(&history->via.array.ptr[i], record);
   }
   conflicts = cairn_record_map_get(record, "conflicts");
   if (conflicts != NULL && conflicts->type == MSGPACK_OBJECT_MAP && conflicts->via.map.size > 0) {
@@ -433,7 +509,7 @@ void cairn__cli_print_record(const msgpack_object *record) {
            j++) {
         if (j > 0)
           fputs("; ", stdout);
-        print_field(k, &others->via.array.ptr[j], scale);
+        print_field(k, &others->via.array.ptr[j], record);
       }
       putchar('\n');
     }

@@ -67,7 +67,7 @@ static void pack_count_pairs(msgpack_packer *pk, const cairn_report_counts *c) {
 #define ITEM_PAIRS 6
 static void pack_item_pairs(msgpack_packer *pk, const cairn_report_item *it) {
   kv_text(pk, "campus", it->student->campus);
-  kv_text(pk, "classroom", it->student->classroom);
+  kv_text(pk, "classroom", cairn_report_classroom(it->student));
   kv_text(pk, "student", it->student->id);
   kv_text(pk, "name", it->student->name);
   kv_text(pk, "milestone", it->milestone->id);

@@ -93,6 +93,10 @@ static void reply_read(cairn_rpc *r, const msgpack_object *req, const char *key,
   msgpack_sbuffer_init(&body);
   msgpack_packer_init(&bpk, &body, msgpack_sbuffer_write);
   rc = fn(r, req, &bpk, why, sizeof why);
+  if (rc == 0 && body.size > CAIRN_FRAME_MAX - 64) {
+    rc = CAIRN_ETOOBIG;
+    snprintf(why, sizeof why, "%s: the reply would pass the frame limit; ask for less", key);
+  }
   if (rc == 0) {
     cairn__rpc_pack_ok(pk, 1);
     cairn__rpc_pack_str(pk, key);
@@ -119,19 +123,36 @@ static int arg_day(const msgpack_object *req, int32_t *as_of, char *why, size_t 
   return 0;
 }
 
+/* The classroom a classroom device serves, whose students its status
+ * shows by default; NULL on a hub or the central (all they hold). */
+static const char *own_classroom(const cairn_rpc *r) {
+  return r->config->role == CAIRN_ROLE_CLASSROOM && r->config->classroom[0] != '\0'
+             ? r->config->classroom
+             : NULL;
+}
+
 /* status: the milestones of one student or of the whole node, as of a
- * day (the request's `today`; default: today). Reply {ok, as_of, students};
- * ETOOBIG when they do not fit one frame (then ask per student). */
+ * day (the request's `today`; default: today); on a classroom device the
+ * students of its classroom unless `classroom` names another. Reply {ok,
+ * as_of, notices, students}; ETOOBIG when they do not fit one frame (then
+ * ask per student). */
 static void op_status(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk) {
-  char student[80], day_s[16], why[256] = "";
-  int32_t as_of;
-  int has_student, rc;
+  char student[80], day_s[16], room[80], why[256] = "";
+  cairn_store_status_filter f = {.as_of = cairn_text_today(),
+                                 .classroom = own_classroom(r),
+                                 .withdrawn = arg_true(req, "withdrawn"),
+                                 .archived = arg_true(req, "archived")};
+  int has_student, has_room = 0, rc;
   cairn_store_status_view *v = NULL;
 
   has_student = arg_str(req, "student", student, sizeof student, why, sizeof why);
-  rc = has_student < 0 ? has_student : arg_day(req, &as_of, why, sizeof why);
-  if (rc == 0 && (rc = cairn_store_status(r->store, has_student ? student : NULL, as_of, &v)) ==
-                     CAIRN_ENOTFOUND)
+  rc = has_student < 0 ? has_student : arg_day(req, &f.as_of, why, sizeof why);
+  if (rc == 0 && (has_room = arg_str(req, "classroom", room, sizeof room, why, sizeof why)) < 0)
+    rc = has_room;
+  f.student = has_student > 0 ? student : NULL;
+  if (has_room > 0)
+    f.classroom = room;
+  if (rc == 0 && (rc = cairn_store_status_filtered(r->store, &f, &v)) == CAIRN_ENOTFOUND)
     snprintf(why, sizeof why, "student: no student with id %s", student);
   if (rc != 0) {
     cairn__rpc_pack_error(pk, rc, why);
@@ -147,7 +168,7 @@ static void op_status(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
     cairn__rpc_pack_error(pk, CAIRN_ETOOBIG,
                           "status: too many milestones for one reply; ask for one student");
   } else {
-    cairn_text_date_format(as_of, day_s);
+    cairn_text_date_format(f.as_of, day_s);
     cairn__rpc_pack_ok(pk, 3);
     cairn__rpc_pack_str(pk, "as_of");
     cairn__rpc_pack_str(pk, day_s);
@@ -203,6 +224,37 @@ static void op_detail(cairn_rpc *r, const msgpack_object *req, msgpack_packer *p
     pk->callback(pk->data, body.data, body.size); /* the three pairs */
   }
   msgpack_sbuffer_destroy(&body);
+}
+
+/* students: the students of the node (or one, `id`), filtered by
+ * classroom, campus and grade, with their milestones in brief; withdrawn
+ * students only when asked. */
+static int read_students(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk,
+                         char *why, size_t whylen) {
+  char id[80], room[80], campus[80], grade[80];
+  cairn_store_student_filter f = {.withdrawn = arg_true(req, "withdrawn")};
+  cairn_store_status_view *v = NULL;
+  int rc, got[4];
+
+  got[0] = arg_str(req, "id", id, sizeof id, why, whylen);
+  got[1] = arg_str(req, "classroom", room, sizeof room, why, whylen);
+  got[2] = arg_str(req, "campus", campus, sizeof campus, why, whylen);
+  got[3] = arg_str(req, "grade", grade, sizeof grade, why, whylen);
+  for (int i = 0; i < 4; i++)
+    if (got[i] < 0)
+      return got[i];
+  f.id = got[0] ? id : NULL;
+  f.classroom = got[1] ? room : NULL;
+  f.campus = got[2] ? campus : NULL;
+  f.grade = got[3] ? grade : NULL;
+  rc = cairn_store_students(r->store, &f, &v);
+  if (rc == CAIRN_ENOTFOUND)
+    snprintf(why, whylen, "id: no student with id %s", id);
+  if (rc != 0)
+    return rc;
+  cairn__rpc_pack_status(pk, v);
+  cairn_store_status_free(v);
+  return 0;
 }
 
 /* Copies the required string argument "id". Returns 0 or a negative code
@@ -381,34 +433,25 @@ static void put_done(cairn_write_req *req, void *arg) {
   cairn_server_reply(slot, &frame);
 }
 
-/* A device writes only inside its own scope: a student's campus (and
- * classroom, for a classroom device) must be the device's. The central
- * writes anywhere. */
-static int student_scope_check(cairn_rpc *r, const msgpack_object *set, char *why,
-                               size_t whylen) {
-  static const char *const keys[] = {"campus", "classroom"};
-  const char *mine[] = {r->config->campus, r->config->classroom};
-
+/* Sets w's put.within to this device's scope, which its puts must lie in
+ * (the store refuses one outside it, as sync refuses such an entry from
+ * it); the central writes anywhere. */
+static void put_within(const cairn_rpc *r, cairn_write_req *w) {
   if (r->config->role == CAIRN_ROLE_CENTRAL)
-    return 0;
-  for (int i = 0; i < 2; i++) {
-    const msgpack_object *v = cairn_record_map_get(set, keys[i]);
-    if (mine[i][0] == '\0' || v == NULL || v->type != MSGPACK_OBJECT_STR)
-      continue;
-    if (v->via.str.size != strlen(mine[i]) || memcmp(v->via.str.ptr, mine[i], v->via.str.size)) {
-      snprintf(why, whylen, "%s: outside this device's scope (%s '%s')", keys[i], keys[i],
-               mine[i]);
-      return CAIRN_EPERM;
-    }
-  }
-  return 0;
+    return;
+  snprintf(w->within.campus, sizeof w->within.campus, "%s", r->config->campus);
+  if (r->config->role == CAIRN_ROLE_CLASSROOM)
+    snprintf(w->within.classroom, sizeof w->within.classroom, "%s", r->config->classroom);
+  w->put.within = &w->within;
 }
 
 /* Packs a put's set; a new student with no campus or classroom is placed
  * in this device's. */
 static void pack_set(cairn_rpc *r, msgpack_packer *pk, const msgpack_object *set, int new_student) {
   int add_campus = new_student && r->config->campus[0] && !cairn_record_map_get(set, "campus");
-  int add_room = new_student && r->config->classroom[0] && !cairn_record_map_get(set, "classroom");
+  int add_room = new_student && r->config->classroom[0] &&
+                 !cairn_record_map_get(set, "classroom") &&
+                 !cairn_record_map_get(set, "classrooms");
 
   msgpack_pack_map(pk, set->via.map.size + add_campus + add_room);
   for (uint32_t i = 0; i < set->via.map.size; i++) {
@@ -420,69 +463,206 @@ static void pack_set(cairn_rpc *r, msgpack_packer *pk, const msgpack_object *set
     cairn__rpc_pack_str(pk, r->config->campus);
   }
   if (add_room) {
-    cairn__rpc_pack_str(pk, "classroom");
+    cairn__rpc_pack_str(pk, "classrooms");
+    msgpack_pack_array(pk, 1);
     cairn__rpc_pack_str(pk, r->config->classroom);
   }
+}
+
+/* Builds the writer request of one put (the arguments of a put request,
+ * or one of put_many's puts): 0 and *out, or a negative code with msg.
+ * The store checks the record. */
+static int put_request(cairn_rpc *r, const msgpack_object *req, cairn_write_req **out,
+                       char *msg, size_t msglen) {
+  char type_name[32], id[80], why[WHY_MAX + 1];
+  const msgpack_object *set;
+  int type = 0, has_id, has_why, rc, is_edit;
+  msgpack_sbuffer setbuf;
+  msgpack_packer spk;
+
+  *out = NULL;
+  rc = arg_str(req, "type", type_name, sizeof type_name, msg, msglen);
+  if (rc == 0) {
+    snprintf(msg, msglen, "type: required");
+    return CAIRN_EINVAL;
+  }
+  if (rc > 0 && (type = cairn_record_type_from_name(type_name, strlen(type_name))) < 0) {
+    snprintf(msg, msglen, "type: unknown record type '%s'", type_name);
+    rc = CAIRN_EINVAL;
+  }
+  if (rc < 0)
+    return rc;
+  has_id = arg_str(req, "id", id, sizeof id, msg, msglen);
+  has_why = has_id < 0 ? 0 : arg_str(req, "why", why, sizeof why, msg, msglen);
+  if (has_id < 0 || has_why < 0) {
+    if (has_why == CAIRN_ETOOBIG)
+      snprintf(msg, msglen, "reason: longer than %d bytes", WHY_MAX);
+    return has_id < 0 ? has_id : has_why;
+  }
+  set = cairn_record_map_get(req, "set");
+  if (set == NULL || set->type != MSGPACK_OBJECT_MAP) {
+    snprintf(msg, msglen, "set: required, a map of fields");
+    return CAIRN_EINVAL;
+  }
+  is_edit = arg_true(req, "edit");
+  msgpack_sbuffer_init(&setbuf);
+  msgpack_packer_init(&spk, &setbuf, msgpack_sbuffer_write);
+  pack_set(r, &spk, set, type == CAIRN_REC_STUDENT && !is_edit);
+  *out = cairn_writer_req_new(type, has_id ? id : NULL, is_edit, (const uint8_t *)setbuf.data,
+                              setbuf.size, has_why ? why : NULL);
+  msgpack_sbuffer_destroy(&setbuf);
+  if (*out == NULL)
+    return CAIRN_ENOMEM;
+  (*out)->put.force = arg_true(req, "force");
+  put_within(r, *out);
+  return 0;
 }
 
 /* put: checks the request's shape here; the store checks the record. */
 static cairn_handled op_put(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
                             msgpack_packer *pk) {
-  char type_name[32], id[80], why[WHY_MAX + 1], msg[256] = "";
-  const msgpack_object *set;
-  int type, has_id, has_why, rc, is_edit;
-  msgpack_sbuffer setbuf;
-  msgpack_packer spk;
+  char msg[256] = "";
   cairn_write_req *wr;
   rpc_call *call;
+  int rc = put_request(r, req, &wr, msg, sizeof msg);
 
-  rc = arg_str(req, "type", type_name, sizeof type_name, msg, sizeof msg);
-  if (rc == 0) {
-    cairn__rpc_pack_error(pk, CAIRN_EINVAL, "type: required");
-    return CAIRN_HANDLED_REPLY;
-  }
-  if (rc > 0 && (type = cairn_record_type_from_name(type_name, strlen(type_name))) < 0) {
-    snprintf(msg, sizeof msg, "type: unknown record type '%s'", type_name);
-    rc = CAIRN_EINVAL;
-  }
-  if (rc < 0) {
+  if (rc != 0) {
     cairn__rpc_pack_error(pk, rc, msg);
     return CAIRN_HANDLED_REPLY;
   }
-  has_id = arg_str(req, "id", id, sizeof id, msg, sizeof msg);
-  has_why = has_id < 0 ? 0 : arg_str(req, "why", why, sizeof why, msg, sizeof msg);
-  if (has_id < 0 || has_why < 0) {
-    if (has_why == CAIRN_ETOOBIG)
-      snprintf(msg, sizeof msg, "reason: longer than %d bytes", WHY_MAX);
-    cairn__rpc_pack_error(pk, has_id < 0 ? has_id : has_why, msg);
-    return CAIRN_HANDLED_REPLY;
-  }
-  set = cairn_record_map_get(req, "set");
-  if (set == NULL || set->type != MSGPACK_OBJECT_MAP) {
-    cairn__rpc_pack_error(pk, CAIRN_EINVAL, "set: required, a map of fields");
-    return CAIRN_HANDLED_REPLY;
-  }
-  is_edit = arg_true(req, "edit");
-  if (type == CAIRN_REC_STUDENT && (rc = student_scope_check(r, set, msg, sizeof msg)) != 0) {
-    cairn__rpc_pack_error(pk, rc, msg);
-    return CAIRN_HANDLED_REPLY;
-  }
-  msgpack_sbuffer_init(&setbuf);
-  msgpack_packer_init(&spk, &setbuf, msgpack_sbuffer_write);
-  pack_set(r, &spk, set, type == CAIRN_REC_STUDENT && !is_edit);
-  wr = cairn_writer_req_new(type, has_id ? id : NULL, is_edit, (const uint8_t *)setbuf.data,
-                            setbuf.size, has_why ? why : NULL);
-  msgpack_sbuffer_destroy(&setbuf);
-  if (wr == NULL || (call = call_new(slot)) == NULL) {
+  if ((call = call_new(slot)) == NULL) {
     free(wr);
     cairn__rpc_pack_error(pk, CAIRN_ENOMEM, NULL);
     return CAIRN_HANDLED_REPLY;
   }
-  wr->put.force = arg_true(req, "force");
   cairn_writer_submit(r->writer, wr, put_done, call);
   return CAIRN_HANDLED_LATER;
 }
 
+/* put_many: every put in one transaction, all or nothing
+ * (cairn_store_write_all), run as a writer job. */
+typedef struct many_job {
+  rpc_call *call;
+  cairn_write_req **reqs; /* own each put's id, set and why */
+  cairn_put *puts;
+  size_t n, refused;
+  int check; /* only check them: nothing is written */
+} many_job;
+
+static void many_free(many_job *j) {
+  for (size_t i = 0; j->reqs != NULL && i < j->n; i++)
+    free(j->reqs[i]);
+  free(j->reqs);
+  free(j->puts);
+  free(j);
+}
+
+static int run_many(cairn_store *s, void *arg) {
+  many_job *j = arg;
+  for (size_t i = 0; i < j->n; i++) /* the writer retries a job after growing the map */
+    j->puts[i] = j->reqs[i]->put;
+  return cairn_store_write_all(s, j->puts, j->n, j->check, &j->refused);
+}
+
+static void on_many(cairn_write_req *req, void *arg) {
+  many_job *j = arg;
+  cairn_slot *slot = call_end(j->call);
+  msgpack_sbuffer frame;
+  msgpack_packer pk;
+  char message[400];
+
+  cairn_log_info("put_many of %zu: %s", j->n,
+                 req->job_rc != 0 ? cairn_err_name(req->job_rc)
+                 : j->refused   ? "refused, nothing written"
+                 : j->check     ? "checked, nothing written"
+                                : "committed");
+  if (slot != NULL) {
+    cairn_server_frame_init(&frame);
+    msgpack_packer_init(&pk, &frame, msgpack_sbuffer_write);
+    if (req->job_rc != 0) {
+      cairn__rpc_pack_error(&pk, req->job_rc, NULL);
+    } else if (j->refused == 0 && j->check) {
+      cairn__rpc_pack_ok(&pk, 1);
+      cairn__rpc_pack_str(&pk, "checked");
+      msgpack_pack_uint64(&pk, j->n);
+    } else if (j->refused == 0) {
+      cairn__rpc_pack_ok(&pk, 1);
+      cairn__rpc_pack_str(&pk, "ids");
+      msgpack_pack_array(&pk, (uint32_t)j->n);
+      for (size_t i = 0; i < j->n; i++)
+        cairn__rpc_pack_str(&pk, j->puts[i].id_out);
+    } else {
+      size_t first = 0;
+      while (j->puts[first].result == 0)
+        first++;
+      snprintf(message, sizeof message, "%zu of %zu refused, nothing written; put %zu: %s",
+               j->refused, j->n, first + 1, j->puts[first].message);
+      msgpack_pack_map(&pk, 5);
+      cairn__rpc_pack_str(&pk, "ok");
+      msgpack_pack_false(&pk);
+      cairn__rpc_pack_str(&pk, "code");
+      msgpack_pack_int(&pk, j->puts[first].result);
+      cairn__rpc_pack_str(&pk, "error");
+      cairn__rpc_pack_str(&pk, cairn_err_name(j->puts[first].result));
+      cairn__rpc_pack_str(&pk, "message");
+      cairn__rpc_pack_str(&pk, message);
+      cairn__rpc_pack_str(&pk, "refused");
+      msgpack_pack_array(&pk, (uint32_t)j->refused);
+      for (size_t i = 0; i < j->n; i++) {
+        if (j->puts[i].result == 0)
+          continue;
+        msgpack_pack_map(&pk, 4);
+        cairn__rpc_pack_str(&pk, "index");
+        msgpack_pack_uint64(&pk, i);
+        cairn__rpc_pack_str(&pk, "code");
+        msgpack_pack_int(&pk, j->puts[i].result);
+        cairn__rpc_pack_str(&pk, "error");
+        cairn__rpc_pack_str(&pk, cairn_err_name(j->puts[i].result));
+        cairn__rpc_pack_str(&pk, "message");
+        cairn__rpc_pack_str(&pk, j->puts[i].message);
+      }
+    }
+    cairn_server_reply(slot, &frame);
+  }
+  many_free(j);
+}
+
+static cairn_handled op_put_many(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
+                                 msgpack_packer *pk) {
+  const msgpack_object *puts = cairn_record_map_get(req, "puts");
+  char msg[256] = "", item[300];
+  many_job *j = calloc(1, sizeof *j);
+  cairn_write_req *job = NULL;
+  int rc = j != NULL ? 0 : CAIRN_ENOMEM;
+
+  if (rc == 0 && (puts == NULL || puts->type != MSGPACK_OBJECT_ARRAY)) {
+    snprintf(msg, sizeof msg, "puts: required, an array of puts");
+    rc = CAIRN_EINVAL;
+  }
+  if (rc == 0) {
+    j->check = arg_true(req, "check");
+    j->n = puts->via.array.size;
+    j->reqs = calloc(j->n, sizeof *j->reqs);
+    j->puts = calloc(j->n, sizeof *j->puts);
+    if (j->reqs == NULL || j->puts == NULL)
+      rc = CAIRN_ENOMEM;
+  }
+  for (size_t i = 0; rc == 0 && i < j->n; i++)
+    if ((rc = put_request(r, &puts->via.array.ptr[i], &j->reqs[i], item, sizeof item)) != 0)
+      snprintf(msg, sizeof msg, "puts item %zu: %.200s", i + 1, item);
+  if (rc == 0 && ((job = cairn_writer_job_new(run_many, j)) == NULL ||
+                  (j->call = call_new(slot)) == NULL))
+    rc = CAIRN_ENOMEM;
+  if (rc != 0) {
+    free(job);
+    if (j != NULL)
+      many_free(j);
+    cairn__rpc_pack_error(pk, rc, msg);
+    return CAIRN_HANDLED_REPLY;
+  }
+  cairn_writer_submit(r->writer, job, on_many, j);
+  return CAIRN_HANDLED_LATER;
+}
 
 /* ---- sync ---- */
 
@@ -885,6 +1065,12 @@ cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *paylo
     break;
   case CAIRN_OP_REPORT:
     cairn_report_rpc(r, m, &pk);
+    break;
+  case CAIRN_OP_PUT_MANY:
+    h = op_put_many(r, slot, m, &pk);
+    break;
+  case CAIRN_OP_STUDENTS:
+    reply_read(r, m, "students", read_students, &pk);
     break;
   }
   cairn_request_clear(&req);

@@ -63,6 +63,13 @@ static void pack_bool(msgpack_packer *pk, int b) {
     msgpack_pack_false(pk);
 }
 
+/* An array of strings. */
+static void pack_texts(msgpack_packer *pk, const char *const *items, size_t n) {
+  msgpack_pack_array(pk, (uint32_t)n);
+  for (size_t i = 0; i < n; i++)
+    cairn__rpc_pack_str(pk, items[i]);
+}
+
 /* A number, or nil when it is not valid. */
 static void pack_num_if(msgpack_packer *pk, int valid, double v) {
   if (valid)
@@ -87,10 +94,12 @@ static void milestone_pairs(map_builder *b, const cairn_store_milestone_status *
   pack_text(key(b, "horizon"), m->horizon);
   pack_text(key(b, "parent"), m->parent);
   pack_text(key(b, "scale"), m->scale);
+  pack_texts(key(b, "levels"), m->levels, m->nlevels);
   pack_text(key(b, "direction"), m->direction);
   pack_num_if(key(b, "baseline"), !p->baseline_pending, p->baseline);
   pack_text(key(b, "baseline_text"), m->baseline);
   msgpack_pack_double(key(b, "target"), p->target);
+  pack_text(key(b, "target_text"), m->target);
   pack_text(key(b, "rule"), m->rule);
   pack_text(key(b, "goal"), m->goal);
   pack_day(key(b, "start"), p->start);
@@ -104,6 +113,12 @@ static void milestone_pairs(map_builder *b, const cairn_store_milestone_status *
   pack_text(key(b, "light"), cairn_progress_light_name(pr->light));
   pack_bool(key(b, "ended"), pr->ended);
   pack_text(key(b, "result"), pr->ended ? cairn_progress_result_name(pr->result) : NULL);
+  pack_bool(key(b, "closed"), pr->closed);
+  pack_day(key(b, "closed_on"),
+           p->closed_result != CAIRN_RESULT_NONE ? p->closed : CAIRN_PROGRESS_NO_DAY);
+  pack_bool(key(b, "archived"), m->archived);
+  pack_text(key(b, "replaced_by"), m->replaced_by);
+  pack_text(key(b, "carried_from"), m->carried_from);
   pack_text(key(b, "why"), m->why);
   msgpack_pack_uint64(key(b, "points"), pr->points);
   msgpack_pack_int(key(b, "met"), pr->met_in_window);
@@ -147,16 +162,33 @@ static void pack_milestone(msgpack_packer *pk, const cairn_store_milestone_statu
   map_end(&b, pk);
 }
 
+/* A milestone in brief (cairn_store_students). */
+static void pack_brief(msgpack_packer *pk, const cairn_store_milestone_brief *m) {
+  map_builder b;
+
+  map_begin(&b);
+  pack_text(key(&b, "id"), m->id);
+  pack_text(key(&b, "statement"), m->statement);
+  pack_text(key(&b, "scale"), m->scale);
+  pack_texts(key(&b, "levels"), m->levels, m->nlevels);
+  pack_text(key(&b, "result"), m->result);
+  pack_bool(key(&b, "archived"), m->archived);
+  pack_day(key(&b, "start"), m->start);
+  pack_day(key(&b, "end"), m->end);
+  map_end(&b, pk);
+}
+
 /* The pairs of a student, without their milestones, into b. */
 static void student_pairs(map_builder *b, const cairn_store_student_summary *s) {
   pack_text(key(b, "id"), s->id);
   pack_text(key(b, "name"), s->name);
   pack_text(key(b, "grade"), s->grade);
   pack_text(key(b, "campus"), s->campus);
-  pack_text(key(b, "classroom"), s->classroom);
-  msgpack_pack_array(key(b, "accommodations"), (uint32_t)s->naccommodations);
-  for (size_t i = 0; i < s->naccommodations; i++)
-    cairn__rpc_pack_str(&b->pk, s->accommodations[i]);
+  pack_texts(key(b, "classrooms"), s->classrooms, s->nclassrooms);
+  pack_texts(key(b, "accommodations"), s->accommodations, s->naccommodations);
+  pack_bool(key(b, "withdrawn"), s->withdrawn);
+  pack_day(key(b, "withdrawn_on"), s->withdrawn_on);
+  msgpack_pack_uint64(key(b, "open"), s->open);
 }
 
 static void pack_student(msgpack_packer *pk, const cairn_store_student_summary *s) {
@@ -164,9 +196,11 @@ static void pack_student(msgpack_packer *pk, const cairn_store_student_summary *
 
   map_begin(&b);
   student_pairs(&b, s);
-  msgpack_pack_array(key(&b, "milestones"), (uint32_t)s->nmilestones);
+  msgpack_pack_array(key(&b, "milestones"), (uint32_t)(s->nmilestones + s->nbriefs));
   for (size_t i = 0; i < s->nmilestones; i++)
     pack_milestone(&b.pk, &s->milestones[i]);
+  for (size_t i = 0; i < s->nbriefs; i++)
+    pack_brief(&b.pk, &s->briefs[i]);
   map_end(&b, pk);
 }
 
@@ -174,12 +208,6 @@ void cairn__rpc_pack_status(msgpack_packer *pk, const cairn_store_status_view *v
   msgpack_pack_array(pk, (uint32_t)v->nstudents);
   for (size_t i = 0; i < v->nstudents; i++)
     pack_student(pk, &v->students[i]);
-}
-
-static void pack_strings(msgpack_packer *pk, const char *const *list, size_t n) {
-  msgpack_pack_array(pk, (uint32_t)n);
-  for (size_t i = 0; i < n; i++)
-    cairn__rpc_pack_str(pk, list[i]);
 }
 
 /* A line of the graph: {from, to, at_from, at_to, per_day, intercept}, or
@@ -233,8 +261,8 @@ static void pack_detail(msgpack_packer *pk, const cairn_store_milestone_detail *
   pack_text(key(&b, "alignment"), d->alignment);
   pack_text(key(&b, "at_home"), d->at_home);
   pack_text(key(&b, "support_planned"), d->own_support);
-  pack_strings(key(&b, "if_then"), d->if_then, d->nif_then);
-  pack_strings(key(&b, "agreed_by"), d->agreed_by, d->nagreed_by);
+  pack_texts(key(&b, "if_then"), d->if_then, d->nif_then);
+  pack_texts(key(&b, "agreed_by"), d->agreed_by, d->nagreed_by);
   msgpack_pack_array(key(&b, "series"), (uint32_t)d->npoints);
   for (size_t i = 0; i < d->npoints; i++)
     pack_point(&b.pk, &d->points[i]);
@@ -385,5 +413,7 @@ void cairn__rpc_pack_history(msgpack_packer *pk, const cairn_store_history *h) {
   }
   if (h->scale != NULL)
     pack_text(key(&b, "scale"), h->scale);
+  if (h->nlevels > 0)
+    pack_texts(key(&b, "levels"), h->levels, h->nlevels);
   map_end(&b, pk);
 }

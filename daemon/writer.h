@@ -36,6 +36,7 @@ typedef int (*cairn_writer_job_fn)(cairn_store *store, void *job_arg);
 
 struct cairn_write_req {
   cairn_put put; /* put.id, put.set, put.why point into this allocation */
+  cairn_scope within; /* what put.within may point to */
   cairn_writer_job_fn job; /* NULL for a put */
   void *job_arg;
   int job_rc;

@@ -21,6 +21,7 @@ static const char *const directions[] = {"up", "down", "at-least", "at-most", NU
 static const char *const cadences[] = {"weekly", "biweekly", "monthly", "quarterly", NULL};
 static const char *const review_kinds[] = {"weekly", "monthly", "quarterly", NULL};
 static const char *const device_roles[] = {"classroom", "hub", "central", NULL};
+static const char *const results[] = {"open", "met", "not-met", "replaced", NULL};
 static const char *const decisions[] = {"continue",     "adjust-supports", "change-timeframe",
                                         "raise-target", "smaller-steps",   "change-method",
                                         NULL};
@@ -31,6 +32,8 @@ static const char *const decisions[] = {"continue",     "adjust-supports", "chan
   {.name = (n), .type = CAIRN_FT_STRS, .flags = (fl), .max_len = (len), .max_items = (items)}
 #define F_ENUM(n, vals, fl) {.name = (n), .type = CAIRN_FT_ENUM, .flags = (fl), .enum_values = (vals)}
 #define F_REF(n, rt, fl) {.name = (n), .type = CAIRN_FT_REF, .flags = (fl), .ref_type = (rt)}
+#define F_SET(n, len, items, fl)                                                             \
+  {.name = (n), .type = CAIRN_FT_SET, .flags = (fl), .max_len = (len), .max_items = (items)}
 
 /* The ref that places a record under its parent. */
 #define F_PARENT_REF(n, rt) F_REF(n, rt, CAIRN_F_PARENT | CAIRN_F_FIXED | CAIRN_F_REQUIRED)
@@ -38,12 +41,20 @@ static const char *const decisions[] = {"continue",     "adjust-supports", "chan
 /* FORMAT.md gives no bound for `checks`; 64 covers weekly checks for a year. */
 #define CHECKS_MAX 64
 
+/* A student's classrooms and accommodations are sets (FORMAT.md section 4);
+ * `classroom` is the one classroom of writes from before the set, read as
+ * `classrooms` exactly {classroom}. */
+#define CLASSROOMS_MAX 16
 static const cairn_field_def student_fields[] = {
     F_STR("name", 200, CAIRN_F_REQUIRED | CAIRN_F_PERSONAL | CAIRN_F_NONEMPTY),
     F_STR("grade", 20, 0),
     F_STR("campus", 64, 0),
-    F_STR("classroom", 64, 0),
-    F_STRS("accommodations", 500, 32, 0),
+    {.name = "classroom", .type = CAIRN_FT_STR, .flags = CAIRN_F_LEGACY, .max_len = 64,
+     .into = "classrooms"},
+    F_SET("classrooms", 64, CLASSROOMS_MAX, 0),
+    F_SET("accommodations", 500, 32, 0),
+    F("withdrawn", CAIRN_FT_BOOL, 0),
+    F("withdrawn_on", CAIRN_FT_DATE, 0),
     F("deleted", CAIRN_FT_BOOL, 0),
 };
 
@@ -75,6 +86,12 @@ static const cairn_field_def milestone_fields[] = {
     F("trend_points", CAIRN_FT_INT, 0),
     F("developing_at", CAIRN_FT_NUM, 0),
     F("exceed_margin", CAIRN_FT_NUM, 0),
+    F_STRS("levels", CAIRN_SCALE_LABEL_MAX, CAIRN_SCALE_LABELS_MAX, 0), /* a levels scale's */
+    F_REF("carried_from", CAIRN_REC_MILESTONE, CAIRN_F_FIXED),
+    F_ENUM("result", results, 0),
+    F("closed", CAIRN_FT_DATE, 0),
+    F_REF("replaced_by", CAIRN_REC_MILESTONE, 0),
+    F("archived", CAIRN_FT_BOOL, 0),
     F("deleted", CAIRN_FT_BOOL, 0),
     F_REF("template", CAIRN_REC_TEMPLATE, 0), /* the shared template it was made from */
     F_REF("standard", CAIRN_REC_STANDARD, 0), /* the standard of the catalog it aligns to */
@@ -277,14 +294,33 @@ static int scan_decimal(const char *s, size_t len, size_t *pos, double *out) {
   return 0;
 }
 
-int cairn_record_scale_parse(const char *s, size_t len, cairn_scale *out) {
+const char *cairn_record_letter(unsigned rank) {
+  static const char *const letters[CAIRN_RECORD_LETTERS] = {"F", "D", "C", "B", "A"};
+  return rank < CAIRN_RECORD_LETTERS ? letters[rank] : NULL;
+}
+
+/* The number of labels of a `levels` array: 2 to CAIRN_SCALE_LABELS_MAX
+ * strings; 0 when it is not one. */
+static unsigned levels_count(const msgpack_object *levels) {
+  if (levels == NULL || levels->type != MSGPACK_OBJECT_ARRAY || levels->via.array.size < 2 ||
+      levels->via.array.size > CAIRN_SCALE_LABELS_MAX)
+    return 0;
+  for (uint32_t i = 0; i < levels->via.array.size; i++)
+    if (levels->via.array.ptr[i].type != MSGPACK_OBJECT_STR)
+      return 0;
+  return levels->via.array.size;
+}
+
+int cairn_record_scale_parse(const char *s, size_t len, const msgpack_object *levels,
+                             cairn_scale *out) {
   static const struct {
     const char *name;
     cairn_scale scale;
   } named[] = {
-      {"percent", {0, 100, 0, CAIRN_SCALE_PERCENT}},
-      {"count", {0, 1e9, 1, CAIRN_SCALE_COUNT}},
-      {"yesno", {0, 1, 1, CAIRN_SCALE_YESNO}},
+      {"percent", {0, 100, 0, CAIRN_SCALE_PERCENT, 0}},
+      {"count", {0, 1e9, 1, CAIRN_SCALE_COUNT, 0}},
+      {"yesno", {0, 1, 1, CAIRN_SCALE_YESNO, 0}},
+      {"letter", {0, CAIRN_RECORD_LETTERS - 1, 1, CAIRN_SCALE_LETTER, CAIRN_RECORD_LETTERS}},
   };
   size_t pos = 0;
   double lo, hi;
@@ -294,15 +330,19 @@ int cairn_record_scale_parse(const char *s, size_t len, cairn_scale *out) {
       return 0;
     }
   }
+  if (len == 6 && memcmp(s, "levels", 6) == 0) {
+    unsigned n = levels_count(levels);
+    if (n == 0)
+      return CAIRN_EINVAL;
+    *out = (cairn_scale){0, (double)(n - 1), 1, CAIRN_SCALE_LEVELS, n};
+    return 0;
+  }
   if (scan_decimal(s, len, &pos, &lo) != 0 || pos >= len || s[pos] != '-')
     return CAIRN_EINVAL;
   pos++;
   if (scan_decimal(s, len, &pos, &hi) != 0 || pos != len || !(lo < hi))
     return CAIRN_EINVAL;
-  out->min = lo;
-  out->max = hi;
-  out->integer = 0;
-  out->kind = CAIRN_SCALE_RANGE;
+  *out = (cairn_scale){lo, hi, 0, CAIRN_SCALE_RANGE, 0};
   return 0;
 }
 
@@ -328,6 +368,14 @@ void cairn_record_scale_refusal(const cairn_scale *sc, const char *field, double
     return;
   case CAIRN_SCALE_PERCENT:
     snprintf(out, outlen, "%s: a percent is from 0 to 100, not %g", field, v);
+    return;
+  case CAIRN_SCALE_LETTER:
+    snprintf(out, outlen, "%s: a letter grade is F, D, C, B or A (ranks 0 to 4), not %g", field,
+             v);
+    return;
+  case CAIRN_SCALE_LEVELS:
+    snprintf(out, outlen, "%s: the milestone has %u levels: a level's rank is 0 (the lowest) to "
+             "%u, not %g", field, sc->nlabels, sc->nlabels - 1, v);
     return;
   case CAIRN_SCALE_RANGE:
     break;
@@ -520,6 +568,61 @@ static int check_strs(const cairn_field_def *f, const msgpack_object *o, char *w
   return 0;
 }
 
+static int str_equal(const msgpack_object *a, const msgpack_object *b) {
+  return a->via.str.size == b->via.str.size &&
+         memcmp(a->via.str.ptr, b->via.str.ptr, a->via.str.size) == 0;
+}
+
+int cairn_record_set_ops(const msgpack_object *v, const msgpack_object **add,
+                         const msgpack_object **remove, int *whole) {
+  *add = *remove = NULL;
+  *whole = 0;
+  if (v->type == MSGPACK_OBJECT_ARRAY) {
+    *add = v;
+    *whole = 1;
+    return 0;
+  }
+  if (v->type != MSGPACK_OBJECT_MAP || v->via.map.size == 0)
+    return CAIRN_EINVAL;
+  for (uint32_t i = 0; i < v->via.map.size; i++) {
+    const msgpack_object *k = &v->via.map.ptr[i].key, *list = &v->via.map.ptr[i].val;
+    const msgpack_object **slot;
+    if (k->type != MSGPACK_OBJECT_STR)
+      return CAIRN_EINVAL;
+    if (k->via.str.size == 3 && memcmp(k->via.str.ptr, "add", 3) == 0)
+      slot = add;
+    else if (k->via.str.size == 6 && memcmp(k->via.str.ptr, "remove", 6) == 0)
+      slot = remove;
+    else
+      return CAIRN_EINVAL;
+    if (*slot != NULL || list->type != MSGPACK_OBJECT_ARRAY)
+      return CAIRN_EINVAL;
+    *slot = list;
+  }
+  return 0;
+}
+
+/* A set field's write: the whole array of a write from before, or
+ * {add: [...], remove: [...]} with no item in both. */
+static int check_set_field(const cairn_field_def *f, const msgpack_object *o, char *why,
+                           size_t whylen) {
+  const msgpack_object *lists[2];
+  int whole, rc;
+  if (cairn_record_set_ops(o, &lists[0], &lists[1], &whole) != 0)
+    return fail(why, whylen, CAIRN_EINVAL,
+                "%s: must be a list of strings or {add: [...], remove: [...]}", f->name);
+  for (int l = 0; l < 2; l++) {
+    if (lists[l] != NULL && (rc = check_strs(f, lists[l], why, whylen)) != 0)
+      return rc;
+  }
+  for (uint32_t i = 0; lists[0] != NULL && lists[1] != NULL && i < lists[0]->via.array.size; i++)
+    for (uint32_t k = 0; k < lists[1]->via.array.size; k++)
+      if (str_equal(&lists[0]->via.array.ptr[i], &lists[1]->via.array.ptr[k]))
+        return fail(why, whylen, CAIRN_EINVAL, "%s: item %u is both added and removed",
+                    f->name, (unsigned)i + 1);
+  return 0;
+}
+
 static int check_value(const cairn_field_def *f, const msgpack_object *o, char *why,
                        size_t whylen) {
   int32_t day;
@@ -552,6 +655,8 @@ static int check_value(const cairn_field_def *f, const msgpack_object *o, char *
     if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
       return 0;
     return fail(why, whylen, CAIRN_ERANGE, "%s: must be a whole number from 0", f->name);
+  case CAIRN_FT_SET:
+    return check_set_field(f, o, why, whylen);
   }
   return fail(why, whylen, CAIRN_EINTERNAL, "%s: field type %d has no check", f->name,
               (int)f->type);
@@ -575,6 +680,7 @@ static int check_milestone(const msgpack_object *set, char *why, size_t whylen) 
   const msgpack_object *start = cairn_record_map_get(set, "start");
   const msgpack_object *end = cairn_record_map_get(set, "end");
   const msgpack_object *checks = cairn_record_map_get(set, "checks");
+  const msgpack_object *levels = cairn_record_map_get(set, "levels");
   int32_t start_day = 0, end_day = 0;
   int rc, k, n;
 
@@ -596,11 +702,16 @@ static int check_milestone(const msgpack_object *set, char *why, size_t whylen) 
     if (start && end && (day < start_day || day > end_day))
       return fail(why, whylen, CAIRN_EDATE, "%s: outside start..end", label);
   }
-  if (scale) {
+  if (levels && levels->via.array.size < 2)
+    return fail(why, whylen, CAIRN_EINVAL, "levels: a levels scale has 2 to %d levels",
+                CAIRN_SCALE_LABELS_MAX);
+  /* A levels scale whose labels this set does not carry: the store compares
+   * the milestone as it will be. */
+  if (scale && !(scale->via.str.size == 6 && memcmp(scale->via.str.ptr, "levels", 6) == 0 &&
+                 levels == NULL)) {
     cairn_scale sc;
-    if (cairn_record_scale_parse(scale->via.str.ptr, scale->via.str.size, &sc) != 0)
-      return fail(why, whylen, CAIRN_EINVAL,
-                  "scale: must be MIN-MAX (e.g. 0-4), percent, count or yesno");
+    if (cairn_record_scale_parse(scale->via.str.ptr, scale->via.str.size, levels, &sc) != 0)
+      return fail(why, whylen, CAIRN_EINVAL, "scale: " CAIRN_RECORD_SCALE_RULE);
     rc = check_on_scale("baseline", cairn_record_map_get(set, "baseline"), &sc, why, whylen);
     if (rc == 0)
       rc = check_on_scale("target", cairn_record_map_get(set, "target"), &sc, why, whylen);
@@ -679,14 +790,12 @@ int cairn_record_check_set(int type, const msgpack_object *set, int creating, ch
   return 0;
 }
 
-/* The control-character rule for every string of field f's value v. */
-static int check_text(const cairn_field_def *f, const msgpack_object *v, char *why,
-                      size_t whylen) {
-  int multiline = (f->flags & CAIRN_F_MULTILINE) != 0;
+/* The control-character rule for every string of a list of field f. */
+static int check_text_list(const cairn_field_def *f, const msgpack_object *v, int multiline,
+                           char *why, size_t whylen) {
   char label[64];
-  if (v->type == MSGPACK_OBJECT_STR)
-    return cairn_text_check(f->name, v->via.str.ptr, v->via.str.size, multiline, why, whylen);
-  for (uint32_t i = 0; v->type == MSGPACK_OBJECT_ARRAY && i < v->via.array.size; i++) {
+  for (uint32_t i = 0; v != NULL && v->type == MSGPACK_OBJECT_ARRAY && i < v->via.array.size;
+       i++) {
     const msgpack_object *item = &v->via.array.ptr[i];
     int rc;
     if (item->type != MSGPACK_OBJECT_STR)
@@ -697,6 +806,20 @@ static int check_text(const cairn_field_def *f, const msgpack_object *v, char *w
       return rc;
   }
   return 0;
+}
+
+/* The control-character rule for every string of field f's value v. */
+static int check_text(const cairn_field_def *f, const msgpack_object *v, char *why,
+                      size_t whylen) {
+  int multiline = (f->flags & CAIRN_F_MULTILINE) != 0, whole, rc;
+  const msgpack_object *add, *remove;
+  if (v->type == MSGPACK_OBJECT_STR)
+    return cairn_text_check(f->name, v->via.str.ptr, v->via.str.size, multiline, why, whylen);
+  if (f->type == CAIRN_FT_SET && cairn_record_set_ops(v, &add, &remove, &whole) == 0) {
+    rc = check_text_list(f, add, multiline, why, whylen);
+    return rc != 0 ? rc : check_text_list(f, remove, multiline, why, whylen);
+  }
+  return check_text_list(f, v, multiline, why, whylen);
 }
 
 int cairn_record_check_input(int type, const msgpack_object *set, char *why, size_t whylen) {

@@ -39,7 +39,10 @@ typedef enum cairn_field_type {
   CAIRN_FT_STRS,   /* array (<= max_items) of strings of max_len bytes */
   CAIRN_FT_BOOL,
   CAIRN_FT_REF, /* id of a record of type ref_type */
-  CAIRN_FT_SEQ  /* a whole number 0..2^64-1: a sequence number or an HLC */
+  CAIRN_FT_SEQ, /* a whole number 0..2^64-1: a sequence number or an HLC */
+  CAIRN_FT_SET  /* a set of strings (max_len bytes each) written by operations: a map
+                   {add: [str], remove: [str]} (each at most max_items), or, in a
+                   write from before sets, the whole array (docs/FORMAT.md 3.2, 4) */
 } cairn_field_type;
 
 #define CAIRN_F_REQUIRED 0x1u /* must be set when the record is created */
@@ -49,6 +52,9 @@ typedef enum cairn_field_type {
 #define CAIRN_F_PARENT 0x10u  /* the ref that places the record under its parent */
 #define CAIRN_F_MULTILINE 0x20u /* free text that may hold tab and line feed (notes);
                                    no other text may (FORMAT.md section 3.3) */
+#define CAIRN_F_LEGACY 0x40u  /* a field of writes from before: read into another field
+                                 (the student's `classroom` into `classrooms`), never
+                                 shown as a field of its own */
 
 typedef struct cairn_field_def {
   const char *name;
@@ -58,6 +64,7 @@ typedef struct cairn_field_def {
   uint32_t max_items;              /* STRS */
   const char *const *enum_values;  /* ENUM: NULL-terminated */
   cairn_record_type ref_type;      /* REF */
+  const char *into;                /* LEGACY: the set field it is read into */
 } cairn_field_def;
 
 /* Returns the static name of a type ("evidence"), or NULL if unknown. */
@@ -72,6 +79,14 @@ const cairn_field_def *cairn_record_fields(int type, size_t *n);
 
 /* Returns the definition of field name in type, or NULL. */
 const cairn_field_def *cairn_record_field(int type, const char *name, size_t len);
+
+/* The operations of one write of a CAIRN_FT_SET field v (checked by
+ * cairn_record_check_set): *add and *remove are arrays of strings, or NULL
+ * when absent; *whole is 1 when v is the whole array of a write from
+ * before sets (then *add is that array and *remove NULL). Returns 0, or
+ * CAIRN_EINVAL when v is neither form. Borrowed from v. */
+int cairn_record_set_ops(const msgpack_object *v, const msgpack_object **add,
+                         const msgpack_object **remove, int *whole);
 
 /* Checks the shape of a `set` map for type. creating is 1 when the record is new (all
  * REQUIRED fields must be present) and 0 for an edit (FIXED fields may not
@@ -96,18 +111,43 @@ typedef enum cairn_scale_kind {
   CAIRN_SCALE_RANGE,   /* "MIN-MAX", e.g. a 0-4 rubric */
   CAIRN_SCALE_PERCENT, /* 0 to 100 */
   CAIRN_SCALE_COUNT,   /* a whole number from 0 (a tally) */
-  CAIRN_SCALE_YESNO    /* 1 (yes) or 0 (no) */
+  CAIRN_SCALE_YESNO,   /* 1 (yes) or 0 (no) */
+  CAIRN_SCALE_LETTER,  /* letter grades F, D, C, B, A: ranks 0 to 4 */
+  CAIRN_SCALE_LEVELS   /* named levels (the milestone's `levels`, lowest first):
+                          ranks 0 to n-1 */
 } cairn_scale_kind;
 
-/* A milestone scale. */
+/* A milestone scale. An ordinal scale (letter, levels) stores and computes
+ * ranks: the whole numbers 0 (the lowest label) to nlabels - 1. */
 typedef struct cairn_scale {
   double min, max;
-  int integer; /* count and yesno take whole numbers only */
+  int integer; /* count, yesno, letter and levels take whole numbers only */
   cairn_scale_kind kind;
+  unsigned nlabels; /* letter, levels: how many labels; else 0 */
 } cairn_scale;
 
-/* Parses "MIN-MAX", "percent", "count" or "yesno". Returns 0 or CAIRN_EINVAL. */
-int cairn_record_scale_parse(const char *s, size_t len, cairn_scale *out);
+/* Labels of a levels scale: 2 to CAIRN_SCALE_LABELS_MAX, each 1 to
+ * CAIRN_SCALE_LABEL_MAX bytes. */
+#define CAIRN_SCALE_LABELS_MAX 16
+#define CAIRN_SCALE_LABEL_MAX 40
+
+/* The letter grades of a `letter` scale, lowest first: "F", "D", "C", "B",
+ * "A" for ranks 0 to 4; NULL for any other rank. Static storage. */
+#define CAIRN_RECORD_LETTERS 5
+const char *cairn_record_letter(unsigned rank);
+
+/* Parses "MIN-MAX", "percent", "count", "yesno", "letter" or "levels";
+ * levels is the milestone's `levels` array (NULL when it has none), which
+ * a "levels" scale needs (2 to CAIRN_SCALE_LABELS_MAX strings) and no other
+ * scale reads. Returns 0 or CAIRN_EINVAL. */
+int cairn_record_scale_parse(const char *s, size_t len, const msgpack_object *levels,
+                             cairn_scale *out);
+
+/* What a scale may be, for messages: "must be MIN-MAX (e.g. 0-4), ...". */
+#define CAIRN_RECORD_SCALE_RULE                                                              \
+  "must be MIN-MAX (e.g. 0-4), percent, count, yesno, letter (F to A) or levels (named "    \
+  "levels, lowest first, in levels)"
+
 
 /* Returns 0 when v is finite and on the scale, else CAIRN_ERANGE. */
 int cairn_record_scale_check(const cairn_scale *sc, double v);
@@ -116,8 +156,8 @@ int cairn_record_scale_check(const cairn_scale *sc, double v);
  * in words a teacher reads: "value: a count is a whole number (0, 1, 2
  * ...), not 2.5", "value: the answer is yes or no (1 or 0), not 2",
  * "value: a percent is from 0 to 100, not 120", "value: the scale is 0-4:
- * a number from 0 to 4, not 5". For a v that cairn_record_scale_check
- * refuses. */
+ * a number from 0 to 4, not 5", "value: a letter grade is F, D, C, B or A
+ * (ranks 0 to 4), not 7". For a v that cairn_record_scale_check refuses. */
 void cairn_record_scale_refusal(const cairn_scale *sc, const char *field, double v, char *out,
                                 size_t outlen);
 

@@ -17,7 +17,8 @@ typedef enum arg_type {
   ARG_BIN,
   ARG_MAP,
   ARG_BOOL,
-  ARG_UINT
+  ARG_UINT,
+  ARG_PUTS /* put_many's: an array of maps, each the arguments of a put */
 } arg_type;
 
 /* What a wrong value is told it must be, per arg_type. */
@@ -29,6 +30,7 @@ static const char *const must_be[] = {
     [ARG_MAP] = "a map",
     [ARG_BOOL] = "true or false",
     [ARG_UINT] = "a whole number (0 or more)",
+    [ARG_PUTS] = "an array of puts (maps)",
 };
 
 typedef struct arg_def {
@@ -56,7 +58,12 @@ static const op_def ops[CAIRN_OP_MAX + 1] = {
                        {"force", ARG_BOOL, NULL},
                        {NULL, 0, NULL}}},
     [CAIRN_OP_STATUS] = {"status",
-                         {{"student", ARG_ID, NULL}, {"today", ARG_TEXT, NULL}, {NULL, 0, NULL}}},
+                         {{"student", ARG_ID, NULL},
+                          {"today", ARG_TEXT, NULL},
+                          {"classroom", ARG_TEXT, NULL},
+                          {"withdrawn", ARG_BOOL, NULL},
+                          {"archived", ARG_BOOL, NULL},
+                          {NULL, 0, NULL}}},
     [CAIRN_OP_EXPORT] = {"export",
                          {{"after", ARG_BIN, NULL},
                           {"scope_campus", ARG_TEXT, NULL},
@@ -100,6 +107,15 @@ static const op_def ops[CAIRN_OP_MAX + 1] = {
                           {"today", ARG_TEXT, NULL},
                           {"offset", ARG_UINT, NULL},
                           {NULL, 0, NULL}}},
+    [CAIRN_OP_PUT_MANY] = {"put_many",
+                           {{"puts", ARG_PUTS, NULL}, {"check", ARG_BOOL, NULL}, {NULL, 0, NULL}}},
+    [CAIRN_OP_STUDENTS] = {"students",
+                           {{"id", ARG_ID, NULL},
+                            {"classroom", ARG_TEXT, NULL},
+                            {"campus", ARG_TEXT, NULL},
+                            {"grade", ARG_TEXT, NULL},
+                            {"withdrawn", ARG_BOOL, NULL},
+                            {NULL, 0, NULL}}},
 };
 
 const char *cairn_request_op_name(int op) {
@@ -124,12 +140,42 @@ static int type_ok(arg_type t, const msgpack_object *v) {
     return v->type == MSGPACK_OBJECT_BOOLEAN;
   case ARG_UINT:
     return v->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+  case ARG_PUTS:
+    return v->type == MSGPACK_OBJECT_ARRAY;
   }
   return 0;
 }
 
-/* Checks every key of the request map m against the row of op. */
-static int check_args(const op_def *op, const msgpack_object *m, char *why, size_t whylen) {
+static int check_args(const op_def *op, const msgpack_object *m, int in_puts, char *why,
+                      size_t whylen);
+
+/* put_many's puts: 1 to CAIRN_REQUEST_PUTS_MAX maps, each a put's
+ * arguments (without "op"). */
+static int check_puts(const msgpack_object *v, char *why, size_t whylen) {
+  char inner[160];
+  if (v->via.array.size == 0 || v->via.array.size > CAIRN_REQUEST_PUTS_MAX) {
+    snprintf(why, whylen, "puts: 1 to %d puts", CAIRN_REQUEST_PUTS_MAX);
+    return v->via.array.size == 0 ? CAIRN_EINVAL : CAIRN_ETOOBIG;
+  }
+  for (uint32_t i = 0; i < v->via.array.size; i++) {
+    const msgpack_object *put = &v->via.array.ptr[i];
+    int rc;
+    if (put->type != MSGPACK_OBJECT_MAP) {
+      snprintf(why, whylen, "puts item %u: must be a map", (unsigned)i + 1);
+      return CAIRN_EINVAL;
+    }
+    if ((rc = check_args(&ops[CAIRN_OP_PUT], put, 1, inner, sizeof inner)) != 0) {
+      snprintf(why, whylen, "puts item %u: %s", (unsigned)i + 1, inner);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+/* Checks every key of the request map m against the row of op; in_puts:
+ * m is one of put_many's puts, which has no "op". */
+static int check_args(const op_def *op, const msgpack_object *m, int in_puts, char *why,
+                      size_t whylen) {
   unsigned seen = 0; /* bit i: args[i]; bit ARGS_MAX: "op" */
 
   for (uint32_t i = 0; i < m->via.map.size; i++) {
@@ -141,7 +187,7 @@ static int check_args(const op_def *op, const msgpack_object *m, char *why, size
       snprintf(why, whylen, "%s: argument names must be strings", op->name);
       return CAIRN_EINVAL;
     }
-    if (str_is(k, "op")) {
+    if (!in_puts && str_is(k, "op")) {
       bit = ARGS_MAX;
     } else {
       for (bit = 0; op->args[bit].name != NULL && !str_is(k, op->args[bit].name); bit++)
@@ -164,6 +210,11 @@ static int check_args(const op_def *op, const msgpack_object *m, char *why, size
     if (!type_ok(a->type, v)) {
       snprintf(why, whylen, "%s: must be %s", a->name, must_be[a->type]);
       return CAIRN_EINVAL;
+    }
+    if (a->type == ARG_PUTS) {
+      int rc = check_puts(v, why, whylen);
+      if (rc != 0)
+        return rc;
     }
     if (a->type == ARG_TEXT || a->type == ARG_ID) {
       const char *label = a->label != NULL ? a->label : a->name;
@@ -231,7 +282,7 @@ int cairn_request_decode(const uint8_t *buf, size_t len, cairn_request *req, cha
     return CAIRN_EMALFORMED;
   }
   if ((rc = find_op(name, &op, why, whylen)) != 0 ||
-      (rc = check_args(&ops[op], &req->msg.data, why, whylen)) != 0) {
+      (rc = check_args(&ops[op], &req->msg.data, 0, why, whylen)) != 0) {
     cairn_request_clear(req);
     return rc;
   }

@@ -8,7 +8,9 @@
  * request whose arguments are known, given once, and of the right type;
  * whose text arguments are one line without control characters
  * (cairn_text_check); and whose record ids (put's and show's `id`,
- * status's `student`) follow the id grammar (text.h). What else an argument means (a length, a
+ * status's `student`) follow the id grammar (text.h). put_many's `puts` is
+ * an array of 1 to CAIRN_REQUEST_PUTS_MAX maps, each checked as a put's
+ * arguments. What else an argument means (a length, a
  * range, a date) is its handler's to check. Pure (msgpack-c only): no
  * socket, no store; it is fuzzed by tests/fuzz/fuzz_record.c.
  */
@@ -42,8 +44,13 @@ typedef enum cairn_request_op {
   CAIRN_OP_WEB_SIGNIN,
   CAIRN_OP_DETAIL,
   CAIRN_OP_REPORT,
-  CAIRN_OP_MAX = CAIRN_OP_REPORT
+  CAIRN_OP_PUT_MANY,
+  CAIRN_OP_STUDENTS,
+  CAIRN_OP_MAX = CAIRN_OP_STUDENTS
 } cairn_request_op;
+
+/* The most puts one put_many carries. */
+#define CAIRN_REQUEST_PUTS_MAX 4096
 
 /* A decoded request: msg.data is the request map (read its arguments with
  * cairn_record_map_get); it is owned until cairn_request_clear. */

@@ -91,6 +91,21 @@ static int wanted(const char *want, const char *v) {
   return want == NULL || want[0] == '\0' || (v != NULL && strcmp(want, v) == 0);
 }
 
+const char *cairn_report_classroom(const cairn_store_student_summary *s) {
+  return s->nclassrooms > 0 ? s->classrooms[0] : "";
+}
+
+/* A classroom filter matches a student of that classroom, whichever of
+ * their classrooms it is. */
+static int in_room(const char *want, const cairn_store_student_summary *s) {
+  if (want == NULL || want[0] == '\0')
+    return 1;
+  for (size_t i = 0; i < s->nclassrooms; i++)
+    if (strcmp(want, s->classrooms[i]) == 0)
+      return 1;
+  return 0;
+}
+
 /* The milestones of v that pass f, in view order, into *out (owned by r). */
 static int collect(cairn_report *r, const cairn_store_status_view *v,
                    const cairn_report_filter *f, cairn_report_item **out, size_t *n) {
@@ -106,7 +121,7 @@ static int collect(cairn_report *r, const cairn_store_status_view *v,
   *n = 0;
   for (size_t si = 0; si < v->nstudents; si++) {
     const cairn_store_student_summary *s = &v->students[si];
-    if (!wanted(f->campus, s->campus) || !wanted(f->classroom, s->classroom) ||
+    if (!wanted(f->campus, s->campus) || !in_room(f->classroom, s) ||
         !wanted(f->grade, s->grade))
       continue;
     for (size_t mi = 0; mi < s->nmilestones; mi++) {
@@ -122,7 +137,7 @@ static int collect(cairn_report *r, const cairn_store_status_view *v,
 
 static int place_cmp(const cairn_report_item *x, const cairn_report_item *y) {
   int c = strcmp(x->student->campus, y->student->campus);
-  return c != 0 ? c : strcmp(x->student->classroom, y->student->classroom);
+  return c != 0 ? c : strcmp(cairn_report_classroom(x->student), cairn_report_classroom(y->student));
 }
 
 static int view_cmp(const cairn_report_item *x, const cairn_report_item *y) {
@@ -217,7 +232,7 @@ static cairn_report_program_row *push_row(cairn_report_program_row *rows, size_t
   row->type = it->milestone->type;
   row->place = place;
   row->campus = place != CAIRN_REPORT_ALL ? it->student->campus : NULL;
-  row->classroom = place == CAIRN_REPORT_CLASSROOM ? it->student->classroom : NULL;
+  row->classroom = place == CAIRN_REPORT_CLASSROOM ? cairn_report_classroom(it->student) : NULL;
   return row;
 }
 
@@ -345,7 +360,7 @@ static int build_reviews(cairn_report *r, const cairn_report_item *items, size_t
     if (nrooms == 0 || place_cmp(&items[i - 1], &items[i]) != 0) {
       c = &rooms[nrooms++];
       c->campus = items[i].student->campus;
-      c->classroom = items[i].student->classroom;
+      c->classroom = cairn_report_classroom(items[i].student);
     }
     c->milestones++;
     if (!p->overdue)

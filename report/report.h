@@ -78,6 +78,11 @@ const char *cairn_report_kind_name(cairn_report_kind k);
  * CAIRN_EINVAL. */
 int cairn_report_kind_parse(const char *name, cairn_report_kind *out);
 
+/* The classroom a student's rows count under: the first of their
+ * classrooms (a student of several counts once, there), "" when none. A
+ * classroom filter matches a student of any of their classrooms. */
+const char *cairn_report_classroom(const cairn_store_student_summary *s);
+
 /* Which milestones a report covers: NULL or "" is any. campus, classroom
  * and grade are the student's; type, template_id and standard the
  * milestone's. All borrowed for the call. */

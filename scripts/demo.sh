@@ -129,6 +129,46 @@ $cairn evidence add "$ela" 7 && exit 1 || true
 echo "== status: levels, traffic lights, trends, due reviews, triggered if/then"
 $cairn status
 
+echo "== the coping milestone's baseline is pending: its first point stands in"
+$cairn status --student cai-10 | grep -E "baseline pending" || true
+
+echo "== a review dated back two weeks: what the data showed then, not now"
+early=$($cairn review add "$ela" --kind weekly --decision adjust-supports \
+  --date "$(d "$start + 14 days")" --note "entered late, from the paper log" --json | new_id)
+$cairn show "$early" | grep -E "^  (date|showed):"
+
+echo "== a letter grade for Ana's essays, and the class's quick check at once"
+essay=$($cairn milestone add --student ana-8 --type academic --json \
+  --statement "I will raise my essay grade to a B." --scale letter --baseline C --target B \
+  --rule "2 of 3" --start "$start" --end "$(d "$start + 63 days")" --cadence monthly | new_id)
+{
+  echo "# today's quick check: MILESTONE-OR-STUDENT VALUE [DATE] [NOTE]"
+  echo "$essay B"
+  echo "$offtask 2 $(d "-1 days") settled after the reset routine"
+  echo "$coping yes"
+  echo "ana-8 3"
+} >"$data/quick-check.txt"
+echo "-- one line names a student with two open milestones: nothing is written"
+$cairn evidence add-many "$data/quick-check.txt" --by "Ms. Rivera" && exit 1 || true
+sed -i 's/^ana-8 3$/'"$ela"' 3/' "$data/quick-check.txt"
+$cairn evidence add-many "$data/quick-check.txt" --by "Ms. Rivera"
+
+echo "== Ana met the ELA goal: it is closed as met and carried forward with a higher target"
+$cairn milestone close "$ela" --result met --reason "4 of the last 5 responses at 3 or above"
+next=$($cairn milestone carry-forward "$ela" --start "$(d "+1 days")" --end "$(d "+43 days")" \
+  --target 3.5 --statement "I will support my claim with 3 pieces of evidence and explain each." \
+  --json | new_id)
+$cairn show "$next" | sed -n '/^history:/q;p'
+
+echo "== Ben moves to room 14: on this room-12 node it is a change of his record"
+$cairn student move ben-6 --classroom room-14 --reason "schedule change"
+$cairn student list
+echo "-- room 12 no longer writes for him:"
+$cairn evidence add "$offtask" 2 && exit 1 || true
+
+echo "== room 12's status after the school-year changes"
+$cairn status
+
 stop
 trap - EXIT
 echo "== cairnd stopped cleanly; its log:"

@@ -20,11 +20,13 @@ for variant in plain asan; do
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$dir" --output-on-failure -j"$jobs"
 done
-echo "== valgrind memcheck: the CLI, sync, central and browser tests with every cairnd under valgrind"
+echo "== valgrind memcheck: the CLI, school year, sync, central and browser tests with every cairnd under valgrind"
 vgdir=$(mktemp -d)
 plain=build-test-plain
 CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
   tests/integration/cli_test.sh $plain/client/cairn tests/integration/under_valgrind.sh
+CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
+  tests/integration/schoolyear_test.sh $plain/client/cairn tests/integration/under_valgrind.sh
 CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
   tests/integration/sync_test.sh $plain/client/cairn tests/integration/under_valgrind.sh \
   $plain/tests/faultproxy/faultproxy $plain/tests/loadgen

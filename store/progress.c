@@ -129,6 +129,16 @@ static size_t known_by(const cairn_point *pts, size_t n, int32_t day) {
   return lo;
 }
 
+/* The last day whose points count as of today: today while the milestone
+ * runs, its end once ended, the earlier of its end and the day it was
+ * closed once closed. */
+static int32_t known_until(const cairn_milestone_params *p, int32_t today,
+                           const cairn_progress *out) {
+  if (out->closed)
+    return p->closed < p->end ? p->closed : p->end;
+  return out->ended ? p->end : today;
+}
+
 /* The ordinary least squares line of value against day through the m
  * points: its slope per day and the point of means it passes through.
  * Returns 0 when it is undefined (fewer than 3 points, or one day). The
@@ -255,7 +265,9 @@ static void review_due(const cairn_milestone_params *p, int32_t today,
   int32_t last = out->last_review;
   int64_t due;
   out->next_is_check = 0;
-  if (out->ended) {
+  if (out->closed) {
+    due = CAIRN_PROGRESS_NO_DAY;
+  } else if (out->ended) {
     due = last != CAIRN_PROGRESS_NO_DAY && last >= p->end ? CAIRN_PROGRESS_NO_DAY
                                                           : p->end;
   } else {
@@ -287,12 +299,13 @@ void cairn_progress_compute(const cairn_milestone_params *p,
                             const int32_t *reviews, size_t nreviews,
                             int32_t today, cairn_progress *out) {
   memset(out, 0, sizeof *out);
-  out->ended = today > p->end;
+  out->closed = p->closed_result != CAIRN_RESULT_NONE && today >= p->closed;
+  out->ended = today > p->end || out->closed;
   out->last_review = CAIRN_PROGRESS_NO_DAY;
   for (size_t i = 0; reviews != NULL && i < nreviews; i++)
     if (reviews[i] <= today && reviews[i] > out->last_review)
       out->last_review = reviews[i];
-  n = pts != NULL ? known_by(pts, n, out->ended ? p->end : today) : 0;
+  n = pts != NULL ? known_by(pts, n, known_until(p, today, out)) : 0;
   out->points = n;
   out->baseline = p->baseline_pending && n > 0 ? pts[0].value : p->baseline;
   if (p->goal == CAIRN_GOAL_REACH && p->end > p->start && (!p->baseline_pending || n > 0))
@@ -319,9 +332,10 @@ void cairn_progress_compute(const cairn_milestone_params *p,
   }
   if (out->ended) {
     out->light = CAIRN_LIGHT_NONE;
-    out->why = CAIRN_WHY_ENDED;
-    out->result = out->level >= CAIRN_LEVEL_MEETING ? CAIRN_RESULT_MET
-                                                   : CAIRN_RESULT_NOT_MET;
+    out->why = out->closed ? CAIRN_WHY_CLOSED : CAIRN_WHY_ENDED;
+    out->result = out->closed                          ? p->closed_result
+                  : out->level >= CAIRN_LEVEL_MEETING ? CAIRN_RESULT_MET
+                                                      : CAIRN_RESULT_NOT_MET;
   }
   review_due(p, today, out);
 }
@@ -345,8 +359,8 @@ void cairn_progress_trend_line(const cairn_milestone_params *p, const cairn_poin
                                size_t n, int32_t today, cairn_progress_line *out) {
   double slope, md, mv;
   memset(out, 0, sizeof *out);
-  if (pts == NULL || today > p->end)
-    return; /* an ended milestone has no trend */
+  if (pts == NULL || today > p->end || (p->closed_result != CAIRN_RESULT_NONE && today >= p->closed))
+    return; /* an ended or closed milestone has no trend */
   n = known_by(pts, n, today);
   size_t m = trend_window(p, n);
   const cairn_point *fit = pts + (n - m);
@@ -383,6 +397,30 @@ int cairn_progress_cadence_days(const char *name) {
   return 0;
 }
 
+int cairn_progress_carry_baseline(const cairn_milestone_params *p, const cairn_point *pts,
+                                  size_t n, int32_t today, double *baseline, size_t *used,
+                                  int32_t *last_day) {
+  cairn_progress prog;
+  memset(&prog, 0, sizeof prog);
+  prog.closed = p->closed_result != CAIRN_RESULT_NONE && today >= p->closed;
+  prog.ended = today > p->end || prog.closed;
+  n = pts != NULL ? known_by(pts, n, known_until(p, today, &prog)) : 0;
+  size_t w = min_size(n, rule_n_of(p) > 3 ? rule_n_of(p) : 3);
+  if (w == 0)
+    return 0;
+  double mean = 0;
+  for (size_t i = n - w; i < n; i++)
+    mean += pts[i].value;
+  mean /= (double)w;
+  if (p->scale_kind == CAIRN_SCALE_COUNT || p->scale_kind == CAIRN_SCALE_YESNO ||
+      p->scale_kind == CAIRN_SCALE_LETTER || p->scale_kind == CAIRN_SCALE_LEVELS)
+    mean = round(mean);
+  *baseline = mean;
+  *used = w;
+  *last_day = pts[n - 1].day;
+  return 1;
+}
+
 const char *cairn_progress_level_name(cairn_level l) {
   switch (l) {
   case CAIRN_LEVEL_NOT_STARTED: return "not started";
@@ -408,6 +446,7 @@ const char *cairn_progress_result_name(cairn_result r) {
   switch (r) {
   case CAIRN_RESULT_MET: return "met";
   case CAIRN_RESULT_NOT_MET: return "not met";
+  case CAIRN_RESULT_REPLACED: return "replaced";
   case CAIRN_RESULT_NONE: break;
   }
   return "";
@@ -441,13 +480,32 @@ static void format_number(double v, int decimals, char *out, size_t outlen) {
     snprintf(out, outlen, "0");
 }
 
+/* The label of rank v of an ordinal scale, or NULL (not a rank, or no
+ * labels). */
+static const char *label_of(const cairn_milestone_params *p, double v) {
+  if (p->labels == NULL || !(v >= 0) || v >= (double)p->nlabels || v != floor(v))
+    return NULL;
+  return p->labels[(size_t)v];
+}
+
 static void format_on_scale(const cairn_milestone_params *p, double v,
                             int decimals, char *out, size_t outlen) {
+  const char *label = label_of(p, v);
   if (p->scale_kind == CAIRN_SCALE_YESNO && (v == 0 || v == 1)) {
     snprintf(out, outlen, "%s", v == 1 ? "yes" : "no");
     return;
   }
+  if (label != NULL) {
+    snprintf(out, outlen, "%s", label);
+    return;
+  }
   format_number(v, decimals, out, outlen);
+  if (label_of(p, floor(v)) != NULL && label_of(p, floor(v) + 1) != NULL) {
+    size_t len = strlen(out);
+    snprintf(out + len, outlen - len, ", between %s and %s", label_of(p, floor(v)),
+             label_of(p, floor(v) + 1));
+    return;
+  }
   if (p->scale_kind == CAIRN_SCALE_PERCENT) {
     size_t len = strlen(out);
     if (len + 1 < outlen) {
@@ -489,15 +547,17 @@ static void append_rule(const cairn_milestone_params *p, char *out,
 
 void cairn_progress_describe_goal(const cairn_milestone_params *p, char *out,
                                   size_t outlen) {
-  char tv[48];
+  char tv[CAIRN_PROGRESS_VALUE_MAX];
   if (outlen == 0)
     return;
   out[0] = '\0';
   cairn_progress_format_value(p, p->target, tv, sizeof tv);
   int up = dir_of(p) > 0;
-  const char *more = up ? "or more"
-                        : p->scale_kind == CAIRN_SCALE_COUNT ? "or fewer"
-                                                              : "or less";
+  int ordinal = p->scale_kind == CAIRN_SCALE_LETTER || p->scale_kind == CAIRN_SCALE_LEVELS;
+  const char *more = ordinal                             ? (up ? "or higher" : "or lower")
+                     : up                                ? "or more"
+                     : p->scale_kind == CAIRN_SCALE_COUNT ? "or fewer"
+                                                          : "or less";
   if (p->scale_kind == CAIRN_SCALE_YESNO)
     append(out, outlen, "%s %s", p->goal == CAIRN_GOAL_MAINTAIN ? "stay at" : "target",
            tv);
@@ -538,7 +598,7 @@ static void append_met(const cairn_progress *prog, char *out, size_t outlen) {
 void cairn_progress_explain(const cairn_milestone_params *p,
                             const cairn_progress *prog, char *out,
                             size_t outlen) {
-  char v[48], aim[48], t[32], aimt[32], day[11];
+  char v[CAIRN_PROGRESS_VALUE_MAX], aim[CAIRN_PROGRESS_VALUE_MAX], t[32], aimt[32], day[11];
   if (outlen == 0)
     return;
   out[0] = '\0';
@@ -560,6 +620,18 @@ void cairn_progress_explain(const cairn_milestone_params *p,
     append_met(prog, out, outlen);
     if (prog->result != CAIRN_RESULT_MET && prog->window > 1)
       append(out, outlen, " (%zu needed)", rule_k_of(p));
+    break;
+  case CAIRN_WHY_CLOSED:
+    cairn_text_date_format(p->closed, day);
+    append(out, outlen, "closed on %s: %s", day, cairn_progress_result_name(prog->result));
+    if (prog->result == CAIRN_RESULT_REPLACED)
+      append(out, outlen, " by another milestone");
+    if (prog->points == 0) {
+      append(out, outlen, "; no evidence");
+      break;
+    }
+    append(out, outlen, "; ");
+    append_met(prog, out, outlen);
     break;
   case CAIRN_WHY_RULE_MET:
     append(out, outlen, "the target rule is met: ");
@@ -1057,7 +1129,7 @@ int cairn_progress_ifthen_fires(const cairn_ifthen *rule,
                                 const cairn_milestone_params *p,
                                 const cairn_point *pts, size_t n,
                                 const cairn_progress *prog, int32_t today) {
-  if (today > p->end)
+  if (today > p->end || prog->closed)
     return 0;
   size_t m = pts != NULL ? known_by(pts, n, today) : 0;
   switch (rule->cond) {

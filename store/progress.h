@@ -85,6 +85,28 @@
  *   or before the end, is meeting or exceeding, else not met (also with no
  *   evidence at all). No if/then rule fires after the end.
  *
+ * Closed: a teacher may close a milestone on a day C with a result: met,
+ *   not met, or replaced by another milestone. As of any day on or after
+ *   C it has ended with that result, whatever the points say: no light, no
+ *   trend, nothing due, no if/then rule fires; its level and the counts
+ *   ("4 of the last 5 points meet the target") come from the points
+ *   observed on or before the earlier of C and its end. As of a day before
+ *   C it is computed as if it were open.
+ *
+ * Ordinal scales (letter grades F, D, C, B, A; named levels such as
+ *   beginning, approaching, meeting, exceeding): each label is its rank,
+ *   0 for the lowest, and everything above is computed on the ranks: the
+ *   mean of B and A is 3.5, between them; a trend of +0.5/week is half a
+ *   level a week. Values print as their labels; a value between two ranks
+ *   prints as "3.5, between B and A".
+ *
+ * Carry forward: a milestone carried forward from another takes as its
+ *   baseline the mean of the old milestone's last min(n, max(N, 3))
+ *   points, N its rule's N, observed on or before the earlier of today,
+ *   its end and the day it was closed; on a scale of whole numbers (count,
+ *   yes/no, letter, levels) rounded to the nearest whole number (halves
+ *   away from zero). With no such point its baseline is pending.
+ *
  * Due review: the last review is the latest dated on or before today (the
  *   start when there has been none). While the milestone runs the next
  *   review is the earlier of
@@ -94,6 +116,7 @@
  *       is done once a review is dated on or after it.
  *   Once ended, the closing review is due on the end day until a review is
  *   dated on or after it; after that nothing is due (CAIRN_PROGRESS_NO_DAY).
+ *   Once closed, nothing is due: closing it was the last decision.
  *   overdue = today > next_review_due.
  */
 #ifndef CAIRN_PROGRESS_H
@@ -134,9 +157,24 @@ typedef enum {
   CAIRN_GOAL_MAINTAIN /* direction at-least or at-most: stay on the target's good side */
 } cairn_goal;
 
+/* How a milestone ended, when it has: met or not met (by its rule after its
+ * end date, or as a teacher closed it), or replaced by another milestone
+ * (closed). */
+typedef enum {
+  CAIRN_RESULT_NONE,   /* still running */
+  CAIRN_RESULT_MET,
+  CAIRN_RESULT_NOT_MET,
+  CAIRN_RESULT_REPLACED /* closed: another milestone took its place */
+} cairn_result;
+
 typedef struct cairn_milestone_params {
   double scale_min, scale_max;
   cairn_scale_kind scale_kind;
+  /* An ordinal scale's labels, lowest first (rank 0 first), NUL-terminated:
+   * values print as their labels. NULL (or nlabels 0): values print as
+   * numbers. */
+  const char *const *labels;
+  size_t nlabels;
   int direction;         /* +1: higher is better; -1: lower is better */
   cairn_goal goal;
   int baseline_pending;  /* 1: no baseline yet; the first point stands in */
@@ -152,6 +190,10 @@ typedef struct cairn_milestone_params {
   double developing_at;      /* default 0.25 */
   double exceed_margin;      /* default 0.10 */
   int offtrack_cadence_days; /* default 14 */
+  /* Closed by a teacher on day `closed` with closed_result (met, not met,
+   * replaced); CAIRN_RESULT_NONE: open (then `closed` is not read). */
+  cairn_result closed_result;
+  int32_t closed;
 } cairn_milestone_params;
 
 /* Sets the five thresholds of *p to their defaults (4, 6, 0.25, 0.10, 14)
@@ -178,21 +220,17 @@ typedef enum {
   CAIRN_WHY_LAST,       /* yellow: the last point is on the wrong side */
   CAIRN_WHY_SLOW,       /* yellow: the trend is under half the aimline's pace */
   CAIRN_WHY_ON_TRACK,   /* green */
-  CAIRN_WHY_ENDED       /* no light: the result says it */
+  CAIRN_WHY_ENDED,      /* no light: the result says it */
+  CAIRN_WHY_CLOSED      /* no light: closed with the result a teacher gave */
 } cairn_why;
-
-typedef enum {
-  CAIRN_RESULT_NONE,   /* still running */
-  CAIRN_RESULT_MET,
-  CAIRN_RESULT_NOT_MET
-} cairn_result;
 
 typedef struct cairn_progress {
   cairn_level level;
   cairn_light light;
   cairn_why why;
   cairn_result result;
-  int ended;              /* today > end */
+  int ended;              /* today > end, or closed */
+  int closed;             /* closed on or before today: result is the one given */
   size_t points;          /* n: the points considered (see "points") */
   double baseline;        /* b, valid when points > 0 or the baseline is set */
   double last_value;      /* valid when points > 0 */
@@ -230,7 +268,8 @@ const char *cairn_progress_level_name(cairn_level l);
  * value. Static storage. */
 const char *cairn_progress_light_name(cairn_light l);
 
-/* Returns "met", "not met", or "" while the milestone runs. Static. */
+/* Returns "met", "not met", "replaced", or "" while the milestone runs.
+ * Static. */
 const char *cairn_progress_result_name(cairn_result r);
 
 /* Returns "improving", "worsening" or "flat" for a valid trend, else "".
@@ -238,18 +277,25 @@ const char *cairn_progress_result_name(cairn_result r);
 const char *cairn_progress_trend_word(const cairn_milestone_params *p,
                                       const cairn_progress *prog);
 
+/* Room for a value as format_value writes it: a label of an ordinal scale
+ * between two others, "3.5, between approaching and meeting". */
+#define CAIRN_PROGRESS_VALUE_MAX 128
+
 /* The sentences of a status, each written NUL-terminated into out
  * (truncated to outlen); values print on the milestone's scale (yes/no,
  * 92%, 2.5):
- *   format_value  "yes", "92%", "2.5".
+ *   format_value  "yes", "92%", "2.5", "B", "3.5, between B and A" (at
+ *                 most CAIRN_PROGRESS_VALUE_MAX bytes with its NUL).
  *   goal          "target 3 or more in 4 of the last 5 points", "target 2
  *                 or less on the last point" (rule 1 of 1), "stay at 95% or
  *                 more, judged on the last point", "target yes in 3 of the
- *                 last 4 points".
+ *                 last 4 points", "target B or higher in 3 of the last 4
+ *                 points".
  *   explain       why the light is what it is, or the result, with the
  *                 numbers: "the last 4 points are below the aimline (4 in a
  *                 row turns red)", "ended on 2026-12-07: not met, 1 of
- *                 the last 5 points meet the target (4 needed)".
+ *                 the last 5 points meet the target (4 needed)", "closed on
+ *                 2026-12-01: met; 4 of the last 5 points meet the target".
  *   trend         "+0.30/week (improving), the aimline needs +0.40/week";
  *                 "" when there is no valid trend. */
 void cairn_progress_format_value(const cairn_milestone_params *p, double v,
@@ -301,6 +347,15 @@ const char *cairn_progress_level_words(cairn_level l);
  * "monthly" 30, "quarterly" 91); 0 for any other name or NULL. */
 int cairn_progress_cadence_days(const char *name);
 
+/* The baseline of a milestone carried forward from *p (see "Carry
+ * forward" above): from its n points (sorted by day), as of day today.
+ * Returns 1 with *baseline, *used (the points averaged) and *last_day (the
+ * day of the last of them), or 0 when there is no point to carry (the new
+ * baseline is pending). */
+int cairn_progress_carry_baseline(const cairn_milestone_params *p, const cairn_point *pts,
+                                  size_t n, int32_t today, double *baseline, size_t *used,
+                                  int32_t *last_day);
+
 /*
  * IF/THEN SUPPORT RULES
  *
@@ -350,7 +405,9 @@ int cairn_progress_cadence_days(const char *name);
  *                                        when any point misses).
  *   "below|under X" / "above|over X"     CAIRN_IF_BELOW / CAIRN_IF_ABOVE: N
  *     X a number, "92%" reads as 92      periods in a row whose mean is
- *     (percent scales run 0-100)         below / above X.
+ *     (percent scales run 0-100; on an   below / above X.
+ *     ordinal scale X is a rank: C is 2
+ *     on a letter scale)
  *   "red" / "off track"                  CAIRN_IF_RED: the light is red.
  *   "yellow"                             CAIRN_IF_YELLOW: yellow or red.
  *

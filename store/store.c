@@ -286,7 +286,7 @@ typedef struct body {
   const char *id;
   size_t idlen;
   const msgpack_object *set, *base, *why;
-  const msgpack_object *scope; /* [campus str, classroom str] */
+  const msgpack_object *scope; /* [campus, classroom, ...] strings */
   int is_new; /* the entry creates its record ("new": true) */
   const uint8_t *set_raw; /* the set's encoded bytes inside the body */
   size_t set_raw_len;
@@ -374,10 +374,8 @@ static int body_parse(apply_ctx *c, const cairn_entry *e, body *b) {
       (b->why->type != MSGPACK_OBJECT_STR || b->why->via.str.size > WHY_MAX ||
        !cairn_text_utf8_valid(b->why->via.str.ptr, b->why->via.str.size)))
     return set_why(c, e, CAIRN_EMALFORMED, "why: not a string of at most 1000 bytes");
-  if (scope == NULL || scope->type != MSGPACK_OBJECT_ARRAY || scope->via.array.size != 2 ||
-      scope->via.array.ptr[0].type != MSGPACK_OBJECT_STR ||
-      scope->via.array.ptr[1].type != MSGPACK_OBJECT_STR)
-    return set_why(c, e, CAIRN_EMALFORMED, "scope: not [campus, classroom]");
+  if (!cairn__store_scope_valid(scope))
+    return set_why(c, e, CAIRN_EMALFORMED, "scope: not [campus, classroom, ...]");
   return 0;
 }
 
@@ -745,11 +743,12 @@ static int revoke_after(apply_ctx *c, const body *b, uint64_t after) {
  * new input: 1 with msg naming the field, else 0. */
 static int input_refused(const body *b, int type, char *msg, size_t msglen) {
   const msgpack_object *sc = b->scope->via.array.ptr;
+  for (uint32_t i = 0; i < b->scope->via.array.size; i++)
+    if (cairn_text_check("scope", sc[i].via.str.ptr, sc[i].via.str.size, 0, msg, msglen) != 0)
+      return 1;
   return cairn_text_id_check("id", b->id, b->idlen, msg, msglen) != 0 ||
          (b->why != NULL &&
           cairn_text_check("why", b->why->via.str.ptr, b->why->via.str.size, 0, msg, msglen)) ||
-         cairn_text_check("scope", sc[0].via.str.ptr, sc[0].via.str.size, 0, msg, msglen) != 0 ||
-         cairn_text_check("scope", sc[1].via.str.ptr, sc[1].via.str.size, 0, msg, msglen) != 0 ||
          cairn_record_check_input(type, b->set, msg, msglen) != 0;
 }
 
@@ -1271,9 +1270,9 @@ typedef struct batch {
   size_t ms_idlen;
   cairn_scale ms_scale;
   int32_t ms_start, ms_end; /* its timeframe; ms_end < ms_start when unreadable */
-  char ms_campus[65], ms_classroom[65];
+  cairn__store_where ms_where; /* its student's campus and classrooms */
   /* The put being built. */
-  char campus[65], classroom[65];
+  cairn__store_where where; /* the scope its entry carries */
   char gen_id[CAIRN_ENTRY_ID_MAX];
   char showed[256];
   int set_revoked_after;  /* the put revokes a device: revoked_after is added */
@@ -1295,23 +1294,9 @@ static int refuse(cairn_put *p, int code, const char *fmt, ...) {
   return code;
 }
 
-/* The value of field after set is applied over record r (NULL: new). */
-static const msgpack_object *merged(const msgpack_object *set, const cairn__store_rec *r,
-                                    const char *field) {
-  const msgpack_object *v = cairn_record_map_get(set, field);
-  return v != NULL || r == NULL ? v : cairn__store_rec_value(r, field, NULL);
-}
-
-static void copy_str_field(const cairn__store_rec *r, const msgpack_object *set,
-                           const char *field, char out[65]) {
-  const char *v;
-  size_t len;
-  out[0] = '\0';
-  if (cairn__store_obj_str(merged(set, r, field), &v, &len)) {
-    len = len < 64 ? len : 64;
-    memcpy(out, v, len);
-    out[len] = '\0';
-  }
+/* Refuses p with code and the message msg a check wrote; returns code. */
+static int refuse_with(cairn_put *p, int code, const char *msg) {
+  return code == 0 ? 0 : refuse(p, code, "%s", msg);
 }
 
 static int date_of(const msgpack_object *v, int32_t *day) {
@@ -1320,9 +1305,11 @@ static int date_of(const msgpack_object *v, int32_t *day) {
   return cairn__store_obj_str(v, &s, &len) ? cairn_text_date_parse(s, len, day) : CAIRN_EDATE;
 }
 
-/* Loads student sid into b->ref: it must exist and not be deleted. Sets
- * the scope of the put being built. */
+/* Loads student sid into b->ref: it must exist, not be deleted, and not
+ * be withdrawn (their records are read-only). Sets the scope of the put
+ * being built: the student's campus and classrooms. */
 static int student_lookup(batch *b, cairn_put *p, const char *sid, size_t sidlen) {
+  char msg[sizeof p->message];
   int rc = cairn__store_rec_load(b->ac.txn, b->s->records, CAIRN_REC_STUDENT, sid, sidlen,
                                  &b->s->check_zone, &b->ref);
   if (rc == CAIRN_ENOTFOUND ||
@@ -1330,8 +1317,10 @@ static int student_lookup(batch *b, cairn_put *p, const char *sid, size_t sidlen
     return refuse(p, CAIRN_ENOTFOUND, "student %.*s: no such student", (int)sidlen, sid);
   if (rc != 0)
     return refuse(p, rc, "student %.*s: %s", (int)sidlen, sid, cairn_strerror(rc));
-  copy_str_field(&b->ref, NULL, "campus", b->campus);
-  copy_str_field(&b->ref, NULL, "classroom", b->classroom);
+  if ((rc = cairn__store_student_readonly(&b->ref, sid, sidlen, msg, sizeof msg)) != 0)
+    return refuse_with(p, rc, msg);
+  if ((rc = cairn__store_where_of(&b->ref, &b->s->check_zone, &b->where)) != 0)
+    return refuse(p, rc, "student %.*s: %s", (int)sidlen, sid, cairn_strerror(rc));
   return 0;
 }
 
@@ -1354,7 +1343,8 @@ static int milestone_lookup(batch *b, cairn_put *p, const char *field, const cha
       return refuse(p, CAIRN_ENOTFOUND, "%s %.*s: no such milestone", field, (int)midlen, mid);
     if (rc != 0)
       return refuse(p, rc, "%s %.*s: %s", field, (int)midlen, mid, cairn_strerror(rc));
-    if (cairn_record_scale_parse(sc, sclen, &b->ms_scale) != 0)
+    if (cairn_record_scale_parse(sc, sclen, cairn__store_rec_value(&b->ref, "levels", NULL),
+                                 &b->ms_scale) != 0)
       return refuse(p, CAIRN_ECORRUPT, "%s %.*s: its scale is unreadable", field, (int)midlen,
                     mid);
     if (date_of(cairn__store_rec_value(&b->ref, "start", NULL), &b->ms_start) != 0 ||
@@ -1362,14 +1352,12 @@ static int milestone_lookup(batch *b, cairn_put *p, const char *field, const cha
       b->ms_end = b->ms_start - 1;
     if ((rc = student_lookup(b, p, sid, sidlen)) != 0)
       return rc;
-    memcpy(b->ms_campus, b->campus, sizeof b->campus);
-    memcpy(b->ms_classroom, b->classroom, sizeof b->classroom);
+    b->ms_where = b->where;
     memcpy(b->ms_id, mid, midlen);
     b->ms_idlen = midlen;
     b->ms_valid = 1;
   }
-  memcpy(b->campus, b->ms_campus, sizeof b->campus);
-  memcpy(b->classroom, b->ms_classroom, sizeof b->classroom);
+  b->where = b->ms_where;
   return 0;
 }
 
@@ -1389,26 +1377,13 @@ static int on_scale(cairn_put *p, const char *field, const msgpack_object *v,
  * the milestone itself. */
 static int check_parent(batch *b, cairn_put *p, const msgpack_object *set, const char *sid,
                         size_t sidlen) {
-  const char *v, *psid;
-  size_t len, psidlen;
-  if (!cairn__store_obj_str(cairn_record_map_get(set, "parent"), &v, &len))
-    return 0;
-  if (p->id != NULL && strlen(p->id) == len && memcmp(p->id, v, len) == 0)
-    return refuse(p, CAIRN_EINVAL, "parent: a milestone cannot lead to itself");
-  int rc = cairn__store_rec_load(b->ac.txn, b->s->records, CAIRN_REC_MILESTONE, v, len,
-                                 &b->s->check_zone, &b->ref);
-  if (rc == CAIRN_ENOTFOUND ||
-      (rc == 0 && cairn__store_obj_true(cairn__store_rec_value(&b->ref, "deleted", NULL))))
-    return refuse(p, CAIRN_ENOTFOUND, "parent %.*s: no such milestone", (int)len, v);
-  if (rc != 0)
-    return refuse(p, rc, "parent %.*s: %s", (int)len, v, cairn_strerror(rc));
-  if (!cairn__store_obj_str(cairn__store_rec_value(&b->ref, "student", NULL), &psid, &psidlen) ||
-      psidlen != sidlen || memcmp(psid, sid, sidlen) != 0)
-    return refuse(p, CAIRN_EINVAL,
-                  "parent %.*s: a milestone of student %.*s, not of %.*s; a milestone leads "
-                  "only to one of its own student's",
-                  (int)len, v, (int)psidlen, psid, (int)sidlen, sid);
-  return 0;
+  char msg[sizeof p->message];
+  return refuse_with(p,
+                     cairn__store_check_sibling(b->ac.txn, b->s->records, &b->s->check_zone,
+                                                "parent", cairn_record_map_get(set, "parent"),
+                                                p->id, "a milestone cannot lead to itself", sid,
+                                                sidlen, msg, sizeof msg),
+                     msg);
 }
 
 /* The milestone as it will be (set over r) must be one cairn can reason
@@ -1422,7 +1397,7 @@ static int check_milestone_rules(cairn_put *p, const msgpack_object *set,
   if (cairn__store_milestone_params(set, r, &mp, checks, why, sizeof why) != 0 ||
       cairn_progress_params_check(&mp, why, sizeof why) != 0)
     return refuse(p, CAIRN_EINVAL, "%s", why);
-  const msgpack_object *rules = merged(set, r, "if_then");
+  const msgpack_object *rules = cairn__store_field_of(set, r, "if_then");
   for (uint32_t i = 0; rules != NULL && rules->type == MSGPACK_OBJECT_ARRAY &&
                        i < rules->via.array.size;
        i++) {
@@ -1462,20 +1437,24 @@ static int check_milestone(batch *b, cairn_put *p, const msgpack_object *set,
   const char *v, *sid;
   size_t len, sidlen;
   int rc;
-  if (!cairn__store_obj_str(merged(set, r, "student"), &sid, &sidlen))
+  if (!cairn__store_obj_str(cairn__store_field_of(set, r, "student"), &sid, &sidlen))
     return refuse(p, CAIRN_EINVAL, "student: required");
   if ((rc = student_lookup(b, p, sid, sidlen)) != 0)
     return rc;
   cairn_scale sc;
-  if (!cairn__store_obj_str(merged(set, r, "scale"), &v, &len) ||
-      cairn_record_scale_parse(v, len, &sc) != 0)
-    return refuse(p, CAIRN_EINVAL, "scale: not MIN-MAX, percent, count or yesno");
-  if ((rc = on_scale(p, "baseline", merged(set, r, "baseline"), &sc)) != 0 ||
-      (rc = on_scale(p, "target", merged(set, r, "target"), &sc)) != 0)
+  char msg[sizeof p->message];
+  if ((rc = cairn__store_milestone_year(b->ac.txn, b->s->records, &b->s->check_zone, set, r,
+                                        p->id, sid, sidlen, msg, sizeof msg)) != 0)
+    return refuse_with(p, rc, msg);
+  if (!cairn__store_obj_str(cairn__store_field_of(set, r, "scale"), &v, &len) ||
+      cairn_record_scale_parse(v, len, cairn__store_field_of(set, r, "levels"), &sc) != 0)
+    return refuse(p, CAIRN_EINVAL, "scale: " CAIRN_RECORD_SCALE_RULE);
+  if ((rc = on_scale(p, "baseline", cairn__store_field_of(set, r, "baseline"), &sc)) != 0 ||
+      (rc = on_scale(p, "target", cairn__store_field_of(set, r, "target"), &sc)) != 0)
     return rc;
   int32_t start, end;
-  if (date_of(merged(set, r, "start"), &start) == 0 && date_of(merged(set, r, "end"), &end) == 0 &&
-      end < start)
+  if (date_of(cairn__store_field_of(set, r, "start"), &start) == 0 &&
+      date_of(cairn__store_field_of(set, r, "end"), &end) == 0 && end < start)
     return refuse(p, CAIRN_EINVAL, "end: before start");
   if ((rc = check_milestone_rules(p, set, r)) != 0 ||
       (rc = check_parent(b, p, set, sid, sidlen)) != 0 ||
@@ -1544,7 +1523,7 @@ static int check_evidence(batch *b, cairn_put *p, const msgpack_object *set,
       return refuse(p, CAIRN_EINVAL, "reason: required to %s evidence",
                     cairn_record_map_get(set, "value") != NULL ? "amend" : "retract");
   }
-  if (!cairn__store_obj_str(merged(set, r, "milestone"), &mid, &midlen))
+  if (!cairn__store_obj_str(cairn__store_field_of(set, r, "milestone"), &mid, &midlen))
     return refuse(p, CAIRN_EINVAL, "milestone: required");
   if ((rc = milestone_lookup(b, p, "milestone", mid, midlen)) != 0)
     return rc;
@@ -1560,7 +1539,7 @@ static int check_milestone_child(batch *b, cairn_put *p, const msgpack_object *s
                                  const cairn__store_rec *r) {
   const char *mid;
   size_t midlen;
-  if (!cairn__store_obj_str(merged(set, r, "milestone"), &mid, &midlen))
+  if (!cairn__store_obj_str(cairn__store_field_of(set, r, "milestone"), &mid, &midlen))
     return refuse(p, CAIRN_EINVAL, "milestone: required");
   int rc = milestone_lookup(b, p, "milestone", mid, midlen);
   if (rc != 0 || p->type != CAIRN_REC_REVIEW || r != NULL ||
@@ -1599,8 +1578,10 @@ static int check_device(batch *b, cairn_put *p, const msgpack_object *set,
     if (memcmp(hex, key, len) != 0 || strcmp(p->id, hex) != 0)
       return refuse(p, CAIRN_EINVAL, "key: must be lowercase hex and equal the id");
   }
-  copy_str_field(r, set, "campus", b->campus);
-  copy_str_field(r, set, "classroom", b->classroom);
+  char campus[65], classroom[65];
+  cairn__store_copy_str(cairn__store_field_of(set, r, "campus"), campus);
+  cairn__store_copy_str(cairn__store_field_of(set, r, "classroom"), classroom);
+  cairn__store_where_set(&b->where, campus, classroom);
   /* A revocation says from which of the device's entries on it applies:
    * those this central does not hold yet (PROTOCOL.md section 1). */
   if (cairn__store_obj_true(cairn_record_map_get(set, "revoked")) &&
@@ -1642,23 +1623,50 @@ static int check_catalog(batch *b, cairn_put *p, const msgpack_object *set,
   const char *v;
   size_t len;
   cairn_scale sc;
-  if (!cairn__store_obj_str(merged(set, r, "scale"), &v, &len) ||
-      cairn_record_scale_parse(v, len, &sc) != 0)
-    return refuse(p, CAIRN_EINVAL, "scale: not MIN-MAX, percent, count or yesno");
-  int rc = on_scale(p, "target", merged(set, r, "target"), &sc);
+  /* a template has no levels of its own: a levels scale is refused */
+  if (!cairn__store_obj_str(cairn__store_field_of(set, r, "scale"), &v, &len) ||
+      cairn_record_scale_parse(v, len, NULL, &sc) != 0)
+    return refuse(p, CAIRN_EINVAL, "scale: not MIN-MAX, percent, count, yesno or letter");
+  int rc = on_scale(p, "target", cairn__store_field_of(set, r, "target"), &sc);
   return rc != 0 ? rc : check_catalog_ref(b, p, set, "standard", CAIRN_REC_STANDARD);
 }
 
-/* Validates put p (its set decoded into *set). On success *r is the
- * current record (NULL when creating) and *id its id. */
-static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
-                     const cairn__store_rec **r, const char **id) {
+/* Where a put by a device with scope p->within may not write: refuses it
+ * naming the field (PROTOCOL.md section 1: the same rule as for a
+ * received entry). */
+static int check_within(batch *b, cairn_put *p, const msgpack_object *set,
+                        const cairn__store_rec *r) {
+  const cairn_scope *in = p->within;
+  const char *sid;
+  size_t sidlen;
+  if (in == NULL || cairn__store_where_within(in, p->type, &b->where))
+    return 0;
+  if (strcmp(b->where.campus, in->campus) != 0)
+    return refuse(p, CAIRN_EPERM, "campus: outside this device's scope (campus %s)", in->campus);
+  if (p->type == CAIRN_REC_STUDENT)
+    return refuse(p, CAIRN_EPERM,
+                  "classrooms: outside this device's scope: it writes only for students of its "
+                  "classroom (%s)",
+                  in->classroom);
+  if (!cairn__store_obj_str(cairn__store_field_of(set, r, "student"), &sid, &sidlen))
+    sid = "", sidlen = 0;
+  return refuse(p, CAIRN_EPERM,
+                "%s: its student%s%.*s is outside this device's scope: not in its classroom (%s)",
+                p->type == CAIRN_REC_MILESTONE ? "student" : "milestone", sidlen ? " " : "",
+                (int)sidlen, sid, in->classroom);
+}
+
+/* Validates put p (its set decoded into *set, which the checks may
+ * rewrite: FORMAT.md section 3.2). On success *r is the current record
+ * (NULL when creating) and *id its id. */
+static int put_check(batch *b, cairn_put *p, msgpack_object *set, const cairn__store_rec **r,
+                     const char **id) {
   const char *tname = cairn_record_type_name(p->type);
-  char msg[200];
+  char msg[sizeof p->message];
   *r = NULL;
   b->showed[0] = '\0';
   b->set_revoked_after = 0;
-  b->campus[0] = b->classroom[0] = '\0';
+  memset(&b->where, 0, sizeof b->where);
   if (tname == NULL)
     return refuse(p, CAIRN_EINVAL, "type: unknown record type %d", p->type);
   if (p->edit || p->type == CAIRN_REC_STUDENT || p->type == CAIRN_REC_DEVICE ||
@@ -1698,10 +1706,11 @@ static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
     return refuse(p, rc, "%s", msg);
   switch (p->type) {
   case CAIRN_REC_STUDENT:
-    copy_str_field(*r, set, "campus", b->campus);
-    copy_str_field(*r, set, "classroom", b->classroom);
     b->ms_valid = 0;
-    return 0;
+    rc = refuse_with(p, cairn__store_student_put(&b->s->check_zone, *r, *id, set, &b->where, msg,
+                                                 sizeof msg),
+                     msg);
+    break;
   case CAIRN_REC_DEVICE:
     return check_device(b, p, set, *r);
   case CAIRN_REC_RESTAMP:
@@ -1710,12 +1719,16 @@ static int put_check(batch *b, cairn_put *p, const msgpack_object *set,
   case CAIRN_REC_STANDARD:
     return check_catalog(b, p, set, *r);
   case CAIRN_REC_MILESTONE:
-    return check_milestone(b, p, set, *r);
+    rc = check_milestone(b, p, set, *r);
+    break;
   case CAIRN_REC_EVIDENCE:
-    return check_evidence(b, p, set, *r);
+    rc = check_evidence(b, p, set, *r);
+    break;
   default:
-    return check_milestone_child(b, p, set, *r);
+    rc = check_milestone_child(b, p, set, *r);
+    break;
   }
+  return rc != 0 ? rc : check_within(b, p, set, *r);
 }
 
 static void pack_cstr(msgpack_packer *pk, const char *s) {
@@ -1724,10 +1737,22 @@ static void pack_cstr(msgpack_packer *pk, const char *s) {
   msgpack_pack_str_body(pk, s, n);
 }
 
+/* The heads of field key (a string) of record r of type, into idx, as a
+ * write's base names them; 0 for a set field (merged by its operations,
+ * never in conflict). f is scratch for the name. */
+static size_t based(int type, const cairn__store_rec *r, const msgpack_object *key, size_t *idx,
+                    char f[64]) {
+  const cairn_field_def *fd;
+  snprintf(f, 64, "%.*s", (int)key->via.str.size, key->via.str.ptr);
+  fd = cairn_record_field(type, f, strlen(f));
+  return fd != NULL && cairn__store_field_is_lww(fd) ? cairn__store_rec_heads(r, f, idx) : 0;
+}
+
 /* Packs the entry body for put p into s->body_buf: id, set (plus the
  * derived `showed`), base (the heads of each field written), why, scope. */
 static int pack_body(batch *b, const cairn_put *p, const char *id, const msgpack_object *set,
                      const cairn__store_rec *r) {
+  char f[64];
   msgpack_sbuffer *out = &b->s->body_buf;
   msgpack_sbuffer_clear(out);
   msgpack_packer pk;
@@ -1741,12 +1766,8 @@ static int pack_body(batch *b, const cairn_put *p, const char *id, const msgpack
       b->idx = idx;
       b->idx_cap = r->n;
     }
-    for (uint32_t i = 0; i < set->via.map.size; i++) {
-      char f[64];
-      const msgpack_object_str *k = &set->via.map.ptr[i].key.via.str;
-      snprintf(f, sizeof f, "%.*s", (int)k->size, k->ptr);
-      nbase += cairn__store_rec_heads(r, f, b->idx) > 0;
-    }
+    for (uint32_t i = 0; i < set->via.map.size; i++)
+      nbase += based(p->type, r, &set->via.map.ptr[i].key, b->idx, f) > 0;
   }
   msgpack_pack_map(&pk, 3 + (nbase > 0) + (p->why != NULL) + !p->edit);
   pack_cstr(&pk, "id");
@@ -1771,10 +1792,7 @@ static int pack_body(batch *b, const cairn_put *p, const char *id, const msgpack
     pack_cstr(&pk, "base");
     msgpack_pack_map(&pk, nbase);
     for (uint32_t i = 0; i < set->via.map.size; i++) {
-      char f[64];
-      const msgpack_object_str *k = &set->via.map.ptr[i].key.via.str;
-      snprintf(f, sizeof f, "%.*s", (int)k->size, k->ptr);
-      size_t nh = cairn__store_rec_heads(r, f, b->idx);
+      size_t nh = based(p->type, r, &set->via.map.ptr[i].key, b->idx, f);
       if (nh == 0)
         continue;
       msgpack_pack_object(&pk, set->via.map.ptr[i].key);
@@ -1792,33 +1810,12 @@ static int pack_body(batch *b, const cairn_put *p, const char *id, const msgpack
     pack_cstr(&pk, p->why);
   }
   pack_cstr(&pk, "scope");
-  msgpack_pack_array(&pk, 2);
-  pack_cstr(&pk, b->campus);
-  pack_cstr(&pk, b->classroom);
+  cairn__store_where_pack(&pk, &b->where);
   return 0;
 }
 
 /* Validates, builds and applies one put. Returns 0 (applied, or refused
  * with p->result set) or a negative code that fails the whole batch. */
-/* Adds the field key with the whole number v to the map set (a derived
- * field the store fills in), allocating in z. Returns 0 or CAIRN_ENOMEM. */
-static int set_with_seq(msgpack_zone *z, msgpack_object *set, const char *key, uint64_t v) {
-  uint32_t n = set->via.map.size;
-  msgpack_object_kv *kv = msgpack_zone_malloc(z, (n + 1) * sizeof *kv);
-  if (kv == NULL)
-    return CAIRN_ENOMEM;
-  if (n > 0)
-    memcpy(kv, set->via.map.ptr, n * sizeof *kv);
-  kv[n].key.type = MSGPACK_OBJECT_STR;
-  kv[n].key.via.str.ptr = key;
-  kv[n].key.via.str.size = (uint32_t)strlen(key);
-  kv[n].val.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-  kv[n].val.via.u64 = v;
-  set->via.map.ptr = kv;
-  set->via.map.size = n + 1;
-  return 0;
-}
-
 static int write_one(batch *b, cairn_put *p) {
   cairn_store *s = b->s;
   p->result = 0;
@@ -1836,12 +1833,22 @@ static int write_one(batch *b, cairn_put *p) {
   }
   const cairn__store_rec *r;
   const char *id = NULL;
+  int rc = 0;
+  /* A milestone carried forward takes what it leaves out from the old one. */
+  if (p->type == CAIRN_REC_MILESTONE && !p->edit &&
+      (rc = cairn__store_carry_forward(s, b->ac.txn, &s->check_zone, &set, p->message,
+                                       sizeof p->message)) != 0) {
+    p->result = rc;
+    return rc == CAIRN_ENOMEM || rc == CAIRN_EIO ? rc : 0;
+  }
   if (put_check(b, p, &set, &r, &id) != 0)
     return 0;
-  int rc = 0;
-  if (b->set_revoked_after &&
-      (rc = set_with_seq(&s->check_zone, &set, "revoked_after", b->revoked_after)) != 0)
-    return rc;
+  if (b->set_revoked_after) {
+    msgpack_object after = {.type = MSGPACK_OBJECT_POSITIVE_INTEGER};
+    after.via.u64 = b->revoked_after;
+    if ((rc = cairn__store_set_put(&s->check_zone, &set, "revoked_after", &after)) != 0)
+      return rc;
+  }
   rc = pack_body(b, p, id, &set, r);
   if (rc != 0)
     return rc;
@@ -1935,6 +1942,15 @@ static int batch_finish(batch *b, int rc) {
   return rc;
 }
 
+/* Sets every put's result to rc: nothing was written. */
+static void none_written(cairn_put *puts, size_t n, int rc) {
+  for (size_t i = 0; i < n; i++) {
+    puts[i].result = rc;
+    puts[i].id_out[0] = '\0';
+    snprintf(puts[i].message, sizeof puts[i].message, "not written: %s", cairn_strerror(rc));
+  }
+}
+
 int cairn_store_write_batch(cairn_store *s, cairn_put *puts, size_t n) {
   batch b;
   int rc = batch_begin(&b, s);
@@ -1942,10 +1958,32 @@ int cairn_store_write_batch(cairn_store *s, cairn_put *puts, size_t n) {
     rc = write_one(&b, &puts[i]);
   rc = batch_finish(&b, rc);
   if (rc != 0)
-    for (size_t i = 0; i < n; i++) {
-      puts[i].result = rc;
-      snprintf(puts[i].message, sizeof puts[i].message, "not written: %s", cairn_strerror(rc));
-    }
+    none_written(puts, n, rc);
+  return rc;
+}
+
+int cairn_store_write_all(cairn_store *s, cairn_put *puts, size_t n, int check_only,
+                          size_t *refused) {
+  batch b;
+  int rc = batch_begin(&b, s);
+  *refused = 0;
+  for (size_t i = 0; i < n && rc == 0; i++)
+    if ((rc = write_one(&b, &puts[i])) == 0 && puts[i].result != 0)
+      (*refused)++;
+  /* One refused, or only checking: the transaction is aborted, nothing of
+   * the batch stays. */
+  if (rc == 0 && (*refused > 0 || check_only)) {
+    b.have_last = 0;
+    b.commit_anyway = 0;
+  }
+  rc = batch_finish(&b, rc);
+  if (rc != 0) {
+    *refused = 0;
+    none_written(puts, n, rc);
+  } else if (*refused > 0 || check_only) {
+    for (size_t i = 0; i < n; i++)
+      puts[i].id_out[0] = '\0';
+  }
   return rc;
 }
 

@@ -98,6 +98,10 @@ typedef struct cairn_put {
   int force;             /* 1: record new evidence observed more than its
                             milestone's timeframe before the start (a
                             genuine back-entry) */
+  const cairn_scope *within; /* the writing device's scope (NULL: anywhere, the
+                            central): a put whose entry's scope lies outside
+                            it is refused (CAIRN_EPERM), by the rule sync
+                            applies to a received entry */
   /* out */
   int result;            /* 0, or why this put was refused */
   char id_out[72];       /* the record id */
@@ -118,6 +122,17 @@ typedef struct cairn_put {
  * returned code: CAIRN_EMAPFULL (call cairn_store_grow, then retry),
  * CAIRN_ENOSPC (disk full), CAIRN_EIO. Writer thread only. */
 int cairn_store_write_batch(cairn_store *s, cairn_put *puts, size_t n);
+
+/* Like cairn_store_write_batch, but all or nothing: when any put is
+ * refused nothing at all is written (the transaction is aborted). Returns
+ * 0 with *refused the number of puts refused: when it is 0 every put was
+ * written and has its id; otherwise each refused put has its result and
+ * message, and the others result 0 and an empty id_out. check_only: every
+ * put is checked as it would be written (each seeing the ones before it),
+ * and nothing is written, whatever the outcome. Other returns as
+ * cairn_store_write_batch (then *refused is 0). Writer thread only. */
+int cairn_store_write_all(cairn_store *s, cairn_put *puts, size_t n, int check_only,
+                          size_t *refused);
 
 /* Doubles the LMDB map size. No transaction of this process may be open.
  * Returns 0 or CAIRN_EIO / CAIRN_ENOMEM. */
@@ -210,17 +225,49 @@ typedef struct cairn_store_milestone_status {
    * `points` while the view's day is on or before tomorrow. */
   const cairn_store_evidence_ref *future;
   size_t nfuture;
+  /* Its life (FORMAT.md section 3.2): closed with a result (params'
+   * closed_result and closed; progress says whether it counts as of the
+   * view's day), replaced_by the milestone that took its place (NULL
+   * unless replaced), carried_from the one it was carried forward from
+   * (NULL), archived (hidden from status unless asked for). */
+  const char *replaced_by, *carried_from;
+  int archived;
+  /* An ordinal scale's labels, lowest first (params.labels points here);
+   * the target as it prints ("3", "B", "meeting"). */
+  const char *const *levels;
+  size_t nlevels;
+  const char *target;
 } cairn_store_milestone_status;
+
+/* A milestone in a list of students: what picks it (evidence add-many). */
+typedef struct cairn_store_milestone_brief {
+  const char *id, *statement, *scale;
+  const char *const *levels; /* an ordinal scale's labels, lowest first */
+  size_t nlevels;
+  const char *result; /* NULL while open; "met", "not-met", "replaced" */
+  int archived;
+  int32_t start, end;
+} cairn_store_milestone_brief;
 
 /* A student and the status of each of their milestones. */
 typedef struct cairn_store_student_summary {
-  const char *id, *name, *grade, *campus, *classroom; /* "" when unset */
+  const char *id, *name, *grade, *campus; /* "" when unset */
+  const char *const *classrooms; /* the set, in the order they were added */
+  size_t nclassrooms;
   const char *const *accommodations;
   size_t naccommodations;
-  /* Ordered by id, with the numbers in ids compared as numbers: a device's
-   * "3fa2c1d9-2" comes before its "3fa2c1d9-10". */
+  int withdrawn;        /* their records are read-only */
+  int32_t withdrawn_on; /* CAIRN_PROGRESS_NO_DAY when not given */
+  size_t open;          /* milestones neither closed, archived nor deleted */
+  /* status: the milestones shown, ordered by id with the numbers in ids
+   * compared as numbers (a device's "3fa2c1d9-2" before its "3fa2c1d9-10").
+   * cairn_store_students leaves them out. */
   const cairn_store_milestone_status *milestones;
   size_t nmilestones;
+  /* cairn_store_students: every milestone but the deleted, in the same
+   * order; status leaves them out. */
+  const cairn_store_milestone_brief *briefs;
+  size_t nbriefs;
 } cairn_store_student_summary;
 
 typedef struct cairn_store_status_view {
@@ -233,13 +280,30 @@ typedef struct cairn_store_status_view {
   struct cairn__store_arena *arena; /* private: what the result owns */
 } cairn_store_status_view;
 
-/* The status of every milestone of one student (student NULL: of the
- * whole node) as of day as_of: only the evidence observed and the reviews,
- * support changes and celebrations dated on or before it count. Deleted
- * milestones and students, and milestones whose student has not arrived,
- * are left out. Returns 0 and *out (caller frees with
- * cairn_store_status_free), CAIRN_ENOTFOUND (no such student),
- * CAIRN_ENOMEM, CAIRN_ECORRUPT, CAIRN_EIO. */
+/* What a status shows. */
+typedef struct cairn_store_status_filter {
+  const char *student;   /* one student (NULL: the whole node) */
+  int32_t as_of;         /* the day it is as of */
+  const char *classroom; /* the whole node: only students in this classroom
+                            (NULL: every student) */
+  int withdrawn;         /* 1: the whole node shows withdrawn students too */
+  int archived;          /* 1: archived milestones too */
+} cairn_store_status_filter;
+
+/* The status of every milestone of one student (f->student NULL: of the
+ * whole node) as of day f->as_of: only the evidence observed and the
+ * reviews, support changes and celebrations dated on or before it count.
+ * Deleted milestones and students, and milestones whose student has not
+ * arrived, are left out; archived milestones, and (for the whole node)
+ * withdrawn students and students outside f->classroom, unless f asks.
+ * Returns 0 and *out (caller frees with cairn_store_status_free),
+ * CAIRN_ENOTFOUND (no such student), CAIRN_ENOMEM, CAIRN_ECORRUPT,
+ * CAIRN_EIO. */
+int cairn_store_status_filtered(cairn_store *s, const cairn_store_status_filter *f,
+                                cairn_store_status_view **out);
+
+/* cairn_store_status_filtered for one student (NULL: every student of
+ * the node), as of as_of, hiding what it hides by default. */
 int cairn_store_status(cairn_store *s, const char *student, int32_t as_of,
                        cairn_store_status_view **out);
 void cairn_store_status_free(cairn_store_status_view *v);
@@ -331,6 +395,19 @@ int cairn_store_detail(cairn_store *s, const char *id, int32_t as_of,
 int cairn_store_detail_student(cairn_store *s, const char *student, int32_t as_of,
                                cairn_store_detail_view **out);
 void cairn_store_detail_free(cairn_store_detail_view *v);
+/* Which students a list holds: each NULL for any. */
+typedef struct cairn_store_student_filter {
+  const char *id, *classroom, *campus, *grade;
+  int withdrawn; /* 1: withdrawn students too (always with id) */
+} cairn_store_student_filter;
+
+/* The students f picks, by id, each with their milestones in brief (no
+ * status is computed: cheap for a whole node). as_of is today. Returns 0
+ * and *out (caller frees with cairn_store_status_free), CAIRN_ENOTFOUND (f
+ * names an id that is no student), CAIRN_ENOMEM, CAIRN_ECORRUPT,
+ * CAIRN_EIO. */
+int cairn_store_students(cairn_store *s, const cairn_store_student_filter *f,
+                         cairn_store_status_view **out);
 
 /* A stored value (a record field, or a piece of one). */
 typedef enum {
@@ -406,8 +483,11 @@ typedef struct cairn_store_history {
   const cairn_store_conflict *conflicts;
   size_t nconflicts;
   /* The scale its values are on: a milestone's own; an evidence entry's,
-   * review's, support change's or celebration's milestone's; else NULL. */
+   * review's, support change's or celebration's milestone's; else NULL.
+   * An ordinal scale's labels, lowest first (rank 0 first); else none. */
   const char *scale;
+  const char *const *levels;
+  size_t nlevels;
   struct cairn__store_arena *arena; /* private */
 } cairn_store_history;
 

@@ -29,7 +29,7 @@ typedef struct cairn__store_write {
   const msgpack_object *set;  /* map */
   const msgpack_object *base; /* map, or NULL */
   const msgpack_object *why;  /* str, or NULL */
-  const msgpack_object *scope; /* [campus str, classroom str]: the body's scope */
+  const msgpack_object *scope; /* [campus, classroom, ...] strings: the body's scope */
   const msgpack_object *obj;  /* the whole write */
 } cairn__store_write;
 
@@ -113,6 +113,27 @@ void cairn__store_rec_free(cairn__store_rec *r);
 const msgpack_object *cairn__store_rec_value(const cairn__store_rec *r, const char *field,
                                              size_t *wi);
 
+/* 1 when field f merges by last writer wins (with heads and conflicts);
+ * 0 for a set field (merged by its operations) and a legacy field (read
+ * into its set). */
+int cairn__store_field_is_lww(const cairn_field_def *f);
+
+/* The members of set field `field` of record r of type (FORMAT.md section
+ * 4): an element is present when its latest operation, in the order of
+ * the record's writes, is an add; a whole array (a write from before
+ * sets, or the legacy field read into it: the student's `classroom`) sets
+ * the set exactly. pending (NULL: none) is one more write's value of the
+ * field, after all of r's (the put being built). Present elements are in
+ * the order they were last added. *out is an array of strings allocated in
+ * z whose strings borrow from r's zone and from pending. Returns 0 or
+ * CAIRN_ENOMEM. */
+int cairn__store_rec_members(const cairn__store_rec *r, int type, const char *field,
+                             const msgpack_object *pending, msgpack_zone *z,
+                             const msgpack_object **out);
+
+/* 1 when some write of r sets field (a set field: or its legacy field). */
+int cairn__store_rec_has(const cairn__store_rec *r, int type, const char *field);
+
 /* Writes into idx (room for r->n) the indexes of the field's heads: the
  * writes setting field that no other write names in its base for field.
  * Returns their count. */
@@ -172,16 +193,125 @@ int cairn__store_student_status(cairn_store *s, MDB_txn *txn, struct cairn__stor
                                 const char *student, int32_t as_of,
                                 cairn_store_student_summary *out);
 
+/* The most classrooms a body's scope names: a student's classrooms before
+ * and after a write (FORMAT.md section 2). */
+#define CAIRN__STORE_SCOPE_ROOMS 32
+
+/* 1 when scope is a body's scope: an array [campus, classroom, ...] of 2
+ * to 1 + CAIRN__STORE_SCOPE_ROOMS strings. */
+int cairn__store_scope_valid(const msgpack_object *scope);
+
 /* Returns 1 when an entry or record of kind whose scope is the array
- * [campus, classroom] lies inside sc (PROTOCOL.md section 2): sc NULL or
- * with campus "" holds everything; else the campus must match, and the
- * classroom too when sc names one. Device records need only the campus: a
- * classroom learns its campus's hub and peers. Restamp records are in
- * every scope: they say when entries happened, nothing about a student,
- * and every node needs them to order what it holds. So are templates and
- * standards: the central publishes them to every classroom. A malformed scope is
- * outside every scope but the whole. */
+ * [campus, classroom, ...] lies inside sc (PROTOCOL.md section 2): sc NULL
+ * or with campus "" holds everything; else the campus must match, and,
+ * when sc names a classroom, one of the listed classrooms must be it (an
+ * entry about a student of two classrooms is in both). Device records need
+ * only the campus: a classroom learns its campus's hub and peers. Restamp
+ * records are in every scope: they say when entries happened, nothing
+ * about a student, and every node needs them to order what it holds. So
+ * are templates and standards: the central publishes them to every
+ * classroom. A malformed scope is outside every scope but the whole. The same function
+ * decides what a node sends, what an author may write (a received entry),
+ * and what a device may write locally (cairn_put.within). */
 int cairn__store_in_scope(const cairn_scope *sc, int kind, const msgpack_object *scope);
+
+/* ---- the school year's write checks (store_year.c) ---- */
+
+/* Where a local write is: the scope its entry's body carries (FORMAT.md
+ * section 2), [campus, classroom, ...] ("" for a student with none). */
+typedef struct cairn__store_where {
+  char campus[65];
+  char rooms[CAIRN__STORE_SCOPE_ROOMS][65];
+  size_t nrooms;
+} cairn__store_where;
+
+/* The value of field after set (a put's fields; NULL: none) is applied
+ * over record r (NULL: a new one): set's, else r's current value. NULL when
+ * neither has it. Borrowed. */
+const msgpack_object *cairn__store_field_of(const msgpack_object *set, const cairn__store_rec *r,
+                                            const char *field);
+
+/* Fills w with a student's campus and classrooms (members read in z).
+ * Returns 0 or CAIRN_ENOMEM. */
+int cairn__store_where_of(const cairn__store_rec *student, msgpack_zone *z,
+                          cairn__store_where *w);
+
+/* Fills w with one campus and classroom ("" for none). */
+void cairn__store_where_set(cairn__store_where *w, const char *campus, const char *classroom);
+
+/* Packs w as a body's scope array. */
+void cairn__store_where_pack(msgpack_packer *pk, const cairn__store_where *w);
+
+/* cairn__store_in_scope for the scope w: 1 when it lies inside within. */
+int cairn__store_where_within(const cairn_scope *within, int kind, const cairn__store_where *w);
+
+/* Returns 0 when student (id sid) may be written about, or CAIRN_EPERM
+ * with msg when they are withdrawn: their records are read-only. */
+int cairn__store_student_readonly(const cairn__store_rec *student, const char *sid,
+                                  size_t sidlen, char *msg, size_t msglen);
+
+/* Checks a local put of student id (r: the record, NULL when new) whose
+ * set passed cairn_record_check_set, and rewrites set (in z) as its entry
+ * will carry it: the legacy `classroom` becomes `classrooms`; every set
+ * field becomes operations against the student's current set (a whole
+ * array: add its items, remove the members it leaves out). Refuses a write
+ * about a withdrawn student but their re-enrollment, removing what is not
+ * a member, an empty item, a set over its size. Fills w: the campus after
+ * the put, and the classrooms after it and (same campus) before it.
+ * Returns 0, or a negative code with msg naming the field. */
+int cairn__store_student_put(msgpack_zone *z, const cairn__store_rec *r, const char *id,
+                             msgpack_object *set, cairn__store_where *w, char *msg,
+                             size_t msglen);
+
+/* Checks milestone mid (the ref in field; nothing when it is not a
+ * string) is a milestone of student sid, and not self (refused with
+ * `itself`). Loads it in z. Returns 0, or a negative code with msg. */
+int cairn__store_check_sibling(MDB_txn *txn, MDB_dbi records, msgpack_zone *z,
+                               const char *field, const msgpack_object *mid, const char *self,
+                               const char *itself, const char *sid, size_t sidlen, char *msg,
+                               size_t msglen);
+
+/* The milestone rules of a school year for a put (set over r, NULL when
+ * new; self its id; sid its student): a levels scale's levels; a result
+ * other than open needs `closed` (not after tomorrow), replaced needs
+ * replaced_by, a milestone of the same student; carried_from is one too.
+ * Returns 0, or a negative code with msg naming the field. */
+int cairn__store_milestone_year(MDB_txn *txn, MDB_dbi records, msgpack_zone *z,
+                                const msgpack_object *set, const cairn__store_rec *r,
+                                const char *self, const char *sid, size_t sidlen, char *msg,
+                                size_t msglen);
+
+/* A new milestone's set naming carried_from: fills in (z) what the put
+ * leaves out from the old milestone (FORMAT.md section 3.2): its fields
+ * but the timeframe, checks and ending; the support in place; a baseline
+ * from its last points (progress.h, "Carry forward"), with baseline_how
+ * and baseline_date. Refuses an old target the new baseline is beyond.
+ * Returns 0 (also when carried_from is not an id: the schema refuses it),
+ * or a negative code with msg. */
+int cairn__store_carry_forward(cairn_store *s, MDB_txn *txn, msgpack_zone *z,
+                               msgpack_object *set, char *msg, size_t msglen);
+
+/* What a milestone carried forward takes from milestone (m, id) as of
+ * today: its baseline (points > 0) from the points cairn_progress_carry_
+ * baseline averages, the day of the last one, and the support in place
+ * ("" for none). */
+typedef struct cairn__store_carried {
+  double baseline;
+  size_t points;
+  int32_t last_day;
+  char support[1001];
+} cairn__store_carry;
+int cairn__store_carried(cairn_store *s, MDB_txn *txn, const cairn__store_rec *m, const char *id,
+                         size_t idlen, int32_t today, cairn__store_carry *out);
+
+/* Replaces the value of key in map (adds it when absent; v NULL drops it),
+ * allocating the new pairs in z. Returns 0 or CAIRN_ENOMEM. */
+int cairn__store_set_put(msgpack_zone *z, msgpack_object *map, const char *key,
+                         const msgpack_object *v);
+
+/* Copies a str object of at most 64 bytes into out; "" when o is not one
+ * (or is longer). */
+void cairn__store_copy_str(const msgpack_object *o, char out[65]);
 
 /* Loads the device record of key in txn into r (objects in z) and, when
  * scope / role (may be NULL) are given, fills them from it. Returns 0,

@@ -147,13 +147,6 @@ static int natural_cmp(const char *a, size_t alen, const char *b, size_t blen) {
 
 /* ---- a milestone's parameters -------------------------------------------- */
 
-/* Field f of a milestone: from set when there, else from record r. */
-static const msgpack_object *field_of(const msgpack_object *set, const cairn__store_rec *r,
-                                      const char *f) {
-  const msgpack_object *v = set != NULL ? cairn_record_map_get(set, f) : NULL;
-  return v != NULL || r == NULL ? v : cairn__store_rec_value(r, f, NULL);
-}
-
 static int obj_is(const msgpack_object *o, const char *s) {
   const char *v;
   size_t len;
@@ -187,12 +180,6 @@ static int params_fail(char *why, size_t whylen, const char *msg) {
 int cairn__store_milestone_params(const msgpack_object *set, const cairn__store_rec *m,
                                   cairn_milestone_params *p, int32_t *checks, char *why,
                                   size_t whylen) {
-  static const struct {
-    const char *name;
-    cairn_scale_kind kind;
-  } kinds[] = {{"percent", CAIRN_SCALE_PERCENT},
-               {"count", CAIRN_SCALE_COUNT},
-               {"yesno", CAIRN_SCALE_YESNO}};
   const msgpack_object *o;
   const char *s;
   size_t len;
@@ -201,35 +188,34 @@ int cairn__store_milestone_params(const msgpack_object *set, const cairn__store_
 
   memset(p, 0, sizeof *p);
   cairn_progress_params_defaults(p);
-  o = field_of(set, m, "scale");
-  if (!cairn__store_obj_str(o, &s, &len) || cairn_record_scale_parse(s, len, &sc) != 0)
-    return params_fail(why, whylen, "scale: not MIN-MAX, percent, count or yesno");
+  o = cairn__store_field_of(set, m, "scale");
+  if (!cairn__store_obj_str(o, &s, &len) ||
+      cairn_record_scale_parse(s, len, cairn__store_field_of(set, m, "levels"), &sc) != 0)
+    return params_fail(why, whylen, "scale: " CAIRN_RECORD_SCALE_RULE);
   p->scale_min = sc.min;
   p->scale_max = sc.max;
-  p->scale_kind = CAIRN_SCALE_RANGE;
-  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-    if (obj_is(o, kinds[i].name))
-      p->scale_kind = kinds[i].kind;
+  p->scale_kind = sc.kind;
+  p->nlabels = sc.nlabels;
 
-  o = field_of(set, m, "direction");
+  o = cairn__store_field_of(set, m, "direction");
   p->direction = obj_is(o, "down") || obj_is(o, "at-most") ? -1 : 1;
   p->goal = obj_is(o, "at-least") || obj_is(o, "at-most") ? CAIRN_GOAL_MAINTAIN
                                                           : CAIRN_GOAL_REACH;
-  if (cairn__store_obj_num(field_of(set, m, "baseline"), &v))
+  if (cairn__store_obj_num(cairn__store_field_of(set, m, "baseline"), &v))
     p->baseline = v;
   else
     p->baseline_pending = 1;
-  if (!cairn__store_obj_num(field_of(set, m, "target"), &p->target))
+  if (!cairn__store_obj_num(cairn__store_field_of(set, m, "target"), &p->target))
     return params_fail(why, whylen, "target: required");
-  if (cairn__store_obj_str(field_of(set, m, "rule"), &s, &len) &&
+  if (cairn__store_obj_str(cairn__store_field_of(set, m, "rule"), &s, &len) &&
       cairn_record_rule_parse(s, len, &p->rule_k, &p->rule_n) != 0)
     return params_fail(why, whylen, "rule: must be \"K of N\" with 1 <= K <= N <= 50");
-  if (obj_date(field_of(set, m, "start"), &p->start) != 0)
+  if (obj_date(cairn__store_field_of(set, m, "start"), &p->start) != 0)
     return params_fail(why, whylen, "start: required, YYYY-MM-DD");
-  if (obj_date(field_of(set, m, "end"), &p->end) != 0)
+  if (obj_date(cairn__store_field_of(set, m, "end"), &p->end) != 0)
     return params_fail(why, whylen, "end: required, YYYY-MM-DD");
 
-  o = field_of(set, m, "checks");
+  o = cairn__store_field_of(set, m, "checks");
   for (uint32_t i = 0; o != NULL && o->type == MSGPACK_OBJECT_ARRAY && i < o->via.array.size &&
                        p->nchecks < CAIRN__STORE_CHECKS_MAX;
        i++)
@@ -239,7 +225,7 @@ int cairn__store_milestone_params(const msgpack_object *set, const cairn__store_
   p->checks = checks;
 
   p->cadence_days = 30; /* monthly, the default */
-  o = field_of(set, m, "cadence");
+  o = cairn__store_field_of(set, m, "cadence");
   if (cairn__store_obj_str(o, &s, &len) && len < 16) {
     char name[16];
     memcpy(name, s, len);
@@ -247,12 +233,23 @@ int cairn__store_milestone_params(const msgpack_object *set, const cairn__store_
     if (cairn_progress_cadence_days(name) > 0)
       p->cadence_days = cairn_progress_cadence_days(name);
   }
-  int_field(field_of(set, m, "wrong_side_n"), &p->wrong_side_n);
-  int_field(field_of(set, m, "trend_points"), &p->trend_points);
-  if (cairn__store_obj_num(field_of(set, m, "developing_at"), &v))
+  int_field(cairn__store_field_of(set, m, "wrong_side_n"), &p->wrong_side_n);
+  int_field(cairn__store_field_of(set, m, "trend_points"), &p->trend_points);
+  if (cairn__store_obj_num(cairn__store_field_of(set, m, "developing_at"), &v))
     p->developing_at = v;
-  if (cairn__store_obj_num(field_of(set, m, "exceed_margin"), &v))
+  if (cairn__store_obj_num(cairn__store_field_of(set, m, "exceed_margin"), &v))
     p->exceed_margin = v;
+  static const struct {
+    const char *name;
+    cairn_result result;
+  } results[] = {{"met", CAIRN_RESULT_MET},
+                 {"not-met", CAIRN_RESULT_NOT_MET},
+                 {"replaced", CAIRN_RESULT_REPLACED}};
+  o = cairn__store_field_of(set, m, "result");
+  for (size_t i = 0; i < sizeof results / sizeof results[0]; i++)
+    if (obj_is(o, results[i].name) &&
+        obj_date(cairn__store_field_of(set, m, "closed"), &p->closed) == 0)
+      p->closed_result = results[i].result;
   return 0;
 }
 
@@ -507,6 +504,29 @@ static int derive(cairn_store *s, MDB_txn *txn, const cairn__store_rec *m, const
   return rc;
 }
 
+int cairn__store_carried(cairn_store *s, MDB_txn *txn, const cairn__store_rec *m, const char *id,
+                         size_t idlen, int32_t today, cairn__store_carry *out) {
+  struct cairn__store_arena *arena = calloc(1, sizeof *arena);
+  derived *d = malloc(sizeof *d);
+  const char *support;
+  size_t len;
+  int rc = arena != NULL && d != NULL ? 0 : CAIRN_ENOMEM;
+  memset(out, 0, sizeof *out);
+  if (rc == 0 && (rc = derive(s, txn, m, id, idlen, today, INT32_MAX, arena, d)) == 0) {
+    if (!cairn_progress_carry_baseline(&d->p, d->pts, d->n, today, &out->baseline, &out->points,
+                                       &out->last_day))
+      out->points = 0;
+    if (d->support.text != NULL)
+      snprintf(out->support, sizeof out->support, "%s", d->support.text);
+    else if (cairn__store_obj_str(cairn__store_rec_value(m, "support", NULL), &support, &len))
+      snprintf(out->support, sizeof out->support, "%.*s", (int)len, support);
+    free(d->pts);
+  }
+  free(d);
+  arena_free(arena);
+  return rc == 1 ? CAIRN_ECORRUPT : rc;
+}
+
 int cairn__store_milestone_summary(cairn_store *s, MDB_txn *txn, const cairn__store_rec *m,
                                    const char *id, size_t idlen, int32_t as_of, char *out,
                                    size_t outlen) {
@@ -524,7 +544,7 @@ int cairn__store_milestone_summary(cairn_store *s, MDB_txn *txn, const cairn__st
                      pr->ended ? cairn_progress_result_name(pr->result)
                                : cairn_progress_light_name(pr->light));
   if (pr->points > 0 && len > 0 && (size_t)len < outlen) {
-    char day[11], v[48];
+    char day[11], v[CAIRN_PROGRESS_VALUE_MAX];
     cairn_text_date_format(pr->last_day, day);
     cairn_progress_format_value(&d->p, pr->last_value, v, sizeof v);
     len += snprintf(out + len, outlen - (size_t)len, ", last %s on %s", v, day);
@@ -553,7 +573,63 @@ typedef struct status_ctx {
   /* The milestone ids of the student being read (malloc'd copies). */
   char **ids;
   size_t nids, ids_cap;
+  /* What is shown: the whole node's students only in classroom, campus,
+   * grade (NULL: any); withdrawn students; archived milestones; briefs
+   * (cairn_store_students) instead of statuses. */
+  const char *classroom, *campus, *grade;
+  int withdrawn, archived, briefs;
 } status_ctx;
+
+/* A copy (in the arena) of a list of strings; the items that are not
+ * strings are left out. Returns 0 or CAIRN_ENOMEM. */
+static int texts_of(struct cairn__store_arena *a, const msgpack_object *list,
+                    const char *const **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY || list->via.array.size == 0)
+    return 0;
+  const char **items = arena_alloc(a, list->via.array.size * sizeof *items);
+  if (items == NULL)
+    return CAIRN_ENOMEM;
+  for (uint32_t i = 0; i < list->via.array.size; i++) {
+    const msgpack_object *o = &list->via.array.ptr[i];
+    if (o->type == MSGPACK_OBJECT_STR &&
+        (items[(*n)++] = arena_str(a, o->via.str.ptr, o->via.str.size)) == NULL)
+      return CAIRN_ENOMEM;
+  }
+  *out = items;
+  return 0;
+}
+
+/* The labels of milestone m's ordinal scale, lowest first (a letter
+ * scale's grades, a levels scale's levels), in the arena; none for another
+ * scale. Returns 0 or CAIRN_ENOMEM. */
+static int labels_of(struct cairn__store_arena *a, const cairn__store_rec *m,
+                     const char *const **out, size_t *n) {
+  const msgpack_object *scale = cairn__store_rec_value(m, "scale", NULL);
+  *out = NULL;
+  *n = 0;
+  if (obj_is(scale, "levels"))
+    return texts_of(a, cairn__store_rec_value(m, "levels", NULL), out, n);
+  if (!obj_is(scale, "letter"))
+    return 0;
+  const char **items = arena_alloc(a, CAIRN_RECORD_LETTERS * sizeof *items);
+  if (items == NULL)
+    return CAIRN_ENOMEM;
+  for (unsigned i = 0; i < CAIRN_RECORD_LETTERS; i++)
+    items[i] = cairn_record_letter(i);
+  *out = items;
+  *n = CAIRN_RECORD_LETTERS;
+  return 0;
+}
+
+/* 1 when milestone m is open: neither closed (a result other than open)
+ * nor archived. */
+static int milestone_open(const cairn__store_rec *m) {
+  const msgpack_object *result = cairn__store_rec_value(m, "result", NULL);
+  return (result == NULL || obj_is(result, "open")) &&
+         !cairn__store_obj_true(cairn__store_rec_value(m, "archived", NULL));
+}
 
 /* A copy of the value of field of r in the arena: "" (or dflt) when unset
  * or not a string. NULL only when memory ran out. */
@@ -632,7 +708,7 @@ static int fired_rules(status_ctx *c, const derived *d, cairn_store_milestone_st
 
 /* The sentences of st, in the arena. */
 static int status_words(status_ctx *c, const derived *d, cairn_store_milestone_status *st) {
-  char buf[512], v[48];
+  char buf[512], v[CAIRN_PROGRESS_VALUE_MAX];
   const cairn_progress *pr = &d->pr;
   cairn_progress_describe_goal(&d->p, buf, sizeof buf);
   st->goal = arena_cstr(c->arena, buf);
@@ -653,7 +729,21 @@ static int status_words(status_ctx *c, const derived *d, cairn_store_milestone_s
     snprintf(buf, sizeof buf, "pending");
   }
   st->baseline = arena_cstr(c->arena, buf);
-  return st->goal && st->why && st->trend && st->last && st->baseline ? 0 : CAIRN_ENOMEM;
+  cairn_progress_format_value(&d->p, d->p.target, buf, sizeof buf);
+  st->target = arena_cstr(c->arena, buf);
+  if (pr->closed && pr->result == CAIRN_RESULT_REPLACED) {
+    const char *by;
+    size_t len;
+    char day[11];
+    if (!cairn__store_obj_str(cairn__store_rec_value(&c->m, "replaced_by", NULL), &by, &len))
+      by = "", len = 0;
+    cairn_text_date_format(d->p.closed, day);
+    snprintf(buf, sizeof buf, "closed on %s: replaced by %.*s", day, (int)len, by);
+    st->why = arena_cstr(c->arena, buf);
+  }
+  return st->goal && st->why && st->trend && st->last && st->baseline && st->target
+             ? 0
+             : CAIRN_ENOMEM;
 }
 
 /* Reads milestone id into *st. Returns 0, 1 when it is left out (deleted,
@@ -665,7 +755,8 @@ static int milestone_status(status_ctx *c, const char *id, cairn_store_milestone
                                  &c->zone, &c->m);
   if (rc != 0)
     return rc == CAIRN_ENOTFOUND ? CAIRN_ECORRUPT : rc;
-  if (cairn__store_obj_true(cairn__store_rec_value(&c->m, "deleted", NULL)))
+  if (cairn__store_obj_true(cairn__store_rec_value(&c->m, "deleted", NULL)) ||
+      (!c->archived && cairn__store_obj_true(cairn__store_rec_value(&c->m, "archived", NULL))))
     return 1;
   derived *d = malloc(sizeof *d);
   if (d == NULL)
@@ -719,7 +810,18 @@ static int milestone_status(status_ctx *c, const char *id, cairn_store_milestone
     st->support = rec_text(c, &c->m, "support", "");
   st->celebration = d->celebration.text;
   st->celebrated = d->celebration.text != NULL ? d->celebration.day : CAIRN_PROGRESS_NO_DAY;
-  rc = status_words(c, d, st);
+  st->archived = cairn__store_obj_true(cairn__store_rec_value(&c->m, "archived", NULL));
+  st->carried_from = cairn__store_rec_value(&c->m, "carried_from", NULL) != NULL
+                         ? rec_text(c, &c->m, "carried_from", "")
+                         : NULL;
+  st->replaced_by = d->p.closed_result == CAIRN_RESULT_REPLACED
+                        ? rec_text(c, &c->m, "replaced_by", "")
+                        : NULL;
+  rc = labels_of(c->arena, &c->m, &st->levels, &st->nlevels);
+  d->p.labels = st->levels;
+  st->params.labels = st->levels;
+  if (rc == 0)
+    rc = status_words(c, d, st);
   if (rc == 0)
     rc = fired_rules(c, d, st);
   if (rc == 0 && oom)
@@ -745,57 +847,114 @@ static int milestone_status(status_ctx *c, const char *id, cairn_store_milestone
   return rc;
 }
 
-/* Reads student (id, the record r) and its milestones into *sum. Returns
- * 0, 1 when it is left out (deleted, or with no milestone and !keep_empty),
- * or a negative code. */
+/* Reads milestone id of the student being read into *b, a brief. Returns
+ * 0, 1 when it is left out (deleted, incomplete), or a negative code. */
+static int milestone_brief(status_ctx *c, const char *id, cairn_store_milestone_brief *b) {
+  int32_t checks[CAIRN__STORE_CHECKS_MAX];
+  cairn_milestone_params p;
+  msgpack_zone_clear(&c->zone);
+  int rc = cairn__store_rec_load(c->txn, c->s->records, CAIRN_REC_MILESTONE, id, strlen(id),
+                                 &c->zone, &c->m);
+  if (rc != 0)
+    return rc == CAIRN_ENOTFOUND ? CAIRN_ECORRUPT : rc;
+  if (cairn__store_obj_true(cairn__store_rec_value(&c->m, "deleted", NULL)) ||
+      cairn__store_milestone_params(NULL, &c->m, &p, checks, NULL, 0) != 0)
+    return 1;
+  memset(b, 0, sizeof *b);
+  b->id = arena_cstr(c->arena, id);
+  b->statement = rec_text(c, &c->m, "statement", "");
+  b->scale = rec_text(c, &c->m, "scale", "");
+  const msgpack_object *result = cairn__store_rec_value(&c->m, "result", NULL);
+  b->result = result != NULL && !obj_is(result, "open") ? rec_text(c, &c->m, "result", "") : NULL;
+  b->archived = cairn__store_obj_true(cairn__store_rec_value(&c->m, "archived", NULL));
+  b->start = p.start;
+  b->end = p.end;
+  rc = labels_of(c->arena, &c->m, &b->levels, &b->nlevels);
+  if (rc == 0 && (!b->id || !b->statement || !b->scale))
+    rc = CAIRN_ENOMEM;
+  return rc;
+}
+
+/* 1 when the whole node's view leaves student r out: deleted, withdrawn
+ * (unless asked for), or outside the classroom, campus or grade asked
+ * for. */
+static int student_left_out(status_ctx *c, const cairn__store_rec *r,
+                            const msgpack_object *rooms) {
+  if (!c->withdrawn && cairn__store_obj_true(cairn__store_rec_value(r, "withdrawn", NULL)))
+    return 1;
+  if ((c->campus && !obj_is(cairn__store_rec_value(r, "campus", NULL), c->campus)) ||
+      (c->grade && !obj_is(cairn__store_rec_value(r, "grade", NULL), c->grade)))
+    return 1;
+  if (c->classroom == NULL)
+    return 0;
+  for (uint32_t i = 0; i < rooms->via.array.size; i++)
+    if (obj_is(&rooms->via.array.ptr[i], c->classroom))
+      return 0;
+  return 1;
+}
+
+/* Reads student (id, the record r) and its milestones into *sum. one: the
+ * student was asked for by id (kept though withdrawn, outside the
+ * filters, or with no milestone). Returns 0, 1 when it is left out, or a
+ * negative code. */
 static int student_summary(status_ctx *c, const char *id, size_t idlen,
-                           const cairn__store_rec *r, int keep_empty,
+                           const cairn__store_rec *r, int one, msgpack_zone *z,
                            cairn_store_student_summary *sum) {
+  const msgpack_object *rooms, *acc;
+  int32_t day;
   if (cairn__store_obj_true(cairn__store_rec_value(r, "deleted", NULL)))
+    return 1;
+  if (cairn__store_rec_members(r, CAIRN_REC_STUDENT, "classrooms", NULL, z, &rooms) != 0 ||
+      cairn__store_rec_members(r, CAIRN_REC_STUDENT, "accommodations", NULL, z, &acc) != 0)
+    return CAIRN_ENOMEM;
+  if (!one && student_left_out(c, r, rooms))
     return 1;
   memset(sum, 0, sizeof *sum);
   sum->id = arena_str(c->arena, id, idlen);
   sum->name = rec_text(c, r, "name", "");
   sum->grade = rec_text(c, r, "grade", "");
   sum->campus = rec_text(c, r, "campus", "");
-  sum->classroom = rec_text(c, r, "classroom", "");
-  if (!sum->id || !sum->name || !sum->grade || !sum->campus || !sum->classroom)
+  sum->withdrawn = cairn__store_obj_true(cairn__store_rec_value(r, "withdrawn", NULL));
+  sum->withdrawn_on = obj_date(cairn__store_rec_value(r, "withdrawn_on", NULL), &day) == 0
+                          ? day
+                          : CAIRN_PROGRESS_NO_DAY;
+  if (!sum->id || !sum->name || !sum->grade || !sum->campus ||
+      texts_of(c->arena, rooms, &sum->classrooms, &sum->nclassrooms) != 0 ||
+      texts_of(c->arena, acc, &sum->accommodations, &sum->naccommodations) != 0)
     return CAIRN_ENOMEM;
-  const msgpack_object *acc = cairn__store_rec_value(r, "accommodations", NULL);
-  if (acc != NULL && acc->type == MSGPACK_OBJECT_ARRAY && acc->via.array.size > 0) {
-    const char **list = arena_alloc(c->arena, acc->via.array.size * sizeof *list);
-    if (list == NULL)
-      return CAIRN_ENOMEM;
-    for (uint32_t i = 0; i < acc->via.array.size; i++) {
-      const msgpack_object *a = &acc->via.array.ptr[i];
-      if (a->type == MSGPACK_OBJECT_STR &&
-          (list[sum->naccommodations++] = arena_str(c->arena, a->via.str.ptr, a->via.str.size)) ==
-              NULL)
-        return CAIRN_ENOMEM;
-    }
-    sum->accommodations = list;
-  }
 
   drop_ids(c);
   int rc = cairn__store_each_child(c->s, c->txn, CAIRN_REC_STUDENT, id, idlen,
                                    CAIRN_REC_MILESTONE, collect_id, c);
   if (rc != 0)
     return rc;
-  if (c->nids > 1) /* qsort of NULL, 0 is undefined */
+  if (c->nids > 1)
     qsort(c->ids, c->nids, sizeof *c->ids, id_cmp);
-  cairn_store_milestone_status *ms =
-      c->nids > 0 ? arena_alloc(c->arena, c->nids * sizeof *ms) : NULL;
-  if (c->nids > 0 && ms == NULL)
+  size_t size = c->briefs ? sizeof(cairn_store_milestone_brief)
+                          : sizeof(cairn_store_milestone_status);
+  void *items = c->nids > 0 ? arena_alloc(c->arena, c->nids * size) : NULL;
+  if (c->nids > 0 && items == NULL)
     return CAIRN_ENOMEM;
+  size_t n = 0;
   for (size_t i = 0; i < c->nids; i++) {
-    rc = milestone_status(c, c->ids[i], &ms[sum->nmilestones]);
+    rc = c->briefs ? milestone_brief(c, c->ids[i], (cairn_store_milestone_brief *)items + n)
+                   : milestone_status(c, c->ids[i], (cairn_store_milestone_status *)items + n);
     if (rc < 0)
       return rc;
-    if (rc == 0)
-      sum->nmilestones++;
+    n += rc == 0;
+    /* c->m holds the milestone just read */
+    sum->open += c->m.n > 0 &&
+                 !cairn__store_obj_true(cairn__store_rec_value(&c->m, "deleted", NULL)) &&
+                 milestone_open(&c->m);
   }
-  sum->milestones = ms;
-  return sum->nmilestones > 0 || keep_empty ? 0 : 1;
+  if (c->briefs) {
+    sum->briefs = items;
+    sum->nbriefs = n;
+  } else {
+    sum->milestones = items;
+    sum->nmilestones = n;
+  }
+  return n > 0 || one || c->briefs ? 0 : 1;
 }
 
 void cairn_store_status_free(cairn_store_status_view *v) {
@@ -819,7 +978,7 @@ static int read_students(status_ctx *c, const char *student, cairn_store_status_
     rc = cairn__store_rec_load(c->txn, c->s->records, CAIRN_REC_STUDENT, student,
                                strlen(student), &zone, &r);
     if (rc == 0 && (rc = arena_grow(c->arena, (void **)&list, n, &cap, sizeof *list)) == 0)
-      rc = student_summary(c, student, strlen(student), &r, 1, &list[n]);
+      rc = student_summary(c, student, strlen(student), &r, 1, &zone, &list[n]);
     if (rc == 1)
       rc = CAIRN_ENOTFOUND; /* deleted */
     n += rc == 0;
@@ -836,7 +995,8 @@ static int read_students(status_ctx *c, const char *student, cairn_store_status_
       if (rc == 0)
         rc = arena_grow(c->arena, (void **)&list, n, &cap, sizeof *list);
       if (rc == 0)
-        rc = student_summary(c, (const char *)k.mv_data + 1, k.mv_size - 1, &r, 0, &list[n]);
+        rc = student_summary(c, (const char *)k.mv_data + 1, k.mv_size - 1, &r, 0, &zone,
+                             &list[n]);
       if (rc == 0)
         n++;
       if (rc == 1)
@@ -866,37 +1026,65 @@ int32_t cairn_store_today(const cairn_store *s) {
   return cairn_text_date_parse(buf, strlen(buf), &day) == 0 ? day : (int32_t)(t / 86400);
 }
 
-int cairn_store_status(cairn_store *s, const char *student, int32_t as_of,
-                       cairn_store_status_view **out) {
+/* Runs a view described by c (its s, as_of and what is shown) for one
+ * student or all, into *out. */
+static int view_run(status_ctx *c, const char *student, cairn_store_status_view **out) {
   *out = NULL;
   cairn_store_status_view *v = calloc(1, sizeof *v);
-  status_ctx c = {.s = s, .as_of = as_of, .future_after = cairn_store_today(s) + 1};
-  if (v == NULL || (v->arena = c.arena = calloc(1, sizeof *c.arena)) == NULL) {
+  if (v == NULL || (v->arena = c->arena = calloc(1, sizeof *c->arena)) == NULL) {
     free(v);
     return CAIRN_ENOMEM;
   }
-  v->as_of = as_of;
-  v->future_after = c.future_after;
-  if (!msgpack_zone_init(&c.zone, 8192)) {
+  v->as_of = c->as_of;
+  v->future_after = c->future_after = cairn_store_today(c->s) + 1;
+  if (!msgpack_zone_init(&c->zone, 8192)) {
     cairn_store_status_free(v);
     return CAIRN_ENOMEM;
   }
-  int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &c.txn) != 0 ? CAIRN_EIO : 0;
+  int rc = mdb_txn_begin(c->s->env, NULL, MDB_RDONLY, &c->txn) != 0 ? CAIRN_EIO : 0;
   if (rc == 0) {
-    rc = read_students(&c, student, v);
-    mdb_txn_abort(c.txn);
+    rc = read_students(c, student, v);
+    mdb_txn_abort(c->txn);
   }
-  drop_ids(&c);
-  free(c.ids);
-  free(c.idx);
-  cairn__store_rec_free(&c.m);
-  msgpack_zone_destroy(&c.zone);
+  drop_ids(c);
+  free(c->ids);
+  free(c->idx);
+  cairn__store_rec_free(&c->m);
+  msgpack_zone_destroy(&c->zone);
   if (rc != 0) {
     cairn_store_status_free(v);
     return rc;
   }
   *out = v;
   return 0;
+}
+
+int cairn_store_status_filtered(cairn_store *s, const cairn_store_status_filter *f,
+                                cairn_store_status_view **out) {
+  status_ctx c = {.s = s,
+                  .as_of = f->as_of,
+                  .classroom = f->classroom,
+                  .withdrawn = f->withdrawn,
+                  .archived = f->archived};
+  return view_run(&c, f->student, out);
+}
+
+int cairn_store_status(cairn_store *s, const char *student, int32_t as_of,
+                       cairn_store_status_view **out) {
+  cairn_store_status_filter f = {.student = student, .as_of = as_of};
+  return cairn_store_status_filtered(s, &f, out);
+}
+
+int cairn_store_students(cairn_store *s, const cairn_store_student_filter *f,
+                         cairn_store_status_view **out) {
+  status_ctx c = {.s = s,
+                  .as_of = cairn_text_today(),
+                  .classroom = f->classroom,
+                  .campus = f->campus,
+                  .grade = f->grade,
+                  .withdrawn = f->withdrawn,
+                  .briefs = 1};
+  return view_run(&c, f->id, out);
 }
 
 /* ---- a record's history ---------------------------------------------------- */
@@ -995,9 +1183,12 @@ static int name_cmp(const void *a, const void *b) {
   return strcmp(((const cairn_store_pair *)a)->name, ((const cairn_store_pair *)b)->name);
 }
 
-/* Fills h from record (type, id) r. idx has room for r->n. */
+/* Fills h from record (type, id) r. idx has room for r->n; a set field's
+ * members are read in z. A legacy field shows as the set it is read
+ * into; a set field is never in conflict. */
 static int history_of(struct cairn__store_arena *a, int type, const char *id,
-                      const cairn__store_rec *r, size_t *idx, cairn_store_history *h) {
+                      const cairn__store_rec *r, size_t *idx, msgpack_zone *z,
+                      cairn_store_history *h) {
   size_t nf;
   const cairn_field_def *fd = cairn_record_fields(type, &nf);
   h->type = cairn_record_type_name(type);
@@ -1009,15 +1200,22 @@ static int history_of(struct cairn__store_arena *a, int type, const char *id,
       (r->n > 0 && history == NULL))
     return CAIRN_ENOMEM;
   for (size_t i = 0; i < nf; i++) {
-    size_t win;
-    const msgpack_object *v = cairn__store_rec_value(r, fd[i].name, &win);
+    size_t win = 0;
+    const msgpack_object *v = NULL;
+    if (fd[i].flags & CAIRN_F_LEGACY)
+      continue;
+    if (fd[i].type != CAIRN_FT_SET)
+      v = cairn__store_rec_value(r, fd[i].name, &win);
+    else if (cairn__store_rec_has(r, type, fd[i].name) &&
+             cairn__store_rec_members(r, type, fd[i].name, NULL, z, &v) != 0)
+      return CAIRN_ENOMEM;
     if (v == NULL)
       continue;
     cairn_store_pair *f = &fields[h->nfields++];
     f->name = fd[i].name;
     if (value_of(a, v, &f->value) != 0)
       return CAIRN_ENOMEM;
-    if (!cairn__store_rec_conflicted(r, fd[i].name, idx))
+    if (!cairn__store_field_is_lww(&fd[i]) || !cairn__store_rec_conflicted(r, fd[i].name, idx))
       continue;
     size_t nh = cairn__store_rec_heads(r, fd[i].name, idx);
     cairn_store_conflict *c = &conflicts[h->nconflicts++];
@@ -1052,29 +1250,32 @@ static int history_of(struct cairn__store_arena *a, int type, const char *id,
   return 0;
 }
 
-/* The scale of the values of record r (type): see cairn_store_history. */
+/* The scale of the values of record r (type), and an ordinal scale's
+ * labels: see cairn_store_history. */
 static int scale_of(cairn_store *s, MDB_txn *txn, int type, const cairn__store_rec *r,
-                    struct cairn__store_arena *a, const char **scale) {
+                    struct cairn__store_arena *a, cairn_store_history *h) {
   const char *v;
   size_t len;
-  *scale = NULL;
-  if (type == CAIRN_REC_MILESTONE) {
-    if (cairn__store_obj_str(cairn__store_rec_value(r, "scale", NULL), &v, &len))
-      *scale = arena_str(a, v, len);
-    return 0;
-  }
-  if (type != CAIRN_REC_EVIDENCE && type != CAIRN_REC_REVIEW &&
-      type != CAIRN_REC_SUPPORT_CHANGE && type != CAIRN_REC_CELEBRATION)
-    return 0;
-  if (!cairn__store_obj_str(cairn__store_rec_value(r, "milestone", NULL), &v, &len))
-    return 0;
   msgpack_zone zone;
   cairn__store_rec m = {0};
+  const cairn__store_rec *ms = r;
+  int rc = 0;
+  if (type != CAIRN_REC_MILESTONE && type != CAIRN_REC_EVIDENCE && type != CAIRN_REC_REVIEW &&
+      type != CAIRN_REC_SUPPORT_CHANGE && type != CAIRN_REC_CELEBRATION)
+    return 0;
   if (!msgpack_zone_init(&zone, 4096))
     return CAIRN_ENOMEM;
-  int rc = cairn__store_rec_load(txn, s->records, CAIRN_REC_MILESTONE, v, len, &zone, &m);
-  if (rc == 0 && cairn__store_obj_str(cairn__store_rec_value(&m, "scale", NULL), &v, &len))
-    *scale = arena_str(a, v, len);
+  if (type != CAIRN_REC_MILESTONE) {
+    ms = &m;
+    rc = cairn__store_obj_str(cairn__store_rec_value(r, "milestone", NULL), &v, &len)
+             ? cairn__store_rec_load(txn, s->records, CAIRN_REC_MILESTONE, v, len, &zone, &m)
+             : CAIRN_ENOTFOUND;
+  }
+  if (rc == 0 && cairn__store_obj_str(cairn__store_rec_value(ms, "scale", NULL), &v, &len) &&
+      (h->scale = arena_str(a, v, len)) == NULL)
+    rc = CAIRN_ENOMEM;
+  if (rc == 0)
+    rc = labels_of(a, ms, &h->levels, &h->nlevels);
   cairn__store_rec_free(&m);
   msgpack_zone_destroy(&zone);
   return rc == CAIRN_ENOTFOUND ? 0 : rc; /* a milestone not arrived yet */
@@ -1120,10 +1321,10 @@ int cairn_store_show_type(cairn_store *s, int type, const char *id, cairn_store_
     if (rc != 0)
       continue;
     size_t *idx = malloc((r.n ? r.n : 1) * sizeof *idx);
-    rc = idx == NULL ? CAIRN_ENOMEM : history_of(h->arena, t, id, &r, idx, h);
+    rc = idx == NULL ? CAIRN_ENOMEM : history_of(h->arena, t, id, &r, idx, &zone, h);
     free(idx);
     if (rc == 0)
-      rc = scale_of(s, txn, t, &r, h->arena, &h->scale);
+      rc = scale_of(s, txn, t, &r, h->arena, h);
   }
   cairn__store_rec_free(&r);
   msgpack_zone_destroy(&zone);
@@ -1169,7 +1370,7 @@ int cairn__store_student_status(cairn_store *s, MDB_txn *txn, struct cairn__stor
   rc = cairn__store_rec_load(txn, s->records, CAIRN_REC_STUDENT, student, strlen(student), &zone,
                              &r);
   if (rc == 0)
-    rc = student_summary(&c, student, strlen(student), &r, 1, out);
+    rc = student_summary(&c, student, strlen(student), &r, 1, &zone, out);
   if (rc == 1)
     rc = CAIRN_ENOTFOUND; /* deleted */
   drop_ids(&c);

@@ -50,8 +50,7 @@ static void pack_cstr(msgpack_packer *pk, const char *s) {
   msgpack_pack_str_body(pk, s, n);
 }
 
-/* Copies a str object (at most 64 bytes) into out; "" when o is not one. */
-static void copy_str(const msgpack_object *o, char out[65]) {
+void cairn__store_copy_str(const msgpack_object *o, char out[65]) {
   const char *v;
   size_t len;
   out[0] = '\0';
@@ -102,16 +101,28 @@ int cairn_scope_overlaps(const cairn_scope *a, const cairn_scope *b) {
          strcmp(a->classroom, b->classroom) == 0;
 }
 
+int cairn__store_scope_valid(const msgpack_object *scope) {
+  if (scope == NULL || scope->type != MSGPACK_OBJECT_ARRAY || scope->via.array.size < 2 ||
+      scope->via.array.size > 1 + CAIRN__STORE_SCOPE_ROOMS)
+    return 0;
+  for (uint32_t i = 0; i < scope->via.array.size; i++)
+    if (scope->via.array.ptr[i].type != MSGPACK_OBJECT_STR)
+      return 0;
+  return 1;
+}
+
 int cairn__store_in_scope(const cairn_scope *sc, int kind, const msgpack_object *scope) {
   if (sc == NULL || sc->campus[0] == '\0' || kind == CAIRN_REC_RESTAMP ||
       kind == CAIRN_REC_TEMPLATE || kind == CAIRN_REC_STANDARD)
     return 1;
-  if (scope == NULL || scope->type != MSGPACK_OBJECT_ARRAY || scope->via.array.size != 2)
+  if (!cairn__store_scope_valid(scope) || !str_is(&scope->via.array.ptr[0], sc->campus))
     return 0;
-  const msgpack_object *campus = &scope->via.array.ptr[0], *room = &scope->via.array.ptr[1];
-  if (!str_is(campus, sc->campus))
-    return 0;
-  return kind == CAIRN_REC_DEVICE || sc->classroom[0] == '\0' || str_is(room, sc->classroom);
+  if (kind == CAIRN_REC_DEVICE || sc->classroom[0] == '\0')
+    return 1;
+  for (uint32_t i = 1; i < scope->via.array.size; i++)
+    if (str_is(&scope->via.array.ptr[i], sc->classroom))
+      return 1;
+  return 0;
 }
 
 int cairn__store_device_get(cairn_store *s, MDB_txn *txn, const uint8_t key[CAIRN_KEY_BYTES],
@@ -124,12 +135,12 @@ int cairn__store_device_get(cairn_store *s, MDB_txn *txn, const uint8_t key[CAIR
   if (rc != 0)
     return rc;
   if (scope != NULL) {
-    copy_str(cairn__store_rec_value(r, "campus", NULL), scope->campus);
-    copy_str(cairn__store_rec_value(r, "classroom", NULL), scope->classroom);
+    cairn__store_copy_str(cairn__store_rec_value(r, "campus", NULL), scope->campus);
+    cairn__store_copy_str(cairn__store_rec_value(r, "classroom", NULL), scope->classroom);
   }
   if (role != NULL) { /* an enum of the schema: at most "classroom" */
     char v[65];
-    copy_str(cairn__store_rec_value(r, "role", NULL), v);
+    cairn__store_copy_str(cairn__store_rec_value(r, "role", NULL), v);
     v[15] = '\0';
     memcpy(role, v, 16);
   }
@@ -552,8 +563,8 @@ int cairn__store_token_take(cairn_store *s, MDB_txn *txn, const uint8_t secret[1
     expires = a[3].via.i64;
     memcpy(role, a[0].via.str.ptr, a[0].via.str.size);
     role[a[0].via.str.size] = '\0';
-    copy_str(&a[1], scope->campus);
-    copy_str(&a[2], scope->classroom);
+    cairn__store_copy_str(&a[1], scope->campus);
+    cairn__store_copy_str(&a[2], scope->classroom);
     if (a[4].via.boolean && !by_device) {
       snprintf(why, whylen, "token already used");
       rc = CAIRN_ENOTFOUND;

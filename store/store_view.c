@@ -99,9 +99,7 @@ int cairn__store_rec_parse(const void *data, size_t len, msgpack_zone *z, cairn_
         a[3].type != MSGPACK_OBJECT_MAP ||
         (a[4].type != MSGPACK_OBJECT_MAP && a[4].type != MSGPACK_OBJECT_NIL) ||
         (a[5].type != MSGPACK_OBJECT_STR && a[5].type != MSGPACK_OBJECT_NIL) ||
-        sc->type != MSGPACK_OBJECT_ARRAY || sc->via.array.size != 2 ||
-        sc->via.array.ptr[0].type != MSGPACK_OBJECT_STR ||
-        sc->via.array.ptr[1].type != MSGPACK_OBJECT_STR)
+        !cairn__store_scope_valid(sc))
       return CAIRN_ECORRUPT;
     cairn__store_write *w = &r->w[i];
     w->hlc = a[0].via.u64;
@@ -142,6 +140,162 @@ const msgpack_object *cairn__store_rec_value(const cairn__store_rec *r, const ch
     }
   }
   return NULL;
+}
+
+const msgpack_object *cairn__store_field_of(const msgpack_object *set, const cairn__store_rec *r,
+                                            const char *field) {
+  const msgpack_object *v = set != NULL ? cairn_record_map_get(set, field) : NULL;
+  return v != NULL || r == NULL ? v : cairn__store_rec_value(r, field, NULL);
+}
+
+/* ---- sets (FORMAT.md section 4) ------------------------------------------ */
+
+int cairn__store_field_is_lww(const cairn_field_def *f) {
+  return f->type != CAIRN_FT_SET && !(f->flags & CAIRN_F_LEGACY);
+}
+
+/* The legacy field of type read into set field, or NULL. */
+static const char *legacy_of(int type, const char *field) {
+  size_t nf;
+  const cairn_field_def *fd = cairn_record_fields(type, &nf);
+  for (size_t i = 0; fd != NULL && i < nf; i++)
+    if ((fd[i].flags & CAIRN_F_LEGACY) && fd[i].into != NULL && strcmp(fd[i].into, field) == 0)
+      return fd[i].name;
+  return NULL;
+}
+
+/* One operation on one element of a set: the write (wi) and position
+ * (pos) that made it. */
+typedef struct set_op {
+  const char *s;
+  uint32_t len;
+  uint32_t wi, pos;
+  int add;
+} set_op;
+
+static int op_by_element(const void *a, const void *b) {
+  const set_op *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->s, y->s, n);
+  if (c != 0 || x->len != y->len)
+    return c != 0 ? c : x->len < y->len ? -1 : 1;
+  if (x->wi != y->wi)
+    return x->wi < y->wi ? -1 : 1;
+  return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int op_by_place(const void *a, const void *b) {
+  const set_op *x = a, *y = b;
+  if (x->wi != y->wi)
+    return x->wi < y->wi ? -1 : 1;
+  return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Appends the strings of list as operations of write wi, removes first
+ * (pos 0..), adds after them. */
+static int ops_add(set_op **ops, size_t *n, size_t *cap, const msgpack_object *list, uint32_t wi,
+                   int add) {
+  uint32_t n_list = list != NULL && list->type == MSGPACK_OBJECT_ARRAY ? list->via.array.size : 0;
+  for (uint32_t i = 0; i < n_list; i++) {
+    const msgpack_object *o = &list->via.array.ptr[i];
+    if (o->type != MSGPACK_OBJECT_STR)
+      continue;
+    if (cairn__store_grow((void **)ops, cap, *n + 1, sizeof **ops, 16) != 0)
+      return CAIRN_ENOMEM;
+    (*ops)[(*n)++] = (set_op){o->via.str.ptr, o->via.str.size, wi,
+                              (uint32_t)(add ? (1u << 30) : 0) + i, add};
+  }
+  return 0;
+}
+
+/* The value of set field in write set map (the field itself, else its
+ * legacy single value as a whole set): its operations. Returns 1 when
+ * the write touches the set, else 0. */
+static int write_ops(const msgpack_object *set, const char *field, const char *legacy,
+                     const msgpack_object **add, const msgpack_object **remove, int *whole,
+                     msgpack_object *one) {
+  const msgpack_object *v = cairn_record_map_get(set, field);
+  if (v != NULL)
+    return cairn_record_set_ops(v, add, remove, whole) == 0;
+  v = legacy != NULL ? cairn_record_map_get(set, legacy) : NULL;
+  if (v == NULL || v->type != MSGPACK_OBJECT_STR)
+    return 0;
+  /* a classroom of a write from before: the set exactly {it}, or {} for "" */
+  one->type = MSGPACK_OBJECT_ARRAY;
+  one->via.array.size = v->via.str.size > 0;
+  one->via.array.ptr = (msgpack_object *)v;
+  *add = one;
+  *remove = NULL;
+  *whole = 1;
+  return 1;
+}
+
+int cairn__store_rec_members(const cairn__store_rec *r, int type, const char *field,
+                             const msgpack_object *pending, msgpack_zone *z,
+                             const msgpack_object **out) {
+  const char *legacy = legacy_of(type, field);
+  const msgpack_object *add, *remove;
+  msgpack_object ones[2];
+  int whole;
+  size_t from = 0, n = 0, cap = 0, nw = r->n + (pending != NULL);
+  set_op *ops = NULL;
+  int rc = 0;
+
+  /* Nothing before the last whole write counts: it set the whole set. */
+  for (size_t i = 0; i < nw; i++) {
+    const msgpack_object *set = i < r->n ? r->w[i].set : NULL;
+    int touched = set != NULL ? write_ops(set, field, legacy, &add, &remove, &whole, &ones[0])
+                              : cairn_record_set_ops(pending, &add, &remove, &whole) == 0;
+    if (touched && whole)
+      from = i;
+  }
+  for (size_t i = from; rc == 0 && i < nw; i++) {
+    const msgpack_object *set = i < r->n ? r->w[i].set : NULL;
+    int touched = set != NULL ? write_ops(set, field, legacy, &add, &remove, &whole, &ones[1])
+                              : cairn_record_set_ops(pending, &add, &remove, &whole) == 0;
+    if (!touched)
+      continue;
+    rc = ops_add(&ops, &n, &cap, remove, (uint32_t)i, 0);
+    if (rc == 0)
+      rc = ops_add(&ops, &n, &cap, add, (uint32_t)i, 1);
+  }
+  if (rc == 0 && n > 0) {
+    /* An element is present when its latest operation is an add. */
+    size_t kept = 0;
+    qsort(ops, n, sizeof *ops, op_by_element);
+    for (size_t i = 0; i < n; i++) {
+      int last = i + 1 == n || ops[i + 1].len != ops[i].len ||
+                 memcmp(ops[i + 1].s, ops[i].s, ops[i].len) != 0;
+      if (last && ops[i].add)
+        ops[kept++] = ops[i];
+    }
+    n = kept;
+    qsort(ops, n, sizeof *ops, op_by_place);
+  }
+  msgpack_object *arr =
+      rc == 0 ? msgpack_zone_malloc(z, sizeof *arr + (n ? n : 1) * sizeof *arr) : NULL;
+  if (arr == NULL)
+    rc = rc != 0 ? rc : CAIRN_ENOMEM;
+  if (rc == 0) {
+    msgpack_object *items = arr + 1;
+    for (size_t i = 0; i < n; i++) {
+      items[i].type = MSGPACK_OBJECT_STR;
+      items[i].via.str.ptr = ops[i].s;
+      items[i].via.str.size = ops[i].len;
+    }
+    arr->type = MSGPACK_OBJECT_ARRAY;
+    arr->via.array.size = (uint32_t)n;
+    arr->via.array.ptr = items;
+    *out = arr;
+  }
+  free(ops);
+  return rc;
+}
+
+int cairn__store_rec_has(const cairn__store_rec *r, int type, const char *field) {
+  const char *legacy = legacy_of(type, field);
+  return cairn__store_rec_value(r, field, NULL) != NULL ||
+         (legacy != NULL && cairn__store_rec_value(r, legacy, NULL) != NULL);
 }
 
 /* Returns 1 when write j names version (author, seq) in its base for field. */
@@ -222,24 +376,39 @@ uint64_t cairn_store_generation(cairn_store *s) {
 
 /* ---- export / conflicts ------------------------------------------ */
 
-static int name_cmp(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
+/* A field shown by an export: its definition and current value. */
+typedef struct shown_field {
+  const cairn_field_def *def;
+  const msgpack_object *value;
+} shown_field;
+
+static int shown_cmp(const void *a, const void *b) {
+  return strcmp(((const shown_field *)a)->def->name, ((const shown_field *)b)->def->name);
 }
 
 /* Packs one record {type, id, fields, history, conflicts?}. idx has room
- * for r->n. */
-static void pack_record(msgpack_packer *pk, int type, const char *id, size_t idlen,
-                        const cairn__store_rec *r, size_t *idx) {
+ * for r->n; a set field's members are read into z. A legacy field is
+ * shown as the set it is read into. Returns 0 or CAIRN_ENOMEM. */
+static int pack_record(msgpack_packer *pk, int type, const char *id, size_t idlen,
+                       const cairn__store_rec *r, size_t *idx, msgpack_zone *z) {
   size_t nf;
   const cairn_field_def *fd = cairn_record_fields(type, &nf);
-  const char *names[64];
+  shown_field f[64];
   size_t nset = 0, nconf = 0;
-  for (size_t i = 0; i < nf && nset < 64; i++)
-    if (cairn__store_rec_value(r, fd[i].name, NULL) != NULL)
-      names[nset++] = fd[i].name;
-  qsort(names, nset, sizeof names[0], name_cmp);
+  for (size_t i = 0; i < nf && nset < 64; i++) {
+    if ((fd[i].flags & CAIRN_F_LEGACY) || !cairn__store_rec_has(r, type, fd[i].name))
+      continue;
+    f[nset].def = &fd[i];
+    if (fd[i].type != CAIRN_FT_SET)
+      f[nset].value = cairn__store_rec_value(r, fd[i].name, NULL);
+    else if (cairn__store_rec_members(r, type, fd[i].name, NULL, z, &f[nset].value) != 0)
+      return CAIRN_ENOMEM;
+    nset++;
+  }
+  qsort(f, nset, sizeof *f, shown_cmp);
   for (size_t i = 0; i < nset; i++)
-    nconf += (size_t)cairn__store_rec_conflicted(r, names[i], idx);
+    nconf += cairn__store_field_is_lww(f[i].def) &&
+             cairn__store_rec_conflicted(r, f[i].def->name, idx);
 
   msgpack_pack_map(pk, nconf > 0 ? 5 : 4);
   pack_cstr(pk, "type");
@@ -249,8 +418,8 @@ static void pack_record(msgpack_packer *pk, int type, const char *id, size_t idl
   pack_cstr(pk, "fields");
   msgpack_pack_map(pk, nset);
   for (size_t i = 0; i < nset; i++) {
-    pack_cstr(pk, names[i]);
-    msgpack_pack_object(pk, *cairn__store_rec_value(r, names[i], NULL));
+    pack_cstr(pk, f[i].def->name);
+    msgpack_pack_object(pk, *f[i].value);
   }
   pack_cstr(pk, "history");
   msgpack_pack_array(pk, r->n);
@@ -275,30 +444,32 @@ static void pack_record(msgpack_packer *pk, int type, const char *id, size_t idl
     }
   }
   if (nconf == 0)
-    return;
+    return 0;
   pack_cstr(pk, "conflicts");
   msgpack_pack_map(pk, nconf);
   for (size_t i = 0; i < nset; i++) {
-    if (!cairn__store_rec_conflicted(r, names[i], idx))
+    const char *name = f[i].def->name;
+    if (!cairn__store_field_is_lww(f[i].def) || !cairn__store_rec_conflicted(r, name, idx))
       continue;
-    size_t win, nh = cairn__store_rec_heads(r, names[i], idx);
-    cairn__store_rec_value(r, names[i], &win);
+    size_t win, nh = cairn__store_rec_heads(r, name, idx);
+    cairn__store_rec_value(r, name, &win);
     size_t losers = 0;
     for (size_t k = 0; k < nh; k++)
       losers += idx[k] != win;
-    pack_cstr(pk, names[i]);
+    pack_cstr(pk, name);
     msgpack_pack_array(pk, losers);
     for (size_t k = 0; k < nh; k++)
       if (idx[k] != win)
-        msgpack_pack_object(pk, *cairn_record_map_get(r->w[idx[k]].set, names[i]));
+        msgpack_pack_object(pk, *cairn_record_map_get(r->w[idx[k]].set, name));
   }
+  return 0;
 }
 
 /* A record visitor over the records db in key order. */
 /* Called per record in key order: returns 0 to go on, 1 to stop after this
  * record (a page is full), or a negative code. */
 typedef int (*record_fn)(int type, const char *id, size_t idlen, const cairn__store_rec *r,
-                         size_t *idx, void *arg);
+                         size_t *idx, msgpack_zone *z, void *arg);
 
 /* Runs fn over the records whose key comes after `after` (after_len 0: all
  * of them), in one read transaction. When fn stops early, copies the last
@@ -347,7 +518,7 @@ static int each_record(cairn_store *s, const uint8_t *after, size_t after_len, r
       idx_cap = r.n;
     }
     const uint8_t *key = k.mv_data;
-    rc = fn(key[0], (const char *)key + 1, k.mv_size - 1, &r, idx, arg);
+    rc = fn(key[0], (const char *)key + 1, k.mv_size - 1, &r, idx, &zone, arg);
     if (rc == 1) { /* page full: a cursor only when a record follows */
       size_t len = k.mv_size;
       memcpy(last, k.mv_data, len);
@@ -381,7 +552,7 @@ typedef struct export_ctx {
 } export_ctx;
 
 static int export_one(int type, const char *id, size_t idlen, const cairn__store_rec *r,
-                      size_t *idx, void *arg) {
+                      size_t *idx, msgpack_zone *z, void *arg) {
   export_ctx *c = arg;
   if (c->type != 0 && type != c->type) {
     c->past_type = 1;
@@ -390,7 +561,9 @@ static int export_one(int type, const char *id, size_t idlen, const cairn__store
   /* A record's scope is that of its latest write. */
   if (r->n == 0 || !cairn__store_in_scope(c->scope, type, r->w[r->n - 1].scope))
     return 0;
-  pack_record(&c->ipk, type, id, idlen, r, idx);
+  int rc = pack_record(&c->ipk, type, id, idlen, r, idx, z);
+  if (rc != 0)
+    return rc;
   c->count++;
   return c->max_bytes > 0 && c->items.size >= c->max_bytes;
 }
@@ -436,13 +609,14 @@ int cairn_store_export(cairn_store *s, const cairn_scope *scope, const uint8_t *
 }
 
 static int conflicts_one(int type, const char *id, size_t idlen, const cairn__store_rec *r,
-                         size_t *idx, void *arg) {
+                         size_t *idx, msgpack_zone *z, void *arg) {
   export_ctx *c = arg;
   msgpack_packer *pk = &c->ipk;
   size_t nf;
   const cairn_field_def *fd = cairn_record_fields(type, &nf);
+  (void)z;
   for (size_t i = 0; i < nf; i++) {
-    if (!cairn__store_rec_conflicted(r, fd[i].name, idx))
+    if (!cairn__store_field_is_lww(&fd[i]) || !cairn__store_rec_conflicted(r, fd[i].name, idx))
       continue;
     size_t win, nh = cairn__store_rec_heads(r, fd[i].name, idx), losers = 0;
     const msgpack_object *value = cairn__store_rec_value(r, fd[i].name, &win);
@@ -506,7 +680,8 @@ static int children_one(const char *id, size_t idlen, void *arg) {
     return rc == CAIRN_ENOTFOUND ? CAIRN_ECORRUPT : rc;
   if ((rc = cairn__store_grow((void **)&c->idx, &c->idx_cap, c->r.n, sizeof *c->idx, 16)) != 0)
     return rc;
-  pack_record(c->pk, c->type, id, idlen, &c->r, c->idx);
+  if ((rc = pack_record(c->pk, c->type, id, idlen, &c->r, c->idx, &c->zone)) != 0)
+    return rc;
   c->count++;
   return 0;
 }

@@ -1117,6 +1117,73 @@ static void test_level_words_and_cadences(void **state) {
   assert_int_equal(cairn_progress_cadence_days(NULL), 0);
 }
 
+/* Closed by a teacher: from the close day on, the result given and no
+ * light, trend, review or if/then; before it, computed as if open. */
+static void test_closed_with_a_result(void **state) {
+  (void)state;
+  cairn_milestone_params p = ela();
+  cairn_point pts[6];
+  size_t n = WEEKLY(pts, 1.5, 1.5, 1.5, 1.5, 3, 3);
+  cairn_progress out;
+  char why[256];
+  p.closed_result = CAIRN_RESULT_MET;
+  p.closed = START + 3 * WEEK + 1; /* after the third point */
+  cairn_progress_compute(&p, pts, n, NULL, 0, START + 5 * WEEK, &out);
+  assert_true(out.closed && out.ended);
+  assert_int_equal(out.result, CAIRN_RESULT_MET);
+  assert_int_equal(out.light, CAIRN_LIGHT_NONE);
+  assert_int_equal(out.points, 3); /* those up to the close */
+  assert_false(out.trend_valid);
+  assert_int_equal(out.next_review_due, CAIRN_PROGRESS_NO_DAY);
+  cairn_progress_explain(&p, &out, why, sizeof why);
+  assert_string_equal(why, "closed on 2023-09-22: met; 0 of the last 3 points meet the target");
+  cairn_progress_compute(&p, pts, n, NULL, 0, START + 3 * WEEK, &out);
+  assert_false(out.closed);
+  assert_int_not_equal(out.light, CAIRN_LIGHT_NONE);
+}
+
+/* A carried baseline: the mean of the last max(N, 3) points by the end or
+ * the close, rounded on whole-number scales; none without a point. */
+static void test_carry_baseline(void **state) {
+  (void)state;
+  cairn_milestone_params p = ela(); /* 4 of 5 */
+  cairn_point pts[7];
+  size_t n = WEEKLY(pts, 1, 2, 2, 3, 3, 3, 4), used;
+  double b;
+  int32_t last;
+  assert_int_equal(cairn_progress_carry_baseline(&p, pts, n, START + 100, &b, &used, &last), 1);
+  assert_int_equal(used, 5); /* the 7th point is after the end */
+  assert_near(b, 2.6, 1e-9);
+  assert_int_equal(last, START + 6 * WEEK);
+  p.rule_k = p.rule_n = 1; /* at least 3 points */
+  assert_int_equal(cairn_progress_carry_baseline(&p, pts, n, START + 100, &b, &used, &last), 1);
+  assert_int_equal(used, 3);
+  assert_near(b, 3, 1e-9);
+  p.scale_kind = CAIRN_SCALE_COUNT;
+  pts[4].value = 2; /* 3, 2, 3: 2.67 rounds to 3 */
+  assert_int_equal(cairn_progress_carry_baseline(&p, pts, n, START + 100, &b, &used, &last), 1);
+  assert_near(b, 3, 1e-9);
+  assert_int_equal(cairn_progress_carry_baseline(&p, pts, 0, START + 100, &b, &used, &last), 0);
+}
+
+/* An ordinal scale prints its labels; a mean between two ranks says so. */
+static void test_labels(void **state) {
+  (void)state;
+  static const char *const letters[] = {"F", "D", "C", "B", "A"};
+  cairn_milestone_params p = {.scale_min = 0, .scale_max = 4, .direction = 1,
+                              .scale_kind = CAIRN_SCALE_LETTER, .labels = letters,
+                              .nlabels = 5, .baseline = 2, .target = 3,
+                              .start = START, .end = START + 6 * WEEK, .cadence_days = 7};
+  char out[CAIRN_PROGRESS_VALUE_MAX];
+  cairn_progress_params_defaults(&p);
+  cairn_progress_format_value(&p, 3, out, sizeof out);
+  assert_string_equal(out, "B");
+  cairn_progress_format_value(&p, 3.5, out, sizeof out);
+  assert_string_equal(out, "3.5, between B and A");
+  cairn_progress_describe_goal(&p, out, sizeof out);
+  assert_string_equal(out, "target B or higher on the last point");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults_and_names),
@@ -1159,6 +1226,9 @@ int main(void) {
       cmocka_unit_test(test_ifthen_check_against_the_scale),
       cmocka_unit_test(test_graph_lines),
       cmocka_unit_test(test_level_words_and_cadences),
+      cmocka_unit_test(test_closed_with_a_result),
+      cmocka_unit_test(test_carry_baseline),
+      cmocka_unit_test(test_labels),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

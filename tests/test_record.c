@@ -542,27 +542,27 @@ static void test_scale_parse(void **state) {
   cairn_scale sc;
   (void)state;
   for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
-    assert_int_equal(cairn_record_scale_parse(good[i].s, strlen(good[i].s), &sc), 0);
+    assert_int_equal(cairn_record_scale_parse(good[i].s, strlen(good[i].s), NULL, &sc), 0);
     assert_true(sc.min == good[i].min && sc.max == good[i].max);
     assert_int_equal(sc.integer, good[i].integer);
   }
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-    if (cairn_record_scale_parse(bad[i], strlen(bad[i]), &sc) != CAIRN_EINVAL)
+    if (cairn_record_scale_parse(bad[i], strlen(bad[i]), NULL, &sc) != CAIRN_EINVAL)
       fail_msg("scale \"%s\" was accepted", bad[i]);
 }
 
 static void test_scale_check(void **state) {
   cairn_scale sc;
   (void)state;
-  assert_int_equal(cairn_record_scale_parse("yesno", 5, &sc), 0);
+  assert_int_equal(cairn_record_scale_parse("yesno", 5, NULL, &sc), 0);
   assert_int_equal(cairn_record_scale_check(&sc, 1), 0);
   assert_int_equal(cairn_record_scale_check(&sc, 0.5), CAIRN_ERANGE);
   assert_int_equal(cairn_record_scale_check(&sc, 2), CAIRN_ERANGE);
-  assert_int_equal(cairn_record_scale_parse("count", 5, &sc), 0);
+  assert_int_equal(cairn_record_scale_parse("count", 5, NULL, &sc), 0);
   assert_int_equal(cairn_record_scale_check(&sc, 12), 0);
   assert_int_equal(cairn_record_scale_check(&sc, -1), CAIRN_ERANGE);
   assert_int_equal(cairn_record_scale_check(&sc, 2.5), CAIRN_ERANGE);
-  assert_int_equal(cairn_record_scale_parse("0-4", 3, &sc), 0);
+  assert_int_equal(cairn_record_scale_parse("0-4", 3, NULL, &sc), 0);
   assert_int_equal(cairn_record_scale_check(&sc, 1.5), 0);
   assert_int_equal(cairn_record_scale_check(&sc, 4.01), CAIRN_ERANGE);
   assert_int_equal(cairn_record_scale_check(&sc, NAN), CAIRN_ERANGE);

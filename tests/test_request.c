@@ -168,11 +168,44 @@ static void test_wrong_shapes_are_named(void **state) {
   }
 }
 
+
+/* put_many: an array of puts, each checked as a put's arguments, named by
+ * its place. */
+static void test_put_many_checks_each_put(void **state) {
+  char why[160];
+  int op;
+
+  (void)state;
+  assert_int_equal(DECODE("\x82\xa2op\xa8put_many\xa4puts\x92"
+                          "\x82\xa4type\xa8" "evidence\xa3set\x80"
+                          "\x82\xa4type\xa8" "evidence\xa3set\x80",
+                          why, &op),
+                   0);
+  assert_int_equal(op, CAIRN_OP_PUT_MANY);
+  assert_int_equal(DECODE("\x82\xa2op\xa8put_many\xa4puts\x90", why, &op), CAIRN_EINVAL);
+  assert_string_equal(why, "puts: 1 to 4096 puts");
+  assert_int_equal(DECODE("\x82\xa2op\xa8put_many\xa4puts\x92\x81\xa4type\xa1x\xa1x",
+                          why, &op),
+                   CAIRN_EINVAL);
+  assert_string_equal(why, "puts item 2: must be a map");
+  assert_int_equal(DECODE("\x82\xa2op\xa8put_many\xa4puts\x92\x81\xa4type\xa1x"
+                          "\x81\xa2id\xa3-rf",
+                          why, &op),
+                   CAIRN_EINVAL);
+  assert_non_null(strstr(why, "puts item 2: id"));
+  assert_int_equal(DECODE("\x82\xa2op\xa8put_many\xa4puts\x91\x81\xa2op\xa3put", why, &op),
+                   CAIRN_EINVAL);
+  assert_non_null(strstr(why, "puts item 1: put: unknown argument 'op'"));
+  assert_int_equal(DECODE("\x82\xa2op\xa8put_many\xa4puts\xa1x", why, &op), CAIRN_EINVAL);
+  assert_string_equal(why, "puts: must be an array of puts (maps)");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_op_with_its_arguments),
       cmocka_unit_test(test_not_a_request_is_malformed),
       cmocka_unit_test(test_wrong_shapes_are_named),
+      cmocka_unit_test(test_put_many_checks_each_put),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,7 @@
  * The input is one frame payload from the local socket. A request that
  * decodes is a put when its op says so: "type" names the record type, and
  * "set" is checked as creating (edit absent or false) or editing, exactly
- * as the store will. Any other map is checked as the `set` of every record
+ * as the store will; each of a put_many's puts is checked the same way. Any other map is checked as the `set` of every record
  * type, both ways, so the schema sees every shape. The milestone helpers
  * the store calls on checked strings (scale, rule) get them too, and a
  * statement is read and filled as a template's pattern (template.h).
@@ -73,7 +73,8 @@ static void parse_helpers(const msgpack_object *set) {
 
   if (scale && scale->type == MSGPACK_OBJECT_STR) {
     cairn_scale sc;
-    if (cairn_record_scale_parse(scale->via.str.ptr, scale->via.str.size, &sc) == 0) {
+    if (cairn_record_scale_parse(scale->via.str.ptr, scale->via.str.size,
+                                 cairn_record_map_get(set, "levels"), &sc) == 0) {
       FUZZ_CHECK(sc.min <= sc.max);
       (void)cairn_record_scale_check(&sc, sc.min);
       (void)cairn_record_scale_check(&sc, sc.max);
@@ -105,24 +106,37 @@ static void parse_helpers(const msgpack_object *set) {
   }
 }
 
-/* What cairn_request_decode promised of a request it accepted. */
-static void check_request(const cairn_request *req) {
-  const msgpack_object *m = &req->msg.data;
-
-  FUZZ_CHECK(cairn_request_op_name(req->op) != NULL && m->type == MSGPACK_OBJECT_MAP);
+/* What cairn_request_decode promised of the arguments m of a request
+ * (op: its op; a put_many's put is checked as a put). */
+static void check_args(int op, const msgpack_object *m) {
+  cairn_request req = {.op = (cairn_request_op)op};
+  FUZZ_CHECK(m->type == MSGPACK_OBJECT_MAP);
   for (uint32_t i = 0; i < m->via.map.size; i++) {
     const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
     FUZZ_CHECK(k->type == MSGPACK_OBJECT_STR);
     for (uint32_t j = 0; j < i; j++) /* each argument once */
       FUZZ_CHECK(m->via.map.ptr[j].key.via.str.size != k->via.str.size ||
                  memcmp(m->via.map.ptr[j].key.via.str.ptr, k->via.str.ptr, k->via.str.size) != 0);
-    if (v->type == MSGPACK_OBJECT_STR && arg_kind(req, k) != 1) { /* a path: any bytes */
+    if (v->type == MSGPACK_OBJECT_STR && arg_kind(&req, k) != 1) { /* a path: any bytes */
       char why[128];
       FUZZ_CHECK(cairn_text_check("arg", v->via.str.ptr, v->via.str.size, 0, why, sizeof why) == 0);
-      if (arg_kind(req, k) == 2)
+      if (arg_kind(&req, k) == 2)
         FUZZ_CHECK(cairn_text_id_valid(v->via.str.ptr, v->via.str.size));
     }
   }
+}
+
+/* What cairn_request_decode promised of a request it accepted. */
+static void check_request(const cairn_request *req) {
+  const msgpack_object *puts = cairn_record_map_get(&req->msg.data, "puts");
+  FUZZ_CHECK(cairn_request_op_name(req->op) != NULL);
+  check_args(req->op, &req->msg.data);
+  if (req->op != CAIRN_OP_PUT_MANY || puts == NULL)
+    return;
+  FUZZ_CHECK(puts->type == MSGPACK_OBJECT_ARRAY && puts->via.array.size >= 1 &&
+             puts->via.array.size <= CAIRN_REQUEST_PUTS_MAX);
+  for (uint32_t i = 0; i < puts->via.array.size; i++)
+    check_args(CAIRN_OP_PUT, &puts->via.array.ptr[i]);
 }
 
 /* op_put's checks, then the store's check of the set. */
@@ -157,9 +171,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rc = cairn_request_decode(data, size, &req, why, sizeof why);
   FUZZ_CHECK(memchr(why, '\0', sizeof why) != NULL);
   if (rc == 0) {
+    const msgpack_object *puts = cairn_record_map_get(&req.msg.data, "puts");
     check_request(&req);
     if (req.op == CAIRN_OP_PUT)
       check_put(&req.msg.data);
+    for (uint32_t i = 0; req.op == CAIRN_OP_PUT_MANY && puts != NULL &&
+                         puts->type == MSGPACK_OBJECT_ARRAY && i < puts->via.array.size;
+         i++)
+      check_put(&puts->via.array.ptr[i]);
     cairn_request_clear(&req);
     return 0;
   }

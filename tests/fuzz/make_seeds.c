@@ -505,6 +505,90 @@ static void seed_request(const char *name, const char *const *kv) {
   msgpack_sbuffer_destroy(&sb);
 }
 
+/* A student's sets written as operations, a levels milestone and a close,
+ * in one put_many. */
+static void seed_school_year(void) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 2);
+  pack_str(&pk, "op");
+  pack_str(&pk, "put_many");
+  pack_str(&pk, "puts");
+  msgpack_pack_array(&pk, 3);
+  /* {type: student, id: ada, edit: true, set: {accommodations: {add, remove}, classrooms}} */
+  msgpack_pack_map(&pk, 4);
+  pack_str(&pk, "type");
+  pack_str(&pk, "student");
+  pack_str(&pk, "id");
+  pack_str(&pk, "ada");
+  pack_str(&pk, "edit");
+  msgpack_pack_true(&pk);
+  pack_str(&pk, "set");
+  msgpack_pack_map(&pk, 2);
+  pack_str(&pk, "accommodations");
+  msgpack_pack_map(&pk, 2);
+  pack_str(&pk, "add");
+  msgpack_pack_array(&pk, 1);
+  pack_str(&pk, "sentence stems");
+  pack_str(&pk, "remove");
+  msgpack_pack_array(&pk, 1);
+  pack_str(&pk, "extra time");
+  pack_str(&pk, "classrooms");
+  msgpack_pack_map(&pk, 1);
+  pack_str(&pk, "add");
+  msgpack_pack_array(&pk, 1);
+  pack_str(&pk, "room-14");
+  /* a milestone on named levels */
+  msgpack_pack_map(&pk, 2);
+  pack_str(&pk, "type");
+  pack_str(&pk, "milestone");
+  pack_str(&pk, "set");
+  msgpack_pack_map(&pk, 9);
+  pack_str(&pk, "student");
+  pack_str(&pk, "ada");
+  pack_str(&pk, "type");
+  pack_str(&pk, "academic");
+  pack_str(&pk, "statement");
+  pack_str(&pk, "I will explain my reasoning.");
+  pack_str(&pk, "scale");
+  pack_str(&pk, "levels");
+  pack_str(&pk, "levels");
+  msgpack_pack_array(&pk, 4);
+  pack_str(&pk, "beginning");
+  pack_str(&pk, "approaching");
+  pack_str(&pk, "meeting");
+  pack_str(&pk, "exceeding");
+  pack_str(&pk, "baseline");
+  msgpack_pack_double(&pk, 0);
+  pack_str(&pk, "target");
+  msgpack_pack_double(&pk, 2);
+  pack_str(&pk, "start");
+  pack_str(&pk, "2026-09-01");
+  pack_str(&pk, "end");
+  pack_str(&pk, "2026-12-01");
+  /* a close: replaced by another milestone */
+  msgpack_pack_map(&pk, 4);
+  pack_str(&pk, "type");
+  pack_str(&pk, "milestone");
+  pack_str(&pk, "id");
+  pack_str(&pk, "3fa2c1d9-42");
+  pack_str(&pk, "edit");
+  msgpack_pack_true(&pk);
+  pack_str(&pk, "set");
+  msgpack_pack_map(&pk, 3);
+  pack_str(&pk, "result");
+  pack_str(&pk, "replaced");
+  pack_str(&pk, "closed");
+  pack_str(&pk, "2026-11-20");
+  pack_str(&pk, "replaced_by");
+  pack_str(&pk, "3fa2c1d9-43");
+  put("record", "put_many_school_year", sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+}
+
 static void seeds_requests(void) {
   static const char *const status[] = {"op", "status", "student", "ada",
                                        "today", "2026-11-02", NULL};
@@ -540,6 +624,7 @@ static void seeds_requests(void) {
   seed_request("put_force", force);
   seed_request("show_not_an_id", not_an_id);
   seed_request("control_character", control);
+  seed_school_year();
   /* each op bare (ping's is written by seeds_record_and_frame) */
   for (int op = CAIRN_OP_PING + 1; op <= CAIRN_OP_MAX; op++) {
     const char *bare[] = {"op", cairn_request_op_name(op), NULL};
