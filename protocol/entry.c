@@ -252,8 +252,80 @@ int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *c
   return 0;
 }
 
-void cairn_entry_id(const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq, char *out) {
-  snprintf(out, CAIRN_ENTRY_ID_MAX, "%02x%02x%02x%02x-%" PRIu64, author[0], author[1], author[2], author[3], seq);
+void cairn_entry_id_number(uint64_t number, uint64_t seq, char *out) {
+  snprintf(out, CAIRN_ENTRY_ID_MAX, "n%" PRIu64 "-%" PRIu64, number, seq);
+}
+
+void cairn_entry_id_key(const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq, char *out) {
+  char b64[sodium_base64_ENCODED_LEN(CAIRN_KEY_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  sodium_bin2base64(b64, sizeof b64, author, CAIRN_KEY_BYTES,
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  snprintf(out, CAIRN_ENTRY_ID_MAX, "k%s-%" PRIu64, b64, seq);
+}
+
+/* Reads the decimal digits s[0..len) (1 to 19, no leading zero) into *v. */
+static int id_digits(const char *s, size_t len, uint64_t *v) {
+  if (len == 0 || len > 19 || (s[0] == '0' && len > 1))
+    return -1;
+  *v = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    *v = *v * 10 + (uint64_t)(s[i] - '0');
+  }
+  return 0;
+}
+
+int cairn_entry_id_parse(const char *id, size_t len, cairn_entry_gen_id *out) {
+  /* the seq follows the last dash (a key in base64url may hold dashes) */
+  const char *dash = NULL;
+  size_t head;
+  memset(out, 0, sizeof *out);
+  for (size_t i = len; i > 0 && dash == NULL; i--)
+    if (id[i - 1] == '-')
+      dash = id + i - 1;
+  if (dash == NULL || id_digits(dash + 1, len - (size_t)(dash + 1 - id), &out->seq) != 0 ||
+      out->seq == 0)
+    return CAIRN_EINVAL;
+  head = (size_t)(dash - id);
+  if (head >= 2 && id[0] == 'n' && id_digits(id + 1, head - 1, &out->number) == 0) {
+    out->form = CAIRN_ID_NUMBER;
+    return 0;
+  }
+  if (head == 44 && id[0] == 'k') {
+    size_t got;
+    if (sodium_base642bin(out->key, sizeof out->key, id + 1, 43, NULL, &got, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        got != CAIRN_KEY_BYTES)
+      return CAIRN_EINVAL;
+    out->form = CAIRN_ID_KEY;
+    return 0;
+  }
+  if (head == 8) {
+    for (size_t i = 0; i < 8; i++) /* (a '-' among them fails here) */
+      if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+        return CAIRN_EINVAL;
+    if (sodium_hex2bin(out->key, 4, id, 8, NULL, NULL, NULL) != 0)
+      return CAIRN_EINVAL;
+    out->form = CAIRN_ID_LEGACY;
+    return 0;
+  }
+  return CAIRN_EINVAL;
+}
+
+int cairn_entry_id_names(const cairn_entry_gen_id *g, const uint8_t author[CAIRN_KEY_BYTES],
+                         int64_t number, uint64_t seq) {
+  if (g->seq != seq)
+    return 0;
+  switch (g->form) {
+  case CAIRN_ID_NUMBER:
+    return number >= 0 && g->number == (uint64_t)number;
+  case CAIRN_ID_KEY:
+    return memcmp(g->key, author, CAIRN_KEY_BYTES) == 0;
+  case CAIRN_ID_LEGACY:
+    return memcmp(g->key, author, 4) == 0;
+  }
+  return 0;
 }
 
 int cairn_entry_count(const uint8_t *buf, size_t len, size_t *n) {

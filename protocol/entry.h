@@ -93,9 +93,46 @@ int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *c
 int cairn_entry_count(const uint8_t *buf, size_t len, size_t *n)
     __attribute__((warn_unused_result));
 
-/* Writes the generated record id for (author, seq), "3fa2c1d9-42", into out
- * (at least CAIRN_ENTRY_ID_MAX bytes). */
-#define CAIRN_ENTRY_ID_MAX 32
-void cairn_entry_id(const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq, char *out);
+/* Generated record ids (FORMAT.md section 2, "Ids"): the id cairnd gives
+ * a record its author creates (a milestone, evidence, ...) names the
+ * author and the seq of the creating entry, unique by construction:
+ *   "n12-42"      the author's device number 12 (the central assigns it in
+ *                 the device record; the central itself is 0), seq 42;
+ *   "k<43>-42"    before the author has a number: its whole key, base64url
+ *                 without padding (43 characters, which may hold '-' and
+ *                 '_': the seq is what follows the last '-'), seq 42;
+ *   "3fa2c1d9-42" written by an older cairn: the key's first 4 bytes in hex.
+ *                 Still read and checked, never written. */
+#define CAIRN_ENTRY_ID_MAX 72 /* room for any of them, with the NUL */
+#define CAIRN_ENTRY_ID_SEQ_MAX UINT64_C(9999999999999999999) /* 19 digits: a key id fits 64 */
+
+typedef enum cairn_entry_id_form {
+  CAIRN_ID_NUMBER = 1,
+  CAIRN_ID_KEY,
+  CAIRN_ID_LEGACY
+} cairn_entry_id_form;
+
+typedef struct cairn_entry_gen_id {
+  cairn_entry_id_form form;
+  uint64_t number;                /* NUMBER */
+  uint8_t key[CAIRN_KEY_BYTES];   /* KEY: the key; LEGACY: its first 4 bytes */
+  uint64_t seq;
+} cairn_entry_gen_id;
+
+/* Writes the id of the record created by entry seq of the device with
+ * that number ("n12-42"), or of the device with that key when it has no
+ * number yet ("k...-42"), into out (CAIRN_ENTRY_ID_MAX bytes). */
+void cairn_entry_id_number(uint64_t number, uint64_t seq, char *out);
+void cairn_entry_id_key(const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq, char *out);
+
+/* Reads id[0..len) as a generated id into *out. Returns 0, or
+ * CAIRN_EINVAL when it is not one (a person's id, "ana-8", is not). Pure. */
+int cairn_entry_id_parse(const char *id, size_t len, cairn_entry_gen_id *out)
+    __attribute__((warn_unused_result));
+
+/* Returns 1 when generated id g names the author (whose device number is
+ * number, or -1 when it has none) and seq, else 0. */
+int cairn_entry_id_names(const cairn_entry_gen_id *g, const uint8_t author[CAIRN_KEY_BYTES],
+                         int64_t number, uint64_t seq);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "entry.h"
 #include "error.h"
 #include "template.h"
 #include "text.h"
@@ -141,6 +142,9 @@ static const cairn_field_def device_fields[] = {
     F("revoked", CAIRN_FT_BOOL, 0),
     F("revoked_after", CAIRN_FT_SEQ, 0),
     F("enrolled", CAIRN_FT_DATE, 0),
+    /* given by the central, once: the generated ids of the device's records
+     * name it ("n12-42"; entry.h) */
+    F("number", CAIRN_FT_SEQ, 0),
 };
 
 /* The central's order for a run of one author's entries (FORMAT.md section
@@ -210,6 +214,20 @@ static const record_schema *schema_of(int type) {
   if (type < 1 || type > CAIRN_REC_MAX || schemas[type].name == NULL)
     return NULL;
   return &schemas[type];
+}
+
+int cairn_record_generated_id(int type) {
+  switch (type) {
+  case CAIRN_REC_MILESTONE:
+  case CAIRN_REC_EVIDENCE:
+  case CAIRN_REC_REVIEW:
+  case CAIRN_REC_SUPPORT_CHANGE:
+  case CAIRN_REC_CELEBRATION:
+  case CAIRN_REC_RESTAMP:
+    return 1;
+  default:
+    return 0;
+  }
 }
 
 const char *cairn_record_type_name(int type) {
@@ -437,20 +455,6 @@ static int date_shaped(const char *s, size_t len) {
 }
 
 /* Generated id (FORMAT.md 3.1): 8 lowercase hex, '-', seq >= 1 in decimal. */
-static int generated_id_valid(const char *s, size_t len) {
-  static const char seq_max[] = "18446744073709551615";
-  size_t nd = len > 9 ? len - 9 : 0;
-  if (len < 10 || nd > 20 || s[8] != '-' || s[9] == '0')
-    return 0;
-  for (size_t i = 0; i < 8; i++)
-    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-      return 0;
-  for (size_t i = 9; i < len; i++)
-    if (s[i] < '0' || s[i] > '9')
-      return 0;
-  return nd < 20 || memcmp(s + 9, seq_max, 20) <= 0;
-}
-
 /* Reads a num into *v. Returns 0, CAIRN_EINVAL (not a number) or CAIRN_ERANGE. */
 static int num_value(const msgpack_object *o, double *v) {
   switch (o->type) {
@@ -530,23 +534,19 @@ static int check_enum(const cairn_field_def *f, const msgpack_object *o, char *w
   return fail(why, whylen, CAIRN_EINVAL, "%s: must be one of %s", f->name, allowed);
 }
 
-/* Whether records of type have ids given by people (students, templates,
- * standards) rather than generated ones. */
-static int given_id(cairn_record_type type) {
-  return type == CAIRN_REC_STUDENT || type == CAIRN_REC_TEMPLATE || type == CAIRN_REC_STANDARD;
-}
-
 static int check_ref(const cairn_field_def *f, const msgpack_object *o, char *why,
                      size_t whylen) {
+  int given = !cairn_record_generated_id((int)f->ref_type);
+  cairn_entry_gen_id g;
   int ok = o->type == MSGPACK_OBJECT_STR &&
-           (given_id(f->ref_type) ? cairn_text_id_logged(o->via.str.ptr, o->via.str.size)
-                                  : generated_id_valid(o->via.str.ptr, o->via.str.size));
+           (given ? cairn_text_id_logged(o->via.str.ptr, o->via.str.size)
+                  : cairn_entry_id_parse(o->via.str.ptr, o->via.str.size, &g) == 0);
   if (ok)
     return 0;
-  if (given_id(f->ref_type))
+  if (given)
     return fail(why, whylen, CAIRN_EINVAL, "%s: not a %s id (%s)", f->name,
                 cairn_record_type_name((int)f->ref_type), CAIRN_TEXT_ID_RULE);
-  return fail(why, whylen, CAIRN_EINVAL, "%s: not a %s id (like 3fa2c1d9-42)", f->name,
+  return fail(why, whylen, CAIRN_EINVAL, "%s: not a %s id (like n12-42)", f->name,
               cairn_record_type_name((int)f->ref_type));
 }
 

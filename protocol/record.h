@@ -70,6 +70,12 @@ typedef struct cairn_field_def {
 /* Returns the static name of a type ("evidence"), or NULL if unknown. */
 const char *cairn_record_type_name(int type);
 
+/* Returns 1 when cairnd generates the ids of records of type (entry.h,
+ * "Generated record ids": a milestone, evidence, a review, a support
+ * change, a celebration, a restamp), 0 when a person or the central gives
+ * them (a student, a device, a template, a standard). */
+int cairn_record_generated_id(int type);
+
 /* Returns the type for a name, or CAIRN_EINVAL. */
 int cairn_record_type_from_name(const char *name, size_t len);
 

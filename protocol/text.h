@@ -42,7 +42,7 @@ void cairn_text_date_format(int32_t day, char out[11]);
 int32_t cairn_text_today(void);
 
 /* The id grammar (docs/FORMAT.md section 3.1), for every id that enters
- * cairn: a student id a user gives, a generated id (3fa2c1d9-42), a
+ * cairn: a student id a user gives, a generated id (n12-42), a
  * device's hex key. No id reads as a path ("." or "..") or an option
  * ("-rf"). CAIRN_TEXT_ID_RULE says it in words, for messages. */
 #define CAIRN_TEXT_ID_MAX 64

@@ -168,6 +168,7 @@ typedef struct apply_ctx {
   int author_is_central;
   cairn_scope author_scope;
   uint64_t revoked_after; /* the author's device is revoked after this seq (UINT64_MAX: not) */
+  int64_t author_number;  /* the author's device number (0: the central; -1: none) */
   uint64_t refused;     /* entries refused or quarantined in this txn */
   uint64_t quarantined; /* of which quarantined (stored, not folded) */
   int have_head, head_dirty;
@@ -462,7 +463,14 @@ static int pack_state(cairn_store *s, const cairn_entry *e, const body *b, uint6
 /* Why an authorized author's entry may still not be folded (PROTOCOL.md
  * section 1), or NULL when it may. */
 static const char *unauthorized_write(const apply_ctx *c, const cairn_entry *e, const body *b) {
-  if (c->author_is_central || memcmp(e->author, c->s->pk, CAIRN_KEY_BYTES) == 0)
+  if (memcmp(e->author, c->s->pk, CAIRN_KEY_BYTES) == 0)
+    return NULL;
+  cairn_entry_gen_id g;
+  if (b->is_new && cairn_record_generated_id((int)e->kind) &&
+      (cairn_entry_id_parse(b->id, b->idlen, &g) != 0 ||
+       !cairn_entry_id_names(&g, e->author, c->author_number, e->seq)))
+    return "a generated id must name its author and the entry that creates it";
+  if (c->author_is_central)
     return NULL;
   if (e->seq > c->revoked_after)
     return "the author's device is revoked";
@@ -755,6 +763,8 @@ static int input_refused(const body *b, int type, char *msg, size_t msglen) {
 /* Folds the write of entry e into its record's state, unless the mode
  * keeps it out: quarantined (not authorized), or held (dated beyond this
  * node's clock and not yet ordered by the central). */
+static int legacy_id_taken(apply_ctx *c, const cairn_entry *e, const body *b);
+
 static int fold(apply_ctx *c, const cairn_entry *e) {
   cairn_store *s = c->s;
   body b;
@@ -767,6 +777,9 @@ static int fold(apply_ctx *c, const cairn_entry *e) {
   const char *denied = c->mode == APPLY_SYNCED ? unauthorized_write(c, e, &b) : NULL;
   if (denied != NULL)
     return quarantine(c, e, denied);
+  if (c->mode == APPLY_SYNCED && b.is_new && (rc = legacy_id_taken(c, e, &b)) != 0)
+    return rc < 0 ? rc
+                  : quarantine(c, e, "another device created a record with this id first");
   int type = (int)e->kind;
   /* The entry itself says whether it creates the record, so the check does
    * not depend on arrival order: an edit may arrive before the creation it
@@ -799,6 +812,29 @@ static int fold(apply_ctx *c, const cairn_entry *e) {
       cairn__store_obj_true(cairn_record_map_get(b.set, "revoked")))
     return revoke_after(c, &b, after->via.u64);
   return 0;
+}
+
+/* An id an older cairn generated ("3fa2c1d9-42") names only 4 bytes of
+ * its author's key: a creation of one whose record another author (with
+ * the same 4 bytes) created first is not merged into it. Returns 1 when
+ * that is so for entry e (body b), 0 when not, or an error. */
+static int legacy_id_taken(apply_ctx *c, const cairn_entry *e, const body *b) {
+  cairn_entry_gen_id g;
+  if (!cairn_record_generated_id((int)e->kind) ||
+      cairn_entry_id_parse(b->id, b->idlen, &g) != 0 || g.form != CAIRN_ID_LEGACY)
+    return 0;
+  msgpack_zone z;
+  cairn__store_rec r = {0};
+  if (!msgpack_zone_init(&z, 1024))
+    return CAIRN_ENOMEM;
+  int rc = cairn__store_rec_load(c->txn, c->records, (int)e->kind, b->id, b->idlen, &z, &r);
+  int taken = 0;
+  for (size_t i = 0; rc == 0 && i < r.n && !taken; i++)
+    taken = r.w[i].seq == g.seq && memcmp(r.w[i].author, g.key, 4) == 0 &&
+            memcmp(r.w[i].author, e->author, CAIRN_KEY_BYTES) != 0;
+  cairn__store_rec_free(&r);
+  msgpack_zone_destroy(&z);
+  return rc == 0 || rc == CAIRN_ENOTFOUND ? taken : rc;
 }
 
 /* Calls fn for each entry from..to of author in this node's log that is
@@ -997,6 +1033,7 @@ static void apply_init(apply_ctx *c, cairn_store *s, MDB_txn *txn, apply_mode mo
   c->ceiling = hlc_ceiling(s);
   c->is_central = s->have_central && memcmp(s->central, s->pk, CAIRN_KEY_BYTES) == 0;
   c->revoked_after = UINT64_MAX;
+  c->author_number = -1;
 }
 
 /* Frees what c allocated (not the transaction). */
@@ -1277,6 +1314,9 @@ typedef struct batch {
   char showed[256];
   int set_revoked_after;  /* the put revokes a device: revoked_after is added */
   uint64_t revoked_after;
+  int set_number;         /* the put gives a device its number */
+  uint64_t number;
+  int64_t own_number;     /* this device's number; -1 none; -2 not read yet */
   uint64_t own_hlc;       /* the HLC of this device's last entry so far */
   int commit_anyway;      /* commit though this device wrote nothing (received entries) */
   cairn_entry last;
@@ -1560,6 +1600,65 @@ static int check_milestone_child(batch *b, cairn_put *p, const msgpack_object *s
 
 /* A device record: written by the central only, its id the lowercase hex
  * of its key; its scope is the device's. */
+/* This device's number, which the ids it generates name (entry.h): the
+ * central's is 0; another device's is in its device record, once the
+ * central's log has brought it; -1 until then. Read once per batch.
+ * Returns it, or a negative code below -1. */
+static int64_t own_number(batch *b) {
+  cairn_store *s = b->s;
+  if (b->own_number != -2)
+    return b->own_number;
+  if (s->have_central && memcmp(s->central, s->pk, CAIRN_KEY_BYTES) == 0)
+    return b->own_number = 0;
+  msgpack_zone z;
+  cairn__store_rec r = {0};
+  if (!msgpack_zone_init(&z, 1024))
+    return CAIRN_ENOMEM;
+  int rc = cairn__store_device_get(s, b->ac.txn, s->pk, &z, &r, NULL, NULL);
+  const msgpack_object *n = rc == 0 || rc == CAIRN_EPERM ? cairn__store_rec_value(&r, "number", NULL)
+                                                        : NULL;
+  b->own_number = n != NULL && n->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                          n->via.u64 <= INT64_MAX
+                      ? (int64_t)n->via.u64
+                      : -1;
+  cairn__store_rec_free(&r);
+  msgpack_zone_destroy(&z);
+  return rc == 0 || rc == CAIRN_EPERM || rc == CAIRN_ENOTFOUND ? b->own_number : rc;
+}
+
+/* The number the central gives the next device: one more than the
+ * greatest any device record holds. Sets *next; returns 0 or an error. */
+static int next_device_number(batch *b, uint64_t *next) {
+  cairn_store *s = b->s;
+  MDB_cursor *cur;
+  uint8_t key[1] = {(uint8_t)CAIRN_REC_DEVICE};
+  MDB_val k = {1, key}, v;
+  msgpack_zone z;
+  cairn__store_rec r = {0};
+  *next = 1;
+  int rc = mdb_cursor_open(b->ac.txn, s->records, &cur);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  if (!msgpack_zone_init(&z, 1024)) {
+    mdb_cursor_close(cur);
+    return CAIRN_ENOMEM;
+  }
+  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  while (rc == 0 && k.mv_size > 0 && ((const uint8_t *)k.mv_data)[0] == CAIRN_REC_DEVICE) {
+    msgpack_zone_clear(&z);
+    if ((rc = cairn__store_rec_parse(v.mv_data, v.mv_size, &z, &r)) != 0)
+      break;
+    const msgpack_object *n = cairn__store_rec_value(&r, "number", NULL);
+    if (n != NULL && n->type == MSGPACK_OBJECT_POSITIVE_INTEGER && n->via.u64 >= *next)
+      *next = n->via.u64 + 1;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  cairn__store_rec_free(&r);
+  msgpack_zone_destroy(&z);
+  return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc < 0 ? rc : cairn__store_err(s, rc, 0);
+}
+
 static int check_device(batch *b, cairn_put *p, const msgpack_object *set,
                         const cairn__store_rec *r) {
   const cairn_store *s = b->s;
@@ -1577,6 +1676,17 @@ static int check_device(batch *b, cairn_put *p, const msgpack_object *set,
     sodium_bin2hex(hex, sizeof hex, bin, sizeof bin);
     if (memcmp(hex, key, len) != 0 || strcmp(p->id, hex) != 0)
       return refuse(p, CAIRN_EINVAL, "key: must be lowercase hex and equal the id");
+  }
+  /* Its number is the central's to give, in the entry that creates the
+   * record: so every node that can check the device's entries knows it.
+   * A device enrolled by an older cairn has none and writes key ids. */
+  if (cairn_record_map_get(set, "number") != NULL)
+    return refuse(p, CAIRN_EPERM, "number: given by the central when it enrolls; not set by hand");
+  if (r == NULL) {
+    int rc = next_device_number(b, &b->number);
+    if (rc != 0)
+      return refuse(p, rc, "number: %s", cairn_strerror(rc));
+    b->set_number = 1;
   }
   char campus[65], classroom[65];
   cairn__store_copy_str(cairn__store_field_of(set, r, "campus"), campus);
@@ -1666,11 +1776,11 @@ static int put_check(batch *b, cairn_put *p, msgpack_object *set, const cairn__s
   *r = NULL;
   b->showed[0] = '\0';
   b->set_revoked_after = 0;
+  b->set_number = 0;
   memset(&b->where, 0, sizeof b->where);
   if (tname == NULL)
     return refuse(p, CAIRN_EINVAL, "type: unknown record type %d", p->type);
-  if (p->edit || p->type == CAIRN_REC_STUDENT || p->type == CAIRN_REC_DEVICE ||
-      p->type == CAIRN_REC_TEMPLATE || p->type == CAIRN_REC_STANDARD) {
+  if (p->edit || !cairn_record_generated_id(p->type)) {
     if (p->id == NULL)
       return refuse(p, CAIRN_EINVAL, "id: required to %s a %s", p->edit ? "edit" : "create",
                     tname);
@@ -1690,7 +1800,13 @@ static int put_check(batch *b, cairn_put *p, msgpack_object *set, const cairn__s
   } else if (p->id != NULL) {
     return refuse(p, CAIRN_EINVAL, "id: a %s's id is generated; leave it out", tname);
   } else {
-    cairn_entry_id(b->s->pk, b->seq + 1, b->gen_id);
+    int64_t number = own_number(b);
+    if (number < -1)
+      return refuse(p, (int)number, "id: %s", cairn_strerror((int)number));
+    if (number >= 0)
+      cairn_entry_id_number((uint64_t)number, b->seq + 1, b->gen_id);
+    else
+      cairn_entry_id_key(b->s->pk, b->seq + 1, b->gen_id);
     *id = b->gen_id;
   }
   if (p->why != NULL && strlen(p->why) > WHY_MAX)
@@ -1849,6 +1965,12 @@ static int write_one(batch *b, cairn_put *p) {
     if ((rc = cairn__store_set_put(&s->check_zone, &set, "revoked_after", &after)) != 0)
       return rc;
   }
+  if (b->set_number) {
+    msgpack_object number = {.type = MSGPACK_OBJECT_POSITIVE_INTEGER};
+    number.via.u64 = b->number;
+    if ((rc = cairn__store_set_put(&s->check_zone, &set, "number", &number)) != 0)
+      return rc;
+  }
   rc = pack_body(b, p, id, &set, r);
   if (rc != 0)
     return rc;
@@ -1896,6 +2018,7 @@ static int write_one(batch *b, cairn_put *p) {
 static int batch_begin(batch *b, cairn_store *s) {
   memset(b, 0, sizeof *b);
   b->s = s;
+  b->own_number = -2;
   b->seq = s->own_seq;
   b->own_hlc = s->own_hlc;
   memcpy(b->hash, s->own_hash, CAIRN_HASH_BYTES);
@@ -2206,11 +2329,18 @@ static int authorize_run(apply_ctx *c, const cairn__store_decoded *d, size_t n,
   const cairn_entry *e = &d[0].e;
   c->revoked_after = UINT64_MAX;
   c->author_is_central = s->have_central && memcmp(e->author, s->central, CAIRN_KEY_BYTES) == 0;
+  c->author_number = c->author_is_central ? 0 : -1;
   if (c->author_is_central)
     return 1;
   msgpack_zone_clear(&s->check_zone);
   int rc = cairn__store_device_get(s, c->txn, e->author, &s->check_zone, r, &c->author_scope,
                                    NULL);
+  const msgpack_object *number = rc == 0 || rc == CAIRN_EPERM
+                                     ? cairn__store_rec_value(r, "number", NULL)
+                                     : NULL;
+  if (number != NULL && number->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+      number->via.u64 <= INT64_MAX)
+    c->author_number = (int64_t)number->via.u64;
   if (rc == 0)
     return 1;
   if (rc == CAIRN_EPERM) {

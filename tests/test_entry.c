@@ -87,7 +87,6 @@ static void test_golden_vector(void **state) {
   uint8_t want_entry[sizeof golden_entry_hex / 2], want_hash[CAIRN_HASH_BYTES], want_sig[CAIRN_SIG_BYTES];
   msgpack_sbuffer sb;
   size_t consumed = 0;
-  char id[CAIRN_ENTRY_ID_MAX];
 
   hex_to_bytes(golden_entry_hex, want_entry, sizeof want_entry);
   hex_to_bytes(golden_hash_hex, want_hash, sizeof want_hash);
@@ -129,10 +128,51 @@ static void test_golden_vector(void **state) {
   assert_memory_equal(d.hash, want_hash, CAIRN_HASH_BYTES);
   assert_int_equal(cairn_entry_verify_sig(&d), 0);
 
-  cairn_entry_id(k.pk, 42, id);
-  assert_string_equal(id, "03a107bf-42");
-  cairn_entry_id(k.pk, UINT64_MAX, id);
-  assert_string_equal(id, "03a107bf-18446744073709551615");
+}
+
+/* Generated ids name their author whole (a device number, or the key)
+ * and the creating seq; an older cairn's "03a107bf-42" is still read. */
+static void test_generated_ids(void **state) {
+  (void)state;
+  struct key k;
+  cairn_entry e;
+  char id[CAIRN_ENTRY_ID_MAX];
+  cairn_entry_gen_id g;
+  uint8_t other[CAIRN_KEY_BYTES];
+
+  make_golden(&e, &k);
+  memcpy(other, k.pk, sizeof other);
+  other[31] ^= 1; /* the same first 4 bytes: what an older id could not tell apart */
+
+  cairn_entry_id_number(12, 42, id);
+  assert_string_equal(id, "n12-42");
+  assert_int_equal(cairn_entry_id_parse(id, strlen(id), &g), 0);
+  assert_int_equal(g.form, CAIRN_ID_NUMBER);
+  assert_true(cairn_entry_id_names(&g, k.pk, 12, 42));
+  assert_false(cairn_entry_id_names(&g, k.pk, 13, 42));
+  assert_false(cairn_entry_id_names(&g, k.pk, -1, 42));
+  assert_false(cairn_entry_id_names(&g, k.pk, 12, 41));
+
+  cairn_entry_id_key(k.pk, 42, id);
+  assert_int_equal(strlen(id), 1 + 43 + 3);
+  assert_int_equal(cairn_entry_id_parse(id, strlen(id), &g), 0);
+  assert_int_equal(g.form, CAIRN_ID_KEY);
+  assert_true(cairn_entry_id_names(&g, k.pk, -1, 42));
+  assert_false(cairn_entry_id_names(&g, other, -1, 42));
+  cairn_entry_id_key(k.pk, CAIRN_ENTRY_ID_SEQ_MAX, id);
+  assert_int_equal(strlen(id), 64); /* the longest fits an id */
+
+  assert_int_equal(cairn_entry_id_parse("03a107bf-42", 11, &g), 0);
+  assert_int_equal(g.form, CAIRN_ID_LEGACY);
+  assert_true(cairn_entry_id_names(&g, k.pk, -1, 42));
+  assert_true(cairn_entry_id_names(&g, other, -1, 42)); /* why it is no longer written */
+
+  static const char *const not_generated[] = {"ana-8", "n-42", "n12-", "n12-0", "n012-4",
+                                              "n1-2-5", "k-42", "03A107BF-42", "03a107b-42",
+                                              "n12-12345678901234567890", "", "-"};
+  for (size_t i = 0; i < sizeof not_generated / sizeof not_generated[0]; i++)
+    assert_int_equal(cairn_entry_id_parse(not_generated[i], strlen(not_generated[i]), &g),
+                     CAIRN_EINVAL);
 }
 
 static void assert_entries_equal(const cairn_entry *a, const cairn_entry *b) {
@@ -559,6 +599,7 @@ static void test_chain(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_generated_ids),
       cmocka_unit_test(test_golden_vector),  cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_truncation_and_trailing), cmocka_unit_test(test_shape_errors),
       cmocka_unit_test(test_huge_container), cmocka_unit_test(test_too_big),

@@ -276,7 +276,7 @@ static void test_status_groups_by_student_ids_numerically(void **state) {
     for (size_t i = 0; i < v->students[k].nmilestones; i++) {
       const cairn_store_milestone_status *m = &v->students[k].milestones[i];
       assert_string_equal(m->student, v->students[k].id);
-      uint64_t seq = strtoull(strchr(m->id, '-') + 1, NULL, 10);
+      uint64_t seq = strtoull(strrchr(m->id, '-') + 1, NULL, 10);
       assert_true(seq > prev_seq);
       prev_seq = seq;
     }
@@ -1450,6 +1450,95 @@ static void test_ids_follow_the_grammar(void **state) {
   device_free(&k);
 }
 
+/* Appends to out an entry of k's log that creates a milestone whose id is
+ * id, as a cairn that lied about it could. */
+static void forge_milestone_entry(device *k, const char *id, msgpack_sbuffer *out) {
+  setb body;
+  forged_body_begin(&body, id, 8);
+  set_str(&body, "student", "ava-8");
+  set_str(&body, "type", "academic");
+  set_str(&body, "statement", "x");
+  set_str(&body, "scale", "0-4");
+  set_num(&body, "baseline", 1);
+  set_num(&body, "target", 3);
+  set_str(&body, "start", "2026-03-02");
+  set_str(&body, "end", "2026-04-13");
+  forged_body_end(k, CAIRN_REC_MILESTONE, &body, "North", "8B", out);
+}
+
+/* A generated id names its author: its key until the central's log brings
+ * the device its number, then the number. From another node, a creation
+ * whose id names another author, or another entry, is quarantined: no
+ * device can take over a record another will create. */
+static void test_generated_ids_name_their_author(void **state) {
+  (void)state;
+  device c, k;
+  char id[CAIRN_ENTRY_ID_MAX], want[CAIRN_ENTRY_ID_MAX];
+  cairn_entry_gen_id g;
+  central_and_classroom(&c, &k);
+  assert_int_equal(enroll(c.s, k.pk, "North", "8B", NULL), 0);
+  add_student_at(k.s, "ava-8", "North", "8B");
+  add_milestone(k.s, "ava-8", id);
+  assert_int_equal(cairn_entry_id_parse(id, strlen(id), &g), 0);
+  assert_int_equal(g.form, CAIRN_ID_KEY);
+  assert_memory_equal(g.key, k.pk, CAIRN_KEY_BYTES);
+  assert_true(g.seq == cairn_store_own_seq(k.s));
+
+  cairn_scope sc = scope_of("North", "8B");
+  cairn_apply_result res = sync_to(c.s, k.s, &sc); /* k's device record: number 1 */
+  assert_int_equal(res.refused, 0);
+  add_milestone(k.s, "ava-8", id);
+  snprintf(want, sizeof want, "n1-%llu", (unsigned long long)cairn_store_own_seq(k.s));
+  assert_string_equal(id, want);
+  res = sync_to(k.s, c.s, NULL);
+  assert_int_equal(res.refused, 0);
+  assert_true(export_has(c.s, id));
+
+  /* The central's own ids carry its number, 0. */
+  add_student_at(c.s, "bo-8", "North", "8B");
+  add_milestone(c.s, "bo-8", id);
+  snprintf(want, sizeof want, "n0-%llu", (unsigned long long)cairn_store_own_seq(c.s));
+  assert_string_equal(id, want);
+
+  /* Forged: another device's number, another entry's seq, the central's
+   * key, another key's first bytes (the older form). */
+  char cent[64], forged[CAIRN_ENTRY_ID_MAX];
+  sodium_bin2base64(cent, sizeof cent, c.pk, CAIRN_KEY_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  for (int i = 0; i < 4; i++) {
+    unsigned long long next = (unsigned long long)cairn_store_own_seq(k.s) + 1;
+    if (i == 0)
+      snprintf(forged, sizeof forged, "n2-%llu", next);
+    else if (i == 1)
+      snprintf(forged, sizeof forged, "n1-%llu", next + 1);
+    else if (i == 2)
+      snprintf(forged, sizeof forged, "k%s-%llu", cent, next);
+    else
+      snprintf(forged, sizeof forged, "%02x%02x%02x%02x-%llu", c.pk[0], c.pk[1], c.pk[2],
+               c.pk[3], next);
+    msgpack_sbuffer batch;
+    msgpack_sbuffer_init(&batch);
+    forge_milestone_entry(&k, forged, &batch);
+    assert_last_quarantined(&c, &batch, "a generated id must name its author and the entry");
+    assert_false(export_has(c.s, forged));
+    msgpack_sbuffer_init(&batch); /* k's own log goes on past it */
+    forge_milestone_entry(&k, forged, &batch);
+    assert_int_equal(apply(k.s, &batch), 1);
+    msgpack_sbuffer_destroy(&batch);
+  }
+  /* ... and one that names k and the entry is folded, in the older form too. */
+  snprintf(want, sizeof want, "%02x%02x%02x%02x-%llu", k.pk[0], k.pk[1], k.pk[2], k.pk[3],
+           (unsigned long long)cairn_store_own_seq(k.s) + 1);
+  msgpack_sbuffer batch;
+  msgpack_sbuffer_init(&batch);
+  forge_milestone_entry(&k, want, &batch);
+  assert_int_equal(cairn_store_apply_synced(c.s, (const uint8_t *)batch.data, batch.size, &res), 0);
+  msgpack_sbuffer_destroy(&batch);
+  assert_int_equal(res.quarantined, 0);
+  assert_true(export_has(c.s, want));
+  device_free(&c);
+  device_free(&k);
+}
+
 /* No control character enters a text field (FORMAT.md 3.3): refused from
  * a local put with the field named, quarantined from another node, and
  * folded as it was when a node replays its own older log. Notes keep tab
@@ -1684,6 +1773,7 @@ int main(void) {
       cmocka_unit_test(test_sync_refuses_unknown_and_revoked_authors),
       cmocka_unit_test(test_sync_quarantines_unauthorized_writes),
       cmocka_unit_test(test_ids_follow_the_grammar),
+      cmocka_unit_test(test_generated_ids_name_their_author),
       cmocka_unit_test(test_control_characters_refused),
       cmocka_unit_test(test_token_redeem),
       cmocka_unit_test(test_receipts),
