@@ -158,6 +158,9 @@ struct link {
   size_t batch_len[WINDOW];        /* and their bytes */
   /* the link's rate: bytes acknowledged since the busy period began */
   uint64_t busy_since, busy_bytes;
+  /* its round trip, from a handshake message sent to the next bytes in
+   * (0: not known); probe_at: when that message left (0: none out) */
+  uint64_t rtt_ms, probe_at;
   uint64_t unacked;
   size_t batch_bytes; /* the byte limit of the next batch */
   /* OFFER: what this side last said it would send, less what it has sent
@@ -469,8 +472,11 @@ static void pace_acked(link *l, uint64_t now) {
   double want;
 
   l->busy_bytes += l->batch_len[0];
-  want = (double)l->busy_bytes / (double)(now > l->busy_since ? now - l->busy_since : 1) *
-         BATCH_TARGET_MS;
+  /* on a link with a long round trip, 4 batches of a second each leave it
+   * idle most of the time (the rate measured is then the window's, and
+   * would never grow): there a batch holds a round trip */
+  double hold_ms = (double)l->rtt_ms > BATCH_TARGET_MS ? (double)l->rtt_ms : BATCH_TARGET_MS;
+  want = (double)l->busy_bytes / (double)(now > l->busy_since ? now - l->busy_since : 1) * hold_ms;
   /* a batch far smaller than the limit says little of the link: grow at
    * most twofold per acknowledgement */
   if (want > 2.0 * (double)l->batch_bytes)
@@ -960,6 +966,7 @@ static int hs_send(link *l, const uint8_t *payload, size_t plen, int pattern_byt
   if (rc == 0)
     rc = send_raw(l, (const uint8_t *)wire.data, wire.size);
   msgpack_sbuffer_destroy(&wire);
+  l->probe_at = uv_now(l->mgr->o.loop); /* the peer answers it at once */
   return rc;
 }
 
@@ -1611,6 +1618,12 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   l->in_len += (size_t)nread;
+  if (l->probe_at != 0 && nread > 0) {
+    uint64_t rtt = uv_now(l->mgr->o.loop) - l->probe_at;
+    if (l->rtt_ms == 0 || rtt < l->rtt_ms)
+      l->rtt_ms = rtt > 0 ? rtt : 1;
+    l->probe_at = 0;
+  }
   while (l->state != LINK_CLOSING) {
     const uint8_t *body;
     size_t blen, used;
