@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then builds and runs every
 # test twice, once plain and once under AddressSanitizer+UndefinedBehaviorSanitizer,
-# then runs the CLI, sync, central-office and web-page browser tests with
-# cairnd under valgrind, then replays every fuzz regression and runs each
-# libFuzzer target briefly (FUZZ_SECONDS each, default 15), then runs
+# then all but the bad-network and crash tests under ThreadSanitizer (any
+# report fails), then runs the CLI, sync, central-office and web-page browser
+# tests with cairnd under valgrind, then replays every fuzz regression and runs
+# each libFuzzer target briefly (FUZZ_SECONDS each, default 15), then runs
 # bench/run --quick and bench/run report --quick once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,19 @@ for variant in plain asan; do
   BADNET_RUNS=$runs ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$dir" --output-on-failure -j"$jobs"
 done
+echo "== ThreadSanitizer: every test but the bad-network and crash ones, with every cairnd built with -fsanitize=thread"
+tsdir=build-test-tsan
+tslog=$(mktemp -d)
+cmake -S . -B "$tsdir" -DCAIRN_SANITIZE=thread -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$tsdir" -j"$jobs"
+TSAN_OPTIONS="log_path=$tslog/report halt_on_error=0" \
+  ctest --test-dir "$tsdir" --output-on-failure -j"$jobs" -E "badnet|crash"
+if [ -n "$(ls -A "$tslog")" ]; then
+  cat "$tslog"/*
+  echo "ThreadSanitizer reported the above"
+  exit 1
+fi
+rm -rf "$tslog"
 echo "== valgrind memcheck: the CLI, school year, sync, central and browser tests with every cairnd under valgrind"
 vgdir=$(mktemp -d)
 plain=build-test-plain

@@ -632,8 +632,11 @@ int cairn_store_apply_synced(cairn_store *s, const uint8_t *buf, size_t len,
 
 /* The central's key, once known: set at `cairn init --role central` (its
  * own key) or when joining. Persisted in the store. cairn_store_central
- * returns it (borrowed from the store) or NULL when unknown;
- * cairn_store_set_central returns 0 or a write error. */
+ * returns it (borrowed from the store) or NULL when unknown, from any
+ * thread: the key is set once and never changes after.
+ * cairn_store_set_central returns 0 (also when the key is already this
+ * one), CAIRN_EEXISTS when another central's key is set, or a write
+ * error. Writer thread only. */
 const uint8_t *cairn_store_central(const cairn_store *s);
 int cairn_store_set_central(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES]);
 

@@ -5,6 +5,7 @@
 #ifndef CAIRN_STORE_INT_H
 #define CAIRN_STORE_INT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,7 +63,10 @@ struct cairn_store {
   MDB_dbi staged;     /* author || seq -> entry: received after the last signed entry
                          of its author held here, not yet covered by a signature;
                          applied when one arrives (FORMAT.md section 1) */
-  int have_central;
+  /* the central's key: written once, by the thread that writes (a join),
+   * while the loop thread reads it: the bytes are written before
+   * have_central becomes 1 (an atomic store), and never again */
+  atomic_int have_central;
   uint8_t central[CAIRN_KEY_BYTES];
   uint64_t refused; /* entries refused or quarantined, ever (meta "refused") */
   char *dir; /* the data directory (for statvfs on a failed commit) */

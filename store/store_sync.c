@@ -271,6 +271,8 @@ const uint8_t *cairn_store_central(const cairn_store *s) {
 }
 
 int cairn_store_set_central(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES]) {
+  if (s->have_central)
+    return memcmp(s->central, key, CAIRN_KEY_BYTES) == 0 ? 0 : CAIRN_EEXISTS;
   kv p = {s->meta, {7, "central"}, {CAIRN_KEY_BYTES, (void *)key}};
   int rc = write_txn(s, put_kv, &p);
   if (rc == 0) {
