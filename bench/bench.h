@@ -1,6 +1,6 @@
 /*
  * bench.h: the pieces shared by the files of bench_local, the local
- * benchmark (docs/BENCHMARKS.md, "Local (issue 2)"). Internal to the
+ * benchmark (docs/BENCHMARKS.md, "Local"). Internal to the
  * benchmark: timing, statistics, temporary directories, the request
  * bodies, and a real cairnd in a child process.
  *

@@ -1,5 +1,5 @@
 /*
- * bench_compare.c: cairn's side of the side-by-side benchmark of issue 5
+ * bench_compare.c: cairn's side of the side-by-side benchmark
  * (docs/BENCHMARKS.md, "Side by side"). bench/run runs it in turn with the
  * PouchDB peer (bench/peer) and the machine's limits (bench_limits), and
  * makes the table; this program measures cairn once and prints one JSON

@@ -1,5 +1,5 @@
 /*
- * bench_limits.c: the machine's limits for cairn's sync (issue 5), measured
+ * bench_limits.c: the machine's limits for cairn's sync, measured
  * in one run on the bytes cairn syncs: N evidence entries written through a
  * cairn store and read back, encoded, from its log (untimed). Each measure
  * runs R times and the median is reported:

@@ -1,5 +1,5 @@
 /*
- * bench_local.c: the local benchmark of issue 2 (docs/BENCHMARKS.md).
+ * bench_local.c: the local benchmark (docs/BENCHMARKS.md).
  *
  * Measures, on this machine, with medians over repetitions and against raw
  * LMDB baselines measured in the same run:

@@ -1,7 +1,7 @@
 /*
  * bench_nodes.h: sync nodes for the benchmarks that run a central and its
- * classrooms as real cairnd processes on loopback (bench_sync, issue 3, and
- * bench_compare, issue 5). Internal to the benchmarks.
+ * classrooms as real cairnd processes on loopback (bench_sync, and
+ * bench_compare). Internal to the benchmarks.
  *
  * Functions return 0 or a negative CAIRN_E* code and print one line naming
  * what failed to stderr, so callers only pass the code up.

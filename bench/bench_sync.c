@@ -1,6 +1,6 @@
 /*
- * bench_sync.c: the sync benchmark of issue 3 (docs/BENCHMARKS.md, "Sync
- * (issue 3)"). Real cairnd processes on loopback: a central and one
+ * bench_sync.c: the sync benchmark (docs/BENCHMARKS.md, "Sync").
+ * Real cairnd processes on loopback: a central and one
  * classroom enrolled with `cairn enroll` / `cairn join`.
  *
  * Measures, with medians over repetitions where a phase is repeated:

@@ -1,5 +1,5 @@
 'use strict';
-// The PouchDB side of cairn's side-by-side sync benchmark (issue 5).
+// The PouchDB side of cairn's side-by-side sync benchmark.
 // `node peer.js --help` says what it measures; README.md says why.
 // Stdout carries one JSON object per measurement per line, nothing else;
 // progress and errors go to stderr.

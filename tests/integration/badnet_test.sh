@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bad-network integration test (issue 4): a real central and two real
+# Bad-network integration test: a real central and two real
 # classrooms; each case moves one classroom's backlog under one fault, then
 # heals it. Every case must converge, and no sync may start again from zero
 # after a drop.
