@@ -24,8 +24,9 @@
  * quarantine, held, tokens, receipts and peers are local: never replicated.
  *
  * Local writes and entries from other devices go through one function,
- * apply_entry() in store.c: check the chain, append to the log, fold the
- * write into its record (unless the entry is redacted or quarantined).
+ * cairn__store_apply_entry() in store_apply.c: check the chain, append to
+ * the log, fold the write into its record (unless the entry is redacted or
+ * quarantined).
  * State is therefore always a function of the log and the quarantine.
  *
  * Threads: one writer at a time (cairn_store_write_batch,

@@ -1,6 +1,8 @@
 /*
- * store_int.h: what store.c (the log and the write paths) and store_view.c
- * (record state, merge and the read views) share. Internal to store/.
+ * store_int.h: what the files of store/ share (docs/ARCHITECTURE.md, "The
+ * store's files"): record state and merge (store_view.c), the apply and
+ * write paths (store_apply.c, store_write.c, store_recv.c), the readers.
+ * Internal to store/.
  */
 #ifndef CAIRN_STORE_INT_H
 #define CAIRN_STORE_INT_H
@@ -362,5 +364,184 @@ int cairn__store_head_parse(const MDB_val *v, cairn__store_head *h);
  * committing: rc came from mdb_txn_commit, where a short write on a full
  * disk is reported as EIO. */
 int cairn__store_err(const cairn_store *s, int rc, int committing);
+
+/* ---- shared by the files of the log, apply and write paths ----
+ *   store.c        the environment: errors, time, open and close
+ *   store_apply.c  the one apply path: decode, authorize, hold, fold
+ *   store_write.c  local writes: batches of puts and their rules
+ *   store_recv.c   received entries: verify, stage, apply; date repair
+ *   store_log.c    reading an author's log, scoped for a peer
+ *   store_check.c  the self-check
+ * Each points only at store_int.h; none includes another. */
+
+#define CAIRN__STORE_WHY_MAX 1000 /* bytes of a write's reason */
+#define CAIRN__STORE_CHECK_DBS 4  /* the check's scratch databases */
+
+/* How cairn__store_apply_entry treats an entry's write. */
+typedef enum cairn__store_apply_mode {
+  CAIRN__STORE_APPLY_TRUSTED, /* local writes and cairn_store_apply_entries: fold every write */
+  CAIRN__STORE_APPLY_SYNCED,  /* from a peer: fold only authorized writes, quarantine the rest */
+  CAIRN__STORE_APPLY_REPLAY   /* the check's rebuild from the log: skip quarantined entries */
+} cairn__store_apply_mode;
+
+/* A run of one author's entries the central re-dates at the end of the
+ * transaction (FORMAT.md section 1, "Time"). */
+typedef struct cairn__store_stamp_run {
+  uint8_t author[CAIRN_KEY_BYTES];
+  uint64_t from, to;
+} cairn__store_stamp_run;
+
+/* One transaction's application of entries. The current author's head is
+ * cached and written back once when the author changes or at the end. */
+typedef struct cairn__store_apply {
+  cairn_store *s;
+  MDB_txn *txn;
+  MDB_dbi heads, records, children, restamps;
+  cairn__store_apply_mode mode;
+  int write_log; /* 0 when rebuilding from the log itself */
+  /* CAIRN__STORE_APPLY_SYNCED: the author of the run being applied. */
+  int author_is_central;
+  cairn_scope author_scope;
+  uint64_t revoked_after; /* the author's device is revoked after this seq (UINT64_MAX: not) */
+  int64_t author_number;  /* the author's device number (0: the central; -1: none) */
+  uint64_t refused;     /* entries refused or quarantined in this txn */
+  uint64_t quarantined; /* of which quarantined (stored, not folded) */
+  int have_head, head_dirty;
+  cairn__store_head cur;
+  /* Time. */
+  uint64_t ceiling;     /* cairn__store_hlc_ceiling() when the transaction began */
+  int is_central;       /* this node is the central: it re-dates, others hold */
+  uint64_t cur_eff;     /* effective HLC of the current author's head (the central) */
+  int cur_restamped;    /* the current author's run is being re-dated from here on */
+  int author_has_stamps; /* some restamp record names the current author */
+  uint64_t held;        /* entries held in this txn */
+  uint64_t released;    /* held entries folded in this txn (re-dated or due) */
+  int64_t ahead_ms;     /* the most an entry held or re-dated here was ahead */
+  cairn__store_stamp_run *stamps;    /* the central's runs to re-date at the end */
+  size_t nstamps, stamps_cap;
+  int restamped;        /* a restamp record was folded in this txn */
+  uint64_t max_hlc;
+  int own_changed;
+  cairn__store_head own; /* this device's head after the txn, when own_changed */
+  char *why;
+  size_t whylen;
+} cairn__store_apply;
+
+/* A local write batch: one write transaction of this device's puts
+ * (store_write.c), also used to write the central's restamps
+ * (store_recv.c). */
+typedef struct cairn__store_batch {
+  cairn_store *s;
+  cairn__store_apply ac;
+  uint64_t seq; /* this device's head while the batch is built */
+  uint8_t hash[CAIRN_HASH_BYTES];
+  cairn__store_rec rec, ref; /* the put's record; a record it refers to */
+  size_t *idx;
+  size_t idx_cap;
+  /* The last milestone looked up (many evidence puts name the same one);
+   * dropped when a student or milestone is written. */
+  int ms_valid;
+  char ms_id[CAIRN__STORE_ID_MAX];
+  size_t ms_idlen;
+  cairn_scale ms_scale;
+  int32_t ms_start, ms_end; /* its timeframe; ms_end < ms_start when unreadable */
+  cairn__store_where ms_where; /* its student's campus and classrooms */
+  /* The put being built. */
+  cairn__store_where where; /* the scope its entry carries */
+  char gen_id[CAIRN_ENTRY_ID_MAX];
+  char showed[256];
+  int set_revoked_after;  /* the put revokes a device: revoked_after is added */
+  uint64_t revoked_after;
+  int set_number;         /* the put gives a device its number */
+  uint64_t number;
+  int64_t own_number;     /* this device's number; -1 none; -2 not read yet */
+  uint64_t own_hlc;       /* the HLC of this device's last entry so far */
+  int commit_anyway;      /* commit though this device wrote nothing (received entries) */
+  cairn_entry last;
+  int have_last;
+  size_t unsigned_n, unsigned_bytes; /* entries (and body bytes) since the last signed */
+} cairn__store_batch;
+
+/* How far (ms) hlc is ahead of the reference clock, or 0. */
+int64_t cairn__store_ahead_ms(const cairn_store *s, uint64_t hlc);
+/* The one received-entries path: buf holds entries in author/seq order;
+ * each author's run is checked (signatures, chain) and applied in one
+ * transaction according to mode (apply_run). Sets *res: the new entries
+ * stored (minus the quarantined and the held), refused, quarantined, held,
+ * re-dated by this central, and staged. */
+int cairn__store_apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, cairn__store_apply_mode mode,
+                        cairn_apply_result *res);
+/* Commits txn (with the refusal counter) and, when that succeeded,
+ * publishes what it changed. Frees c either way. */
+int cairn__store_apply_commit(cairn__store_apply *c);
+/* THE apply path: every entry, local or received, goes through here.
+ * Returns 1 when stored (and folded, unless redacted, quarantined or held),
+ * 0 when already held, or a negative code (with c->why set for chain and
+ * body problems). */
+int cairn__store_apply_entry(cairn__store_apply *c, const uint8_t *bytes, size_t len, const cairn_entry *e);
+/* Frees what c allocated (not the transaction). */
+void cairn__store_apply_free(cairn__store_apply *c);
+void cairn__store_apply_init(cairn__store_apply *c, cairn_store *s, MDB_txn *txn, cairn__store_apply_mode mode);
+void cairn__store_author_tag(const uint8_t *author, char out[9]);
+/* Starts a batch of writes: one write transaction, in which held entries
+ * that have come due are folded first. Returns 0 or an error; either way
+ * the caller ends it with batch_finish. */
+int cairn__store_batch_begin(cairn__store_batch *b, cairn_store *s);
+/* Ends a batch begun with result rc: when rc is 0 and something was
+ * written, signs the last entry (its signature covers the chain) and
+ * commits durably; otherwise aborts. Frees the batch. Returns the outcome. */
+int cairn__store_batch_finish(cairn__store_batch *b, int rc);
+/* Returns 1 when (author, seq) is a key of dbi in txn, 0 when not, or an
+ * error. */
+int cairn__store_has_entry_key(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, const uint8_t *author,
+                         uint64_t seq);
+int cairn__store_head_flush(cairn__store_apply *c);
+int cairn__store_head_get(MDB_txn *txn, MDB_dbi dbi, const cairn_store *s, const uint8_t *author,
+                    cairn__store_head *h);
+/* The highest HLC this node takes as dated "now": its reference clock (the
+ * wall clock corrected by the offset to the central's clock it last
+ * learned) plus the tolerance, every counter bit set. */
+uint64_t cairn__store_hlc_ceiling(const cairn_store *s);
+/* The HLC of this device's next entry: later than everything it folded
+ * (last), but never beyond the ceiling for that; later than
+ * its own last entry (own), so that its own edits keep their order; and
+ * at least its wall clock. Saturates instead of wrapping. */
+uint64_t cairn__store_hlc_next(const cairn_store *s, uint64_t last, uint64_t own);
+/* Returns 1 when entry e is in the quarantine, 0 when not, or an error. */
+int cairn__store_is_quarantined(cairn_store *s, MDB_txn *txn, const cairn_entry *e);
+void cairn__store_log_key(uint8_t key[CAIRN_KEY_BYTES + 8], const uint8_t *author, uint64_t seq);
+/* Skips one msgpack value at p[*off..len); returns 0, or -1 when it is
+ * truncated or not msgpack. Used to copy spans of a body without
+ * re-encoding them (the body was decoded already). */
+int cairn__store_mp_skip(const uint8_t *p, size_t len, size_t *off);
+/* Held entries this node's clock has reached since they arrived are folded
+ * at their own date. */
+int cairn__store_release_due(cairn__store_apply *c);
+/* Looks up, in the restamp index dbi, the restamp record that covers entry
+ * (author, seq). Returns 1 and its HLC in *eff, 0 when none does, or an
+ * error. */
+int cairn__store_stamp_lookup(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, const uint8_t *author,
+                        uint64_t seq, uint64_t *eff);
+/* Appends run to the runs the central re-dates at the end. */
+int cairn__store_stamp_push(cairn__store_apply *c, const cairn__store_stamp_run *run);
+/* Compares writes by (hlc, author, seq). */
+int cairn__store_write_cmp(uint64_t hlc, const uint8_t *author, uint64_t seq,
+                     const cairn__store_write *w);
+/* The central re-dates, in its own log, each run it held in this
+ * transaction: one restamp record per run, at its current HLC. The folds
+ * release the held entries in order. */
+int cairn__store_write_restamps(cairn__store_batch *b);
+
+
+/* Records a refusal of entry e: counted, and its reason kept when it is the
+ * first of the transaction. */
+void cairn__store_note_refusal(cairn__store_apply *c, const cairn_entry *e, uint64_t n, const char *what);
+void cairn__store_pack_cstr(msgpack_packer *pk, const char *s);
+/* Validates, builds and applies one put. Returns 0 (applied, or refused
+ * with p->result set) or a negative code that fails the whole batch. */
+int cairn__store_write_one(cairn__store_batch *b, cairn_put *p);
+int cairn__store_head_load(cairn__store_apply *c, const uint8_t *author);
+/* Writes "author TAG seq N: what" into c->why (when given); returns rc. */
+int cairn__store_set_why(cairn__store_apply *c, const cairn_entry *e, int rc, const char *what);
 
 #endif
