@@ -56,17 +56,31 @@
 #define PATTERN_XX 2
 #define STATUS_OK 0
 
+/* A link's states, in the order a link passes them (PROTOCOL.md section
+ * 3). Which message may arrive in which state is the table `turns`, in
+ * on_message: every message passes through it. */
 typedef enum {
-  LINK_CONNECTING,
-  LINK_HANDSHAKE,
-  LINK_HELLO,
-  LINK_SYNCING,
-  LINK_IDLE,
+  LINK_CONNECTING, /* upstream: the TCP connect */
+  LINK_HANDSHAKE,  /* the Noise handshake */
+  LINK_JOIN_WAIT,  /* downstream: a device not enrolled finished XX: JOIN next */
+  LINK_REDEEMING,  /* downstream: its JOIN's token is being redeemed */
+  LINK_JOINING,    /* upstream: JOIN sent: WELCOME next */
+  LINK_HELLO,      /* both sides may sync: the peer's HELLO next */
+  LINK_SYNCING,    /* HELLO received; something to send or unacknowledged */
+  LINK_IDLE,       /* HELLO received; nothing to send */
   LINK_CLOSING
 } link_state;
 
-static const char *const state_names[] = {"connecting", "handshake", "hello",
-                                          "syncing",    "idle",      "closing"};
+static const char *const state_names[] = {"connecting", "handshake", "waiting for a join",
+                                          "redeeming a join", "joining", "hello",
+                                          "syncing", "idle", "closing"};
+_Static_assert(sizeof state_names / sizeof state_names[0] == LINK_CLOSING + 1, "a name per state");
+
+/* The peer's HELLO has arrived: the link syncs. */
+static int in_session(link_state s) { return s == LINK_SYNCING || s == LINK_IDLE; }
+
+/* The handshake is done: messages are sealed with the transport keys. */
+static int past_handshake(link_state s) { return s > LINK_HANDSHAKE && s < LINK_CLOSING; }
 
 typedef enum { LINK_UPSTREAM, LINK_DOWNSTREAM } link_dir;
 
@@ -118,9 +132,10 @@ struct link {
   cairn_links *mgr;
   link_dir dir;
   link_state state;
-  int joining;    /* upstream: sends JOIN once the handshake is done */
+  int joining;    /* upstream: opened to join with a token, not yet welcomed */
   int welcoming;  /* upstream: welcomed; the central's key is being stored */
-  int authorized; /* downstream: an enrolled device (IK) or one that just joined */
+  int authorized; /* downstream: the peer is known to be an enrolled device (by IK, or
+                   * by a join just redeemed); what it may send is the state's */
   cairn_noise_handshake hs;
   int hs_started;
   cairn_noise_cipher tx, rx;
@@ -139,7 +154,6 @@ struct link {
     int yes;
   } *wanted;
   size_t wanted_n;
-  int got_hello;
   int reading; /* uv_read_start is active */
   int flushing; /* closing: the last message is being written (shutdown) */
   uv_shutdown_t shutdown;
@@ -444,7 +458,7 @@ static void pace_leave(link *l) {
   cairn_links *m = l->mgr;
   size_t i, bytes = l->batch_bytes / 2;
 
-  if (!l->peer_known || !l->got_hello)
+  if (!l->peer_known || !in_session(l->state))
     return;
   for (i = 0; i < PACES; i++)
     if (m->paces[i].bytes > 0 && memcmp(m->paces[i].peer, l->peer, CAIRN_KEY_BYTES) == 0)
@@ -899,6 +913,7 @@ static void on_redeemed(cairn_write_req *req, void *arg) {
     l->authorized = 1;
     unauth_drop(l);
     uv_timer_stop(&l->timer);
+    link_set_state(l, LINK_HELLO);
     l->peer_scope = j->scope;
     snprintf(l->peer_role, sizeof l->peer_role, "%s", j->role);
     cairn_log_info("sync: device %.8s joined as %s of campus '%s'", peer, j->role,
@@ -984,17 +999,20 @@ static void hs_finish(link *l) {
   /* A joining device still owes its JOIN: the deadline stands until then. */
   if (l->dir == LINK_UPSTREAM || l->authorized)
     uv_timer_stop(&l->timer);
-  link_set_state(l, LINK_HELLO);
   if (l->joining) {
     msgpack_sbuffer sb;
     cairn_links *m = l->mgr;
+    link_set_state(l, LINK_JOINING);
     msgpack_sbuffer_init(&sb);
     if (cairn_sync_pack_join(&sb, m->token.secret, m->pk, cairn_config_role_name(m->o.config->role),
                              m->o.config->name) == 0)
       send_msg(l, &sb);
     msgpack_sbuffer_destroy(&sb);
   } else if (l->dir == LINK_UPSTREAM || l->authorized) {
+    link_set_state(l, LINK_HELLO);
     send_hello(l);
+  } else {
+    link_set_state(l, LINK_JOIN_WAIT);
   }
 }
 
@@ -1251,6 +1269,7 @@ static void on_welcome(link *l, const cairn_sync_msg *w) {
   }
   memcpy(j->device, m->token.central, CAIRN_KEY_BYTES);
   l->welcoming = 1;
+  link_set_state(l, LINK_HELLO);
   if (submit(l, j, run_set_central, on_central_pinned) == 0)
     send_hello(l);
 }
@@ -1298,7 +1317,7 @@ static void maybe_switch_upstream(link *l) {
   cairn_config *c = m->o.config;
   char key[65];
 
-  if (!m->switch_to_hub || l != m->upstream || !l->got_hello || to_receive(l) != 0)
+  if (!m->switch_to_hub || l != m->upstream || !in_session(l->state) || to_receive(l) != 0)
     return;
   m->switch_to_hub = 0;
   if (find_hub(m, c->campus, key) != 0) {
@@ -1321,7 +1340,7 @@ static void maybe_switch_upstream(link *l) {
 static void relay_receipt(cairn_links *m, const cairn_sync_msg *r) {
   for (link *d = m->links; d != NULL; d = d->next) {
     msgpack_sbuffer sb;
-    if (d->dir != LINK_DOWNSTREAM || !d->got_hello || !d->peer_known ||
+    if (d->dir != LINK_DOWNSTREAM || !in_session(d->state) || !d->peer_known ||
         memcmp(d->peer, r->author, CAIRN_KEY_BYTES) != 0)
       continue;
     msgpack_sbuffer_init(&sb);
@@ -1394,182 +1413,212 @@ static void note_peer_clock(link *l, const cairn_sync_msg *msg) {
   }
 }
 
-static void on_message(link *l, const uint8_t *p, size_t len) {
+/* ---- the messages of a link's session, one handler each ---- */
+
+static void on_hello(link *l, const cairn_sync_msg *msg) {
   cairn_links *m = l->mgr;
-  cairn_sync_msg msg;
+
+  free(l->peer_vv);
+  l->peer_vv = calloc(msg->vv_n ? msg->vv_n : 1, sizeof *l->peer_vv);
+  if (l->peer_vv == NULL) {
+    link_fail(l, "out of memory");
+    return;
+  }
+  for (size_t i = 0; i < msg->vv_n; i++) {
+    memcpy(l->peer_vv[i].author, msg->vv[i].author, CAIRN_KEY_BYTES);
+    l->peer_vv[i].seq = msg->vv[i].seq;
+  }
+  l->peer_vv_n = msg->vv_n;
+  l->last_success = now_unix();
+  l->batch_bytes = l->peer_known ? pace_start(m, l->peer) : BATCH_START_BYTES;
+  if (l->dir == LINK_UPSTREAM) {
+    m->last_success = now_unix();
+    m->up_error[0] = '\0';
+    m->up_error_code = 0;
+    learn_clock(l, msg);
+  } else { /* when it was last seen: written by the writer a little later */
+    note_peer_clock(l, msg);
+    l->seen_at = now_unix();
+    uv_timer_start(&l->timer, on_seen_timer, SEEN_DELAY_MS, 0);
+    /* what the central already holds of the device's own log (a bundle
+     * import, or a receipt lost in a drop) is acknowledged at once */
+    if (m->o.config->role == CAIRN_ROLE_CENTRAL && own_vv(m) == 0)
+      for (size_t k = 0; k < m->vv_n; k++)
+        if (memcmp(m->vv[k].author, l->peer, CAIRN_KEY_BYTES) == 0 && m->vv[k].seq > 0)
+          send_receipt(l, l->peer, m->vv[k].seq);
+  }
+  link_set_state(l, LINK_SYNCING);
+  link_pump(l);
+  maybe_switch_upstream(l);
+}
+
+static void on_entries(link *l, const cairn_sync_msg *msg) {
   job *j;
+
+  if ((j = job_new(l)) == NULL || (j->bytes = malloc(msg->entries_len ? msg->entries_len : 1)) == NULL) {
+    if (j)
+      job_free(j);
+    link_fail(l, "out of memory");
+    return;
+  }
+  memcpy(j->bytes, msg->entries, msg->entries_len);
+  j->len = msg->entries_len;
+  j->batch = msg->batch;
+  j->count = msg->entries_count;
+  l->offered = l->offered > msg->entries_count ? l->offered - msg->entries_count : 0;
+  l->in_apply += msg->entries_count;
+  l->applying++;
+  if (l->applying >= APPLY_MAX && l->reading) {
+    uv_read_stop((uv_stream_t *)&l->tcp);
+    l->reading = 0;
+  }
+  submit(l, j, run_apply, on_applied);
+}
+
+static void on_ack(link *l, const cairn_sync_msg *msg) {
+  cairn_links *m = l->mgr;
+
+  if (l->inflight == 0) {
+    link_refuse(l, REFUSED_OUT_OF_TURN, "ACK for nothing");
+    return;
+  }
+  pace_acked(l, uv_now(m->o.loop));
+  l->inflight--;
+  l->unacked -= l->batch_entries[0];
+  memmove(l->batch_entries, l->batch_entries + 1, (size_t)l->inflight * sizeof l->batch_entries[0]);
+  memmove(l->batch_len, l->batch_len + 1, (size_t)l->inflight * sizeof l->batch_len[0]);
+  l->last_success = now_unix();
+  if (msg->refused > 0 || msg->held > 0 || msg->redated > 0) {
+    char reason[sizeof msg->reason], peer[80];
+    cairn_text_printable(reason, msg->reason, strlen(msg->reason));
+    peer_label(l, peer);
+    l->refused += msg->refused;
+    if (msg->refused > 0)
+      cairn_log_limited(&m->limits[REFUSAL_CLASSES], uv_now(m->o.loop), CAIRN_LOG_WARNING,
+                        "sync: %s refused %llu entries: %s", peer,
+                        (unsigned long long)msg->refused, reason);
+    if (msg->held > 0 || msg->redated > 0) {
+      char ahead[CAIRN_TEXT_DURATION_MAX], notice[sizeof m->up_notice];
+      cairn_text_duration((int64_t)msg->ahead_ms, ahead);
+      snprintf(notice, sizeof notice,
+               "%llu entries sent were dated up to %s ahead of the %s's clock: the central "
+               "orders such entries at their arrival",
+               (unsigned long long)(msg->held + msg->redated), ahead,
+               msg->redated > 0 ? "central" : "upstream");
+      if (l->dir == LINK_UPSTREAM)
+        memcpy(m->up_notice, notice, sizeof notice);
+      cairn_log_warn("sync: %s: %s", peer, notice);
+    }
+  }
+  if (l->dir == LINK_UPSTREAM) {
+    m->failures = 0; /* the link does real work: backoff starts over */
+    m->last_success = now_unix();
+    m->up_refused += msg->refused;
+  }
+  link_pump(l);
+}
+
+static void on_offer(link *l, const cairn_sync_msg *msg) {
+  l->offered = msg->offered;
+  l->offer_known = 1;
+  maybe_switch_upstream(l);
+}
+
+static void on_close_msg(link *l, const cairn_sync_msg *msg) {
+  char text[sizeof msg->reason];
+  cairn_text_printable(text, msg->reason, strlen(msg->reason));
+  if (l->dir == LINK_UPSTREAM) {
+    refused_by_upstream(l, msg->close_code, "closed the link", text);
+  } else {
+    char peer[80];
+    peer_label(l, peer);
+    link_fail_limited(l, REFUSAL_CLASSES, "%s closed the link: %s%s%s", peer,
+                      cairn_sync_close_what(msg->close_code), text[0] ? ": " : "", text);
+  }
+}
+
+static void on_receipt(link *l, const cairn_sync_msg *msg) {
+  cairn_links *m = l->mgr;
+  job *j;
+
+  if ((j = job_new(l)) == NULL) {
+    link_fail(l, "out of memory");
+    return;
+  }
+  j->msg = *msg;
+  j->msg.vv = NULL;
+  if (memcmp(msg->author, m->pk, CAIRN_KEY_BYTES) == 0 && msg->seq > m->receipt_seen &&
+      cairn_store_receipt_verify(m->o.store, msg->author, msg->seq, msg->central, msg->sig) == 0)
+    m->receipt_seen = msg->seq;
+  submit(l, j, run_receipt, on_receipt_stored);
+  relay_receipt(m, msg);
+}
+
+static void on_join(link *l, const cairn_sync_msg *msg) {
+  job *j;
+
+  if (l->mgr->o.config->role != CAIRN_ROLE_CENTRAL ||
+      sodium_memcmp(msg->device, l->peer, CAIRN_KEY_BYTES) != 0) {
+    link_refuse(l, REFUSED_OUT_OF_TURN, "unexpected JOIN: %s",
+                l->mgr->o.config->role != CAIRN_ROLE_CENTRAL ? "only the central redeems tokens"
+                                                             : "for another device");
+    return;
+  }
+  if ((j = job_new(l)) == NULL) {
+    link_fail(l, "out of memory");
+    return;
+  }
+  memcpy(j->secret, msg->secret, sizeof j->secret);
+  memcpy(j->device, msg->device, sizeof j->device);
+  snprintf(j->name, sizeof j->name, "%s", msg->name);
+  link_set_state(l, LINK_REDEEMING);
+  submit(l, j, run_redeem, on_redeemed);
+}
+
+/* ---- the turns ---- */
+
+#define IN(s) (1u << (s))
+#define SESSION (IN(LINK_SYNCING) | IN(LINK_IDLE))
+#define FROM_UP (1u << LINK_UPSTREAM)     /* the link's peer is upstream */
+#define FROM_DOWN (1u << LINK_DOWNSTREAM) /* the link's peer is downstream */
+
+/* Which message may arrive in which state, and from which side: anything
+ * else is out of turn, and refused here, in one place. */
+static const struct turn {
+  const char *name;
+  unsigned states, from;
+  void (*fn)(link *l, const cairn_sync_msg *msg);
+} turns[] = {
+    [CAIRN_SYNC_HELLO] = {"HELLO", IN(LINK_HELLO), FROM_UP | FROM_DOWN, on_hello},
+    [CAIRN_SYNC_ENTRIES] = {"ENTRIES", SESSION, FROM_UP | FROM_DOWN, on_entries},
+    [CAIRN_SYNC_ACK] = {"ACK", SESSION, FROM_UP | FROM_DOWN, on_ack},
+    [CAIRN_SYNC_OFFER] = {"OFFER", SESSION, FROM_UP | FROM_DOWN, on_offer},
+    [CAIRN_SYNC_RECEIPT] = {"RECEIPT", IN(LINK_HELLO) | SESSION, FROM_UP, on_receipt},
+    [CAIRN_SYNC_JOIN] = {"JOIN", IN(LINK_JOIN_WAIT), FROM_DOWN, on_join},
+    [CAIRN_SYNC_WELCOME] = {"WELCOME", IN(LINK_JOINING), FROM_UP, on_welcome},
+    [CAIRN_SYNC_CLOSE] = {"CLOSE",
+                          IN(LINK_JOIN_WAIT) | IN(LINK_REDEEMING) | IN(LINK_JOINING) |
+                              IN(LINK_HELLO) | SESSION,
+                          FROM_UP | FROM_DOWN, on_close_msg},
+};
+
+static void on_message(link *l, const uint8_t *p, size_t len) {
+  cairn_sync_msg msg;
   int rc = cairn_sync_decode(p, len, &msg);
 
   if (rc != 0) {
     link_refuse(l, REFUSED_MALFORMED, "malformed sync message (%s)", cairn_strerror(rc));
     return;
   }
-  switch (msg.type) {
-  case CAIRN_SYNC_HELLO:
-    if (l->got_hello || (l->dir == LINK_DOWNSTREAM && !l->authorized) || l->joining) {
-      link_refuse(l, REFUSED_OUT_OF_TURN, "HELLO out of turn");
-      break;
-    }
-    l->got_hello = 1;
-    free(l->peer_vv);
-    l->peer_vv = calloc(msg.vv_n ? msg.vv_n : 1, sizeof *l->peer_vv);
-    if (l->peer_vv == NULL) {
-      link_fail(l, "out of memory");
-      break;
-    }
-    for (size_t i = 0; i < msg.vv_n; i++) {
-      memcpy(l->peer_vv[i].author, msg.vv[i].author, CAIRN_KEY_BYTES);
-      l->peer_vv[i].seq = msg.vv[i].seq;
-    }
-    l->peer_vv_n = msg.vv_n;
-    l->last_success = now_unix();
-    l->batch_bytes = l->peer_known ? pace_start(m, l->peer) : BATCH_START_BYTES;
-    if (l->dir == LINK_UPSTREAM) {
-      m->last_success = now_unix();
-      m->up_error[0] = '\0';
-      m->up_error_code = 0;
-      learn_clock(l, &msg);
-    } else { /* when it was last seen: written by the writer a little later */
-      note_peer_clock(l, &msg);
-      l->seen_at = now_unix();
-      uv_timer_start(&l->timer, on_seen_timer, SEEN_DELAY_MS, 0);
-      /* what the central already holds of the device's own log (a bundle
-       * import, or a receipt lost in a drop) is acknowledged at once */
-      if (m->o.config->role == CAIRN_ROLE_CENTRAL && own_vv(m) == 0)
-        for (size_t k = 0; k < m->vv_n; k++)
-          if (memcmp(m->vv[k].author, l->peer, CAIRN_KEY_BYTES) == 0 && m->vv[k].seq > 0)
-            send_receipt(l, l->peer, m->vv[k].seq);
-    }
-    link_set_state(l, LINK_SYNCING);
-    link_pump(l);
-    maybe_switch_upstream(l);
-    break;
-  case CAIRN_SYNC_ENTRIES:
-    if (!l->got_hello) {
-      link_refuse(l, REFUSED_OUT_OF_TURN, "ENTRIES before HELLO");
-      break;
-    }
-    if ((j = job_new(l)) == NULL || (j->bytes = malloc(msg.entries_len ? msg.entries_len : 1)) == NULL) {
-      if (j)
-        job_free(j);
-      link_fail(l, "out of memory");
-      break;
-    }
-    memcpy(j->bytes, msg.entries, msg.entries_len);
-    j->len = msg.entries_len;
-    j->batch = msg.batch;
-    j->count = msg.entries_count;
-    l->offered = l->offered > msg.entries_count ? l->offered - msg.entries_count : 0;
-    l->in_apply += msg.entries_count;
-    l->applying++;
-    if (l->applying >= APPLY_MAX && l->reading) {
-      uv_read_stop((uv_stream_t *)&l->tcp);
-      l->reading = 0;
-    }
-    submit(l, j, run_apply, on_applied);
-    break;
-  case CAIRN_SYNC_ACK:
-    if (l->inflight == 0) {
-      link_refuse(l, REFUSED_OUT_OF_TURN, "ACK for nothing");
-      break;
-    }
-    pace_acked(l, uv_now(m->o.loop));
-    l->inflight--;
-    l->unacked -= l->batch_entries[0];
-    memmove(l->batch_entries, l->batch_entries + 1, (size_t)l->inflight * sizeof l->batch_entries[0]);
-    memmove(l->batch_len, l->batch_len + 1, (size_t)l->inflight * sizeof l->batch_len[0]);
-    l->last_success = now_unix();
-    if (msg.refused > 0 || msg.held > 0 || msg.redated > 0) {
-      char reason[sizeof msg.reason], peer[80];
-      cairn_text_printable(reason, msg.reason, strlen(msg.reason));
-      peer_label(l, peer);
-      l->refused += msg.refused;
-      if (msg.refused > 0)
-        cairn_log_limited(&m->limits[REFUSAL_CLASSES], uv_now(m->o.loop), CAIRN_LOG_WARNING,
-                          "sync: %s refused %llu entries: %s", peer,
-                          (unsigned long long)msg.refused, reason);
-      if (msg.held > 0 || msg.redated > 0) {
-        char ahead[CAIRN_TEXT_DURATION_MAX], notice[sizeof m->up_notice];
-        cairn_text_duration((int64_t)msg.ahead_ms, ahead);
-        snprintf(notice, sizeof notice,
-                 "%llu entries sent were dated up to %s ahead of the %s's clock: the central "
-                 "orders such entries at their arrival",
-                 (unsigned long long)(msg.held + msg.redated), ahead,
-                 msg.redated > 0 ? "central" : "upstream");
-        if (l->dir == LINK_UPSTREAM)
-          memcpy(m->up_notice, notice, sizeof notice);
-        cairn_log_warn("sync: %s: %s", peer, notice);
-      }
-    }
-    if (l->dir == LINK_UPSTREAM) {
-      m->failures = 0; /* the link does real work: backoff starts over */
-      m->last_success = now_unix();
-      m->up_refused += msg.refused;
-    }
-    link_pump(l);
-    break;
-  case CAIRN_SYNC_OFFER:
-    if (!l->got_hello) {
-      link_refuse(l, REFUSED_OUT_OF_TURN, "OFFER before HELLO");
-      break;
-    }
-    l->offered = msg.offered;
-    l->offer_known = 1;
-    maybe_switch_upstream(l);
-    break;
-  case CAIRN_SYNC_CLOSE: {
-    char text[sizeof msg.reason];
-    cairn_text_printable(text, msg.reason, strlen(msg.reason));
-    if (l->dir == LINK_UPSTREAM) {
-      refused_by_upstream(l, msg.close_code, "closed the link", text);
-    } else {
-      char peer[80];
-      peer_label(l, peer);
-      link_fail_limited(l, REFUSAL_CLASSES, "%s closed the link: %s%s%s", peer,
-                        cairn_sync_close_what(msg.close_code), text[0] ? ": " : "", text);
-    }
-    break;
-  }
-  case CAIRN_SYNC_RECEIPT:
-    if (l->dir != LINK_UPSTREAM) {
-      link_refuse(l, REFUSED_OUT_OF_TURN, "unexpected RECEIPT");
-      break;
-    }
-    if ((j = job_new(l)) == NULL) {
-      link_fail(l, "out of memory");
-      break;
-    }
-    j->msg = msg;
-    j->msg.vv = NULL;
-    if (memcmp(msg.author, m->pk, CAIRN_KEY_BYTES) == 0 && msg.seq > m->receipt_seen &&
-        cairn_store_receipt_verify(m->o.store, msg.author, msg.seq, msg.central, msg.sig) == 0)
-      m->receipt_seen = msg.seq;
-    submit(l, j, run_receipt, on_receipt_stored);
-    relay_receipt(m, &msg);
-    break;
-  case CAIRN_SYNC_JOIN:
-    if (l->dir != LINK_DOWNSTREAM || l->authorized || m->o.config->role != CAIRN_ROLE_CENTRAL ||
-        sodium_memcmp(msg.device, l->peer, CAIRN_KEY_BYTES) != 0) {
-      link_refuse(l, REFUSED_OUT_OF_TURN, "unexpected JOIN");
-      break;
-    }
-    if ((j = job_new(l)) == NULL) {
-      link_fail(l, "out of memory");
-      break;
-    }
-    memcpy(j->secret, msg.secret, sizeof j->secret);
-    memcpy(j->device, msg.device, sizeof j->device);
-    snprintf(j->name, sizeof j->name, "%s", msg.name);
-    submit(l, j, run_redeem, on_redeemed);
-    break;
-  case CAIRN_SYNC_WELCOME:
-    if (l->dir != LINK_UPSTREAM || !l->joining) {
-      link_refuse(l, REFUSED_OUT_OF_TURN, "unexpected WELCOME");
-      break;
-    }
-    on_welcome(l, &msg);
-    break;
-  }
+  const struct turn *t =
+      (size_t)msg.type < sizeof turns / sizeof turns[0] ? &turns[msg.type] : NULL;
+  if (t == NULL || t->fn == NULL)
+    link_refuse(l, REFUSED_MALFORMED, "sync message of unknown type %d", (int)msg.type);
+  else if (!(t->states & IN(l->state)) || !(t->from & (1u << l->dir)))
+    link_refuse(l, REFUSED_OUT_OF_TURN, "%s out of turn: the link is %s%s", t->name,
+                state_names[l->state], t->from & (1u << l->dir) ? "" : ", and from the wrong side");
+  else
+    t->fn(l, &msg);
   cairn_sync_msg_clear(&msg);
 }
 
@@ -1719,11 +1768,12 @@ static void link_set_state(link *l, link_state next) {
 
   if (l->state == LINK_CLOSING || l->state == next)
     return;
+  if (next == LINK_CLOSING)
+    pace_leave(l); /* while the state still says whether it synced */
   l->state = next;
   if (next != LINK_CLOSING)
     return;
   record_seen(l); /* a short-lived link is seen all the same */
-  pace_leave(l);
   /* Closing: detach jobs, unhook, close both handles. */
   for (job *j = l->jobs; j != NULL; j = j->next)
     j->l = NULL;
@@ -1803,7 +1853,7 @@ static void link_tell(link *l, int code, const char *text) {
 
   msgpack_sbuffer_init(&sb);
   msgpack_sbuffer_init(&wire);
-  if (l->state == LINK_HELLO || l->state == LINK_SYNCING || l->state == LINK_IDLE) {
+  if (past_handshake(l->state)) {
     if (cairn_sync_pack_close(&sb, code, text) == 0 &&
         cairn_transport_seal(&l->tx, (const uint8_t *)sb.data, sb.size, &wire) == 0)
       rc = 0;
@@ -2358,7 +2408,7 @@ static void pack_peer(cairn_links *m, msgpack_packer *pk, link *l, const cairn_v
   else
     msgpack_pack_nil(pk);
   cairn__rpc_pack_str(pk, "pending_out"); /* not yet sent, or sent and not acknowledged */
-  if (l != NULL && l->got_hello)
+  if (l != NULL && in_session(l->state))
     msgpack_pack_uint64(pk, lacking(vv, n, l) + l->unacked);
   else
     msgpack_pack_nil(pk);
