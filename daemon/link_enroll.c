@@ -11,8 +11,36 @@ void cairn__link_join_done(cairn_links *m, int rc, const char *message) {
     cb(m->join_arg, rc, message);
 }
 
-/* The central's key is stored (by the writer, like every store write):
- * record the join in cairn.conf and answer `cairn join`. */
+/* Gives job j a copy of m's configuration to save. Returns 0 or
+ * CAIRN_ENOMEM. */
+static int job_conf(job *j, const cairn_links *m) {
+  if ((j->conf = malloc(sizeof *j->conf)) == NULL)
+    return CAIRN_ENOMEM;
+  *j->conf = *m->o.config;
+  j->conf_path = m->o.config_path;
+  return 0;
+}
+
+/* Writer job: saves the job's copy of cairn.conf (temp file, fsync,
+ * rename), off the loop thread. */
+static int run_save_config(cairn_store *s, void *arg) {
+  job *j = arg;
+  (void)s;
+  return cairn_config_save(j->conf_path, j->conf);
+}
+
+/* Writer job of a join: pins the central's key in the store, then records
+ * the join in cairn.conf. A crash between the two leaves the device not
+ * joined by its cairn.conf; joining again (the same token or a new one)
+ * finds the same key pinned and completes. */
+static int run_join_recorded(cairn_store *s, void *arg) {
+  job *j = arg;
+  int rc = cairn_store_set_central(s, j->device);
+  return rc == 0 ? run_save_config(s, arg) : rc;
+}
+
+/* The central's key is stored and the join recorded (by the writer):
+ * answer `cairn join`. */
 static void on_central_pinned(cairn_write_req *req, void *arg) {
   job *j = arg;
   link *l = j->l;
@@ -28,8 +56,6 @@ static void on_central_pinned(cairn_write_req *req, void *arg) {
   m = l->mgr;
   c = m->o.config;
   l->welcoming = 0;
-  if (rc == 0)
-    rc = cairn_config_save(m->o.config_path, c);
   if (rc != 0) {
     snprintf(message, sizeof message, "joined, but could not record it: %s", cairn_strerror(rc));
     cairn__link_join_done(m, rc, message);
@@ -85,7 +111,13 @@ void cairn__link_on_welcome(link *l, const cairn_sync_msg *w) {
   memcpy(j->device, m->token.central, CAIRN_KEY_BYTES);
   l->welcoming = 1;
   cairn__link_set_state(l, LINK_HELLO);
-  if (cairn__link_submit(l, j, cairn__link_run_set_central, on_central_pinned) == 0)
+  if (job_conf(j, m) != 0) {
+    cairn__link_job_free(j);
+    cairn__link_join_done(m, CAIRN_ENOMEM, "out of memory");
+    cairn__link_fail(l, "out of memory");
+    return;
+  }
+  if (cairn__link_submit(l, j, run_join_recorded, on_central_pinned) == 0)
     cairn__link_send_hello(l);
 }
 
@@ -125,6 +157,13 @@ static int find_hub(cairn_links *m, const char *campus, char key[65]) {
   return found == 1 ? 0 : CAIRN_ENOTFOUND;
 }
 
+static void on_config_saved(cairn_write_req *req, void *arg) {
+  if (req->job_rc != 0)
+    cairn_log_warn("sync: could not record the hub in cairn.conf: %s",
+                   cairn_strerror(req->job_rc));
+  cairn__link_job_free(arg);
+}
+
 /* After a join through the central with --upstream: once this node holds
  * everything the central sent, pin the campus hub and move to it. */
 void cairn__link_maybe_switch_upstream(link *l) {
@@ -142,8 +181,14 @@ void cairn__link_maybe_switch_upstream(link *l) {
   }
   snprintf(c->upstream, sizeof c->upstream, "%s", m->join_upstream);
   memcpy(c->upstream_key, key, sizeof c->upstream_key);
-  if (cairn_config_save(m->o.config_path, c) != 0)
-    cairn_log_warn("sync: could not record the hub in cairn.conf");
+  job *j = cairn__link_job_new(l);
+  if (j == NULL || job_conf(j, m) != 0) {
+    if (j != NULL)
+      cairn__link_job_free(j);
+    cairn_log_warn("sync: could not record the hub in cairn.conf: out of memory");
+  } else {
+    cairn__link_submit(l, j, run_save_config, on_config_saved);
+  }
   cairn_log_info("sync: moving upstream to the hub %.8s at %s", key, c->upstream);
   m->reconnect_now = 1;
   cairn__link_tell(l, CAIRN_CLOSE_MOVED, "moving to the campus hub");

@@ -131,6 +131,10 @@ struct job {
   char why[256];
   int64_t when; /* peer_seen */
   int64_t offset; /* set_central_offset */
+  /* a copy of the configuration for the writer to save (owned), and where;
+   * the loop thread never writes cairn.conf itself */
+  cairn_config *conf;
+  const char *conf_path;
   cairn_writer_done_cb done; /* run by on_link_job_done */
   job *next;
 };
@@ -342,8 +346,6 @@ void cairn__link_send_hello(link *l);
 job *cairn__link_job_new(link *l);
 /* Unhooks j from its link (if it still has one) and frees it. */
 void cairn__link_job_free(job *j);
-/* Writer job: pins the central's key (the job's device). */
-int cairn__link_run_set_central(cairn_store *s, void *arg);
 /* Queues j on the writer: fn runs on its thread, done on the loop, with
  * j (whose link is NULL if it closed meanwhile). Returns 0, or frees j,
  * fails the link and returns CAIRN_ENOMEM. */

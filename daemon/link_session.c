@@ -275,6 +275,7 @@ void cairn__link_job_free(job *j) {
     *p = j->next;
   }
   free(j->bytes);
+  free(j->conf);
   free(j);
 }
 
@@ -297,11 +298,6 @@ static int run_redeem(cairn_store *s, void *arg) {
 static int run_peer_seen(cairn_store *s, void *arg) {
   job *j = arg;
   return cairn_store_peer_seen(s, j->device, j->when);
-}
-
-int cairn__link_run_set_central(cairn_store *s, void *arg) {
-  job *j = arg;
-  return cairn_store_set_central(s, j->device);
 }
 
 static int run_set_offset(cairn_store *s, void *arg) {
