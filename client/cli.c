@@ -82,7 +82,7 @@ typedef struct flag {
   const char *def;  /* a TO_ARG's value when not given, shown in help unless ""; or NULL */
 } flag;
 
-typedef enum { DO_INIT, DO_PUT, DO_READ, DO_MANY } action;
+typedef enum { DO_INIT, DO_PUT, DO_READ, DO_MANY, DO_RESTORE } action;
 
 /* A field a command always writes: a string, or (str NULL) a boolean. */
 typedef struct fixed_field {
@@ -475,6 +475,17 @@ static const flag bundle_export_flags[] = {
      "the bundle file to write (refused if it exists); its directory must exist", NULL},
     END};
 
+static const flag backup_flags[] = {
+    {"to", "FILE", TO_ARG, "path", V_PATH, F_REQ,
+     "the backup file to write (refused if it exists; mode 0600: it holds the device key); "
+     "its directory must exist",
+     NULL},
+    END};
+
+static const flag restore_flags[] = {
+    {NULL, "FILE", TO_ARG, "path", V_PATH, F_POS, "a backup written by cairn backup", NULL},
+    END};
+
 static const flag bundle_import_flags[] = {
     {NULL, "FILE", TO_ARG, "path", V_PATH, F_POS, "a bundle written by cairn bundle export",
      NULL},
@@ -638,6 +649,15 @@ static const command commands[] = {
     {"bundle", "import", DO_READ, "bundle_import", NULL, 0, 0, NULL, NULL, bundle_import_flags,
      "on the central or a hub: apply a bundle's entries exactly as a sync would. Importing "
      "one twice is harmless; a truncated or altered file is refused whole"},
+    {"backup", NULL, DO_READ, "backup", NULL, 0, 0, NULL, NULL, backup_flags,
+     "while cairnd runs: write a consistent, compacted copy of this node's store, with its "
+     "cairn.conf and device key, to FILE (temp file, fsync, rename: never a partial file "
+     "under that name). Keep it as safe as the device key"},
+    {"restore", NULL, DO_RESTORE, NULL, NULL, 0, 0, NULL, NULL, restore_flags,
+     "make the data directory DIR (which must not exist, or be empty) from a backup, and check "
+     "it (runs cairnd --restore FILE --data DIR; needs no cairnd running). A restored "
+     "classroom or hub refuses local writes until its upstream has sent back what it holds "
+     "of this device's log: start cairnd and run cairn sync now"},
     {"web", NULL, DO_READ, "web_signin", NULL, 0, 0, NULL, "url", web_flags,
      "print a one-time sign-in link to the web page cairnd serves ([web] web in cairn.conf; "
      "on a classroom http://127.0.0.1:7421), good for 5 minutes and one use; with a display, "
@@ -851,7 +871,7 @@ static void print_command_help(FILE *out, const command *c, int brief) {
   int col;
 
   col = fprintf(out, "  cairn %s", cmd_name(c, name, sizeof name));
-  if (c->act == DO_INIT)
+  if (c->act == DO_INIT || c->act == DO_RESTORE)
     col += fprintf(out, " --data DIR");
   for (f = c->flags; f->meta != NULL; f++) {
     char item[160];
@@ -1567,6 +1587,13 @@ static int print_reply(const args *a, const cairn_reply *r) {
     return print_web(r);
   } else if (strncmp(c->op, "bundle_", 7) == 0) {
     return print_bundle(c, r);
+  } else if (strcmp(c->op, "backup") == 0) {
+    int len;
+    const char *path = reply_str(r, "path", &len);
+    printf("wrote %.*s: %llu bytes (the store's compacted copy: %llu)\n", len, path,
+           (unsigned long long)reply_u64(r, "bytes"),
+           (unsigned long long)reply_u64(r, "store_bytes"));
+    return EXIT_OK;
   } else if (c->reply != NULL) { /* one value: a token, a message, an id */
     if (v == NULL) {
       fprintf(stderr, "cairn: cairnd's reply has no %s\n", c->reply);
@@ -2102,6 +2129,33 @@ static int run_init(const args *a) {
   return EXIT_OK;
 }
 
+/* cairn restore FILE --data DIR: runs cairnd --restore, which owns the
+ * store's format (this program speaks only the socket protocol). cairnd is
+ * looked for next to this program (installed side by side, or the build
+ * tree's ../daemon), then on PATH. */
+static int run_restore(const args *a) {
+  char self[PATH_MAX], path[PATH_MAX + 32], *slash;
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  const char *file = a->nvals > 0 ? a->vals[0] : NULL;
+
+  if (file == NULL)
+    return usage_error("restore: FILE: required");
+  if (n > 0) {
+    self[n] = '\0';
+    if ((slash = strrchr(self, '/')) != NULL) {
+      *slash = '\0';
+      snprintf(path, sizeof path, "%s/cairnd", self);
+      if (access(path, X_OK) != 0)
+        snprintf(path, sizeof path, "%s/../daemon/cairnd", self);
+      if (access(path, X_OK) == 0)
+        execl(path, "cairnd", "--restore", file, "--data", a->data, (char *)NULL);
+    }
+  }
+  execlp("cairnd", "cairnd", "--restore", file, "--data", a->data, (char *)NULL);
+  fprintf(stderr, "cairn: restore: cannot run cairnd: %s\n", strerror(errno));
+  return EXIT_FAIL;
+}
+
 int main(int argc, char **argv) {
   args a = {0};
   int ex;
@@ -2114,7 +2168,9 @@ int main(int argc, char **argv) {
   } else {
     ex = parse_args(argc, argv, &a);
     if (ex < 0)
-      ex = a.cmd->act == DO_INIT ? run_init(&a) : run_request(&a);
+      ex = a.cmd->act == DO_INIT      ? run_init(&a)
+           : a.cmd->act == DO_RESTORE ? run_restore(&a)
+                                      : run_request(&a);
   }
   free(a.vals);
   free(a.who);

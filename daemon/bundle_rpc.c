@@ -8,11 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "backup.h"
 #include "bundle.h"
+#include "config.h"
 #include "error.h"
 #include "file.h"
 #include "log.h"
@@ -69,6 +72,18 @@ static int arg_path(const msgpack_object *req, char out[PATH_MAX], msgpack_packe
   return 0;
 }
 
+/* A new job of size bytes (zeroed) for a request whose path argument goes
+ * into path; NULL with the error packed into pk. */
+static void *path_job(const msgpack_object *req, size_t size, char path[PATH_MAX],
+                      msgpack_packer *pk) {
+  void *j;
+  if (arg_path(req, path, pk) != 0)
+    return NULL;
+  if ((j = calloc(1, size)) == NULL)
+    cairn__rpc_pack_error(pk, CAIRN_ENOMEM, NULL);
+  return j;
+}
+
 /* Registers call as slot's pending request and queues fn on the writer. */
 static cairn_handled submit(cairn_rpc *r, cairn_slot *slot, rpc_call *call,
                             cairn_writer_job_fn fn, cairn_writer_done_cb done, void *job,
@@ -95,33 +110,60 @@ static cairn_slot *reply_start(rpc_call *call, msgpack_sbuffer *frame, msgpack_p
   return call->slot;
 }
 
+/* Starts the reply to a request that wrote the file at path: the error
+ * (rc, why) when it failed; else ok with the path and room for `more`
+ * pairs the caller packs. NULL when the client went away. */
+static cairn_slot *reply_file(rpc_call *call, int rc, const char *why, const char *path,
+                              size_t more, msgpack_sbuffer *frame, msgpack_packer *pk) {
+  cairn_slot *slot = reply_start(call, frame, pk);
+  if (slot == NULL)
+    return NULL;
+  if (rc != 0) {
+    cairn__rpc_pack_error(pk, rc, why);
+  } else {
+    cairn__rpc_pack_ok(pk, 1 + more);
+    cairn__rpc_pack_str(pk, "path");
+    cairn__rpc_pack_str(pk, path);
+  }
+  return slot;
+}
+
 /* ---- export ---- */
 
-/* Writes len bytes to path durably: a temp file beside it (0600), fsync,
- * rename, fsync of the directory. Refuses an existing path. */
-static int write_new_file(const char *path, const uint8_t *buf, size_t len, char *why,
-                          size_t whylen) {
-  char tmp[PATH_MAX + 8];
+/* Starts a new file at path: refuses an existing path, and opens a temp
+ * file beside it (0600) whose name goes into tmp. Returns the fd, or a
+ * negative code with why set. */
+static int new_file_open(const char *path, char tmp[PATH_MAX + 8], char *why, size_t whylen) {
   struct stat st;
-  int fd, rc = 0;
+  int fd;
 
   if (lstat(path, &st) == 0) {
     snprintf(why, whylen, "%s exists; choose another name", path);
     return CAIRN_EEXISTS;
   }
-  if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
+  if (snprintf(tmp, PATH_MAX + 8, "%s.XXXXXX", path) >= PATH_MAX + 8) {
     snprintf(why, whylen, "%s: path too long", path);
     return CAIRN_EINVAL;
   }
   if ((fd = mkstemp(tmp)) < 0) {
-    rc = cairn_err_from_errno(errno);
+    int rc = cairn_err_from_errno(errno);
     snprintf(why, whylen, "%s: cannot create a file there: %s", path, strerror(errno));
     return rc;
   }
-  if ((rc = cairn_file_write_all(fd, buf, len)) == 0 && fsync(fd) != 0)
+  return fd;
+}
+
+/* Ends a file begun with new_file_open whose writing ended with rc: on 0,
+ * fsyncs it, renames it to path and fsyncs the directory; otherwise (or
+ * when that fails) removes the temp file. Returns the outcome, why set
+ * when it is not 0 (and not set already). */
+static int new_file_finish(int fd, const char *tmp, const char *path, int rc, char *why,
+                           size_t whylen) {
+  if (rc == 0 && fsync(fd) != 0)
     rc = cairn_err_from_errno(errno);
   if (rc != 0) {
-    snprintf(why, whylen, "%s: writing failed: %s", path, cairn_strerror(rc));
+    if (why[0] == '\0')
+      snprintf(why, whylen, "%s: writing failed: %s", path, cairn_strerror(rc));
     close(fd);
     unlink(tmp);
     return rc;
@@ -135,6 +177,18 @@ static int write_new_file(const char *path, const uint8_t *buf, size_t len, char
   if ((rc = cairn_file_sync_parent(path)) != 0)
     snprintf(why, whylen, "%s: syncing its directory failed: %s", path, cairn_strerror(rc));
   return rc;
+}
+
+/* Writes len bytes to path durably: a temp file beside it (0600), fsync,
+ * rename, fsync of the directory. Refuses an existing path. */
+static int write_new_file(const char *path, const uint8_t *buf, size_t len, char *why,
+                          size_t whylen) {
+  char tmp[PATH_MAX + 8];
+  int fd = new_file_open(path, tmp, why, whylen);
+
+  if (fd < 0)
+    return fd;
+  return new_file_finish(fd, tmp, path, cairn_file_write_all(fd, buf, len), why, whylen);
 }
 
 /* Writer thread: collects the own log after the central's receipt, seals
@@ -194,13 +248,8 @@ static void export_done(cairn_write_req *req, void *arg) {
   else
     cairn_log_warn("bundle export to %s failed: %s", j->path,
                    j->why[0] ? j->why : cairn_strerror(req->job_rc));
-  if ((slot = reply_start(&j->call, &frame, &pk)) != NULL) {
-    if (req->job_rc != 0) {
-      cairn__rpc_pack_error(&pk, req->job_rc, j->why);
-    } else {
-      cairn__rpc_pack_ok(&pk, 6);
-      cairn__rpc_pack_str(&pk, "path");
-      cairn__rpc_pack_str(&pk, j->path);
+  if ((slot = reply_file(&j->call, req->job_rc, j->why, j->path, 5, &frame, &pk)) != NULL) {
+    if (req->job_rc == 0) {
       cairn__rpc_pack_str(&pk, "entries");
       msgpack_pack_uint64(&pk, j->entries);
       cairn__rpc_pack_str(&pk, "bytes");
@@ -237,12 +286,8 @@ cairn_handled cairn_bundle_rpc_export(cairn_rpc *r, cairn_slot *slot, const msgp
                "join once with: cairn join TOKEN");
     return CAIRN_HANDLED_REPLY;
   }
-  if (arg_path(req, path, pk) != 0)
+  if ((j = path_job(req, sizeof *j, path, pk)) == NULL)
     return CAIRN_HANDLED_REPLY;
-  if ((j = calloc(1, sizeof *j)) == NULL) {
-    cairn__rpc_pack_error(pk, CAIRN_ENOMEM, NULL);
-    return CAIRN_HANDLED_REPLY;
-  }
   j->sk = r->sk;
   memcpy(j->self, cairn_store_device(r->store), CAIRN_KEY_BYTES);
   memcpy(j->to[0], central, CAIRN_KEY_BYTES);
@@ -255,6 +300,167 @@ cairn_handled cairn_bundle_rpc_export(cairn_rpc *r, cairn_slot *slot, const msgp
     memcpy(j->to[j->n_to++], hub, CAIRN_KEY_BYTES);
   memcpy(j->path, path, sizeof path);
   return submit(r, slot, &j->call, run_export, export_done, j, pk);
+}
+
+/* ---- backup ---- */
+
+typedef struct backup_job {
+  rpc_call call;
+  cairn_backup_header h;
+  char path[PATH_MAX];
+  char config_path[PATH_MAX];
+  char config[CAIRN_BACKUP_CONFIG_MAX + 1];
+  uint64_t bytes;
+  char why[PATH_MAX + 128];
+} backup_job;
+
+/* Reads the config file's text into j->config. Returns 0 or an error. */
+static int read_config(backup_job *j) {
+  int fd = open(j->config_path, O_RDONLY | O_CLOEXEC);
+  size_t got = 0;
+
+  if (fd < 0) {
+    snprintf(j->why, sizeof j->why, "%s: %s", j->config_path, strerror(errno));
+    return cairn_err_from_errno(errno);
+  }
+  for (;;) {
+    ssize_t n = read(fd, j->config + got, sizeof j->config - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      close(fd);
+      if (n < 0) {
+        snprintf(j->why, sizeof j->why, "%s: %s", j->config_path, strerror(errno));
+        return CAIRN_EIO;
+      }
+      break;
+    }
+    got += (size_t)n;
+    if (got == sizeof j->config) {
+      close(fd);
+      snprintf(j->why, sizeof j->why, "%s: longer than %u bytes", j->config_path,
+               CAIRN_BACKUP_CONFIG_MAX);
+      return CAIRN_ETOOBIG;
+    }
+  }
+  j->h.config = j->config;
+  j->h.config_len = got;
+  return 0;
+}
+
+/* Copies the store into an unnamed temp file beside path. Returns its fd
+ * (at offset 0) and its size, or a negative code. */
+static int store_copy(cairn_store *s, backup_job *j, uint64_t *size) {
+  char tmp[PATH_MAX + 16];
+  struct stat st;
+  int fd, rc;
+
+  snprintf(tmp, sizeof tmp, "%s.store.XXXXXX", j->path);
+  if ((fd = mkstemp(tmp)) < 0) {
+    snprintf(j->why, sizeof j->why, "%s: cannot create a file there: %s", j->path,
+             strerror(errno));
+    return cairn_err_from_errno(errno);
+  }
+  unlink(tmp);
+  if ((rc = cairn_store_copy(s, fd)) == 0 && (fstat(fd, &st) != 0 || lseek(fd, 0, SEEK_SET) != 0))
+    rc = cairn_err_from_errno(errno);
+  if (rc != 0) {
+    snprintf(j->why, sizeof j->why, "copying the store failed: %s", cairn_strerror(rc));
+    close(fd);
+    return rc;
+  }
+  *size = (uint64_t)st.st_size;
+  return fd;
+}
+
+/* Writer thread: the backup file, streamed through a hash. */
+static int run_backup(cairn_store *s, void *arg) {
+  backup_job *j = arg;
+  char tmp[PATH_MAX + 8];
+  crypto_generichash_state hs;
+  uint8_t hash[CAIRN_BACKUP_HASH_BYTES];
+  msgpack_sbuffer start;
+  uint8_t *buf = NULL;
+  int rc, fd, copy;
+
+  j->why[0] = '\0';
+  if ((rc = read_config(j)) != 0)
+    return rc;
+  if ((fd = new_file_open(j->path, tmp, j->why, sizeof j->why)) < 0)
+    return fd;
+  if ((copy = store_copy(s, j, &j->h.store_bytes)) < 0)
+    return new_file_finish(fd, tmp, j->path, copy, j->why, sizeof j->why);
+  msgpack_sbuffer_init(&start);
+  crypto_generichash_init(&hs, NULL, 0, sizeof hash);
+  rc = cairn_backup_pack_start(&start, &j->h);
+  if (rc == 0) {
+    crypto_generichash_update(&hs, (const uint8_t *)start.data, start.size);
+    rc = cairn_file_write_all(fd, start.data, start.size);
+  }
+  j->bytes = start.size;
+  msgpack_sbuffer_destroy(&start);
+  if (rc == 0 && (buf = malloc(1 << 20)) == NULL)
+    rc = CAIRN_ENOMEM;
+  for (uint64_t left = j->h.store_bytes; rc == 0 && left > 0;) {
+    ssize_t n = read(copy, buf, left < (1u << 20) ? (size_t)left : (1u << 20));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      rc = n < 0 ? cairn_err_from_errno(errno) : CAIRN_EIO;
+      break;
+    }
+    crypto_generichash_update(&hs, buf, (size_t)n);
+    rc = cairn_file_write_all(fd, buf, (size_t)n);
+    left -= (uint64_t)n;
+    j->bytes += (uint64_t)n;
+  }
+  free(buf);
+  close(copy);
+  crypto_generichash_final(&hs, hash, sizeof hash);
+  if (rc == 0 && (rc = cairn_file_write_all(fd, hash, sizeof hash)) == 0)
+    j->bytes += sizeof hash;
+  return new_file_finish(fd, tmp, j->path, rc, j->why, sizeof j->why);
+}
+
+static void backup_done(cairn_write_req *req, void *arg) {
+  backup_job *j = arg;
+  msgpack_sbuffer frame;
+  msgpack_packer pk;
+  cairn_slot *slot;
+
+  if (req->job_rc == 0)
+    cairn_log_info("backup: %llu bytes (the store's copy %llu) to %s",
+                   (unsigned long long)j->bytes, (unsigned long long)j->h.store_bytes, j->path);
+  else
+    cairn_log_warn("backup to %s failed: %s", j->path,
+                   j->why[0] ? j->why : cairn_strerror(req->job_rc));
+  if ((slot = reply_file(&j->call, req->job_rc, j->why, j->path, 2, &frame, &pk)) != NULL) {
+    if (req->job_rc == 0) {
+      cairn__rpc_pack_str(&pk, "bytes");
+      msgpack_pack_uint64(&pk, j->bytes);
+      cairn__rpc_pack_str(&pk, "store_bytes");
+      msgpack_pack_uint64(&pk, j->h.store_bytes);
+    }
+    cairn_server_reply(slot, &frame);
+  }
+  sodium_memzero(j->h.secret, sizeof j->h.secret);
+  free(j);
+}
+
+cairn_handled cairn_bundle_rpc_backup(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
+                                      msgpack_packer *pk) {
+  backup_job *j;
+  char path[PATH_MAX];
+
+  if ((j = path_job(req, sizeof *j, path, pk)) == NULL)
+    return CAIRN_HANDLED_REPLY;
+  memcpy(j->path, path, sizeof path);
+  snprintf(j->config_path, sizeof j->config_path, "%s", r->config_path);
+  memcpy(j->h.device, r->device_hex, sizeof j->h.device);
+  snprintf(j->h.role, sizeof j->h.role, "%s", cairn_config_role_name(r->config->role));
+  j->h.made = (int64_t)time(NULL);
+  memcpy(j->h.secret, r->sk, sizeof j->h.secret);
+  return submit(r, slot, &j->call, run_backup, backup_done, j, pk);
 }
 
 /* ---- import ---- */
@@ -394,12 +600,8 @@ cairn_handled cairn_bundle_rpc_import(cairn_rpc *r, cairn_slot *slot, const msgp
   import_job *j;
   char path[PATH_MAX];
 
-  if (arg_path(req, path, pk) != 0)
+  if ((j = path_job(req, sizeof *j, path, pk)) == NULL)
     return CAIRN_HANDLED_REPLY;
-  if ((j = calloc(1, sizeof *j)) == NULL) {
-    cairn__rpc_pack_error(pk, CAIRN_ENOMEM, NULL);
-    return CAIRN_HANDLED_REPLY;
-  }
   j->sk = r->sk;
   memcpy(j->path, path, sizeof path);
   return submit(r, slot, &j->call, run_import, import_done, j, pk);

@@ -1,6 +1,7 @@
 /*
- * bundle_rpc.h: the local requests that write and read offline bundles
- * (docs/PROTOCOL.md section 7; the file format is protocol/bundle.h).
+ * bundle_rpc.h: the local requests that write and read files: offline
+ * bundles (docs/PROTOCOL.md section 7; the file format is protocol/bundle.h)
+ * and backups (docs/FORMAT.md section 6; protocol/backup.h).
  *
  *   bundle_export {path}: on a classroom or hub, writes the entries of this
  *     device's log that the central lacks (after its latest receipt) to the
@@ -12,7 +13,14 @@
  *     (cairn_store_apply_synced, through a writer job). Reply {applied,
  *     refused, reason, author}.
  *
- * Both do their disk work in a writer job, off the loop thread, and answer
+ *   backup {path}: writes a backup of this node (protocol/backup.h: its
+ *     device key, cairn.conf and a compacted copy of the store) to the
+ *     absolute path, which must not exist yet, mode 0600. Reply {path,
+ *     bytes, store_bytes}. The copy runs in the writer's job: local writes
+ *     and syncs wait for it (a classroom's store copies in well under a
+ *     second).
+ *
+ * All do their disk work in a writer job, off the loop thread, and answer
  * once it is done (the export's file is durable: fsynced and renamed into
  * place). Each has the shape of a request handler in rpc.c: it packs an
  * immediate error reply into pk, or returns CAIRN_HANDLED_LATER.
@@ -25,6 +33,8 @@
 #include "rpc.h"
 
 cairn_handled cairn_bundle_rpc_export(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
+                                      msgpack_packer *pk);
+cairn_handled cairn_bundle_rpc_backup(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
                                       msgpack_packer *pk);
 cairn_handled cairn_bundle_rpc_import(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
                                       msgpack_packer *pk);

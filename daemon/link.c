@@ -880,6 +880,7 @@ int cairn_links_start(cairn_links **out, const cairn_links_opts *o, char *why, s
   }
   m->has_network = unhex(c->network, m->network, sizeof m->network) == 0;
   m->offset_known = cairn_store_central_offset(o->store, &m->central_offset_ms);
+  m->restored = cairn_store_restored(o->store); /* before the writer has work */
   m->max_down = max_connections();
   for (int i = 0; i <= REFUSAL_CLASSES; i++)
     m->limits[i].what = i < REFUSAL_CLASSES ? cairn__link_refusal_names[i] : "sync peers";

@@ -2,6 +2,50 @@
  * section 5), and finding the campus hub after a join. */
 #include "link_int.h"
 
+/* ---- a restored node ---- */
+
+static int run_unrestore(cairn_store *s, void *arg) {
+  (void)arg;
+  return cairn_store_set_restored(s, 0);
+}
+
+static void on_unrestored(cairn_write_req *req, void *arg) {
+  job *j = arg;
+  link *l = j->l;
+
+  if (l != NULL) {
+    cairn_links *m = l->mgr;
+    m->unrestoring = 0;
+    if (req->job_rc == 0) {
+      m->restored = 0;
+      cairn_log_info("sync: restored from a backup: this device's log is back to #%llu from the "
+                     "upstream; local writes resume",
+                     (unsigned long long)m->restore_target);
+    } else {
+      cairn_log_warn("sync: cannot clear the restored mark: %s", cairn_strerror(req->job_rc));
+    }
+  }
+  cairn__link_job_free(j);
+}
+
+void cairn__link_maybe_unrestore(link *l) {
+  cairn_links *m = l->mgr;
+  uint64_t own = 0;
+  job *j;
+
+  if (!m->restored || !m->restore_known || m->unrestoring || l != m->upstream ||
+      cairn__link_own_vv(m) != 0)
+    return;
+  for (size_t i = 0; i < m->vv_n; i++)
+    if (memcmp(m->vv[i].author, m->pk, CAIRN_KEY_BYTES) == 0)
+      own = m->vv[i].seq;
+  if (own < m->restore_target || (j = cairn__link_job_new(l)) == NULL)
+    return;
+  m->unrestoring = 1;
+  if (cairn__link_submit(l, j, run_unrestore, on_unrestored) != 0)
+    m->unrestoring = 0;
+}
+
 /* ---- joining ---- */
 
 void cairn__link_join_done(cairn_links *m, int rc, const char *message) {

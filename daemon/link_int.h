@@ -262,6 +262,11 @@ struct cairn_links {
   char join_upstream[128];
   int switch_to_hub;  /* joined through the central; move to join_upstream */
   int reconnect_now;  /* the next upstream connection starts at once */
+  /* restored from a backup (cairn_store_restored): local writes wait until
+   * this store holds its own log up to what the upstream's HELLO said it
+   * holds of it (restore_target, once restore_known) */
+  int restored, restore_known, unrestoring;
+  uint64_t restore_target;
   /* closing */
   int closing;
   size_t open_handles;
@@ -372,6 +377,10 @@ void cairn__link_hs_my_hello(const cairn_links *m, uint8_t out[CAIRN_KEY_BYTES +
 void cairn__link_refused_by_upstream(link *l, int code, const char *how, const char *text);
 /* One handshake record. */
 void cairn__link_hs_record(link *l, const uint8_t *body, size_t len);
+/* On a restored node: once the upstream's HELLO has said how far it holds
+ * this device's log, and this store holds it that far, the writer clears
+ * the restored flag and local writes resume. */
+void cairn__link_maybe_unrestore(link *l);
 /* Answers the join in progress (its callback), once. */
 void cairn__link_join_done(cairn_links *m, int rc, const char *message);
 /* A WELCOME answered our JOIN: take the scope and network, have the writer

@@ -513,6 +513,7 @@ static void on_applied(cairn_write_req *req, void *arg) {
   cairn__link_job_free(j);
   cairn__link_read_resume(l);
   cairn__link_maybe_switch_upstream(l);
+  cairn__link_maybe_unrestore(l);
 }
 
 static void on_receipt_stored(cairn_write_req *req, void *arg) {
@@ -645,6 +646,14 @@ static void on_hello(link *l, const cairn_sync_msg *msg) {
     m->up_error[0] = '\0';
     m->up_error_code = 0;
     learn_clock(l, msg);
+    if (m->restored) { /* each connection says it anew; a job of a closed link is moot */
+      m->unrestoring = 0;
+      m->restore_target = 0;
+      for (size_t i = 0; i < msg->vv_n; i++)
+        if (memcmp(msg->vv[i].author, m->pk, CAIRN_KEY_BYTES) == 0)
+          m->restore_target = msg->vv[i].seq;
+      m->restore_known = 1;
+    }
   } else { /* when it was last seen: written by the writer a little later */
     note_peer_clock(l, msg);
     l->seen_at = now_unix();
@@ -659,6 +668,7 @@ static void on_hello(link *l, const cairn_sync_msg *msg) {
   cairn__link_set_state(l, LINK_SYNCING);
   cairn__link_pump(l);
   cairn__link_maybe_switch_upstream(l);
+  cairn__link_maybe_unrestore(l);
 }
 
 static void on_entries(link *l, const cairn_sync_msg *msg) {

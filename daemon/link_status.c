@@ -164,7 +164,11 @@ void cairn_links_notices(const cairn_links *m, msgpack_packer *pk) {
   refused[0] = '\0';
   if (m->up_error_code != 0)
     snprintf(refused, sizeof refused, "sync: %s", m->up_error);
-  msgpack_pack_array(pk, (clock[0] != '\0') + (refused[0] != '\0') + (m->up_notice[0] != '\0'));
+  msgpack_pack_array(pk, (clock[0] != '\0') + (refused[0] != '\0') + (m->up_notice[0] != '\0') +
+                             (m->restored != 0));
+  if (m->restored)
+    pack_str(pk, "restored from a backup: local writes wait until the upstream has sent back "
+                 "this device's log (run: cairn sync now)");
   if (clock[0] != '\0')
     pack_str(pk, clock);
   if (refused[0] != '\0')

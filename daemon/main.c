@@ -4,6 +4,7 @@
  * the web page on one libuv loop, tells systemd when ready, and stops
  * cleanly on SIGTERM.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,6 +23,8 @@
 
 #include "config.h"
 #include "error.h"
+#include "backup.h"
+#include "file.h"
 #include "keyfile.h"
 #include "link.h"
 #include "log.h"
@@ -35,6 +38,7 @@
 static const char usage[] =
     "usage: cairnd --data DIR [--log-level error|warning|info|debug]\n"
     "       cairnd --check --data DIR\n"
+    "       cairnd --restore FILE --data DIR\n"
     "\n"
     "Runs the cairn daemon in the foreground for the data directory DIR made by\n"
     "`cairn init`. Clients talk to it on DIR/cairnd.sock (mode 0660).\n"
@@ -57,6 +61,12 @@ static const char usage[] =
     "                        records equal a rebuild from the log. Problems are\n"
     "                        printed one per line. (With cairnd running, use\n"
     "                        `cairn check` instead.)\n"
+    "  -r, --restore FILE    make DIR (which must not exist, or be empty) from the\n"
+    "                        backup FILE written by `cairn backup`, then check it\n"
+    "                        as --check does. A classroom or hub restored refuses\n"
+    "                        local writes until its upstream has sent back what it\n"
+    "                        holds of this device's log (`cairn sync now`), so a\n"
+    "                        backup older than the central's copy never forks it.\n"
     "  -h, --help            this help\n"
     "  -V, --version         print the version\n"
     "\n"
@@ -198,6 +208,224 @@ static int check_offline(const char *dir, const uint8_t *sk, const cairn_config 
   return p.count == 0 ? 0 : 1;
 }
 
+/* ---- cairnd --restore ---- */
+
+/* Reads exactly n bytes at the fd's offset; 0 or a negative code. */
+static int read_exact(int fd, uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t got = read(fd, p, n);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      return got < 0 ? cairn_err_from_errno(errno) : CAIRN_EMALFORMED;
+    p += got;
+    n -= (size_t)got;
+  }
+  return 0;
+}
+
+/* Checks the backup at fd (size bytes): its start decodes, its length is
+ * the header's, and its hash covers it. Sets *h (config pointing into
+ * *start, which the caller frees) and *store_at. Returns 0, or a negative
+ * code with why set. */
+static int backup_open(int fd, uint64_t size, cairn_backup_header *h, uint8_t **start,
+                       size_t *store_at, char *why, size_t whylen) {
+  size_t want = CAIRN_BACKUP_MAGIC_BYTES + 4 + CAIRN_BACKUP_HEADER_MAX;
+  uint8_t hash[CAIRN_BACKUP_HASH_BYTES], stored[CAIRN_BACKUP_HASH_BYTES], *buf;
+  crypto_generichash_state hs;
+  int rc;
+
+  if (size < CAIRN_BACKUP_MAGIC_BYTES + 4 + CAIRN_BACKUP_HASH_BYTES) {
+    snprintf(why, whylen, "too short to be a backup");
+    return CAIRN_EMALFORMED;
+  }
+  if (want > size - CAIRN_BACKUP_HASH_BYTES)
+    want = (size_t)(size - CAIRN_BACKUP_HASH_BYTES);
+  if ((*start = malloc(want)) == NULL)
+    return CAIRN_ENOMEM;
+  if ((rc = read_exact(fd, *start, want)) != 0 ||
+      (rc = cairn_backup_decode_start(*start, want, h, store_at)) != 0) {
+    snprintf(why, whylen, "not a backup cairn wrote (%s)", cairn_strerror(rc));
+    return CAIRN_EMALFORMED;
+  }
+  if ((uint64_t)*store_at + h->store_bytes + CAIRN_BACKUP_HASH_BYTES != size) {
+    snprintf(why, whylen, "%llu bytes, but its header says %llu: truncated or extended",
+             (unsigned long long)size,
+             (unsigned long long)(*store_at + h->store_bytes + CAIRN_BACKUP_HASH_BYTES));
+    return CAIRN_EMALFORMED;
+  }
+  if ((buf = malloc(1 << 20)) == NULL)
+    return CAIRN_ENOMEM;
+  crypto_generichash_init(&hs, NULL, 0, sizeof hash);
+  rc = lseek(fd, 0, SEEK_SET) == 0 ? 0 : cairn_err_from_errno(errno);
+  for (uint64_t left = size - CAIRN_BACKUP_HASH_BYTES; rc == 0 && left > 0;) {
+    size_t n = left < (1u << 20) ? (size_t)left : (1u << 20);
+    if ((rc = read_exact(fd, buf, n)) == 0)
+      crypto_generichash_update(&hs, buf, n);
+    left -= n;
+  }
+  free(buf);
+  crypto_generichash_final(&hs, hash, sizeof hash);
+  if (rc == 0)
+    rc = read_exact(fd, stored, sizeof stored);
+  if (rc == 0 && sodium_memcmp(hash, stored, sizeof hash) != 0)
+    rc = CAIRN_EBADSIG;
+  if (rc != 0) {
+    snprintf(why, whylen, "%s", rc == CAIRN_EBADSIG ? "its hash does not match: the file was altered or damaged"
+                                                   : cairn_strerror(rc));
+    return rc;
+  }
+  return 0;
+}
+
+/* Creates path (exclusively, with mode) holding n bytes, fsynced. */
+static int write_file(const char *path, int mode, const void *p, size_t n) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  int rc;
+  if (fd < 0)
+    return cairn_err_from_errno(errno);
+  rc = cairn_file_write_all(fd, p, n);
+  if (rc == 0 && fsync(fd) != 0)
+    rc = cairn_err_from_errno(errno);
+  if (close(fd) != 0 && rc == 0)
+    rc = cairn_err_from_errno(errno);
+  return rc;
+}
+
+/* Copies n bytes from fd (at its offset) into a new file at path. */
+static int copy_out(int fd, uint64_t n, const char *path) {
+  int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  uint8_t *buf = malloc(1 << 20);
+  int rc = out < 0 ? cairn_err_from_errno(errno) : buf == NULL ? CAIRN_ENOMEM : 0;
+  while (rc == 0 && n > 0) {
+    size_t k = n < (1u << 20) ? (size_t)n : (1u << 20);
+    if ((rc = read_exact(fd, buf, k)) == 0)
+      rc = cairn_file_write_all(out, buf, k);
+    n -= k;
+  }
+  if (rc == 0 && fsync(out) != 0)
+    rc = cairn_err_from_errno(errno);
+  if (out >= 0 && close(out) != 0 && rc == 0)
+    rc = cairn_err_from_errno(errno);
+  free(buf);
+  return rc;
+}
+
+/* DIR must not exist (its parent must), or be an empty directory. */
+static int restore_dir(const char *dir) {
+  DIR *dp = opendir(dir);
+  struct dirent *e;
+  int n = 0;
+
+  if (dp == NULL) {
+    if (errno != ENOENT) {
+      fprintf(stderr, "cairnd: %s: %s\n", dir, strerror(errno));
+      return -1;
+    }
+    if (mkdir(dir, 0750) != 0) {
+      fprintf(stderr, "cairnd: cannot create %s: %s\n", dir, strerror(errno));
+      return -1;
+    }
+    return 0;
+  }
+  while ((e = readdir(dp)) != NULL)
+    n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(dp);
+  if (n > 0) {
+    fprintf(stderr, "cairnd: %s is not empty: restore into a new directory\n", dir);
+    return -1;
+  }
+  return 0;
+}
+
+/* A node that syncs to an upstream: one that holds its log may hold more
+ * of it than a backup. */
+static int joined(const cairn_config *c) {
+  return c->role != CAIRN_ROLE_CENTRAL && c->upstream_key[0] != '\0';
+}
+
+/* cairnd --restore FILE --data DIR: the files of DIR from the backup,
+ * then the store marked restored (on a node with an upstream) and checked. Nothing
+ * is written unless the whole backup verifies first. Returns the exit
+ * status. */
+static int restore(const char *file, const char *dir) {
+  cairn_backup_header h;
+  cairn_config config;
+  cairn_store *store = NULL;
+  uint8_t *start = NULL, *sk = NULL;
+  char path[PATH_MAX], why[512] = "";
+  size_t store_at = 0;
+  struct stat st;
+  int fd, rc, status = 1;
+
+  if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    fprintf(stderr, "cairnd: %s: %s\n", file, fd < 0 ? strerror(errno) : "not a regular file");
+    if (fd >= 0)
+      close(fd);
+    return 1;
+  }
+  if ((rc = backup_open(fd, (uint64_t)st.st_size, &h, &start, &store_at, why, sizeof why)) != 0) {
+    fprintf(stderr, "cairnd: %s: %s; nothing was restored\n", file, why);
+    goto out;
+  }
+  if (restore_dir(dir) != 0)
+    goto out;
+  snprintf(path, sizeof path, "%s/cairn.conf", dir);
+  rc = write_file(path, 0640, h.config, h.config_len);
+  snprintf(path, sizeof path, "%s/device.key", dir);
+  if (rc == 0)
+    rc = cairn_keyfile_write(path, h.secret);
+  snprintf(path, sizeof path, "%s/store", dir);
+  if (rc == 0 && mkdir(path, 0750) != 0)
+    rc = cairn_err_from_errno(errno);
+  snprintf(path, sizeof path, "%s/store/data.mdb", dir);
+  if (rc == 0 && lseek(fd, (off_t)store_at, SEEK_SET) != (off_t)store_at)
+    rc = cairn_err_from_errno(errno);
+  if (rc == 0)
+    rc = copy_out(fd, h.store_bytes, path);
+  if (rc == 0)
+    rc = cairn_file_sync_parent(path);
+  snprintf(path, sizeof path, "%s/cairn.conf", dir);
+  if (rc == 0 && (rc = cairn_config_load(path, &config, why, sizeof why)) != 0)
+    fprintf(stderr, "cairnd: %s\n", why);
+  snprintf(path, sizeof path, "%s/device.key", dir);
+  if (rc == 0 && (rc = cairn_keyfile_load(path, &sk, why, sizeof why)) != 0)
+    fprintf(stderr, "cairnd: %s\n", why);
+  if (rc == 0) {
+    cairn_store_opts so = {config.map_size_mb << 20, config.clock_offset_ms,
+                           config.clock_tolerance_s * 1000};
+    rc = cairn_store_open(&store, dir, sk, &so);
+    if (rc == 0 && joined(&config))
+      rc = cairn_store_set_restored(store, 1);
+    cairn_store_close(store);
+  }
+  if (rc != 0) { /* nothing half-written stays: DIR is as it was */
+    static const char *const made[] = {"store/data.mdb", "store/lock.mdb", "device.key",
+                                       "cairn.conf"};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+      snprintf(path, sizeof path, "%s/%s", dir, made[i]);
+      unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/store", dir);
+    rmdir(path);
+    fprintf(stderr, "cairnd: restoring into %s failed: %s; nothing was restored\n", dir,
+            cairn_strerror(rc));
+    goto out;
+  }
+  printf("restored device %.8s (%s) from a backup made %s", h.device, h.role,
+         ctime(&(time_t){(time_t)h.made}));
+  if (joined(&config))
+    printf("it refuses local writes until its upstream has sent back this device's log: start "
+           "cairnd, then run `cairn sync now`\n");
+  status = check_offline(dir, sk, &config);
+out:
+  sodium_memzero(&h, sizeof h);
+  cairn_keyfile_free(sk);
+  free(start);
+  close(fd);
+  return status;
+}
+
 static void on_drained(void *arg) {
   cairnd *d = arg;
 
@@ -241,19 +469,23 @@ static void on_signal(uv_signal_t *h, int signum) {
 int main(int argc, char **argv) {
   static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
                                        {"check", no_argument, NULL, 'c'},
+                                       {"restore", required_argument, NULL, 'r'},
                                        {"log-level", required_argument, NULL, 'l'},
                                        {"help", no_argument, NULL, 'h'},
                                        {"version", no_argument, NULL, 'V'},
                                        {NULL, 0, NULL, 0}};
-  const char *dir = getenv("CAIRN_DATA"), *level = NULL;
+  const char *dir = getenv("CAIRN_DATA"), *level = NULL, *restore_from = NULL;
   char path[PATH_MAX], why[512] = "";
   uint8_t *sk = NULL;
   cairnd d;
   int c, rc, lock_fd = -1, status = 1, check = 0;
   uint64_t batches, puts;
 
-  while ((c = getopt_long(argc, argv, "d:cl:hV", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:cr:l:hV", opts, NULL)) != -1) {
     switch (c) {
+    case 'r':
+      restore_from = optarg;
+      break;
     case 'c':
       check = 1;
       break;
@@ -286,6 +518,8 @@ int main(int argc, char **argv) {
     cairn_log_err("libsodium failed to initialise");
     return 1;
   }
+  if (restore_from != NULL)
+    return check ? 2 : restore(restore_from, dir);
   if (check_data_dir(dir) != 0)
     return 1;
   snprintf(path, sizeof path, "%s/cairn.conf", dir);
@@ -377,6 +611,7 @@ int main(int argc, char **argv) {
   d.rpc.config = &d.config;
   d.rpc.links = d.links;
   d.rpc.sk = sk;
+  d.rpc.config_path = d.config_path;
   snprintf(path, sizeof path, "%s/cairnd.sock", dir);
   rc = cairn_server_start(&d.server, &d.loop, path, cairn_rpc_handle, cairn_rpc_detach, &d.rpc,
                           why, sizeof why);

@@ -1054,6 +1054,9 @@ cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *paylo
   case CAIRN_OP_BUNDLE_IMPORT:
     h = cairn_bundle_rpc_import(r, slot, m, &pk);
     break;
+  case CAIRN_OP_BACKUP:
+    h = cairn_bundle_rpc_backup(r, slot, m, &pk);
+    break;
   case CAIRN_OP_CHILDREN:
     reply_read(r, m, "records", read_children, &pk);
     break;

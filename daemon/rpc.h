@@ -38,6 +38,7 @@ typedef struct cairn_rpc {
   const cairn_config *config; /* borrowed */
   cairn_links *links;         /* borrowed */
   const uint8_t *sk;          /* borrowed: the device's secret key (opens bundles) */
+  const char *config_path;    /* borrowed: DATA/cairn.conf (a backup copies it) */
   const cairn_rpc_web *web;   /* borrowed; NULL when the web page is off */
   char device_hex[65];
   struct cairn_report_cache *report_cache; /* owned by report_rpc.c; NULL: none */

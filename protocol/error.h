@@ -39,7 +39,8 @@
   XX(CLOSED, "connection closed")                                            \
   XX(NOKEY, "no device key")                                                 \
   XX(CONFIG, "bad configuration")                                            \
-  XX(INTERNAL, "internal error")
+  XX(INTERNAL, "internal error")                                             \
+  XX(RESTORED, "restored from a backup: sync with the upstream before writing")
 
 /* Positions in the table (internal); the public codes are their negation. */
 enum cairn__errno_pos {

@@ -36,29 +36,36 @@ static int read_all(int fd, uint8_t *p, size_t n) {
   return 0;
 }
 
-int cairn_keyfile_create(const char *path, uint8_t pk[32]) {
-  uint8_t sk[SK_LEN];
-  uint8_t pk_new[crypto_sign_PUBLICKEYBYTES];
+int cairn_keyfile_write(const char *path, const uint8_t sk[64]) {
   int fd, rc;
 
-  if (sodium_init() < 0)
-    return CAIRN_EINTERNAL;
   fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0)
     return errno == EEXIST ? CAIRN_EEXISTS : cairn_err_from_errno(errno);
-  crypto_sign_keypair(pk_new, sk);
-  rc = cairn_file_write_all(fd, sk, sizeof sk);
-  sodium_memzero(sk, sizeof sk);
+  rc = cairn_file_write_all(fd, sk, SK_LEN);
   if (rc == 0 && fsync(fd) != 0)
     rc = cairn_err_from_errno(errno);
   if (close(fd) != 0 && rc == 0)
     rc = cairn_err_from_errno(errno);
   if (rc == 0)
     rc = cairn_file_sync_parent(path);
-  if (rc != 0) {
+  if (rc != 0)
     unlink(path);
+  return rc;
+}
+
+int cairn_keyfile_create(const char *path, uint8_t pk[32]) {
+  uint8_t sk[SK_LEN];
+  uint8_t pk_new[crypto_sign_PUBLICKEYBYTES];
+  int rc;
+
+  if (sodium_init() < 0)
+    return CAIRN_EINTERNAL;
+  crypto_sign_keypair(pk_new, sk);
+  rc = cairn_keyfile_write(path, sk);
+  sodium_memzero(sk, sizeof sk);
+  if (rc != 0)
     return rc;
-  }
   memcpy(pk, pk_new, sizeof pk_new);
   return 0;
 }

@@ -18,6 +18,10 @@
  * left behind. */
 int cairn_keyfile_create(const char *path, uint8_t pk[32]);
 
+/* Writes the secret key sk (64 bytes, this format) to path the same way
+ * (a restore from a backup). Returns as cairn_keyfile_create. */
+int cairn_keyfile_write(const char *path, const uint8_t sk[64]);
+
 /* Loads the secret key from path into guarded memory (sodium_malloc,
  * read-only after load). On success *sk_out is owned by the caller, who
  * frees it with cairn_keyfile_free(). Returns 0; CAIRN_ENOKEY when missing;

@@ -172,6 +172,11 @@ static int open_dbs(cairn_store *s, MDB_txn *txn) {
       return CAIRN_ECORRUPT; /* another device's store */
   }
   MDB_val ck = {7, "central"}, rk = {7, "refused"}, ok = {6, "offset"}, tk = {4, "time"};
+  MDB_val rsk = {8, "restored"};
+  if ((rc = mdb_get(txn, s->meta, &rsk, &v)) == 0)
+    s->restored = 1;
+  else if (rc != MDB_NOTFOUND)
+    return cairn__store_err(s, rc, 0);
   if ((rc = mdb_get(txn, s->meta, &tk, &v)) == MDB_NOTFOUND)
     s->time_unchecked = 1;
   else if (rc != 0)

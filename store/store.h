@@ -708,6 +708,22 @@ uint64_t cairn_store_wall_ms(const cairn_store *s);
 /* Today's day number (local time) by that clock. Any thread. */
 int32_t cairn_store_today(const cairn_store *s);
 
+/* Restored from a backup (FORMAT.md, "Backups"): while the flag is set,
+ * every local write is refused with CAIRN_ERESTORED, since the upstream
+ * may hold this device's log beyond the backup, and a write now would fork
+ * it. cairnd clears it once the upstream has sent that log back.
+ * cairn_store_restored returns the flag (writer thread, or before the
+ * writer runs); cairn_store_set_restored sets (1) or clears (0) it
+ * durably, returning 0 or a write error. Writer thread only. */
+int cairn_store_restored(const cairn_store *s);
+int cairn_store_set_restored(cairn_store *s, int on);
+
+/* Writes a consistent, compacted copy of the store's LMDB file (data.mdb)
+ * to fd from its current offset (mdb_env_copyfd2 with MDB_CP_COMPACT),
+ * inside one read transaction: writes may go on meanwhile. Returns 0 or
+ * CAIRN_EIO / CAIRN_ENOSPC. Any thread. */
+int cairn_store_copy(cairn_store *s, int fd);
+
 /* Records what this node learned at a handshake: the central's clock minus
  * this node's wall clock, in ms (its upstream's estimate of the central's
  * clock, from its HELLO). Entries received are judged against this node's

@@ -69,6 +69,7 @@ struct cairn_store {
    * while the loop thread reads it: the bytes are written before
    * have_central becomes 1 (an atomic store), and never again */
   atomic_int have_central;
+  int restored; /* meta "restored": local writes wait for the upstream (writer thread) */
   uint8_t central[CAIRN_KEY_BYTES];
   uint64_t refused; /* entries refused or quarantined, ever (meta "refused") */
   char *dir; /* the data directory (for statvfs on a failed commit) */

@@ -289,6 +289,30 @@ int cairn_store_central_offset(const cairn_store *s, int64_t *ms) {
   return s->offset_known;
 }
 
+static int del_kv(cairn_store *s, MDB_txn *txn, void *arg) {
+  kv *p = arg;
+  int rc = mdb_del(txn, p->dbi, &p->k, NULL);
+  return rc == MDB_NOTFOUND ? 0 : cairn__store_err(s, rc, 0);
+}
+
+int cairn_store_restored(const cairn_store *s) { return s->restored; }
+
+int cairn_store_set_restored(cairn_store *s, int on) {
+  uint8_t one = 1;
+  kv p = {s->meta, {8, "restored"}, {1, &one}};
+  if (s->restored == (on != 0))
+    return 0;
+  int rc = write_txn(s, on ? put_kv : del_kv, &p);
+  if (rc == 0)
+    s->restored = on != 0;
+  return rc;
+}
+
+int cairn_store_copy(cairn_store *s, int fd) {
+  int rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+  return rc == 0 ? 0 : cairn__store_err(s, rc, 0);
+}
+
 int cairn_store_set_central_offset(cairn_store *s, int64_t offset_ms) {
   uint8_t v[8];
   if (s->offset_known && offset_ms == s->central_offset_ms)

@@ -635,6 +635,12 @@ int cairn__store_write_one(cairn__store_batch *b, cairn_put *p) {
   p->result = 0;
   p->message[0] = '\0';
   p->id_out[0] = '\0';
+  if (s->restored && !p->system) {
+    refuse(p, CAIRN_ERESTORED,
+           "this device was restored from a backup: run `cairn sync now` once, so that the "
+           "upstream sends back what it holds of this device's log, then write");
+    return 0;
+  }
   msgpack_zone_clear(&s->check_zone);
   msgpack_object set;
   size_t off = 0;

@@ -79,6 +79,7 @@ static void check_same(const cairn_sync_msg *a, const cairn_sync_msg *b) {
   FUZZ_CHECK(a->welcome_code == b->welcome_code && a->close_code == b->close_code);
   FUZZ_CHECK(a->time_ms == b->time_ms && a->central_ms == b->central_ms);
   FUZZ_CHECK(a->held == b->held && a->redated == b->redated && a->ahead_ms == b->ahead_ms);
+  FUZZ_CHECK(a->offered == b->offered && a->entries_count == b->entries_count);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -100,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(m.vv == NULL && m.type == 0);
     return 0;
   }
-  FUZZ_CHECK(m.type >= CAIRN_SYNC_HELLO && m.type <= CAIRN_SYNC_CLOSE);
+  FUZZ_CHECK(m.type >= CAIRN_SYNC_HELLO && m.type <= CAIRN_SYNC_OFFER);
   FUZZ_CHECK(m.time_ms < (UINT64_C(1) << 48) && m.central_ms < (UINT64_C(1) << 48));
   check_terminated(&m);
   FUZZ_CHECK(m.vv_n <= CAIRN_SYNC_VV_MAX);

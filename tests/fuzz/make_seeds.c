@@ -17,6 +17,7 @@
 #include <msgpack.h>
 #include <sodium.h>
 
+#include "backup.h"
 #include "bundle.h"
 #include "config.h"
 #include "entry.h"
@@ -636,6 +637,35 @@ static void seeds_requests(void) {
 
 /* ---- config ---- */
 
+/* ---- backups ---- */
+
+static void seeds_backup(void) {
+  static const char conf[] = "[device]\nrole = classroom\ncampus = north\nclassroom = room-12\n";
+  cairn_backup_header h;
+  msgpack_sbuffer sb;
+
+  memset(&h, 0, sizeof h);
+  sodium_bin2hex(h.device, sizeof h.device, author_pk, 32);
+  snprintf(h.role, sizeof h.role, "classroom");
+  h.made = 1796000000;
+  h.config = conf;
+  h.config_len = sizeof conf - 1;
+  memcpy(h.secret, author_sk, sizeof h.secret);
+  h.store_bytes = 40960;
+  msgpack_sbuffer_init(&sb);
+  if (cairn_backup_pack_start(&sb, &h) != 0)
+    die("backup pack");
+  put("backup", "classroom", sb.data, sb.size);
+  put("backup", "cut_in_header", sb.data, sb.size - 9);
+  h.config_len = 0;
+  snprintf(h.role, sizeof h.role, "central");
+  msgpack_sbuffer_clear(&sb);
+  if (cairn_backup_pack_start(&sb, &h) != 0)
+    die("backup pack");
+  put("backup", "central_no_config", sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+}
+
 static void seeds_config(void) {
   static const char hand[] =
       "# a classroom laptop\n"
@@ -773,6 +803,7 @@ int main(int argc, char **argv) {
   seeds_handshake();
   seeds_record_and_frame();
   seeds_config();
+  seeds_backup();
   seeds_bundle(&chain);
   seeds_requests();
   seeds_roster();
