@@ -503,6 +503,11 @@ static const flag sync_now_flags[] = {
      "start the sync and return at once instead of waiting until in step", NULL},
     END};
 
+static const flag health_flags[] = {
+    {"within", "SECONDS", TO_LOCAL, "within", V_STR, 0,
+     "how recently the upstream link must have succeeded (default 3600)", NULL},
+    END};
+
 static const flag no_flags[] = {END};
 
 static const fixed_field retract_fields[] = {{"retracted", NULL, 1}, {NULL, NULL, 0}};
@@ -615,6 +620,11 @@ static const command commands[] = {
      "every record as canonical JSON (JSON unless --csv), one record per line in compact "
      "form with sorted keys, fetched page by page: the same data prints the same bytes on "
      "every node; with --csv, tables for spreadsheets instead (files mode 0600)"},
+    {"health", NULL, DO_READ, "sync_status", NULL, 0, 0, NULL, "peers", health_flags,
+     "for monitoring: exit 0 when cairnd serves, its data directory's disk has at least 64 "
+     "MiB free, and (on a node with an upstream) the upstream link succeeded within the last "
+     "--within seconds; otherwise print each reason and exit 1 (3 when cairnd is not "
+     "running)"},
     {"ping", NULL, DO_READ, "ping", NULL, 0, 0, NULL, NULL, no_flags,
      "check that cairnd answers; print its version, device id and role"},
     {"check", NULL, DO_READ, "check", NULL, 0, 0, NULL, "problems", no_flags,
@@ -1560,6 +1570,14 @@ static int print_reply(const args *a, const cairn_reply *r) {
   }
   if (strcmp(c->op, "check") == 0)
     return print_check(a, r);
+  if (strcmp(c->group, "health") == 0) {
+    const char *w = given_local(a, "within");
+    char *end;
+    long long within = w != NULL ? strtoll(w, &end, 10) : 3600;
+    if (w != NULL && (*w == '\0' || *end != '\0' || within <= 0))
+      return usage_error("health: --within: a whole number of seconds above 0, not '%s'", w);
+    return cairn__cli_print_health(cairn_reply_get(r, "peers"), a->data, within);
+  }
   if (a->json) {
     j = cairn__cli_to_json(cairn_reply_root(r));
     if (j != NULL)

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -590,6 +591,53 @@ void cairn__cli_print_devices(const msgpack_object *devices) {
 }
 
 /* How long ago t was, for a person: "12 s", "5 min", "3 h", "2 d". */
+static void ago(int64_t t, char *out, size_t size);
+
+int cairn__cli_print_health(const msgpack_object *peers, const char *data_dir, int64_t within_s) {
+  struct statvfs vfs;
+  char dir[64], since[32], words[600] = "cairnd serves";
+  int bad = 0;
+  size_t n = strlen(words);
+
+  if (statvfs(data_dir, &vfs) != 0) {
+    printf("unhealthy: %s: cannot read its file system's free space\n", data_dir);
+    bad = 1;
+  } else {
+    unsigned long long avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+    if (avail < CAIRN_CLI_HEALTH_DISK_MIN) {
+      printf("unhealthy: only %llu MiB free on the data directory's disk (at least %llu "
+             "needed)\n",
+             avail >> 20, CAIRN_CLI_HEALTH_DISK_MIN >> 20);
+      bad = 1;
+    }
+    n += (size_t)snprintf(words + n, sizeof words - n, "; %llu MiB free on its disk", avail >> 20);
+  }
+  for (uint32_t i = 0; peers != NULL && peers->type == MSGPACK_OBJECT_ARRAY &&
+                       i < peers->via.array.size;
+       i++) {
+    const msgpack_object *p = &peers->via.array.ptr[i];
+    int64_t t;
+    if (strcmp(text_of(p, "direction", dir, sizeof dir), "upstream") != 0)
+      continue;
+    if (!int_of(p, "last_success", &t)) {
+      printf("unhealthy: the upstream link has never succeeded\n");
+      bad = 1;
+    } else if ((int64_t)time(NULL) - t > within_s) {
+      ago(t, since, sizeof since);
+      printf("unhealthy: the upstream link last succeeded %s ago (more than %" PRId64 " s)\n",
+             since, within_s);
+      bad = 1;
+    } else {
+      ago(t, since, sizeof since);
+      n += (size_t)snprintf(words + n, sizeof words - n, "; the upstream link succeeded %s ago",
+                            since);
+    }
+  }
+  if (!bad)
+    printf("healthy: %s\n", words);
+  return bad ? EXIT_FAIL : EXIT_OK;
+}
+
 static void ago(int64_t t, char *out, size_t size) {
   int64_t d = (int64_t)time(NULL) - t;
   if (d < 0)
