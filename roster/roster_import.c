@@ -574,7 +574,8 @@ static int plan_absent_users(cairn_roster_plan *p, const cairn_roster *r, int32_
     return CAIRN_ENOMEM;
   }
   for (size_t i = 0; i < r->n_enrollments; i++)
-    if (r->enrollments[i].user == CAIRN_ROSTER_NONE && as_student(&r->enrollments[i]))
+    if (r->enrollments[i].user == CAIRN_ROSTER_NONE &&
+        r->enrollments[i].role == CAIRN_ROSTER_ROLE_STUDENT && r->enrollments[i].user_id[0])
       g[n++] = (by_user){r->enrollments[i].user_id, i};
   qsort(g, n, sizeof *g, by_user_cmp);
   for (size_t i = 0; i < n; i++)

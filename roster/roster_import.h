@@ -82,7 +82,8 @@ int cairn_roster_plan_current(cairn_roster_plan *p, const msgpack_object *record
  *     classrooms stay as they were, so the classroom learns it; a
  *     withdrawn student the roster enrolls again is re-enrolled;
  *   - in a delta export, a tobedeleted school or class is marked deleted,
- *     a tobedeleted student withdrawn on day;
+ *     a tobedeleted student withdrawn on day, and a tobedeleted
+ *     enrollment that names its user, class and role removes the class;
  *   - students the export does not name are left alone.
  *
  * Returns 0 with the plan filled (call it once), or a negative code with

@@ -365,6 +365,48 @@ static void changed_name_updates_it_alone(void **state) {
   cairn_roster_free(r);
 }
 
+/* A delta's tobedeleted enrollment that still names its user, class and
+ * role takes the class from the student (whose users.csv row the delta
+ * does not hold); one that leaves them blank changes nothing. */
+static void tobedeleted_enrollment_removes_its_class(void **state) {
+  (void)state;
+  cairn_roster *r = small_export("st-1,,,true,u1,Ana,Lopez");
+  cairn_roster_plan *first = plan_of(r, "2026-01-15", NULL);
+  plan_puts ps, ps2;
+  puts_of(first, &ps);
+  static const char *const manifest =
+      "propertyName,value\noneroster.version,1.2\nfile.enrollments,delta\n";
+  static const char *const enrollments =
+      "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role\n"
+      "e-1,tobedeleted,2026-02-10,cls-1,sch-1,st-1,student\n"
+      "e-2,tobedeleted,2026-02-10,,,,\n";
+  cairn_roster_reader *rd = cairn_roster_reader_new(NULL);
+  cairn_roster_error err = {0};
+  cairn_roster *delta = NULL;
+  assert_int_equal(cairn_roster_reader_begin(rd, CAIRN_ROSTER_MANIFEST, &err), 0);
+  assert_int_equal(cairn_roster_reader_feed(rd, manifest, strlen(manifest), &err), 0);
+  assert_int_equal(cairn_roster_reader_end(rd, &err), 0);
+  assert_int_equal(cairn_roster_reader_begin(rd, CAIRN_ROSTER_ENROLLMENTS, &err), 0);
+  assert_int_equal(cairn_roster_reader_feed(rd, enrollments, strlen(enrollments), &err), 0);
+  assert_int_equal(cairn_roster_reader_end(rd, &err), 0);
+  if (cairn_roster_reader_finish(rd, &delta, &err) != 0)
+    fail_msg("%s", err.message);
+  cairn_roster_reader_free(rd);
+  cairn_roster_plan *p = plan_of(delta, "2026-02-15", &ps);
+  puts_of(p, &ps2);
+  assert_int_equal(p->n_puts, 1);
+  assert_int_equal(p->count[CAIRN_ROSTER_MOVED], 1);
+  const msgpack_object *s = set_of(find_put(&ps2, "student", "st-1"));
+  assert_int_equal(s->via.map.size, 1);
+  assert_list(cairn_record_map_get(s, "classrooms"), NULL, 0);
+  puts_free(&ps2);
+  puts_free(&ps);
+  cairn_roster_plan_free(p);
+  cairn_roster_plan_free(first);
+  cairn_roster_free(delta);
+  cairn_roster_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(first_import_adds_everything),
@@ -373,6 +415,7 @@ int main(void) {
       cmocka_unit_test(delta_applies_only_its_rows),
       cmocka_unit_test(bad_sourced_id_refused),
       cmocka_unit_test(changed_name_updates_it_alone),
+      cmocka_unit_test(tobedeleted_enrollment_removes_its_class),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
