@@ -183,6 +183,13 @@ static void set_str(set_map *m, const char *key, const char *s) {
   m->list[m->n++] = NULL;
 }
 
+/* Sets key to v when it differs from the current record's (cur; NULL: a
+ * new record, which gets v unless it is empty). */
+static void set_changed(set_map *m, const msgpack_object *cur, const char *key, const char *v) {
+  if (cur == NULL ? v[0] != '\0' : !same_str(cur, key, v))
+    set_str(m, key, v);
+}
+
 static void set_bool(set_map *m, const char *key, int b) {
   m->key[m->n] = key;
   m->str[m->n] = NULL;
@@ -308,10 +315,8 @@ static int plan_campus(cairn_roster_plan *p, const cairn_roster_org *o, cairn_ro
   if ((rc = check_len(&o->row, "name", o->name, 200, err)) != 0 ||
       (rc = check_len(&o->row, "identifier", o->identifier, 64, err)) != 0)
     return rc;
-  if (cur == NULL || !same_str(cur, "name", o->name))
-    set_str(&m, "name", o->name);
-  if ((cur == NULL && o->identifier[0] != '\0') || (cur != NULL && !same_str(cur, "code", o->identifier)))
-    set_str(&m, "code", o->identifier);
+  set_changed(&m, cur, "name", o->name);
+  set_changed(&m, cur, "code", o->identifier);
   if (cur != NULL && is_true(cur, "deleted"))
     set_bool(&m, "deleted", 0);
   return add_put(p, CAIRN_REC_CAMPUS, o->row.id, cur != NULL, &m,
@@ -334,15 +339,10 @@ static int plan_classroom(cairn_roster_plan *p, const cairn_roster_class *c,
   if (!cairn_text_id_valid(c->school_id, strlen(c->school_id)))
     return fail(err, CAIRN_EINVAL, &c->row.at,
                 "schoolSourcedId: cannot be a cairn id (" CAIRN_TEXT_ID_RULE ")");
-  if (cur == NULL || !same_str(cur, "name", c->title))
-    set_str(&m, "name", c->title);
-  if (cur == NULL || !same_str(cur, "campus", c->school_id))
-    set_str(&m, "campus", c->school_id);
-  if ((cur == NULL && c->code[0] != '\0') || (cur != NULL && !same_str(cur, "code", c->code)))
-    set_str(&m, "code", c->code);
-  if ((cur == NULL && c->location[0] != '\0') ||
-      (cur != NULL && !same_str(cur, "location", c->location)))
-    set_str(&m, "location", c->location);
+  set_changed(&m, cur, "name", c->title);
+  set_changed(&m, cur, "campus", c->school_id);
+  set_changed(&m, cur, "code", c->code);
+  set_changed(&m, cur, "location", c->location);
   if (cur != NULL && is_true(cur, "deleted"))
     set_bool(&m, "deleted", 0);
   return add_put(p, CAIRN_REC_CLASSROOM, c->row.id, cur != NULL, &m,
@@ -518,11 +518,10 @@ static int plan_student(cairn_roster_plan *p, const cairn_roster *r, const stude
     rc = 0; /* withdrawn, and still: read-only, nothing to write */
     goto out;
   }
-  if (name != NULL && (cur == NULL || !same_str(cur, "name", name)))
-    set_str(&m, "name", name);
-  if (u != NULL &&
-      ((cur == NULL && grade[0] != '\0') || (cur != NULL && !same_str(cur, "grade", grade))))
-    set_str(&m, "grade", grade);
+  if (u != NULL) {
+    set_changed(&m, cur, "name", name);
+    set_changed(&m, cur, "grade", grade);
+  }
   if (campus[0] != '\0' && (cur == NULL || !same_str(cur, "campus", campus)))
     set_str(&m, "campus", campus);
   if (cur != NULL && is_true(cur, "deleted"))
