@@ -64,7 +64,8 @@ C central roster import "$fixtures/bulk" --as-of 2026-01-15 >"$dir/out" 2>"$dir/
 C central export >"$dir/after"
 cmp -s "$dir/before" "$dir/after" && ok || bad "the re-import wrote entries"
 
-# --- bad exports: refused with file and line, nothing written
+# --- bad exports (a missing column, a repeated sourcedId, a sourcedId that
+# is no id, a name that is not UTF-8): refused with file and line, nothing written
 cp -r "$fixtures/bulk" "$dir/nogiven"
 sed -i '1s/givenName/given/' "$dir/nogiven/users.csv"
 C central roster import "$dir/nogiven" >"$dir/out" 2>"$dir/err"; rc=$?
@@ -82,6 +83,11 @@ sed -i 's/,st-07,primary,/,st 07,primary,/' "$dir/badid/roles.csv"
 C central roster import "$dir/badid" >"$dir/out" 2>"$dir/err"; rc=$?
 [ $rc -eq 1 ] && grep -q "^cairn: roster: users.csv:8: sourcedId 'st 07' cannot be a cairn id" "$dir/err" && ok ||
   bad "a sourcedId that is no id: rc=$rc $(cat "$dir/err")"
+cp -r "$fixtures/bulk" "$dir/latin1"
+sed -i 's/^st-04,\(.*\),Dmitri,/st-04,\1,Dmitr\xef,/' "$dir/latin1/users.csv"
+C central roster import "$dir/latin1" >"$dir/out" 2>"$dir/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "^cairn: roster: users.csv:5: givenName: not UTF-8" "$dir/err" && ok ||
+  bad "a name that is not UTF-8: rc=$rc $(cat "$dir/err")"
 C central export >"$dir/after"
 cmp -s "$dir/before" "$dir/after" && ok || bad "a refused import wrote entries"
 
