@@ -309,6 +309,15 @@ static const flag evidence_many_flags[] = {
      "record entries observed more than their milestone's timeframe before its start", NULL},
     END};
 
+static const flag roster_import_flags[] = {
+    {NULL, "DIR", TO_ARG, "dir", V_STR, F_POS,
+     "the directory of the unzipped OneRoster 1.2 CSV export (manifest.csv first)", NULL},
+    {"dry-run", "", TO_ARG, "dry_run", V_FLAG, 0,
+     "print what would change, checked by cairnd, and write nothing", NULL},
+    {"as-of", "YYYY-MM-DD", TO_ARG, "as_of", V_STR, 0,
+     "the day whose enrollments count (default: today)", NULL},
+    END};
+
 static const flag evidence_add_flags[] = {
     {NULL, "MILESTONE", TO_FIELD, "milestone", V_STR, F_POS, "the milestone", NULL},
     {NULL, "VALUE", TO_FIELD, "value", V_NUM, F_POS,
@@ -571,6 +580,13 @@ static const command commands[] = {
      "and # comments skipped), or CSV with a header (milestone or student, value, and "
      "optionally date, note, by, source). All are written in one batch, or none: each bad "
      "line is listed by its number"},
+    {"roster", "import", DO_MANY, "put_many", NULL, 0, 0, NULL, NULL, roster_import_flags,
+     "on the central: bring the campuses (schools), classrooms (classes) and students of a "
+     "district's OneRoster 1.2 CSV export into cairn (docs/ROSTER.md): each student's "
+     "classrooms are the classes they are enrolled in that day, and a student whose "
+     "enrollments all ended is withdrawn. Only what differs is written, all in one batch, or "
+     "nothing: a bad file is refused naming its file and line. Prints how many records were added, "
+     "updated, moved and withdrawn, and their ids. The records reach each campus and classroom by sync"},
     {"review", "add", DO_PUT, "put", "review", 0, 0, "added", NULL, review_flags,
      "record a review and its decision"},
     {"support", "add", DO_PUT, "put", "support_change", 0, 0, "added", NULL, support_flags,
@@ -681,6 +697,8 @@ static const char json_help[] =
     "  add, set, amend, retract, celebrate, move, withdraw, reenroll, close, reopen,\n"
     "    archive, unarchive, carry-forward: {\"id\": ID}\n"
     "  evidence add-many: {\"ids\": [ID]}, in the order of the lines\n"
+    "  roster import: {\"added\", \"updated\", \"moved\", \"withdrawn\": [{\"type\",\n"
+    "    \"id\"}], \"dry_run\"}\n"
     "  init: {\"device\": HEX, \"network\": HEX (central only)}\n"
     "  ping: {\"version\", \"device\", \"role\", \"campus\", \"name\"}\n"
     "  status: {\"as_of\": DATE, \"notices\": [TEXT] (sync trouble to see: the\n"
@@ -1925,11 +1943,32 @@ static int resolve_values(args *a, cairn_client *c) {
 
 /* cairn evidence add-many FILE: reads FILE (- for standard input) and
  * writes its evidence in one batch. Returns an exit code. */
+/* cairn roster import DIR [--dry-run] [--as-of DATE]. */
+static int run_roster(const args *a, cairn_client *c) {
+  const char *dir = NULL, *as_of = NULL;
+  int dry_run = 0;
+  int32_t day = cairn_text_today();
+  for (int i = 0; i < a->nvals; i++) {
+    const char *key = a->cmd->flags[a->who[i]].key;
+    if (strcmp(key, "dir") == 0)
+      dir = a->vals[i];
+    else if (strcmp(key, "dry_run") == 0)
+      dry_run = 1;
+    else if (strcmp(key, "as_of") == 0)
+      as_of = a->vals[i];
+  }
+  if (as_of != NULL && cairn_text_date_parse(as_of, strlen(as_of), &day) != 0)
+    return usage_error("roster import: --as-of: '%s' is not a date (YYYY-MM-DD)", as_of);
+  return cairn__cli_roster_import(c, a->data, dir, day, dry_run, a->json);
+}
+
 static int run_many(const args *a, cairn_client *c) {
   const char *file = NULL, *by = NULL;
   int csv = 0, force = 0, ex;
   FILE *in;
 
+  if (strcmp(a->cmd->group, "roster") == 0)
+    return run_roster(a, c);
   for (int i = 0; i < a->nvals; i++) {
     const char *key = a->cmd->flags[a->who[i]].key;
     if (strcmp(key, "file") == 0)

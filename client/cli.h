@@ -177,6 +177,25 @@ void cairn__csv_end_row(cairn__csv *w);
 int cairn__cli_export_csv(cairn_client *c, const char *data, const char *scope,
                           const char *const *tables, size_t ntables, const char *to_dir);
 
+/* Calls fn(arg, record) for every record of type this node holds (the
+ * export, page by page; record borrowed for the call) until fn returns
+ * other than EXIT_OK. Returns EXIT_OK or the first other exit status
+ * (cairnd's refusal on stderr). */
+int cairn__cli_each_record(cairn_client *c, const char *data, const char *type,
+                           int (*fn)(void *arg, const msgpack_object *record), void *arg);
+
+/* ---- roster import (cli_roster.c) ---- */
+
+/* cairn roster import DIR: reads the OneRoster export in dir, compares it
+ * with the campuses, classrooms and students cairnd holds as of day, and
+ * sends what differs as one all-or-nothing put_many (dry_run: checked by
+ * cairnd, nothing written). Prints the counts (added, updated, moved,
+ * withdrawn) and the ids, or {"added": [...], ...} with json. A bad
+ * export is refused naming its file and line, escaped, on stderr, and
+ * nothing is sent. Returns an exit status. */
+int cairn__cli_roster_import(cairn_client *c, const char *data, const char *dir, int32_t day,
+                             int dry_run, int json);
+
 /* ---- values on a milestone's scale (cli_value.c) ---- */
 
 /* A milestone's scale as the CLI reads values on it. */

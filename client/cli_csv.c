@@ -245,6 +245,12 @@ static int each_record(cairn_client *c, const char *data, const char *type, cons
   return ex;
 }
 
+int cairn__cli_each_record(cairn_client *c, const char *data, const char *type,
+                           int (*fn)(void *arg, const msgpack_object *record), void *arg) {
+  scope_arg whole = {0};
+  return each_record(c, data, type, &whole, fn, arg);
+}
+
 /* ---- the record tables ------------------------------------------------------------ */
 
 /* Milestone id -> student id, in export (byte) order, for the evidence

@@ -186,6 +186,24 @@ static const cairn_field_def standard_fields[] = {
     F("deleted", CAIRN_FT_BOOL, 0),
 };
 
+/* A campus and a classroom: the places of a district's roster (cairn
+ * roster import, docs/ROSTER.md). Their ids are given by the central (the
+ * roster's sourcedIds); a classroom names its campus, and its entries
+ * travel to that classroom, a campus's to every node of the campus. */
+static const cairn_field_def campus_fields[] = {
+    F_STR("name", 200, CAIRN_F_REQUIRED | CAIRN_F_NONEMPTY),
+    F_STR("code", 64, 0), /* the district's own code for it */
+    F("deleted", CAIRN_FT_BOOL, 0),
+};
+
+static const cairn_field_def classroom_fields[] = {
+    F_STR("name", 200, CAIRN_F_REQUIRED | CAIRN_F_NONEMPTY),
+    F_REF("campus", CAIRN_REC_CAMPUS, CAIRN_F_REQUIRED),
+    F_STR("code", 64, 0),
+    F_STR("location", 200, 0),
+    F("deleted", CAIRN_FT_BOOL, 0),
+};
+
 /* check_set() tracks the fields seen in one bit each. */
 _Static_assert(ARRAY_LEN(milestone_fields) <= 64, "a record type has at most 64 fields");
 
@@ -207,6 +225,8 @@ static const record_schema schemas[CAIRN_REC_MAX + 1] = {
     [CAIRN_REC_RESTAMP] = SCHEMA("restamp", restamp_fields),
     [CAIRN_REC_TEMPLATE] = SCHEMA("template", template_fields),
     [CAIRN_REC_STANDARD] = SCHEMA("standard", standard_fields),
+    [CAIRN_REC_CAMPUS] = SCHEMA("campus", campus_fields),
+    [CAIRN_REC_CLASSROOM] = SCHEMA("classroom", classroom_fields),
 };
 
 /* The schema of a type, or NULL (a number no type has, or one reserved). */

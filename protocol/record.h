@@ -25,8 +25,9 @@ typedef enum cairn_record_type {
   CAIRN_REC_RESTAMP = 8, /* the central's order for entries dated beyond its clock */
   CAIRN_REC_TEMPLATE = 9, /* a shared milestone template; written only by the central */
   CAIRN_REC_STANDARD = 10, /* a standard of the catalog; written only by the central */
-  /* 11 and 12 are reserved for campuses and classrooms (roster import) */
-  CAIRN_REC_MAX = 10
+  CAIRN_REC_CAMPUS = 11,    /* a campus (a school of the roster); written only by the central */
+  CAIRN_REC_CLASSROOM = 12, /* a classroom (a class of the roster); written only by the central */
+  CAIRN_REC_MAX = 12
 } cairn_record_type;
 
 typedef enum cairn_field_type {

@@ -220,20 +220,32 @@ size_t cairn_roster_student_classes(const cairn_roster *r, size_t user, int32_t 
   return n;
 }
 
-int cairn_roster_student_withdrawn(const cairn_roster *r, size_t user, int32_t day) {
-  const cairn_roster_user *u;
+int cairn_roster_enrollments_ended(const cairn_roster *r, const size_t *enr, size_t n_enr,
+                                   int32_t day, int32_t *last) {
   size_t n = 0;
+  int32_t latest = CAIRN_ROSTER_NO_DATE;
 
-  if (user >= r->n_users)
-    return 0;
-  u = &r->users[user];
-  for (size_t i = 0; i < u->n_enrollments; i++) {
-    const cairn_roster_enrollment *e = &r->enrollments[u->enrollments[i]];
+  for (size_t i = 0; i < n_enr; i++) {
+    const cairn_roster_enrollment *e;
+    if (enr[i] >= r->n_enrollments)
+      return 0;
+    e = &r->enrollments[enr[i]];
     if (!as_student(e))
       continue;
     if (e->end == CAIRN_ROSTER_NO_DATE || e->end > day)
       return 0;
+    if (e->end > latest)
+      latest = e->end;
     n++;
   }
+  if (last != NULL)
+    *last = latest;
   return n > 0;
+}
+
+int cairn_roster_student_withdrawn(const cairn_roster *r, size_t user, int32_t day) {
+  if (user >= r->n_users)
+    return 0;
+  return cairn_roster_enrollments_ended(r, r->users[user].enrollments,
+                                        r->users[user].n_enrollments, day, NULL);
 }

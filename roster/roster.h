@@ -390,4 +390,12 @@ size_t cairn_roster_student_classes(const cairn_roster *r, size_t user, int32_t 
  * Else 0 (no such enrollment, one open or still running, a bad index). */
 int cairn_roster_student_withdrawn(const cairn_roster *r, size_t user, int32_t day);
 
+/* The same answer over the enrollments enr[0..n_enr) (indices in
+ * enrollments; a delta export's rows of a user its users.csv does not
+ * hold): 1 when at least one is an active student enrollment and every
+ * such one has an end on or before day, with *last (when not NULL) the
+ * latest of those ends; else 0 (also for an index out of range). */
+int cairn_roster_enrollments_ended(const cairn_roster *r, const size_t *enr, size_t n_enr,
+                                   int32_t day, int32_t *last);
+
 #endif

@@ -313,6 +313,8 @@ static const char *unauthorized_write(const cairn__store_apply *c, const cairn_e
     return "restamp records are written by the central";
   if (e->kind == CAIRN_REC_TEMPLATE || e->kind == CAIRN_REC_STANDARD)
     return "templates and standards are written by the central";
+  if (e->kind == CAIRN_REC_CAMPUS || e->kind == CAIRN_REC_CLASSROOM)
+    return "campuses and classrooms are written by the central";
   if (!cairn__store_in_scope(&c->author_scope, (int)e->kind, b->scope))
     return "the record's scope is outside the author's";
   return NULL;

@@ -213,7 +213,8 @@ int cairn__store_scope_valid(const msgpack_object *scope);
  * or with campus "" holds everything; else the campus must match, and,
  * when sc names a classroom, one of the listed classrooms must be it (an
  * entry about a student of two classrooms is in both). Device records need
- * only the campus: a classroom learns its campus's hub and peers. Restamp
+ * only the campus: a classroom learns its campus's hub and peers; so do
+ * campus records (roster import): every node of a campus has its campus. Restamp
  * records are in every scope: they say when entries happened, nothing
  * about a student, and every node needs them to order what it holds. So
  * are templates and standards: the central publishes them to every

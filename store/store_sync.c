@@ -117,7 +117,7 @@ int cairn__store_in_scope(const cairn_scope *sc, int kind, const msgpack_object 
     return 1;
   if (!cairn__store_scope_valid(scope) || !str_is(&scope->via.array.ptr[0], sc->campus))
     return 0;
-  if (kind == CAIRN_REC_DEVICE || sc->classroom[0] == '\0')
+  if (kind == CAIRN_REC_DEVICE || kind == CAIRN_REC_CAMPUS || sc->classroom[0] == '\0')
     return 1;
   for (uint32_t i = 1; i < scope->via.array.size; i++)
     if (str_is(&scope->via.array.ptr[i], sc->classroom))

@@ -439,6 +439,25 @@ static int check_catalog(cairn__store_batch *b, cairn_put *p, const msgpack_obje
   return rc != 0 ? rc : check_catalog_ref(b, p, set, "standard", CAIRN_REC_STANDARD);
 }
 
+/* A campus or a classroom (roster import): the central's only. A
+ * campus's entries carry [campus, ""] and reach every node of the campus;
+ * a classroom's [its campus, itself], and its campus must exist. */
+static int check_place(cairn__store_batch *b, cairn_put *p, const msgpack_object *set,
+                       const cairn__store_rec *r) {
+  const cairn_store *s = b->s;
+  char campus[65];
+  if (!s->have_central || memcmp(s->central, s->pk, CAIRN_KEY_BYTES) != 0)
+    return refuse(p, CAIRN_EPERM, "%s are written by the central (cairn roster import)",
+                  p->type == CAIRN_REC_CAMPUS ? "campuses" : "classrooms");
+  if (p->type == CAIRN_REC_CAMPUS) {
+    cairn__store_where_set(&b->where, p->id, "");
+    return 0;
+  }
+  cairn__store_copy_str(cairn__store_field_of(set, r, "campus"), campus);
+  cairn__store_where_set(&b->where, campus, p->id);
+  return check_catalog_ref(b, p, set, "campus", CAIRN_REC_CAMPUS);
+}
+
 /* Where a put by a device with scope p->within may not write: refuses it
  * naming the field (PROTOCOL.md section 1: the same rule as for a
  * received entry). */
@@ -532,6 +551,9 @@ static int put_check(cairn__store_batch *b, cairn_put *p, msgpack_object *set, c
   case CAIRN_REC_TEMPLATE:
   case CAIRN_REC_STANDARD:
     return check_catalog(b, p, set, *r);
+  case CAIRN_REC_CAMPUS:
+  case CAIRN_REC_CLASSROOM:
+    return check_place(b, p, set, *r);
   case CAIRN_REC_MILESTONE:
     rc = check_milestone(b, p, set, *r);
     break;

@@ -3,7 +3,8 @@
  * write, reach every classroom whatever its scope, are quarantined from
  * anyone else; a milestone names them; and the status view carries what
  * the reports read (template, standard, points, supports, evidence dated
- * after tomorrow). */
+ * after tomorrow). Campuses and classrooms (types 11 and 12, the roster's)
+ * are the central's too, but travel by scope. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +67,20 @@ static int add_aligned(cairn_store *s, const char *student, const char *template
   if (standard != NULL)
     set_str(&b, "standard", standard);
   return put1(s, CAIRN_REC_MILESTONE, NULL, 0, &b, NULL, id, msg);
+}
+
+/* Applies at the central c a record of kind that classroom k forged
+ * (body: its entry body, consumed) and returns what the apply says. */
+static cairn_apply_result forge(device *c, device *k, int kind, setb *body) {
+  msgpack_sbuffer batch;
+  cairn_apply_result res;
+  sync_batch(k->s, c->s, NULL, &batch);
+  craft_next_entry(k, kind, &body->sb, &batch);
+  msgpack_sbuffer_destroy(&body->sb);
+  assert_int_equal(cairn_store_apply_synced(c->s, (const uint8_t *)batch.data, batch.size, &res),
+                   0);
+  msgpack_sbuffer_destroy(&batch);
+  return res;
 }
 
 static void test_only_the_central_publishes(void **state) {
@@ -147,7 +162,6 @@ static void test_catalog_reaches_every_classroom(void **state) {
 
   /* A template entry of the classroom's own making, synced up: quarantined. */
   setb body;
-  msgpack_sbuffer batch;
   set_begin(&body, 4);
   set_str(&body, "id", "forged");
   set_true(&body, "new");
@@ -161,17 +175,65 @@ static void test_catalog_reaches_every_classroom(void **state) {
   msgpack_pack_array(&body.pk, 2);
   pack_s(&body.pk, "");
   pack_s(&body.pk, "");
-  sync_batch(k.s, c.s, NULL, &batch);
-  craft_next_entry(&k, CAIRN_REC_TEMPLATE, &body.sb, &batch);
-  msgpack_sbuffer_destroy(&body.sb);
-  cairn_apply_result res;
-  assert_int_equal(cairn_store_apply_synced(c.s, (const uint8_t *)batch.data, batch.size, &res),
-                   0);
-  msgpack_sbuffer_destroy(&batch);
+  cairn_apply_result res = forge(&c, &k, CAIRN_REC_TEMPLATE, &body);
   assert_int_equal(res.quarantined, 1);
   assert_non_null(strstr(res.reason, "templates and standards are written by the central"));
   assert_false(export_has(c.s, "forged"));
   assert_true(export_has(c.s, mid)); /* the milestone made from the template arrived */
+  assert_check_clean(c.s);
+  device_free(&c);
+  device_free(&k);
+}
+
+static int add_place(cairn_store *s, int type, const char *id, const char *campus, char *msg) {
+  setb b;
+  set_begin(&b, 1 + (campus != NULL));
+  set_str(&b, "name", "Room or school");
+  if (campus != NULL)
+    set_str(&b, "campus", campus);
+  return put1(s, type, id, 0, &b, NULL, NULL, msg);
+}
+
+/* Campuses and classrooms (roster import): the central's to write; a
+ * campus reaches every node of it, a classroom only itself; anyone else's
+ * is refused, and quarantined when it arrives. */
+static void test_campuses_and_classrooms(void **state) {
+  (void)state;
+  device c, k;
+  char msg[256];
+  central_and_classroom(&c, &k);
+  assert_int_equal(enroll(c.s, k.pk, "South", "1A", NULL), 0);
+  assert_int_equal(add_place(c.s, CAIRN_REC_CAMPUS, "South", NULL, msg), 0);
+  assert_int_equal(add_place(c.s, CAIRN_REC_CAMPUS, "North", NULL, msg), 0);
+  assert_int_equal(add_place(c.s, CAIRN_REC_CLASSROOM, "1A", "South", msg), 0);
+  assert_int_equal(add_place(c.s, CAIRN_REC_CLASSROOM, "2B", "South", msg), 0);
+  assert_int_equal(add_place(c.s, CAIRN_REC_CLASSROOM, "3C", "West", msg), CAIRN_ENOTFOUND);
+  assert_string_equal(msg, "campus West: no such campus (the central publishes them)");
+  assert_int_equal(add_place(k.s, CAIRN_REC_CAMPUS, "Mine", NULL, msg), CAIRN_EPERM);
+  assert_string_equal(msg, "campuses are written by the central (cairn roster import)");
+  cairn_scope south = scope_of("South", "1A");
+  sync_to(c.s, k.s, &south);
+  assert_true(export_has(k.s, "South"));
+  assert_true(export_has(k.s, "1A"));
+  assert_false(export_has(k.s, "2B"));
+  assert_false(export_has(k.s, "North"));
+
+  /* A classroom record of the classroom's own making, synced up: quarantined. */
+  setb body;
+  set_begin(&body, 4);
+  set_str(&body, "id", "1A");
+  set_true(&body, "new");
+  pack_s(&body.pk, "set");
+  msgpack_pack_map(&body.pk, 2);
+  set_str(&body, "name", "forged");
+  set_str(&body, "campus", "South");
+  pack_s(&body.pk, "scope");
+  msgpack_pack_array(&body.pk, 2);
+  pack_s(&body.pk, "South");
+  pack_s(&body.pk, "1A");
+  cairn_apply_result res = forge(&c, &k, CAIRN_REC_CLASSROOM, &body);
+  assert_int_equal(res.quarantined, 1);
+  assert_non_null(strstr(res.reason, "campuses and classrooms are written by the central"));
   assert_check_clean(c.s);
   device_free(&c);
   device_free(&k);
@@ -300,6 +362,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_only_the_central_publishes),
       cmocka_unit_test(test_catalog_reaches_every_classroom),
+      cmocka_unit_test(test_campuses_and_classrooms),
       cmocka_unit_test(test_reads_by_type),
       cmocka_unit_test(test_status_view_for_reports),
   };

@@ -516,7 +516,8 @@ static void test_pipelined_requests_answered_in_order(void **state) {
       char now[80];
       assert_non_null(id);
       snprintf(now, sizeof now, "%.*s", (int)id->via.str.size, id->via.str.ptr);
-      /* generated ids grow with the log: order is preserved */
+      /* generated ids grow with the log: order is preserved (the seq follows
+       * the last -: a key id's base64url may hold - too) */
       if (prev[0])
         assert_true(strtoull(strrchr(now, '-') + 1, NULL, 10) >
                     strtoull(strrchr(prev, '-') + 1, NULL, 10));

@@ -17,14 +17,18 @@
  * characters, references that are NONE or name a record with that id, and
  * lists that agree with the references; the answers (is a student, classes
  * on a day, withdrawn) stay within the model. Fed whole or cut in two, the
- * file gives the same result.
+ * file gives the same result. A model's import plan (roster_import.h) is
+ * refused with its file and line, or every put it makes passes the record
+ * schema, and the plan over what those puts create makes none.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "error.h"
 #include "fuzz.h"
+#include "record.h"
 #include "roster.h"
+#include "roster_import.h"
 #include "roster_seed.h"
 #include "text.h"
 
@@ -257,6 +261,79 @@ static void check_model(const cairn_roster *r) {
   FUZZ_CHECK(grouped == 0);
 }
 
+/* Feeds to again, as the export would give them, the records the puts
+ * of p create; checks each put against the schema. */
+static void replay_puts(const cairn_roster_plan *p, cairn_roster_plan *again) {
+  msgpack_zone z;
+  size_t off = 0;
+  char why[256];
+  FUZZ_CHECK(msgpack_zone_init(&z, 4096));
+  for (size_t i = 0; i < p->n_puts; i++) {
+    msgpack_object put;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_unpack_return u = msgpack_unpack(p->puts.data, p->puts.size, &off, &z, &put);
+    FUZZ_CHECK(u == MSGPACK_UNPACK_SUCCESS || u == MSGPACK_UNPACK_EXTRA_BYTES);
+    const msgpack_object *type = cairn_record_map_get(&put, "type");
+    const msgpack_object *id = cairn_record_map_get(&put, "id");
+    const msgpack_object *set = cairn_record_map_get(&put, "set");
+    FUZZ_CHECK(type != NULL && id != NULL && set != NULL && type->type == MSGPACK_OBJECT_STR);
+    FUZZ_CHECK(cairn_record_map_get(&put, "edit") == NULL); /* nothing held: all created */
+    int t = cairn_record_type_from_name(type->via.str.ptr, type->via.str.size);
+    FUZZ_CHECK(t == p->info[i].type);
+    FUZZ_CHECK(cairn_record_check_set(t, set, 1, why, sizeof why) == 0);
+    FUZZ_CHECK(cairn_record_check_input(t, set, why, sizeof why) == 0);
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "type", 4);
+    msgpack_pack_object(&pk, *type);
+    msgpack_pack_str_with_body(&pk, "id", 2);
+    msgpack_pack_object(&pk, *id);
+    msgpack_pack_str_with_body(&pk, "fields", 6);
+    msgpack_pack_object(&pk, *set);
+    msgpack_zone rz;
+    msgpack_object rec;
+    size_t roff = 0;
+    FUZZ_CHECK(msgpack_zone_init(&rz, 1024));
+    FUZZ_CHECK(msgpack_unpack(sb.data, sb.size, &roff, &rz, &rec) == MSGPACK_UNPACK_SUCCESS);
+    FUZZ_CHECK(cairn_roster_plan_current(again, &rec) == 0);
+    msgpack_zone_destroy(&rz);
+    msgpack_sbuffer_destroy(&sb);
+  }
+  FUZZ_CHECK(off == p->puts.size);
+  msgpack_zone_destroy(&z);
+}
+
+/* The import plan of model r, over nothing held, then over what it made. */
+static void check_plan(const cairn_roster *r) {
+  cairn_roster_plan *p = cairn_roster_plan_new(), *again = cairn_roster_plan_new();
+  cairn_roster_error err = {0};
+  int32_t day;
+  size_t total = 0;
+  FUZZ_CHECK(p != NULL && again != NULL);
+  FUZZ_CHECK(cairn_text_date_parse("2026-01-15", 10, &day) == 0);
+  int rc = cairn_roster_plan_build(p, r, day, &err);
+  if (rc != 0) {
+    outcome o = {.rc = rc, .err = err};
+    FUZZ_CHECK(rc == CAIRN_EINVAL || rc == CAIRN_ENOMEM);
+    FUZZ_CHECK(err.file < CAIRN_ROSTER_FILES || rc == CAIRN_ENOMEM);
+    FUZZ_CHECK(p->n_puts == 0 && p->puts.size == 0);
+    o.rc = rc == CAIRN_EINVAL ? CAIRN_EMALFORMED : rc; /* check_error's set of codes */
+    o.err.code = o.rc;
+    check_error(&o);
+  } else {
+    for (int c = 0; c < CAIRN_ROSTER_CHANGES; c++)
+      total += p->count[c];
+    FUZZ_CHECK(total == p->n_puts && p->count[CAIRN_ROSTER_ADDED] == p->n_puts);
+    replay_puts(p, again);
+    FUZZ_CHECK(cairn_roster_plan_build(again, r, day, &err) == 0);
+    FUZZ_CHECK(again->n_puts == 0);
+  }
+  cairn_roster_plan_free(again);
+  cairn_roster_plan_free(p);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cairn_roster_file f;
   int delta;
@@ -277,6 +354,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(whole.rc == split.rc);
   if (whole.rc == 0) {
     check_model(whole.model);
+    check_plan(whole.model);
     FUZZ_CHECK(whole.model->n_users == split.model->n_users);
     FUZZ_CHECK(whole.model->n_enrollments == split.model->n_enrollments);
     FUZZ_CHECK(whole.model->n_classes == split.model->n_classes);
