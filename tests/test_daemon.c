@@ -518,8 +518,8 @@ static void test_pipelined_requests_answered_in_order(void **state) {
       snprintf(now, sizeof now, "%.*s", (int)id->via.str.size, id->via.str.ptr);
       /* generated ids grow with the log: order is preserved */
       if (prev[0])
-        assert_true(strtoull(strchr(now, '-') + 1, NULL, 10) >
-                    strtoull(strchr(prev, '-') + 1, NULL, 10));
+        assert_true(strtoull(strrchr(now, '-') + 1, NULL, 10) >
+                    strtoull(strrchr(prev, '-') + 1, NULL, 10));
       memcpy(prev, now, sizeof prev);
     }
     cairn_reply_free(r);
