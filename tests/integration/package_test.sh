@@ -76,7 +76,8 @@ done
 for f in /usr/bin/cairn /usr/bin/cairnd; do
   [ -x "$f" ] && ok || bad "$f is not installed"
 done
-for f in /usr/share/man/man1/cairn.1.gz /usr/share/bash-completion/completions/cairn; do
+for f in /usr/share/man/man1/cairn.1.gz /usr/share/man/man8/cairnd.8.gz /usr/share/man/man5/cairn.conf.5.gz \
+         /usr/share/bash-completion/completions/cairn; do
   [ -s "$f" ] && ok || bad "$f is not installed"
 done
 bash -c 'source /usr/share/bash-completion/completions/cairn; COMP_WORDS=(cairn evid); COMP_CWORD=1
