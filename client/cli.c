@@ -890,6 +890,20 @@ static const command *shares_flags_with(const command *c) {
   return NULL;
 }
 
+/* Writes f's help as c offers it, with its default, into text. */
+static void flag_help(const command *c, const flag *f, char *text, size_t size) {
+  if (f->opts & F_TODAY)
+    snprintf(text, size, "%s (default: today)", f->help);
+  else if (f->opts & F_USER)
+    snprintf(text, size, "%s (default: your login name)", f->help);
+  else if (f->def != NULL && f->def[0] != '\0')
+    snprintf(text, size, "%s (default: %s)", f->help, f->def);
+  else if ((f->opts & F_TEMPLATED) && !c->edit)
+    snprintf(text, size, "%s (with --template: the template's, unless given)", f->help);
+  else
+    snprintf(text, size, "%s", f->help);
+}
+
 /* Prints the usage line, summary and flags of c. With brief, flags already
  * described by an earlier command of the same table are not repeated. */
 static void print_command_help(FILE *out, const command *c, int brief) {
@@ -935,17 +949,7 @@ static void print_command_help(FILE *out, const command *c, int brief) {
       fprintf(out, "       %s\n       %-24s", lhs, "");
     else
       fprintf(out, "       %-24s", lhs);
-    if (f->opts & F_TODAY)
-      snprintf(text, sizeof text, "%s (default: today)", f->help);
-    else if (f->opts & F_USER)
-      snprintf(text, sizeof text, "%s (default: your login name)", f->help);
-    else if (f->def != NULL && f->def[0] != '\0')
-      snprintf(text, sizeof text, "%s (default: %s)", f->help, f->def);
-    else if ((f->opts & F_TEMPLATED) && !c->edit)
-      snprintf(text, sizeof text, "%s (with --template: the template's, unless given)",
-               f->help);
-    else
-      snprintf(text, sizeof text, "%s", f->help);
+    flag_help(c, f, text, sizeof text);
     fputc(' ', out);
     print_wrapped(out, text, 32, 32);
   }
@@ -972,6 +976,54 @@ static void print_help(FILE *out, const char *group) {
   fputs(general_help, out);
   if (group == NULL) {
     fprintf(out, "\n%s", json_help);
+    cairn__cli_print_refusal_classes(out, 6);
+  }
+}
+
+/* ---- the tables, read by the manual page and the completion (cli_doc.c) ---- */
+
+size_t cairn__cli_ncommands(void) { return NCOMMANDS; }
+
+void cairn__cli_command_doc(size_t i, cairn__cli_doc_command *d) {
+  const command *c = &commands[i];
+  const command *twin = shares_flags_with(c);
+  cmd_name(c, d->name, sizeof d->name);
+  d->verb = c->verb;
+  d->summary = c->summary;
+  d->takes_data = c->act == DO_INIT;
+  if (twin != NULL)
+    cmd_name(twin, d->twin, sizeof d->twin);
+  else
+    d->twin[0] = '\0';
+}
+
+int cairn__cli_flag_doc(size_t i, size_t j, cairn__cli_doc_flag *d) {
+  const command *c = &commands[i];
+  const command *twin = shares_flags_with(c);
+  const flag *f;
+  size_t n;
+  for (n = 0; c->flags[n].meta != NULL; n++)
+    ;
+  if (j >= n)
+    return -1;
+  f = &c->flags[j];
+  if (!flag_offered(c, f))
+    return 1;
+  d->name = (f->opts & F_POS) ? NULL : f->name;
+  d->meta = f->type == V_FLAG ? NULL : f->meta;
+  d->required = flag_required(c, f);
+  d->repeatable = repeatable(f);
+  d->path = f->type == V_PATH;
+  d->described_by_twin = twin != NULL && flag_offered(twin, f);
+  flag_help(c, f, d->help, sizeof d->help);
+  return 0;
+}
+
+void cairn__cli_print_help_part(FILE *out, int part) {
+  if (part == CAIRN__CLI_HELP_GENERAL) {
+    fputs(general_help, out);
+  } else {
+    fputs(json_help, out);
     cairn__cli_print_refusal_classes(out, 6);
   }
 }
@@ -2213,7 +2265,7 @@ static int run_restore(const args *a) {
   return EXIT_FAIL;
 }
 
-int main(int argc, char **argv) {
+int cairn__cli_main(int argc, char **argv) {
   args a = {0};
   int ex;
 

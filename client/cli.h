@@ -248,4 +248,44 @@ int cairn__cli_add_many(cairn_client *c, FILE *in, const char *name, const char 
  * open milestones, and withdrawn students marked. */
 void cairn__cli_print_students(const msgpack_object *students);
 
+/* Runs the cairn command line (cli_main.c's main): parses argv, runs the
+ * command, returns the exit status (enum exit_code). */
+int cairn__cli_main(int argc, char **argv);
+
+/* The command table, read by the manual page and the bash completion
+ * (cli_doc.c) so that neither can drift from what is parsed and from
+ * --help. */
+typedef struct cairn__cli_doc_command {
+  char name[64];       /* "student add" */
+  const char *verb;    /* "add"; NULL for a one-word command */
+  const char *summary; /* static */
+  int takes_data;      /* the usage line shows --data DIR (init) */
+  char twin[64];       /* the earlier command whose flags --help describes instead, or "" */
+} cairn__cli_doc_command;
+
+typedef struct cairn__cli_doc_flag {
+  const char *name;      /* without the dashes; NULL for a positional (static) */
+  const char *meta;      /* its value's or the positional's name; NULL for a switch */
+  int required, repeatable;
+  int path;              /* its value is a file name */
+  int described_by_twin; /* --help describes it under the twin command */
+  char help[512];        /* as --help prints it, with its default */
+} cairn__cli_doc_flag;
+
+/* The number of commands, in --help order. */
+size_t cairn__cli_ncommands(void);
+
+/* Fills d with command i (< cairn__cli_ncommands()). */
+void cairn__cli_command_doc(size_t i, cairn__cli_doc_command *d);
+
+/* Fills d with flag j of command i. Returns 0; 1 when command i does not
+ * offer that flag (d untouched); -1 past the last flag. */
+int cairn__cli_flag_doc(size_t i, size_t j, cairn__cli_doc_flag *d);
+
+/* Prints a part of cairn --help that is text rather than table: the
+ * options for every command, environment and exit status, or the shapes
+ * of --json output with the refusal classes. */
+enum { CAIRN__CLI_HELP_GENERAL, CAIRN__CLI_HELP_JSON };
+void cairn__cli_print_help_part(FILE *out, int part);
+
 #endif

@@ -32,51 +32,9 @@
 #include "rpc.h"
 #include "server.h"
 #include "store.h"
+#include "usage.h"
 #include "web.h"
 #include "writer.h"
-
-static const char usage[] =
-    "usage: cairnd --data DIR [--log-level error|warning|info|debug]\n"
-    "       cairnd --check --data DIR\n"
-    "       cairnd --restore FILE --data DIR\n"
-    "\n"
-    "Runs the cairn daemon in the foreground for the data directory DIR made by\n"
-    "`cairn init`. Clients talk to it on DIR/cairnd.sock (mode 0660).\n"
-    "It also syncs: with [sync] listen set in DIR/cairn.conf (a hub, the\n"
-    "central) it accepts encrypted sync connections there; with [sync] upstream\n"
-    "set (by `cairn join`) it keeps a link to its hub or central, retrying with\n"
-    "backoff while offline. See docs/PROTOCOL.md.\n"
-    "It serves the teacher's web page on [web] web in DIR/cairn.conf (on a\n"
-    "classroom by default http://127.0.0.1:7421; off on a hub or central unless\n"
-    "set; beyond loopback only with web_tls_cert and web_tls_key). Sign in with\n"
-    "`cairn web`, which prints a one-time link. Sessions live in memory: a\n"
-    "restart signs everyone out.\n"
-    "\n"
-    "  -d, --data DIR        data directory (or set CAIRN_DATA)\n"
-    "  -l, --log-level L     most verbose log level written to stderr; overrides\n"
-    "                        log_level in DIR/cairn.conf (default info). Nothing\n"
-    "                        personal (student names, notes) is logged at info.\n"
-    "  -c, --check           verify DIR and exit, changing nothing: every chain\n"
-    "                        links and is covered by verified signatures, and the\n"
-    "                        records equal a rebuild from the log. Problems are\n"
-    "                        printed one per line. (With cairnd running, use\n"
-    "                        `cairn check` instead.)\n"
-    "  -r, --restore FILE    make DIR (which must not exist, or be empty) from the\n"
-    "                        backup FILE written by `cairn backup`, then check it\n"
-    "                        as --check does. A classroom or hub restored refuses\n"
-    "                        local writes until its upstream has sent back what it\n"
-    "                        holds of this device's log (`cairn sync now`), so a\n"
-    "                        backup older than the central's copy never forks it.\n"
-    "  -h, --help            this help\n"
-    "  -V, --version         print the version\n"
-    "\n"
-    "SIGTERM or SIGINT stops it cleanly: writes in progress finish and are\n"
-    "answered first. Under systemd (Type=notify) it reports READY=1 once the\n"
-    "socket accepts connections.\n"
-    "\n"
-    "Exit status: 0 after a clean stop (or a clean check), 1 when it cannot start\n"
-    "(the reason is printed: e.g. a web address beyond loopback without TLS) or the\n"
-    "check found problems, 2 for a usage error.\n";
 
 typedef struct cairnd {
   uv_loop_t loop;
@@ -496,20 +454,20 @@ int main(int argc, char **argv) {
       level = optarg;
       break;
     case 'h':
-      fputs(usage, stdout);
+      fputs(cairn_usage_text, stdout);
       return 0;
     case 'V':
       printf("cairnd %s\n", CAIRN_VERSION);
       return 0;
     default:
-      fputs(usage, stderr);
+      fputs(cairn_usage_text, stderr);
       return 2;
     }
   }
   if (optind != argc || dir == NULL || *dir == '\0') {
     fprintf(stderr, "cairnd: %s\n\n%s",
             optind != argc ? "unexpected argument" : "no data directory: give --data DIR or set CAIRN_DATA",
-            usage);
+            cairn_usage_text);
     return 2;
   }
 

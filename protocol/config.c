@@ -500,3 +500,13 @@ int cairn_config_save(const char *path, const cairn_config *c) {
   }
   return cairn_file_sync_parent(path);
 }
+
+size_t cairn_config_option_count(void) { return ARRAY_LEN(options); }
+
+void cairn_config_option_describe(size_t i, cairn_config_option_doc *d) {
+  const option *o = &options[i];
+  d->section = o->section;
+  d->name = o->name;
+  d->help = o->help;
+  option_range(o, d->range, sizeof d->range);
+}

@@ -64,4 +64,17 @@ const char *cairn_config_web_address(const cairn_config *c);
 const char *cairn_config_role_name(cairn_role r);         /* "classroom" */
 int cairn_config_role_parse(const char *s, cairn_role *r); /* 0 or CAIRN_EINVAL */
 
+/* One option of the table, as the written file's comment gives it, for
+ * the manual page cairn.conf(5). */
+typedef struct cairn_config_option_doc {
+  const char *section, *name, *help; /* static */
+  char range[128]; /* "one of classroom, hub, central; default classroom" */
+} cairn_config_option_doc;
+
+/* The number of options, in the order of the written file. */
+size_t cairn_config_option_count(void);
+
+/* Fills d with option i (< cairn_config_option_count()). */
+void cairn_config_option_describe(size_t i, cairn_config_option_doc *d);
+
 #endif
