@@ -615,6 +615,8 @@ static int idle_links(swarm *s, figures *f) {
     if ((rc = send_batch(v, 100 + i, &sb)) == 0)
       rc = batch_ack(v, 100 + i, &sb);
     ms[i] = bench_ms_between(t0, bench_now_ns());
+    if (ms[i] > 100.0)
+      fprintf(stderr, "bench: idle: try %zu took %.0f ms\n", i + 1, ms[i]);
   }
   if (rc == 0 && f->tries > 0)
     f->live = bench_summarize(ms, f->tries);
