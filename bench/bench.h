@@ -99,6 +99,11 @@ void bench_pack_milestone_set(msgpack_packer *pk, const char *student);
 void bench_pack_evidence_set(msgpack_packer *pk, const char *mid);
 #define BENCH_STUDENT_ID "bench-1"
 
+/* Packs the head of a put request: a map of "op": "put", "type": type,
+ * "id": id (left out when id is NULL) and the key "set", whose value the
+ * caller packs next. */
+void bench_pack_put_head(msgpack_packer *pk, const char *type, const char *id);
+
 /* A cairnd on a fresh data directory made by `cairn init`. */
 typedef struct bench_daemon {
   char root[PATH_MAX]; /* the temporary directory */

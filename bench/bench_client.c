@@ -20,7 +20,7 @@ static void pack_str(msgpack_packer *pk, const char *s) {
 
 /* Packs {"op":"put","type":type,("id":id,)"set": and leaves the set's
  * value to the caller. */
-static void pack_put_head(msgpack_packer *pk, const char *type, const char *id) {
+void bench_pack_put_head(msgpack_packer *pk, const char *type, const char *id) {
   msgpack_pack_map(pk, id != NULL ? 4 : 3);
   pack_str(pk, "op");
   pack_str(pk, "put");
@@ -64,17 +64,17 @@ int bench_setup_records(cairn_client *c, msgpack_sbuffer *req, const char *class
   int rc;
 
   msgpack_packer_init(&pk, req, msgpack_sbuffer_write);
-  pack_put_head(&pk, "student", student);
+  bench_pack_put_head(&pk, "student", student);
   bench_pack_student_set(&pk, classroom);
   rc = bench_call_put(c, req, sid, sizeof sid);
   req->size = 0;
   if (rc == 0) {
-    pack_put_head(&pk, "milestone", NULL);
+    bench_pack_put_head(&pk, "milestone", NULL);
     bench_pack_milestone_set(&pk, student);
     rc = bench_call_put(c, req, mid, midlen);
     req->size = 0;
   }
-  pack_put_head(&pk, "evidence", NULL);
+  bench_pack_put_head(&pk, "evidence", NULL);
   bench_pack_evidence_set(&pk, mid);
   return rc;
 }

@@ -17,6 +17,14 @@
  *              one write, before timing starts.
  *   noop       the same with nothing new: until both sides have exchanged
  *              version vectors and see nothing pending.
+ *   live_entry one new entry on a classroom whose link to the central stays
+ *              connected: from the evidence put (its local durable commit
+ *              and acknowledgement inside the time) until the central's
+ *              receipt covering it is back at the classroom (the central's
+ *              durable commit and its signed receipt inside the time). Also
+ *              the put alone, the rest (acknowledgement to receipt), and
+ *              one raw LMDB durable commit on the same disk, the floor
+ *              under each of the two commits.
  *   storm      K classrooms, each holding M entries written offline, start
  *              at once: until the central holds all K x M. The classrooms'
  *              CPU and peak RSS are their whole lives' (from wait4), start
@@ -42,17 +50,19 @@
 #include "record.h"
 
 static const char usage[] =
-    "usage: bench_compare [--quick] [--entries N] [--tries T] [--storm-nodes K]\n"
-    "                     [--storm-entries M] [--cairn PATH] [--cairnd PATH]\n"
+    "usage: bench_compare [--quick] [--entries N] [--tries T] [--live-tries L]\n"
+    "                     [--storm-nodes K] [--storm-entries M] [--cairn PATH]\n"
+    "                     [--cairnd PATH]\n"
     "\n"
     "Measures cairn's side of the side-by-side benchmark once (real cairnd\n"
     "processes on loopback) and prints one JSON object per measurement on\n"
     "stdout; progress goes to stderr. bench/run runs it alternately with the\n"
     "PouchDB peer and the machine's limits and writes the table.\n"
     "\n"
-    "  --quick            small sizes (5,000 entries, 5 tries, 20 x 50 storm)\n"
+    "  --quick            small sizes (5,000 entries, 5 tries, 10 live, 20 x 50 storm)\n"
     "  --entries N        entries in the full push (default 100000)\n"
     "  --tries T          timed one-entry and no-op syncs (default 20)\n"
+    "  --live-tries L     timed one-entry syncs on a live link (default 50)\n"
     "  --storm-nodes K    classrooms in the reconnect storm (default 200)\n"
     "  --storm-entries M  offline entries per storm classroom (default 500)\n"
     "  --cairn PATH       the cairn CLI (default: this build's client/cairn)\n"
@@ -69,7 +79,7 @@ static const char usage[] =
 #define STORM_TIMEOUT_S 900
 
 typedef struct sizes {
-  size_t entries, tries, storm_nodes, storm_entries;
+  size_t entries, tries, live_tries, storm_nodes, storm_entries;
 } sizes;
 
 /* CPU seconds and peak RSS (KiB) of the two sides over one measurement. */
@@ -84,6 +94,26 @@ static void print_usage_fields(const usage_t *u) {
          "4 unacknowledged, durable commit per batch\"}\n",
          u->server_cpu, u->server_peak, u->client_cpu, u->client_peak);
   fflush(stdout);
+}
+
+/* Before a timed try: resets both daemons' peaks and notes their CPU
+ * seconds in cpu0[2] (central, classroom). */
+static void try_begin(const bench_pair *p, double cpu0[2]) {
+  bench_proc_reset_peak(p->central.pid);
+  bench_proc_reset_peak(p->room.pid);
+  cpu0[0] = bench_proc_cpu_s(p->central.pid);
+  cpu0[1] = bench_proc_cpu_s(p->room.pid);
+}
+
+/* After it: adds the CPU seconds spent since try_begin to u, and raises
+ * u's peaks to the daemons' peaks. */
+static void try_end(const bench_pair *p, const double cpu0[2], usage_t *u) {
+  long sp = bench_proc_kib(p->central.pid, "VmHWM"), cp = bench_proc_kib(p->room.pid, "VmHWM");
+
+  u->server_cpu += bench_proc_cpu_s(p->central.pid) - cpu0[0];
+  u->client_cpu += bench_proc_cpu_s(p->room.pid) - cpu0[1];
+  u->server_peak = sp > u->server_peak ? sp : u->server_peak;
+  u->client_peak = cp > u->client_peak ? cp : u->client_peak;
 }
 
 /* ---- full push ---- */
@@ -214,21 +244,14 @@ static int fresh_syncs(const bench_bins *bins, const sizes *z, bench_pair *p, in
 
   for (i = 0; i < z->tries && rc == 0; i++) {
     uint64_t seq;
-    double s0, c0;
+    double cpu0[2];
     fprintf(stderr, "\rbench: %s: try %zu/%zu", name, i + 1, z->tries);
     if ((rc = disconnect(bins, p, c, with_entry, &seq)) != 0)
       break;
-    bench_proc_reset_peak(p->central.pid);
-    bench_proc_reset_peak(p->room.pid);
-    s0 = bench_proc_cpu_s(p->central.pid);
-    c0 = bench_proc_cpu_s(p->room.pid);
+    try_begin(p, cpu0);
     if ((rc = timed_sync(c, seq, &v[i])) != 0)
       break;
-    u.server_cpu += bench_proc_cpu_s(p->central.pid) - s0;
-    u.client_cpu += bench_proc_cpu_s(p->room.pid) - c0;
-    long sp = bench_proc_kib(p->central.pid, "VmHWM"), cp = bench_proc_kib(p->room.pid, "VmHWM");
-    u.server_peak = sp > u.server_peak ? sp : u.server_peak;
-    u.client_peak = cp > u.client_peak ? cp : u.client_peak;
+    try_end(p, cpu0, &u);
   }
   fprintf(stderr, "\n");
   cairn_client_close(c);
@@ -241,6 +264,82 @@ static int fresh_syncs(const bench_bins *bins, const sizes *z, bench_pair *p, in
     printf("{\"system\":\"cairn\",\"measure\":\"%s\",\"tries\":%zu,\"p50_ms\":%.3f,"
            "\"p99_ms\":%.3f,\"cpu_per\":\"sync\",",
            name, z->tries, st.p50, st.p99);
+    print_usage_fields(&u);
+  }
+  free(v);
+  return rc;
+}
+
+/* ---- one entry on a live link ---- */
+
+/* Pause between live tries, so that each entry goes alone onto an idle link
+ * (a teacher's writes are seconds apart) rather than into the previous
+ * entry's batch. */
+#define LIVE_GAP_US 20000
+
+/* The classroom's link is connected and idle (the no-op syncs left it so):
+ * each try puts one evidence entry and polls the classroom every 50 us
+ * until the central's receipt covers it. */
+static int live_syncs(const sizes *z, bench_pair *p) {
+  double *v = calloc(3 * z->live_tries, sizeof *v), *put, *rest;
+  cairn_client *c = NULL;
+  bench_stats st, sp, sr;
+  usage_t u = {0, 0, 0, 0};
+  uint64_t got = 0;
+  size_t i;
+  int idle = 0, rc = v == NULL ? CAIRN_ENOMEM : bench_connect(&p->room, &c);
+
+  if (rc == 0 && (rc = bench_upstream(c, &got, &idle)) == 0 && !idle) {
+    fprintf(stderr, "bench: live_entry: the classroom's link is not connected and idle\n");
+    rc = CAIRN_EIO;
+  }
+  put = v + z->live_tries;
+  rest = put + z->live_tries;
+  for (i = 0; i < z->live_tries && rc == 0; i++) {
+    char id[72];
+    uint64_t t0, t1, seq, deadline;
+    double cpu0[2];
+    fprintf(stderr, "\rbench: live_entry: try %zu/%zu", i + 1, z->live_tries);
+    bench_sleep_us(LIVE_GAP_US);
+    try_begin(p, cpu0);
+    t0 = bench_now_ns();
+    if ((rc = bench_call_put(c, &p->put, id, sizeof id)) != 0)
+      break;
+    t1 = bench_now_ns();
+    seq = bench_id_seq(id);
+    deadline = t1 + 30000000000u;
+    while ((rc = bench_upstream(c, &got, NULL)) == 0 && got < seq) {
+      if (bench_interrupted || bench_now_ns() > deadline) {
+        fprintf(stderr, "\nbench: live_entry: no receipt within 30 s\n");
+        rc = CAIRN_EIO;
+        break;
+      }
+      bench_sleep_us(50);
+    }
+    if (rc != 0)
+      break;
+    v[i] = bench_ms_between(t0, bench_now_ns());
+    put[i] = bench_ms_between(t0, t1);
+    rest[i] = v[i] - put[i];
+    try_end(p, cpu0, &u);
+  }
+  fprintf(stderr, "\n");
+  cairn_client_close(c);
+  /* the floor under both commits: one raw LMDB durable commit, same disk */
+  bench_sizes lz = {1, 200, 0, 0};
+  bench_stats commit = {0, 0, 0};
+  if (rc == 0)
+    rc = bench_lmdb_commit_latency(&lz, &commit);
+  if (rc == 0) {
+    st = bench_summarize(v, z->live_tries);
+    sp = bench_summarize(put, z->live_tries);
+    sr = bench_summarize(rest, z->live_tries);
+    u.server_cpu /= (double)z->live_tries;
+    u.client_cpu /= (double)z->live_tries;
+    printf("{\"system\":\"cairn\",\"measure\":\"live_entry\",\"tries\":%zu,\"p50_ms\":%.3f,"
+           "\"p99_ms\":%.3f,\"put_p50_ms\":%.3f,\"put_p99_ms\":%.3f,\"ack_to_receipt_p50_ms\":%.3f,"
+           "\"ack_to_receipt_p99_ms\":%.3f,\"lmdb_commit_p50_ms\":%.3f,\"cpu_per\":\"sync\",",
+           z->live_tries, st.p50, st.p99, sp.p50, sp.p99, sr.p50, sr.p99, commit.p50);
     print_usage_fields(&u);
   }
   free(v);
@@ -405,8 +504,9 @@ static int run(const bench_bins *bins, const sizes *z) {
 
   memset(&p, 0, sizeof p);
   msgpack_sbuffer_init(&p.put);
-  if ((rc = full_push(bins, z, &p)) == 0 && (rc = fresh_syncs(bins, z, &p, 1)) == 0)
-    rc = fresh_syncs(bins, z, &p, 0);
+  if ((rc = full_push(bins, z, &p)) == 0 && (rc = fresh_syncs(bins, z, &p, 1)) == 0 &&
+      (rc = fresh_syncs(bins, z, &p, 0)) == 0)
+    rc = live_syncs(z, &p);
   if (rc != 0) {
     bench_print_log_tail(&p.central);
     bench_print_log_tail(&p.room);
@@ -420,6 +520,7 @@ int main(int argc, char **argv) {
   static const struct option longopts[] = {{"quick", no_argument, NULL, 'q'},
                                             {"entries", required_argument, NULL, 'n'},
                                             {"tries", required_argument, NULL, 't'},
+                                            {"live-tries", required_argument, NULL, 'l'},
                                             {"storm-nodes", required_argument, NULL, 'k'},
                                             {"storm-entries", required_argument, NULL, 'm'},
                                             {"cairn", required_argument, NULL, 'c'},
@@ -427,20 +528,23 @@ int main(int argc, char **argv) {
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
   bench_bins bins = {CAIRN_BUILD_DIR "/client/cairn", CAIRN_BUILD_DIR "/daemon/cairnd"};
-  sizes z = {100000, 20, 200, 500};
+  sizes z = {100000, 20, 50, 200, 500};
   int opt, rc = 0;
 
   bench_install_cleanup();
   while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1 && rc == 0) {
     switch (opt) {
     case 'q':
-      z = (sizes){5000, 5, 20, 50};
+      z = (sizes){5000, 5, 10, 20, 50};
       break;
     case 'n':
       rc = bench_parse_count("entries", optarg, 100000000, &z.entries);
       break;
     case 't':
       rc = bench_parse_count("tries", optarg, 100000, &z.tries);
+      break;
+    case 'l':
+      rc = bench_parse_count("live-tries", optarg, 100000, &z.live_tries);
       break;
     case 'k':
       rc = bench_parse_count("storm-nodes", optarg, MAX_STORM_NODES, &z.storm_nodes);

@@ -1,9 +1,11 @@
 'use strict';
 // bench/report.js: turns the JSON lines of one `bench/run` (cairn's
-// bench_compare, the PouchDB peer's peer.js and bench_limits, each run once
-// per round, every line tagged with its round) into the Markdown tables of
-// docs/BENCHMARKS.md, "Side by side". Medians over the rounds; ratios are
-// ratios of those medians. Plain node, no packages.
+// bench_compare, the PouchDB peer's peer.js, the Hypercore peer's peer.js
+// and bench_limits, each run once per round, every line tagged with its
+// round) into the Markdown tables of docs/BENCHMARKS.md, "Side by side".
+// Medians over the rounds; ratios are ratios of those medians. A peer that
+// did not run (bench/run skips one it cannot install) shows "not run".
+// Plain node, no packages.
 //
 // usage: node bench/report.js RESULTS.jsonl COMMAND ROUNDS
 // Prints the Markdown on stdout. Exits 1 when a measurement is missing.
@@ -20,11 +22,13 @@ if (!file || !command || !rounds) {
 const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
 const rows = lines.map((l) => JSON.parse(l));
 
-const SYSTEMS = [
-  ['cairn', 'cairn'],
+const PEERS = [
   ['pouchdb-leveldb', 'PouchDB, LevelDB (on disk, not fsync\'d)'],
   ['pouchdb-memory', 'PouchDB, memory (best case)'],
+  ['hypercore', 'Hypercore 11 (on disk, not fsync\'d)'],
 ];
+const SYSTEMS = [['cairn', 'cairn']].concat(PEERS);
+const ran = (sys) => rows.some((r) => r.system === sys);
 
 function median(v) {
   const s = v.slice().sort((a, b) => a - b);
@@ -40,6 +44,11 @@ function med(sys, m, f) {
     process.exit(1);
   }
   return median(v);
+}
+
+// The median, or undefined when sys did not run or does not measure m.
+function opt(sys, m, f) {
+  return ran(sys) && rows.some((r) => r.system === sys && r.measure === m) ? med(sys, m, f) : undefined;
 }
 
 function one(sys, m, f) {
@@ -76,52 +85,86 @@ const n = one('cairn', 'full_push', 'entries');
 const stormNodes = one('cairn', 'storm', 'nodes');
 const stormEntries = one('cairn', 'storm', 'entries');
 const tries = one('cairn', 'one_entry', 'tries');
+const liveTries = one('cairn', 'live_entry', 'tries');
 p(`Run ${date} with \`${command}\`: ${rounds} round(s), the systems in a different order ` +
   'each round; every figure is the median over the rounds.  ');
 p(`Machine: ${machineLine()}.  `);
 p(`Sizes: full push of ${int(n)} evidence entries; ${tries} one-entry and ${tries} no-op syncs ` +
-  `per round; storm of ${stormNodes} classrooms × ${int(stormEntries / stormNodes)} entries.  `);
-p(`cairn: ${one('cairn', 'full_push', 'settings')}. ` +
-  `PouchDB: ${one('pouchdb-leveldb', 'full_push', 'settings')}.`);
+  `with a reconnect and ${liveTries} one-entry syncs on a live link per round; ` +
+  `storm of ${stormNodes} classrooms × ${int(stormEntries / stormNodes)} entries.  `);
+p(`cairn: ${one('cairn', 'full_push', 'settings')}.  `);
+for (const [sys, label] of PEERS.filter((s) => s[0] !== 'pouchdb-memory'))
+  p(ran(sys) ? `${label.replace(/ \(.*/, '')}: ${one(sys, 'full_push', 'settings')}.  `
+    : `${label.replace(/ \(.*/, '')}: not run (it could not be installed).  `);
 p('');
 
 // ---- the same work ----
+// a cell: the figure, or why there is none
+const cell = (sys, v, f) => (v !== undefined ? f(v) : ran(sys) ? '—' : 'not run');
+const cells = (m, f, fmt) => SYSTEMS.map((s) => cell(s[0], opt(s[0], m, f), fmt)).join(' | ');
+// a / b; for times (a: the peer's, b: cairn's) "N× faster" or "N× slower"
+const ratio = (a, b, times) => {
+  if (a === undefined || b === undefined) return '';
+  if (!times) return x(a / b);
+  return a >= b ? x(a / b) + ' faster' : x(b / a) + ' slower';
+};
+const metIf = (ok) => (ok === undefined ? '' : met(ok));
+const get = (sys, m, f) => opt(sys, m, f);
 p('| measurement | ' + SYSTEMS.map((s) => s[1]).join(' | ') +
-  ' | cairn vs LevelDB | target | met |');
-p('|---|---:|---:|---:|---:|---|---|');
-const push = SYSTEMS.map((s) => med(s[0], 'full_push', 'rate'));
-p(`| full push of ${int(n)} entries, entries/s | ` + push.map(int).join(' | ') +
-  ` | ${x(push[0] / push[1])} | ≥ 25× | ${met(push[0] >= 25 * push[1])} |`);
-const oneP50 = SYSTEMS.map((s) => med(s[0], 'one_entry', 'p50_ms'));
-p('| one new entry after that, p50 ms | ' + oneP50.map(ms).join(' | ') +
-  ` | ${x(oneP50[1] / oneP50[0])} faster | ≥ 5× | ${met(oneP50[1] >= 5 * oneP50[0])} |`);
-const oneP99 = SYSTEMS.map((s) => med(s[0], 'one_entry', 'p99_ms'));
-p('| one new entry, p99 ms | ' + oneP99.map(ms).join(' | ') +
-  ` | ${x(oneP99[1] / oneP99[0])} faster | | |`);
-const noop = SYSTEMS.map((s) => med(s[0], 'noop', 'p50_ms'));
-p('| no-op sync, p50 ms | ' + noop.map(ms).join(' | ') + ` | ${x(noop[1] / noop[0])} faster | | |`);
-const storm = SYSTEMS.map((s) => med(s[0], 'storm', 'median_s'));
+  ' | cairn vs LevelDB | cairn vs Hypercore | target | met |');
+p('|---|---:|---:|---:|---:|---:|---:|---|---|');
+const push = get('cairn', 'full_push', 'rate');
+const pushL = get('pouchdb-leveldb', 'full_push', 'rate');
+const pushH = get('hypercore', 'full_push', 'rate');
+p(`| full push of ${int(n)} entries, entries/s | ${cells('full_push', 'rate', int)} | ` +
+  `${ratio(push, pushL)} | ${ratio(push, pushH)} | ≥ 250,000/s; ≥ 30× LevelDB | ` +
+  `${met(push >= 250000)}; ${pushL === undefined ? 'not run' : met(push >= 30 * pushL)} |`);
+const live = get('cairn', 'live_entry', 'p50_ms');
+const liveH = get('hypercore', 'live_entry', 'p50_ms');
+p(`| one new entry on a live link, p50 ms | ${cells('live_entry', 'p50_ms', ms)} | | ` +
+  `${ratio(liveH, live, true)} | ≤ 1 ms | ${met(live <= 1)} |`);
+p(`| one new entry on a live link, p99 ms | ${cells('live_entry', 'p99_ms', ms)} | | ` +
+  `${ratio(get('hypercore', 'live_entry', 'p99_ms'), get('cairn', 'live_entry', 'p99_ms'), true)} | | |`);
+const oneP50 = get('cairn', 'one_entry', 'p50_ms');
+p(`| one new entry with a reconnect, p50 ms | ${cells('one_entry', 'p50_ms', ms)} | ` +
+  `${ratio(get('pouchdb-leveldb', 'one_entry', 'p50_ms'), oneP50, true)} | | ≤ 1.5 ms | ${met(oneP50 <= 1.5)} |`);
+p(`| one new entry with a reconnect, p99 ms | ${cells('one_entry', 'p99_ms', ms)} | ` +
+  `${ratio(get('pouchdb-leveldb', 'one_entry', 'p99_ms'), get('cairn', 'one_entry', 'p99_ms'), true)} | | | |`);
+p(`| no-op sync, p50 ms | ${cells('noop', 'p50_ms', ms)} | ` +
+  `${ratio(get('pouchdb-leveldb', 'noop', 'p50_ms'), get('cairn', 'noop', 'p50_ms'), true)} | | | |`);
 p(`| storm: ${stormNodes} classrooms × ${int(stormEntries / stormNodes)} entries at once, ` +
-  's until the central holds all | ' + storm.map(secs).join(' | ') +
-  ` | ${x(storm[1] / storm[0])} faster | | |`);
+  `s until the central holds all | ${cells('storm', 'median_s', secs)} | ` +
+  `${ratio(get('pouchdb-leveldb', 'storm', 'median_s'), get('cairn', 'storm', 'median_s'), true)} | | | |`);
+p('');
+p('Where cairn\'s live one-entry time goes (medians over the rounds of each round\'s p50): ' +
+  `the put, until the classroom's durable commit is acknowledged, ${ms(get('cairn', 'live_entry', 'put_p50_ms'))} ms; ` +
+  `from that acknowledgement until the central's receipt is back at the classroom, ` +
+  `${ms(get('cairn', 'live_entry', 'ack_to_receipt_p50_ms'))} ms. ` +
+  `One raw LMDB durable commit (one small value, fsync) on the same disk in the same run: ` +
+  `${ms(get('cairn', 'live_entry', 'lmdb_commit_p50_ms'))} ms p50; the live path holds two in series ` +
+  '(the classroom\'s and the central\'s).' +
+  (liveH !== undefined ? ` Hypercore's append alone (no fsync) took ${ms(get('hypercore', 'live_entry', 'append_p50_ms'))} ms p50.` : ''));
 p('');
 
 // ---- resource use ----
 p('Resource use during each measurement: CPU seconds and peak RSS (MiB) of the central ' +
   '("server") and of the classroom side ("client"). One-entry and no-op: CPU per sync. ' +
   'Storm, client side: cairn runs one daemon per classroom, so its figures are sums over ' +
-  `the ${stormNodes} daemons; PouchDB's sources all live in one node process.`);
+  `the ${stormNodes} daemons; PouchDB's sources all live in one node process. ` +
+  'Hypercore: the receiving clone is the server, the source the client; its peaks are over each ' +
+  'process\'s life.');
 p('');
 p('| measurement | side | ' + SYSTEMS.map((s) => `${s[1]}: CPU s | peak MiB`).join(' | ') + ' |');
 p('|---|---|' + SYSTEMS.map(() => '---:|---:|').join(''));
-for (const [m, label] of [['full_push', 'full push'], ['one_entry', 'one new entry'],
-  ['noop', 'no-op sync'], ['storm', 'storm']]) {
+for (const [m, label] of [['full_push', 'full push'], ['live_entry', 'one new entry, live link'],
+  ['one_entry', 'one new entry, reconnect'], ['noop', 'no-op sync'], ['storm', 'storm']]) {
   for (const side of ['server', 'client']) {
-    const cells = SYSTEMS.map((s) => {
-      const cpu = med(s[0], m, `${side}_cpu_s`);
+    const cs = SYSTEMS.map((s) => {
+      const cpu = opt(s[0], m, `${side}_cpu_s`);
+      if (cpu === undefined) return `${cell(s[0], undefined)} | `;
       return `${cpu < 0.1 ? cpu.toFixed(3) : cpu.toFixed(2)} | ${mib(med(s[0], m, `${side}_peak_kib`))}`;
     });
-    p(`| ${label} | ${side} | ` + cells.join(' | ') + ' |');
+    p(`| ${label} | ${side} | ` + cs.join(' | ') + ' |');
   }
 }
 p('');
@@ -148,9 +191,9 @@ p('| limit | entries/s | MB/s | cairn\'s full push as a fraction |');
 p('|---|---:|---:|---:|');
 for (const l of limits)
   p(`| ${l[0]}${l === tight ? ' (tightest)' : ''} | ${int(l[1])} | ${l[2] === null ? '' : l[2].toFixed(0)} | ` +
-    `${(100 * push[0] / l[1]).toFixed(1)}% |`);
+    `${(100 * push / l[1]).toFixed(1)}% |`);
 p('');
-const frac = push[0] / tight[1];
+const frac = push / tight[1];
 p(`cairn's sync throughput is ${(100 * frac).toFixed(1)}% of the tightest limit ` +
   `(target ≥ 40%: ${met(frac >= 0.4)}).`);
 process.stdout.write(out.join('\n') + '\n');
