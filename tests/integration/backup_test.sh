@@ -65,6 +65,7 @@ for i in 1 2 3 4 5; do
   wait "${pid[room]}" 2>/dev/null
   wait "$cli" 2>/dev/null
   unset "pid[room]"
+  rm -f "$dir/room/cairnd.sock" # a killed cairnd leaves it: start waits for the new one
   start room
   if [ -e "$dir/k$i.bak" ]; then
     "$cairn" restore "$dir/k$i.bak" --data "$dir/k$i" >/dev/null 2>&1 && ok ||
