@@ -270,12 +270,26 @@ static int add_evidence(cairn_client *c, const char *mid, double value, char *id
 
 /* ---- raw socket helpers ---- */
 
+/* Connects to the node's socket, trying again for up to 5 s while its
+ * backlog is full (EAGAIN: a slow daemon, as under ThreadSanitizer, has
+ * not accepted the connections of the test before yet). */
 static int raw_connect(const node *n) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  int fd, rc, tries = 0;
 
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s", n->sock);
-  assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  do {
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    if (rc != 0) {
+      int e = errno;
+      close(fd);
+      if (e != EAGAIN || ++tries > 500)
+        fail_msg("connect %s: %s", n->sock, strerror(e));
+      usleep(10000);
+    }
+  } while (rc != 0);
   return fd;
 }
 
