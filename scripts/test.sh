@@ -30,7 +30,7 @@ tsdir=build-test-tsan
 tslog=$(mktemp -d)
 cmake -S . -B "$tsdir" -DCAIRN_SANITIZE=thread -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$tsdir" -j"$jobs"
-TSAN_OPTIONS="log_path=$tslog/report halt_on_error=0" \
+TSAN_OPTIONS="log_path=$tslog/report halt_on_error=0 suppressions=$PWD/tests/tsan.supp" \
   ctest --test-dir "$tsdir" --output-on-failure -j"$jobs" -E "badnet|crash"
 if [ -n "$(ls -A "$tslog")" ]; then
   cat "$tslog"/*
