@@ -794,7 +794,9 @@ void cairn_links_notify(void *links) {
         cairn__link_fail(l, "cannot check the device's scope");
       if (rc != 0)
         continue;
-      if (memcmp(&scope, &l->peer_scope, sizeof scope) != 0)
+      if (strcmp(scope.campus, l->peer_scope.campus) != 0 ||
+          strcmp(scope.classroom, l->peer_scope.classroom) != 0) /* (not memcmp: bytes past
+                                                                    * the NUL may be unset) */
         l->wanted_n = 0;
       l->peer_scope = scope;
     }
