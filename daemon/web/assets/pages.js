@@ -371,7 +371,7 @@ async function renderReview(id) {
   const last = reviews.length ? reviews[reviews.length - 1].date : null;
   const since = (m.series || []).filter((p) => !last || p.observed > last);
   const back = '#/milestone/' + encodeURIComponent(id);
-  const done = async (what) => { say(what); await renderReview(id); };
+  const done = async (what) => { await renderReview(id); say(what); }; /* said once the page shows it */
 
   /* the review */
   const R = {};
