@@ -606,13 +606,13 @@ void cairn__cli_print_devices(const msgpack_object *devices) {
     if (d->type != MSGPACK_OBJECT_MAP)
       continue;
     key_prefix(cairn_record_map_get(d, "id"), id, 16);
-    text_of(d, "role", role, sizeof role);
-    text_of(d, "campus", campus, sizeof campus);
-    text_of(d, "classroom", classroom, sizeof classroom);
-    text_of(d, "name", name, sizeof name);
     if (int_of(d, "last_seen", &t))
       local_minute(t, seen, sizeof seen);
-    const char *cells[] = {id, role, campus, classroom, name};
+    /* a hub has no classroom: "-", never what the row before left */
+    const char *cells[] = {id, text_of(d, "role", role, sizeof role),
+                           text_of(d, "campus", campus, sizeof campus),
+                           text_of(d, "classroom", classroom, sizeof classroom),
+                           text_of(d, "name", name, sizeof name)};
     static const int widths[] = {16, 9, 12, 12, 20};
     for (size_t c = 0; c < sizeof widths / sizeof widths[0]; c++) {
       cairn__cli_pad(cells[c], widths[c]);

@@ -213,6 +213,7 @@ static void on_link_handle_close(uv_handle_t *h) {
   free(l->in);
   free(l->peer_vv);
   free(l->wanted);
+  cairn__link_history_free(l);
   cairn_transport_reader_free(&l->reader);
   free(l);
   m->open_handles--;
@@ -800,8 +801,10 @@ void cairn_links_notify(void *links) {
         l->wanted_n = 0;
       l->peer_scope = scope;
     }
-    if (l->state == LINK_IDLE || l->state == LINK_SYNCING)
+    if (l->state == LINK_IDLE || l->state == LINK_SYNCING) {
       cairn__link_pump(l);
+      cairn__link_send_arrivals(l);
+    }
   }
 }
 

@@ -129,7 +129,8 @@ struct job {
   cairn_scope scope;
   char role[16];
   char why[256];
-  int64_t when; /* peer_seen */
+  char student[65]; /* DONE: the student whose history has all arrived */
+  int64_t when; /* peer_seen; DONE: the arrival's HLC */
   int64_t offset; /* set_central_offset */
   /* a copy of the configuration for the writer to save (owned), and where;
    * the loop thread never writes cairn.conf itself */
@@ -168,6 +169,18 @@ struct link {
     int yes;
   } *wanted;
   size_t wanted_n;
+  unsigned reach_epoch; /* cairn_store_reach_epoch when the cache was filled */
+  /* a student's history (link_history.c) */
+  uint8_t (*history_authors)[CAIRN_KEY_BYTES]; /* downstream: authors of a history asked
+                                                  for in this session: their chains are sent */
+  size_t history_authors_n;
+  struct history_wait *waits; /* downstream: DONEs to send once the peer holds these */
+  size_t waits_n;
+  cairn_store_arrival *asked; /* the students offered (downstream) or asked for
+                                (upstream) in this session */
+  size_t asked_n;
+  unsigned answered; /* downstream: WANTs answered in this session */
+  int fill_failed;   /* upstream: a FILL was refused: no DONE clears a want */
   int reading; /* uv_read_start is active */
   int flushing; /* closing: the last message is being written (shutdown) */
   uv_shutdown_t shutdown;
@@ -283,6 +296,25 @@ static inline int unhex(const char *s, uint8_t *out, size_t n) {
   return s[0] && sodium_hex2bin(out, n, s, strlen(s), NULL, &got, NULL) == 0 && got == n ? 0
                                                                                         : -1;
 }
+
+/* ---- a student's history (link_history.c; docs/PROTOCOL.md section 2,
+ * "Moves") ---- */
+
+/* Downstream, in a session: offers (ARRIVED) each student who came into
+ * the peer's classroom, once per session. */
+void cairn__link_send_arrivals(link *l);
+/* The handlers of ARRIVED (upstream), WANT (downstream), FILL and DONE
+ * (upstream). */
+void cairn__link_on_arrived(link *l, const cairn_sync_msg *msg);
+void cairn__link_on_want(link *l, const cairn_sync_msg *msg);
+void cairn__link_on_fill(link *l, const cairn_sync_msg *msg);
+void cairn__link_on_done(link *l, const cairn_sync_msg *msg);
+/* Downstream: sends the DONEs whose entries the peer now holds. */
+void cairn__link_history_check(link *l);
+/* Frees the link's history state (at its close). */
+void cairn__link_history_free(link *l);
+/* Downstream: the peer needs author's chain from now on (cached as wanted). */
+void cairn__link_author_want(link *l, const uint8_t *author);
 
 /* The names of the states and of the refusal classes (link.c). */
 extern const char *const cairn__link_state_names[];

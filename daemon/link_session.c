@@ -12,41 +12,84 @@ uint64_t cairn__link_peer_has(const link *l, const uint8_t *author) {
   return 0;
 }
 
-/* Whether the peer needs author's chain at all. A downstream peer does
- * not when the author is an enrolled device whose scope does not overlap
- * the peer's: every entry of it would reach the peer redacted, and the
- * peer verifies only the chains it holds. Otherwise (the central, a hub or
- * classroom that overlaps, an unknown or revoked author) it does. Cached
- * per link; the cache is dropped when the peer's scope changes. */
-int cairn__link_author_wanted(link *l, const uint8_t *author) {
-  struct wanted *grown;
+/* Finds author in the link's sorted cache of wanted authors: its entry,
+ * or NULL and *at, where it goes. */
+static struct wanted *wanted_find(link *l, const uint8_t *author, size_t *at) {
   size_t lo = 0, hi = l->wanted_n;
-  cairn_scope sc;
-  int rc, yes;
-
-  if (l->dir != LINK_DOWNSTREAM)
-    return 1;
-  /* sorted by author: every pump asks for every author the store holds */
+  *at = 0;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
     int c = memcmp(l->wanted[mid].author, author, CAIRN_KEY_BYTES);
     if (c == 0)
-      return l->wanted[mid].yes;
+      return &l->wanted[mid];
     if (c < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
-  rc = cairn_store_device_scope(l->mgr->o.store, author, &sc, NULL);
-  yes = rc != 0 || cairn_scope_overlaps(&sc, &l->peer_scope);
-  if ((grown = realloc(l->wanted, (l->wanted_n + 1) * sizeof *grown)) != NULL) {
-    l->wanted = grown;
-    memmove(grown + lo + 1, grown + lo, (l->wanted_n - lo) * sizeof *grown);
-    memcpy(grown[lo].author, author, CAIRN_KEY_BYTES);
-    grown[lo].yes = yes;
-    l->wanted_n++;
+  *at = lo;
+  return NULL;
+}
+
+/* Caches whether author is wanted (at its place at). */
+static void wanted_insert(link *l, size_t at, const uint8_t *author, int yes) {
+  struct wanted *grown = realloc(l->wanted, (l->wanted_n + 1) * sizeof *grown);
+  if (grown == NULL)
+    return; /* asked again next time */
+  l->wanted = grown;
+  memmove(grown + at + 1, grown + at, (l->wanted_n - at) * sizeof *grown);
+  memcpy(grown[at].author, author, CAIRN_KEY_BYTES);
+  grown[at].yes = yes;
+  l->wanted_n++;
+}
+
+/* Whether the peer needs author's chain at all. A downstream peer does
+ * not when the author is an enrolled device whose scope does not overlap
+ * the peer's and that never wrote an entry naming the peer's classroom:
+ * every entry of it would reach the peer redacted, and the peer verifies
+ * only the chains it holds. Otherwise (the central, a hub or classroom
+ * that overlaps, a classroom that wrote about a student the peer's
+ * classroom also teaches, an unknown or revoked author) it does, and so it
+ * does once it asked for the history of a student the author wrote about
+ * (cairn__link_author_want). Cached per link; the cache is dropped when
+ * the peer's scope changes or an author first names a classroom. */
+int cairn__link_author_wanted(link *l, const uint8_t *author) {
+  cairn_store *s = l->mgr->o.store;
+  struct wanted *w;
+  size_t at;
+  cairn_scope sc;
+  int rc, yes;
+
+  if (l->dir != LINK_DOWNSTREAM)
+    return 1;
+  for (size_t i = 0; i < l->history_authors_n; i++)
+    if (memcmp(l->history_authors[i], author, CAIRN_KEY_BYTES) == 0)
+      return 1;
+  unsigned epoch = cairn_store_reach_epoch(s);
+  if (epoch != l->reach_epoch) { /* an author wrote about a classroom for the first time */
+    l->wanted_n = 0;
+    l->reach_epoch = epoch;
   }
+  /* sorted by author: every pump asks for every author the store holds */
+  if ((w = wanted_find(l, author, &at)) != NULL)
+    return w->yes;
+  rc = cairn_store_device_scope(s, author, &sc, NULL);
+  yes = rc != 0 || cairn_scope_overlaps(&sc, &l->peer_scope) ||
+        cairn_store_author_reaches(s, author, &l->peer_scope) != 0;
+  wanted_insert(l, at, author, yes);
   return yes;
+}
+
+void cairn__link_author_want(link *l, const uint8_t *author) {
+  for (size_t i = 0; i < l->history_authors_n; i++)
+    if (memcmp(l->history_authors[i], author, CAIRN_KEY_BYTES) == 0)
+      return;
+  uint8_t(*grown)[CAIRN_KEY_BYTES] =
+      realloc(l->history_authors, (l->history_authors_n + 1) * sizeof *grown);
+  if (grown == NULL)
+    return; /* asked again at the next connection */
+  l->history_authors = grown;
+  memcpy(l->history_authors[l->history_authors_n++], author, CAIRN_KEY_BYTES);
 }
 
 static void peer_set(link *l, const uint8_t *author, uint64_t seq) {
@@ -667,6 +710,7 @@ static void on_hello(link *l, const cairn_sync_msg *msg) {
   }
   cairn__link_set_state(l, LINK_SYNCING);
   cairn__link_pump(l);
+  cairn__link_send_arrivals(l);
   cairn__link_maybe_switch_upstream(l);
   cairn__link_maybe_unrestore(l);
 }
@@ -735,6 +779,7 @@ static void on_ack(link *l, const cairn_sync_msg *msg) {
     m->up_refused += msg->refused;
   }
   cairn__link_pump(l);
+  cairn__link_history_check(l);
 }
 
 static void on_offer(link *l, const cairn_sync_msg *msg) {
@@ -815,6 +860,10 @@ static const struct turn {
     [CAIRN_SYNC_RECEIPT] = {"RECEIPT", IN(LINK_HELLO) | SESSION, FROM_UP, on_receipt},
     [CAIRN_SYNC_JOIN] = {"JOIN", IN(LINK_JOIN_WAIT), FROM_DOWN, on_join},
     [CAIRN_SYNC_WELCOME] = {"WELCOME", IN(LINK_JOINING), FROM_UP, cairn__link_on_welcome},
+    [CAIRN_SYNC_ARRIVED] = {"ARRIVED", SESSION, FROM_UP, cairn__link_on_arrived},
+    [CAIRN_SYNC_WANT] = {"WANT", SESSION, FROM_DOWN, cairn__link_on_want},
+    [CAIRN_SYNC_FILL] = {"FILL", SESSION, FROM_UP, cairn__link_on_fill},
+    [CAIRN_SYNC_DONE] = {"DONE", SESSION, FROM_UP, cairn__link_on_done},
     [CAIRN_SYNC_CLOSE] = {"CLOSE",
                           IN(LINK_JOIN_WAIT) | IN(LINK_REDEEMING) | IN(LINK_JOINING) |
                               IN(LINK_HELLO) | SESSION,

@@ -208,6 +208,33 @@ int cairn_sync_pack_offer(msgpack_sbuffer *out, uint64_t count) {
   return sink_done(&k);
 }
 
+int cairn_sync_pack_student(msgpack_sbuffer *out, cairn_sync_type type, const char *student,
+                            uint64_t arrival) {
+  msgpack_packer pk;
+  sink k;
+  size_t n = strlen(student);
+
+  sink_init(&k, &pk, out);
+  msgpack_pack_array(&pk, 3);
+  msgpack_pack_uint8(&pk, (uint8_t)type);
+  msgpack_pack_str(&pk, n);
+  msgpack_pack_str_body(&pk, student, n);
+  msgpack_pack_uint64(&pk, arrival);
+  return sink_done(&k);
+}
+
+int cairn_sync_pack_fill(msgpack_sbuffer *out, const uint8_t *entries, size_t len, uint64_t count) {
+  msgpack_packer pk;
+  sink k;
+
+  sink_init(&k, &pk, out);
+  msgpack_pack_array(&pk, 3);
+  msgpack_pack_uint8(&pk, CAIRN_SYNC_FILL);
+  pack_bin(&pk, entries, len);
+  msgpack_pack_uint64(&pk, count);
+  return sink_done(&k);
+}
+
 const char *cairn_sync_close_name(int code) {
   switch (code) {
 #define CAIRN__SYNC_CLOSE_NAME(c, id, name, what)                                             \
@@ -368,6 +395,21 @@ static int decode_array(const msgpack_object *a, cairn_sync_msg *m) {
     if (n != 2 || get_u64(&f[1], &m->offered) != 0)
       return CAIRN_EMALFORMED;
     return 0;
+  case CAIRN_SYNC_ARRIVED:
+  case CAIRN_SYNC_WANT:
+  case CAIRN_SYNC_DONE:
+    if (n != 3 || f[1].type != MSGPACK_OBJECT_STR ||
+        !cairn_text_id_logged(f[1].via.str.ptr, f[1].via.str.size) ||
+        get_str(&f[1], m->student, sizeof m->student) != 0 || get_u64(&f[2], &m->arrival) != 0)
+      return CAIRN_EMALFORMED;
+    return 0;
+  case CAIRN_SYNC_FILL:
+    if (n != 3 || f[1].type != MSGPACK_OBJECT_BIN || get_u64(&f[2], &m->entries_count) != 0 ||
+        m->entries_count > f[1].via.bin.size)
+      return CAIRN_EMALFORMED;
+    m->entries = (const uint8_t *)f[1].via.bin.ptr;
+    m->entries_len = f[1].via.bin.size;
+    return 0;
   case CAIRN_SYNC_RECEIPT:
     if (n != 5 || get_bin(&f[1], m->author, CAIRN_KEY_BYTES) != 0 ||
         get_u64(&f[2], &m->seq) != 0 || get_bin(&f[3], m->central, CAIRN_KEY_BYTES) != 0 ||
@@ -427,7 +469,7 @@ int cairn_sync_decode(const uint8_t *buf, size_t len, cairn_sync_msg *m) {
   if (rc == 0 && (root.type != MSGPACK_OBJECT_ARRAY || root.via.array.size < 1 ||
                   root.via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
                   root.via.array.ptr[0].via.u64 < CAIRN_SYNC_HELLO ||
-                  root.via.array.ptr[0].via.u64 > CAIRN_SYNC_OFFER))
+                  root.via.array.ptr[0].via.u64 > CAIRN_SYNC_DONE))
     rc = CAIRN_EMALFORMED;
   if (rc == 0) {
     m->type = (cairn_sync_type)root.via.array.ptr[0].via.u64;

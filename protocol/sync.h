@@ -30,7 +30,11 @@ typedef enum cairn_sync_type {
   CAIRN_SYNC_JOIN = 5,
   CAIRN_SYNC_WELCOME = 6,
   CAIRN_SYNC_CLOSE = 7,
-  CAIRN_SYNC_OFFER = 8
+  CAIRN_SYNC_OFFER = 8,
+  CAIRN_SYNC_ARRIVED = 9, /* a student came into the receiver's classroom (PROTOCOL.md 2) */
+  CAIRN_SYNC_WANT = 10,   /* that student's older history, please */
+  CAIRN_SYNC_FILL = 11,   /* whole entries the receiver holds redacted */
+  CAIRN_SYNC_DONE = 12    /* that student's history has all been sent */
 } cairn_sync_type;
 
 /* Why a node closes a link: X(code, ID, "name", "what the other side is
@@ -109,6 +113,10 @@ typedef struct cairn_sync_msg {
   int close_code;
   /* OFFER: entries the sender holds that the receiver lacks and will be sent */
   uint64_t offered;
+  /* ARRIVED, WANT, DONE: the student (an id, cairn_text_id_logged) and
+   * the HLC of the write that brought them into the classroom */
+  char student[65];
+  uint64_t arrival;
 } cairn_sync_msg;
 
 /* Encoders: each appends one message to out. Return 0 or CAIRN_ENOMEM. */
@@ -144,6 +152,16 @@ int cairn_sync_pack_close(msgpack_sbuffer *out, int code, const char *text);
 /* OFFER: how many entries the sender will send from now on (those the
  * receiver lacks and may have). */
 int cairn_sync_pack_offer(msgpack_sbuffer *out, uint64_t count);
+
+/* ARRIVED, WANT and DONE: the student (an id) who came into the
+ * receiver's classroom by a write at HLC arrival, whose history the
+ * receiver asks for, or whose history has all been sent. */
+int cairn_sync_pack_student(msgpack_sbuffer *out, cairn_sync_type type, const char *student,
+                            uint64_t arrival);
+
+/* FILL: count whole entries (len bytes, concatenated encodings) that the
+ * receiver holds redacted. */
+int cairn_sync_pack_fill(msgpack_sbuffer *out, const uint8_t *entries, size_t len, uint64_t count);
 
 /* A refusal before the handshake is done, as the body of one plain
  * transport record: "cairn-refused" NUL, the code byte, then the text.

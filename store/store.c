@@ -23,7 +23,7 @@
 #define DEFAULT_MAP_SIZE (64u * 1024 * 1024)
 /* log, heads, records, children, meta, quarantine, tokens, receipts, peers,
  * held, restamps, and the check's scratch databases. */
-#define MAX_DBS 16
+#define MAX_DBS 19
 
 /* ---- errors -------------------------------------------------------------- */
 
@@ -140,10 +140,12 @@ int cairn__store_mp_skip(const uint8_t *p, size_t len, size_t *off) {
 static int open_dbs(cairn_store *s, MDB_txn *txn) {
   static const char *const names[] = {"log",        "heads",  "records",  "children",
                                       "meta",       "quarantine", "tokens", "receipts",
-                                      "peers",      "held",   "restamps", "staged"};
+                                      "peers",      "held",   "restamps", "staged",
+                                      "arrivals",   "histories", "reach"};
   MDB_dbi *dbis[] = {&s->log,        &s->heads,  &s->records,  &s->children,
                      &s->meta,       &s->quarantine, &s->tokens, &s->receipts,
-                     &s->peers,      &s->held,   &s->restamps, &s->staged};
+                     &s->peers,      &s->held,   &s->restamps, &s->staged,
+                     &s->arrivals,   &s->histories, &s->reach};
   _Static_assert(sizeof names / sizeof names[0] + CAIRN__STORE_CHECK_DBS == MAX_DBS,
                  "MAX_DBS counts every database");
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

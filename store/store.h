@@ -21,7 +21,16 @@
  *            node's clock bound, kept out of state until ordered (FORMAT.md 1.1)
  *   restamps author(32) || from(u64 BE) -> to(u64 BE) || hlc(u64 BE): an index
  *            of the restamp records (derived, like records and children)
- * quarantine, held, tokens, receipts and peers are local: never replicated.
+ *   arrivals campus NUL classroom NUL student -> hlc (u64 BE): the student
+ *            came into that classroom (a move, a classroom added) by a write
+ *            at that hlc: links offer their older history to its devices
+ *   histories student -> hlc (u64 BE): this device holds the student's
+ *            history up to their arrival at hlc (docs/PROTOCOL.md section 2,
+ *            "Moves")
+ *   reach    author(32) || campus NUL classroom -> "": the author wrote an
+ *            entry naming that classroom (a student of two classrooms)
+ * quarantine, held, tokens, receipts, peers, arrivals, histories and reach
+ * are local: never replicated.
  *
  * Local writes and entries from other devices go through one function,
  * cairn__store_apply_entry() in store_apply.c: check the chain, append to
@@ -760,5 +769,64 @@ uint64_t cairn_store_generation(cairn_store *s);
 /* This device's public key and its own log's head (seq 0 when empty). */
 const uint8_t *cairn_store_device(const cairn_store *s);
 uint64_t cairn_store_own_seq(const cairn_store *s);
+
+/* ---- a student's history follows them (store_history.c) ---- */
+
+/* Calls fn(author, seq, arg) for each write of the records of student sid
+ * (the student, their milestones, and each milestone's evidence, reviews,
+ * support changes and celebrations) whose entry's own scope lies outside
+ * peer: the entries of the student's history a peer of that scope was sent
+ * redacted, or not at all. Only for a student whose classrooms, as this
+ * node knows them now, lie inside peer: CAIRN_EPERM otherwise, and fn is
+ * never called. Stops at fn's first non-zero return and returns it.
+ * Returns 0, CAIRN_EINVAL (not an id), CAIRN_EPERM, CAIRN_EIO. */
+int cairn_store_student_history(cairn_store *s, const char *sid, const cairn_scope *peer,
+                                int (*fn)(const uint8_t *author, uint64_t seq, void *arg),
+                                void *arg);
+
+/* 1 when author wrote an entry naming the classroom of scope peer (the
+ * reach database: a student taught in that classroom and another, whose
+ * entries from the other classroom's device name both), 0 when not (or
+ * peer names no classroom), or CAIRN_EIO. */
+int cairn_store_author_reaches(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES],
+                               const cairn_scope *peer);
+
+/* A count that grows after each commit that made cairn_store_author_reaches
+ * true for some new (author, classroom): a cache of its answers is stale
+ * once it moved. Any thread. */
+unsigned cairn_store_reach_epoch(cairn_store *s);
+
+/* A student who came into a classroom, and when (the hlc of the write). */
+typedef struct cairn_store_arrival {
+  char student[65];
+  uint64_t hlc;
+} cairn_store_arrival;
+
+/* Fills out (room for max) with the students who came into the classroom
+ * of scope peer by a move or a classroom added (the arrivals database, in
+ * id order); *n gets how many (0 for a scope with no classroom). Returns 0
+ * or CAIRN_EIO. */
+int cairn_store_arrivals(cairn_store *s, const cairn_scope *peer, cairn_store_arrival *out,
+                         size_t max, size_t *n);
+
+/* 1 when this device holds student sid's history up to their arrival at
+ * hlc (cairn_store_history_done), 0 when not, or CAIRN_EINVAL / CAIRN_EIO. */
+int cairn_store_history_held(cairn_store *s, const char *sid, uint64_t hlc);
+
+/* Records that the history of student sid, up to their arrival at hlc, has
+ * all arrived (a write transaction: the writer's thread). Returns 0,
+ * CAIRN_EINVAL, CAIRN_EIO, CAIRN_ENOSPC. */
+int cairn_store_history_done(cairn_store *s, const char *sid, uint64_t hlc);
+
+/* Applies whole entries (buf: concatenated encodings) in place of the
+ * redacted ones this node holds at the same author and seq: each must have
+ * the very hash of the entry held (so its signature and chain still hold),
+ * its author must be authorized to write it, as for a received entry; then
+ * it is folded into the records. An entry this node does not hold, or holds
+ * whole, is skipped. One transaction. Sets res (applied: the entries
+ * filled; refused, quarantined, held as for cairn_store_apply_synced).
+ * Returns 0, CAIRN_EMALFORMED / CAIRN_EBADCHAIN (with res->reason: nothing
+ * written), CAIRN_ENOSPC, CAIRN_EIO. */
+int cairn_store_fill(cairn_store *s, const uint8_t *buf, size_t len, cairn_apply_result *res);
 
 #endif

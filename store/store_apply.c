@@ -625,6 +625,9 @@ static int fold(cairn__store_apply *c, const cairn_entry *e) {
     return cairn__store_set_why(c, e, CAIRN_EMALFORMED, msg);
   if (c->mode == CAIRN__STORE_APPLY_SYNCED && input_refused(&b, type, msg, sizeof msg))
     return quarantine(c, e, msg);
+  if (type == CAIRN_REC_STUDENT && !b.is_new &&
+      (rc = cairn__store_arrival_note(c, b.id, b.idlen, b.scope, e->hlc)) != 0)
+    return rc;
   uint64_t eff = e->hlc;
   int covered = 0;
   if (c->author_has_stamps &&
@@ -639,6 +642,9 @@ static int fold(cairn__store_apply *c, const cairn_entry *e) {
   }
   if ((rc = fold_write(c, e, &b, eff)) != 0)
     return rc;
+  if (type >= CAIRN_REC_STUDENT && type <= CAIRN_REC_CELEBRATION &&
+      (rc = cairn__store_reach_note(c, e, b.scope)) != 0)
+    return rc;
   c->cur_eff = eff;
   if (type == CAIRN_REC_RESTAMP)
     return fold_restamp(c, e, &b);
@@ -648,6 +654,8 @@ static int fold(cairn__store_apply *c, const cairn_entry *e) {
     return revoke_after(c, &b, after->via.u64);
   return 0;
 }
+
+int cairn__store_fold_entry(cairn__store_apply *c, const cairn_entry *e) { return fold(c, e); }
 
 /* An id an older cairn generated ("3fa2c1d9-42") names only 4 bytes of
  * its author's key: a creation of one whose record another author (with
@@ -883,6 +891,7 @@ void cairn__store_apply_free(cairn__store_apply *c) {
 int cairn__store_apply_commit(cairn__store_apply *c) {
   cairn_store *s = c->s;
   uint64_t own_hlc = s->own_hlc;
+  int reach_added = c->reach_added;
   int rc = cairn__store_head_flush(c);
   if (rc == 0 && c->refused > 0) {
     uint8_t n[8];
@@ -911,6 +920,8 @@ int cairn__store_apply_commit(cairn__store_apply *c) {
     return cairn__store_err(s, rc, 1);
   s->last_hlc = c->max_hlc;
   s->own_hlc = own_hlc;
+  if (reach_added)
+    atomic_fetch_add(&s->reach_epoch, 1);
   s->refused += c->refused;
   s->held_count = s->held_count + c->held - (c->released < s->held_count + c->held
                                                  ? c->released

@@ -65,6 +65,13 @@ struct cairn_store {
   MDB_dbi staged;     /* author || seq -> entry: received after the last signed entry
                          of its author held here, not yet covered by a signature;
                          applied when one arrives (FORMAT.md section 1) */
+  MDB_dbi arrivals;   /* campus NUL classroom NUL student -> hlc BE8: the student came
+                         into that classroom by a write at hlc (local) */
+  MDB_dbi histories;  /* student -> hlc BE8: this device holds the student's history up
+                         to their arrival at hlc (local) */
+  MDB_dbi reach;      /* author || campus NUL classroom -> "": the author wrote an entry
+                         naming that classroom (local) */
+  atomic_uint reach_epoch; /* one more after each commit that added a reach key */
   /* the central's key: written once, by the thread that writes (a join),
    * while the loop thread reads it: the bytes are written before
    * have_central becomes 1 (an atomic store), and never again */
@@ -427,6 +434,11 @@ typedef struct cairn__store_apply {
   cairn__store_head own; /* this device's head after the txn, when own_changed */
   char *why;
   size_t whylen;
+  /* the last (author, scope) put in the reach index in this txn, and
+   * whether the txn added a key to it */
+  uint8_t reach_author[CAIRN_KEY_BYTES];
+  uint64_t reach_sum;
+  int reach_valid, reach_added;
 } cairn__store_apply;
 
 /* A local write batch: one write transaction of this device's puts
@@ -545,5 +557,43 @@ int cairn__store_write_one(cairn__store_batch *b, cairn_put *p);
 int cairn__store_head_load(cairn__store_apply *c, const uint8_t *author);
 /* Writes "author TAG seq N: what" into c->why (when given); returns rc. */
 int cairn__store_set_why(cairn__store_apply *c, const cairn_entry *e, int rc, const char *what);
+
+/* Folds entry e (decoded, not redacted, already in the log) into the
+ * records as the apply path does after storing it (store_apply.c): for a
+ * redacted entry's body that arrived later (cairn_store_fill). The author's
+ * head must be loaded (cairn__store_head_load). Returns 0 or an error. */
+int cairn__store_fold_entry(cairn__store_apply *c, const cairn_entry *e);
+
+/* ---- store_history.c: a student's history follows them ---- */
+
+/* Called after an entry (author e->author, body scope `scope`) about a
+ * student was folded: notes in the reach index each classroom it names,
+ * so that a link sends the author's chain to that classroom's devices (a
+ * student of two classrooms). Returns 0 or an error. */
+int cairn__store_reach_note(cairn__store_apply *c, const cairn_entry *e,
+                            const msgpack_object *scope);
+
+/* Writes into sid the student that an entry's body (a map; kind its
+ * record type) is about: the student itself, a milestone's student, or the
+ * student of the milestone an evidence, review, support change or
+ * celebration hangs under (an edit's parent read from the record in
+ * txn). Returns 1, 0 when the entry is about no student (or its parent is
+ * not held), or an error. Objects are allocated in z. */
+int cairn__store_body_student(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, int kind,
+                              const msgpack_object *body, char sid[CAIRN__STORE_ID_MAX + 1]);
+
+/* 1 when student sid[0..len) is held and their campus and classrooms now
+ * (the record's values) lie inside sc; 0 when not; or an error. */
+int cairn__store_student_within(MDB_txn *txn, MDB_dbi records, msgpack_zone *z,
+                                const char *sid, size_t len, const cairn_scope *sc);
+
+/* Called before a student write (scope its body's scope, at hlc) that
+ * does not create the record is folded (not in a replay): each classroom
+ * it names that the student's latest write did not is recorded in the
+ * arrivals database (campus, classroom, student -> the latest such hlc),
+ * so that links offer the student's older history to that classroom's
+ * devices. Returns 0 or an error. */
+int cairn__store_arrival_note(cairn__store_apply *c, const char *sid, size_t len,
+                              const msgpack_object *scope, uint64_t hlc);
 
 #endif

@@ -23,7 +23,11 @@
 /* ---- reading the log ------------------------------------------------------ */
 
 /* Returns 1 when entry e must leave this node redacted: quarantined here,
- * or its body outside scope (or unreadable). 0 when not, or an error. */
+ * or its body outside scope (or unreadable), unless it is about a student
+ * whose classrooms, as this node knows them now, lie inside scope, on the
+ * entry's own campus: a student's history follows them to a classroom that
+ * newly teaches them (docs/PROTOCOL.md section 2, "Moves"). 0 when not, or
+ * an error. */
 static int must_redact(cairn_store *s, MDB_txn *txn, msgpack_zone *z, const cairn_entry *e,
                        const cairn_scope *scope) {
   int rc = cairn__store_is_quarantined(s, txn, e);
@@ -35,7 +39,22 @@ static int must_redact(cairn_store *s, MDB_txn *txn, msgpack_zone *z, const cair
   if (msgpack_unpack((const char *)e->body, e->body_len, &off, z, &root) != MSGPACK_UNPACK_SUCCESS ||
       root.type != MSGPACK_OBJECT_MAP)
     return 1;
-  return !cairn__store_in_scope(scope, (int)e->kind, cairn_record_map_get(&root, "scope"));
+  const msgpack_object *where = cairn_record_map_get(&root, "scope");
+  if (cairn__store_in_scope(scope, (int)e->kind, where))
+    return 0;
+  /* Another campus's devices are not known to the peer: their entries
+   * could not be checked there, so they stay redacted. */
+  if (!cairn__store_scope_valid(where) || scope->campus[0] == '\0' ||
+      where->via.array.ptr[0].via.str.size != strlen(scope->campus) ||
+      memcmp(where->via.array.ptr[0].via.str.ptr, scope->campus, strlen(scope->campus)) != 0)
+    return 1;
+  char sid[CAIRN__STORE_ID_MAX + 1];
+  rc = cairn__store_body_student(txn, s->records, z, (int)e->kind, &root, sid);
+  if (rc == 1)
+    rc = cairn__store_student_within(txn, s->records, z, sid, strlen(sid), scope);
+  else if (rc == 0)
+    return 1;
+  return rc < 0 ? rc : !rc;
 }
 
 /* Counts into *n and *bytes the entries of author's log before seq `from`

@@ -374,22 +374,49 @@ static int apply_run(cairn__store_apply *c, const cairn__store_decoded *in, size
  * transaction according to mode (apply_run). Sets *res: the new entries
  * stored (minus the quarantined and the held), refused, quarantined, held,
  * re-dated by this central, and staged. */
+/* Decodes buf into s->ents (*n of them) and begins b, a transaction that
+ * applies received entries in mode, with refusals reported in res. Returns
+ * 1 when begun, 0 when there is nothing to apply, or a negative code. */
+static int recv_begin(cairn_store *s, const uint8_t *buf, size_t len,
+                      cairn__store_apply_mode mode, cairn_apply_result *res,
+                      cairn__store_batch *b, size_t *n) {
+  memset(res, 0, sizeof *res);
+  int rc = decode_all(s, buf, len, n, res->reason, sizeof res->reason);
+  res->entries = *n;
+  if (rc != 0 || *n == 0)
+    return rc;
+  if ((rc = cairn__store_batch_begin(b, s)) != 0)
+    return cairn__store_batch_finish(b, rc);
+  b->ac.mode = mode;
+  b->ac.why = res->reason;
+  b->ac.whylen = sizeof res->reason;
+  b->commit_anyway = 1;
+  return 1;
+}
+
+/* Ends what recv_begin began: commits (rc 0) or not; when that fails, res
+ * keeps only its reason and the count of n entries. Returns the outcome. */
+static int recv_finish(cairn__store_batch *b, int rc, cairn_apply_result *res, size_t n) {
+  rc = cairn__store_batch_finish(b, rc);
+  if (rc != 0) {
+    char why[sizeof res->reason];
+    memcpy(why, res->reason, sizeof why);
+    memset(res, 0, sizeof *res);
+    memcpy(res->reason, why, sizeof why);
+    res->entries = n;
+  }
+  return rc;
+}
+
 int cairn__store_apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, cairn__store_apply_mode mode,
                         cairn_apply_result *res) {
-  memset(res, 0, sizeof *res);
   size_t n;
-  int rc = decode_all(s, buf, len, &n, res->reason, sizeof res->reason);
-  res->entries = n;
-  if (rc != 0 || n == 0)
-    return rc;
   cairn__store_batch b;
-  if ((rc = cairn__store_batch_begin(&b, s)) != 0)
-    return cairn__store_batch_finish(&b, rc);
+  int rc = recv_begin(s, buf, len, mode, res, &b, &n);
+  if (rc <= 0)
+    return rc;
+  rc = 0;
   cairn__store_apply *c = &b.ac;
-  c->mode = mode;
-  c->why = res->reason;
-  c->whylen = sizeof res->reason;
-  b.commit_anyway = 1;
   uint64_t released_due = c->released;
   cairn__store_rec device = {0};
   size_t count = 0, staged = 0, unstaged = 0;
@@ -423,16 +450,7 @@ int cairn__store_apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, ca
     res->staged = staged;
     res->unstaged = unstaged;
   }
-  rc = cairn__store_batch_finish(&b, rc);
-  if (rc != 0) {
-    size_t keep = sizeof res->reason;
-    char why[sizeof res->reason];
-    memcpy(why, res->reason, keep);
-    memset(res, 0, sizeof *res);
-    memcpy(res->reason, why, keep);
-    res->entries = n;
-  }
-  return rc;
+  return recv_finish(&b, rc, res, n);
 }
 
 int cairn_store_apply_entries(cairn_store *s, const uint8_t *buf, size_t len, size_t *applied,
@@ -448,6 +466,71 @@ int cairn_store_apply_entries(cairn_store *s, const uint8_t *buf, size_t len, si
 int cairn_store_apply_synced(cairn_store *s, const uint8_t *buf, size_t len,
                              cairn_apply_result *res) {
   return cairn__store_apply_buffer(s, buf, len, CAIRN__STORE_APPLY_SYNCED, res);
+}
+
+/* ---- a student's history: whole bodies for entries held redacted ---------- */
+
+/* Fills the entry d in place of the redacted one held at its author and
+ * seq. Returns 1 when filled, 0 when skipped (not held, or held whole), or
+ * a negative code with c->why set. */
+static int fill_one(cairn__store_apply *c, const cairn__store_decoded *d, cairn__store_rec *device) {
+  cairn_store *s = c->s;
+  const cairn_entry *e = &d->e;
+  uint8_t key[CAIRN_KEY_BYTES + 8];
+  MDB_val k = {sizeof key, key}, v;
+  cairn_entry held;
+  size_t used;
+  if (e->redacted)
+    return cairn__store_set_why(c, e, CAIRN_EMALFORMED, "a filled entry must be whole");
+  int rc = cairn__store_head_load(c, e->author);
+  if (rc != 0 || e->seq > c->cur.seq)
+    return rc; /* not held yet: it comes, whole, with its chain */
+  cairn__store_log_key(key, e->author, e->seq);
+  if ((rc = mdb_get(c->txn, s->log, &k, &v)) != 0)
+    return rc == MDB_NOTFOUND ? 0 : cairn__store_err(s, rc, 0);
+  if (cairn_entry_decode(v.mv_data, v.mv_size, &held, &used) != 0)
+    return CAIRN_ECORRUPT;
+  if (!held.redacted)
+    return 0;
+  if (memcmp(held.hash, e->hash, CAIRN_HASH_BYTES) != 0)
+    return cairn__store_set_why(c, e, CAIRN_EBADCHAIN,
+                                "a filled entry differs from the one held at its seq");
+  if (c->mode == CAIRN__STORE_APPLY_SYNCED) {
+    int a = authorize_run(c, d, 1, device);
+    if (a <= 0)
+      return a;
+  }
+  v = (MDB_val){d->len, (void *)d->bytes};
+  if ((rc = mdb_put(c->txn, s->log, &k, &v, 0)) != 0)
+    return cairn__store_err(s, rc, 0);
+  return (rc = cairn__store_fold_entry(c, e)) != 0 ? rc : 1;
+}
+
+int cairn_store_fill(cairn_store *s, const uint8_t *buf, size_t len, cairn_apply_result *res) {
+  size_t n;
+  cairn__store_batch b;
+  int rc = recv_begin(s, buf, len, CAIRN__STORE_APPLY_SYNCED, res, &b, &n);
+  if (rc <= 0)
+    return rc;
+  rc = 0;
+  cairn__store_apply *c = &b.ac;
+  cairn__store_rec device = {0};
+  size_t filled = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    int f = fill_one(c, &s->ents[i], &device);
+    if (f < 0)
+      rc = f;
+    else
+      filled += (size_t)f;
+  }
+  cairn__store_rec_free(&device);
+  if (rc == 0) {
+    res->applied = filled - (size_t)c->quarantined - (size_t)c->held;
+    res->refused = (size_t)c->refused;
+    res->quarantined = (size_t)c->quarantined;
+    res->held = (size_t)c->held;
+  }
+  return recv_finish(&b, rc, res, n);
 }
 
 /* ---- repairing dates left by an older cairn ------------------------------- */

@@ -1143,6 +1143,108 @@ static void test_check_finds_a_changed_record(void **state) {
 
 /* ---- sync ------------------------------------------------------------------ */
 
+typedef struct history_list {
+  uint8_t author[4][CAIRN_KEY_BYTES];
+  uint64_t seq[4];
+  size_t n;
+} history_list;
+
+static int history_note(const uint8_t *author, uint64_t seq, void *arg) {
+  history_list *h = arg;
+  assert_true(h->n < 4);
+  memcpy(h->author[h->n], author, CAIRN_KEY_BYTES);
+  h->seq[h->n++] = seq;
+  return 0;
+}
+
+/* A student who moves into a classroom: the central records the arrival;
+ * their history leaves for that classroom only once they are its student;
+ * a classroom fills in the entries it held redacted, only with the very
+ * entries it held (same hash), and then holds them as the central does. */
+static void test_history_follows_a_moved_student(void **state) {
+  (void)state;
+  device c, k;
+  central_and_classroom(&c, &k);
+  cairn_scope room = scope_of("North", "8B");
+  cairn_store_arrival arr[4];
+  size_t n;
+  assert_int_equal(enroll(c.s, k.pk, "North", "8B", NULL), 0);
+  add_student_at(c.s, "bo-1", "North", "7A");
+  cairn_apply_result res = sync_to(c.s, k.s, &room);
+  assert_int_equal(res.refused, 0);
+  assert_false(export_has(k.s, "bo-1")); /* held redacted */
+
+  /* not the classroom's student: nothing of their history leaves */
+  history_list h = {0};
+  assert_int_equal(cairn_store_student_history(c.s, "bo-1", &room, history_note, &h),
+                   CAIRN_EPERM);
+  assert_int_equal(h.n, 0);
+  assert_int_equal(cairn_store_arrivals(c.s, &room, arr, 4, &n), 0);
+  assert_int_equal(n, 0);
+
+  /* the move: an edit naming 8B */
+  setb b;
+  set_begin(&b, 1);
+  set_str(&b, "classroom", "8B");
+  assert_int_equal(put1(c.s, CAIRN_REC_STUDENT, "bo-1", 1, &b, NULL, NULL, NULL), 0);
+  assert_int_equal(cairn_store_arrivals(c.s, &room, arr, 4, &n), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(arr[0].student, "bo-1");
+  cairn_scope other = scope_of("North", "7A");
+  assert_int_equal(cairn_store_arrivals(c.s, &other, arr + 1, 3, &n), 0);
+  assert_int_equal(n, 0); /* 7A did not gain bo-1 */
+  assert_int_equal(cairn_store_student_history(c.s, "bo-1", &room, history_note, &h), 0);
+  assert_int_equal(h.n, 1); /* the creation, written for 7A */
+  assert_memory_equal(h.author[0], c.pk, CAIRN_KEY_BYTES);
+
+  msgpack_sbuffer fill;
+  size_t count;
+  msgpack_sbuffer_init(&fill);
+  assert_int_equal(cairn_store_read_log(c.s, c.pk, h.seq[0], 1, &fill, &count), 0);
+  assert_int_equal(count, 1);
+  /* a body that is not the one held: refused, nothing written */
+  msgpack_sbuffer bad;
+  msgpack_sbuffer_init(&bad);
+  msgpack_sbuffer_write(&bad, fill.data, fill.size);
+  size_t at = 0;
+  while (at + 2 <= bad.size && memcmp(bad.data + at, "Bo", 2) != 0)
+    at++;
+  assert_true(at + 2 <= bad.size); /* the student's name, in the body */
+  bad.data[at + 1] = 'x';
+  assert_int_equal(cairn_store_fill(k.s, (const uint8_t *)bad.data, bad.size, &res),
+                   CAIRN_EBADCHAIN);
+  msgpack_sbuffer_destroy(&bad);
+  assert_false(export_has(k.s, "bo-1"));
+  /* the very entry: filled in and folded */
+  assert_int_equal(cairn_store_fill(k.s, (const uint8_t *)fill.data, fill.size, &res), 0);
+  assert_int_equal(res.applied, 1);
+  assert_true(export_has(k.s, "bo-1"));
+  /* again: held whole already, skipped */
+  assert_int_equal(cairn_store_fill(k.s, (const uint8_t *)fill.data, fill.size, &res), 0);
+  assert_int_equal(res.applied, 0);
+  msgpack_sbuffer_destroy(&fill);
+
+  /* the move itself arrives as any entry; then k holds what the central
+   * holds of its classroom, and its log still verifies */
+  sync_to(c.s, k.s, &room);
+  msgpack_sbuffer ec, ek;
+  export_scoped(c.s, &room, &ec);
+  export_scoped(k.s, &room, &ek);
+  assert_int_equal(ec.size, ek.size);
+  assert_memory_equal(ec.data, ek.data, ec.size);
+  msgpack_sbuffer_destroy(&ec);
+  msgpack_sbuffer_destroy(&ek);
+  assert_check_clean(k.s);
+
+  /* the device records that it holds the history, up to that arrival */
+  assert_int_equal(cairn_store_history_held(k.s, "bo-1", arr[0].hlc), 0);
+  assert_int_equal(cairn_store_history_done(k.s, "bo-1", arr[0].hlc), 0);
+  assert_int_equal(cairn_store_history_held(k.s, "bo-1", arr[0].hlc), 1);
+  assert_int_equal(cairn_store_history_held(k.s, "bo-1", arr[0].hlc + 1), 0);
+  device_free(&c);
+  device_free(&k);
+}
+
 /* The central's log mixes campuses; a classroom receives it with the other
  * campus's entries redacted: the chain verifies, the records of its scope
  * are there and export byte for byte as on the central. */
@@ -1770,6 +1872,7 @@ int main(void) {
       cmocka_unit_test(test_map_full_then_grow),
       cmocka_unit_test(test_check_finds_a_changed_record),
       cmocka_unit_test(test_sync_redacts_out_of_scope),
+      cmocka_unit_test(test_history_follows_a_moved_student),
       cmocka_unit_test(test_sync_refuses_unknown_and_revoked_authors),
       cmocka_unit_test(test_sync_quarantines_unauthorized_writes),
       cmocka_unit_test(test_ids_follow_the_grammar),

@@ -74,6 +74,39 @@ static void test_other_messages_round_trip(void **state) {
   assert_int_equal(cairn_sync_pack_entries(&sb, 7, (const uint8_t *)"abc", 3, 4), 0);
   assert_int_equal(cairn_sync_decode((const uint8_t *)sb.data, sb.size, &m), CAIRN_EMALFORMED);
 
+  /* a student's history: ARRIVED, WANT, DONE name a student and an HLC;
+   * FILL carries whole entries */
+  static const cairn_sync_type said[] = {CAIRN_SYNC_ARRIVED, CAIRN_SYNC_WANT, CAIRN_SYNC_DONE};
+  for (size_t i = 0; i < sizeof said / sizeof said[0]; i++) {
+    msgpack_sbuffer_clear(&sb);
+    assert_int_equal(cairn_sync_pack_student(&sb, said[i], "ana-8", 0x1234567890ULL), 0);
+    assert_int_equal(cairn_sync_decode((const uint8_t *)sb.data, sb.size, &m), 0);
+    assert_int_equal(m.type, said[i]);
+    assert_string_equal(m.student, "ana-8");
+    assert_int_equal(m.arrival, 0x1234567890ULL);
+    cairn_sync_msg_clear(&m);
+    assert_prefixes_refused(&sb);
+    /* a student that is not an id (a path, a control character) is refused */
+    msgpack_sbuffer_clear(&sb);
+    assert_int_equal(cairn_sync_pack_student(&sb, said[i], "../etc", 1), 0);
+    assert_int_equal(cairn_sync_decode((const uint8_t *)sb.data, sb.size, &m), CAIRN_EMALFORMED);
+    msgpack_sbuffer_clear(&sb);
+    assert_int_equal(cairn_sync_pack_student(&sb, said[i], "a\x1b[2J", 1), 0);
+    assert_int_equal(cairn_sync_decode((const uint8_t *)sb.data, sb.size, &m), CAIRN_EMALFORMED);
+  }
+  msgpack_sbuffer_clear(&sb);
+  assert_int_equal(cairn_sync_pack_fill(&sb, (const uint8_t *)"abcd", 4, 2), 0);
+  assert_int_equal(cairn_sync_decode((const uint8_t *)sb.data, sb.size, &m), 0);
+  assert_int_equal(m.type, CAIRN_SYNC_FILL);
+  assert_int_equal(m.entries_len, 4);
+  assert_int_equal(m.entries_count, 2);
+  assert_memory_equal(m.entries, "abcd", 4);
+  cairn_sync_msg_clear(&m);
+  assert_prefixes_refused(&sb);
+  msgpack_sbuffer_clear(&sb);
+  assert_int_equal(cairn_sync_pack_fill(&sb, (const uint8_t *)"abcd", 4, 5), 0);
+  assert_int_equal(cairn_sync_decode((const uint8_t *)sb.data, sb.size, &m), CAIRN_EMALFORMED);
+
   msgpack_sbuffer_clear(&sb);
   assert_int_equal(cairn_sync_pack_offer(&sb, 22), 0);
   assert_int_equal(cairn_sync_decode((const uint8_t *)sb.data, sb.size, &m), 0);
@@ -168,7 +201,7 @@ static void test_bad_shapes_refused(void **state) {
     size_t len;
     int want;
   } cases[] = {
-      {"\x91\x09", 2, CAIRN_EMALFORMED},                 /* unknown type 9 */
+      {"\x91\x0d", 2, CAIRN_EMALFORMED},                 /* unknown type 13 */
       {"\x90", 1, CAIRN_EMALFORMED},                     /* empty array */
       {"\x81\xa1v\x01", 4, CAIRN_EMALFORMED},            /* a map, not an array */
       {"\x93\x02\x01\xa3" "abc", 7, CAIRN_EMALFORMED},   /* entries as str, not bin */

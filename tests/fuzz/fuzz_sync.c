@@ -14,6 +14,7 @@
 #include "error.h"
 #include "fuzz.h"
 #include "sync.h"
+#include "text.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
@@ -31,6 +32,7 @@ static void check_terminated(const cairn_sync_msg *m) {
   TERMINATED(m->classroom);
   TERMINATED(m->reason);
   TERMINATED(m->name);
+  TERMINATED(m->student);
 }
 
 static int repack(const cairn_sync_msg *m, msgpack_sbuffer *sb) {
@@ -56,6 +58,12 @@ static int repack(const cairn_sync_msg *m, msgpack_sbuffer *sb) {
     return cairn_sync_pack_close(sb, m->close_code, m->reason);
   case CAIRN_SYNC_OFFER:
     return cairn_sync_pack_offer(sb, m->offered);
+  case CAIRN_SYNC_ARRIVED:
+  case CAIRN_SYNC_WANT:
+  case CAIRN_SYNC_DONE:
+    return cairn_sync_pack_student(sb, m->type, m->student, m->arrival);
+  case CAIRN_SYNC_FILL:
+    return cairn_sync_pack_fill(sb, m->entries, m->entries_len, m->entries_count);
   }
   return CAIRN_EINVAL;
 }
@@ -80,6 +88,7 @@ static void check_same(const cairn_sync_msg *a, const cairn_sync_msg *b) {
   FUZZ_CHECK(a->time_ms == b->time_ms && a->central_ms == b->central_ms);
   FUZZ_CHECK(a->held == b->held && a->redated == b->redated && a->ahead_ms == b->ahead_ms);
   FUZZ_CHECK(a->offered == b->offered && a->entries_count == b->entries_count);
+  FUZZ_CHECK(strcmp(a->student, b->student) == 0 && a->arrival == b->arrival);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -101,11 +110,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(m.vv == NULL && m.type == 0);
     return 0;
   }
-  FUZZ_CHECK(m.type >= CAIRN_SYNC_HELLO && m.type <= CAIRN_SYNC_OFFER);
+  FUZZ_CHECK(m.type >= CAIRN_SYNC_HELLO && m.type <= CAIRN_SYNC_DONE);
   FUZZ_CHECK(m.time_ms < (UINT64_C(1) << 48) && m.central_ms < (UINT64_C(1) << 48));
   check_terminated(&m);
   FUZZ_CHECK(m.vv_n <= CAIRN_SYNC_VV_MAX);
-  if (m.type == CAIRN_SYNC_ENTRIES) {
+  if (m.type == CAIRN_SYNC_ARRIVED || m.type == CAIRN_SYNC_WANT || m.type == CAIRN_SYNC_DONE)
+    FUZZ_CHECK(cairn_text_id_logged(m.student, strlen(m.student)));
+  if (m.type == CAIRN_SYNC_ENTRIES || m.type == CAIRN_SYNC_FILL) {
     FUZZ_CHECK(m.entries_len == 0 || fuzz_inside(data, size, m.entries, m.entries_len));
     (void)fuzz_decode_entries(m.entries, m.entries_len); /* as the link does */
   }

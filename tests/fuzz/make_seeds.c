@@ -211,6 +211,22 @@ static void seeds_sync(const msgpack_sbuffer *chain) {
   if (cairn_sync_pack_offer(&sb, 22) != 0)
     die("offer");
   put("sync", "offer", sb.data, sb.size);
+  sb.size = 0;
+  if (cairn_sync_pack_student(&sb, CAIRN_SYNC_ARRIVED, "ana-8", 117737753492062208ULL) != 0)
+    die("arrived");
+  put("sync", "arrived", sb.data, sb.size);
+  sb.size = 0;
+  if (cairn_sync_pack_student(&sb, CAIRN_SYNC_WANT, "ana-8", 117737753492062208ULL) != 0)
+    die("want");
+  put("sync", "want", sb.data, sb.size);
+  sb.size = 0;
+  if (cairn_sync_pack_student(&sb, CAIRN_SYNC_DONE, "ana-8", 117737753492062208ULL) != 0)
+    die("done");
+  put("sync", "done", sb.data, sb.size);
+  sb.size = 0;
+  if (cairn_sync_pack_fill(&sb, (const uint8_t *)"\x01", 1, 1) != 0)
+    die("fill");
+  put("sync", "fill", sb.data, sb.size);
   msgpack_sbuffer_destroy(&sb);
 }
 
