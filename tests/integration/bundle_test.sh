@@ -41,7 +41,7 @@ m=$(C room milestone add --student s-1 --type academic --statement "I will write
 [ -n "$m" ] && ok || bad "milestone"
 converge room north/room-1 && ok || bad "room converges over the network"
 for _ in $(seq 100); do # wait for the central's receipt of everything so far
-  C room sync status --json 2>/dev/null | grep -q '"seq"' && break
+  grep -q '"seq"' <(C room sync status --json 2>/dev/null) && break
   sleep 0.1
 done
 

@@ -63,8 +63,8 @@ C central devices --json | jq -e '.devices | length == 1' >/dev/null && ok ||
 
 # it syncs: a student reaches the central
 C room student add --id ana-8 --name Ana >/dev/null
-for _ in $(seq 60); do C central export | grep -q '"ana-8"' && break; C room sync now --no-wait >/dev/null 2>&1; sleep 0.5; done
-C central export | grep -q '"ana-8"' && ok || bad "the joined device does not sync"
+for _ in $(seq 60); do grep -q '"ana-8"' <(C central export) && break; C room sync now --no-wait >/dev/null 2>&1; sleep 0.5; done
+grep -q '"ana-8"' <(C central export) && ok || bad "the joined device does not sync"
 
 # a new token for the joined device: its answer again, not "already enrolled"
 tok2=$(C central enroll --campus south --classroom room-9)

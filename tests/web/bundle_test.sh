@@ -29,7 +29,7 @@ m=$(C room milestone add --student s-1 --type academic --statement "I will write
   --scale 0-4 --baseline 1.5 --target 3 --start 2026-10-05 --end 2026-11-16 --json | new_id)
 converge room north/room-1 && ok || bad "room converges over the network"
 for _ in $(seq 100); do # the central's receipt of everything so far
-  C room sync status --json 2>/dev/null | grep -q '"seq"' && break
+  grep -q '"seq"' <(C room sync status --json 2>/dev/null) && break
   sleep 0.1
 done
 # the network is gone; the classroom keeps recording
@@ -42,7 +42,7 @@ C central show "$offline" >/dev/null 2>&1 && bad "the central has the offline wr
 WEB_ROOM=http://127.0.0.1:$pw_room WEB_CENTRAL=http://127.0.0.1:$pw_central CAIRN=$cairn \
   ROOM_DATA=$dir/room CENTRAL_DATA=$dir/central OFFLINE_ID=$offline DOWNLOADS=$dir/downloads \
   CHROME_PROFILE=$dir/chrome node "$here/bundle_test.js" || fail=$((fail + 1))
-C central show "$offline" --json 2>/dev/null | grep -q "written offline" && ok ||
+grep -q "written offline" <(C central show "$offline" --json 2>/dev/null) && ok ||
   bad "after the upload the central does not hold the offline evidence"
 ls "$dir/room/web" "$dir/central/web" | grep -q cairnbundle && bad "a bundle was left in DATA/web" || ok
 echo "bundle_test.sh: $pass passed, $fail failed"

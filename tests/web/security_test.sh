@@ -105,7 +105,7 @@ cmp -s "$dir/before" "$dir/after" && ok || bad "a refused POST wrote something"
 c=$(code -m 5 -b "$cookie" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' -d "$post" "$base/api/evidence")
 [ "$c" = 200 ] && ok || bad "the same POST with its token answered $c: $(cat "$dir/body")"
 id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$dir/body")
-C t show "$id" --json | grep -q '"by": "Ms Rivera"' && ok || bad "the web's evidence does not name who recorded it"
+grep -q '"by": "Ms Rivera"' <(C t show "$id" --json) && ok || bad "the web's evidence does not name who recorded it"
 
 # --- Host (DNS rebinding)
 for h in "evil.example:$port" "localhost:$port" "127.0.0.1:1"; do
