@@ -108,7 +108,17 @@ typedef struct upgrade {
   const cairn_config *config;
   const uint8_t *sk;
   unsigned from; /* the format upgraded from, once the backup is written */
+  unsigned older; /* the format of an older store left as it is (--check) */
 } upgrade;
+
+/* cairnd --check changes nothing: an older store is left for cairnd to
+ * upgrade. */
+static int refuse_upgrade(cairn_store *s, unsigned from, unsigned to, void *arg) {
+  (void)s;
+  (void)to;
+  ((upgrade *)arg)->older = from;
+  return CAIRN_EVERSION;
+}
 
 /* Before a store of an older format is migrated: a backup of the data
  * directory, DATA/before-upgrade-FROM.cairnbackup (or, when one is there
@@ -150,13 +160,15 @@ static int backup_before_upgrade(cairn_store *s, unsigned from, unsigned to, voi
 }
 
 /* Opens DIR's store with config's options: a store of an older format is
- * backed up, then migrated. Returns 0 and *store, or a negative code with
- * why filled (a store of a newer format: which format it is). */
+ * backed up, then migrated (unless check: then it is refused, unchanged).
+ * Returns 0 and *store, or a negative code with why filled (a store of a
+ * newer format: which format it is). */
 static int open_store(cairn_store **store, const char *dir, const uint8_t *sk,
-                      const cairn_config *config, char *why, size_t whylen) {
-  upgrade u = {dir, config, sk, 0};
+                      const cairn_config *config, int check, char *why, size_t whylen) {
+  upgrade u = {dir, config, sk, 0, 0};
   cairn_store_opts so = {config->map_size_mb << 20, config->clock_offset_ms,
-                         config->clock_tolerance_s * 1000, backup_before_upgrade, &u};
+                         config->clock_tolerance_s * 1000,
+                         check ? refuse_upgrade : backup_before_upgrade, &u};
   unsigned format = 0;
   int rc = cairn_store_open(store, dir, sk, &so);
 
@@ -166,7 +178,13 @@ static int open_store(cairn_store **store, const char *dir, const uint8_t *sk,
                      u.from, CAIRN_STORE_FORMAT);
     return 0;
   }
-  if (rc == CAIRN_EVERSION && cairn_store_format(dir, &format) == 0 &&
+  if (u.older != 0)
+    snprintf(why, whylen,
+             "%s/store has format %u, older than this cairnd's (%u): cairnd upgrades it when "
+             "it starts, after a backup; --check changes nothing (check it with the older "
+             "cairnd, or start this one first)",
+             dir, u.older, CAIRN_STORE_FORMAT);
+  else if (rc == CAIRN_EVERSION && cairn_store_format(dir, &format) == 0 &&
       format > CAIRN_STORE_FORMAT)
     snprintf(why, whylen,
              "%s/store was written by a newer cairn (store format %u; this cairnd reads "
@@ -217,7 +235,7 @@ static int check_offline(const char *dir, const uint8_t *sk, const cairn_config 
     printf("problem: %s: no store here (nothing was ever written)\n", path);
     return 1;
   }
-  rc = open_store(&store, dir, sk, config, why, sizeof why);
+  rc = open_store(&store, dir, sk, config, 1, why, sizeof why);
   if (rc != 0) {
     printf("problem: %s\n", why);
     return 1;
@@ -429,7 +447,7 @@ static int restore(const char *file, const char *dir) {
   if (rc == 0 && (rc = cairn_keyfile_load(path, &sk, why, sizeof why)) != 0)
     fprintf(stderr, "cairnd: %s\n", why);
   if (rc == 0) {
-    rc = open_store(&store, dir, sk, &config, why, sizeof why);
+    rc = open_store(&store, dir, sk, &config, 0, why, sizeof why);
     if (rc != 0)
       fprintf(stderr, "cairnd: %s\n", why);
     if (rc == 0 && joined(&config))
@@ -601,7 +619,7 @@ int main(int argc, char **argv) {
     status = check_offline(dir, sk, &d.config);
     goto out;
   }
-  rc = open_store(&d.store, dir, sk, &d.config, why, sizeof why);
+  rc = open_store(&d.store, dir, sk, &d.config, 0, why, sizeof why);
   if (rc != 0) {
     cairn_log_err("%s", why);
     goto out;
