@@ -175,7 +175,7 @@ static int open_store(cairn_store **store, const char *dir, const uint8_t *sk,
   if (rc == 0) {
     if (u.from != 0)
       cairn_log_info("upgrade: the store is migrated from format %u to %u (one transaction)",
-                     u.from, CAIRN_STORE_FORMAT);
+                     u.from, cairn_store_format_current());
     return 0;
   }
   if (u.older != 0)
@@ -183,14 +183,14 @@ static int open_store(cairn_store **store, const char *dir, const uint8_t *sk,
              "%s/store has format %u, older than this cairnd's (%u): cairnd upgrades it when "
              "it starts, after a backup; --check changes nothing (check it with the older "
              "cairnd, or start this one first)",
-             dir, u.older, CAIRN_STORE_FORMAT);
+             dir, u.older, cairn_store_format_current());
   else if (rc == CAIRN_EVERSION && cairn_store_format(dir, &format) == 0 &&
-      format > CAIRN_STORE_FORMAT)
+      format > cairn_store_format_current())
     snprintf(why, whylen,
              "%s/store was written by a newer cairn (store format %u; this cairnd reads "
              "format %u and older): upgrade cairn to a release that reads format %u, or "
              "restore a backup made before the upgrade; nothing was changed",
-             dir, format, CAIRN_STORE_FORMAT, format);
+             dir, format, cairn_store_format_current(), format);
   else
     snprintf(why, whylen, "%s/store: cannot open: %s%s", dir, cairn_strerror(rc),
              u.from != 0 ? " (the upgrade was rolled back: the store is as it was)" : "");

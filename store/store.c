@@ -251,7 +251,8 @@ static int open_dbs(cairn_store *s, MDB_txn *txn, const cairn__store_migration *
 
 int cairn_store_open(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_SECRET_BYTES],
                      const cairn_store_opts *opts) {
-  return cairn__store_open_at(out, dir, sk, opts, cairn__store_migrations, CAIRN_STORE_FORMAT);
+  return cairn__store_open_at(out, dir, sk, opts, cairn__store_migrations,
+                              cairn__store_format_now);
 }
 
 int cairn__store_open_at(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_SECRET_BYTES],

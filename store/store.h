@@ -70,7 +70,7 @@ int cairn_scope_overlaps(const cairn_scope *a, const cairn_scope *b);
 /* The format of the store this build reads and writes (meta "format";
  * docs/FORMAT.md, "Format versions"). A change to what the store holds, or
  * to the entries it keeps, bumps it and adds a migration step
- * (store_upgrade.c) and a fixture (scripts/make-fixture.sh). */
+ * (store_migrations.c) and a fixture (scripts/make-fixture.sh). */
 #define CAIRN_STORE_FORMAT 1
 
 typedef struct cairn_store_opts {
@@ -89,9 +89,9 @@ typedef struct cairn_store_opts {
 
 /* Opens (creating if needed) the store in dir/store for the device whose
  * secret key is sk (borrowed; must outlive the store). A store of an older
- * format is migrated to CAIRN_STORE_FORMAT in the one write transaction
- * that opens it (after opts->before_upgrade): either all of it commits or
- * the store stays as it was. Returns 0 and *out, owned by the caller
+ * format is migrated to this build's (cairn_store_format_current) in the
+ * one write transaction that opens it (after opts->before_upgrade): either
+ * all of it commits or the store stays as it was. Returns 0 and *out, owned by the caller
  * (cairn_store_close). Errors: CAIRN_ENOTFOUND when dir does not exist,
  * CAIRN_EPERM; CAIRN_EVERSION for a store of a newer format (written by a
  * newer cairn: nothing is written to it; cairn_store_format says which);
@@ -99,6 +99,10 @@ typedef struct cairn_store_opts {
  * CAIRN_EIO; or before_upgrade's code. */
 int cairn_store_open(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_SECRET_BYTES],
                      const cairn_store_opts *opts);
+
+/* The format this build reads and writes: CAIRN_STORE_FORMAT, except in a
+ * test build that links steps of its own (store_migrations.c). */
+unsigned cairn_store_format_current(void);
 
 /* Reads the format of the store in dir/store without writing to it (this
  * process must not have it open). Returns 0 and *format (0: a store that

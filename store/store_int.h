@@ -558,8 +558,11 @@ typedef struct cairn__store_migration {
   int (*run)(cairn_store *s, MDB_txn *txn);
 } cairn__store_migration;
 
-/* The real steps, in order, ending with {0, NULL}. */
+/* The real steps, in order, ending with {0, NULL}, and the format they
+ * lead to (CAIRN_STORE_FORMAT): store_migrations.c, which a test build
+ * replaces. */
 extern const cairn__store_migration cairn__store_migrations[];
+extern const unsigned cairn__store_format_now;
 
 /* Reads meta "format" in txn: 0 and *format (0 when the store is new).
  * CAIRN_ECORRUPT when it is not one nonzero byte. */
@@ -576,8 +579,8 @@ int cairn__store_migration_check(const cairn__store_migration *steps, unsigned f
 int cairn__store_migrate(cairn_store *s, MDB_txn *txn, const cairn__store_migration *steps,
                          unsigned found, unsigned format);
 /* cairn_store_open with the steps and the format they lead to:
- * cairn_store_open passes cairn__store_migrations and CAIRN_STORE_FORMAT,
- * the unit tests a table of their own. */
+ * cairn_store_open passes cairn__store_migrations and
+ * cairn__store_format_now, the unit tests a table of their own. */
 int cairn__store_open_at(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_SECRET_BYTES],
                          const cairn_store_opts *opts, const cairn__store_migration *steps,
                          unsigned format);

@@ -7,12 +7,16 @@
 # newer format than this build's is refused with a message that says which
 # format it needs, and is left byte for byte as it was. A HELLO that
 # speaks a newer sync version is refused with the VERSION code, whose words
-# say to upgrade.
-# usage: upgrade_test.sh CAIRN CAIRND HOSTILE
+# say to upgrade. And a test build of cairnd one store format ahead
+# (tests/upgrade/next_format.c: a test-only step, no format of cairn's)
+# upgrades the fixture for real: the backup first, the records the same,
+# this build refuses the result, and restores the backup.
+# usage: upgrade_test.sh CAIRN CAIRND HOSTILE CAIRND_NEXT_FORMAT
 set -uo pipefail
 cairn=$1
 cairnd=$2
 hostile=$3
+cairnd_next=$4
 fixtures=$(cd "$(dirname "$0")/../fixtures" && pwd)
 dir=$(mktemp -d /tmp/cairn-upgrade-XXXXXX)
 pc=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
@@ -106,6 +110,53 @@ grep -q "newer cairn (store format $newer" "$dir/out" && ok || bad "--check does
 [ "$(sum "$dir/newer/store/data.mdb")" = "$before" ] && ok || bad "the newer store's file was changed"
 ls -A "$dir/newer" | grep -v '^cairnd\.lock$' | diff - "$dir/files.before" >/dev/null && ok ||
   bad "files appeared in the newer store's directory: $(ls -A "$dir/newer")"
+
+# --- a real upgrade: the test build one format ahead on the fixture
+next=$((build_format + 1))
+with_next() { local this=$cairnd; cairnd=$cairnd_next; "$@"; cairnd=$this; }
+unpack "$fixtures/format-$build_format" up || bad "cannot unpack format-$build_format"
+with_next start up
+backup=$dir/up/before-upgrade-$build_format.cairnbackup
+[ -f "$backup" ] && [ "$(stat -c %a "$backup")" = 600 ] && ok ||
+  bad "no backup (mode 0600) before the upgrade: $(ls -l "$dir/up")"
+line_of() { grep -nF "$1" "$dir/up.log" | head -1 | cut -d: -f1; }
+b=$(line_of "upgrade: backup of the format $build_format store written to $backup")
+m=$(line_of "upgrade: the store is migrated from format $build_format to $next (one transaction)")
+r=$(line_of "ready:")
+[ -n "$b" ] && [ -n "$m" ] && [ -n "$r" ] && [ "$b" -lt "$m" ] && [ "$m" -lt "$r" ] && ok ||
+  bad "the log does not say backup, then migration, then ready: $(cat "$dir/up.log")"
+C up check >"$dir/out" 2>&1 && ok || bad "the upgraded store does not check clean: $(cat "$dir/out")"
+C up export --json | cmp -s - "$fixtures/format-$build_format/export.json" && ok ||
+  bad "the upgraded store exports other records"
+C up status --as-of 2026-11-10 --json | cmp -s - "$fixtures/format-$build_format/status.json" && ok ||
+  bad "the upgraded store's status differs"
+stop up
+with_next start up # at its format now: nothing to upgrade, no second backup
+[ "$(ls "$dir/up" | grep -c '^before-upgrade-')" -eq 1 ] && ok || bad "a second backup: $(ls "$dir/up")"
+[ "$(grep -c 'upgrade: ' "$dir/up.log")" -eq 3 ] && ok || bad "upgraded twice: $(cat "$dir/up.log")"
+stop up
+before=$(sum "$dir/up/store/data.mdb")
+"$cairnd" --data "$dir/up" >"$dir/out" 2>&1 && bad "this build opened the upgraded store" || ok
+grep -q "newer cairn (store format $next; this cairnd reads format $build_format and older)" "$dir/out" &&
+  ok || bad "the older cairnd does not say why: $(cat "$dir/out")"
+[ "$(sum "$dir/up/store/data.mdb")" = "$before" ] && ok || bad "the older cairnd changed the upgraded store"
+# The way back: the older binaries restore the backup taken before.
+"$cairnd" --restore "$backup" --data "$dir/back" >"$dir/out" 2>&1 && ok ||
+  bad "the backup before the upgrade does not restore: $(cat "$dir/out")"
+grep -q "clean" "$dir/out" && ok || bad "the restored store does not check clean: $(cat "$dir/out")"
+start back
+C back export --json | cmp -s - "$fixtures/format-$build_format/export.json" && ok ||
+  bad "the restored store exports other records"
+stop back
+# An earlier attempt's backup is kept: the new one takes another name.
+unpack "$fixtures/format-$build_format" up2 || bad "cannot unpack format-$build_format"
+echo "an earlier backup" >"$dir/up2/before-upgrade-$build_format.cairnbackup"
+with_next start up2
+[ "$(cat "$dir/up2/before-upgrade-$build_format.cairnbackup")" = "an earlier backup" ] && ok ||
+  bad "the earlier backup was overwritten"
+ls "$dir/up2" | grep -q "^before-upgrade-$build_format-[0-9T]*Z\.cairnbackup$" && ok ||
+  bad "no backup under another name: $(ls "$dir/up2")"
+stop up2
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
