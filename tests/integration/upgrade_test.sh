@@ -11,6 +11,10 @@
 # (tests/upgrade/next_format.c: a test-only step, no format of cairn's)
 # upgrades the fixture for real: the backup first, the records the same,
 # this build refuses the result, and restores the backup.
+# With CAIRN_PREVIOUS set to a build directory of the previous release
+# (scripts/build-previous.sh; scripts/test.sh sets it once a release is
+# tagged), a classroom running that release joins a central of this one and
+# syncs, or is refused with words that say to upgrade and loses nothing.
 # usage: upgrade_test.sh CAIRN CAIRND HOSTILE CAIRND_NEXT_FORMAT
 set -uo pipefail
 cairn=$1
@@ -113,8 +117,15 @@ ls -A "$dir/newer" | grep -v '^cairnd\.lock$' | diff - "$dir/files.before" >/dev
 
 # --- a real upgrade: the test build one format ahead on the fixture
 next=$((build_format + 1))
-with_next() { local this=$cairnd; cairnd=$cairnd_next; "$@"; cairnd=$this; }
+with_cairnd() { local this=$cairnd; cairnd=$1; shift; "$@"; cairnd=$this; }
+with_next() { with_cairnd "$cairnd_next" "$@"; }
 unpack "$fixtures/format-$build_format" up || bad "cannot unpack format-$build_format"
+before=$(sum "$dir/up/store/data.mdb")
+"$cairnd_next" --check --data "$dir/up" >"$dir/out" 2>&1 && bad "--check passed an older store" || ok
+grep -q "store has format $build_format, older than this cairnd's ($next): cairnd upgrades it when it starts" \
+  "$dir/out" && ok || bad "--check does not say the store is older: $(cat "$dir/out")"
+[ "$(sum "$dir/up/store/data.mdb")" = "$before" ] && [ -z "$(ls "$dir/up" | grep before-upgrade)" ] && ok ||
+  bad "--check changed the older store"
 with_next start up
 backup=$dir/up/before-upgrade-$build_format.cairnbackup
 [ -f "$backup" ] && [ "$(stat -c %a "$backup")" = 600 ] && ok ||
@@ -157,6 +168,40 @@ with_next start up2
 ls "$dir/up2" | grep -q "^before-upgrade-$build_format-[0-9T]*Z\.cairnbackup$" && ok ||
   bad "no backup under another name: $(ls "$dir/up2")"
 stop up2
+
+# --- a classroom of the previous release and a central of this one
+if [ -n "${CAIRN_PREVIOUS:-}" ]; then
+  old_cairnd=$CAIRN_PREVIOUS/daemon/cairnd
+  O() { local n=$1; shift; "$CAIRN_PREVIOUS/client/cairn" --data "$dir/$n" "$@"; }
+  unpack "$fixtures/format-$build_format" mixed || bad "cannot unpack format-$build_format"
+  start mixed
+  O oldroom init --campus north --classroom room-1 >/dev/null && with_cairnd "$old_cairnd" start oldroom
+  O oldroom join "$(C mixed enroll --campus north --classroom room-1 2>/dev/null)" >"$dir/out" 2>&1
+  O oldroom student add --id old-1 --name "From the older release" >/dev/null ||
+    bad "the previous release's classroom cannot write"
+  O oldroom sync now >"$dir/sync.out" 2>&1; rc=$?
+  if [ $rc -eq 0 ]; then
+    for _ in $(seq 60); do
+      C mixed export --scope north/room-1 >"$dir/mixed.scope" 2>/dev/null
+      O oldroom export >"$dir/oldroom.export" 2>/dev/null
+      cmp -s "$dir/mixed.scope" "$dir/oldroom.export" && break
+      O oldroom sync now --no-wait >/dev/null 2>&1
+      sleep 0.5
+    done
+    cmp -s "$dir/mixed.scope" "$dir/oldroom.export" && ok ||
+      bad "the previous release's classroom and this central differ after a sync"
+    grep -q "From the older release" "$dir/mixed.scope" && ok ||
+      bad "the previous release's student did not reach this central"
+  else
+    # refused: it must say to upgrade, and keep what it wrote
+    cat "$dir/out" "$dir/sync.out" | grep -qi "upgrade" && ok ||
+      bad "the previous release was refused without saying to upgrade: $(cat "$dir/out" "$dir/sync.out")"
+    O oldroom export | grep -q "From the older release" && ok ||
+      bad "the refused classroom lost what it wrote"
+  fi
+  stop oldroom
+  stop mixed
+fi
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
