@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2269,6 +2270,9 @@ int cairn__cli_main(int argc, char **argv) {
   args a = {0};
   int ex;
 
+  /* Only the character type: wcwidth lines up tables (cairn__cli_pad);
+   * numbers and messages stay as in the C locale. */
+  setlocale(LC_CTYPE, "C.UTF-8");
   a.vals = calloc((size_t)argc, sizeof *a.vals);
   a.who = calloc((size_t)argc, sizeof *a.who);
   if (a.vals == NULL || a.who == NULL) {

@@ -54,6 +54,16 @@ void cairn__cli_print_status(const msgpack_object *as_of, const msgpack_object *
  * \u202e), and each byte that is not UTF-8 as \xNN; the rest as is. */
 const char *cairn__cli_escape(const char *s, size_t len, char *buf, size_t size);
 
+/* The terminal columns that s (NUL-terminated, escaped for a terminal)
+ * takes: wcwidth of each character (cairn__cli_main sets LC_CTYPE to
+ * C.UTF-8, so "é" takes one column and "学" two); a byte that is not
+ * UTF-8, or a character the locale does not know, takes one. */
+int cairn__cli_columns(const char *s);
+
+/* Prints s to stdout, then spaces up to width columns (none when s is
+ * wider): a table cell that lines up whatever the script of a name. */
+void cairn__cli_pad(const char *s, int width);
+
 /* Writes s[0..len) to f escaped as cairn__cli_escape does, whatever its
  * length. */
 void cairn__cli_put_text(FILE *f, const char *s, size_t len);

@@ -150,9 +150,10 @@ static void cell(const msgpack_object *v, int width) {
     snprintf(num, sizeof num, "%llu", (unsigned long long)v->via.u64), s = num;
   else if (v != NULL && v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
     snprintf(num, sizeof num, "%lld", (long long)v->via.i64), s = num;
-  if (width > 0)
-    printf("%-*s  ", width, s);
-  else
+  if (width > 0) {
+    cairn__cli_pad(s, width);
+    fputs("  ", stdout);
+  } else
     printf("%s", s);
 }
 

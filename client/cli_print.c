@@ -3,14 +3,17 @@
  * sync peers and what cairnd refused. Every string from a reply is stored
  * or received text: it is printed through cairn__cli_escape, so nothing in
  * it can reach the terminal as a control sequence. */
+#define _XOPEN_SOURCE 700 /* wcwidth */
 #include "cli.h"
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <wchar.h>
 
 #include <sodium.h>
 
@@ -45,6 +48,25 @@ static long utf8_next(const unsigned char *s, size_t len, size_t *n) {
     return cp;
   }
   return -1;
+}
+
+int cairn__cli_columns(const char *s) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t len = strlen(s), i = 0, n;
+  int cols = 0;
+  while (i < len) {
+    long cp = utf8_next(u + i, len - i, &n);
+    int w = cp < 0 ? 1 : wcwidth((wchar_t)cp);
+    cols += w < 0 ? 1 : w; /* unknown to the locale: one column */
+    i += cp < 0 ? 1 : n;
+  }
+  return cols;
+}
+
+void cairn__cli_pad(const char *s, int width) {
+  fputs(s, stdout);
+  for (int c = cairn__cli_columns(s); c < width; c++)
+    putchar(' ');
 }
 
 /* Code points a terminal must not get raw: C0, DEL, C1, the line and
@@ -407,10 +429,15 @@ void cairn__cli_print_students(const msgpack_object *students) {
       used += n > 0 ? (size_t)n : 0;
     }
     int_of(st, "open", &open);
-    printf("%-16s  %-24s  %-5s  %-12s  %-20s  %" PRId64 "%s\n",
-           text_of(st, "id", id, sizeof id), text_of(st, "name", name, sizeof name),
-           text_of(st, "grade", grade, sizeof grade), text_of(st, "campus", campus, sizeof campus),
-           rooms, open, bool_of(st, "withdrawn") ? "  (withdrawn)" : "");
+    const char *cells[] = {text_of(st, "id", id, sizeof id), text_of(st, "name", name, sizeof name),
+                           text_of(st, "grade", grade, sizeof grade),
+                           text_of(st, "campus", campus, sizeof campus), rooms};
+    static const int widths[] = {16, 24, 5, 12, 20};
+    for (size_t c = 0; c < sizeof widths / sizeof widths[0]; c++) {
+      cairn__cli_pad(cells[c], widths[c]);
+      fputs("  ", stdout);
+    }
+    printf("%" PRId64 "%s\n", open, bool_of(st, "withdrawn") ? "  (withdrawn)" : "");
   }
 }
 
@@ -585,7 +612,12 @@ void cairn__cli_print_devices(const msgpack_object *devices) {
     text_of(d, "name", name, sizeof name);
     if (int_of(d, "last_seen", &t))
       local_minute(t, seen, sizeof seen);
-    printf("%-16s  %-9s  %-12s  %-12s  %-20s  ", id, role, campus, classroom, name);
+    const char *cells[] = {id, role, campus, classroom, name};
+    static const int widths[] = {16, 9, 12, 12, 20};
+    for (size_t c = 0; c < sizeof widths / sizeof widths[0]; c++) {
+      cairn__cli_pad(cells[c], widths[c]);
+      fputs("  ", stdout);
+    }
     printf(bool_of(d, "revoked") ? "%-16s  REVOKED\n" : "%s\n", seen);
   }
 }

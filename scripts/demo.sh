@@ -8,6 +8,8 @@
 # by printing a one-time sign-in link to the web page showing that data.
 #
 # usage: scripts/demo.sh [DATA_DIR]      (default: ./demo-data, recreated)
+#        scripts/demo.sh --district [DIR] the central office's scenario instead:
+#                                         scripts/demo_district.sh (default: ./demo-district)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -17,6 +19,10 @@ scripts/deps.sh
 echo "== building"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
+if [ "${1:-}" = --district ]; then
+  shift
+  CAIRN_BUILD_DIR=$root/build exec scripts/demo_district.sh "$@"
+fi
 cairn=$root/build/client/cairn
 cairnd=$root/build/daemon/cairnd
 

@@ -200,6 +200,17 @@ refused "C1 in a statement" "statement: contains a control character (U+009B)" \
 refused "line break in a reason" "reason: must be one line" \
   "$cairn" milestone set "$ela" --statement "new words" --reason "$(printf 'one\ntwo')"
 check "a note of two lines" "$cairn" evidence add "$ela" 2 --note "$(printf 'claim clear\n\tone piece')"
+# a table lines up whatever the script of a name: the grade column starts
+# at the same terminal column ("é" takes one, each of "王小明" two)
+check "a name with an accent" "$cairn" student add --id chl-9 --name "Chloé Dubois" --grade 9
+check "a name in Chinese" "$cairn" student add --id wang-9 --name "王小明" --grade 9
+"$cairn" student list >"$dir/list" 2>&1
+cols=$(grep -E '^(chl-9|wang-9|ana-8) ' "$dir/list" | while IFS= read -r line; do
+  pre=${line%%  9  *}; [ "$pre" = "$line" ] && pre=${line%%  8  *}
+  printf '%s' "$pre" | python3 -c 'import sys, unicodedata as u; t = sys.stdin.read(); print(sum(2 if u.east_asian_width(c) in "WF" else 1 for c in t))'
+done | sort -u)
+[ "$(printf '%s\n' "$cols" | wc -l)" = 1 ] && [ -n "$cols" ] && ok ||
+  bad "student list: the grade column is at one terminal column for every name: $(cat "$dir/list")"
 # ids: letters, digits, - _ . and never a path or an option
 refused "id -rf" "id: '-rf' is not an id" "$cairn" student add --id -rf --name "Other"
 refused "id ." "id: '.' is not an id" "$cairn" student add --id . --name "Other"
