@@ -447,6 +447,16 @@ static void backup_done(cairn_write_req *req, void *arg) {
   free(j);
 }
 
+/* What a backup's header says of this node. */
+static void backup_job_fill(backup_job *j, const char *config_path, const uint8_t *device,
+                            const char *role, const uint8_t *sk) {
+  snprintf(j->config_path, sizeof j->config_path, "%s", config_path);
+  sodium_bin2hex(j->h.device, sizeof j->h.device, device, CAIRN_KEY_BYTES);
+  snprintf(j->h.role, sizeof j->h.role, "%s", role);
+  j->h.made = (int64_t)time(NULL);
+  memcpy(j->h.secret, sk, sizeof j->h.secret);
+}
+
 cairn_handled cairn_bundle_rpc_backup(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
                                       msgpack_packer *pk) {
   backup_job *j;
@@ -455,12 +465,35 @@ cairn_handled cairn_bundle_rpc_backup(cairn_rpc *r, cairn_slot *slot, const msgp
   if ((j = path_job(req, sizeof *j, path, pk)) == NULL)
     return CAIRN_HANDLED_REPLY;
   memcpy(j->path, path, sizeof path);
-  snprintf(j->config_path, sizeof j->config_path, "%s", r->config_path);
-  memcpy(j->h.device, r->device_hex, sizeof j->h.device);
-  snprintf(j->h.role, sizeof j->h.role, "%s", cairn_config_role_name(r->config->role));
-  j->h.made = (int64_t)time(NULL);
-  memcpy(j->h.secret, r->sk, sizeof j->h.secret);
+  backup_job_fill(j, r->config_path, cairn_store_device(r->store),
+                  cairn_config_role_name(r->config->role), r->sk);
   return submit(r, slot, &j->call, run_backup, backup_done, j, pk);
+}
+
+int cairn_bundle_rpc_backup_write(cairn_store *s, const char *path, const char *config_path,
+                                  const char *role, const uint8_t *sk, uint64_t *bytes,
+                                  char *why, size_t whylen) {
+  backup_job *j = calloc(1, sizeof *j);
+  int rc;
+
+  *bytes = 0;
+  if (j == NULL) {
+    snprintf(why, whylen, "out of memory");
+    return CAIRN_ENOMEM;
+  }
+  if (snprintf(j->path, sizeof j->path, "%s", path) >= (int)sizeof j->path) {
+    snprintf(why, whylen, "%s: path too long", path);
+    free(j);
+    return CAIRN_EINVAL;
+  }
+  backup_job_fill(j, config_path, cairn_store_device(s), role, sk);
+  if ((rc = run_backup(s, j)) == 0)
+    *bytes = j->bytes;
+  else
+    snprintf(why, whylen, "%s", j->why[0] ? j->why : cairn_strerror(rc));
+  sodium_memzero(j->h.secret, sizeof j->h.secret);
+  free(j);
+  return rc;
 }
 
 /* ---- import ---- */

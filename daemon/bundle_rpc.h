@@ -36,6 +36,16 @@ cairn_handled cairn_bundle_rpc_export(cairn_rpc *r, cairn_slot *slot, const msgp
                                       msgpack_packer *pk);
 cairn_handled cairn_bundle_rpc_backup(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
                                       msgpack_packer *pk);
+/* Writes a backup of the open store s to path, which must not exist yet,
+ * as the backup request does (the same file, temp + fsync + rename), on
+ * the calling thread with no transaction open: cairnd calls it before it
+ * migrates a store of an older format, before the writer runs.
+ * config_path: the cairn.conf to copy in; role: its name; sk: the device
+ * key (copied, and wiped after). Returns 0 and *bytes written, or a
+ * negative code (CAIRN_EEXISTS when path exists) with why filled. */
+int cairn_bundle_rpc_backup_write(cairn_store *s, const char *path, const char *config_path,
+                                  const char *role, const uint8_t *sk, uint64_t *bytes,
+                                  char *why, size_t whylen);
 cairn_handled cairn_bundle_rpc_import(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
                                       msgpack_packer *pk);
 

@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -24,6 +25,7 @@
 #include "config.h"
 #include "error.h"
 #include "backup.h"
+#include "bundle_rpc.h"
 #include "file.h"
 #include "keyfile.h"
 #include "link.h"
@@ -99,6 +101,102 @@ static int check_data_dir(const char *dir) {
   return 0;
 }
 
+/* ---- opening the store, and upgrading it ---- */
+
+typedef struct upgrade {
+  const char *dir;
+  const cairn_config *config;
+  const uint8_t *sk;
+  unsigned from; /* the format upgraded from, once the backup is written */
+  unsigned older; /* the format of an older store left as it is (--check) */
+} upgrade;
+
+/* cairnd --check changes nothing: an older store is left for cairnd to
+ * upgrade. */
+static int refuse_upgrade(cairn_store *s, unsigned from, unsigned to, void *arg) {
+  (void)s;
+  (void)to;
+  ((upgrade *)arg)->older = from;
+  return CAIRN_EVERSION;
+}
+
+/* Before a store of an older format is migrated: a backup of the data
+ * directory, DATA/before-upgrade-FROM.cairnbackup (or, when one is there
+ * already, a name with the time), which the older cairn restores. No
+ * backup, no upgrade. */
+static int backup_before_upgrade(cairn_store *s, unsigned from, unsigned to, void *arg) {
+  upgrade *u = arg;
+  char path[PATH_MAX], config_path[PATH_MAX], why[PATH_MAX + 128] = "";
+  const char *role = cairn_config_role_name(u->config->role);
+  uint64_t bytes;
+  int rc;
+
+  cairn_log_info("upgrade: the store in %s/store has format %u, this cairnd's is %u: backing "
+                 "it up first",
+                 u->dir, from, to);
+  snprintf(config_path, sizeof config_path, "%s/cairn.conf", u->dir);
+  snprintf(path, sizeof path, "%s/before-upgrade-%u.cairnbackup", u->dir, from);
+  rc = cairn_bundle_rpc_backup_write(s, path, config_path, role, u->sk, &bytes, why, sizeof why);
+  if (rc == CAIRN_EEXISTS) { /* an earlier attempt's: keep it */
+    char stamp[32];
+    time_t now = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime(&now));
+    snprintf(path, sizeof path, "%s/before-upgrade-%u-%s.cairnbackup", u->dir, from, stamp);
+    why[0] = '\0';
+    rc = cairn_bundle_rpc_backup_write(s, path, config_path, role, u->sk, &bytes, why,
+                                       sizeof why);
+  }
+  if (rc != 0) {
+    cairn_log_err("upgrade: cannot back up the store, so it was not upgraded (nothing "
+                  "changed): %s",
+                  why);
+    return rc;
+  }
+  cairn_log_info("upgrade: backup of the format %u store written to %s (%llu bytes); to go "
+                 "back, restore it with the older cairn: cairnd --restore %s --data NEW_DIR",
+                 from, path, (unsigned long long)bytes, path);
+  u->from = from;
+  return 0;
+}
+
+/* Opens DIR's store with config's options: a store of an older format is
+ * backed up, then migrated (unless check: then it is refused, unchanged).
+ * Returns 0 and *store, or a negative code with why filled (a store of a
+ * newer format: which format it is). */
+static int open_store(cairn_store **store, const char *dir, const uint8_t *sk,
+                      const cairn_config *config, int check, char *why, size_t whylen) {
+  upgrade u = {dir, config, sk, 0, 0};
+  cairn_store_opts so = {config->map_size_mb << 20, config->clock_offset_ms,
+                         config->clock_tolerance_s * 1000,
+                         check ? refuse_upgrade : backup_before_upgrade, &u};
+  unsigned format = 0;
+  int rc = cairn_store_open(store, dir, sk, &so);
+
+  if (rc == 0) {
+    if (u.from != 0)
+      cairn_log_info("upgrade: the store is migrated from format %u to %u (one transaction)",
+                     u.from, cairn_store_format_current());
+    return 0;
+  }
+  if (u.older != 0)
+    snprintf(why, whylen,
+             "%s/store has format %u, older than this cairnd's (%u): cairnd upgrades it when "
+             "it starts, after a backup; --check changes nothing (check it with the older "
+             "cairnd, or start this one first)",
+             dir, u.older, cairn_store_format_current());
+  else if (rc == CAIRN_EVERSION && cairn_store_format(dir, &format) == 0 &&
+      format > cairn_store_format_current())
+    snprintf(why, whylen,
+             "%s/store was written by a newer cairn (store format %u; this cairnd reads "
+             "format %u and older): upgrade cairn to a release that reads format %u, or "
+             "restore a backup made before the upgrade; nothing was changed",
+             dir, format, cairn_store_format_current(), format);
+  else
+    snprintf(why, whylen, "%s/store: cannot open: %s%s", dir, cairn_strerror(rc),
+             u.from != 0 ? " (the upgrade was rolled back: the store is as it was)" : "");
+  return rc;
+}
+
 /* The problems of one check attempt, printed once it completes. */
 typedef struct problems {
   char *text;
@@ -128,8 +226,7 @@ static int check_offline(const char *dir, const uint8_t *sk, const cairn_config 
   char path[PATH_MAX];
   struct stat st;
   cairn_store *store = NULL;
-  cairn_store_opts so = {config->map_size_mb << 20, config->clock_offset_ms,
-                         config->clock_tolerance_s * 1000};
+  char why[PATH_MAX + 256] = "";
   problems p = {NULL, 0, 0};
   int rc;
 
@@ -138,9 +235,9 @@ static int check_offline(const char *dir, const uint8_t *sk, const cairn_config 
     printf("problem: %s: no store here (nothing was ever written)\n", path);
     return 1;
   }
-  rc = cairn_store_open(&store, dir, sk, &so);
+  rc = open_store(&store, dir, sk, config, 1, why, sizeof why);
   if (rc != 0) {
-    printf("problem: %s/store: does not open: %s\n", dir, cairn_strerror(rc));
+    printf("problem: %s\n", why);
     return 1;
   }
   for (int tries = 0; tries < 16; tries++) {
@@ -350,9 +447,9 @@ static int restore(const char *file, const char *dir) {
   if (rc == 0 && (rc = cairn_keyfile_load(path, &sk, why, sizeof why)) != 0)
     fprintf(stderr, "cairnd: %s\n", why);
   if (rc == 0) {
-    cairn_store_opts so = {config.map_size_mb << 20, config.clock_offset_ms,
-                           config.clock_tolerance_s * 1000};
-    rc = cairn_store_open(&store, dir, sk, &so);
+    rc = open_store(&store, dir, sk, &config, 0, why, sizeof why);
+    if (rc != 0)
+      fprintf(stderr, "cairnd: %s\n", why);
     if (rc == 0 && joined(&config))
       rc = cairn_store_set_restored(store, 1);
     cairn_store_close(store);
@@ -522,13 +619,9 @@ int main(int argc, char **argv) {
     status = check_offline(dir, sk, &d.config);
     goto out;
   }
-  {
-    cairn_store_opts so = {d.config.map_size_mb << 20, d.config.clock_offset_ms,
-                           d.config.clock_tolerance_s * 1000};
-    rc = cairn_store_open(&d.store, dir, sk, &so);
-  }
+  rc = open_store(&d.store, dir, sk, &d.config, 0, why, sizeof why);
   if (rc != 0) {
-    cairn_log_err("%s/store: cannot open: %s", dir, cairn_strerror(rc));
+    cairn_log_err("%s", why);
     goto out;
   }
   sodium_bin2hex(d.rpc.device_hex, sizeof d.rpc.device_hex, cairn_store_device(d.store),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then builds and runs every
 # test twice, once plain and once under AddressSanitizer+UndefinedBehaviorSanitizer,
-# then all but the bad-network and crash tests under ThreadSanitizer (any
+# then the upgrade test with a classroom of the previous release (once one
+# is tagged), then all but the bad-network and crash tests under ThreadSanitizer (any
 # report fails), then runs the CLI, sync, central-office and web-page browser
 # tests with cairnd under valgrind, then replays every fuzz regression and runs
 # each libFuzzer target briefly (FUZZ_SECONDS each, default 15), then runs
@@ -25,6 +26,16 @@ for variant in plain asan; do
   BADNET_RUNS=$runs ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$dir" --output-on-failure -j"$jobs"
 done
+echo "== upgrade: a classroom of the previous release (its latest tag) with this release's central"
+prev=$(mktemp -d)
+rc=0
+JOBS=$jobs scripts/build-previous.sh "$prev" || rc=$?
+if [ $rc -eq 0 ]; then
+  CAIRN_PREVIOUS=$prev/build ctest --test-dir build-test-plain --output-on-failure -R upgrade_integration
+elif [ $rc -ne 77 ]; then # 77: no release tag yet
+  exit $rc
+fi
+rm -rf "$prev"
 echo "== ThreadSanitizer: every test but the bad-network and crash ones, with every cairnd built with -fsanitize=thread"
 tsdir=build-test-tsan
 tslog=$(mktemp -d)

@@ -137,7 +137,8 @@ int cairn__store_mp_skip(const uint8_t *p, size_t len, size_t *off) {
 
 /* ---- open / close -------------------------------------------------------- */
 
-static int open_dbs(cairn_store *s, MDB_txn *txn) {
+static int open_dbs(cairn_store *s, MDB_txn *txn, const cairn__store_migration *steps,
+                    unsigned found, unsigned format) {
   static const char *const names[] = {"log",        "heads",  "records",  "children",
                                       "meta",       "quarantine", "tokens", "receipts",
                                       "peers",      "held",   "restamps", "staged",
@@ -153,21 +154,24 @@ static int open_dbs(cairn_store *s, MDB_txn *txn) {
     if (rc != 0)
       return cairn__store_err(s, rc, 0);
   }
-  MDB_val k = {6, "format"}, v;
-  int rc = mdb_get(txn, s->meta, &k, &v);
-  if (rc == MDB_NOTFOUND) {
-    uint8_t one = 1;
-    MDB_val fv = {1, &one}, sk = {4, "self"}, sv = {CAIRN_KEY_BYTES, s->pk};
-    MDB_val tk = {4, "time"}; /* a new store holds nothing dated by an older cairn */
-    if ((rc = mdb_put(txn, s->meta, &k, &fv, 0)) != 0 ||
+  MDB_val k, v;
+  unsigned now;
+  int rc = cairn__store_format_get(txn, s->meta, &now);
+  if (rc != 0)
+    return rc;
+  if (now != found) /* changed since it was read: another process */
+    return CAIRN_ELOCKED;
+  if (found == 0) {
+    uint8_t f = (uint8_t)format, one = 1;
+    MDB_val fk = {6, "format"}, fv = {1, &f}, sk = {4, "self"}, sv = {CAIRN_KEY_BYTES, s->pk};
+    MDB_val tk = {4, "time"}, tv = {1, &one}; /* a new store holds nothing dated by an older cairn */
+    if ((rc = mdb_put(txn, s->meta, &fk, &fv, 0)) != 0 ||
         (rc = mdb_put(txn, s->meta, &sk, &sv, 0)) != 0 ||
-        (rc = mdb_put(txn, s->meta, &tk, &fv, 0)) != 0)
+        (rc = mdb_put(txn, s->meta, &tk, &tv, 0)) != 0)
       return cairn__store_err(s, rc, 0);
-  } else if (rc != 0) {
-    return cairn__store_err(s, rc, 0);
   } else {
-    if (v.mv_size != 1 || *(const uint8_t *)v.mv_data != 1)
-      return CAIRN_EVERSION;
+    if (found < format && (rc = cairn__store_migrate(s, txn, steps, found, format)) != 0)
+      return rc;
     MDB_val sk = {4, "self"};
     if (mdb_get(txn, s->meta, &sk, &v) != 0 || v.mv_size != CAIRN_KEY_BYTES ||
         memcmp(v.mv_data, s->pk, CAIRN_KEY_BYTES) != 0)
@@ -249,6 +253,13 @@ static int open_dbs(cairn_store *s, MDB_txn *txn) {
 
 int cairn_store_open(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_SECRET_BYTES],
                      const cairn_store_opts *opts) {
+  return cairn__store_open_at(out, dir, sk, opts, cairn__store_migrations,
+                              cairn__store_format_now);
+}
+
+int cairn__store_open_at(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_SECRET_BYTES],
+                         const cairn_store_opts *opts, const cairn__store_migration *steps,
+                         unsigned format) {
   *out = NULL;
   struct stat st;
   if (stat(dir, &st) != 0)
@@ -294,11 +305,19 @@ int cairn_store_open(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_
       r = mdb_env_open(s->env, path, MDB_NOTLS, 0640);
     rc = cairn__store_err(s, r, 0);
   }
+  /* The format is read first, in a read transaction: a store of a newer
+   * format is refused before anything could write to it, and an older
+   * one is handed to before_upgrade (cairnd's backup) before it changes. */
+  unsigned found = 0;
+  if (rc == 0 && (rc = cairn__store_format_read(s->env, &found)) == 0 && found != format &&
+      found != 0 && (rc = cairn__store_migration_check(steps, found, format)) == 0 &&
+      opts != NULL && opts->before_upgrade != NULL)
+    rc = opts->before_upgrade(s, found, format, opts->upgrade_arg);
   MDB_txn *txn = NULL;
   if (rc == 0 && (rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
     rc = cairn__store_err(s, rc, 0);
   if (rc == 0) {
-    rc = open_dbs(s, txn);
+    rc = open_dbs(s, txn, steps, found, format);
     if (rc == 0)
       rc = cairn__store_err(s, mdb_txn_commit(txn), 1);
     else

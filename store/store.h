@@ -11,7 +11,8 @@
  *                                           base map|nil, why str|nil,
  *                                           scope [campus, classroom]]
  *   children parent_type(u8) || parent_id || 0x00 || type(u8) || id -> ""
- *   meta     "format" -> 1, "self" -> own public key, "central" -> the
+ *   meta     "format" -> CAIRN_STORE_FORMAT (one byte; store_upgrade.c
+ *            migrates an older one), "self" -> own public key, "central" -> the
  *            central's key (once known), "refused" -> u64 BE counter
  *   quarantine author(32) || seq(u64 BE) -> reason: stored, never folded
  *   tokens   BLAKE2b-256(secret) -> [role, campus, classroom, expires, used]
@@ -75,19 +76,48 @@ int cairn_scope_overlaps(const cairn_scope *a, const cairn_scope *b);
  * anything further ahead is held or re-dated instead of winning. */
 #define CAIRN_STORE_CLOCK_TOLERANCE_MS (5 * 60 * 1000)
 
+/* The format of the store this build reads and writes (meta "format";
+ * docs/FORMAT.md, "Format versions"). A change to what the store holds, or
+ * to the entries it keeps, bumps it and adds a migration step
+ * (store_migrations.c) and a fixture (scripts/make-fixture.sh). */
+#define CAIRN_STORE_FORMAT 1
+
 typedef struct cairn_store_opts {
   uint64_t map_size;          /* initial LMDB map size in bytes; 0 = 64 MiB */
   int64_t clock_offset_ms;    /* test-only skew added to the wall clock for the HLC */
   int64_t clock_tolerance_ms; /* 0: CAIRN_STORE_CLOCK_TOLERANCE_MS */
+  /* Called once when the store's format (from) is older than this
+   * build's (to), after the environment opened and before the migration's
+   * transaction begins, with no transaction open: cairnd writes its backup
+   * here (cairn_store_copy works; nothing else may be called). A nonzero
+   * return stops the open, which returns it, and leaves the store as it
+   * was. NULL: migrate without it. */
+  int (*before_upgrade)(cairn_store *s, unsigned from, unsigned to, void *arg);
+  void *upgrade_arg; /* borrowed, passed to before_upgrade */
 } cairn_store_opts;
 
 /* Opens (creating if needed) the store in dir/store for the device whose
- * secret key is sk (borrowed; must outlive the store). Returns 0 and *out,
- * owned by the caller (cairn_store_close). Errors: CAIRN_ENOTFOUND when dir
- * does not exist, CAIRN_EPERM, CAIRN_ECORRUPT / CAIRN_EVERSION for a store
- * written by something else, CAIRN_EIO. */
+ * secret key is sk (borrowed; must outlive the store). A store of an older
+ * format is migrated to this build's (cairn_store_format_current) in the
+ * one write transaction that opens it (after opts->before_upgrade): either
+ * all of it commits or the store stays as it was. Returns 0 and *out, owned by the caller
+ * (cairn_store_close). Errors: CAIRN_ENOTFOUND when dir does not exist,
+ * CAIRN_EPERM; CAIRN_EVERSION for a store of a newer format (written by a
+ * newer cairn: nothing is written to it; cairn_store_format says which);
+ * CAIRN_ECORRUPT for a store written by something else or another device;
+ * CAIRN_EIO; or before_upgrade's code. */
 int cairn_store_open(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_SECRET_BYTES],
                      const cairn_store_opts *opts);
+
+/* The format this build reads and writes: CAIRN_STORE_FORMAT, except in a
+ * test build that links steps of its own (store_migrations.c). */
+unsigned cairn_store_format_current(void);
+
+/* Reads the format of the store in dir/store without writing to it (this
+ * process must not have it open). Returns 0 and *format (0: a store that
+ * was never written to); CAIRN_ENOTFOUND (and 0) when there is no store in
+ * dir; CAIRN_ECORRUPT or another error. */
+int cairn_store_format(const char *dir, unsigned *format);
 
 /* Closes the store. NULL is a harmless no-op. */
 void cairn_store_close(cairn_store *s);

@@ -596,4 +596,43 @@ int cairn__store_student_within(MDB_txn *txn, MDB_dbi records, msgpack_zone *z,
 int cairn__store_arrival_note(cairn__store_apply *c, const char *sid, size_t len,
                               const msgpack_object *scope, uint64_t hlc);
 
+/* ---- the store's format and its migrations (store_upgrade.c) ---- */
+
+/* One migration step: brings a store of format `from` to from + 1. run
+ * returns 0 or a negative code; it runs inside the one write transaction
+ * that opens the store, after every database is open (s's handles) and
+ * before anything is read from them, so a failure leaves the store as it
+ * was. */
+typedef struct cairn__store_migration {
+  unsigned from;
+  int (*run)(cairn_store *s, MDB_txn *txn);
+} cairn__store_migration;
+
+/* The real steps, in order, ending with {0, NULL}, and the format they
+ * lead to (CAIRN_STORE_FORMAT): store_migrations.c, which a test build
+ * replaces. */
+extern const cairn__store_migration cairn__store_migrations[];
+extern const unsigned cairn__store_format_now;
+
+/* Reads meta "format" in txn: 0 and *format (0 when the store is new).
+ * CAIRN_ECORRUPT when it is not one nonzero byte. */
+int cairn__store_format_get(MDB_txn *txn, MDB_dbi meta, unsigned *format);
+/* The same in a read transaction of its own on env (which opens "meta"
+ * without creating it: nothing is written). */
+int cairn__store_format_read(MDB_env *env, unsigned *format);
+/* Whether steps lead from format found to format: 0; CAIRN_EVERSION when
+ * found is newer; CAIRN_ECORRUPT when a step is missing. */
+int cairn__store_migration_check(const cairn__store_migration *steps, unsigned found,
+                                 unsigned format);
+/* Runs the steps from found to format in txn, then writes meta "format".
+ * Returns 0 or the first step's error (the caller aborts txn). */
+int cairn__store_migrate(cairn_store *s, MDB_txn *txn, const cairn__store_migration *steps,
+                         unsigned found, unsigned format);
+/* cairn_store_open with the steps and the format they lead to:
+ * cairn_store_open passes cairn__store_migrations and
+ * cairn__store_format_now, the unit tests a table of their own. */
+int cairn__store_open_at(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_SECRET_BYTES],
+                         const cairn_store_opts *opts, const cairn__store_migration *steps,
+                         unsigned format);
+
 #endif

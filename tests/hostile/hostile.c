@@ -18,7 +18,9 @@
  * unenrolled-author (a genuine entry of a key nobody enrolled), out-of-scope
  * (must be quarantined: acknowledged as refused), replay (an old batch sent
  * back: nothing may be applied; prints on stdout how many entries it sent),
- * slowloris, half-open N.
+ * slowloris, half-open N, newer-version (--key: an enrolled device whose
+ * HELLO says a sync version one above this build's: must be refused with
+ * the VERSION code; prints the code's name and the responder's words).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -252,6 +254,9 @@ static int send_record(int fd, const uint8_t *p, size_t n) {
   return rc;
 }
 
+/* The sync version this client's HELLO says it speaks. */
+static uint8_t hello_version = CAIRN_SYNC_VERSION;
+
 /* IK handshake with network. Returns 0 when done with status 0; REFUSED-ish
  * codes: 1 = the responder refused (status != 0, closed, or the handshake
  * failed); -1 on a local error. */
@@ -270,7 +275,7 @@ static int handshake(session *s, const uint8_t network[32]) {
     return -1;
   uint8_t hello[33]; /* our key, then the sync version */
   memcpy(hello, s->pk, 32);
-  hello[32] = CAIRN_SYNC_VERSION;
+  hello[32] = hello_version;
   msg[0] = 1;
   if (cairn_noise_write_message(&hs, hello, sizeof hello, msg + 1, sizeof msg - 1, &n) != 0)
     return -1;
@@ -461,6 +466,33 @@ static int attack_refused_key(int fresh) {
   }
   session_free(&s);
   return rc == 1 ? REFUSED : BROKEN;
+}
+
+/* newer-version: an enrolled device (--key) that speaks a newer sync
+ * version. Refused only when the answer is the VERSION code, whose words
+ * (on stdout) tell the user what to upgrade. */
+static int attack_newer_version(void) {
+  session s = {.fd = -1};
+  int rc;
+  if (opt.key_dir == NULL) {
+    say("needs --key");
+    return BROKEN;
+  }
+  if (load_key(&s) != 0 || (s.fd = tcp_connect()) < 0)
+    return BROKEN;
+  hello_version = CAIRN_SYNC_VERSION + 1;
+  rc = handshake(&s, opt.network);
+  if (rc == 1 && s.status == CAIRN_CLOSE_VERSION)
+    printf("%s: %s: %s\n", cairn_sync_close_name(s.status), cairn_sync_close_what(s.status),
+           s.why);
+  else if (rc == 1)
+    say("refused, but not for the version: status %d: %s", s.status, s.why);
+  session_free(&s);
+  if (rc == 0) {
+    say("a HELLO of sync version %u passed the handshake", (unsigned)hello_version);
+    return ACCEPTED;
+  }
+  return rc == 1 && s.status == CAIRN_CLOSE_VERSION ? REFUSED : BROKEN;
 }
 
 /* A join (XX, then JOIN) with a made-up token secret: must get a WELCOME
@@ -1047,6 +1079,8 @@ int main(int argc, char **argv) {
     return attack_flood();
   if (strcmp(opt.attack, "half-open") == 0)
     return attack_half_open();
+  if (strcmp(opt.attack, "newer-version") == 0)
+    return attack_newer_version();
   usage();
   return BROKEN;
 }
