@@ -197,19 +197,14 @@ static int names_room(const msgpack_object *sc, const msgpack_object *campus,
   return 0;
 }
 
-int cairn__store_arrival_note(cairn__store_apply *c, const char *sid, size_t len,
-                              const msgpack_object *scope, uint64_t hlc) {
+/* Records in the arrivals index each classroom that scope (a write at hlc)
+ * names and before (the scope of the student's write before it, NULL:
+ * none) did not. Returns 0 or an error. */
+static int arrival_put(cairn__store_apply *c, const char *sid, size_t len,
+                       const msgpack_object *before, const msgpack_object *scope, uint64_t hlc) {
   cairn_store *s = c->s;
-  cairn__store_rec r = {0};
-  msgpack_zone z;
-  if (c->mode == CAIRN__STORE_APPLY_REPLAY || !cairn__store_scope_valid(scope))
-    return 0;
-  if (!msgpack_zone_init(&z, 2048))
-    return CAIRN_ENOMEM;
-  int rc = cairn__store_rec_load(c->txn, s->records, CAIRN_REC_STUDENT, sid, len, &z, &r);
-  const msgpack_object *before = rc == 0 && r.n > 0 ? r.w[r.n - 1].scope : NULL;
-  rc = rc == CAIRN_ENOTFOUND ? 0 : rc;
   const msgpack_object *campus = &scope->via.array.ptr[0];
+  int rc = 0;
   for (uint32_t i = 1; rc == 0 && i < scope->via.array.size; i++) {
     const msgpack_object *room = &scope->via.array.ptr[i];
     uint8_t key[3 * 65], val[8];
@@ -229,6 +224,21 @@ int cairn__store_arrival_note(cairn__store_apply *c, const char *sid, size_t len
     rc = mdb_put(c->txn, s->arrivals, &k, &v, 0);
     rc = rc != 0 ? cairn__store_err(s, rc, 0) : 0;
   }
+  return rc;
+}
+
+int cairn__store_arrival_note(cairn__store_apply *c, const char *sid, size_t len,
+                              const msgpack_object *scope, uint64_t hlc) {
+  cairn__store_rec r = {0};
+  msgpack_zone z;
+  if (c->mode == CAIRN__STORE_APPLY_REPLAY || !cairn__store_scope_valid(scope))
+    return 0;
+  if (!msgpack_zone_init(&z, 2048))
+    return CAIRN_ENOMEM;
+  int rc = cairn__store_rec_load(c->txn, c->s->records, CAIRN_REC_STUDENT, sid, len, &z, &r);
+  const msgpack_object *before = rc == 0 && r.n > 0 ? r.w[r.n - 1].scope : NULL;
+  if (rc == 0 || rc == CAIRN_ENOTFOUND)
+    rc = arrival_put(c, sid, len, before, scope, hlc);
   cairn__store_rec_free(&r);
   msgpack_zone_destroy(&z);
   return rc;
@@ -369,3 +379,48 @@ int cairn_store_author_reaches(cairn_store *s, const uint8_t author[CAIRN_KEY_BY
 }
 
 unsigned cairn_store_reach_epoch(cairn_store *s) { return atomic_load(&s->reach_epoch); }
+
+/* ---- the indexes of a store written before them ---- */
+
+int cairn__store_history_reindex(cairn_store *s, MDB_txn *txn) {
+  MDB_cursor *cur;
+  MDB_val k, v;
+  msgpack_zone z;
+  cairn__store_rec r = {0};
+  cairn__store_apply c;
+  if (!msgpack_zone_init(&z, 4096))
+    return CAIRN_ENOMEM;
+  cairn__store_apply_init(&c, s, txn, CAIRN__STORE_APPLY_SYNCED);
+  int rc = mdb_cursor_open(txn, s->records, &cur);
+  if (rc != 0) {
+    msgpack_zone_destroy(&z);
+    return cairn__store_err(s, rc, 0);
+  }
+  while (rc == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+    const uint8_t *key = k.mv_data;
+    int type = k.mv_size > 1 ? key[0] : 0;
+    if (type < CAIRN_REC_STUDENT || type > CAIRN_REC_CELEBRATION)
+      continue;
+    msgpack_zone_clear(&z);
+    if ((rc = cairn__store_rec_parse(v.mv_data, v.mv_size, &z, &r)) != 0)
+      break;
+    /* each write as if it were folded now, in the record's order: the
+     * student's arrivals from the writes before it */
+    const char *id = (const char *)key + 1;
+    size_t idlen = k.mv_size - 1;
+    for (size_t i = 0; rc == 0 && i < r.n; i++) {
+      cairn_entry e;
+      memset(&e, 0, sizeof e);
+      memcpy(e.author, r.w[i].author, CAIRN_KEY_BYTES);
+      e.hlc = r.w[i].hlc;
+      rc = cairn__store_reach_note(&c, &e, r.w[i].scope);
+      if (rc == 0 && type == CAIRN_REC_STUDENT && i > 0 && cairn__store_scope_valid(r.w[i].scope))
+        rc = arrival_put(&c, id, idlen, r.w[i - 1].scope, r.w[i].scope, r.w[i].hlc);
+    }
+  }
+  mdb_cursor_close(cur);
+  cairn__store_rec_free(&r);
+  cairn__store_apply_free(&c);
+  msgpack_zone_destroy(&z);
+  return rc == MDB_NOTFOUND ? 0 : rc < 0 ? rc : cairn__store_err(s, rc, 0);
+}

@@ -566,6 +566,11 @@ int cairn__store_fold_entry(cairn__store_apply *c, const cairn_entry *e);
 
 /* ---- store_history.c: a student's history follows them ---- */
 
+/* Fills the arrivals and reach indexes from the records of txn, as the
+ * folds of their writes would have (a store written by a cairn that kept
+ * neither: a migration step). Returns 0 or an error. */
+int cairn__store_history_reindex(cairn_store *s, MDB_txn *txn);
+
 /* Called after an entry (author e->author, body scope `scope`) about a
  * student was folded: notes in the reach index each classroom it names,
  * so that a link sends the author's chain to that classroom's devices (a

@@ -6,10 +6,13 @@
 #include "store.h"
 #include "store_int.h"
 
-/* Format N -> N + 1, in order, ending with {0, NULL}. Format 1 is the first
- * release's: there is nothing to migrate from yet. A change to what the
- * store holds adds a row here (and a fixture: scripts/make-fixture.sh). */
+/* Format N -> N + 1, in order, ending with {0, NULL}. A change to what the
+ * store holds adds a row here (and a fixture: scripts/make-fixture.sh).
+ *   1 -> 2: the arrivals and reach indexes (a student's history follows
+ *           them; a classroom's chain reaches the classrooms it named),
+ *           built from the records. */
 const cairn__store_migration cairn__store_migrations[] = {
+    {1, cairn__store_history_reindex},
     {0, NULL},
 };
 

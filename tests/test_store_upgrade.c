@@ -149,12 +149,18 @@ static unsigned format_of(const char *dir) {
   return f;
 }
 
+static const cairn__store_migration no_steps[] = {{0, NULL}};
+
 /* A format-1 store holding a student, a milestone and evidence, closed;
- * its export in before. */
+ * its export in before. (This build writes format 1 when told to.) */
 static void old_store(device *d, msgpack_sbuffer *before) {
   char ms[72], ev[72];
+  cairn_store_opts o = {0};
   memset(&seen, 0, sizeof seen);
-  device_new(d, NULL);
+  snprintf(d->dir, sizeof d->dir, "/tmp/cairn-test-store-XXXXXX");
+  assert_non_null(mkdtemp(d->dir));
+  crypto_sign_keypair(d->pk, d->sk);
+  assert_int_equal(cairn__store_open_at(&d->s, d->dir, d->sk, &o, no_steps, 1), 0);
   add_student(d->s, "ana-8");
   add_milestone(d->s, "ana-8", ms);
   assert_int_equal(add_evidence(d->s, ms, "2026-03-02", 2, ev, NULL), 0);
@@ -261,9 +267,10 @@ static void test_newer_format_is_refused_untouched(void **state) {
   device d;
   msgpack_sbuffer before;
   size_t len0;
+  _Static_assert(CAIRN_STORE_FORMAT < 3, "format 3 is no longer newer than this build's");
   old_store(&d, &before);
   seen.hook_rc = 0;
-  assert_int_equal(open_at(&d, to_2, 2), 0); /* "a newer cairn" wrote format 2 */
+  assert_int_equal(open_at(&d, to_3, 3), 0); /* "a newer cairn" wrote format 3 */
   cairn_store_close(d.s);
   d.s = NULL;
   remove_copy();
@@ -274,9 +281,9 @@ static void test_newer_format_is_refused_untouched(void **state) {
   assert_null(d.s);
   assert_int_equal(seen.hook_calls, 0);
   assert_data_file_is(d.dir, bytes0, len0);
-  assert_int_equal(format_of(d.dir), 2);
+  assert_int_equal(format_of(d.dir), 3);
   /* The newer cairn still opens it, records intact. */
-  assert_int_equal(open_at(&d, to_2, 2), 0);
+  assert_int_equal(open_at(&d, to_3, 3), 0);
   assert_same_export(d.s, &before);
   msgpack_sbuffer_destroy(&before);
   device_free(&d);
@@ -326,6 +333,60 @@ static void test_new_store_and_the_real_table(void **state) {
   device_free(&d);
 }
 
+/* The real step from format 1: a store written before the arrivals and
+ * reach indexes has them built from its records (a student who moved
+ * into 8B; the author who named 7A and 8B), as its folds would have. */
+static void test_real_step_builds_the_history_indexes(void **state) {
+  (void)state;
+  device d;
+  cairn_scope room = scope_of("North", "8B"), other = scope_of("North", "9C");
+  cairn_store_arrival arr[2];
+  size_t n;
+  memset(&seen, 0, sizeof seen);
+  device_new(&d, NULL);
+  add_student_at(d.s, "bo-1", "North", "7A");
+  setb b;
+  set_begin(&b, 1);
+  set_str(&b, "classroom", "8B");
+  assert_int_equal(put1(d.s, CAIRN_REC_STUDENT, "bo-1", 1, &b, NULL, NULL, NULL), 0);
+  assert_int_equal(cairn_store_arrivals(d.s, &room, arr, 2, &n), 0);
+  assert_int_equal(n, 1);
+  uint64_t hlc = arr[0].hlc;
+  assert_int_equal(cairn_store_author_reaches(d.s, d.pk, &room), 1);
+  /* as a format-1 store holds it: no indexes */
+  MDB_txn *txn;
+  assert_int_equal(mdb_txn_begin(d.s->env, NULL, 0, &txn), 0);
+  assert_int_equal(mdb_drop(txn, d.s->arrivals, 0), 0);
+  assert_int_equal(mdb_drop(txn, d.s->reach, 0), 0);
+  uint8_t one = 1;
+  MDB_val k = {6, "format"}, v = {1, &one};
+  assert_int_equal(mdb_put(txn, d.s->meta, &k, &v, 0), 0);
+  assert_int_equal(mdb_txn_commit(txn), 0);
+  assert_int_equal(cairn_store_author_reaches(d.s, d.pk, &room), 0);
+  cairn_store_close(d.s);
+  d.s = NULL;
+  assert_int_equal(format_of(d.dir), 1);
+
+  cairn_store_opts o = {.before_upgrade = hook, .upgrade_arg = d.dir};
+  assert_int_equal(cairn_store_open(&d.s, d.dir, d.sk, &o), 0);
+  assert_int_equal(seen.hook_calls, 1);
+  assert_int_equal(cairn_store_arrivals(d.s, &room, arr, 2, &n), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(arr[0].student, "bo-1");
+  assert_int_equal(arr[0].hlc, hlc);
+  assert_int_equal(cairn_store_arrivals(d.s, &other, arr, 2, &n), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(cairn_store_author_reaches(d.s, d.pk, &room), 1);
+  assert_int_equal(cairn_store_author_reaches(d.s, d.pk, &other), 0);
+  assert_check_clean(d.s);
+  cairn_store_close(d.s);
+  d.s = NULL;
+  assert_int_equal(format_of(d.dir), CAIRN_STORE_FORMAT);
+  device_open(&d, NULL);
+  device_free(&d);
+  remove_copy();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_migrates_after_the_backup_in_one_transaction),
@@ -334,6 +395,7 @@ int main(void) {
       cmocka_unit_test(test_newer_format_is_refused_untouched),
       cmocka_unit_test(test_missing_step_is_refused),
       cmocka_unit_test(test_new_store_and_the_real_table),
+      cmocka_unit_test(test_real_step_builds_the_history_indexes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

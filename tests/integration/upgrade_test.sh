@@ -86,8 +86,8 @@ central_key=$(C central ping --json | jq -r .device)
 [ $rc -eq 0 ] && ok || bad "a HELLO of a newer sync version: hostile exit $rc: $(cat "$dir/hostile.log")"
 grep -q "^version: another version of cairn: upgrade the older one: .*upgrade the older" "$dir/out" &&
   ok || bad "the refusal does not say to upgrade: $(cat "$dir/out")"
-for _ in $(seq 20); do grep -q "sync version 3, this one 2" "$dir/central.log" && break; sleep 0.25; done
-grep -q "refused device .* at the handshake: the other side runs sync version 3, this one 2" \
+for _ in $(seq 20); do grep -q "sync version 4, this one 3" "$dir/central.log" && break; sleep 0.25; done
+grep -q "refused device .* at the handshake: the other side runs sync version 4, this one 3" \
   "$dir/central.log" && ok || bad "the central's log does not say why it refused"
 C room sync now >"$dir/out" 2>&1 && ok || bad "the honest classroom stopped syncing: $(cat "$dir/out")"
 for n in central room; do
