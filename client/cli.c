@@ -27,6 +27,7 @@
 #include "cairn.h"
 #include "cli.h"
 #include "config.h"
+#include "health.h"
 #include "keyfile.h"
 #include "record.h"
 #include "sync.h"
@@ -1643,7 +1644,7 @@ static int print_reply(const args *a, const cairn_reply *r) {
   if (strcmp(c->group, "health") == 0) {
     const char *w = given_local(a, "within");
     char *end;
-    long long within = w != NULL ? strtoll(w, &end, 10) : 3600;
+    long long within = w != NULL ? strtoll(w, &end, 10) : CAIRN_HEALTH_WITHIN_DEFAULT;
     if (w != NULL && (*w == '\0' || *end != '\0' || within <= 0))
       return usage_error("health: --within: a whole number of seconds above 0, not '%s'", w);
     return cairn__cli_print_health(cairn_reply_get(r, "peers"), a->data, within);

@@ -49,6 +49,7 @@ typedef struct import_job {
   uint8_t author[CAIRN_KEY_BYTES];
   cairn_apply_result res;
   char why[PATH_MAX + 128];
+  cairn_metrics *metrics; /* borrowed from the cairn_rpc; counts the import */
 } import_job;
 
 /* ---- replies (the shapes of rpc.c's) ---- */
@@ -568,6 +569,8 @@ static void import_done(cairn_write_req *req, void *arg) {
 
   sodium_bin2hex(hex, sizeof hex, j->author, sizeof j->author);
   if (req->job_rc == 0)
+    cairn_metrics_bundle_import(j->metrics);
+  if (req->job_rc == 0)
     cairn_log_info("bundle import from %.8s (%s): applied %zu, refused %zu%s%s", hex, j->path,
                    j->res.applied, j->res.refused, j->res.refused ? ": " : "", j->res.reason);
   else
@@ -603,6 +606,7 @@ cairn_handled cairn_bundle_rpc_import(cairn_rpc *r, cairn_slot *slot, const msgp
   if ((j = path_job(req, sizeof *j, path, pk)) == NULL)
     return CAIRN_HANDLED_REPLY;
   j->sk = r->sk;
+  j->metrics = r->metrics;
   memcpy(j->path, path, sizeof path);
   return submit(r, slot, &j->call, run_import, import_done, j, pk);
 }

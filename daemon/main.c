@@ -33,6 +33,7 @@
 #include "server.h"
 #include "store.h"
 #include "usage.h"
+#include "metrics.h"
 #include "web.h"
 #include "writer.h"
 
@@ -44,6 +45,7 @@ typedef struct cairnd {
   cairn_server *server;
   cairn_links *links;
   cairn_web *web; /* NULL when the page is off */
+  cairn_metrics *metrics;
   cairn_rpc rpc;
   cairn_config config;
   char config_path[PATH_MAX]; /* rewritten by a join */
@@ -535,10 +537,12 @@ int main(int argc, char **argv) {
                  CAIRN_KEY_BYTES);
 
   uv_loop_init(&d.loop);
-  if (cairn_writer_init(&d.writer, &d.loop, d.store) != 0) {
+  if (cairn_writer_init(&d.writer, &d.loop, d.store) != 0 ||
+      cairn_metrics_new(&d.metrics, d.store, d.writer, dir) != 0) {
     cairn_log_err("out of memory");
     goto out_loop;
   }
+  cairn_writer_set_metrics(d.writer, d.metrics);
   {
     cairn_links_opts lo = {&d.loop, d.store, d.writer, sk, &d.config, d.config_path};
     snprintf(d.config_path, sizeof d.config_path, "%s/cairn.conf", dir);
@@ -568,6 +572,8 @@ int main(int argc, char **argv) {
   d.rpc.writer = d.writer;
   d.rpc.config = &d.config;
   d.rpc.links = d.links;
+  d.rpc.metrics = d.metrics;
+  cairn_metrics_set_links(d.metrics, d.links);
   d.rpc.sk = sk;
   d.rpc.config_path = d.config_path;
   snprintf(path, sizeof path, "%s/cairnd.sock", dir);
@@ -580,7 +586,7 @@ int main(int argc, char **argv) {
     goto out_loop;
   }
   {
-    cairn_web_opts wo = {&d.loop, d.server, &d.config, dir};
+    cairn_web_opts wo = {&d.loop, d.server, &d.config, dir, d.metrics};
     rc = cairn_web_start(&d.web, &wo, why, sizeof why);
   }
   if (rc != 0) {
@@ -616,6 +622,7 @@ out_loop:
   cairn_report_rpc_free(&d.rpc);
   cairn_web_free(d.web); /* the loop has run its closes */
   cairn_writer_free(d.writer);
+  cairn_metrics_free(d.metrics);
   if (uv_loop_close(&d.loop) != 0)
     cairn_log_warn("event loop closed with handles still open");
 out:

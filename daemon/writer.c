@@ -3,9 +3,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "log.h"
+#include "metrics.h"
 
 struct cairn_writer {
   uv_loop_t *loop;
@@ -22,6 +24,9 @@ struct cairn_writer {
   void (*commit_cb)(void *);
   void *commit_arg;
   uint64_t batches, written;
+  double seconds;               /* the batch in flight took: set on the writer thread,
+                                   read in after_work_cb, which uv orders after it */
+  cairn_metrics *metrics;       /* borrowed; NULL: none */
 };
 
 int cairn_writer_init(cairn_writer **out, uv_loop_t *loop, cairn_store *store) {
@@ -83,11 +88,15 @@ static void start_batch(cairn_writer *w);
 static void work_cb(uv_work_t *work) {
   cairn_writer *w = work->data;
   cairn_write_req *first = w->batch[0];
+  struct timespec t0, t1;
 
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   if (first->job != NULL) /* a job always runs alone */
     first->job_rc = w->rc = first->job(w->store, first->job_arg);
   else
     w->rc = cairn_store_write_batch(w->store, w->puts, w->batch_n);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  w->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
 static void finish(cairn_writer *w) {
@@ -101,7 +110,7 @@ static void finish(cairn_writer *w) {
 
 static void after_work_cb(uv_work_t *work, int status) {
   cairn_writer *w = work->data;
-  size_t i, n = w->batch_n;
+  size_t i, n = w->batch_n, puts = 0;
   int is_job = w->batch[0]->job != NULL, wrote = 0;
 
   if (status == 0 && w->rc == CAIRN_EMAPFULL) {
@@ -136,6 +145,7 @@ static void after_work_cb(uv_work_t *work, int status) {
       req->put = w->puts[i];
       if (req->put.result == 0) {
         w->written++;
+        puts++;
         wrote = 1;
       }
     }
@@ -143,6 +153,8 @@ static void after_work_cb(uv_work_t *work, int status) {
     free(req);
   }
   w->batches += wrote; /* a batch whose puts were all refused committed nothing */
+  if (wrote)
+    cairn_metrics_commit(w->metrics, w->seconds, puts);
   if (wrote && w->commit_cb)
     w->commit_cb(w->commit_arg);
   start_batch(w);
@@ -209,3 +221,5 @@ void cairn_writer_stats(const cairn_writer *w, uint64_t *batches, uint64_t *puts
   *batches = w->batches;
   *puts = w->written;
 }
+
+void cairn_writer_set_metrics(cairn_writer *w, cairn_metrics *m) { w->metrics = m; }
