@@ -8,9 +8,9 @@
  * so that /metrics may be served without a sign-in (docs/SECURITY.md).
  *
  * Threads: every cairn_metrics_* call runs on the loop thread. The writer
- * times its commits on its own thread and hands the time over in its
- * after-work callback (loop thread), so no counter here is shared between
- * threads and none needs to be atomic. Counts live in memory: a restart of
+ * times its commits on its own thread and hands the time over (through an
+ * atomic) in its after-work callback on the loop thread, so no counter
+ * here is shared between threads. Counts live in memory: a restart of
  * cairnd starts them at 0, which Prometheus's rate() expects of counters.
  */
 #ifndef CAIRN_METRICS_H
