@@ -722,6 +722,7 @@ static const char json_help[] =
     "  roster import: {\"added\", \"updated\", \"moved\", \"withdrawn\": [{\"type\",\n"
     "    \"id\"}], \"dry_run\"}\n"
     "  init: {\"device\": HEX, \"network\": HEX (central only)}\n"
+    "  backup-key new: {\"backup_public_key\": BASE64, \"key_file\": FILE}\n"
     "  ping: {\"version\", \"device\", \"role\", \"campus\", \"name\"}\n"
     "  status: {\"as_of\": DATE, \"notices\": [TEXT] (sync trouble to see: the\n"
     "    clock is off, the upstream refused this device), \"students\": [{\"id\",\n"
