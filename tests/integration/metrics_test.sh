@@ -6,7 +6,8 @@
 # commits after evidence is recorded; entries applied, links connected and
 # refusals after a sync with a central and a garbage connection; bundle
 # imports after one. /health answers 200 or 503 with the same verdict as
-# cairn health, and refuses a bad ?within=.
+# cairn health, and refuses a bad ?within=. Served beyond loopback (TLS),
+# both answer 403 to a client that is not on loopback.
 # usage: metrics_test.sh CAIRN CAIRND
 set -uo pipefail
 cairn=$1
@@ -114,15 +115,25 @@ settles() {
   done
   return 1
 }
+# web_up URL: waits until the page answers (it listens just after the socket).
+web_up() {
+  for _ in $(seq 100); do
+    [ "$(curl -sk -m 5 -o /dev/null -w '%{http_code}' "$1")" != 000 ] && return 0
+    sleep 0.1
+  done
+  bad "nothing listens at $1"
+}
 # health NODE PORT [QUERY]: the status of /health; its body in $dir/health.
 health() { curl -s -m 5 -o "$dir/health" -w '%{http_code}' "http://127.0.0.1:$2/health${3:-}"; }
 
 C central init --role central --listen 127.0.0.1:$pc --name district >/dev/null
 sed -i "s/^web =.*/web = 127.0.0.1:$wc/" "$dir/central/cairn.conf"
 start central
+web_up "http://127.0.0.1:$wc/"
 C room init --campus north --classroom room-1 >/dev/null
 sed -i "s/^web =.*/web = 127.0.0.1:$wr/" "$dir/room/cairn.conf"
 start room
+web_up "http://127.0.0.1:$wr/"
 
 # --- a classroom on its own: the format, and counters that move with its writes
 scrape room $wr
@@ -199,11 +210,13 @@ sleep 2
   bad "/health with the upstream gone: $(cat "$dir/health")"
 C room health --within 1 >"$dir/out" 2>&1 && bad "cairn health exited 0 with the upstream gone" || ok
 start central
+web_up "http://127.0.0.1:$wc/"
 
 # --- bundle imports
 stop room
 sed -i "s/^upstream = .*/upstream = 127.0.0.1:1/" "$dir/room/cairn.conf"
 start room
+web_up "http://127.0.0.1:$wr/"
 C room evidence add "$ms" 3 --observed 2026-10-09 >/dev/null || bad "offline evidence"
 C room bundle export --to "$dir/offline.bundle" >/dev/null 2>&1 || bad "bundle export"
 scrape central $wc
@@ -212,6 +225,31 @@ C central bundle import "$dir/offline.bundle" >/dev/null 2>&1 || bad "bundle imp
 scrape central $wc
 settles central $wc cairn_bundle_imports_total 1 && ok ||
   bad "bundle imports after one: $(value central cairn_bundle_imports_total)"
+
+# --- served beyond loopback (TLS): /metrics and /health answer this
+# computer only; a client from another address gets 403 and no count.
+ip4=$(ip -4 -o addr show scope global 2>/dev/null | awk '{ sub("/.*", "", $4); print $4; exit }')
+if [ -n "$ip4" ] && command -v openssl >/dev/null; then
+  wf=$(free_port)
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 2 \
+    -subj "/CN=localhost" 2>/dev/null
+  C far init --campus north --classroom room-9 >/dev/null
+  sed -i "s|^web =.*|web = 0.0.0.0:$wf|; s|^web_host =.*|web_host = $ip4:$wf|;
+          s|^web_tls_cert =.*|web_tls_cert = $dir/cert.pem|;
+          s|^web_tls_key =.*|web_tls_key = $dir/key.pem|" "$dir/far/cairn.conf"
+  start far
+  web_up "https://127.0.0.1:$wf/"
+  for path in /metrics /health; do
+    c=$(curl -sk -m 5 -o "$dir/body" -w '%{http_code}' "https://$ip4:$wf$path")
+    [ "$c" = 403 ] && ! grep -q cairn_ "$dir/body" && ok ||
+      bad "$path from $ip4 (not loopback) answered $c: $(head -3 "$dir/body")"
+    c=$(curl -sk -m 5 -o "$dir/body" -w '%{http_code}' -H "Host: $ip4:$wf" "https://127.0.0.1:$wf$path")
+    [ "$c" = 200 ] && ok || bad "$path from loopback over TLS answered $c"
+  done
+  stop far
+else
+  echo "metrics: no non-loopback IPv4 address or no openssl: the 403 case was not run"
+fi
 
 echo "metrics: $pass passed, $fail failed"
 [ $fail -eq 0 ]
