@@ -28,6 +28,10 @@
 #include "cairn.h"
 #include "cli.h"
 #include "config.h"
+#include "health.h"
+#include "backup.h"
+#include "error.h"
+#include "file.h"
 #include "keyfile.h"
 #include "record.h"
 #include "sync.h"
@@ -83,7 +87,7 @@ typedef struct flag {
   const char *def;  /* a TO_ARG's value when not given, shown in help unless ""; or NULL */
 } flag;
 
-typedef enum { DO_INIT, DO_PUT, DO_READ, DO_MANY, DO_RESTORE } action;
+typedef enum { DO_INIT, DO_PUT, DO_READ, DO_MANY, DO_RESTORE, DO_BACKUP_KEY } action;
 
 /* A field a command always writes: a string, or (str NULL) a boolean. */
 typedef struct fixed_field {
@@ -490,10 +494,23 @@ static const flag backup_flags[] = {
      "the backup file to write (refused if it exists; mode 0600: it holds the device key); "
      "its directory must exist",
      NULL},
+    {"encrypt", "", TO_ARG, "encrypt", V_FLAG, 0,
+     "seal it to backup_public_key in [backup] of cairn.conf: only that key's secret file "
+     "opens it",
+     NULL},
     END};
 
 static const flag restore_flags[] = {
     {NULL, "FILE", TO_ARG, "path", V_PATH, F_POS, "a backup written by cairn backup", NULL},
+    {"key", "SECRETFILE", TO_LOCAL, "key", V_PATH, 0,
+     "the backup key file that opens an encrypted backup (cairn backup-key new)", NULL},
+    END};
+
+static const flag backup_key_flags[] = {
+    {"to", "FILE", TO_LOCAL, "to", V_PATH, F_REQ,
+     "where to write the secret key (refused if it exists; mode 0600); keep it off the "
+     "machines it backs up",
+     NULL},
     END};
 
 static const flag bundle_import_flags[] = {
@@ -680,9 +697,14 @@ static const command commands[] = {
      "while cairnd runs: write a consistent, compacted copy of this node's store, with its "
      "cairn.conf and device key, to FILE (temp file, fsync, rename: never a partial file "
      "under that name). Keep it as safe as the device key"},
+    {"backup-key", "new", DO_BACKUP_KEY, NULL, NULL, 0, 0, NULL, NULL, backup_key_flags,
+     "make a key pair for encrypted backups (needs no cairnd): writes the secret key to FILE "
+     "and prints the line to put in [backup] of cairn.conf, backup_public_key = KEY"},
     {"restore", NULL, DO_RESTORE, NULL, NULL, 0, 0, NULL, NULL, restore_flags,
      "make the data directory DIR (which must not exist, or be empty) from a backup, and check "
-     "it (runs cairnd --restore FILE --data DIR; needs no cairnd running). A restored "
+     "it (runs cairnd --restore FILE --data DIR [--key SECRETFILE]; needs no cairnd running). "
+     "An encrypted backup needs --key; a wrong key or an altered file restores nothing. A "
+     "restored "
      "classroom or hub refuses local writes until its upstream has sent back what it holds "
      "of this device's log: start cairnd and run cairn sync now"},
     {"web", NULL, DO_READ, "web_signin", NULL, 0, 0, NULL, "url", web_flags,
@@ -701,6 +723,7 @@ static const char json_help[] =
     "  roster import: {\"added\", \"updated\", \"moved\", \"withdrawn\": [{\"type\",\n"
     "    \"id\"}], \"dry_run\"}\n"
     "  init: {\"device\": HEX, \"network\": HEX (central only)}\n"
+    "  backup-key new: {\"backup_public_key\": BASE64, \"key_file\": FILE}\n"
     "  ping: {\"version\", \"device\", \"role\", \"campus\", \"name\"}\n"
     "  status: {\"as_of\": DATE, \"notices\": [TEXT] (sync trouble to see: the\n"
     "    clock is off, the upstream refused this device), \"students\": [{\"id\",\n"
@@ -1092,7 +1115,7 @@ static int check_local_flags(const args *a) {
                        name);
   if (given_local(a, "csv") != NULL && a->json)
     return usage_error("%s: --csv and --json: choose one", name);
-  if (given_local(a, "to") != NULL && given_local(a, "csv") == NULL)
+  if (given_local(a, "to") != NULL && given_local(a, "csv") == NULL && a->cmd->act != DO_BACKUP_KEY)
     return usage_error("%s: --to DIR writes CSV tables: give --csv TABLE", name);
   return -1;
 }
@@ -1225,6 +1248,8 @@ static int parse_args(int argc, char **argv, args *a) {
     return i;
   if (a->data == NULL)
     a->data = getenv("CAIRN_DATA");
+  if (a->cmd->act == DO_BACKUP_KEY) /* needs no data directory */
+    return -1;
   if (a->data == NULL || a->data[0] == '\0')
     return usage_error("no data directory: give --data DIR or set CAIRN_DATA");
   return -1;
@@ -1644,7 +1669,7 @@ static int print_reply(const args *a, const cairn_reply *r) {
   if (strcmp(c->group, "health") == 0) {
     const char *w = given_local(a, "within");
     char *end;
-    long long within = w != NULL ? strtoll(w, &end, 10) : 3600;
+    long long within = w != NULL ? strtoll(w, &end, 10) : CAIRN_HEALTH_WITHIN_DEFAULT;
     if (w != NULL && (*w == '\0' || *end != '\0' || within <= 0))
       return usage_error("health: --within: a whole number of seconds above 0, not '%s'", w);
     return cairn__cli_print_health(cairn_reply_get(r, "peers"), a->data, within);
@@ -1679,9 +1704,13 @@ static int print_reply(const args *a, const cairn_reply *r) {
   } else if (strcmp(c->op, "backup") == 0) {
     int len;
     const char *path = reply_str(r, "path", &len);
-    printf("wrote %.*s: %llu bytes (the store's compacted copy: %llu)\n", len, path,
+    const msgpack_object *enc = cairn_reply_get(r, "encrypted");
+    printf("wrote %.*s: %llu bytes (the store's compacted copy: %llu)%s\n", len, path,
            (unsigned long long)reply_u64(r, "bytes"),
-           (unsigned long long)reply_u64(r, "store_bytes"));
+           (unsigned long long)reply_u64(r, "store_bytes"),
+           enc != NULL && enc->type == MSGPACK_OBJECT_BOOLEAN && enc->via.boolean
+               ? ", encrypted to backup_public_key"
+               : "");
     return EXIT_OK;
   } else if (c->reply != NULL) { /* one value: a token, a message, an id */
     if (v == NULL) {
@@ -2239,6 +2268,41 @@ static int run_init(const args *a) {
   return EXIT_OK;
 }
 
+/* cairn backup-key new --to FILE: a key pair for encrypted backups; the
+ * secret key into FILE (created exclusively, 0600, fsynced), the public
+ * key printed as the line cairn.conf takes. */
+static int run_backup_key(const args *a) {
+  uint8_t pk[CAIRN_BACKUP_KEY_BYTES], sk[CAIRN_BACKUP_KEY_BYTES];
+  char text[CAIRN_BACKUP_KEY_FILE_MAX], pub[CAIRN_BACKUP_KEY_TEXT];
+  const char *path = given_local(a, "to");
+  int rc;
+
+  if (path == NULL)
+    return usage_error("backup-key new: --to FILE: required");
+  if (sodium_init() < 0) {
+    fprintf(stderr, "cairn: libsodium failed to initialise\n");
+    return EXIT_FAIL;
+  }
+  cairn_backup_key_new(pk, sk);
+  cairn_backup_key_encode(sk, text);
+  rc = cairn_file_create_secret(path, text, strlen(text));
+  sodium_memzero(sk, sizeof sk);
+  sodium_memzero(text, sizeof text);
+  if (rc != 0) {
+    fprintf(stderr, "cairn: backup-key new: %s: %s\n", path,
+            rc == CAIRN_EEXISTS ? "exists already (a key is never overwritten)"
+                                : cairn_strerror(rc));
+    return EXIT_FAIL;
+  }
+  cairn_backup_key_text(pk, pub);
+  if (a->json)
+    return print_json_owned(json_pack("{s:s, s:s}", "backup_public_key", pub, "key_file", path));
+  fprintf(stderr, "wrote the secret key to %s: keep it off the machines it backs up; put this "
+                  "line in [backup] of their cairn.conf:\n", path);
+  printf("backup_public_key = %s\n", pub);
+  return EXIT_OK;
+}
+
 /* cairn restore FILE --data DIR: runs cairnd --restore, which owns the
  * store's format (this program speaks only the socket protocol). cairnd is
  * looked for next to this program (installed side by side, or the build
@@ -2246,7 +2310,9 @@ static int run_init(const args *a) {
 static int run_restore(const args *a) {
   char self[PATH_MAX], path[PATH_MAX + 32], *slash;
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  const char *file = a->nvals > 0 ? a->vals[0] : NULL;
+  const char *file = a->nvals > 0 ? a->vals[0] : NULL, *key = given_local(a, "key");
+  const char *argv[] = {"cairnd", "--restore", file, "--data", a->data,
+                        key != NULL ? "--key" : NULL, key, NULL};
 
   if (file == NULL)
     return usage_error("restore: FILE: required");
@@ -2258,10 +2324,10 @@ static int run_restore(const args *a) {
       if (access(path, X_OK) != 0)
         snprintf(path, sizeof path, "%s/../daemon/cairnd", self);
       if (access(path, X_OK) == 0)
-        execl(path, "cairnd", "--restore", file, "--data", a->data, (char *)NULL);
+        execv(path, (char *const *)argv);
     }
   }
-  execlp("cairnd", "cairnd", "--restore", file, "--data", a->data, (char *)NULL);
+  execvp("cairnd", (char *const *)argv);
   fprintf(stderr, "cairn: restore: cannot run cairnd: %s\n", strerror(errno));
   return EXIT_FAIL;
 }
@@ -2283,6 +2349,7 @@ int cairn__cli_main(int argc, char **argv) {
     if (ex < 0)
       ex = a.cmd->act == DO_INIT      ? run_init(&a)
            : a.cmd->act == DO_RESTORE ? run_restore(&a)
+           : a.cmd->act == DO_BACKUP_KEY ? run_backup_key(&a)
                                       : run_request(&a);
   }
   free(a.vals);

@@ -85,12 +85,11 @@ void cairn__cli_print_devices(const msgpack_object *devices);
 void cairn__cli_print_peers(const msgpack_object *peers);
 
 /* cairn health: from a sync_status reply's peers (cairnd answered, so it
- * serves), the free space of data_dir's file system (at least
- * CAIRN_CLI_HEALTH_DISK_MIN) and, when this node has an upstream, its last
- * success (within within_s seconds). Prints "healthy: ..." and returns
- * EXIT_OK, or prints "unhealthy: REASON" for each failed check and returns
- * EXIT_FAIL. */
-#define CAIRN_CLI_HEALTH_DISK_MIN (64ull << 20)
+ * serves), the free space of data_dir's file system and, when this node
+ * has an upstream, its last success (within within_s seconds), judged by
+ * cairn_health_judge (protocol/health.h, which /health uses too). Prints
+ * "healthy: ..." and returns EXIT_OK, or prints "unhealthy: REASON" for
+ * each failed check and returns EXIT_FAIL. */
 int cairn__cli_print_health(const msgpack_object *peers, const char *data_dir, int64_t within_s);
 
 /* Prints the refusals map of a sync_status reply after a blank line: each

@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <wchar.h>
 
 #include <sodium.h>
 
+#include "health.h"
 #include "record.h"
 #include "sync_refusals.h"
 
@@ -622,66 +622,32 @@ void cairn__cli_print_devices(const msgpack_object *devices) {
   }
 }
 
-/* How long ago t was, for a person: "12 s", "5 min", "3 h", "2 d". */
-static void ago(int64_t t, char *out, size_t size);
-
 int cairn__cli_print_health(const msgpack_object *peers, const char *data_dir, int64_t within_s) {
-  struct statvfs vfs;
-  char dir[64], since[32], words[600] = "cairnd serves";
-  int bad = 0;
-  size_t n = strlen(words);
+  cairn_health_facts f = {0};
+  char dir[64], text[1024];
+  int healthy;
 
-  if (statvfs(data_dir, &vfs) != 0) {
-    printf("unhealthy: %s: cannot read its file system's free space\n", data_dir);
-    bad = 1;
-  } else {
-    unsigned long long avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
-    if (avail < CAIRN_CLI_HEALTH_DISK_MIN) {
-      printf("unhealthy: only %llu MiB free on the data directory's disk (at least %llu "
-             "needed)\n",
-             avail >> 20, CAIRN_CLI_HEALTH_DISK_MIN >> 20);
-      bad = 1;
-    }
-    n += (size_t)snprintf(words + n, sizeof words - n, "; %llu MiB free on its disk", avail >> 20);
-  }
+  f.disk_known = cairn_health_disk_free(data_dir, &f.disk_free) == 0;
+  f.now = (int64_t)time(NULL);
+  f.within = within_s;
   for (uint32_t i = 0; peers != NULL && peers->type == MSGPACK_OBJECT_ARRAY &&
                        i < peers->via.array.size;
        i++) {
     const msgpack_object *p = &peers->via.array.ptr[i];
-    int64_t t;
     if (strcmp(text_of(p, "direction", dir, sizeof dir), "upstream") != 0)
       continue;
-    if (!int_of(p, "last_success", &t)) {
-      printf("unhealthy: the upstream link has never succeeded\n");
-      bad = 1;
-    } else if ((int64_t)time(NULL) - t > within_s) {
-      ago(t, since, sizeof since);
-      printf("unhealthy: the upstream link last succeeded %s ago (more than %" PRId64 " s)\n",
-             since, within_s);
-      bad = 1;
-    } else {
-      ago(t, since, sizeof since);
-      n += (size_t)snprintf(words + n, sizeof words - n, "; the upstream link succeeded %s ago",
-                            since);
-    }
+    f.has_upstream = 1;
+    if (!int_of(p, "last_success", &f.upstream_success))
+      f.upstream_success = 0;
   }
-  if (!bad)
-    printf("healthy: %s\n", words);
-  return bad ? EXIT_FAIL : EXIT_OK;
+  healthy = cairn_health_judge(&f, data_dir, text, sizeof text);
+  fputs(text, stdout);
+  return healthy ? EXIT_OK : EXIT_FAIL;
 }
 
+/* How long ago t was, for a person: "12 s", "5 min", "3 h", "2 d". */
 static void ago(int64_t t, char *out, size_t size) {
-  int64_t d = (int64_t)time(NULL) - t;
-  if (d < 0)
-    d = 0;
-  if (d < 120)
-    snprintf(out, size, "%" PRId64 " s", d);
-  else if (d < 2 * 3600)
-    snprintf(out, size, "%" PRId64 " min", d / 60);
-  else if (d < 2 * 86400)
-    snprintf(out, size, "%" PRId64 " h", d / 3600);
-  else
-    snprintf(out, size, "%" PRId64 " d", d / 86400);
+  cairn_health_ago((int64_t)time(NULL) - t, out, size);
 }
 
 /* The count at key as text, "?" when not known (nil). */

@@ -49,6 +49,7 @@ typedef struct import_job {
   uint8_t author[CAIRN_KEY_BYTES];
   cairn_apply_result res;
   char why[PATH_MAX + 128];
+  cairn_metrics *metrics; /* borrowed from the cairn_rpc; counts the import */
 } import_job;
 
 /* ---- replies (the shapes of rpc.c's) ---- */
@@ -311,6 +312,7 @@ typedef struct backup_job {
   char config_path[PATH_MAX];
   char config[CAIRN_BACKUP_CONFIG_MAX + 1];
   uint64_t bytes;
+  int encrypt; /* sealed to backup_public_key */
   char why[PATH_MAX + 128];
 } backup_job;
 
@@ -373,18 +375,125 @@ static int store_copy(cairn_store *s, backup_job *j, uint64_t *size) {
   return fd;
 }
 
-/* Writer thread: the backup file, streamed through a hash. */
+/* Where the backup's bytes go: the file as they are, or sealed chunk by
+ * chunk (an encrypted backup, protocol/backup.h). */
+typedef struct backup_out {
+  int fd;
+  int sealed;
+  cairn_backup_seal seal;
+  uint8_t *plain;  /* a chunk being filled (sealed) */
+  size_t plain_len;
+  uint8_t *chunk;  /* a chunk sealed */
+  uint64_t bytes;  /* written to the file */
+} backup_out;
+
+/* Starts o on fd; sealed to pk when pk is not NULL. Returns 0 or a code. */
+static int out_start(backup_out *o, int fd, const uint8_t *pk) {
+  uint8_t start[CAIRN_BACKUP_SEALED_START];
+  int rc;
+
+  memset(o, 0, sizeof *o);
+  o->fd = fd;
+  if (pk == NULL)
+    return 0;
+  o->sealed = 1;
+  o->plain = malloc(CAIRN_BACKUP_SEAL_CHUNK);
+  o->chunk = malloc(CAIRN_BACKUP_SEAL_CHUNK + CAIRN_BACKUP_SEAL_ABYTES);
+  if (o->plain == NULL || o->chunk == NULL)
+    return CAIRN_ENOMEM;
+  if ((rc = cairn_backup_seal_start(&o->seal, pk, start)) != 0 ||
+      (rc = cairn_file_write_all(fd, start, sizeof start)) != 0)
+    return rc;
+  o->bytes = sizeof start;
+  return 0;
+}
+
+static int out_chunk(backup_out *o, int final) {
+  size_t n = o->plain_len + CAIRN_BACKUP_SEAL_ABYTES;
+
+  cairn_backup_seal_chunk(&o->seal, o->plain, o->plain_len, final, o->chunk);
+  o->plain_len = 0;
+  o->bytes += n;
+  return cairn_file_write_all(o->fd, o->chunk, n);
+}
+
+/* Writes n bytes of the (plain) backup. Returns 0 or a code. */
+static int out_write(backup_out *o, const uint8_t *p, size_t n) {
+  int rc = 0;
+
+  if (!o->sealed) {
+    o->bytes += n;
+    return cairn_file_write_all(o->fd, p, n);
+  }
+  while (rc == 0 && n > 0) {
+    size_t k = CAIRN_BACKUP_SEAL_CHUNK - o->plain_len;
+    if (k > n)
+      k = n;
+    memcpy(o->plain + o->plain_len, p, k);
+    o->plain_len += k;
+    p += k;
+    n -= k;
+    if (o->plain_len == CAIRN_BACKUP_SEAL_CHUNK)
+      rc = out_chunk(o, 0);
+  }
+  return rc;
+}
+
+/* Ends o: the last (shorter) chunk, tagged final, when sealed; frees and
+ * wipes what o holds. Returns rc, or the last chunk's error. */
+static int out_end(backup_out *o, int rc) {
+  if (rc == 0 && o->sealed)
+    rc = out_chunk(o, 1);
+  if (o->plain != NULL)
+    sodium_memzero(o->plain, CAIRN_BACKUP_SEAL_CHUNK);
+  free(o->plain);
+  free(o->chunk);
+  sodium_memzero(&o->seal, sizeof o->seal);
+  return rc;
+}
+
+/* The public key an encrypted backup is sealed to: backup_public_key of
+ * cairn.conf as it is now (read again, so that setting it needs no
+ * restart). Returns 0 or CAIRN_ECONFIG with j->why. */
+static int backup_recipient(backup_job *j, uint8_t pk[CAIRN_BACKUP_KEY_BYTES]) {
+  cairn_config c;
+  int rc = cairn_config_load(j->config_path, &c, j->why, sizeof j->why);
+
+  if (rc != 0)
+    return CAIRN_ECONFIG;
+  if (c.backup_public_key[0] == '\0') {
+    snprintf(j->why, sizeof j->why,
+             "--encrypt: no backup_public_key in [backup] of %s (make a key pair with: cairn "
+             "backup-key new --to FILE, on another machine)",
+             j->config_path);
+    return CAIRN_ECONFIG;
+  }
+  if (cairn_backup_public_key_parse(c.backup_public_key, pk) != 0) {
+    snprintf(j->why, sizeof j->why,
+             "backup_public_key in %s: not a public key (44 characters of base64, as cairn "
+             "backup-key new prints it)",
+             j->config_path);
+    return CAIRN_ECONFIG;
+  }
+  return 0;
+}
+
+/* Writer thread: the backup file, streamed through a hash (and sealed
+ * when encrypted). */
 static int run_backup(cairn_store *s, void *arg) {
   backup_job *j = arg;
   char tmp[PATH_MAX + 8];
   crypto_generichash_state hs;
-  uint8_t hash[CAIRN_BACKUP_HASH_BYTES];
+  uint8_t hash[CAIRN_BACKUP_HASH_BYTES], pk[CAIRN_BACKUP_KEY_BYTES];
   msgpack_sbuffer start;
+  backup_out o;
   uint8_t *buf = NULL;
   int rc, fd, copy;
 
   j->why[0] = '\0';
   if ((rc = read_config(j)) != 0)
+    return rc;
+  if (j->encrypt && (rc = backup_recipient(j, pk)) != 0)
     return rc;
   if ((fd = new_file_open(j->path, tmp, j->why, sizeof j->why)) < 0)
     return fd;
@@ -392,12 +501,13 @@ static int run_backup(cairn_store *s, void *arg) {
     return new_file_finish(fd, tmp, j->path, copy, j->why, sizeof j->why);
   msgpack_sbuffer_init(&start);
   crypto_generichash_init(&hs, NULL, 0, sizeof hash);
-  rc = cairn_backup_pack_start(&start, &j->h);
+  rc = out_start(&o, fd, j->encrypt ? pk : NULL);
+  if (rc == 0)
+    rc = cairn_backup_pack_start(&start, &j->h);
   if (rc == 0) {
     crypto_generichash_update(&hs, (const uint8_t *)start.data, start.size);
-    rc = cairn_file_write_all(fd, start.data, start.size);
+    rc = out_write(&o, (const uint8_t *)start.data, start.size);
   }
-  j->bytes = start.size;
   msgpack_sbuffer_destroy(&start);
   if (rc == 0 && (buf = malloc(1 << 20)) == NULL)
     rc = CAIRN_ENOMEM;
@@ -410,15 +520,16 @@ static int run_backup(cairn_store *s, void *arg) {
       break;
     }
     crypto_generichash_update(&hs, buf, (size_t)n);
-    rc = cairn_file_write_all(fd, buf, (size_t)n);
+    rc = out_write(&o, buf, (size_t)n);
     left -= (uint64_t)n;
-    j->bytes += (uint64_t)n;
   }
   free(buf);
   close(copy);
   crypto_generichash_final(&hs, hash, sizeof hash);
-  if (rc == 0 && (rc = cairn_file_write_all(fd, hash, sizeof hash)) == 0)
-    j->bytes += sizeof hash;
+  if (rc == 0)
+    rc = out_write(&o, hash, sizeof hash);
+  rc = out_end(&o, rc);
+  j->bytes = o.bytes;
   return new_file_finish(fd, tmp, j->path, rc, j->why, sizeof j->why);
 }
 
@@ -429,17 +540,20 @@ static void backup_done(cairn_write_req *req, void *arg) {
   cairn_slot *slot;
 
   if (req->job_rc == 0)
-    cairn_log_info("backup: %llu bytes (the store's copy %llu) to %s",
-                   (unsigned long long)j->bytes, (unsigned long long)j->h.store_bytes, j->path);
+    cairn_log_info("backup: %llu bytes (the store's copy %llu)%s to %s",
+                   (unsigned long long)j->bytes, (unsigned long long)j->h.store_bytes,
+                   j->encrypt ? ", encrypted," : "", j->path);
   else
     cairn_log_warn("backup to %s failed: %s", j->path,
                    j->why[0] ? j->why : cairn_strerror(req->job_rc));
-  if ((slot = reply_file(&j->call, req->job_rc, j->why, j->path, 2, &frame, &pk)) != NULL) {
+  if ((slot = reply_file(&j->call, req->job_rc, j->why, j->path, 3, &frame, &pk)) != NULL) {
     if (req->job_rc == 0) {
       cairn__rpc_pack_str(&pk, "bytes");
       msgpack_pack_uint64(&pk, j->bytes);
       cairn__rpc_pack_str(&pk, "store_bytes");
       msgpack_pack_uint64(&pk, j->h.store_bytes);
+      cairn__rpc_pack_str(&pk, "encrypted");
+      cairn__rpc_pack_bool(&pk, j->encrypt);
     }
     cairn_server_reply(slot, &frame);
   }
@@ -465,6 +579,10 @@ cairn_handled cairn_bundle_rpc_backup(cairn_rpc *r, cairn_slot *slot, const msgp
   if ((j = path_job(req, sizeof *j, path, pk)) == NULL)
     return CAIRN_HANDLED_REPLY;
   memcpy(j->path, path, sizeof path);
+  {
+    const msgpack_object *e = cairn_record_map_get(req, "encrypt");
+    j->encrypt = e != NULL && e->type == MSGPACK_OBJECT_BOOLEAN && e->via.boolean;
+  }
   backup_job_fill(j, r->config_path, cairn_store_device(r->store),
                   cairn_config_role_name(r->config->role), r->sk);
   return submit(r, slot, &j->call, run_backup, backup_done, j, pk);
@@ -601,6 +719,8 @@ static void import_done(cairn_write_req *req, void *arg) {
 
   sodium_bin2hex(hex, sizeof hex, j->author, sizeof j->author);
   if (req->job_rc == 0)
+    cairn_metrics_bundle_import(j->metrics);
+  if (req->job_rc == 0)
     cairn_log_info("bundle import from %.8s (%s): applied %zu, refused %zu%s%s", hex, j->path,
                    j->res.applied, j->res.refused, j->res.refused ? ": " : "", j->res.reason);
   else
@@ -636,6 +756,7 @@ cairn_handled cairn_bundle_rpc_import(cairn_rpc *r, cairn_slot *slot, const msgp
   if ((j = path_job(req, sizeof *j, path, pk)) == NULL)
     return CAIRN_HANDLED_REPLY;
   j->sk = r->sk;
+  j->metrics = r->metrics;
   memcpy(j->path, path, sizeof path);
   return submit(r, slot, &j->call, run_import, import_done, j, pk);
 }

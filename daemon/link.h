@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "store.h"
+#include "sync_refusals.h"
 #include "writer.h"
 
 typedef struct cairn_links cairn_links;
@@ -77,6 +78,25 @@ void cairn_links_notices(const cairn_links *l, msgpack_packer *pk);
  * (name -> count, in the table's order). Kept in memory only: a restart
  * starts them at 0. */
 void cairn_links_refusals(const cairn_links *l, msgpack_packer *pk);
+
+/* The classes of protocol/sync_refusals.h, counted. */
+#define CAIRN__LINKS_ONE(id, name, what) +1
+#define CAIRN_LINKS_REFUSAL_CLASSES (0 CAIRN_SYNC_REFUSALS(CAIRN__LINKS_ONE))
+
+/* The links in numbers, for /metrics and /health. */
+typedef struct cairn_links_counts {
+  uint64_t applied;           /* entries received over sync links and applied, since start */
+  uint64_t connected[3];      /* links in session, by the peer's role (cairn_role) */
+  uint64_t pending_out;       /* entries peers in session lack, or have not acknowledged */
+  uint64_t pending_in;        /* entries peers offered, not yet applied here */
+  uint64_t refusals[CAIRN_LINKS_REFUSAL_CLASSES]; /* as cairn_links_refusals, in table order */
+  int has_upstream;           /* [sync] upstream is set */
+  int64_t upstream_success;   /* unix seconds of its last success; 0: never */
+} cairn_links_counts;
+
+/* Fills *out. The pending counts need this store's version vector: when
+ * it cannot be read they are left 0. Loop thread. */
+void cairn_links_counts_get(cairn_links *l, cairn_links_counts *out);
 
 /* Called once when a join ends: rc 0 and the scope joined, or a negative
  * code and a one-line message. */

@@ -161,6 +161,7 @@ struct link {
   int peer_known;
   cairn_scope peer_scope;
   char peer_role[16];
+  char hello_role[16]; /* the role the peer's HELLO gave (/metrics) */
   cairn_vv_item *peer_vv; /* what the peer holds, as far as we know */
   size_t peer_vv_n;
   /* downstream: authors whose chains the peer needs or not (cairn__link_author_wanted) */
@@ -262,6 +263,7 @@ struct cairn_links {
    * arrival: `sync status` shows it before the writer has stored it. */
   uint64_t receipt_seen;
   uint64_t refusals[REFUSAL_CLASSES]; /* since start, every link, by class */
+  uint64_t applied; /* entries received and applied since start, every link */
   /* batch sizes left by links that dropped mid-transfer, by peer (a ring) */
   struct pace {
     uint8_t peer[CAIRN_KEY_BYTES];

@@ -521,6 +521,7 @@ static void on_applied(cairn_write_req *req, void *arg) {
     return;
   }
   l->received += j->res.applied;
+  l->mgr->applied += j->res.applied;
   l->refused += j->res.refused;
   /* The peer holds what it sent: never send it back. */
   while (off < j->len) {
@@ -682,6 +683,7 @@ static void on_hello(link *l, const cairn_sync_msg *msg) {
     l->peer_vv[i].seq = msg->vv[i].seq;
   }
   l->peer_vv_n = msg->vv_n;
+  snprintf(l->hello_role, sizeof l->hello_role, "%s", msg->role);
   l->last_success = now_unix();
   l->batch_bytes = l->peer_known ? pace_start(m, l->peer) : BATCH_START_BYTES;
   if (l->dir == LINK_UPSTREAM) {

@@ -185,3 +185,26 @@ void cairn_links_refusals(const cairn_links *m, msgpack_packer *pk) {
   }
 }
 
+
+void cairn_links_counts_get(cairn_links *m, cairn_links_counts *out) {
+  int vv_ok = cairn__link_own_vv(m) == 0;
+
+  memset(out, 0, sizeof *out);
+  out->applied = m->applied;
+  out->has_upstream = m->o.config->upstream[0] != '\0';
+  out->upstream_success = m->last_success;
+  for (int i = 0; i < REFUSAL_CLASSES; i++)
+    out->refusals[i] = m->refusals[i];
+  for (link *l = m->links; l != NULL; l = l->next) {
+    if (!in_session(l->state))
+      continue;
+    for (int r = CAIRN_ROLE_CLASSROOM; r <= CAIRN_ROLE_CENTRAL; r++)
+      if (strcmp(l->peer_role[0] ? l->peer_role : l->hello_role,
+                 cairn_config_role_name((cairn_role)r)) == 0)
+        out->connected[r]++;
+    if (vv_ok)
+      out->pending_out += cairn__link_lacking(m->vv, m->vv_n, l) + l->unacked;
+    if (cairn__link_to_receive(l) >= 0)
+      out->pending_in += (uint64_t)cairn__link_to_receive(l);
+  }
+}

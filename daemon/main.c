@@ -35,6 +35,7 @@
 #include "server.h"
 #include "store.h"
 #include "usage.h"
+#include "metrics.h"
 #include "web.h"
 #include "writer.h"
 
@@ -46,6 +47,7 @@ typedef struct cairnd {
   cairn_server *server;
   cairn_links *links;
   cairn_web *web; /* NULL when the page is off */
+  cairn_metrics *metrics;
   cairn_rpc rpc;
   cairn_config config;
   char config_path[PATH_MAX]; /* rewritten by a join */
@@ -399,15 +401,140 @@ static int joined(const cairn_config *c) {
   return c->role != CAIRN_ROLE_CENTRAL && c->upstream_key[0] != '\0';
 }
 
+/* Reads the backup key file at path (mode 0600, as cairn backup-key new
+ * writes it) into sk and pk. Returns 0, or a negative code with why. */
+static int backup_key_load(const char *path, uint8_t sk[CAIRN_BACKUP_KEY_BYTES],
+                           uint8_t pk[CAIRN_BACKUP_KEY_BYTES], char *why, size_t whylen) {
+  uint8_t buf[CAIRN_BACKUP_KEY_FILE_MAX];
+  struct stat st;
+  ssize_t n;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), rc = 0;
+
+  if (fd < 0) {
+    snprintf(why, whylen, "--key %s: %s", path, strerror(errno));
+    return cairn_err_from_errno(errno);
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(why, whylen, "--key %s: not a regular file", path);
+    rc = CAIRN_EINVAL;
+  } else if ((st.st_mode & 077) != 0) {
+    snprintf(why, whylen, "--key %s: readable by group or others (mode %04o); run chmod 600 %s",
+             path, (unsigned)(st.st_mode & 07777), path);
+    rc = CAIRN_EPERM;
+  } else if ((n = read(fd, buf, sizeof buf)) < 0 ||
+             cairn_backup_key_decode(buf, (size_t)n, sk, pk) != 0) {
+    snprintf(why, whylen, "--key %s: not a backup key file (cairn backup-key new writes one)",
+             path);
+    rc = CAIRN_EINVAL;
+  }
+  sodium_memzero(buf, sizeof buf);
+  close(fd);
+  return rc;
+}
+
+/* Opens the encrypted backup at fd (past its magic) with the key file:
+ * every chunk is authenticated and written into an unnamed file (0600,
+ * unlinked at once) beside DIR, which the caller reads back as a plain
+ * backup (*plain, owned by the caller). DIR is not touched. Returns 0, or
+ * a negative code with why (the wrong key; cut or altered). */
+static int backup_decrypt(int fd, const char *key_file, const char *dir, int *plain, char *why,
+                          size_t whylen) {
+  uint8_t sk[CAIRN_BACKUP_KEY_BYTES], pk[CAIRN_BACKUP_KEY_BYTES], start[CAIRN_BACKUP_SEALED_START];
+  char tmp[PATH_MAX], *slash;
+  cairn_backup_seal s;
+  uint8_t *in = NULL, *out = NULL;
+  int rc, out_fd = -1, final = 0;
+
+  if ((rc = backup_key_load(key_file, sk, pk, why, whylen)) != 0)
+    return rc;
+  if (lseek(fd, 0, SEEK_SET) != 0 || read_exact(fd, start, sizeof start) != 0) {
+    snprintf(why, whylen, "too short to be an encrypted backup");
+    rc = CAIRN_EMALFORMED;
+    goto done;
+  }
+  rc = cairn_backup_open_start(&s, start, sizeof start, sk);
+  if (rc != 0) {
+    char want[CAIRN_BACKUP_KEY_TEXT], have[CAIRN_BACKUP_KEY_TEXT];
+    cairn_backup_key_text(start + CAIRN_BACKUP_MAGIC_BYTES, want);
+    cairn_backup_key_text(pk, have);
+    if (rc == CAIRN_EPERM)
+      snprintf(why, whylen, "sealed to the public key %s, but --key %s is the key of %s: the "
+                            "wrong key", want, key_file, have);
+    else
+      snprintf(why, whylen, "the key does not open it: the file was altered or damaged");
+    goto done;
+  }
+  snprintf(tmp, sizeof tmp, "%s", dir);
+  for (size_t n = strlen(tmp); n > 1 && tmp[n - 1] == '/'; n--)
+    tmp[n - 1] = '\0'; /* "DIR/" names DIR: the file goes beside it */
+  slash = strrchr(tmp, '/');
+  if (slash == NULL)
+    snprintf(tmp, sizeof tmp, ".cairn-restore.XXXXXX");
+  else
+    snprintf(slash + 1, sizeof tmp - (size_t)(slash + 1 - tmp), ".cairn-restore.XXXXXX");
+  in = malloc(CAIRN_BACKUP_SEAL_CHUNK + CAIRN_BACKUP_SEAL_ABYTES);
+  out = malloc(CAIRN_BACKUP_SEAL_CHUNK);
+  if (in == NULL || out == NULL) {
+    rc = CAIRN_ENOMEM;
+    snprintf(why, whylen, "out of memory");
+    goto done;
+  }
+  if ((out_fd = mkstemp(tmp)) < 0) {
+    rc = cairn_err_from_errno(errno);
+    snprintf(why, whylen, "cannot make a file beside %s to open it into: %s", dir,
+             strerror(errno));
+    goto done;
+  }
+  unlink(tmp);
+  while (rc == 0 && !final) {
+    size_t got = 0;
+    while (got < CAIRN_BACKUP_SEAL_CHUNK + CAIRN_BACKUP_SEAL_ABYTES) {
+      ssize_t n = read(fd, in + got, CAIRN_BACKUP_SEAL_CHUNK + CAIRN_BACKUP_SEAL_ABYTES - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        rc = cairn_err_from_errno(errno);
+      if (n <= 0)
+        break;
+      got += (size_t)n;
+    }
+    if (rc == 0 && cairn_backup_open_chunk(&s, in, got, out, &final) != 0)
+      rc = CAIRN_EBADSIG;
+    if (rc == 0 && !final && got < CAIRN_BACKUP_SEAL_CHUNK + CAIRN_BACKUP_SEAL_ABYTES)
+      rc = CAIRN_EBADSIG; /* cut short */
+    if (rc == 0)
+      rc = cairn_file_write_all(out_fd, out, got - CAIRN_BACKUP_SEAL_ABYTES);
+  }
+  if (rc == 0 && read(fd, in, 1) != 0)
+    rc = CAIRN_EBADSIG; /* bytes after the last chunk */
+  if (rc != 0)
+    snprintf(why, whylen, "%s", rc == CAIRN_EBADSIG
+                                    ? "it does not decrypt whole: the file was cut, altered or "
+                                      "damaged"
+                                    : cairn_strerror(rc));
+done:
+  sodium_memzero(sk, sizeof sk);
+  sodium_memzero(&s, sizeof s);
+  if (out != NULL)
+    sodium_memzero(out, CAIRN_BACKUP_SEAL_CHUNK);
+  free(in);
+  free(out);
+  if (rc != 0 && out_fd >= 0)
+    close(out_fd);
+  else if (rc == 0)
+    *plain = out_fd;
+  return rc;
+}
+
 /* cairnd --restore FILE --data DIR: the files of DIR from the backup,
  * then the store marked restored (on a node with an upstream) and checked. Nothing
  * is written unless the whole backup verifies first. Returns the exit
  * status. */
-static int restore(const char *file, const char *dir) {
+static int restore(const char *file, const char *dir, const char *key_file) {
   cairn_backup_header h;
   cairn_config config;
   cairn_store *store = NULL;
-  uint8_t *start = NULL, *sk = NULL;
+  uint8_t *start = NULL, *sk = NULL, magic[CAIRN_BACKUP_MAGIC_BYTES];
   char path[PATH_MAX], why[512] = "";
   size_t store_at = 0;
   struct stat st;
@@ -418,6 +545,31 @@ static int restore(const char *file, const char *dir) {
     if (fd >= 0)
       close(fd);
     return 1;
+  }
+  if (st.st_size >= (off_t)sizeof magic && read_exact(fd, magic, sizeof magic) == 0 &&
+      cairn_backup_is_sealed(magic, sizeof magic)) {
+    /* Encrypted: opened whole into an unnamed file first; the restore
+     * reads that. A wrong key or an altered file stops here. */
+    int plain = -1;
+    if (key_file == NULL) {
+      fprintf(stderr, "cairnd: %s: an encrypted backup: give the backup key file with --key "
+                      "FILE; nothing was restored\n", file);
+      goto out;
+    }
+    if ((rc = backup_decrypt(fd, key_file, dir, &plain, why, sizeof why)) != 0) {
+      fprintf(stderr, "cairnd: %s: %s; nothing was restored\n", file, why);
+      goto out;
+    }
+    close(fd);
+    fd = plain;
+    if (fstat(fd, &st) != 0) {
+      fprintf(stderr, "cairnd: %s: %s\n", file, strerror(errno));
+      goto out;
+    }
+  }
+  if (lseek(fd, 0, SEEK_SET) != 0) {
+    fprintf(stderr, "cairnd: %s: %s\n", file, strerror(errno));
+    goto out;
   }
   if ((rc = backup_open(fd, (uint64_t)st.st_size, &h, &start, &store_at, why, sizeof why)) != 0) {
     fprintf(stderr, "cairnd: %s: %s; nothing was restored\n", file, why);
@@ -525,21 +677,25 @@ int main(int argc, char **argv) {
   static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
                                        {"check", no_argument, NULL, 'c'},
                                        {"restore", required_argument, NULL, 'r'},
+                                       {"key", required_argument, NULL, 'k'},
                                        {"log-level", required_argument, NULL, 'l'},
                                        {"help", no_argument, NULL, 'h'},
                                        {"version", no_argument, NULL, 'V'},
                                        {NULL, 0, NULL, 0}};
-  const char *dir = getenv("CAIRN_DATA"), *level = NULL, *restore_from = NULL;
+  const char *dir = getenv("CAIRN_DATA"), *level = NULL, *restore_from = NULL, *key_file = NULL;
   char path[PATH_MAX], why[512] = "";
   uint8_t *sk = NULL;
   cairnd d;
   int c, rc, lock_fd = -1, status = 1, check = 0;
   uint64_t batches, puts;
 
-  while ((c = getopt_long(argc, argv, "d:cr:l:hV", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:cr:k:l:hV", opts, NULL)) != -1) {
     switch (c) {
     case 'r':
       restore_from = optarg;
+      break;
+    case 'k':
+      key_file = optarg;
       break;
     case 'c':
       check = 1;
@@ -573,8 +729,12 @@ int main(int argc, char **argv) {
     cairn_log_err("libsodium failed to initialise");
     return 1;
   }
+  if (key_file != NULL && restore_from == NULL) {
+    fprintf(stderr, "cairnd: --key goes with --restore\n\n%s", cairn_usage_text);
+    return 2;
+  }
   if (restore_from != NULL)
-    return check ? 2 : restore(restore_from, dir);
+    return check ? 2 : restore(restore_from, dir, key_file);
   if (check_data_dir(dir) != 0)
     return 1;
   snprintf(path, sizeof path, "%s/cairn.conf", dir);
@@ -628,10 +788,12 @@ int main(int argc, char **argv) {
                  CAIRN_KEY_BYTES);
 
   uv_loop_init(&d.loop);
-  if (cairn_writer_init(&d.writer, &d.loop, d.store) != 0) {
+  if (cairn_writer_init(&d.writer, &d.loop, d.store) != 0 ||
+      cairn_metrics_new(&d.metrics, d.store, d.writer, dir) != 0) {
     cairn_log_err("out of memory");
     goto out_loop;
   }
+  cairn_writer_set_metrics(d.writer, d.metrics);
   {
     cairn_links_opts lo = {&d.loop, d.store, d.writer, sk, &d.config, d.config_path};
     snprintf(d.config_path, sizeof d.config_path, "%s/cairn.conf", dir);
@@ -661,6 +823,8 @@ int main(int argc, char **argv) {
   d.rpc.writer = d.writer;
   d.rpc.config = &d.config;
   d.rpc.links = d.links;
+  d.rpc.metrics = d.metrics;
+  cairn_metrics_set_links(d.metrics, d.links);
   d.rpc.sk = sk;
   d.rpc.config_path = d.config_path;
   snprintf(path, sizeof path, "%s/cairnd.sock", dir);
@@ -673,7 +837,7 @@ int main(int argc, char **argv) {
     goto out_loop;
   }
   {
-    cairn_web_opts wo = {&d.loop, d.server, &d.config, dir};
+    cairn_web_opts wo = {&d.loop, d.server, &d.config, dir, d.metrics};
     rc = cairn_web_start(&d.web, &wo, why, sizeof why);
   }
   if (rc != 0) {
@@ -709,6 +873,7 @@ out_loop:
   cairn_report_rpc_free(&d.rpc);
   cairn_web_free(d.web); /* the loop has run its closes */
   cairn_writer_free(d.writer);
+  cairn_metrics_free(d.metrics);
   if (uv_loop_close(&d.loop) != 0)
     cairn_log_warn("event loop closed with handles still open");
 out:

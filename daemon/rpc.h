@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "link.h"
+#include "metrics.h"
 #include "server.h"
 #include "store.h"
 #include "writer.h"
@@ -40,6 +41,7 @@ typedef struct cairn_rpc {
   const uint8_t *sk;          /* borrowed: the device's secret key (opens bundles) */
   const char *config_path;    /* borrowed: DATA/cairn.conf (a backup copies it) */
   const cairn_rpc_web *web;   /* borrowed; NULL when the web page is off */
+  cairn_metrics *metrics;     /* borrowed; NULL: nothing counted */
   char device_hex[65];
   struct cairn_report_cache *report_cache; /* owned by report_rpc.c; NULL: none */
 } cairn_rpc;

@@ -77,4 +77,9 @@ void cairn_writer_on_commit(cairn_writer *w, void (*cb)(void *arg), void *arg);
  * written, so far. */
 void cairn_writer_stats(const cairn_writer *w, uint64_t *batches, uint64_t *puts);
 
+/* Each commit that wrote something is counted in m (borrowed; NULL: not
+ * counted), with the time it took on the writer thread and its puts. */
+struct cairn_metrics;
+void cairn_writer_set_metrics(cairn_writer *w, struct cairn_metrics *m);
+
 #endif

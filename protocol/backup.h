@@ -10,6 +10,18 @@
  * the text of cairn.conf and the device's secret key: a backup is as
  * secret as DATA/device.key, and is written mode 0600.
  *
+ * An encrypted backup (`cairn backup --encrypt`) is that whole file sealed
+ * to an X25519 public key (backup_public_key in cairn.conf):
+ *
+ *   "CAIRNSEALED1\n" (13) || the recipient's public key (32) ||
+ *   crypto_box_seal(file key) (80) || secretstream header (24) ||
+ *   chunks: crypto_secretstream_xchacha20poly1305 of the plain backup,
+ *   CAIRN_BACKUP_SEAL_CHUNK bytes each (+ 17), the last one shorter and
+ *   tagged FINAL
+ *
+ * The file key is random, used for this file only. Only the matching
+ * secret key (a backup key file, cairn_backup_key_encode) opens it.
+ *
  * Pure functions over bytes (msgpack-c and libsodium only): no files.
  */
 #ifndef CAIRN_BACKUP_H
@@ -51,5 +63,74 @@ int cairn_backup_pack_start(msgpack_sbuffer *sb, const cairn_backup_header *h);
  * most CAIRN_BACKUP_CONFIG_MAX bytes; store: a count). Pure. */
 int cairn_backup_decode_start(const uint8_t *buf, size_t len, cairn_backup_header *h,
                               size_t *used) __attribute__((warn_unused_result));
+
+/* ---- encrypted backups ---- */
+
+#define CAIRN_BACKUP_SEALED_MAGIC "CAIRNSEALED1\n"
+#define CAIRN_BACKUP_KEY_BYTES 32              /* X25519 public and secret keys */
+#define CAIRN_BACKUP_SEAL_CHUNK (64u * 1024)   /* plain bytes per chunk */
+#define CAIRN_BACKUP_SEAL_ABYTES 17            /* added to each chunk */
+#define CAIRN_BACKUP_SEALED_START (13 + 32 + 80 + 24)
+/* A backup key file's text: "cairn-backup-secret-key-1 BASE64\n" */
+#define CAIRN_BACKUP_KEY_FILE_PREFIX "cairn-backup-secret-key-1 "
+#define CAIRN_BACKUP_KEY_FILE_MAX 128
+#define CAIRN_BACKUP_KEY_TEXT 45               /* a key in base64, and a NUL */
+
+/* The state of one sealed stream, either way. Wipe with sodium_memzero. */
+typedef struct cairn_backup_seal {
+  unsigned char state[52]; /* crypto_secretstream_xchacha20poly1305_state */
+} cairn_backup_seal;
+
+/* 1 when buf (len bytes, at least the magic's 13) starts as an encrypted
+ * backup. Pure. */
+int cairn_backup_is_sealed(const uint8_t *buf, size_t len);
+
+/* Begins sealing to the X25519 public key pk: a new random file key,
+ * sealed to pk; writes the CAIRN_BACKUP_SEALED_START bytes of the start
+ * into out. Returns 0, or CAIRN_EINVAL when pk is not a usable key. */
+int cairn_backup_seal_start(cairn_backup_seal *s, const uint8_t pk[CAIRN_BACKUP_KEY_BYTES],
+                            uint8_t out[CAIRN_BACKUP_SEALED_START]);
+
+/* Seals n plain bytes (n == CAIRN_BACKUP_SEAL_CHUNK, or less when final)
+ * into out (n + CAIRN_BACKUP_SEAL_ABYTES bytes). */
+void cairn_backup_seal_chunk(cairn_backup_seal *s, const uint8_t *in, size_t n, int final,
+                             uint8_t *out);
+
+/* Opens the start of an encrypted backup, buf[0..len), with the secret key
+ * sk. Returns 0 (s ready for cairn_backup_open_chunk); CAIRN_EAGAIN when
+ * len is short of CAIRN_BACKUP_SEALED_START; CAIRN_EMALFORMED when it is
+ * not an encrypted backup; CAIRN_EPERM when it is sealed to another key;
+ * CAIRN_EBADSIG when the sealed file key does not open (altered). Pure. */
+int cairn_backup_open_start(cairn_backup_seal *s, const uint8_t *buf, size_t len,
+                            const uint8_t sk[CAIRN_BACKUP_KEY_BYTES])
+    __attribute__((warn_unused_result));
+
+/* Opens one chunk of n bytes (CAIRN_BACKUP_SEAL_ABYTES to CAIRN_BACKUP_SEAL_CHUNK
+ * + CAIRN_BACKUP_SEAL_ABYTES) into out (n - CAIRN_BACKUP_SEAL_ABYTES bytes;
+ * nothing is written there when it fails); *final says it was tagged last.
+ * Returns 0, or CAIRN_EBADSIG (altered, reordered, or not the next chunk). */
+int cairn_backup_open_chunk(cairn_backup_seal *s, const uint8_t *in, size_t n, uint8_t *out,
+                            int *final) __attribute__((warn_unused_result));
+
+/* A new backup key pair. */
+void cairn_backup_key_new(uint8_t pk[CAIRN_BACKUP_KEY_BYTES], uint8_t sk[CAIRN_BACKUP_KEY_BYTES]);
+
+/* A key as base64 (the original alphabet, padded: 44 characters). */
+void cairn_backup_key_text(const uint8_t key[CAIRN_BACKUP_KEY_BYTES],
+                           char out[CAIRN_BACKUP_KEY_TEXT]);
+
+/* Reads a base64 public key (as backup_public_key holds it). Returns 0, or
+ * CAIRN_EINVAL when it is not 32 bytes of base64. Pure. */
+int cairn_backup_public_key_parse(const char *text, uint8_t pk[CAIRN_BACKUP_KEY_BYTES]);
+
+/* The text of a backup key file for sk, into out (at most
+ * CAIRN_BACKUP_KEY_FILE_MAX bytes, NUL-terminated). */
+void cairn_backup_key_encode(const uint8_t sk[CAIRN_BACKUP_KEY_BYTES],
+                             char out[CAIRN_BACKUP_KEY_FILE_MAX]);
+
+/* Reads a backup key file's bytes: the secret key into sk, its public key
+ * into pk. Returns 0, or CAIRN_EMALFORMED when it is not one. Pure. */
+int cairn_backup_key_decode(const uint8_t *buf, size_t len, uint8_t sk[CAIRN_BACKUP_KEY_BYTES],
+                            uint8_t pk[CAIRN_BACKUP_KEY_BYTES]) __attribute__((warn_unused_result));
 
 #endif

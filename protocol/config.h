@@ -33,6 +33,7 @@ typedef struct cairn_config {
   int64_t web_session_hours;/* [web] web_session_hours: how long a sign-in lasts */
   char web_tls_cert[256];   /* [web] web_tls_cert: PEM certificate chain ("" no TLS) */
   char web_tls_key[256];    /* [web] web_tls_key: PEM private key */
+  char backup_public_key[64]; /* [backup] backup_public_key: X25519, base64 (cairn backup --encrypt) */
   int64_t clock_offset_ms;  /* [test] clock_offset_ms: test-only clock skew for the HLC */
 } cairn_config;
 

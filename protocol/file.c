@@ -48,3 +48,20 @@ int cairn_file_write_all(int fd, const void *buf, size_t n) {
   }
   return 0;
 }
+
+int cairn_file_create_secret(const char *path, const void *p, size_t n) {
+  int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600), rc;
+
+  if (fd < 0)
+    return errno == EEXIST ? CAIRN_EEXISTS : cairn_err_from_errno(errno);
+  rc = cairn_file_write_all(fd, p, n);
+  if (rc == 0 && fsync(fd) != 0)
+    rc = cairn_err_from_errno(errno);
+  if (close(fd) != 0 && rc == 0)
+    rc = cairn_err_from_errno(errno);
+  if (rc == 0)
+    rc = cairn_file_sync_parent(path);
+  if (rc != 0)
+    unlink(path);
+  return rc;
+}

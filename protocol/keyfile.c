@@ -37,21 +37,7 @@ static int read_all(int fd, uint8_t *p, size_t n) {
 }
 
 int cairn_keyfile_write(const char *path, const uint8_t sk[64]) {
-  int fd, rc;
-
-  fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return errno == EEXIST ? CAIRN_EEXISTS : cairn_err_from_errno(errno);
-  rc = cairn_file_write_all(fd, sk, SK_LEN);
-  if (rc == 0 && fsync(fd) != 0)
-    rc = cairn_err_from_errno(errno);
-  if (close(fd) != 0 && rc == 0)
-    rc = cairn_err_from_errno(errno);
-  if (rc == 0)
-    rc = cairn_file_sync_parent(path);
-  if (rc != 0)
-    unlink(path);
-  return rc;
+  return cairn_file_create_secret(path, sk, SK_LEN);
 }
 
 int cairn_keyfile_create(const char *path, uint8_t pk[32]) {

@@ -356,6 +356,17 @@ const uint8_t *cairn_store_device(const cairn_store *s) { return s->pk; }
 
 uint64_t cairn_store_own_seq(const cairn_store *s) { return s->own_seq; }
 
+int cairn_store_space(cairn_store *s, uint64_t *map_bytes, uint64_t *used_bytes) {
+  MDB_envinfo info;
+  MDB_stat st;
+
+  if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+    return CAIRN_EIO;
+  *map_bytes = (uint64_t)info.me_mapsize;
+  *used_bytes = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+  return 0;
+}
+
 int cairn_store_grow(cairn_store *s) {
   MDB_envinfo info;
   int rc = mdb_env_info(s->env, &info);

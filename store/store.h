@@ -796,6 +796,12 @@ int cairn_store_clock_repair(cairn_store *s, size_t *redated);
  * result read from the store may be kept and used again. Any thread. */
 uint64_t cairn_store_generation(cairn_store *s);
 
+/* The LMDB map's size (*map_bytes: what data.mdb may grow to before the
+ * writer grows the map) and the bytes of it in use as of the last commit
+ * (*used_bytes: pages up to the last one written, free pages included),
+ * for /metrics. Returns 0 or CAIRN_EIO. Any thread. */
+int cairn_store_space(cairn_store *s, uint64_t *map_bytes, uint64_t *used_bytes);
+
 /* This device's public key and its own log's head (seq 0 when empty). */
 const uint8_t *cairn_store_device(const cairn_store *s);
 uint64_t cairn_store_own_seq(const cairn_store *s);

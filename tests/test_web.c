@@ -43,6 +43,17 @@ static void test_address(void **state) {
     assert_int_equal(cairn_web_address_parse(bad[i], host, sizeof host, &port, &loop, why, sizeof why), CAIRN_EINVAL);
     assert_non_null(strstr(why, "web:"));
   }
+  /* The peers /metrics and /health answer. */
+  assert_true(cairn_web_host_loopback("127.0.0.1"));
+  assert_true(cairn_web_host_loopback("127.5.6.7"));
+  assert_true(cairn_web_host_loopback("::1"));
+  assert_true(cairn_web_host_loopback("::ffff:127.0.0.1"));
+  assert_true(cairn_web_host_loopback("localhost"));
+  assert_false(cairn_web_host_loopback("10.0.0.5"));
+  assert_false(cairn_web_host_loopback("::ffff:10.0.0.5"));
+  assert_false(cairn_web_host_loopback("127.evil.example"));
+  assert_false(cairn_web_host_loopback("fe80::1"));
+  assert_false(cairn_web_host_loopback(""));
 }
 
 static void test_routes(void **state) {

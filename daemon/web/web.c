@@ -37,6 +37,7 @@
 
 #include "error.h"
 #include "file.h"
+#include "health.h"
 #include "log.h"
 #include "record.h"
 #include "text.h"
@@ -100,6 +101,7 @@ struct cairn_web {
   uv_loop_t *loop;
   struct lws_context *ctx;
   cairn_server *server;
+  cairn_metrics *metrics; /* borrowed; NULL: /metrics and /health not served */
   char address[128];   /* as configured: host:port */
   char host_alt[128];  /* web_host, or "" */
   char origin[160];    /* scheme://address */
@@ -745,6 +747,59 @@ static void body_done(web_req *r) {
   dispatch(r);
 }
 
+/* GET /metrics or /health, for monitoring on this computer (web.h): no
+ * sign-in, no student data. */
+static void monitoring(web_req *r, const char *path) {
+  cairn_web *w = r->web;
+  char peer[128], arg[64], text[1024];
+  const char *within_text;
+  long long within = CAIRN_HEALTH_WITHIN_DEFAULT;
+
+  r->no_store = 1;
+  if (w->metrics == NULL) {
+    respond_text(r, 404, "not found\n");
+    return;
+  }
+  if (lws_get_peer_simple(r->wsi, peer, sizeof peer) == NULL || !cairn_web_host_loopback(peer)) {
+    respond_text(r, 403, "refused: /metrics and /health answer clients on this computer only\n");
+    return;
+  }
+  if (strcmp(path, "/metrics") == 0) {
+    cairn_metrics_sample s;
+    char *body;
+    size_t len;
+    cairn_metrics_gather(w->metrics, &s);
+    if (cairn_metrics_render(&s, &body, &len) != 0) {
+      respond_text(r, 500, "out of memory\n");
+      return;
+    }
+    respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", body, len, 1);
+    return;
+  }
+  within_text = lws_get_urlarg_by_name(r->wsi, "within=", arg, (int)sizeof arg);
+  if (within_text != NULL) {
+    char *end;
+    within = strtoll(within_text, &end, 10);
+    if (*within_text < '0' || *within_text > '9' || *end != '\0' || within <= 0) {
+      respond_text(r, 400, "health: within: a whole number of seconds above 0\n");
+      return;
+    }
+  }
+  if (w->stopping) {
+    respond_text(r, 503, "unhealthy: cairnd is stopping\n");
+    return;
+  }
+  {
+    int healthy = cairn_metrics_health(w->metrics, within, text, sizeof text);
+    char *body = strdup(text);
+    if (body == NULL) {
+      respond_text(r, 500, "out of memory\n");
+      return;
+    }
+    respond(r, healthy ? 200 : 503, "text/plain; charset=utf-8", body, strlen(body), 1);
+  }
+}
+
 /* The request head arrived: decides what the transaction is. */
 static void on_request(web_req *r, const char *path) {
   cairn_web *w = r->web;
@@ -765,6 +820,10 @@ static void on_request(web_req *r, const char *path) {
   }
   if (method == NULL) {
     respond_text(r, 405, "only GET and POST\n");
+    return;
+  }
+  if (strcmp(method, "GET") == 0 && (strcmp(path, "/metrics") == 0 || strcmp(path, "/health") == 0)) {
+    monitoring(r, path);
     return;
   }
   if (strcmp(method, "GET") == 0 &&
@@ -1069,6 +1128,7 @@ int cairn_web_start(cairn_web **out, const cairn_web_opts *o, char *why, size_t 
     return CAIRN_ENOMEM;
   w->loop = o->loop;
   w->server = o->server;
+  w->metrics = o->metrics;
   w->tls = tls;
   w->sessions.lifetime = c->web_session_hours * 3600;
   snprintf(w->address, sizeof w->address, "%s", addr);

@@ -11,6 +11,11 @@
  * (cairn_server_call: rpc.c, the group-commit writer, the reply only after
  * the commit); the msgpack reply is turned back into JSON (web_view.c).
  *
+ * Monitoring: GET /metrics (Prometheus text, counts only: metrics.h) and
+ * GET /health[?within=SECONDS] (200 or 503 with the verdict's lines:
+ * protocol/health.h) need no sign-in and answer only clients on this
+ * computer (a peer address on loopback); others get 403.
+ *
  * Signing in: `cairn web` asks cairnd (op web_signin) for a one-time link,
  * good for 5 minutes and one use, that sets a session cookie (HttpOnly,
  * SameSite=Strict, Path=/, [web] web_session_hours). Sessions live in
@@ -34,6 +39,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "rpc.h"
 #include "server.h"
 
@@ -55,6 +61,7 @@ typedef struct cairn_web_opts {
   cairn_server *server;       /* borrowed: requests run through its handler */
   const cairn_config *config; /* borrowed */
   const char *data_dir;       /* borrowed for the call: DATA (bundles pass through DATA/web) */
+  cairn_metrics *metrics;     /* borrowed: /metrics and /health (NULL: not served) */
 } cairn_web_opts;
 
 /* Starts serving the page at cairn_config_web_address(config). Returns 0
@@ -91,6 +98,10 @@ void cairn_web_free(cairn_web *w);
  * Returns 0, or CAIRN_EINVAL with why naming the address. */
 int cairn_web_address_parse(const char *addr, char *host, size_t hostlen, int *port,
                             int *loopback, char *why, size_t whylen);
+
+/* 1 when host (an address as text, or "localhost") is loopback:
+ * 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104, localhost. Pure. */
+int cairn_web_host_loopback(const char *host);
 
 /* What an API request asks for. */
 typedef enum cairn_web_route {

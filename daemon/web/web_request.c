@@ -55,9 +55,15 @@ int cairn_web_address_parse(const char *addr, char *host, size_t hostlen, int *p
   memcpy(host, h, hlen);
   host[hlen] = '\0';
   *port = (int)p;
-  *loopback = strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
-              (strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == hlen);
+  *loopback = cairn_web_host_loopback(host);
   return 0;
+}
+
+int cairn_web_host_loopback(const char *host) {
+  if (strncmp(host, "::ffff:", 7) == 0) /* IPv4 mapped into IPv6, as an accepted peer may be */
+    host += 7;
+  return strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
+         (strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == strlen(host));
 }
 
 /* ---- routes ---- */

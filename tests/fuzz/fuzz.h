@@ -102,4 +102,11 @@ static inline void fuzz_random_fixed(void) {
   fuzz_random_reset();
 }
 
+/* The backup key the backup target opens sealed seeds with (make_seeds
+ * seals them to its public half): 32 bytes, 1, 2, 3, ... */
+static inline void fuzz_backup_sk(uint8_t sk[32]) {
+  for (int i = 0; i < 32; i++)
+    sk[i] = (uint8_t)(i + 1);
+}
+
 #endif

@@ -679,6 +679,38 @@ static void seeds_backup(void) {
   if (cairn_backup_pack_start(&sb, &h) != 0)
     die("backup pack");
   put("backup", "central_no_config", sb.data, sb.size);
+  {
+    /* The central's start, sealed to the fuzz key (fuzz.h) in chunks as
+     * cairn backup --encrypt writes them: one full chunk and a short last
+     * one, so that the chunk loop runs twice. */
+    uint8_t sk[CAIRN_BACKUP_KEY_BYTES], pk[CAIRN_BACKUP_KEY_BYTES];
+    uint8_t start[CAIRN_BACKUP_SEALED_START];
+    size_t plain_len = CAIRN_BACKUP_SEAL_CHUNK + 100;
+    uint8_t *plain = calloc(1, plain_len);
+    uint8_t *file = malloc(sizeof start + plain_len + 2 * CAIRN_BACKUP_SEAL_ABYTES);
+    char text[CAIRN_BACKUP_KEY_FILE_MAX];
+    cairn_backup_seal seal;
+    size_t len = sizeof start;
+    if (plain == NULL || file == NULL)
+      die("out of memory");
+    memcpy(plain, sb.data, sb.size);
+    fuzz_backup_sk(sk);
+    crypto_scalarmult_base(pk, sk);
+    if (cairn_backup_seal_start(&seal, pk, start) != 0)
+      die("backup seal");
+    memcpy(file, start, sizeof start);
+    cairn_backup_seal_chunk(&seal, plain, CAIRN_BACKUP_SEAL_CHUNK, 0, file + len);
+    len += CAIRN_BACKUP_SEAL_CHUNK + CAIRN_BACKUP_SEAL_ABYTES;
+    cairn_backup_seal_chunk(&seal, plain + CAIRN_BACKUP_SEAL_CHUNK, 100, 1, file + len);
+    len += 100 + CAIRN_BACKUP_SEAL_ABYTES;
+    put("backup", "sealed", file, len);
+    put("backup", "sealed_cut", file, len - 40);
+    put("backup", "sealed_start_only", file, sizeof start);
+    cairn_backup_key_encode(sk, text);
+    put("backup", "key_file", text, strlen(text));
+    free(plain);
+    free(file);
+  }
   msgpack_sbuffer_destroy(&sb);
 }
 

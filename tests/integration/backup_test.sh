@@ -6,7 +6,9 @@
 # and a classroom restored from a backup older than what the central holds
 # of its log does not fork it: it refuses local writes until the central
 # has sent that log back, then writes on, and nothing is lost or refused.
-# cairn health says when the upstream link has not succeeded.
+# cairn health says when the upstream link has not succeeded. An encrypted
+# backup opens only with its key file, and a wrong key or an altered file
+# restores nothing.
 # usage: backup_test.sh CAIRN CAIRND
 set -uo pipefail
 cairn=$1
@@ -54,6 +56,58 @@ grep -q "altered or damaged" "$dir/out" && ok || bad "no reason for the altered 
 mkdir -p "$dir/full" && touch "$dir/full/x"
 "$cairn" restore "$dir/old.bak" --data "$dir/full" >"$dir/out" 2>&1 && bad "restored into a non-empty directory" || ok
 grep -q "not empty" "$dir/out" && ok || bad "no reason for the non-empty directory: $(cat "$dir/out")"
+
+# Encrypted backups: sealed to backup_public_key, opened only with its
+# secret key file; a wrong key, no key, or an altered or cut file restores
+# nothing and leaves no directory; the plain path still works beside it.
+"$cairn" backup-key new --to "$dir/backup.key" >"$dir/pub" 2>"$dir/err" && ok ||
+  bad "backup-key new: $(cat "$dir/err")"
+[ "$(stat -c %a "$dir/backup.key")" = 600 ] && ok || bad "the backup key file is not mode 0600"
+grep -qE '^backup_public_key = [A-Za-z0-9+/]{43}=$' "$dir/pub" && ok || bad "backup-key new printed: $(cat "$dir/pub")"
+"$cairn" backup-key new --to "$dir/backup.key" >/dev/null 2>&1 && bad "backup-key new overwrote a key" || ok
+"$cairn" backup-key new --to "$dir/other.key" >"$dir/other.pub" 2>/dev/null || bad "a second key pair"
+C room backup --to "$dir/enc.bak" --encrypt >"$dir/out" 2>&1 && bad "--encrypt without a public key" || ok
+grep -q "backup_public_key" "$dir/out" && ok || bad "--encrypt without a key does not say which setting: $(cat "$dir/out")"
+[ -e "$dir/enc.bak" ] && bad "a refused --encrypt left a file" || ok
+grep -q '^backup_public_key =' "$dir/room/cairn.conf" && ok || bad "cairn.conf has no backup_public_key line"
+sed -i "s|^backup_public_key =.*|$(cat "$dir/pub")|" "$dir/room/cairn.conf" # read at backup time
+C room backup --to "$dir/enc.bak" --encrypt >"$dir/out" 2>&1 && ok || bad "encrypted backup: $(cat "$dir/out")"
+grep -q "encrypted" "$dir/out" && ok || bad "the backup does not say it is encrypted: $(cat "$dir/out")"
+[ "$(stat -c %a "$dir/enc.bak")" = 600 ] && ok || bad "the encrypted backup is not mode 0600"
+head -c 13 "$dir/enc.bak" | grep -q "CAIRNSEALED1" && ok || bad "the encrypted backup has not its magic"
+grep -qa "room-1" "$dir/enc.bak" && bad "the encrypted backup holds cairn.conf in the clear" || ok
+C room export >"$dir/room.export.enc"
+"$cairn" restore "$dir/enc.bak" --data "$dir/e0" >"$dir/out" 2>&1 && bad "an encrypted backup restored without --key" || ok
+grep -q -- "--key" "$dir/out" && ok || bad "no --key: no reason: $(cat "$dir/out")"
+"$cairn" restore "$dir/enc.bak" --data "$dir/e1" --key "$dir/other.key" >"$dir/out" 2>&1 &&
+  bad "an encrypted backup restored with the wrong key" || ok
+grep -q "wrong key" "$dir/out" && ok || bad "the wrong key: no clear reason: $(cat "$dir/out")"
+cp "$dir/enc.bak" "$dir/enc-flipped.bak"
+printf '\xff' | dd of="$dir/enc-flipped.bak" bs=1 seek=5000 conv=notrunc 2>/dev/null
+head -c $(($(stat -c %s "$dir/enc.bak") - 100)) "$dir/enc.bak" >"$dir/enc-short.bak"
+cp "$dir/enc.bak" "$dir/enc-long.bak" && echo more >>"$dir/enc-long.bak"
+for f in flipped short long; do
+  "$cairn" restore "$dir/enc-$f.bak" --data "$dir/e-$f" --key "$dir/backup.key" >"$dir/out" 2>&1 &&
+    bad "an encrypted backup restored $f" || ok
+  grep -q "nothing was restored" "$dir/out" && ok || bad "encrypted, $f: no clear reason: $(cat "$dir/out")"
+done
+for d in e0 e1 e-flipped e-short e-long; do
+  [ -e "$dir/$d" ] && bad "a refused encrypted restore left $dir/$d behind" || ok
+done
+mkdir "$dir/e2" # an empty directory stays empty when refused
+"$cairn" restore "$dir/enc-flipped.bak" --data "$dir/e2" --key "$dir/backup.key" >/dev/null 2>&1
+[ -z "$(ls -A "$dir/e2")" ] && ok || bad "a refused encrypted restore wrote into $dir/e2: $(ls -A "$dir/e2")"
+rmdir "$dir/e2"
+"$cairn" restore "$dir/enc.bak" --data "$dir/e2" --key "$dir/backup.key" >"$dir/out" 2>&1 && ok ||
+  bad "encrypted restore: $(cat "$dir/out")"
+grep -q "clean" "$dir/out" && ok || bad "the encrypted restore did not check the copy: $(cat "$dir/out")"
+sed -i "s/^upstream = .*/upstream = 127.0.0.1:1/" "$dir/e2/cairn.conf"
+start e2
+C e2 export >"$dir/e2.export"
+cmp -s "$dir/room.export.enc" "$dir/e2.export" && ok || bad "the encrypted backup restores other records"
+stop e2
+C room backup --to "$dir/plain2.bak" >/dev/null 2>&1 && ok || bad "a plain backup beside backup_public_key"
+"$cairn" restore "$dir/plain2.bak" --data "$dir/p2" >/dev/null 2>&1 && ok || bad "the plain backup does not restore"
 
 # kill -9 in the middle of backups: never a file under the final name that
 # is not a whole backup.
