@@ -49,7 +49,7 @@ if [ -n "$(ls -A "$tslog")" ]; then
   exit 1
 fi
 rm -rf "$tslog"
-echo "== valgrind memcheck: the CLI, school year, sync, central and browser tests with every cairnd under valgrind"
+echo "== valgrind memcheck: the CLI, school year, sync, central, move and browser tests with every cairnd under valgrind"
 vgdir=$(mktemp -d)
 plain=build-test-plain
 CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
@@ -61,6 +61,8 @@ CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
   $plain/tests/faultproxy/faultproxy $plain/tests/loadgen
 CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
   tests/integration/central_test.sh $plain/client/cairn tests/integration/under_valgrind.sh
+CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
+  tests/integration/move_test.sh $plain/client/cairn tests/integration/under_valgrind.sh
 CAIRND_UNDER_VALGRIND=$PWD/$plain/daemon/cairnd VALGRIND_LOG_DIR=$vgdir \
   tests/web/browser_test.sh $plain/client/cairn tests/integration/under_valgrind.sh
 if [ -n "$(cat "$vgdir"/*.log)" ]; then
