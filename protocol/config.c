@@ -103,6 +103,9 @@ static const option options[] = {
     TEXT_OPT("web", web_tls_cert, "PEM file of the web page's TLS certificate chain "
                                   "(empty: plain HTTP, loopback only)"),
     TEXT_OPT("web", web_tls_key, "PEM file of the web page's TLS private key"),
+    TEXT_OPT("mirror", postgres,
+             "central or hub: the PostgreSQL database to mirror the store into (a libpq "
+             "conninfo or postgresql:// URI; no password: PGPASSFILE or passfile=)"),
     INT_OPT("test", clock_offset_ms, -315360000000LL, 315360000000LL, 0,
             "TEST ONLY: shifts this node's clock by this many milliseconds to exercise "
             "clock skew; leave at 0"),

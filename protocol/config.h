@@ -33,6 +33,8 @@ typedef struct cairn_config {
   int64_t web_session_hours;/* [web] web_session_hours: how long a sign-in lasts */
   char web_tls_cert[256];   /* [web] web_tls_cert: PEM certificate chain ("" no TLS) */
   char web_tls_key[256];    /* [web] web_tls_key: PEM private key */
+  char postgres[192];       /* [mirror] postgres: libpq connection string of the
+                               reporting mirror ("" none; central and hub only) */
   int64_t clock_offset_ms;  /* [test] clock_offset_ms: test-only clock skew for the HLC */
 } cairn_config;
 

@@ -107,6 +107,7 @@ static void test_round_trip(void **state) {
   c.web_session_hours = 8;
   strcpy(c.web_tls_cert, "/etc/cairn/web.pem");
   strcpy(c.web_tls_key, "/etc/cairn/web.key");
+  strcpy(c.postgres, "postgresql:///cairn?host=/run/postgresql&passfile=/etc/cairn/pgpass");
   assert_int_equal(cairn_config_save(fx->conf, &c), 0);
 
   assert_int_equal(stat(fx->conf, &st), 0);
@@ -126,6 +127,8 @@ static void test_round_trip(void **state) {
   assert_int_equal(back.web_session_hours, 8);
   assert_string_equal(back.web_tls_cert, "/etc/cairn/web.pem");
   assert_string_equal(back.web_tls_key, "/etc/cairn/web.key");
+  assert_string_equal(back.postgres,
+                      "postgresql:///cairn?host=/run/postgresql&passfile=/etc/cairn/pgpass");
 
   /* Each option is preceded by its help; the test option says so. */
   f = fopen(fx->conf, "r");
@@ -146,7 +149,7 @@ static void test_round_trip(void **state) {
     }
     prev = line;
   }
-  assert_int_equal(options, 19); /* one line per row of the option table */
+  assert_int_equal(options, 20); /* one line per row of the option table */
 }
 
 /* The web page: on by default on a classroom only; "off" turns it off. */
