@@ -14,7 +14,6 @@ const char cairn__mirror_schema_sql[] =
     " campus text NOT NULL, scope jsonb NOT NULL,"
     " PRIMARY KEY (author, seq));\n"
     "CREATE INDEX IF NOT EXISTS cairn_write_record ON cairn_write (record_type, record_id);\n"
-    "CREATE INDEX IF NOT EXISTS cairn_write_student ON cairn_write (student);\n"
     "CREATE TABLE IF NOT EXISTS cairn_mirror_position ("
     " author text PRIMARY KEY, seq bigint NOT NULL,"
     " applied_at timestamptz NOT NULL DEFAULT now());\n"
