@@ -29,6 +29,9 @@ struct cairn_mirror {
   msgpack_sbuffer rows;     /* COPY text of one step */
   msgpack_sbuffer sql;      /* the positions' statement of one step */
   msgpack_zone zone;        /* entry bodies of one step */
+  /* The student of the milestone last looked up in a step: a device's
+   * evidence comes in runs for one milestone. */
+  char cached_milestone[CAIRN_ENTRY_ID_MAX + 1], cached_student[65];
 };
 
 int cairn_mirror_conninfo_check(const char *conninfo, char *why, size_t whylen) {
@@ -179,6 +182,21 @@ static int pos_set(cairn_mirror *m, const uint8_t author[CAIRN_KEY_BYTES], uint6
   return 0;
 }
 
+/* COPY's statement: the columns add_row writes, in order. */
+static const char copy_sql[] = "COPY cairn_write (author, seq, hlc, record_type, record_id,"
+                               " student, created, fields, why, campus, scope) FROM STDIN";
+
+/* Starts the COPY of the step's rows. Returns 0 or CAIRN_EIO with why. */
+static int exec_copy(cairn_mirror *m, char *why, size_t whylen) {
+  PGresult *res = PQexec(m->conn, copy_sql);
+  int rc = 0;
+
+  if (PQresultStatus(res) != PGRES_COPY_IN)
+    rc = fail(m, "copy", res_message(m, res), why, whylen);
+  PQclear(res);
+  return rc;
+}
+
 /* Reads the positions (inside the step's transaction, the table locked)
  * into m->pos. Returns 0 or CAIRN_EIO with why. */
 static int read_positions(cairn_mirror *m, char *why, size_t whylen) {
@@ -290,6 +308,17 @@ static int add_row(cairn_mirror *m, cairn_store *s, const cairn_entry *e, const 
    * milestone's creation names it; otherwise the store knows. */
   obj_cstr(e->kind == CAIRN_REC_MILESTONE ? cairn_record_map_get(set, "student") : NULL, student,
            sizeof student);
+  if (student[0] == '\0' && e->kind > CAIRN_REC_MILESTONE && e->kind <= CAIRN_REC_CELEBRATION) {
+    char milestone[CAIRN_ENTRY_ID_MAX + 1];
+    obj_cstr(cairn_record_map_get(set, "milestone"), milestone, sizeof milestone);
+    if (milestone[0] != '\0' && strcmp(milestone, m->cached_milestone) == 0) {
+      memcpy(student, m->cached_student, sizeof student);
+    } else if (milestone[0] != '\0' &&
+               cairn_store_record_student(s, CAIRN_REC_MILESTONE, milestone, student) == 0) {
+      memcpy(m->cached_milestone, milestone, sizeof milestone);
+      memcpy(m->cached_student, student, sizeof student);
+    }
+  }
   if (student[0] == '\0')
     (void)cairn_store_record_student(s, (int)e->kind, idbuf, student);
 
@@ -319,25 +348,25 @@ static int add_row(cairn_mirror *m, cairn_store *s, const cairn_entry *e, const 
   return copy_raw(b, "\n");
 }
 
-/* Sends m->rows through COPY. Returns 0 or CAIRN_EIO with why. */
-static int copy_rows(cairn_mirror *m, char *why, size_t whylen) {
-  PGresult *res = PQexec(m->conn,
-                         "COPY cairn_write (author, seq, hlc, record_type, record_id, student,"
-                         " created, fields, why, campus, scope) FROM STDIN");
-  int rc = 0;
+/* Sends what m->rows holds to the COPY in progress and empties it, once it
+ * holds at least min bytes: PostgreSQL parses a piece while the next is
+ * read from the store. Returns 0 or CAIRN_EIO with why. */
+static int copy_flush(cairn_mirror *m, size_t min, char *why, size_t whylen) {
+  if (m->rows.size == 0 || m->rows.size < min)
+    return 0;
+  if (PQputCopyData(m->conn, m->rows.data, (int)m->rows.size) != 1)
+    return fail(m, "copy", PQerrorMessage(m->conn), why, whylen);
+  msgpack_sbuffer_clear(&m->rows);
+  return 0;
+}
 
-  if (PQresultStatus(res) != PGRES_COPY_IN) {
-    rc = fail(m, "copy", res_message(m, res), why, whylen);
-    PQclear(res);
+/* Ends the COPY in progress. Returns 0 or CAIRN_EIO with why. */
+static int copy_end(cairn_mirror *m, char *why, size_t whylen) {
+  PGresult *res;
+  int rc = copy_flush(m, 0, why, whylen);
+
+  if (rc != 0)
     return rc;
-  }
-  PQclear(res);
-  for (size_t at = 0; at < m->rows.size;) {
-    size_t n = m->rows.size - at > (1u << 20) ? (1u << 20) : m->rows.size - at;
-    if (PQputCopyData(m->conn, m->rows.data + at, (int)n) != 1)
-      return fail(m, "copy", PQerrorMessage(m->conn), why, whylen);
-    at += n;
-  }
   if (PQputCopyEnd(m->conn, NULL) != 1)
     return fail(m, "copy", PQerrorMessage(m->conn), why, whylen);
   while ((res = PQgetResult(m->conn)) != NULL) {
@@ -368,16 +397,20 @@ int cairn_mirror_behind(const cairn_mirror *m, cairn_store *s, uint64_t *behind)
   return 0;
 }
 
+/* The bytes of rows sent to COPY at a time. */
+#define COPY_PIECE (256u << 10)
+
 /* A position the step moves an author to. */
 typedef struct advance {
   uint8_t author[CAIRN_KEY_BYTES];
   uint64_t seq;
 } advance;
 
-/* Reads the entries after each position into m->rows and the advances
- * (caller frees *adv). Returns 0 or a negative code. */
+/* Reads the entries after each position and sends their rows to the COPY
+ * in progress; sets the advances (caller frees *adv). Returns 0, CAIRN_EIO
+ * with why (PostgreSQL), or a store read error (why left empty). */
 static int gather(cairn_mirror *m, cairn_store *s, size_t max, advance **adv, size_t *nadv,
-                  size_t *applied) {
+                  size_t *applied, char *why, size_t whylen) {
   cairn_vv_item *vv;
   size_t n, left = max;
   msgpack_sbuffer log;
@@ -412,6 +445,8 @@ static int gather(cairn_mirror *m, cairn_store *s, size_t max, advance **adv, si
       off += used;
       if (!e.redacted) /* quarantined: its chain advances, it holds no row */
         rc = add_row(m, s, &e, hex);
+      if (rc == 0)
+        rc = copy_flush(m, COPY_PIECE, why, whylen);
     }
     if (rc == 0 && count > 0) {
       memcpy((*adv)[*nadv].author, vv[i].author, CAIRN_KEY_BYTES);
@@ -463,18 +498,22 @@ int cairn_mirror_step(cairn_mirror *m, cairn_store *s, size_t max, size_t *appli
   msgpack_sbuffer_clear(&m->rows);
   msgpack_sbuffer_clear(&m->sql);
   msgpack_zone_clear(&m->zone);
-  rc = gather(m, s, max ? max : CAIRN_MIRROR_BATCH, &adv, &nadv, applied);
-  if (rc != 0) {
-    snprintf(why, whylen, "cannot read the store: %s", cairn_strerror(rc));
-    (void)exec(m, "ROLLBACK", "rollback", why + strlen(why), 0);
+  m->cached_milestone[0] = '\0';
+  if ((rc = exec_copy(m, why, whylen)) != 0)
     goto out;
+  rc = gather(m, s, max ? max : CAIRN_MIRROR_BATCH, &adv, &nadv, applied, why, whylen);
+  if (rc != 0 && m->conn != NULL) {
+    /* The store failed: closing the connection rolls the batch back. */
+    snprintf(why, whylen, "cannot read the store: %s", cairn_strerror(rc));
+    PQfinish(m->conn);
+    m->conn = NULL;
   }
+  if (rc != 0 || (rc = copy_end(m, why, whylen)) != 0)
+    goto out;
   if (nadv == 0) {
     rc = exec(m, "COMMIT", "commit", why, whylen);
     goto out;
   }
-  if ((m->rows.size > 0 && (rc = copy_rows(m, why, whylen)) != 0))
-    goto out;
   if ((rc = positions_sql(m, adv, nadv)) != 0 ||
       (rc = exec(m, m->sql.data, "positions", why, whylen)) != 0 ||
       (rc = exec(m, "COMMIT", "commit", why, whylen)) != 0)
