@@ -135,7 +135,10 @@ int cairn_store_write_batch(cairn_store *s, cairn_put *puts, size_t n);
 int cairn_store_write_all(cairn_store *s, cairn_put *puts, size_t n, int check_only,
                           size_t *refused);
 
-/* Doubles the LMDB map size. No transaction of this process may be open.
+/* Doubles the LMDB map size. No transaction of this process may be open,
+ * but for those of cairn_store_version_vector, cairn_store_read_log,
+ * cairn_store_read_scoped and cairn_store_record_student in another thread
+ * (the PostgreSQL mirror's): grow waits for them to end, and they for it.
  * Returns 0 or CAIRN_EIO / CAIRN_ENOMEM. */
 int cairn_store_grow(cairn_store *s);
 

@@ -736,7 +736,16 @@ static int field_id(const cairn__store_rec *r, const char *field, char out[65]) 
   return 0;
 }
 
+static int record_student(cairn_store *s, int type, const char *id, char student[65]);
+
 int cairn_store_record_student(cairn_store *s, int type, const char *id, char student[65]) {
+  cairn__store_grow_lock(s, 0);
+  int rc = record_student(s, type, id, student);
+  cairn__store_grow_unlock(s);
+  return rc;
+}
+
+static int record_student(cairn_store *s, int type, const char *id, char student[65]) {
   MDB_txn *txn;
   msgpack_zone zone;
   cairn__store_rec r = {0};
