@@ -1661,14 +1661,22 @@ static int print_mirror(const command *c, const cairn_reply *r) {
   } rows[] = {{"behind", "entries behind"},
               {"applied", "entries applied since cairnd started"},
               {"rebuilding", "rebuild pending"},
-              {"last_applied_at", "last applied (unix time)"},
+              {"last_applied_at", "last applied"},
               {"last_error", "last error"},
-              {"last_error_at", "last error at (unix time)"}};
+              {"last_error_at", "last error at"}};
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
     if ((v = cairn_record_map_get(m, rows[i].key)) == NULL || v->type == MSGPACK_OBJECT_NIL)
       continue;
     printf("  %-38s ", rows[i].label);
-    cairn__cli_print_value(stdout, v);
+    if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && strstr(rows[i].key, "_at") != NULL) {
+      time_t t = (time_t)v->via.u64;
+      struct tm tm;
+      char when[32];
+      strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+      fputs(when, stdout);
+    } else {
+      cairn__cli_print_value(stdout, v);
+    }
     putchar('\n');
   }
   return EXIT_OK;
