@@ -223,6 +223,14 @@ int bench_split_log(const msgpack_sbuffer *log, bench_entry_ref *entries, size_t
  * *seconds covers the evidence batches only. The store is removed. */
 int bench_store_make_log(size_t k, msgpack_sbuffer *log, size_t *count, double *seconds);
 
+/* A store in a fresh temporary directory with its own key, holding a
+ * student, its milestone and k evidence entries, written as
+ * bench_store_make_log writes them. Returns the node (free with
+ * bench_evidence_node_free, which also removes the directory; NULL is a
+ * harmless no-op) and *s, its store; NULL with the reason printed. */
+struct bench_node *bench_evidence_node(size_t k, struct cairn_store **s);
+void bench_evidence_node_free(struct bench_node *n);
+
 /* Applies those chunks to store b with cairn_store_apply_entries, one call
  * per chunk; *seconds covers the calls only. */
 int bench_apply_chunks(struct cairn_store *b, const bench_entry_ref *entries,

@@ -184,6 +184,27 @@ int bench_store_make_log(size_t k, msgpack_sbuffer *log, size_t *count, double *
   return rc;
 }
 
+struct bench_node *bench_evidence_node(size_t k, struct cairn_store **s) {
+  bench_node *n = calloc(1, sizeof *n);
+  double seconds;
+
+  if (n == NULL)
+    return NULL;
+  if (node_open(n) != 0 || write_evidence(n->s, k, &seconds) != 0) {
+    bench_evidence_node_free(n);
+    return NULL;
+  }
+  *s = n->s;
+  return n;
+}
+
+void bench_evidence_node_free(struct bench_node *n) {
+  if (n == NULL)
+    return;
+  node_close(n);
+  free(n);
+}
+
 /* Phase 3 once: rates[0] write, rates[1] apply, rates[2] raw insert. */
 static int bulk_once(const bench_sizes *z, double rates[3], size_t *nentries) {
   bench_node b;

@@ -693,6 +693,13 @@ static const command commands[] = {
     {"bundle", "import", DO_READ, "bundle_import", NULL, 0, 0, NULL, NULL, bundle_import_flags,
      "on the central or a hub: apply a bundle's entries exactly as a sync would. Importing "
      "one twice is harmless; a truncated or altered file is refused whole"},
+    {"mirror", "status", DO_READ, "mirror", NULL, 0, 0, NULL, "mirror", no_flags,
+     "on a central or hub with a PostgreSQL mirror ([mirror] postgres in cairn.conf): "
+     "connected or not, how many entries of the store it has not applied yet, the last "
+     "error (docs/REPORTING.md)"},
+    {"mirror", "rebuild", DO_READ, "mirror", NULL, 0, 0, NULL, "mirror", no_flags,
+     "empty the PostgreSQL mirror's tables and refill them from the store (returns at once; "
+     "mirror status shows when it has caught up)"},
     {"backup", NULL, DO_READ, "backup", NULL, 0, 0, NULL, NULL, backup_flags,
      "while cairnd runs: write a consistent, compacted copy of this node's store, with its "
      "cairn.conf and device key, to FILE (temp file, fsync, rename: never a partial file "
@@ -799,6 +806,9 @@ static const char json_help[] =
     "    \"hub\" (true: the hub can open it too)}\n"
     "  bundle import: {\"applied\", \"refused\", \"reason\", \"author\"}\n"
     "  web: {\"url\", \"expires\" (unix seconds)}; with --sign-out-all {\"ended\"}\n"
+    "  mirror status, mirror rebuild: {\"mirror\": {\"configured\", \"connected\",\n"
+    "    \"behind\" (entries not applied yet), \"applied\", \"rebuilding\",\n"
+    "    \"last_error\", \"last_error_at\", \"last_applied_at\" (unix seconds or null)}}\n"
     "  sync status: {\"peers\": [{\"peer\", \"address\", \"role\", \"direction\",\n"
     "    \"connected\", \"state\", \"last_success\" (unix seconds or null),\n"
     "    \"pending_out\" (entries the peer lacks: not sent, or sent and not yet\n"
@@ -1443,6 +1453,8 @@ static int pack_request(msgpack_packer *pk, const args *a, size_t extra) {
     top += 3; /* type, edit, set */
   else if (c->type != NULL || strcmp(c->op, "report") == 0)
     top++; /* the record type of a list or show; the kind of a report */
+  else if (strcmp(c->op, "mirror") == 0 && strcmp(c->verb, "rebuild") == 0)
+    top++; /* rebuild: true */
   for (const fixed_field *x = c->fixed; x != NULL && x->key != NULL; x++)
     nset++;
   if (c->act == DO_PUT && nset == 0) {
@@ -1468,6 +1480,9 @@ static int pack_request(msgpack_packer *pk, const args *a, size_t extra) {
   } else if (strcmp(c->op, "report") == 0) {
     pack_cstr(pk, "kind");
     pack_cstr(pk, c->verb);
+  } else if (strcmp(c->op, "mirror") == 0 && strcmp(c->verb, "rebuild") == 0) {
+    pack_cstr(pk, "rebuild");
+    msgpack_pack_true(pk);
   }
   for (i = 0; c->flags[i].meta != NULL; i++) {
     const flag *f = &c->flags[i];
@@ -1647,6 +1662,52 @@ static int print_web(const cairn_reply *r) {
   return EXIT_OK;
 }
 
+/* mirror status / rebuild: the PostgreSQL mirror's state, one line each.
+ * Returns an exit code. */
+static int print_mirror(const command *c, const cairn_reply *r) {
+  const msgpack_object *m = cairn_reply_get(r, "mirror"), *v;
+
+  if (m == NULL || m->type != MSGPACK_OBJECT_MAP) {
+    fprintf(stderr, "cairn: cairnd's reply has no mirror\n");
+    return EXIT_FAIL;
+  }
+  v = cairn_record_map_get(m, "configured");
+  if (v == NULL || v->type != MSGPACK_OBJECT_BOOLEAN || !v->via.boolean) {
+    printf("no PostgreSQL mirror: set postgres in [mirror] of cairn.conf (a central or hub)\n");
+    return EXIT_OK;
+  }
+  if (strcmp(c->verb, "rebuild") == 0)
+    printf("rebuilding: the mirror's tables are emptied and refilled from the store\n");
+  v = cairn_record_map_get(m, "connected");
+  printf("mirror: %s\n", v != NULL && v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean
+                             ? "connected to PostgreSQL"
+                             : "not connected to PostgreSQL");
+  static const struct {
+    const char *key, *label;
+  } rows[] = {{"behind", "entries behind"},
+              {"applied", "entries applied since cairnd started"},
+              {"rebuilding", "rebuild pending"},
+              {"last_applied_at", "last applied"},
+              {"last_error", "last error"},
+              {"last_error_at", "last error at"}};
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    if ((v = cairn_record_map_get(m, rows[i].key)) == NULL || v->type == MSGPACK_OBJECT_NIL)
+      continue;
+    printf("  %-38s ", rows[i].label);
+    if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && strstr(rows[i].key, "_at") != NULL) {
+      time_t t = (time_t)v->via.u64;
+      struct tm tm;
+      char when[32];
+      strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+      fputs(when, stdout);
+    } else {
+      cairn__cli_print_value(stdout, v);
+    }
+    putchar('\n');
+  }
+  return EXIT_OK;
+}
+
 /* Prints a successful reply for command c. Returns an exit code. */
 static int print_reply(const args *a, const cairn_reply *r) {
   const command *c = a->cmd;
@@ -1697,6 +1758,8 @@ static int print_reply(const args *a, const cairn_reply *r) {
     cairn__cli_print_peers(v);
     cairn__cli_print_kept_out(cairn_reply_get(r, "kept_out"));
     cairn__cli_print_refusals(cairn_reply_get(r, "refusals"));
+  } else if (strcmp(c->op, "mirror") == 0) {
+    return print_mirror(c, r);
   } else if (strcmp(c->op, "web_signin") == 0) {
     return print_web(r);
   } else if (strncmp(c->op, "bundle_", 7) == 0) {

@@ -31,6 +31,8 @@
 #include "link.h"
 #include "log.h"
 #include "report_rpc.h"
+#include "mirror.h"
+#include "mirror_run.h"
 #include "rpc.h"
 #include "server.h"
 #include "store.h"
@@ -48,6 +50,7 @@ typedef struct cairnd {
   cairn_links *links;
   cairn_web *web; /* NULL when the page is off */
   cairn_metrics *metrics;
+  cairn_mirror_run *mirror; /* NULL when no [mirror] postgres */
   cairn_rpc rpc;
   cairn_config config;
   char config_path[PATH_MAX]; /* rewritten by a join */
@@ -656,6 +659,7 @@ static void on_commit(void *arg) {
 
   cairn_links_notify(d->links);
   cairn_web_notify(d->web);
+  cairn_mirror_run_wake(d->mirror);
 }
 
 /* Stopping: no new local requests, sync links closed, then the writes in
@@ -818,7 +822,24 @@ int main(int argc, char **argv) {
                      "clock bound or by a clock that wrapped (restamp records)",
                      redated);
   }
+  if (d.config.postgres[0] != '\0') {
+    if (d.config.role == CAIRN_ROLE_CLASSROOM) {
+      cairn_log_err("%s: postgres: a PostgreSQL mirror runs on a central or hub, not a "
+                    "classroom", d.config_path);
+      rc = CAIRN_ECONFIG;
+    } else if ((rc = cairn_mirror_conninfo_check(d.config.postgres, why, sizeof why)) != 0) {
+      cairn_log_err("%s: %s", d.config_path, why);
+    } else if ((rc = cairn_mirror_run_start(&d.mirror, d.store, d.config.postgres)) != 0) {
+      cairn_log_err("cannot start the PostgreSQL mirror: %s", cairn_strerror(rc));
+    }
+    if (rc != 0) {
+      cairn_links_close(d.links, NULL, NULL);
+      uv_run(&d.loop, UV_RUN_DEFAULT); /* let the handles' closes finish */
+      goto out_loop;
+    }
+  }
   cairn_writer_on_commit(d.writer, on_commit, &d);
+  d.rpc.mirror = d.mirror;
   d.rpc.store = d.store;
   d.rpc.writer = d.writer;
   d.rpc.config = &d.config;
@@ -870,6 +891,7 @@ int main(int argc, char **argv) {
                  (unsigned long long)batches);
   status = 0;
 out_loop:
+  cairn_mirror_run_stop(d.mirror); /* before the store closes */
   cairn_report_rpc_free(&d.rpc);
   cairn_web_free(d.web); /* the loop has run its closes */
   cairn_writer_free(d.writer);

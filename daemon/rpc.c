@@ -11,6 +11,7 @@
 #include "error.h"
 #include "frame.h"
 #include "log.h"
+#include "mirror_run.h"
 #include "record.h"
 #include "request.h"
 #include "sync.h"
@@ -706,6 +707,23 @@ static void op_sync_status(cairn_rpc *r, msgpack_packer *pk) {
   msgpack_sbuffer_destroy(&peers);
 }
 
+/* {ok, mirror: {...}} (mirror_run.h); with rebuild, the mirror is first
+ * asked to empty its tables and refill them from the store. */
+static void op_mirror(cairn_rpc *r, const msgpack_object *req, msgpack_packer *pk) {
+  if (arg_true(req, "rebuild")) {
+    if (r->mirror == NULL) {
+      cairn__rpc_pack_error(pk, CAIRN_ECONFIG,
+                            "no PostgreSQL mirror: set postgres in [mirror] of cairn.conf "
+                            "(a central or hub) and restart cairnd");
+      return;
+    }
+    cairn_mirror_run_rebuild(r->mirror);
+  }
+  cairn__rpc_pack_ok(pk, 1);
+  cairn__rpc_pack_str(pk, "mirror");
+  cairn_mirror_run_status(r->mirror, pk);
+}
+
 /* Sends {ok, key: text} or the error later, on slot (if still there). */
 static void reply_later(void *call, int rc, const char *key, const char *text) {
   cairn_slot *slot = call_end(call);
@@ -1056,6 +1074,9 @@ cairn_handled cairn_rpc_handle(void *arg, cairn_slot *slot, const uint8_t *paylo
     break;
   case CAIRN_OP_BACKUP:
     h = cairn_bundle_rpc_backup(r, slot, m, &pk);
+    break;
+  case CAIRN_OP_MIRROR:
+    op_mirror(r, m, &pk);
     break;
   case CAIRN_OP_CHILDREN:
     reply_read(r, m, "records", read_children, &pk);

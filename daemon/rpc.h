@@ -43,6 +43,7 @@ typedef struct cairn_rpc {
   const cairn_rpc_web *web;   /* borrowed; NULL when the web page is off */
   cairn_metrics *metrics;     /* borrowed; NULL: nothing counted */
   char device_hex[65];
+  struct cairn_mirror_run *mirror; /* borrowed; NULL when no PostgreSQL mirror */
   struct cairn_report_cache *report_cache; /* owned by report_rpc.c; NULL: none */
 } cairn_rpc;
 

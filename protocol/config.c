@@ -106,6 +106,9 @@ static const option options[] = {
     TEXT_OPT("backup", backup_public_key,
              "the public key cairn backup --encrypt seals backups to (base64, as cairn "
              "backup-key new prints it; its secret key stays off this machine)"),
+    TEXT_OPT("mirror", postgres,
+             "central or hub: the PostgreSQL database to mirror the store into (a libpq "
+             "conninfo or postgresql:// URI; no password: PGPASSFILE or passfile=)"),
     INT_OPT("test", clock_offset_ms, -315360000000LL, 315360000000LL, 0,
             "TEST ONLY: shifts this node's clock by this many milliseconds to exercise "
             "clock skew; leave at 0"),

@@ -34,6 +34,8 @@ typedef struct cairn_config {
   char web_tls_cert[256];   /* [web] web_tls_cert: PEM certificate chain ("" no TLS) */
   char web_tls_key[256];    /* [web] web_tls_key: PEM private key */
   char backup_public_key[64]; /* [backup] backup_public_key: X25519, base64 (cairn backup --encrypt) */
+  char postgres[192];       /* [mirror] postgres: libpq connection string of the
+                               reporting mirror ("" none; central and hub only) */
   int64_t clock_offset_ms;  /* [test] clock_offset_ms: test-only clock skew for the HLC */
 } cairn_config;
 

@@ -118,6 +118,7 @@ static const op_def ops[CAIRN_OP_MAX + 1] = {
                             {NULL, 0, NULL}}},
     [CAIRN_OP_BACKUP] = {"backup",
                          {{"path", ARG_PATH, NULL}, {"encrypt", ARG_BOOL, NULL}, {NULL, 0, NULL}}},
+    [CAIRN_OP_MIRROR] = {"mirror", {{"rebuild", ARG_BOOL, NULL}, {NULL, 0, NULL}}},
 };
 
 const char *cairn_request_op_name(int op) {

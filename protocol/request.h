@@ -47,7 +47,8 @@ typedef enum cairn_request_op {
   CAIRN_OP_PUT_MANY,
   CAIRN_OP_STUDENTS,
   CAIRN_OP_BACKUP,
-  CAIRN_OP_MAX = CAIRN_OP_BACKUP
+  CAIRN_OP_MIRROR,
+  CAIRN_OP_MAX = CAIRN_OP_MIRROR
 } cairn_request_op;
 
 /* The most puts one put_many carries. */

@@ -6,7 +6,7 @@ pkgs=(build-essential cmake pkg-config libuv1-dev libmsgpack-dev liblmdb-dev
       libsodium-dev libcmocka-dev libsystemd-dev libinih-dev libjansson-dev libcsv-dev
       clang-14 libclang-rt-14-dev valgrind iproute2 nftables jq
       libwebsockets-dev libwebsockets-evlib-uv chromium poppler-utils bc openssl faketime python3
-      dpkg-dev lintian lmdb-utils)
+      dpkg-dev lintian lmdb-utils libpq-dev postgresql-15)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

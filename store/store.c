@@ -277,6 +277,7 @@ int cairn__store_open_at(cairn_store **out, const char *dir, const uint8_t sk[CA
     return CAIRN_ENOMEM;
   }
   snprintf(path, plen, "%s/store", dir);
+  s->grow_lock_made = pthread_rwlock_init(&s->grow_lock, NULL) == 0;
   s->sk = sk;
   crypto_sign_ed25519_sk_to_pk(s->pk, sk);
   s->clock_offset_ms = opts != NULL ? opts->clock_offset_ms : 0;
@@ -337,6 +338,8 @@ void cairn_store_close(cairn_store *s) {
     return;
   if (s->env != NULL)
     mdb_env_close(s->env);
+  if (s->grow_lock_made)
+    pthread_rwlock_destroy(&s->grow_lock);
   msgpack_zone_destroy(&s->apply_zone);
   msgpack_zone_destroy(&s->check_zone);
   msgpack_sbuffer_destroy(&s->body_buf);
@@ -367,10 +370,23 @@ int cairn_store_space(cairn_store *s, uint64_t *map_bytes, uint64_t *used_bytes)
   return 0;
 }
 
+void cairn__store_grow_lock(cairn_store *s, int grow) {
+  if (s->grow_lock_made)
+    (void)(grow ? pthread_rwlock_wrlock(&s->grow_lock) : pthread_rwlock_rdlock(&s->grow_lock));
+}
+
+void cairn__store_grow_unlock(cairn_store *s) {
+  if (s->grow_lock_made)
+    (void)pthread_rwlock_unlock(&s->grow_lock);
+}
+
 int cairn_store_grow(cairn_store *s) {
   MDB_envinfo info;
   int rc = mdb_env_info(s->env, &info);
-  if (rc == 0)
+  if (rc == 0) {
+    cairn__store_grow_lock(s, 1);
     rc = mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
+    cairn__store_grow_unlock(s);
+  }
   return rc == 0 ? 0 : rc == ENOMEM ? CAIRN_ENOMEM : CAIRN_EIO;
 }

@@ -174,7 +174,10 @@ int cairn_store_write_batch(cairn_store *s, cairn_put *puts, size_t n);
 int cairn_store_write_all(cairn_store *s, cairn_put *puts, size_t n, int check_only,
                           size_t *refused);
 
-/* Doubles the LMDB map size. No transaction of this process may be open.
+/* Doubles the LMDB map size. No transaction of this process may be open,
+ * but for those of cairn_store_version_vector, cairn_store_read_log,
+ * cairn_store_read_scoped and cairn_store_record_student in another thread
+ * (the PostgreSQL mirror's): grow waits for them to end, and they for it.
  * Returns 0 or CAIRN_EIO / CAIRN_ENOMEM. */
 int cairn_store_grow(cairn_store *s);
 
@@ -591,6 +594,15 @@ int cairn_store_check(cairn_store *s, void (*report)(const char *line, void *arg
  * only after a signed entry, or at the end of the log). */
 int cairn_store_read_log(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t from,
                          size_t max, msgpack_sbuffer *out, size_t *count);
+
+/* The id of the student record (type, id) is about: a student's own id, a
+ * milestone's student, or the student of the milestone an evidence entry,
+ * review, support change or celebration hangs under, as the store holds
+ * them now, into student (65 bytes; "" on error). For a reader that files
+ * rows by student (the PostgreSQL mirror). Returns 0, CAIRN_ENOTFOUND (no
+ * such record, a type no student owns, or a parent not held), CAIRN_ENOMEM,
+ * CAIRN_ECORRUPT, CAIRN_EIO. Any thread: its own read transaction. */
+int cairn_store_record_student(cairn_store *s, int type, const char *id, char student[65]);
 
 /* ---- Sync (docs/PROTOCOL.md) ---- */
 

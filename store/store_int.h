@@ -7,6 +7,7 @@
 #ifndef CAIRN_STORE_INT_H
 #define CAIRN_STORE_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,12 @@ typedef struct cairn__store_decoded {
 
 struct cairn_store {
   MDB_env *env;
+  /* Held for reading by the reads another thread may make while the loop
+   * thread grows the map (cairn_store_version_vector, the log reads,
+   * cairn_store_record_student), for writing by cairn_store_grow: LMDB
+   * may not remap under an open read transaction. */
+  pthread_rwlock_t grow_lock;
+  int grow_lock_made;
   MDB_dbi log, heads, records, children, meta;
   MDB_dbi quarantine; /* author || seq -> reason: stored, never folded */
   MDB_dbi tokens;     /* BLAKE2b-256(secret) -> [role, campus, classroom, expires, used] */
@@ -104,6 +111,12 @@ struct cairn_store {
   size_t run_cap;
   msgpack_sbuffer stage_buf; /* copies of the staged entries of that run */
 };
+
+/* Takes s->grow_lock for writing (grow 1: cairn_store_grow) or reading
+ * (0: a read another thread may make), or releases it. No-ops when the
+ * lock could not be made. */
+void cairn__store_grow_lock(cairn_store *s, int grow);
+void cairn__store_grow_unlock(cairn_store *s);
 
 /* Writes the records key type || id into key (CAIRN__STORE_KEY_MAX bytes)
  * and returns its length. */

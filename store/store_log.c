@@ -175,11 +175,17 @@ static int read_run(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint6
 int cairn_store_read_log(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t from,
                          size_t max, msgpack_sbuffer *out, size_t *count) {
   uint64_t last;
-  return read_run(s, author, from, max, 0, 0, NULL, out, count, &last);
+  cairn__store_grow_lock(s, 0);
+  int rc = read_run(s, author, from, max, 0, 0, NULL, out, count, &last);
+  cairn__store_grow_unlock(s);
+  return rc;
 }
 
 int cairn_store_read_scoped(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t from,
                             size_t max, size_t max_bytes, const cairn_scope *scope,
                             msgpack_sbuffer *out, size_t *count, uint64_t *last) {
-  return read_run(s, author, from, max, max_bytes, 1, scope, out, count, last);
+  cairn__store_grow_lock(s, 0);
+  int rc = read_run(s, author, from, max, max_bytes, 1, scope, out, count, last);
+  cairn__store_grow_unlock(s);
+  return rc;
 }

@@ -392,7 +392,16 @@ int cairn_store_kept_out(cairn_store *s, msgpack_packer *pk) {
   return 0;
 }
 
+static int version_vector(cairn_store *s, cairn_vv_item **out, size_t *n);
+
 int cairn_store_version_vector(cairn_store *s, cairn_vv_item **out, size_t *n) {
+  cairn__store_grow_lock(s, 0);
+  int rc = version_vector(s, out, n);
+  cairn__store_grow_unlock(s);
+  return rc;
+}
+
+static int version_vector(cairn_store *s, cairn_vv_item **out, size_t *n) {
   *out = NULL;
   *n = 0;
   MDB_txn *txn;

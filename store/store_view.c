@@ -720,3 +720,67 @@ int cairn_store_children(cairn_store *s, const char *id, msgpack_packer *pk) {
   msgpack_zone_destroy(&c.zone);
   return rc;
 }
+
+/* ---- the student a record is about -------------------------------------- */
+
+/* Copies the current string value of field of r into out (65 bytes).
+ * Returns 0, or CAIRN_ENOTFOUND when unset or too long. */
+static int field_id(const cairn__store_rec *r, const char *field, char out[65]) {
+  const char *v;
+  size_t len;
+  if (!cairn__store_obj_str(cairn__store_rec_value(r, field, NULL), &v, &len) || len == 0 ||
+      len > 64)
+    return CAIRN_ENOTFOUND;
+  memcpy(out, v, len);
+  out[len] = '\0';
+  return 0;
+}
+
+static int record_student(cairn_store *s, int type, const char *id, char student[65]);
+
+int cairn_store_record_student(cairn_store *s, int type, const char *id, char student[65]) {
+  cairn__store_grow_lock(s, 0);
+  int rc = record_student(s, type, id, student);
+  cairn__store_grow_unlock(s);
+  return rc;
+}
+
+static int record_student(cairn_store *s, int type, const char *id, char student[65]) {
+  MDB_txn *txn;
+  msgpack_zone zone;
+  cairn__store_rec r = {0};
+  char milestone[65];
+  int rc;
+
+  student[0] = '\0';
+  if (type == CAIRN_REC_STUDENT) {
+    size_t len = strlen(id);
+    if (len == 0 || len > 64)
+      return CAIRN_ENOTFOUND;
+    memcpy(student, id, len + 1);
+    return 0;
+  }
+  if (type < CAIRN_REC_MILESTONE || type > CAIRN_REC_CELEBRATION)
+    return CAIRN_ENOTFOUND;
+  if (!msgpack_zone_init(&zone, 2048))
+    return CAIRN_ENOMEM;
+  if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0) {
+    msgpack_zone_destroy(&zone);
+    return CAIRN_EIO;
+  }
+  rc = cairn__store_rec_load(txn, s->records, type, id, strlen(id), &zone, &r);
+  if (rc == 0 && type != CAIRN_REC_MILESTONE) {
+    rc = field_id(&r, "milestone", milestone);
+    if (rc == 0) {
+      msgpack_zone_clear(&zone);
+      rc = cairn__store_rec_load(txn, s->records, CAIRN_REC_MILESTONE, milestone,
+                                 strlen(milestone), &zone, &r);
+    }
+  }
+  if (rc == 0)
+    rc = field_id(&r, "student", student);
+  mdb_txn_abort(txn);
+  cairn__store_rec_free(&r);
+  msgpack_zone_destroy(&zone);
+  return rc;
+}

@@ -108,6 +108,7 @@ static void test_round_trip(void **state) {
   strcpy(c.web_tls_cert, "/etc/cairn/web.pem");
   strcpy(c.web_tls_key, "/etc/cairn/web.key");
   strcpy(c.backup_public_key, "FADne2prymjyRR3442qiyUDIDr1bqmxcNba2SOCV9RY=");
+  strcpy(c.postgres, "postgresql:///cairn?host=/run/postgresql&passfile=/etc/cairn/pgpass");
   assert_int_equal(cairn_config_save(fx->conf, &c), 0);
 
   assert_int_equal(stat(fx->conf, &st), 0);
@@ -128,6 +129,8 @@ static void test_round_trip(void **state) {
   assert_string_equal(back.web_tls_cert, "/etc/cairn/web.pem");
   assert_string_equal(back.web_tls_key, "/etc/cairn/web.key");
   assert_string_equal(back.backup_public_key, "FADne2prymjyRR3442qiyUDIDr1bqmxcNba2SOCV9RY=");
+  assert_string_equal(back.postgres,
+                      "postgresql:///cairn?host=/run/postgresql&passfile=/etc/cairn/pgpass");
 
   /* Each option is preceded by its help; the test option says so. */
   f = fopen(fx->conf, "r");
@@ -148,7 +151,7 @@ static void test_round_trip(void **state) {
     }
     prev = line;
   }
-  assert_int_equal(options, 20); /* one line per row of the option table */
+  assert_int_equal(options, 21); /* one line per row of the option table */
 }
 
 /* The web page: on by default on a classroom only; "off" turns it off. */
