@@ -846,6 +846,7 @@ int main(int argc, char **argv) {
   d.rpc.links = d.links;
   d.rpc.metrics = d.metrics;
   cairn_metrics_set_links(d.metrics, d.links);
+  cairn_metrics_set_mirror(d.metrics, d.mirror);
   d.rpc.sk = sk;
   d.rpc.config_path = d.config_path;
   snprintf(path, sizeof path, "%s/cairnd.sock", dir);

@@ -15,6 +15,7 @@ struct cairn_metrics {
   cairn_store *store;   /* borrowed */
   cairn_writer *writer; /* borrowed */
   cairn_links *links;   /* borrowed; NULL: none */
+  cairn_mirror_run *mirror; /* borrowed; NULL: none */
   char *data_dir;       /* owned */
   uint64_t commits, bundle_imports;
   cairn_metrics_histogram commit_seconds, batch_entries;
@@ -38,6 +39,8 @@ int cairn_metrics_new(cairn_metrics **out, cairn_store *store, cairn_writer *wri
 }
 
 void cairn_metrics_set_links(cairn_metrics *m, cairn_links *links) { m->links = links; }
+
+void cairn_metrics_set_mirror(cairn_metrics *m, cairn_mirror_run *mirror) { m->mirror = mirror; }
 
 void cairn_metrics_free(cairn_metrics *m) {
   if (m == NULL)
@@ -83,6 +86,8 @@ void cairn_metrics_gather(cairn_metrics *m, cairn_metrics_sample *out) {
     cairn_links_counts_get(m->links, &out->links);
   out->space_known = cairn_store_space(m->store, &out->map_bytes, &out->used_bytes) == 0;
   out->disk_known = cairn_health_disk_free(m->data_dir, &out->disk_free) == 0;
+  out->mirror_known = cairn_mirror_run_counts(m->mirror, &out->mirror_connected,
+                                              &out->mirror_behind, &out->mirror_applied);
 }
 
 int cairn_metrics_health(cairn_metrics *m, int64_t within, char *text, size_t len) {
@@ -230,6 +235,15 @@ int cairn_metrics_render(const cairn_metrics_sample *s, char **text, size_t *len
         s->used_bytes);
   gauge(&b, "cairn_disk_free_bytes", "Bytes free on the data directory's file system.",
         s->disk_known, s->disk_free);
+  if (s->mirror_known) { /* only where [mirror] postgres is set */
+    gauge(&b, "cairn_mirror_connected", "1 while the PostgreSQL mirror is connected, else 0.", 1,
+          (uint64_t)(s->mirror_connected != 0));
+    gauge(&b, "cairn_mirror_lag_entries",
+          "Entries the store holds that the PostgreSQL mirror has not applied yet.", 1,
+          s->mirror_behind);
+    counter(&b, "cairn_mirror_applied_entries_total",
+            "Entries the PostgreSQL mirror applied since cairnd started.", s->mirror_applied);
+  }
   if (b.failed) {
     free(b.p);
     return CAIRN_ENOMEM;

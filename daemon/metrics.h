@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "link.h"
+#include "mirror_run.h"
 #include "store.h"
 #include "writer.h"
 
@@ -50,6 +51,9 @@ typedef struct cairn_metrics_sample {
   uint64_t map_bytes, used_bytes;
   int disk_known;
   uint64_t disk_free;
+  int mirror_known; /* a PostgreSQL mirror is configured */
+  int mirror_connected;
+  uint64_t mirror_behind, mirror_applied;
 } cairn_metrics_sample;
 
 typedef struct cairn_metrics cairn_metrics;
@@ -63,6 +67,9 @@ int cairn_metrics_new(cairn_metrics **out, cairn_store *store, cairn_writer *wri
 
 /* The links to read at each scrape (borrowed; NULL: none). */
 void cairn_metrics_set_links(cairn_metrics *m, cairn_links *links);
+
+/* The PostgreSQL mirror to read at each scrape (borrowed; NULL: none). */
+void cairn_metrics_set_mirror(cairn_metrics *m, cairn_mirror_run *mirror);
 
 /* Frees m. NULL is a harmless no-op. */
 void cairn_metrics_free(cairn_metrics *m);

@@ -194,6 +194,18 @@ void cairn_mirror_run_status(cairn_mirror_run *r, msgpack_packer *pk) {
   uv_mutex_unlock(&r->mu);
 }
 
+int cairn_mirror_run_counts(cairn_mirror_run *r, int *connected, uint64_t *behind,
+                            uint64_t *applied) {
+  if (r == NULL)
+    return 0;
+  uv_mutex_lock(&r->mu);
+  *connected = r->connected;
+  *behind = r->behind;
+  *applied = r->applied;
+  uv_mutex_unlock(&r->mu);
+  return 1;
+}
+
 void cairn_mirror_run_stop(cairn_mirror_run *r) {
   if (r == NULL)
     return;

@@ -33,6 +33,13 @@ void cairn_mirror_run_rebuild(cairn_mirror_run *r);
  * (unix seconds or nil)}. r NULL: {configured: false}. Any thread. */
 void cairn_mirror_run_status(cairn_mirror_run *r, msgpack_packer *pk);
 
+/* The mirror's counts for /metrics: whether it is connected, the entries
+ * the store holds that it has not applied, and those it applied since
+ * cairnd started. Any thread. Returns 1, or 0 when r is NULL (no mirror;
+ * nothing is written). */
+int cairn_mirror_run_counts(cairn_mirror_run *r, int *connected, uint64_t *behind,
+                            uint64_t *applied);
+
 /* Stops the thread (an open transaction is rolled back by PostgreSQL when
  * the connection closes), joins it and frees r. NULL is a harmless no-op. */
 void cairn_mirror_run_stop(cairn_mirror_run *r);

@@ -66,12 +66,21 @@ static void slurp(const char *path, char *buf, size_t len) {
 }
 
 static int wait_for_socket(const char *path) {
-  struct stat st;
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
   int i;
 
+  /* until it accepts a connection, not only until its file exists: bind
+   * makes the file just before listen, and a test that connected in
+   * between (slow, under ThreadSanitizer) was refused */
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
   for (i = 0; i < 400; i++) {
-    if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+      close(fd);
       return 0;
+    }
+    if (fd >= 0)
+      close(fd);
     usleep(10000);
   }
   return -1;

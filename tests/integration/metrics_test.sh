@@ -159,6 +159,7 @@ m=$(value room cairn_lmdb_map_size_bytes)
 [ "$u" != missing ] && [ "$m" != missing ] && [ "$u" -gt 0 ] && [ "$u" -le "$m" ] && ok ||
   bad "LMDB used $u of map $m"
 [ "$(value room cairn_disk_free_bytes)" != missing ] && ok || bad "no disk free bytes"
+grep -q "^# TYPE cairn_mirror" "$dir/room.metrics" && bad "mirror metrics with no mirror" || ok
 grep -qE "Secretname|Secretnote|s-1|$ms" "$dir/room.metrics" && bad "/metrics holds student data" || ok
 
 # --- /health: a classroom not joined has no upstream; then one that never succeeded

@@ -88,9 +88,21 @@ same_rows() { # same_rows WHAT: the mirror holds each write of the store, once
   fi
 }
 
-# --- a central with a mirror, a classroom syncing to it
+# --- a central with a mirror (and its web listener, for /metrics), a
+# classroom syncing to it
+wc=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# metric NAME: its value in the central's /metrics (empty when absent)
+metric() {
+  local i
+  for i in $(seq 50); do # the page listens just after the socket
+    curl -s -m 5 "http://127.0.0.1:$wc/metrics" >"$dir/metrics" 2>/dev/null && break
+    sleep 0.1
+  done
+  awk -v n="$1" '$1 == n { print $2 }' "$dir/metrics"
+}
 C central init --role central --listen 127.0.0.1:$pc --name district >/dev/null
 sed -i "s|^postgres =.*|postgres = postgresql:///cairn?host=$pg\&user=cairn|" "$dir/central/cairn.conf"
+sed -i "s/^web =.*/web = 127.0.0.1:$wc/" "$dir/central/cairn.conf"
 start central
 C room init --campus north --classroom room-1 >/dev/null && start room
 C room join "$(C central enroll --campus north --classroom room-1 2>/dev/null)" >/dev/null 2>&1 ||
@@ -163,8 +175,13 @@ s=$(C central mirror status --json)
 C central mirror status >"$dir/out"
 grep -q "^mirror: not connected to PostgreSQL" "$dir/out" && grep -q "entries behind  *[1-9]" "$dir/out" &&
   ok || bad "mirror status text: $(cat "$dir/out")"
+[ "$(metric cairn_mirror_connected)" = 0 ] && [ "$(metric cairn_mirror_lag_entries)" -ge 201 ] && ok ||
+  bad "/metrics while PostgreSQL is down: $(grep mirror "$dir/metrics")"
 pg_up || bad "PostgreSQL did not restart"
 caught_up && ok || bad "no catch-up after PostgreSQL returned"
+[ "$(metric cairn_mirror_connected)" = 1 ] && [ "$(metric cairn_mirror_lag_entries)" = 0 ] &&
+  [ "$(metric cairn_mirror_applied_entries_total)" -ge 201 ] && ok ||
+  bad "/metrics after the catch-up: $(grep mirror "$dir/metrics")"
 same_rows "after PostgreSQL stopped mid-stream"
 
 # --- a duplicate delivery: a second cairnd on a copy of the store mirrors the
@@ -173,6 +190,7 @@ C central backup --to "$dir/central.bak" >/dev/null || bad "backup"
 C central mirror status --json >/dev/null
 "$cairn" restore --data "$dir/twin" "$dir/central.bak" >/dev/null 2>&1 || bad "restore"
 sed -i "s|^listen =.*|listen = 127.0.0.1:$((pc + 1))|" "$dir/twin/cairn.conf"
+sed -i "s|^web =.*|web = off|" "$dir/twin/cairn.conf" # the central serves its page on that port
 C central mirror rebuild >/dev/null || bad "mirror rebuild"
 start twin
 caught_up central && caught_up twin && ok || bad "two mirrors at once did not catch up"
