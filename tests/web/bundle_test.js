@@ -46,6 +46,15 @@ run(async () => {
   await until(async () => /Imported: [1-9]\d* entries applied/.test(await page.textContent('#status')));
   const said = await page.textContent('#status');
   check('the central applied the upload', /Imported: [1-9]\d* entries applied, 0 refused/.test(said), said);
+  // the entries it applied are news: the page refreshes itself, and
+  // what the teacher chose and read stays
+  await page.evaluate(() => { document.getElementById('page-title').dataset.before = '1'; });
+  const refreshed = await until(async () => !(await page.evaluate(() => document.getElementById('page-title').dataset.before)));
+  check('the page refreshed itself after the import', refreshed);
+  check('the chosen bundle survives the refresh',
+    await page.evaluate(() => document.getElementById('bundle-file').files.length) === 1);
+  check('what the import said survives the refresh', (await page.textContent('#status')) === said,
+    await page.textContent('#status'));
   // importing it again is harmless
   await page.click('text=Import the bundle');
   await until(async () => /Imported: 0 entries applied/.test(await page.textContent('#status')));

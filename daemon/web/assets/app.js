@@ -17,6 +17,7 @@ const state = {
   events: null,
   prefetch: null,  // Today's data asked for at start, with the session
   auto: false,     // the page is refreshing by itself (autoRefresh)
+  bundleFile: null, // the Sync page's file input, kept across refreshes
 };
 
 const main = () => document.getElementById('main');
@@ -456,7 +457,11 @@ async function renderSync() {
     } catch (e) { say('No bundle: ' + e.message, true); }
     download.disabled = false;
   });
-  const file = el('input', {type: 'file', id: 'bundle-file', accept: '.cairnbundle,application/octet-stream'});
+  /* One file input for the page's life: a refresh (news arrived, often
+   * the import's own entries) must not drop the file the teacher chose. */
+  if (!state.bundleFile)
+    state.bundleFile = el('input', {type: 'file', id: 'bundle-file', accept: '.cairnbundle,application/octet-stream'});
+  const file = state.bundleFile;
   const upload = el('button', {type: 'button'}, 'Import the bundle');
   upload.addEventListener('click', async () => {
     if (!file.files.length) { say('Choose a bundle file first.', true); file.focus(); return; }
