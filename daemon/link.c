@@ -28,6 +28,7 @@ static void maybe_closed(cairn_links *m) {
     sodium_memzero(m->x_priv, sizeof m->x_priv);
     free(m->vv);
     free(m->vv_changed);
+    free(m->vv_fresh);
     free(m->old_vv);
     free(m->old_changed);
     free(m->addrs);
@@ -57,12 +58,16 @@ int cairn__link_own_vv(cairn_links *m) {
     m->vv = NULL;
     return rc;
   }
-  if ((changed = malloc((m->vv_n ? m->vv_n : 1) * sizeof *changed)) == NULL) {
+  size_t *fresh = malloc((m->vv_n ? m->vv_n : 1) * sizeof *fresh);
+  if ((changed = malloc((m->vv_n ? m->vv_n : 1) * sizeof *changed)) == NULL || fresh == NULL) {
+    free(changed);
+    free(fresh);
     free(m->vv);
     m->vv = NULL;
     return CAIRN_ENOMEM;
   }
   m->vv_gen++;
+  m->nfresh = 0;
   /* both sorted by author: walk them side by side */
   for (size_t i = 0, j = 0; i < m->vv_n; i++) {
     int c = 1;
@@ -72,9 +77,13 @@ int cairn__link_own_vv(cairn_links *m) {
     changed[i] = j < m->old_vv_n && c == 0 && m->old_vv[j].seq == m->vv[i].seq
                      ? m->old_changed[j]
                      : m->vv_gen;
+    if (changed[i] == m->vv_gen)
+      fresh[m->nfresh++] = i;
   }
   free(m->vv_changed);
+  free(m->vv_fresh);
   m->vv_changed = changed;
+  m->vv_fresh = fresh;
   return 0;
 }
 
@@ -90,6 +99,9 @@ void cairn__link_own_vv_drop(cairn_links *m) {
   m->old_vv_n = m->vv_n;
   m->vv = NULL;
   m->vv_changed = NULL;
+  free(m->vv_fresh);
+  m->vv_fresh = NULL;
+  m->nfresh = 0;
 }
 
 /* ---- sending ---- */
@@ -832,7 +844,7 @@ void cairn_links_notify(void *links) {
       if (strcmp(scope.campus, l->peer_scope.campus) != 0 ||
           strcmp(scope.classroom, l->peer_scope.classroom) != 0) /* (not memcmp: bytes past
                                                                     * the NUL may be unset) */
-        l->wanted_n = 0, l->idle_gen = 0;
+        l->wanted_n = 0, l->idle_gen = 0, l->arrivals_sent = 0;
       l->peer_scope = scope;
     }
     if (l->state == LINK_IDLE || l->state == LINK_SYNCING) {

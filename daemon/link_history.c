@@ -214,9 +214,13 @@ void cairn__link_history_check(link *l) {
 void cairn__link_send_arrivals(link *l) {
   cairn_store_arrival a[ARRIVALS_MAX];
   size_t n;
+  unsigned epoch = cairn_store_arrival_epoch(l->mgr->o.store);
   if (l->dir != LINK_DOWNSTREAM || (l->state != LINK_SYNCING && l->state != LINK_IDLE) ||
+      (l->arrivals_sent && l->arrival_epoch == epoch) || /* none since: as offered */
       cairn_store_arrivals(l->mgr->o.store, &l->peer_scope, a, ARRIVALS_MAX, &n) != 0)
     return;
+  l->arrivals_sent = 1;
+  l->arrival_epoch = epoch;
   for (size_t i = 0; i < n && l->state != LINK_CLOSING; i++)
     if (note_said(l, a[i].student, a[i].hlc))
       say_student(l, CAIRN_SYNC_ARRIVED, a[i].student, a[i].hlc);

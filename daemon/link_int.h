@@ -175,6 +175,10 @@ struct link {
    * in flight (0: none since what the peer wants may have changed): the
    * next pump need look only at authors changed after it. */
   uint64_t idle_gen;
+  /* cairn_store_arrival_epoch when the arrivals were last offered; valid
+   * once arrivals_sent is set (cairn__link_send_arrivals) */
+  unsigned arrival_epoch;
+  int arrivals_sent;
   /* a student's history (link_history.c) */
   uint8_t (*history_authors)[CAIRN_KEY_BYTES]; /* downstream: authors of a history asked
                                                   for in this session: their chains are sent */
@@ -266,6 +270,8 @@ struct cairn_links {
    * only at the authors changed since it went idle (cairn__link_pump). */
   uint64_t vv_gen;
   uint64_t *vv_changed;
+  size_t *vv_fresh; /* the i whose vv_changed[i] is vv_gen, nfresh of them */
+  size_t nfresh;
   cairn_vv_item *old_vv;
   uint64_t *old_changed;
   size_t old_vv_n;

@@ -222,12 +222,20 @@ void cairn__link_pump(link *l) {
        * can have something to send (each commit pumps every link; with
        * a thousand links and authors, a full pass each time was most of
        * a central's CPU). */
-      for (i = 0; i < n; i++)
-        if (m->vv_changed[i] > l->idle_gen &&
-            own[i].seq > cairn__link_peer_has(l, own[i].author) &&
-            cairn__link_author_wanted(l, own[i].author))
-          break;
-      if (i == n) {
+      int lacks = 0;
+      if (l->idle_gen + 1 == m->vv_gen) { /* idle since the read before: its fresh authors */
+        for (size_t k = 0; k < m->nfresh && !lacks; k++) {
+          i = m->vv_fresh[k];
+          lacks = own[i].seq > cairn__link_peer_has(l, own[i].author) &&
+                  cairn__link_author_wanted(l, own[i].author);
+        }
+      } else {
+        for (i = 0; i < n && !lacks; i++)
+          lacks = m->vv_changed[i] > l->idle_gen &&
+                  own[i].seq > cairn__link_peer_has(l, own[i].author) &&
+                  cairn__link_author_wanted(l, own[i].author);
+      }
+      if (!lacks) {
         l->idle_gen = m->vv_gen;
         return;
       }

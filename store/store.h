@@ -845,6 +845,11 @@ int cairn_store_author_reaches(cairn_store *s, const uint8_t author[CAIRN_KEY_BY
  * cache of wanted authors is stale once it moved. Any thread. */
 unsigned cairn_store_reach_epoch(cairn_store *s);
 
+/* A count that grows after each commit that added or moved an arrival
+ * (cairn_store_arrivals): what it lists is unchanged while it stays. Any
+ * thread. */
+unsigned cairn_store_arrival_epoch(cairn_store *s);
+
 /* A student who came into a classroom, and when (the hlc of the write). */
 typedef struct cairn_store_arrival {
   char student[65];

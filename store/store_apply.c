@@ -891,7 +891,7 @@ void cairn__store_apply_free(cairn__store_apply *c) {
 int cairn__store_apply_commit(cairn__store_apply *c) {
   cairn_store *s = c->s;
   uint64_t own_hlc = s->own_hlc;
-  int reach_added = c->reach_added;
+  int reach_added = c->reach_added, arrival_added = c->arrival_added;
   int rc = cairn__store_head_flush(c);
   if (rc == 0 && c->refused > 0) {
     uint8_t n[8];
@@ -922,6 +922,8 @@ int cairn__store_apply_commit(cairn__store_apply *c) {
   s->own_hlc = own_hlc;
   if (reach_added)
     atomic_fetch_add(&s->reach_epoch, 1);
+  if (arrival_added)
+    atomic_fetch_add(&s->arrival_epoch, 1);
   s->refused += c->refused;
   s->held_count = s->held_count + c->held - (c->released < s->held_count + c->held
                                                  ? c->released

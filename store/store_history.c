@@ -223,6 +223,7 @@ static int arrival_put(cairn__store_apply *c, const char *sid, size_t len,
     v = (MDB_val){sizeof val, val};
     rc = mdb_put(c->txn, s->arrivals, &k, &v, 0);
     rc = rc != 0 ? cairn__store_err(s, rc, 0) : 0;
+    c->arrival_added |= rc == 0;
   }
   return rc;
 }
@@ -396,6 +397,8 @@ int cairn_store_author_reaches(cairn_store *s, const uint8_t author[CAIRN_KEY_BY
 }
 
 unsigned cairn_store_reach_epoch(cairn_store *s) { return atomic_load(&s->reach_epoch); }
+
+unsigned cairn_store_arrival_epoch(cairn_store *s) { return atomic_load(&s->arrival_epoch); }
 
 /* ---- the indexes of a store written before them ---- */
 

@@ -79,6 +79,7 @@ struct cairn_store {
   MDB_dbi reach;      /* author || campus NUL classroom -> "": the author wrote an entry
                          naming that classroom (local) */
   atomic_uint reach_epoch; /* one more after each commit that added a reach key */
+  atomic_uint arrival_epoch; /* one more after each commit that changed the arrivals */
   /* the central's key: written once, by the thread that writes (a join),
    * while the loop thread reads it: the bytes are written before
    * have_central becomes 1 (an atomic store), and never again */
@@ -453,6 +454,7 @@ typedef struct cairn__store_apply {
   uint8_t reach_author[CAIRN_KEY_BYTES];
   uint64_t reach_sum;
   int reach_valid, reach_added;
+  int arrival_added; /* the txn added or moved a key of the arrivals index */
 } cairn__store_apply;
 
 /* A local write batch: one write transaction of this device's puts
