@@ -7,7 +7,9 @@
 # (CAIRN_TEST_CRASH_AT): "welcome", when the central's WELCOME has arrived
 # and nothing is written yet, and "joined", just after the join's
 # transaction committed, before `cairn join` is answered. cairnd never
-# writes cairn.conf for a join. A data directory whose join an older cairn
+# writes cairn.conf for a join; cairn.conf's upstream, set by hand, wins; a
+# join with --upstream records the hub it moves to in the store. A data
+# directory whose join an older cairn
 # recorded in cairn.conf only (its store without the join) keeps syncing:
 # cairnd takes the join into its store at its first start, after which
 # cairn.conf's join lines may go.
@@ -106,6 +108,25 @@ timeout 20 "$cairnd" --data "$dir/b" >"$dir/out" 2>&1 && bad "cairnd started wit
 grep -q "network: .*not the network this device joined" "$dir/out" && ok ||
   bad "the refusal does not name the network: $(cat "$dir/out")"
 sed -i "s/^network = .*/network = /" "$dir/b/cairn.conf"
+
+# --- a join through the central that moves to the campus hub records the
+# hub in the store: after a restart the device syncs with the hub
+ph=$((pc + 1))
+C hub init --role hub --campus north --listen 127.0.0.1:$ph --name "north hub" >/dev/null
+start hub
+C hub join "$(C central enroll --campus north --role hub)" >"$dir/out" 2>&1 || bad "hub join: $(cat "$dir/out")"
+hub_key=$(C hub ping --json | jq -r .device)
+C h init --campus north --classroom room-3 >/dev/null && start h
+conf_before=$(sha256sum <"$dir/h/cairn.conf")
+C h join "$(C central enroll --campus north --classroom room-3)" --upstream 127.0.0.1:$ph \
+  >"$dir/out" 2>&1 || bad "h join: $(cat "$dir/out")"
+for _ in $(seq 60); do [ "$(upstream h)" = "127.0.0.1:$ph $hub_key" ] && break; sleep 0.5; done
+[ "$(upstream h)" = "127.0.0.1:$ph $hub_key" ] && ok || bad "h did not move to the hub: $(upstream h)"
+stop h && start h
+[ "$(upstream h)" = "127.0.0.1:$ph $hub_key" ] && ok || bad "h's hub is not recorded: $(upstream h)"
+[ "$(sha256sum <"$dir/h/cairn.conf")" = "$conf_before" ] && ok || bad "the move to the hub rewrote cairn.conf"
+C h student add --id eve-3 --name Eve >/dev/null || bad "h cannot write"
+reaches h eve-3 && ok || bad "h does not sync through the hub"
 
 # --- a join an older cairn recorded in cairn.conf only
 # The older cairn pinned the central's key in the store and wrote the rest
