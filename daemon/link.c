@@ -26,6 +26,8 @@ static void maybe_closed(cairn_links *m) {
     void (*cb)(void *) = m->close_cb;
     void *arg = m->close_arg;
     sodium_memzero(m->x_priv, sizeof m->x_priv);
+    if (m->join_job != NULL) /* its result comes after this manager */
+      m->join_job->mgr = NULL;
     free(m->vv);
     free(m->vv_changed);
     free(m->vv_fresh);

@@ -33,12 +33,14 @@ typedef struct cairn_links_opts {
   cairn_store *store;          /* borrowed */
   cairn_writer *writer;        /* borrowed */
   const uint8_t *sk;           /* the device's Ed25519 secret key, borrowed */
-  cairn_config *config;        /* borrowed; a join updates and saves it */
-  const char *config_path;     /* where the config is saved after a join */
+  cairn_config *config;        /* borrowed: the settings in effect; a join
+                                  updates them (join_state.h) */
+  const cairn_config *file;    /* borrowed: cairn.conf as read, whose upstream
+                                  and upstream_key win over a join's */
 } cairn_links_opts;
 
 /* Starts listening (when [sync] listen is set) and connecting upstream
- * (when [sync] upstream is set). Returns 0 and *out (freed by
+ * (when this node has an upstream: joined, or [sync] upstream set). Returns 0 and *out (freed by
  * cairn_links_close), or a negative code with why. */
 int cairn_links_start(cairn_links **out, const cairn_links_opts *o, char *why, size_t whylen);
 

@@ -2,6 +2,21 @@
  * section 5), and finding the campus hub after a join. */
 #include "link_int.h"
 
+#include <signal.h>
+
+/* Test builds only (CAIRN_TEST_HOOKS): dies as kill -9 would at the named
+ * point of a join when the environment's CAIRN_TEST_CRASH_AT names it, so
+ * that tests/integration/join_crash_test.sh can stop a join exactly there. */
+static void crash_point(const char *name) {
+#ifdef CAIRN_TEST_HOOKS
+  const char *at = getenv("CAIRN_TEST_CRASH_AT");
+  if (at != NULL && strcmp(at, name) == 0)
+    raise(SIGKILL);
+#else
+  (void)name;
+#endif
+}
+
 /* ---- a restored node ---- */
 
 static int run_unrestore(cairn_store *s, void *arg) {
@@ -55,56 +70,56 @@ void cairn__link_join_done(cairn_links *m, int rc, const char *message) {
     cb(m->join_arg, rc, message);
 }
 
-/* Gives job j a copy of m's configuration to save. Returns 0 or
- * CAIRN_ENOMEM. */
-static int job_conf(job *j, const cairn_links *m) {
-  if ((j->conf = malloc(sizeof *j->conf)) == NULL)
-    return CAIRN_ENOMEM;
-  *j->conf = *m->o.config;
-  j->conf_path = m->o.config_path;
-  return 0;
-}
+_Static_assert(CAIRN_STORE_NETWORK_BYTES == CAIRN_SYNC_NETWORK_BYTES, "one network id size");
 
-/* Writer job: saves the job's copy of cairn.conf (temp file, fsync,
- * rename), off the loop thread. */
-static int run_save_config(cairn_store *s, void *arg) {
-  job *j = arg;
-  (void)s;
-  return cairn_config_save(j->conf_path, j->conf);
-}
-
-/* Writer job of a join: pins the central's key in the store, then records
- * the join in cairn.conf. A crash between the two leaves the device not
- * joined by its cairn.conf; joining again (the same token or a new one)
- * finds the same key pinned and completes. */
+/* Writer job of a join: pins the central's key and records the join in
+ * the store, in one transaction (cairn_store_join_record): after a crash
+ * the device is joined or not at all, and cairn.conf is never written. */
 static int run_join_recorded(cairn_store *s, void *arg) {
   job *j = arg;
-  int rc = cairn_store_set_central(s, j->device);
-  return rc == 0 ? run_save_config(s, arg) : rc;
+  int rc = cairn_store_join_record(s, j->device, &j->join);
+  if (rc == 0)
+    crash_point("joined");
+  return rc;
 }
 
-/* The central's key is stored and the join recorded (by the writer):
- * answer `cairn join`. */
+/* The settings as they were before the WELCOME: the join could not be
+ * recorded, so this node is not joined. */
+static void join_undo(cairn_links *m) {
+  *m->o.config = m->before_join;
+  memcpy(m->network, m->before_network, sizeof m->network);
+  m->has_network = m->before_has_network;
+  m->switch_to_hub = 0;
+}
+
+/* The join is recorded (by the writer), or could not be: answer `cairn
+ * join`, unless the link closed first (cairn__link_set_state answered). */
 static void on_central_pinned(cairn_write_req *req, void *arg) {
   job *j = arg;
   link *l = j->l;
-  cairn_links *m;
+  cairn_links *m = j->mgr;
   cairn_config *c;
   char message[600];
   int rc = req->job_rc;
 
-  if (l == NULL) { /* the link closed first; cairn__link_set_state answered */
+  if (m == NULL) { /* cairnd stopped meanwhile */
     cairn__link_job_free(j);
     return;
   }
-  m = l->mgr;
+  m->join_job = NULL;
   c = m->o.config;
-  l->welcoming = 0;
+  if (l != NULL)
+    l->welcoming = 0;
   if (rc != 0) {
-    snprintf(message, sizeof message, "joined, but could not record it: %s", cairn_strerror(rc));
+    join_undo(m);
+    snprintf(message, sizeof message, "the central accepted the join, but it could not be "
+             "recorded, so this device is not joined: %s", cairn_strerror(rc));
     cairn__link_join_done(m, rc, message);
     cairn__link_job_free(j);
-    cairn__link_fail(l, "%s", message);
+    if (l != NULL)
+      cairn__link_fail(l, "%s", message);
+    else
+      cairn_log_err("sync: %s", message);
     return;
   }
   if (c->listen[0] != '\0') {
@@ -117,14 +132,21 @@ static void on_central_pinned(cairn_write_req *req, void *arg) {
            m->switch_to_hub ? "; will sync through the hub at " : "",
            m->switch_to_hub ? m->join_upstream : "");
   cairn_log_info("sync: %s", message);
+  if (strcmp(c->upstream, m->join.upstream) != 0)
+    cairn_log_warn("sync: cairn.conf's [sync] upstream (%s) overrides the address this join "
+                   "recorded (%s); empty it to use the join's",
+                   c->upstream, m->join.upstream);
   cairn__link_join_done(m, 0, message);
   cairn__link_job_free(j);
+  if (l == NULL && !m->closing) /* the link closed before the commit: the joined node connects */
+    cairn_links_sync_now(m);
 }
 
 /* A WELCOME answered our JOIN: take the scope and network, have the writer
- * pin the central's key (the join is answered once that is durable), and
- * carry on syncing on this same link. Entries the central sends meanwhile
- * queue behind that job, so they are checked against the pinned key. */
+ * record the join with the central's key (the join is answered once that
+ * is durable), and carry on syncing on this same link. Entries the central
+ * sends meanwhile queue behind that job, so they are checked against the
+ * pinned key. */
 void cairn__link_on_welcome(link *l, const cairn_sync_msg *w) {
   cairn_links *m = l->mgr;
   cairn_config *c = m->o.config;
@@ -132,37 +154,44 @@ void cairn__link_on_welcome(link *l, const cairn_sync_msg *w) {
   job *j;
 
   l->joining = 0;
+  crash_point("welcome");
   if (w->welcome_code != 0) {
     snprintf(message, sizeof message, "the central refused the join: %s", w->reason);
     cairn__link_join_done(m, w->welcome_code, message);
     cairn__link_set_state(l, LINK_CLOSING);
     return;
   }
-  snprintf(c->campus, sizeof c->campus, "%s", w->campus);
-  snprintf(c->classroom, sizeof c->classroom, "%s", w->classroom);
-  snprintf(c->upstream, sizeof c->upstream, "%.*s", (int)sizeof c->upstream - 1,
-           m->token.address);
-  hex(m->token.network, CAIRN_SYNC_NETWORK_BYTES, c->network);
-  hex(m->token.central, CAIRN_KEY_BYTES, c->upstream_key);
-  memcpy(m->network, m->token.network, sizeof m->network);
-  m->has_network = 1;
-  m->switch_to_hub = m->join_upstream[0] != '\0';
   if ((j = cairn__link_job_new(l)) == NULL) {
     cairn__link_join_done(m, CAIRN_ENOMEM, "out of memory");
     cairn__link_fail(l, "out of memory");
     return;
   }
+  memset(&m->join, 0, sizeof m->join);
+  snprintf(m->join.scope.campus, sizeof m->join.scope.campus, "%s", w->campus);
+  snprintf(m->join.scope.classroom, sizeof m->join.scope.classroom, "%s", w->classroom);
+  memcpy(m->join.network, m->token.network, sizeof m->join.network);
+  snprintf(m->join.upstream, sizeof m->join.upstream, "%.*s", (int)sizeof m->join.upstream - 1,
+           m->token.address);
+  memcpy(m->join.upstream_key, m->token.central, sizeof m->join.upstream_key);
+  m->before_join = *c;
+  memcpy(m->before_network, m->network, sizeof m->network);
+  m->before_has_network = m->has_network;
+  cairn_join_state_apply(m->o.file, &m->join, c);
+  memcpy(m->network, m->token.network, sizeof m->network);
+  m->has_network = 1;
+  m->switch_to_hub = m->join_upstream[0] != '\0';
   memcpy(j->device, m->token.central, CAIRN_KEY_BYTES);
+  j->join = m->join;
+  j->mgr = m;
+  m->join_job = j;
   l->welcoming = 1;
   cairn__link_set_state(l, LINK_HELLO);
-  if (job_conf(j, m) != 0) {
-    cairn__link_job_free(j);
-    cairn__link_join_done(m, CAIRN_ENOMEM, "out of memory");
-    cairn__link_fail(l, "out of memory");
-    return;
-  }
-  if (cairn__link_submit(l, j, run_join_recorded, on_central_pinned) == 0)
+  if (cairn__link_submit(l, j, run_join_recorded, on_central_pinned) == 0) {
     cairn__link_send_hello(l);
+  } else { /* the job is freed, the link failed: nothing was recorded */
+    m->join_job = NULL;
+    join_undo(m);
+  }
 }
 
 /* Finds the one enrolled, unrevoked hub of campus in the device records
@@ -201,9 +230,16 @@ static int find_hub(cairn_links *m, const char *campus, char key[65]) {
   return found == 1 ? 0 : CAIRN_ENOTFOUND;
 }
 
-static void on_config_saved(cairn_write_req *req, void *arg) {
+/* Writer job: records the join again, now with the hub as upstream. */
+static int run_hub_recorded(cairn_store *s, void *arg) {
+  job *j = arg;
+  return cairn_store_join_record(s, NULL, &j->join);
+}
+
+static void on_hub_recorded(cairn_write_req *req, void *arg) {
   if (req->job_rc != 0)
-    cairn_log_warn("sync: could not record the hub in cairn.conf: %s",
+    cairn_log_warn("sync: could not record the hub as this device's upstream: %s; it syncs "
+                   "with the central after a restart",
                    cairn_strerror(req->job_rc));
   cairn__link_job_free(arg);
 }
@@ -214,6 +250,7 @@ void cairn__link_maybe_switch_upstream(link *l) {
   cairn_links *m = l->mgr;
   cairn_config *c = m->o.config;
   char key[65];
+  job *j;
 
   if (!m->switch_to_hub || l != m->upstream || !in_session(l->state) || cairn__link_to_receive(l) != 0)
     return;
@@ -223,15 +260,14 @@ void cairn__link_maybe_switch_upstream(link *l) {
                    c->campus);
     return;
   }
-  snprintf(c->upstream, sizeof c->upstream, "%s", m->join_upstream);
-  memcpy(c->upstream_key, key, sizeof c->upstream_key);
-  job *j = cairn__link_job_new(l);
-  if (j == NULL || job_conf(j, m) != 0) {
-    if (j != NULL)
-      cairn__link_job_free(j);
-    cairn_log_warn("sync: could not record the hub in cairn.conf: out of memory");
+  snprintf(m->join.upstream, sizeof m->join.upstream, "%s", m->join_upstream);
+  unhex(key, m->join.upstream_key, sizeof m->join.upstream_key);
+  cairn_join_state_apply(m->o.file, &m->join, c);
+  if ((j = cairn__link_job_new(l)) == NULL) {
+    cairn_log_warn("sync: could not record the hub as this device's upstream: out of memory");
   } else {
-    cairn__link_submit(l, j, run_save_config, on_config_saved);
+    j->join = m->join;
+    cairn__link_submit(l, j, run_hub_recorded, on_hub_recorded);
   }
   cairn_log_info("sync: moving upstream to the hub %.8s at %s", key, c->upstream);
   m->reconnect_now = 1;

@@ -40,6 +40,7 @@
 #include "transport.h"
 
 
+#include "join_state.h"
 #include "link.h"
 
 /* Batches are sized to the link (PROTOCOL.md section 4, "Batch sizing"):
@@ -132,10 +133,8 @@ struct job {
   char student[65]; /* DONE: the student whose history has all arrived */
   int64_t when; /* peer_seen; DONE: the arrival's HLC */
   int64_t offset; /* set_central_offset */
-  /* a copy of the configuration for the writer to save (owned), and where;
-   * the loop thread never writes cairn.conf itself */
-  cairn_config *conf;
-  const char *conf_path;
+  cairn_store_join join; /* WELCOME, the move to a hub: the join to record */
+  cairn_links *mgr; /* WELCOME: the manager, until it is freed (its join_job) */
   cairn_writer_done_cb done; /* run by on_link_job_done */
   job *next;
 };
@@ -295,6 +294,13 @@ struct cairn_links {
   cairn_sync_token token;
   char join_upstream[128];
   int switch_to_hub;  /* joined through the central; move to join_upstream */
+  /* what the join being recorded learned (the move to a hub records it
+   * again), and the settings before it, put back if it cannot be recorded */
+  cairn_store_join join;
+  job *join_job; /* the WELCOME's job, until its done callback */
+  cairn_config before_join;
+  uint8_t before_network[CAIRN_SYNC_NETWORK_BYTES];
+  int before_has_network;
   int reconnect_now;  /* the next upstream connection starts at once */
   /* restored from a backup (cairn_store_restored): local writes wait until
    * this store holds its own log up to what the upstream's HELLO said it

@@ -346,7 +346,6 @@ void cairn__link_job_free(job *j) {
     *p = j->next;
   }
   free(j->bytes);
-  free(j->conf);
   free(j);
 }
 

@@ -27,6 +27,7 @@
 #include "backup.h"
 #include "bundle_rpc.h"
 #include "file.h"
+#include "join_state.h"
 #include "keyfile.h"
 #include "link.h"
 #include "log.h"
@@ -52,8 +53,9 @@ typedef struct cairnd {
   cairn_metrics *metrics;
   cairn_mirror_run *mirror; /* NULL when no [mirror] postgres */
   cairn_rpc rpc;
-  cairn_config config;
-  char config_path[PATH_MAX]; /* rewritten by a join */
+  cairn_config file_config; /* cairn.conf as read */
+  cairn_config config;      /* in effect: with the store's join (join_state.h) */
+  char config_path[PATH_MAX];
   int stopping;
 } cairnd;
 
@@ -398,8 +400,8 @@ static int restore_dir(const char *dir) {
   return 0;
 }
 
-/* A node that syncs to an upstream: one that holds its log may hold more
- * of it than a backup. */
+/* A node that syncs to an upstream (c: the settings in effect): one that
+ * holds its log may hold more of it than a backup. */
 static int joined(const cairn_config *c) {
   return c->role != CAIRN_ROLE_CENTRAL && c->upstream_key[0] != '\0';
 }
@@ -535,7 +537,7 @@ done:
  * status. */
 static int restore(const char *file, const char *dir, const char *key_file) {
   cairn_backup_header h;
-  cairn_config config;
+  cairn_config file_config, config;
   cairn_store *store = NULL;
   uint8_t *start = NULL, *sk = NULL, magic[CAIRN_BACKUP_MAGIC_BYTES];
   char path[PATH_MAX], why[512] = "";
@@ -596,13 +598,16 @@ static int restore(const char *file, const char *dir, const char *key_file) {
   if (rc == 0)
     rc = cairn_file_sync_parent(path);
   snprintf(path, sizeof path, "%s/cairn.conf", dir);
-  if (rc == 0 && (rc = cairn_config_load(path, &config, why, sizeof why)) != 0)
+  if (rc == 0 && (rc = cairn_config_load(path, &file_config, why, sizeof why)) != 0)
     fprintf(stderr, "cairnd: %s\n", why);
+  config = file_config;
   snprintf(path, sizeof path, "%s/device.key", dir);
   if (rc == 0 && (rc = cairn_keyfile_load(path, &sk, why, sizeof why)) != 0)
     fprintf(stderr, "cairnd: %s\n", why);
   if (rc == 0) {
-    rc = open_store(&store, dir, sk, &config, 0, why, sizeof why);
+    rc = open_store(&store, dir, sk, &file_config, 0, why, sizeof why);
+    if (rc == 0)
+      rc = cairn_join_state_load(store, &file_config, &config, why, sizeof why);
     if (rc != 0)
       fprintf(stderr, "cairnd: %s\n", why);
     if (rc == 0 && joined(&config))
@@ -784,6 +789,10 @@ int main(int argc, char **argv) {
     goto out;
   }
   rc = open_store(&d.store, dir, sk, &d.config, 0, why, sizeof why);
+  if (rc == 0) {
+    d.file_config = d.config;
+    rc = cairn_join_state_load(d.store, &d.file_config, &d.config, why, sizeof why);
+  }
   if (rc != 0) {
     cairn_log_err("%s", why);
     goto out;
@@ -799,7 +808,7 @@ int main(int argc, char **argv) {
   }
   cairn_writer_set_metrics(d.writer, d.metrics);
   {
-    cairn_links_opts lo = {&d.loop, d.store, d.writer, sk, &d.config, d.config_path};
+    cairn_links_opts lo = {&d.loop, d.store, d.writer, sk, &d.config, &d.file_config};
     snprintf(d.config_path, sizeof d.config_path, "%s/cairn.conf", dir);
     rc = cairn_links_start(&d.links, &lo, why, sizeof why);
   }

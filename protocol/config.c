@@ -67,8 +67,12 @@ static const option options[] = {
     ENUM_OPT("device", role, role_names, role_values, CAIRN_ROLE_CLASSROOM,
              "what this device is: classroom (a teacher's device), hub (a campus server) "
              "or central (the district office)"),
-    TEXT_OPT("device", campus, "the campus this device serves"),
-    TEXT_OPT("device", classroom, "the classroom this device serves (classroom devices)"),
+    TEXT_OPT("device", campus,
+             "the campus this device serves, until it joins (then: the one the central "
+             "enrolled it for, kept in its store)"),
+    TEXT_OPT("device", classroom,
+             "the classroom this device serves (classroom devices), until it joins (then: the "
+             "join's)"),
     TEXT_OPT("device", name, "a label for people, e.g. Room 12 laptop"),
     ENUM_OPT("daemon", log_level, log_names, log_values, CAIRN_LOG_INFO,
              "how much cairnd logs"),
@@ -80,11 +84,14 @@ static const option options[] = {
              "host:port written into join tokens for devices to reach this central "
              "(empty: the listen address)"),
     TEXT_OPT("sync", upstream,
-             "host:port of the hub or central this node syncs to (set by cairn join)"),
+             "host:port of the hub or central this node syncs to, instead of the one its "
+             "join recorded in its store (empty: the join's)"),
     TEXT_OPT("sync", upstream_key,
-             "the upstream's device key, pinned at the first successful sync (hex)"),
+             "the upstream's device key (hex), instead of the one its join pinned in its "
+             "store (empty: the join's)"),
     TEXT_OPT("sync", network,
-             "the deployment's network id (hex; made by the central, set by cairn join)"),
+             "the deployment's network id (hex): the central's, made by cairn init; on "
+             "another node empty (its join keeps it in its store) or the join's"),
     INT_OPT("sync", clock_tolerance_s, 1, 86400, 300,
             "seconds an entry may be dated ahead of this clock; further ahead, it is held "
             "until the central orders it"),
@@ -434,7 +441,10 @@ static int option_line(const cairn_config *c, const option *o, char *line, size_
     break;
   case OPT_TEXT:
     text = text_field_const(c, o);
-    n = snprintf(line, linelen, text[0] ? "%s = %s" : "%s =", o->name, text);
+    /* "name = " when empty too: every line reads "name = value", so that
+     * one pattern finds an option set or not (an empty [sync] upstream is
+     * one a hand may set: join_state.h) */
+    n = snprintf(line, linelen, "%s = %s", o->name, text);
     break;
   case OPT_INT:
     n = snprintf(line, linelen, "%s = %lld", o->name, (long long)get_int(c, o));

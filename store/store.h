@@ -13,7 +13,9 @@
  *   children parent_type(u8) || parent_id || 0x00 || type(u8) || id -> ""
  *   meta     "format" -> CAIRN_STORE_FORMAT (one byte; store_upgrade.c
  *            migrates an older one), "self" -> own public key, "central" -> the
- *            central's key (once known), "refused" -> u64 BE counter
+ *            central's key (once known), "join" -> what a join learned
+ *            (msgpack map: campus, classroom, network, upstream,
+ *            upstream_key), "refused" -> u64 BE counter
  *   quarantine author(32) || seq(u64 BE) -> reason: stored, never folded
  *   tokens   BLAKE2b-256(secret) -> [role, campus, classroom, expires, used]
  *   receipts author(32)                -> seq(u64 BE) || signature(64)
@@ -691,6 +693,34 @@ int cairn_store_apply_synced(cairn_store *s, const uint8_t *buf, size_t len,
  * error. Writer thread only. */
 const uint8_t *cairn_store_central(const cairn_store *s);
 int cairn_store_set_central(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES]);
+
+/* What a join learned (docs/FORMAT.md, meta "join"): the scope the central
+ * enrolled this device for, the deployment's network id, and the upstream
+ * this device syncs to, by address and pinned key. A store without it is
+ * not joined (a central never is). */
+#define CAIRN_STORE_NETWORK_BYTES 32
+typedef struct cairn_store_join {
+  cairn_scope scope;
+  uint8_t network[CAIRN_STORE_NETWORK_BYTES];
+  char upstream[128]; /* "host:port", not empty */
+  uint8_t upstream_key[CAIRN_KEY_BYTES];
+} cairn_store_join;
+
+/* Reads the join into *out in a read transaction of its own. Returns 0,
+ * CAIRN_ENOTFOUND when this store holds none, CAIRN_ECORRUPT when it does
+ * not decode. */
+int cairn_store_join_get(cairn_store *s, cairn_store_join *out);
+
+/* Records j as this store's join, replacing any earlier one, in one
+ * durable transaction: with central (may be NULL: the central's key is
+ * left as it is) pinned as cairn_store_set_central would, so that a crash
+ * leaves the device joined with its central's key, or neither. Returns 0;
+ * CAIRN_EEXISTS when another central's key is pinned; CAIRN_EINVAL when
+ * j's upstream is empty or unterminated; a write error. Nothing is
+ * written on failure. Writer thread only (or the loop before the writer
+ * has work). */
+int cairn_store_join_record(cairn_store *s, const uint8_t central[CAIRN_KEY_BYTES],
+                            const cairn_store_join *j);
 
 /* The scope of an enrolled device (from its device record), for the
  * handshake: 0 and *scope when enrolled and not revoked; CAIRN_ENOTFOUND

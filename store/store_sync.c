@@ -282,6 +282,128 @@ int cairn_store_set_central(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES]) 
   return rc;
 }
 
+/* ---- the join (meta "join") ---------------------------------------------- */
+
+/* Copies the string o, at most cap - 1 bytes, into out. Returns 0, or -1
+ * when o is no string or too long. */
+static int join_str(const msgpack_object *o, char *out, size_t cap) {
+  const char *v;
+  size_t len;
+  if (o == NULL || !cairn__store_obj_str(o, &v, &len) || len >= cap)
+    return -1;
+  memcpy(out, v, len);
+  out[len] = '\0';
+  return 0;
+}
+
+/* Copies the bin o of exactly n bytes into out. Returns 0 or -1. */
+static int join_bin(const msgpack_object *o, uint8_t *out, size_t n) {
+  if (o == NULL || o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != n)
+    return -1;
+  memcpy(out, o->via.bin.ptr, n);
+  return 0;
+}
+
+/* Decodes a meta "join" value (p, n) into *out. Pure. Returns 0 or
+ * CAIRN_ECORRUPT. */
+static int join_decode(const uint8_t *p, size_t n, cairn_store_join *out) {
+  msgpack_unpacked u;
+  size_t off = 0;
+  int rc = CAIRN_ECORRUPT;
+
+  memset(out, 0, sizeof *out);
+  msgpack_unpacked_init(&u);
+  if (msgpack_unpack_next(&u, (const char *)p, n, &off) == MSGPACK_UNPACK_SUCCESS && off == n &&
+      u.data.type == MSGPACK_OBJECT_MAP &&
+      join_str(cairn_record_map_get(&u.data, "campus"), out->scope.campus,
+               sizeof out->scope.campus) == 0 &&
+      join_str(cairn_record_map_get(&u.data, "classroom"), out->scope.classroom,
+               sizeof out->scope.classroom) == 0 &&
+      join_bin(cairn_record_map_get(&u.data, "network"), out->network, sizeof out->network) == 0 &&
+      join_str(cairn_record_map_get(&u.data, "upstream"), out->upstream,
+               sizeof out->upstream) == 0 &&
+      out->upstream[0] != '\0' &&
+      join_bin(cairn_record_map_get(&u.data, "upstream_key"), out->upstream_key,
+               sizeof out->upstream_key) == 0)
+    rc = 0;
+  msgpack_unpacked_destroy(&u);
+  return rc;
+}
+
+int cairn_store_join_get(cairn_store *s, cairn_store_join *out) {
+  MDB_txn *txn;
+  MDB_val k = {4, "join"}, v;
+  int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  rc = mdb_get(txn, s->meta, &k, &v);
+  if (rc == 0)
+    rc = join_decode(v.mv_data, v.mv_size, out);
+  else
+    rc = rc == MDB_NOTFOUND ? CAIRN_ENOTFOUND : cairn__store_err(s, rc, 0);
+  mdb_txn_abort(txn);
+  return rc;
+}
+
+/* The body of cairn_store_join_record's transaction. */
+typedef struct join_put {
+  const uint8_t *central; /* NULL: leave it */
+  msgpack_sbuffer value;
+} join_put;
+
+static int put_join(cairn_store *s, MDB_txn *txn, void *arg) {
+  join_put *p = arg;
+  MDB_val k = {4, "join"}, v = {p->value.size, p->value.data};
+  MDB_val ck = {7, "central"}, cv = {CAIRN_KEY_BYTES, (void *)p->central};
+  int rc = 0;
+
+  if (p->central != NULL && !s->have_central)
+    rc = mdb_put(txn, s->meta, &ck, &cv, 0);
+  if (rc == 0)
+    rc = mdb_put(txn, s->meta, &k, &v, 0);
+  return cairn__store_err(s, rc, 0);
+}
+
+static void pack_bin(msgpack_packer *pk, const uint8_t *p, size_t n) {
+  msgpack_pack_bin(pk, n);
+  msgpack_pack_bin_body(pk, p, n);
+}
+
+int cairn_store_join_record(cairn_store *s, const uint8_t central[CAIRN_KEY_BYTES],
+                            const cairn_store_join *j) {
+  join_put p = {central, {0}};
+  msgpack_packer pk;
+  int rc;
+
+  if (central != NULL && s->have_central && memcmp(s->central, central, CAIRN_KEY_BYTES) != 0)
+    return CAIRN_EEXISTS;
+  if (j->upstream[0] == '\0' || memchr(j->upstream, '\0', sizeof j->upstream) == NULL ||
+      memchr(j->scope.campus, '\0', sizeof j->scope.campus) == NULL ||
+      memchr(j->scope.classroom, '\0', sizeof j->scope.classroom) == NULL)
+    return CAIRN_EINVAL;
+  msgpack_sbuffer_init(&p.value);
+  msgpack_packer_init(&pk, &p.value, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 5);
+  pack_cstr(&pk, "campus");
+  pack_cstr(&pk, j->scope.campus);
+  pack_cstr(&pk, "classroom");
+  pack_cstr(&pk, j->scope.classroom);
+  pack_cstr(&pk, "network");
+  pack_bin(&pk, j->network, sizeof j->network);
+  pack_cstr(&pk, "upstream");
+  pack_cstr(&pk, j->upstream);
+  pack_cstr(&pk, "upstream_key");
+  pack_bin(&pk, j->upstream_key, sizeof j->upstream_key);
+  rc = write_txn(s, put_join, &p);
+  msgpack_sbuffer_destroy(&p.value);
+  if (rc == 0 && central != NULL && !s->have_central) {
+    memcpy(s->central, central, CAIRN_KEY_BYTES);
+    s->have_central = 1;
+  }
+  return rc;
+}
+
 uint64_t cairn_store_refused_count(const cairn_store *s) { return s->refused; }
 
 int cairn_store_central_offset(const cairn_store *s, int64_t *ms) {

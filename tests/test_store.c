@@ -692,6 +692,62 @@ static void test_reopen_keeps_everything(void **state) {
   device_free(&d);
 }
 
+/* A join is recorded with the central's key in one transaction: it reads
+ * back after a reopen; a join naming another central writes nothing; the
+ * move to a hub records the join again with the central left as it is. */
+static void test_join_recorded_with_the_central(void **state) {
+  (void)state;
+  device d;
+  cairn_store_join j = {{"north", "room-1"}, {0}, "127.0.0.1:7420", {0}}, got, other;
+  uint8_t central[CAIRN_KEY_BYTES], stranger[CAIRN_KEY_BYTES];
+  device_new(&d, NULL);
+  memset(j.network, 0x0e, sizeof j.network);
+  randombytes_buf(central, sizeof central);
+  randombytes_buf(stranger, sizeof stranger);
+  memcpy(j.upstream_key, central, sizeof central);
+  assert_int_equal(cairn_store_join_get(d.s, &got), CAIRN_ENOTFOUND);
+  assert_null(cairn_store_central(d.s));
+
+  assert_int_equal(cairn_store_join_record(d.s, central, &j), 0);
+  cairn_store_close(d.s);
+  device_open(&d, NULL);
+  assert_int_equal(cairn_store_join_get(d.s, &got), 0);
+  assert_string_equal(got.scope.campus, "north");
+  assert_string_equal(got.scope.classroom, "room-1");
+  assert_string_equal(got.upstream, "127.0.0.1:7420");
+  assert_memory_equal(got.network, j.network, sizeof j.network);
+  assert_memory_equal(got.upstream_key, central, sizeof central);
+  assert_non_null(cairn_store_central(d.s));
+  assert_memory_equal(cairn_store_central(d.s), central, sizeof central);
+
+  /* another deployment's central: refused, nothing written */
+  other = j;
+  snprintf(other.scope.campus, sizeof other.scope.campus, "south");
+  assert_int_equal(cairn_store_join_record(d.s, stranger, &other), CAIRN_EEXISTS);
+  assert_int_equal(cairn_store_join_get(d.s, &got), 0);
+  assert_string_equal(got.scope.campus, "north");
+  assert_memory_equal(cairn_store_central(d.s), central, sizeof central);
+
+  /* the same central again (a second join) and the move to a hub */
+  assert_int_equal(cairn_store_join_record(d.s, central, &j), 0);
+  other = j;
+  snprintf(other.upstream, sizeof other.upstream, "10.0.0.2:7420");
+  memcpy(other.upstream_key, stranger, sizeof stranger);
+  assert_int_equal(cairn_store_join_record(d.s, NULL, &other), 0);
+  assert_int_equal(cairn_store_join_get(d.s, &got), 0);
+  assert_string_equal(got.upstream, "10.0.0.2:7420");
+  assert_memory_equal(got.upstream_key, stranger, sizeof stranger);
+  assert_memory_equal(cairn_store_central(d.s), central, sizeof central);
+
+  /* no upstream: refused */
+  other.upstream[0] = '\0';
+  assert_int_equal(cairn_store_join_record(d.s, NULL, &other), CAIRN_EINVAL);
+  assert_int_equal(cairn_store_join_get(d.s, &got), 0);
+  assert_string_equal(got.upstream, "10.0.0.2:7420");
+  assert_check_clean(d.s);
+  device_free(&d);
+}
+
 /* Export pages of any size join into exactly the records of one export. */
 static void test_export_pages_join_into_the_whole(void **state) {
   (void)state;
@@ -1865,6 +1921,7 @@ int main(void) {
       cmocka_unit_test(test_batch_commits_the_good_puts),
       cmocka_unit_test(test_amend_and_retract_keep_history),
       cmocka_unit_test(test_reopen_keeps_everything),
+      cmocka_unit_test(test_join_recorded_with_the_central),
       cmocka_unit_test(test_export_pages_join_into_the_whole),
       cmocka_unit_test(test_forged_entry_before_a_signed_one_refused),
       cmocka_unit_test(test_merge_is_order_independent),
