@@ -164,6 +164,15 @@ static int backup_before_upgrade(cairn_store *s, unsigned from, unsigned to, voi
   return 0;
 }
 
+/* Test hook for the erasure's crash test (tests/integration/erase_test.sh):
+ * CAIRN_TEST_KILL_AT_COMPACT=copied|renamed kills cairnd with SIGKILL at
+ * that stage of a compaction, as a kill -9 there would. */
+static void kill_at_compact(const char *stage, void *arg) {
+  const char *at = arg;
+  if (strcmp(stage, at) == 0)
+    raise(SIGKILL);
+}
+
 /* Opens DIR's store with config's options: a store of an older format is
  * backed up, then migrated (unless check: then it is refused, unchanged).
  * Returns 0 and *store, or a negative code with why filled (a store of a
@@ -171,9 +180,14 @@ static int backup_before_upgrade(cairn_store *s, unsigned from, unsigned to, voi
 static int open_store(cairn_store **store, const char *dir, const uint8_t *sk,
                       const cairn_config *config, int check, char *why, size_t whylen) {
   upgrade u = {dir, config, sk, 0, 0};
-  cairn_store_opts so = {config->map_size_mb << 20, config->clock_offset_ms,
+  const char *kill_at = getenv("CAIRN_TEST_KILL_AT_COMPACT");
+  cairn_store_opts so = {config->map_size_mb << 20,
+                         config->clock_offset_ms,
                          config->clock_tolerance_s * 1000,
-                         check ? refuse_upgrade : backup_before_upgrade, &u};
+                         check ? refuse_upgrade : backup_before_upgrade,
+                         &u,
+                         kill_at != NULL && kill_at[0] != '\0' ? kill_at_compact : NULL,
+                         (void *)kill_at};
   unsigned format = 0;
   int rc = cairn_store_open(store, dir, sk, &so);
 
