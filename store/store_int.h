@@ -659,6 +659,11 @@ int cairn__store_erased_about(cairn_store *s, MDB_txn *txn, msgpack_zone *z, int
 int cairn__store_redact_logged(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, const uint8_t *author,
                                uint64_t seq);
 
+/* The migration step from store format 2 (store_migrations.c): the
+ * erased database is created by the open; a store of format 2 erased no
+ * one, so nothing else is to do. Returns 0. */
+int cairn__store_erased_begin(cairn_store *s, MDB_txn *txn);
+
 /* Applies the erasure of student sid in c's transaction (FORMAT.md
  * section 3.4): withholds the body of every entry about them (in the log,
  * the quarantine, the held and the staged entries), deletes their records,
