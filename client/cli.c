@@ -187,6 +187,14 @@ static const flag student_reason_flags[] = {
     {"reason", "TEXT", TO_WHY, NULL, V_STR, 0, "why", NULL},
     END};
 
+static const flag student_erase_flags[] = {
+    {NULL, "STUDENT", TO_ID, NULL, V_STR, F_POS, "the student", NULL},
+    {"reason", "TEXT", TO_FIELD, "reason", V_STR, F_REQ,
+     "why, kept with who erased them and when as the audit trail: the law or request that "
+     "requires it, never a name or a note (at most 500 bytes)",
+     NULL},
+    END};
+
 static const flag student_list_flags[] = {
     {"classroom", "R", TO_ARG, "classroom", V_STR, 0, "only the students of this classroom",
      NULL},
@@ -564,6 +572,13 @@ static const command commands[] = {
      "are re-enrolled"},
     {"student", "reenroll", DO_PUT, "put", "student", 1, reenroll_fields, "re-enrolled", NULL,
      student_reason_flags, "a withdrawn student is back: their records can change again"},
+    {"student", "erase", DO_PUT, "put", "erasure", 0, 0, "erased", NULL, student_erase_flags,
+     "on the central only: erase a student for good (a family's valid request, a record "
+     "entered for the wrong child, retention). Every node that holds them, also one offline "
+     "today once it syncs or imports a bundle, withholds the body of every entry about them "
+     "(the chains still verify), deletes their records and compacts its store; what a node "
+     "writes about them afterwards is refused. Only the id, the reason, who and when are "
+     "kept. It cannot be undone"},
     {"student", "list", DO_READ, "students", NULL, 0, 0, NULL, "students", student_list_flags,
      "the students this node holds: id, name, grade, campus, classrooms, open milestones "
      "(withdrawn students only with --withdrawn)"},
@@ -1722,7 +1737,9 @@ static int print_reply(const args *a, const cairn_reply *r) {
     }
     if (a->json)
       return print_json_owned(json_pack("{s:s%}", "id", v->via.str.ptr, (size_t)v->via.str.size));
-    printf("%s %s %.*s\n", c->done, c->type, (int)v->via.str.size, v->via.str.ptr);
+    /* an erasure's id is its student's: "erased student ana-8" */
+    printf("%s %s %.*s\n", c->done, strcmp(c->type, "erasure") == 0 ? "student" : c->type,
+           (int)v->via.str.size, v->via.str.ptr);
     return EXIT_OK;
   }
   if (strcmp(c->op, "check") == 0)
