@@ -164,12 +164,16 @@ static int backup_before_upgrade(cairn_store *s, unsigned from, unsigned to, voi
   return 0;
 }
 
-/* Test hook for the erasure's crash test (tests/integration/erase_test.sh):
- * CAIRN_TEST_KILL_AT_COMPACT=copied|renamed kills cairnd with SIGKILL at
- * that stage of a compaction, as a kill -9 there would. */
-static void kill_at_compact(const char *stage, void *arg) {
-  const char *at = arg;
-  if (strcmp(stage, at) == 0)
+/* A compaction's stages (cairn_store_opts.compact_stage): its end is
+ * logged. For the erasure's crash test (tests/integration/erase_test.sh),
+ * CAIRN_TEST_KILL_AT_COMPACT=copied|renamed (arg) kills cairnd with
+ * SIGKILL at that stage, as a kill -9 there would. */
+static void compact_stage(const char *stage, void *arg) {
+  const char *kill_at = arg;
+  if (strcmp(stage, "done") == 0)
+    cairn_log_info("erasure: the store was compacted (the erased student's old bytes on its "
+                   "free pages are gone)");
+  else if (kill_at != NULL && strcmp(stage, kill_at) == 0)
     raise(SIGKILL);
 }
 
@@ -186,7 +190,7 @@ static int open_store(cairn_store **store, const char *dir, const uint8_t *sk,
                          config->clock_tolerance_s * 1000,
                          check ? refuse_upgrade : backup_before_upgrade,
                          &u,
-                         kill_at != NULL && kill_at[0] != '\0' ? kill_at_compact : NULL,
+                         compact_stage,
                          (void *)kill_at};
   unsigned format = 0;
   int rc = cairn_store_open(store, dir, sk, &so);

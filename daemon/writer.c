@@ -137,7 +137,7 @@ static void after_work_cb(uv_work_t *work, int status) {
       cairn_store_compaction_wanted(w->store)) {
     /* An erasure committed: its old bytes are on free pages of the file.
      * Compacted here, for the reason the map grows here, before anyone is
-     * told it is done. */
+     * told it is done (the store's compact_stage hook logs it). */
     int rc = cairn_store_compact(w->store);
     if (rc == CAIRN_ECLOSED) {
       cairn_log_err("erasure: compacting the store failed after the old file was closed; "
@@ -149,8 +149,6 @@ static void after_work_cb(uv_work_t *work, int status) {
       cairn_log_err("erasure: the store could not be compacted (%s): the erased student's old "
                     "bytes stay on free pages of data.mdb until cairnd starts again",
                     cairn_strerror(rc));
-    } else {
-      cairn_log_info("erasure: the store was compacted (its free pages are gone)");
     }
   }
   if (status != 0) { /* the work was cancelled: only at loop teardown */

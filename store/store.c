@@ -513,10 +513,12 @@ int cairn_store_compact(cairn_store *s) {
       mdb_txn_abort(txn);
   }
   cairn__store_grow_unlock(s);
-  if (rc == 0)
+  if (rc == 0) {
     s->compact_wanted = 0;
-  else
+    compact_stage(s, "done");
+  } else {
     rc = CAIRN_ECLOSED;
+  }
 out:
   free(dir);
   free(tmp);

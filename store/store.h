@@ -94,9 +94,11 @@ typedef struct cairn_store_opts {
    * was. NULL: migrate without it. */
   int (*before_upgrade)(cairn_store *s, unsigned from, unsigned to, void *arg);
   void *upgrade_arg; /* borrowed, passed to before_upgrade */
-  /* Test hook: called by cairn_store_compact at each stage ("copied": the
-   * compacted copy is durable beside the file; "renamed": it replaced the
-   * file), so that a test can kill the process there. NULL: none. */
+  /* Called by cairn_store_compact at each stage ("copied": the compacted
+   * copy is durable beside the file; "renamed": it replaced the file;
+   * "done": reopened, the mark cleared), also when cairn_store_open
+   * finishes one: cairnd logs "done", and a test can kill the process at
+   * the others. NULL: none. */
   void (*compact_stage)(const char *stage, void *arg);
   void *compact_arg; /* borrowed, passed to compact_stage */
 } cairn_store_opts;
