@@ -10,7 +10,8 @@
 # comes back by sync, room-3's bundle is imported at the hub and room-3
 # then syncs. Afterwards:
 #   - no file of any node's data directory holds her name or the note
-#     (a byte search, and `strings` of each file);
+#     (a byte search, and `strings` of each file): a backup made before an
+#     upgrade (made here with cairn backup) is removed by the erasure;
 #   - `cairn check` is clean everywhere;
 #   - every other student is as they were (export before and after, equal);
 #   - room-1's evidence written after the erase was refused upstream, and
@@ -78,6 +79,12 @@ others() { # others NODE: its export without ana-8's records and erasures
 }
 for n in central hub $rooms; do others $n >"$dir/$n.others.before"; done
 
+# backups from before an upgrade hold her too: an erasure removes them
+for n in hub room-2; do
+  C $n backup --to "$dir/$n/before-upgrade-2.cairnbackup" >/dev/null || bad "$n backup"
+  grep -q -a -F "$NAME" "$dir/$n/before-upgrade-2.cairnbackup" && ok || bad "$n's backup lacks her"
+done
+
 # --- only the central erases
 C room-2 student erase ana-8 --reason "not mine" >"$dir/out" 2>&1 && bad "a classroom erased" ||
   grep -q "central" "$dir/out" && ok || bad "the classroom's refusal: $(cat "$dir/out")"
@@ -141,6 +148,11 @@ C room-3 sync now >/dev/null 2>&1
 converge room-3 north/room-3 || bad "room-3 converges after coming back"
 C hub sync now >/dev/null 2>&1
 converge hub north || bad "the hub converges at the end"
+
+for n in hub room-2; do
+  [ ! -e "$dir/$n/before-upgrade-2.cairnbackup" ] && grep -q "erasure: removed .*before-upgrade-2" \
+    "$dir/$n.log" && ok || bad "$n kept its backup from before the erasure"
+done
 
 # --- what room-1 wrote after the erase was refused, and room-1 is told why
 C room-1 sync status >"$dir/out" 2>&1
