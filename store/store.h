@@ -13,7 +13,9 @@
  *   children parent_type(u8) || parent_id || 0x00 || type(u8) || id -> ""
  *   meta     "format" -> CAIRN_STORE_FORMAT (one byte; store_upgrade.c
  *            migrates an older one), "self" -> own public key, "central" -> the
- *            central's key (once known), "refused" -> u64 BE counter
+ *            central's key (once known), "refused" -> u64 BE counter,
+ *            "compact" -> 1 (an erasure's compaction is to do:
+ *            cairn_store_compact)
  *   quarantine author(32) || seq(u64 BE) -> reason: stored, never folded
  *   tokens   BLAKE2b-256(secret) -> [role, campus, classroom, expires, used]
  *   receipts author(32)                -> seq(u64 BE) || signature(64)
@@ -30,8 +32,10 @@
  *            "Moves")
  *   reach    author(32) || campus NUL classroom -> "": the author wrote an
  *            entry naming that classroom (a student of two classrooms)
- * quarantine, held, tokens, receipts, peers, arrivals, histories and reach
- * are local: never replicated.
+ *   erased   type(u8) || id -> student id: a record of an erased student
+ *            (store_erase.c; docs/FORMAT.md section 3.4)
+ * quarantine, held, tokens, receipts, peers, arrivals, histories, reach and
+ * erased are local: never replicated.
  *
  * Local writes and entries from other devices go through one function,
  * cairn__store_apply_entry() in store_apply.c: check the chain, append to
