@@ -62,6 +62,9 @@ static int erased_step(int type, const char *id, size_t len, void *arg) {
   return rc;
 }
 
+static int erase_under(cairn_store *s, MDB_txn *txn, int type, const char *id, size_t len,
+                       const char *sid, size_t sidlen);
+
 int cairn__store_erased_about(cairn_store *s, MDB_txn *txn, msgpack_zone *z, int kind,
                               const char *id, size_t idlen, const msgpack_object *set,
                               int note) {
@@ -81,6 +84,10 @@ int cairn__store_erased_about(cairn_store *s, MDB_txn *txn, msgpack_zone *z, int
   size_t sidlen = v.mv_size <= sizeof sid ? v.mv_size : sizeof sid;
   memcpy(sid, v.mv_data, sidlen);
   rc = erased_put(s, txn, kind, id, idlen, sid, sidlen);
+  /* what this node held under it before it came (evidence whose milestone
+   * arrives after the erasure) goes as the erasure's did */
+  if (rc == 0)
+    rc = erase_under(s, txn, kind, id, idlen, sid, sidlen);
   return rc != 0 ? rc : 1;
 }
 
@@ -266,6 +273,23 @@ static int erase_record(eraser *x, const erased_rec *er) {
     return rc;
   }
   return erased_put(s, x->txn, er->type, er->id, er->idlen, x->sid, x->sidlen);
+}
+
+/* The records under (type, id), a record of erased student sid that came
+ * after the erasure: erased as the erasure erased theirs. */
+static int erase_under(cairn_store *s, MDB_txn *txn, int type, const char *id, size_t len,
+                       const char *sid, size_t sidlen) {
+  if (type != CAIRN_REC_MILESTONE || len == 0 || len > CAIRN__STORE_ID_MAX)
+    return 0;
+  eraser x = {.s = s, .txn = txn, .sid = sid, .sidlen = sidlen};
+  if (!msgpack_zone_init(&x.z, 4096))
+    return CAIRN_ENOMEM;
+  int rc = take_children(&x, type, id, len);
+  for (size_t i = 0; rc == 0 && i < x.n; i++)
+    rc = erase_record(&x, &x.recs[i]);
+  free(x.recs);
+  msgpack_zone_destroy(&x.z);
+  return rc;
 }
 
 /* Deletes the student's rows of the arrivals (campus NUL classroom NUL

@@ -325,6 +325,70 @@ static void test_erase_before_the_entries(void **state) {
   device_free(&h);
 }
 
+/* Evidence written (by k2) under a milestone this node does not hold yet
+ * is folded on its own; when the milestone arrives after the erasure,
+ * that evidence goes too. */
+static void test_erase_what_came_before_its_parent(void **state) {
+  (void)state;
+  device c, k1, k2, h;
+  char ms[72], msg[256];
+  central_and_classroom(&c, &k1);
+  device_new(&k2, NULL);
+  assert_int_equal(cairn_store_set_central(k2.s, c.pk), 0);
+  assert_int_equal(enroll(c.s, k1.pk, "North", "8B", msg), 0);
+  assert_int_equal(enroll(c.s, k2.pk, "North", "8B", msg), 0);
+  sync_to(c.s, k1.s, NULL);
+  sync_to(c.s, k2.s, NULL);
+  setb b;
+  set_begin(&b, 3);
+  set_str(&b, "name", NAME);
+  set_str(&b, "campus", "North");
+  set_str(&b, "classroom", "8B");
+  assert_int_equal(put1(k1.s, CAIRN_REC_STUDENT, "ana-8", 0, &b, NULL, NULL, NULL), 0);
+  add_milestone(k1.s, "ana-8", ms);
+  sync_to(k1.s, c.s, NULL);
+  sync_to(c.s, k2.s, NULL);
+  set_begin(&b, 4);
+  set_str(&b, "milestone", ms);
+  set_str(&b, "observed", "2026-03-10");
+  set_num(&b, "value", 2);
+  set_str(&b, "note", NOTE);
+  assert_int_equal(put1(k2.s, CAIRN_REC_EVIDENCE, NULL, 0, &b, NULL, NULL, NULL), 0);
+  sync_to(k2.s, c.s, NULL);
+
+  /* h holds the devices and k2's evidence, not k1's student or milestone */
+  device_new(&h, NULL);
+  assert_int_equal(cairn_store_set_central(h.s, c.pk), 0);
+  msgpack_sbuffer lg;
+  cairn_apply_result res;
+  log_of(c.s, c.pk, 1, &lg);
+  assert_int_equal(cairn_store_apply_synced(h.s, (const uint8_t *)lg.data, lg.size, &res), 0);
+  msgpack_sbuffer_destroy(&lg);
+  log_of(k2.s, k2.pk, 1, &lg);
+  assert_int_equal(cairn_store_apply_synced(h.s, (const uint8_t *)lg.data, lg.size, &res), 0);
+  msgpack_sbuffer_destroy(&lg);
+  assert_int_equal(res.refused, 0);
+
+  assert_int_equal(erase(c.s, "ana-8", "retention", msg), 0);
+  log_of(c.s, c.pk, 1, &lg);
+  assert_int_equal(cairn_store_apply_synced(h.s, (const uint8_t *)lg.data, lg.size, &res), 0);
+  msgpack_sbuffer_destroy(&lg);
+  assert_int_equal(cairn_store_student_erased(h.s, "ana-8"), 1);
+  log_of(k1.s, k1.pk, 1, &lg);
+  assert_int_equal(cairn_store_apply_synced(h.s, (const uint8_t *)lg.data, lg.size, &res), 0);
+  msgpack_sbuffer_destroy(&lg);
+  assert_int_equal(res.erased, 2); /* the student and the milestone */
+  assert_false(export_has(h.s, ms));
+  assert_check_clean(h.s);
+  assert_int_equal(cairn_store_compact(h.s), 0);
+  assert_false(store_holds(&h, NOTE));
+  assert_false(store_holds(&h, NAME));
+  device_free(&c);
+  device_free(&k1);
+  device_free(&k2);
+  device_free(&h);
+}
+
 static void exit_at(const char *stage, void *arg) {
   if (strcmp(stage, arg) == 0)
     _exit(9);
@@ -382,6 +446,7 @@ int main(void) {
       cmocka_unit_test(test_erase_only_by_the_central),
       cmocka_unit_test(test_erase_reaches_a_classroom_and_what_came_after),
       cmocka_unit_test(test_erase_before_the_entries),
+      cmocka_unit_test(test_erase_what_came_before_its_parent),
       cmocka_unit_test(test_crash_after_the_copy),
       cmocka_unit_test(test_crash_after_the_rename),
   };
