@@ -322,6 +322,11 @@ static const flag evidence_many_flags[] = {
      "record entries observed more than their milestone's timeframe before its start", NULL},
     END};
 
+static const flag retention_flags[] = {
+    {"dry-run", "", TO_ARG, "dry_run", V_FLAG, 0, "list who would be erased, and erase no one",
+     NULL},
+    END};
+
 static const flag roster_import_flags[] = {
     {NULL, "DIR", TO_ARG, "dir", V_STR, F_POS,
      "the directory of the unzipped OneRoster 1.2 CSV export (manifest.csv first)", NULL},
@@ -620,6 +625,12 @@ static const command commands[] = {
      "enrollments all ended is withdrawn. Only what differs is written, all in one batch, or "
      "nothing: a bad file is refused naming its file and line. Prints how many records were added, "
      "updated, moved and withdrawn, and their ids. The records reach each campus and classroom by sync"},
+    {"retention", NULL, DO_MANY, "put_many", NULL, 0, 0, NULL, NULL, retention_flags,
+     "on the central: apply the retention rule of cairn.conf ([retention] "
+     "erase_withdrawn_after_days = N): erase every student withdrawn at least N days ago, by "
+     "their withdrawal date, as cairn student erase does, all in one batch or none. Withdrawn "
+     "students with no withdrawal date are listed, never erased. Nothing runs it by itself: "
+     "run it by hand or from a timer, --dry-run first"},
     {"review", "add", DO_PUT, "put", "review", 0, 0, "added", NULL, review_flags,
      "record a review and its decision"},
     {"support", "add", DO_PUT, "put", "support_change", 0, 0, "added", NULL, support_flags,
@@ -2131,6 +2142,12 @@ static int run_many(const args *a, cairn_client *c) {
 
   if (strcmp(a->cmd->group, "roster") == 0)
     return run_roster(a, c);
+  if (strcmp(a->cmd->group, "retention") == 0) {
+    int dry_run = 0;
+    for (int i = 0; i < a->nvals; i++)
+      dry_run |= strcmp(a->cmd->flags[a->who[i]].key, "dry_run") == 0;
+    return cairn__cli_retention(c, a->data, cairn_text_today(), dry_run, a->json);
+  }
   for (int i = 0; i < a->nvals; i++) {
     const char *key = a->cmd->flags[a->who[i]].key;
     if (strcmp(key, "file") == 0)

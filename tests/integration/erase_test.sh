@@ -188,5 +188,31 @@ C room-2 evidence add "$ms" 2 --observed 2026-06-03 >"$dir/out" 2>&1 &&
 C central student erase ana-8 --reason "again" >"$dir/out" 2>&1 && bad "erased twice" ||
   grep -q "erased already" "$dir/out" && ok || bad "a second erase: $(cat "$dir/out")"
 
+# --- retention: [retention] erase_withdrawn_after_days on the central
+C central student add --id old-1 --name "Left Long Ago" --campus north --classroom room-2 \
+  >/dev/null || bad "old-1"
+C central student add --id new-1 --name "Left Lately" --campus north --classroom room-2 \
+  >/dev/null || bad "new-1"
+C central student withdraw old-1 --date 2020-06-30 >/dev/null || bad "withdraw old-1"
+C central student withdraw new-1 --date "$(date +%F)" >/dev/null || bad "withdraw new-1"
+C central retention --dry-run >"$dir/out" 2>&1 && bad "retention ran with no rule" ||
+  grep -q "no rule" "$dir/out" && ok || bad "retention with no rule: $(cat "$dir/out")"
+sed -i 's/^erase_withdrawn_after_days = .*/erase_withdrawn_after_days = 365/' "$dir/central/cairn.conf"
+C room-2 retention --dry-run >"$dir/out" 2>&1 && bad "a classroom ran the retention" ||
+  grep -q "central only" "$dir/out" && ok || bad "retention on a classroom: $(cat "$dir/out")"
+C central retention --dry-run --json >"$dir/out" 2>&1 &&
+  jq -e '.dry_run == true and .days == 365 and ([.erase[].id] == ["old-1"])' "$dir/out" \
+    >/dev/null && ok || bad "retention --dry-run: $(cat "$dir/out")"
+C central student list --withdrawn | grep -q "^old-1 " && ok || bad "the dry run erased old-1"
+C central retention >"$dir/out" 2>&1 && grep -q "^erased student old-1 (withdrawn on 2020-06-30)" \
+  "$dir/out" && ok || bad "retention: $(cat "$dir/out")"
+C central student list --withdrawn >"$dir/out"
+grep -q "^old-1 " "$dir/out" && bad "retention left old-1" || ok
+grep -q "^new-1 " "$dir/out" && ok || bad "retention erased new-1, withdrawn today"
+C central show old-1 | grep -q "reason: retention: withdrawn on 2020-06-30" && ok ||
+  bad "the erasure of old-1 does not say why"
+converge room-2 north/room-2 || bad "room-2 converges after the retention"
+grep -q "Left Long Ago" "$dir/room-2.export" && bad "room-2 still holds old-1" || ok
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
