@@ -751,10 +751,12 @@ static const command commands[] = {
 static const char json_help[] =
     "JSON output (--json; keys sorted, 2-space indent; bin as hex, nil as null):\n"
     "  add, set, amend, retract, celebrate, move, withdraw, reenroll, close, reopen,\n"
-    "    archive, unarchive, carry-forward: {\"id\": ID}\n"
+    "    archive, unarchive, carry-forward, student erase: {\"id\": ID}\n"
     "  evidence add-many: {\"ids\": [ID]}, in the order of the lines\n"
     "  roster import: {\"added\", \"updated\", \"moved\", \"withdrawn\": [{\"type\",\n"
     "    \"id\"}], \"dry_run\"}\n"
+    "  retention: {\"days\", \"dry_run\", \"erase\": [{\"id\", \"withdrawn_on\"}],\n"
+    "    \"undated\": [ID]}\n"
     "  init: {\"device\": HEX, \"network\": HEX (central only)}\n"
     "  backup-key new: {\"backup_public_key\": BASE64, \"key_file\": FILE}\n"
     "  ping: {\"version\", \"device\", \"role\", \"campus\", \"name\"}\n"
