@@ -722,7 +722,7 @@ static const command commands[] = {
     {"mirror", "status", DO_READ, "mirror", NULL, 0, 0, NULL, "mirror", no_flags,
      "on a central or hub with a PostgreSQL mirror ([mirror] postgres in cairn.conf): "
      "connected or not, how many entries of the store it has not applied yet, the last "
-     "error (docs/REPORTING.md)"},
+     "error, and the day its milestone status is as of (docs/REPORTING.md)"},
     {"mirror", "rebuild", DO_READ, "mirror", NULL, 0, 0, NULL, "mirror", no_flags,
      "empty the PostgreSQL mirror's tables and refill them from the store (returns at once; "
      "mirror status shows when it has caught up)"},
@@ -836,7 +836,9 @@ static const char json_help[] =
     "  web: {\"url\", \"expires\" (unix seconds)}; with --sign-out-all {\"ended\"}\n"
     "  mirror status, mirror rebuild: {\"mirror\": {\"configured\", \"connected\",\n"
     "    \"behind\" (entries not applied yet), \"applied\", \"rebuilding\",\n"
-    "    \"last_error\", \"last_error_at\", \"last_applied_at\" (unix seconds or null)}}\n"
+    "    \"last_error\", \"last_error_at\", \"last_applied_at\" (unix seconds or null),\n"
+    "    \"status_as_of\" (the day of the milestone status in PostgreSQL, or null),\n"
+    "    \"status_milestones\", \"status_current\"}}\n"
     "  sync status: {\"peers\": [{\"peer\", \"address\", \"role\", \"direction\",\n"
     "    \"connected\", \"state\", \"last_success\" (unix seconds or null),\n"
     "    \"pending_out\" (entries the peer lacks: not sent, or sent and not yet\n"
@@ -1717,7 +1719,10 @@ static int print_mirror(const command *c, const cairn_reply *r) {
               {"rebuilding", "rebuild pending"},
               {"last_applied_at", "last applied"},
               {"last_error", "last error"},
-              {"last_error_at", "last error at"}};
+              {"last_error_at", "last error at"},
+              {"status_as_of", "milestone status as of"},
+              {"status_milestones", "milestones in the status"},
+              {"status_current", "status covers every entry applied"}};
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
     if ((v = cairn_record_map_get(m, rows[i].key)) == NULL || v->type == MSGPACK_OBJECT_NIL)
       continue;

@@ -27,6 +27,9 @@ static void maybe_closed(cairn_links *m) {
     void *arg = m->close_arg;
     sodium_memzero(m->x_priv, sizeof m->x_priv);
     free(m->vv);
+    free(m->vv_changed);
+    free(m->old_vv);
+    free(m->old_changed);
     free(m->addrs);
     free(m);
     if (cb)
@@ -45,19 +48,48 @@ static void on_mgr_handle_close(uv_handle_t *h) {
 /* Reads this store's version vector into m->vv unless it holds the
  * current one. Returns 0, or a negative code (m->vv stays NULL). */
 int cairn__link_own_vv(cairn_links *m) {
+  uint64_t *changed;
   int rc;
 
   if (m->vv != NULL)
     return 0;
-  if ((rc = cairn_store_version_vector(m->o.store, &m->vv, &m->vv_n)) != 0)
+  if ((rc = cairn_store_version_vector(m->o.store, &m->vv, &m->vv_n)) != 0) {
     m->vv = NULL;
-  return rc;
+    return rc;
+  }
+  if ((changed = malloc((m->vv_n ? m->vv_n : 1) * sizeof *changed)) == NULL) {
+    free(m->vv);
+    m->vv = NULL;
+    return CAIRN_ENOMEM;
+  }
+  m->vv_gen++;
+  /* both sorted by author: walk them side by side */
+  for (size_t i = 0, j = 0; i < m->vv_n; i++) {
+    int c = 1;
+    while (j < m->old_vv_n &&
+           (c = memcmp(m->old_vv[j].author, m->vv[i].author, CAIRN_KEY_BYTES)) < 0)
+      j++;
+    changed[i] = j < m->old_vv_n && c == 0 && m->old_vv[j].seq == m->vv[i].seq
+                     ? m->old_changed[j]
+                     : m->vv_gen;
+  }
+  free(m->vv_changed);
+  m->vv_changed = changed;
+  return 0;
 }
 
-/* Something was committed: the next cairn__link_own_vv reads again. */
+/* Something was committed: the next cairn__link_own_vv reads again (and
+ * compares with what it read last). */
 void cairn__link_own_vv_drop(cairn_links *m) {
-  free(m->vv);
+  if (m->vv == NULL)
+    return; /* not read since the last drop: old_vv is still the last read */
+  free(m->old_vv);
+  free(m->old_changed);
+  m->old_vv = m->vv;
+  m->old_changed = m->vv_changed;
+  m->old_vv_n = m->vv_n;
   m->vv = NULL;
+  m->vv_changed = NULL;
 }
 
 /* ---- sending ---- */
@@ -253,6 +285,8 @@ void cairn__link_set_state(link *l, link_state next) {
 
   if (l->state == LINK_CLOSING || l->state == next)
     return;
+  if (next != LINK_IDLE)
+    l->idle_gen = 0; /* set again by the pump that finds nothing to send */
   if (next == LINK_CLOSING)
     cairn__link_pace_leave(l); /* while the state still says whether it synced */
   l->state = next;
@@ -798,7 +832,7 @@ void cairn_links_notify(void *links) {
       if (strcmp(scope.campus, l->peer_scope.campus) != 0 ||
           strcmp(scope.classroom, l->peer_scope.classroom) != 0) /* (not memcmp: bytes past
                                                                     * the NUL may be unset) */
-        l->wanted_n = 0;
+        l->wanted_n = 0, l->idle_gen = 0;
       l->peer_scope = scope;
     }
     if (l->state == LINK_IDLE || l->state == LINK_SYNCING) {

@@ -171,6 +171,10 @@ struct link {
   } *wanted;
   size_t wanted_n;
   unsigned reach_epoch; /* cairn_store_reach_epoch when the cache was filled */
+  /* The vv generation in which a pump found nothing to send and nothing
+   * in flight (0: none since what the peer wants may have changed): the
+   * next pump need look only at authors changed after it. */
+  uint64_t idle_gen;
   /* a student's history (link_history.c) */
   uint8_t (*history_authors)[CAIRN_KEY_BYTES]; /* downstream: authors of a history asked
                                                   for in this session: their chains are sent */
@@ -256,6 +260,15 @@ struct cairn_links {
    * on_link_job_done. */
   cairn_vv_item *vv;
   size_t vv_n;
+  /* Each read of vv is a generation (vv_gen, from 1); vv_changed[i] is
+   * the generation in which vv[i]'s seq last changed. old_vv is the
+   * previous read, kept to compare the next one with. An idle link looks
+   * only at the authors changed since it went idle (cairn__link_pump). */
+  uint64_t vv_gen;
+  uint64_t *vv_changed;
+  cairn_vv_item *old_vv;
+  uint64_t *old_changed;
+  size_t old_vv_n;
   /* The central's seq in this store when the live links' device scopes
    * were last checked (cairn_links_notify). */
   uint64_t scopes_checked_at;

@@ -68,6 +68,7 @@ int cairn__link_author_wanted(link *l, const uint8_t *author) {
   unsigned epoch = cairn_store_reach_epoch(s);
   if (epoch != l->reach_epoch) { /* an author wrote about a classroom for the first time */
     l->wanted_n = 0;
+    l->idle_gen = 0;
     l->reach_epoch = epoch;
   }
   /* sorted by author: every pump asks for every author the store holds */
@@ -90,6 +91,7 @@ void cairn__link_author_want(link *l, const uint8_t *author) {
     return; /* asked again at the next connection */
   l->history_authors = grown;
   memcpy(l->history_authors[l->history_authors_n++], author, CAIRN_KEY_BYTES);
+  l->idle_gen = 0; /* a chain it did not want before */
 }
 
 static void peer_set(link *l, const uint8_t *author, uint64_t seq) {
@@ -214,6 +216,22 @@ void cairn__link_pump(link *l) {
       return;
     }
     own = m->vv, n = m->vv_n;
+    if (l->idle_gen != 0 && l->state == LINK_IDLE && l->inflight == 0 &&
+        cairn_store_reach_epoch(m->o.store) == l->reach_epoch) {
+      /* Idle since generation idle_gen: only an author changed after it
+       * can have something to send (each commit pumps every link; with
+       * a thousand links and authors, a full pass each time was most of
+       * a central's CPU). */
+      for (i = 0; i < n; i++)
+        if (m->vv_changed[i] > l->idle_gen &&
+            own[i].seq > cairn__link_peer_has(l, own[i].author) &&
+            cairn__link_author_wanted(l, own[i].author))
+          break;
+      if (i == n) {
+        l->idle_gen = m->vv_gen;
+        return;
+      }
+    }
     for (i = 0; i < n; i++)
       if (own[i].seq > cairn__link_peer_has(l, own[i].author) && cairn__link_author_wanted(l, own[i].author))
         break;
@@ -224,6 +242,8 @@ void cairn__link_pump(link *l) {
         if (l->dir == LINK_UPSTREAM)
           m->failures = 0; /* caught up: a healthy link, backoff starts over */
         cairn__link_set_state(l, LINK_IDLE);
+        if (l->state == LINK_IDLE)
+          l->idle_gen = m->vv_gen;
       }
       return;
     }

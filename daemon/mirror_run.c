@@ -10,9 +10,16 @@
 #include "error.h"
 #include "log.h"
 #include "mirror.h"
+#include "progress.h"
+#include "text.h"
 
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 10000
+/* The derived status is written again once the mirror has caught up with
+ * new entries, at most this often; and when the day changes, which the
+ * thread looks at this often while idle. */
+#define STATUS_EVERY_MS 5000
+#define IDLE_CHECK_MS 60000
 
 struct cairn_mirror_run {
   cairn_store *store;
@@ -25,6 +32,12 @@ struct cairn_mirror_run {
   uint64_t behind, applied;
   int64_t last_error_at, last_applied_at;
   char last_error[256];
+  /* The derived status: the day it is as of (CAIRN_PROGRESS_NO_DAY: not
+   * written since cairnd started), its milestones, and whether entries
+   * were applied (or the tables emptied) since. */
+  int32_t status_day;
+  size_t status_milestones;
+  int status_stale;
 };
 
 static void pack_cstr(msgpack_packer *pk, const char *s) {
@@ -44,9 +57,43 @@ static void wait_locked(cairn_mirror_run *r, uint64_t ms) {
     (void)uv_cond_timedwait(&r->cond, &r->mu, ms * 1000000u);
 }
 
+/* Writes the derived status when the mirror has caught up and it is
+ * stale (entries applied since, or another day), at most every
+ * STATUS_EVERY_MS. Called without mu. Returns 0, the milliseconds until
+ * it may be written (it is stale), or -1 (failed: why says so). */
+static int64_t refresh_status(cairn_mirror_run *r, uint64_t *last_ms, char *why, size_t whylen) {
+  int32_t today = cairn_store_today(r->store);
+  uint64_t now = uv_hrtime() / 1000000u;
+  size_t n;
+  int stale;
+
+  uv_mutex_lock(&r->mu);
+  stale = r->status_stale || r->status_day != today;
+  uv_mutex_unlock(&r->mu);
+  if (!stale)
+    return 0;
+  if (*last_ms != 0 && now - *last_ms < STATUS_EVERY_MS)
+    return (int64_t)(*last_ms + STATUS_EVERY_MS - now);
+  *last_ms = now;
+  uv_mutex_lock(&r->mu);
+  r->status_stale = 0; /* entries applied from here on make it stale again */
+  uv_mutex_unlock(&r->mu);
+  if (cairn_mirror_refresh_status(r->mirror, r->store, today, &n, why, whylen) != 0) {
+    uv_mutex_lock(&r->mu);
+    r->status_stale = 1;
+    uv_mutex_unlock(&r->mu);
+    return -1;
+  }
+  uv_mutex_lock(&r->mu);
+  r->status_day = today;
+  r->status_milestones = n;
+  uv_mutex_unlock(&r->mu);
+  return 0;
+}
+
 static void run(void *arg) {
   cairn_mirror_run *r = arg;
-  uint64_t backoff = 0, behind;
+  uint64_t backoff = 0, behind, status_ms = 0;
   char why[256];
 
   uv_mutex_lock(&r->mu);
@@ -64,8 +111,10 @@ static void run(void *arg) {
     uv_mutex_lock(&r->mu);
     r->behind = behind;
     if (rc == 0) {
-      if (rebuild)
+      if (rebuild) {
         r->rebuild = 0;
+        r->status_stale = 1;
+      }
       if (!r->connected || backoff > 0)
         cairn_log_info("mirror: connected to PostgreSQL, %llu entries behind",
                        (unsigned long long)behind);
@@ -74,11 +123,27 @@ static void run(void *arg) {
       if (applied > 0) {
         r->applied += applied;
         r->last_applied_at = (int64_t)time(NULL);
-      }
-      if (applied > 0)
+        r->status_stale = 1;
         continue; /* catch up before sleeping */
-      wait_locked(r, 0);
-      continue;
+      }
+      if (behind == 0) {
+        int64_t wait;
+        uv_mutex_unlock(&r->mu);
+        wait = refresh_status(r, &status_ms, why, sizeof why);
+        uv_mutex_lock(&r->mu);
+        if (wait > 0) {
+          wait_locked(r, (uint64_t)wait);
+          continue;
+        }
+        if (wait == 0) {
+          wait_locked(r, IDLE_CHECK_MS);
+          continue;
+        }
+        rc = CAIRN_EIO; /* the status could not be written: as a failed step */
+      } else {
+        wait_locked(r, IDLE_CHECK_MS);
+        continue;
+      }
     }
     if (r->connected || strcmp(r->last_error, why) != 0)
       cairn_log_warn("mirror: %s; trying again", why[0] ? why : cairn_strerror(rc));
@@ -117,6 +182,8 @@ int cairn_mirror_run_start(cairn_mirror_run **out, cairn_store *store, const cha
     return rc;
   }
   r->store = store;
+  r->status_day = CAIRN_PROGRESS_NO_DAY;
+  r->status_stale = 1;
   (void)cairn_mirror_behind(r->mirror, store, &r->behind);
   if (uv_mutex_init(&r->mu) != 0) {
     cairn_mirror_free(r->mirror);
@@ -165,7 +232,7 @@ void cairn_mirror_run_status(cairn_mirror_run *r, msgpack_packer *pk) {
     return;
   }
   uv_mutex_lock(&r->mu);
-  msgpack_pack_map(pk, 8);
+  msgpack_pack_map(pk, 11);
   pack_cstr(pk, "configured");
   msgpack_pack_true(pk);
   pack_cstr(pk, "connected");
@@ -191,6 +258,19 @@ void cairn_mirror_run_status(cairn_mirror_run *r, msgpack_packer *pk) {
     msgpack_pack_int64(pk, r->last_applied_at);
   else
     msgpack_pack_nil(pk);
+  pack_cstr(pk, "status_as_of");
+  if (r->status_day != CAIRN_PROGRESS_NO_DAY) {
+    char day[11];
+    cairn_text_date_format(r->status_day, day);
+    pack_cstr(pk, day);
+  } else {
+    msgpack_pack_nil(pk);
+  }
+  pack_cstr(pk, "status_milestones");
+  msgpack_pack_uint64(pk, r->status_milestones);
+  pack_cstr(pk, "status_current");
+  r->status_stale || r->status_day != cairn_store_today(r->store) ? msgpack_pack_false(pk)
+                                                                  : msgpack_pack_true(pk);
   uv_mutex_unlock(&r->mu);
 }
 

@@ -2,8 +2,9 @@
  * mirror_run.h: cairnd's PostgreSQL mirror (mirror/mirror.h) on its own
  * thread. libpq blocks, so neither the loop thread nor the writer's may
  * wait on it: the writer's commit hook wakes this thread, which applies
- * what the store holds beyond the mirror's positions, batch after batch,
- * then sleeps. While PostgreSQL cannot be reached it tries again after
+ * what the store holds beyond the mirror's positions, batch after batch;
+ * once it has caught up it writes the derived status (at most every 5 s,
+ * and again when the day changes), then sleeps. While PostgreSQL cannot be reached it tries again after
  * 1, 2, 4, 8, then every 10 seconds; cairnd goes on serving and syncing.
  */
 #ifndef CAIRN_MIRROR_RUN_H
@@ -30,7 +31,11 @@ void cairn_mirror_run_rebuild(cairn_mirror_run *r);
 
 /* Packs the status map {configured, connected, behind, applied,
  * rebuilding, last_error (str or nil), last_error_at and last_applied_at
- * (unix seconds or nil)}. r NULL: {configured: false}. Any thread. */
+ * (unix seconds or nil), status_as_of (the day of the derived status in
+ * PostgreSQL, "YYYY-MM-DD", or nil before it is first written),
+ * status_milestones (its rows), status_current (true when it covers every
+ * entry applied, as of today)}. r NULL: {configured: false}. Any
+ * thread. */
 void cairn_mirror_run_status(cairn_mirror_run *r, msgpack_packer *pk);
 
 /* The mirror's counts for /metrics: whether it is connected, the entries

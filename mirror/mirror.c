@@ -15,25 +15,6 @@
 #include "mirror_int.h"
 #include "record.h"
 
-/* One author's position: the last seq applied. */
-typedef struct position {
-  uint8_t author[CAIRN_KEY_BYTES];
-  uint64_t seq;
-} position;
-
-struct cairn_mirror {
-  char *conninfo;
-  PGconn *conn;       /* NULL while not connected */
-  position *pos;      /* as last read from PostgreSQL, or written by a step */
-  size_t npos, cap;
-  msgpack_sbuffer rows;     /* COPY text of one step */
-  msgpack_sbuffer sql;      /* the positions' statement of one step */
-  msgpack_zone zone;        /* entry bodies of one step */
-  /* The student of the milestone last looked up in a step: a device's
-   * evidence comes in runs for one milestone. */
-  char cached_milestone[CAIRN_ENTRY_ID_MAX + 1], cached_student[65];
-};
-
 int cairn_mirror_conninfo_check(const char *conninfo, char *why, size_t whylen) {
   char *err = NULL;
   PQconninfoOption *opts;
@@ -91,9 +72,8 @@ void cairn_mirror_free(cairn_mirror *m) {
   free(m);
 }
 
-/* Copies msg into why as one line of printable text, and drops the
- * connection (the next step makes a new one). Returns CAIRN_EIO. */
-static int fail(cairn_mirror *m, const char *what, const char *msg, char *why, size_t whylen) {
+/* (mirror_int.h) */
+int cairn__mirror_fail(cairn_mirror *m, const char *what, const char *msg, char *why, size_t whylen) {
   size_t n;
 
   snprintf(why, whylen, "PostgreSQL: %s: %s", what, msg != NULL && *msg ? msg : "failed");
@@ -109,29 +89,26 @@ static int fail(cairn_mirror *m, const char *what, const char *msg, char *why, s
   return CAIRN_EIO;
 }
 
-/* PostgreSQL's one-line message of res: its primary message alone, since
- * the rest (a COPY's context) may quote a row, and rows hold names. */
-static const char *res_message(const cairn_mirror *m, const PGresult *res) {
+/* (mirror_int.h) */
+const char *cairn__mirror_res_message(const cairn_mirror *m, const PGresult *res) {
   const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
   return msg != NULL ? msg : PQerrorMessage(m->conn);
 }
 
-/* Runs sql (one or more statements, no result rows wanted). Returns 0 or
- * fail()'s code. */
-static int exec(cairn_mirror *m, const char *sql, const char *what, char *why, size_t whylen) {
+/* (mirror_int.h) */
+int cairn__mirror_exec(cairn_mirror *m, const char *sql, const char *what, char *why, size_t whylen) {
   PGresult *res = PQexec(m->conn, sql);
   ExecStatusType st = PQresultStatus(res);
   int rc = 0;
 
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-    rc = fail(m, what, res_message(m, res), why, whylen);
+    rc = cairn__mirror_fail(m, what, cairn__mirror_res_message(m, res), why, whylen);
   PQclear(res);
   return rc;
 }
 
-/* Connects (when not connected) and makes the schema. Returns 0 or
- * CAIRN_EIO with why. */
-static int connect_db(cairn_mirror *m, char *why, size_t whylen) {
+/* (mirror_int.h) */
+int cairn__mirror_connect(cairn_mirror *m, char *why, size_t whylen) {
   /* The user's conninfo comes last: what it says wins over these. */
   const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
   const char *vals[] = {"10", "cairnd", m->conninfo, NULL};
@@ -142,21 +119,21 @@ static int connect_db(cairn_mirror *m, char *why, size_t whylen) {
     PQfinish(m->conn);
   m->conn = PQconnectdbParams(keys, vals, 1);
   if (m->conn == NULL)
-    return fail(m, "connect", "out of memory", why, whylen);
+    return cairn__mirror_fail(m, "connect", "out of memory", why, whylen);
   if (PQstatus(m->conn) != CONNECTION_OK)
-    return fail(m, "connect", PQerrorMessage(m->conn), why, whylen);
+    return cairn__mirror_fail(m, "connect", PQerrorMessage(m->conn), why, whylen);
   /* Two mirrors making the schema at once must not collide. */
-  return exec(m,
+  return cairn__mirror_exec(m,
               "BEGIN; SELECT pg_advisory_xact_lock(7421007421);"
               "SET LOCAL client_min_messages = warning;",
               "schema", why, whylen) ||
-                 exec(m, cairn__mirror_schema_sql, "schema", why, whylen) ||
-                 exec(m, "COMMIT", "schema", why, whylen)
+                 cairn__mirror_exec(m, cairn__mirror_schema_sql, "schema", why, whylen) ||
+                 cairn__mirror_exec(m, "COMMIT", "schema", why, whylen)
              ? CAIRN_EIO
              : 0;
 }
 
-static position *pos_find(const cairn_mirror *m, const uint8_t author[CAIRN_KEY_BYTES]) {
+static cairn__mirror_position *pos_find(const cairn_mirror *m, const uint8_t author[CAIRN_KEY_BYTES]) {
   for (size_t i = 0; i < m->npos; i++)
     if (memcmp(m->pos[i].author, author, CAIRN_KEY_BYTES) == 0)
       return &m->pos[i];
@@ -164,12 +141,12 @@ static position *pos_find(const cairn_mirror *m, const uint8_t author[CAIRN_KEY_
 }
 
 static int pos_set(cairn_mirror *m, const uint8_t author[CAIRN_KEY_BYTES], uint64_t seq) {
-  position *p = pos_find(m, author);
+  cairn__mirror_position *p = pos_find(m, author);
 
   if (p == NULL) {
     if (m->npos == m->cap) {
       size_t cap = m->cap ? m->cap * 2 : 16;
-      position *np = realloc(m->pos, cap * sizeof *np);
+      cairn__mirror_position *np = realloc(m->pos, cap * sizeof *np);
       if (np == NULL)
         return CAIRN_ENOMEM;
       m->pos = np;
@@ -192,7 +169,7 @@ static int exec_copy(cairn_mirror *m, char *why, size_t whylen) {
   int rc = 0;
 
   if (PQresultStatus(res) != PGRES_COPY_IN)
-    rc = fail(m, "copy", res_message(m, res), why, whylen);
+    rc = cairn__mirror_fail(m, "copy", cairn__mirror_res_message(m, res), why, whylen);
   PQclear(res);
   return rc;
 }
@@ -204,7 +181,7 @@ static int read_positions(cairn_mirror *m, char *why, size_t whylen) {
   int rc = 0;
 
   if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-    rc = fail(m, "positions", res_message(m, res), why, whylen);
+    rc = cairn__mirror_fail(m, "positions", cairn__mirror_res_message(m, res), why, whylen);
     PQclear(res);
     return rc;
   }
@@ -225,9 +202,8 @@ static int read_positions(cairn_mirror *m, char *why, size_t whylen) {
   return rc;
 }
 
-/* Appends s[0..len) to b in COPY's text format (backslash, tab, newline
- * and carriage return escaped). Returns 0 or CAIRN_ENOMEM. */
-static int copy_text(msgpack_sbuffer *b, const char *s, size_t len) {
+/* (mirror_int.h) */
+int cairn__mirror_copy_text(msgpack_sbuffer *b, const char *s, size_t len) {
   size_t from = 0;
   for (size_t i = 0; i < len; i++) {
     const char *esc = s[i] == '\\' ? "\\\\" : s[i] == '\t' ? "\\t" : s[i] == '\n' ? "\\n"
@@ -243,7 +219,7 @@ static int copy_text(msgpack_sbuffer *b, const char *s, size_t len) {
 }
 
 static int copy_cstr(msgpack_sbuffer *b, const char *s) {
-  return copy_text(b, s, strlen(s));
+  return cairn__mirror_copy_text(b, s, strlen(s));
 }
 
 static int copy_raw(msgpack_sbuffer *b, const char *s) {
@@ -336,13 +312,13 @@ static int add_row(cairn_mirror *m, cairn_store *s, const cairn_entry *e, const 
       (rc = copy_json(b, set)) != 0 || (rc = copy_raw(b, "\t")) != 0)
     return rc;
   if (why != NULL && why->type == MSGPACK_OBJECT_STR)
-    rc = copy_text(b, why->via.str.ptr, why->via.str.size);
+    rc = cairn__mirror_copy_text(b, why->via.str.ptr, why->via.str.size);
   else
     rc = copy_raw(b, "\\N");
   if (rc != 0 || (rc = copy_raw(b, "\t")) != 0)
     return rc;
   if (scope->via.array.ptr[0].type == MSGPACK_OBJECT_STR)
-    rc = copy_text(b, scope->via.array.ptr[0].via.str.ptr, scope->via.array.ptr[0].via.str.size);
+    rc = cairn__mirror_copy_text(b, scope->via.array.ptr[0].via.str.ptr, scope->via.array.ptr[0].via.str.size);
   if (rc != 0 || (rc = copy_raw(b, "\t")) != 0 || (rc = copy_json(b, scope)) != 0)
     return rc;
   return copy_raw(b, "\n");
@@ -351,27 +327,27 @@ static int add_row(cairn_mirror *m, cairn_store *s, const cairn_entry *e, const 
 /* Sends what m->rows holds to the COPY in progress and empties it, once it
  * holds at least min bytes: PostgreSQL parses a piece while the next is
  * read from the store. Returns 0 or CAIRN_EIO with why. */
-static int copy_flush(cairn_mirror *m, size_t min, char *why, size_t whylen) {
+int cairn__mirror_copy_flush(cairn_mirror *m, size_t min, char *why, size_t whylen) {
   if (m->rows.size == 0 || m->rows.size < min)
     return 0;
   if (PQputCopyData(m->conn, m->rows.data, (int)m->rows.size) != 1)
-    return fail(m, "copy", PQerrorMessage(m->conn), why, whylen);
+    return cairn__mirror_fail(m, "copy", PQerrorMessage(m->conn), why, whylen);
   msgpack_sbuffer_clear(&m->rows);
   return 0;
 }
 
-/* Ends the COPY in progress. Returns 0 or CAIRN_EIO with why. */
-static int copy_end(cairn_mirror *m, char *why, size_t whylen) {
+/* (mirror_int.h) */
+int cairn__mirror_copy_end(cairn_mirror *m, char *why, size_t whylen) {
   PGresult *res;
-  int rc = copy_flush(m, 0, why, whylen);
+  int rc = cairn__mirror_copy_flush(m, 0, why, whylen);
 
   if (rc != 0)
     return rc;
   if (PQputCopyEnd(m->conn, NULL) != 1)
-    return fail(m, "copy", PQerrorMessage(m->conn), why, whylen);
+    return cairn__mirror_fail(m, "copy", PQerrorMessage(m->conn), why, whylen);
   while ((res = PQgetResult(m->conn)) != NULL) {
     if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
-      rc = fail(m, "copy", res_message(m, res), why, whylen);
+      rc = cairn__mirror_fail(m, "copy", cairn__mirror_res_message(m, res), why, whylen);
     PQclear(res);
     if (m->conn == NULL)
       break;
@@ -388,7 +364,7 @@ int cairn_mirror_behind(const cairn_mirror *m, cairn_store *s, uint64_t *behind)
   if (rc != 0)
     return rc;
   for (size_t i = 0; i < n; i++) {
-    const position *p = pos_find(m, vv[i].author);
+    const cairn__mirror_position *p = pos_find(m, vv[i].author);
     uint64_t at = p != NULL ? p->seq : 0;
     if (vv[i].seq > at)
       *behind += vv[i].seq - at;
@@ -426,7 +402,7 @@ static int gather(cairn_mirror *m, cairn_store *s, size_t max, advance **adv, si
   }
   msgpack_sbuffer_init(&log);
   for (size_t i = 0; rc == 0 && i < n && left > 0; i++) {
-    const position *p = pos_find(m, vv[i].author);
+    const cairn__mirror_position *p = pos_find(m, vv[i].author);
     uint64_t at = p != NULL ? p->seq : 0, last = at;
     size_t count = 0, off = 0;
     char hex[2 * CAIRN_KEY_BYTES + 1];
@@ -446,7 +422,7 @@ static int gather(cairn_mirror *m, cairn_store *s, size_t max, advance **adv, si
       if (!e.redacted) /* quarantined: its chain advances, it holds no row */
         rc = add_row(m, s, &e, hex);
       if (rc == 0)
-        rc = copy_flush(m, COPY_PIECE, why, whylen);
+        rc = cairn__mirror_copy_flush(m, COPY_PIECE, why, whylen);
     }
     if (rc == 0 && count > 0) {
       memcpy((*adv)[*nadv].author, vv[i].author, CAIRN_KEY_BYTES);
@@ -486,12 +462,12 @@ int cairn_mirror_step(cairn_mirror *m, cairn_store *s, size_t max, size_t *appli
   *applied = 0;
   *behind = 0;
   why[0] = '\0';
-  if ((rc = connect_db(m, why, whylen)) != 0)
+  if ((rc = cairn__mirror_connect(m, why, whylen)) != 0)
     goto out;
   /* The positions are read with their table locked, in the transaction
    * that moves them: a second delivery of this batch waits, then sees the
    * new positions and reads nothing to apply. */
-  if ((rc = exec(m, "BEGIN; LOCK TABLE cairn_mirror_position IN EXCLUSIVE MODE", "begin", why,
+  if ((rc = cairn__mirror_exec(m, "BEGIN; LOCK TABLE cairn_mirror_position IN EXCLUSIVE MODE", "begin", why,
                  whylen)) != 0 ||
       (rc = read_positions(m, why, whylen)) != 0)
     goto out;
@@ -508,15 +484,15 @@ int cairn_mirror_step(cairn_mirror *m, cairn_store *s, size_t max, size_t *appli
     PQfinish(m->conn);
     m->conn = NULL;
   }
-  if (rc != 0 || (rc = copy_end(m, why, whylen)) != 0)
+  if (rc != 0 || (rc = cairn__mirror_copy_end(m, why, whylen)) != 0)
     goto out;
   if (nadv == 0) {
-    rc = exec(m, "COMMIT", "commit", why, whylen);
+    rc = cairn__mirror_exec(m, "COMMIT", "commit", why, whylen);
     goto out;
   }
   if ((rc = positions_sql(m, adv, nadv)) != 0 ||
-      (rc = exec(m, m->sql.data, "positions", why, whylen)) != 0 ||
-      (rc = exec(m, "COMMIT", "commit", why, whylen)) != 0)
+      (rc = cairn__mirror_exec(m, m->sql.data, "positions", why, whylen)) != 0 ||
+      (rc = cairn__mirror_exec(m, "COMMIT", "commit", why, whylen)) != 0)
     goto out;
   for (size_t i = 0; rc == 0 && i < nadv; i++)
     rc = pos_set(m, adv[i].author, adv[i].seq);
@@ -540,10 +516,11 @@ int cairn_mirror_reset(cairn_mirror *m, char *why, size_t whylen) {
   int rc;
 
   why[0] = '\0';
-  if ((rc = connect_db(m, why, whylen)) != 0 ||
-      (rc = exec(m,
+  if ((rc = cairn__mirror_connect(m, why, whylen)) != 0 ||
+      (rc = cairn__mirror_exec(m,
                  "BEGIN; LOCK TABLE cairn_mirror_position IN EXCLUSIVE MODE;"
-                 " TRUNCATE cairn_write, cairn_mirror_position; COMMIT",
+                 " TRUNCATE cairn_write, cairn_mirror_position, cairn_milestone_status,"
+                 " cairn_support_phase, cairn_status_as_of; COMMIT",
                  "rebuild", why, whylen)) != 0)
     return rc;
   m->npos = 0;

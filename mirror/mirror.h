@@ -56,8 +56,20 @@ void cairn_mirror_free(cairn_mirror *m);
 int cairn_mirror_step(cairn_mirror *m, cairn_store *s, size_t max, size_t *applied,
                       uint64_t *behind, char *why, size_t whylen);
 
-/* Empties the mirror's tables and positions in one transaction (the next
- * steps refill them from the store). Returns 0, or CAIRN_EIO with why. */
+/* Writes the derived status of every milestone the store holds as of day
+ * as_of (cairn_store_status: level, light, trend, review due, the if/then
+ * rules that fire; the same numbers as `cairn status` and `cairn report`)
+ * into cairn_milestone_status, the phases of report supports into
+ * cairn_support_phase, and the day into cairn_status_as_of, replacing
+ * what they held, in one transaction (docs/REPORTING.md). Connects when
+ * not connected. Sets *milestones (the rows written). Returns 0, CAIRN_EIO
+ * with why (PostgreSQL), or a store read error / CAIRN_ENOMEM (why says
+ * so); nothing is changed in PostgreSQL on error. */
+int cairn_mirror_refresh_status(cairn_mirror *m, cairn_store *s, int32_t as_of,
+                                size_t *milestones, char *why, size_t whylen);
+
+/* Empties the mirror's tables, positions and derived status in one
+ * transaction (the next steps refill them from the store). Returns 0, or CAIRN_EIO with why. */
 int cairn_mirror_reset(cairn_mirror *m, char *why, size_t whylen);
 
 /* The entries the store holds beyond the positions last read from

@@ -4,12 +4,17 @@
 # its own data directory, syncing over 127.0.0.1. The central imports a
 # OneRoster export and publishes a standard and two milestone templates;
 # the classrooms receive their class lists and the templates, record
-# evidence, and sync; the central runs the four reports.
+# evidence, and sync; the central runs the four reports; its PostgreSQL
+# mirror (a throwaway PostgreSQL 15 cluster in a temporary directory,
+# removed at the end) answers the program view and the red list in SQL.
 #
 # usage: scripts/demo_district.sh [DATA_DIR]   (default: ./demo-district, recreated)
 # CAIRN_BUILD_DIR: the build directory holding client/cairn and
 # daemon/cairnd (scripts/demo.sh --district installs what is missing,
 # builds, and sets it).
+# CAIRN_DEMO_COMPARE: a directory where the demo also leaves each report
+# as `cairn report KIND --json` (KIND.report.json) and as its mirror view
+# (KIND.sql.json), for the test that compares them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=${1:-$(pwd)/demo-district}
@@ -23,10 +28,19 @@ cairnd=$CAIRN_BUILD_DIR/daemon/cairnd
 rm -rf "$top"
 mkdir -p "$top"
 declare -A pid
+pgbin=/usr/lib/postgresql/15/bin
+pgdir=
 stop_all() {
   for n in "${!pid[@]}"; do kill -TERM "${pid[$n]}" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ -n "$pgdir" ]; then
+    as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -w -s -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$pgdir"
+  fi
 }
+# PostgreSQL will not run as root: the cluster is the user postgres's then.
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+sql() { psql -h "$pgdir" -U cairn -d cairn -X -q "$@"; }
 trap stop_all EXIT
 C() { local n=$1; shift; "$cairn" --data "$top/$n" "$@"; }
 start() {
@@ -48,6 +62,20 @@ new_id() { sed -n 's/.*"id": *"\([^"]*\)".*/\1/p'; }
 
 echo "== the central: cairn init --role central (listening on 127.0.0.1:$port)"
 C central init --role central --listen "127.0.0.1:$port" --name "Riverside district office"
+if [ -x "$pgbin/initdb" ] && command -v psql >/dev/null; then
+  pgdir=$(mktemp -d /tmp/cairn-demo-pg-XXXXXX)
+  echo "== a PostgreSQL 15 for the central's mirror: a throwaway cluster in $pgdir"
+  if [ "$(id -u)" -eq 0 ]; then chmod 711 "$pgdir" && chown postgres "$pgdir"; fi
+  as_pg "$pgbin/initdb" -D "$pgdir/data" -A trust -U cairn --no-sync >"$top/postgres.log" 2>&1
+  as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w -s \
+    -o "-k $pgdir -c listen_addresses=" start >>"$top/postgres.log"
+  psql -h "$pgdir" -U cairn -d postgres -X -q -c "CREATE DATABASE cairn"
+  # [mirror] of the central's cairn.conf: a Unix socket, no password
+  sed -i "s|^postgres =.*|postgres = postgresql:///cairn?host=$pgdir\&user=cairn|" "$top/central/cairn.conf"
+  grep "^postgres =" "$top/central/cairn.conf"
+else
+  echo "== no PostgreSQL 15 here (scripts/deps.sh installs it): the demo runs without the mirror"
+fi
 start central
 
 echo "== rosters in: a OneRoster 1.2 export (tests/fixtures/oneroster/bulk)"
@@ -116,6 +144,29 @@ C central report supports
 echo "-- the same as CSV, for a spreadsheet: report red --csv"
 C central report red --csv
 
+if [ -n "$pgdir" ]; then
+  echo "== the same reports from SQL: the central's PostgreSQL mirror"
+  for _ in $(seq 600); do # until it has applied every entry and written the status
+    C central mirror status --json | grep -q '"behind": 0,.*"status_current": true' && break
+    sleep 0.1
+  done
+  C central mirror status
+  echo "-- psql: SELECT ... FROM report_program"
+  sql -c "SELECT coalesce(template, standard, type) AS grp, place, campus, classroom, students,
+            milestones, meeting + exceeding AS meeting, developing, beginning, red, missed,
+            missed_rank FROM report_program"
+  echo "-- psql: SELECT ... FROM report_red"
+  sql -c "SELECT campus, classroom, name, statement, light, days_since_evidence AS days_since,
+            jsonb_array_length(triggered) AS rules_firing FROM report_red"
+  if [ -n "${CAIRN_DEMO_COMPARE:-}" ]; then
+    mkdir -p "$CAIRN_DEMO_COMPARE"
+    for kind in program red reviews supports; do
+      C central report "$kind" --json >"$CAIRN_DEMO_COMPARE/$kind.report.json"
+      sql -A -t -c "SELECT coalesce(json_agg(v), '[]') FROM report_$kind v" >"$CAIRN_DEMO_COMPARE/$kind.sql.json"
+    done
+  fi
+fi
+
 stop_all
 trap - EXIT
-echo "== stopped the three cairnd; their data is in $top (central, cls-n-math, cls-n-ela)"
+echo "== stopped the three cairnd${pgdir:+ and PostgreSQL (its cluster is removed)}; their data is in $top (central, cls-n-math, cls-n-ela)"

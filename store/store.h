@@ -880,8 +880,9 @@ int cairn_store_author_reaches(cairn_store *s, const uint8_t author[CAIRN_KEY_BY
                                const cairn_scope *peer);
 
 /* A count that grows after each commit that made cairn_store_author_reaches
- * true for some new (author, classroom): a cache of its answers is stale
- * once it moved. Any thread. */
+ * true for some new (author, classroom) outside the author's own device
+ * scope (inside it, the answer that matters is already the scope's): a
+ * cache of wanted authors is stale once it moved. Any thread. */
 unsigned cairn_store_reach_epoch(cairn_store *s);
 
 /* A student who came into a classroom, and when (the hlc of the write). */

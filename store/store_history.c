@@ -336,6 +336,23 @@ int cairn_store_history_done(cairn_store *s, const char *sid, uint64_t hlc) {
 
 /* ---- reach: which authors wrote about which classroom ---- */
 
+/* 1 when the classroom (campus, room) lies in the synced author's own
+ * device scope: such a reach key changes no answer of
+ * cairn_store_author_reaches that matters (the author's chain already goes
+ * to that classroom by its scope), so it need not make every link's cache
+ * stale. A storm of classrooms each writing about its own classroom for
+ * the first time made every link look again at every author, each time. */
+static int own_room(const cairn__store_apply *c, const msgpack_object_str *campus,
+                    const msgpack_object_str *room) {
+  const cairn_scope *a = &c->author_scope;
+  if (c->mode != CAIRN__STORE_APPLY_SYNCED || c->author_is_central || !c->author_scope_known)
+    return 0;
+  if (strlen(a->campus) != campus->size || memcmp(a->campus, campus->ptr, campus->size) != 0)
+    return 0;
+  return a->classroom[0] == '\0' ||
+         (strlen(a->classroom) == room->size && memcmp(a->classroom, room->ptr, room->size) == 0);
+}
+
 int cairn__store_reach_note(cairn__store_apply *c, const cairn_entry *e,
                             const msgpack_object *scope) {
   cairn_store *s = c->s;
@@ -364,9 +381,9 @@ int cairn__store_reach_note(cairn__store_apply *c, const cairn_entry *e,
     memcpy(key + CAIRN_KEY_BYTES + campus->size + 1, room->ptr, room->size);
     MDB_val k = {CAIRN_KEY_BYTES + campus->size + 1 + room->size, key}, v = {0, ""};
     int rc = mdb_put(c->txn, s->reach, &k, &v, MDB_NOOVERWRITE);
-    if (rc == 0)
+    if (rc == 0 && !own_room(c, campus, room))
       c->reach_added = 1;
-    else if (rc != MDB_KEYEXIST)
+    else if (rc != 0 && rc != MDB_KEYEXIST)
       return cairn__store_err(s, rc, 0);
   }
   memcpy(c->reach_author, e->author, CAIRN_KEY_BYTES);

@@ -430,6 +430,7 @@ typedef struct cairn__store_apply {
   /* CAIRN__STORE_APPLY_SYNCED: the author of the run being applied. */
   int author_is_central;
   cairn_scope author_scope;
+  int author_scope_known; /* author_scope was read from the author's device record */
   uint64_t revoked_after; /* the author's device is revoked after this seq (UINT64_MAX: not) */
   int64_t author_number;  /* the author's device number (0: the central; -1: none) */
   uint64_t refused;     /* entries refused or quarantined in this txn */

@@ -168,6 +168,7 @@ static int authorize_run(cairn__store_apply *c, const cairn__store_decoded *d, s
   cairn_store *s = c->s;
   const cairn_entry *e = &d[0].e;
   c->revoked_after = UINT64_MAX;
+  c->author_scope_known = 0;
   c->author_is_central = s->have_central && memcmp(e->author, s->central, CAIRN_KEY_BYTES) == 0;
   c->author_number = c->author_is_central ? 0 : -1;
   if (c->author_is_central)
@@ -175,6 +176,7 @@ static int authorize_run(cairn__store_apply *c, const cairn__store_decoded *d, s
   msgpack_zone_clear(&s->check_zone);
   int rc = cairn__store_device_get(s, c->txn, e->author, &s->check_zone, r, &c->author_scope,
                                    NULL);
+  c->author_scope_known = rc == 0 || rc == CAIRN_EPERM;
   const msgpack_object *number = rc == 0 || rc == CAIRN_EPERM
                                      ? cairn__store_rec_value(r, "number", NULL)
                                      : NULL;

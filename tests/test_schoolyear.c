@@ -198,6 +198,29 @@ static void test_two_classrooms_keep_both_accommodations(void **state) {
   district_free(&d);
 }
 
+/* Each link caches which authors its classroom wants; the store's reach
+ * epoch says when that cache is stale. A classroom writing about its own
+ * classroom changes no answer a link gives: the epoch stays (a storm of
+ * classrooms, each writing its first entries, made every link look again
+ * at every author, each time); an entry that names another classroom
+ * moves it. */
+static void test_reach_epoch_moves_only_for_another_classroom(void **state) {
+  (void)state;
+  district d;
+  district_new(&d);
+  unsigned before = cairn_store_reach_epoch(d.c.s);
+  add_student_at(d.r12.s, "bo-1", "North", "12");
+  assert_int_equal(sync_to(d.r12.s, d.c.s, NULL).refused, 0);
+  assert_true(export_has(d.c.s, "bo-1"));
+  assert_int_equal(cairn_store_reach_epoch(d.c.s), before);
+  static const char *const both[] = {"12", "14", NULL};
+  add_student_rooms(d.r12.s, "ana-8", both, "extended time");
+  assert_int_equal(sync_to(d.r12.s, d.c.s, NULL).refused, 0);
+  assert_true(cairn_store_reach_epoch(d.c.s) != before);
+  assert_int_equal(cairn_store_author_reaches(d.c.s, d.r12.pk, &d.s14), 1);
+  district_free(&d);
+}
+
 /* A student of both rooms gets the entries about them in both; an
  * accommodation removed on one classroom is gone everywhere. */
 static void test_student_in_two_classrooms(void **state) {
@@ -850,6 +873,7 @@ static void test_all_or_nothing(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_two_classrooms_keep_both_accommodations),
+      cmocka_unit_test(test_reach_epoch_moves_only_for_another_classroom),
       cmocka_unit_test(test_student_in_two_classrooms),
       cmocka_unit_test(test_latest_operation_wins),
       cmocka_unit_test(test_move_to_another_classroom),

@@ -389,15 +389,20 @@ case_cuts() {
     c=$(proxy_cmd cut | sed -n 's/^ok cut \([0-9]*\)$/\1/p')
     [ "${c:-0}" -gt 0 ] || continue # k2 was between connections
     cuts=$((cuts + c))
-    # Read while the link is down (backoff puts the next connection >= 0.75 s
-    # away). Were it up already, the bound below would still hold: what the
-    # new connection sent before this read is in the previous interval,
-    # whose connection count includes it.
+    # The connections are counted at once, while the link is down (backoff
+    # puts the next connection >= 0.75 s away), so the next one counts in
+    # the next interval. sent and the receipt come from one status, read
+    # once the classroom has seen the cut: were the next connection up
+    # by then (a slow status under a sanitizer and load), what it sent
+    # before is in this interval, and the receipt counts no more than that,
+    # so the bound below still holds. (Counting the connections after the
+    # status put such a connection in this interval and all it sent later
+    # in the next, with no connection to allow it: a false failure.)
+    conns+=("$(proxy_stat conns)")
     sleep 0.3
     status k2
     s+=("$(val k2 sent)")
     r+=("$(receipt k2)")
-    conns+=("$(proxy_stat conns)")
   done
   proxy_cmd "set rate 0" >/dev/null
   # between one cut and the next, each connection sent at most what the

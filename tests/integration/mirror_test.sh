@@ -8,8 +8,10 @@
 # stopped mid-stream (mirror status says how far behind meanwhile), the
 # mirror catches up with no row lost or doubled (its rows are compared to
 # the writes of the store's export); a second cairnd on a copy of the store
-# delivering the same entries at the same time doubles nothing; and
-# mirror rebuild gives the same rows as the streamed mirror.
+# delivering the same entries at the same time doubles nothing; each
+# milestone's status in PostgreSQL is the one `cairn status` shows, also
+# after a catch-up; and mirror rebuild gives the same rows as the streamed
+# mirror.
 # usage: mirror_test.sh CAIRN CAIRND
 set -uo pipefail
 cairn=$1
@@ -74,6 +76,28 @@ store_writes() {
   C central export | jq -r '.records[].history[] | "\(.author) \(.seq)"' | sort
 }
 mirror_writes() { Q "SELECT author || ' ' || seq FROM cairn_write" | sort; }
+# Waits until the central's milestone status in PostgreSQL covers every
+# entry applied (up to 30 s), then compares it with `cairn status`: each
+# milestone's level, light, points, last value, trend and review due.
+status_matches() {
+  local i
+  for i in $(seq 60); do
+    [ "$(C central mirror status --json | jq -r '.mirror.status_current')" = true ] && break
+    sleep 0.5
+  done
+  C central status --json | jq -r '.students[].milestones[] |
+    [.id, .level, .light, .points, (.last_value // "-"), (.trend_per_week // "-"),
+     (.next_review // "-"), .overdue] | map(tostring) | join(" ")' | sort >"$dir/status.cli"
+  Q "SELECT concat_ws(' ', milestone, level, light, points, coalesce(last_value::text, '-'),
+       coalesce(trend_per_week::text, '-'), coalesce(next_review::text, '-'), review_overdue)
+     FROM cairn_milestone_status" | sed 's/ t$/ true/; s/ f$/ false/' | sort >"$dir/status.sql"
+  if [ -s "$dir/status.cli" ] && cmp -s "$dir/status.cli" "$dir/status.sql"; then
+    ok
+  else
+    bad "$1: the mirror's milestone status differs from cairn status"
+    diff "$dir/status.cli" "$dir/status.sql" | head -6
+  fi
+}
 same_rows() { # same_rows WHAT: the mirror holds each write of the store, once
   store_writes >"$dir/store.w"
   mirror_writes >"$dir/mirror.w"
@@ -148,6 +172,7 @@ caught_up && ok || bad "the mirror did not catch up"
   "Ben Okafor|room-1" ] && ok || bad "students: $(Q "SELECT * FROM students")"
 [ "$(Q "SELECT count(*) FROM cairn_mirror_position")" -ge 2 ] && ok || bad "positions per author"
 same_rows "after recording and syncing"
+status_matches "after recording and syncing"
 
 # --- kill -9 of cairnd mid-stream, then a restart: nothing lost or doubled
 jobs_=
@@ -183,6 +208,7 @@ caught_up && ok || bad "no catch-up after PostgreSQL returned"
   [ "$(metric cairn_mirror_applied_entries_total)" -ge 201 ] && ok ||
   bad "/metrics after the catch-up: $(grep mirror "$dir/metrics")"
 same_rows "after PostgreSQL stopped mid-stream"
+status_matches "after PostgreSQL stopped mid-stream"
 
 # --- a duplicate delivery: a second cairnd on a copy of the store mirrors the
 # same entries into the same database at the same time as the central
