@@ -80,7 +80,9 @@ struct cairn_store {
                          naming that classroom (local) */
   MDB_dbi erased;     /* type(u8) || id -> student id: a record of an erased student
                          (local, store_erase.c) */
-  int compact_wanted; /* meta "compact": an erasure left old bytes on free pages */
+  atomic_int compact_wanted; /* meta "compact": an erasure left old bytes on free pages;
+                                set by the writer's commit, read on the loop thread
+                                (atomic: ThreadSanitizer cannot see libuv order them) */
   void (*compact_stage)(const char *stage, void *arg); /* test hook (cairn_store_opts) */
   void *compact_arg;
   uint64_t map_size;  /* the map size the environment was opened (or grown) with */
