@@ -71,7 +71,7 @@ int cairn__store_erased_about(cairn_store *s, MDB_txn *txn, msgpack_zone *z, int
   if (kind < CAIRN_REC_STUDENT || kind > CAIRN_REC_CELEBRATION)
     return 0;
   erased_hit h = {.s = s, .txn = txn};
-  int rc = cairn__store_walk_up(txn, s->records, z, kind, id, idlen, set, erased_step, &h);
+  int rc = cairn__store_walk_up(txn, s->records, z, kind, id, idlen, set, 0, erased_step, &h);
   if (rc <= 0 || !note || (h.type == kind && h.len == idlen && memcmp(h.id, id, idlen) == 0))
     return rc;
   /* The record itself is one of the erased student's from now on: its

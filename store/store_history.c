@@ -24,7 +24,7 @@ static const cairn_field_def *parent_field(int type) {
 }
 
 int cairn__store_walk_up(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, int kind,
-                         const char *id, size_t len, const msgpack_object *set,
+                         const char *id, size_t len, const msgpack_object *set, int load,
                          int (*fn)(int type, const char *id, size_t len, void *arg), void *arg) {
   const char *p = id;
   /* student <- milestone <- evidence, review, support change, celebration */
@@ -38,7 +38,7 @@ int cairn__store_walk_up(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, int kin
     const msgpack_object *up = set != NULL ? cairn_record_map_get(set, f->name) : NULL;
     cairn__store_rec r = {0};
     if (up == NULL) { /* an edit: the parent is fixed at the creation */
-      if (len == 0 || len > CAIRN__STORE_ID_MAX)
+      if (!load || len == 0 || len > CAIRN__STORE_ID_MAX)
         return 0;
       rc = cairn__store_rec_load(txn, records, kind, p, len, z, &r);
       if (rc == CAIRN_ENOTFOUND)
@@ -75,7 +75,7 @@ int cairn__store_body_student(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, in
   if (!cairn__store_obj_str(id, &p, &len) || len == 0 || len > CAIRN__STORE_ID_MAX)
     return 0;
   return cairn__store_walk_up(txn, records, z, kind, p, len, cairn_record_map_get(body, "set"),
-                              student_found, sid);
+                              1, student_found, sid);
 }
 
 int cairn__store_student_within(MDB_txn *txn, MDB_dbi records, msgpack_zone *z,

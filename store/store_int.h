@@ -614,12 +614,13 @@ int cairn__store_body_student(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, in
 
 /* Calls fn(type, id, len, arg) for record (kind, id[0..len)) and then for
  * each record above it, up to the student: its parent is the one set (a
- * write's fields; NULL: none) names, else the one of the record held in
- * txn. len may be 0 (a creation whose generated id is not known yet): the
- * walk then goes on only by set. Stops at fn's first non-zero return and
- * returns it; 0 once no parent is known; or an error. Objects in z. */
+ * write's fields; NULL: none) names, else (with load) the one of the
+ * record held in txn. len may be 0 (a creation whose generated id is not
+ * known yet): the walk then goes on only by set. Stops at fn's first
+ * non-zero return and returns it; 0 once no parent is known; or an error.
+ * Objects in z. */
 int cairn__store_walk_up(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, int kind,
-                         const char *id, size_t len, const msgpack_object *set,
+                         const char *id, size_t len, const msgpack_object *set, int load,
                          int (*fn)(int type, const char *id, size_t len, void *arg), void *arg);
 
 /* 1 when student sid[0..len) is held and their campus and classrooms now
@@ -647,10 +648,12 @@ int cairn__store_erased_has(cairn_store *s, MDB_txn *txn, int type, const char *
                             size_t idlen);
 
 /* 1 when a write of record (kind, id) setting set (NULL: none) is about an
- * erased student: the record, or its parent (from set, else from the
- * record held), or theirs, is a record of one; with note, the record is
- * then noted as erased too, so that its later edits are recognised. 0 when
- * not, or an error. Objects are allocated in z. */
+ * erased student: the record, or the parent set names, is a record of one
+ * (an erasure notes every record of the student, and each that comes
+ * after it, so no record needs to be read: two lookups, for the apply
+ * path's every entry); with note, the record is then noted as erased too,
+ * so that its later edits are recognised. 0 when not, or an error. Objects
+ * are allocated in z. */
 int cairn__store_erased_about(cairn_store *s, MDB_txn *txn, msgpack_zone *z, int kind,
                               const char *id, size_t idlen, const msgpack_object *set,
                               int note);
