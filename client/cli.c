@@ -187,6 +187,14 @@ static const flag student_reason_flags[] = {
     {"reason", "TEXT", TO_WHY, NULL, V_STR, 0, "why", NULL},
     END};
 
+static const flag student_erase_flags[] = {
+    {NULL, "STUDENT", TO_ID, NULL, V_STR, F_POS, "the student", NULL},
+    {"reason", "TEXT", TO_FIELD, "reason", V_STR, F_REQ,
+     "why, kept with who erased them and when as the audit trail: the law or request that "
+     "requires it, never a name or a note (at most 500 bytes)",
+     NULL},
+    END};
+
 static const flag student_list_flags[] = {
     {"classroom", "R", TO_ARG, "classroom", V_STR, 0, "only the students of this classroom",
      NULL},
@@ -312,6 +320,11 @@ static const flag evidence_many_flags[] = {
      "read CSV (default: CSV when the first line is a header naming value)", NULL},
     {"force", "", TO_ARG, "force", V_FLAG, 0,
      "record entries observed more than their milestone's timeframe before its start", NULL},
+    END};
+
+static const flag retention_flags[] = {
+    {"dry-run", "", TO_ARG, "dry_run", V_FLAG, 0, "list who would be erased, and erase no one",
+     NULL},
     END};
 
 static const flag roster_import_flags[] = {
@@ -564,6 +577,13 @@ static const command commands[] = {
      "are re-enrolled"},
     {"student", "reenroll", DO_PUT, "put", "student", 1, reenroll_fields, "re-enrolled", NULL,
      student_reason_flags, "a withdrawn student is back: their records can change again"},
+    {"student", "erase", DO_PUT, "put", "erasure", 0, 0, "erased", NULL, student_erase_flags,
+     "on the central only: erase a student for good (a family's valid request, a record "
+     "entered for the wrong child, retention). Every node that holds them, also one offline "
+     "today once it syncs or imports a bundle, withholds the body of every entry about them "
+     "(the chains still verify), deletes their records and compacts its store; what a node "
+     "writes about them afterwards is refused. Only the id, the reason, who and when are "
+     "kept. It cannot be undone"},
     {"student", "list", DO_READ, "students", NULL, 0, 0, NULL, "students", student_list_flags,
      "the students this node holds: id, name, grade, campus, classrooms, open milestones "
      "(withdrawn students only with --withdrawn)"},
@@ -605,6 +625,12 @@ static const command commands[] = {
      "enrollments all ended is withdrawn. Only what differs is written, all in one batch, or "
      "nothing: a bad file is refused naming its file and line. Prints how many records were added, "
      "updated, moved and withdrawn, and their ids. The records reach each campus and classroom by sync"},
+    {"retention", NULL, DO_MANY, "put_many", NULL, 0, 0, NULL, NULL, retention_flags,
+     "on the central: apply the retention rule of cairn.conf ([retention] "
+     "erase_withdrawn_after_days = N): erase every student withdrawn at least N days ago, by "
+     "their withdrawal date, as cairn student erase does, all in one batch or none. Withdrawn "
+     "students with no withdrawal date are listed, never erased. Nothing runs it by itself: "
+     "run it by hand or from a timer, --dry-run first"},
     {"review", "add", DO_PUT, "put", "review", 0, 0, "added", NULL, review_flags,
      "record a review and its decision"},
     {"support", "add", DO_PUT, "put", "support_change", 0, 0, "added", NULL, support_flags,
@@ -725,10 +751,12 @@ static const command commands[] = {
 static const char json_help[] =
     "JSON output (--json; keys sorted, 2-space indent; bin as hex, nil as null):\n"
     "  add, set, amend, retract, celebrate, move, withdraw, reenroll, close, reopen,\n"
-    "    archive, unarchive, carry-forward: {\"id\": ID}\n"
+    "    archive, unarchive, carry-forward, student erase: {\"id\": ID}\n"
     "  evidence add-many: {\"ids\": [ID]}, in the order of the lines\n"
     "  roster import: {\"added\", \"updated\", \"moved\", \"withdrawn\": [{\"type\",\n"
     "    \"id\"}], \"dry_run\"}\n"
+    "  retention: {\"days\", \"dry_run\", \"erase\": [{\"id\", \"withdrawn_on\"}],\n"
+    "    \"undated\": [ID]}\n"
     "  init: {\"device\": HEX, \"network\": HEX (central only)}\n"
     "  backup-key new: {\"backup_public_key\": BASE64, \"key_file\": FILE}\n"
     "  ping: {\"version\", \"device\", \"role\", \"campus\", \"name\"}\n"
@@ -1727,7 +1755,9 @@ static int print_reply(const args *a, const cairn_reply *r) {
     }
     if (a->json)
       return print_json_owned(json_pack("{s:s%}", "id", v->via.str.ptr, (size_t)v->via.str.size));
-    printf("%s %s %.*s\n", c->done, c->type, (int)v->via.str.size, v->via.str.ptr);
+    /* an erasure's id is its student's: "erased student ana-8" */
+    printf("%s %s %.*s\n", c->done, strcmp(c->type, "erasure") == 0 ? "student" : c->type,
+           (int)v->via.str.size, v->via.str.ptr);
     return EXIT_OK;
   }
   if (strcmp(c->op, "check") == 0)
@@ -2119,6 +2149,12 @@ static int run_many(const args *a, cairn_client *c) {
 
   if (strcmp(a->cmd->group, "roster") == 0)
     return run_roster(a, c);
+  if (strcmp(a->cmd->group, "retention") == 0) {
+    int dry_run = 0;
+    for (int i = 0; i < a->nvals; i++)
+      dry_run |= strcmp(a->cmd->flags[a->who[i]].key, "dry_run") == 0;
+    return cairn__cli_retention(c, a->data, cairn_text_today(), dry_run, a->json);
+  }
   for (int i = 0; i < a->nvals; i++) {
     const char *key = a->cmd->flags[a->who[i]].key;
     if (strcmp(key, "file") == 0)

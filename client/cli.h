@@ -205,6 +205,17 @@ int cairn__cli_each_record(cairn_client *c, const char *data, const char *type,
 int cairn__cli_roster_import(cairn_client *c, const char *data, const char *dir, int32_t day,
                              int dry_run, int json);
 
+/* ---- retention (cli_retention.c) ---- */
+
+/* cairn retention: reads the rule of data's cairn.conf ([retention]
+ * erase_withdrawn_after_days), asks cairnd for the withdrawn students, and
+ * erases those withdrawn at least that many days before today, in one
+ * all-or-nothing put_many of erasures (dry_run: only lists them). Prints
+ * each student, or {"days", "dry_run", "erase": [{"id", "withdrawn_on"}],
+ * "undated": [ID]} with json. Returns an exit status; the reason of a
+ * failure is on stderr. */
+int cairn__cli_retention(cairn_client *c, const char *data, int32_t today, int dry_run, int json);
+
 /* ---- values on a milestone's scale (cli_value.c) ---- */
 
 /* A milestone's scale as the CLI reads values on it. */

@@ -104,7 +104,7 @@ static int print_plan(const cairn_roster_plan *p, int dry_run, int json) {
 
 int cairn__cli_roster_import(cairn_client *c, const char *data, const char *dir, int32_t day,
                              int dry_run, int json) {
-  static const char *const types[] = {"campus", "classroom", "student"};
+  static const char *const types[] = {"campus", "classroom", "student", "erasure"};
   cairn_roster *model = NULL;
   cairn_roster_error err = {0};
   cairn_roster_plan *plan = NULL;

@@ -478,7 +478,8 @@ static int batch_refusal(int rc) {
 static void count_unapplied(link *l, const job *j, size_t n) {
   cairn_links *m = l->mgr;
   uint64_t *counts = m->refusals, now = uv_now(m->o.loop);
-  size_t quarantined = j->res.quarantined, refused = j->res.refused - quarantined;
+  size_t quarantined = j->res.quarantined - j->res.erased, erased = j->res.erased;
+  size_t refused = j->res.refused - j->res.quarantined;
   /* entries of this batch stored, refused, held or waiting for a signature
    * (applied also counts entries that waited since an earlier batch) */
   size_t done = j->res.applied - j->res.unstaged + j->res.refused + j->res.held + j->res.staged;
@@ -499,6 +500,14 @@ static void count_unapplied(link *l, const job *j, size_t n) {
                       "sync: %s: batch %llu: %zu entries quarantined (counted as %s); the first "
                       "refusal: %s", peer, (unsigned long long)j->batch, quarantined,
                       cairn__link_refusal_names[REFUSED_QUARANTINE], j->res.reason);
+  }
+  if (erased > 0) {
+    counts[REFUSED_ERASED] += erased;
+    cairn_log_limited(&m->limits[REFUSED_ERASED], now, CAIRN_LOG_WARNING,
+                      "sync: %s: batch %llu: %zu entries about an erased student, stored "
+                      "redacted (counted as %s); the first refusal: %s",
+                      peer, (unsigned long long)j->batch, erased,
+                      cairn__link_refusal_names[REFUSED_ERASED], j->res.reason);
   }
   if (clock > 0) {
     char ahead[CAIRN_TEXT_DURATION_MAX];
@@ -789,6 +798,9 @@ static void on_ack(link *l, const cairn_sync_msg *msg) {
       cairn_log_limited(&m->limits[REFUSAL_CLASSES], uv_now(m->o.loop), CAIRN_LOG_WARNING,
                         "sync: %s refused %llu entries: %s", peer,
                         (unsigned long long)msg->refused, reason);
+    if (msg->refused > 0 && l->dir == LINK_UPSTREAM)
+      snprintf(m->up_notice, sizeof m->up_notice, "the upstream refused %llu entries sent: %.200s",
+               (unsigned long long)msg->refused, reason);
     if (msg->held > 0 || msg->redated > 0) {
       char ahead[CAIRN_TEXT_DURATION_MAX], notice[sizeof m->up_notice];
       cairn_text_duration((int64_t)msg->ahead_ms, ahead);

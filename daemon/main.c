@@ -110,6 +110,14 @@ static int check_data_dir(const char *dir) {
 
 /* ---- opening the store, and upgrading it ---- */
 
+/* What a compaction's end does (cairn_store_opts.compact_stage): one
+ * store per process, so one of these. */
+static struct {
+  char dir[PATH_MAX];   /* the data directory */
+  const char *kill_at;  /* CAIRN_TEST_KILL_AT_COMPACT, or NULL */
+  char keep[PATH_MAX];  /* the backup this start wrote before an upgrade ("": none) */
+} compaction;
+
 typedef struct upgrade {
   const char *dir;
   const cairn_config *config;
@@ -163,7 +171,57 @@ static int backup_before_upgrade(cairn_store *s, unsigned from, unsigned to, voi
                  "back, restore it with the older cairn: cairnd --restore %s --data NEW_DIR",
                  from, path, (unsigned long long)bytes, path);
   u->from = from;
+  snprintf(compaction.keep, sizeof compaction.keep, "%s", path);
   return 0;
+}
+
+/* Deletes DATA/before-upgrade-*.cairnbackup but compaction.keep: copies of
+ * the store from before an erasure (docs/SECURITY.md, "Erasing a
+ * student"). A backup written by this start (before its upgrade) is a
+ * compacted copy of the store as it is: it holds nothing erased. */
+static void remove_old_backups(void) {
+  DIR *d = opendir(compaction.dir);
+  struct dirent *e;
+  char path[PATH_MAX];
+  size_t n = strlen("before-upgrade-"), x = strlen(".cairnbackup");
+
+  if (d == NULL)
+    return;
+  while ((e = readdir(d)) != NULL) {
+    size_t len = strlen(e->d_name);
+    if (len <= n + x || strncmp(e->d_name, "before-upgrade-", n) != 0 ||
+        strcmp(e->d_name + len - x, ".cairnbackup") != 0)
+      continue;
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", compaction.dir, e->d_name) >= sizeof path ||
+        strcmp(path, compaction.keep) == 0)
+      continue;
+    if (unlink(path) == 0)
+      cairn_log_warn("erasure: removed %s: it held the store from before an erasure (restoring "
+                     "it would bring the erased student back); the way back to the older "
+                     "cairn is gone with it",
+                     path);
+    else
+      cairn_log_err("erasure: cannot remove %s, which holds the store from before an erasure: "
+                    "%s; remove it by hand",
+                    path, strerror(errno));
+  }
+  closedir(d);
+}
+
+/* A compaction's stages: at its end (an erasure's, or one the open
+ * finished) it is logged and the older backups go. For the erasure's crash
+ * test (tests/integration/erase_test.sh), CAIRN_TEST_KILL_AT_COMPACT=
+ * copied|renamed kills cairnd with SIGKILL at that stage, as a kill -9
+ * there would. */
+static void compact_stage(const char *stage, void *arg) {
+  (void)arg;
+  if (strcmp(stage, "done") == 0) {
+    cairn_log_info("erasure: the store was compacted (the erased student's old bytes on its "
+                   "free pages are gone)");
+    remove_old_backups();
+  } else if (compaction.kill_at != NULL && strcmp(stage, compaction.kill_at) == 0) {
+    raise(SIGKILL);
+  }
 }
 
 /* Opens DIR's store with config's options: a store of an older format is
@@ -173,9 +231,15 @@ static int backup_before_upgrade(cairn_store *s, unsigned from, unsigned to, voi
 static int open_store(cairn_store **store, const char *dir, const uint8_t *sk,
                       const cairn_config *config, int check, char *why, size_t whylen) {
   upgrade u = {dir, config, sk, 0, 0};
-  cairn_store_opts so = {config->map_size_mb << 20, config->clock_offset_ms,
+  snprintf(compaction.dir, sizeof compaction.dir, "%s", dir);
+  compaction.kill_at = getenv("CAIRN_TEST_KILL_AT_COMPACT");
+  cairn_store_opts so = {config->map_size_mb << 20,
+                         config->clock_offset_ms,
                          config->clock_tolerance_s * 1000,
-                         check ? refuse_upgrade : backup_before_upgrade, &u};
+                         check ? refuse_upgrade : backup_before_upgrade,
+                         &u,
+                         compact_stage,
+                         NULL};
   unsigned format = 0;
   int rc = cairn_store_open(store, dir, sk, &so);
 

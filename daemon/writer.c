@@ -30,6 +30,7 @@ struct cairn_writer {
    * cannot see libuv's ordering of the two (uninstrumented). */
   _Atomic uint64_t elapsed_ns;
   cairn_metrics *metrics;       /* borrowed; NULL: none */
+  int compact_failed;           /* a compaction's copy failed: the next start retries */
 };
 
 int cairn_writer_init(cairn_writer **out, uv_loop_t *loop, cairn_store *store) {
@@ -131,6 +132,24 @@ static void after_work_cb(uv_work_t *work, int status) {
       return;
     }
     cairn_log_err("database map full and cannot grow: %s", cairn_strerror(rc));
+  }
+  if (status == 0 && w->rc == 0 && !w->compact_failed &&
+      cairn_store_compaction_wanted(w->store)) {
+    /* An erasure committed: its old bytes are on free pages of the file.
+     * Compacted here, for the reason the map grows here, before anyone is
+     * told it is done (the store's compact_stage hook logs it). */
+    int rc = cairn_store_compact(w->store);
+    if (rc == CAIRN_ECLOSED) {
+      cairn_log_err("erasure: compacting the store failed after the old file was closed; "
+                    "cairnd stops, and finishes the compaction when it starts again");
+      abort();
+    }
+    if (rc != 0) {
+      w->compact_failed = 1;
+      cairn_log_err("erasure: the store could not be compacted (%s): the erased student's old "
+                    "bytes stay on free pages of data.mdb until cairnd starts again",
+                    cairn_strerror(rc));
+    }
   }
   if (status != 0) { /* the work was cancelled: only at loop teardown */
     w->rc = CAIRN_EINTERNAL;

@@ -116,6 +116,9 @@ static const option options[] = {
     TEXT_OPT("mirror", postgres,
              "central or hub: the PostgreSQL database to mirror the store into (a libpq "
              "conninfo or postgresql:// URI; no password: PGPASSFILE or passfile=)"),
+    INT_OPT("retention", erase_withdrawn_after_days, 0, 36500, 0,
+            "central: cairn retention erases every student withdrawn at least this many days "
+            "ago (by their withdrawal date), for good; 0: no rule"),
     INT_OPT("test", clock_offset_ms, -315360000000LL, 315360000000LL, 0,
             "TEST ONLY: shifts this node's clock by this many milliseconds to exercise "
             "clock skew; leave at 0"),

@@ -36,6 +36,9 @@ typedef struct cairn_config {
   char backup_public_key[64]; /* [backup] backup_public_key: X25519, base64 (cairn backup --encrypt) */
   char postgres[192];       /* [mirror] postgres: libpq connection string of the
                                reporting mirror ("" none; central and hub only) */
+  int64_t erase_withdrawn_after_days; /* [retention] erase_withdrawn_after_days: the central's
+                               cairn retention erases a student withdrawn this many days
+                               ago (0: no rule) */
   int64_t clock_offset_ms;  /* [test] clock_offset_ms: test-only clock skew for the HLC */
 } cairn_config;
 

@@ -40,7 +40,8 @@
   XX(NOKEY, "no device key")                                                 \
   XX(CONFIG, "bad configuration")                                            \
   XX(INTERNAL, "internal error")                                             \
-  XX(RESTORED, "restored from a backup: sync with the upstream before writing")
+  XX(RESTORED, "restored from a backup: sync with the upstream before writing") \
+  XX(ERASED, "the student was erased")
 
 /* Positions in the table (internal); the public codes are their negation. */
 enum cairn__errno_pos {

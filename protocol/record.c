@@ -204,6 +204,15 @@ static const cairn_field_def classroom_fields[] = {
     F("deleted", CAIRN_FT_BOOL, 0),
 };
 
+/* A student erased (FORMAT.md section 3.4): the record's id is the
+ * student's id, and the reason is all its body says (who and when are the
+ * entry's author and date). Written only by the central, never changed. */
+#define ERASURE_REASON_MAX 500
+static const cairn_field_def erasure_fields[] = {
+    F_STR("reason", ERASURE_REASON_MAX,
+          CAIRN_F_REQUIRED | CAIRN_F_FIXED | CAIRN_F_NONEMPTY | CAIRN_F_PERSONAL),
+};
+
 /* check_set() tracks the fields seen in one bit each. */
 _Static_assert(ARRAY_LEN(milestone_fields) <= 64, "a record type has at most 64 fields");
 
@@ -227,6 +236,7 @@ static const record_schema schemas[CAIRN_REC_MAX + 1] = {
     [CAIRN_REC_STANDARD] = SCHEMA("standard", standard_fields),
     [CAIRN_REC_CAMPUS] = SCHEMA("campus", campus_fields),
     [CAIRN_REC_CLASSROOM] = SCHEMA("classroom", classroom_fields),
+    [CAIRN_REC_ERASURE] = SCHEMA("erasure", erasure_fields),
 };
 
 /* The schema of a type, or NULL (a number no type has, or one reserved). */

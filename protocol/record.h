@@ -27,7 +27,9 @@ typedef enum cairn_record_type {
   CAIRN_REC_STANDARD = 10, /* a standard of the catalog; written only by the central */
   CAIRN_REC_CAMPUS = 11,    /* a campus (a school of the roster); written only by the central */
   CAIRN_REC_CLASSROOM = 12, /* a classroom (a class of the roster); written only by the central */
-  CAIRN_REC_MAX = 12
+  CAIRN_REC_ERASURE = 13, /* a student erased: its id is the student's; written only by the
+                             central, never changed (docs/FORMAT.md section 3.4) */
+  CAIRN_REC_MAX = 13
 } cairn_record_type;
 
 typedef enum cairn_field_type {

@@ -16,7 +16,7 @@
 
 #include "entry.h"
 
-#define CAIRN_SYNC_VERSION 3
+#define CAIRN_SYNC_VERSION 4
 #define CAIRN_SYNC_MSG_MAX (4 * 1024 * 1024) /* one message, reassembled */
 #define CAIRN_SYNC_VV_MAX 100000             /* authors in a version vector */
 #define CAIRN_SYNC_SECRET_BYTES 16

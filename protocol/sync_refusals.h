@@ -28,6 +28,7 @@
   X(BATCH, "batches_refused", "bad signature, broken chain, gap: none applied")                   \
   X(ENTRY, "entries_refused", "author not enrolled or revoked")                                   \
   X(QUARANTINE, "entries_quarantined", "out of scope, revoked, or bad text: kept out")             \
+  X(ERASED, "entries_erased", "about an erased student: stored redacted")                       \
   X(HELD, "entries_already_held", "skipped, not refused: a replay or a resend")                   \
   X(CLOCK, "entries_clock_ahead", "dated beyond this clock: held, or re-dated")                   \
   X(CONNECTION, "connections_refused", "over a connection limit, or accept errors")

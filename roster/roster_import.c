@@ -84,7 +84,8 @@ int cairn_roster_plan_current(cairn_roster_plan *p, const msgpack_object *record
       fields->type != MSGPACK_OBJECT_MAP)
     return CAIRN_EMALFORMED;
   int t = cairn_record_type_from_name(type, typelen);
-  if (t != CAIRN_REC_CAMPUS && t != CAIRN_REC_CLASSROOM && t != CAIRN_REC_STUDENT)
+  if (t != CAIRN_REC_CAMPUS && t != CAIRN_REC_CLASSROOM && t != CAIRN_REC_STUDENT &&
+      t != CAIRN_REC_ERASURE)
     return 0;
   msgpack_packer pk;
   msgpack_packer_init(&pk, &p->current->packed, msgpack_sbuffer_write);
@@ -457,6 +458,10 @@ static int plan_student(cairn_roster_plan *p, const cairn_roster *r, const stude
   cairn_roster_change change;
 
   cairn_text_date_format(day, today);
+  /* a student erased on the central is never written again: their id is
+   * not used again (docs/FORMAT.md section 3.4) */
+  if (current_of(p->current, CAIRN_REC_ERASURE, st->id) != NULL)
+    return 0;
   if (u != NULL && u->row.status == CAIRN_ROSTER_TOBEDELETED) {
     /* the district removed the student: they have left */
     if (cur == NULL || is_true(cur, "withdrawn"))

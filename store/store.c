@@ -2,6 +2,9 @@
  * store.c: the LMDB environment: errors, time, opening and closing a store.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +25,14 @@
 
 #define DEFAULT_MAP_SIZE (64u * 1024 * 1024)
 /* log, heads, records, children, meta, quarantine, tokens, receipts, peers,
- * held, restamps, and the check's scratch databases. */
-#define MAX_DBS 19
+ * held, restamps, staged, arrivals, histories, reach, erased, and the
+ * check's scratch databases. */
+#define MAX_DBS 20
+
+/* The compacted copy cairn_store_compact writes beside data.mdb, then
+ * renames over it. */
+#define COMPACT_TMP "data.mdb.compact"
+
 
 /* ---- errors -------------------------------------------------------------- */
 
@@ -137,26 +146,36 @@ int cairn__store_mp_skip(const uint8_t *p, size_t len, size_t *off) {
 
 /* ---- open / close -------------------------------------------------------- */
 
-static int open_dbs(cairn_store *s, MDB_txn *txn, const cairn__store_migration *steps,
-                    unsigned found, unsigned format) {
+/* Opens (creating) every database of the store in txn into s's handles. */
+static int open_handles(cairn_store *s, MDB_txn *txn) {
   static const char *const names[] = {"log",        "heads",  "records",  "children",
                                       "meta",       "quarantine", "tokens", "receipts",
                                       "peers",      "held",   "restamps", "staged",
-                                      "arrivals",   "histories", "reach"};
+                                      "arrivals",   "histories", "reach", "erased"};
   MDB_dbi *dbis[] = {&s->log,        &s->heads,  &s->records,  &s->children,
                      &s->meta,       &s->quarantine, &s->tokens, &s->receipts,
                      &s->peers,      &s->held,   &s->restamps, &s->staged,
-                     &s->arrivals,   &s->histories, &s->reach};
+                     &s->arrivals,   &s->histories, &s->reach, &s->erased};
   _Static_assert(sizeof names / sizeof names[0] + CAIRN__STORE_CHECK_DBS == MAX_DBS,
                  "MAX_DBS counts every database");
+  _Static_assert(sizeof names / sizeof names[0] == sizeof dbis / sizeof dbis[0],
+                 "one handle per database");
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     int rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
     if (rc != 0)
       return cairn__store_err(s, rc, 0);
   }
+  return 0;
+}
+
+static int open_dbs(cairn_store *s, MDB_txn *txn, const cairn__store_migration *steps,
+                    unsigned found, unsigned format) {
+  int rc = open_handles(s, txn);
+  if (rc != 0)
+    return rc;
   MDB_val k, v;
   unsigned now;
-  int rc = cairn__store_format_get(txn, s->meta, &now);
+  rc = cairn__store_format_get(txn, s->meta, &now);
   if (rc != 0)
     return rc;
   if (now != found) /* changed since it was read: another process */
@@ -178,9 +197,13 @@ static int open_dbs(cairn_store *s, MDB_txn *txn, const cairn__store_migration *
       return CAIRN_ECORRUPT; /* another device's store */
   }
   MDB_val ck = {7, "central"}, rk = {7, "refused"}, ok = {6, "offset"}, tk = {4, "time"};
-  MDB_val rsk = {8, "restored"};
+  MDB_val rsk = {8, "restored"}, cpk = {7, "compact"};
   if ((rc = mdb_get(txn, s->meta, &rsk, &v)) == 0)
     s->restored = 1;
+  else if (rc != MDB_NOTFOUND)
+    return cairn__store_err(s, rc, 0);
+  if ((rc = mdb_get(txn, s->meta, &cpk, &v)) == 0)
+    s->compact_wanted = 1;
   else if (rc != MDB_NOTFOUND)
     return cairn__store_err(s, rc, 0);
   if ((rc = mdb_get(txn, s->meta, &tk, &v)) == MDB_NOTFOUND)
@@ -251,6 +274,24 @@ static int open_dbs(cairn_store *s, MDB_txn *txn, const cairn__store_migration *
   return rc == MDB_NOTFOUND ? 0 : cairn__store_err(s, rc, 0);
 }
 
+/* Creates and opens s->env on the store directory path with a map of
+ * map bytes. Returns 0 or an error (s->env may then be set: close it). */
+static int env_open(cairn_store *s, const char *path, uint64_t map) {
+  int r = mdb_env_create(&s->env);
+  if (r != 0) {
+    s->env = NULL;
+    return cairn__store_err(s, r, 0);
+  }
+  r = mdb_env_set_maxdbs(s->env, MAX_DBS);
+  if (r == 0)
+    r = mdb_env_set_mapsize(s->env, (size_t)map);
+  if (r == 0)
+    r = mdb_env_open(s->env, path, MDB_NOTLS, 0640);
+  if (r == 0)
+    s->map_size = map;
+  return cairn__store_err(s, r, 0);
+}
+
 int cairn_store_open(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_SECRET_BYTES],
                      const cairn_store_opts *opts) {
   return cairn__store_open_at(out, dir, sk, opts, cairn__store_migrations,
@@ -295,17 +336,18 @@ int cairn__store_open_at(cairn_store **out, const char *dir, const uint8_t sk[CA
     rc = CAIRN_ENOMEM;
   if (rc == 0 && mkdir(path, 0750) != 0 && errno != EEXIST)
     rc = cairn_err_from_errno(errno);
-  if (rc == 0 && (rc = mdb_env_create(&s->env)) != 0)
-    rc = cairn__store_err(s, rc, 0);
-  if (rc == 0) {
-    uint64_t map = opts != NULL && opts->map_size != 0 ? opts->map_size : DEFAULT_MAP_SIZE;
-    int r = mdb_env_set_maxdbs(s->env, MAX_DBS);
-    if (r == 0)
-      r = mdb_env_set_mapsize(s->env, (size_t)map);
-    if (r == 0)
-      r = mdb_env_open(s->env, path, MDB_NOTLS, 0640);
-    rc = cairn__store_err(s, r, 0);
+  if (rc == 0) { /* a compacted copy a crash left before its rename */
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s/%s", path, COMPACT_TMP) < (int)sizeof tmp)
+      (void)unlink(tmp);
   }
+  if (opts != NULL) {
+    s->compact_stage = opts->compact_stage;
+    s->compact_arg = opts->compact_arg;
+  }
+  if (rc == 0)
+    rc = env_open(s, path, opts != NULL && opts->map_size != 0 ? opts->map_size
+                                                               : DEFAULT_MAP_SIZE);
   /* The format is read first, in a read transaction: a store of a newer
    * format is refused before anything could write to it, and an older
    * one is handed to before_upgrade (cairnd's backup) before it changes. */
@@ -324,6 +366,10 @@ int cairn__store_open_at(cairn_store **out, const char *dir, const uint8_t sk[CA
     else
       mdb_txn_abort(txn);
   }
+  /* An erasure's compaction that did not finish (a crash) is finished now;
+   * a copy left half-written by one is dropped first. */
+  if (rc == 0 && s->compact_wanted)
+    rc = cairn_store_compact(s);
   free(path);
   if (rc != 0) {
     cairn_store_close(s);
@@ -386,7 +432,96 @@ int cairn_store_grow(cairn_store *s) {
   if (rc == 0) {
     cairn__store_grow_lock(s, 1);
     rc = mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
+    if (rc == 0)
+      s->map_size = (uint64_t)info.me_mapsize * 2;
     cairn__store_grow_unlock(s);
   }
   return rc == 0 ? 0 : rc == ENOMEM ? CAIRN_ENOMEM : CAIRN_EIO;
+}
+
+/* ---- compaction (an erasure's old bytes) --------------------------------- */
+
+int cairn_store_compaction_wanted(const cairn_store *s) { return s->compact_wanted; }
+
+static void compact_stage(cairn_store *s, const char *stage) {
+  if (s->compact_stage != NULL)
+    s->compact_stage(stage, s->compact_arg);
+}
+
+/* fsyncs the directory path (a rename in it is durable after). */
+static int sync_dir(const char *path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return cairn_err_from_errno(errno);
+  int rc = fsync(fd) == 0 ? 0 : cairn_err_from_errno(errno);
+  close(fd);
+  return rc;
+}
+
+int cairn_store_compact(cairn_store *s) {
+  size_t n = strlen(s->dir) + sizeof "/store/" + sizeof COMPACT_TMP;
+  char *dir = malloc(n), *tmp = malloc(n), *data = malloc(n);
+  int rc = 0;
+  if (dir == NULL || tmp == NULL || data == NULL) {
+    rc = CAIRN_ENOMEM;
+    goto out;
+  }
+  snprintf(dir, n, "%s/store", s->dir);
+  snprintf(tmp, n, "%s/store/%s", s->dir, COMPACT_TMP);
+  snprintf(data, n, "%s/store/data.mdb", s->dir);
+  /* 1. A compacted copy beside the file, durable: until the rename, the
+   * old file (still marked) is the store. */
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    rc = cairn_err_from_errno(errno);
+    goto out;
+  }
+  int r = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+  rc = r != 0 ? cairn__store_err(s, r, 1) : fsync(fd) != 0 ? cairn_err_from_errno(errno) : 0;
+  if (close(fd) != 0 && rc == 0)
+    rc = cairn_err_from_errno(errno);
+  if (rc != 0) {
+    unlink(tmp);
+    goto out;
+  }
+  compact_stage(s, "copied");
+  /* 2. The copy replaces the file: no read transaction may be open (the
+   * lock keeps another thread's out), and none of this thread's is. From
+   * here on a failure leaves the store closed. */
+  cairn__store_grow_lock(s, 1);
+  mdb_env_close(s->env);
+  s->env = NULL;
+  if (rename(tmp, data) != 0)
+    rc = cairn_err_from_errno(errno);
+  if (rc == 0)
+    rc = sync_dir(dir);
+  if (rc == 0)
+    compact_stage(s, "renamed");
+  /* 3. Reopened on the copy, which still holds the mark (it was taken
+   * after the erasure committed): cleared now. */
+  if (rc == 0)
+    rc = env_open(s, dir, s->map_size);
+  MDB_txn *txn = NULL;
+  if (rc == 0 && (rc = cairn__store_err(s, mdb_txn_begin(s->env, NULL, 0, &txn), 0)) == 0) {
+    MDB_val k = {7, "compact"};
+    rc = open_handles(s, txn);
+    if (rc == 0 && (r = mdb_del(txn, s->meta, &k, NULL)) != 0 && r != MDB_NOTFOUND)
+      rc = cairn__store_err(s, r, 0);
+    if (rc == 0)
+      rc = cairn__store_err(s, mdb_txn_commit(txn), 1);
+    else
+      mdb_txn_abort(txn);
+  }
+  cairn__store_grow_unlock(s);
+  if (rc == 0) {
+    s->compact_wanted = 0;
+    compact_stage(s, "done");
+  } else {
+    rc = CAIRN_ECLOSED;
+  }
+out:
+  free(dir);
+  free(tmp);
+  free(data);
+  return rc;
 }

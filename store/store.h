@@ -15,7 +15,8 @@
  *            migrates an older one), "self" -> own public key, "central" -> the
  *            central's key (once known), "join" -> what a join learned
  *            (msgpack map: campus, classroom, network, upstream,
- *            upstream_key), "refused" -> u64 BE counter
+ *            upstream_key), "refused" -> u64 BE counter, "compact" -> 1
+ *            (an erasure's compaction is to do: cairn_store_compact)
  *   quarantine author(32) || seq(u64 BE) -> reason: stored, never folded
  *   tokens   BLAKE2b-256(secret) -> [role, campus, classroom, expires, used]
  *   receipts author(32)                -> seq(u64 BE) || signature(64)
@@ -32,8 +33,10 @@
  *            "Moves")
  *   reach    author(32) || campus NUL classroom -> "": the author wrote an
  *            entry naming that classroom (a student of two classrooms)
- * quarantine, held, tokens, receipts, peers, arrivals, histories and reach
- * are local: never replicated.
+ *   erased   type(u8) || id -> student id: a record of an erased student
+ *            (store_erase.c; docs/FORMAT.md section 3.4)
+ * quarantine, held, tokens, receipts, peers, arrivals, histories, reach and
+ * erased are local: never replicated.
  *
  * Local writes and entries from other devices go through one function,
  * cairn__store_apply_entry() in store_apply.c: check the chain, append to
@@ -82,7 +85,7 @@ int cairn_scope_overlaps(const cairn_scope *a, const cairn_scope *b);
  * docs/FORMAT.md, "Format versions"). A change to what the store holds, or
  * to the entries it keeps, bumps it and adds a migration step
  * (store_migrations.c) and a fixture (scripts/make-fixture.sh). */
-#define CAIRN_STORE_FORMAT 2
+#define CAIRN_STORE_FORMAT 3
 
 typedef struct cairn_store_opts {
   uint64_t map_size;          /* initial LMDB map size in bytes; 0 = 64 MiB */
@@ -96,6 +99,13 @@ typedef struct cairn_store_opts {
    * was. NULL: migrate without it. */
   int (*before_upgrade)(cairn_store *s, unsigned from, unsigned to, void *arg);
   void *upgrade_arg; /* borrowed, passed to before_upgrade */
+  /* Called by cairn_store_compact at each stage ("copied": the compacted
+   * copy is durable beside the file; "renamed": it replaced the file;
+   * "done": reopened, the mark cleared), also when cairn_store_open
+   * finishes one: cairnd logs "done", and a test can kill the process at
+   * the others. NULL: none. */
+  void (*compact_stage)(const char *stage, void *arg);
+  void *compact_arg; /* borrowed, passed to compact_stage */
 } cairn_store_opts;
 
 /* Opens (creating if needed) the store in dir/store for the device whose
@@ -644,6 +654,8 @@ typedef struct cairn_apply_result {
                        there is nothing to fold) */
   size_t refused;   /* new entries refused or quarantined (see below) */
   size_t quarantined; /* of those refused, the quarantined (stored, not folded) */
+  size_t erased;    /* of those quarantined, the entries about an erased student:
+                       stored redacted (FORMAT.md section 3.4) */
   size_t held;      /* new entries dated beyond this node's clock bound: stored,
                        kept out of state until the central orders them (not on
                        the central) or this node's clock reaches their date */
@@ -843,6 +855,33 @@ uint64_t cairn_store_generation(cairn_store *s);
  * (*used_bytes: pages up to the last one written, free pages included),
  * for /metrics. Returns 0 or CAIRN_EIO. Any thread. */
 int cairn_store_space(cairn_store *s, uint64_t *map_bytes, uint64_t *used_bytes);
+
+/* ---- erasing a student (store_erase.c; docs/FORMAT.md section 3.4) ---- */
+
+/* 1 when an erasure left the student's old bytes on LMDB's free pages and
+ * the data file is still to be compacted (meta "compact", set in the
+ * erasure's own transaction), else 0. Writer thread, or the loop thread
+ * while the writer is idle. */
+int cairn_store_compaction_wanted(const cairn_store *s);
+
+/* Rewrites the data file without its free pages: a compacted copy
+ * (mdb_env_copyfd2, MDB_CP_COMPACT) is written to DATA/store/data.mdb.compact
+ * and fsynced, renamed over data.mdb (the directory fsynced), and the
+ * environment reopened on it; then the mark is cleared. A crash at any
+ * point leaves the old file or the new one, each still marked, and
+ * cairn_store_open finishes the work. No read transaction of this thread
+ * may be open and the writer must be idle (in cairnd: the loop thread
+ * between batches, as for cairn_store_grow); another thread's reads wait on
+ * the lock they take. Returns 0; CAIRN_EIO, CAIRN_ENOSPC or CAIRN_ENOMEM
+ * when the copy could not be written (the store is as it was, still
+ * marked); CAIRN_ECLOSED when a step after the old environment was closed
+ * failed: the store is unusable, only cairn_store_close may be called, and
+ * the next open finishes the compaction. */
+int cairn_store_compact(cairn_store *s);
+
+/* 1 when student sid was erased here (an erasure record of theirs was
+ * folded), 0 when not, or CAIRN_EIO. Any thread. */
+int cairn_store_student_erased(cairn_store *s, const char *sid);
 
 /* This device's public key and its own log's head (seq 0 when empty). */
 const uint8_t *cairn_store_device(const cairn_store *s);

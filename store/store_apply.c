@@ -315,6 +315,8 @@ static const char *unauthorized_write(const cairn__store_apply *c, const cairn_e
     return "templates and standards are written by the central";
   if (e->kind == CAIRN_REC_CAMPUS || e->kind == CAIRN_REC_CLASSROOM)
     return "campuses and classrooms are written by the central";
+  if (e->kind == CAIRN_REC_ERASURE)
+    return "erasures are written by the central";
   if (!cairn__store_in_scope(&c->author_scope, (int)e->kind, b->scope))
     return "the record's scope is outside the author's";
   return NULL;
@@ -467,7 +469,7 @@ static int fold_restamp(cairn__store_apply *c, const cairn_entry *e, const body 
 /* Folds entry e's write (body b) into its record at effective HLC eff. A
  * write folded before at another HLC (re-dated since) moves to its new
  * place. */
-static int fold_write(cairn__store_apply *c, const cairn_entry *e, const body *b, uint64_t eff) {
+static int fold_record(cairn__store_apply *c, const cairn_entry *e, const body *b, uint64_t eff) {
   cairn_store *s = c->s;
   int type = (int)e->kind, rc;
   cairn__store_rec *r = &s->apply_rec;
@@ -512,6 +514,17 @@ static int fold_write(cairn__store_apply *c, const cairn_entry *e, const body *b
   if (rc != 0)
     return cairn__store_err(s, rc, 0);
   return index_child(c, type, b);
+}
+
+/* Folds entry e's write (body b) at eff; an erasure's is then applied to
+ * what this node holds of its student (store_erase.c), but in the check's
+ * rebuild, whose log holds their entries redacted already. */
+static int fold_write(cairn__store_apply *c, const cairn_entry *e, const body *b, uint64_t eff) {
+  int rc = fold_record(c, e, b, eff);
+  if (rc != 0 || e->kind != CAIRN_REC_ERASURE || c->mode == CAIRN__STORE_APPLY_REPLAY)
+    return rc;
+  c->erasure = 1;
+  return cairn__store_erase_student(c, b->id, b->idlen);
 }
 
 /* Takes the write of entry e (body b) back out of its record; the record
@@ -609,6 +622,16 @@ static int fold(cairn__store_apply *c, const cairn_entry *e) {
   msgpack_zone_clear(&s->apply_zone);
   if ((rc = body_parse(c, e, &b)) != 0)
     return rc;
+  /* An entry about an erased student: its body is not kept (FORMAT.md
+   * section 3.4), whoever wrote it. */
+  if (c->mode != CAIRN__STORE_APPLY_REPLAY &&
+      (rc = cairn__store_erased_about(s, c->txn, &s->apply_zone, (int)e->kind, b.id, b.idlen,
+                                      b.set, 1)) != 0) {
+    if (rc < 0 || (rc = cairn__store_redact_logged(s, c->txn, s->log, e->author, e->seq)) != 0)
+      return rc;
+    c->erased++;
+    return quarantine(c, e, CAIRN__STORE_ERASED_WHY);
+  }
   const char *denied = c->mode == CAIRN__STORE_APPLY_SYNCED ? unauthorized_write(c, e, &b) : NULL;
   if (denied != NULL)
     return quarantine(c, e, denied);
@@ -925,9 +948,12 @@ int cairn__store_apply_commit(cairn__store_apply *c) {
   if (arrival_added)
     atomic_fetch_add(&s->arrival_epoch, 1);
   s->refused += c->refused;
-  s->held_count = s->held_count + c->held - (c->released < s->held_count + c->held
-                                                 ? c->released
+  uint64_t gone = c->released + c->unheld;
+  s->held_count = s->held_count + c->held - (gone < s->held_count + c->held
+                                                 ? gone
                                                  : s->held_count + c->held);
+  if (c->erasure)
+    s->compact_wanted = 1;
   if (c->own_changed) {
     s->own_seq = c->own.seq;
     memcpy(s->own_hash, c->own.hash, CAIRN_HASH_BYTES);

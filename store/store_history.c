@@ -23,28 +23,24 @@ static const cairn_field_def *parent_field(int type) {
   return NULL;
 }
 
-int cairn__store_body_student(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, int kind,
-                              const msgpack_object *body, char sid[CAIRN__STORE_ID_MAX + 1]) {
-  const msgpack_object *id = cairn_record_map_get(body, "id");
-  const msgpack_object *set = cairn_record_map_get(body, "set");
-  const char *p;
-  size_t len;
-  if (!cairn__store_obj_str(id, &p, &len) || len == 0 || len > CAIRN__STORE_ID_MAX)
-    return 0;
+int cairn__store_walk_up(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, int kind,
+                         const char *id, size_t len, const msgpack_object *set, int load,
+                         int (*fn)(int type, const char *id, size_t len, void *arg), void *arg) {
+  const char *p = id;
   /* student <- milestone <- evidence, review, support change, celebration */
   for (int depth = 0; depth < 3; depth++) {
-    if (kind == CAIRN_REC_STUDENT) {
-      memcpy(sid, p, len);
-      sid[len] = '\0';
-      return 1;
-    }
+    int rc = fn(kind, p, len, arg);
+    if (rc != 0)
+      return rc;
     const cairn_field_def *f = parent_field(kind);
     if (f == NULL)
       return 0;
     const msgpack_object *up = set != NULL ? cairn_record_map_get(set, f->name) : NULL;
     cairn__store_rec r = {0};
     if (up == NULL) { /* an edit: the parent is fixed at the creation */
-      int rc = cairn__store_rec_load(txn, records, kind, p, len, z, &r);
+      if (!load || len == 0 || len > CAIRN__STORE_ID_MAX)
+        return 0;
+      rc = cairn__store_rec_load(txn, records, kind, p, len, z, &r);
       if (rc == CAIRN_ENOTFOUND)
         return 0;
       if (rc != 0)
@@ -59,6 +55,27 @@ int cairn__store_body_student(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, in
     set = NULL;
   }
   return 0;
+}
+
+/* cairn__store_body_student's step: at the student, copies the id. */
+static int student_found(int type, const char *id, size_t len, void *arg) {
+  if (type != CAIRN_REC_STUDENT)
+    return 0;
+  char *sid = arg;
+  memcpy(sid, id, len);
+  sid[len] = '\0';
+  return 1;
+}
+
+int cairn__store_body_student(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, int kind,
+                              const msgpack_object *body, char sid[CAIRN__STORE_ID_MAX + 1]) {
+  const msgpack_object *id = cairn_record_map_get(body, "id");
+  const char *p;
+  size_t len;
+  if (!cairn__store_obj_str(id, &p, &len) || len == 0 || len > CAIRN__STORE_ID_MAX)
+    return 0;
+  return cairn__store_walk_up(txn, records, z, kind, p, len, cairn_record_map_get(body, "set"),
+                              1, student_found, sid);
 }
 
 int cairn__store_student_within(MDB_txn *txn, MDB_dbi records, msgpack_zone *z,

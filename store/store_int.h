@@ -78,6 +78,14 @@ struct cairn_store {
                          to their arrival at hlc (local) */
   MDB_dbi reach;      /* author || campus NUL classroom -> "": the author wrote an entry
                          naming that classroom (local) */
+  MDB_dbi erased;     /* type(u8) || id -> student id: a record of an erased student
+                         (local, store_erase.c) */
+  atomic_int compact_wanted; /* meta "compact": an erasure left old bytes on free pages;
+                                set by the writer's commit, read on the loop thread
+                                (atomic: ThreadSanitizer cannot see libuv order them) */
+  void (*compact_stage)(const char *stage, void *arg); /* test hook (cairn_store_opts) */
+  void *compact_arg;
+  uint64_t map_size;  /* the map size the environment was opened (or grown) with */
   atomic_uint reach_epoch; /* one more after each commit that added a reach key */
   atomic_uint arrival_epoch; /* one more after each commit that changed the arrivals */
   /* the central's key: written once, by the thread that writes (a join),
@@ -439,6 +447,9 @@ typedef struct cairn__store_apply {
   int cur_restamped;    /* the current author's run is being re-dated from here on */
   int author_has_stamps; /* some restamp record names the current author */
   uint64_t held;        /* entries held in this txn */
+  uint64_t unheld;      /* held entries of an erased student, quarantined in this txn */
+  uint64_t erased;      /* of the quarantined, entries about an erased student */
+  int erasure;          /* an erasure was folded in this txn: compaction is wanted */
   uint64_t released;    /* held entries folded in this txn (re-dated or due) */
   int64_t ahead_ms;     /* the most an entry held or re-dated here was ahead */
   cairn__store_stamp_run *stamps;    /* the central's runs to re-date at the end */
@@ -603,6 +614,17 @@ int cairn__store_reach_note(cairn__store_apply *c, const cairn_entry *e,
 int cairn__store_body_student(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, int kind,
                               const msgpack_object *body, char sid[CAIRN__STORE_ID_MAX + 1]);
 
+/* Calls fn(type, id, len, arg) for record (kind, id[0..len)) and then for
+ * each record above it, up to the student: its parent is the one set (a
+ * write's fields; NULL: none) names, else (with load) the one of the
+ * record held in txn. len may be 0 (a creation whose generated id is not
+ * known yet): the walk then goes on only by set. Stops at fn's first
+ * non-zero return and returns it; 0 once no parent is known; or an error.
+ * Objects in z. */
+int cairn__store_walk_up(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, int kind,
+                         const char *id, size_t len, const msgpack_object *set, int load,
+                         int (*fn)(int type, const char *id, size_t len, void *arg), void *arg);
+
 /* 1 when student sid[0..len) is held and their campus and classrooms now
  * (the record's values) lie inside sc; 0 when not; or an error. */
 int cairn__store_student_within(MDB_txn *txn, MDB_dbi records, msgpack_zone *z,
@@ -616,6 +638,46 @@ int cairn__store_student_within(MDB_txn *txn, MDB_dbi records, msgpack_zone *z,
  * devices. Returns 0 or an error. */
 int cairn__store_arrival_note(cairn__store_apply *c, const char *sid, size_t len,
                               const msgpack_object *scope, uint64_t hlc);
+
+/* ---- erasing a student (store_erase.c) ---- */
+
+/* The quarantine's reason for an entry about an erased student. */
+#define CAIRN__STORE_ERASED_WHY "about an erased student: its body is not kept"
+
+/* 1 when (type, id) is a record of an erased student, 0 when not, or an
+ * error. */
+int cairn__store_erased_has(cairn_store *s, MDB_txn *txn, int type, const char *id,
+                            size_t idlen);
+
+/* 1 when a write of record (kind, id) setting set (NULL: none) is about an
+ * erased student: the record, or the parent set names, is a record of one
+ * (an erasure notes every record of the student, and each that comes
+ * after it, so no record needs to be read: two lookups, for the apply
+ * path's every entry); with note, the record is then noted as erased too,
+ * so that its later edits are recognised. 0 when not, or an error. Objects
+ * are allocated in z. */
+int cairn__store_erased_about(cairn_store *s, MDB_txn *txn, msgpack_zone *z, int kind,
+                              const char *id, size_t idlen, const msgpack_object *set,
+                              int note);
+
+/* Rewrites entry (author, seq) of dbi (the log, or the staged entries) in
+ * its redacted form (entry.h, cairn_entry_redact): the same hash and
+ * signature, no body. Nothing when it is not there or already redacted.
+ * Returns 0 or an error. */
+int cairn__store_redact_logged(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, const uint8_t *author,
+                               uint64_t seq);
+
+/* The migration step from store format 2 (store_migrations.c): the
+ * erased database is created by the open; a store of format 2 erased no
+ * one, so nothing else is to do. Returns 0. */
+int cairn__store_erased_begin(cairn_store *s, MDB_txn *txn);
+
+/* Applies the erasure of student sid in c's transaction (FORMAT.md
+ * section 3.4): withholds the body of every entry about them (in the log,
+ * the quarantine, the held and the staged entries), deletes their records,
+ * children, arrivals and histories rows, notes every id erased, and marks
+ * the store for compaction (meta "compact"). Returns 0 or an error. */
+int cairn__store_erase_student(cairn__store_apply *c, const char *sid, size_t sidlen);
 
 /* ---- the store's format and its migrations (store_upgrade.c) ---- */
 

@@ -10,9 +10,12 @@
  * store holds adds a row here (and a fixture: scripts/make-fixture.sh).
  *   1 -> 2: the arrivals and reach indexes (a student's history follows
  *           them; a classroom's chain reaches the classrooms it named),
- *           built from the records. */
+ *           built from the records.
+ *   2 -> 3: the erased database (FORMAT.md section 3.4), which opening
+ *           creates: empty, since a store of format 2 erased no one. */
 const cairn__store_migration cairn__store_migrations[] = {
     {1, cairn__store_history_reindex},
+    {2, cairn__store_erased_begin},
     {0, NULL},
 };
 

@@ -445,6 +445,7 @@ int cairn__store_apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, ca
     res->applied = count - (size_t)c->quarantined - (size_t)(held - redated);
     res->refused = (size_t)c->refused;
     res->quarantined = (size_t)c->quarantined;
+    res->erased = (size_t)c->erased;
     res->held = (size_t)(held - redated);
     res->redated = (size_t)redated;
     res->released = (size_t)released_due;
@@ -530,6 +531,7 @@ int cairn_store_fill(cairn_store *s, const uint8_t *buf, size_t len, cairn_apply
     res->applied = filled - (size_t)c->quarantined - (size_t)c->held;
     res->refused = (size_t)c->refused;
     res->quarantined = (size_t)c->quarantined;
+    res->erased = (size_t)c->erased;
     res->held = (size_t)c->held;
   }
   return recv_finish(&b, rc, res, n);

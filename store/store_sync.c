@@ -113,7 +113,7 @@ int cairn__store_scope_valid(const msgpack_object *scope) {
 
 int cairn__store_in_scope(const cairn_scope *sc, int kind, const msgpack_object *scope) {
   if (sc == NULL || sc->campus[0] == '\0' || kind == CAIRN_REC_RESTAMP ||
-      kind == CAIRN_REC_TEMPLATE || kind == CAIRN_REC_STANDARD)
+      kind == CAIRN_REC_TEMPLATE || kind == CAIRN_REC_STANDARD || kind == CAIRN_REC_ERASURE)
     return 1;
   if (!cairn__store_scope_valid(scope) || !str_is(&scope->via.array.ptr[0], sc->campus))
     return 0;

@@ -458,6 +458,28 @@ static int check_place(cairn__store_batch *b, cairn_put *p, const msgpack_object
   return check_catalog_ref(b, p, set, "campus", CAIRN_REC_CAMPUS);
 }
 
+/* An erasure (FORMAT.md section 3.4): the central's only, of a student it
+ * holds (withdrawn or deleted ones too); never changed. Its entry carries
+ * the student's campus and classrooms; it travels to every scope. */
+static int check_erasure(cairn__store_batch *b, cairn_put *p, const char *id) {
+  const cairn_store *s = b->s;
+  if (!s->have_central || memcmp(s->central, s->pk, CAIRN_KEY_BYTES) != 0)
+    return refuse(p, CAIRN_EPERM,
+                  "students are erased by the central only: run cairn student erase there");
+  if (p->edit)
+    return refuse(p, CAIRN_EINVAL, "an erasure is never changed");
+  int rc = cairn__store_rec_load(b->ac.txn, s->records, CAIRN_REC_STUDENT, id, strlen(id),
+                                 &b->s->check_zone, &b->ref);
+  if (rc == CAIRN_ENOTFOUND)
+    return refuse(p, rc, "student %s: no such student", id);
+  if (rc == 0)
+    rc = cairn__store_where_of(&b->ref, &b->s->check_zone, &b->where);
+  if (rc != 0)
+    return refuse(p, rc, "student %s: %s", id, cairn_strerror(rc));
+  b->ms_valid = 0;
+  return 0;
+}
+
 /* Where a put by a device with scope p->within may not write: refuses it
  * naming the field (PROTOCOL.md section 1: the same rule as for a
  * received entry). */
@@ -497,17 +519,34 @@ static int put_check(cairn__store_batch *b, cairn_put *p, msgpack_object *set, c
   memset(&b->where, 0, sizeof b->where);
   if (tname == NULL)
     return refuse(p, CAIRN_EINVAL, "type: unknown record type %d", p->type);
+  /* Nothing more about an erased student (FORMAT.md section 3.4). */
+  const char *eid = p->id != NULL ? p->id : "";
+  int rc = cairn__store_erased_about(b->s, b->ac.txn, &b->s->check_zone, p->type, eid,
+                                     strlen(eid), set, 0);
+  if (rc < 0)
+    return refuse(p, rc, "%s: %s", tname, cairn_strerror(rc));
+  if (rc > 0 && p->type == CAIRN_REC_STUDENT)
+    return refuse(p, CAIRN_EERASED,
+                  "student %s was erased: nothing more is written about them, and the id is "
+                  "not used again",
+                  eid);
+  if (rc > 0)
+    return refuse(p, CAIRN_EERASED,
+                  "the student this %s is about was erased: nothing more is written about them",
+                  tname);
   if (p->edit || !cairn_record_generated_id(p->type)) {
     if (p->id == NULL)
       return refuse(p, CAIRN_EINVAL, "id: required to %s a %s", p->edit ? "edit" : "create",
                     tname);
-    int rc = cairn_text_id_check("id", p->id, strlen(p->id), msg, sizeof msg);
+    rc = cairn_text_id_check("id", p->id, strlen(p->id), msg, sizeof msg);
     if (rc != 0)
       return refuse(p, rc, "%s", msg);
     rc = cairn__store_rec_load(b->ac.txn, b->s->records, p->type, p->id, strlen(p->id),
                                &b->s->check_zone, &b->rec);
     if (rc != 0 && rc != CAIRN_ENOTFOUND)
       return refuse(p, rc, "%s %s: %s", tname, p->id, cairn_strerror(rc));
+    if (rc == 0 && !p->edit && p->type == CAIRN_REC_ERASURE)
+      return refuse(p, CAIRN_EEXISTS, "student %s was erased already", p->id);
     if (rc == 0 && !p->edit)
       return refuse(p, CAIRN_EEXISTS, "%s %s already exists", tname, p->id);
     if (rc != 0 && p->edit)
@@ -528,7 +567,7 @@ static int put_check(cairn__store_batch *b, cairn_put *p, msgpack_object *set, c
   }
   if (p->why != NULL && strlen(p->why) > CAIRN__STORE_WHY_MAX)
     return refuse(p, CAIRN_ETOOBIG, "reason: longer than %d bytes", CAIRN__STORE_WHY_MAX);
-  int rc = p->why != NULL ? cairn_text_check("reason", p->why, strlen(p->why), 0, msg, sizeof msg)
+  rc = p->why != NULL ? cairn_text_check("reason", p->why, strlen(p->why), 0, msg, sizeof msg)
                           : 0;
   if (rc != 0)
     return refuse(p, rc, "%s", msg);
@@ -554,6 +593,8 @@ static int put_check(cairn__store_batch *b, cairn_put *p, msgpack_object *set, c
   case CAIRN_REC_CAMPUS:
   case CAIRN_REC_CLASSROOM:
     return check_place(b, p, set, *r);
+  case CAIRN_REC_ERASURE:
+    return check_erasure(b, p, *id);
   case CAIRN_REC_MILESTONE:
     rc = check_milestone(b, p, set, *r);
     break;

@@ -151,7 +151,7 @@ static void test_round_trip(void **state) {
     }
     prev = line;
   }
-  assert_int_equal(options, 21); /* one line per row of the option table */
+  assert_int_equal(options, 22); /* one line per row of the option table */
 }
 
 /* The web page: on by default on a classroom only; "off" turns it off. */

@@ -191,6 +191,47 @@ static void first_import_adds_everything(void **state) {
   cairn_roster_free(r);
 }
 
+/* A student erased on the central (an erasure record among the current
+ * ones) is left out of the import: their id is never written again. */
+static void erased_student_left_out(void **state) {
+  (void)state;
+  cairn_roster *r = read_fixture("bulk");
+  cairn_roster_plan *p = cairn_roster_plan_new();
+  cairn_roster_error err = {0};
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  msgpack_zone z;
+  msgpack_object rec;
+  size_t off = 0;
+  assert_non_null(p);
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 3);
+  msgpack_pack_str_with_body(&pk, "type", 4);
+  msgpack_pack_str_with_body(&pk, "erasure", 7);
+  msgpack_pack_str_with_body(&pk, "id", 2);
+  msgpack_pack_str_with_body(&pk, "st-12", 5);
+  msgpack_pack_str_with_body(&pk, "fields", 6);
+  msgpack_pack_map(&pk, 1);
+  msgpack_pack_str_with_body(&pk, "reason", 6);
+  msgpack_pack_str_with_body(&pk, "family request", 14);
+  assert_true(msgpack_zone_init(&z, 1024));
+  assert_int_equal(msgpack_unpack(sb.data, sb.size, &off, &z, &rec), MSGPACK_UNPACK_SUCCESS);
+  assert_int_equal(cairn_roster_plan_current(p, &rec), 0);
+  msgpack_zone_destroy(&z);
+  msgpack_sbuffer_destroy(&sb);
+  if (cairn_roster_plan_build(p, r, day("2026-01-15"), &err) != 0)
+    fail_msg("%s", err.message);
+  plan_puts ps;
+  puts_of(p, &ps);
+  assert_int_equal(p->n_puts, 35);
+  assert_null(find_put(&ps, "student", "st-12"));
+  assert_non_null(find_put(&ps, "student", "st-20"));
+  puts_free(&ps);
+  cairn_roster_plan_free(p);
+  cairn_roster_free(r);
+}
+
 /* The same export again, over what the first import made: no put. */
 static void same_export_again_writes_nothing(void **state) {
   (void)state;
@@ -410,6 +451,7 @@ static void tobedeleted_enrollment_removes_its_class(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(first_import_adds_everything),
+      cmocka_unit_test(erased_student_left_out),
       cmocka_unit_test(same_export_again_writes_nothing),
       cmocka_unit_test(ended_enrollments_withdraw),
       cmocka_unit_test(delta_applies_only_its_rows),

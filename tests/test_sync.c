@@ -207,7 +207,8 @@ static void test_bad_shapes_refused(void **state) {
       {"\x93\x02\x01\xa3" "abc", 7, CAIRN_EMALFORMED},   /* entries as str, not bin */
       {"\x92\x01\x81\xa1v\x01", 6, CAIRN_EVERSION},      /* HELLO v1: checked first */
       {"\x92\x01\x81\xa1v\x02", 6, CAIRN_EVERSION},      /* and v2 */
-      {"\x92\x01\x81\xa1v\x04", 6, CAIRN_EVERSION},      /* and v4 */
+      {"\x92\x01\x81\xa1v\x03", 6, CAIRN_EVERSION},      /* and v3 */
+      {"\x92\x01\x81\xa1v\x05", 6, CAIRN_EVERSION},      /* and v5 */
       {"\x93\x02\x01\xc4\x00\x00", 6, CAIRN_EMALFORMED}, /* trailing byte */
   };
   cairn_sync_msg m;

@@ -27,6 +27,8 @@ pc=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
 . "$(dirname "$0")/nodes.sh"
 
 build_format=$(sed -n 's/^#define CAIRN_STORE_FORMAT \([0-9]*\)$/\1/p' "$fixtures/../../store/store.h")
+sync_version=$(sed -n 's/^#define CAIRN_SYNC_VERSION \([0-9]*\)$/\1/p' "$fixtures/../../protocol/sync.h")
+newer_sync="sync version $((sync_version + 1)), this one $sync_version"
 command -v mdb_load >/dev/null || { bad "mdb_load missing: run scripts/deps.sh (lmdb-utils)"; exit 1; }
 sum() { sha256sum "$1" | cut -d' ' -f1; }
 # Unpacks a fixture's data directory as node NODE, listening on $pc.
@@ -86,8 +88,8 @@ central_key=$(C central ping --json | jq -r .device)
 [ $rc -eq 0 ] && ok || bad "a HELLO of a newer sync version: hostile exit $rc: $(cat "$dir/hostile.log")"
 grep -q "^version: another version of cairn: upgrade the older one: .*upgrade the older" "$dir/out" &&
   ok || bad "the refusal does not say to upgrade: $(cat "$dir/out")"
-for _ in $(seq 20); do grep -q "sync version 4, this one 3" "$dir/central.log" && break; sleep 0.25; done
-grep -q "refused device .* at the handshake: the other side runs sync version 4, this one 3" \
+for _ in $(seq 20); do grep -q "$newer_sync" "$dir/central.log" && break; sleep 0.25; done
+grep -q "refused device .* at the handshake: the other side runs $newer_sync" \
   "$dir/central.log" && ok || bad "the central's log does not say why it refused"
 C room sync now >"$dir/out" 2>&1 && ok || bad "the honest classroom stopped syncing: $(cat "$dir/out")"
 for n in central room; do
