@@ -67,6 +67,7 @@ void cairn_mirror_free(cairn_mirror *m) {
   msgpack_sbuffer_destroy(&m->rows);
   msgpack_sbuffer_destroy(&m->sql);
   msgpack_zone_destroy(&m->zone);
+  free(m->erased);
   free(m->pos);
   free(m->conninfo);
   free(m);
@@ -297,6 +298,17 @@ static int add_row(cairn_mirror *m, cairn_store *s, const cairn_entry *e, const 
   }
   if (student[0] == '\0')
     (void)cairn_store_record_student(s, (int)e->kind, idbuf, student);
+  if (e->kind == CAIRN_REC_ERASURE) {
+    if (m->nerased == m->erased_cap) {
+      size_t cap = m->erased_cap ? 2 * m->erased_cap : 8;
+      char(*grown)[CAIRN_ENTRY_ID_MAX + 1] = realloc(m->erased, cap * sizeof *grown);
+      if (grown == NULL)
+        return CAIRN_ENOMEM;
+      m->erased = grown;
+      m->erased_cap = cap;
+    }
+    memcpy(m->erased[m->nerased++], idbuf, sizeof idbuf);
+  }
 
   snprintf(num, sizeof num, "\t%" PRIu64 "\t%" PRIu64 "\t", e->seq, e->hlc);
   if ((rc = copy_raw(b, author_hex)) != 0 || (rc = copy_raw(b, num)) != 0 ||
@@ -436,6 +448,34 @@ static int gather(cairn_mirror *m, cairn_store *s, size_t max, advance **adv, si
   return rc;
 }
 
+/* Deletes, in the step's transaction, every row about each student an
+ * erasure of the step named (docs/REPORTING.md, "Erasures"): rows filed
+ * under them, their milestones' rows, and rows naming one of their
+ * milestones; their status and report rows. The erasures' own rows stay.
+ * Returns 0 or CAIRN_EIO with why. */
+static int delete_erased(cairn_mirror *m, char *why, size_t whylen) {
+  static const char sql[] =
+      "WITH ms AS (SELECT DISTINCT record_id FROM cairn_write WHERE record_type = 'milestone'"
+      "  AND (student = $1 OR fields ->> 'student' = $1)),"
+      " w AS (DELETE FROM cairn_write WHERE record_type <> 'erasure' AND (student = $1"
+      "  OR (record_type = 'student' AND record_id = $1)"
+      "  OR (record_type = 'milestone' AND record_id IN (SELECT record_id FROM ms))"
+      "  OR fields ->> 'milestone' IN (SELECT record_id FROM ms))),"
+      " st AS (DELETE FROM cairn_milestone_status WHERE student = $1)"
+      " DELETE FROM cairn_support_phase WHERE student = $1";
+  for (size_t i = 0; i < m->nerased; i++) {
+    const char *param = m->erased[i];
+    PGresult *res = PQexecParams(m->conn, sql, 1, NULL, &param, NULL, NULL, 0);
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK
+                 ? 0
+                 : cairn__mirror_fail(m, "erasure", cairn__mirror_res_message(m, res), why, whylen);
+    PQclear(res);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
 /* The statement that moves the positions to adv[0..n). */
 static int positions_sql(cairn_mirror *m, const advance *adv, size_t n) {
   int rc = copy_raw(&m->sql, "INSERT INTO cairn_mirror_position (author, seq) VALUES ");
@@ -475,6 +515,7 @@ int cairn_mirror_step(cairn_mirror *m, cairn_store *s, size_t max, size_t *appli
   msgpack_sbuffer_clear(&m->sql);
   msgpack_zone_clear(&m->zone);
   m->cached_milestone[0] = '\0';
+  m->nerased = 0;
   if ((rc = exec_copy(m, why, whylen)) != 0)
     goto out;
   rc = gather(m, s, max ? max : CAIRN_MIRROR_BATCH, &adv, &nadv, applied, why, whylen);
@@ -484,7 +525,8 @@ int cairn_mirror_step(cairn_mirror *m, cairn_store *s, size_t max, size_t *appli
     PQfinish(m->conn);
     m->conn = NULL;
   }
-  if (rc != 0 || (rc = cairn__mirror_copy_end(m, why, whylen)) != 0)
+  if (rc != 0 || (rc = cairn__mirror_copy_end(m, why, whylen)) != 0 ||
+      (rc = delete_erased(m, why, whylen)) != 0)
     goto out;
   if (nadv == 0) {
     rc = cairn__mirror_exec(m, "COMMIT", "commit", why, whylen);
@@ -496,6 +538,12 @@ int cairn_mirror_step(cairn_mirror *m, cairn_store *s, size_t max, size_t *appli
     goto out;
   for (size_t i = 0; rc == 0 && i < nadv; i++)
     rc = pos_set(m, adv[i].author, adv[i].seq);
+  if (rc == 0 && m->nerased > 0)
+    m->vacuum_wanted = 1;
+  if (rc == 0 && m->vacuum_wanted &&
+      cairn__mirror_exec(m, "VACUUM FULL cairn_write, cairn_milestone_status, cairn_support_phase",
+                         "vacuum", why, whylen) == 0)
+    m->vacuum_wanted = 0; /* else the next step tries again (why says what failed) */
 out:
   if (rc != 0)
     *applied = 0;

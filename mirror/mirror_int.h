@@ -28,6 +28,12 @@ struct cairn_mirror {
   /* The student of the milestone last looked up in a step: a device's
    * evidence comes in runs for one milestone. */
   char cached_milestone[CAIRN_ENTRY_ID_MAX + 1], cached_student[65];
+  /* The students erased by the step's entries: their rows are deleted in
+   * the step's transaction; then the tables are rewritten (VACUUM FULL),
+   * again at the next step if that failed. */
+  char (*erased)[CAIRN_ENTRY_ID_MAX + 1];
+  size_t nerased, erased_cap;
+  int vacuum_wanted;
 };
 
 /* The schema: CREATE ... IF NOT EXISTS / OR REPLACE statements. */

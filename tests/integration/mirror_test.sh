@@ -10,8 +10,9 @@
 # the writes of the store's export); a second cairnd on a copy of the store
 # delivering the same entries at the same time doubles nothing; each
 # milestone's status in PostgreSQL is the one `cairn status` shows, also
-# after a catch-up; and mirror rebuild gives the same rows as the streamed
-# mirror.
+# after a catch-up; mirror rebuild gives the same rows as the streamed
+# mirror; and an erasure at the central deletes the student's rows (their
+# name is then in no table file of the database).
 # usage: mirror_test.sh CAIRN CAIRND
 set -uo pipefail
 cairn=$1
@@ -241,6 +242,32 @@ dump | sed 's/|[0-9-]* [0-9:.+]*$//' >"$dir/rebuilt.sql"
 cmp -s "$dir/streamed.sql" "$dir/rebuilt.sql" && ok ||
   { bad "rebuild differs from the streamed mirror"; diff "$dir/streamed.sql" "$dir/rebuilt.sql" | head; }
 same_rows "after the rebuild"
+
+# --- an erasure: the student's rows leave the mirror in the batch's
+# transaction, with their status; the tables are rewritten, so no table
+# file of the database holds their name any more
+C central student erase ana-8 --reason "the family's request, policy 5.2" >/dev/null ||
+  bad "student erase at the central"
+caught_up || bad "no catch-up after the erasure"
+status_matches "after the erasure"
+[ "$(Q "SELECT count(*) FROM cairn_write WHERE student = 'ana-8' OR fields::text LIKE '%Lopez%'
+        OR fields::text LIKE '%line%break%' OR why LIKE '%rubric%'")" = 0 ] && ok ||
+  bad "the erased student's rows stay: $(Q "SELECT record_type, record_id FROM cairn_write
+        WHERE student = 'ana-8' LIMIT 5")"
+[ "$(Q "SELECT count(*) FROM cairn_milestone_status WHERE student = 'ana-8'")" = 0 ] &&
+  [ "$(Q "SELECT count(*) FROM students WHERE id = 'ana-8'")" = 0 ] && ok ||
+  bad "the erased student is still in the status or the students view"
+[ "$(Q "SELECT count(*) FROM cairn_write WHERE record_type = 'erasure' AND record_id = 'ana-8'")" = 1 ] &&
+  ok || bad "the erasure's own row (who, when, why) is not in the mirror"
+[ "$(Q "SELECT count(*) FROM evidence WHERE student = 'ben-8'")" -ge 3 ] && ok ||
+  bad "another student's rows went with the erasure"
+for _ in $(seq 50); do # the rewrite follows the batch's commit
+  Q "CHECKPOINT" # what PostgreSQL holds in memory, to its files
+  grep -rlaF "Lopez" "$pg/data/base" >"$dir/found" 2>/dev/null || break
+  sleep 0.2
+done
+[ ! -s "$dir/found" ] && ok || bad "table files still hold the erased name: $(head -3 "$dir/found")"
+same_rows "after the erasure"
 
 # --- without a mirror
 C room mirror status >"$dir/out" && grep -q "^no PostgreSQL mirror" "$dir/out" && ok ||
