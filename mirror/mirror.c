@@ -216,6 +216,8 @@ int cairn__mirror_copy_text(msgpack_sbuffer *b, const char *s, size_t len) {
       return CAIRN_ENOMEM;
     from = i + 1;
   }
+  if (from == len)
+    return 0; /* msgpack's write would memcpy into a buffer that has none yet */
   return msgpack_sbuffer_write(b, s + from, len - from) != 0 ? CAIRN_ENOMEM : 0;
 }
 

@@ -25,9 +25,11 @@ typedef struct row {
 static void put_raw(row *r, const char *s, size_t len) {
   if (r->rc != 0)
     return;
+  /* (len 0 writes nothing: msgpack's write would memcpy into a buffer
+   * that has none yet) */
   if (r->cols++ > 0 && msgpack_sbuffer_write(r->b, "\t", 1) != 0)
     r->rc = CAIRN_ENOMEM;
-  else if (msgpack_sbuffer_write(r->b, s, len) != 0)
+  else if (len > 0 && msgpack_sbuffer_write(r->b, s, len) != 0)
     r->rc = CAIRN_ENOMEM;
 }
 
