@@ -23,9 +23,13 @@
 #              and its ACK both get through 49% of the time and each failure
 #              doubles TCP's wait, so the kernel's 200 ms rto_min makes TCP
 #              itself crawl; rto_min 10ms and quickack on both routes (the
-#              RTT is 0.1 ms) keep it moving. Each run must deliver within
-#              300 s. (The kernel's numgen random cannot be seeded: runs
-#              differ by its draws.)
+#              RTT is 0.1 ms) keep it moving. cairnd's own linear timeouts
+#              and 2 s cap on one retransmission's wait (PROTOCOL.md) keep
+#              a run of lost retransmissions from parking the link for
+#              minutes: without them a run took 65-300+ s and its link
+#              broke 2-3 times; with them 58-75 s and none. Each run must
+#              deliver within 300 s. (The kernel's numgen random cannot be
+#              seeded: runs differ by its draws.)
 #   latency    k2, 12,000 entries (3 batches), 2 s each way (faultproxy
 #              --delay 2000): a 4 s round trip.
 #   64kbit     k2, 800 entries (one batch; about 27 s), faultproxy --rate 8000.
