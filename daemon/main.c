@@ -222,6 +222,16 @@ static void compact_stage(const char *stage, void *arg) {
   } else if (compaction.kill_at != NULL && strcmp(stage, compaction.kill_at) == 0) {
     raise(SIGKILL);
   }
+#ifdef CAIRN_TEST_HOOKS
+  /* Test builds only: CAIRN_TEST_PAUSE_AT_COMPACT=SECONDS holds an
+   * erasure's compaction that long after its copy (on the thread pool), so
+   * that tests/integration/compact_test.sh can ask cairnd things meanwhile. */
+  const char *pause = getenv("CAIRN_TEST_PAUSE_AT_COMPACT");
+  if (pause != NULL && strcmp(stage, "copied") == 0) {
+    cairn_log_info("test: the compaction pauses %d s after its copy", atoi(pause));
+    sleep((unsigned)atoi(pause));
+  }
+#endif
 }
 
 /* Opens DIR's store with config's options: a store of an older format is

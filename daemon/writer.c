@@ -20,6 +20,10 @@ struct cairn_writer {
   int running;
   int rc;                       /* result of the batch in flight */
   uv_work_t work;
+  uv_work_t compact_work;       /* an erasure's compacted copy, after its batch */
+  /* The copy's result: stored on the pool thread, loaded on the loop
+   * thread (atomic for ThreadSanitizer, as elapsed_ns). */
+  _Atomic int compact_rc;
   void (*drain_cb)(void *);
   void *drain_arg;
   void (*commit_cb)(void *);
@@ -46,7 +50,7 @@ int cairn_writer_init(cairn_writer **out, uv_loop_t *loop, cairn_store *store) {
   }
   w->loop = loop;
   w->store = store;
-  w->work.data = w;
+  w->work.data = w->compact_work.data = w;
   *out = w;
   return 0;
 }
@@ -115,10 +119,44 @@ static void finish(cairn_writer *w) {
   cb(w->drain_arg);
 }
 
+static void finish_batch(cairn_writer *w, int status);
+
+/* An erasure's old bytes are on free pages of the file: compacted after
+ * its batch committed and before anyone is told it is done. The copy runs
+ * on the thread pool, so the loop goes on answering reads meanwhile; the
+ * writer stays busy (running), so nothing is written until the swap. */
+static void compact_work_cb(uv_work_t *work) {
+  cairn_writer *w = work->data;
+  atomic_store_explicit(&w->compact_rc, cairn_store_compact_copy(w->store),
+                        memory_order_relaxed);
+}
+
+static void compact_after_cb(uv_work_t *work, int status) {
+  cairn_writer *w = work->data;
+  /* The swap, on the loop thread between callbacks: no read transaction
+   * of its own is open, and the writer is idle. */
+  int rc = status != 0 ? CAIRN_EINTERNAL /* cancelled: only at loop teardown */
+                        : atomic_load_explicit(&w->compact_rc, memory_order_relaxed);
+  if (rc == 0)
+    rc = cairn_store_compact_swap(w->store);
+  if (rc == CAIRN_ECLOSED) {
+    cairn_log_err("erasure: compacting the store failed after the old file was closed; "
+                  "cairnd stops, and finishes the compaction when it starts again");
+    abort();
+  }
+  if (rc != 0) {
+    w->compact_failed = 1;
+    cairn_log_err("erasure: the store could not be compacted (%s): the erased student's old "
+                  "bytes stay on free pages of data.mdb until cairnd starts again",
+                  cairn_strerror(rc));
+  }
+  finish_batch(w, 0);
+}
+
 static void after_work_cb(uv_work_t *work, int status) {
   cairn_writer *w = work->data;
-  size_t i, n = w->batch_n, puts = 0;
-  int is_job = w->batch[0]->job != NULL, wrote = 0;
+  size_t n = w->batch_n;
+  int is_job = w->batch[0]->job != NULL;
 
   if (status == 0 && w->rc == CAIRN_EMAPFULL) {
     /* No read transaction is open on the loop thread between callbacks,
@@ -126,7 +164,7 @@ static void after_work_cb(uv_work_t *work, int status) {
     int rc = cairn_store_grow(w->store);
     if (rc == 0) {
       cairn_log_info("database map full: grown, retrying %zu %s", n, is_job ? "job" : "writes");
-      for (i = 0; i < n; i++)
+      for (size_t i = 0; i < n; i++)
         w->puts[i].result = 0;
       uv_queue_work(w->loop, &w->work, work_cb, after_work_cb);
       return;
@@ -135,22 +173,21 @@ static void after_work_cb(uv_work_t *work, int status) {
   }
   if (status == 0 && w->rc == 0 && !w->compact_failed &&
       cairn_store_compaction_wanted(w->store)) {
-    /* An erasure committed: its old bytes are on free pages of the file.
-     * Compacted here, for the reason the map grows here, before anyone is
-     * told it is done (the store's compact_stage hook logs it). */
-    int rc = cairn_store_compact(w->store);
-    if (rc == CAIRN_ECLOSED) {
-      cairn_log_err("erasure: compacting the store failed after the old file was closed; "
-                    "cairnd stops, and finishes the compaction when it starts again");
-      abort();
-    }
-    if (rc != 0) {
-      w->compact_failed = 1;
-      cairn_log_err("erasure: the store could not be compacted (%s): the erased student's old "
-                    "bytes stay on free pages of data.mdb until cairnd starts again",
-                    cairn_strerror(rc));
-    }
+    if (uv_queue_work(w->loop, &w->compact_work, compact_work_cb, compact_after_cb) == 0)
+      return;
+    cairn_log_err("erasure: the store's compaction could not be started: the erased student's "
+                  "old bytes stay on free pages of data.mdb until cairnd starts again");
+    w->compact_failed = 1;
   }
+  finish_batch(w, status);
+}
+
+/* The batch's end: each request is answered, the commit announced, and the
+ * next batch started. */
+static void finish_batch(cairn_writer *w, int status) {
+  size_t i, n = w->batch_n, puts = 0;
+  int is_job = w->batch[0]->job != NULL, wrote = 0;
+
   if (status != 0) { /* the work was cancelled: only at loop teardown */
     w->rc = CAIRN_EINTERNAL;
     for (i = 0; i < n; i++)

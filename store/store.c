@@ -458,49 +458,73 @@ static int sync_dir(const char *path) {
   return rc;
 }
 
-int cairn_store_compact(cairn_store *s) {
+/* The three paths of a compaction, in one allocation: DATA/store, the
+ * copy and the data file. Returns 0 or CAIRN_ENOMEM; p->dir owns
+ * the block (free it alone). */
+typedef struct {
+  char *dir, *tmp, *data;
+} compact_paths;
+
+static int compact_paths_make(const cairn_store *s, compact_paths *p) {
   size_t n = strlen(s->dir) + sizeof "/store/" + sizeof COMPACT_TMP;
-  char *dir = malloc(n), *tmp = malloc(n), *data = malloc(n);
-  int rc = 0;
-  if (dir == NULL || tmp == NULL || data == NULL) {
-    rc = CAIRN_ENOMEM;
-    goto out;
-  }
-  snprintf(dir, n, "%s/store", s->dir);
-  snprintf(tmp, n, "%s/store/%s", s->dir, COMPACT_TMP);
-  snprintf(data, n, "%s/store/data.mdb", s->dir);
-  /* 1. A compacted copy beside the file, durable: until the rename, the
-   * old file (still marked) is the store. */
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  char *b = malloc(3 * n);
+  if (b == NULL)
+    return CAIRN_ENOMEM;
+  p->dir = b;
+  p->tmp = b + n;
+  p->data = b + 2 * n;
+  snprintf(p->dir, n, "%s/store", s->dir);
+  snprintf(p->tmp, n, "%s/store/%s", s->dir, COMPACT_TMP);
+  snprintf(p->data, n, "%s/store/data.mdb", s->dir);
+  return 0;
+}
+
+int cairn_store_compact_copy(cairn_store *s) {
+  compact_paths p;
+  int rc = compact_paths_make(s, &p);
+  if (rc != 0)
+    return rc;
+  /* A compacted copy beside the file, durable: until the rename, the old
+   * file (still marked) is the store. */
+  int fd = open(p.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) {
     rc = cairn_err_from_errno(errno);
-    goto out;
+    free(p.dir);
+    return rc;
   }
   int r = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
   rc = r != 0 ? cairn__store_err(s, r, 1) : fsync(fd) != 0 ? cairn_err_from_errno(errno) : 0;
   if (close(fd) != 0 && rc == 0)
     rc = cairn_err_from_errno(errno);
-  if (rc != 0) {
-    unlink(tmp);
-    goto out;
-  }
-  compact_stage(s, "copied");
-  /* 2. The copy replaces the file: no read transaction may be open (the
-   * lock keeps another thread's out), and none of this thread's is. From
-   * here on a failure leaves the store closed. */
+  if (rc != 0)
+    unlink(p.tmp);
+  else
+    compact_stage(s, "copied");
+  free(p.dir);
+  return rc;
+}
+
+int cairn_store_compact_swap(cairn_store *s) {
+  compact_paths p;
+  if (compact_paths_make(s, &p) != 0)
+    return CAIRN_ENOMEM;
+  /* The copy replaces the file: no read transaction may be open (the lock
+   * keeps another thread's out), and none of this thread's is. From here
+   * on a failure leaves the store closed. */
+  int rc = 0, r;
   cairn__store_grow_lock(s, 1);
   mdb_env_close(s->env);
   s->env = NULL;
-  if (rename(tmp, data) != 0)
+  if (rename(p.tmp, p.data) != 0)
     rc = cairn_err_from_errno(errno);
   if (rc == 0)
-    rc = sync_dir(dir);
+    rc = sync_dir(p.dir);
   if (rc == 0)
     compact_stage(s, "renamed");
-  /* 3. Reopened on the copy, which still holds the mark (it was taken
-   * after the erasure committed): cleared now. */
+  /* Reopened on the copy, which still holds the mark (it was taken after
+   * the erasure committed): cleared now. */
   if (rc == 0)
-    rc = env_open(s, dir, s->map_size);
+    rc = env_open(s, p.dir, s->map_size);
   MDB_txn *txn = NULL;
   if (rc == 0 && (rc = cairn__store_err(s, mdb_txn_begin(s->env, NULL, 0, &txn), 0)) == 0) {
     MDB_val k = {7, "compact"};
@@ -513,15 +537,15 @@ int cairn_store_compact(cairn_store *s) {
       mdb_txn_abort(txn);
   }
   cairn__store_grow_unlock(s);
-  if (rc == 0) {
-    s->compact_wanted = 0;
-    compact_stage(s, "done");
-  } else {
-    rc = CAIRN_ECLOSED;
-  }
-out:
-  free(dir);
-  free(tmp);
-  free(data);
-  return rc;
+  free(p.dir);
+  if (rc != 0)
+    return CAIRN_ECLOSED;
+  s->compact_wanted = 0;
+  compact_stage(s, "done");
+  return 0;
+}
+
+int cairn_store_compact(cairn_store *s) {
+  int rc = cairn_store_compact_copy(s);
+  return rc != 0 ? rc : cairn_store_compact_swap(s);
 }

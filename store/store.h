@@ -864,19 +864,31 @@ int cairn_store_space(cairn_store *s, uint64_t *map_bytes, uint64_t *used_bytes)
  * while the writer is idle. */
 int cairn_store_compaction_wanted(const cairn_store *s);
 
-/* Rewrites the data file without its free pages: a compacted copy
- * (mdb_env_copyfd2, MDB_CP_COMPACT) is written to DATA/store/data.mdb.compact
- * and fsynced, renamed over data.mdb (the directory fsynced), and the
- * environment reopened on it; then the mark is cleared. A crash at any
- * point leaves the old file or the new one, each still marked, and
- * cairn_store_open finishes the work. No read transaction of this thread
- * may be open and the writer must be idle (in cairnd: the loop thread
- * between batches, as for cairn_store_grow); another thread's reads wait on
- * the lock they take. Returns 0; CAIRN_EIO, CAIRN_ENOSPC or CAIRN_ENOMEM
- * when the copy could not be written (the store is as it was, still
- * marked); CAIRN_ECLOSED when a step after the old environment was closed
- * failed: the store is unusable, only cairn_store_close may be called, and
- * the next open finishes the compaction. */
+/* Rewrites the data file without its free pages, in two steps.
+ *
+ * cairn_store_compact_copy writes a compacted copy (mdb_env_copyfd2,
+ * MDB_CP_COMPACT) to DATA/store/data.mdb.compact and fsyncs it. It only
+ * reads, so reads on any thread may go on meanwhile; but nothing may be
+ * written from its start until cairn_store_compact_swap returns (a write
+ * after the copy's snapshot would be lost with the old file). cairnd runs
+ * it on the thread pool while its writer holds every write back. Returns 0;
+ * CAIRN_EIO, CAIRN_ENOSPC or CAIRN_ENOMEM when the copy could not be
+ * written (it is removed; the store is as it was, still marked).
+ *
+ * cairn_store_compact_swap renames the copy over data.mdb (the directory
+ * fsynced), reopens the environment on it and clears the mark. No read
+ * transaction of this thread may be open and the writer must be idle (in
+ * cairnd: the loop thread between batches, as for cairn_store_grow);
+ * another thread's reads wait on the lock they take. Returns 0, or
+ * CAIRN_ECLOSED when a step after the old environment was closed failed:
+ * the store is unusable, only cairn_store_close may be called, and the
+ * next open finishes the compaction.
+ *
+ * cairn_store_compact does both in turn, under the swap's conditions, and
+ * returns the first failure. A crash at any point leaves the old file or
+ * the new one, each still marked, and cairn_store_open finishes the work. */
+int cairn_store_compact_copy(cairn_store *s);
+int cairn_store_compact_swap(cairn_store *s);
 int cairn_store_compact(cairn_store *s);
 
 /* 1 when student sid was erased here (an erasure record of theirs was
