@@ -500,6 +500,11 @@ static const flag revoke_flags[] = {
 static const flag bundle_export_flags[] = {
     {"to", "FILE", TO_ARG, "path", V_PATH, F_REQ,
      "the bundle file to write (refused if it exists); its directory must exist", NULL},
+    {"for", "DEVICE", TO_ARG, "for", V_STR, 0,
+     "on the central or a hub: instead, write what a sync would send down to this device (its "
+     "id as cairn devices shows it: all 64 hex digits, or a unique prefix of at least 8), "
+     "encrypted to it alone; refused for a revoked or unknown device",
+     NULL},
     END};
 
 static const flag backup_flags[] = {
@@ -715,10 +720,13 @@ static const command commands[] = {
     {"bundle", "export", DO_READ, "bundle_export", NULL, 0, 0, NULL, NULL, bundle_export_flags,
      "for a campus with no network: write the entries of this device that the central lacks "
      "(after its latest receipt) to FILE, encrypted to the central (and this node's hub) and "
-     "signed; carry it over and import it there"},
+     "signed; carry it over and import it there. With --for DEVICE, on the central or a hub: "
+     "write what a sync would send that device (every entry it may hold, an erasure too), "
+     "encrypted to it; carry it there and import it"},
     {"bundle", "import", DO_READ, "bundle_import", NULL, 0, 0, NULL, NULL, bundle_import_flags,
-     "on the central or a hub: apply a bundle's entries exactly as a sync would. Importing "
-     "one twice is harmless; a truncated or altered file is refused whole"},
+     "apply a bundle's entries exactly as a sync would: on the central or a hub, a bundle "
+     "from below; on a classroom, one its central or hub wrote for it (any other is refused). "
+     "Importing one twice is harmless; a truncated or altered file is refused whole"},
     {"mirror", "status", DO_READ, "mirror", NULL, 0, 0, NULL, "mirror", no_flags,
      "on a central or hub with a PostgreSQL mirror ([mirror] postgres in cairn.conf): "
      "connected or not, how many entries of the store it has not applied yet, the last "
@@ -831,7 +839,8 @@ static const char json_help[] =
     "  devices: {\"devices\": [{\"id\", \"role\", \"campus\", \"classroom\", \"name\",\n"
     "    \"revoked\", \"enrolled\" (date or null), \"last_seen\" (unix seconds or null)}]}\n"
     "  bundle export: {\"path\", \"entries\", \"bytes\", \"from\", \"to\" (seqs),\n"
-    "    \"hub\" (true: the hub can open it too)}\n"
+    "    \"hub\" (true: the hub can open it too)}; with --for: {\"path\", \"entries\",\n"
+    "    \"bytes\", \"authors\" (logs it carries), \"for\" (the device), \"scope\"}\n"
     "  bundle import: {\"applied\", \"refused\", \"reason\", \"author\"}\n"
     "  web: {\"url\", \"expires\" (unix seconds)}; with --sign-out-all {\"ended\"}\n"
     "  mirror status, mirror rebuild: {\"mirror\": {\"configured\", \"connected\",\n"
@@ -1604,6 +1613,31 @@ static int print_bundle(const command *c, const cairn_reply *r) {
   const char *s;
   int len;
 
+  if (strcmp(c->op, "bundle_export") == 0 && cairn_reply_get(r, "for") != NULL) {
+    const msgpack_object *sc = cairn_reply_get(r, "scope");
+    n = reply_u64(r, "entries");
+    s = reply_str(r, "path", &len);
+    printf("wrote %.*s: %llu entr%s of %llu logs, %llu bytes, for device ", len, s,
+           (unsigned long long)n, n == 1 ? "y" : "ies", (unsigned long long)reply_u64(r, "authors"),
+           (unsigned long long)reply_u64(r, "bytes"));
+    s = reply_str(r, "for", &len);
+    cairn__cli_put_text(stdout, s, len < 8 ? (size_t)len : 8);
+    if (sc != NULL && sc->type == MSGPACK_OBJECT_ARRAY && sc->via.array.size == 2 &&
+        sc->via.array.ptr[0].type == MSGPACK_OBJECT_STR &&
+        sc->via.array.ptr[1].type == MSGPACK_OBJECT_STR) {
+      const msgpack_object_str *campus = &sc->via.array.ptr[0].via.str;
+      const msgpack_object_str *room = &sc->via.array.ptr[1].via.str;
+      fputs(" (", stdout);
+      cairn__cli_put_text(stdout, campus->ptr, campus->size);
+      if (room->size > 0) {
+        putchar('/');
+        cairn__cli_put_text(stdout, room->ptr, room->size);
+      }
+      putchar(')');
+    }
+    printf("; import it there\n");
+    return EXIT_OK;
+  }
   if (strcmp(c->op, "bundle_export") == 0) {
     n = reply_u64(r, "entries");
     to = reply_u64(r, "to");

@@ -30,12 +30,15 @@ typedef struct export_job {
   rpc_call call; /* the pending request */
   const uint8_t *sk;
   uint8_t self[CAIRN_KEY_BYTES];
-  uint8_t to[2][CAIRN_KEY_BYTES]; /* the central, then the hub (if any) */
+  uint8_t to[2][CAIRN_KEY_BYTES]; /* up: the central, then the hub (if any); down: the device */
   size_t n_to;
+  int down;           /* a bundle for the device to[0] (--for), not this node's own entries up */
+  int hub;            /* this node is a hub (a downward bundle stays in its campus) */
   char path[PATH_MAX];
   /* out */
-  size_t entries, bytes;
+  size_t entries, bytes, authors;
   uint64_t from, last;
+  cairn_scope scope; /* down: the device's */
   char why[PATH_MAX + 128];
 } export_job;
 
@@ -50,6 +53,9 @@ typedef struct import_job {
   cairn_apply_result res;
   char why[PATH_MAX + 128];
   cairn_metrics *metrics; /* borrowed from the cairn_rpc; counts the import */
+  int classroom;          /* this node is a classroom: only its central or hub write for it */
+  uint8_t above[2][CAIRN_KEY_BYTES]; /* a classroom's central and upstream hub, pinned */
+  size_t n_above;
 } import_job;
 
 /* ---- replies (the shapes of rpc.c's) ---- */
@@ -192,40 +198,127 @@ static int write_new_file(const char *path, const uint8_t *buf, size_t len, char
   return new_file_finish(fd, tmp, path, cairn_file_write_all(fd, buf, len), why, whylen);
 }
 
-/* Writer thread: collects the own log after the central's receipt, seals
- * and writes the bundle. */
-static int run_export(cairn_store *s, void *arg) {
-  export_job *j = arg;
-  uint8_t sig[CAIRN_SIG_BYTES], *file = NULL;
-  uint64_t held = 0, head = cairn_store_own_seq(s), next;
-  msgpack_sbuffer out;
-  size_t file_len = 0;
+/* Appends author's log from seq next through head to out, redacted for
+ * scope (NULL: nothing but quarantined entries), as a sync batch carries
+ * it. Adds to j->entries; *last: the last seq appended (unchanged when
+ * none). Returns 0, CAIRN_ETOOBIG (j->why set) or a store error. */
+static int export_run(cairn_store *s, export_job *j, const uint8_t *author, uint64_t next,
+                      uint64_t head, const cairn_scope *scope, msgpack_sbuffer *out,
+                      uint64_t *last) {
+  int rc = 0;
+
+  while (rc == 0 && next <= head) {
+    size_t count = 0;
+    uint64_t at = 0;
+    rc = cairn_store_read_scoped(s, author, next, READ_ENTRIES, READ_BYTES, scope, out, &count,
+                                 &at);
+    if (rc == 0 && count == 0)
+      break;
+    if (rc == 0 && out->size > CAIRN_BUNDLE_MAX) {
+      snprintf(j->why, sizeof j->why, "more than %u MiB of entries to export; sync instead",
+               CAIRN_BUNDLE_MAX >> 20);
+      rc = CAIRN_ETOOBIG;
+    }
+    j->entries += count;
+    *last = at;
+    next = at + 1;
+  }
+  return rc;
+}
+
+/* Writer thread, up: this node's own log after the central's receipt. */
+static int collect_own(cairn_store *s, export_job *j, msgpack_sbuffer *out) {
+  uint8_t sig[CAIRN_SIG_BYTES];
+  uint64_t held = 0;
   int rc = cairn_store_receipt_get(s, j->self, &held, sig);
 
   if (rc == CAIRN_ENOTFOUND)
     held = 0;
   else if (rc != 0)
     return rc;
-  j->entries = 0;
-  j->from = next = held + 1;
+  j->from = held + 1;
   j->last = held;
-  msgpack_sbuffer_init(&out);
-  while (rc == 0 && next <= head) {
-    size_t count = 0;
-    uint64_t last = 0;
-    rc = cairn_store_read_scoped(s, j->self, next, READ_ENTRIES, READ_BYTES, NULL, &out, &count,
-                                 &last);
-    if (rc == 0 && count == 0)
-      break;
-    if (rc == 0 && out.size > CAIRN_BUNDLE_MAX) {
-      snprintf(j->why, sizeof j->why, "more than %u MiB of entries to export; sync instead",
-               CAIRN_BUNDLE_MAX >> 20);
-      rc = CAIRN_ETOOBIG;
-    }
-    j->entries += count;
-    j->last = last;
-    next = last + 1;
+  return export_run(s, j, j->self, held + 1, cairn_store_own_seq(s), NULL, out, &j->last);
+}
+
+/* Writer thread, down: checks the device to[0] may have a bundle from
+ * this node, and fills j->scope with its scope. Returns 0, or
+ * CAIRN_ENOTFOUND / CAIRN_EPERM / CAIRN_EINVAL with j->why set. */
+static int check_device(cairn_store *s, export_job *j) {
+  char role[16] = "", hex[9];
+  cairn_store_join joined;
+  int rc = cairn_store_device_scope(s, j->to[0], &j->scope, role);
+
+  sodium_bin2hex(hex, sizeof hex, j->to[0], 4);
+  if (rc == CAIRN_ENOTFOUND || rc == CAIRN_EPERM) {
+    snprintf(j->why, sizeof j->why,
+             rc == CAIRN_EPERM ? "device %s is revoked: no bundle is written for it"
+                               : "device %s is not an enrolled device: no bundle is written for it",
+             hex);
+    return rc;
   }
+  if (rc != 0)
+    return rc;
+  if (memcmp(j->to[0], j->self, CAIRN_KEY_BYTES) == 0 || strcmp(role, "central") == 0) {
+    snprintf(j->why, sizeof j->why,
+             "device %s is %s: a bundle --for goes down, to a hub or classroom (bundle export "
+             "without --for carries this node's own entries up)",
+             hex, strcmp(role, "central") == 0 ? "the central" : "this node");
+    return CAIRN_EINVAL;
+  }
+  if (!j->hub)
+    return 0;
+  /* A hub writes for the devices below it: its campus's classrooms. */
+  if ((rc = cairn_store_join_get(s, &joined)) != 0) {
+    snprintf(j->why, sizeof j->why, "this hub's own scope is unknown: %s", cairn_strerror(rc));
+    return rc;
+  }
+  if (strcmp(role, "classroom") != 0 || strcmp(j->scope.campus, joined.scope.campus) != 0) {
+    snprintf(j->why, sizeof j->why,
+             "device %s is not a classroom of this hub's campus %s: the central writes its bundle",
+             hex, joined.scope.campus);
+    return CAIRN_EPERM;
+  }
+  return 0;
+}
+
+/* Writer thread, down: what a sync would send the device to[0] (PROTOCOL.md
+ * section 7, "Down"): every author's log it needs
+ * (cairn_store_author_goes_down), from seq 1, redacted for its scope, the
+ * central's first; never its own log. */
+static int collect_down(cairn_store *s, export_job *j, msgpack_sbuffer *out) {
+  cairn_vv_item *vv = NULL;
+  size_t n = 0;
+  int rc = check_device(s, j);
+
+  if (rc == 0)
+    rc = cairn_store_version_vector(s, &vv, &n);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    uint64_t last = 0;
+    size_t before = j->entries;
+    if (memcmp(vv[i].author, j->to[0], CAIRN_KEY_BYTES) == 0 ||
+        !cairn_store_author_goes_down(s, vv[i].author, &j->scope))
+      continue;
+    rc = export_run(s, j, vv[i].author, 1, vv[i].seq, &j->scope, out, &last);
+    if (j->entries > before)
+      j->authors++;
+  }
+  free(vv);
+  return rc;
+}
+
+/* Writer thread: collects the entries (this node's own going up, or a
+ * device's going down), seals and writes the bundle. */
+static int run_export(cairn_store *s, void *arg) {
+  export_job *j = arg;
+  uint8_t *file = NULL;
+  msgpack_sbuffer out;
+  size_t file_len = 0;
+  int rc;
+
+  j->entries = j->authors = 0;
+  msgpack_sbuffer_init(&out);
+  rc = j->down ? collect_down(s, j, &out) : collect_own(s, j, &out);
   if (rc == 0)
     rc = cairn_bundle_seal(j->sk, (const uint8_t(*)[CAIRN_KEY_BYTES])j->to, j->n_to,
                            (const uint8_t *)out.data, out.size, &file, &file_len);
@@ -242,8 +335,13 @@ static void export_done(cairn_write_req *req, void *arg) {
   msgpack_sbuffer frame;
   msgpack_packer pk;
   cairn_slot *slot;
+  char hex[65];
 
-  if (req->job_rc == 0)
+  sodium_bin2hex(hex, sizeof hex, j->to[0], CAIRN_KEY_BYTES);
+  if (req->job_rc == 0 && j->down)
+    cairn_log_info("bundle export for device %.8s: %zu entries of %zu logs to %s", hex,
+                   j->entries, j->authors, j->path);
+  else if (req->job_rc == 0)
     cairn_log_info("bundle export: %zu entries (#%llu to #%llu) to %s", j->entries,
                    (unsigned long long)j->from, (unsigned long long)j->last, j->path);
   else
@@ -255,30 +353,89 @@ static void export_done(cairn_write_req *req, void *arg) {
       msgpack_pack_uint64(&pk, j->entries);
       cairn__rpc_pack_str(&pk, "bytes");
       msgpack_pack_uint64(&pk, j->bytes);
+    }
+    if (req->job_rc == 0 && j->down) {
+      cairn__rpc_pack_str(&pk, "authors");
+      msgpack_pack_uint64(&pk, j->authors);
+      cairn__rpc_pack_str(&pk, "for");
+      cairn__rpc_pack_str(&pk, hex);
+      cairn__rpc_pack_str(&pk, "scope");
+      msgpack_pack_array(&pk, 2);
+      cairn__rpc_pack_str(&pk, j->scope.campus);
+      cairn__rpc_pack_str(&pk, j->scope.classroom);
+    } else if (req->job_rc == 0) {
       cairn__rpc_pack_str(&pk, "from");
       msgpack_pack_uint64(&pk, j->from);
       cairn__rpc_pack_str(&pk, "to");
       msgpack_pack_uint64(&pk, j->last);
       cairn__rpc_pack_str(&pk, "hub");
-      if (j->n_to > 1)
-        msgpack_pack_true(&pk);
-      else
-        msgpack_pack_false(&pk);
+      cairn__rpc_pack_bool(&pk, j->n_to > 1);
     }
     cairn_server_reply(slot, &frame);
   }
   free(j);
 }
 
+/* The upstream's pinned key (upstream_key of cairn.conf) into key.
+ * Returns 0, or CAIRN_ENOTFOUND when there is none. */
+static int upstream_key(const cairn_rpc *r, uint8_t key[CAIRN_KEY_BYTES]) {
+  const char *hex = r->config->upstream_key;
+  if (strlen(hex) != 2 * CAIRN_KEY_BYTES ||
+      sodium_hex2bin(key, CAIRN_KEY_BYTES, hex, 2 * CAIRN_KEY_BYTES, NULL, NULL, NULL) != 0)
+    return CAIRN_ENOTFOUND;
+  return 0;
+}
+
+/* bundle_export with `for`: a downward bundle for that device, written by
+ * the central or a hub. */
+static cairn_handled export_for(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
+                                const msgpack_object *f, msgpack_packer *pk) {
+  char prefix[65], id[65], why[256] = "", path[PATH_MAX];
+  export_job *j;
+  int rc;
+
+  if (r->config->role == CAIRN_ROLE_CLASSROOM) {
+    cairn__rpc_pack_error(pk, CAIRN_EPERM,
+                          "for: only the central or a hub writes a bundle for another device");
+    return CAIRN_HANDLED_REPLY;
+  }
+  if (f->type != MSGPACK_OBJECT_STR || f->via.str.size >= sizeof prefix ||
+      memchr(f->via.str.ptr, '\0', f->via.str.size) != NULL) {
+    cairn__rpc_pack_error(pk, CAIRN_EINVAL, "for: a device id (as cairn devices shows it)");
+    return CAIRN_HANDLED_REPLY;
+  }
+  memcpy(prefix, f->via.str.ptr, f->via.str.size);
+  prefix[f->via.str.size] = '\0';
+  if ((rc = cairn__rpc_resolve_device(r, prefix, id, why, sizeof why)) != 0) {
+    cairn__rpc_pack_error(pk, rc, why);
+    return CAIRN_HANDLED_REPLY;
+  }
+  if ((j = path_job(req, sizeof *j, path, pk)) == NULL)
+    return CAIRN_HANDLED_REPLY;
+  j->sk = r->sk;
+  j->down = 1;
+  j->hub = r->config->role == CAIRN_ROLE_HUB;
+  memcpy(j->self, cairn_store_device(r->store), CAIRN_KEY_BYTES);
+  sodium_hex2bin(j->to[0], CAIRN_KEY_BYTES, id, 2 * CAIRN_KEY_BYTES, NULL, NULL, NULL);
+  j->n_to = 1; /* that device alone opens it */
+  memcpy(j->path, path, sizeof path);
+  return submit(r, slot, &j->call, run_export, export_done, j, pk);
+}
+
 cairn_handled cairn_bundle_rpc_export(cairn_rpc *r, cairn_slot *slot, const msgpack_object *req,
                                       msgpack_packer *pk) {
   const uint8_t *central = cairn_store_central(r->store);
+  const msgpack_object *f = cairn_record_map_get(req, "for");
   export_job *j;
   uint8_t hub[CAIRN_KEY_BYTES];
   char path[PATH_MAX];
 
+  if (f != NULL && f->type != MSGPACK_OBJECT_NIL)
+    return export_for(r, slot, req, f, pk);
   if (r->config->role == CAIRN_ROLE_CENTRAL) {
-    cairn__rpc_pack_error(pk, CAIRN_EINVAL, "the central does not export bundles: import them here");
+    cairn__rpc_pack_error(pk, CAIRN_EINVAL,
+                          "the central does not export its own entries: import bundles here, or "
+                          "write one for a device below it with --for DEVICE");
     return CAIRN_HANDLED_REPLY;
   }
   if (central == NULL) {
@@ -294,10 +451,7 @@ cairn_handled cairn_bundle_rpc_export(cairn_rpc *r, cairn_slot *slot, const msgp
   memcpy(j->to[0], central, CAIRN_KEY_BYTES);
   j->n_to = 1;
   /* The upstream hub can open it too, when the node syncs through one. */
-  if (strlen(r->config->upstream_key) == 2 * CAIRN_KEY_BYTES &&
-      sodium_hex2bin(hub, sizeof hub, r->config->upstream_key, 2 * CAIRN_KEY_BYTES, NULL, NULL,
-                     NULL) == 0 &&
-      memcmp(hub, central, CAIRN_KEY_BYTES) != 0)
+  if (upstream_key(r, hub) == 0 && memcmp(hub, central, CAIRN_KEY_BYTES) != 0)
     memcpy(j->to[j->n_to++], hub, CAIRN_KEY_BYTES);
   memcpy(j->path, path, sizeof path);
   return submit(r, slot, &j->call, run_export, export_done, j, pk);
@@ -670,6 +824,15 @@ static int read_bundle_file(const char *path, uint8_t **buf, size_t *len, char *
   return 0;
 }
 
+/* Whether the bundle's author is one of the keys a classroom pinned: its
+ * central or its upstream hub. */
+static int from_above(const import_job *j) {
+  for (size_t i = 0; i < j->n_above; i++)
+    if (sodium_memcmp(j->above[i], j->author, CAIRN_KEY_BYTES) == 0)
+      return 1;
+  return 0;
+}
+
 /* Writer thread: reads and opens the bundle (once: a job retried after the
  * map grew keeps it), checks its author, applies its entries. */
 static int run_import(cairn_store *s, void *arg) {
@@ -686,12 +849,25 @@ static int run_import(cairn_store *s, void *arg) {
     rc = cairn_bundle_open(file, len, j->sk, j->author, &j->payload, &j->payload_len, j->why,
                            sizeof j->why);
     free(file);
+    /* A classroom reads only what comes down to it: the author (known
+     * once the signature verified) must be its central or its hub. */
+    if (j->classroom && (rc == 0 || rc == CAIRN_EPERM) && !from_above(j)) {
+      sodium_bin2hex(hex, sizeof hex, j->author, 4);
+      snprintf(j->why, sizeof j->why,
+               "%s written by device %s: only the central or this node's hub writes a bundle "
+               "for a classroom; nothing applied",
+               rc == 0 ? "the bundle was" : "the bundle is not addressed to this node, and was",
+               hex);
+      return CAIRN_EPERM;
+    }
     if (rc != 0)
       return rc;
     j->opened = 1;
   }
   sodium_bin2hex(hex, sizeof hex, j->author, 4);
   rc = cairn_store_device_scope(s, j->author, &scope, role);
+  if (rc == CAIRN_ENOTFOUND && j->classroom)
+    rc = 0; /* its pinned hub, whose device record it may not hold */
   if (rc == CAIRN_ENOTFOUND || rc == CAIRN_EPERM) {
     snprintf(j->why, sizeof j->why,
              rc == CAIRN_EPERM ? "the bundle's author %s is a revoked device: nothing applied"
@@ -758,5 +934,13 @@ cairn_handled cairn_bundle_rpc_import(cairn_rpc *r, cairn_slot *slot, const msgp
   j->sk = r->sk;
   j->metrics = r->metrics;
   memcpy(j->path, path, sizeof path);
+  if (r->config->role == CAIRN_ROLE_CLASSROOM) {
+    const uint8_t *central = cairn_store_central(r->store);
+    j->classroom = 1;
+    if (central != NULL)
+      memcpy(j->above[j->n_above++], central, CAIRN_KEY_BYTES);
+    if (upstream_key(r, j->above[j->n_above]) == 0)
+      j->n_above++;
+  }
   return submit(r, slot, &j->call, run_import, import_done, j, pk);
 }

@@ -43,22 +43,17 @@ static void wanted_insert(link *l, size_t at, const uint8_t *author, int yes) {
   l->wanted_n++;
 }
 
-/* Whether the peer needs author's chain at all. A downstream peer does
- * not when the author is an enrolled device whose scope does not overlap
- * the peer's and that never wrote an entry naming the peer's classroom:
- * every entry of it would reach the peer redacted, and the peer verifies
- * only the chains it holds. Otherwise (the central, a hub or classroom
- * that overlaps, a classroom that wrote about a student the peer's
- * classroom also teaches, an unknown or revoked author) it does, and so it
- * does once it asked for the history of a student the author wrote about
- * (cairn__link_author_want). Cached per link; the cache is dropped when
- * the peer's scope changes or an author first names a classroom. */
+/* Whether the peer needs author's chain at all: a downstream peer as
+ * cairn_store_author_goes_down says (the selection a bundle written for
+ * it uses too), and any author once it asked for the history of a student
+ * the author wrote about (cairn__link_author_want). Cached per link; the
+ * cache is dropped when the peer's scope changes or an author first names
+ * a classroom. */
 int cairn__link_author_wanted(link *l, const uint8_t *author) {
   cairn_store *s = l->mgr->o.store;
   struct wanted *w;
   size_t at;
-  cairn_scope sc;
-  int rc, yes;
+  int yes;
 
   if (l->dir != LINK_DOWNSTREAM)
     return 1;
@@ -74,9 +69,7 @@ int cairn__link_author_wanted(link *l, const uint8_t *author) {
   /* sorted by author: every pump asks for every author the store holds */
   if ((w = wanted_find(l, author, &at)) != NULL)
     return w->yes;
-  rc = cairn_store_device_scope(s, author, &sc, NULL);
-  yes = rc != 0 || cairn_scope_overlaps(&sc, &l->peer_scope) ||
-        cairn_store_author_reaches(s, author, &l->peer_scope) != 0;
+  yes = cairn_store_author_goes_down(s, author, &l->peer_scope);
   wanted_insert(l, at, author, yes);
   return yes;
 }

@@ -817,8 +817,7 @@ static cairn_handled op_enroll(cairn_rpc *r, cairn_slot *slot, const msgpack_obj
                        why, pk);
 }
 
-/* Finds the one device whose id starts with prefix (at least 8 hex). */
-static int resolve_device(cairn_rpc *r, const char *prefix, char id[65], char *why,
+int cairn__rpc_resolve_device(cairn_rpc *r, const char *prefix, char id[65], char *why,
                           size_t whylen) {
   msgpack_sbuffer sb;
   msgpack_packer pk;
@@ -870,7 +869,7 @@ static cairn_handled op_revoke(cairn_rpc *r, cairn_slot *slot, const msgpack_obj
 
   if (rc == 0)
     snprintf(why, sizeof why, "device: required");
-  if (rc <= 0 || (rc = resolve_device(r, device, id, why, sizeof why)) != 0) {
+  if (rc <= 0 || (rc = cairn__rpc_resolve_device(r, device, id, why, sizeof why)) != 0) {
     cairn__rpc_pack_error(pk, rc ? rc : CAIRN_EINVAL, why);
     return CAIRN_HANDLED_REPLY;
   }

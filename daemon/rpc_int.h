@@ -8,6 +8,7 @@
 
 #include <msgpack.h>
 
+#include "rpc.h"
 #include "server.h"
 #include "store.h"
 
@@ -35,6 +36,14 @@ void cairn__rpc_pack_history(msgpack_packer *pk, const cairn_store_history *h);
 /* Packs a detail view as the reply's three pairs as_of, student and
  * milestones (FORMAT.md section 5, op detail); the caller packs the map. */
 void cairn__rpc_pack_detail(msgpack_packer *pk, const cairn_store_detail_view *v);
+
+/* Finds the one enrolled device whose id starts with prefix (8 to 64 hex
+ * digits, as `cairn devices` shows them) and writes its full id (64 hex
+ * and a NUL) into id. Returns 0; CAIRN_EINVAL (too short, or several
+ * match) or CAIRN_ENOTFOUND (none does) with why naming the field
+ * "device"; or a store error. Loop thread. */
+int cairn__rpc_resolve_device(cairn_rpc *r, const char *prefix, char id[65], char *why,
+                              size_t whylen);
 
 /* A request answered later: its slot, or NULL once its connection closed
  * (then the answer is dropped; the work itself still completes). Every

@@ -125,7 +125,7 @@ int cairn_bundle_open(const uint8_t *buf, size_t len, const uint8_t sk[CAIRN_SEC
       sealed = slots + i * SLOT_BYTES + CAIRN_KEY_BYTES;
   if (sealed == NULL)
     return fail(CAIRN_EPERM, why, whylen,
-                "the bundle is not addressed to this node (it is for the central or the author's hub)");
+                "the bundle is not addressed to this node: it was sealed for other devices");
 
   nonce = slots + n * SLOT_BYTES;
   box = nonce + crypto_secretbox_NONCEBYTES;

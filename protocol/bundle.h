@@ -1,8 +1,10 @@
 /*
- * bundle.h: the offline bundle file (docs/PROTOCOL.md section 7): a run of
- * encoded entries, encrypted to its recipients (the central, and the
- * author's hub) and signed by its author, carried on a USB stick where no
- * network reaches.
+ * bundle.h: the offline bundle file (docs/PROTOCOL.md section 7): runs of
+ * encoded entries, encrypted to its recipients and signed by its author,
+ * carried on a USB stick where no network reaches. Going up, a classroom's
+ * (or hub's) own entries, sealed to the central and the author's hub;
+ * going down, what a sync would send one device, written by the central
+ * or a hub and sealed to that device alone. The file is the same both ways.
  *
  *   "CAIRNBUNDLE1\n" (13) || version (1 byte, 1) || author Ed25519 key (32)
  *   || recipient count (1 byte, 1..4)
@@ -42,7 +44,9 @@ int cairn_bundle_seal(const uint8_t sk[CAIRN_SECRET_BYTES],
 /* Opens a bundle with the secret key sk of the node reading it. On success
  * returns 0, copies the author's key to author, and sets *payload (caller
  * frees with free(); never NULL, even when *payload_len is 0). Errors, each
- * with a one-line why and nothing returned:
+ * with a one-line why and no payload returned (author is filled once the
+ * signature verified: also on CAIRN_EPERM, so that a reader can say who
+ * wrote a bundle that is not for it):
  *   CAIRN_EMALFORMED  not a bundle (wrong magic), or truncated;
  *   CAIRN_EVERSION    a bundle version this build does not read;
  *   CAIRN_EBADSIG     the signature does not verify (damaged or tampered),

@@ -920,6 +920,18 @@ int cairn_store_student_history(cairn_store *s, const char *sid, const cairn_sco
 int cairn_store_author_reaches(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES],
                                const cairn_scope *peer);
 
+/* Whether a downstream device of scope peer needs author's chain at all:
+ * 1 for the central, an author that is not an enrolled device or is
+ * revoked, one whose device scope overlaps peer, or one that wrote an
+ * entry naming peer's classroom (cairn_store_author_reaches; an error
+ * there counts as 1); 0 when every entry of it would reach the peer
+ * redacted, so that the peer is sent none of it (it verifies only the
+ * chains it holds). The downward selection that a sync link to the peer
+ * and a bundle written for it (PROTOCOL.md section 7) both use. Any
+ * thread: read transactions of its own. */
+int cairn_store_author_goes_down(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES],
+                                 const cairn_scope *peer);
+
 /* A count that grows after each commit that made cairn_store_author_reaches
  * true for some new (author, classroom) outside the author's own device
  * scope (inside it, the answer that matters is already the scope's): a

@@ -1,5 +1,6 @@
 /* test_bundle.c: an offline bundle opens for each of its recipients and no
- * one else, and any truncated or altered file is refused whole. */
+ * one else (up to the central and a hub, or down to one device), and any
+ * truncated or altered file is refused whole. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,21 +48,30 @@ static void assert_refused(const uint8_t *buf, size_t len, const keypair *k, int
   assert_true(why[0] != '\0' || got == CAIRN_ENOMEM);
 }
 
-static void test_round_trip_to_central(void **state) {
-  (void)state;
-  uint8_t *buf, *plain, author[CAIRN_KEY_BYTES];
-  size_t len, plain_len;
+/* Opens buf as reader k; asserts it opens to payload, written by author. */
+static void assert_opens(const uint8_t *buf, size_t len, const keypair *k,
+                         const keypair *author_was) {
+  uint8_t *plain, author[CAIRN_KEY_BYTES];
+  size_t plain_len;
   char why[200];
 
-  seal_two(&buf, &len);
-  assert_memory_equal(buf, "CAIRNBUNDLE1\n\x01", 14);
-  assert_int_equal(cairn_bundle_open(buf, len, central.sk, author, &plain, &plain_len, why,
+  assert_int_equal(cairn_bundle_open(buf, len, k->sk, author, &plain, &plain_len, why,
                                      sizeof why),
                    0);
-  assert_memory_equal(author, classroom.pk, CAIRN_KEY_BYTES);
+  assert_memory_equal(author, author_was->pk, CAIRN_KEY_BYTES);
   assert_int_equal(plain_len, sizeof payload);
   assert_memory_equal(plain, payload, sizeof payload);
   free(plain);
+}
+
+static void test_round_trip_to_central(void **state) {
+  (void)state;
+  uint8_t *buf;
+  size_t len;
+
+  seal_two(&buf, &len);
+  assert_memory_equal(buf, "CAIRNBUNDLE1\n\x01", 14);
+  assert_opens(buf, len, &central, &classroom);
   free(buf);
 }
 
@@ -106,6 +116,36 @@ static void test_third_party_refused(void **state) {
   seal_two(&buf, &len);
   assert_refused(buf, len, &stranger, CAIRN_EPERM);
   assert_refused(buf, len, &classroom, CAIRN_EPERM); /* not even its author */
+  free(buf);
+}
+
+/* A downward bundle: the central seals for one classroom. Only that
+ * classroom opens it; the hub and everyone else are refused, yet told who
+ * wrote it (the signature verified), so that a reader can say so. */
+static void test_downward_for_one_device(void **state) {
+  (void)state;
+  uint8_t *buf, *plain = NULL, author[CAIRN_KEY_BYTES];
+  size_t len, plain_len = 0;
+  char why[200] = "";
+
+  assert_int_equal(cairn_bundle_seal(central.sk, (const uint8_t(*)[CAIRN_KEY_BYTES])classroom.pk,
+                                     1, payload, sizeof payload, &buf, &len),
+                   0);
+  assert_int_equal(buf[CAIRN_BUNDLE_MAGIC_BYTES + 1 + CAIRN_KEY_BYTES], 1); /* one slot */
+  assert_opens(buf, len, &classroom, &central);
+  const keypair *others[] = {&hub, &stranger, &central};
+  for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+    const keypair *k = others[i];
+    memset(author, 0, sizeof author);
+    plain = (uint8_t *)1;
+    assert_int_equal(cairn_bundle_open(buf, len, k->sk, author, &plain, &plain_len, why,
+                                       sizeof why),
+                     CAIRN_EPERM);
+    assert_null(plain);
+    assert_int_equal(plain_len, 0);
+    assert_non_null(strstr(why, "not addressed to this node"));
+    assert_memory_equal(author, central.pk, CAIRN_KEY_BYTES);
+  }
   free(buf);
 }
 
@@ -189,6 +229,7 @@ int main(void) {
       cmocka_unit_test(test_hub_opens_too),
       cmocka_unit_test(test_empty_payload),
       cmocka_unit_test(test_third_party_refused),
+      cmocka_unit_test(test_downward_for_one_device),
       cmocka_unit_test(test_every_truncation_refused),
       cmocka_unit_test(test_every_flipped_byte_refused),
       cmocka_unit_test(test_tampering_is_a_bad_signature),

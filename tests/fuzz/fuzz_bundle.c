@@ -8,7 +8,8 @@
  * (author, central, hub, a stranger), made from seeds as in make_seeds.c:
  *
  *   bits 0-1  0 "file": the rest is a bundle file, opened by the central,
- *               the hub and the stranger. What a USB stick can hold.
+ *               the hub and the stranger. What a USB stick can hold, up
+ *               (to the central and the hub) or down (to one device).
  *             1 "signed": the same, after the target writes the fixed
  *               author's key into the file and signs it again: reaches the
  *               recipient slots and the decryption of the content key.
@@ -21,7 +22,8 @@
  *             central and a key that is not an Ed25519 point (refused).
  *
  * Checks: a refusal returns one of the documented codes with a reason and
- * no payload (fails closed); what opens comes from the author in the file
+ * no payload (fails closed), and one for another reader still names the
+ * author that signed it; what opens comes from the author in the file
  * and is no longer than the file; a sealed payload opens unchanged for each
  * recipient and for no one else; a changed or cut file never opens (unless
  * the change was undone by signing again); what opens, decodes as entries
@@ -81,6 +83,9 @@ static int open_as(const uint8_t *buf, size_t len, int r, char why[256]) {
     FUZZ_CHECK(rc == CAIRN_EMALFORMED || rc == CAIRN_EVERSION || rc == CAIRN_EBADSIG ||
                rc == CAIRN_EPERM || rc == CAIRN_ENOMEM);
     FUZZ_CHECK(payload == NULL && payload_len == 0);
+    /* not addressed to r: still says who signed it (a classroom names
+     * the author of a bundle that is not for it) */
+    FUZZ_CHECK(rc != CAIRN_EPERM || memcmp(author, buf + AUTHOR_AT, 32) == 0);
     FUZZ_CHECK(rc == CAIRN_ENOMEM || (why[0] != '\0' && why[0] != 'x'));
     return rc;
   }

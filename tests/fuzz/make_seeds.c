@@ -477,6 +477,15 @@ static void seeds_bundle(const msgpack_sbuffer *chain) {
   put_bundle("file_empty", 0x00, central, 1, NULL, 0, 0);
   put_bundle("file_truncated", 0x00, central, 1, chain->data, chain->size, 120);
   put_bundle("signed_to_hub", 0x01, hub, 1, chain->data, chain->size, 0);
+  /* down: written for one device alone (the hub reader stands for it),
+   * its payload one run after another (here the chain twice: the second
+   * is held already when it is applied) */
+  msgpack_sbuffer_init(&sb);
+  msgpack_sbuffer_write(&sb, chain->data, chain->size);
+  msgpack_sbuffer_write(&sb, chain->data, chain->size);
+  put_bundle("file_down_to_one_device", 0x00, hub, 1, sb.data, sb.size, 0);
+  put_bundle("signed_down_to_one_device", 0x01, hub, 1, sb.data, sb.size, 0);
+  msgpack_sbuffer_destroy(&sb);
   put_with_control("bundle", "payload_chain_two_slots", 0x02 | 1 << 2, chain->data, chain->size);
   put_with_control("bundle", "payload_chain_four_slots", 0x02 | 2 << 2, chain->data, chain->size);
   put_with_control("bundle", "payload_not_a_point", 0x02 | 3 << 2, chain->data, chain->size);

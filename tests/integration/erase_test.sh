@@ -3,12 +3,17 @@
 # central, a campus hub and three classrooms that all teach one student,
 # who has a good amount of evidence (with a distinctive name and note),
 # reviews, support changes and a celebration. room-1 is offline during the
-# erase and goes on writing evidence about her; room-3 is offline too and
-# brings its own such evidence by bundle. The central erases her (it is
-# killed with SIGKILL in the middle of its compaction and restarted); the
-# hub (killed likewise once the erasure reaches it) and room-2 sync; room-1
-# comes back by sync, room-3's bundle is imported at the hub and room-3
-# then syncs. Afterwards:
+# erase and goes on writing evidence about her; room-3 is offline too, for
+# good, and brings its own such evidence by bundle. The central erases her
+# (it is killed with SIGKILL in the middle of its compaction and
+# restarted); the hub (killed likewise once the erasure reaches it) and
+# room-2 sync; room-1 comes back by sync; room-3's bundle is imported at
+# the hub, and room-3, which never syncs again, gets the erasure by a
+# downward bundle the central writes for it (`bundle export --for`): it
+# then holds what a sync would have brought it. A downward bundle is
+# refused at another classroom, a classroom's own bundle is refused at a
+# classroom, and a classroom, an unknown or a revoked device get none.
+# Afterwards:
 #   - no file of any node's data directory holds her name or the note
 #     (a byte search, and `strings` of each file): a backup made before an
 #     upgrade (made here with cairn backup) is removed by the erasure;
@@ -143,9 +148,48 @@ converge room-1 north/room-1 || bad "room-1 converges after coming back"
 C hub bundle import "$dir/room-3.bundle" >"$dir/out" 2>&1 || bad "bundle import: $(cat "$dir/out")"
 grep -q "erased student" "$dir/out" && ok || bad "the import does not say why: $(cat "$dir/out")"
 rm -f "$dir/room-3.bundle" # carried, imported: not a node's file
-online room-3
-C room-3 sync now >/dev/null 2>&1
-converge room-3 north/room-3 || bad "room-3 converges after coming back"
+
+# --- room-3 never syncs again: the erasure reaches it by a downward bundle
+device() { C central devices --json | jq -r --arg r "$1" '.devices[] | select(.classroom == $r) | .id'; }
+room2=$(device room-2)
+room3=$(device room-3)
+[ ${#room3} -eq 64 ] && [ ${#room2} -eq 64 ] && ok || bad "device ids: '$room2' '$room3'"
+C room-3 bundle export --for "$room2" --to "$dir/by-room-3.bundle" >"$dir/out" 2>&1 &&
+  bad "a classroom wrote a bundle for another device" ||
+  grep -q "only the central or a hub writes a bundle for another device" "$dir/out" && ok ||
+  bad "a classroom's --for: $(cat "$dir/out")"
+[ -e "$dir/by-room-3.bundle" ] && bad "the refused export left a file" || ok
+C central bundle export --for 00000000deadbeef --to "$dir/nobody.bundle" >"$dir/out" 2>&1 &&
+  bad "a bundle for an unknown device" || grep -q "no enrolled device" "$dir/out" && ok ||
+  bad "--for an unknown device: $(cat "$dir/out")"
+C central bundle export --for "${room3:0:12}" --to "$dir/down-3.bundle" >"$dir/out" 2>&1 &&
+  grep -q "for device ${room3:0:8}" "$dir/out" && ok ||
+  bad "the central's bundle for room-3: $(cat "$dir/out")"
+grep -r -a -l -F "$NAME" "$dir/room-3" >/dev/null && ok || bad "room-3 lacks her before the bundle"
+# a bundle for room-3 is no other classroom's; a classroom's own bundle goes up only
+C room-2 bundle import "$dir/down-3.bundle" >"$dir/out" 2>&1 && bad "room-2 imported room-3's" ||
+  grep -q "not addressed to this node" "$dir/out" && ok ||
+  bad "room-2 importing room-3's bundle: $(cat "$dir/out")"
+C room-1 bundle export --to "$dir/up-1.bundle" >/dev/null || bad "room-1's bundle up"
+C room-2 bundle import "$dir/up-1.bundle" >"$dir/out" 2>&1 && bad "room-2 imported room-1's" ||
+  grep -q "written by device [0-9a-f]\{8\}.*only the central or this node's hub" \
+    "$dir/out" && ok || bad "room-2 importing room-1's bundle: $(cat "$dir/out")"
+C room-3 bundle import "$dir/down-3.bundle" >"$dir/out" 2>&1 && grep -q "^applied [1-9]" \
+  "$dir/out" && ok || bad "room-3's import of the central's bundle: $(cat "$dir/out")"
+# its hub may write one too (room-3 holds all of it already), but for no one above it
+C hub bundle export --for "$room3" --to "$dir/hub-3.bundle" >"$dir/out" 2>&1 &&
+  C room-3 bundle import "$dir/hub-3.bundle" >"$dir/out" 2>&1 && grep -q "^applied 0 entries" \
+  "$dir/out" && ok || bad "room-3's import of the hub's bundle: $(cat "$dir/out")"
+hubid=$(C central devices --json | jq -r '.devices[] | select(.role == "hub") | .id')
+C hub bundle export --for "$hubid" --to "$dir/self.bundle" >"$dir/out" 2>&1 &&
+  bad "the hub wrote a bundle for itself" || grep -q "is this node" "$dir/out" && ok ||
+  bad "the hub's --for itself: $(cat "$dir/out")"
+rm -f "$dir/down-3.bundle" "$dir/up-1.bundle" "$dir/hub-3.bundle" # carried, imported: not a node's files
+C room-3 export >"$dir/room-3.export"
+C central export --scope north/room-3 >"$dir/central.room-3.export"
+cmp -s "$dir/room-3.export" "$dir/central.room-3.export" && ok ||
+  bad "room-3 after the bundle differs from the central: $(diff <(tr ',' '\n' <"$dir/room-3.export") \
+    <(tr ',' '\n' <"$dir/central.room-3.export") | head -10)"
 C hub sync now >/dev/null 2>&1
 converge hub north || bad "the hub converges at the end"
 
@@ -213,6 +257,14 @@ C central show old-1 | grep -q "reason: retention: withdrawn on 2020-06-30" && o
   bad "the erasure of old-1 does not say why"
 converge room-2 north/room-2 || bad "room-2 converges after the retention"
 grep -q "Left Long Ago" "$dir/room-2.export" && bad "room-2 still holds old-1" || ok
+
+# --- no bundle for a revoked device
+room1=$(device room-1)
+C central revoke "$room1" >/dev/null || bad "revoke room-1"
+C central bundle export --for "$room1" --to "$dir/revoked.bundle" >"$dir/out" 2>&1 &&
+  bad "a bundle for a revoked device" || grep -q "revoked" "$dir/out" && ok ||
+  bad "--for a revoked device: $(cat "$dir/out")"
+[ -e "$dir/revoked.bundle" ] && bad "the refused export left a file" || ok
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

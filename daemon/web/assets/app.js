@@ -487,6 +487,7 @@ async function renderSync() {
     refused.length ? el('ul', {}, ...refused.map(([k, n]) => el('li', {}, k + ': ' + n))) : el('p', {}, 'Nothing refused.'),
     el('div', {class: 'panel'}, el('h2', {}, 'No network? Carry a bundle'),
       el('p', {}, 'A bundle holds what this device wrote that the central does not have yet, encrypted to the central (and this device\'s hub).'),
+      el('p', {}, 'The central or this device\'s hub can also write a bundle for this device (cairn bundle export --for): it brings what a sync would. Import it here.'),
       el('p', {}, download),
       el('p', {}, el('label', {for: 'bundle-file'}, 'A bundle from another device '), file, ' ', upload)));
 }
