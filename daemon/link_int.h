@@ -123,6 +123,8 @@ struct job {
   uint64_t count; /* the entries the sender says it holds */
   uint64_t batch;
   cairn_apply_result res;
+  cairn_vv_item *runs; /* ENTRIES applied: each author's run, its highest seq (owned) */
+  size_t nruns;
   /* JOIN (responder) */
   uint8_t secret[CAIRN_SYNC_SECRET_BYTES];
   uint8_t device[CAIRN_KEY_BYTES];

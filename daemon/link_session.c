@@ -339,12 +339,13 @@ void cairn__link_job_free(job *j) {
     *p = j->next;
   }
   free(j->bytes);
+  free(j->runs);
   free(j);
 }
 
 static int run_apply(cairn_store *s, void *arg) {
   job *j = arg;
-  return cairn_store_apply_synced(s, j->bytes, j->len, &j->res);
+  return cairn_store_apply_synced_runs(s, j->bytes, j->len, &j->res, &j->runs, &j->nruns);
 }
 
 static int run_receipt(cairn_store *s, void *arg) {
@@ -423,29 +424,17 @@ static void send_receipt(link *l, const uint8_t *author, uint64_t seq) {
   msgpack_sbuffer_destroy(&sb);
 }
 
-/* The central answers each author whose head advanced with a receipt. */
-static void send_receipts(link *l, const uint8_t *bytes, size_t len) {
+/* The central answers each author whose head advanced with a receipt: the
+ * authors of the applied batch, as the store handed them back. */
+static void send_receipts(link *l, const job *j) {
   cairn_links *m = l->mgr;
-  size_t off = 0;
-  uint8_t last_author[CAIRN_KEY_BYTES] = {0};
-  int have = 0;
 
   if (cairn__link_own_vv(m) != 0)
     return;
-  while (off < len) {
-    cairn_entry e;
-    size_t used;
-    if (cairn_entry_decode(bytes + off, len - off, &e, &used) != 0)
-      break;
-    off += used;
-    if (have && memcmp(e.author, last_author, CAIRN_KEY_BYTES) == 0)
-      continue;
-    memcpy(last_author, e.author, CAIRN_KEY_BYTES);
-    have = 1;
+  for (size_t r = 0; r < j->nruns; r++)
     for (size_t i = 0; i < m->vv_n; i++)
-      if (memcmp(m->vv[i].author, e.author, CAIRN_KEY_BYTES) == 0)
+      if (memcmp(m->vv[i].author, j->runs[r].author, CAIRN_KEY_BYTES) == 0)
         send_receipt(l, m->vv[i].author, m->vv[i].seq);
-  }
 }
 
 /* The refusal class of a batch the store refused whole with rc, or -1 when
@@ -526,7 +515,7 @@ static void on_applied(cairn_write_req *req, void *arg) {
   job *j = arg;
   link *l = j->l;
   msgpack_sbuffer sb;
-  size_t off = 0, count = 0;
+  size_t count;
 
   if (l == NULL || l->state == LINK_CLOSING) {
     cairn__link_job_free(j);
@@ -553,15 +542,9 @@ static void on_applied(cairn_write_req *req, void *arg) {
   l->mgr->applied += j->res.applied;
   l->refused += j->res.refused;
   /* The peer holds what it sent: never send it back. */
-  while (off < j->len) {
-    cairn_entry e;
-    size_t used;
-    if (cairn_entry_decode(j->bytes + off, j->len - off, &e, &used) != 0)
-      break;
-    peer_set(l, e.author, e.seq);
-    off += used;
-    count++;
-  }
+  for (size_t r = 0; r < j->nruns; r++)
+    peer_set(l, j->runs[r].author, j->runs[r].seq);
+  count = j->res.entries;
   if (count != j->count) {
     cairn__link_refuse(l, REFUSED_MALFORMED, "batch %llu holds %zu entries, not %llu as it says",
                 (unsigned long long)j->batch, count, (unsigned long long)j->count);
@@ -582,7 +565,7 @@ static void on_applied(cairn_write_req *req, void *arg) {
   msgpack_sbuffer_destroy(&sb);
   if (l->state != LINK_CLOSING && l->mgr->o.config->role == CAIRN_ROLE_CENTRAL &&
       j->res.applied > 0)
-    send_receipts(l, j->bytes, j->len);
+    send_receipts(l, j);
   cairn__link_job_free(j);
   cairn__link_read_resume(l);
   cairn__link_maybe_switch_upstream(l);

@@ -696,6 +696,17 @@ typedef struct cairn_apply_result {
 int cairn_store_apply_synced(cairn_store *s, const uint8_t *buf, size_t len,
                              cairn_apply_result *res);
 
+/* cairn_store_apply_synced, which also hands back what the buffer held, so
+ * that the caller (the link's acknowledgement and the central's receipts)
+ * need not decode it again: on 0, *runs (allocated: the caller frees it;
+ * NULL when the buffer was empty) gets one item per run of entries of one
+ * author in buf, in buffer order, with the highest seq of that run, and
+ * *nruns their count; res->entries counts the entries. On an error *runs
+ * is NULL and *nruns 0. CAIRN_ENOMEM when the runs cannot be allocated
+ * (then nothing was applied). Writer thread only. */
+int cairn_store_apply_synced_runs(cairn_store *s, const uint8_t *buf, size_t len,
+                                  cairn_apply_result *res, cairn_vv_item **runs, size_t *nruns);
+
 /* The central's key, once known: set at `cairn init --role central` (its
  * own key) or when joining. Persisted in the store. cairn_store_central
  * returns it (borrowed from the store) or NULL when unknown, from any

@@ -115,102 +115,15 @@ int cairn__store_head_load(cairn__store_apply *c, const uint8_t *author) {
   return rc;
 }
 
-/* The decoded body of an entry (borrowed from the apply zone). */
-typedef struct body {
-  const char *id;
-  size_t idlen;
-  const msgpack_object *set, *base, *why;
-  const msgpack_object *scope; /* [campus, classroom, ...] strings */
-  int is_new; /* the entry creates its record ("new": true) */
-  const uint8_t *set_raw; /* the set's encoded bytes inside the body */
-  size_t set_raw_len;
-} body;
+/* The decoded body of an entry (its objects in the apply zone). */
+typedef cairn_body body;
 
-/* Finds the encoded bytes of the body's `set` value. Returns 0 or -1. */
-static int body_set_span(const cairn_entry *e, body *b) {
-  const uint8_t *p = e->body;
-  size_t len = e->body_len, off = 0;
-  uint64_t n;
-  if (len == 0)
-    return -1;
-  if (p[0] >= 0x80 && p[0] <= 0x8f) {
-    n = p[0] & 0x0f;
-    off = 1;
-  } else if (p[0] == 0xde && len >= 3) {
-    n = (uint64_t)p[1] << 8 | p[2];
-    off = 3;
-  } else {
-    return -1;
-  }
-  for (uint64_t i = 0; i < n; i++) {
-    size_t k = off;
-    if (cairn__store_mp_skip(p, len, &off) != 0)
-      return -1;
-    int is_set = off - k == 4 && memcmp(p + k, "\xa3set", 4) == 0;
-    size_t v = off;
-    if (cairn__store_mp_skip(p, len, &off) != 0)
-      return -1;
-    if (is_set) {
-      b->set_raw = p + v;
-      b->set_raw_len = off - v;
-      return 0;
-    }
-  }
-  return -1;
-}
-
+/* Decodes entry e's body into b, once (protocol/body.h); a malformed body
+ * is refused with c->why naming the field. */
 static int body_parse(cairn__store_apply *c, const cairn_entry *e, body *b) {
-  msgpack_object root;
-  size_t off = 0;
-  if (cairn_mpcheck(e->body, e->body_len, &off) != 0 || off != e->body_len)
-    return cairn__store_set_why(c, e, CAIRN_EMALFORMED, "body is not one msgpack map");
-  off = 0;
-  if (msgpack_unpack((const char *)e->body, e->body_len, &off, &c->s->apply_zone, &root) !=
-          MSGPACK_UNPACK_SUCCESS ||
-      root.type != MSGPACK_OBJECT_MAP)
-    return cairn__store_set_why(c, e, CAIRN_EMALFORMED, "body is not one msgpack map");
-  const msgpack_object *id = cairn_record_map_get(&root, "id");
-  const msgpack_object *scope = cairn_record_map_get(&root, "scope");
-  b->scope = scope;
-  b->set = cairn_record_map_get(&root, "set");
-  b->base = cairn_record_map_get(&root, "base");
-  b->why = cairn_record_map_get(&root, "why");
-  const msgpack_object *is_new = cairn_record_map_get(&root, "new");
-  if (is_new != NULL && is_new->type != MSGPACK_OBJECT_BOOLEAN)
-    return cairn__store_set_why(c, e, CAIRN_EMALFORMED, "new: not a boolean");
-  b->is_new = is_new != NULL && is_new->via.boolean;
-  if (!cairn__store_obj_str(id, &b->id, &b->idlen) || !cairn_text_id_logged(b->id, b->idlen))
-    return cairn__store_set_why(c, e, CAIRN_EMALFORMED, "id: missing or not a valid id");
-  if (b->set == NULL || b->set->type != MSGPACK_OBJECT_MAP || body_set_span(e, b) != 0)
-    return cairn__store_set_why(c, e, CAIRN_EMALFORMED, "set: missing or not a map");
-  if (b->base != NULL && b->base->type == MSGPACK_OBJECT_NIL)
-    b->base = NULL;
-  if (b->base != NULL && b->base->type != MSGPACK_OBJECT_MAP)
-    return cairn__store_set_why(c, e, CAIRN_EMALFORMED, "base: not a map");
-  if (b->base != NULL && b->base->via.map.size == 0)
-    b->base = NULL;
-  for (uint32_t i = 0; b->base != NULL && i < b->base->via.map.size; i++) {
-    const msgpack_object *v = &b->base->via.map.ptr[i].val;
-    if (b->base->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_ARRAY)
-      return cairn__store_set_why(c, e, CAIRN_EMALFORMED, "base: not a map of field to versions");
-    for (uint32_t k = 0; k < v->via.array.size; k++) {
-      const msgpack_object *ver = &v->via.array.ptr[k];
-      if (ver->type != MSGPACK_OBJECT_ARRAY || ver->via.array.size != 2 ||
-          ver->via.array.ptr[0].type != MSGPACK_OBJECT_BIN ||
-          ver->via.array.ptr[0].via.bin.size != CAIRN_KEY_BYTES ||
-          ver->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return cairn__store_set_why(c, e, CAIRN_EMALFORMED, "base: a version is not [author, seq]");
-    }
-  }
-  if (b->why != NULL && b->why->type == MSGPACK_OBJECT_NIL)
-    b->why = NULL;
-  if (b->why != NULL &&
-      (b->why->type != MSGPACK_OBJECT_STR || b->why->via.str.size > CAIRN__STORE_WHY_MAX ||
-       !cairn_text_utf8_valid(b->why->via.str.ptr, b->why->via.str.size)))
-    return cairn__store_set_why(c, e, CAIRN_EMALFORMED, "why: not a string of at most 1000 bytes");
-  if (!cairn__store_scope_valid(scope))
-    return cairn__store_set_why(c, e, CAIRN_EMALFORMED, "scope: not [campus, classroom, ...]");
-  return 0;
+  const char *why = NULL;
+  int rc = cairn_body_decode((int)e->kind, e->body, e->body_len, &c->s->apply_zone, b, &why);
+  return rc != 0 ? cairn__store_set_why(c, e, rc, why) : 0;
 }
 
 /* Writes into key the children key of the record's PARENT-flagged ref
@@ -644,7 +557,7 @@ static int fold(cairn__store_apply *c, const cairn_entry *e) {
    * edits (another author's), and two devices may create the same student
    * id. An edit may never carry a fixed field. */
   char msg[200];
-  if (cairn_record_check_set(type, b.set, b.is_new, msg, sizeof msg) != 0)
+  if (!c->set_checked && cairn_record_check_set(type, b.set, b.is_new, msg, sizeof msg) != 0)
     return cairn__store_set_why(c, e, CAIRN_EMALFORMED, msg);
   if (c->mode == CAIRN__STORE_APPLY_SYNCED && input_refused(&b, type, msg, sizeof msg))
     return quarantine(c, e, msg);

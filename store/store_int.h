@@ -15,6 +15,7 @@
 #include <lmdb.h>
 #include <msgpack.h>
 
+#include "body.h"
 #include "entry.h"
 #include "progress.h"
 #include "record.h"
@@ -231,10 +232,10 @@ int cairn__store_student_status(cairn_store *s, MDB_txn *txn, struct cairn__stor
 
 /* The most classrooms a body's scope names: a student's classrooms before
  * and after a write (FORMAT.md section 2). */
-#define CAIRN__STORE_SCOPE_ROOMS 32
+#define CAIRN__STORE_SCOPE_ROOMS CAIRN_BODY_SCOPE_ROOMS
 
 /* 1 when scope is a body's scope: an array [campus, classroom, ...] of 2
- * to 1 + CAIRN__STORE_SCOPE_ROOMS strings. */
+ * to 1 + CAIRN__STORE_SCOPE_ROOMS strings (cairn_body_scope_valid). */
 int cairn__store_scope_valid(const msgpack_object *scope);
 
 /* Returns 1 when an entry or record of kind whose scope is the array
@@ -405,7 +406,7 @@ int cairn__store_err(const cairn_store *s, int rc, int committing);
  *   store_check.c  the self-check
  * Each points only at store_int.h; none includes another. */
 
-#define CAIRN__STORE_WHY_MAX 1000 /* bytes of a write's reason */
+#define CAIRN__STORE_WHY_MAX CAIRN_BODY_WHY_MAX /* bytes of a write's reason */
 #define CAIRN__STORE_CHECK_DBS 4  /* the check's scratch databases */
 
 /* How cairn__store_apply_entry treats an entry's write. */
@@ -430,6 +431,8 @@ typedef struct cairn__store_apply {
   MDB_dbi heads, records, children, restamps;
   cairn__store_apply_mode mode;
   int write_log; /* 0 when rebuilding from the log itself */
+  int set_checked; /* 1 while a local write is applied: its set passed
+                      cairn_record_check_set already (store_write.c) */
   /* CAIRN__STORE_APPLY_SYNCED: the author of the run being applied. */
   int author_is_central;
   cairn_scope author_scope;
@@ -509,9 +512,10 @@ int64_t cairn__store_ahead_ms(const cairn_store *s, uint64_t hlc);
  * each author's run is checked (signatures, chain) and applied in one
  * transaction according to mode (apply_run). Sets *res: the new entries
  * stored (minus the quarantined and the held), refused, quarantined, held,
- * re-dated by this central, and staged. */
+ * re-dated by this central, and staged. runs (NULL: not wanted) gets what
+ * cairn_store_apply_synced_runs describes. */
 int cairn__store_apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, cairn__store_apply_mode mode,
-                        cairn_apply_result *res);
+                        cairn_apply_result *res, cairn_vv_item **runs, size_t *nruns);
 /* Commits txn (with the refusal counter) and, when that succeeded,
  * publishes what it changed. Frees c either way. */
 int cairn__store_apply_commit(cairn__store_apply *c);

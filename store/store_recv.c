@@ -410,13 +410,45 @@ static int recv_finish(cairn__store_batch *b, int rc, cairn_apply_result *res, s
   return rc;
 }
 
+/* Allocates into *runs the author runs of the n decoded entries in
+ * s->ents (cairn_store_apply_synced_runs), *nruns of them. Returns 0 or
+ * CAIRN_ENOMEM. */
+static int author_runs(const cairn_store *s, size_t n, cairn_vv_item **runs, size_t *nruns) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    k += i == 0 || memcmp(s->ents[i].e.author, s->ents[i - 1].e.author, CAIRN_KEY_BYTES) != 0;
+  if (k == 0)
+    return 0;
+  cairn_vv_item *r = malloc(k * sizeof *r);
+  if (r == NULL)
+    return CAIRN_ENOMEM;
+  k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (i == 0 || memcmp(s->ents[i].e.author, s->ents[i - 1].e.author, CAIRN_KEY_BYTES) != 0) {
+      memcpy(r[k].author, s->ents[i].e.author, CAIRN_KEY_BYTES);
+      r[k++].seq = 0;
+    }
+    if (s->ents[i].e.seq > r[k - 1].seq)
+      r[k - 1].seq = s->ents[i].e.seq;
+  }
+  *runs = r;
+  *nruns = k;
+  return 0;
+}
+
 int cairn__store_apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, cairn__store_apply_mode mode,
-                        cairn_apply_result *res) {
+                        cairn_apply_result *res, cairn_vv_item **runs, size_t *nruns) {
   size_t n;
   cairn__store_batch b;
+  if (runs != NULL) {
+    *runs = NULL;
+    *nruns = 0;
+  }
   int rc = recv_begin(s, buf, len, mode, res, &b, &n);
   if (rc <= 0)
     return rc;
+  if (runs != NULL && (rc = author_runs(s, n, runs, nruns)) != 0)
+    return recv_finish(&b, rc, res, n);
   rc = 0;
   cairn__store_apply *c = &b.ac;
   uint64_t released_due = c->released;
@@ -453,13 +485,19 @@ int cairn__store_apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, ca
     res->staged = staged;
     res->unstaged = unstaged;
   }
-  return recv_finish(&b, rc, res, n);
+  rc = recv_finish(&b, rc, res, n);
+  if (rc != 0 && runs != NULL) {
+    free(*runs);
+    *runs = NULL;
+    *nruns = 0;
+  }
+  return rc;
 }
 
 int cairn_store_apply_entries(cairn_store *s, const uint8_t *buf, size_t len, size_t *applied,
                               char *why, size_t whylen) {
   cairn_apply_result res;
-  int rc = cairn__store_apply_buffer(s, buf, len, CAIRN__STORE_APPLY_TRUSTED, &res);
+  int rc = cairn__store_apply_buffer(s, buf, len, CAIRN__STORE_APPLY_TRUSTED, &res, NULL, NULL);
   *applied = res.applied;
   if (why != NULL && whylen > 0)
     snprintf(why, whylen, "%s", res.reason);
@@ -468,7 +506,12 @@ int cairn_store_apply_entries(cairn_store *s, const uint8_t *buf, size_t len, si
 
 int cairn_store_apply_synced(cairn_store *s, const uint8_t *buf, size_t len,
                              cairn_apply_result *res) {
-  return cairn__store_apply_buffer(s, buf, len, CAIRN__STORE_APPLY_SYNCED, res);
+  return cairn__store_apply_buffer(s, buf, len, CAIRN__STORE_APPLY_SYNCED, res, NULL, NULL);
+}
+
+int cairn_store_apply_synced_runs(cairn_store *s, const uint8_t *buf, size_t len,
+                                  cairn_apply_result *res, cairn_vv_item **runs, size_t *nruns) {
+  return cairn__store_apply_buffer(s, buf, len, CAIRN__STORE_APPLY_SYNCED, res, runs, nruns);
 }
 
 /* ---- a student's history: whole bodies for entries held redacted ---------- */

@@ -101,15 +101,7 @@ int cairn_scope_overlaps(const cairn_scope *a, const cairn_scope *b) {
          strcmp(a->classroom, b->classroom) == 0;
 }
 
-int cairn__store_scope_valid(const msgpack_object *scope) {
-  if (scope == NULL || scope->type != MSGPACK_OBJECT_ARRAY || scope->via.array.size < 2 ||
-      scope->via.array.size > 1 + CAIRN__STORE_SCOPE_ROOMS)
-    return 0;
-  for (uint32_t i = 0; i < scope->via.array.size; i++)
-    if (scope->via.array.ptr[i].type != MSGPACK_OBJECT_STR)
-      return 0;
-  return 1;
-}
+int cairn__store_scope_valid(const msgpack_object *scope) { return cairn_body_scope_valid(scope); }
 
 int cairn__store_in_scope(const cairn_scope *sc, int kind, const msgpack_object *scope) {
   if (sc == NULL || sc->campus[0] == '\0' || kind == CAIRN_REC_RESTAMP ||

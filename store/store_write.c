@@ -765,7 +765,10 @@ int cairn__store_write_one(cairn__store_batch *b, cairn_put *p) {
   msgpack_sbuffer_clear(&s->entry_buf);
   if ((rc = cairn_entry_encode(&e, &s->entry_buf)) != 0)
     return rc;
+  /* put_check checked the set: the fold does not check it again */
+  b->ac.set_checked = 1;
   rc = cairn__store_apply_entry(&b->ac, (const uint8_t *)s->entry_buf.data, s->entry_buf.size, &e);
+  b->ac.set_checked = 0;
   if (rc < 0)
     return rc;
   b->seq = e.seq;

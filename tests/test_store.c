@@ -1356,6 +1356,69 @@ static void test_sync_redacts_out_of_scope(void **state) {
   device_free(&k);
 }
 
+/* The sync path hands back, for each author's run of the buffer, its
+ * highest seq (what the sender holds: the link never sends it back, and
+ * the central answers those authors with receipts), refused or not, with
+ * no second decode of the buffer. */
+static void test_sync_hands_back_each_authors_run(void **state) {
+  (void)state;
+  device c, k;
+  central_and_classroom(&c, &k);
+  add_student_at(c.s, "bo-8", "North", "8B");
+  add_student_at(k.s, "ava-8", "North", "8B");
+  add_student_at(k.s, "cy-8", "North", "8B");
+  cairn_vv_item *vv;
+  size_t n;
+  assert_int_equal(cairn_store_version_vector(c.s, &vv, &n), 0);
+  assert_int_equal(n, 1);
+  uint64_t cseq = vv[0].seq;
+  free(vv);
+  /* the central's run (held already), then the classroom's (not enrolled yet) */
+  msgpack_sbuffer b;
+  size_t count;
+  msgpack_sbuffer_init(&b);
+  assert_int_equal(cairn_store_read_log(c.s, c.pk, 1, 100, &b, &count), 0);
+  assert_int_equal(count, cseq);
+  assert_int_equal(cairn_store_read_log(k.s, k.pk, 1, 100, &b, &count), 0);
+  assert_int_equal(count, 2);
+  cairn_apply_result res;
+  cairn_vv_item *runs;
+  size_t nruns;
+  assert_int_equal(
+      cairn_store_apply_synced_runs(c.s, (const uint8_t *)b.data, b.size, &res, &runs, &nruns), 0);
+  assert_int_equal(res.entries, cseq + 2);
+  assert_int_equal(res.refused, 2);
+  assert_int_equal(nruns, 2);
+  assert_memory_equal(runs[0].author, c.pk, CAIRN_KEY_BYTES);
+  assert_int_equal(runs[0].seq, cseq);
+  assert_memory_equal(runs[1].author, k.pk, CAIRN_KEY_BYTES);
+  assert_int_equal(runs[1].seq, 2);
+  free(runs);
+  /* enrolled: the same buffer applies, and hands back the same runs */
+  assert_int_equal(enroll(c.s, k.pk, "North", "8B", NULL), 0);
+  assert_int_equal(
+      cairn_store_apply_synced_runs(c.s, (const uint8_t *)b.data, b.size, &res, &runs, &nruns), 0);
+  assert_int_equal(res.applied, 2);
+  assert_int_equal(nruns, 2);
+  assert_int_equal(runs[1].seq, 2);
+  free(runs);
+  assert_true(export_has(c.s, "cy-8"));
+  /* nothing to apply: no runs; a cut buffer: refused, no runs */
+  assert_int_equal(cairn_store_apply_synced_runs(c.s, (const uint8_t *)b.data, 0, &res, &runs,
+                                                 &nruns),
+                   0);
+  assert_null(runs);
+  assert_int_equal(nruns, 0);
+  assert_int_equal(cairn_store_apply_synced_runs(c.s, (const uint8_t *)b.data, b.size - 3, &res,
+                                                 &runs, &nruns),
+                   CAIRN_EMALFORMED);
+  assert_null(runs);
+  assert_int_equal(nruns, 0);
+  msgpack_sbuffer_destroy(&b);
+  device_free(&c);
+  device_free(&k);
+}
+
 /* Only enrolled, unrevoked devices may write; an unknown author's run is
  * not even stored, and applies once the central has enrolled it. */
 static void test_sync_refuses_unknown_and_revoked_authors(void **state) {
@@ -1930,6 +1993,7 @@ int main(void) {
       cmocka_unit_test(test_check_finds_a_changed_record),
       cmocka_unit_test(test_sync_redacts_out_of_scope),
       cmocka_unit_test(test_history_follows_a_moved_student),
+      cmocka_unit_test(test_sync_hands_back_each_authors_run),
       cmocka_unit_test(test_sync_refuses_unknown_and_revoked_authors),
       cmocka_unit_test(test_sync_quarantines_unauthorized_writes),
       cmocka_unit_test(test_ids_follow_the_grammar),

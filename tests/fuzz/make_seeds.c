@@ -24,6 +24,7 @@
 #include "frame.h"
 #include "fuzz.h"
 #include "noise.h"
+#include "record.h"
 #include "request.h"
 #include "roster_seed.h"
 #include "sync.h"
@@ -66,15 +67,20 @@ static void pack_str(msgpack_packer *pk, const char *s) {
   msgpack_pack_str_body(pk, s, strlen(s));
 }
 
-/* ---- entries ---- */
+/* ---- bodies (fuzz_body): the kind byte, then the body ---- */
 
-static uint8_t author_pk[32], author_sk[64];
-
-static void entry_body(msgpack_sbuffer *sb, const char *id, int is_new) {
+/* Appends to sb a body {id, new?, set, base?, why?, scope} with set the
+ * nset pairs of strings kv, a base naming one version of field based
+ * (NULL: none), a reason why (NULL: none) and a scope of campus "north"
+ * and rooms classrooms. */
+static void pack_body(msgpack_sbuffer *sb, const char *id, int is_new, int nset,
+                      const char *const *kv, const char *based, const char *why, int rooms) {
   msgpack_packer pk;
+  uint8_t author[CAIRN_KEY_BYTES];
 
+  memset(author, 0xa1, sizeof author);
   msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, is_new ? 4 : 3);
+  msgpack_pack_map(&pk, 3 + (is_new != 0) + (based != NULL) + (why != NULL));
   pack_str(&pk, "id");
   pack_str(&pk, id);
   if (is_new) {
@@ -82,13 +88,66 @@ static void entry_body(msgpack_sbuffer *sb, const char *id, int is_new) {
     msgpack_pack_true(&pk);
   }
   pack_str(&pk, "set");
-  msgpack_pack_map(&pk, 1);
-  pack_str(&pk, "name");
-  pack_str(&pk, is_new ? "Ada Lovelace" : "Ada King");
+  msgpack_pack_map(&pk, (size_t)nset);
+  for (int i = 0; i < nset; i++) {
+    pack_str(&pk, kv[2 * i]);
+    pack_str(&pk, kv[2 * i + 1]);
+  }
+  if (based != NULL) {
+    pack_str(&pk, "base");
+    msgpack_pack_map(&pk, 1);
+    pack_str(&pk, based);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_bin(&pk, sizeof author);
+    msgpack_pack_bin_body(&pk, author, sizeof author);
+    msgpack_pack_uint64(&pk, 7);
+  }
+  if (why != NULL) {
+    pack_str(&pk, "why");
+    pack_str(&pk, why);
+  }
   pack_str(&pk, "scope");
-  msgpack_pack_array(&pk, 2);
+  msgpack_pack_array(&pk, (size_t)(1 + rooms));
   pack_str(&pk, "north");
-  pack_str(&pk, "room-12");
+  for (int i = 0; i < rooms; i++)
+    pack_str(&pk, i == 0 ? "room-12" : "room-14");
+}
+
+/* Writes seed name: the kind byte, then pack_body's body. */
+static void body_seed(const char *name, uint8_t kind, const char *id, int is_new, int nset,
+                      const char *const *kv, const char *based, const char *why, int rooms) {
+  msgpack_sbuffer sb;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_sbuffer_write(&sb, (const char *)&kind, 1);
+  pack_body(&sb, id, is_new, nset, kv, based, why, rooms);
+  put("body", name, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+static void seeds_body(void) {
+  static const char *const evidence[] = {"milestone", "n3-42", "observed", "2026-10-02",
+                                         "note", "timed reading"};
+  static const char *const student[] = {"name", "Ada Lovelace", "classroom", "room-14"};
+  static const char *const edit[] = {"statement", "Reads 100 words a minute"};
+
+  body_seed("evidence_new", CAIRN_REC_EVIDENCE, "n3-43", 1, 3, evidence, NULL, NULL, 1);
+  body_seed("student_moved", CAIRN_REC_STUDENT, "ada", 0, 2, student, "classroom",
+            "moved to room 14", 2);
+  body_seed("milestone_edit", CAIRN_REC_MILESTONE, "n3-41", 0, 1, edit, "statement", NULL, 1);
+  body_seed("no_scope_rooms", CAIRN_REC_EVIDENCE, "n3-44", 1, 3, evidence, NULL, NULL, 0);
+  body_seed("unknown_kind", 15, "n3-45", 1, 3, evidence, NULL, NULL, 1);
+}
+
+/* ---- entries ---- */
+
+static uint8_t author_pk[32], author_sk[64];
+
+static void entry_body(msgpack_sbuffer *sb, const char *id, int is_new) {
+  const char *const name[] = {"name", is_new ? "Ada Lovelace" : "Ada King"};
+
+  pack_body(sb, id, is_new, 1, name, NULL, NULL, 1);
 }
 
 /* Seals (and signs unless unsigned) entry seq after prev into out. */
@@ -865,6 +924,7 @@ int main(int argc, char **argv) {
   seeds_requests();
   seeds_roster();
   seeds_ifthen();
+  seeds_body();
   msgpack_sbuffer_destroy(&chain);
   msgpack_sbuffer_destroy(&hello);
   return 0;
