@@ -8,10 +8,11 @@
  * Checks: the decoder answers 0 or CAIRN_EMALFORMED, and a refusal names
  * the field in why; on 0 every field is what body.h promises: the id is a
  * valid id inside the input, set a map whose raw bytes lie inside the
- * input and decode to that same map, base absent or a non-empty map of
- * field to [author, seq] versions, why absent or a UTF-8 string of at most
- * CAIRN_BODY_WHY_MAX bytes, scope [campus, classroom, ...]; and the same
- * input decodes the same way twice.
+ * input and decode to that same map (packed alike: a NaN is kept as it
+ * is), base absent or a non-empty map of field to [author, seq]
+ * versions, why absent or a UTF-8 string of at most CAIRN_BODY_WHY_MAX
+ * bytes, scope [campus, classroom, ...]; and the same input decodes the
+ * same way twice.
  */
 #include <string.h>
 
@@ -26,6 +27,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return sodium_init() < 0;
 }
 
+/* 1 when a and b pack to the same bytes: msgpack_object_equal compares
+ * floats with ==, so a NaN (which a body may hold: the record's rules
+ * refuse it later) would never equal itself. */
+static int same_packed(const msgpack_object *a, const msgpack_object *b) {
+  msgpack_sbuffer sa, sb;
+  msgpack_packer pa, pb;
+  msgpack_sbuffer_init(&sa);
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pa, &sa, msgpack_sbuffer_write);
+  msgpack_packer_init(&pb, &sb, msgpack_sbuffer_write);
+  int same = msgpack_pack_object(&pa, *a) == 0 && msgpack_pack_object(&pb, *b) == 0 &&
+             sa.size == sb.size && (sa.size == 0 || memcmp(sa.data, sb.data, sa.size) == 0);
+  msgpack_sbuffer_destroy(&sa);
+  msgpack_sbuffer_destroy(&sb);
+  return same;
+}
+
 static void check_ok(const uint8_t *buf, size_t len, const cairn_body *b, msgpack_zone *z) {
   FUZZ_CHECK(b->idlen >= 1 && fuzz_inside(buf, len, (const uint8_t *)b->id, b->idlen));
   FUZZ_CHECK(cairn_text_id_logged(b->id, b->idlen));
@@ -36,7 +54,7 @@ static void check_ok(const uint8_t *buf, size_t len, const cairn_body *b, msgpac
   size_t off = 0;
   FUZZ_CHECK(msgpack_unpack((const char *)b->set_raw, b->set_raw_len, &off, z, &raw) ==
              MSGPACK_UNPACK_SUCCESS);
-  FUZZ_CHECK(off == b->set_raw_len && msgpack_object_equal(raw, *b->set));
+  FUZZ_CHECK(off == b->set_raw_len && same_packed(&raw, b->set));
   if (b->base != NULL) {
     FUZZ_CHECK(b->base->type == MSGPACK_OBJECT_MAP && b->base->via.map.size > 0);
     for (uint32_t i = 0; i < b->base->via.map.size; i++) {
