@@ -17,7 +17,6 @@ dir=$(mktemp -d /tmp/cairn-metrics-XXXXXX)
 
 command -v curl >/dev/null || { echo "FAIL: curl is not installed (scripts/deps.sh)"; exit 1; }
 command -v python3 >/dev/null || { echo "FAIL: python3 is not installed (scripts/deps.sh)"; exit 1; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 pc=$(free_port)
 wr=$(free_port)
 wc=$(free_port)

@@ -115,7 +115,7 @@ same_rows() { # same_rows WHAT: the mirror holds each write of the store, once
 
 # --- a central with a mirror (and its web listener, for /metrics), a
 # classroom syncing to it
-wc=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+wc=$(free_port)
 # metric NAME: its value in the central's /metrics (empty when absent)
 metric() {
   local i

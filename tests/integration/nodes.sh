@@ -24,6 +24,27 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 C() { local n=$1; shift; "$cairn" --data "$dir/$n" "$@"; }
 new_id() { sed -n 's/.*"id": *"\([^"]*\)".*/\1/p'; }
 
+# free_port: prints a TCP port that nothing holds now, below the kernel's
+# ephemeral range (32768 up), so that no outgoing connection of another
+# test takes it before cairnd binds it (a port the kernel handed out for
+# 127.0.0.1:0 once did, under ThreadSanitizer: "Address already in use").
+free_port() {
+  python3 -c '
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("0.0.0.0", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+'
+}
+
 start() { # start NODE: its cairnd in the background, once its socket listens
   "$cairnd" --data "$dir/$1" 2>>"$dir/$1.log" &
   pid[$1]=$!

@@ -1,6 +1,7 @@
 # web_env.sh: what the web page's tests share, sourced by browser_test.sh and
 # security_test.sh: the pinned npm packages installed (never a browser:
-# playwright-core drives Debian's /usr/bin/chromium), and a free port.
+# playwright-core drives Debian's /usr/bin/chromium). (A free port is
+# nodes.sh's free_port.)
 
 # Installs tests/web/node_modules from package-lock.json when missing or
 # older than the lock. Returns 1, with the reason, when it cannot.
@@ -15,9 +16,4 @@ web_env_ready() {
     (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||
       { echo "FAIL: npm ci in $here"; return 1; }
   fi
-}
-
-# Prints a TCP port on 127.0.0.1 that nothing listens on now.
-free_port() {
-  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
 }
