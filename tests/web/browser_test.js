@@ -302,7 +302,8 @@ run(async () => {
 
   // --- sync and device
   await page.click('#nav-sync');
-  await page.waitForSelector('main h2');
+  // the page before had a main h2 too: wait for this page's own section
+  await until(async () => (await page.textContent('main')).includes('This device'));
   check('the sync page names this device', (await page.textContent('main')).includes('classroom'));
   await axe(page, 'Sync and device');
   await noHorizontalScroll(page, 'Sync and device');
