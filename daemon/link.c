@@ -33,6 +33,9 @@ static void maybe_closed(cairn_links *m) {
     free(m->vv_fresh);
     free(m->old_vv);
     free(m->old_changed);
+    free(m->vv_ord);
+    free(m->old_ord);
+    free(m->seen);
     free(m->addrs);
     free(m);
     if (cb)
@@ -48,10 +51,38 @@ static void on_mgr_handle_close(uv_handle_t *h) {
 
 /* ---- this store's version vector ---- */
 
+/* Finds author in the previous read of the version vector: 1 and its
+ * index in *at, or 0. That read is ordered as cairn_store_version_vector
+ * gives it: the central first, then by key, so past item 0 it is sorted. */
+static int old_vv_find(const cairn_links *m, const uint8_t *author, size_t *at) {
+  size_t lo = 1, hi = m->old_vv_n;
+
+  if (m->old_vv_n == 0)
+    return 0;
+  if (memcmp(m->old_vv[0].author, author, CAIRN_KEY_BYTES) == 0) {
+    *at = 0;
+    return 1;
+  }
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = memcmp(m->old_vv[mid].author, author, CAIRN_KEY_BYTES);
+    if (c == 0) {
+      *at = mid;
+      return 1;
+    }
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return 0;
+}
+
 /* Reads this store's version vector into m->vv unless it holds the
- * current one. Returns 0, or a negative code (m->vv stays NULL). */
+ * current one, with each author's ordinal (m->vv_ord) and the
+ * generation in which its seq last changed (m->vv_changed). Returns 0, or a negative code (m->vv stays NULL). */
 int cairn__link_own_vv(cairn_links *m) {
-  uint64_t *changed;
+  size_t cap;
   int rc;
 
   if (m->vv != NULL)
@@ -60,32 +91,34 @@ int cairn__link_own_vv(cairn_links *m) {
     m->vv = NULL;
     return rc;
   }
-  size_t *fresh = malloc((m->vv_n ? m->vv_n : 1) * sizeof *fresh);
-  if ((changed = malloc((m->vv_n ? m->vv_n : 1) * sizeof *changed)) == NULL || fresh == NULL) {
+  cap = m->vv_n ? m->vv_n : 1;
+  size_t *fresh = malloc(cap * sizeof *fresh);
+  uint64_t *changed = malloc(cap * sizeof *changed);
+  uint32_t *ord = malloc(cap * sizeof *ord);
+  if (changed == NULL || fresh == NULL || ord == NULL) {
     free(changed);
     free(fresh);
+    free(ord);
     free(m->vv);
     m->vv = NULL;
     return CAIRN_ENOMEM;
   }
   m->vv_gen++;
   m->nfresh = 0;
-  /* both sorted by author: walk them side by side */
-  for (size_t i = 0, j = 0; i < m->vv_n; i++) {
-    int c = 1;
-    while (j < m->old_vv_n &&
-           (c = memcmp(m->old_vv[j].author, m->vv[i].author, CAIRN_KEY_BYTES)) < 0)
-      j++;
-    changed[i] = j < m->old_vv_n && c == 0 && m->old_vv[j].seq == m->vv[i].seq
-                     ? m->old_changed[j]
-                     : m->vv_gen;
+  for (size_t i = 0; i < m->vv_n; i++) {
+    size_t j;
+    int known = old_vv_find(m, m->vv[i].author, &j);
+    ord[i] = known ? m->old_ord[j] : m->next_ord++;
+    changed[i] = known && m->old_vv[j].seq == m->vv[i].seq ? m->old_changed[j] : m->vv_gen;
     if (changed[i] == m->vv_gen)
       fresh[m->nfresh++] = i;
   }
   free(m->vv_changed);
   free(m->vv_fresh);
+  free(m->vv_ord);
   m->vv_changed = changed;
   m->vv_fresh = fresh;
+  m->vv_ord = ord;
   return 0;
 }
 
@@ -96,11 +129,14 @@ void cairn__link_own_vv_drop(cairn_links *m) {
     return; /* not read since the last drop: old_vv is still the last read */
   free(m->old_vv);
   free(m->old_changed);
+  free(m->old_ord);
   m->old_vv = m->vv;
   m->old_changed = m->vv_changed;
+  m->old_ord = m->vv_ord;
   m->old_vv_n = m->vv_n;
   m->vv = NULL;
   m->vv_changed = NULL;
+  m->vv_ord = NULL;
   free(m->vv_fresh);
   m->vv_fresh = NULL;
   m->nfresh = 0;
@@ -154,8 +190,9 @@ int cairn__link_send_msg(link *l, msgpack_sbuffer *sb) {
 
 /* ---- reading ---- */
 
-/* Read buffers grow to the record being received and are dropped when
- * idle, so an idle or half-open connection costs little memory. */
+/* Read buffers grow to the record being received and are dropped
+ * whenever no record is part-way, so an idle or half-open connection
+ * holds none. */
 #define READ_CHUNK 4096
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out) {
@@ -235,7 +272,9 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     return;
   memmove(l->in, l->in + off, l->in_len - off);
   l->in_len -= off;
-  if (l->in_len == 0 && l->in_cap > READ_CHUNK) {
+  /* an idle link keeps no buffer: none for records, none for messages */
+  cairn_transport_reader_release(&l->reader);
+  if (l->in_len == 0) {
     free(l->in);
     l->in = NULL;
     l->in_cap = 0;
@@ -306,7 +345,6 @@ void cairn__link_set_state(link *l, link_state next) {
   l->state = next;
   if (next != LINK_CLOSING)
     return;
-  cairn__link_record_seen(l); /* a short-lived link is seen all the same */
   /* Closing: detach jobs, unhook, close both handles. */
   for (job *j = l->jobs; j != NULL; j = j->next)
     j->l = NULL;
@@ -863,7 +901,7 @@ void cairn_links_notify(void *links) {
       if (strcmp(scope.campus, l->peer_scope.campus) != 0 ||
           strcmp(scope.classroom, l->peer_scope.classroom) != 0) /* (not memcmp: bytes past
                                                                     * the NUL may be unset) */
-        l->wanted_n = 0, l->idle_gen = 0, l->arrivals_sent = 0;
+        cairn__link_wanted_forget(l), l->arrivals_sent = 0;
       l->peer_scope = scope;
     }
     if (l->state == LINK_IDLE || l->state == LINK_SYNCING) {
@@ -911,10 +949,13 @@ int cairn__link_start_listener(cairn_links *m, char *why, size_t whylen) {
   return 0;
 }
 
+/* Each second: the counts of rate-limited log lines, and the last-seen
+ * times of the peers that said HELLO since. */
 static void on_flush_limits(uv_timer_t *t) {
   cairn_links *m = t->data;
   for (int i = 0; i <= REFUSAL_CLASSES; i++)
     cairn_log_limit_flush(&m->limits[i], uv_now(m->o.loop));
+  cairn__link_seen_flush(m);
 }
 
 /* How many sync connections this process may hold: its descriptor limit

@@ -67,7 +67,6 @@
 /* A device's last-seen time is taken at its HELLO and written this much
  * later (or when its link closes first), so that its commit never sits in
  * front of the link's first batch. */
-#define SEEN_DELAY_MS 1000
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
 #define PROLOGUE "cairn-sync-v1"
@@ -165,12 +164,11 @@ struct link {
   char hello_role[16]; /* the role the peer's HELLO gave (/metrics) */
   cairn_vv_item *peer_vv; /* what the peer holds, as far as we know */
   size_t peer_vv_n;
-  /* downstream: authors whose chains the peer needs or not (cairn__link_author_wanted) */
-  struct wanted {
-    uint8_t author[CAIRN_KEY_BYTES];
-    int yes;
-  } *wanted;
-  size_t wanted_n;
+  /* downstream: whether the peer needs each author's chain, cached
+   * (cairn__link_author_wanted): two bits per author ordinal (the
+   * manager's vv_ord), words of known then yes, wanted_words pairs */
+  uint64_t *wanted;
+  size_t wanted_words;
   unsigned reach_epoch; /* cairn_store_reach_epoch when the cache was filled */
   /* The vv generation in which a pump found nothing to send and nothing
    * in flight (0: none since what the peer wants may have changed): the
@@ -222,7 +220,6 @@ struct link {
   uint64_t next_batch;
   uint64_t sent, received, refused;
   int64_t last_success; /* unix time of the last HELLO or ACK from the peer */
-  int64_t seen_at;      /* downstream: HELLO time not yet written (0: none) */
   job *jobs;
   int handles; /* tcp + timer not yet closed */
   link *prev, *next;
@@ -276,6 +273,11 @@ struct cairn_links {
   cairn_vv_item *old_vv;
   uint64_t *old_changed;
   size_t old_vv_n;
+  /* vv_ord[i]: vv[i]'s author's ordinal, given when the author first
+   * appears in vv and kept while this manager lives (old_ord: old_vv's);
+   * links cache what they know of an author by it */
+  uint32_t *vv_ord, *old_ord;
+  uint32_t next_ord;
   /* The central's seq in this store when the live links' device scopes
    * were last checked (cairn_links_notify). */
   uint64_t scopes_checked_at;
@@ -283,6 +285,12 @@ struct cairn_links {
    * arrival: `sync status` shows it before the writer has stored it. */
   uint64_t receipt_seen;
   uint64_t refusals[REFUSAL_CLASSES]; /* since start, every link, by class */
+  /* Downstream peers' HELLO times not yet written: the flush timer writes
+   * them all in one job a second (cairn__link_seen_flush), not one
+   * commit per link (10,000 classrooms reconnecting were 10,000 durable
+   * commits ahead of any entry). */
+  cairn_peer_seen *seen;
+  size_t seen_n, seen_cap;
   uint64_t applied; /* entries received and applied since start, every link */
   /* batch sizes left by links that dropped mid-transfer, by peer (a ring) */
   struct pace {
@@ -393,13 +401,16 @@ int cairn__link_start_listener(cairn_links *m, char *why, size_t whylen);
 /* The seq up to which the peer holds author's chain, as far as this
  * side knows. */
 uint64_t cairn__link_peer_has(const link *l, const uint8_t *author);
-/* Whether the peer needs author's chain at all. A downstream peer does
- * not when the author is an enrolled device whose scope does not overlap
- * the peer's: every entry of it would reach the peer redacted, and the
- * peer verifies only the chains it holds. Otherwise (the central, a hub or
- * classroom that overlaps, an unknown or revoked author) it does. Cached
- * per link; the cache is dropped when the peer's scope changes. */
-int cairn__link_author_wanted(link *l, const uint8_t *author);
+/* Whether the peer needs the chain of the manager's vv[i] (read by
+ * cairn__link_own_vv) at all. A downstream peer does not when the author
+ * is an enrolled device whose scope does not overlap the peer's: every
+ * entry of it would reach the peer redacted, and the peer verifies only
+ * the chains it holds. Otherwise (the central, a hub or classroom that
+ * overlaps, an unknown or revoked author) it does. Cached per link by the
+ * author's ordinal; the cache is dropped when the peer's scope changes. */
+int cairn__link_author_wanted(link *l, size_t i);
+/* Forgets what the link knew of which authors it wants. */
+void cairn__link_wanted_forget(link *l);
 /* A link that closes with batches unacknowledged leaves half its size
  * (at most the start size) for the next link to its peer. */
 void cairn__link_pace_leave(link *l);
@@ -416,8 +427,11 @@ void cairn__link_job_free(job *j);
  * j (whose link is NULL if it closed meanwhile). Returns 0, or frees j,
  * fails the link and returns CAIRN_ENOMEM. */
 int cairn__link_submit(link *l, job *j, cairn_writer_job_fn fn, cairn_writer_done_cb done);
-/* Writes the pending last-seen time of a downstream link, if any. */
-void cairn__link_record_seen(link *l);
+/* A downstream peer said HELLO: its last-seen time, now, is written with
+ * the next flush (lost if memory runs out: it is a hint). */
+void cairn__link_seen(link *l);
+/* Queues one writer job that records every pending last-seen time. */
+void cairn__link_seen_flush(cairn_links *m);
 /* The clock tolerance ([sync] clock_tolerance), in ms (FORMAT.md 1.1). */
 int64_t cairn__link_tolerance_ms(const cairn_links *m);
 /* "3 years ahead of", "5 minutes behind": how a clock stands to another. */
@@ -455,9 +469,9 @@ void cairn__link_maybe_switch_upstream(link *l);
 /* A hub passes the central's receipt on to the device it is about: the
  * central's signature, not the hub, vouches for it. */
 void cairn__link_relay_receipt(cairn_links *m, const cairn_sync_msg *r);
-/* Entries this node holds (have: its version vector) that the peer lacks
- * and will be sent, not counting those sent already. */
-uint64_t cairn__link_lacking(const cairn_vv_item *have, size_t n, link *l);
+/* Entries this node holds (the manager's vv, read by cairn__link_own_vv)
+ * that the peer lacks and will be sent, not counting those sent already. */
+uint64_t cairn__link_lacking(link *l);
 /* Entries the peer said it will send that have not been applied here yet;
  * -1 until its first OFFER. */
 int64_t cairn__link_to_receive(const link *l);

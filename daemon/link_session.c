@@ -12,65 +12,56 @@ uint64_t cairn__link_peer_has(const link *l, const uint8_t *author) {
   return 0;
 }
 
-/* Finds author in the link's sorted cache of wanted authors: its entry,
- * or NULL and *at, where it goes. */
-static struct wanted *wanted_find(link *l, const uint8_t *author, size_t *at) {
-  size_t lo = 0, hi = l->wanted_n;
-  *at = 0;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = memcmp(l->wanted[mid].author, author, CAIRN_KEY_BYTES);
-    if (c == 0)
-      return &l->wanted[mid];
-    if (c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  *at = lo;
-  return NULL;
-}
-
-/* Caches whether author is wanted (at its place at). */
-static void wanted_insert(link *l, size_t at, const uint8_t *author, int yes) {
-  struct wanted *grown = realloc(l->wanted, (l->wanted_n + 1) * sizeof *grown);
-  if (grown == NULL)
-    return; /* asked again next time */
-  l->wanted = grown;
-  memmove(grown + at + 1, grown + at, (l->wanted_n - at) * sizeof *grown);
-  memcpy(grown[at].author, author, CAIRN_KEY_BYTES);
-  grown[at].yes = yes;
-  l->wanted_n++;
+void cairn__link_wanted_forget(link *l) {
+  if (l->wanted != NULL)
+    memset(l->wanted, 0, l->wanted_words * 2 * sizeof *l->wanted);
+  l->idle_gen = 0;
 }
 
 /* Whether the peer needs author's chain at all: a downstream peer as
  * cairn_store_author_goes_down says (the selection a bundle written for
  * it uses too), and any author once it asked for the history of a student
- * the author wrote about (cairn__link_author_want). Cached per link; the
- * cache is dropped when the peer's scope changes or an author first names
- * a classroom. */
-int cairn__link_author_wanted(link *l, const uint8_t *author) {
-  cairn_store *s = l->mgr->o.store;
-  struct wanted *w;
-  size_t at;
+ * the author wrote about (cairn__link_author_want). Cached per link, two
+ * bits per author (with 10,000 links and a thousand authors, a sorted
+ * list of keys per link was most of an idle link's memory); the cache is
+ * dropped when the peer's scope changes or an author first names a
+ * classroom. */
+int cairn__link_author_wanted(link *l, size_t i) {
+  cairn_links *m = l->mgr;
+  cairn_store *s = m->o.store;
+  const uint8_t *author = m->vv[i].author;
+  uint32_t ord = m->vv_ord[i];
+  size_t word = ord / 64;
+  uint64_t bit = (uint64_t)1 << (ord % 64);
   int yes;
 
   if (l->dir != LINK_DOWNSTREAM)
     return 1;
-  for (size_t i = 0; i < l->history_authors_n; i++)
-    if (memcmp(l->history_authors[i], author, CAIRN_KEY_BYTES) == 0)
+  for (size_t k = 0; k < l->history_authors_n; k++)
+    if (memcmp(l->history_authors[k], author, CAIRN_KEY_BYTES) == 0)
       return 1;
   unsigned epoch = cairn_store_reach_epoch(s);
   if (epoch != l->reach_epoch) { /* an author wrote about a classroom for the first time */
-    l->wanted_n = 0;
-    l->idle_gen = 0;
+    cairn__link_wanted_forget(l);
     l->reach_epoch = epoch;
   }
-  /* sorted by author: every pump asks for every author the store holds */
-  if ((w = wanted_find(l, author, &at)) != NULL)
-    return w->yes;
+  if (word < l->wanted_words && (l->wanted[2 * word] & bit))
+    return (l->wanted[2 * word + 1] & bit) != 0;
   yes = cairn_store_author_goes_down(s, author, &l->peer_scope);
-  wanted_insert(l, at, author, yes);
+  if (word >= l->wanted_words) {
+    size_t words = (size_t)m->next_ord / 64 + 1;
+    uint64_t *grown = realloc(l->wanted, words * 2 * sizeof *grown);
+    if (grown == NULL)
+      return yes; /* asked again next time */
+    memset(grown + 2 * l->wanted_words, 0, (words - l->wanted_words) * 2 * sizeof *grown);
+    l->wanted = grown;
+    l->wanted_words = words;
+  }
+  l->wanted[2 * word] |= bit;
+  if (yes)
+    l->wanted[2 * word + 1] |= bit;
+  else
+    l->wanted[2 * word + 1] &= ~bit;
   return yes;
 }
 
@@ -220,13 +211,13 @@ void cairn__link_pump(link *l) {
         for (size_t k = 0; k < m->nfresh && !lacks; k++) {
           i = m->vv_fresh[k];
           lacks = own[i].seq > cairn__link_peer_has(l, own[i].author) &&
-                  cairn__link_author_wanted(l, own[i].author);
+                  cairn__link_author_wanted(l, i);
         }
       } else {
         for (i = 0; i < n && !lacks; i++)
           lacks = m->vv_changed[i] > l->idle_gen &&
                   own[i].seq > cairn__link_peer_has(l, own[i].author) &&
-                  cairn__link_author_wanted(l, own[i].author);
+                  cairn__link_author_wanted(l, i);
       }
       if (!lacks) {
         l->idle_gen = m->vv_gen;
@@ -234,7 +225,7 @@ void cairn__link_pump(link *l) {
       }
     }
     for (i = 0; i < n; i++)
-      if (own[i].seq > cairn__link_peer_has(l, own[i].author) && cairn__link_author_wanted(l, own[i].author))
+      if (own[i].seq > cairn__link_peer_has(l, own[i].author) && cairn__link_author_wanted(l, i))
         break;
     if (i == n) {
       if (offer(l, 0) != 0)
@@ -249,7 +240,7 @@ void cairn__link_pump(link *l) {
       return;
     }
     if (!offered) {
-      if (offer(l, cairn__link_lacking(own, n, l)) != 0)
+      if (offer(l, cairn__link_lacking(l)) != 0)
         return;
       offered = 1;
     }
@@ -359,11 +350,6 @@ static int run_redeem(cairn_store *s, void *arg) {
                                   j->role, j->why, sizeof j->why);
 }
 
-static int run_peer_seen(cairn_store *s, void *arg) {
-  job *j = arg;
-  return cairn_store_peer_seen(s, j->device, j->when);
-}
-
 static int run_set_offset(cairn_store *s, void *arg) {
   job *j = arg;
   return cairn_store_set_central_offset(s, j->offset);
@@ -398,19 +384,54 @@ int cairn__link_submit(link *l, job *j, cairn_writer_job_fn fn, cairn_writer_don
   return 0;
 }
 
-/* Writes the pending last-seen time of a downstream link, if any. */
-void cairn__link_record_seen(link *l) {
-  job *j;
+void cairn__link_seen(link *l) {
+  cairn_links *m = l->mgr;
 
-  if (l->seen_at == 0 || (j = cairn__link_job_new(l)) == NULL)
-    return;
-  memcpy(j->device, l->peer, CAIRN_KEY_BYTES);
-  j->when = l->seen_at;
-  l->seen_at = 0;
-  cairn__link_submit(l, j, run_peer_seen, on_job_done);
+  if (m->seen_n == m->seen_cap) {
+    size_t cap = m->seen_cap ? 2 * m->seen_cap : 64;
+    cairn_peer_seen *grown = realloc(m->seen, cap * sizeof *grown);
+    if (grown == NULL)
+      return;
+    m->seen = grown;
+    m->seen_cap = cap;
+  }
+  memcpy(m->seen[m->seen_n].key, l->peer, CAIRN_KEY_BYTES);
+  m->seen[m->seen_n++].when = now_unix();
 }
 
-static void on_seen_timer(uv_timer_t *t) { cairn__link_record_seen(t->data); }
+typedef struct seen_job {
+  cairn_peer_seen *seen;
+  size_t n;
+} seen_job;
+
+static int run_seen(cairn_store *s, void *arg) {
+  seen_job *j = arg;
+  return cairn_store_peers_seen(s, j->seen, j->n);
+}
+
+static void on_seen_done(cairn_write_req *req, void *arg) {
+  seen_job *j = arg;
+  (void)req;
+  free(j->seen);
+  free(j);
+}
+
+void cairn__link_seen_flush(cairn_links *m) {
+  seen_job *j;
+  cairn_write_req *req;
+
+  if (m->seen_n == 0 || (j = malloc(sizeof *j)) == NULL)
+    return;
+  if ((req = cairn_writer_job_new(run_seen, j)) == NULL) {
+    free(j);
+    return; /* the times wait for the next flush */
+  }
+  j->seen = m->seen;
+  j->n = m->seen_n;
+  m->seen = NULL;
+  m->seen_n = m->seen_cap = 0;
+  cairn_writer_submit(m->o.writer, req, on_seen_done, j);
+}
 
 /* Sends the central's signed receipt: it holds author up to seq. */
 static void send_receipt(link *l, const uint8_t *author, uint64_t seq) {
@@ -713,8 +734,7 @@ static void on_hello(link *l, const cairn_sync_msg *msg) {
     }
   } else { /* when it was last seen: written by the writer a little later */
     note_peer_clock(l, msg);
-    l->seen_at = now_unix();
-    uv_timer_start(&l->timer, on_seen_timer, SEEN_DELAY_MS, 0);
+    cairn__link_seen(l);
     /* what the central already holds of the device's own log (a bundle
      * import, or a receipt lost in a drop) is acknowledged at once */
     if (m->o.config->role == CAIRN_ROLE_CENTRAL && cairn__link_own_vv(m) == 0)

@@ -8,11 +8,12 @@ static void pack_str(msgpack_packer *pk, const char *s) {
 
 /* Entries this node holds (have: its version vector) that the peer lacks
  * and will be sent, not counting those sent already. */
-uint64_t cairn__link_lacking(const cairn_vv_item *have, size_t n, link *l) {
+uint64_t cairn__link_lacking(link *l) {
+  const cairn_vv_item *have = l->mgr->vv;
   uint64_t sum = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < l->mgr->vv_n; i++) {
     uint64_t p = cairn__link_peer_has(l, have[i].author);
-    if (have[i].seq > p && cairn__link_author_wanted(l, have[i].author))
+    if (have[i].seq > p && cairn__link_author_wanted(l, i))
       sum += have[i].seq - p;
   }
   return sum;
@@ -24,8 +25,7 @@ int64_t cairn__link_to_receive(const link *l) {
   return l->offer_known ? (int64_t)(l->offered + l->in_apply) : -1;
 }
 
-static void pack_peer(cairn_links *m, msgpack_packer *pk, link *l, const cairn_vv_item *vv,
-                      size_t n) {
+static void pack_peer(cairn_links *m, msgpack_packer *pk, link *l) {
   char peer[65] = "";
   int up = l == NULL || l->dir == LINK_UPSTREAM;
   uint64_t rseq = 0;
@@ -84,7 +84,7 @@ static void pack_peer(cairn_links *m, msgpack_packer *pk, link *l, const cairn_v
     msgpack_pack_nil(pk);
   pack_str(pk, "pending_out"); /* not yet sent, or sent and not acknowledged */
   if (l != NULL && in_session(l->state))
-    msgpack_pack_uint64(pk, cairn__link_lacking(vv, n, l) + l->unacked);
+    msgpack_pack_uint64(pk, cairn__link_lacking(l) + l->unacked);
   else
     msgpack_pack_nil(pk);
   pack_str(pk, "pending_in"); /* what the peer offered, not yet applied */
@@ -122,10 +122,10 @@ int cairn_links_status(cairn_links *m, msgpack_packer *pk) {
     count += l->dir == LINK_DOWNSTREAM;
   msgpack_pack_array(pk, count + up);
   if (up)
-    pack_peer(m, pk, m->upstream, m->vv, m->vv_n);
+    pack_peer(m, pk, m->upstream);
   for (link *l = m->links; l != NULL; l = l->next)
     if (l->dir == LINK_DOWNSTREAM)
-      pack_peer(m, pk, l, m->vv, m->vv_n);
+      pack_peer(m, pk, l);
   return 0;
 }
 
@@ -203,7 +203,7 @@ void cairn_links_counts_get(cairn_links *m, cairn_links_counts *out) {
                  cairn_config_role_name((cairn_role)r)) == 0)
         out->connected[r]++;
     if (vv_ok)
-      out->pending_out += cairn__link_lacking(m->vv, m->vv_n, l) + l->unacked;
+      out->pending_out += cairn__link_lacking(l) + l->unacked;
     if (cairn__link_to_receive(l) >= 0)
       out->pending_in += (uint64_t)cairn__link_to_receive(l);
   }

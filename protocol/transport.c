@@ -79,13 +79,16 @@ int cairn_transport_seal(cairn_noise_cipher *c, const uint8_t *msg, size_t len,
 int cairn_transport_reader_init(cairn_transport_reader *r, size_t max) {
   memset(r, 0, sizeof *r);
   r->max = max;
-  r->scratch = malloc(CAIRN_NOISE_MAX_MSG);
-  return r->scratch ? 0 : CAIRN_ENOMEM;
+  return 0;
 }
+
+/* The first buffer a message gets; it doubles from there, up to max. */
+#define READER_FIRST 4096
 
 int cairn_transport_reader_open(cairn_transport_reader *r, cairn_noise_cipher *c,
                                 const uint8_t *body, size_t len, int *complete) {
   size_t n;
+  uint8_t *at, kept, flags;
   int rc;
 
   *complete = 0;
@@ -95,37 +98,51 @@ int cairn_transport_reader_open(cairn_transport_reader *r, cairn_noise_cipher *c
   }
   if (len < 1 + CAIRN_NOISE_TAG_BYTES)
     return CAIRN_EMALFORMED;
-  rc = cairn_noise_decrypt(c, NULL, 0, body, len, r->scratch);
-  if (rc != 0)
-    return rc;
   n = len - CAIRN_NOISE_TAG_BYTES - 1;
-  if (r->scratch[0] & ~CAIRN_TRANSPORT_MORE)
-    return CAIRN_EMALFORMED;
   if (n > r->max - r->len)
     return CAIRN_ETOOBIG;
-  if (r->len + n > r->cap) {
-    size_t cap = r->cap ? r->cap : 65536;
+  if (r->buf == NULL || r->len + n > r->cap) {
+    size_t cap = r->cap ? r->cap : r->hint ? r->hint : READER_FIRST;
     uint8_t *grown;
     while (cap < r->len + n)
       cap *= 2;
     if (cap > r->max)
       cap = r->max;
-    grown = realloc(r->msg, cap);
-    if (grown == NULL)
+    if ((grown = realloc(r->buf, cap + 1)) == NULL)
       return CAIRN_ENOMEM;
-    r->msg = grown;
+    r->buf = grown;
+    r->msg = grown + 1;
     r->cap = cap;
   }
-  if (n > 0) { /* an empty fragment may come before any buffer exists */
-    memcpy(r->msg + r->len, r->scratch + 1, n);
-    r->len += n;
-  }
-  r->done = *complete = !(r->scratch[0] & CAIRN_TRANSPORT_MORE);
+  /* The plaintext is the flag byte, then the fragment: decrypted where
+   * the fragment belongs, its flag byte lands on the message's last byte
+   * so far (or the buffer's first), which is put back after. */
+  at = r->msg + r->len - 1;
+  kept = *at;
+  rc = cairn_noise_decrypt(c, NULL, 0, body, len, at);
+  flags = *at;
+  *at = kept;
+  if (rc != 0)
+    return rc;
+  if (flags & ~CAIRN_TRANSPORT_MORE)
+    return CAIRN_EMALFORMED;
+  r->len += n;
+  r->done = *complete = !(flags & CAIRN_TRANSPORT_MORE);
   return 0;
 }
 
+void cairn_transport_reader_release(cairn_transport_reader *r) {
+  if (r->len != 0 && !r->done)
+    return; /* part-way through a message */
+  free(r->buf);
+  if (r->buf != NULL)
+    r->hint = r->cap;
+  r->buf = r->msg = NULL;
+  r->len = r->cap = 0;
+  r->done = 0;
+}
+
 void cairn_transport_reader_free(cairn_transport_reader *r) {
-  free(r->msg);
-  free(r->scratch);
+  free(r->buf);
   memset(r, 0, sizeof *r);
 }

@@ -37,28 +37,40 @@ int cairn_transport_put_record(msgpack_sbuffer *out, const uint8_t *p, size_t le
 int cairn_transport_seal(cairn_noise_cipher *c, const uint8_t *msg, size_t len,
                          msgpack_sbuffer *out);
 
-/* Reassembles messages from records. */
+/* Reassembles messages from records. It holds no buffer between
+ * messages once released (cairn_transport_reader_release), so an idle
+ * connection costs only this struct. */
 typedef struct cairn_transport_reader {
-  uint8_t *msg;     /* the message so far; whole when complete */
-  size_t len, cap;
-  size_t max;       /* largest message accepted */
-  int done;         /* msg is a whole message already handed out */
-  uint8_t *scratch; /* one decrypted record */
+  uint8_t *msg;  /* the message so far; whole when complete (NULL: none) */
+  size_t len;    /* its bytes so far */
+  size_t cap;    /* bytes msg has room for */
+  size_t max;    /* largest message accepted */
+  int done;      /* msg is a whole message already handed out */
+  uint8_t *buf;  /* the allocation: one byte, then msg */
+  size_t hint;   /* the size of the last buffer released: where the next starts */
 } cairn_transport_reader;
 
-/* Prepares r for messages of at most max bytes. Returns 0 or CAIRN_ENOMEM. */
+/* Prepares r for messages of at most max bytes. Allocates nothing.
+ * Returns 0. */
 int cairn_transport_reader_init(cairn_transport_reader *r, size_t max);
 
-/* Decrypts one record body with c and appends its fragment. Sets *complete
- * when the message is whole: it is then r->msg[0..r->len), valid until the
- * next call, which starts a new message. Returns 0; CAIRN_EBADSIG (forged
- * or damaged: the connection must end), CAIRN_ETOOBIG (over max),
+/* Decrypts one record body with c and appends its fragment (decrypted in
+ * place, into the message). Sets *complete when the message is whole: it
+ * is then r->msg[0..r->len), valid until the next call, which starts a
+ * new message, or until cairn_transport_reader_release. Returns 0;
+ * CAIRN_EBADSIG (forged or damaged: the connection must end),
+ * CAIRN_ETOOBIG (over max, checked before anything grows),
  * CAIRN_EMALFORMED, CAIRN_ENOMEM. */
 int cairn_transport_reader_open(cairn_transport_reader *r, cairn_noise_cipher *c,
                                 const uint8_t *body, size_t len, int *complete)
     __attribute__((warn_unused_result));
 
-/* Frees the reader's buffers. Safe on a zeroed reader. */
+/* Frees the buffer of a message already handed out (nothing while a
+ * message is part-way): the next message allocates what it needs,
+ * starting at the size freed. */
+void cairn_transport_reader_release(cairn_transport_reader *r);
+
+/* Frees the reader's buffer. Safe on a zeroed reader. */
 void cairn_transport_reader_free(cairn_transport_reader *r);
 
 #endif

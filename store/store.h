@@ -795,9 +795,16 @@ int cairn_store_receipt_get(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES
 /* Packs an array of device records ({id, role, campus, classroom, name,
  * revoked, enrolled (date or nil), last_seen (unix seconds or nil)}), by
  * id; absent strings are "". last_seen is local knowledge, recorded with
- * cairn_store_peer_seen. Both return 0 or a negative code. */
+ * cairn_store_peers_seen. Both return 0 or a negative code. */
 int cairn_store_devices(cairn_store *s, msgpack_packer *pk);
-int cairn_store_peer_seen(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES], int64_t unix_time);
+/* When a device was last seen (unix seconds). */
+typedef struct cairn_peer_seen {
+  uint8_t key[CAIRN_KEY_BYTES];
+  int64_t when;
+} cairn_peer_seen;
+/* Records seen[0..n) in one transaction (a later item for the same key
+ * wins). Writer thread only. */
+int cairn_store_peers_seen(cairn_store *s, const cairn_peer_seen *seen, size_t n);
 
 /* The number of entries refused or quarantined by cairn_store_apply_synced
  * since the store was created (local, persistent). */

@@ -249,11 +249,26 @@ int cairn_store_devices(cairn_store *s, msgpack_packer *pk) {
   return rc;
 }
 
-int cairn_store_peer_seen(cairn_store *s, const uint8_t key[CAIRN_KEY_BYTES], int64_t unix_time) {
-  uint8_t t[8];
-  cairn__store_put_be64(t, (uint64_t)unix_time);
-  kv p = {s->peers, {CAIRN_KEY_BYTES, (void *)key}, {sizeof t, t}};
-  return write_txn(s, put_kv, &p);
+typedef struct seen_puts {
+  const cairn_peer_seen *seen;
+  size_t n;
+} seen_puts;
+
+static int put_seen(cairn_store *s, MDB_txn *txn, void *arg) {
+  const seen_puts *p = arg;
+  int rc = 0;
+  for (size_t i = 0; i < p->n && rc == 0; i++) {
+    uint8_t t[8];
+    cairn__store_put_be64(t, (uint64_t)p->seen[i].when);
+    MDB_val k = {CAIRN_KEY_BYTES, (void *)p->seen[i].key}, v = {sizeof t, t};
+    rc = cairn__store_err(s, mdb_put(txn, s->peers, &k, &v, 0), 0);
+  }
+  return rc;
+}
+
+int cairn_store_peers_seen(cairn_store *s, const cairn_peer_seen *seen, size_t n) {
+  seen_puts p = {seen, n};
+  return write_txn(s, put_seen, &p);
 }
 
 /* ---- the central, the version vector, the counter ------------------------ */

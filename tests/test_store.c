@@ -1904,7 +1904,10 @@ static void test_token_redeem(void **state) {
   assert_int_equal(cairn_store_own_seq(c.s), 1); /* the device record, in the central's log */
 
   /* The device list, with what this node saw of it. */
-  assert_int_equal(cairn_store_peer_seen(c.s, k.pk, 1700000000), 0);
+  cairn_peer_seen seen[2] = {{.when = 1600000000}, {.when = 1700000000}}; /* the later wins */
+  memcpy(seen[0].key, k.pk, CAIRN_KEY_BYTES);
+  memcpy(seen[1].key, k.pk, CAIRN_KEY_BYTES);
+  assert_int_equal(cairn_store_peers_seen(c.s, seen, 2), 0);
   reply r;
   msgpack_sbuffer_init(&r.sb);
   msgpack_packer pk;

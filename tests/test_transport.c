@@ -85,6 +85,57 @@ static void test_small_and_large_messages(void **state) {
   free(got);
 }
 
+/* An idle link holds no message buffer: released after a whole message,
+ * kept while one is part-way, and the next message after a release is
+ * whole and right (fragments decrypted in place, each record's flag byte
+ * never left in the message). */
+static void test_release_between_messages(void **state) {
+  (void)state;
+  pair p;
+  handshake(&p);
+  size_t big = 200000; /* four records */
+  uint8_t *msg = malloc(big), *got = malloc(big);
+  randombytes_buf(msg, big);
+  msgpack_sbuffer wire;
+  msgpack_sbuffer_init(&wire);
+  assert_int_equal(cairn_transport_seal(&p.a_send, msg, big, &wire), 0);
+  cairn_transport_reader r;
+  assert_int_equal(cairn_transport_reader_init(&r, 1 << 20), 0);
+  assert_null(r.msg); /* nothing allocated before the first record */
+  const uint8_t *body;
+  size_t blen, used, off = 0;
+  int complete = 0;
+  assert_int_equal(cairn_transport_record((const uint8_t *)wire.data, wire.size, &body, &blen, &used), 0);
+  assert_int_equal(cairn_transport_reader_open(&r, &p.b_recv, body, blen, &complete), 0);
+  assert_false(complete);
+  cairn_transport_reader_release(&r); /* part-way: kept */
+  assert_non_null(r.msg);
+  off = used;
+  while (!complete) {
+    assert_int_equal(cairn_transport_record((const uint8_t *)wire.data + off, wire.size - off, &body,
+                                            &blen, &used), 0);
+    assert_int_equal(cairn_transport_reader_open(&r, &p.b_recv, body, blen, &complete), 0);
+    off += used;
+  }
+  assert_int_equal(r.len, big);
+  assert_memory_equal(r.msg, msg, big);
+  cairn_transport_reader_release(&r);
+  assert_null(r.msg);
+  assert_int_equal(r.len, 0);
+  /* the next, after the release: a small one, then the large one again */
+  msgpack_sbuffer_clear(&wire);
+  assert_int_equal(cairn_transport_seal(&p.a_send, msg + 7, 33, &wire), 0);
+  assert_int_equal(cairn_transport_seal(&p.a_send, msg, big, &wire), 0);
+  size_t got_len = 0;
+  assert_int_equal(receive(&r, &p.b_recv, &wire, got, &got_len), 2);
+  assert_int_equal(got_len, big);
+  assert_memory_equal(got, msg, big);
+  cairn_transport_reader_free(&r);
+  msgpack_sbuffer_destroy(&wire);
+  free(msg);
+  free(got);
+}
+
 static void test_over_limit_and_damage_refused(void **state) {
   (void)state;
   pair p;
@@ -148,6 +199,7 @@ static int setup(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_small_and_large_messages),
+      cmocka_unit_test(test_release_between_messages),
       cmocka_unit_test(test_over_limit_and_damage_refused),
       cmocka_unit_test(test_record_framing),
   };

@@ -100,6 +100,20 @@ C b1 sync status --json >"$dir/b1.status"
 grep -q '"pending_in": *0[,}]' "$dir/b1.status" && ok ||
   bad "b1 has entries to receive it will never get: $(cat "$dir/b1.status")"
 
+# the central records when b1 was last seen (written within a second or
+# two of its HELLO, with every other link's in one commit)
+seen_b1() { C central devices --json | jq -r '.devices[] | select(.classroom == "room-9") | .last_seen'; }
+for _ in $(seq 50); do
+  case $(seen_b1) in [0-9]*) break ;; esac
+  sleep 0.2
+done
+now=$(date +%s)
+s=$(seen_b1)
+case $s in
+[0-9]*) [ $((now - s)) -ge 0 ] && [ $((now - s)) -lt 120 ] && ok || bad "b1 last seen at $s, now $now" ;;
+*) bad "the central never recorded b1 as seen: $(C central devices --json)" ;;
+esac
+
 # --- offline: the central is down; classrooms keep writing
 stop central
 "$loadgen" "$dir/b1" "$m_b1" 200 >"$dir/acked.b1" || bad "b1 writes while the central is down"
