@@ -18,9 +18,14 @@
  *          phase (all connects and IK first messages, then every answer
  *          and HELLO, then every batch, then every ACK) on blocking
  *          sockets, so the central sees them all at once.
- *   idle   L links connected, through the IK handshake and HELLOs both
- *          ways, then left idle: the central's resident memory (VmRSS)
- *          before and after, per link. Then, with all L held, T times one
+ *   idle   (the central restarted first, so its heap holds nothing the
+ *          storm freed) L links connected, through the IK handshake and HELLOs both
+ *          ways (each classroom's HELLO says it holds the central's log
+ *          as far as the central's HELLO did: classrooms that synced
+ *          before, so the central has nothing to send), then left idle: the central's resident memory before
+ *          and after (VmRSS, and of it the file-backed pages of the
+ *          store's map), per link its anonymous memory (RssAnon: the
+ *          heap, what links allocate). Then, with all L held, T times one
  *          new signed entry on one of them, from sending its batch until
  *          the central's ACK (p50, p99).
  *
@@ -448,14 +453,22 @@ static int make_entries(dev *v, size_t n, msgpack_sbuffer *out) {
 
 /* ---- a sync session ---- */
 
-/* After hs_end: sends HELLO (its own head as its version vector). */
-static int send_hello(dev *v, msgpack_sbuffer *sb) {
-  cairn_sync_vv vv;
+/* After hs_end: sends HELLO, its version vector its own head and, when
+ * central_seq is not 0, the central's log up to central_seq. */
+static int send_hello(dev *v, const uint8_t *central, uint64_t central_seq, msgpack_sbuffer *sb) {
+  cairn_sync_vv vv[2];
+  size_t n = 0;
 
-  memcpy(vv.author, v->pk, CAIRN_KEY_BYTES);
-  vv.seq = v->head;
-  return send_msg(v, sb, cairn_sync_pack_hello(sb, "classroom", v->pk, "c", v->classroom, &vv,
-                                               v->head > 0, wall_ms(), 0));
+  if (v->head > 0) {
+    memcpy(vv[n].author, v->pk, CAIRN_KEY_BYTES);
+    vv[n++].seq = v->head;
+  }
+  if (central_seq > 0) {
+    memcpy(vv[n].author, central, CAIRN_KEY_BYTES);
+    vv[n++].seq = central_seq;
+  }
+  return send_msg(v, sb, cairn_sync_pack_hello(sb, "classroom", v->pk, "c", v->classroom, vv, n,
+                                               wall_ms(), 0));
 }
 
 /* Reads until a message of type want (kept in *m for the caller to clear),
@@ -514,29 +527,38 @@ static int send_batch(dev *v, uint64_t batch, msgpack_sbuffer *sb) {
 }
 
 /* Connects devs[0..n) phase by phase: connects and first messages, the
- * answers and HELLOs, the central's HELLOs. */
-static int connect_all(swarm *s, size_t n, msgpack_sbuffer *sb) {
+ * answers and HELLOs, the central's HELLOs. caught_up: each reads the
+ * central's HELLO first and says in its own that it holds the central's
+ * log as far as the central does (a classroom that has synced before), so
+ * the central has nothing to send it. */
+static int connect_all(swarm *s, size_t n, int caught_up, msgpack_sbuffer *sb) {
   size_t i;
   int rc = 0;
 
   for (i = 0; i < n && rc == 0; i++)
     rc = hs_begin(s, &s->devs[i], 1);
   for (i = 0; i < n && rc == 0; i++)
-    if ((rc = hs_end(s, &s->devs[i], 1)) == 0)
-      rc = send_hello(&s->devs[i], sb);
+    if ((rc = hs_end(s, &s->devs[i], 1)) == 0 && !caught_up)
+      rc = send_hello(&s->devs[i], NULL, 0, sb);
   for (i = 0; i < n && rc == 0; i++) {
     cairn_sync_msg m;
-    if ((rc = recv_until(&s->devs[i], CAIRN_SYNC_HELLO, &m, sb)) == 0)
-      cairn_sync_msg_clear(&m);
+    uint64_t central_seq = 0;
+    if ((rc = recv_until(&s->devs[i], CAIRN_SYNC_HELLO, &m, sb)) != 0)
+      break;
+    for (size_t k = 0; k < m.vv_n; k++)
+      if (memcmp(m.vv[k].author, s->central, CAIRN_KEY_BYTES) == 0)
+        central_seq = m.vv[k].seq;
+    cairn_sync_msg_clear(&m);
+    if (caught_up)
+      rc = send_hello(&s->devs[i], s->central, central_seq, sb);
   }
   return rc;
 }
 
-/* ---- the measures ---- */
-
 typedef struct figures {
   size_t k, m, l, tries;
   double storm_s, base_kib, held_kib, per_link_kib;
+  double base_anon_kib, held_anon_kib, base_file_kib, held_file_kib;
   bench_stats live;
   double storm_cpu_s;
 } figures;
@@ -560,7 +582,7 @@ static int storm(swarm *s, figures *f) {
   cpu0 = bench_proc_cpu_s(s->d.pid);
   t0 = bench_now_ns();
   if (rc == 0)
-    rc = connect_all(s, f->k, &sb);
+    rc = connect_all(s, f->k, 0, &sb);
   for (i = 0; i < f->k && rc == 0; i++)
     rc = send_batch(&s->devs[i], 1, &sb);
   for (i = 0; i < f->k && rc == 0; i++)
@@ -588,9 +610,11 @@ static int idle_links(swarm *s, figures *f) {
   msgpack_sbuffer_init(&sb);
   bench_sleep_us(500000);
   f->base_kib = (double)bench_proc_kib(s->d.pid, "VmRSS");
+  f->base_anon_kib = (double)bench_proc_kib(s->d.pid, "RssAnon");
+  f->base_file_kib = (double)bench_proc_kib(s->d.pid, "RssFile");
   fprintf(stderr, "bench: idle: connecting %zu links\n", f->l);
   if (rc == 0)
-    rc = connect_all(s, f->l, &sb);
+    rc = connect_all(s, f->l, 1, &sb);
   /* the load client keeps no reader per idle link: only the last one's */
   for (i = 0; i + 1 < f->l; i++) {
     cairn_transport_reader_free(&s->devs[i].reader);
@@ -598,10 +622,15 @@ static int idle_links(swarm *s, figures *f) {
   }
   bench_sleep_us(1000000);
   f->held_kib = (double)bench_proc_kib(s->d.pid, "VmRSS");
-  f->per_link_kib = (f->held_kib - f->base_kib) / (double)(f->l > 0 ? f->l : 1);
+  f->held_anon_kib = (double)bench_proc_kib(s->d.pid, "RssAnon");
+  f->held_file_kib = (double)bench_proc_kib(s->d.pid, "RssFile");
+  f->per_link_kib = (f->held_anon_kib - f->base_anon_kib) / (double)(f->l > 0 ? f->l : 1);
   if (rc == 0)
-    fprintf(stderr, "bench: idle: %zu links held, the central's RSS %.0f -> %.0f KiB\n", f->l,
-            f->base_kib, f->held_kib);
+    fprintf(stderr,
+            "bench: idle: %zu links held, the central's RSS %.0f -> %.0f KiB "
+            "(anonymous %.0f -> %.0f, file-backed %.0f -> %.0f)\n",
+            f->l, f->base_kib, f->held_kib, f->base_anon_kib, f->held_anon_kib, f->base_file_kib,
+            f->held_file_kib);
   msgpack_sbuffer_init(&s->devs[f->l - 1].batch);
   for (i = 0; i < f->tries && rc == 0; i++) {
     dev *v = &s->devs[f->l - 1];
@@ -645,7 +674,9 @@ static void print_table(FILE *o, const figures *f, const char *quick, double set
     fprintf(o, "| %zu idle authenticated links: the central's RSS before → after, MiB | "
                "%.1f → %.1f | | |\n",
             f->l, f->base_kib / 1024, f->held_kib / 1024);
-    fprintf(o, "| the central's memory per idle link, KiB | %.1f | ≤ %.0f KiB | %s |\n",
+    fprintf(o, "| ... of which file-backed (the store's LMDB map: page cache), MiB | %.1f → %.1f | | |\n",
+            f->base_file_kib / 1024, f->held_file_kib / 1024);
+    fprintf(o, "| the central's memory (anonymous: its heap) per idle link, KiB | %.1f | ≤ %.0f KiB | %s |\n",
             f->per_link_kib, LINK_TARGET_KIB, f->per_link_kib <= LINK_TARGET_KIB ? "yes" : "**no**");
     fprintf(o, "| one new entry on one of them while all are held, p50 ms (batch sent to ACK) "
                "| %.2f | ≤ %.0f ms | %s |\n",
@@ -689,6 +720,14 @@ static int run(const bench_bins *bins, figures *f, const char *quick, const char
   setup_s = (double)(bench_now_ns() - t0) / 1e9;
   if (rc == 0)
     rc = storm(&s, f);
+  if (rc == 0 && f->l > 0) {
+    /* a fresh central: what the storm's links freed would otherwise be
+     * reused by the idle links and hide their cost */
+    for (i = 0; i < s.n; i++)
+      dev_close(&s.devs[i]);
+    if ((rc = bench_daemon_stop(&s.d)) == 0)
+      rc = bench_cairnd_start(&s.d, bins);
+  }
   if (rc == 0 && f->l > 0)
     rc = idle_links(&s, f);
   if (rc == 0) {
