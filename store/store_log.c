@@ -124,6 +124,8 @@ static int read_run(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint6
   while (rc == 0 && k.mv_size == sizeof key && memcmp(k.mv_data, author, CAIRN_KEY_BYTES) == 0) {
     int full = *count >= max || (max_bytes > 0 && out->size - start >= max_bytes);
     if (full && *count > 0 && signed_count > 0) {
+      /* back to the last signed entry: what was read past it is read
+       * again by the next run */
       out->size = signed_size;
       *count = signed_count;
       *last = signed_last;
