@@ -47,7 +47,9 @@
  * a link starts at BATCH_START_BYTES; each acknowledgement measures the
  * rate the link carried that batch at, and the next batches hold about
  * BATCH_TARGET_MS of it, between BATCH_MIN_BYTES and BATCH_MAX_BYTES (a
- * batch always holds at least one entry). A link that drops with batches
+ * batch always holds at least one entry; cairn_store_read_scoped ends it at
+ * the last signed entry within that size, when there is one, so the ACK
+ * and the rate count what was sent). A link that drops with batches
  * unacknowledged leaves half its size for the next connection to the same
  * peer. */
 #define BATCH_ENTRIES 4000

@@ -600,10 +600,14 @@ int cairn_store_conflicts(cairn_store *s, msgpack_packer *pk);
 int cairn_store_check(cairn_store *s, void (*report)(const char *line, void *arg), void *arg);
 
 /* Appends to out the encoded entries of author from seq `from` (inclusive)
- * on, at most max of them, in seq order; sets *count. The last one copied
- * may be unsigned: a receiver needs the run up to a signed entry, so
- * callers extend to the next signed entry (this function does: it stops
- * only after a signed entry, or at the end of the log). */
+ * on, in seq order; sets *count. A run that reaches max entries ends at
+ * the last signed entry it holds (a receiver applies all of it and keeps
+ * nothing waiting for a signature). One that holds no signed entry by
+ * then is at least one entry: it ends unsigned while a receiver can keep
+ * the entries after the last signed one waiting (FORMAT.md section 1,
+ * "Signature"), and otherwise extends to the next signed entry. At the
+ * end of the log it ends there (a committed log ends with a signed
+ * entry). Returns 0, CAIRN_ENOMEM, CAIRN_ECORRUPT, CAIRN_EIO. */
 int cairn_store_read_log(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t from,
                          size_t max, msgpack_sbuffer *out, size_t *count);
 
@@ -640,9 +644,12 @@ int cairn_store_vv_with_staged(cairn_store *s, cairn_vv_item *vv, size_t n,
 /* Like cairn_store_read_log, but every entry whose body lies outside scope,
  * or that this store refused to apply (quarantined), is sent redacted: its
  * body replaced by the body's hash (FORMAT.md section 1), so the chain still
- * verifies. Stops after max entries or once out has grown by max_bytes,
- * extended to the next signed entry. *last is the seq of the last entry
- * appended. scope NULL: nothing redacted but quarantined entries. */
+ * verifies. The run's limit is max entries or out grown by max_bytes (0:
+ * none), whichever comes first; the run then ends at its last signed entry,
+ * or, holding none, as cairn_store_read_log says. *count and out's growth
+ * are what the run holds (what was read past its end is taken back out of
+ * out); *last is the seq of its last entry. scope NULL: nothing redacted
+ * but quarantined entries. */
 int cairn_store_read_scoped(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t from,
                             size_t max, size_t max_bytes, const cairn_scope *scope,
                             msgpack_sbuffer *out, size_t *count, uint64_t *last);

@@ -84,10 +84,13 @@ static int unsigned_before(cairn_store *s, MDB_cursor *cur, const uint8_t *autho
 }
 
 /* Appends author's entries from seq `from` to out until max entries or
- * max_bytes (0: no limit) of output (at least one entry). A batch may end
- * unsigned while a receiver can keep what follows the last signed entry
- * waiting for a signature; otherwise it extends to the next signed entry.
- * When redact, entries that must not leave in full go redacted. */
+ * max_bytes (0: no limit) of output, then takes the run back to the last
+ * signed entry it holds: a receiver applies it whole and keeps nothing
+ * waiting for a signature. A run that holds no signed entry within the
+ * limits is at least one entry: it ends unsigned while a receiver can keep
+ * what follows the last signed entry waiting (FORMAT.md section 1,
+ * "Signature"); otherwise it extends to the next signed entry. When
+ * redact, entries that must not leave in full go redacted. */
 static int read_run(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint64_t from,
                     size_t max, size_t max_bytes, int redact, const cairn_scope *scope,
                     msgpack_sbuffer *out, size_t *count, uint64_t *last) {
@@ -112,13 +115,24 @@ static int read_run(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint6
   cairn__store_log_key(key, author, from);
   MDB_val k = {sizeof key, key}, v;
   size_t start = out->size;
-  int last_signed = 0, before_known = 0;
-  size_t wait = 0, wait_bytes = 0; /* unsigned entries since the last signed one */
+  /* the run up to its last signed entry so far: entries, out's size, seq */
+  size_t signed_count = 0, signed_size = start;
+  uint64_t signed_last = 0;
+  int before_known = 0;
+  size_t wait = 0, wait_bytes = 0; /* while nothing is signed: the unsigned entries */
   rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
   while (rc == 0 && k.mv_size == sizeof key && memcmp(k.mv_data, author, CAIRN_KEY_BYTES) == 0) {
     int full = *count >= max || (max_bytes > 0 && out->size - start >= max_bytes);
-    if (full && *count > 0 && !last_signed && !before_known) {
-      /* nothing signed in this batch: the wait began before it */
+    if (full && *count > 0 && signed_count > 0) {
+      /* back to the last signed entry: what was read past it is read
+       * again by the next run */
+      out->size = signed_size;
+      *count = signed_count;
+      *last = signed_last;
+      break;
+    }
+    if (full && *count > 0 && !before_known) {
+      /* nothing signed in this run: the wait began before it */
       MDB_cursor *back;
       size_t n = 0, b = 0;
       if ((rc = mdb_cursor_open(txn, s->log, &back)) != 0) {
@@ -133,9 +147,8 @@ static int read_run(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint6
       wait_bytes += b;
       before_known = 1;
     }
-    if (full && *count > 0 &&
-        (last_signed ||
-         (wait <= CAIRN_ENTRY_UNSIGNED_MAX && wait_bytes <= CAIRN_ENTRY_UNSIGNED_BYTES)))
+    if (full && *count > 0 && wait <= CAIRN_ENTRY_UNSIGNED_MAX &&
+        wait_bytes <= CAIRN_ENTRY_UNSIGNED_BYTES)
       break;
     cairn_entry e;
     size_t used;
@@ -152,16 +165,16 @@ static int read_run(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint6
       rc = CAIRN_ENOMEM;
       break;
     }
-    last_signed = e.has_sig;
+    *last = e.seq;
+    (*count)++;
     if (e.has_sig) {
-      wait = wait_bytes = 0;
-      before_known = 1;
+      signed_count = *count;
+      signed_size = out->size;
+      signed_last = e.seq;
     } else {
       wait++;
       wait_bytes += v.mv_size;
     }
-    *last = e.seq;
-    (*count)++;
     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
   }
   mdb_cursor_close(cur);

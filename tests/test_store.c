@@ -996,6 +996,28 @@ static void assert_refused(cairn_store *s, const void *bytes, size_t len, int co
   assert_non_null(strstr(why, "seq"));
 }
 
+/* Writes n evidence points under milestone ms in one local batch: only
+ * the last of its n entries is signed. */
+static void evidence_batch(cairn_store *s, const char *ms, size_t n) {
+  setb *b = calloc(n, sizeof *b);
+  cairn_put *p = calloc(n, sizeof *p);
+  assert_non_null(b);
+  assert_non_null(p);
+  for (size_t i = 0; i < n; i++) {
+    set_begin(&b[i], 3);
+    set_str(&b[i], "milestone", ms);
+    set_str(&b[i], "observed", "2026-03-13");
+    set_num(&b[i], "value", 3);
+    p[i] = (cairn_put){.type = CAIRN_REC_EVIDENCE, .set = (const uint8_t *)b[i].sb.data,
+                       .set_len = b[i].sb.size};
+  }
+  assert_int_equal(cairn_store_write_batch(s, p, n), 0);
+  for (size_t i = 0; i < n; i++)
+    msgpack_sbuffer_destroy(&b[i].sb);
+  free(b);
+  free(p);
+}
+
 static void test_received_entries_are_checked(void **state) {
   (void)state;
   device a, c;
@@ -1041,19 +1063,7 @@ static void test_received_entries_are_checked(void **state) {
   device_free(&c);
   device_new(&c, NULL);
   assert_int_equal(apply(c.s, &la), 3);
-  setb b[2];
-  cairn_put p[2];
-  for (int i = 0; i < 2; i++) {
-    set_begin(&b[i], 3);
-    set_str(&b[i], "milestone", ms);
-    set_str(&b[i], "observed", "2026-03-13");
-    set_num(&b[i], "value", 3);
-    p[i] = (cairn_put){.type = CAIRN_REC_EVIDENCE, .set = (const uint8_t *)b[i].sb.data,
-                       .set_len = b[i].sb.size};
-  }
-  assert_int_equal(cairn_store_write_batch(a.s, p, 2), 0);
-  msgpack_sbuffer_destroy(&b[0].sb);
-  msgpack_sbuffer_destroy(&b[1].sb);
+  evidence_batch(a.s, ms, 2);
   msgpack_sbuffer tail;
   log_of(a.s, a.pk, 4, &tail);
   size_t one;
@@ -1103,6 +1113,84 @@ static void test_received_entries_are_checked(void **state) {
   msgpack_sbuffer_destroy(&tail);
   msgpack_sbuffer_destroy(&la);
   assert_check_clean(c.s);
+  device_free(&a);
+  device_free(&c);
+}
+
+/* Appends to out the run cairn_store_read_scoped reads of author's log
+ * from seq `from` within max entries and max_bytes, asserting that its
+ * count and out's growth agree with the seqs it says it holds; returns the
+ * seq of its last entry. */
+static uint64_t read_run_to(cairn_store *s, const uint8_t *author, uint64_t from, size_t max,
+                            size_t max_bytes, msgpack_sbuffer *out) {
+  size_t count, held, before = out->size;
+  uint64_t last;
+  assert_int_equal(cairn_store_read_scoped(s, author, from, max, max_bytes, NULL, out, &count,
+                                           &last), 0);
+  assert_true(count > 0 && last == from + count - 1);
+  assert_int_equal(cairn_entry_count((const uint8_t *)out->data + before, out->size - before,
+                                     &held), 0);
+  assert_int_equal(held, count);
+  return last;
+}
+
+/* A run read for a peer that reaches its limit past a signed entry ends at
+ * the last signed entry it holds, so the receiver applies all of it and
+ * keeps nothing waiting for a signature; a limit that holds no signed
+ * entry still yields at least one entry. */
+static void test_read_ends_at_signed_entry(void **state) {
+  (void)state;
+  device a, c;
+  char ms[72];
+  device_new(&a, NULL);
+  device_new(&c, NULL);
+  add_student(a.s, "ava-8");       /* seq 1, signed */
+  add_milestone(a.s, "ava-8", ms); /* seq 2, signed */
+  evidence_batch(a.s, ms, 3);      /* 3 and 4 unsigned, 5 signed */
+  evidence_batch(a.s, ms, 4);      /* 6, 7 and 8 unsigned, 9 signed */
+  msgpack_sbuffer whole;
+  log_of(a.s, a.pk, 1, &whole);
+  size_t end[10] = {0}; /* end[i]: the bytes of entries 1..i */
+  for (uint64_t seq = 1; seq <= 9; seq++) {
+    cairn_entry e;
+    size_t used;
+    assert_int_equal(cairn_entry_decode((const uint8_t *)whole.data + end[seq - 1],
+                                        whole.size - end[seq - 1], &e, &used), 0);
+    assert_true(e.seq == seq);
+    assert_int_equal(e.has_sig, seq <= 2 || seq == 5 || seq == 9);
+    end[seq] = end[seq - 1] + used;
+  }
+  assert_int_equal(end[9], whole.size);
+
+  msgpack_sbuffer out;
+  msgpack_sbuffer_init(&out);
+  /* 4 entries: 1 to 4 fit, the run ends at 2 */
+  assert_int_equal(read_run_to(a.s, a.pk, 1, 4, 0, &out), 2);
+  assert_int_equal(out.size, end[2]);
+  /* appended to what out holds: from 3, 5 entries fit, the run ends at 5 */
+  assert_int_equal(read_run_to(a.s, a.pk, 3, 5, 0, &out), 5);
+  assert_int_equal(out.size, end[5]);
+  assert_memory_equal(out.data, whole.data, end[5]);
+  /* a byte budget that ends inside entry 6: the run ends at 5 */
+  msgpack_sbuffer_clear(&out);
+  assert_int_equal(read_run_to(a.s, a.pk, 1, 100, end[5] + 1, &out), 5);
+  assert_int_equal(out.size, end[5]);
+  /* the receiver applies all of it: nothing waits */
+  assert_int_equal(apply(c.s, &out), 5);
+
+  /* No signed entry within the limit: at least one entry, as before. */
+  msgpack_sbuffer_clear(&out);
+  assert_int_equal(read_run_to(a.s, a.pk, 6, 2, 0, &out), 7);
+  msgpack_sbuffer_clear(&out);
+  assert_int_equal(read_run_to(a.s, a.pk, 6, 100, 1, &out), 6);
+  assert_int_equal(apply(c.s, &out), 0); /* waits for 9's signature */
+  /* and the log's end is signed: from 7 on, the rest */
+  msgpack_sbuffer_clear(&out);
+  assert_int_equal(read_run_to(a.s, a.pk, 7, 100, 0, &out), 9);
+  assert_int_equal(apply(c.s, &out), 4);
+  assert_check_clean(c.s);
+  msgpack_sbuffer_destroy(&out);
+  msgpack_sbuffer_destroy(&whole);
   device_free(&a);
   device_free(&c);
 }
@@ -1992,6 +2080,7 @@ int main(void) {
       cmocka_unit_test(test_forged_entry_before_a_signed_one_refused),
       cmocka_unit_test(test_merge_is_order_independent),
       cmocka_unit_test(test_received_entries_are_checked),
+      cmocka_unit_test(test_read_ends_at_signed_entry),
       cmocka_unit_test(test_map_full_then_grow),
       cmocka_unit_test(test_check_finds_a_changed_record),
       cmocka_unit_test(test_sync_redacts_out_of_scope),
