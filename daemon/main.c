@@ -1,8 +1,8 @@
 /*
  * main.c: cairnd, the local daemon. Reads DATA/cairn.conf and the device
- * key (a systemd credential or DATA/device.key: device_key.h), locks DATA, opens the store, serves DATA/cairnd.sock and
- * the web page on one libuv loop, tells systemd when ready, and stops
- * cleanly on SIGTERM.
+ * key (a systemd credential or DATA/device.key: device_key.h), locks DATA,
+ * opens the store, serves DATA/cairnd.sock and the web page on one libuv
+ * loop, tells systemd when ready, and stops cleanly on SIGTERM.
  */
 #include <dirent.h>
 #include <errno.h>

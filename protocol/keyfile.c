@@ -82,16 +82,15 @@ static int load_fd(int fd, const char *path, mode_t refused, uint8_t **sk_out, c
     snprintf(why, whylen, "%s: not a regular file", path);
     return CAIRN_ECORRUPT;
   }
-  if ((st.st_mode & refused) != 0 && refused == CREDENTIAL_REFUSED) {
-    snprintf(why, whylen, "%s: %s (mode %04o); systemd gives a credential mode 0400", path,
-             (st.st_mode & 004) ? "readable by others" : "open to others or writable by group",
-             (unsigned)(st.st_mode & 07777));
-    return CAIRN_EPERM;
-  }
   if ((st.st_mode & refused) != 0) {
-    snprintf(why, whylen, "%s: %s by group or others (mode %04o); run chmod 600 %s", path,
-             (st.st_mode & 044) ? "readable" : "accessible", (unsigned)(st.st_mode & 07777),
-             path);
+    if (refused == CREDENTIAL_REFUSED)
+      snprintf(why, whylen, "%s: %s (mode %04o); systemd gives a credential mode 0400", path,
+               (st.st_mode & 004) ? "readable by others" : "open to others or writable by group",
+               (unsigned)(st.st_mode & 07777));
+    else
+      snprintf(why, whylen, "%s: %s by group or others (mode %04o); run chmod 600 %s", path,
+               (st.st_mode & 044) ? "readable" : "accessible", (unsigned)(st.st_mode & 07777),
+               path);
     return CAIRN_EPERM;
   }
   if (st.st_size != SK_LEN) {
