@@ -565,7 +565,8 @@ static const fixed_field unarchive_fields[] = {{"archived", NULL, 0}, {NULL, NUL
 static const command commands[] = {
     {"init", NULL, DO_INIT, NULL, NULL, 0, 0, NULL, NULL, init_flags,
      "create DIR (0750) with a new device key (DIR/device.key, 0600) and DIR/cairn.conf "
-     "(for a central, with a new network id); print the device id. Refuses if DIR/device.key exists. Needs no cairnd."},
+     "(for a central, with a new network id); print the device id. Refuses if DIR/device.key or "
+     "DIR/cairn.conf exists. Needs no cairnd."},
     {"student", "add", DO_PUT, "put", "student", 0, 0, "added", NULL, student_flags,
      "add a student"},
     {"student", "set", DO_PUT, "put", "student", 1, 0, "updated", NULL, student_set_flags,
@@ -2381,6 +2382,14 @@ static int run_init(const args *a) {
   if (cfg.role == CAIRN_ROLE_CENTRAL) {
     randombytes_buf(network, sizeof network);
     sodium_bin2hex(cfg.network, sizeof cfg.network, network, sizeof network);
+  }
+  /* A node whose key was moved into a systemd credential has no
+   * device.key, but has its cairn.conf: a new key there would be a second
+   * identity for its store. */
+  if (lstat(conf, &st) == 0) {
+    fprintf(stderr, "cairn: init: %s already exists; this directory is already initialised "
+                    "(its device key may be kept in a systemd credential)\n", conf);
+    return EXIT_FAIL;
   }
   rc = cairn_keyfile_create(key, pk);
   if (rc == CAIRN_EEXISTS) {

@@ -32,6 +32,12 @@ static void write_cairnd(FILE *out) {
   cairn_troff_block(out, body != NULL ? body + 2 : cairn_usage_text);
   fputs(".SH FILES\n.TP\n\\fIDIR\\fR/cairn.conf\nthe settings, \\fBcairn.conf\\fR(5)\n"
         ".TP\n\\fIDIR\\fR/cairnd.sock\nthe local socket \\fBcairn\\fR(1) talks to\n"
+        ".TP\n\\fIDIR\\fR/device.key\nthe device key, unless the credential below holds it\n"
+        ".TP\n\\fI$CREDENTIALS_DIRECTORY\\fR/cairn-device-key\nthe device key from a "
+        "systemd credential (\\fBLoadCredentialEncrypted=\\fR)\n"
+        ".SH ENVIRONMENT\n.TP\n\\fBCAIRN_DATA\\fR\nthe data directory, when --data is "
+        "not given\n.TP\n\\fBCREDENTIALS_DIRECTORY\\fR\nset by systemd; where "
+        "cairn-device-key is looked for\n"
         ".SH SEE ALSO\n\\fBcairn\\fR(1), \\fBcairn.conf\\fR(5)\n",
         out);
 }

@@ -1,8 +1,8 @@
 /*
- * main.c: cairnd, the local daemon. Reads DATA/cairn.conf and
- * DATA/device.key, locks DATA, opens the store, serves DATA/cairnd.sock and
- * the web page on one libuv loop, tells systemd when ready, and stops
- * cleanly on SIGTERM.
+ * main.c: cairnd, the local daemon. Reads DATA/cairn.conf and the device
+ * key (a systemd credential or DATA/device.key: device_key.h), locks DATA,
+ * opens the store, serves DATA/cairnd.sock and the web page on one libuv
+ * loop, tells systemd when ready, and stops cleanly on SIGTERM.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +26,7 @@
 #include "error.h"
 #include "backup.h"
 #include "bundle_rpc.h"
+#include "device_key.h"
 #include "file.h"
 #include "join_state.h"
 #include "keyfile.h"
@@ -768,6 +769,7 @@ int main(int argc, char **argv) {
   const char *dir = getenv("CAIRN_DATA"), *level = NULL, *restore_from = NULL, *key_file = NULL;
   char path[PATH_MAX], why[512] = "";
   uint8_t *sk = NULL;
+  cairn_device_key_from key_from;
   cairnd d;
   int c, rc, lock_fd = -1, status = 1, check = 0;
   uint64_t batches, puts;
@@ -852,12 +854,15 @@ int main(int argc, char **argv) {
       fprintf(stderr, "cairnd: to check a data directory a cairnd is serving, use: cairn check\n");
     return 1;
   }
-  snprintf(path, sizeof path, "%s/device.key", dir);
-  rc = cairn_keyfile_load(path, &sk, why, sizeof why);
+  rc = cairn_device_key_load(dir, &sk, &key_from, why, sizeof why);
   if (rc != 0) {
     cairn_log_err("%s", why[0] ? why : cairn_strerror(rc));
     goto out;
   }
+  if (key_from.plain_copy)
+    cairn_log_warn("%s", key_from.line);
+  else
+    cairn_log_info("%s", key_from.line);
   if (check) {
     status = check_offline(dir, sk, &d.config);
     goto out;

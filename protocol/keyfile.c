@@ -1,4 +1,5 @@
-/* keyfile.c: create and load DATA/device.key (64 raw bytes, mode 0600). */
+/* keyfile.c: create and load DATA/device.key (64 raw bytes, mode 0600), or
+ * the same key from a systemd credential. */
 #include "keyfile.h"
 #include "file.h"
 
@@ -15,6 +16,12 @@
 #include "error.h"
 
 #define SK_LEN crypto_sign_SECRETKEYBYTES
+
+/* A systemd credential is read-only and, for a service with User=, either
+ * owned by that user (mode 0400) or owned by root with an ACL granting the
+ * user read, which shows as group read (mode 0440, the ACL's mask). So
+ * group read is allowed; group write and anything for others are not. */
+#define CREDENTIAL_REFUSED ((mode_t)027)
 
 _Static_assert(crypto_sign_SECRETKEYBYTES == 64, "device.key holds a 64-byte Ed25519 key");
 _Static_assert(crypto_sign_PUBLICKEYBYTES == 32, "the device id is 32 bytes");
@@ -56,7 +63,10 @@ int cairn_keyfile_create(const char *path, uint8_t pk[32]) {
   return 0;
 }
 
-static int load_fd(int fd, const char *path, uint8_t **sk_out, char *why, size_t whylen) {
+/* refused: the mode bits that make the file unsafe to use (077 for
+ * device.key, 027 for a systemd credential). */
+static int load_fd(int fd, const char *path, mode_t refused, uint8_t **sk_out, char *why,
+                   size_t whylen) {
   struct stat st;
   uint8_t pk_derived[crypto_sign_PUBLICKEYBYTES], pk_stored[crypto_sign_PUBLICKEYBYTES];
   uint8_t sk_derived[SK_LEN];
@@ -72,10 +82,15 @@ static int load_fd(int fd, const char *path, uint8_t **sk_out, char *why, size_t
     snprintf(why, whylen, "%s: not a regular file", path);
     return CAIRN_ECORRUPT;
   }
-  if ((st.st_mode & 077) != 0) {
-    snprintf(why, whylen, "%s: %s by group or others (mode %04o); run chmod 600 %s", path,
-             (st.st_mode & 044) ? "readable" : "accessible", (unsigned)(st.st_mode & 07777),
-             path);
+  if ((st.st_mode & refused) != 0) {
+    if (refused == CREDENTIAL_REFUSED)
+      snprintf(why, whylen, "%s: %s (mode %04o); systemd gives a credential mode 0400", path,
+               (st.st_mode & 004) ? "readable by others" : "open to others or writable by group",
+               (unsigned)(st.st_mode & 07777));
+    else
+      snprintf(why, whylen, "%s: %s by group or others (mode %04o); run chmod 600 %s", path,
+               (st.st_mode & 044) ? "readable" : "accessible", (unsigned)(st.st_mode & 07777),
+               path);
     return CAIRN_EPERM;
   }
   if (st.st_size != SK_LEN) {
@@ -108,7 +123,7 @@ static int load_fd(int fd, const char *path, uint8_t **sk_out, char *why, size_t
   return 0;
 }
 
-int cairn_keyfile_load(const char *path, uint8_t **sk_out, char *why, size_t whylen) {
+static int load(const char *path, mode_t refused, uint8_t **sk_out, char *why, size_t whylen) {
   int fd, rc;
 
   *sk_out = NULL;
@@ -123,9 +138,17 @@ int cairn_keyfile_load(const char *path, uint8_t **sk_out, char *why, size_t why
     snprintf(why, whylen, "%s: %s", path, cairn_strerror(rc));
     return rc;
   }
-  rc = load_fd(fd, path, sk_out, why, whylen);
+  rc = load_fd(fd, path, refused, sk_out, why, whylen);
   close(fd);
   return rc;
+}
+
+int cairn_keyfile_load(const char *path, uint8_t **sk_out, char *why, size_t whylen) {
+  return load(path, 077, sk_out, why, whylen);
+}
+
+int cairn_keyfile_load_credential(const char *path, uint8_t **sk_out, char *why, size_t whylen) {
+  return load(path, CREDENTIAL_REFUSED, sk_out, why, whylen);
 }
 
 void cairn_keyfile_free(uint8_t *sk) {

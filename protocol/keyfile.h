@@ -4,6 +4,8 @@
  * Format: 64 raw bytes, the libsodium Ed25519 secret key (seed followed by
  * public key). The file must be mode 0600 (no group or other bits); a looser
  * file is refused so that a copied or mis-permissioned key is noticed.
+ * The same 64 bytes may instead come from a systemd credential
+ * (cairn_keyfile_load_credential), which cairnd prefers when present.
  */
 #ifndef CAIRN_KEYFILE_H
 #define CAIRN_KEYFILE_H
@@ -30,7 +32,18 @@ int cairn_keyfile_write(const char *path, const uint8_t sk[64]);
  * why receives one line naming the file. */
 int cairn_keyfile_load(const char *path, uint8_t **sk_out, char *why, size_t whylen);
 
-/* Wipes and frees a key from cairn_keyfile_load. NULL is a harmless no-op. */
+/* Loads the secret key, same format, from a systemd credential file
+ * (CREDENTIALS_DIRECTORY/NAME, made by LoadCredential= or
+ * LoadCredentialEncrypted=). The owner may be root or the service user,
+ * and group read is allowed: systemd grants the service user read with an
+ * ACL, whose mask shows as group read (mode 0440). Group write and any
+ * access by others are refused (CAIRN_EPERM). Otherwise as
+ * cairn_keyfile_load. */
+int cairn_keyfile_load_credential(const char *path, uint8_t **sk_out, char *why,
+                                  size_t whylen);
+
+/* Wipes and frees a key from cairn_keyfile_load or
+ * cairn_keyfile_load_credential. NULL is a harmless no-op. */
 void cairn_keyfile_free(uint8_t *sk);
 
 #endif

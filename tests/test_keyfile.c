@@ -104,6 +104,39 @@ static void test_group_readable_refused(void **state) {
   assert_non_null(strstr(why, "chmod 600"));
 }
 
+/* A systemd credential: 0400 (owned by the service user) and 0440 (owned
+ * by root, read granted by an ACL whose mask shows as group read) load the
+ * same key; anything for others, or group write, is refused; a missing
+ * credential is CAIRN_ENOKEY, as a missing device.key. */
+static void test_credential_modes(void **state) {
+  fixture *fx = *state;
+  uint8_t pk[32], *sk = NULL;
+  static const struct { mode_t mode; int rc; } cases[] = {
+      {0400, 0}, {0440, 0}, {0600, 0}, {0404, CAIRN_EPERM}, {0460, CAIRN_EPERM},
+      {0401, CAIRN_EPERM}};
+
+  assert_int_equal(cairn_keyfile_load_credential(fx->key, &sk, why, sizeof why), CAIRN_ENOKEY);
+  assert_null(sk);
+  assert_int_equal(cairn_keyfile_create(fx->key, pk), 0);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    assert_int_equal(chmod(fx->key, cases[i].mode), 0);
+    assert_int_equal(cairn_keyfile_load_credential(fx->key, &sk, why, sizeof why), cases[i].rc);
+    if (cases[i].rc == 0) {
+      assert_non_null(sk);
+      assert_memory_equal(sk + 32, pk, 32);
+      cairn_keyfile_free(sk);
+      sk = NULL;
+    } else {
+      assert_null(sk);
+      assert_non_null(strstr(why, fx->key));
+      assert_non_null(strstr(why, "systemd gives a credential mode 0400"));
+    }
+  }
+  /* device.key itself keeps its stricter rule */
+  assert_int_equal(chmod(fx->key, 0440), 0);
+  assert_int_equal(cairn_keyfile_load(fx->key, &sk, why, sizeof why), CAIRN_EPERM);
+}
+
 static void test_truncated_is_corrupt(void **state) {
   fixture *fx = *state;
   uint8_t pk[32], *sk = NULL;
@@ -146,6 +179,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_create_over_existing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_create_in_missing_dir, setup, teardown),
       cmocka_unit_test_setup_teardown(test_group_readable_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_credential_modes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_truncated_is_corrupt, setup, teardown),
       cmocka_unit_test_setup_teardown(test_mismatched_public_half_is_corrupt, setup, teardown),
       cmocka_unit_test_setup_teardown(test_missing_is_nokey, setup, teardown),
