@@ -36,6 +36,7 @@ static void maybe_closed(cairn_links *m) {
     free(m->vv_ord);
     free(m->old_ord);
     free(m->seen);
+    free(m->scopes);
     free(m->addrs);
     free(m);
     if (cb)

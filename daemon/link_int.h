@@ -280,6 +280,16 @@ struct cairn_links {
    * links cache what they know of an author by it */
   uint32_t *vv_ord, *old_ord;
   uint32_t next_ord;
+  /* Each author's device scope by ordinal, as read in vv generation
+   * scopes_gen (read again after any commit): a link's first look at
+   * every author needs it, and reading it per link was most of a
+   * central's work when thousands of classrooms connected at once. */
+  struct author_scope {
+    uint8_t known, device; /* device: the scope was read (else: not an enrolled device) */
+    cairn_scope scope;
+  } *scopes;
+  size_t scopes_n;
+  uint64_t scopes_gen;
   /* The central's seq in this store when the live links' device scopes
    * were last checked (cairn_links_notify). */
   uint64_t scopes_checked_at;

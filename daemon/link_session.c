@@ -18,6 +18,36 @@ void cairn__link_wanted_forget(link *l) {
   l->idle_gen = 0;
 }
 
+/* cairn_store_author_goes_down for the manager's vv[i], its device scope
+ * read once per vv generation for every link. */
+static int goes_down(cairn_links *m, size_t i, const cairn_scope *peer) {
+  cairn_store *s = m->o.store;
+  const uint8_t *author = m->vv[i].author;
+  uint32_t ord = m->vv_ord[i];
+  struct author_scope *a;
+
+  if (m->scopes_gen != m->vv_gen) { /* a commit since: a device may have moved */
+    if (m->scopes != NULL)
+      memset(m->scopes, 0, m->scopes_n * sizeof *m->scopes);
+    m->scopes_gen = m->vv_gen;
+  }
+  if (ord >= m->scopes_n) {
+    size_t n = (size_t)m->next_ord + 64;
+    struct author_scope *grown = realloc(m->scopes, n * sizeof *grown);
+    if (grown == NULL)
+      return cairn_store_author_goes_down(s, author, peer);
+    memset(grown + m->scopes_n, 0, (n - m->scopes_n) * sizeof *grown);
+    m->scopes = grown;
+    m->scopes_n = n;
+  }
+  a = &m->scopes[ord];
+  if (!a->known) {
+    a->device = cairn_store_device_scope(s, author, &a->scope, NULL) == 0;
+    a->known = 1;
+  }
+  return cairn_store_author_goes_down_as(s, author, a->device ? &a->scope : NULL, peer);
+}
+
 /* Whether the peer needs author's chain at all: a downstream peer as
  * cairn_store_author_goes_down says (the selection a bundle written for
  * it uses too), and any author once it asked for the history of a student
@@ -47,7 +77,7 @@ int cairn__link_author_wanted(link *l, size_t i) {
   }
   if (word < l->wanted_words && (l->wanted[2 * word] & bit))
     return (l->wanted[2 * word + 1] & bit) != 0;
-  yes = cairn_store_author_goes_down(s, author, &l->peer_scope);
+  yes = goes_down(m, i, &l->peer_scope);
   if (word >= l->wanted_words) {
     size_t words = (size_t)m->next_ord / 64 + 1;
     uint64_t *grown = realloc(l->wanted, words * 2 * sizeof *grown);

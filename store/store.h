@@ -956,6 +956,12 @@ int cairn_store_author_reaches(cairn_store *s, const uint8_t author[CAIRN_KEY_BY
  * thread: read transactions of its own. */
 int cairn_store_author_goes_down(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES],
                                  const cairn_scope *peer);
+/* The same, with the author's device scope already read by
+ * cairn_store_device_scope: author_scope is what it gave, or NULL when it
+ * failed (not an enrolled device, revoked, or an error). For callers that
+ * keep scopes across many peers. Any thread. */
+int cairn_store_author_goes_down_as(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES],
+                                    const cairn_scope *author_scope, const cairn_scope *peer);
 
 /* A count that grows after each commit that made cairn_store_author_reaches
  * true for some new (author, classroom) outside the author's own device

@@ -413,12 +413,18 @@ int cairn_store_author_reaches(cairn_store *s, const uint8_t author[CAIRN_KEY_BY
   return rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : cairn__store_err(s, rc, 0);
 }
 
+int cairn_store_author_goes_down_as(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES],
+                                    const cairn_scope *author_scope, const cairn_scope *peer) {
+  if (author_scope == NULL || cairn_scope_overlaps(author_scope, peer))
+    return 1;
+  return cairn_store_author_reaches(s, author, peer) != 0;
+}
+
 int cairn_store_author_goes_down(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES],
                                  const cairn_scope *peer) {
   cairn_scope sc;
-  if (cairn_store_device_scope(s, author, &sc, NULL) != 0 || cairn_scope_overlaps(&sc, peer))
-    return 1;
-  return cairn_store_author_reaches(s, author, peer) != 0;
+  int known = cairn_store_device_scope(s, author, &sc, NULL) == 0;
+  return cairn_store_author_goes_down_as(s, author, known ? &sc : NULL, peer);
 }
 
 unsigned cairn_store_reach_epoch(cairn_store *s) { return atomic_load(&s->reach_epoch); }
