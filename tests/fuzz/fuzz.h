@@ -109,4 +109,8 @@ static inline void fuzz_backup_sk(uint8_t sk[32]) {
     sk[i] = (uint8_t)(i + 1);
 }
 
+/* The wrap key of the key store target's files (make_seeds writes its
+ * seeds under it): 32 bytes, 0x4b ('K'). */
+static inline void fuzz_keystore_wrap(uint8_t wrap[32]) { memset(wrap, 0x4b, 32); }
+
 #endif

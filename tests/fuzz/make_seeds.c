@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <msgpack.h>
 #include <sodium.h>
@@ -23,6 +24,7 @@
 #include "entry.h"
 #include "frame.h"
 #include "fuzz.h"
+#include "keystore.h"
 #include "noise.h"
 #include "record.h"
 #include "request.h"
@@ -897,6 +899,66 @@ static void seeds_ifthen(void) {
   }
 }
 
+/* ---- key store files (fuzz_keystore), under fuzz_keystore_wrap ---- */
+
+/* The file at path, whole, into buf (room for cap bytes); its length. */
+static size_t slurp(const char *path, uint8_t *buf, size_t cap) {
+  FILE *f = fopen(path, "rb");
+  size_t n;
+  if (f == NULL)
+    die(path);
+  n = fread(buf, 1, cap, f);
+  fclose(f);
+  return n;
+}
+
+static void seeds_keystore(void) {
+  char dir[] = "/tmp/cairn-seeds-XXXXXX", path[64];
+  uint8_t wrap[32], tag[16], key[32], file[1024], copy[1024];
+  cairn_keystore *ks;
+  size_t n;
+
+  fuzz_random_reset(); /* the same nonces whatever the seeds before drew */
+  if (mkdtemp(dir) == NULL)
+    die("mkdtemp");
+  snprintf(path, sizeof path, "%s/keys", dir);
+  fuzz_keystore_wrap(wrap);
+  if (cairn_keystore_open(path, wrap, &ks) != 0)
+    die("cairn_keystore_open");
+  put("keystore", "empty", "", 0);
+  put("keystore", "header", file, slurp(path, file, sizeof file));
+  for (int i = 0; i < 3; i++) {
+    memset(tag, 0x10 + i, sizeof tag);
+    if (cairn_keystore_make(ks, tag, key) != 0)
+      die("cairn_keystore_make");
+  }
+  n = slurp(path, file, sizeof file);
+  put("keystore", "three-keys", file, n);
+  put("keystore", "one-slot", file + CAIRN_KEYSTORE_HEADER_BYTES, CAIRN_KEYSTORE_SLOT_BYTES);
+  memset(tag, 0x11, sizeof tag);
+  if (cairn_keystore_forget(ks, tag) != 0)
+    die("cairn_keystore_forget");
+  n = slurp(path, file, sizeof file);
+  put("keystore", "one-forgotten", file, n);
+  cairn_keystore_close(ks);
+  unlink(path);
+  rmdir(dir);
+  /* Torn: a byte of the third slot changed, half a slot appended. */
+  memcpy(copy, file, n);
+  copy[CAIRN_KEYSTORE_HEADER_BYTES + 2 * CAIRN_KEYSTORE_SLOT_BYTES + 50] ^= 0x20;
+  memset(copy + n, 0x77, CAIRN_KEYSTORE_SLOT_BYTES / 2);
+  put("keystore", "torn", copy, n + CAIRN_KEYSTORE_SLOT_BYTES / 2);
+  /* The first slot copied over the forgotten one. */
+  memcpy(copy, file, n);
+  memcpy(copy + CAIRN_KEYSTORE_HEADER_BYTES + CAIRN_KEYSTORE_SLOT_BYTES,
+         file + CAIRN_KEYSTORE_HEADER_BYTES, CAIRN_KEYSTORE_SLOT_BYTES);
+  put("keystore", "copied-slot", copy, n);
+  /* Another version. */
+  memcpy(copy, file, n);
+  copy[13] = 2;
+  put("keystore", "version-2", copy, n);
+}
+
 int main(int argc, char **argv) {
   msgpack_sbuffer chain;
   uint8_t seed[32];
@@ -925,6 +987,7 @@ int main(int argc, char **argv) {
   seeds_roster();
   seeds_ifthen();
   seeds_body();
+  seeds_keystore();
   msgpack_sbuffer_destroy(&chain);
   msgpack_sbuffer_destroy(&hello);
   return 0;

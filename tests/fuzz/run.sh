@@ -18,7 +18,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-all_targets=(entry frame sync token transport handshake record config bundle roster ifthen web backup body)
+all_targets=(entry frame sync token transport handshake record config bundle roster ifthen web backup body keystore)
 seconds=30
 replay=0
 build=1
