@@ -237,4 +237,14 @@ const char cairn__mirror_schema_sql[] =
     " FROM r LEFT JOIN templates t ON t.id = r.template LEFT JOIN standards st ON st.id = r.standard"
     " ORDER BY r.grp, r.template COLLATE \"C\" NULLS FIRST, r.standard COLLATE \"C\" NULLS FIRST,"
     "  r.type COLLATE \"C\", r.place <> 'all', r.campus COLLATE \"C\", r.place = 'classroom',"
-    "  r.classroom COLLATE \"C\";\n";
+    "  r.classroom COLLATE \"C\";\n"
+    /* Personal text is never sampled into PostgreSQL's statistics
+     * (pg_statistic), where deleting a student's rows would not reach it. */
+    "ALTER TABLE cairn_write ALTER COLUMN fields SET STATISTICS 0,"
+    " ALTER COLUMN why SET STATISTICS 0;\n"
+    "ALTER TABLE cairn_milestone_status ALTER COLUMN name SET STATISTICS 0,"
+    " ALTER COLUMN statement SET STATISTICS 0, ALTER COLUMN support SET STATISTICS 0,"
+    " ALTER COLUMN triggered SET STATISTICS 0;\n"
+    "ALTER TABLE cairn_support_phase ALTER COLUMN name SET STATISTICS 0,"
+    " ALTER COLUMN statement SET STATISTICS 0, ALTER COLUMN support SET STATISTICS 0,"
+    " ALTER COLUMN previous SET STATISTICS 0;\n";
