@@ -641,7 +641,8 @@ static int run_backup(cairn_store *s, void *arg) {
   uint8_t hash[CAIRN_BACKUP_HASH_BYTES], pk[CAIRN_BACKUP_KEY_BYTES];
   msgpack_sbuffer start;
   backup_out o;
-  uint8_t *buf = NULL;
+  uint8_t *buf = NULL, *keys = NULL;
+  size_t keys_len = 0;
   int rc, fd, copy;
 
   j->why[0] = '\0';
@@ -653,6 +654,13 @@ static int run_backup(cairn_store *s, void *arg) {
     return fd;
   if ((copy = store_copy(s, j, &j->h.store_bytes)) < 0)
     return new_file_finish(fd, tmp, j->path, copy, j->why, sizeof j->why);
+  /* the key store after the store: it holds every key the copy needs */
+  if ((rc = cairn_store_keys_copy(s, &keys, &keys_len)) != 0) {
+    snprintf(j->why, sizeof j->why, "copying the key store failed: %s", cairn_strerror(rc));
+    close(copy);
+    return new_file_finish(fd, tmp, j->path, rc, j->why, sizeof j->why);
+  }
+  j->h.keys_bytes = keys_len;
   msgpack_sbuffer_init(&start);
   crypto_generichash_init(&hs, NULL, 0, sizeof hash);
   rc = out_start(&o, fd, j->encrypt ? pk : NULL);
@@ -679,6 +687,12 @@ static int run_backup(cairn_store *s, void *arg) {
   }
   free(buf);
   close(copy);
+  if (rc == 0 && keys_len > 0) {
+    crypto_generichash_update(&hs, keys, keys_len);
+    rc = out_write(&o, keys, keys_len);
+  }
+  sodium_memzero(keys, keys_len);
+  free(keys);
   crypto_generichash_final(&hs, hash, sizeof hash);
   if (rc == 0)
     rc = out_write(&o, hash, sizeof hash);

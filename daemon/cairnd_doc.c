@@ -32,6 +32,9 @@ static void write_cairnd(FILE *out) {
   cairn_troff_block(out, body != NULL ? body + 2 : cairn_usage_text);
   fputs(".SH FILES\n.TP\n\\fIDIR\\fR/cairn.conf\nthe settings, \\fBcairn.conf\\fR(5)\n"
         ".TP\n\\fIDIR\\fR/cairnd.sock\nthe local socket \\fBcairn\\fR(1) talks to\n"
+        ".TP\n\\fIDIR\\fR/store/data.mdb\nthe store: the log and the records, sealed at rest\n"
+        ".TP\n\\fIDIR\\fR/store/keys\nthe data keys the store is sealed under, wrapped "
+        "under the device key; without it the store does not open\n"
         ".TP\n\\fIDIR\\fR/device.key\nthe device key, unless the credential below holds it\n"
         ".TP\n\\fI$CREDENTIALS_DIRECTORY\\fR/cairn-device-key\nthe device key from a "
         "systemd credential (\\fBLoadCredentialEncrypted=\\fR)\n"

@@ -273,6 +273,12 @@ static int open_store(cairn_store **store, const char *dir, const uint8_t *sk,
              "format %u and older): upgrade cairn to a release that reads format %u, or "
              "restore a backup made before the upgrade; nothing was changed",
              dir, format, cairn_store_format_current(), format);
+  else if (rc == CAIRN_ENOKEY)
+    snprintf(why, whylen,
+             "%s/store/keys: the key store is missing, or was made under another device key: "
+             "the store's records do not open without it (restore the data directory from a "
+             "backup, which holds both); nothing was changed",
+             dir);
   else
     snprintf(why, whylen, "%s/store: cannot open: %s%s", dir, cairn_strerror(rc),
              u.from != 0 ? " (the upgrade was rolled back: the store is as it was)" : "");
@@ -385,10 +391,11 @@ static int backup_open(int fd, uint64_t size, cairn_backup_header *h, uint8_t **
     snprintf(why, whylen, "not a backup cairn wrote (%s)", cairn_strerror(rc));
     return CAIRN_EMALFORMED;
   }
-  if ((uint64_t)*store_at + h->store_bytes + CAIRN_BACKUP_HASH_BYTES != size) {
+  if ((uint64_t)*store_at + h->store_bytes + h->keys_bytes + CAIRN_BACKUP_HASH_BYTES != size) {
     snprintf(why, whylen, "%llu bytes, but its header says %llu: truncated or extended",
              (unsigned long long)size,
-             (unsigned long long)(*store_at + h->store_bytes + CAIRN_BACKUP_HASH_BYTES));
+             (unsigned long long)(*store_at + h->store_bytes + h->keys_bytes +
+                                  CAIRN_BACKUP_HASH_BYTES));
     return CAIRN_EMALFORMED;
   }
   if ((buf = malloc(1 << 20)) == NULL)
@@ -430,8 +437,8 @@ static int write_file(const char *path, int mode, const void *p, size_t n) {
 }
 
 /* Copies n bytes from fd (at its offset) into a new file at path. */
-static int copy_out(int fd, uint64_t n, const char *path) {
-  int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+static int copy_out(int fd, uint64_t n, const char *path, mode_t mode) {
+  int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   uint8_t *buf = malloc(1 << 20);
   int rc = out < 0 ? cairn_err_from_errno(errno) : buf == NULL ? CAIRN_ENOMEM : 0;
   while (rc == 0 && n > 0) {
@@ -669,7 +676,12 @@ static int restore(const char *file, const char *dir, const char *key_file) {
   if (rc == 0 && lseek(fd, (off_t)store_at, SEEK_SET) != (off_t)store_at)
     rc = cairn_err_from_errno(errno);
   if (rc == 0)
-    rc = copy_out(fd, h.store_bytes, path);
+    rc = copy_out(fd, h.store_bytes, path, 0640);
+  /* the key store follows the store (none before sealing: the store opens
+   * and seals itself) */
+  snprintf(path, sizeof path, "%s/store/keys", dir);
+  if (rc == 0 && h.keys_bytes > 0)
+    rc = copy_out(fd, h.keys_bytes, path, 0600);
   if (rc == 0)
     rc = cairn_file_sync_parent(path);
   snprintf(path, sizeof path, "%s/cairn.conf", dir);
@@ -690,8 +702,8 @@ static int restore(const char *file, const char *dir, const char *key_file) {
     cairn_store_close(store);
   }
   if (rc != 0) { /* nothing half-written stays: DIR is as it was */
-    static const char *const made[] = {"store/data.mdb", "store/lock.mdb", "device.key",
-                                       "cairn.conf"};
+    static const char *const made[] = {"store/data.mdb", "store/lock.mdb", "store/keys",
+                                       "device.key", "cairn.conf"};
     for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
       snprintf(path, sizeof path, "%s/%s", dir, made[i]);
       unlink(path);

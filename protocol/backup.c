@@ -23,7 +23,7 @@ int cairn_backup_pack_start(msgpack_sbuffer *sb, const cairn_backup_header *h) {
     return CAIRN_ETOOBIG;
   msgpack_sbuffer_init(&hdr);
   msgpack_packer_init(&pk, &hdr, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 6);
+  msgpack_pack_map(&pk, 7);
   pack_cstr(&pk, "device");
   pack_cstr(&pk, h->device);
   pack_cstr(&pk, "role");
@@ -36,6 +36,8 @@ int cairn_backup_pack_start(msgpack_sbuffer *sb, const cairn_backup_header *h) {
   msgpack_pack_bin_with_body(&pk, h->secret, sizeof h->secret);
   pack_cstr(&pk, "store");
   msgpack_pack_uint64(&pk, h->store_bytes);
+  pack_cstr(&pk, "keys");
+  msgpack_pack_uint64(&pk, h->keys_bytes);
   len[0] = (uint8_t)(hdr.size >> 24);
   len[1] = (uint8_t)(hdr.size >> 16);
   len[2] = (uint8_t)(hdr.size >> 8);
@@ -59,7 +61,7 @@ static int str_into(const msgpack_object *o, char *out, size_t max) {
 
 /* Checks the decoded header map and fills h. Returns 0 or -1. */
 static int read_header(const msgpack_object *m, cairn_backup_header *h) {
-  const msgpack_object *config, *key, *made, *store;
+  const msgpack_object *config, *key, *made, *store, *keys;
   uint8_t pk[crypto_sign_PUBLICKEYBYTES], derived[crypto_sign_PUBLICKEYBYTES];
   uint8_t sk[crypto_sign_SECRETKEYBYTES];
   size_t got;
@@ -78,6 +80,10 @@ static int read_header(const msgpack_object *m, cairn_backup_header *h) {
   config = cairn_record_map_get(m, "config");
   key = cairn_record_map_get(m, "key");
   store = cairn_record_map_get(m, "store");
+  keys = cairn_record_map_get(m, "keys"); /* absent before the store was sealed */
+  if (keys != NULL && (keys->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+                       keys->via.u64 > CAIRN_BACKUP_KEYS_MAX))
+    return -1;
   if (made == NULL ||
       (made->type != MSGPACK_OBJECT_POSITIVE_INTEGER && made->type != MSGPACK_OBJECT_NEGATIVE_INTEGER) ||
       config == NULL || config->type != MSGPACK_OBJECT_STR ||
@@ -97,6 +103,7 @@ static int read_header(const msgpack_object *m, cairn_backup_header *h) {
   h->config_len = config->via.str.size;
   memcpy(h->secret, key->via.bin.ptr, sizeof h->secret);
   h->store_bytes = store->via.u64;
+  h->keys_bytes = keys != NULL ? keys->via.u64 : 0;
   return 0;
 }
 

@@ -4,7 +4,9 @@
  *
  *   "CAIRNBACKUP1\n" (13) || header length (4 bytes, big-endian, at most
  *   CAIRN_BACKUP_HEADER_MAX) || header (a msgpack map) || the store's LMDB
- *   file, compacted ("store" bytes) || BLAKE2b-256 of every byte before it
+ *   file, compacted ("store" bytes) || the store's key store file ("keys"
+ *   bytes; none in a backup of a store from before sealing) || BLAKE2b-256
+ *   of every byte before it
  *
  * The header holds the device's id, its role, when the backup was made,
  * the text of cairn.conf and the device's secret key: a backup is as
@@ -38,6 +40,7 @@
 #define CAIRN_BACKUP_CONFIG_MAX (32u * 1024)
 #define CAIRN_BACKUP_HASH_BYTES 32
 #define CAIRN_BACKUP_SECRET_BYTES 64
+#define CAIRN_BACKUP_KEYS_MAX (256u * 1024 * 1024) /* a key store's copy */
 
 typedef struct cairn_backup_header {
   char device[65]; /* lowercase hex of the device's public key */
@@ -47,6 +50,7 @@ typedef struct cairn_backup_header {
   size_t config_len;
   uint8_t secret[CAIRN_BACKUP_SECRET_BYTES]; /* the device key (wipe after use) */
   uint64_t store_bytes;                      /* the length of the store's copy */
+  uint64_t keys_bytes; /* the length of the key store's copy that follows it (0: none) */
 } cairn_backup_header;
 
 /* Appends the magic, the header length and the header for h to sb.
@@ -60,7 +64,8 @@ int cairn_backup_pack_start(msgpack_sbuffer *sb, const cairn_backup_header *h);
  * before the header does; CAIRN_EMALFORMED when it is not a backup, or its
  * header is not the documented map (device: 64 hex digits; role: a known
  * one; key: 64 bytes whose public half is the device; config: text of at
- * most CAIRN_BACKUP_CONFIG_MAX bytes; store: a count). Pure. */
+ * most CAIRN_BACKUP_CONFIG_MAX bytes; store: a count; keys, when there: a
+ * count of at most CAIRN_BACKUP_KEYS_MAX). Pure. */
 int cairn_backup_decode_start(const uint8_t *buf, size_t len, cairn_backup_header *h,
                               size_t *used) __attribute__((warn_unused_result));
 

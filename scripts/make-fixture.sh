@@ -9,7 +9,8 @@
 # directory as it is on disk, with what this build says of it:
 #
 #   OUT/data.tar.gz    the central's data directory (cairn.conf, device.key,
-#                      store/data.mdb); the device key is in it: it is a
+#                      store/data.mdb, and store/keys from format 4 on);
+#                      the device key is in it: it is a
 #                      test key, made for this fixture and used nowhere else
 #   OUT/export.json    cairn export --json, byte for byte
 #   OUT/status.json    cairn status --as-of 2026-11-10 --json, byte for byte
@@ -70,6 +71,8 @@ C central export --json >"$out/export.json"
 C central status --as-of 2026-11-10 --json >"$out/status.json"
 stop central
 stop room
+keys=""
+[ ! -e "$dir/central/store/keys" ] || keys=store/keys # format 4 on: the key store
 tar -C "$dir/central" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
-  -czf "$out/data.tar.gz" cairn.conf device.key store/data.mdb
+  -czf "$out/data.tar.gz" cairn.conf device.key store/data.mdb $keys
 echo "$out: $(du -sh "$out" | cut -f1)"

@@ -54,6 +54,7 @@ struct cairn_keystore {
                          latest forgotten */
   size_t nfree, freecap;
   uint32_t slots;     /* whole slots in the file */
+  int unsynced;       /* a key was made since the last cairn_keystore_sync */
   pthread_mutex_t writer;
   pthread_rwlock_t index;
 };
@@ -92,7 +93,8 @@ static void slot_encode(uint8_t slot[SLOT], const uint8_t *wrap, const uint8_t *
 static int io_error(int e) { return e == ENOSPC ? CAIRN_ENOSPC : CAIRN_EIO; }
 
 /* Writes the n bytes of p at off and fdatasyncs: 0 or a CAIRN_E* code. */
-static int write_durably(int fd, const uint8_t *p, size_t n, off_t off) {
+/* Writes p[0..n) at off. Returns 0 or an error. */
+static int write_at(int fd, const uint8_t *p, size_t n, off_t off) {
   while (n > 0) {
     ssize_t w = pwrite(fd, p, n, off);
     if (w < 0 && errno == EINTR)
@@ -103,7 +105,13 @@ static int write_durably(int fd, const uint8_t *p, size_t n, off_t off) {
     n -= (size_t)w;
     off += w;
   }
-  return fdatasync(fd) == 0 ? 0 : io_error(errno);
+  return 0;
+}
+
+/* The same, then fdatasync. */
+static int write_durably(int fd, const uint8_t *p, size_t n, off_t off) {
+  int rc = write_at(fd, p, n, off);
+  return rc != 0 ? rc : fdatasync(fd) == 0 ? 0 : io_error(errno);
 }
 
 /* Reads up to n bytes at off into p; *got how many (short only at the end
@@ -191,22 +199,35 @@ static int reserve_free(cairn_keystore *ks, size_t need) {
   return 0;
 }
 
+/* The header's check (bytes 14-45): BLAKE2b-256 of "cairnkeys check"
+ * keyed with the wrap key, so that a store opened under another wrap key
+ * is refused rather than read as empty (and its slots made over). */
+static void header_check(const uint8_t *wrap, uint8_t out[32]) {
+  static const char what[] = "cairnkeys check";
+  crypto_generichash(out, 32, (const uint8_t *)what, sizeof what - 1, wrap, KEY);
+}
+
 static int create_header(cairn_keystore *ks, const char *path) {
   uint8_t h[HEADER] = {0};
 
   memcpy(h, magic, sizeof magic);
   h[13] = CAIRN_KEYSTORE_VERSION; /* u32 big-endian at 10 */
+  header_check(ks->wrap, h + 14);
   if (ftruncate(ks->fd, 0) != 0)
     return io_error(errno);
   int rc = write_durably(ks->fd, h, sizeof h, 0);
   return rc ? rc : cairn_file_sync_parent(path);
 }
 
-static int check_header(const uint8_t *h) {
+static int check_header(const cairn_keystore *ks, const uint8_t *h) {
+  uint8_t check[32];
   if (memcmp(h, magic, sizeof magic) != 0)
     return CAIRN_ECORRUPT;
   uint32_t v = (uint32_t)h[10] << 24 | (uint32_t)h[11] << 16 | (uint32_t)h[12] << 8 | h[13];
-  return v == CAIRN_KEYSTORE_VERSION ? 0 : CAIRN_EVERSION;
+  if (v != CAIRN_KEYSTORE_VERSION)
+    return CAIRN_EVERSION;
+  header_check(ks->wrap, check);
+  return sodium_memcmp(check, h + 14, sizeof check) == 0 ? 0 : CAIRN_ENOKEY;
 }
 
 static int held_cmp(const void *a, const void *b) {
@@ -314,7 +335,7 @@ int cairn_keystore_open(const char *path, const uint8_t wrap[32], cairn_keystore
   else if (st.st_size < HEADER)
     rc = create_header(ks, path);
   else if ((rc = read_at(ks->fd, h, sizeof h, 0, &got)) == 0)
-    rc = got == sizeof h ? check_header(h) : CAIRN_EIO;
+    rc = got == sizeof h ? check_header(ks, h) : CAIRN_EIO;
   if (rc == 0 && st.st_size > HEADER)
     rc = read_slots(ks, st.st_size);
   if (rc != 0) {
@@ -328,8 +349,11 @@ int cairn_keystore_open(const char *path, const uint8_t wrap[32], cairn_keystore
 void cairn_keystore_close(cairn_keystore *ks) {
   if (ks == NULL)
     return;
-  if (ks->fd >= 0)
+  if (ks->fd >= 0) {
+    if (ks->unsynced) /* keys a transaction made and then dropped: kept anyway */
+      (void)fdatasync(ks->fd);
     close(ks->fd);
+  }
   sodium_free(ks->keys); /* wipes them */
   sodium_free(ks->wrap);
   free(ks->free);
@@ -339,6 +363,8 @@ void cairn_keystore_close(cairn_keystore *ks) {
 }
 
 int cairn_keystore_get(cairn_keystore *ks, const uint8_t tag[16], uint8_t key[32]) {
+  if (ks == NULL)
+    return CAIRN_ENOTFOUND;
   int found;
 
   pthread_rwlock_rdlock(&ks->index);
@@ -350,6 +376,8 @@ int cairn_keystore_get(cairn_keystore *ks, const uint8_t tag[16], uint8_t key[32
 }
 
 int cairn_keystore_make(cairn_keystore *ks, const uint8_t tag[16], uint8_t key[32]) {
+  if (ks == NULL)
+    return CAIRN_ENOKEY;
   uint8_t slot[SLOT], fresh[KEY];
   int found, rc;
 
@@ -370,10 +398,11 @@ int cairn_keystore_make(cairn_keystore *ks, const uint8_t tag[16], uint8_t key[3
   if (rc == 0) {
     randombytes_buf(fresh, sizeof fresh);
     slot_encode(slot, ks->wrap, tag, fresh);
-    rc = write_durably(ks->fd, slot, SLOT, slot_offset(where));
+    rc = write_at(ks->fd, slot, SLOT, slot_offset(where));
     sodium_memzero(slot, sizeof slot);
   }
   if (rc == 0) {
+    ks->unsynced = 1;
     if (where == ks->slots)
       ks->slots++;
     else
@@ -390,7 +419,22 @@ int cairn_keystore_make(cairn_keystore *ks, const uint8_t tag[16], uint8_t key[3
   return rc;
 }
 
+int cairn_keystore_sync(cairn_keystore *ks) {
+  if (ks == NULL)
+    return 0;
+  int rc = 0;
+  pthread_mutex_lock(&ks->writer);
+  if (ks->unsynced) {
+    rc = fdatasync(ks->fd) == 0 ? 0 : io_error(errno);
+    ks->unsynced = rc != 0;
+  }
+  pthread_mutex_unlock(&ks->writer);
+  return rc;
+}
+
 int cairn_keystore_forget(cairn_keystore *ks, const uint8_t tag[16]) {
+  if (ks == NULL)
+    return CAIRN_ENOKEY;
   static const uint8_t zero[SLOT];
   int found, rc = 0;
 
@@ -411,6 +455,8 @@ int cairn_keystore_forget(cairn_keystore *ks, const uint8_t tag[16]) {
 }
 
 size_t cairn_keystore_count(cairn_keystore *ks) {
+  if (ks == NULL)
+    return 0;
   pthread_rwlock_rdlock(&ks->index);
   size_t n = ks->n;
   pthread_rwlock_unlock(&ks->index);

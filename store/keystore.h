@@ -1,5 +1,5 @@
 /*
- * keystore.h: the key store, DATA/keys: per-student data keys kept in a
+ * keystore.h: the key store, DATA/store/keys: per-student data keys kept in a
  * small file of fixed-size slots beside the LMDB environment, so that a key
  * can really be forgotten. LMDB never overwrites a page in place (a deleted
  * value stays on a freed page until reused); here forgetting a key
@@ -51,7 +51,9 @@ typedef struct cairn_keystore cairn_keystore;
  * *out is NULL and: CAIRN_ECORRUPT when the file does not start with the
  * magic "cairnkeys\0" (not a key store) or would hold more than 2^32
  * slots; CAIRN_EVERSION when its version
- * is not CAIRN_KEYSTORE_VERSION (written by another cairn); CAIRN_ENOMEM;
+ * is not CAIRN_KEYSTORE_VERSION (written by another cairn); CAIRN_ENOKEY
+ * when its header's check says it was made under another wrap key (another
+ * device key: nothing is read or written then); CAIRN_ENOMEM;
  * or the file's errno as cairn_err_from_errno gives it (CAIRN_EIO,
  * CAIRN_EPERM, CAIRN_ENOSPC; CAIRN_EIO too for a path that is not a
  * regular file). */
@@ -62,15 +64,25 @@ int cairn_keystore_open(const char *path, const uint8_t wrap[32], cairn_keystore
 void cairn_keystore_close(cairn_keystore *ks);
 
 /* Copies the key of tag into key. Returns 0, or CAIRN_ENOTFOUND (key
- * untouched) when the store holds no key for tag. */
+ * untouched) when the store holds no key for tag. Every function here
+ * takes a NULL ks as an empty key store that cannot be written: get finds
+ * nothing, count is 0, sync does nothing, make and forget return
+ * CAIRN_ENOKEY. */
 int cairn_keystore_get(cairn_keystore *ks, const uint8_t tag[16], uint8_t key[32]);
 
 /* Copies the key of tag into key: the one held, or a new random key written
- * into the first free slot (or appended) and fdatasynced before this
- * returns, so that a key handed out survives a crash. Returns 0;
- * CAIRN_ENOSPC (disk full), CAIRN_EIO or CAIRN_ENOMEM, with key zeroed and
- * no key made for tag (a slot half-written stays free). */
+ * into the first free slot (or appended). A new key is durable once
+ * cairn_keystore_sync returns: call it before anything sealed under the
+ * key is made durable (the store: before its commit), so that many keys
+ * made in one transaction cost one fdatasync. Returns 0; CAIRN_ENOSPC
+ * (disk full), CAIRN_EIO or CAIRN_ENOMEM, with key zeroed and no key made
+ * for tag (a slot half-written stays free). */
 int cairn_keystore_make(cairn_keystore *ks, const uint8_t tag[16], uint8_t key[32]);
+
+/* Makes every key made so far durable (fdatasync, when one was made since
+ * the last call). Returns 0, CAIRN_EIO or CAIRN_ENOSPC (then call it
+ * again: the keys stay in memory). */
+int cairn_keystore_sync(cairn_keystore *ks);
 
 /* Forgets the key of tag: its slot is overwritten with zeros in place and
  * fdatasynced, then the copy in memory is wiped. Returns 0, also when the

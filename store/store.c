@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "error.h"
+#include "keystore.h"
 #include "record.h"
 #include "store.h"
 #include "store_int.h"
@@ -285,6 +286,8 @@ static int env_open(cairn_store *s, const char *path, uint64_t map) {
   r = mdb_env_set_maxdbs(s->env, MAX_DBS);
   if (r == 0)
     r = mdb_env_set_mapsize(s->env, (size_t)map);
+  if (r == 0) /* a value's reader finds the key store from its transaction */
+    r = mdb_env_set_userctx(s->env, s);
   if (r == 0)
     r = mdb_env_open(s->env, path, MDB_NOTLS, 0640);
   if (r == 0)
@@ -326,11 +329,12 @@ int cairn__store_open_at(cairn_store **out, const char *dir, const uint8_t sk[CA
                               ? opts->clock_tolerance_ms
                               : CAIRN_STORE_CLOCK_TOLERANCE_MS;
   msgpack_sbuffer_init(&s->body_buf);
-  msgpack_sbuffer_init(&s->entry_buf);
   msgpack_sbuffer_init(&s->rec_buf);
   msgpack_sbuffer_init(&s->last_body);
   msgpack_sbuffer_init(&s->release_buf);
   msgpack_sbuffer_init(&s->stage_buf);
+  msgpack_sbuffer_init(&s->seal_buf);
+  msgpack_sbuffer_init(&s->open_buf);
   int rc = 0;
   if (!msgpack_zone_init(&s->apply_zone, 16384) || !msgpack_zone_init(&s->check_zone, 16384))
     rc = CAIRN_ENOMEM;
@@ -351,6 +355,8 @@ int cairn__store_open_at(cairn_store **out, const char *dir, const uint8_t sk[CA
   /* The format is read first, in a read transaction: a store of a newer
    * format is refused before anything could write to it, and an older
    * one is handed to before_upgrade (cairnd's backup) before it changes. */
+  if (rc == 0) /* before anything may open a sealed value (a migration step) */
+    rc = cairn__store_seal_init(s);
   unsigned found = 0;
   if (rc == 0 && (rc = cairn__store_format_read(s->env, &found)) == 0 && found != format &&
       found != 0 && (rc = cairn__store_migration_check(steps, found, format)) == 0 &&
@@ -366,12 +372,18 @@ int cairn__store_open_at(cairn_store **out, const char *dir, const uint8_t sk[CA
     else
       mdb_txn_abort(txn);
   }
-  /* An erasure's compaction that did not finish (a crash) is finished now;
-   * a copy left half-written by one is dropped first. */
+  /* What an older format kept in clear is sealed now, and then goes with
+   * a compaction; an erasure's compaction that did not finish (a crash)
+   * is finished now; a copy left half-written by one is dropped first. */
+  if (rc == 0)
+    rc = cairn__store_seal_check(s);
+  if (rc == 0)
+    rc = cairn__store_reseal(s);
   if (rc == 0 && s->compact_wanted)
     rc = cairn_store_compact(s);
   free(path);
   if (rc != 0) {
+    cairn__store_seal_abandon(s);
     cairn_store_close(s);
     return rc;
   }
@@ -389,11 +401,14 @@ void cairn_store_close(cairn_store *s) {
   msgpack_zone_destroy(&s->apply_zone);
   msgpack_zone_destroy(&s->check_zone);
   msgpack_sbuffer_destroy(&s->body_buf);
-  msgpack_sbuffer_destroy(&s->entry_buf);
   msgpack_sbuffer_destroy(&s->rec_buf);
   msgpack_sbuffer_destroy(&s->last_body);
   msgpack_sbuffer_destroy(&s->release_buf);
   msgpack_sbuffer_destroy(&s->stage_buf);
+  msgpack_sbuffer_destroy(&s->seal_buf);
+  msgpack_sbuffer_destroy(&s->open_buf);
+  cairn_keystore_close(s->keys);
+  sodium_memzero(s->tag_key, sizeof s->tag_key);
   free(s->run);
   cairn__store_rec_free(&s->apply_rec);
   free(s->ents);
@@ -481,8 +496,8 @@ static int compact_paths_make(const cairn_store *s, compact_paths *p) {
 
 int cairn_store_compact_copy(cairn_store *s) {
   compact_paths p;
-  int rc = compact_paths_make(s, &p);
-  if (rc != 0)
+  int rc = cairn__store_forget_erased(s);
+  if (rc != 0 || (rc = compact_paths_make(s, &p)) != 0)
     return rc;
   /* A compacted copy beside the file, durable: until the rename, the old
    * file (still marked) is the store. */

@@ -85,7 +85,7 @@ int cairn_scope_overlaps(const cairn_scope *a, const cairn_scope *b);
  * docs/FORMAT.md, "Format versions"). A change to what the store holds, or
  * to the entries it keeps, bumps it and adds a migration step
  * (store_migrations.c) and a fixture (scripts/make-fixture.sh). */
-#define CAIRN_STORE_FORMAT 3
+#define CAIRN_STORE_FORMAT 4
 
 typedef struct cairn_store_opts {
   uint64_t map_size;          /* initial LMDB map size in bytes; 0 = 64 MiB */
@@ -117,7 +117,9 @@ typedef struct cairn_store_opts {
  * CAIRN_EPERM; CAIRN_EVERSION for a store of a newer format (written by a
  * newer cairn: nothing is written to it; cairn_store_format says which);
  * CAIRN_ECORRUPT for a store written by something else or another device;
- * CAIRN_EIO; or before_upgrade's code. */
+ * CAIRN_ENOKEY when its key store (dir/store/keys, FORMAT.md section 8) is
+ * missing beside a store that holds entries, or was made under another
+ * device key; CAIRN_EIO; or before_upgrade's code. */
 int cairn_store_open(cairn_store **out, const char *dir, const uint8_t sk[CAIRN_SECRET_BYTES],
                      const cairn_store_opts *opts);
 
@@ -841,6 +843,15 @@ int cairn_store_set_restored(cairn_store *s, int on);
  * inside one read transaction: writes may go on meanwhile. Returns 0 or
  * CAIRN_EIO / CAIRN_ENOSPC. Any thread. */
 int cairn_store_copy(cairn_store *s, int fd);
+
+/* Reads the store's key store file (DATA/store/keys, FORMAT.md section 8)
+ * whole into *out (malloc'ed; the caller frees it, after sodium_memzero:
+ * its keys are wrapped, but wipe it anyway) and its length into *len;
+ * nothing (NULL, 0) while it holds no key. Take
+ * it after cairn_store_copy: every key a copied value needs was durable
+ * before that value's commit. Returns 0, CAIRN_EIO, CAIRN_ENOMEM. Any
+ * thread. */
+int cairn_store_keys_copy(cairn_store *s, uint8_t **out, size_t *len);
 
 /* Records what this node learned at a handshake: the central's clock minus
  * this node's wall clock, in ms (its upstream's estimate of the central's

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "error.h"
+#include "keystore.h"
 #include "record.h"
 #include "store.h"
 #include "store_int.h"
@@ -387,7 +388,8 @@ static int fold_record(cairn__store_apply *c, const cairn_entry *e, const body *
   int type = (int)e->kind, rc;
   cairn__store_rec *r = &s->apply_rec;
   uint8_t key[CAIRN__STORE_KEY_MAX];
-  MDB_val k = {cairn__store_rec_key(key, type, b->id, b->idlen), key}, old = {0, NULL}, v;
+  MDB_val k = {cairn__store_rec_key(key, type, b->id, b->idlen), key}, old = {0, NULL},
+         stored = {0, NULL};
   if (eff > c->max_hlc && eff <= c->ceiling)
     c->max_hlc = eff;
   if (b->is_new) {
@@ -395,21 +397,25 @@ static int fold_record(cairn__store_apply *c, const cairn_entry *e, const body *
      * descent; LMDB hands back the stored state when there is one. */
     if ((rc = pack_state(s, e, b, eff, NULL, 0, 0, 0, SIZE_MAX)) != 0)
       return rc;
-    v = (MDB_val){s->rec_buf.size, s->rec_buf.data};
-    rc = mdb_put(c->txn, c->records, &k, &v, MDB_NOOVERWRITE);
+    rc = cairn__store_put_rec(s, c->txn, c->records, &k, c->tag, s->rec_buf.data,
+                              s->rec_buf.size, MDB_NOOVERWRITE, &stored);
     if (rc == 0)
       return index_child(c, type, b);
-    if (rc != MDB_KEYEXIST)
-      return cairn__store_err(s, rc, 0);
-    old = v;
+    if (rc < 0)
+      return rc;
   } else {
-    rc = mdb_get(c->txn, c->records, &k, &old);
+    rc = mdb_get(c->txn, c->records, &k, &stored);
     if (rc != 0 && rc != MDB_NOTFOUND)
       return cairn__store_err(s, rc, 0);
   }
   r->n = 0;
-  if (old.mv_data != NULL &&
-      (rc = cairn__store_rec_parse(old.mv_data, old.mv_size, &s->apply_zone, r)) != 0)
+  /* a record keeps the key it was first sealed under */
+  uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES];
+  if (stored.mv_data == NULL || !cairn__store_sealed_tag(stored.mv_data, stored.mv_size, tag))
+    memcpy(tag, c->tag, sizeof tag);
+  if (stored.mv_data != NULL &&
+      ((rc = cairn__store_open_rec(c->txn, &stored, &s->apply_zone, &old)) != 0 ||
+       (rc = cairn__store_rec_parse(old.mv_data, old.mv_size, &s->apply_zone, r)) != 0))
     return rc;
   size_t at = SIZE_MAX;
   for (size_t i = 0; i < r->n && at == SIZE_MAX; i++)
@@ -420,12 +426,10 @@ static int fold_record(cairn__store_apply *c, const cairn_entry *e, const body *
   size_t pos = r->n;
   while (pos > 0 && cairn__store_write_cmp(eff, e->author, e->seq, &r->w[pos - 1]) < 0)
     pos--;
-  if ((rc = pack_state(s, e, b, eff, old.mv_data, old.mv_size, r->n, pos, at)) != 0)
+  if ((rc = pack_state(s, e, b, eff, old.mv_data, old.mv_size, r->n, pos, at)) != 0 ||
+      (rc = cairn__store_put_rec(s, c->txn, c->records, &k, tag, s->rec_buf.data,
+                                 s->rec_buf.size, 0, NULL)) != 0)
     return rc;
-  v = (MDB_val){s->rec_buf.size, s->rec_buf.data};
-  rc = mdb_put(c->txn, c->records, &k, &v, 0);
-  if (rc != 0)
-    return cairn__store_err(s, rc, 0);
   return index_child(c, type, b);
 }
 
@@ -446,13 +450,17 @@ static int unfold(cairn__store_apply *c, const cairn_entry *e, const body *b) {
   cairn_store *s = c->s;
   cairn__store_rec *r = &s->apply_rec;
   uint8_t key[CAIRN__STORE_KEY_MAX];
-  MDB_val k = {cairn__store_rec_key(key, (int)e->kind, b->id, b->idlen), key}, old;
-  int rc = mdb_get(c->txn, c->records, &k, &old);
+  MDB_val k = {cairn__store_rec_key(key, (int)e->kind, b->id, b->idlen), key}, stored, old;
+  uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES];
+  int rc = mdb_get(c->txn, c->records, &k, &stored);
   if (rc == MDB_NOTFOUND)
     return 0;
   if (rc != 0)
     return cairn__store_err(s, rc, 0);
-  if ((rc = cairn__store_rec_parse(old.mv_data, old.mv_size, &s->apply_zone, r)) != 0)
+  if (!cairn__store_sealed_tag(stored.mv_data, stored.mv_size, tag))
+    memcpy(tag, cairn__store_node_tag(s), sizeof tag);
+  if ((rc = cairn__store_open_rec(c->txn, &stored, &s->apply_zone, &old)) != 0 ||
+      (rc = cairn__store_rec_parse(old.mv_data, old.mv_size, &s->apply_zone, r)) != 0)
     return rc;
   size_t at = SIZE_MAX;
   for (size_t i = 0; i < r->n && at == SIZE_MAX; i++)
@@ -480,9 +488,7 @@ static int unfold(cairn__store_apply *c, const cairn_entry *e, const body *b) {
     if (i != at)
       msgpack_sbuffer_write(out, (const char *)old.mv_data + from, off - from);
   }
-  MDB_val v = {out->size, out->data};
-  rc = mdb_put(c->txn, c->records, &k, &v, 0);
-  return rc != 0 ? cairn__store_err(s, rc, 0) : 0;
+  return cairn__store_put_rec(s, c->txn, c->records, &k, tag, out->data, out->size, 0, NULL);
 }
 
 /* A revocation folded here says that the device's entries after seq after
@@ -526,6 +532,65 @@ static int input_refused(const body *b, int type, char *msg, size_t msglen) {
  * node's clock and not yet ordered by the central). */
 static int legacy_id_taken(cairn__store_apply *c, const cairn_entry *e, const body *b);
 
+/* Puts into *tag the tag of stored record (type, id) when it is sealed;
+ * returns 1 then, 0 when it is absent or not sealed, or an error. */
+static int stored_tag(cairn__store_apply *c, int type, const char *id, size_t idlen,
+                      uint8_t *tag) {
+  uint8_t key[CAIRN__STORE_KEY_MAX];
+  MDB_val k = {cairn__store_rec_key(key, type, id, idlen), key}, v;
+  int rc = mdb_get(c->txn, c->records, &k, &v);
+  if (rc == MDB_NOTFOUND)
+    return 0;
+  if (rc != 0)
+    return cairn__store_err(c->s, rc, 0);
+  return cairn__store_sealed_tag(v.mv_data, v.mv_size, tag);
+}
+
+/* Sets c->tag to the tag of the key entry e's body (b) is sealed under at
+ * rest (FORMAT.md section 8): a student's, for the student and what hangs
+ * from them (found through the record or its parent, as this node holds
+ * them); the node's for the rest, and for an edit that came before the
+ * record it edits. Returns 0 or an error. */
+static int entry_tag(cairn__store_apply *c, int type, const body *b) {
+  memcpy(c->tag, cairn__store_node_tag(c->s), sizeof c->tag);
+  if (type == CAIRN_REC_STUDENT) {
+    cairn__store_student_tag(c->s, b->id, b->idlen, c->tag);
+    return 0;
+  }
+  if (type < CAIRN_REC_MILESTONE || type > CAIRN_REC_CELEBRATION)
+    return 0;
+  int rc = b->is_new ? 0 : stored_tag(c, type, b->id, b->idlen, c->tag);
+  if (rc != 0)
+    return rc < 0 ? rc : 0;
+  size_t nf;
+  const cairn_field_def *fd = cairn_record_fields(type, &nf);
+  for (size_t i = 0; i < nf; i++) {
+    const char *pid;
+    size_t plen;
+    if (!(fd[i].flags & CAIRN_F_PARENT) ||
+        !cairn__store_obj_str(cairn_record_map_get(b->set, fd[i].name), &pid, &plen) ||
+        !cairn_text_id_logged(pid, plen))
+      continue;
+    if (fd[i].ref_type == CAIRN_REC_STUDENT) {
+      cairn__store_student_tag(c->s, pid, plen, c->tag);
+      return 0;
+    }
+    rc = stored_tag(c, (int)fd[i].ref_type, pid, plen, c->tag);
+    return rc < 0 ? rc : 0;
+  }
+  return 0;
+}
+
+int cairn__store_entry_tag(cairn__store_apply *c, const cairn_entry *e, uint8_t tag[16]) {
+  body b;
+  msgpack_zone_clear(&c->s->apply_zone);
+  memcpy(c->tag, cairn__store_node_tag(c->s), sizeof c->tag);
+  int rc = body_parse(c, e, &b);
+  rc = rc == CAIRN_EMALFORMED ? 0 : rc != 0 ? rc : entry_tag(c, (int)e->kind, &b);
+  memcpy(tag, c->tag, sizeof c->tag);
+  return rc;
+}
+
 static int fold(cairn__store_apply *c, const cairn_entry *e) {
   cairn_store *s = c->s;
   body b;
@@ -533,7 +598,7 @@ static int fold(cairn__store_apply *c, const cairn_entry *e) {
   if (c->mode == CAIRN__STORE_APPLY_REPLAY && (rc = cairn__store_is_quarantined(s, c->txn, e)) != 0)
     return rc < 0 ? rc : 0;
   msgpack_zone_clear(&s->apply_zone);
-  if ((rc = body_parse(c, e, &b)) != 0)
+  if ((rc = body_parse(c, e, &b)) != 0 || (rc = entry_tag(c, (int)e->kind, &b)) != 0)
     return rc;
   /* An entry about an erased student: its body is not kept (FORMAT.md
    * section 3.4), whoever wrote it. */
@@ -542,6 +607,7 @@ static int fold(cairn__store_apply *c, const cairn_entry *e) {
                                       b.set, 1)) != 0) {
     if (rc < 0 || (rc = cairn__store_redact_logged(s, c->txn, s->log, e->author, e->seq)) != 0)
       return rc;
+    c->log_withheld = 1;
     c->erased++;
     return quarantine(c, e, CAIRN__STORE_ERASED_WHY);
   }
@@ -591,8 +657,6 @@ static int fold(cairn__store_apply *c, const cairn_entry *e) {
   return 0;
 }
 
-int cairn__store_fold_entry(cairn__store_apply *c, const cairn_entry *e) { return fold(c, e); }
-
 /* An id an older cairn generated ("3fa2c1d9-42") names only 4 bytes of
  * its author's key: a creation of one whose record another author (with
  * the same 4 bytes) created first is not merged into it. Returns 1 when
@@ -624,12 +688,12 @@ static int each_held_entry(cairn__store_apply *c, const uint8_t *author, uint64_
                            int (*fn)(cairn__store_apply *, const cairn_entry *, const body *, void *),
                            void *arg) {
   cairn_store *s = c->s;
-  uint8_t key[CAIRN_KEY_BYTES + 8];
-  int rc = 0;
+  uint8_t key[CAIRN_KEY_BYTES + 8], tag[sizeof c->tag];
+  int rc = 0, withheld = c->log_withheld;
+  memcpy(tag, c->tag, sizeof tag); /* the entry being folded keeps its own */
   for (uint64_t seq = from; rc == 0 && seq <= to && seq != 0; seq++) {
     cairn_entry e;
     body b;
-    size_t used;
     cairn__store_log_key(key, author, seq);
     MDB_val k = {sizeof key, key}, v;
     if ((rc = mdb_get(c->txn, s->log, &k, &v)) != 0)
@@ -638,9 +702,9 @@ static int each_held_entry(cairn__store_apply *c, const uint8_t *author, uint64_
     msgpack_sbuffer_clear(&s->release_buf);
     if (msgpack_sbuffer_write(&s->release_buf, v.mv_data, v.mv_size) != 0)
       return CAIRN_ENOMEM;
-    if (cairn_entry_decode((const uint8_t *)s->release_buf.data, s->release_buf.size, &e,
-                           &used) != 0)
-      return CAIRN_ECORRUPT;
+    if ((rc = cairn__store_entry_get(s, s->release_buf.data, s->release_buf.size, &s->open_buf,
+                                     &e, NULL)) != 0)
+      break;
     if (e.redacted || (rc = cairn__store_is_quarantined(s, c->txn, &e)) != 0) {
       rc = rc < 0 ? rc : 0;
       continue;
@@ -653,9 +717,11 @@ static int each_held_entry(cairn__store_apply *c, const uint8_t *author, uint64_
         return cairn__store_err(s, rc, 0);
     }
     msgpack_zone_clear(&s->apply_zone);
-    if ((rc = body_parse(c, &e, &b)) == 0)
+    if ((rc = body_parse(c, &e, &b)) == 0 && (rc = entry_tag(c, (int)e.kind, &b)) == 0)
       rc = fn(c, &e, &b, arg);
   }
+  memcpy(c->tag, tag, sizeof tag);
+  c->log_withheld = withheld;
   return rc;
 }
 
@@ -742,6 +808,40 @@ int cairn__store_release_due(cairn__store_apply *c) {
   return rc;
 }
 
+/* Puts entry e at its log key as stored: bytes (redacted: as they came),
+ * or, when bytes is NULL, its body sealed under c->tag, or withheld. */
+static int log_put(cairn__store_apply *c, const cairn_entry *e, const uint8_t *bytes, size_t len) {
+  cairn_store *s = c->s;
+  uint8_t key[CAIRN_KEY_BYTES + 8];
+  int rc;
+  cairn__store_log_key(key, e->author, e->seq);
+  MDB_val k = {sizeof key, key}, v = {len, (void *)bytes};
+  if (bytes == NULL) {
+    if (c->log_withheld) {
+      msgpack_sbuffer_clear(&s->seal_buf);
+      rc = cairn_entry_redact(e, &s->seal_buf);
+    } else {
+      rc = cairn__store_seal_entry(s, c->tag, e, &s->seal_buf);
+    }
+    if (rc != 0)
+      return rc;
+    v = (MDB_val){s->seal_buf.size, s->seal_buf.data};
+  }
+  /* A run usually extends the log's last author: appending then skips
+   * the search and packs pages full. */
+  rc = mdb_put(c->txn, s->log, &k, &v, MDB_APPEND);
+  if (rc == MDB_KEYEXIST)
+    rc = mdb_put(c->txn, s->log, &k, &v, 0);
+  return rc != 0 ? cairn__store_err(s, rc, 0) : 0;
+}
+
+int cairn__store_fold_logged(cairn__store_apply *c, const cairn_entry *e, int write_log) {
+  c->log_withheld = 0;
+  memcpy(c->tag, cairn__store_node_tag(c->s), sizeof c->tag);
+  int rc = fold(c, e);
+  return rc != 0 || !write_log ? rc : log_put(c, e, NULL, 0);
+}
+
 /* THE apply path: every entry, local or received, goes through here.
  * Returns 1 when stored (and folded, unless redacted, quarantined or held),
  * 0 when already held, or a negative code (with c->why set for chain and
@@ -767,21 +867,11 @@ int cairn__store_apply_entry(cairn__store_apply *c, const uint8_t *bytes, size_t
     return cairn__store_set_why(c, e, rc, "seq does not follow the last entry held");
   if (rc != 0)
     return cairn__store_set_why(c, e, rc, "prev does not match the hash of the last entry held");
-  if (c->write_log) {
-    uint8_t key[CAIRN_KEY_BYTES + 8];
-    cairn__store_log_key(key, e->author, e->seq);
-    MDB_val k = {sizeof key, key}, v = {len, (void *)bytes};
-    /* A run usually extends the log's last author: appending then skips
-     * the search and packs pages full. */
-    rc = mdb_put(c->txn, c->s->log, &k, &v, MDB_APPEND);
-    if (rc == MDB_KEYEXIST)
-      rc = mdb_put(c->txn, c->s->log, &k, &v, 0);
-    if (rc != 0)
-      return cairn__store_err(c->s, rc, 0);
-  }
   if (!e->redacted) {
-    if ((rc = fold(c, e)) != 0)
+    if ((rc = cairn__store_fold_logged(c, e, c->write_log)) != 0)
       return rc;
+  } else if (c->write_log && (rc = log_put(c, e, bytes, len)) != 0) {
+    return rc;
   } else if (central_redates(c, e)) {
     /* a redacted entry has nothing to fold, but keeps its run's order */
     if ((rc = stamp_add(c, e)) != 0)
@@ -848,6 +938,11 @@ int cairn__store_apply_commit(cairn__store_apply *c) {
   }
   cairn__store_apply_free(c);
   if (rc != 0) {
+    mdb_txn_abort(c->txn);
+    return rc;
+  }
+  /* the keys made for this transaction's sealed values first */
+  if ((rc = cairn_keystore_sync(s->keys)) != 0) {
     mdb_txn_abort(c->txn);
     return rc;
   }

@@ -102,10 +102,9 @@ int cairn__store_redact_logged(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, const 
   if (rc != 0)
     return cairn__store_err(s, rc, 0);
   cairn_entry e;
-  size_t used;
-  if (cairn_entry_decode(v.mv_data, v.mv_size, &e, &used) != 0)
+  if (cairn__store_entry_get(s, v.mv_data, v.mv_size, NULL, &e, NULL) != 0)
     return CAIRN_ECORRUPT;
-  if (e.redacted)
+  if (e.redacted && !cairn__store_sealed_tag(v.mv_data, v.mv_size, NULL))
     return 0;
   msgpack_sbuffer out;
   msgpack_sbuffer_init(&out);
@@ -133,6 +132,7 @@ typedef struct eraser {
   const char *sid;
   size_t sidlen;
   msgpack_zone z;
+  msgpack_sbuffer body; /* an entry's opened body */
   erased_rec *recs;
   size_t n, cap;
 } eraser;
@@ -181,10 +181,10 @@ static int take_children(eraser *x, int ptype, const char *pid, size_t pidlen) {
  * student being erased; 0 when not; or an error. */
 static int entry_is_theirs(eraser *x, const MDB_val *v) {
   cairn_entry e;
-  size_t used, off = 0;
+  size_t off = 0;
   msgpack_object root;
   char sid[CAIRN__STORE_ID_MAX + 1];
-  if (cairn_entry_decode(v->mv_data, v->mv_size, &e, &used) != 0)
+  if (cairn__store_entry_get(x->s, v->mv_data, v->mv_size, &x->body, &e, NULL) != 0)
     return CAIRN_ECORRUPT;
   if (e.redacted || e.kind < CAIRN_REC_STUDENT || e.kind > CAIRN_REC_CELEBRATION)
     return 0;
@@ -282,6 +282,7 @@ static int erase_under(cairn_store *s, MDB_txn *txn, int type, const char *id, s
   if (type != CAIRN_REC_MILESTONE || len == 0 || len > CAIRN__STORE_ID_MAX)
     return 0;
   eraser x = {.s = s, .txn = txn, .sid = sid, .sidlen = sidlen};
+  msgpack_sbuffer_init(&x.body);
   if (!msgpack_zone_init(&x.z, 4096))
     return CAIRN_ENOMEM;
   int rc = take_children(&x, type, id, len);
@@ -289,6 +290,7 @@ static int erase_under(cairn_store *s, MDB_txn *txn, int type, const char *id, s
     rc = erase_record(&x, &x.recs[i]);
   free(x.recs);
   msgpack_zone_destroy(&x.z);
+  msgpack_sbuffer_destroy(&x.body);
   return rc;
 }
 
@@ -322,6 +324,7 @@ static int erase_indexes(eraser *x) {
 int cairn__store_erase_student(cairn__store_apply *c, const char *sid, size_t sidlen) {
   cairn_store *s = c->s;
   eraser x = {.c = c, .s = s, .txn = c->txn, .sid = sid, .sidlen = sidlen};
+  msgpack_sbuffer_init(&x.body);
   if (!msgpack_zone_init(&x.z, 4096))
     return CAIRN_ENOMEM;
   int rc = erase_unfolded(&x);
@@ -345,6 +348,7 @@ int cairn__store_erase_student(cairn__store_apply *c, const char *sid, size_t si
   }
   free(x.recs);
   msgpack_zone_destroy(&x.z);
+  msgpack_sbuffer_destroy(&x.body);
   return rc;
 }
 
@@ -366,4 +370,30 @@ int cairn__store_erased_begin(cairn_store *s, MDB_txn *txn) {
   (void)s;
   (void)txn;
   return 0;
+}
+
+int cairn__store_forget_erased(cairn_store *s) {
+  MDB_txn *txn;
+  MDB_cursor *cur;
+  int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  if ((rc = mdb_cursor_open(txn, s->erased, &cur)) != 0) {
+    mdb_txn_abort(txn);
+    return cairn__store_err(s, rc, 0);
+  }
+  /* each erased student's own record is noted under their id */
+  uint8_t first = CAIRN_REC_STUDENT;
+  MDB_val k = {1, &first}, v;
+  int r = 0;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  while (r == 0 && rc == 0 && ((const uint8_t *)k.mv_data)[0] == CAIRN_REC_STUDENT) {
+    r = cairn__store_forget_student(s, (const char *)k.mv_data + 1, k.mv_size - 1);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  mdb_txn_abort(txn);
+  if (r != 0)
+    return r;
+  return rc == 0 || rc == MDB_NOTFOUND ? 0 : cairn__store_err(s, rc, 0);
 }

@@ -78,6 +78,11 @@ int cairn__store_body_student(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, in
                               1, student_found, sid);
 }
 
+int cairn__store_rec_student(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, int type,
+                             const char *id, size_t len, char sid[CAIRN__STORE_ID_MAX + 1]) {
+  return cairn__store_walk_up(txn, records, z, type, id, len, NULL, 1, student_found, sid);
+}
+
 int cairn__store_student_within(MDB_txn *txn, MDB_dbi records, msgpack_zone *z,
                                 const char *sid, size_t len, const cairn_scope *sc) {
   cairn__store_rec r = {0};
@@ -453,7 +458,7 @@ int cairn__store_history_reindex(cairn_store *s, MDB_txn *txn) {
     if (type < CAIRN_REC_STUDENT || type > CAIRN_REC_CELEBRATION)
       continue;
     msgpack_zone_clear(&z);
-    if ((rc = cairn__store_rec_parse(v.mv_data, v.mv_size, &z, &r)) != 0)
+    if ((rc = cairn__store_rec_read(txn, &v, &z, &r)) != 0)
       break;
     /* each write as if it were folded now, in the record's order: the
      * student's arrivals from the writes before it */

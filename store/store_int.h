@@ -113,14 +113,104 @@ struct cairn_store {
                                  looks for damage once (cairn_store_clock_repair) */
   /* Writer-thread scratch, reused across batches. */
   msgpack_zone apply_zone, check_zone;
-  msgpack_sbuffer body_buf, entry_buf, rec_buf, last_body, release_buf;
+  msgpack_sbuffer body_buf, rec_buf, last_body, release_buf;
   cairn__store_rec apply_rec;
   struct cairn__store_decoded *ents; /* entries of one apply_entries buffer */
   size_t ents_cap;
   struct cairn__store_decoded *run; /* one author's run: staged, then received */
   size_t run_cap;
   msgpack_sbuffer stage_buf; /* copies of the staged entries of that run */
+  /* At rest (store_seal.c): the key store, and the key tagging a student */
+  struct cairn_keystore *keys;
+  int keys_made;  /* the key store file was made by this open */
+  int keys_wrong; /* it was made under another device key (keys stays NULL) */
+  uint8_t tag_key[32];
+  uint8_t node_tag[16];
+  msgpack_sbuffer seal_buf;  /* writer thread: one sealed value */
+  msgpack_sbuffer open_buf;  /* writer thread: one opened entry body */
 };
+
+/* ---- at rest (store_seal.c, FORMAT.md section 8) ---- */
+
+/* Opens the key store DATA/store/keys under a key derived from the device
+ * key (making it when absent), and derives the tag key. A key store of
+ * another device key is left closed (s->keys NULL: nothing opens, nothing
+ * is made) for cairn__store_seal_check to refuse once the store's own
+ * check of its device has run. Returns 0 or cairn_keystore_open's code. */
+int cairn__store_seal_init(cairn_store *s);
+
+/* Once the store's databases are open: CAIRN_ENOKEY when the key store is
+ * another device key's, or was missing beside a store that holds entries
+ * while no upgrade is about to seal it; else 0. */
+int cairn__store_seal_check(cairn_store *s);
+
+/* An open that failed: closes the key store, and removes it when this open
+ * made it and it holds no key (a store refused leaves its directory as it
+ * was). */
+void cairn__store_seal_abandon(cairn_store *s);
+
+/* The tag of student sid's data key (a keyed hash: it names no one), and
+ * the node's own tag (for what concerns no student). */
+void cairn__store_student_tag(const cairn_store *s, const char *sid, size_t len, uint8_t tag[16]);
+const uint8_t *cairn__store_node_tag(const cairn_store *s);
+
+/* 1 with the tag of stored value v when it is sealed, 0 when it is not. */
+int cairn__store_sealed_tag(const void *v, size_t len, uint8_t tag[16]);
+
+/* Seals what a store of an older format keeps in clear (records, log and
+ * staged entries), a chunk per write transaction, when meta "reseal" says
+ * so (the step from format 3 does); then drops the mark and marks the
+ * store for compaction (the clear bytes are left on free pages). Resumes
+ * after a crash. 0 or a negative code. */
+int cairn__store_reseal(cairn_store *s);
+
+/* The step from format 3: notes meta "reseal" (cairn__store_reseal). */
+int cairn__store_reseal_begin(cairn_store *s, MDB_txn *txn);
+
+/* Forgets student sid's data key in the key store (durably): what was
+ * sealed under it no longer opens. 0 or CAIRN_EIO. */
+int cairn__store_forget_student(cairn_store *s, const char *sid, size_t len);
+
+/* Seals record state plain[0..len) under the key of tag (made, durably,
+ * when new) into out (cleared first). 0, CAIRN_ENOMEM, CAIRN_EIO. */
+int cairn__store_seal_rec(cairn_store *s, const uint8_t tag[16], const void *plain, size_t len,
+                          msgpack_sbuffer *out);
+
+/* Opens stored record value v of txn's store into *plain: a sealed value
+ * is decrypted into zone z, one written before sealing is v itself.
+ * Returns 0, CAIRN_ENOTFOUND (its key was forgotten), CAIRN_ECORRUPT,
+ * CAIRN_ENOMEM. */
+int cairn__store_open_rec(MDB_txn *txn, const MDB_val *v, msgpack_zone *z, MDB_val *plain);
+
+/* Seals plain under tag (s->seal_buf) and puts it at k in dbi with
+ * mdb_put's flags. Returns 0, 1 (MDB_NOOVERWRITE and k exists: *had, when
+ * not NULL, gets the stored value), or a negative code. */
+int cairn__store_put_rec(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k,
+                         const uint8_t tag[16], const void *plain, size_t len, unsigned flags,
+                         MDB_val *had);
+
+/* Writes into out (cleared first) the stored form of entry e (decoded or
+ * sealed, with its body unless redacted): its body sealed under tag's key
+ * (made, durably, when new). A redacted entry is stored as it is. Returns
+ * 0, CAIRN_ENOMEM, CAIRN_EIO. */
+int cairn__store_seal_entry(cairn_store *s, const uint8_t tag[16], const cairn_entry *e,
+                            msgpack_sbuffer *out);
+
+/* Decodes stored log or staged value v[0..len) into e. A sealed body
+ * whose key is held is opened into body (e->body borrows it), or, when
+ * body is NULL, left closed: e is whole (not redacted) with e->body NULL,
+ * for a reader of its other fields. One whose key was forgotten comes
+ * back redacted (its body hash known). A value written before sealing
+ * borrows from v. tag (may be NULL) gets the value's tag (the node's for
+ * one not sealed). Returns 0, CAIRN_ECORRUPT, CAIRN_ENOMEM. */
+int cairn__store_entry_get(cairn_store *s, const void *v, size_t len, msgpack_sbuffer *body,
+                           cairn_entry *e, uint8_t tag[16]);
+
+/* Appends to out the entry stored as v, as it travels (its body opened,
+ * or redacted when its key is forgotten); body is scratch, e gets it
+ * decoded. Returns 0, CAIRN_ECORRUPT, CAIRN_ENOMEM. */
+int cairn__store_entry_plain(cairn_store *s, const void *v, size_t len, msgpack_sbuffer *body,
+                             msgpack_sbuffer *out, cairn_entry *e);
 
 /* Takes s->grow_lock for writing (grow 1: cairn_store_grow) or reading
  * (0: a read another thread may make), or releases it. No-ops when the
@@ -135,6 +225,11 @@ size_t cairn__store_rec_key(uint8_t *key, int type, const char *id, size_t idlen
 /* Decodes a stored state array (borrowed bytes) into r, allocating objects
  * in z. Returns 0, CAIRN_ECORRUPT, CAIRN_ENOMEM. r keeps its buffer. */
 int cairn__store_rec_parse(const void *data, size_t len, msgpack_zone *z, cairn__store_rec *r);
+
+/* Opens (store_seal.c) and decodes stored record value v of txn's store
+ * into r, objects and opened bytes in z. Returns 0, CAIRN_ENOTFOUND (its
+ * key was forgotten), CAIRN_ECORRUPT, CAIRN_ENOMEM. */
+int cairn__store_rec_read(MDB_txn *txn, const MDB_val *v, msgpack_zone *z, cairn__store_rec *r);
 
 /* Loads record (type, id) from dbi records in txn into r (objects in z).
  * Returns 0, CAIRN_ENOTFOUND, CAIRN_ECORRUPT, CAIRN_ENOMEM, CAIRN_EIO. */
@@ -404,6 +499,7 @@ int cairn__store_err(const cairn_store *s, int rc, int committing);
  *   store_recv.c   received entries: verify, stage, apply; date repair
  *   store_log.c    reading an author's log, scoped for a peer
  *   store_check.c  the self-check
+ *   store_seal.c   values at rest: sealed under a student's or the node's key
  * Each points only at store_int.h; none includes another. */
 
 #define CAIRN__STORE_WHY_MAX CAIRN_BODY_WHY_MAX /* bytes of a write's reason */
@@ -469,11 +565,27 @@ typedef struct cairn__store_apply {
   uint64_t reach_sum;
   int reach_valid, reach_added;
   int arrival_added; /* the txn added or moved a key of the arrivals index */
+  /* At rest: the key tag of the entry being folded (store_seal.c), and
+   * whether its body must be stored withheld (an erased student's) */
+  uint8_t tag[16];
+  int log_withheld;
 } cairn__store_apply;
 
 /* A local write batch: one write transaction of this device's puts
  * (store_write.c), also used to write the central's restamps
  * (store_recv.c). */
+/* Puts into tag the tag entry e (whole, decoded) is sealed under, as
+ * the apply path chooses it (c: an apply of this transaction). 0 or an
+ * error. */
+int cairn__store_entry_tag(cairn__store_apply *c, const cairn_entry *e, uint8_t tag[16]);
+
+/* Folds entry e (whole) and, when write_log, stores it at its log key
+ * (also for a redacted entry's body that arrived later, cairn_store_fill,
+ * with the author's head loaded):
+ * its body sealed under the key fold chose for it, or withheld when it
+ * concerns an erased student. Returns 0 or a negative code. */
+int cairn__store_fold_logged(cairn__store_apply *c, const cairn_entry *e, int write_log);
+
 typedef struct cairn__store_batch {
   cairn_store *s;
   cairn__store_apply ac;
@@ -520,6 +632,8 @@ int cairn__store_apply_buffer(cairn_store *s, const uint8_t *buf, size_t len, ca
  * publishes what it changed. Frees c either way. */
 int cairn__store_apply_commit(cairn__store_apply *c);
 /* THE apply path: every entry, local or received, goes through here.
+ * bytes[0..len) is e's encoding, used only when e is redacted (a whole
+ * entry is stored sealed, store_seal.c: NULL is fine for one).
  * Returns 1 when stored (and folded, unless redacted, quarantined or held),
  * 0 when already held, or a negative code (with c->why set for chain and
  * body problems). */
@@ -589,11 +703,6 @@ int cairn__store_head_load(cairn__store_apply *c, const uint8_t *author);
 /* Writes "author TAG seq N: what" into c->why (when given); returns rc. */
 int cairn__store_set_why(cairn__store_apply *c, const cairn_entry *e, int rc, const char *what);
 
-/* Folds entry e (decoded, not redacted, already in the log) into the
- * records as the apply path does after storing it (store_apply.c): for a
- * redacted entry's body that arrived later (cairn_store_fill). The author's
- * head must be loaded (cairn__store_head_load). Returns 0 or an error. */
-int cairn__store_fold_entry(cairn__store_apply *c, const cairn_entry *e);
 
 /* ---- store_history.c: a student's history follows them ---- */
 
@@ -617,6 +726,10 @@ int cairn__store_reach_note(cairn__store_apply *c, const cairn_entry *e,
  * not held), or an error. Objects are allocated in z. */
 int cairn__store_body_student(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, int kind,
                               const msgpack_object *body, char sid[CAIRN__STORE_ID_MAX + 1]);
+
+/* The same for record (type, id[0..len)) held in txn. */
+int cairn__store_rec_student(MDB_txn *txn, MDB_dbi records, msgpack_zone *z, int type,
+                             const char *id, size_t len, char sid[CAIRN__STORE_ID_MAX + 1]);
 
 /* Calls fn(type, id, len, arg) for record (kind, id[0..len)) and then for
  * each record above it, up to the student: its parent is the one set (a
@@ -644,6 +757,12 @@ int cairn__store_arrival_note(cairn__store_apply *c, const char *sid, size_t len
                               const msgpack_object *scope, uint64_t hlc);
 
 /* ---- erasing a student (store_erase.c) ---- */
+
+/* Forgets (keystore.h: overwritten in place, durably) the data key of
+ * every erased student: what their entries and records left on free pages
+ * or in older copies no longer opens. Idempotent; run by each erasure's
+ * compaction (also one a crash left to finish). 0 or a negative code. */
+int cairn__store_forget_erased(cairn_store *s);
 
 /* The quarantine's reason for an entry about an erased student. */
 #define CAIRN__STORE_ERASED_WHY "about an erased student: its body is not kept"

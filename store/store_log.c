@@ -71,8 +71,7 @@ static int unsigned_before(cairn_store *s, MDB_cursor *cur, const uint8_t *autho
   int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
   while (rc == 0 && memcmp(k.mv_data, author, CAIRN_KEY_BYTES) == 0) {
     cairn_entry e;
-    size_t used;
-    if (cairn_entry_decode(v.mv_data, v.mv_size, &e, &used) != 0)
+    if (cairn__store_entry_get(s, v.mv_data, v.mv_size, NULL, &e, NULL) != 0)
       return CAIRN_ECORRUPT;
     if (e.has_sig || *n > CAIRN_ENTRY_UNSIGNED_MAX || *bytes > CAIRN_ENTRY_UNSIGNED_BYTES)
       return 0;
@@ -99,16 +98,16 @@ static int read_run(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint6
   MDB_txn *txn;
   MDB_cursor *cur;
   msgpack_zone zone;
+  msgpack_sbuffer body; /* an entry's opened body */
   if (!msgpack_zone_init(&zone, 4096))
     return CAIRN_ENOMEM;
+  msgpack_sbuffer_init(&body);
   int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+  if (rc == 0 && (rc = mdb_cursor_open(txn, s->log, &cur)) != 0)
+    mdb_txn_abort(txn);
   if (rc != 0) {
     msgpack_zone_destroy(&zone);
-    return cairn__store_err(s, rc, 0);
-  }
-  if ((rc = mdb_cursor_open(txn, s->log, &cur)) != 0) {
-    mdb_txn_abort(txn);
-    msgpack_zone_destroy(&zone);
+    msgpack_sbuffer_destroy(&body);
     return cairn__store_err(s, rc, 0);
   }
   uint8_t key[CAIRN_KEY_BYTES + 8];
@@ -151,17 +150,20 @@ static int read_run(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint6
         wait_bytes <= CAIRN_ENTRY_UNSIGNED_BYTES)
       break;
     cairn_entry e;
-    size_t used;
-    if (cairn_entry_decode(v.mv_data, v.mv_size, &e, &used) != 0) {
-      rc = CAIRN_ECORRUPT;
+    uint8_t tag[16];
+    int sealed = cairn__store_sealed_tag(v.mv_data, v.mv_size, tag);
+    if ((rc = cairn__store_entry_get(s, v.mv_data, v.mv_size, &body, &e, NULL)) != 0)
       break;
-    }
     int r = redact && !e.redacted ? must_redact(s, txn, &zone, &e, scope) : 0;
     if (r < 0) {
       rc = r;
       break;
     }
-    if (r ? cairn_entry_redact(&e, out) != 0 : msgpack_sbuffer_write(out, v.mv_data, v.mv_size) != 0) {
+    /* it leaves as it travels: opened (or withheld when its key was
+     * forgotten), or redacted for the peer */
+    if (r ? cairn_entry_redact(&e, out) != 0
+          : sealed ? cairn_entry_encode(&e, out) != 0
+                   : msgpack_sbuffer_write(out, v.mv_data, v.mv_size) != 0) {
       rc = CAIRN_ENOMEM;
       break;
     }
@@ -180,6 +182,7 @@ static int read_run(cairn_store *s, const uint8_t author[CAIRN_KEY_BYTES], uint6
   mdb_cursor_close(cur);
   mdb_txn_abort(txn);
   msgpack_zone_destroy(&zone);
+  msgpack_sbuffer_destroy(&body);
   if (rc == 0 || rc == MDB_NOTFOUND)
     return 0;
   return rc < 0 && rc >= -CAIRN__P_COUNT ? rc : cairn__store_err(s, rc, 0);

@@ -12,10 +12,14 @@
  *           them; a classroom's chain reaches the classrooms it named),
  *           built from the records.
  *   2 -> 3: the erased database (FORMAT.md section 3.4), which opening
- *           creates: empty, since a store of format 2 erased no one. */
+ *           creates: empty, since a store of format 2 erased no one.
+ *   3 -> 4: values at rest sealed (FORMAT.md section 8): the step notes
+ *           it; the opening then seals in chunks (cairn__store_reseal) and
+ *           compacts. */
 const cairn__store_migration cairn__store_migrations[] = {
     {1, cairn__store_history_reindex},
     {2, cairn__store_erased_begin},
+    {3, cairn__store_reseal_begin},
     {0, NULL},
 };
 

@@ -114,10 +114,10 @@ static int stage_read(cairn__store_apply *c, size_t *n) {
     if (seq <= c->cur.seq) {
       stale_to = seq;
     } else {
-      if (msgpack_sbuffer_write(&s->stage_buf, v.mv_data, v.mv_size) != 0) {
-        rc = CAIRN_ENOMEM;
+      cairn_entry se;
+      if ((rc = cairn__store_entry_plain(s, v.mv_data, v.mv_size, &s->open_buf, &s->stage_buf,
+                                         &se)) != 0)
         break;
-      }
       count++;
     }
     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -363,7 +363,10 @@ static int apply_run(cairn__store_apply *c, const cairn__store_decoded *in, size
       continue;
     uint8_t key[CAIRN_KEY_BYTES + 8];
     cairn__store_log_key(key, d[i].e.author, d[i].e.seq);
-    MDB_val kv = {sizeof key, key}, vv = {d[i].len, (void *)d[i].bytes};
+    /* under the node's key: its student is known once it is applied */
+    if ((rc = cairn__store_seal_entry(s, cairn__store_node_tag(s), &d[i].e, &s->seal_buf)) != 0)
+      return rc;
+    MDB_val kv = {sizeof key, key}, vv = {s->seal_buf.size, s->seal_buf.data};
     if ((rc = mdb_put(c->txn, s->staged, &kv, &vv, 0)) != 0)
       return cairn__store_err(s, rc, 0);
     out->staged++;
@@ -525,7 +528,7 @@ static int fill_one(cairn__store_apply *c, const cairn__store_decoded *d, cairn_
   uint8_t key[CAIRN_KEY_BYTES + 8];
   MDB_val k = {sizeof key, key}, v;
   cairn_entry held;
-  size_t used;
+  uint8_t tag[16];
   if (e->redacted)
     return cairn__store_set_why(c, e, CAIRN_EMALFORMED, "a filled entry must be whole");
   int rc = cairn__store_head_load(c, e->author);
@@ -534,10 +537,10 @@ static int fill_one(cairn__store_apply *c, const cairn__store_decoded *d, cairn_
   cairn__store_log_key(key, e->author, e->seq);
   if ((rc = mdb_get(c->txn, s->log, &k, &v)) != 0)
     return rc == MDB_NOTFOUND ? 0 : cairn__store_err(s, rc, 0);
-  if (cairn_entry_decode(v.mv_data, v.mv_size, &held, &used) != 0)
+  if (cairn__store_entry_get(s, v.mv_data, v.mv_size, NULL, &held, NULL) != 0)
     return CAIRN_ECORRUPT;
-  if (!held.redacted)
-    return 0;
+  if (!held.redacted || cairn__store_sealed_tag(v.mv_data, v.mv_size, tag))
+    return 0; /* held whole (sealed, it reads redacted without its body) */
   if (memcmp(held.hash, e->hash, CAIRN_HASH_BYTES) != 0)
     return cairn__store_set_why(c, e, CAIRN_EBADCHAIN,
                                 "a filled entry differs from the one held at its seq");
@@ -546,10 +549,7 @@ static int fill_one(cairn__store_apply *c, const cairn__store_decoded *d, cairn_
     if (a <= 0)
       return a;
   }
-  v = (MDB_val){d->len, (void *)d->bytes};
-  if ((rc = mdb_put(c->txn, s->log, &k, &v, 0)) != 0)
-    return cairn__store_err(s, rc, 0);
-  return (rc = cairn__store_fold_entry(c, e)) != 0 ? rc : 1;
+  return (rc = cairn__store_fold_logged(c, e, 1)) != 0 ? rc : 1;
 }
 
 int cairn_store_fill(cairn_store *s, const uint8_t *buf, size_t len, cairn_apply_result *res) {
@@ -634,9 +634,8 @@ static int repair_scan(cairn__store_batch *b, repair_run **out, size_t *n) {
     return cairn__store_err(s, rc, 0);
   while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
     cairn_entry e;
-    size_t used;
     uint64_t eff;
-    if (cairn_entry_decode(v.mv_data, v.mv_size, &e, &used) != 0)
+    if (cairn__store_entry_get(s, v.mv_data, v.mv_size, NULL, &e, NULL) != 0)
       continue; /* cairn check reports it */
     int first = memcmp(e.author, author, CAIRN_KEY_BYTES) != 0 || e.seq == 1;
     if (first) {

@@ -991,7 +991,7 @@ static int read_students(status_ctx *c, const char *student, cairn_store_status_
     while (rc == 0 && g == 0 && k.mv_size > 1 &&
            ((const uint8_t *)k.mv_data)[0] == CAIRN_REC_STUDENT) {
       msgpack_zone_clear(&zone);
-      rc = cairn__store_rec_parse(val.mv_data, val.mv_size, &zone, &r);
+      rc = cairn__store_rec_read(c->txn, &val, &zone, &r);
       if (rc == 0)
         rc = arena_grow(c->arena, (void **)&list, n, &cap, sizeof *list);
       if (rc == 0)

@@ -194,7 +194,7 @@ int cairn_store_devices(cairn_store *s, msgpack_packer *pk) {
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     msgpack_zone_clear(&z);
     uint8_t key[CAIRN_KEY_BYTES];
-    if (cairn__store_rec_parse(v.mv_data, v.mv_size, &z, &r) != 0 ||
+    if (cairn__store_rec_read(txn, &v, &z, &r) != 0 ||
         sodium_hex2bin(key, sizeof key, (const char *)k.mv_data + 1, k.mv_size - 1, NULL, NULL,
                        NULL) != 0) {
       rc = CAIRN_ECORRUPT;

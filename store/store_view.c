@@ -126,7 +126,14 @@ int cairn__store_rec_load(MDB_txn *txn, MDB_dbi records, int type, const char *i
     return CAIRN_ENOTFOUND;
   if (rc != 0)
     return CAIRN_EIO;
-  return cairn__store_rec_parse(v.mv_data, v.mv_size, z, r);
+  return cairn__store_rec_read(txn, &v, z, r);
+}
+
+int cairn__store_rec_read(MDB_txn *txn, const MDB_val *v, msgpack_zone *z, cairn__store_rec *r) {
+  MDB_val plain;
+  r->n = 0;
+  int rc = cairn__store_open_rec(txn, v, z, &plain);
+  return rc != 0 ? rc : cairn__store_rec_parse(plain.mv_data, plain.mv_size, z, r);
 }
 
 const msgpack_object *cairn__store_rec_value(const cairn__store_rec *r, const char *field,
@@ -504,7 +511,7 @@ static int each_record(cairn_store *s, const uint8_t *after, size_t after_len, r
     op = MDB_NEXT;
     msgpack_zone_clear(&zone);
     if (k.mv_size < 2 || k.mv_size > CAIRN__STORE_KEY_MAX ||
-        (rc = cairn__store_rec_parse(v.mv_data, v.mv_size, &zone, &r)) != 0) {
+        (rc = cairn__store_rec_read(txn, &v, &zone, &r)) != 0) {
       rc = CAIRN_ECORRUPT;
       break;
     }

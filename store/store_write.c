@@ -344,7 +344,7 @@ static int next_device_number(cairn__store_batch *b, uint64_t *next) {
   rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
   while (rc == 0 && k.mv_size > 0 && ((const uint8_t *)k.mv_data)[0] == CAIRN_REC_DEVICE) {
     msgpack_zone_clear(&z);
-    if ((rc = cairn__store_rec_parse(v.mv_data, v.mv_size, &z, &r)) != 0)
+    if ((rc = cairn__store_rec_read(b->ac.txn, &v, &z, &r)) != 0)
       break;
     const msgpack_object *n = cairn__store_rec_value(&r, "number", NULL);
     if (n != NULL && n->type == MSGPACK_OBJECT_POSITIVE_INTEGER && n->via.u64 >= *next)
@@ -762,12 +762,10 @@ int cairn__store_write_one(cairn__store_batch *b, cairn_put *p) {
     cairn_entry_sign(&e, s->sk);
     b->unsigned_n = b->unsigned_bytes = 0;
   }
-  msgpack_sbuffer_clear(&s->entry_buf);
-  if ((rc = cairn_entry_encode(&e, &s->entry_buf)) != 0)
-    return rc;
-  /* put_check checked the set: the fold does not check it again */
+  /* put_check checked the set: the fold does not check it again; the
+   * entry is encoded once, sealed, as it is stored */
   b->ac.set_checked = 1;
-  rc = cairn__store_apply_entry(&b->ac, (const uint8_t *)s->entry_buf.data, s->entry_buf.size, &e);
+  rc = cairn__store_apply_entry(&b->ac, NULL, 0, &e);
   b->ac.set_checked = 0;
   if (rc < 0)
     return rc;
@@ -814,11 +812,17 @@ int cairn__store_batch_finish(cairn__store_batch *b, int rc) {
     if (rc == 0 && b->have_last) {
       b->last.body = (const uint8_t *)s->last_body.data;
       cairn_entry_sign(&b->last, s->sk);
-      msgpack_sbuffer_clear(&s->entry_buf);
-      rc = cairn_entry_encode(&b->last, &s->entry_buf);
-      uint8_t key[CAIRN_KEY_BYTES + 8];
+      /* stored again, signed, under the key it was first sealed under */
+      uint8_t key[CAIRN_KEY_BYTES + 8], tag[16];
       cairn__store_log_key(key, s->pk, b->last.seq);
-      MDB_val k = {sizeof key, key}, v = {s->entry_buf.size, s->entry_buf.data};
+      MDB_val k = {sizeof key, key}, v;
+      if ((rc = mdb_get(b->ac.txn, s->log, &k, &v)) != 0)
+        rc = cairn__store_err(s, rc, 0);
+      else if (!cairn__store_sealed_tag(v.mv_data, v.mv_size, tag))
+        memcpy(tag, cairn__store_node_tag(s), sizeof tag);
+      if (rc == 0)
+        rc = cairn__store_seal_entry(s, tag, &b->last, &s->seal_buf);
+      v = (MDB_val){s->seal_buf.size, s->seal_buf.data};
       if (rc == 0 && (rc = mdb_put(b->ac.txn, s->log, &k, &v, 0)) != 0)
         rc = cairn__store_err(s, rc, 0);
     }

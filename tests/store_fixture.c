@@ -39,6 +39,8 @@ void device_free(device *d) {
   unlink(path);
   snprintf(path, sizeof path, "%s/store/lock.mdb", d->dir);
   unlink(path);
+  snprintf(path, sizeof path, "%s/store/keys", d->dir);
+  unlink(path);
   snprintf(path, sizeof path, "%s/store", d->dir);
   rmdir(path);
   assert_int_equal(rmdir(d->dir), 0);

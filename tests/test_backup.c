@@ -1,6 +1,6 @@
 /* test_backup.c: encrypted backups' sealing, opening and key files
- * (protocol/backup.h); the plain format is driven by backup_test.sh and
- * fuzz_backup. */
+ * (protocol/backup.h), and the header's key store length; the plain format
+ * is driven by backup_test.sh and fuzz_backup. */
 #define _GNU_SOURCE 1 /* memmem */
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,11 +140,65 @@ static void test_key_files(void **state) {
   assert_int_equal(cairn_backup_public_key_parse(pub, parsed), CAIRN_EINVAL);
 }
 
+/* A header made for device sk with keys bytes of key store after the store. */
+static void header_of(const uint8_t *sk, uint64_t keys, msgpack_sbuffer *sb) {
+  cairn_backup_header h;
+  memset(&h, 0, sizeof h);
+  sodium_bin2hex(h.device, sizeof h.device, sk + 32, 32);
+  strcpy(h.role, "classroom");
+  h.made = 1700000000;
+  h.config = "[device]\n";
+  h.config_len = strlen(h.config);
+  memcpy(h.secret, sk, sizeof h.secret);
+  h.store_bytes = 4096;
+  h.keys_bytes = keys;
+  msgpack_sbuffer_init(sb);
+  assert_int_equal(cairn_backup_pack_start(sb, &h), 0);
+}
+
+/* The key store's length travels in the header (FORMAT.md section 6); a
+ * header without it (a backup from before stores were sealed) reads as
+ * none; one past CAIRN_BACKUP_KEYS_MAX is refused. */
+static void test_header_keys(void **state) {
+  (void)state;
+  uint8_t pk[32], sk[64];
+  crypto_sign_keypair(pk, sk);
+  msgpack_sbuffer sb;
+  cairn_backup_header h;
+  size_t used;
+  header_of(sk, 1280, &sb);
+  assert_int_equal(cairn_backup_decode_start((const uint8_t *)sb.data, sb.size, &h, &used), 0);
+  assert_int_equal(used, sb.size);
+  assert_int_equal(h.store_bytes, 4096);
+  assert_int_equal(h.keys_bytes, 1280);
+  msgpack_sbuffer_destroy(&sb);
+
+  header_of(sk, (uint64_t)CAIRN_BACKUP_KEYS_MAX + 1, &sb);
+  assert_int_equal(cairn_backup_decode_start((const uint8_t *)sb.data, sb.size, &h, &used),
+                   CAIRN_EMALFORMED);
+  msgpack_sbuffer_destroy(&sb);
+
+  /* without "keys": the map's last pair dropped, the count and length fixed */
+  header_of(sk, 0, &sb);
+  uint8_t *p = (uint8_t *)sb.data;
+  size_t start = CAIRN_BACKUP_MAGIC_BYTES + 4, cut = 5 + 1; /* "keys" fixstr, 0 */
+  assert_int_equal(p[start], 0x87); /* a fixmap of 7 */
+  p[start] = 0x86;
+  size_t hlen = sb.size - start - cut;
+  p[CAIRN_BACKUP_MAGIC_BYTES + 2] = (uint8_t)(hlen >> 8);
+  p[CAIRN_BACKUP_MAGIC_BYTES + 3] = (uint8_t)hlen;
+  assert_int_equal(cairn_backup_decode_start(p, sb.size - cut, &h, &used), 0);
+  assert_int_equal(h.keys_bytes, 0);
+  assert_int_equal(h.store_bytes, 4096);
+  msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seal_open),
       cmocka_unit_test(test_tampered_chunks),
       cmocka_unit_test(test_key_files),
+      cmocka_unit_test(test_header_keys),
   };
   if (sodium_init() < 0)
     return 1;

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -153,7 +155,8 @@ static void test_erase_at_the_central(void **state) {
   assert_int_equal(cairn_store_compaction_wanted(c.s), 0);
   assert_false(store_holds(&c, NAME));
   assert_false(store_holds(&c, NOTE));
-  assert_true(store_holds(&c, "Bo Other"));
+  /* at rest no name is in clear, the other student's neither */
+  assert_false(store_holds(&c, "Bo Other"));
   assert_check_clean(c.s);
   assert_same_others(c.s, gone, &before);
 
@@ -274,7 +277,7 @@ static void test_erase_reaches_a_classroom_and_what_came_after(void **state) {
   assert_int_equal(cairn_store_compact(k.s), 0);
   assert_false(store_holds(&k, NAME));
   assert_false(store_holds(&k, NOTE));
-  assert_true(store_holds(&k, "Bo Other"));
+  assert_false(store_holds(&k, "Bo Other"));
   assert_int_equal(add_evidence(k.s, ms, "2026-03-29", 3, ev, msg), CAIRN_EERASED);
   assert_int_equal(add_evidence(k.s, other_ms, "2026-03-29", 3, ev, msg), 0);
   /* both still agree on everything else, and sync on */
@@ -430,6 +433,106 @@ static void crash_in_compaction(const char *at) {
   device_free(&c);
 }
 
+/* Copies file from to a new file to (mode 0600). */
+static void file_copy(const char *from, const char *to) {
+  FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+  assert_non_null(in);
+  assert_non_null(out);
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+    assert_int_equal(fwrite(buf, 1, n, out), n);
+  fclose(in);
+  assert_int_equal(fclose(out), 0);
+}
+
+/* dir/store/data.mdb from a copy of d's store (cairn_store_copy), with the
+ * key store file keys beside it. */
+static void store_from_copy(const char *dir, const char *copy, const char *keys) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/store", dir);
+  assert_int_equal(mkdir(path, 0750), 0);
+  snprintf(path, sizeof path, "%s/store/data.mdb", dir);
+  file_copy(copy, path);
+  snprintf(path, sizeof path, "%s/store/keys", dir);
+  file_copy(keys, path);
+}
+
+static void store_dir_remove(const char *dir) {
+  static const char *const files[] = {"store/data.mdb", "store/lock.mdb", "store/keys", NULL};
+  char path[256];
+  for (size_t i = 0; files[i] != NULL; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    unlink(path);
+  }
+  snprintf(path, sizeof path, "%s/store", dir);
+  rmdir(path);
+  assert_int_equal(rmdir(dir), 0);
+}
+
+/* 1 when store dir (opened with sk) shows student sid, 0 when it does not
+ * find them. */
+static int copy_shows(const char *dir, const uint8_t *sk, const char *sid) {
+  cairn_store *s = NULL;
+  assert_int_equal(cairn_store_open(&s, dir, sk, NULL), 0);
+  cairn_store_history *h = NULL;
+  int rc = cairn_store_show_type(s, CAIRN_REC_STUDENT, sid, &h);
+  assert_true(rc == 0 || rc == CAIRN_ENOTFOUND);
+  cairn_store_history_free(h);
+  cairn_store_close(s);
+  return rc == 0;
+}
+
+/* At rest no student's name or note is in clear, before any erasure; an
+ * erasure forgets the student's data key, so that a copy of the data file
+ * taken before it (what free pages, an old backup's store or freed disk
+ * blocks would hold) no longer opens them with the node's keys, while the
+ * other student still opens. With the key store from before the erasure
+ * the same copy does open them: what made the difference is the key. */
+static void test_erasure_forgets_the_key(void **state) {
+  (void)state;
+  device c;
+  char ms[72], other_ms[72], msg[256], keys[128], old_keys[160], copy[160];
+  device_new(&c, NULL);
+  assert_int_equal(cairn_store_set_central(c.s, c.pk), 0);
+  student_with_evidence(c.s, "ana-8", NAME, ms, 5);
+  student_with_evidence(c.s, "bo-9", "Bo Other", other_ms, 3);
+  snprintf(keys, sizeof keys, "%s/store/keys", c.dir);
+  assert_false(store_holds(&c, NAME));
+  assert_false(store_holds(&c, NOTE));
+  assert_false(store_holds(&c, "Bo Other"));
+  assert_false(file_holds(keys, NAME));
+
+  char before[] = "/tmp/cairn-erase-copy-XXXXXX", after[] = "/tmp/cairn-erase-keys-XXXXXX";
+  assert_non_null(mkdtemp(before));
+  assert_non_null(mkdtemp(after));
+  snprintf(copy, sizeof copy, "%s.mdb", before);
+  snprintf(old_keys, sizeof old_keys, "%s.keys", before);
+  int fd = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  assert_true(fd >= 0);
+  assert_int_equal(cairn_store_copy(c.s, fd), 0);
+  close(fd);
+  file_copy(keys, old_keys);
+
+  assert_int_equal(erase(c.s, "ana-8", "family request under the records policy", msg), 0);
+  assert_int_equal(cairn_store_compact(c.s), 0);
+  assert_false(file_holds(keys, NAME));
+
+  /* the old data file with the key store as it is now */
+  store_from_copy(after, copy, keys);
+  assert_false(copy_shows(after, c.sk, "ana-8"));
+  assert_true(copy_shows(after, c.sk, "bo-9"));
+  /* the same data file with the key store from before */
+  store_from_copy(before, copy, old_keys);
+  assert_true(copy_shows(before, c.sk, "ana-8"));
+
+  store_dir_remove(before);
+  store_dir_remove(after);
+  unlink(copy);
+  unlink(old_keys);
+  device_free(&c);
+}
+
 static void test_crash_after_the_copy(void **state) {
   (void)state;
   crash_in_compaction("copied");
@@ -447,6 +550,7 @@ int main(void) {
       cmocka_unit_test(test_erase_reaches_a_classroom_and_what_came_after),
       cmocka_unit_test(test_erase_before_the_entries),
       cmocka_unit_test(test_erase_what_came_before_its_parent),
+      cmocka_unit_test(test_erasure_forgets_the_key),
       cmocka_unit_test(test_crash_after_the_copy),
       cmocka_unit_test(test_crash_after_the_rename),
   };

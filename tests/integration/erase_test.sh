@@ -87,7 +87,9 @@ for n in central hub $rooms; do others $n >"$dir/$n.others.before"; done
 # backups from before an upgrade hold her too: an erasure removes them
 for n in hub room-2; do
   C $n backup --to "$dir/$n/before-upgrade-2.cairnbackup" >/dev/null || bad "$n backup"
-  grep -q -a -F "$NAME" "$dir/$n/before-upgrade-2.cairnbackup" && ok || bad "$n's backup lacks her"
+  # it holds her, sealed as in the store (FORMAT.md section 8)
+  [ -s "$dir/$n/before-upgrade-2.cairnbackup" ] && ok || bad "$n's backup is empty"
+  grep -q -a -F "$NAME" "$dir/$n/before-upgrade-2.cairnbackup" && bad "$n's backup holds her in clear" || ok
 done
 
 # --- only the central erases
@@ -165,7 +167,10 @@ C central bundle export --for 00000000deadbeef --to "$dir/nobody.bundle" >"$dir/
 C central bundle export --for "${room3:0:12}" --to "$dir/down-3.bundle" >"$dir/out" 2>&1 &&
   grep -q "for device ${room3:0:8}" "$dir/out" && ok ||
   bad "the central's bundle for room-3: $(cat "$dir/out")"
-grep -r -a -l -F "$NAME" "$dir/room-3" >/dev/null && ok || bad "room-3 lacks her before the bundle"
+C room-3 export >"$dir/room-3.before" && grep -q -F "$NAME" "$dir/room-3.before" && ok ||
+  bad "room-3 lacks her before the bundle"
+rm -f "$dir/room-3.before"
+grep -r -a -l -F "$NAME" "$dir/room-3" >/dev/null && bad "room-3 holds her in clear" || ok
 # a bundle for room-3 is no other classroom's; a classroom's own bundle goes up only
 C room-2 bundle import "$dir/down-3.bundle" >"$dir/out" 2>&1 && bad "room-2 imported room-3's" ||
   grep -q "not addressed to this node" "$dir/out" && ok ||

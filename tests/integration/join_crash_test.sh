@@ -138,6 +138,7 @@ awk '/^database=meta$/ { m = 1 } /^DATA=END$/ { m = 0 }
 [ "$(wc -l <"$dir/b.dump")" -eq $(($(wc -l <"$dir/old.dump") + 2)) ] && ok || bad "the dump held no join key"
 mkdir -m 750 "$dir/old" "$dir/old/store"
 cp "$dir/b/device.key" "$dir/b/cairn.conf" "$dir/old/"
+cp "$dir/b/store/keys" "$dir/old/store/" # what the store is sealed under
 awk -v out="$dir/old.db." '/^VERSION=/ { n++ } { print > (out n) }' "$dir/old.dump"
 for f in "$dir"/old.db.*; do
   mdb_load -s "$(sed -n 's/^database=//p' "$f")" -f "$f" "$dir/old/store" 2>>"$dir/mdb.log" ||

@@ -45,6 +45,10 @@ for fx in "$fixtures"/format-*; do
   unpack "$fx" "$n" || { bad "$n: cannot unpack"; continue; }
   start "$n" || continue
   C "$n" check >"$dir/out" 2>&1 && ok || bad "$n: check: $(cat "$dir/out")"
+  # sealed at rest once opened (FORMAT.md section 8): the fixture's names
+  # are in its export, never in clear in its store
+  grep -q '"Ana Lopez"' "$fx/export.json" && ok || bad "$n: the fixture has no Ana Lopez to look for"
+  ! grep -r -a -q 'Ana Lopez' "$dir/$n/store" && ok || bad "$n: a name is still in clear in the store"
   C "$n" export --json >"$dir/$n.export.json"
   cmp -s "$fx/export.json" "$dir/$n.export.json" && ok ||
     bad "$n: the export differs from its release's: $(diff "$fx/export.json" "$dir/$n.export.json" | head -5)"

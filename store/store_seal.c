@@ -1,0 +1,483 @@
+/*
+ * store_seal.c: student content at rest (FORMAT.md section 8, "At rest").
+ * Every record state and every logged or staged entry body is kept sealed
+ * with XChaCha20-Poly1305 under a data key from the key store
+ * (keystore.h): a student's own key for what concerns a student, the
+ * node's key for the rest. The key's tag travels in clear beside the
+ * ciphertext, so a value opens without knowing whose it is; a value whose
+ * key was forgotten (an erased student) no longer opens.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "error.h"
+#include "keystore.h"
+#include "record.h"
+#include "store_int.h"
+
+#define SEAL_MARK 0xc1 /* a msgpack byte that never starts a value */
+#define SEAL_REC 'R'
+#define SEAL_ENTRY 'E'
+#define NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define ABYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define TAG CAIRN_KEYSTORE_TAG_BYTES
+#define HEAD (2 + TAG) /* mark, form, tag */
+
+static const char tag_context[] = "cairn student tag v1";
+static const char wrap_context[] = "cairn key store v1";
+
+int cairn__store_seal_init(cairn_store *s) {
+  uint8_t wrap[CAIRN_KEYSTORE_KEY_BYTES];
+  /* both from the seed of the device key: the key store opens only with it */
+  crypto_generichash(wrap, sizeof wrap, (const uint8_t *)wrap_context, sizeof wrap_context - 1,
+                     s->sk, 32);
+  crypto_generichash(s->tag_key, sizeof s->tag_key, (const uint8_t *)tag_context,
+                     sizeof tag_context - 1, s->sk, 32);
+  /* the node's own tag: no student id is empty */
+  crypto_generichash(s->node_tag, TAG, NULL, 0, s->tag_key, sizeof s->tag_key);
+  size_t n = strlen(s->dir) + sizeof "/store/keys";
+  char path[n];
+  snprintf(path, n, "%s/store/keys", s->dir);
+  struct stat st;
+  s->keys_made = stat(path, &st) != 0 && errno == ENOENT;
+  int rc = cairn_keystore_open(path, wrap, &s->keys);
+  sodium_memzero(wrap, sizeof wrap);
+  if (rc == CAIRN_ENOKEY) { /* another device's: said once the store's own check passed */
+    s->keys_wrong = 1;
+    rc = 0;
+  }
+  return rc;
+}
+
+int cairn__store_seal_check(cairn_store *s) {
+  if (s->keys_wrong)
+    return CAIRN_ENOKEY;
+  if (!s->keys_made)
+    return 0;
+  /* The key store was made by this open: fine for a new store, or one an
+   * upgrade is about to seal; a store that holds entries made its own when
+   * it first opened, and without it nothing sealed opens: the open stops
+   * (and the empty file goes). */
+  MDB_txn *txn;
+  MDB_stat ls;
+  MDB_val k = {6, "reseal"}, v;
+  int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  if (mdb_stat(txn, s->log, &ls) == 0 && ls.ms_entries > 0 &&
+      mdb_get(txn, s->meta, &k, &v) == MDB_NOTFOUND)
+    rc = CAIRN_ENOKEY;
+  mdb_txn_abort(txn);
+  return rc;
+}
+
+void cairn__store_seal_abandon(cairn_store *s) {
+  int empty = cairn_keystore_count(s->keys) == 0;
+  cairn_keystore_close(s->keys);
+  s->keys = NULL;
+  if (!s->keys_made || !empty)
+    return; /* one that holds a key may hold what a commit sealed: kept */
+  size_t n = strlen(s->dir) + sizeof "/store/keys";
+  char path[n];
+  snprintf(path, n, "%s/store/keys", s->dir);
+  unlink(path);
+}
+
+void cairn__store_student_tag(const cairn_store *s, const char *sid, size_t len,
+                              uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES]) {
+  crypto_generichash(tag, TAG, (const uint8_t *)sid, len, s->tag_key, sizeof s->tag_key);
+}
+
+const uint8_t *cairn__store_node_tag(const cairn_store *s) { return s->node_tag; }
+
+int cairn__store_sealed_tag(const void *v, size_t len, uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES]) {
+  const uint8_t *p = v;
+  if (len < HEAD || p[0] != SEAL_MARK)
+    return 0;
+  if (tag != NULL)
+    memcpy(tag, p + 2, TAG);
+  return 1;
+}
+
+int cairn__store_forget_student(cairn_store *s, const char *sid, size_t len) {
+  uint8_t tag[TAG];
+  cairn__store_student_tag(s, sid, len, tag);
+  return cairn_keystore_forget(s->keys, tag);
+}
+
+/* Makes room for need bytes in out. Returns 0 or CAIRN_ENOMEM. */
+static int reserve(msgpack_sbuffer *out, size_t need) {
+  if (out->alloc >= need)
+    return 0;
+  char *d = realloc(out->data, need);
+  if (d == NULL)
+    return CAIRN_ENOMEM;
+  out->data = d;
+  out->alloc = need;
+  return 0;
+}
+
+/* ---- record states -------------------------------------------------------- */
+
+int cairn__store_seal_rec(cairn_store *s, const uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES],
+                          const void *plain, size_t len, msgpack_sbuffer *out) {
+  uint8_t key[CAIRN_KEYSTORE_KEY_BYTES];
+  int rc = cairn_keystore_make(s->keys, tag, key);
+  if (rc != 0)
+    return rc;
+  msgpack_sbuffer_clear(out);
+  size_t need = HEAD + NONCE + len + ABYTES;
+  if (reserve(out, need) != 0) {
+    sodium_memzero(key, sizeof key);
+    return CAIRN_ENOMEM;
+  }
+  uint8_t *p = (uint8_t *)out->data;
+  p[0] = SEAL_MARK;
+  p[1] = SEAL_REC;
+  memcpy(p + 2, tag, TAG);
+  randombytes_buf(p + HEAD, NONCE);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(p + HEAD + NONCE, NULL, plain, len, p, HEAD, NULL,
+                                             p + HEAD, key);
+  sodium_memzero(key, sizeof key);
+  out->size = need;
+  return 0;
+}
+
+int cairn__store_open_rec(MDB_txn *txn, const MDB_val *v, msgpack_zone *z, MDB_val *plain) {
+  const uint8_t *p = v->mv_data;
+  if (v->mv_size == 0 || p[0] != SEAL_MARK) {
+    *plain = *v; /* written before values were sealed */
+    return 0;
+  }
+  if (v->mv_size < HEAD + NONCE + ABYTES || p[1] != SEAL_REC)
+    return CAIRN_ECORRUPT;
+  cairn_store *s = mdb_env_get_userctx(mdb_txn_env(txn));
+  uint8_t key[CAIRN_KEYSTORE_KEY_BYTES];
+  if (cairn_keystore_get(s->keys, p + 2, key) != 0)
+    return CAIRN_ENOTFOUND; /* forgotten: its student was erased */
+  size_t n = v->mv_size - HEAD - NONCE - ABYTES;
+  uint8_t *out = msgpack_zone_malloc(z, n > 0 ? n : 1);
+  int rc = out == NULL ? CAIRN_ENOMEM : 0;
+  if (rc == 0 && crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL, p + HEAD + NONCE,
+                                                            n + ABYTES, p, HEAD, p + HEAD,
+                                                            key) != 0)
+    rc = CAIRN_ECORRUPT;
+  sodium_memzero(key, sizeof key);
+  if (rc == 0)
+    *plain = (MDB_val){n, out};
+  return rc;
+}
+
+int cairn__store_put_rec(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k,
+                         const uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES], const void *plain,
+                         size_t len, unsigned flags, MDB_val *had) {
+  int rc = cairn__store_seal_rec(s, tag, plain, len, &s->seal_buf);
+  if (rc != 0)
+    return rc;
+  MDB_val v = {s->seal_buf.size, s->seal_buf.data};
+  rc = mdb_put(txn, dbi, k, &v, flags);
+  if (rc == MDB_KEYEXIST) {
+    if (had != NULL)
+      *had = v; /* LMDB hands back the stored value */
+    return 1;
+  }
+  return rc != 0 ? cairn__store_err(s, rc, 0) : 0;
+}
+
+/* ---- log entries ---------------------------------------------------------- */
+
+/* The nonce of entry e's sealed body: one per (author, seq, body), so the
+ * same entry sealed twice under one key is sealed the same. */
+static void entry_nonce(const cairn_entry *e, uint8_t nonce[NONCE]) {
+  crypto_generichash_state st;
+  uint8_t seq[8];
+  for (int i = 0; i < 8; i++)
+    seq[i] = (uint8_t)(e->seq >> (56 - 8 * i));
+  crypto_generichash_init(&st, NULL, 0, NONCE);
+  crypto_generichash_update(&st, e->author, CAIRN_KEY_BYTES);
+  crypto_generichash_update(&st, seq, sizeof seq);
+  crypto_generichash_update(&st, e->body_hash, CAIRN_HASH_BYTES);
+  crypto_generichash_final(&st, nonce, NONCE);
+}
+
+int cairn__store_seal_entry(cairn_store *s, const uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES],
+                            const cairn_entry *e, msgpack_sbuffer *out) {
+  msgpack_sbuffer_clear(out);
+  if (e->redacted)
+    return cairn_entry_redact(e, out); /* nothing to seal */
+  uint8_t key[CAIRN_KEYSTORE_KEY_BYTES], nonce[NONCE];
+  int rc = cairn_keystore_make(s->keys, tag, key);
+  if (rc != 0)
+    return rc;
+  uint8_t head[2] = {SEAL_MARK, SEAL_ENTRY};
+  if (msgpack_sbuffer_write(out, (const char *)head, 2) != 0 ||
+      msgpack_sbuffer_write(out, (const char *)tag, TAG) != 0 || cairn_entry_redact(e, out) != 0) {
+    sodium_memzero(key, sizeof key);
+    return CAIRN_ENOMEM;
+  }
+  size_t ad = out->size, need = ad + e->body_len + ABYTES;
+  if (reserve(out, need) != 0) {
+    sodium_memzero(key, sizeof key);
+    return CAIRN_ENOMEM;
+  }
+  entry_nonce(e, nonce);
+  crypto_aead_xchacha20poly1305_ietf_encrypt((uint8_t *)out->data + ad, NULL, e->body,
+                                             e->body_len, (const uint8_t *)out->data, ad, NULL,
+                                             nonce, key);
+  sodium_memzero(key, sizeof key);
+  out->size = need;
+  return 0;
+}
+
+int cairn__store_entry_get(cairn_store *s, const void *v, size_t len, msgpack_sbuffer *body,
+                           cairn_entry *e, uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES]) {
+  const uint8_t *p = v;
+  size_t used;
+  if (len == 0 || p[0] != SEAL_MARK) {
+    if (tag != NULL)
+      memcpy(tag, s->node_tag, TAG);
+    return cairn_entry_decode(p, len, e, &used) != 0 ? CAIRN_ECORRUPT : 0;
+  }
+  if (len < HEAD || p[1] != SEAL_ENTRY || cairn_entry_decode(p + HEAD, len - HEAD, e, &used) != 0 ||
+      !e->redacted || len - HEAD - used < ABYTES)
+    return CAIRN_ECORRUPT;
+  if (tag != NULL)
+    memcpy(tag, p + 2, TAG);
+  uint8_t key[CAIRN_KEYSTORE_KEY_BYTES], nonce[NONCE];
+  if (cairn_keystore_get(s->keys, p + 2, key) != 0)
+    return 0; /* its key was forgotten: withheld for good */
+  if (body == NULL) { /* whole, but not opened */
+    sodium_memzero(key, sizeof key);
+    e->redacted = 0;
+    e->body = NULL;
+    e->body_len = 0;
+    return 0;
+  }
+  size_t n = len - HEAD - used - ABYTES;
+  msgpack_sbuffer_clear(body);
+  if (reserve(body, n + 1) != 0) {
+    sodium_memzero(key, sizeof key);
+    return CAIRN_ENOMEM;
+  }
+  entry_nonce(e, nonce);
+  int rc = crypto_aead_xchacha20poly1305_ietf_decrypt((uint8_t *)body->data, NULL, NULL,
+                                                      p + HEAD + used, n + ABYTES, p,
+                                                      HEAD + used, nonce, key) != 0
+               ? CAIRN_ECORRUPT
+               : 0;
+  sodium_memzero(key, sizeof key);
+  if (rc != 0)
+    return rc;
+  body->size = n;
+  e->body = (const uint8_t *)body->data;
+  e->body_len = n;
+  e->redacted = 0;
+  return 0;
+}
+
+int cairn__store_entry_plain(cairn_store *s, const void *v, size_t len, msgpack_sbuffer *body,
+                             msgpack_sbuffer *out, cairn_entry *e) {
+  const uint8_t *p = v;
+  if (len > 0 && p[0] != SEAL_MARK) {
+    size_t used;
+    if (cairn_entry_decode(p, len, e, &used) != 0)
+      return CAIRN_ECORRUPT;
+    return msgpack_sbuffer_write(out, (const char *)p, len) != 0 ? CAIRN_ENOMEM : 0;
+  }
+  int rc = cairn__store_entry_get(s, v, len, body, e, NULL);
+  if (rc == 0)
+    rc = cairn_entry_encode(e, out);
+  return rc;
+}
+
+/* ---- sealing a store of an older format ------------------------------------ */
+
+#define RESEAL_CHUNK 2000 /* values looked at per write transaction */
+
+int cairn__store_reseal_begin(cairn_store *s, MDB_txn *txn) {
+  uint8_t one = 1;
+  MDB_val k = {6, "reseal"}, v = {1, &one};
+  int rc = mdb_put(txn, s->meta, &k, &v, 0);
+  return rc != 0 ? cairn__store_err(s, rc, 0) : 0;
+}
+
+/* The tag of record (type || id) at k, stored in clear in txn. */
+static void rec_tag(cairn_store *s, MDB_txn *txn, msgpack_zone *z, const MDB_val *k,
+                    uint8_t tag[TAG]) {
+  const uint8_t *key = k->mv_data;
+  const char *id = (const char *)key + 1;
+  size_t len = k->mv_size - 1;
+  char sid[CAIRN__STORE_ID_MAX + 1];
+  memcpy(tag, s->node_tag, TAG);
+  if (key[0] == CAIRN_REC_STUDENT)
+    cairn__store_student_tag(s, id, len, tag);
+  else if (key[0] >= CAIRN_REC_MILESTONE && key[0] <= CAIRN_REC_CELEBRATION &&
+           cairn__store_rec_student(txn, s->records, z, key[0], id, len, sid) == 1)
+    cairn__store_student_tag(s, sid, strlen(sid), tag);
+}
+
+/* Seals up to RESEAL_CHUNK values of dbi (which: 0 records, 1 log, 2
+ * staged) from key at (at_len bytes; 0: the first) in txn, and moves at
+ * past them. Returns 1 when the database is done, 0 when more are left,
+ * or a negative code. */
+static int reseal_chunk(cairn_store *s, MDB_txn *txn, int which, uint8_t *at, size_t *at_len) {
+  MDB_dbi dbi = which == 0 ? s->records : which == 1 ? s->log : s->staged;
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(txn, dbi, &cur);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  cairn__store_apply c;
+  cairn__store_apply_init(&c, s, txn, CAIRN__STORE_APPLY_REPLAY);
+  msgpack_zone z;
+  if (!msgpack_zone_init(&z, 4096)) {
+    mdb_cursor_close(cur);
+    cairn__store_apply_free(&c);
+    return CAIRN_ENOMEM;
+  }
+  MDB_val k = {*at_len, at}, v;
+  rc = mdb_cursor_get(cur, &k, &v, *at_len > 0 ? MDB_SET_RANGE : MDB_FIRST);
+  int n = 0;
+  while (rc == 0 && n < RESEAL_CHUNK) {
+    const uint8_t *p = v.mv_data;
+    uint8_t tag[TAG], kb[CAIRN__STORE_KEY_MAX + CAIRN_KEY_BYTES + 8];
+    cairn_entry e;
+    size_t used;
+    int r = 0;
+    if (v.mv_size > 0 && p[0] != SEAL_MARK) {
+      if (which == 0) {
+        msgpack_zone_clear(&z);
+        rec_tag(s, txn, &z, &k, tag);
+        r = cairn__store_seal_rec(s, tag, v.mv_data, v.mv_size, &s->seal_buf);
+      } else if (cairn_entry_decode(p, v.mv_size, &e, &used) != 0) {
+        r = 1; /* cairn check reports it */
+      } else if (e.redacted) {
+        r = 1; /* nothing to seal */
+      } else {
+        memcpy(tag, s->node_tag, TAG); /* staged: the node's */
+        if (which == 1)
+          r = cairn__store_entry_tag(&c, &e, tag);
+        if (r == 0)
+          r = cairn__store_seal_entry(s, tag, &e, &s->seal_buf);
+      }
+      if (r == 0 && k.mv_size > sizeof kb)
+        r = CAIRN_ECORRUPT; /* no key of cairn's is that long */
+      if (r == 0) {
+        /* the key is copied first: it lies in the page the put rewrites */
+        memcpy(kb, k.mv_data, k.mv_size);
+        MDB_val kk = {k.mv_size, kb}, nv = {s->seal_buf.size, s->seal_buf.data};
+        if ((r = mdb_cursor_put(cur, &kk, &nv, MDB_CURRENT)) != 0)
+          r = cairn__store_err(s, r, 0);
+      }
+      if (r < 0) {
+        rc = r;
+        break;
+      }
+    }
+    n++;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  int done = rc == MDB_NOTFOUND;
+  if (rc == 0) { /* the next one to look at */
+    *at_len = k.mv_size <= CAIRN__STORE_KEY_MAX + CAIRN_KEY_BYTES + 8 ? k.mv_size : 0;
+    memcpy(at, k.mv_data, *at_len);
+  }
+  mdb_cursor_close(cur);
+  msgpack_zone_destroy(&z);
+  cairn__store_apply_free(&c);
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return rc < 0 ? rc : cairn__store_err(s, rc, 0);
+  return done;
+}
+
+int cairn__store_reseal(cairn_store *s) {
+  MDB_txn *txn;
+  MDB_val mk = {6, "reseal"}, v;
+  int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  rc = mdb_get(txn, s->meta, &mk, &v);
+  mdb_txn_abort(txn);
+  if (rc == MDB_NOTFOUND)
+    return 0;
+  if (rc != 0)
+    return cairn__store_err(s, rc, 0);
+  /* records first: an entry's key is found through its record */
+  uint8_t at[CAIRN__STORE_KEY_MAX + CAIRN_KEY_BYTES + 8];
+  for (int which = 0; which < 3; which++) {
+    size_t at_len = 0;
+    int done = 0;
+    while (!done) {
+      if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+        return cairn__store_err(s, rc, 0);
+      done = reseal_chunk(s, txn, which, at, &at_len);
+      if (done < 0) {
+        mdb_txn_abort(txn);
+        return done;
+      }
+      if (done && which == 2) { /* the clear bytes go with a compaction */
+        uint8_t one = 1;
+        MDB_val ck = {7, "compact"}, cv = {1, &one};
+        if ((rc = mdb_del(txn, s->meta, &mk, NULL)) != 0 ||
+            (rc = mdb_put(txn, s->meta, &ck, &cv, 0)) != 0) {
+          mdb_txn_abort(txn);
+          return cairn__store_err(s, rc, 0);
+        }
+      }
+      if ((rc = cairn_keystore_sync(s->keys)) != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+      }
+      if ((rc = mdb_txn_commit(txn)) != 0)
+        return cairn__store_err(s, rc, 1);
+      if (!done && at_len == 0)
+        done = 1; /* a key too long to resume from: not cairn's */
+    }
+  }
+  s->compact_wanted = 1;
+  return 0;
+}
+
+int cairn_store_keys_copy(cairn_store *s, uint8_t **out, size_t *len) {
+  size_t n = strlen(s->dir) + sizeof "/store/keys";
+  char path[n];
+  snprintf(path, n, "%s/store/keys", s->dir);
+  *out = NULL;
+  *len = 0;
+  if (s->keys != NULL && cairn_keystore_count(s->keys) == 0)
+    return 0; /* nothing sealed yet: the backup is one an older cairn restores */
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && s->keys == NULL)
+    return 0; /* before the upgrade that seals (the store's open makes the file after) */
+  if (fd < 0)
+    return CAIRN_EIO;
+  struct stat st;
+  uint8_t *buf = NULL;
+  int rc = fstat(fd, &st) == 0 ? 0 : CAIRN_EIO;
+  if (rc == 0 && (buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1)) == NULL)
+    rc = CAIRN_ENOMEM;
+  size_t got = 0;
+  while (rc == 0 && got < (size_t)st.st_size) {
+    ssize_t r = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      rc = CAIRN_EIO;
+    else
+      got += (size_t)r;
+  }
+  close(fd);
+  if (rc != 0) {
+    free(buf);
+    return rc;
+  }
+  *out = buf;
+  *len = got;
+  return 0;
+}
