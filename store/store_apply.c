@@ -575,7 +575,21 @@ static int entry_tag(cairn__store_apply *c, int type, const body *b) {
       cairn__store_student_tag(c->s, pid, plen, c->tag);
       return 0;
     }
+    /* many entries in a row hang from one parent: its tag is kept (a
+     * record's tag never changes once it is sealed) */
+    if (c->parent_tag_valid && c->parent_type == (int)fd[i].ref_type &&
+        c->parent_len == plen && memcmp(c->parent_id, pid, plen) == 0) {
+      memcpy(c->tag, c->parent_tag, sizeof c->tag);
+      return 0;
+    }
     rc = stored_tag(c, (int)fd[i].ref_type, pid, plen, c->tag);
+    if (rc == 1) {
+      c->parent_tag_valid = 1;
+      c->parent_type = (int)fd[i].ref_type;
+      c->parent_len = plen;
+      memcpy(c->parent_id, pid, plen);
+      memcpy(c->parent_tag, c->tag, sizeof c->tag);
+    }
     return rc < 0 ? rc : 0;
   }
   return 0;

@@ -126,6 +126,8 @@ struct cairn_store {
   int keys_wrong; /* it was made under another device key (keys stays NULL) */
   uint8_t tag_key[32];
   uint8_t node_tag[16];
+  uint8_t nonce_base[16];      /* random at each open: record nonces' first part */
+  atomic_uint_fast64_t nonce_count; /* and their count since */
   msgpack_sbuffer seal_buf;  /* writer thread: one sealed value */
   msgpack_sbuffer open_buf;  /* writer thread: one opened entry body */
 };
@@ -569,6 +571,11 @@ typedef struct cairn__store_apply {
    * whether its body must be stored withheld (an erased student's) */
   uint8_t tag[16];
   int log_withheld;
+  /* the last parent record whose sealed tag entry_tag read */
+  int parent_tag_valid, parent_type;
+  size_t parent_len;
+  char parent_id[CAIRN__STORE_ID_MAX];
+  uint8_t parent_tag[16];
 } cairn__store_apply;
 
 /* A local write batch: one write transaction of this device's puts

@@ -40,6 +40,7 @@ int cairn__store_seal_init(cairn_store *s) {
                      s->sk, 32);
   crypto_generichash(s->tag_key, sizeof s->tag_key, (const uint8_t *)tag_context,
                      sizeof tag_context - 1, s->sk, 32);
+  randombytes_buf(s->nonce_base, sizeof s->nonce_base);
   /* the node's own tag: no student id is empty */
   crypto_generichash(s->node_tag, TAG, NULL, 0, s->tag_key, sizeof s->tag_key);
   size_t n = strlen(s->dir) + sizeof "/store/keys";
@@ -112,6 +113,17 @@ int cairn__store_forget_student(cairn_store *s, const char *sid, size_t len) {
   return cairn_keystore_forget(s->keys, tag);
 }
 
+/* A record state's nonce: 16 random bytes drawn when the store opened,
+ * then a count of the nonces made since (one random draw, a system call,
+ * per value cost more than its sealing). Unique under any key: the random
+ * part differs from one open to the next. */
+static void record_nonce(cairn_store *s, uint8_t nonce[NONCE]) {
+  uint64_t n = atomic_fetch_add(&s->nonce_count, 1);
+  memcpy(nonce, s->nonce_base, 16);
+  for (int i = 0; i < 8; i++)
+    nonce[16 + i] = (uint8_t)(n >> (8 * i));
+}
+
 /* Makes room for need bytes in out. Returns 0 or CAIRN_ENOMEM. */
 static int reserve(msgpack_sbuffer *out, size_t need) {
   if (out->alloc >= need)
@@ -142,7 +154,7 @@ int cairn__store_seal_rec(cairn_store *s, const uint8_t tag[CAIRN_KEYSTORE_TAG_B
   p[0] = SEAL_MARK;
   p[1] = SEAL_REC;
   memcpy(p + 2, tag, TAG);
-  randombytes_buf(p + HEAD, NONCE);
+  record_nonce(s, p + HEAD);
   crypto_aead_xchacha20poly1305_ietf_encrypt(p + HEAD + NONCE, NULL, plain, len, p, HEAD, NULL,
                                              p + HEAD, key);
   sodium_memzero(key, sizeof key);
@@ -194,17 +206,15 @@ int cairn__store_put_rec(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k,
 /* ---- log entries ---------------------------------------------------------- */
 
 /* The nonce of entry e's sealed body: one per (author, seq, body), so the
- * same entry sealed twice under one key is sealed the same. */
+ * same entry sealed twice under one key is sealed the same, and another
+ * body at the same place never shares its nonce: the author's first 8
+ * bytes, the seq (8, big-endian) and the body hash's first 8 bytes (all
+ * known already: no hash is computed for it). */
 static void entry_nonce(const cairn_entry *e, uint8_t nonce[NONCE]) {
-  crypto_generichash_state st;
-  uint8_t seq[8];
+  memcpy(nonce, e->author, 8);
   for (int i = 0; i < 8; i++)
-    seq[i] = (uint8_t)(e->seq >> (56 - 8 * i));
-  crypto_generichash_init(&st, NULL, 0, NONCE);
-  crypto_generichash_update(&st, e->author, CAIRN_KEY_BYTES);
-  crypto_generichash_update(&st, seq, sizeof seq);
-  crypto_generichash_update(&st, e->body_hash, CAIRN_HASH_BYTES);
-  crypto_generichash_final(&st, nonce, NONCE);
+    nonce[8 + i] = (uint8_t)(e->seq >> (56 - 8 * i));
+  memcpy(nonce + 16, e->body_hash, 8);
 }
 
 int cairn__store_seal_entry(cairn_store *s, const uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES],
