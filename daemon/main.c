@@ -212,13 +212,19 @@ static void remove_old_backups(void) {
 /* A compaction's stages: at its end (an erasure's, or one the open
  * finished) it is logged and the older backups go. For the erasure's crash
  * test (tests/integration/erase_test.sh), CAIRN_TEST_KILL_AT_COMPACT=
- * copied|renamed kills cairnd with SIGKILL at that stage, as a kill -9
- * there would. */
+ * copied|renamed|sealing kills cairnd with SIGKILL at that stage, as a
+ * kill -9 there would (sealing: after the first chunk of an upgrade's
+ * sealing, tests/integration/upgrade_test.sh). */
 static void compact_stage(const char *stage, void *arg) {
   (void)arg;
   if (strcmp(stage, "done") == 0) {
     cairn_log_info("erasure: the store was compacted (the erased student's old bytes on its "
                    "free pages are gone)");
+    remove_old_backups();
+  } else if (strcmp(stage, "sealed") == 0) {
+    /* older backups hold the store in clear: this upgrade's own is kept */
+    cairn_log_info("upgrade: the store is sealed at rest and compacted (what it held in clear "
+                   "is gone from its free pages)");
     remove_old_backups();
   } else if (compaction.kill_at != NULL && strcmp(stage, compaction.kill_at) == 0) {
     raise(SIGKILL);

@@ -556,7 +556,9 @@ int cairn_store_compact_swap(cairn_store *s) {
   if (rc != 0)
     return CAIRN_ECLOSED;
   s->compact_wanted = 0;
-  compact_stage(s, "done");
+  /* "sealed": the compaction that follows the sealing of an older store */
+  compact_stage(s, s->sealing ? "sealed" : "done");
+  s->sealing = 0;
   return 0;
 }
 

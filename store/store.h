@@ -101,9 +101,11 @@ typedef struct cairn_store_opts {
   void *upgrade_arg; /* borrowed, passed to before_upgrade */
   /* Called by cairn_store_compact at each stage ("copied": the compacted
    * copy is durable beside the file; "renamed": it replaced the file;
-   * "done": reopened, the mark cleared), also when cairn_store_open
-   * finishes one: cairnd logs "done", and a test can kill the process at
-   * the others. NULL: none. */
+   * "done": reopened, the mark cleared; "sealed" instead of "done" for the
+   * compaction that follows the sealing of a store of an older format),
+   * also when cairn_store_open finishes one, and by that sealing after
+   * each chunk it commits ("sealing"): cairnd logs "done" and "sealed",
+   * and a test can kill the process at the others. NULL: none. */
   void (*compact_stage)(const char *stage, void *arg);
   void *compact_arg; /* borrowed, passed to compact_stage */
 } cairn_store_opts;

@@ -124,6 +124,7 @@ struct cairn_store {
   struct cairn_keystore *keys;
   int keys_made;  /* the key store file was made by this open */
   int keys_wrong; /* it was made under another device key (keys stays NULL) */
+  int sealing;    /* this open sealed an older store: its compaction says "sealed" */
   uint8_t tag_key[32];
   uint8_t node_tag[16];
   uint8_t nonce_base[16];      /* random at each open: record nonces' first part */

@@ -67,6 +67,24 @@ for fx in "$fixtures"/format-*; do
 done
 [ $formats -ge 1 ] && ok || bad "no fixture under $fixtures"
 
+# --- killed in the middle of sealing a format-3 store (after its first
+# chunk): the next start finishes the sealing, and nothing is lost
+unpack "$fixtures/format-3" sealkill || bad "cannot unpack format-3"
+CAIRN_TEST_KILL_AT_COMPACT=sealing timeout 30 "$cairnd" --data "$dir/sealkill" \
+  2>>"$dir/sealkill.log" >/dev/null
+st=$?
+[ $st -eq 137 ] && ok || bad "cairnd was not killed while sealing (status $st): $(tail -3 "$dir/sealkill.log")"
+grep -q "upgrade: the store is sealed" "$dir/sealkill.log" && bad "the sealing finished before the kill" || ok
+start sealkill
+grep -q "upgrade: the store is sealed at rest and compacted" "$dir/sealkill.log" && ok ||
+  bad "the restart does not finish the sealing: $(cat "$dir/sealkill.log")"
+C sealkill check >"$dir/out" 2>&1 && ok || bad "sealkill: check: $(cat "$dir/out")"
+C sealkill export --json >"$dir/sealkill.export.json"
+cmp -s "$fixtures/format-3/export.json" "$dir/sealkill.export.json" && ok ||
+  bad "sealkill: the export differs from its release's"
+! grep -r -a -q 'Ana Lopez' "$dir/sealkill/store" && ok || bad "sealkill: a name is still in clear"
+stop sealkill
+
 # --- the wire: the first release's central and a fresh classroom of today
 unpack "$fixtures/format-1" central || bad "cannot unpack format-1"
 start central
