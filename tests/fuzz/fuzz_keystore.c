@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "error.h"
 #include "fuzz.h"
 #include "keystore.h"
@@ -124,6 +126,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     want = CAIRN_ECORRUPT;
   else if (size >= HEADER && memcmp(data + 10, "\0\0\0\1", 4) != 0)
     want = CAIRN_EVERSION;
+  else if (size >= HEADER) { /* the header's check: made under this wrap key */
+    static const char what[] = "cairnkeys check";
+    uint8_t check[32];
+    crypto_generichash(check, sizeof check, (const uint8_t *)what, sizeof what - 1, wrap,
+                       sizeof wrap);
+    if (memcmp(data + 14, check, sizeof check) != 0)
+      want = CAIRN_ENOKEY;
+  }
   FUZZ_CHECK(rc == want);
   if (rc != 0) {
     FUZZ_CHECK(ks == NULL);
