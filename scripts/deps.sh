@@ -3,7 +3,7 @@
 # Runs apt-get update once, and only when something is missing.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libuv1-dev libmsgpack-dev liblmdb-dev
-      libsodium-dev libcmocka-dev libsystemd-dev libinih-dev libjansson-dev libcsv-dev
+      libsodium-dev libzstd-dev libcmocka-dev libsystemd-dev libinih-dev libjansson-dev libcsv-dev
       clang-14 libclang-rt-14-dev valgrind iproute2 nftables jq
       libwebsockets-dev libwebsockets-evlib-uv chromium poppler-utils bc openssl faketime python3
       dpkg-dev lintian lmdb-utils libpq-dev postgresql-15)

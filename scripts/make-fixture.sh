@@ -5,7 +5,7 @@
 # Makes a central and a classroom with this build's binaries, records a
 # small school's worth of work on the classroom (three students, milestones
 # of two types, evidence with an amendment and a retraction, a review, a
-# support change), syncs it to the central, and keeps the central's data
+# support change, a note long enough to be compressed), syncs it to the central, and keeps the central's data
 # directory as it is on disk, with what this build says of it:
 #
 #   OUT/data.tar.gz    the central's data directory (cairn.conf, device.key,
@@ -57,6 +57,12 @@ wrong=$(C room evidence add "$tally" 6 --observed 2026-10-06 --json | new_id)
 C room evidence add "$tally" 5 --observed 2026-10-13 >/dev/null
 C room evidence add "$tally" 4 --observed 2026-10-20 --note "settled in faster" >/dev/null
 C room evidence add "$coping" yes --observed 2026-10-07 >/dev/null
+# a note long enough to be kept compressed (format 5 on)
+long=""
+for week in 1 2 3 4 5 6 7 8; do
+  long+="Week $week: used the breathing card before the quiz, then asked for a short walk. "
+done
+C room evidence add "$coping" yes --observed 2026-10-14 --note "$long" >/dev/null
 C room evidence amend "$first" 3 --reason "scored the wrong row" >/dev/null
 C room evidence retract "$wrong" --reason "wrong student" >/dev/null
 C room review add "$ela" --kind weekly --decision adjust-supports --note "added stems" >/dev/null

@@ -335,6 +335,8 @@ int cairn__store_open_at(cairn_store **out, const char *dir, const uint8_t sk[CA
   msgpack_sbuffer_init(&s->stage_buf);
   msgpack_sbuffer_init(&s->seal_buf);
   msgpack_sbuffer_init(&s->open_buf);
+  msgpack_sbuffer_init(&s->pack_buf);
+  s->unpack_lock_made = pthread_mutex_init(&s->unpack_lock, NULL) == 0;
   int rc = 0;
   if (!msgpack_zone_init(&s->apply_zone, 16384) || !msgpack_zone_init(&s->check_zone, 16384))
     rc = CAIRN_ENOMEM;
@@ -407,6 +409,7 @@ void cairn_store_close(cairn_store *s) {
   msgpack_sbuffer_destroy(&s->stage_buf);
   msgpack_sbuffer_destroy(&s->seal_buf);
   msgpack_sbuffer_destroy(&s->open_buf);
+  cairn__store_pack_free(s);
   cairn_keystore_close(s->keys);
   sodium_memzero(s->tag_key, sizeof s->tag_key);
   free(s->run);

@@ -849,6 +849,13 @@ static int log_put(cairn__store_apply *c, const cairn_entry *e, const uint8_t *b
   return rc != 0 ? cairn__store_err(s, rc, 0) : 0;
 }
 
+int cairn__store_log_put_as(cairn__store_apply *c, const cairn_entry *e, const uint8_t tag[16],
+                            int withheld) {
+  memcpy(c->tag, tag, sizeof c->tag);
+  c->log_withheld = withheld;
+  return log_put(c, e, NULL, 0);
+}
+
 int cairn__store_fold_logged(cairn__store_apply *c, const cairn_entry *e, int write_log) {
   c->log_withheld = 0;
   memcpy(c->tag, cairn__store_node_tag(c->s), sizeof c->tag);

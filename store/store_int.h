@@ -131,6 +131,14 @@ struct cairn_store {
   atomic_uint_fast64_t nonce_count; /* and their count since */
   msgpack_sbuffer seal_buf;  /* writer thread: one sealed value */
   msgpack_sbuffer open_buf;  /* writer thread: one opened entry body */
+  /* Compression before sealing (store_seal.c): the writer's context and
+   * scratch, and opened contexts kept for readers of any thread. */
+  struct ZSTD_CCtx_s *pack_ctx;
+  msgpack_sbuffer pack_buf;
+  pthread_mutex_t unpack_lock;
+  int unpack_lock_made;
+  struct ZSTD_DCtx_s *unpack_ctx[4];
+  int unpack_n;
 };
 
 /* ---- at rest (store_seal.c, FORMAT.md section 8) ---- */
@@ -175,9 +183,13 @@ int cairn__store_reseal_begin(cairn_store *s, MDB_txn *txn);
 int cairn__store_forget_student(cairn_store *s, const char *sid, size_t len);
 
 /* Seals record state plain[0..len) under the key of tag (made, durably,
- * when new) into out (cleared first). 0, CAIRN_ENOMEM, CAIRN_EIO. */
+ * when new) into out (cleared first), compressed first when it is long
+ * and that saves an eighth (writer thread). 0, CAIRN_ENOMEM, CAIRN_EIO. */
 int cairn__store_seal_rec(cairn_store *s, const uint8_t tag[16], const void *plain, size_t len,
                           msgpack_sbuffer *out);
+
+/* Frees what compression kept (contexts, scratch) and its lock: at close. */
+void cairn__store_pack_free(cairn_store *s);
 
 /* Opens stored record value v of txn's store into *plain: a sealed value
  * is decrypted into zone z, one written before sealing is v itself.
@@ -594,6 +606,12 @@ int cairn__store_entry_tag(cairn__store_apply *c, const cairn_entry *e, uint8_t 
  * concerns an erased student. Returns 0 or a negative code. */
 int cairn__store_fold_logged(cairn__store_apply *c, const cairn_entry *e, int write_log);
 
+/* Stores entry e (whole) at its log key, its body sealed under tag's key,
+ * or withheld: what cairn__store_fold_logged would have stored after the
+ * fold that chose them. 0 or a negative code. */
+int cairn__store_log_put_as(cairn__store_apply *c, const cairn_entry *e, const uint8_t tag[16],
+                            int withheld);
+
 typedef struct cairn__store_batch {
   cairn_store *s;
   cairn__store_apply ac;
@@ -623,8 +641,20 @@ typedef struct cairn__store_batch {
   int commit_anyway;      /* commit though this device wrote nothing (received entries) */
   cairn_entry last;
   int have_last;
+  /* The last entry is put in the log by the next write or, signed, by the
+   * batch's end (cairn__store_batch_flush): each entry is sealed and put
+   * once (a signature added by a second put would grow the value in its
+   * page and split it). Its key tag and withholding, as the fold chose. */
+  int last_pending;
+  uint8_t last_tag[16];
+  int last_withheld;
   size_t unsigned_n, unsigned_bytes; /* entries (and body bytes) since the last signed */
 } cairn__store_batch;
+
+/* Puts the batch's pending last entry in the log, as it is (unsigned,
+ * unless signed along the way). Anything that reads this device's log in
+ * the batch's transaction calls it first. 0 or a negative code. */
+int cairn__store_batch_flush(cairn__store_batch *b);
 
 /* How far (ms) hlc is ahead of the reference clock, or 0. */
 int64_t cairn__store_ahead_ms(const cairn_store *s, uint64_t hlc);

@@ -6,6 +6,12 @@
 #include "store.h"
 #include "store_int.h"
 
+static int nothing_to_change(cairn_store *s, MDB_txn *txn) {
+  (void)s;
+  (void)txn;
+  return 0;
+}
+
 /* Format N -> N + 1, in order, ending with {0, NULL}. A change to what the
  * store holds adds a row here (and a fixture: scripts/make-fixture.sh).
  *   1 -> 2: the arrivals and reach indexes (a student's history follows
@@ -15,11 +21,16 @@
  *           creates: empty, since a store of format 2 erased no one.
  *   3 -> 4: values at rest sealed (FORMAT.md section 8): the step notes
  *           it; the opening then seals in chunks (cairn__store_reseal) and
- *           compacts. */
+ *           compacts.
+ *   4 -> 5: a long value may be compressed before it is sealed (FORMAT.md
+ *           section 8.3). Values of format 4 stay as they are and still
+ *           open: nothing to change; the number alone keeps a cairn that
+ *           cannot read a compressed value from opening the store. */
 const cairn__store_migration cairn__store_migrations[] = {
     {1, cairn__store_history_reindex},
     {2, cairn__store_erased_begin},
     {3, cairn__store_reseal_begin},
+    {4, nothing_to_change},
     {0, NULL},
 };
 

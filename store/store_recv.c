@@ -250,7 +250,8 @@ int cairn__store_write_restamps(cairn__store_batch *b) {
     msgpack_sbuffer_destroy(&set);
   }
   c->nstamps = 0;
-  return rc;
+  /* the runs re-folded next read this device's log: the last restamp too */
+  return rc == 0 ? cairn__store_batch_flush(b) : rc;
 }
 
 /* What one author's run of a received buffer came to. */

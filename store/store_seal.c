@@ -5,7 +5,9 @@
  * (keystore.h): a student's own key for what concerns a student, the
  * node's key for the rest. The key's tag travels in clear beside the
  * ciphertext, so a value opens without knowing whose it is; a value whose
- * key was forgotten (an erased student) no longer opens.
+ * key was forgotten (an erased student) no longer opens. A long value is
+ * compressed (zstd) before it is sealed when that saves enough (FORMAT.md
+ * section 8, "Compressed values"): its form byte says so.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <zstd.h>
 
 #include "error.h"
 #include "keystore.h"
@@ -25,6 +28,11 @@
 #define SEAL_MARK 0xc1 /* a msgpack byte that never starts a value */
 #define SEAL_REC 'R'
 #define SEAL_ENTRY 'E'
+#define SEAL_REC_PACKED 'r'   /* a record state compressed, then sealed */
+#define SEAL_ENTRY_PACKED 'e' /* an entry whose body was compressed, then sealed */
+#define PACK_MIN 512          /* shorter values are sealed as they are */
+#define PACK_LEVEL 1          /* zstd's fastest level: the writer pays it per value */
+#define REC_MAX (16u << 20)   /* no record state of cairn's opens to more */
 #define NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define ABYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define TAG CAIRN_KEYSTORE_TAG_BYTES
@@ -136,6 +144,87 @@ static int reserve(msgpack_sbuffer *out, size_t need) {
   return 0;
 }
 
+/* ---- compression ---------------------------------------------------------- */
+
+void cairn__store_pack_free(cairn_store *s) {
+  ZSTD_freeCCtx(s->pack_ctx);
+  s->pack_ctx = NULL;
+  for (int i = 0; i < s->unpack_n; i++)
+    ZSTD_freeDCtx(s->unpack_ctx[i]);
+  s->unpack_n = 0;
+  msgpack_sbuffer_destroy(&s->pack_buf);
+  if (s->unpack_lock_made)
+    pthread_mutex_destroy(&s->unpack_lock);
+  s->unpack_lock_made = 0;
+}
+
+/* plain[0..*len) compressed into s->pack_buf (writer thread) when it is
+ * long enough and comes out at least an eighth shorter: returns the
+ * compressed bytes and sets *len, else NULL (seal plain as it is). */
+static const void *pack(cairn_store *s, const void *plain, size_t *len) {
+  if (*len < PACK_MIN)
+    return NULL;
+  if (s->pack_ctx == NULL && (s->pack_ctx = ZSTD_createCCtx()) == NULL)
+    return NULL; /* sealed whole: still right, only larger */
+  size_t cap = ZSTD_compressBound(*len);
+  if (reserve(&s->pack_buf, cap) != 0)
+    return NULL;
+  size_t n = ZSTD_compressCCtx(s->pack_ctx, s->pack_buf.data, cap, plain, *len, PACK_LEVEL);
+  if (ZSTD_isError(n) || n > *len - *len / 8)
+    return NULL;
+  *len = n;
+  return s->pack_buf.data;
+}
+
+/* Decompresses the zstd frame src[0..n) into *out, *out_len bytes (at
+ * most max), which alloc(arg, size) provides; a decompression context is
+ * taken from the store's few kept ones, or made. Returns 0,
+ * CAIRN_ECORRUPT (not a frame of at most max bytes that says its size),
+ * CAIRN_ENOMEM. Any thread. */
+static int unpack(cairn_store *s, const void *src, size_t n, size_t max, void *(*alloc)(void *, size_t),
+                  void *arg, void **out, size_t *out_len) {
+  unsigned long long size = ZSTD_getFrameContentSize(src, n);
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > max)
+    return CAIRN_ECORRUPT;
+  void *dst = alloc(arg, size > 0 ? (size_t)size : 1);
+  if (dst == NULL)
+    return CAIRN_ENOMEM;
+  ZSTD_DCtx *d = NULL;
+  if (s->unpack_lock_made) {
+    pthread_mutex_lock(&s->unpack_lock);
+    if (s->unpack_n > 0)
+      d = s->unpack_ctx[--s->unpack_n];
+    pthread_mutex_unlock(&s->unpack_lock);
+  }
+  if (d == NULL && (d = ZSTD_createDCtx()) == NULL)
+    return CAIRN_ENOMEM;
+  size_t got = ZSTD_decompressDCtx(d, dst, (size_t)size, src, n);
+  int kept = 0;
+  if (s->unpack_lock_made) {
+    pthread_mutex_lock(&s->unpack_lock);
+    if (s->unpack_n < (int)(sizeof s->unpack_ctx / sizeof s->unpack_ctx[0])) {
+      s->unpack_ctx[s->unpack_n++] = d;
+      kept = 1;
+    }
+    pthread_mutex_unlock(&s->unpack_lock);
+  }
+  if (!kept)
+    ZSTD_freeDCtx(d);
+  if (ZSTD_isError(got) || got != size)
+    return CAIRN_ECORRUPT;
+  *out = dst;
+  *out_len = (size_t)size;
+  return 0;
+}
+
+static void *zone_alloc(void *z, size_t n) { return msgpack_zone_malloc(z, n); }
+
+/* Grows the sbuffer arg to n bytes (its old bytes are not kept). */
+static void *sbuf_alloc(void *b, size_t n) {
+  msgpack_sbuffer *sb = b;
+  return reserve(sb, n + 1) == 0 ? sb->data : NULL;
+}
+
 /* ---- record states -------------------------------------------------------- */
 
 int cairn__store_seal_rec(cairn_store *s, const uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES],
@@ -145,6 +234,7 @@ int cairn__store_seal_rec(cairn_store *s, const uint8_t tag[CAIRN_KEYSTORE_TAG_B
   if (rc != 0)
     return rc;
   msgpack_sbuffer_clear(out);
+  const void *packed = pack(s, plain, &len);
   size_t need = HEAD + NONCE + len + ABYTES;
   if (reserve(out, need) != 0) {
     sodium_memzero(key, sizeof key);
@@ -152,7 +242,9 @@ int cairn__store_seal_rec(cairn_store *s, const uint8_t tag[CAIRN_KEYSTORE_TAG_B
   }
   uint8_t *p = (uint8_t *)out->data;
   p[0] = SEAL_MARK;
-  p[1] = SEAL_REC;
+  p[1] = packed != NULL ? SEAL_REC_PACKED : SEAL_REC;
+  if (packed != NULL)
+    plain = packed;
   memcpy(p + 2, tag, TAG);
   record_nonce(s, p + HEAD);
   crypto_aead_xchacha20poly1305_ietf_encrypt(p + HEAD + NONCE, NULL, plain, len, p, HEAD, NULL,
@@ -168,7 +260,7 @@ int cairn__store_open_rec(MDB_txn *txn, const MDB_val *v, msgpack_zone *z, MDB_v
     *plain = *v; /* written before values were sealed */
     return 0;
   }
-  if (v->mv_size < HEAD + NONCE + ABYTES || p[1] != SEAL_REC)
+  if (v->mv_size < HEAD + NONCE + ABYTES || (p[1] != SEAL_REC && p[1] != SEAL_REC_PACKED))
     return CAIRN_ECORRUPT;
   cairn_store *s = mdb_env_get_userctx(mdb_txn_env(txn));
   uint8_t key[CAIRN_KEYSTORE_KEY_BYTES];
@@ -182,6 +274,11 @@ int cairn__store_open_rec(MDB_txn *txn, const MDB_val *v, msgpack_zone *z, MDB_v
                                                             key) != 0)
     rc = CAIRN_ECORRUPT;
   sodium_memzero(key, sizeof key);
+  if (rc == 0 && p[1] == SEAL_REC_PACKED) {
+    void *whole;
+    rc = unpack(s, out, n, REC_MAX, zone_alloc, z, &whole, &n);
+    out = whole;
+  }
   if (rc == 0)
     *plain = (MDB_val){n, out};
   return rc;
@@ -226,21 +323,24 @@ int cairn__store_seal_entry(cairn_store *s, const uint8_t tag[CAIRN_KEYSTORE_TAG
   int rc = cairn_keystore_make(s->keys, tag, key);
   if (rc != 0)
     return rc;
-  uint8_t head[2] = {SEAL_MARK, SEAL_ENTRY};
+  size_t len = e->body_len;
+  const void *body = pack(s, e->body, &len);
+  uint8_t head[2] = {SEAL_MARK, body != NULL ? SEAL_ENTRY_PACKED : SEAL_ENTRY};
+  if (body == NULL)
+    body = e->body;
   if (msgpack_sbuffer_write(out, (const char *)head, 2) != 0 ||
       msgpack_sbuffer_write(out, (const char *)tag, TAG) != 0 || cairn_entry_redact(e, out) != 0) {
     sodium_memzero(key, sizeof key);
     return CAIRN_ENOMEM;
   }
-  size_t ad = out->size, need = ad + e->body_len + ABYTES;
+  size_t ad = out->size, need = ad + len + ABYTES;
   if (reserve(out, need) != 0) {
     sodium_memzero(key, sizeof key);
     return CAIRN_ENOMEM;
   }
   entry_nonce(e, nonce);
-  crypto_aead_xchacha20poly1305_ietf_encrypt((uint8_t *)out->data + ad, NULL, e->body,
-                                             e->body_len, (const uint8_t *)out->data, ad, NULL,
-                                             nonce, key);
+  crypto_aead_xchacha20poly1305_ietf_encrypt((uint8_t *)out->data + ad, NULL, body, len,
+                                             (const uint8_t *)out->data, ad, NULL, nonce, key);
   sodium_memzero(key, sizeof key);
   out->size = need;
   return 0;
@@ -255,8 +355,10 @@ int cairn__store_entry_get(cairn_store *s, const void *v, size_t len, msgpack_sb
       memcpy(tag, s->node_tag, TAG);
     return cairn_entry_decode(p, len, e, &used) != 0 ? CAIRN_ECORRUPT : 0;
   }
-  if (len < HEAD || p[1] != SEAL_ENTRY || cairn_entry_decode(p + HEAD, len - HEAD, e, &used) != 0 ||
-      !e->redacted || len - HEAD - used < ABYTES)
+  int packed = len >= HEAD && p[1] == SEAL_ENTRY_PACKED;
+  if (len < HEAD || (p[1] != SEAL_ENTRY && !packed) ||
+      cairn_entry_decode(p + HEAD, len - HEAD, e, &used) != 0 || !e->redacted ||
+      len - HEAD - used < ABYTES)
     return CAIRN_ECORRUPT;
   if (tag != NULL)
     memcpy(tag, p + 2, TAG);
@@ -272,17 +374,28 @@ int cairn__store_entry_get(cairn_store *s, const void *v, size_t len, msgpack_sb
   }
   size_t n = len - HEAD - used - ABYTES;
   msgpack_sbuffer_clear(body);
-  if (reserve(body, n + 1) != 0) {
+  /* a compressed body is opened into a scratch buffer, then unpacked */
+  uint8_t *dst = packed ? malloc(n > 0 ? n : 1) : NULL;
+  if (packed ? dst == NULL : reserve(body, n + 1) != 0) {
     sodium_memzero(key, sizeof key);
     return CAIRN_ENOMEM;
   }
+  if (!packed)
+    dst = (uint8_t *)body->data;
   entry_nonce(e, nonce);
-  int rc = crypto_aead_xchacha20poly1305_ietf_decrypt((uint8_t *)body->data, NULL, NULL,
-                                                      p + HEAD + used, n + ABYTES, p,
-                                                      HEAD + used, nonce, key) != 0
+  int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(dst, NULL, NULL, p + HEAD + used,
+                                                      n + ABYTES, p, HEAD + used, nonce, key) != 0
                ? CAIRN_ECORRUPT
                : 0;
   sodium_memzero(key, sizeof key);
+  if (packed) {
+    size_t packed_len = n;
+    void *whole;
+    if (rc == 0)
+      rc = unpack(s, dst, packed_len, CAIRN_BODY_MAX, sbuf_alloc, body, &whole, &n);
+    sodium_memzero(dst, packed_len > 0 ? packed_len : 1);
+    free(dst);
+  }
   if (rc != 0)
     return rc;
   body->size = n;

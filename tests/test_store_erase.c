@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "error.h"
 #include "record.h"
 #include "store.h"
@@ -533,6 +535,116 @@ static void test_erasure_forgets_the_key(void **state) {
   device_free(&c);
 }
 
+/* A long note of 1,600 bytes, different for each i: sentences as a
+ * teacher's are, which compress about as prose does. */
+static void long_note(char *out, size_t len, int i) {
+  static const char *const words[] = {"read", "the", "passage", "aloud", "with", "two",
+                                      "self-corrections", "and", "answered", "four", "of",
+                                      "five", "questions", "needed", "one", "prompt"};
+  size_t n = (size_t)snprintf(out, len + 1, "Visit %d: ", i);
+  unsigned x = 2654435761u * (unsigned)(i + 1);
+  while (n < len) {
+    x = x * 1103515245u + 12345u;
+    const char *w = words[(x >> 16) % 16];
+    for (size_t k = 0; w[k] != '\0' && n < len; k++)
+      out[n++] = w[k];
+    if (n < len)
+      out[n++] = (x >> 8) % 9 == 0 ? '.' : ' ';
+  }
+  out[len] = '\0';
+}
+
+/* Sizes of the values of database name in store dir/store whose seal form
+ * (the byte after the seal mark) is form: their count and total bytes. */
+static void sealed_values(const char *dir, const char *name, char form, size_t *count,
+                          size_t *bytes) {
+  char path[128];
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  MDB_cursor *cur;
+  MDB_val k, v;
+  snprintf(path, sizeof path, "%s/store", dir);
+  assert_int_equal(mdb_env_create(&env), 0);
+  assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+  assert_int_equal(mdb_env_open(env, path, MDB_RDONLY, 0), 0);
+  assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+  assert_int_equal(mdb_dbi_open(txn, name, 0, &dbi), 0);
+  assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+  *count = *bytes = 0;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size >= 2 && p[0] == 0xc1 && p[1] == (uint8_t)form) {
+      (*count)++;
+      *bytes += v.mv_size;
+    }
+  }
+  mdb_cursor_close(cur);
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+}
+
+/* A long note is compressed before it is sealed, in its record and in its
+ * log entry: each takes well under the note's bytes, while a short value
+ * is sealed as it is; every note reads back whole, check is clean, and no
+ * part of a note is in the file in clear. An erasure still forgets them. */
+static void test_long_notes_are_compressed_then_sealed(void **state) {
+  (void)state;
+  enum { NOTES = 40, LEN = 1600 };
+  device c;
+  char ms[72], msg[256], note[LEN + 1], fragment[48];
+  device_new(&c, NULL);
+  assert_int_equal(cairn_store_set_central(c.s, c.pk), 0);
+  student_with_evidence(c.s, "ana-8", NAME, ms, 1);
+  for (int i = 0; i < NOTES; i++) {
+    setb b;
+    long_note(note, LEN, i);
+    set_begin(&b, 4);
+    set_str(&b, "milestone", ms);
+    set_str(&b, "observed", "2026-03-10");
+    set_num(&b, "value", 2);
+    set_str(&b, "note", note);
+    assert_int_equal(put1(c.s, CAIRN_REC_EVIDENCE, NULL, 0, &b, NULL, NULL, NULL), 0);
+  }
+  assert_check_clean(c.s);
+  msgpack_sbuffer out;
+  export_of(c.s, &out);
+  for (int i = 0; i < NOTES; i++) { /* each note whole in the export */
+    long_note(note, LEN, i);
+    assert_non_null(memmem(out.data, out.size, note, LEN));
+  }
+  msgpack_sbuffer_destroy(&out);
+  long_note(note, LEN, 7);
+  memcpy(fragment, note + 600, sizeof fragment - 1);
+  fragment[sizeof fragment - 1] = '\0';
+  assert_false(store_holds(&c, fragment));
+  assert_false(store_holds(&c, "Visit 7: "));
+  cairn_store_close(c.s);
+  c.s = NULL;
+
+  size_t n, bytes;
+  sealed_values(c.dir, "records", 'r', &n, &bytes);
+  assert_int_equal(n, NOTES);
+  assert_true(bytes < (size_t)NOTES * LEN * 3 / 4);
+  sealed_values(c.dir, "log", 'e', &n, &bytes);
+  assert_int_equal(n, NOTES);
+  assert_true(bytes < (size_t)NOTES * LEN * 3 / 4 + NOTES * 300); /* + each entry's clear part */
+  sealed_values(c.dir, "records", 'R', &n, &bytes); /* the student, milestone, short evidence */
+  assert_true(n >= 3);
+
+  device_open(&c, NULL);
+  assert_int_equal(erase(c.s, "ana-8", "entered for the wrong child", msg), 0);
+  assert_int_equal(cairn_store_compact(c.s), 0);
+  assert_check_clean(c.s);
+  cairn_store_history *h = NULL;
+  assert_int_equal(cairn_store_show_type(c.s, CAIRN_REC_STUDENT, "ana-8", &h), CAIRN_ENOTFOUND);
+  export_of(c.s, &out);
+  assert_null(memmem(out.data, out.size, fragment, strlen(fragment)));
+  msgpack_sbuffer_destroy(&out);
+  device_free(&c);
+}
+
 static void test_crash_after_the_copy(void **state) {
   (void)state;
   crash_in_compaction("copied");
@@ -551,6 +663,7 @@ int main(void) {
       cmocka_unit_test(test_erase_before_the_entries),
       cmocka_unit_test(test_erase_what_came_before_its_parent),
       cmocka_unit_test(test_erasure_forgets_the_key),
+      cmocka_unit_test(test_long_notes_are_compressed_then_sealed),
       cmocka_unit_test(test_crash_after_the_copy),
       cmocka_unit_test(test_crash_after_the_rename),
   };
