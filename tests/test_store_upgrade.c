@@ -34,7 +34,7 @@ static struct {
   char copy_dir[96];     /* where the hook copied the store ("" when it did not) */
   size_t steps_run;
   size_t steps_after_hook; /* steps that ran once the hook had */
-  size_t txn_id[4];      /* each step's transaction */
+  size_t txn_id[8];      /* each step's transaction */
 } seen;
 
 static int put_meta(cairn_store *s, MDB_txn *txn, const char *key, const char *value) {
@@ -43,6 +43,7 @@ static int put_meta(cairn_store *s, MDB_txn *txn, const char *key, const char *v
 }
 
 static void step_seen(MDB_txn *txn) {
+  assert_true(seen.steps_run < sizeof seen.txn_id / sizeof seen.txn_id[0]);
   seen.txn_id[seen.steps_run++] = mdb_txn_id(txn);
   if (seen.hook_calls > 0)
     seen.steps_after_hook++;

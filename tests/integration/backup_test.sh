@@ -17,6 +17,15 @@ dir=$(mktemp -d /tmp/cairn-backup-XXXXXX)
 pc=$((20000 + RANDOM % 6000))
 . "$(dirname "$0")/nodes.sh"
 
+# flip FILE OFFSET: inverts the byte at OFFSET (writing a fixed byte would
+# change nothing when the file already holds it there)
+flip() {
+  local b
+  [ "$(stat -c %s "$1")" -gt "$2" ] || { bad "$1 is too short to alter at $2"; return; }
+  b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  printf "\\$(printf %03o $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
 C central init --role central --listen 127.0.0.1:$pc --name district >/dev/null && start central
 C room init --campus north --classroom room-1 >/dev/null && start room
 C room join "$(C central enroll --campus north --classroom room-1)" >"$dir/out" 2>&1 ||
@@ -50,7 +59,7 @@ head -c 2000 "$dir/old.bak" >"$dir/short.bak"
 "$cairn" restore "$dir/short.bak" --data "$dir/r2" >"$dir/out" 2>&1 && bad "a truncated backup restored" || ok
 [ -e "$dir/r2" ] && bad "a refused restore left $dir/r2 behind" || ok
 cp "$dir/old.bak" "$dir/flipped.bak"
-printf '\xff' | dd of="$dir/flipped.bak" bs=1 seek=5000 conv=notrunc 2>/dev/null
+flip "$dir/flipped.bak" 5000
 "$cairn" restore "$dir/flipped.bak" --data "$dir/r3" >"$dir/out" 2>&1 && bad "an altered backup restored" || ok
 grep -q "altered or damaged" "$dir/out" && ok || bad "no reason for the altered backup: $(cat "$dir/out")"
 mkdir -p "$dir/full" && touch "$dir/full/x"
@@ -83,7 +92,7 @@ grep -q -- "--key" "$dir/out" && ok || bad "no --key: no reason: $(cat "$dir/out
   bad "an encrypted backup restored with the wrong key" || ok
 grep -q "wrong key" "$dir/out" && ok || bad "the wrong key: no clear reason: $(cat "$dir/out")"
 cp "$dir/enc.bak" "$dir/enc-flipped.bak"
-printf '\xff' | dd of="$dir/enc-flipped.bak" bs=1 seek=5000 conv=notrunc 2>/dev/null
+flip "$dir/enc-flipped.bak" 5000
 head -c $(($(stat -c %s "$dir/enc.bak") - 100)) "$dir/enc.bak" >"$dir/enc-short.bak"
 cp "$dir/enc.bak" "$dir/enc-long.bak" && echo more >>"$dir/enc-long.bak"
 for f in flipped short long; do
