@@ -641,20 +641,20 @@ typedef struct cairn__store_batch {
   int commit_anyway;      /* commit though this device wrote nothing (received entries) */
   cairn_entry last;
   int have_last;
-  /* The last entry is put in the log by the next write or, signed, by the
-   * batch's end (cairn__store_batch_flush): each entry is sealed and put
-   * once (a signature added by a second put would grow the value in its
-   * page and split it). Its key tag and withholding, as the fold chose. */
+  /* The last entry is put in the log by the next write's apply or,
+   * signed, by the batch's end (cairn__store_batch_flush): each entry is
+   * sealed and put once. Its key tag and withholding, as the fold chose. */
   int last_pending;
   uint8_t last_tag[16];
   int last_withheld;
   size_t unsigned_n, unsigned_bytes; /* entries (and body bytes) since the last signed */
 } cairn__store_batch;
 
-/* Puts the batch's pending last entry in the log, as it is (unsigned,
- * unless signed along the way). Anything that reads this device's log in
- * the batch's transaction calls it first. 0 or a negative code. */
-int cairn__store_batch_flush(cairn__store_batch *b);
+/* Puts the batch's pending last entry in the log: signed first when sign
+ * (it may end the batch), else as it is (unsigned, unless signed along
+ * the way: another entry follows it). Anything that reads this device's
+ * log in the batch's transaction calls it first. 0 or a negative code. */
+int cairn__store_batch_flush(cairn__store_batch *b, int sign);
 
 /* How far (ms) hlc is ahead of the reference clock, or 0. */
 int64_t cairn__store_ahead_ms(const cairn_store *s, uint64_t hlc);

@@ -250,8 +250,9 @@ int cairn__store_write_restamps(cairn__store_batch *b) {
     msgpack_sbuffer_destroy(&set);
   }
   c->nstamps = 0;
-  /* the runs re-folded next read this device's log: the last restamp too */
-  return rc == 0 ? cairn__store_batch_flush(b) : rc;
+  /* the runs re-folded next read this device's log: the last restamp too,
+   * signed, since it may stay the batch's last */
+  return rc == 0 ? cairn__store_batch_flush(b, 1) : rc;
 }
 
 /* What one author's run of a received buffer came to. */

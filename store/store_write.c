@@ -698,9 +698,6 @@ int cairn__store_write_one(cairn__store_batch *b, cairn_put *p) {
   p->result = 0;
   p->message[0] = '\0';
   p->id_out[0] = '\0';
-  int rc0 = cairn__store_batch_flush(b);
-  if (rc0 != 0)
-    return rc0;
   if (s->restored && !p->system) {
     refuse(p, CAIRN_ERESTORED,
            "this device was restored from a backup: run `cairn sync now` once, so that the "
@@ -767,6 +764,8 @@ int cairn__store_write_one(cairn__store_batch *b, cairn_put *p) {
   }
   /* put_check checked the set: the fold does not check it again; the
    * entry is encoded once, sealed, as it is stored */
+  if ((rc = cairn__store_batch_flush(b, 0)) != 0) /* the one before this */
+    return rc;
   b->ac.set_checked = 1;
   b->ac.write_log = 0; /* put in the log by the next write or the batch's end */
   rc = cairn__store_apply_entry(&b->ac, NULL, 0, &e);
@@ -811,46 +810,25 @@ int cairn__store_batch_begin(cairn__store_batch *b, cairn_store *s) {
   return 0;
 }
 
-int cairn__store_batch_flush(cairn__store_batch *b) {
+int cairn__store_batch_flush(cairn__store_batch *b, int sign) {
   if (!b->last_pending)
     return 0;
   b->last_pending = 0;
   b->last.body = (const uint8_t *)b->s->last_body.data;
+  if (sign) {
+    cairn_entry_sign(&b->last, b->s->sk);
+    b->unsigned_n = b->unsigned_bytes = 0;
+  }
   return cairn__store_log_put_as(&b->ac, &b->last, b->last_tag, b->last_withheld);
-}
-
-/* The batch's last entry, put already (restamps flush theirs), stored
- * again now that it is signed, under the key it was first sealed under. */
-static int put_signed_again(cairn__store_batch *b) {
-  cairn_store *s = b->s;
-  uint8_t key[CAIRN_KEY_BYTES + 8], tag[16];
-  cairn__store_log_key(key, s->pk, b->last.seq);
-  MDB_val k = {sizeof key, key}, v;
-  int rc = mdb_get(b->ac.txn, s->log, &k, &v);
-  if (rc != 0)
-    return cairn__store_err(s, rc, 0);
-  if (!cairn__store_sealed_tag(v.mv_data, v.mv_size, tag))
-    memcpy(tag, cairn__store_node_tag(s), sizeof tag);
-  if ((rc = cairn__store_seal_entry(s, tag, &b->last, &s->seal_buf)) != 0)
-    return rc;
-  v = (MDB_val){s->seal_buf.size, s->seal_buf.data};
-  if ((rc = mdb_put(b->ac.txn, s->log, &k, &v, 0)) != 0)
-    return cairn__store_err(s, rc, 0);
-  return 0;
 }
 
 /* Ends a batch begun with result rc: when rc is 0 and something was
  * written, signs the last entry (its signature covers the chain) and
  * commits durably; otherwise aborts. Frees the batch. Returns the outcome. */
 int cairn__store_batch_finish(cairn__store_batch *b, int rc) {
-  cairn_store *s = b->s;
   if (b->ac.txn != NULL) {
-    if (rc == 0 && b->have_last) {
-      b->last.body = (const uint8_t *)s->last_body.data;
-      cairn_entry_sign(&b->last, s->sk);
-      rc = b->last_pending ? cairn__store_batch_flush(b) /* stored once, signed */
-                           : put_signed_again(b);
-    }
+    if (rc == 0 && b->have_last) /* stored once, signed (unless restamps were) */
+      rc = cairn__store_batch_flush(b, 1);
     if (rc == 0 && (b->have_last || b->commit_anyway)) {
       rc = cairn__store_apply_commit(&b->ac);
     } else {

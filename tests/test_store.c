@@ -2064,6 +2064,45 @@ static void test_receipts(void **state) {
   device_free(&k);
 }
 
+/* A group commit whose last put is refused still ends on a signed entry:
+ * the entry before it, which the central then takes whole and folds (an
+ * unsigned tail would wait, staged, for a signature that never comes). */
+static void test_batch_ending_with_a_refusal_is_signed(void **state) {
+  (void)state;
+  device c, k;
+  char ms[72], msg[256];
+  central_and_classroom(&c, &k);
+  assert_int_equal(enroll(c.s, k.pk, "North", "8B", msg), 0);
+  add_student_at(c.s, "ana-8", "North", "8B");
+  cairn_scope room = scope_of("North", "8B");
+  sync_to(c.s, k.s, &room);
+  add_milestone(k.s, "ana-8", ms);
+  setb good, bad;
+  set_begin(&good, 3);
+  set_str(&good, "milestone", ms);
+  set_str(&good, "observed", "2026-03-10");
+  set_num(&good, "value", 2);
+  set_begin(&bad, 3);
+  set_str(&bad, "milestone", "no-such-milestone");
+  set_str(&bad, "observed", "2026-03-10");
+  set_num(&bad, "value", 2);
+  cairn_put p[2] = {
+      {.type = CAIRN_REC_EVIDENCE, .set = (const uint8_t *)good.sb.data, .set_len = good.sb.size},
+      {.type = CAIRN_REC_EVIDENCE, .set = (const uint8_t *)bad.sb.data, .set_len = bad.sb.size}};
+  assert_int_equal(cairn_store_write_batch(k.s, p, 2), 0);
+  assert_int_equal(p[0].result, 0);
+  assert_int_not_equal(p[1].result, 0);
+  assert_check_clean(k.s);
+  cairn_apply_result res = sync_to(k.s, c.s, NULL);
+  assert_int_equal(res.refused, 0);
+  assert_true(export_has(c.s, p[0].id_out));
+  assert_check_clean(c.s);
+  msgpack_sbuffer_destroy(&good.sb);
+  msgpack_sbuffer_destroy(&bad.sb);
+  device_free(&k);
+  device_free(&c);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -2102,6 +2141,7 @@ int main(void) {
       cmocka_unit_test(test_maintain_goal),
       cmocka_unit_test(test_ifthen_threshold_off_the_scale),
       cmocka_unit_test(test_parent_of_another_student_refused),
+      cmocka_unit_test(test_batch_ending_with_a_refusal_is_signed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
