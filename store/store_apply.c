@@ -612,7 +612,11 @@ static int fold(cairn__store_apply *c, const cairn_entry *e) {
   if (c->mode == CAIRN__STORE_APPLY_REPLAY && (rc = cairn__store_is_quarantined(s, c->txn, e)) != 0)
     return rc < 0 ? rc : 0;
   msgpack_zone_clear(&s->apply_zone);
-  if ((rc = body_parse(c, e, &b)) != 0 || (rc = entry_tag(c, (int)e->kind, &b)) != 0)
+  if (c->typed != NULL)
+    b = *c->typed;
+  else if ((rc = body_parse(c, e, &b)) != 0)
+    return rc;
+  if ((rc = entry_tag(c, (int)e->kind, &b)) != 0)
     return rc;
   /* An entry about an erased student: its body is not kept (FORMAT.md
    * section 3.4), whoever wrote it. */
@@ -637,7 +641,7 @@ static int fold(cairn__store_apply *c, const cairn_entry *e) {
    * edits (another author's), and two devices may create the same student
    * id. An edit may never carry a fixed field. */
   char msg[200];
-  if (!c->set_checked && cairn_record_check_set(type, b.set, b.is_new, msg, sizeof msg) != 0)
+  if (c->typed == NULL && cairn_record_check_set(type, b.set, b.is_new, msg, sizeof msg) != 0)
     return cairn__store_set_why(c, e, CAIRN_EMALFORMED, msg);
   if (c->mode == CAIRN__STORE_APPLY_SYNCED && input_refused(&b, type, msg, sizeof msg))
     return quarantine(c, e, msg);

@@ -387,8 +387,10 @@ int cairn__store_where_of(const cairn__store_rec *student, msgpack_zone *z,
 /* Fills w with one campus and classroom ("" for none). */
 void cairn__store_where_set(cairn__store_where *w, const char *campus, const char *classroom);
 
-/* Packs w as a body's scope array. */
-void cairn__store_where_pack(msgpack_packer *pk, const cairn__store_where *w);
+/* Makes *arr w as a body's scope array; its strings borrow from w, its
+ * items are the caller's (1 + CAIRN__STORE_SCOPE_ROOMS of them). */
+void cairn__store_where_object(const cairn__store_where *w, msgpack_object *items,
+                               msgpack_object *arr);
 
 /* cairn__store_in_scope for the scope w: 1 when it lies inside within. */
 int cairn__store_where_within(const cairn_scope *within, int kind, const cairn__store_where *w);
@@ -542,8 +544,9 @@ typedef struct cairn__store_apply {
   MDB_dbi heads, records, children, restamps;
   cairn__store_apply_mode mode;
   int write_log; /* 0 when rebuilding from the log itself */
-  int set_checked; /* 1 while a local write is applied: its set passed
-                      cairn_record_check_set already (store_write.c) */
+  const cairn_body *typed; /* while a local write is applied: its body as
+                              store_write.c built it (its set checked), so
+                              the fold does not decode it again */
   /* CAIRN__STORE_APPLY_SYNCED: the author of the run being applied. */
   int author_is_central;
   cairn_scope author_scope;
@@ -630,6 +633,8 @@ typedef struct cairn__store_batch {
   cairn__store_where ms_where; /* its student's campus and classrooms */
   /* The put being built. */
   cairn__store_where where; /* the scope its entry carries */
+  msgpack_object scope, scope_items[1 + CAIRN__STORE_SCOPE_ROOMS]; /* where, typed */
+  msgpack_object base, why; /* its body's base (a map; empty: none) and reason */
   char gen_id[CAIRN_ENTRY_ID_MAX];
   char showed[256];
   int set_revoked_after;  /* the put revokes a device: revoked_after is added */

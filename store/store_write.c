@@ -625,69 +625,128 @@ static size_t based(int type, const cairn__store_rec *r, const msgpack_object *k
   return fd != NULL && cairn__store_field_is_lww(fd) ? cairn__store_rec_heads(r, f, idx) : 0;
 }
 
-/* Packs the entry body for put p into s->body_buf: id, set (plus the
- * derived `showed`), base (the heads of each field written), why, scope. */
-static int pack_body(cairn__store_batch *b, const cairn_put *p, const char *id, const msgpack_object *set,
-                     const cairn__store_rec *r) {
+/* Makes *o the array [author, seq] of write w, as a base names it. */
+static int base_item(msgpack_zone *z, const cairn__store_write *w, msgpack_object *o) {
+  msgpack_object *pair = msgpack_zone_malloc(z, 2 * sizeof *pair);
+  if (pair == NULL)
+    return CAIRN_ENOMEM;
+  pair[0].type = MSGPACK_OBJECT_BIN;
+  pair[0].via.bin.ptr = (const char *)w->author;
+  pair[0].via.bin.size = CAIRN_KEY_BYTES;
+  pair[1].type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+  pair[1].via.u64 = w->seq;
+  o->type = MSGPACK_OBJECT_ARRAY;
+  o->via.array.size = 2;
+  o->via.array.ptr = pair;
+  return 0;
+}
+
+/* The base of a write of set over record r (NULL: a creation): for each
+ * field written, the heads it replaces, into *base (in the check zone,
+ * borrowing from set and r); its size 0 when there are none. */
+static int build_base(cairn__store_batch *b, int type, const msgpack_object *set,
+                      const cairn__store_rec *r, msgpack_object *base) {
+  msgpack_zone *z = &b->s->check_zone;
   char f[64];
-  msgpack_sbuffer *out = &b->s->body_buf;
-  msgpack_sbuffer_clear(out);
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
   uint32_t nbase = 0;
-  if (r != NULL) {
-    if (r->n > b->idx_cap) {
-      size_t *idx = realloc(b->idx, r->n * sizeof *idx);
-      if (idx == NULL)
-        return CAIRN_ENOMEM;
-      b->idx = idx;
-      b->idx_cap = r->n;
-    }
-    for (uint32_t i = 0; i < set->via.map.size; i++)
-      nbase += based(p->type, r, &set->via.map.ptr[i].key, b->idx, f) > 0;
+  base->type = MSGPACK_OBJECT_MAP;
+  base->via.map.size = 0;
+  base->via.map.ptr = NULL;
+  if (r == NULL)
+    return 0;
+  if (r->n > b->idx_cap) {
+    size_t *idx = realloc(b->idx, r->n * sizeof *idx);
+    if (idx == NULL)
+      return CAIRN_ENOMEM;
+    b->idx = idx;
+    b->idx_cap = r->n;
   }
-  msgpack_pack_map(&pk, 3 + (nbase > 0) + (p->why != NULL) + !p->edit);
+  for (uint32_t i = 0; i < set->via.map.size; i++)
+    nbase += based(type, r, &set->via.map.ptr[i].key, b->idx, f) > 0;
+  if (nbase == 0)
+    return 0;
+  msgpack_object_kv *kv = msgpack_zone_malloc(z, nbase * sizeof *kv);
+  if (kv == NULL)
+    return CAIRN_ENOMEM;
+  for (uint32_t i = 0, k = 0; i < set->via.map.size; i++) {
+    size_t nh = based(type, r, &set->via.map.ptr[i].key, b->idx, f);
+    if (nh == 0)
+      continue;
+    msgpack_object *heads = msgpack_zone_malloc(z, nh * sizeof *heads);
+    if (heads == NULL)
+      return CAIRN_ENOMEM;
+    for (size_t h = 0; h < nh; h++)
+      if (base_item(z, &r->w[b->idx[h]], &heads[h]) != 0)
+        return CAIRN_ENOMEM;
+    kv[k].key = set->via.map.ptr[i].key;
+    kv[k].val.type = MSGPACK_OBJECT_ARRAY;
+    kv[k].val.via.array.size = (uint32_t)nh;
+    kv[k++].val.via.array.ptr = heads;
+  }
+  base->via.map.size = nbase;
+  base->via.map.ptr = kv;
+  return 0;
+}
+
+/* Builds the entry body of put p, typed, into *out (FORMAT.md section 2:
+ * id, new, set plus the derived `showed`, base: the heads of each field
+ * written, why, scope) and encodes it once into s->body_buf, where
+ * out->set_raw points. Its objects borrow from set, r, p and the batch,
+ * or sit in the check zone. */
+static int build_body(cairn__store_batch *b, const cairn_put *p, const char *id,
+                      msgpack_object *set, const cairn__store_rec *r, cairn_body *out) {
+  msgpack_sbuffer *buf = &b->s->body_buf;
+  int rc;
+  memset(out, 0, sizeof *out);
+  out->type = p->type;
+  out->id = id;
+  out->idlen = strlen(id);
+  out->is_new = !p->edit;
+  if (b->showed[0] != '\0') {
+    msgpack_object showed = {.type = MSGPACK_OBJECT_STR};
+    showed.via.str.ptr = b->showed;
+    showed.via.str.size = (uint32_t)strlen(b->showed);
+    if ((rc = cairn__store_set_put(&b->s->check_zone, set, "showed", &showed)) != 0)
+      return rc;
+  }
+  out->set = set;
+  if ((rc = build_base(b, p->type, set, r, &b->base)) != 0)
+    return rc;
+  out->base = b->base.via.map.size > 0 ? &b->base : NULL;
+  if (p->why != NULL) {
+    b->why.type = MSGPACK_OBJECT_STR;
+    b->why.via.str.ptr = p->why;
+    b->why.via.str.size = (uint32_t)strlen(p->why);
+    out->why = &b->why;
+  }
+  cairn__store_where_object(&b->where, b->scope_items, &b->scope);
+  out->scope = &b->scope;
+
+  msgpack_packer pk;
+  msgpack_sbuffer_clear(buf);
+  msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 3 + (out->base != NULL) + (out->why != NULL) + out->is_new);
   cairn__store_pack_cstr(&pk, "id");
   cairn__store_pack_cstr(&pk, id);
-  if (!p->edit) {
+  if (out->is_new) {
     cairn__store_pack_cstr(&pk, "new");
     msgpack_pack_true(&pk);
   }
   cairn__store_pack_cstr(&pk, "set");
-  if (b->showed[0] != '\0') {
-    msgpack_pack_map(&pk, set->via.map.size + 1);
-    for (uint32_t i = 0; i < set->via.map.size; i++) {
-      msgpack_pack_object(&pk, set->via.map.ptr[i].key);
-      msgpack_pack_object(&pk, set->via.map.ptr[i].val);
-    }
-    cairn__store_pack_cstr(&pk, "showed");
-    cairn__store_pack_cstr(&pk, b->showed);
-  } else {
-    msgpack_pack_object(&pk, *set);
-  }
-  if (nbase > 0) {
+  size_t set_at = buf->size;
+  msgpack_pack_object(&pk, *set);
+  out->set_raw_len = buf->size - set_at;
+  if (out->base != NULL) {
     cairn__store_pack_cstr(&pk, "base");
-    msgpack_pack_map(&pk, nbase);
-    for (uint32_t i = 0; i < set->via.map.size; i++) {
-      size_t nh = based(p->type, r, &set->via.map.ptr[i].key, b->idx, f);
-      if (nh == 0)
-        continue;
-      msgpack_pack_object(&pk, set->via.map.ptr[i].key);
-      msgpack_pack_array(&pk, nh);
-      for (size_t h = 0; h < nh; h++) {
-        msgpack_pack_array(&pk, 2);
-        msgpack_pack_bin(&pk, CAIRN_KEY_BYTES);
-        msgpack_pack_bin_body(&pk, r->w[b->idx[h]].author, CAIRN_KEY_BYTES);
-        msgpack_pack_uint64(&pk, r->w[b->idx[h]].seq);
-      }
-    }
+    msgpack_pack_object(&pk, *out->base);
   }
-  if (p->why != NULL) {
+  if (out->why != NULL) {
     cairn__store_pack_cstr(&pk, "why");
-    cairn__store_pack_cstr(&pk, p->why);
+    msgpack_pack_object(&pk, *out->why);
   }
   cairn__store_pack_cstr(&pk, "scope");
-  cairn__store_where_pack(&pk, &b->where);
+  msgpack_pack_object(&pk, *out->scope);
+  out->set_raw = (const uint8_t *)buf->data + set_at; /* the buffer has stopped moving */
   return 0;
 }
 
@@ -738,8 +797,8 @@ int cairn__store_write_one(cairn__store_batch *b, cairn_put *p) {
     if ((rc = cairn__store_set_put(&s->check_zone, &set, "number", &number)) != 0)
       return rc;
   }
-  rc = pack_body(b, p, id, &set, r);
-  if (rc != 0)
+  cairn_body body;
+  if ((rc = build_body(b, p, id, &set, r, &body)) != 0)
     return rc;
   cairn_entry e;
   memset(&e, 0, sizeof e);
@@ -762,15 +821,16 @@ int cairn__store_write_one(cairn__store_batch *b, cairn_put *p) {
     cairn_entry_sign(&e, s->sk);
     b->unsigned_n = b->unsigned_bytes = 0;
   }
-  /* put_check checked the set: the fold does not check it again; the
-   * entry is encoded once, sealed, as it is stored */
+  /* put_check checked the set: the fold takes the body as built, without
+   * decoding or checking it again; the entry is encoded once, sealed, as
+   * it is stored */
   if ((rc = cairn__store_batch_flush(b, 0)) != 0) /* the one before this */
     return rc;
-  b->ac.set_checked = 1;
+  b->ac.typed = &body;
   b->ac.write_log = 0; /* put in the log by the next write or the batch's end */
   rc = cairn__store_apply_entry(&b->ac, NULL, 0, &e);
   b->ac.write_log = 1;
-  b->ac.set_checked = 0;
+  b->ac.typed = NULL;
   if (rc < 0)
     return rc;
   memcpy(b->last_tag, b->ac.tag, sizeof b->last_tag);

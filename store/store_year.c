@@ -160,7 +160,8 @@ void cairn__store_where_set(cairn__store_where *w, const char *campus, const cha
 
 /* The scope array of w in items (room for 1 + CAIRN__STORE_SCOPE_ROOMS),
  * as the object arr. */
-static void where_object(const cairn__store_where *w, msgpack_object *items, msgpack_object *arr) {
+void cairn__store_where_object(const cairn__store_where *w, msgpack_object *items,
+                               msgpack_object *arr) {
   static const char none[] = "";
   size_t n = w->nrooms > 0 ? w->nrooms : 1;
   items[0].type = MSGPACK_OBJECT_STR;
@@ -177,15 +178,9 @@ static void where_object(const cairn__store_where *w, msgpack_object *items, msg
   arr->via.array.ptr = items;
 }
 
-void cairn__store_where_pack(msgpack_packer *pk, const cairn__store_where *w) {
-  msgpack_object items[1 + CAIRN__STORE_SCOPE_ROOMS], arr;
-  where_object(w, items, &arr);
-  msgpack_pack_object(pk, arr);
-}
-
 int cairn__store_where_within(const cairn_scope *within, int kind, const cairn__store_where *w) {
   msgpack_object items[1 + CAIRN__STORE_SCOPE_ROOMS], arr;
-  where_object(w, items, &arr);
+  cairn__store_where_object(w, items, &arr);
   return cairn__store_in_scope(within, kind, &arr);
 }
 

@@ -2064,6 +2064,63 @@ static void test_receipts(void **state) {
   device_free(&k);
 }
 
+/* A local write folds the body it built without decoding it again, so
+ * what it folds must be what its logged entry reads as: the check rebuilds
+ * every record from the log and compares. Each shape of body: creations,
+ * a student in two classrooms (a scope of three), a derived `showed`, an
+ * edit with a base and a reason, a set field's operations (no base), a
+ * device numbered and revoked (fields the write derives). */
+static void test_local_write_folds_what_its_entry_says(void **state) {
+  (void)state;
+  device d, k;
+  char ms[72], ev[72], rid[72], hex[2 * CAIRN_KEY_BYTES + 1];
+  setb b;
+  device_new(&d, NULL);
+  device_new(&k, NULL);
+  assert_int_equal(cairn_store_set_central(d.s, d.pk), 0);
+
+  set_begin(&b, 3);
+  set_str(&b, "name", "Ava");
+  set_str(&b, "campus", "North");
+  pack_s(&b.pk, "classrooms");
+  msgpack_pack_array(&b.pk, 2);
+  pack_s(&b.pk, "8A");
+  pack_s(&b.pk, "8B");
+  assert_int_equal(put1(d.s, CAIRN_REC_STUDENT, "ava-8", 0, &b, NULL, NULL, NULL), 0);
+  add_milestone(d.s, "ava-8", ms);
+  assert_int_equal(add_evidence(d.s, ms, "2026-03-06", 2, ev, NULL), 0);
+  add_review(d.s, ms, "2026-03-09", rid);
+  set_begin(&b, 1);
+  set_num(&b, "value", 3);
+  assert_int_equal(put1(d.s, CAIRN_REC_EVIDENCE, ev, 1, &b, "typed 2 for 3", NULL, NULL), 0);
+  set_begin(&b, 1);
+  pack_s(&b.pk, "classrooms");
+  msgpack_pack_map(&b.pk, 1);
+  pack_s(&b.pk, "remove");
+  msgpack_pack_array(&b.pk, 1);
+  pack_s(&b.pk, "8A");
+  assert_int_equal(put1(d.s, CAIRN_REC_STUDENT, "ava-8", 1, &b, "moved", NULL, NULL), 0);
+  assert_int_equal(enroll(d.s, k.pk, "North", "8B", NULL), 0);
+  revoke_device(d.s, k.pk);
+
+  cairn_store_history *h = show_of(d.s, ev);
+  assert_int_equal(h->nhistory, 2);
+  assert_string_equal(h->history[1].why, "typed 2 for 3");
+  assert_int_equal(h->history[1].nbase, 1);
+  cairn_store_history_free(h);
+  h = show_of(d.s, rid);
+  assert_non_null(pair_get(h->fields, h->nfields, "showed"));
+  cairn_store_history_free(h);
+  hex_of(k.pk, hex);
+  h = show_of(d.s, hex);
+  assert_non_null(pair_get(h->fields, h->nfields, "revoked_after"));
+  assert_non_null(pair_get(h->fields, h->nfields, "number"));
+  cairn_store_history_free(h);
+  assert_check_clean(d.s);
+  device_free(&k);
+  device_free(&d);
+}
+
 /* A group commit whose last put is refused still ends on a signed entry:
  * the entry before it, which the central then takes whole and folds (an
  * unsigned tail would wait, staged, for a signature that never comes). */
@@ -2141,6 +2198,7 @@ int main(void) {
       cmocka_unit_test(test_maintain_goal),
       cmocka_unit_test(test_ifthen_threshold_off_the_scale),
       cmocka_unit_test(test_parent_of_another_student_refused),
+      cmocka_unit_test(test_local_write_folds_what_its_entry_says),
       cmocka_unit_test(test_batch_ending_with_a_refusal_is_signed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
