@@ -25,40 +25,81 @@ static int is_str(const msgpack_object *o, const char **s, size_t *len) {
   return 1;
 }
 
-/* Finds the encoded bytes of the value of the first key "set" (a fixstr,
- * as every writer packs it) in the map buf[0..len), which cairn_mpcheck
- * has bounded. Returns 0 or -1. */
-static int set_span(const uint8_t *buf, size_t len, cairn_body *out) {
-  size_t off, used;
-  uint64_t n;
-  if (len == 0)
+/* The string s[0..n) of the msgpack str at buf[0..len) (whose length
+ * cairn_mpcheck gave as len): 0, or -1 when it is not a str. */
+static int str_of(const uint8_t *buf, size_t len, const uint8_t **s, size_t *n) {
+  size_t head = (buf[0] & 0xe0) == 0xa0 ? 1 : buf[0] == 0xd9 ? 2 : buf[0] == 0xda ? 3
+                : buf[0] == 0xdb ? 5 : 0;
+  if (head == 0 || len < head)
     return -1;
-  if (buf[0] >= 0x80 && buf[0] <= 0x8f) {
+  *s = buf + head;
+  *n = len - head;
+  return 0;
+}
+
+/* 1 when the value at v[0..len) is nil or an empty map. */
+static int nil_or_empty(const uint8_t *v, size_t len) {
+  return (len == 1 && (v[0] == 0xc0 || v[0] == 0x80)) ||
+         (len == 3 && v[0] == 0xde && v[1] == 0 && v[2] == 0) ||
+         (len == 5 && v[0] == 0xdf && v[1] == 0 && v[2] == 0 && v[3] == 0 && v[4] == 0);
+}
+
+int cairn_body_spans(const uint8_t *buf, size_t len, cairn_body *out) {
+  static const char *const names[4] = {"set", "base", "why", "scope"};
+  const uint8_t *at[4] = {NULL, NULL, NULL, NULL};
+  size_t span[4] = {0, 0, 0, 0}, off, used;
+  uint64_t n;
+  memset(out, 0, sizeof *out);
+  if (len == 0)
+    return CAIRN_EMALFORMED;
+  if ((buf[0] & 0xf0) == 0x80) {
     n = buf[0] & 0x0f;
     off = 1;
   } else if (buf[0] == 0xde && len >= 3) {
     n = (uint64_t)buf[1] << 8 | buf[2];
     off = 3;
+  } else if (buf[0] == 0xdf && len >= 5) {
+    n = (uint64_t)buf[1] << 24 | (uint64_t)buf[2] << 16 | (uint64_t)buf[3] << 8 | buf[4];
+    off = 5;
   } else {
-    return -1;
+    return CAIRN_EMALFORMED;
   }
   for (uint64_t i = 0; i < n; i++) {
     size_t k = off;
+    const uint8_t *key;
+    size_t klen;
     if (cairn_mpcheck(buf + off, len - off, &used) != 0)
-      return -1;
+      return CAIRN_EMALFORMED;
     off += used;
-    int is_set = off - k == 4 && memcmp(buf + k, "\xa3set", 4) == 0;
+    int which = -1;
+    if (str_of(buf + k, used, &key, &klen) == 0)
+      for (int w = 0; w < 4 && which < 0; w++)
+        if (klen == strlen(names[w]) && memcmp(key, names[w], klen) == 0)
+          which = w;
     size_t v = off;
     if (cairn_mpcheck(buf + off, len - off, &used) != 0)
-      return -1;
+      return CAIRN_EMALFORMED;
     off += used;
-    if (is_set) {
-      out->set_raw = buf + v;
-      out->set_raw_len = off - v;
-      return 0;
+    if (which >= 0 && at[which] == NULL) { /* the first of a key given twice counts */
+      at[which] = buf + v;
+      span[which] = used;
     }
   }
-  return -1;
+  if (at[0] == NULL || at[3] == NULL)
+    return CAIRN_EMALFORMED;
+  out->set_raw = at[0];
+  out->set_raw_len = span[0];
+  if (at[1] != NULL && !nil_or_empty(at[1], span[1])) {
+    out->base_raw = at[1];
+    out->base_raw_len = span[1];
+  }
+  if (at[2] != NULL && !(span[2] == 1 && at[2][0] == 0xc0)) {
+    out->why_raw = at[2];
+    out->why_raw_len = span[2];
+  }
+  out->scope_raw = at[3];
+  out->scope_raw_len = span[3];
+  return 0;
 }
 
 /* 0 when base (a map, not empty) maps fields to versions [author, seq]. */
@@ -114,7 +155,7 @@ int cairn_body_decode(int type, const uint8_t *buf, size_t len, msgpack_zone *z,
   out->is_new = is_new != NULL && is_new->via.boolean;
   if (!is_str(id, &out->id, &out->idlen) || !cairn_text_id_logged(out->id, out->idlen))
     return refuse(why, "id: missing or not a valid id");
-  if (out->set == NULL || out->set->type != MSGPACK_OBJECT_MAP || set_span(buf, len, out) != 0)
+  if (out->set == NULL || out->set->type != MSGPACK_OBJECT_MAP)
     return refuse(why, "set: missing or not a map");
   if (out->base != NULL && out->base->type == MSGPACK_OBJECT_NIL)
     out->base = NULL;
@@ -137,5 +178,19 @@ int cairn_body_decode(int type, const uint8_t *buf, size_t len, msgpack_zone *z,
     return refuse(why, "why: not a string of at most 1000 bytes");
   if (!cairn_body_scope_valid(out->scope))
     return refuse(why, "scope: not [campus, classroom, ...]");
+  /* the spans name what the objects do (a base or why the objects read as
+   * absent is absent in both) */
+  cairn_body spans;
+  if (cairn_body_spans(buf, len, &spans) != 0 || (out->base != NULL) != (spans.base_raw != NULL) ||
+      (out->why != NULL) != (spans.why_raw != NULL))
+    return refuse(why, "body: not one map of its fields");
+  out->set_raw = spans.set_raw;
+  out->set_raw_len = spans.set_raw_len;
+  out->base_raw = spans.base_raw;
+  out->base_raw_len = spans.base_raw_len;
+  out->why_raw = spans.why_raw;
+  out->why_raw_len = spans.why_raw_len;
+  out->scope_raw = spans.scope_raw;
+  out->scope_raw_len = spans.scope_raw_len;
   return 0;
 }

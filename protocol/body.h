@@ -27,6 +27,12 @@ typedef struct cairn_body {
                                   type's schema: cairn_record_check_set does that) */
   const uint8_t *set_raw;      /* the set's encoded bytes inside the body */
   size_t set_raw_len;
+  const uint8_t *base_raw;     /* the base's, when base is not NULL (else NULL) */
+  size_t base_raw_len;
+  const uint8_t *why_raw;      /* the reason's, when why is not NULL (else NULL) */
+  size_t why_raw_len;
+  const uint8_t *scope_raw;    /* the scope's */
+  size_t scope_raw_len;
   const msgpack_object *base;  /* a non-empty map of field to [[author, seq], ...], or
                                   NULL (absent, nil or empty) */
   const msgpack_object *why;   /* a UTF-8 string of at most CAIRN_BODY_WHY_MAX bytes, or
@@ -45,6 +51,16 @@ typedef struct cairn_body {
  * refused the same way. *out is meaningful only on 0. */
 int cairn_body_decode(int type, const uint8_t *buf, size_t len, msgpack_zone *z,
                       cairn_body *out, const char **why) __attribute__((warn_unused_result));
+
+/* Finds in the body buf[0..len) of an entry that was decoded and checked
+ * before (cairn_body_decode: one kept in a store) the encoded bytes of its
+ * set, base, why and scope, without decoding them, into out's *_raw
+ * fields (a base that is nil or an empty map, or a why that is nil, as
+ * absent: NULL), the rest of out zeroed. Returns 0, or CAIRN_EMALFORMED
+ * when buf is not a map holding at least a set and a scope. Pure, bounded
+ * by cairn_mpcheck; it checks nothing else. */
+int cairn_body_spans(const uint8_t *buf, size_t len, cairn_body *out)
+    __attribute__((warn_unused_result));
 
 /* 1 when scope is a body's scope: an array [campus, classroom, ...] of 2
  * to 1 + CAIRN_BODY_SCOPE_ROOMS strings (NULL: 0). */

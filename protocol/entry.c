@@ -219,7 +219,7 @@ static int store_field(cairn_entry *e, unsigned i, const msgpack_object *o) {
   }
 }
 
-int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *consumed) {
+static int decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *consumed, int hashed) {
   /* Never look past CAIRN_ENTRY_MAX: an entry still incomplete there is
    * too big, not waiting for more. */
   size_t limit = len < CAIRN_ENTRY_MAX ? len : CAIRN_ENTRY_MAX;
@@ -246,10 +246,20 @@ int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *c
     rc = CAIRN_ETOOBIG;
   if (rc != 0)
     return rc;
-  (void)cairn_entry_seal(&out); /* the body is within CAIRN_BODY_MAX */
+  if (hashed)
+    (void)cairn_entry_seal(&out); /* the body is within CAIRN_BODY_MAX */
   *e = out;
   *consumed = off;
   return 0;
+}
+
+int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *consumed) {
+  return decode(buf, len, e, consumed, 1);
+}
+
+int cairn_entry_decode_unhashed(const uint8_t *buf, size_t len, cairn_entry *e,
+                                size_t *consumed) {
+  return decode(buf, len, e, consumed, 0);
 }
 
 void cairn_entry_id_number(uint64_t number, uint64_t seq, char *out) {

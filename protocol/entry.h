@@ -87,6 +87,12 @@ int cairn_entry_redact(const cairn_entry *e, msgpack_sbuffer *out);
 int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *consumed)
     __attribute__((warn_unused_result));
 
+/* cairn_entry_decode without the hashes: e->hash is left zero, and so is
+ * e->body_hash of a whole entry (a redacted one carries its own). For
+ * reading back an entry that was decoded and hashed before it was kept. */
+int cairn_entry_decode_unhashed(const uint8_t *buf, size_t len, cairn_entry *e,
+                                size_t *consumed) __attribute__((warn_unused_result));
+
 /* Counts the whole entries buf[0..len) holds, one after another, into *n.
  * Returns 0, or cairn_entry_decode's error for the first that does not
  * decode (a truncated last entry: CAIRN_EMALFORMED). */

@@ -85,7 +85,7 @@ int cairn_scope_overlaps(const cairn_scope *a, const cairn_scope *b);
  * docs/FORMAT.md, "Format versions"). A change to what the store holds, or
  * to the entries it keeps, bumps it and adds a migration step
  * (store_migrations.c) and a fixture (scripts/make-fixture.sh). */
-#define CAIRN_STORE_FORMAT 5
+#define CAIRN_STORE_FORMAT 6
 
 typedef struct cairn_store_opts {
   uint64_t map_size;          /* initial LMDB map size in bytes; 0 = 64 MiB */

@@ -164,6 +164,25 @@ static int index_child_del(cairn__store_apply *c, int type, const body *b) {
   return rc != 0 && rc != MDB_NOTFOUND ? cairn__store_err(c->s, rc, 0) : 0;
 }
 
+void cairn__store_pack_write(msgpack_packer *pk, uint64_t eff, const uint8_t *author, uint64_t seq,
+                             const cairn_body *b) {
+  msgpack_pack_array(pk, 7);
+  msgpack_pack_uint64(pk, eff);
+  msgpack_pack_bin(pk, CAIRN_KEY_BYTES);
+  msgpack_pack_bin_body(pk, author, CAIRN_KEY_BYTES);
+  msgpack_pack_uint64(pk, seq);
+  pk->callback(pk->data, (const char *)b->set_raw, b->set_raw_len);
+  if (b->base_raw != NULL)
+    pk->callback(pk->data, (const char *)b->base_raw, b->base_raw_len);
+  else
+    msgpack_pack_nil(pk);
+  if (b->why_raw != NULL)
+    pk->callback(pk->data, (const char *)b->why_raw, b->why_raw_len);
+  else
+    msgpack_pack_nil(pk);
+  pk->callback(pk->data, (const char *)b->scope_raw, b->scope_raw_len);
+}
+
 /* Packs into s->rec_buf a record state: the n stored writes of olds (the
  * record's current bytes, NULL when there are none) as they are, but for
  * the one at index skip (SIZE_MAX: none), with the write of entry e at
@@ -179,23 +198,8 @@ static int pack_state(cairn_store *s, const cairn_entry *e, const body *b, uint6
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
   msgpack_pack_array(&pk, n + 1 - (skip < n));
   for (size_t i = 0; i <= n; i++) {
-    if (i == pos) {
-      msgpack_pack_array(&pk, 7);
-      msgpack_pack_uint64(&pk, eff);
-      msgpack_pack_bin(&pk, CAIRN_KEY_BYTES);
-      msgpack_pack_bin_body(&pk, e->author, CAIRN_KEY_BYTES);
-      msgpack_pack_uint64(&pk, e->seq);
-      msgpack_sbuffer_write(out, (const char *)b->set_raw, b->set_raw_len);
-      if (b->base != NULL)
-        msgpack_pack_object(&pk, *b->base);
-      else
-        msgpack_pack_nil(&pk);
-      if (b->why != NULL)
-        msgpack_pack_object(&pk, *b->why);
-      else
-        msgpack_pack_nil(&pk);
-      msgpack_pack_object(&pk, *b->scope);
-    }
+    if (i == pos)
+      cairn__store_pack_write(&pk, eff, e->author, e->seq, b);
     if (i < n) {
       size_t from = off;
       if (cairn__store_mp_skip(olds, oldlen, &off) != 0)
@@ -393,12 +397,11 @@ static int fold_record(cairn__store_apply *c, const cairn_entry *e, const body *
   if (eff > c->max_hlc && eff <= c->ceiling)
     c->max_hlc = eff;
   if (b->is_new) {
-    /* Most creations create: try the one-write state with a single tree
-     * descent; LMDB hands back the stored state when there is one. */
-    if ((rc = pack_state(s, e, b, eff, NULL, 0, 0, 0, SIZE_MAX)) != 0)
-      return rc;
-    rc = cairn__store_put_rec(s, c->txn, c->records, &k, c->tag, s->rec_buf.data,
-                              s->rec_buf.size, MDB_NOOVERWRITE, &stored);
+    /* Most creations create: try the one-write state, a reference to this
+     * entry, with a single tree descent; LMDB hands back the stored state
+     * when there is one. */
+    rc = cairn__store_put_ref(s, c->txn, c->records, &k, c->tag, eff, e->author, e->seq,
+                              MDB_NOOVERWRITE, &stored);
     if (rc == 0)
       return index_child(c, type, b);
     if (rc < 0)
@@ -863,8 +866,14 @@ int cairn__store_log_put_as(cairn__store_apply *c, const cairn_entry *e, const u
 int cairn__store_fold_logged(cairn__store_apply *c, const cairn_entry *e, int write_log) {
   c->log_withheld = 0;
   memcpy(c->tag, cairn__store_node_tag(c->s), sizeof c->tag);
+  /* the record it makes may refer to it before it is in the log */
+  cairn__store_unlogged(c->s, c->txn, e);
   int rc = fold(c, e);
-  return rc != 0 || !write_log ? rc : log_put(c, e, NULL, 0);
+  if (rc == 0 && write_log)
+    rc = log_put(c, e, NULL, 0);
+  if (rc != 0 || write_log || c->typed == NULL)
+    cairn__store_unlogged(c->s, NULL, NULL); /* a local write's waits for its batch */
+  return rc;
 }
 
 /* THE apply path: every entry, local or received, goes through here.

@@ -129,6 +129,11 @@ struct cairn_store {
   uint8_t node_tag[16];
   uint8_t nonce_base[16];      /* random at each open: record nonces' first part */
   atomic_uint_fast64_t nonce_count; /* and their count since */
+  /* The entry a local write has folded but not yet put in the log (its
+   * batch puts it once, later: store_write.c), for a record state that
+   * refers to it; unlogged_txn is its transaction, NULL when none. */
+  _Atomic(MDB_txn *) unlogged_txn;
+  cairn_entry unlogged;
   msgpack_sbuffer seal_buf;  /* writer thread: one sealed value */
   msgpack_sbuffer open_buf;  /* writer thread: one opened entry body */
   /* Compression before sealing (store_seal.c): the writer's context and
@@ -192,10 +197,31 @@ int cairn__store_seal_rec(cairn_store *s, const uint8_t tag[16], const void *pla
 void cairn__store_pack_free(cairn_store *s);
 
 /* Opens stored record value v of txn's store into *plain: a sealed value
- * is decrypted into zone z, one written before sealing is v itself.
+ * is decrypted into zone z, a reference to its one write is made whole
+ * from that write's entry (into z), one written before sealing is v
+ * itself.
  * Returns 0, CAIRN_ENOTFOUND (its key was forgotten), CAIRN_ECORRUPT,
  * CAIRN_ENOMEM. */
 int cairn__store_open_rec(MDB_txn *txn, const MDB_val *v, msgpack_zone *z, MDB_val *plain);
+
+/* Puts at k in dbi, with mdb_put's flags, the state of a record that one
+ * write made: a reference to that write (its effective HLC eff, author and
+ * seq) and the tag of its key, not the write again (FORMAT.md section 8,
+ * "Records of one write"). Its entry is in the log of txn, or is the
+ * unlogged one (cairn__store_unlogged). Returns as cairn__store_put_rec. */
+int cairn__store_put_ref(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k,
+                         const uint8_t tag[16], uint64_t eff, const uint8_t *author, uint64_t seq,
+                         unsigned flags, MDB_val *had);
+
+/* Notes entry e (its body borrowed until the next call) as folded in txn
+ * but not yet in its log; NULL: none. Writer thread. */
+void cairn__store_unlogged(cairn_store *s, MDB_txn *txn, const cairn_entry *e);
+
+/* Packs the write of entry e (body b) at effective HLC eff as a record
+ * state holds it: [eff, author, seq, set, base|nil, why|nil, scope], each
+ * part copied from the body as it is encoded there (b's spans). */
+void cairn__store_pack_write(msgpack_packer *pk, uint64_t eff, const uint8_t *author, uint64_t seq,
+                             const cairn_body *b);
 
 /* Seals plain under tag (s->seal_buf) and puts it at k in dbi with
  * mdb_put's flags. Returns 0, 1 (MDB_NOOVERWRITE and k exists: *had, when

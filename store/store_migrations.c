@@ -25,12 +25,18 @@ static int nothing_to_change(cairn_store *s, MDB_txn *txn) {
  *   4 -> 5: a long value may be compressed before it is sealed (FORMAT.md
  *           section 8.3). Values of format 4 stay as they are and still
  *           open: nothing to change; the number alone keeps a cairn that
- *           cannot read a compressed value from opening the store. */
+ *           cannot read a compressed value from opening the store.
+ *   5 -> 6: a record of one write may refer to that write's log entry
+ *           instead of holding it again (FORMAT.md section 8, "Records
+ *           of one write"). Records of format 5 stay as they are: nothing
+ *           to change; the number keeps a cairn that cannot follow the
+ *           reference from opening the store. */
 const cairn__store_migration cairn__store_migrations[] = {
     {1, cairn__store_history_reindex},
     {2, cairn__store_erased_begin},
     {3, cairn__store_reseal_begin},
     {4, nothing_to_change},
+    {5, nothing_to_change},
     {0, NULL},
 };
 

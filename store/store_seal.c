@@ -30,6 +30,7 @@
 #define SEAL_ENTRY 'E'
 #define SEAL_REC_PACKED 'r'   /* a record state compressed, then sealed */
 #define SEAL_ENTRY_PACKED 'e' /* an entry whose body was compressed, then sealed */
+#define SEAL_REF 'W'          /* a record of one write: a reference to its entry */
 #define PACK_MIN 512          /* shorter values are sealed as they are */
 #define PACK_LEVEL 1          /* zstd's fastest level: the writer pays it per value */
 #define REC_MAX (16u << 20)   /* no record state of cairn's opens to more */
@@ -37,6 +38,7 @@
 #define ABYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define TAG CAIRN_KEYSTORE_TAG_BYTES
 #define HEAD (2 + TAG) /* mark, form, tag */
+#define REF_LEN (HEAD + 8 + 8 + CAIRN_KEY_BYTES) /* ... eff, seq, author */
 
 static const char tag_context[] = "cairn student tag v1";
 static const char wrap_context[] = "cairn key store v1";
@@ -254,12 +256,96 @@ int cairn__store_seal_rec(cairn_store *s, const uint8_t tag[CAIRN_KEYSTORE_TAG_B
   return 0;
 }
 
+/* ---- records of one write ------------------------------------------------- */
+
+void cairn__store_unlogged(cairn_store *s, MDB_txn *txn, const cairn_entry *e) {
+  if (e != NULL)
+    s->unlogged = *e;
+  atomic_store_explicit(&s->unlogged_txn, txn, memory_order_relaxed);
+}
+
+int cairn__store_put_ref(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k,
+                         const uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES], uint64_t eff,
+                         const uint8_t *author, uint64_t seq, unsigned flags, MDB_val *had) {
+  uint8_t ref[REF_LEN];
+  ref[0] = SEAL_MARK;
+  ref[1] = SEAL_REF;
+  memcpy(ref + 2, tag, TAG);
+  cairn__store_put_be64(ref + HEAD, eff);
+  cairn__store_put_be64(ref + HEAD + 8, seq);
+  memcpy(ref + HEAD + 16, author, CAIRN_KEY_BYTES);
+  MDB_val v = {sizeof ref, ref};
+  int rc = mdb_put(txn, dbi, k, &v, flags);
+  if (rc == MDB_KEYEXIST) {
+    if (had != NULL)
+      *had = v; /* LMDB hands back the stored value */
+    return 1;
+  }
+  return rc != 0 ? cairn__store_err(s, rc, 0) : 0;
+}
+
+static int entry_get(cairn_store *s, const void *v, size_t len, msgpack_sbuffer *body,
+                     cairn_entry *e, uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES], int hashed);
+
+/* Opens reference p (REF_LEN bytes) into *plain: the one-write state
+ * cairn__store_pack_write makes of its entry's body, in zone z. */
+static int open_ref(cairn_store *s, MDB_txn *txn, const uint8_t *p, msgpack_zone *z,
+                    MDB_val *plain) {
+  uint64_t eff = cairn__store_get_be64(p + HEAD), seq = cairn__store_get_be64(p + HEAD + 8);
+  const uint8_t *author = p + HEAD + 16;
+  uint8_t key[CAIRN_KEY_BYTES + 8];
+  cairn__store_log_key(key, author, seq);
+  MDB_val k = {sizeof key, key}, v;
+  msgpack_sbuffer body, out;
+  msgpack_sbuffer_init(&body);
+  msgpack_sbuffer_init(&out);
+  cairn_entry e;
+  int rc = mdb_get(txn, s->log, &k, &v);
+  if (rc == MDB_NOTFOUND &&
+      atomic_load_explicit(&s->unlogged_txn, memory_order_relaxed) == txn &&
+      s->unlogged.seq == seq && memcmp(s->unlogged.author, author, CAIRN_KEY_BYTES) == 0) {
+    e = s->unlogged; /* this transaction's local write, put in the log at its end */
+    rc = 0;
+  } else if (rc != 0) {
+    rc = rc == MDB_NOTFOUND ? CAIRN_ECORRUPT : cairn__store_err(s, rc, 0);
+  } else {
+    rc = entry_get(s, v.mv_data, v.mv_size, &body, &e, NULL, 0);
+  }
+  if (rc == 0 && e.redacted)
+    rc = CAIRN_ENOTFOUND; /* its key was forgotten: its student was erased */
+  cairn_body b; /* checked when it was folded: its parts are copied as they are */
+  if (rc == 0 && cairn_body_spans(e.body, e.body_len, &b) != 0)
+    rc = CAIRN_ECORRUPT;
+  if (rc == 0) {
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &out, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    cairn__store_pack_write(&pk, eff, author, seq, &b);
+    uint8_t *dst = msgpack_zone_malloc(z, out.size);
+    if (dst == NULL || out.data == NULL) {
+      rc = CAIRN_ENOMEM;
+    } else {
+      memcpy(dst, out.data, out.size);
+      *plain = (MDB_val){out.size, dst};
+    }
+  }
+  if (body.data != NULL)
+    sodium_memzero(body.data, body.size);
+  if (out.data != NULL)
+    sodium_memzero(out.data, out.size);
+  msgpack_sbuffer_destroy(&body);
+  msgpack_sbuffer_destroy(&out);
+  return rc;
+}
+
 int cairn__store_open_rec(MDB_txn *txn, const MDB_val *v, msgpack_zone *z, MDB_val *plain) {
   const uint8_t *p = v->mv_data;
   if (v->mv_size == 0 || p[0] != SEAL_MARK) {
     *plain = *v; /* written before values were sealed */
     return 0;
   }
+  if (v->mv_size == REF_LEN && p[1] == SEAL_REF)
+    return open_ref(mdb_env_get_userctx(mdb_txn_env(txn)), txn, p, z, plain);
   if (v->mv_size < HEAD + NONCE + ABYTES || (p[1] != SEAL_REC && p[1] != SEAL_REC_PACKED))
     return CAIRN_ECORRUPT;
   cairn_store *s = mdb_env_get_userctx(mdb_txn_env(txn));
@@ -346,18 +432,23 @@ int cairn__store_seal_entry(cairn_store *s, const uint8_t tag[CAIRN_KEYSTORE_TAG
   return 0;
 }
 
-int cairn__store_entry_get(cairn_store *s, const void *v, size_t len, msgpack_sbuffer *body,
-                           cairn_entry *e, uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES]) {
+/* cairn__store_entry_get, with e's hashes computed when hashed (else
+ * e->hash is zero, and so is the body hash of one written before
+ * sealing). */
+static int entry_get(cairn_store *s, const void *v, size_t len, msgpack_sbuffer *body,
+                     cairn_entry *e, uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES], int hashed) {
   const uint8_t *p = v;
   size_t used;
+  int (*decode)(const uint8_t *, size_t, cairn_entry *, size_t *) =
+      hashed ? cairn_entry_decode : cairn_entry_decode_unhashed;
   if (len == 0 || p[0] != SEAL_MARK) {
     if (tag != NULL)
       memcpy(tag, s->node_tag, TAG);
-    return cairn_entry_decode(p, len, e, &used) != 0 ? CAIRN_ECORRUPT : 0;
+    return decode(p, len, e, &used) != 0 ? CAIRN_ECORRUPT : 0;
   }
   int packed = len >= HEAD && p[1] == SEAL_ENTRY_PACKED;
   if (len < HEAD || (p[1] != SEAL_ENTRY && !packed) ||
-      cairn_entry_decode(p + HEAD, len - HEAD, e, &used) != 0 || !e->redacted ||
+      decode(p + HEAD, len - HEAD, e, &used) != 0 || !e->redacted ||
       len - HEAD - used < ABYTES)
     return CAIRN_ECORRUPT;
   if (tag != NULL)
@@ -403,6 +494,11 @@ int cairn__store_entry_get(cairn_store *s, const void *v, size_t len, msgpack_sb
   e->body_len = n;
   e->redacted = 0;
   return 0;
+}
+
+int cairn__store_entry_get(cairn_store *s, const void *v, size_t len, msgpack_sbuffer *body,
+                           cairn_entry *e, uint8_t tag[CAIRN_KEYSTORE_TAG_BYTES]) {
+  return entry_get(s, v, len, body, e, tag, 1);
 }
 
 int cairn__store_entry_plain(cairn_store *s, const void *v, size_t len, msgpack_sbuffer *body,

@@ -732,21 +732,38 @@ static int build_body(cairn__store_batch *b, const cairn_put *p, const char *id,
     cairn__store_pack_cstr(&pk, "new");
     msgpack_pack_true(&pk);
   }
+  /* where each part's bytes begin and end in buf, for out's spans */
+  size_t at[4][2] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};
   cairn__store_pack_cstr(&pk, "set");
-  size_t set_at = buf->size;
+  at[0][0] = buf->size;
   msgpack_pack_object(&pk, *set);
-  out->set_raw_len = buf->size - set_at;
+  at[0][1] = buf->size;
   if (out->base != NULL) {
     cairn__store_pack_cstr(&pk, "base");
+    at[1][0] = buf->size;
     msgpack_pack_object(&pk, *out->base);
+    at[1][1] = buf->size;
   }
   if (out->why != NULL) {
     cairn__store_pack_cstr(&pk, "why");
+    at[2][0] = buf->size;
     msgpack_pack_object(&pk, *out->why);
+    at[2][1] = buf->size;
   }
   cairn__store_pack_cstr(&pk, "scope");
+  at[3][0] = buf->size;
   msgpack_pack_object(&pk, *out->scope);
-  out->set_raw = (const uint8_t *)buf->data + set_at; /* the buffer has stopped moving */
+  at[3][1] = buf->size;
+  /* the buffer has stopped moving */
+  const uint8_t *data = (const uint8_t *)buf->data;
+  out->set_raw = data + at[0][0];
+  out->set_raw_len = at[0][1] - at[0][0];
+  out->base_raw = out->base != NULL ? data + at[1][0] : NULL;
+  out->base_raw_len = at[1][1] - at[1][0];
+  out->why_raw = out->why != NULL ? data + at[2][0] : NULL;
+  out->why_raw_len = at[2][1] - at[2][0];
+  out->scope_raw = data + at[3][0];
+  out->scope_raw_len = at[3][1] - at[3][0];
   return 0;
 }
 
@@ -842,7 +859,10 @@ int cairn__store_write_one(cairn__store_batch *b, cairn_put *p) {
   msgpack_sbuffer_clear(&s->last_body);
   msgpack_sbuffer_write(&s->last_body, (const char *)e.body, e.body_len);
   b->last = e;
+  b->last.body = (const uint8_t *)s->last_body.data;
   b->have_last = 1;
+  /* the record it made may refer to it until batch_flush puts it */
+  cairn__store_unlogged(s, b->ac.txn, &b->last);
   snprintf(p->id_out, sizeof p->id_out, "%s", id);
   return 0;
 }
@@ -879,7 +899,9 @@ int cairn__store_batch_flush(cairn__store_batch *b, int sign) {
     cairn_entry_sign(&b->last, b->s->sk);
     b->unsigned_n = b->unsigned_bytes = 0;
   }
-  return cairn__store_log_put_as(&b->ac, &b->last, b->last_tag, b->last_withheld);
+  int rc = cairn__store_log_put_as(&b->ac, &b->last, b->last_tag, b->last_withheld);
+  cairn__store_unlogged(b->s, NULL, NULL);
+  return rc;
 }
 
 /* Ends a batch begun with result rc: when rc is 0 and something was
@@ -896,6 +918,7 @@ int cairn__store_batch_finish(cairn__store_batch *b, int rc) {
       mdb_txn_abort(b->ac.txn);
     }
   }
+  cairn__store_unlogged(b->s, NULL, NULL);
   cairn__store_rec_free(&b->rec);
   cairn__store_rec_free(&b->ref);
   free(b->idx);

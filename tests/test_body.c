@@ -241,12 +241,61 @@ static void test_not_one_map_is_refused(void **state) {
   assert_string_equal(c->why, "base: a version is not [author, seq]");
 }
 
+/* A kept body's parts found without decoding them (what a record of one
+ * write is made of when read): the same bytes the decode gives, a base
+ * that is nil or empty and a why that is nil read as absent, a key in a
+ * longer string form still found, the first of a key given twice. */
+static void test_spans_are_the_decoded_bytes(void **state) {
+  ctx *c = *state;
+  cairn_body sp;
+  const shape edit = {"n3-43", 0, 2, "typed 2 for 3", 3, 0};
+  assert_int_equal(decode(c, CAIRN_REC_EVIDENCE, &edit), 0);
+  assert_int_equal(cairn_body_spans((const uint8_t *)c->sb.data, c->sb.size, &sp), 0);
+  assert_ptr_equal(sp.set_raw, c->b.set_raw);
+  assert_int_equal(sp.set_raw_len, c->b.set_raw_len);
+  assert_ptr_equal(sp.base_raw, c->b.base_raw);
+  assert_int_equal(sp.base_raw_len, c->b.base_raw_len);
+  assert_ptr_equal(sp.why_raw, c->b.why_raw);
+  assert_int_equal(sp.why_raw_len, c->b.why_raw_len);
+  assert_ptr_equal(sp.scope_raw, c->b.scope_raw);
+  assert_int_equal(sp.scope_raw_len, c->b.scope_raw_len);
+  assert_int_equal(sp.why_raw_len, 1 + strlen("typed 2 for 3"));
+  assert_int_equal(sp.scope_raw[0], 0x94); /* [campus, 3 rooms] */
+
+  const shape empty_base = {"n3-43", 0, 0, NULL, 1, 0};
+  assert_int_equal(decode(c, CAIRN_REC_EVIDENCE, &empty_base), 0);
+  assert_int_equal(cairn_body_spans((const uint8_t *)c->sb.data, c->sb.size, &sp), 0);
+  assert_null(sp.base_raw);
+  assert_null(c->b.base_raw);
+
+  /* {"set": {}, "base": nil, "why": nil, str8 "scope": ["n", ""], "set": 1} */
+  static const uint8_t odd[] = {0x85, 0xa3, 's', 'e', 't', 0x80, 0xa4, 'b', 'a', 's', 'e', 0xc0,
+                                0xa3, 'w', 'h', 'y', 0xc0, 0xd9, 5, 's', 'c', 'o', 'p', 'e',
+                                0x92, 0xa1, 'n', 0xa0, 0xa3, 's', 'e', 't', 0x01};
+  assert_int_equal(cairn_body_spans(odd, sizeof odd, &sp), 0);
+  assert_ptr_equal(sp.set_raw, odd + 5);
+  assert_int_equal(sp.set_raw_len, 1);
+  assert_null(sp.base_raw);
+  assert_null(sp.why_raw);
+  assert_ptr_equal(sp.scope_raw, odd + 24);
+  assert_int_equal(sp.scope_raw_len, 4);
+
+  const shape no_scope = {"n3-43", 1, -1, NULL, -1, 0};
+  msgpack_sbuffer_clear(&c->sb);
+  pack_body(&c->sb, &no_scope);
+  assert_int_equal(cairn_body_spans((const uint8_t *)c->sb.data, c->sb.size, &sp),
+                   CAIRN_EMALFORMED);
+  assert_int_equal(cairn_body_spans(odd, 20, &sp), CAIRN_EMALFORMED); /* cut short */
+  assert_int_equal(cairn_body_spans((const uint8_t *)"\x91\xc0", 2, &sp), CAIRN_EMALFORMED);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_creation_decodes_into_its_fields, setup, teardown),
       cmocka_unit_test_setup_teardown(test_edit_keeps_base_and_reason, setup, teardown),
       cmocka_unit_test_setup_teardown(test_malformed_bodies_name_the_field, setup, teardown),
       cmocka_unit_test_setup_teardown(test_not_one_map_is_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_spans_are_the_decoded_bytes, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

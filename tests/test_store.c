@@ -2121,6 +2121,49 @@ static void test_local_write_folds_what_its_entry_says(void **state) {
   device_free(&d);
 }
 
+/* A record that one write made refers to that write's log entry, which a
+ * batch puts in the log only as the next write begins, or at its end: a
+ * later put of the same batch that reads the record (a milestone checks
+ * its student, evidence its milestone) reads it whole. */
+static void test_batch_reads_the_records_it_just_made(void **state) {
+  (void)state;
+  device d;
+  setb b[3];
+  char ms[CAIRN_ENTRY_ID_MAX];
+  device_new(&d, NULL);
+  set_begin(&b[0], 3);
+  set_str(&b[0], "name", "Zed");
+  set_str(&b[0], "campus", "North");
+  set_str(&b[0], "classroom", "8B");
+  minimal_milestone(&b[1], "zed-1");
+  cairn_entry_id_key(d.pk, 2, ms); /* the milestone is the device's second entry */
+  set_begin(&b[2], 3);
+  set_str(&b[2], "milestone", ms);
+  set_str(&b[2], "observed", "2026-03-06");
+  set_num(&b[2], "value", 2);
+  cairn_put p[3];
+  for (int i = 0; i < 3; i++)
+    p[i] = (cairn_put){.type = i == 0   ? CAIRN_REC_STUDENT
+                               : i == 1 ? CAIRN_REC_MILESTONE
+                                        : CAIRN_REC_EVIDENCE,
+                       .id = i == 0 ? "zed-1" : NULL,
+                       .set = (const uint8_t *)b[i].sb.data,
+                       .set_len = b[i].sb.size};
+  assert_int_equal(cairn_store_write_batch(d.s, p, 3), 0);
+  for (int i = 0; i < 3; i++) {
+    if (p[i].result != 0)
+      fail_msg("put %d: %s", i, p[i].message);
+    msgpack_sbuffer_destroy(&b[i].sb);
+  }
+  assert_string_equal(p[1].id_out, ms);
+  cairn_store_status_view *v;
+  const cairn_store_milestone_status *m = status_of(d.s, "zed-1", &v);
+  assert_int_equal(m->progress.points, 1);
+  cairn_store_status_free(v);
+  assert_check_clean(d.s);
+  device_free(&d);
+}
+
 /* A group commit whose last put is refused still ends on a signed entry:
  * the entry before it, which the central then takes whole and folds (an
  * unsigned tail would wait, staged, for a signature that never comes). */
@@ -2199,6 +2242,7 @@ int main(void) {
       cmocka_unit_test(test_ifthen_threshold_off_the_scale),
       cmocka_unit_test(test_parent_of_another_student_refused),
       cmocka_unit_test(test_local_write_folds_what_its_entry_says),
+      cmocka_unit_test(test_batch_reads_the_records_it_just_made),
       cmocka_unit_test(test_batch_ending_with_a_refusal_is_signed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -585,15 +585,17 @@ static void sealed_values(const char *dir, const char *name, char form, size_t *
   mdb_env_close(env);
 }
 
-/* A long note is compressed before it is sealed, in its record and in its
- * log entry: each takes well under the note's bytes, while a short value
- * is sealed as it is; every note reads back whole, check is clean, and no
- * part of a note is in the file in clear. An erasure still forgets them. */
+/* A long note is kept once: compressed before it is sealed in its log
+ * entry, well under the note's bytes, while its record, of one write,
+ * refers to that entry; a record of two writes (an amended value) holds
+ * them, compressed, then sealed. Every
+ * note reads back whole, check is clean, and no part of a note is in the
+ * file in clear. An erasure still forgets them. */
 static void test_long_notes_are_compressed_then_sealed(void **state) {
   (void)state;
-  enum { NOTES = 40, LEN = 1600 };
+  enum { NOTES = 40, LEN = 1600, AMENDED = 5 };
   device c;
-  char ms[72], msg[256], note[LEN + 1], fragment[48];
+  char ms[72], msg[256], note[LEN + 1], fragment[48], ids[NOTES][72];
   device_new(&c, NULL);
   assert_int_equal(cairn_store_set_central(c.s, c.pk), 0);
   student_with_evidence(c.s, "ana-8", NAME, ms, 1);
@@ -605,7 +607,13 @@ static void test_long_notes_are_compressed_then_sealed(void **state) {
     set_str(&b, "observed", "2026-03-10");
     set_num(&b, "value", 2);
     set_str(&b, "note", note);
-    assert_int_equal(put1(c.s, CAIRN_REC_EVIDENCE, NULL, 0, &b, NULL, NULL, NULL), 0);
+    assert_int_equal(put1(c.s, CAIRN_REC_EVIDENCE, NULL, 0, &b, NULL, ids[i], NULL), 0);
+  }
+  for (int i = 0; i < AMENDED; i++) {
+    setb b;
+    set_begin(&b, 1);
+    set_num(&b, "value", 3);
+    assert_int_equal(put1(c.s, CAIRN_REC_EVIDENCE, ids[i], 1, &b, "typed 2 for 3", NULL, NULL), 0);
   }
   assert_check_clean(c.s);
   msgpack_sbuffer out;
@@ -624,14 +632,15 @@ static void test_long_notes_are_compressed_then_sealed(void **state) {
   c.s = NULL;
 
   size_t n, bytes;
-  sealed_values(c.dir, "records", 'r', &n, &bytes);
-  assert_int_equal(n, NOTES);
-  assert_true(bytes < (size_t)NOTES * LEN * 3 / 4);
   sealed_values(c.dir, "log", 'e', &n, &bytes);
   assert_int_equal(n, NOTES);
-  assert_true(bytes < (size_t)NOTES * LEN * 3 / 4 + NOTES * 300); /* + each entry's clear part */
-  sealed_values(c.dir, "records", 'R', &n, &bytes); /* the student, milestone, short evidence */
-  assert_true(n >= 3);
+  assert_true(bytes < (size_t)NOTES * (LEN * 3 / 4 + 300)); /* + each entry's clear part */
+  sealed_values(c.dir, "records", 'W', &n, &bytes); /* the student, milestone, evidence */
+  assert_int_equal(n, NOTES - AMENDED + 3);
+  assert_int_equal(bytes, n * (2 + 16 + 8 + 8 + CAIRN_KEY_BYTES)); /* no note in them */
+  sealed_values(c.dir, "records", 'r', &n, &bytes); /* the amended: their note and value */
+  assert_int_equal(n, AMENDED);
+  assert_true(bytes < (size_t)AMENDED * LEN * 3 / 4);
 
   device_open(&c, NULL);
   assert_int_equal(erase(c.s, "ana-8", "entered for the wrong child", msg), 0);

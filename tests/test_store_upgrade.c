@@ -70,9 +70,10 @@ static const cairn__store_migration to_2[] = {{1, step_1_to_2}, {0, NULL}};
 static const cairn__store_migration to_3[] = {{1, step_1_to_2}, {2, step_2_to_3}, {0, NULL}};
 static const cairn__store_migration to_3_failing[] = {
     {1, step_1_to_2}, {2, step_2_to_3_fails}, {0, NULL}};
-static const cairn__store_migration to_6[] = {{1, step_1_to_2}, {2, step_2_to_3},
+static const cairn__store_migration to_7[] = {{1, step_1_to_2}, {2, step_2_to_3},
                                               {3, step_2_to_3}, {4, step_2_to_3},
-                                              {5, step_2_to_3}, {0, NULL}};
+                                              {5, step_2_to_3}, {6, step_2_to_3},
+                                              {0, NULL}};
 static const cairn__store_migration gap[] = {{2, step_2_to_3}, {0, NULL}};
 
 /* The backup cairnd takes, reduced to its core: a copy of the store as it
@@ -271,10 +272,10 @@ static void test_newer_format_is_refused_untouched(void **state) {
   device d;
   msgpack_sbuffer before;
   size_t len0;
-  _Static_assert(CAIRN_STORE_FORMAT < 6, "format 6 is no longer newer than this build's");
+  _Static_assert(CAIRN_STORE_FORMAT < 7, "format 7 is no longer newer than this build's");
   old_store(&d, &before);
   seen.hook_rc = 0;
-  assert_int_equal(open_at(&d, to_6, 6), 0); /* "a newer cairn" wrote format 6 */
+  assert_int_equal(open_at(&d, to_7, 7), 0); /* "a newer cairn" wrote format 7 */
   cairn_store_close(d.s);
   d.s = NULL;
   remove_copy();
@@ -285,9 +286,9 @@ static void test_newer_format_is_refused_untouched(void **state) {
   assert_null(d.s);
   assert_int_equal(seen.hook_calls, 0);
   assert_data_file_is(d.dir, bytes0, len0);
-  assert_int_equal(format_of(d.dir), 6);
+  assert_int_equal(format_of(d.dir), 7);
   /* The newer cairn still opens it, records intact. */
-  assert_int_equal(open_at(&d, to_6, 6), 0);
+  assert_int_equal(open_at(&d, to_7, 7), 0);
   assert_same_export(d.s, &before);
   msgpack_sbuffer_destroy(&before);
   device_free(&d);

@@ -11,8 +11,10 @@
  * input and decode to that same map (packed alike: a NaN is kept as it
  * is), base absent or a non-empty map of field to [author, seq]
  * versions, why absent or a UTF-8 string of at most CAIRN_BODY_WHY_MAX
- * bytes, scope [campus, classroom, ...]; and the same input decodes the
- * same way twice.
+ * bytes, scope [campus, classroom, ...], each part's raw bytes inside the
+ * input and decoding to that part, and cairn_body_spans finding the same
+ * bytes; and the same input decodes the same way twice. cairn_body_spans
+ * of any input answers 0 or CAIRN_EMALFORMED, its spans inside the input.
  */
 #include <string.h>
 
@@ -44,6 +46,17 @@ static int same_packed(const msgpack_object *a, const msgpack_object *b) {
   return same;
 }
 
+/* 1 when raw[0..n) lies inside buf and is exactly one value that packs as
+ * o does. */
+static int raw_is(const uint8_t *buf, size_t len, const uint8_t *raw, size_t n,
+                  const msgpack_object *o, msgpack_zone *z) {
+  msgpack_object got;
+  size_t off = 0;
+  return n >= 1 && fuzz_inside(buf, len, raw, n) &&
+         msgpack_unpack((const char *)raw, n, &off, z, &got) == MSGPACK_UNPACK_SUCCESS &&
+         off == n && same_packed(&got, o);
+}
+
 static void check_ok(const uint8_t *buf, size_t len, const cairn_body *b, msgpack_zone *z) {
   FUZZ_CHECK(b->idlen >= 1 && fuzz_inside(buf, len, (const uint8_t *)b->id, b->idlen));
   FUZZ_CHECK(cairn_text_id_logged(b->id, b->idlen));
@@ -69,6 +82,18 @@ static void check_ok(const uint8_t *buf, size_t len, const cairn_body *b, msgpac
     FUZZ_CHECK(b->why->type == MSGPACK_OBJECT_STR && b->why->via.str.size <= CAIRN_BODY_WHY_MAX &&
                cairn_text_utf8_valid(b->why->via.str.ptr, b->why->via.str.size));
   FUZZ_CHECK(cairn_body_scope_valid(b->scope));
+  /* the spans are the bytes of what the objects hold, and absent with them */
+  FUZZ_CHECK((b->base_raw != NULL) == (b->base != NULL) && (b->why_raw != NULL) == (b->why != NULL));
+  FUZZ_CHECK(b->base == NULL || raw_is(buf, len, b->base_raw, b->base_raw_len, b->base, z));
+  FUZZ_CHECK(b->why == NULL || raw_is(buf, len, b->why_raw, b->why_raw_len, b->why, z));
+  FUZZ_CHECK(raw_is(buf, len, b->scope_raw, b->scope_raw_len, b->scope, z));
+  /* and what cairn_body_spans finds of a body kept after its decode */
+  cairn_body sp;
+  FUZZ_CHECK(cairn_body_spans(buf, len, &sp) == 0);
+  FUZZ_CHECK(sp.set_raw == b->set_raw && sp.set_raw_len == b->set_raw_len &&
+             sp.base_raw == b->base_raw && sp.base_raw_len == b->base_raw_len &&
+             sp.why_raw == b->why_raw && sp.why_raw_len == b->why_raw_len &&
+             sp.scope_raw == b->scope_raw && sp.scope_raw_len == b->scope_raw_len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -81,6 +106,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int type = data[0] % 16;
   const uint8_t *buf = data + 1;
   size_t len = size - 1;
+  /* any bytes: the spans of a map holding a set and a scope, inside buf */
+  cairn_body sp;
+  int src = cairn_body_spans(buf, len, &sp);
+  FUZZ_CHECK(src == 0 || src == CAIRN_EMALFORMED);
+  if (src == 0)
+    FUZZ_CHECK(fuzz_inside(buf, len, sp.set_raw, sp.set_raw_len) &&
+               fuzz_inside(buf, len, sp.scope_raw, sp.scope_raw_len) &&
+               (sp.base_raw == NULL || fuzz_inside(buf, len, sp.base_raw, sp.base_raw_len)) &&
+               (sp.why_raw == NULL || fuzz_inside(buf, len, sp.why_raw, sp.why_raw_len)));
   int rc = cairn_body_decode(type, buf, len, &z, &b, &why);
   FUZZ_CHECK(rc == 0 || rc == CAIRN_EMALFORMED);
   FUZZ_CHECK(b.type == type);

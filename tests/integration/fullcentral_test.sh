@@ -37,8 +37,9 @@ mid=$(C room milestone add --student s1 --type academic --statement x --scale 0-
 # fill the central's disk, leaving it 300 KiB
 free_kb=$(df -k --output=avail "$dir/mnt" | tail -1)
 head -c $(((free_kb - 300) * 1024)) /dev/zero >"$dir/mnt/ballast" 2>/dev/null
-note=$(head -c 1900 /dev/zero | tr '\0' n)
+# notes that do not compress to nothing (a long value is compressed at rest)
 for i in $(seq 400); do
+  note=$(head -c 1425 /dev/urandom | base64 -w0)
   C room evidence add "$mid" 2 --observed 2026-11-02 --note "$note $i" >/dev/null || bad "add $i"
 done
 told=0
