@@ -122,36 +122,127 @@ int cairn_entry_encode(const cairn_entry *e, msgpack_sbuffer *out) { return enco
 
 int cairn_entry_redact(const cairn_entry *e, msgpack_sbuffer *out) { return encode(e, 1, out); }
 
-/* Every element of an entry is a scalar or a bin. A container tag is refused
- * before msgpack-c sees it: unpacking one allocates (its declared element
- * count, up to 2^32, before the elements arrive), and it is malformed here
- * anyway. Tags: fixmap 0x80-0x8f, fixarray 0x90-0x9f, array16/32 0xdc-0xdd,
- * map16/32 0xde-0xdf. */
-static int is_container_tag(uint8_t tag) {
-  return (tag >= 0x80 && tag <= 0x9f) || (tag >= 0xdc && tag <= 0xdf);
+/* Reads the big-endian unsigned integer of n bytes at p. */
+static uint64_t get_be(const uint8_t *p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; i++)
+    v = v << 8 | p[i];
+  return v;
 }
 
-/* Unpacks the element at buf[*off..len) into *obj with msgpack-c and moves
- * *off past it. Returns 0, CAIRN_EAGAIN (element incomplete) or
- * CAIRN_EMALFORMED. Scalars and bins are referenced in place, so nothing is
- * allocated and obj's bin pointers point into buf. */
-static int unpack_element(msgpack_zone *z, const uint8_t *buf, size_t len, size_t *off, msgpack_object *obj) {
-  size_t next = *off;
-
-  if (next >= len)
+/* Reads the element at buf[*off..len) into *obj, as msgpack-c would unpack
+ * it, and moves *off past it. Every element of an entry is a scalar or a
+ * bin: a container, a string or the reserved byte 0xc1 is malformed here
+ * (a string or a float is read only as far as its type, which no field
+ * takes). Bins and exts point into buf; nothing is allocated. Returns 0,
+ * CAIRN_EAGAIN (the element is incomplete), CAIRN_ETOOBIG (it says it is
+ * longer than an entry may be) or CAIRN_EMALFORMED. */
+static int element(const uint8_t *buf, size_t len, size_t *off, msgpack_object *obj) {
+  size_t at = *off, head, size = 0;
+  if (at >= len)
     return CAIRN_EAGAIN;
-  if (is_container_tag(buf[next]))
-    return CAIRN_EMALFORMED;
-  switch (msgpack_unpack((const char *)buf, len, &next, z, obj)) {
-  case MSGPACK_UNPACK_SUCCESS:
-  case MSGPACK_UNPACK_EXTRA_BYTES:
-    *off = next;
+  uint8_t t = buf[at];
+  const uint8_t *p = buf + at + 1;
+  size_t left = len - at - 1;
+  memset(obj, 0, sizeof *obj);
+  if (t <= 0x7f) { /* positive fixint */
+    obj->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+    obj->via.u64 = t;
+    *off = at + 1;
     return 0;
-  case MSGPACK_UNPACK_CONTINUE:
-    return CAIRN_EAGAIN;
-  default: /* parse error; no-memory cannot happen without containers */
-    return CAIRN_EMALFORMED;
   }
+  if (t >= 0xe0) { /* negative fixint */
+    obj->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+    obj->via.i64 = (int8_t)t;
+    *off = at + 1;
+    return 0;
+  }
+  switch (t) {
+  case 0xc0:
+    obj->type = MSGPACK_OBJECT_NIL;
+    *off = at + 1;
+    return 0;
+  case 0xc2:
+  case 0xc3:
+    obj->type = MSGPACK_OBJECT_BOOLEAN;
+    obj->via.boolean = t == 0xc3;
+    *off = at + 1;
+    return 0;
+  case 0xcc: case 0xcd: case 0xce: case 0xcf: { /* uint 8..64 */
+    int n = 1 << (t - 0xcc);
+    if (left < (size_t)n)
+      return CAIRN_EAGAIN;
+    obj->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+    obj->via.u64 = get_be(p, n);
+    *off = at + 1 + (size_t)n;
+    return 0;
+  }
+  case 0xd0: case 0xd1: case 0xd2: case 0xd3: { /* int 8..64: msgpack-c reads >= 0 as positive */
+    int n = 1 << (t - 0xd0);
+    if (left < (size_t)n)
+      return CAIRN_EAGAIN;
+    uint64_t u = get_be(p, n);
+    int64_t v = n == 8 ? (int64_t)u : (int64_t)(u << (64 - 8 * n)) >> (64 - 8 * n);
+    obj->type = v >= 0 ? MSGPACK_OBJECT_POSITIVE_INTEGER : MSGPACK_OBJECT_NEGATIVE_INTEGER;
+    if (v >= 0)
+      obj->via.u64 = (uint64_t)v;
+    else
+      obj->via.i64 = v;
+    *off = at + 1 + (size_t)n;
+    return 0;
+  }
+  case 0xca:
+  case 0xcb:
+    obj->type = MSGPACK_OBJECT_FLOAT64;
+    size = t == 0xca ? 4 : 8;
+    if (left < size)
+      return CAIRN_EAGAIN;
+    *off = at + 1 + size;
+    return 0;
+  case 0xc4: case 0xc5: case 0xc6: /* bin 8..32 */
+  case 0xc7: case 0xc8: case 0xc9: /* ext 8..32 */
+  case 0xd9: case 0xda: case 0xdb: { /* str 8..32 */
+    int kind = t <= 0xc6 ? 0 : t <= 0xc9 ? 1 : 2;
+    int n = 1 << ((t - (kind == 0 ? 0xc4 : kind == 1 ? 0xc7 : 0xd9)));
+    head = (size_t)n + (kind == 1); /* an ext's type byte follows its length */
+    if (left < (size_t)n)
+      return CAIRN_EAGAIN;
+    size = (size_t)get_be(p, n);
+    break;
+  }
+  case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: /* fixext 1..16 */
+    head = 1;
+    size = (size_t)1 << (t - 0xd4);
+    break;
+  default:
+    if (t >= 0xa0 && t <= 0xbf) { /* fixstr */
+      head = 0;
+      size = t & 0x1f;
+      break;
+    }
+    return CAIRN_EMALFORMED; /* 0xc1, or a container: malformed in an entry */
+  }
+  if (size > CAIRN_ENTRY_MAX - (at + 1 + head) && at + 1 + head <= CAIRN_ENTRY_MAX)
+    return CAIRN_ETOOBIG; /* no entry holds it: waiting for more would not help */
+  if (left < head || left - head < size)
+    return CAIRN_EAGAIN;
+  const uint8_t *data = p + head;
+  if ((t >= 0xc7 && t <= 0xc9) || (t >= 0xd4 && t <= 0xd8)) {
+    obj->type = MSGPACK_OBJECT_EXT;
+    obj->via.ext.type = (int8_t)data[-1];
+    obj->via.ext.ptr = (const char *)data;
+    obj->via.ext.size = (uint32_t)size;
+  } else if (t >= 0xc4 && t <= 0xc6) {
+    obj->type = MSGPACK_OBJECT_BIN;
+    obj->via.bin.ptr = (const char *)data;
+    obj->via.bin.size = (uint32_t)size;
+  } else {
+    obj->type = MSGPACK_OBJECT_STR;
+    obj->via.str.ptr = (const char *)data;
+    obj->via.str.size = (uint32_t)size;
+  }
+  *off = at + 1 + head + size;
+  return 0;
 }
 
 static int get_uint(const msgpack_object *o, uint64_t max, uint64_t *v) {
@@ -224,7 +315,6 @@ static int decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *consum
    * too big, not waiting for more. */
   size_t limit = len < CAIRN_ENTRY_MAX ? len : CAIRN_ENTRY_MAX;
   size_t off = 1;
-  msgpack_zone zone; /* never used by scalars and bins: no allocation */
   msgpack_object obj;
   cairn_entry out;
   int rc = 0;
@@ -234,14 +324,11 @@ static int decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *consum
   if (buf[0] != 0x90 + ENTRY_FIELDS) /* canonical fixarray header of 8 elements */
     return CAIRN_EMALFORMED;
   memset(&out, 0, sizeof out);
-  if (!msgpack_zone_init(&zone, 0))
-    return CAIRN_ENOMEM;
   for (unsigned i = 0; i < ENTRY_FIELDS && rc == 0; i++) {
-    rc = unpack_element(&zone, buf, limit, &off, &obj);
+    rc = element(buf, limit, &off, &obj);
     if (rc == 0)
       rc = store_field(&out, i, &obj);
   }
-  msgpack_zone_destroy(&zone);
   if (rc == CAIRN_EAGAIN && limit == CAIRN_ENTRY_MAX)
     rc = CAIRN_ETOOBIG;
   if (rc != 0)

@@ -81,8 +81,8 @@ int cairn_entry_redact(const cairn_entry *e, msgpack_sbuffer *out);
  * body), computes e->body_hash and e->hash, and sets *consumed. Returns
  * CAIRN_EAGAIN when buf holds only a prefix of an entry (nothing consumed),
  * CAIRN_EVERSION for another format version, CAIRN_ETOOBIG for an entry over
- * CAIRN_ENTRY_MAX, CAIRN_ENOMEM (one small allocation per call), and
- * CAIRN_EMALFORMED for anything else. Does not verify the signature or the
+ * CAIRN_ENTRY_MAX (also as soon as a field says it would be), and
+ * CAIRN_EMALFORMED for anything else. Allocates nothing. Does not verify the signature or the
  * chain. */
 int cairn_entry_decode(const uint8_t *buf, size_t len, cairn_entry *e, size_t *consumed)
     __attribute__((warn_unused_result));

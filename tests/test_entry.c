@@ -418,6 +418,15 @@ static void test_too_big(void **state) {
     msgpack_sbuffer_destroy(&sb);
   }
   free(big);
+  /* A field that says it is longer than any entry is refused as soon as
+   * its length is read: a reader does not wait for bytes that could never
+   * make an entry (a bin, then an ext whose type byte has not come). */
+  static const uint8_t huge_bin[] = {0x98, 0x01, 0xc6, 0xff, 0xff, 0xff, 0xff};
+  static const uint8_t huge_ext[] = {0x98, 0x01, 0xc9, 0x00, 0x01, 0x00, 0x00};
+  assert_int_equal(cairn_entry_decode(huge_bin, sizeof huge_bin, &d, &consumed), CAIRN_ETOOBIG);
+  assert_int_equal(cairn_entry_decode(huge_ext, sizeof huge_ext, &d, &consumed), CAIRN_ETOOBIG);
+  assert_int_equal(cairn_entry_decode(huge_ext, 5, &d, &consumed), CAIRN_EAGAIN);
+  assert_int_equal(consumed, 12345);
 }
 
 static void test_sign_verify(void **state) {
