@@ -184,6 +184,11 @@ int cairn_body_decode(int type, const uint8_t *buf, size_t len, msgpack_zone *z,
   if (cairn_body_spans(buf, len, &spans) != 0 || (out->base != NULL) != (spans.base_raw != NULL) ||
       (out->why != NULL) != (spans.why_raw != NULL))
     return refuse(why, "body: not one map of its fields");
+  /* every writer packs the key "set" as a fixstr, and a body whose first
+   * "set" key is spelled longer was always refused: it still is, so that
+   * nodes of every release fold the same entries */
+  if (spans.set_raw - buf < 4 || memcmp(spans.set_raw - 4, "\xa3set", 4) != 0)
+    return refuse(why, "set: missing or not a map");
   out->set_raw = spans.set_raw;
   out->set_raw_len = spans.set_raw_len;
   out->base_raw = spans.base_raw;

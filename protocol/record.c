@@ -295,6 +295,22 @@ const cairn_field_def *cairn_record_field(int type, const char *name, size_t len
   return i < 0 ? NULL : &rs->fields[i];
 }
 
+int cairn_record_same_packed(const msgpack_object *a, const msgpack_object *b) {
+  if (a == NULL || b == NULL)
+    return a == b;
+  msgpack_sbuffer sa, sb;
+  msgpack_packer pa, pb;
+  msgpack_sbuffer_init(&sa);
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pa, &sa, msgpack_sbuffer_write);
+  msgpack_packer_init(&pb, &sb, msgpack_sbuffer_write);
+  int same = msgpack_pack_object(&pa, *a) == 0 && msgpack_pack_object(&pb, *b) == 0 &&
+             sa.size == sb.size && (sa.size == 0 || memcmp(sa.data, sb.data, sa.size) == 0);
+  msgpack_sbuffer_destroy(&sa);
+  msgpack_sbuffer_destroy(&sb);
+  return same;
+}
+
 const msgpack_object *cairn_record_map_get(const msgpack_object *map, const char *key) {
   size_t klen = strlen(key);
   if (!map || map->type != MSGPACK_OBJECT_MAP)

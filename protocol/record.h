@@ -177,4 +177,9 @@ int cairn_record_rule_parse(const char *s, size_t len, int *k, int *n);
  * Borrowed from the map. */
 const msgpack_object *cairn_record_map_get(const msgpack_object *map, const char *key);
 
+/* 1 when a and b pack to the same bytes (both NULL counts; one NULL does
+ * not). Unlike msgpack_object_equal, a NaN equals itself. 0 also when
+ * memory runs out. */
+int cairn_record_same_packed(const msgpack_object *a, const msgpack_object *b);
+
 #endif

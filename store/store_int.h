@@ -199,9 +199,9 @@ void cairn__store_pack_free(cairn_store *s);
 /* Opens stored record value v of txn's store into *plain: a sealed value
  * is decrypted into zone z, a reference to its one write is made whole
  * from that write's entry (into z), one written before sealing is v
- * itself.
- * Returns 0, CAIRN_ENOTFOUND (its key was forgotten), CAIRN_ECORRUPT,
- * CAIRN_ENOMEM. */
+ * itself. Returns 0, CAIRN_ENOTFOUND (its key, or its entry's, was
+ * forgotten: its student was erased), CAIRN_ECORRUPT (also a reference
+ * to an entry not in the log), CAIRN_EIO, CAIRN_ENOMEM. */
 int cairn__store_open_rec(MDB_txn *txn, const MDB_val *v, msgpack_zone *z, MDB_val *plain);
 
 /* Puts at k in dbi, with mdb_put's flags, the state of a record that one

@@ -30,7 +30,9 @@ static int nothing_to_change(cairn_store *s, MDB_txn *txn) {
  *           instead of holding it again (FORMAT.md section 8, "Records
  *           of one write"). Records of format 5 stay as they are: nothing
  *           to change; the number keeps a cairn that cannot follow the
- *           reference from opening the store. */
+ *           reference from opening the store. (A format-5 state made from
+ *           a body spelled longer than cairn writes differs from its
+ *           rebuild: FORMAT.md section 7.) */
 const cairn__store_migration cairn__store_migrations[] = {
     {1, cairn__store_history_reindex},
     {2, cairn__store_erased_begin},

@@ -300,13 +300,14 @@ static int open_ref(cairn_store *s, MDB_txn *txn, const uint8_t *p, msgpack_zone
   msgpack_sbuffer_init(&body);
   msgpack_sbuffer_init(&out);
   cairn_entry e;
-  int rc = mdb_get(txn, s->log, &k, &v);
-  if (rc == MDB_NOTFOUND &&
-      atomic_load_explicit(&s->unlogged_txn, memory_order_relaxed) == txn &&
+  int rc;
+  if (atomic_load_explicit(&s->unlogged_txn, memory_order_relaxed) == txn &&
       s->unlogged.seq == seq && memcmp(s->unlogged.author, author, CAIRN_KEY_BYTES) == 0) {
-    e = s->unlogged; /* this transaction's local write, put in the log at its end */
+    /* folded in this transaction and not in its log yet (a local write
+     * waits for its batch), or not whole there yet */
+    e = s->unlogged;
     rc = 0;
-  } else if (rc != 0) {
+  } else if ((rc = mdb_get(txn, s->log, &k, &v)) != 0) {
     rc = rc == MDB_NOTFOUND ? CAIRN_ECORRUPT : cairn__store_err(s, rc, 0);
   } else {
     rc = entry_get(s, v.mv_data, v.mv_size, &body, &e, NULL, 0);

@@ -857,7 +857,8 @@ int cairn__store_write_one(cairn__store_batch *b, cairn_put *p) {
   b->own_hlc = e.hlc;
   memcpy(b->hash, e.hash, CAIRN_HASH_BYTES);
   msgpack_sbuffer_clear(&s->last_body);
-  msgpack_sbuffer_write(&s->last_body, (const char *)e.body, e.body_len);
+  if (msgpack_sbuffer_write(&s->last_body, (const char *)e.body, e.body_len) != 0)
+    return CAIRN_ENOMEM;
   b->last = e;
   b->last.body = (const uint8_t *)s->last_body.data;
   b->have_last = 1;
@@ -911,6 +912,7 @@ int cairn__store_batch_finish(cairn__store_batch *b, int rc) {
   if (b->ac.txn != NULL) {
     if (rc == 0 && b->have_last) /* stored once, signed (unless restamps were) */
       rc = cairn__store_batch_flush(b, 1);
+    cairn__store_unlogged(b->s, NULL, NULL); /* before LMDB reuses the transaction */
     if (rc == 0 && (b->have_last || b->commit_anyway)) {
       rc = cairn__store_apply_commit(&b->ac);
     } else {
@@ -918,7 +920,6 @@ int cairn__store_batch_finish(cairn__store_batch *b, int rc) {
       mdb_txn_abort(b->ac.txn);
     }
   }
-  cairn__store_unlogged(b->s, NULL, NULL);
   cairn__store_rec_free(&b->rec);
   cairn__store_rec_free(&b->ref);
   free(b->idx);

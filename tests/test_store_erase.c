@@ -651,6 +651,16 @@ static void test_long_notes_are_compressed_then_sealed(void **state) {
   export_of(c.s, &out);
   assert_null(memmem(out.data, out.size, fragment, strlen(fragment)));
   msgpack_sbuffer_destroy(&out);
+  cairn_store_close(c.s);
+  c.s = NULL;
+  /* none of her records is left, not even as a reference to a withheld
+   * entry: only the erasure's own */
+  sealed_values(c.dir, "records", 'W', &n, &bytes);
+  assert_int_equal(n, 1);
+  sealed_values(c.dir, "records", 'r', &n, &bytes);
+  assert_int_equal(n, 0);
+  sealed_values(c.dir, "records", 'R', &n, &bytes);
+  assert_int_equal(n, 0);
   device_free(&c);
 }
 

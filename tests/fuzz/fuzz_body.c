@@ -29,23 +29,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return sodium_init() < 0;
 }
 
-/* 1 when a and b pack to the same bytes: msgpack_object_equal compares
- * floats with ==, so a NaN (which a body may hold: the record's rules
- * refuse it later) would never equal itself. */
-static int same_packed(const msgpack_object *a, const msgpack_object *b) {
-  msgpack_sbuffer sa, sb;
-  msgpack_packer pa, pb;
-  msgpack_sbuffer_init(&sa);
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pa, &sa, msgpack_sbuffer_write);
-  msgpack_packer_init(&pb, &sb, msgpack_sbuffer_write);
-  int same = msgpack_pack_object(&pa, *a) == 0 && msgpack_pack_object(&pb, *b) == 0 &&
-             sa.size == sb.size && (sa.size == 0 || memcmp(sa.data, sb.data, sa.size) == 0);
-  msgpack_sbuffer_destroy(&sa);
-  msgpack_sbuffer_destroy(&sb);
-  return same;
-}
-
 /* 1 when raw[0..n) lies inside buf and is exactly one value that packs as
  * o does. */
 static int raw_is(const uint8_t *buf, size_t len, const uint8_t *raw, size_t n,
@@ -54,7 +37,7 @@ static int raw_is(const uint8_t *buf, size_t len, const uint8_t *raw, size_t n,
   size_t off = 0;
   return n >= 1 && fuzz_inside(buf, len, raw, n) &&
          msgpack_unpack((const char *)raw, n, &off, z, &got) == MSGPACK_UNPACK_SUCCESS &&
-         off == n && same_packed(&got, o);
+         off == n && cairn_record_same_packed(&got, o);
 }
 
 static void check_ok(const uint8_t *buf, size_t len, const cairn_body *b, msgpack_zone *z) {
@@ -67,7 +50,7 @@ static void check_ok(const uint8_t *buf, size_t len, const cairn_body *b, msgpac
   size_t off = 0;
   FUZZ_CHECK(msgpack_unpack((const char *)b->set_raw, b->set_raw_len, &off, z, &raw) ==
              MSGPACK_UNPACK_SUCCESS);
-  FUZZ_CHECK(off == b->set_raw_len && same_packed(&raw, b->set));
+  FUZZ_CHECK(off == b->set_raw_len && cairn_record_same_packed(&raw, b->set));
   if (b->base != NULL) {
     FUZZ_CHECK(b->base->type == MSGPACK_OBJECT_MAP && b->base->via.map.size > 0);
     for (uint32_t i = 0; i < b->base->via.map.size; i++) {
