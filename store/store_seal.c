@@ -258,6 +258,21 @@ int cairn__store_seal_rec(cairn_store *s, const uint8_t tag[CAIRN_KEYSTORE_TAG_B
 
 /* ---- records of one write ------------------------------------------------- */
 
+/* Puts value[0..len) at k in dbi with mdb_put's flags: 0, 1 (MDB_NOOVERWRITE
+ * and k exists: *had, when not NULL, gets the stored value), or a negative
+ * code. Both record forms are put through it. */
+static int put_value(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, void *value,
+                     size_t len, unsigned flags, MDB_val *had) {
+  MDB_val v = {len, value};
+  int rc = mdb_put(txn, dbi, k, &v, flags);
+  if (rc == MDB_KEYEXIST) {
+    if (had != NULL)
+      *had = v; /* LMDB hands back the stored value */
+    return 1;
+  }
+  return rc != 0 ? cairn__store_err(s, rc, 0) : 0;
+}
+
 void cairn__store_unlogged(cairn_store *s, MDB_txn *txn, const cairn_entry *e) {
   if (e != NULL)
     s->unlogged = *e;
@@ -274,14 +289,7 @@ int cairn__store_put_ref(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k,
   cairn__store_put_be64(ref + HEAD, eff);
   cairn__store_put_be64(ref + HEAD + 8, seq);
   memcpy(ref + HEAD + 16, author, CAIRN_KEY_BYTES);
-  MDB_val v = {sizeof ref, ref};
-  int rc = mdb_put(txn, dbi, k, &v, flags);
-  if (rc == MDB_KEYEXIST) {
-    if (had != NULL)
-      *had = v; /* LMDB hands back the stored value */
-    return 1;
-  }
-  return rc != 0 ? cairn__store_err(s, rc, 0) : 0;
+  return put_value(s, txn, dbi, k, ref, sizeof ref, flags, had);
 }
 
 static int entry_get(cairn_store *s, const void *v, size_t len, msgpack_sbuffer *body,
@@ -377,14 +385,7 @@ int cairn__store_put_rec(cairn_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k,
   int rc = cairn__store_seal_rec(s, tag, plain, len, &s->seal_buf);
   if (rc != 0)
     return rc;
-  MDB_val v = {s->seal_buf.size, s->seal_buf.data};
-  rc = mdb_put(txn, dbi, k, &v, flags);
-  if (rc == MDB_KEYEXIST) {
-    if (had != NULL)
-      *had = v; /* LMDB hands back the stored value */
-    return 1;
-  }
-  return rc != 0 ? cairn__store_err(s, rc, 0) : 0;
+  return put_value(s, txn, dbi, k, s->seal_buf.data, s->seal_buf.size, flags, had);
 }
 
 /* ---- log entries ---------------------------------------------------------- */
