@@ -237,8 +237,33 @@ run(async () => {
   await page.click('form.quick button[type=submit]');
   await page.waitForSelector('svg.graph circle.value');
   check('no phase line before a support change', (await page.$$('svg.graph line.phase-line')).length === 0);
+  // New data arrives while the review page is on its way: the page the
+  // refresh draws first is the one the teacher starts filling in, and the
+  // slower answer to the click must not replace it afterwards. The click's
+  // answer is held back 1.5 s; evidence from elsewhere meanwhile starts a
+  // refresh that draws the review page first.
+  let held = 0;
+  let heldDone = null;
+  const isMilestoneApi = (u) => u.pathname.startsWith('/api/milestone/');
+  await page.route(isMilestoneApi, async (r) => {
+    if (held++ === 0) {
+      heldDone = new Promise((ok) => setTimeout(ok, 1500)).then(() => r.continue());
+      await heldDone;
+    } else {
+      await r.continue();
+    }
+  });
   await page.click('a[href$="/review"]');
+  await until(async () => held === 1);
+  cairn('evidence', 'add', OTHER, '2', '--by', 'another device');
   await page.waitForSelector('#review-form');
+  await page.check('#review-form input[value="adjust-supports"]');
+  check('the refresh drew the review page before the click\'s own answer came', held >= 2, 'answers asked for: ' + held);
+  await heldDone;
+  await page.waitForTimeout(500);
+  await page.unroute(isMilestoneApi);
+  check('the slower answer to the click leaves the form being filled alone',
+    await page.isChecked('#review-form input[value="adjust-supports"]'));
   await axe(page, 'the review page');
   await noHorizontalScroll(page, 'the review page');
   check('the review page shows the data since the start beside the decision',

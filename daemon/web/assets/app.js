@@ -17,6 +17,9 @@ const state = {
   events: null,
   prefetch: null,  // Today's data asked for at start, with the session
   auto: false,     // the page is refreshing by itself (autoRefresh)
+  drawingNo: 0,    // the last drawing of a page begun (drawing())
+  drawnNo: 0,      // the last one shown
+  clickedNo: 0,    // the last one the user asked for
   bundleFile: null, // the Sync page's file input, kept across refreshes
 };
 
@@ -46,11 +49,30 @@ function say(text, isError) {
   s.textContent = text || '';
 }
 
+/* A page is drawn in two steps: its data is asked for, then it is shown.
+ * Each drawing takes a number as it begins (the first thing a render
+ * function does) and gets the function that shows it. An answer that
+ * comes back after a later drawing began is dropped: the later one shows
+ * the page as it is now, and an old answer arriving late would replace a
+ * form the teacher has started filling in. A refresh the page starts by
+ * itself leaves a form being filled alone (see autoRefresh()), unless the
+ * user has asked for another page that is not shown yet. */
+function drawing() {
+  const no = ++state.drawingNo;
+  const auto = state.auto && state.clickedNo <= state.drawnNo;
+  if (!state.auto) state.clickedNo = no;
+  return (title, ...nodes) => {
+    if (no !== state.drawingNo) return;
+    if (auto && busy()) {
+      state.refreshWanted = true;
+      return;
+    }
+    state.drawnNo = no;
+    setPage(title, ...nodes);
+  };
+}
+
 function setPage(title, ...nodes) {
-  if (state.auto && busy()) { /* see autoRefresh() */
-    state.refreshWanted = true;
-    return;
-  }
   const m = main();
   const a = document.activeElement;
   const key = a && m.contains(a) ? a.getAttribute('data-key') : null;
@@ -312,6 +334,7 @@ function milestoneItem(m) {
 }
 
 async function renderToday() {
+  const show = drawing();
   markNav('today');
   let data;
   try {
@@ -319,7 +342,7 @@ async function renderToday() {
     state.prefetch = null;
     data = pre || await api('GET', '/api/today');
   } catch (e) {
-    if (e.status !== 401) setPage('Today', el('p', {}, 'Cannot read today\'s milestones: ' + e.message));
+    if (e.status !== 401) show('Today', el('p', {}, 'Cannot read today\'s milestones: ' + e.message));
     return;
   }
   state.today = data;
@@ -338,7 +361,7 @@ async function renderToday() {
           el('a', {href: '#/new/' + encodeURIComponent(s.id), 'aria-label': 'New milestone for ' + (s.name || s.id)}, 'New milestone'))),
       el('ul', {class: 'milestones'}, ...s.milestones.map(milestoneItem))));
   }
-  setPage('Today', ...nodes);
+  show('Today', ...nodes);
   performance.mark('cairn:today');
 }
 
@@ -418,12 +441,13 @@ function evidenceRow(rec, milestoneId) {
 /* ---- Sync and device ---- */
 
 async function renderSync() {
+  const show = drawing();
   markNav('sync');
   let sync, dev;
   try {
     [sync, dev] = await Promise.all([api('GET', '/api/sync'), api('GET', '/api/device')]);
   } catch (e) {
-    if (e.status !== 401) setPage('Sync and device', el('p', {}, 'Cannot read the sync state: ' + e.message));
+    if (e.status !== 401) show('Sync and device', el('p', {}, 'Cannot read the sync state: ' + e.message));
     return;
   }
   const peers = (sync.peers || []).map((p) => el('div', {class: 'panel'},
@@ -472,7 +496,7 @@ async function renderSync() {
     } catch (e) { say('Import refused: ' + e.message, true); }
     upload.disabled = false;
   });
-  setPage('Sync and device',
+  show('Sync and device',
     el('div', {class: 'panel'}, el('h2', {}, 'This device'),
       el('dl', {class: 'pairs'},
         el('dt', {}, 'Name'), el('dd', {}, dev.name || '-'),
@@ -516,11 +540,13 @@ function busy() {
 }
 
 /* A refresh the page starts by itself: if a form was opened while its
- * data was on the way, setPage leaves the page alone and it runs again
+ * data was on the way, drawing() leaves the page alone and it runs again
  * once the form is done. */
 function autoRefresh() {
   state.auto = true;
-  route().finally(() => { state.auto = false; });
+  const drawn = route(); /* drawing() has read state.auto by now */
+  state.auto = false;
+  return drawn;
 }
 
 function runWantedRefresh() {

@@ -1,7 +1,7 @@
 /*
  * pages.js: the milestone page (its graph and full record), the milestone
  * builder, the review page and the family summary. Uses app.js's el(),
- * api(), say(), setPage() and graph.js's cairnGraph(). As everywhere on
+ * api(), say(), drawing() and graph.js's cairnGraph(). As everywhere on
  * the page, stored text goes in as text, never as markup.
  */
 'use strict';
@@ -78,13 +78,14 @@ function datedList(title, id, items, line) {
 }
 
 async function renderMilestone(id) {
+  const show = drawing();
   markNav('today');
   let page, recs;
   try {
     [page, recs] = await Promise.all([api('GET', '/api/milestone/' + encodeURIComponent(id)),
       api('GET', '/api/milestone/' + encodeURIComponent(id) + '/records')]);
   } catch (e) {
-    if (e.status !== 401) setPage('Milestone', el('p', {}, 'Cannot read this milestone: ' + e.message));
+    if (e.status !== 401) show('Milestone', el('p', {}, 'Cannot read this milestone: ' + e.message));
     return;
   }
   const m = page.milestone, student = page.student;
@@ -102,7 +103,7 @@ async function renderMilestone(id) {
   const rows = [];
   for (const r of ev) rows.push(...evidenceRow(r, id));
   const graph = cairnGraph(m, {width: 1100, height: 360, title: 'Progress of ' + (student.name || student.id) + ': ' + m.statement});
-  setPage(m.statement,
+  show(m.statement,
     el('p', {class: 'sub'}, (student.name || student.id) + ' · ' + (TYPE_WORDS[m.type] || m.type) + ' · scale ' + m.scale +
       (student.accommodations && student.accommodations.length ? ' · accommodations: ' + student.accommodations.join('; ') : '')),
     el('div', {class: 'panel'},
@@ -248,6 +249,7 @@ async function knownStudents() {
 }
 
 async function renderBuilder(studentId) {
+  const show = drawing();
   markNav('new');
   state.today = null;
   const students = await knownStudents();
@@ -351,19 +353,20 @@ async function renderBuilder(studentId) {
       showError(F, general, e);
     }
   });
-  setPage('New milestone', el('p', {class: 'sub'}, 'The steps of the practitioner\'s guide, in order. cairnd checks each field as it does for cairn milestone add, and says what is wrong next to the field.'),
+  show('New milestone', el('p', {class: 'sub'}, 'The steps of the practitioner\'s guide, in order. cairnd checks each field as it does for cairn milestone add, and says what is wrong next to the field.'),
     exampleButtons, form);
 }
 
 /* ---- the review page ---- */
 
 async function renderReview(id) {
+  const show = drawing();
   markNav('today');
   let page;
   try {
     page = await api('GET', '/api/milestone/' + encodeURIComponent(id));
   } catch (e) {
-    if (e.status !== 401) setPage('Review', el('p', {}, 'Cannot read this milestone: ' + e.message));
+    if (e.status !== 401) show('Review', el('p', {}, 'Cannot read this milestone: ' + e.message));
     return;
   }
   const m = page.milestone, student = page.student;
@@ -448,7 +451,7 @@ async function renderReview(id) {
         el('td', {}, p.note || '')))))
       : el('p', {}, 'No evidence since then.'),
     el('div', {class: 'graph-box'}, cairnGraph(m, {width: 560, height: 260, title: 'Progress of ' + m.statement})));
-  setPage('Review: ' + m.statement,
+  show('Review: ' + m.statement,
     el('p', {class: 'sub'}, (student.name || student.id) + ' · cadence ' + m.cadence + ' · ' +
       (m.next_review ? (m.overdue ? 'review overdue since ' : 'next review ') + m.next_review : 'no review due')),
     el('div', {class: 'review-grid'}, data, el('div', {class: 'panel'}, reviewForm)),
@@ -478,18 +481,19 @@ function familyMilestone(m, i, today) {
 }
 
 async function renderFamily(studentId) {
+  const show = drawing();
   markNav('today');
   let data;
   try {
     data = await api('GET', '/api/student/' + encodeURIComponent(studentId) + '/family');
   } catch (e) {
-    if (e.status !== 401) setPage('Family summary', el('p', {}, 'Cannot read this student: ' + e.message));
+    if (e.status !== 401) show('Family summary', el('p', {}, 'Cannot read this student: ' + e.message));
     return;
   }
   const name = data.student.name || 'your child';
   const print = el('button', {type: 'button', class: 'primary no-print'}, 'Print, or save as PDF');
   print.addEventListener('click', () => window.print());
-  setPage('Progress summary for ' + name,
+  show('Progress summary for ' + name,
     el('p', {class: 'sub'}, (data.student.grade ? 'Grade ' + data.student.grade + ' · ' : '') + 'as of ' + data.as_of +
       '. Each goal was agreed with ' + name + '; the graph shows each check, and the line is where we aim to be.'),
     el('p', {class: 'no-print'}, print, ' ', el('a', {href: '#/today'}, 'Back to Today')),
