@@ -334,9 +334,35 @@ run(async () => {
   await noHorizontalScroll(page, 'Sync and device');
   await page.screenshot({path: path.join(OUT, 'sync.png'), fullPage: true});
 
-  // --- signing out ends the session
+  // --- signing out ends the session, also over a page still on its way
+  let todayHeld = 0;
+  let todayDone = null;
+  const isToday = (u) => u.pathname === '/api/today';
+  await page.route(isToday, async (r) => {
+    if (todayHeld++ === 0) { /* answered while signed in, handed over 1.5 s later */
+      const answer = await r.fetch();
+      todayDone = new Promise((ok) => setTimeout(ok, 1500)).then(() => r.fulfill({response: answer}));
+      await todayDone;
+    } else {
+      await r.continue();
+    }
+  });
+  await page.click('#nav-today');
+  await until(async () => todayDone !== null);
   await page.click('#signout');
   await page.waitForSelector('.landing h1');
+  await page.evaluate(() => { /* anything of a student drawn after this, even for a moment */
+    const m = document.getElementById('main');
+    window.drawnAfterSignOut = '';
+    new MutationObserver(() => { if (!m.querySelector('.landing')) window.drawnAfterSignOut += m.textContent.slice(0, 80); })
+      .observe(m, {childList: true, subtree: true});
+  });
+  await todayDone;
+  await page.waitForTimeout(500);
+  await page.unroute(isToday);
+  check('an answer that comes after signing out is not drawn over the sign-in page',
+    !!(await page.$('.landing h1')) && (await page.evaluate(() => window.drawnAfterSignOut)) === '',
+    await page.evaluate(() => window.drawnAfterSignOut));
   const res = await page.evaluate(async () => (await fetch('/api/today')).status);
   check('after signing out the API answers 401', res === 401, String(res));
 

@@ -177,6 +177,7 @@ function todayDate() {
 /* ---- signing in ---- */
 
 function showLanding() {
+  state.drawingNo++; /* an answer still on its way is not drawn over it */
   document.getElementById('nav').hidden = true;
   document.getElementById('signout').hidden = true;
   document.getElementById('syncline').hidden = true;
