@@ -16,7 +16,7 @@ const state = {
   refreshWanted: false,
   events: null,
   prefetch: null,  // Today's data asked for at start, with the session
-  auto: false,     // the page is refreshing by itself (autoRefresh)
+  auto: false,     // true only while autoRefresh() starts a drawing (drawing() reads it)
   drawingNo: 0,    // the last drawing of a page begun (drawing())
   drawnNo: 0,      // the last one shown
   clickedNo: 0,    // the last one the user asked for
